@@ -1,0 +1,354 @@
+/* The org store: one LMDB environment, several named databases, every
+ * public operation one transaction. The only LMDB user.
+ *
+ * Conventions:
+ * - every function returns apr_status_t; out-params last before (pool, err);
+ * - APR_NOTFOUND: no such object; APR_EEXIST: uniqueness conflict;
+ *   APR_EINVAL: bad input (reason in err); APR_ENOSPC: a per-object limit
+ *   (25 metadata pairs, domains, roles); ORGS_ESTOREFULL: map full (nothing
+ *   partially written); ORGS_ESTORE: other LMDB errors; ORGS_ENOKEY: a
+ *   connection secret needs the crypto key;
+ * - results are copied into the caller's pool; no LMDB pointer escapes;
+ * - ORG references accept a name or an id ("org_..."), CONN a name or an id
+ *   ("con_..."); users are referenced by id ("usr_...").
+ * - times are apr_time_t (microseconds since the epoch).
+ */
+#ifndef ORGS_STORE_H
+#define ORGS_STORE_H
+
+#include <stdio.h>
+
+#include "orgs.h"
+#include "crypto.h"
+
+/* Bumped when the on-disk layout changes; a store with a newer version is
+ * refused with ORGS_EVERSION, an older one is migrated on open. */
+#define ORGS_STORE_FORMAT_VERSION 1
+
+#define ORGS_STORE_DEFAULT_MAP_SIZE ((apr_uint64_t)1 << 30)
+
+typedef struct orgs_store_t orgs_store_t;
+
+typedef struct orgs_kv_t {
+    const char *key;
+    const char *value;
+} orgs_kv_t;
+
+typedef struct orgs_org_t {
+    const char *id; /* "org_" + 16 base62 */
+    const char *name;
+    const char *display_name;     /* defaults to name */
+    apr_array_header_t *meta;     /* orgs_kv_t, sorted by key */
+    apr_array_header_t *domains;  /* const char *, lowercase, sorted */
+    apr_time_t created;
+    apr_time_t updated;
+} orgs_org_t;
+
+typedef struct orgs_conn_t {
+    const char *id; /* "con_" + 16 base62 */
+    const char *name;
+    const char *display_name;
+    const char *issuer;        /* issuer or discovery base URL */
+    const char *client_id;
+    const char *client_secret; /* plaintext; only filled by *_get_secret, never listed */
+    const char *scopes;        /* space separated, default "openid email profile" */
+    const char *auth_method;   /* "client_secret_basic" (default) | "client_secret_post" */
+    apr_time_t created;
+    apr_time_t updated;
+} orgs_conn_t;
+
+typedef struct orgs_enabled_conn_t {
+    const char *conn_id;
+    const char *conn_name;
+    const char *conn_display_name;
+    int auto_membership;
+} orgs_enabled_conn_t;
+
+typedef struct orgs_user_t {
+    const char *id; /* "usr_" + 16 base62 */
+    const char *conn_id;
+    const char *sub;   /* NULL for a user provisioned by email who never signed in */
+    const char *email; /* lowercase domain; may be NULL */
+    const char *name;  /* may be NULL */
+    apr_time_t created;
+    apr_time_t last_login; /* 0 = never */
+} orgs_user_t;
+
+typedef struct orgs_member_t {
+    const char *org_id;
+    const char *user_id;
+    apr_array_header_t *roles; /* const char *, sorted, unique */
+    apr_time_t created;
+} orgs_member_t;
+
+/* A signed-in browser's session for one org. The cookie carries a random
+ * id; the store only keeps its SHA-256 (sid_hash, 32 bytes) as the key so a
+ * copy of the store does not hand out live sessions. */
+typedef struct orgs_session_t {
+    const char *org_id;
+    const char *user_id;
+    const char *conn_id;
+    const char *claims_json;   /* selected ID token claims (JSON object), may be NULL */
+    const char *id_token_hint; /* for RP-initiated logout, may be NULL */
+    apr_time_t created;
+    apr_time_t last_seen;
+    apr_time_t expires; /* absolute maximum lifetime */
+} orgs_session_t;
+
+/* Everything one authenticated request needs, read in one transaction. */
+typedef struct orgs_session_view_t {
+    orgs_session_t session;
+    orgs_org_t org;
+    orgs_user_t user;
+    orgs_member_t member;
+    const char *conn_name;
+} orgs_session_view_t;
+
+/* A login in progress (authorization request sent, callback pending). */
+typedef struct orgs_pending_t {
+    const char *state;         /* key; random, base64url */
+    unsigned char browser[32]; /* hash of the browser-binding cookie */
+    const char *nonce;
+    const char *code_verifier;
+    const char *org_id;
+    const char *conn_id;
+    const char *return_to;
+    apr_time_t created;
+} orgs_pending_t;
+
+typedef struct orgs_invite_t {
+    const char *id; /* "inv_" + 16 base62 */
+    const char *org_id;
+    const char *email;
+    apr_array_header_t *roles;
+    apr_time_t created;
+    apr_time_t expires;
+} orgs_invite_t;
+
+typedef struct orgs_store_stat_t {
+    apr_uint64_t map_size;
+    apr_uint64_t used_bytes; /* last page * page size */
+    unsigned version;
+    apr_size_t orgs, conns, users, members, sessions;
+} orgs_store_stat_t;
+
+/* ---- environment ---------------------------------------------------- */
+
+enum {
+    ORGS_STORE_RDONLY = 1, /* open read-only (no writes allowed) */
+    ORGS_STORE_CREATE = 2, /* create the directory's data files if missing */
+};
+
+/* Opens (and creates when allowed) the environment in dir, which must
+ * exist. Opened with MDB_NOTLS and enough reader slots for threaded MPMs
+ * (max_readers, 0 = 512); stale reader slots are cleared. Never use an
+ * environment across fork(): open it in the child. keys may be NULL (then
+ * connection secrets can be neither written nor read: ORGS_ENOKEY). If run as
+ * root on a directory owned by another user, the data files are given to that
+ * user so httpd's children keep write access. A pool cleanup closes it. */
+apr_status_t orgs_store_open(orgs_store_t **st, const char *dir, apr_uint64_t map_size,
+                             unsigned max_readers, int flags, const orgs_crypto_keys_t *keys,
+                             apr_pool_t *p, orgs_err_t *err);
+void orgs_store_close(orgs_store_t *st);
+apr_status_t orgs_store_stat(orgs_store_t *st, orgs_store_stat_t *out, orgs_err_t *err);
+
+/* ---- organizations -------------------------------------------------- */
+
+/* in: name, display_name (NULL = name), meta, domains (may be NULL).
+ * out: id, created, updated are filled in org (strings in p). */
+apr_status_t orgs_store_org_create(orgs_store_t *st, orgs_org_t *org, apr_pool_t *p,
+                                   orgs_err_t *err);
+apr_status_t orgs_store_org_get(orgs_store_t *st, const char *ref, orgs_org_t **out,
+                                apr_pool_t *p, orgs_err_t *err);
+/* Orgs sorted by name. */
+apr_status_t orgs_store_org_list(orgs_store_t *st, apr_array_header_t **out /* orgs_org_t* */,
+                                 apr_pool_t *p, orgs_err_t *err);
+/* display_name NULL = unchanged; set_meta (orgs_kv_t) adds or replaces;
+ * unset_meta (const char *) removes (APR_NOTFOUND if a key is absent). */
+apr_status_t orgs_store_org_update(orgs_store_t *st, const char *ref, const char *display_name,
+                                   const apr_array_header_t *set_meta,
+                                   const apr_array_header_t *unset_meta, apr_pool_t *p,
+                                   orgs_err_t *err);
+/* Removes the org with its domains, enablements, memberships (both
+ * indexes), invitations and sessions, in one transaction. */
+apr_status_t orgs_store_org_delete(orgs_store_t *st, const char *ref, apr_pool_t *p,
+                                   orgs_err_t *err);
+apr_status_t orgs_store_org_add_domain(orgs_store_t *st, const char *ref, const char *domain,
+                                       apr_pool_t *p, orgs_err_t *err);
+apr_status_t orgs_store_org_remove_domain(orgs_store_t *st, const char *ref, const char *domain,
+                                          apr_pool_t *p, orgs_err_t *err);
+/* Home-realm discovery: the org owning this (lowercased) domain. */
+apr_status_t orgs_store_org_by_domain(orgs_store_t *st, const char *domain, orgs_org_t **out,
+                                      apr_pool_t *p, orgs_err_t *err);
+
+/* ---- connections ---------------------------------------------------- */
+
+/* in: name, issuer, client_id, client_secret (plaintext, sealed with
+ * keys->secrets and the conn id as AAD), display_name, scopes, auth_method
+ * (NULLs take defaults). out: id, created. */
+apr_status_t orgs_store_conn_create(orgs_store_t *st, orgs_conn_t *conn, apr_pool_t *p,
+                                    orgs_err_t *err);
+/* client_secret is left NULL. */
+apr_status_t orgs_store_conn_get(orgs_store_t *st, const char *ref, orgs_conn_t **out,
+                                 apr_pool_t *p, orgs_err_t *err);
+/* Also decrypts client_secret (needs keys). */
+apr_status_t orgs_store_conn_get_secret(orgs_store_t *st, const char *ref, orgs_conn_t **out,
+                                        apr_pool_t *p, orgs_err_t *err);
+apr_status_t orgs_store_conn_list(orgs_store_t *st, apr_array_header_t **out /* orgs_conn_t* */,
+                                  apr_pool_t *p, orgs_err_t *err);
+/* Fields of upd that are non-NULL replace the stored ones (name cannot
+ * change; client_secret re-sealed with a fresh nonce). */
+apr_status_t orgs_store_conn_update(orgs_store_t *st, const char *ref, const orgs_conn_t *upd,
+                                    apr_pool_t *p, orgs_err_t *err);
+/* Removes the connection and its enablements. Users of the connection and
+ * their memberships and sessions go too. */
+apr_status_t orgs_store_conn_delete(orgs_store_t *st, const char *ref, apr_pool_t *p,
+                                    orgs_err_t *err);
+
+/* ---- enablement ----------------------------------------------------- */
+
+/* Enables (or updates the auto-membership flag of) conn on org. */
+apr_status_t orgs_store_org_enable_conn(orgs_store_t *st, const char *org_ref,
+                                        const char *conn_ref, int auto_membership,
+                                        apr_pool_t *p, orgs_err_t *err);
+apr_status_t orgs_store_org_disable_conn(orgs_store_t *st, const char *org_ref,
+                                         const char *conn_ref, apr_pool_t *p, orgs_err_t *err);
+/* Enabled connections of an org, sorted by connection name. */
+apr_status_t orgs_store_org_conns(orgs_store_t *st, const char *org_ref,
+                                  apr_array_header_t **out /* orgs_enabled_conn_t* */,
+                                  apr_pool_t *p, orgs_err_t *err);
+/* APR_NOTFOUND when conn is not enabled on org. */
+apr_status_t orgs_store_org_conn_get(orgs_store_t *st, const char *org_id, const char *conn_id,
+                                     orgs_enabled_conn_t **out, apr_pool_t *p, orgs_err_t *err);
+
+/* ---- users ---------------------------------------------------------- */
+
+/* Sign-in upsert: finds the user by (conn, sub); else adopts a user of the
+ * same connection provisioned by email with no sub yet (binding the sub);
+ * else creates one. Updates email, name and last_login. *created tells
+ * whether a new user was made. */
+apr_status_t orgs_store_user_login(orgs_store_t *st, const char *conn_id, const char *sub,
+                                   const char *email, const char *name, apr_time_t now,
+                                   orgs_user_t **out, int *created, apr_pool_t *p,
+                                   orgs_err_t *err);
+apr_status_t orgs_store_user_get(orgs_store_t *st, const char *user_id, orgs_user_t **out,
+                                 apr_pool_t *p, orgs_err_t *err);
+apr_status_t orgs_store_user_by_sub(orgs_store_t *st, const char *conn_ref, const char *sub,
+                                    orgs_user_t **out, apr_pool_t *p, orgs_err_t *err);
+/* The user of conn with this email (case-insensitive domain). */
+apr_status_t orgs_store_user_by_email(orgs_store_t *st, const char *conn_ref, const char *email,
+                                      orgs_user_t **out, apr_pool_t *p, orgs_err_t *err);
+/* All users, or (email != NULL) those with that email across connections. */
+apr_status_t orgs_store_user_list(orgs_store_t *st, const char *email,
+                                  apr_array_header_t **out /* orgs_user_t* */, apr_pool_t *p,
+                                  orgs_err_t *err);
+/* Creates a user of conn known only by email or sub (for member add before
+ * the first sign-in); returns the existing one if already there. */
+apr_status_t orgs_store_user_provision(orgs_store_t *st, const char *conn_ref, const char *email,
+                                       const char *sub, orgs_user_t **out, apr_pool_t *p,
+                                       orgs_err_t *err);
+/* Removes the user, all memberships and sessions. */
+apr_status_t orgs_store_user_delete(orgs_store_t *st, const char *user_id, apr_pool_t *p,
+                                    orgs_err_t *err);
+
+/* ---- members and roles ---------------------------------------------- */
+
+/* APR_EEXIST if already a member. roles may be NULL. */
+apr_status_t orgs_store_member_add(orgs_store_t *st, const char *org_ref, const char *user_id,
+                                   const apr_array_header_t *roles, apr_pool_t *p,
+                                   orgs_err_t *err);
+/* The hot-path question: is user a member of org (ids, not names), with
+ * which roles. APR_NOTFOUND if not. */
+apr_status_t orgs_store_member_get(orgs_store_t *st, const char *org_id, const char *user_id,
+                                   orgs_member_t **out, apr_pool_t *p, orgs_err_t *err);
+/* Also removes the user's sessions for that org. */
+apr_status_t orgs_store_member_remove(orgs_store_t *st, const char *org_ref,
+                                      const char *user_id, apr_pool_t *p, orgs_err_t *err);
+/* An org's members (index range, never a scan of all members). */
+apr_status_t orgs_store_member_list(orgs_store_t *st, const char *org_ref,
+                                    apr_array_header_t **out /* orgs_member_t* */,
+                                    apr_pool_t *p, orgs_err_t *err);
+/* A user's memberships (reverse index). */
+apr_status_t orgs_store_user_orgs(orgs_store_t *st, const char *user_id,
+                                  apr_array_header_t **out /* orgs_member_t* */, apr_pool_t *p,
+                                  orgs_err_t *err);
+apr_status_t orgs_store_role_add(orgs_store_t *st, const char *org_ref, const char *user_id,
+                                 const apr_array_header_t *roles, apr_pool_t *p,
+                                 orgs_err_t *err);
+apr_status_t orgs_store_role_remove(orgs_store_t *st, const char *org_ref, const char *user_id,
+                                    const apr_array_header_t *roles, apr_pool_t *p,
+                                    orgs_err_t *err);
+
+/* ---- sessions ------------------------------------------------------- */
+
+/* sid_hash: SHA-256 of the cookie's session id (32 bytes). */
+apr_status_t orgs_store_session_put(orgs_store_t *st, const unsigned char sid_hash[32],
+                                    const orgs_session_t *s, apr_pool_t *p, orgs_err_t *err);
+/* The per-request read: session, its org, user, membership and connection
+ * name in one read transaction. APR_NOTFOUND if the session is absent; also
+ * APR_NOTFOUND if the org, user or membership is gone; ORGS_EEXPIRED if
+ * now > expires or now - last_seen > idle. */
+apr_status_t orgs_store_session_view(orgs_store_t *st, const unsigned char sid_hash[32],
+                                     apr_time_t now, apr_interval_time_t idle,
+                                     orgs_session_view_t **out, apr_pool_t *p, orgs_err_t *err);
+/* Throttled by the caller: sets last_seen. */
+apr_status_t orgs_store_session_touch(orgs_store_t *st, const unsigned char sid_hash[32],
+                                      apr_time_t now, apr_pool_t *p, orgs_err_t *err);
+apr_status_t orgs_store_session_delete(orgs_store_t *st, const unsigned char sid_hash[32],
+                                       apr_pool_t *p, orgs_err_t *err);
+/* Deletes sessions past expiry or idle; *removed counts them. */
+apr_status_t orgs_store_session_purge(orgs_store_t *st, apr_time_t now,
+                                      apr_interval_time_t idle, apr_size_t *removed,
+                                      apr_pool_t *p, orgs_err_t *err);
+
+/* ---- pending logins ------------------------------------------------- */
+
+/* Stores a pending login; keeps at most max_per_browser for that browser
+ * (oldest dropped) and drops expired ones it meets (older than ttl). */
+apr_status_t orgs_store_pending_put(orgs_store_t *st, const orgs_pending_t *pl,
+                                    unsigned max_per_browser, apr_interval_time_t ttl,
+                                    apr_pool_t *p, orgs_err_t *err);
+/* Single use: returns and deletes in one write transaction. APR_NOTFOUND
+ * if unknown (or already used), ORGS_EEXPIRED if older than ttl (deleted too). */
+apr_status_t orgs_store_pending_take(orgs_store_t *st, const char *state, apr_time_t now,
+                                     apr_interval_time_t ttl, orgs_pending_t **out,
+                                     apr_pool_t *p, orgs_err_t *err);
+
+/* ---- cache (discovery documents, JWKS), shared by all children ------- */
+
+apr_status_t orgs_store_cache_put(orgs_store_t *st, const char *key, const char *value,
+                                  apr_time_t fetched, apr_pool_t *p, orgs_err_t *err);
+apr_status_t orgs_store_cache_get(orgs_store_t *st, const char *key, const char **value,
+                                  apr_time_t *fetched, apr_pool_t *p, orgs_err_t *err);
+
+/* ---- invitations (filled by a later issue) -------------------------- */
+
+apr_status_t orgs_store_invite_create(orgs_store_t *st, orgs_invite_t *inv, apr_pool_t *p,
+                                      orgs_err_t *err);
+apr_status_t orgs_store_invite_list(orgs_store_t *st, const char *org_ref,
+                                    apr_array_header_t **out /* orgs_invite_t* */,
+                                    apr_pool_t *p, orgs_err_t *err);
+apr_status_t orgs_store_invite_revoke(orgs_store_t *st, const char *id, apr_pool_t *p,
+                                      orgs_err_t *err);
+
+/* ---- whole-store operations ----------------------------------------- */
+
+/* Writes the whole store as JSON Lines to fp, one object per line with a
+ * "type" field (org, conn, enable, user, member, invite). Sessions, pending
+ * logins and cache are not exported. Connection secrets are exported sealed
+ * (base64), so the same key is needed on import. */
+apr_status_t orgs_store_export(orgs_store_t *st, FILE *fp, apr_size_t *count, apr_pool_t *p,
+                               orgs_err_t *err);
+/* Reads JSON Lines from fp into the store in ONE transaction: all or
+ * nothing. Existing objects with the same id are conflicts (APR_EEXIST)
+ * unless the store is empty. err names the failing line. */
+apr_status_t orgs_store_import(orgs_store_t *st, FILE *fp, apr_size_t *count, apr_pool_t *p,
+                               orgs_err_t *err);
+/* Verifies every index against its records (names, domains, enablements,
+ * member forward/reverse, users by sub/email, sessions' targets); each
+ * problem is appended to problems (const char *). APR_SUCCESS with an empty
+ * array means consistent. */
+apr_status_t orgs_store_check(orgs_store_t *st, apr_array_header_t **problems, apr_pool_t *p,
+                              orgs_err_t *err);
+
+#endif
