@@ -1,0 +1,195 @@
+/* [glue] mod_auth_orgs: the module record and the process-level hooks.
+ * It delegates only: directives live in src/config.c, the request path in
+ * src/authn.c, src/authz.c, src/login.c and src/env.c, each registering its
+ * own hooks and providers from register_hooks below. */
+#include <string.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <ap_mpm.h>
+
+#include "orgs.h"
+#include "crypto.h"
+#include "store.h"
+#include "config.h"
+#include "private.h"
+#include "authn.h"
+#include "authz.h"
+#include "login.h"
+#include "env.h"
+
+/* Reader slots beyond httpd's own threads: orgctl runs and old children
+ * still draining after a graceful restart. */
+#define ORGS_READERS_SPARE 64
+#define ORGS_READERS_MIN 512
+#define ORGS_READERS_MAX 65536
+
+/* LMDB's reader table is shared by every process using the environment and
+ * sized by whoever creates the lock file: room for one read transaction per
+ * possible httpd thread (MDB_NOTLS: slots belong to transactions). */
+static unsigned max_readers(void)
+{
+    int threads = 0, daemons = 0;
+    apr_uint64_t n;
+
+    if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS || threads < 1) {
+        threads = 1;
+    }
+    if (ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &daemons) != APR_SUCCESS || daemons < 1) {
+        daemons = 1;
+    }
+    n = (apr_uint64_t)threads * (apr_uint64_t)daemons + ORGS_READERS_SPARE;
+    if (n < ORGS_READERS_MIN) {
+        n = ORGS_READERS_MIN;
+    }
+    return n > ORGS_READERS_MAX ? ORGS_READERS_MAX : (unsigned)n;
+}
+
+static int orgs_hook_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                                  server_rec *s)
+{
+    return orgs_config_check(pconf, ptemp, s);
+}
+
+/* Keys are derived once per distinct OrgsCryptoKey into pconf (cleansed
+ * when pconf goes at restart), shared by the servers naming the same one. */
+static int derive_keys(apr_pool_t *pconf, server_rec *s)
+{
+    for (server_rec *vs = s; vs; vs = vs->next) {
+        orgs_srv_cfg_t *sc = orgs_srv_cfg(vs);
+        orgs_crypto_keys_t *keys;
+        orgs_err_t err = {{0}};
+        apr_status_t rv;
+
+        sc->keys = NULL;
+        if (!sc->key_source) {
+            continue;
+        }
+        for (server_rec *ps = s; ps != vs && !sc->keys; ps = ps->next) {
+            const orgs_srv_cfg_t *pc = orgs_srv_cfg(ps);
+            if (pc->key_source && strcmp(pc->key_source, sc->key_source) == 0) {
+                sc->keys = pc->keys;
+            }
+        }
+        if (sc->keys) {
+            continue;
+        }
+        rv = orgs_crypto_keys_load(&keys, sc->key_source, pconf, &err);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, vs,
+                         ORGSLOGNO(00010) "OrgsCryptoKey: cannot load the key: %s", err.msg);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        sc->keys = keys;
+    }
+    return OK;
+}
+
+/* Opens and closes each store once in the parent, so a store that cannot
+ * be opened (permissions, newer format, corrupt) stops the start with a
+ * clear message instead of failing in every child. Nothing stays open
+ * across fork. */
+static int probe_stores(apr_pool_t *ptemp, server_rec *s)
+{
+    for (server_rec *vs = s; vs; vs = vs->next) {
+        const orgs_srv_cfg_t *sc = orgs_srv_cfg(vs);
+        orgs_store_t *st;
+        orgs_err_t err = {{0}};
+        apr_status_t rv;
+        int seen = 0;
+
+        if (!sc->store_dir) {
+            continue;
+        }
+        for (server_rec *ps = s; ps != vs && !seen; ps = ps->next) {
+            const char *dir = orgs_srv_cfg(ps)->store_dir;
+            seen = dir && strcmp(dir, sc->store_dir) == 0;
+        }
+        if (seen) {
+            continue;
+        }
+        rv = orgs_store_open(&st, sc->store_dir, sc->store_max_size, max_readers(),
+                             ORGS_STORE_CREATE, sc->keys, ptemp, &err);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, vs,
+                         ORGSLOGNO(00011) "OrgsStore %s: cannot open the store: %s", sc->store_dir,
+                         err.msg);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        orgs_store_close(st);
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, vs, ORGSLOGNO(00012) "OrgsStore %s: usable",
+                     sc->store_dir);
+    }
+    return OK;
+}
+
+static int orgs_hook_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                                 server_rec *s)
+{
+    if (derive_keys(pconf, s) != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return probe_stores(ptemp, s);
+}
+
+/* The LMDB environment is opened here, in each child, after httpd dropped
+ * privileges: never inherited across fork. Servers naming the same
+ * directory share one handle (LMDB allows one per process). On failure the
+ * store stays NULL and requests needing it fail closed. */
+static void orgs_hook_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    unsigned readers = max_readers();
+
+    for (server_rec *vs = s; vs; vs = vs->next) {
+        orgs_srv_cfg_t *sc = orgs_srv_cfg(vs);
+        orgs_err_t err = {{0}};
+        apr_status_t rv;
+
+        sc->store = NULL;
+        if (!sc->store_dir) {
+            continue;
+        }
+        for (server_rec *ps = s; ps != vs && !sc->store; ps = ps->next) {
+            const orgs_srv_cfg_t *pc = orgs_srv_cfg(ps);
+            if (pc->store && strcmp(pc->store_dir, sc->store_dir) == 0) {
+                sc->store = pc->store;
+            }
+        }
+        if (sc->store) {
+            continue;
+        }
+        rv = orgs_store_open(&sc->store, sc->store_dir, sc->store_max_size, readers,
+                             ORGS_STORE_CREATE, sc->keys, pchild, &err);
+        if (rv != APR_SUCCESS) {
+            sc->store = NULL;
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, vs,
+                         ORGSLOGNO(00013) "OrgsStore %s: cannot open the store in this "
+                                          "child: %s",
+                         sc->store_dir, err.msg);
+            continue;
+        }
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, vs,
+                     ORGSLOGNO(00014) "OrgsStore %s: opened (%u reader slots)", sc->store_dir,
+                     readers);
+    }
+}
+
+static void register_hooks(apr_pool_t *p)
+{
+    ap_hook_check_config(orgs_hook_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(orgs_hook_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(orgs_hook_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+
+    /* The request path: one registration point per glue file. */
+    orgs_authn_register_hooks(p); /* check_authn, endpoint dispatch, header scrub */
+    orgs_authz_register_hooks(p); /* Require org-member / org-role / org-meta / org-connection */
+    orgs_login_register_hooks(p); /* /login, /callback, /logout */
+    orgs_env_register_hooks(p);   /* ORG_* environment, X-Org-* headers */
+}
+
+/* private.h already declared it (APLOG_USE_MODULE), so no AP_DECLARE_MODULE. */
+module AP_MODULE_DECLARE_DATA auth_orgs_module = {
+    STANDARD20_MODULE_STUFF, orgs_config_create_dir, orgs_config_merge_dir, orgs_config_create_srv,
+    orgs_config_merge_srv,   orgs_config_cmds,       register_hooks,        AP_MODULE_FLAG_NONE,
+};

@@ -1,0 +1,116 @@
+#include <apr_strings.h>
+#include <mod_auth.h>
+#include <http_request.h>
+#include <http_core.h>
+
+#include "private.h"
+#include "crypto.h"
+#include "parse.h"
+#include "env.h"
+#include "login.h"
+#include "authn.h"
+
+/* Subrequests (DirectoryIndex, SSI includes) reuse the main request's
+ * answer rather than reading the store again. */
+static int inherit_from_main(request_rec *r)
+{
+    const orgs_req_t *main_rq = ap_get_module_config(r->main->request_config, &auth_orgs_module);
+    if (!r->main->user || !main_rq || !main_rq->view) {
+        return DECLINED;
+    }
+    orgs_req_get(r)->view = main_rq->view;
+    r->user = r->main->user;
+    orgs_env_export(r, main_rq->view, orgs_dir_pass_headers(orgs_dir_cfg(r)));
+    return OK;
+}
+
+/* The session of org in this browser, re-checked against the store:
+ * APR_SUCCESS with *out, APR_NOTFOUND when there is none (or no longer a
+ * valid one), another status on store failure. */
+static apr_status_t find_session(request_rec *r, orgs_store_t *st, const char *org,
+                                 orgs_session_view_t **out)
+{
+    const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
+    const char *sid;
+    unsigned char hash[32];
+    orgs_err_t err = {{0}};
+    apr_status_t rv;
+    apr_time_t now = apr_time_now();
+
+    if (!org || orgs_parse_slug(org, &err) != APR_SUCCESS) {
+        return APR_NOTFOUND;
+    }
+    sid = orgs_login_cookie_get(r, apr_pstrcat(r->pool, ORGS_COOKIE_SESSION, org, NULL));
+    if (!sid) {
+        return APR_NOTFOUND;
+    }
+    orgs_crypto_sha256(sid, strlen(sid), hash);
+    rv = orgs_store_session_view(st, hash, now, sc->session_idle, out, r->pool, &err);
+    if (rv == APR_NOTFOUND || rv == ORGS_EEXPIRED) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      ORGSLOGNO(00101) "session for org %s no longer valid: %s", org,
+                      rv == ORGS_EEXPIRED ? "expired" : "ended, or membership or org removed");
+        return APR_NOTFOUND;
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, ORGSLOGNO(00102) "cannot read the session: %s",
+                      err.msg);
+        return rv;
+    }
+    if (strcmp((*out)->org.name, org) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      ORGSLOGNO(00103) "session cookie for org %s holds another org's session",
+                      org);
+        return APR_NOTFOUND;
+    }
+    if (now - (*out)->session.last_seen > ORGS_TOUCH_INTERVAL &&
+        orgs_store_session_touch(st, hash, now, r->pool, &err) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      ORGSLOGNO(00104) "cannot update the session's last-seen time: %s", err.msg);
+    }
+    return APR_SUCCESS;
+}
+
+static int orgs_hook_check_authn(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+    const orgs_dir_cfg_t *dc = orgs_dir_cfg(r);
+    orgs_store_t *st = orgs_req_store(r);
+    orgs_session_view_t *view = NULL;
+    const char *fixed, *org;
+    apr_status_t rv;
+
+    if (!type || strcasecmp(type, ORGS_AUTH_TYPE) != 0) {
+        return DECLINED;
+    }
+    if (r->main && inherit_from_main(r) == OK) {
+        return OK;
+    }
+    if (!st) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      ORGSLOGNO(00105) "AuthType orgs: the store is not open in this child "
+                                       "(see OrgsStore)");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    /* A location fixed to one org only ever accepts that org's session. */
+    fixed = orgs_dir_organization(r, dc);
+    org = fixed ? fixed : orgs_login_cookie_get(r, ORGS_COOKIE_ORG);
+    rv = find_session(r, st, org, &view);
+    if (rv == APR_NOTFOUND) {
+        return orgs_login_challenge(r, fixed);
+    }
+    if (rv != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    r->user = (char *)(view->user.email ? view->user.email : view->user.id);
+    r->ap_auth_type = (char *)ORGS_AUTH_TYPE;
+    orgs_req_get(r)->view = view;
+    orgs_env_export(r, view, orgs_dir_pass_headers(dc));
+    return OK;
+}
+
+void orgs_authn_register_hooks(apr_pool_t *p)
+{
+    ap_hook_check_authn(orgs_hook_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
+                        AP_AUTH_INTERNAL_PER_CONF);
+}

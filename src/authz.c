@@ -1,0 +1,199 @@
+#include <apr_strings.h>
+#include <mod_auth.h>
+#include <http_request.h>
+#include <ap_provider.h>
+
+#include "private.h"
+#include "parse.h"
+#include "authz.h"
+
+/* A Require line split into words at config time. */
+typedef struct {
+    apr_array_header_t *words; /* const char * */
+} require_t;
+
+static const char *parse_words(cmd_parms *cmd, const char *line, const void **parsed, int min,
+                               const char *provider, const char *what)
+{
+    require_t *req = apr_pcalloc(cmd->pool, sizeof(*req));
+    const char *orig = line;
+    const char *w;
+
+    req->words = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    while (*(w = ap_getword_conf(cmd->pool, &line)) != '\0') {
+        APR_ARRAY_PUSH(req->words, const char *) = w;
+    }
+    if (req->words->nelts < min) {
+        return apr_psprintf(cmd->pool, "Require %s: %s (got '%s')", provider, what, orig);
+    }
+    *parsed = req;
+    return NULL;
+}
+
+static const char *parse_member(cmd_parms *cmd, const char *line, const void **parsed)
+{
+    const char *err = parse_words(cmd, line, parsed, 0, "org-member", "");
+    const require_t *req = *parsed;
+    for (int i = 0; !err && i < req->words->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(req->words, i, const char *);
+        orgs_err_t e;
+        if (strncmp(name, "org_", 4) != 0 && orgs_parse_slug(name, &e) != APR_SUCCESS) {
+            err = apr_psprintf(cmd->pool, "Require org-member: %s (got '%s')", e.msg, name);
+        }
+    }
+    return err;
+}
+
+static const char *parse_role(cmd_parms *cmd, const char *line, const void **parsed)
+{
+    return parse_words(cmd, line, parsed, 1, "org-role", "at least one role is needed");
+}
+
+static const char *parse_meta(cmd_parms *cmd, const char *line, const void **parsed)
+{
+    const char *err =
+        parse_words(cmd, line, parsed, 2, "org-meta", "a key and at least one value are needed");
+    orgs_err_t e;
+    if (!err) {
+        const char *key = APR_ARRAY_IDX(((const require_t *)*parsed)->words, 0, const char *);
+        if (orgs_parse_meta_key(key, &e) != APR_SUCCESS) {
+            err = apr_psprintf(cmd->pool, "Require org-meta: %s (got '%s')", e.msg, key);
+        }
+    }
+    return err;
+}
+
+static const char *parse_conn(cmd_parms *cmd, const char *line, const void **parsed)
+{
+    return parse_words(cmd, line, parsed, 1, "org-connection", "at least one connection is needed");
+}
+
+/* The session view set by check_authn; NULL means this module did not
+ * authenticate the request, which every provider treats as a denial. */
+static const orgs_session_view_t *view_of(request_rec *r)
+{
+    const request_rec *top = r;
+    while (top->main) {
+        top = top->main;
+    }
+    const orgs_req_t *rq = ap_get_module_config(r->request_config, &auth_orgs_module);
+    if (!rq || !rq->view) {
+        rq = ap_get_module_config(top->request_config, &auth_orgs_module);
+    }
+    return rq ? rq->view : NULL;
+}
+
+static authz_status decide(request_rec *r, int ok, const char *what)
+{
+    if (!ok) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      ORGSLOGNO(00401) "authorization denied for '%s': %s", r->user, what);
+        return AUTHZ_DENIED;
+    }
+    return AUTHZ_GRANTED;
+}
+
+static int in_words(const require_t *req, int from, const char *a, const char *b)
+{
+    for (int i = from; i < req->words->nelts; i++) {
+        const char *w = APR_ARRAY_IDX(req->words, i, const char *);
+        if ((a && strcmp(w, a) == 0) || (b && strcmp(w, b) == 0)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static authz_status check_member(request_rec *r, const char *line, const void *parsed)
+{
+    const require_t *req = parsed;
+    const orgs_session_view_t *v;
+
+    if (!r->user) {
+        return AUTHZ_DENIED_NO_USER;
+    }
+    if (!(v = view_of(r))) {
+        return decide(r, 0, "not signed in through an organization");
+    }
+    if (req->words->nelts == 0) {
+        return AUTHZ_GRANTED; /* check_authn already proved the membership */
+    }
+    return decide(r, in_words(req, 0, v->org.name, v->org.id), "not a member of these orgs");
+}
+
+static authz_status check_role(request_rec *r, const char *line, const void *parsed)
+{
+    const require_t *req = parsed;
+    const orgs_session_view_t *v;
+
+    if (!r->user) {
+        return AUTHZ_DENIED_NO_USER;
+    }
+    if (!(v = view_of(r))) {
+        return decide(r, 0, "not signed in through an organization");
+    }
+    for (int i = 0; v->member.roles && i < v->member.roles->nelts; i++) {
+        if (in_words(req, 0, APR_ARRAY_IDX(v->member.roles, i, const char *), NULL)) {
+            return AUTHZ_GRANTED;
+        }
+    }
+    return decide(r, 0, "none of the required roles");
+}
+
+static authz_status check_meta(request_rec *r, const char *line, const void *parsed)
+{
+    const require_t *req = parsed;
+    const char *key = APR_ARRAY_IDX(req->words, 0, const char *);
+    const orgs_session_view_t *v;
+
+    if (!r->user) {
+        return AUTHZ_DENIED_NO_USER;
+    }
+    if (!(v = view_of(r))) {
+        return decide(r, 0, "not signed in through an organization");
+    }
+    for (int i = 0; v->org.meta && i < v->org.meta->nelts; i++) {
+        const orgs_kv_t *kv = &APR_ARRAY_IDX(v->org.meta, i, orgs_kv_t);
+        if (strcmp(kv->key, key) == 0) {
+            return decide(r, in_words(req, 1, kv->value, NULL), "metadata value not allowed");
+        }
+    }
+    return decide(r, 0, "metadata key not set on the org");
+}
+
+static authz_status check_conn(request_rec *r, const char *line, const void *parsed)
+{
+    const orgs_session_view_t *v;
+
+    if (!r->user) {
+        return AUTHZ_DENIED_NO_USER;
+    }
+    if (!(v = view_of(r))) {
+        return decide(r, 0, "not signed in through an organization");
+    }
+    return decide(r, in_words(parsed, 0, v->conn_name, v->session.conn_id),
+                  "signed in through another connection");
+}
+
+static const authz_provider member_provider = {check_member, parse_member};
+static const authz_provider role_provider = {check_role, parse_role};
+static const authz_provider meta_provider = {check_meta, parse_meta};
+static const authz_provider conn_provider = {check_conn, parse_conn};
+
+void orgs_authz_register_hooks(apr_pool_t *p)
+{
+    static const struct {
+        const char *name;
+        const authz_provider *provider;
+    } providers[] = {
+        {"org-member", &member_provider},
+        {"org-role", &role_provider},
+        {"org-meta", &meta_provider},
+        {"org-connection", &conn_provider},
+    };
+    for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]); i++) {
+        ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, providers[i].name,
+                                  AUTHZ_PROVIDER_VERSION, providers[i].provider,
+                                  AP_AUTH_INTERNAL_PER_CONF);
+    }
+}

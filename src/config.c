@@ -1,0 +1,515 @@
+/* [glue] Directive table, create/merge, cross-directive checks. Every value
+ * is validated when its directive is read, so `apache2 -t` rejects it; the
+ * checks that need the whole configuration run in orgs_config_check(). */
+#include <string.h>
+
+#include <apr_file_info.h>
+#include <apr_file_io.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <apr_uri.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <util_cfgtree.h>
+
+#include "orgs.h"
+#include "parse.h"
+#include "crypto.h"
+#include "config.h"
+#include "private.h"
+
+/* ---- helpers --------------------------------------------------------- */
+
+static const char *bad(cmd_parms *cmd, const char *reason, const char *arg)
+{
+    return apr_psprintf(cmd->pool, "%s: %s (got '%s')", cmd->cmd->name, reason, arg);
+}
+
+static const char *bad_err(cmd_parms *cmd, apr_status_t rv, const orgs_err_t *err, const char *arg)
+{
+    char buf[128];
+    return bad(cmd, err->msg[0] ? err->msg : orgs_strerror(rv, buf, sizeof(buf)), arg);
+}
+
+static orgs_srv_cfg_t *cmd_srv(cmd_parms *cmd)
+{
+    return orgs_srv_cfg(cmd->server);
+}
+
+/* No control characters or spaces: values end up in headers and URLs. */
+static int has_ctl_or_space(const char *s)
+{
+    for (; *s; s++) {
+        if (apr_iscntrl((unsigned char)*s) || *s == ' ') {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Absolute http(s) URL with a host, no userinfo and no fragment. */
+static const char *check_abs_url(apr_pool_t *p, const char *arg, apr_uri_t *uri)
+{
+    if (strlen(arg) > ORGS_URL_MAX) {
+        return "URL too long";
+    }
+    if (has_ctl_or_space(arg)) {
+        return "URL contains spaces or control characters";
+    }
+    if (apr_uri_parse(p, arg, uri) != APR_SUCCESS || !uri->scheme || !uri->hostname ||
+        !*uri->hostname) {
+        return "not an absolute URL";
+    }
+    if (strcasecmp(uri->scheme, "https") != 0 && strcasecmp(uri->scheme, "http") != 0) {
+        return "scheme must be http or https";
+    }
+    if (uri->user || uri->password) {
+        return "user information is not allowed";
+    }
+    if (uri->fragment) {
+        return "fragment is not allowed";
+    }
+    return NULL;
+}
+
+/* ---- server directives ----------------------------------------------- */
+
+static const char *set_store(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    apr_finfo_t fi;
+
+    if (!*arg || !path) {
+        return bad(cmd, "invalid path", arg);
+    }
+    if (apr_stat(&fi, path, APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS) {
+        return bad(cmd, "directory does not exist or is not accessible", arg);
+    }
+    if (fi.filetype != APR_DIR) {
+        return bad(cmd, "not a directory", arg);
+    }
+    cmd_srv(cmd)->store_dir = path;
+    return NULL;
+}
+
+static const char *set_store_max_size(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    orgs_err_t err = {{0}};
+    apr_uint64_t size;
+    apr_status_t rv = orgs_parse_size(arg, ORGS_STORE_MIN_MAP_SIZE, &size, &err);
+
+    if (rv != APR_SUCCESS) {
+        return bad_err(cmd, rv, &err, arg);
+    }
+    cmd_srv(cmd)->store_max_size = size;
+    return NULL;
+}
+
+/* The secret is loaded and the keys derived once here, in temp_pool (whose
+ * cleanup cleanses them), only to reject a bad key at `apache2 -t`; the keys
+ * the module uses are derived again into pconf in post_config. */
+static const char *set_crypto_key(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    orgs_err_t err = {{0}};
+    const char *source = arg, *ref;
+    char kind;
+    apr_status_t rv;
+    orgs_crypto_keys_t *keys;
+
+    /* file: paths are relative to ServerRoot, like every httpd path */
+    if (strncmp(arg, "file:", 5) == 0 && arg[5] && arg[5] != '/') {
+        const char *abs = ap_server_root_relative(cmd->temp_pool, arg + 5);
+        if (!abs) {
+            return bad(cmd, "invalid path", arg);
+        }
+        source = apr_pstrcat(cmd->pool, "file:", abs, NULL);
+    }
+    rv = orgs_parse_key_source(source, &kind, &ref, &err);
+    if (rv != APR_SUCCESS) {
+        return bad_err(cmd, rv, &err, arg);
+    }
+    if (kind == 'f') {
+        apr_finfo_t fi;
+        apr_file_t *f;
+        if (apr_stat(&fi, ref, APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS) {
+            return bad(cmd, "key file does not exist or is not accessible", arg);
+        }
+        if (fi.filetype != APR_REG) {
+            return bad(cmd, "key file is not a regular file", arg);
+        }
+        if (apr_file_open(&f, ref, APR_FOPEN_READ, APR_OS_DEFAULT, cmd->temp_pool) != APR_SUCCESS) {
+            return bad(cmd, "key file is not readable", arg);
+        }
+        apr_file_close(f);
+    } else if (!getenv(ref)) {
+        return bad(cmd, "environment variable is not set", arg);
+    }
+    rv = orgs_crypto_keys_load(&keys, source, cmd->temp_pool, &err);
+    if (rv != APR_SUCCESS) {
+        return bad_err(cmd, rv, &err, arg);
+    }
+    cmd_srv(cmd)->key_source = source;
+    return NULL;
+}
+
+static const char *set_endpoint(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    apr_size_t len = strlen(arg);
+
+    if (arg[0] != '/') {
+        return bad(cmd, "must start with '/'", arg);
+    }
+    if (len < 2 || arg[len - 1] == '/') {
+        return bad(cmd, "must not end with '/'", arg);
+    }
+    if (strstr(arg, "//") || strchr(arg, '?') || strchr(arg, '#') || strchr(arg, '%') ||
+        has_ctl_or_space(arg)) {
+        return bad(cmd, "must be a plain URL path", arg);
+    }
+    cmd_srv(cmd)->endpoint = arg;
+    return NULL;
+}
+
+static const char *set_public_url(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    apr_uri_t uri;
+    const char *reason = check_abs_url(cmd->temp_pool, arg, &uri);
+    char *url;
+    apr_size_t len;
+
+    if (reason) {
+        return bad(cmd, reason, arg);
+    }
+    if (uri.query) {
+        return bad(cmd, "query is not allowed", arg);
+    }
+    url = apr_pstrdup(cmd->pool, arg);
+    len = strlen(url);
+    while (len > 0 && url[len - 1] == '/') {
+        url[--len] = '\0';
+    }
+    cmd_srv(cmd)->public_url = url;
+    return NULL;
+}
+
+/* cmd->info: offset of the apr_interval_time_t field in orgs_srv_cfg_t */
+static const char *set_srv_duration(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    orgs_err_t err = {{0}};
+    apr_interval_time_t t;
+    apr_status_t rv = orgs_parse_duration(arg, &t, &err);
+
+    if (rv != APR_SUCCESS) {
+        return bad_err(cmd, rv, &err, arg);
+    }
+    *(apr_interval_time_t *)((char *)cmd_srv(cmd) + (apr_size_t)cmd->info) = t;
+    return NULL;
+}
+
+/* ---- per-directory directives ---------------------------------------- */
+
+/* A constant org id: "org_" + ORGS_ID_CHARS base62 characters. */
+static int is_org_id(const char *s)
+{
+    if (strncmp(s, "org_", 4) != 0 || strlen(s + 4) != ORGS_ID_CHARS) {
+        return 0;
+    }
+    for (s += 4; *s; s++) {
+        if (!apr_isalnum((unsigned char)*s)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static const char *set_organization(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    orgs_dir_cfg_t *dc = dcv;
+    const char *experr = NULL;
+    orgs_err_t err = {{0}};
+
+    dc->organization = ap_expr_parse_cmd(cmd, arg, AP_EXPR_FLAG_STRING_RESULT, &experr, NULL);
+    if (experr) {
+        return bad(cmd, apr_pstrcat(cmd->temp_pool, "cannot parse expression: ", experr, NULL),
+                   arg);
+    }
+    /* A value without %{...} is a constant: check it now. */
+    if (!strchr(arg, '%')) {
+        apr_status_t rv = orgs_parse_slug(arg, &err);
+        if (rv != APR_SUCCESS && !is_org_id(arg)) {
+            return bad_err(cmd, rv, &err, arg);
+        }
+    }
+    return NULL;
+}
+
+static const char *set_unauthenticated(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    orgs_dir_cfg_t *dc = dcv;
+
+    if (strcasecmp(arg, "login") == 0) {
+        dc->unauthenticated = ORGS_UNAUTH_LOGIN;
+    } else if (strcmp(arg, "401") == 0) {
+        dc->unauthenticated = ORGS_UNAUTH_401;
+    } else {
+        return bad(cmd, "must be 'login' or '401'", arg);
+    }
+    return NULL;
+}
+
+static const char *set_pass_headers(cmd_parms *cmd, void *dcv, int flag)
+{
+    ((orgs_dir_cfg_t *)dcv)->pass_headers = flag ? 1 : 0;
+    return NULL;
+}
+
+/* An absolute http(s) URL, or a local path ("/error"); never "//host". */
+static const char *set_error_url(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    orgs_dir_cfg_t *dc = dcv;
+
+    if (arg[0] == '/') {
+        if (arg[1] == '/' || arg[1] == '\\' || strchr(arg, '#') || has_ctl_or_space(arg) ||
+            strlen(arg) > ORGS_URL_MAX) {
+            return bad(cmd, "must be a local path or an absolute http(s) URL", arg);
+        }
+    } else {
+        apr_uri_t uri;
+        const char *reason = check_abs_url(cmd->temp_pool, arg, &uri);
+        if (reason) {
+            return bad(cmd, reason, arg);
+        }
+    }
+    dc->error_url = arg;
+    return NULL;
+}
+
+const command_rec orgs_config_cmds[] = {
+    AP_INIT_TAKE1("OrgsStore", set_store, NULL, RSRC_CONF,
+                  "LMDB environment directory of the organization store"),
+    AP_INIT_TAKE1("OrgsStoreMaxSize", set_store_max_size, NULL, RSRC_CONF,
+                  "maximum size of the store (LMDB map size), e.g. 1G"),
+    AP_INIT_TAKE1("OrgsCryptoKey", set_crypto_key, NULL, RSRC_CONF,
+                  "secret for cookies, login state and secrets at rest: file:PATH or env:VAR"),
+    AP_INIT_TAKE1("OrgsEndpoint", set_endpoint, NULL, RSRC_CONF,
+                  "URL path of the module's login, callback and logout pages (default /orgs)"),
+    AP_INIT_TAKE1("OrgsPublicURL", set_public_url, NULL, RSRC_CONF,
+                  "external base URL of this server when behind a proxy"),
+    AP_INIT_TAKE1("OrgsSessionIdleTimeout", set_srv_duration,
+                  (void *)APR_OFFSETOF(orgs_srv_cfg_t, session_idle), RSRC_CONF,
+                  "session idle timeout (default 8h)"),
+    AP_INIT_TAKE1("OrgsSessionMaxAge", set_srv_duration,
+                  (void *)APR_OFFSETOF(orgs_srv_cfg_t, session_max_age), RSRC_CONF,
+                  "maximum session lifetime (default 24h)"),
+    AP_INIT_TAKE1("OrgsLoginTimeout", set_srv_duration,
+                  (void *)APR_OFFSETOF(orgs_srv_cfg_t, login_timeout), RSRC_CONF,
+                  "time allowed to complete a login at the identity provider (default 10m)"),
+    AP_INIT_TAKE1("OrgsOrganization", set_organization, NULL, OR_AUTHCFG,
+                  "organization of this location: a name or a string expression"),
+    AP_INIT_TAKE1("OrgsUnauthenticated", set_unauthenticated, NULL, OR_AUTHCFG,
+                  "without a session: 'login' (redirect, default) or '401'"),
+    AP_INIT_FLAG("OrgsPassHeaders", set_pass_headers, NULL, OR_AUTHCFG,
+                 "also pass the organization and claims as X-Org-* request headers"),
+    AP_INIT_TAKE1("OrgsErrorURL", set_error_url, NULL, OR_AUTHCFG,
+                  "where login errors are sent instead of the module's error page"),
+    {NULL},
+};
+
+/* ---- create / merge -------------------------------------------------- */
+
+void *orgs_config_create_srv(apr_pool_t *p, server_rec *s)
+{
+    orgs_srv_cfg_t *sc = apr_pcalloc(p, sizeof(*sc));
+
+    sc->session_idle = ORGS_UNSET;
+    sc->session_max_age = ORGS_UNSET;
+    sc->login_timeout = ORGS_UNSET;
+    return sc;
+}
+
+void *orgs_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
+{
+    const orgs_srv_cfg_t *base = basev, *add = addv;
+    orgs_srv_cfg_t *sc = apr_pcalloc(p, sizeof(*sc));
+
+    sc->store_dir = add->store_dir != NULL ? add->store_dir : base->store_dir;
+    sc->store_max_size = add->store_max_size != 0 ? add->store_max_size : base->store_max_size;
+    sc->key_source = add->key_source != NULL ? add->key_source : base->key_source;
+    sc->endpoint = add->endpoint != NULL ? add->endpoint : base->endpoint;
+    sc->public_url = add->public_url != NULL ? add->public_url : base->public_url;
+    sc->session_idle = add->session_idle != ORGS_UNSET ? add->session_idle : base->session_idle;
+    sc->session_max_age =
+        add->session_max_age != ORGS_UNSET ? add->session_max_age : base->session_max_age;
+    sc->login_timeout = add->login_timeout != ORGS_UNSET ? add->login_timeout : base->login_timeout;
+    /* keys and store are runtime state, set later for every server */
+    return sc;
+}
+
+void *orgs_config_create_dir(apr_pool_t *p, char *dir)
+{
+    orgs_dir_cfg_t *dc = apr_pcalloc(p, sizeof(*dc));
+
+    dc->unauthenticated = ORGS_UNSET;
+    dc->pass_headers = ORGS_UNSET;
+    return dc;
+}
+
+void *orgs_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
+{
+    const orgs_dir_cfg_t *base = basev, *add = addv;
+    orgs_dir_cfg_t *dc = apr_pcalloc(p, sizeof(*dc));
+
+    dc->organization = add->organization != NULL ? add->organization : base->organization;
+    dc->unauthenticated =
+        add->unauthenticated != ORGS_UNSET ? add->unauthenticated : base->unauthenticated;
+    dc->pass_headers = add->pass_headers != ORGS_UNSET ? add->pass_headers : base->pass_headers;
+    dc->error_url = add->error_url != NULL ? add->error_url : base->error_url;
+    return dc;
+}
+
+/* ---- per-directory accessors ----------------------------------------- */
+
+const char *orgs_dir_organization(request_rec *r, const orgs_dir_cfg_t *dc)
+{
+    const char *experr = NULL, *name;
+
+    if (!dc || !dc->organization) {
+        return NULL;
+    }
+    name = ap_expr_str_exec(r, dc->organization, &experr);
+    if (experr) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      ORGSLOGNO(00020) "OrgsOrganization: cannot evaluate expression: %s", experr);
+        return NULL;
+    }
+    return (name && *name) ? name : NULL;
+}
+
+int orgs_dir_unauthenticated(const orgs_dir_cfg_t *dc)
+{
+    return (dc && dc->unauthenticated != ORGS_UNSET) ? dc->unauthenticated : ORGS_UNAUTH_LOGIN;
+}
+
+int orgs_dir_pass_headers(const orgs_dir_cfg_t *dc)
+{
+    return (dc && dc->pass_headers != ORGS_UNSET) ? dc->pass_headers : 0;
+}
+
+const char *orgs_dir_error_url(const orgs_dir_cfg_t *dc)
+{
+    return dc ? dc->error_url : NULL;
+}
+
+/* ---- cross-directive checks ------------------------------------------ */
+
+/* The server a configuration node belongs to: the <VirtualHost> enclosing
+ * it (matched through the file and line httpd records for each vhost), or
+ * the main server. */
+static server_rec *node_server(const ap_directive_t *node, server_rec *main_s)
+{
+    for (; node; node = node->parent) {
+        if (strcasecmp(node->directive, "<VirtualHost") == 0) {
+            for (server_rec *s = main_s->next; s; s = s->next) {
+                if (s->defn_name && node->filename && strcmp(s->defn_name, node->filename) == 0 &&
+                    s->defn_line_number == (unsigned)node->line_num) {
+                    return s;
+                }
+            }
+            return NULL;
+        }
+    }
+    return main_s;
+}
+
+/* Every AuthType orgs in the configuration needs its server's store and key. */
+static int check_auth_type_uses(const ap_directive_t *node, server_rec *main_s, apr_pool_t *ptemp)
+{
+    for (; node; node = node->next) {
+        if (strcasecmp(node->directive, "AuthType") == 0 && node->args) {
+            const char *args = node->args;
+            const char *type = ap_getword_conf(ptemp, &args);
+            if (strcasecmp(type, "orgs") == 0) {
+                server_rec *s = node_server(node, main_s);
+                const orgs_srv_cfg_t *sc = s ? orgs_srv_cfg(s) : NULL;
+                if (sc && !sc->store_dir) {
+                    ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                                 ORGSLOGNO(00001) "OrgsStore: required because AuthType orgs "
+                                                  "is used (%s:%d)",
+                                 node->filename, node->line_num);
+                    return HTTP_INTERNAL_SERVER_ERROR;
+                }
+                if (sc && !sc->key_source) {
+                    ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                                 ORGSLOGNO(00002) "OrgsCryptoKey: required because AuthType "
+                                                  "orgs is used (%s:%d)",
+                                 node->filename, node->line_num);
+                    return HTTP_INTERNAL_SERVER_ERROR;
+                }
+            }
+        }
+        if (node->first_child && check_auth_type_uses(node->first_child, main_s, ptemp) != OK) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
+}
+
+static void apply_defaults(orgs_srv_cfg_t *sc)
+{
+    if (sc->store_max_size == 0) {
+        sc->store_max_size = ORGS_STORE_DEFAULT_MAP_SIZE;
+    }
+    if (!sc->endpoint) {
+        sc->endpoint = ORGS_DEFAULT_ENDPOINT;
+    }
+    if (sc->session_idle == ORGS_UNSET) {
+        sc->session_idle = ORGS_DEFAULT_SESSION_IDLE;
+    }
+    if (sc->session_max_age == ORGS_UNSET) {
+        sc->session_max_age = ORGS_DEFAULT_SESSION_MAX_AGE;
+    }
+    if (sc->login_timeout == ORGS_UNSET) {
+        sc->login_timeout = ORGS_DEFAULT_LOGIN_TIMEOUT;
+    }
+}
+
+int orgs_config_check(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
+{
+    if (check_auth_type_uses(ap_conftree, s, ptemp) != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    for (server_rec *vs = s; vs; vs = vs->next) {
+        orgs_srv_cfg_t *sc = orgs_srv_cfg(vs);
+        apply_defaults(sc);
+        /* one LMDB environment per directory per process, and its sealed
+         * secrets open with one key only */
+        for (server_rec *ps = s; ps != vs; ps = ps->next) {
+            const orgs_srv_cfg_t *pc = orgs_srv_cfg(ps);
+            if (sc->store_dir && pc->store_dir && strcmp(sc->store_dir, pc->store_dir) == 0 &&
+                ((sc->key_source == NULL) != (pc->key_source == NULL) ||
+                 (sc->key_source && strcmp(sc->key_source, pc->key_source) != 0))) {
+                ap_log_error(APLOG_MARK, APLOG_CRIT, 0, vs,
+                             ORGSLOGNO(00003) "OrgsCryptoKey: servers sharing OrgsStore %s "
+                                              "must use the same key",
+                             sc->store_dir);
+                return HTTP_INTERNAL_SERVER_ERROR;
+            }
+            if (sc->store_dir && pc->store_dir && strcmp(sc->store_dir, pc->store_dir) == 0 &&
+                sc->store_max_size != pc->store_max_size) {
+                ap_log_error(APLOG_MARK, APLOG_CRIT, 0, vs,
+                             ORGSLOGNO(00004) "OrgsStoreMaxSize: servers sharing OrgsStore %s "
+                                              "must use the same size",
+                             sc->store_dir);
+                return HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+        if (sc->session_idle > sc->session_max_age) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, vs,
+                         ORGSLOGNO(00005) "OrgsSessionIdleTimeout is longer than "
+                                          "OrgsSessionMaxAge: sessions end at OrgsSessionMaxAge");
+        }
+    }
+    return OK;
+}

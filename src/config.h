@@ -1,0 +1,83 @@
+/* [glue] Configuration: the directive table, create/merge of the server and
+ * per-directory records, and the cross-directive checks run at check_config
+ * (so `apache2 -t` rejects what a start would reject).
+ *
+ * Server record lifecycle:
+ *   parse time   -> fields set by directives, UNSET elsewhere;
+ *   merge        -> vhosts inherit unset fields from the main server;
+ *   check_config -> orgs_config_check() validates and fills defaults, so
+ *                   from post_config on every field has its final value;
+ *   post_config  -> keys derived (pconf);
+ *   child_init   -> store opened (pchild), per child.
+ * Per-directory records keep UNSET after merge; read them through the
+ * orgs_dir_* accessors below, which apply the defaults. */
+#ifndef ORGS_CONFIG_H
+#define ORGS_CONFIG_H
+
+#include <httpd.h>
+#include <http_config.h>
+#include <ap_expr.h>
+
+#include "orgs.h"
+#include "crypto.h"
+#include "store.h"
+
+#define ORGS_UNSET (-1)
+
+#define ORGS_DEFAULT_ENDPOINT "/orgs"
+#define ORGS_DEFAULT_SESSION_IDLE apr_time_from_sec(8 * 3600)
+#define ORGS_DEFAULT_SESSION_MAX_AGE apr_time_from_sec(24 * 3600)
+#define ORGS_DEFAULT_LOGIN_TIMEOUT apr_time_from_sec(10 * 60)
+#define ORGS_STORE_MIN_MAP_SIZE ((apr_uint64_t)1 << 20)
+
+/* OrgsUnauthenticated */
+#define ORGS_UNAUTH_LOGIN 1 /* redirect to the login endpoint (default) */
+#define ORGS_UNAUTH_401 2   /* answer 401 (APIs) */
+
+typedef struct orgs_srv_cfg_t {
+    /* ---- directives (UNSET: NULL / 0 / ORGS_UNSET until orgs_config_check) */
+    const char *store_dir;            /* OrgsStore, absolute path */
+    apr_uint64_t store_max_size;      /* OrgsStoreMaxSize, bytes; 0 = unset */
+    const char *key_source;           /* OrgsCryptoKey "file:/abs" | "env:VAR" */
+    const char *endpoint;             /* OrgsEndpoint, "/orgs": starts with '/', no trailing '/' */
+    const char *public_url;           /* OrgsPublicURL without trailing '/'; NULL = from request */
+    apr_interval_time_t session_idle; /* OrgsSessionIdleTimeout */
+    apr_interval_time_t session_max_age; /* OrgsSessionMaxAge */
+    apr_interval_time_t login_timeout;   /* OrgsLoginTimeout: pending login ttl */
+    /* ---- derived in post_config (pconf); NULL when no OrgsCryptoKey */
+    const orgs_crypto_keys_t *keys;
+    /* ---- per child, set in child_init; NULL when not configured or the
+     * open failed (the request path must then fail closed with 500) */
+    orgs_store_t *store;
+} orgs_srv_cfg_t;
+
+typedef struct orgs_dir_cfg_t {
+    ap_expr_info_t *organization; /* OrgsOrganization (string expression); NULL = unset */
+    int unauthenticated;          /* OrgsUnauthenticated: ORGS_UNAUTH_*; ORGS_UNSET */
+    int pass_headers;             /* OrgsPassHeaders: 0/1; ORGS_UNSET */
+    const char *error_url;        /* OrgsErrorURL; NULL = unset */
+} orgs_dir_cfg_t;
+
+/* The module record's slots. */
+extern const command_rec orgs_config_cmds[];
+void *orgs_config_create_srv(apr_pool_t *p, server_rec *s);
+void *orgs_config_merge_srv(apr_pool_t *p, void *basev, void *addv);
+void *orgs_config_create_dir(apr_pool_t *p, char *dir);
+void *orgs_config_merge_dir(apr_pool_t *p, void *basev, void *addv);
+
+/* check_config: cross-directive checks for every server (OrgsStore and
+ * OrgsCryptoKey are required where AuthType orgs is used) and defaults.
+ * Logs each problem with a number; returns OK or HTTP_INTERNAL_SERVER_ERROR. */
+int orgs_config_check(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+
+/* ---- per-directory accessors (defaults applied) --------------------- */
+
+/* The organization this location is fixed to: the evaluated
+ * OrgsOrganization expression, or NULL when unset, empty, or when the
+ * expression fails (logged). */
+const char *orgs_dir_organization(request_rec *r, const orgs_dir_cfg_t *dc);
+int orgs_dir_unauthenticated(const orgs_dir_cfg_t *dc);   /* ORGS_UNAUTH_LOGIN by default */
+int orgs_dir_pass_headers(const orgs_dir_cfg_t *dc);      /* 0 by default */
+const char *orgs_dir_error_url(const orgs_dir_cfg_t *dc); /* NULL by default */
+
+#endif

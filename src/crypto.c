@@ -1,0 +1,542 @@
+/* Key derivation, AES-256-GCM, random ids, base64url, SHA-256 and
+ * constant-time compare. Besides jose.c this is the only OpenSSL user. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <apr_strings.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include "crypto.h"
+
+/* Largest secret accepted from a key file or variable: a key is a few dozen
+ * bytes; anything bigger is a wrong file. */
+#define IKM_MAX 4096
+
+static const char b64url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char base62_alphabet[] =
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+void orgs_crypto_cleanse(void *buf, apr_size_t len)
+{
+    if (buf && len) {
+        OPENSSL_cleanse(buf, len);
+    }
+}
+
+static apr_status_t keys_cleanup(void *data)
+{
+    orgs_crypto_cleanse(data, sizeof(orgs_crypto_keys_t));
+    return APR_SUCCESS;
+}
+
+/* HKDF-SHA256(ikm, salt = none, info) -> 32 bytes. */
+static apr_status_t hkdf(const unsigned char *ikm, apr_size_t len, const char *info,
+                         unsigned char out[ORGS_CRYPTO_KEY_LEN])
+{
+    apr_status_t rv = ORGS_ECRYPTO;
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *kctx = NULL;
+    OSSL_PARAM params[4];
+
+    if (!kdf) {
+        goto leave;
+    }
+    kctx = EVP_KDF_CTX_new(kdf);
+    if (!kctx) {
+        goto leave;
+    }
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, len);
+    params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, strlen(info));
+    params[3] = OSSL_PARAM_construct_end();
+    if (EVP_KDF_derive(kctx, out, ORGS_CRYPTO_KEY_LEN, params) != 1) {
+        goto leave;
+    }
+    rv = APR_SUCCESS;
+leave:
+    EVP_KDF_CTX_free(kctx);
+    EVP_KDF_free(kdf);
+    return rv;
+}
+
+apr_status_t orgs_crypto_keys_derive(orgs_crypto_keys_t **keys, const unsigned char *ikm,
+                                     apr_size_t len, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_crypto_keys_t *k;
+
+    *keys = NULL;
+    if (!ikm || len < ORGS_CRYPTO_IKM_MIN) {
+        return orgs_err_set(err, APR_EINVAL, "crypto key too short: need at least %d bytes",
+                            ORGS_CRYPTO_IKM_MIN);
+    }
+    k = apr_pcalloc(p, sizeof(*k));
+    apr_pool_cleanup_register(p, k, keys_cleanup, apr_pool_cleanup_null);
+    if (hkdf(ikm, len, "orgs secrets v1", k->secrets) != APR_SUCCESS ||
+        hkdf(ikm, len, "orgs state v1", k->state) != APR_SUCCESS ||
+        hkdf(ikm, len, "orgs cookie v1", k->cookie) != APR_SUCCESS) {
+        orgs_crypto_cleanse(k, sizeof(*k));
+        return orgs_err_set(err, ORGS_ECRYPTO, "key derivation failed");
+    }
+    *keys = k;
+    return APR_SUCCESS;
+}
+
+static apr_size_t trim_trailing_space(const unsigned char *buf, apr_size_t len)
+{
+    while (len > 0 && (buf[len - 1] == ' ' || buf[len - 1] == '\t' || buf[len - 1] == '\n' ||
+                       buf[len - 1] == '\r')) {
+        len--;
+    }
+    return len;
+}
+
+/* Reads a key file into buf (IKM_MAX + 1 bytes), refusing anything but a
+ * regular file that others cannot read. fstat on the open descriptor, so
+ * the checked file is the read one. */
+static apr_status_t read_key_file(const char *path, unsigned char *buf, apr_size_t *len,
+                                  orgs_err_t *err)
+{
+    apr_status_t rv = APR_SUCCESS;
+    struct stat st;
+    apr_size_t total = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+    if (fd < 0) {
+        int e = errno;
+        return orgs_err_set(err, e == ENOENT ? APR_NOTFOUND : APR_FROM_OS_ERROR(e),
+                            "cannot open key file '%s': %s", path, strerror(e));
+    }
+    if (fstat(fd, &st) != 0) {
+        rv = orgs_err_set(err, APR_FROM_OS_ERROR(errno), "cannot stat key file '%s'", path);
+        goto leave;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rv = orgs_err_set(err, APR_EINVAL, "key file '%s' is not a regular file", path);
+        goto leave;
+    }
+    if (st.st_mode & S_IROTH) {
+        rv = orgs_err_set(err, APR_EINVAL,
+                          "key file '%s' is world-readable: chmod o-rwx (e.g. 0600 or 0640)", path);
+        goto leave;
+    }
+    for (;;) {
+        ssize_t n = read(fd, buf + total, IKM_MAX + 1 - total);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            rv = orgs_err_set(err, APR_FROM_OS_ERROR(errno), "cannot read key file '%s'", path);
+            goto leave;
+        }
+        if (n == 0) {
+            break;
+        }
+        total += (apr_size_t)n;
+        if (total > IKM_MAX) {
+            rv = orgs_err_set(err, APR_EINVAL, "key file '%s' is larger than %d bytes", path,
+                              IKM_MAX);
+            goto leave;
+        }
+    }
+    *len = total;
+leave:
+    close(fd);
+    return rv;
+}
+
+apr_status_t orgs_crypto_keys_load(orgs_crypto_keys_t **keys, const char *source, apr_pool_t *p,
+                                   orgs_err_t *err)
+{
+    apr_status_t rv;
+    unsigned char buf[IKM_MAX + 1];
+    apr_size_t len = 0;
+    const char *what;
+
+    *keys = NULL;
+    if (!source) {
+        return orgs_err_set(err, ORGS_ENOKEY, "no crypto key configured");
+    }
+    if (strncmp(source, "file:", 5) == 0 && source[5]) {
+        what = "key file";
+        rv = read_key_file(source + 5, buf, &len, err);
+        if (rv != APR_SUCCESS) {
+            goto leave;
+        }
+    } else if (strncmp(source, "env:", 4) == 0 && source[4]) {
+        const char *val = getenv(source + 4);
+        what = "key variable";
+        if (!val) {
+            rv =
+                orgs_err_set(err, APR_NOTFOUND, "environment variable '%s' is not set", source + 4);
+            goto leave;
+        }
+        len = strlen(val);
+        if (len > IKM_MAX) {
+            rv = orgs_err_set(err, APR_EINVAL, "environment variable '%s' is longer than %d bytes",
+                              source + 4, IKM_MAX);
+            goto leave;
+        }
+        memcpy(buf, val, len);
+    } else {
+        rv = orgs_err_set(err, APR_EINVAL, "key source must be file:PATH or env:VAR (got '%s')",
+                          source);
+        goto leave;
+    }
+    len = trim_trailing_space(buf, len);
+    if (len < ORGS_CRYPTO_IKM_MIN) {
+        rv = orgs_err_set(err, APR_EINVAL, "%s '%s' holds %lu bytes: need at least %d", what,
+                          strchr(source, ':') + 1, (unsigned long)len, ORGS_CRYPTO_IKM_MIN);
+        goto leave;
+    }
+    rv = orgs_crypto_keys_derive(keys, buf, len, p, err);
+leave:
+    orgs_crypto_cleanse(buf, sizeof(buf));
+    return rv;
+}
+
+apr_status_t orgs_crypto_seal(const unsigned char key[ORGS_CRYPTO_KEY_LEN], const void *pt,
+                              apr_size_t ptlen, const void *aad, apr_size_t aadlen,
+                              unsigned char **out, apr_size_t *outlen, apr_pool_t *p,
+                              orgs_err_t *err)
+{
+    apr_status_t rv = ORGS_ECRYPTO;
+    EVP_CIPHER_CTX *ctx = NULL;
+    unsigned char *buf, *ct;
+    int n = 0, fin = 0;
+
+    *out = NULL;
+    *outlen = 0;
+    if (!key) {
+        return orgs_err_set(err, ORGS_ENOKEY, "no crypto key");
+    }
+    if (ptlen > INT_MAX - 64 || aadlen > INT_MAX || (!pt && ptlen) || (!aad && aadlen)) {
+        return orgs_err_set(err, APR_EINVAL, "bad seal input");
+    }
+    buf = apr_palloc(p, ORGS_CRYPTO_NONCE_LEN + ptlen + ORGS_CRYPTO_TAG_LEN);
+    ct = buf + ORGS_CRYPTO_NONCE_LEN;
+    if (RAND_bytes(buf, ORGS_CRYPTO_NONCE_LEN) != 1) {
+        goto leave;
+    }
+    ctx = EVP_CIPHER_CTX_new();
+    if (!ctx || EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, ORGS_CRYPTO_NONCE_LEN, NULL) != 1 ||
+        EVP_EncryptInit_ex(ctx, NULL, NULL, key, buf) != 1) {
+        goto leave;
+    }
+    if (aadlen && EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aadlen) != 1) {
+        goto leave;
+    }
+    n = 0;
+    if (ptlen && EVP_EncryptUpdate(ctx, ct, &n, pt, (int)ptlen) != 1) {
+        goto leave;
+    }
+    if (EVP_EncryptFinal_ex(ctx, ct + n, &fin) != 1 || (apr_size_t)(n + fin) != ptlen) {
+        goto leave;
+    }
+    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, ORGS_CRYPTO_TAG_LEN, ct + ptlen) != 1) {
+        goto leave;
+    }
+    *out = buf;
+    *outlen = ORGS_CRYPTO_NONCE_LEN + ptlen + ORGS_CRYPTO_TAG_LEN;
+    rv = APR_SUCCESS;
+leave:
+    EVP_CIPHER_CTX_free(ctx);
+    if (rv != APR_SUCCESS) {
+        orgs_err_set(err, rv, "encryption failed");
+    }
+    return rv;
+}
+
+apr_status_t orgs_crypto_open(const unsigned char key[ORGS_CRYPTO_KEY_LEN], const void *in,
+                              apr_size_t inlen, const void *aad, apr_size_t aadlen,
+                              unsigned char **out, apr_size_t *outlen, apr_pool_t *p,
+                              orgs_err_t *err)
+{
+    apr_status_t rv = ORGS_ECRYPTO;
+    EVP_CIPHER_CTX *ctx = NULL;
+    const unsigned char *nonce = in, *ct, *tag;
+    unsigned char *pt = NULL;
+    apr_size_t ctlen;
+    int n = 0, fin = 0;
+
+    *out = NULL;
+    *outlen = 0;
+    if (!key) {
+        return orgs_err_set(err, ORGS_ENOKEY, "no crypto key");
+    }
+    if (!in || inlen < ORGS_CRYPTO_NONCE_LEN + ORGS_CRYPTO_TAG_LEN || inlen > INT_MAX ||
+        aadlen > INT_MAX || (!aad && aadlen)) {
+        return orgs_err_set(err, ORGS_ECRYPTO, "sealed data malformed");
+    }
+    ctlen = inlen - ORGS_CRYPTO_NONCE_LEN - ORGS_CRYPTO_TAG_LEN;
+    ct = nonce + ORGS_CRYPTO_NONCE_LEN;
+    tag = ct + ctlen;
+    pt = apr_palloc(p, ctlen + 1);
+    ctx = EVP_CIPHER_CTX_new();
+    if (!ctx || EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, ORGS_CRYPTO_NONCE_LEN, NULL) != 1 ||
+        EVP_DecryptInit_ex(ctx, NULL, NULL, key, nonce) != 1) {
+        goto leave;
+    }
+    if (aadlen && EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aadlen) != 1) {
+        goto leave;
+    }
+    n = 0;
+    if (ctlen && EVP_DecryptUpdate(ctx, pt, &n, ct, (int)ctlen) != 1) {
+        goto leave;
+    }
+    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, ORGS_CRYPTO_TAG_LEN, (void *)tag) != 1) {
+        goto leave;
+    }
+    /* The tag is checked here; nothing decrypted leaves before it passes. */
+    if (EVP_DecryptFinal_ex(ctx, pt + n, &fin) != 1 || (apr_size_t)(n + fin) != ctlen) {
+        goto leave;
+    }
+    pt[ctlen] = '\0';
+    *out = pt;
+    *outlen = ctlen;
+    rv = APR_SUCCESS;
+leave:
+    EVP_CIPHER_CTX_free(ctx);
+    if (rv != APR_SUCCESS) {
+        orgs_crypto_cleanse(pt, ctlen + 1);
+        orgs_err_set(err, rv, "decryption failed: wrong key or tampered data");
+    }
+    return rv;
+}
+
+void orgs_crypto_hmac(const unsigned char key[ORGS_CRYPTO_KEY_LEN], const void *data,
+                      apr_size_t len, unsigned char out[32])
+{
+    static const unsigned char empty[1] = {0};
+    unsigned int outlen = 32;
+
+    if (!HMAC(EVP_sha256(), key, ORGS_CRYPTO_KEY_LEN, data ? data : empty, data ? len : 0, out,
+              &outlen)) {
+        /* Fail closed: an unpredictable value never matches a real MAC. */
+        if (RAND_bytes(out, 32) != 1) {
+            memset(out, 0xA5, 32);
+        }
+    }
+}
+
+apr_status_t orgs_crypto_random(void *buf, apr_size_t len)
+{
+    unsigned char *b = buf;
+
+    while (len > 0) {
+        int chunk = len > (1u << 30) ? (1 << 30) : (int)len;
+        if (RAND_bytes(b, chunk) != 1) {
+            return ORGS_ECRYPTO;
+        }
+        b += chunk;
+        len -= (apr_size_t)chunk;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_crypto_random_id(const char *prefix, apr_size_t nchars, char **out, apr_pool_t *p)
+{
+    apr_size_t plen = prefix ? strlen(prefix) : 0;
+    char *s = apr_palloc(p, plen + nchars + 1);
+    char *d = s + plen;
+    unsigned char rnd[64];
+
+    if (plen) {
+        memcpy(s, prefix, plen);
+    }
+    while (nchars > 0) {
+        if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+            *out = NULL;
+            return ORGS_ECRYPTO;
+        }
+        /* Rejection sampling: 248 = 4 * 62, so accepted bytes map uniformly. */
+        for (apr_size_t i = 0; i < sizeof(rnd) && nchars > 0; i++) {
+            if (rnd[i] < 248) {
+                *d++ = base62_alphabet[rnd[i] % 62];
+                nchars--;
+            }
+        }
+    }
+    *d = '\0';
+    orgs_crypto_cleanse(rnd, sizeof(rnd));
+    *out = s;
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_crypto_random_token(apr_size_t nbytes, char **out, apr_pool_t *p)
+{
+    unsigned char *buf = apr_palloc(p, nbytes ? nbytes : 1);
+    apr_status_t rv = orgs_crypto_random(buf, nbytes);
+
+    if (rv != APR_SUCCESS) {
+        *out = NULL;
+        return rv;
+    }
+    *out = orgs_crypto_b64url_encode(buf, nbytes, p);
+    orgs_crypto_cleanse(buf, nbytes);
+    return APR_SUCCESS;
+}
+
+static char *b64_encode(const char *alphabet, int pad, const void *data, apr_size_t len,
+                        apr_pool_t *p)
+{
+    const unsigned char *in = data;
+    char *s = apr_palloc(p, (len + 2) / 3 * 4 + 1);
+    char *d = s;
+    apr_size_t i = 0;
+
+    for (; i + 3 <= len; i += 3) {
+        unsigned long v =
+            ((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8) | in[i + 2];
+        *d++ = alphabet[(v >> 18) & 0x3f];
+        *d++ = alphabet[(v >> 12) & 0x3f];
+        *d++ = alphabet[(v >> 6) & 0x3f];
+        *d++ = alphabet[v & 0x3f];
+    }
+    if (len - i == 1) {
+        unsigned long v = (unsigned long)in[i] << 16;
+        *d++ = alphabet[(v >> 18) & 0x3f];
+        *d++ = alphabet[(v >> 12) & 0x3f];
+        if (pad) {
+            *d++ = '=';
+            *d++ = '=';
+        }
+    } else if (len - i == 2) {
+        unsigned long v = ((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8);
+        *d++ = alphabet[(v >> 18) & 0x3f];
+        *d++ = alphabet[(v >> 12) & 0x3f];
+        *d++ = alphabet[(v >> 6) & 0x3f];
+        if (pad) {
+            *d++ = '=';
+        }
+    }
+    *d = '\0';
+    return s;
+}
+
+char *orgs_crypto_b64url_encode(const void *data, apr_size_t len, apr_pool_t *p)
+{
+    return b64_encode(b64url_alphabet, 0, data, len, p);
+}
+
+char *orgs_crypto_b64_encode(const void *data, apr_size_t len, apr_pool_t *p)
+{
+    return b64_encode(b64_alphabet, 1, data, len, p);
+}
+
+static int b64url_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    if (c == '-') {
+        return 62;
+    }
+    if (c == '_') {
+        return 63;
+    }
+    return -1;
+}
+
+apr_status_t orgs_crypto_b64url_decode(const char *s, apr_size_t slen, unsigned char **out,
+                                       apr_size_t *outlen, apr_pool_t *p)
+{
+    unsigned char *buf, *d;
+    unsigned long v = 0;
+    int bits = 0;
+
+    *out = NULL;
+    *outlen = 0;
+    if (!s || slen % 4 == 1) {
+        return APR_EINVAL;
+    }
+    buf = apr_palloc(p, slen / 4 * 3 + 3);
+    d = buf;
+    for (apr_size_t i = 0; i < slen; i++) {
+        int c = b64url_value((unsigned char)s[i]);
+        if (c < 0) {
+            return APR_EINVAL;
+        }
+        v = (v << 6) | (unsigned long)c;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            *d++ = (unsigned char)(v >> bits);
+            v &= (1ul << bits) - 1;
+        }
+    }
+    /* Canonical form only: the unused low bits of the last char are zero. */
+    if (v != 0) {
+        return APR_EINVAL;
+    }
+    *d = '\0';
+    *out = buf;
+    *outlen = (apr_size_t)(d - buf);
+    return APR_SUCCESS;
+}
+
+void orgs_crypto_sha256(const void *data, apr_size_t len, unsigned char out[32])
+{
+    static const unsigned char empty[1] = {0};
+    unsigned int outlen = 32;
+
+    if (EVP_Digest(data ? data : empty, data ? len : 0, out, &outlen, EVP_sha256(), NULL) != 1) {
+        if (RAND_bytes(out, 32) != 1) {
+            memset(out, 0x5A, 32);
+        }
+    }
+}
+
+char *orgs_crypto_sha256_b64url(const char *s, apr_pool_t *p)
+{
+    unsigned char md[32];
+
+    orgs_crypto_sha256(s, s ? strlen(s) : 0, md);
+    return orgs_crypto_b64url_encode(md, sizeof(md), p);
+}
+
+int orgs_crypto_ct_equal(const void *a, const void *b, apr_size_t len)
+{
+    if (!a || !b) {
+        return 0;
+    }
+    return CRYPTO_memcmp(a, b, len) == 0;
+}
+
+int orgs_crypto_ct_streq(const char *a, const char *b)
+{
+    apr_size_t la, lb;
+
+    if (!a || !b) {
+        return 0;
+    }
+    la = strlen(a);
+    lb = strlen(b);
+    /* The length is not secret (tokens have fixed lengths); the content is. */
+    if (la != lb) {
+        return 0;
+    }
+    return CRYPTO_memcmp(a, b, la) == 0;
+}

@@ -57,7 +57,8 @@ char *orgs_crypto_b64url_encode(const void *data, apr_size_t len, apr_pool_t *p)
 /* Accepts unpadded base64url only; APR_EINVAL on any other character. */
 apr_status_t orgs_crypto_b64url_decode(const char *s, apr_size_t slen, unsigned char **out,
                                        apr_size_t *outlen, apr_pool_t *p);
-char *orgs_crypto_b64_encode(const void *data, apr_size_t len, apr_pool_t *p); /* standard, padded */
+/* Standard alphabet, padded. */
+char *orgs_crypto_b64_encode(const void *data, apr_size_t len, apr_pool_t *p);
 
 void orgs_crypto_sha256(const void *data, apr_size_t len, unsigned char out[32]);
 /* PKCE S256 / hashed ids: base64url(SHA-256(s)). */

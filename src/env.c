@@ -1,0 +1,188 @@
+#include <apr_strings.h>
+#include <apr_lib.h>
+#include <http_request.h>
+#include <http_protocol.h>
+#include <jansson.h>
+
+#include "private.h"
+#include "env.h"
+
+/* Name as CGI would see it, minus the HTTP_ prefix: upper case, '-' -> '_'. */
+static int poses_as_org(const char *name)
+{
+    static const char *const prefixes[] = {"ORG_", "X_ORG_"};
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+        const char *pre = prefixes[i];
+        const char *n = name;
+        while (*pre && *n) {
+            char c = *n == '-' ? '_' : (char)apr_toupper((unsigned char)*n);
+            if (c != *pre) {
+                break;
+            }
+            pre++;
+            n++;
+        }
+        if (!*pre) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int collect_spoofed(void *rec, const char *key, const char *value)
+{
+    apr_array_header_t *names = rec;
+    if (poses_as_org(key)) {
+        APR_ARRAY_PUSH(names, const char *) = key;
+    }
+    return 1;
+}
+
+void orgs_env_scrub(request_rec *r)
+{
+    apr_array_header_t *names = apr_array_make(r->pool, 2, sizeof(const char *));
+    apr_table_do(collect_spoofed, names, r->headers_in, NULL);
+    for (int i = 0; i < names->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(names, i, const char *);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      ORGSLOGNO(00301) "removed incoming header '%s' that could pose as the "
+                                       "module's own",
+                      name);
+        apr_table_unset(r->headers_in, name);
+    }
+}
+
+/* Values go into environment variables and header fields: no control
+ * characters (no header splitting), bounded length. */
+static const char *safe_value(const char *v, apr_pool_t *p)
+{
+    apr_size_t n = strlen(v);
+    if (n > ORGS_ENV_VALUE_MAX) {
+        n = ORGS_ENV_VALUE_MAX;
+    }
+    char *out = apr_pstrmemdup(p, v, n);
+    for (char *c = out; *c; c++) {
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+            *c = ' ';
+        }
+    }
+    return out;
+}
+
+/* Claim names become [A-Za-z0-9_] (others '_'), bounded; NULL if empty. */
+static const char *safe_name(const char *name, apr_pool_t *p)
+{
+    apr_size_t n = strlen(name);
+    if (n == 0) {
+        return NULL;
+    }
+    if (n > ORGS_ENV_CLAIM_NAME_MAX) {
+        n = ORGS_ENV_CLAIM_NAME_MAX;
+    }
+    char *out = apr_pstrmemdup(p, name, n);
+    for (char *c = out; *c; c++) {
+        if (!apr_isalnum((unsigned char)*c) && *c != '_') {
+            *c = '_';
+        }
+    }
+    return out;
+}
+
+/* X-Org-Meta-license style header name from an env suffix. */
+static const char *header_name(const char *prefix, const char *suffix, apr_pool_t *p)
+{
+    char *h = apr_pstrcat(p, prefix, suffix, NULL);
+    for (char *c = h + strlen(prefix); *c; c++) {
+        if (*c == '_') {
+            *c = '-';
+        }
+    }
+    return h;
+}
+
+typedef struct {
+    request_rec *r;
+    int headers;
+} export_ctx_t;
+
+static void put(export_ctx_t *x, const char *env, const char *header, const char *value)
+{
+    if (!value) {
+        return;
+    }
+    const char *v = safe_value(value, x->r->pool);
+    apr_table_setn(x->r->subprocess_env, env, v);
+    if (x->headers) {
+        apr_table_setn(x->r->headers_in, header, v);
+    }
+}
+
+static void export_claims(export_ctx_t *x, const char *claims_json)
+{
+    json_error_t jerr;
+    json_t *claims = claims_json ? json_loads(claims_json, 0, &jerr) : NULL;
+    const char *key;
+    json_t *val;
+
+    if (!json_is_object(claims)) {
+        json_decref(claims);
+        return;
+    }
+    json_object_foreach(claims, key, val)
+    {
+        const char *name = safe_name(key, x->r->pool);
+        const char *text = NULL;
+        if (!name) {
+            continue;
+        }
+        if (json_is_string(val)) {
+            text = json_string_value(val);
+        } else if (json_is_integer(val)) {
+            text = apr_psprintf(x->r->pool, "%" JSON_INTEGER_FORMAT, json_integer_value(val));
+        } else if (json_is_boolean(val)) {
+            text = json_is_true(val) ? "true" : "false";
+        } else if (json_is_real(val)) {
+            text = apr_psprintf(x->r->pool, "%.17g", json_real_value(val));
+        }
+        if (text) {
+            put(x, apr_pstrcat(x->r->pool, "ORG_CLAIM_", name, NULL),
+                header_name("X-Org-Claim-", name, x->r->pool), text);
+        }
+    }
+    json_decref(claims);
+}
+
+void orgs_env_export(request_rec *r, const orgs_session_view_t *v, int pass_headers)
+{
+    export_ctx_t x = {r, pass_headers};
+    const apr_array_header_t *roles = v->member.roles;
+
+    put(&x, "ORG_ID", "X-Org-Id", v->org.id);
+    put(&x, "ORG_NAME", "X-Org-Name", v->org.name);
+    put(&x, "ORG_DISPLAY_NAME", "X-Org-Display-Name", v->org.display_name);
+    put(&x, "ORG_CONNECTION", "X-Org-Connection", v->conn_name);
+    put(&x, "ORG_USER_ID", "X-Org-User-Id", v->user.id);
+    put(&x, "ORG_ROLES", "X-Org-Roles",
+        roles && roles->nelts ? apr_array_pstrcat(r->pool, roles, ',') : "");
+    if (pass_headers && r->user) {
+        apr_table_setn(r->headers_in, "X-Org-User", safe_value(r->user, r->pool));
+    }
+    for (int i = 0; v->org.meta && i < v->org.meta->nelts; i++) {
+        const orgs_kv_t *kv = &APR_ARRAY_IDX(v->org.meta, i, orgs_kv_t);
+        put(&x, apr_pstrcat(r->pool, "ORG_META_", kv->key, NULL),
+            header_name("X-Org-Meta-", kv->key, r->pool), kv->value);
+    }
+    export_claims(&x, v->session.claims_json);
+}
+
+static int orgs_hook_post_read_request(request_rec *r)
+{
+    orgs_env_scrub(r);
+    return DECLINED;
+}
+
+void orgs_env_register_hooks(apr_pool_t *p)
+{
+    /* First of all, so no other module sees a spoofed header. */
+    ap_hook_post_read_request(orgs_hook_post_read_request, NULL, NULL, APR_HOOK_REALLY_FIRST);
+}

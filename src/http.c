@@ -1,0 +1,279 @@
+/* Outbound HTTP with libcurl: see http.h for the rules every request follows. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include <apr_base64.h>
+#include <apr_strings.h>
+
+#include "http.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+#define ORGS_HTTP_USER_AGENT "mod_auth_orgs/" PACKAGE_VERSION
+
+/* Response body being received; malloc'ed so a large aborted transfer does
+ * not bloat the request pool, copied into the pool once complete. */
+typedef struct body_buf_t {
+    char *data;
+    apr_size_t len;
+    apr_size_t cap;
+    apr_size_t max;
+    int too_big;
+} body_buf_t;
+
+apr_status_t orgs_http_global_init(orgs_err_t *err)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        return orgs_err_set(err, ORGS_EHTTP, "libcurl initialisation failed");
+    }
+    return APR_SUCCESS;
+}
+
+void orgs_http_global_cleanup(void)
+{
+    curl_global_cleanup();
+}
+
+static int is_unreserved(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
+char *orgs_http_form_encode(const char *s, apr_pool_t *p)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    if (s == NULL) {
+        return apr_pstrdup(p, "");
+    }
+    apr_size_t n = strlen(s);
+    char *out = apr_palloc(p, n * 3 + 1);
+    char *o = out;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (is_unreserved(*c)) {
+            *o++ = (char)*c;
+        } else if (*c == ' ') {
+            *o++ = '+';
+        } else {
+            *o++ = '%';
+            *o++ = hex[*c >> 4];
+            *o++ = hex[*c & 0x0f];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+void orgs_http_form_add(const char **form, const char *name, const char *value, apr_pool_t *p)
+{
+    if (value == NULL) {
+        return;
+    }
+    const char *pair =
+        apr_pstrcat(p, orgs_http_form_encode(name, p), "=", orgs_http_form_encode(value, p), NULL);
+    *form = (*form && **form) ? apr_pstrcat(p, *form, "&", pair, NULL) : pair;
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    body_buf_t *b = userdata;
+    size_t n = size * nmemb;
+    if (n > b->max - b->len) {
+        b->too_big = 1;
+        return 0; /* makes libcurl abort with CURLE_WRITE_ERROR */
+    }
+    if (b->len + n + 1 > b->cap) {
+        apr_size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1) {
+            cap *= 2;
+        }
+        char *d = realloc(b->data, cap);
+        if (d == NULL) {
+            return 0;
+        }
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, ptr, n);
+    b->len += n;
+    return n;
+}
+
+/* Cheap pre-check so a non-http URL never reaches libcurl, and so the error
+ * text can name the problem; libcurl enforces the protocol list anyway. */
+static apr_status_t check_url(const char *url, orgs_err_t *err)
+{
+    if (url == NULL ||
+        (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)) {
+        return orgs_err_set(err, APR_EINVAL, "URL is not http(s)");
+    }
+    if (strlen(url) > ORGS_URL_MAX) {
+        return orgs_err_set(err, APR_EINVAL, "URL too long");
+    }
+    for (const unsigned char *c = (const unsigned char *)url; *c; c++) {
+        if (*c <= 0x20 || *c == 0x7f) {
+            return orgs_err_set(err, APR_EINVAL, "URL contains spaces or control characters");
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static long to_ms(apr_interval_time_t t, apr_interval_time_t dflt)
+{
+    apr_interval_time_t v = t > 0 ? t : dflt;
+    long ms = (long)apr_time_as_msec(v);
+    return ms > 0 ? ms : 1;
+}
+
+#define SETOPT(h, opt, val)                                                                        \
+    do {                                                                                           \
+        if (curl_easy_setopt((h), (opt), (val)) != CURLE_OK) {                                     \
+            rv = orgs_err_set(err, ORGS_EHTTP, "libcurl option %s not supported", #opt);           \
+            goto leave;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+/* One request. form NULL: GET; otherwise POST with that body. auth_header
+ * (may be NULL) is a complete "Authorization: ..." line. */
+static apr_status_t perform(const char *url, const char *form, const char *auth_header,
+                            const orgs_http_opts_t *opts, orgs_http_resp_t **resp, apr_pool_t *p,
+                            orgs_err_t *err)
+{
+    apr_status_t rv = check_url(url, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    static const orgs_http_opts_t defaults = {0};
+    if (opts == NULL) {
+        opts = &defaults;
+    }
+
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdrs = NULL;
+    body_buf_t body = {NULL, 0, 0, opts->max_body ? opts->max_body : ORGS_HTTP_MAX_BODY_DEFAULT, 0};
+    char errbuf[CURL_ERROR_SIZE] = "";
+    if (h == NULL) {
+        return orgs_err_set(err, ORGS_EHTTP, "libcurl handle allocation failed");
+    }
+
+    struct curl_slist *n = curl_slist_append(hdrs, "Accept: application/json");
+    if (n) {
+        hdrs = n;
+        n = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
+    }
+    if (n && form) {
+        hdrs = n;
+        n = curl_slist_append(hdrs, "Content-Type: application/x-www-form-urlencoded");
+    }
+    if (n && auth_header) {
+        hdrs = n;
+        n = curl_slist_append(hdrs, auth_header);
+    }
+    if (n == NULL) {
+        rv = orgs_err_set(err, ORGS_EHTTP, "out of memory building request headers");
+        goto leave;
+    }
+    hdrs = n;
+
+    SETOPT(h, CURLOPT_URL, url);
+    SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    SETOPT(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
+    SETOPT(h, CURLOPT_MAXREDIRS, 0L);
+    SETOPT(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+    SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS,
+           to_ms(opts->connect_timeout, ORGS_HTTP_CONNECT_TIMEOUT_DEFAULT));
+    SETOPT(h, CURLOPT_TIMEOUT_MS, to_ms(opts->timeout, ORGS_HTTP_TIMEOUT_DEFAULT));
+    SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)body.max);
+    SETOPT(h, CURLOPT_USERAGENT, ORGS_HTTP_USER_AGENT);
+    SETOPT(h, CURLOPT_HTTPHEADER, hdrs);
+    SETOPT(h, CURLOPT_WRITEFUNCTION, on_body);
+    SETOPT(h, CURLOPT_WRITEDATA, &body);
+    SETOPT(h, CURLOPT_ERRORBUFFER, errbuf);
+    if (opts->ca_file) {
+        SETOPT(h, CURLOPT_CAINFO, opts->ca_file);
+    }
+    if (form) {
+        SETOPT(h, CURLOPT_POST, 1L);
+        SETOPT(h, CURLOPT_POSTFIELDS, form);
+        SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(form));
+    }
+
+    CURLcode cc = curl_easy_perform(h);
+    if (cc != CURLE_OK) {
+        if (body.too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+            rv = orgs_err_set(err, ORGS_EHTTP,
+                              "response body larger than %" APR_SIZE_T_FMT " bytes", body.max);
+        } else if (cc == CURLE_OPERATION_TIMEDOUT) {
+            rv = orgs_err_set(err, ORGS_EHTTP, "timeout: %s", errbuf[0] ? errbuf : "");
+        } else {
+            /* libcurl's text names host and port at most, never our headers
+             * or body, so it is safe to pass on. */
+            rv = orgs_err_set(err, ORGS_EHTTP, "request failed: %s",
+                              errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        }
+        goto leave;
+    }
+
+    long status = 0;
+    char *ctype = NULL;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype);
+
+    orgs_http_resp_t *r = apr_pcalloc(p, sizeof(*r));
+    r->status = (int)status;
+    r->content_type = ctype ? apr_pstrdup(p, ctype) : NULL;
+    r->body = apr_palloc(p, body.len + 1);
+    if (body.len) {
+        memcpy(r->body, body.data, body.len);
+    }
+    r->body[body.len] = '\0';
+    r->body_len = body.len;
+    *resp = r;
+    rv = APR_SUCCESS;
+
+leave:
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hdrs);
+    free(body.data);
+    return rv;
+}
+
+apr_status_t orgs_http_get(const char *url, const orgs_http_opts_t *opts, orgs_http_resp_t **resp,
+                           apr_pool_t *p, orgs_err_t *err)
+{
+    return perform(url, NULL, NULL, opts, resp, p, err);
+}
+
+apr_status_t orgs_http_post_form(const char *url, const char *form, const char *basic_user,
+                                 const char *basic_pass, const orgs_http_opts_t *opts,
+                                 orgs_http_resp_t **resp, apr_pool_t *p, orgs_err_t *err)
+{
+    char *auth = NULL;
+    char *cred = NULL;
+    apr_size_t cred_len = 0;
+    if (basic_user) {
+        /* RFC 6749 2.3.1: client id and secret are form-urlencoded before
+         * being joined with ':' and base64-encoded. */
+        cred = apr_pstrcat(p, orgs_http_form_encode(basic_user, p), ":",
+                           orgs_http_form_encode(basic_pass, p), NULL);
+        cred_len = strlen(cred);
+        char *b64 = apr_palloc(p, apr_base64_encode_len((int)cred_len));
+        apr_base64_encode(b64, cred, (int)cred_len);
+        auth = apr_pstrcat(p, "Authorization: Basic ", b64, NULL);
+        memset(b64, 0, strlen(b64));
+    }
+    apr_status_t rv = perform(url, form ? form : "", auth, opts, resp, p, err);
+    if (cred) {
+        /* the secret should not linger in the pool longer than needed */
+        memset(cred, 0, cred_len);
+        memset(auth, 0, strlen(auth));
+    }
+    return rv;
+}

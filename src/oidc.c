@@ -1,0 +1,564 @@
+/* OpenID Connect relying party core: discovery, JWKS cache and refresh,
+ * authorization URL, code exchange, ID token verification. See oidc.h. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <apr_strings.h>
+
+#include "oidc.h"
+#include "jose.h"
+
+#define KEY_DISC "disc:"
+#define KEY_JWKS "jwks:"
+#define KEY_JWKS_TRY "jwkstry:"
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static int is_https(const char *u)
+{
+    return u && strncasecmp(u, "https://", 8) == 0;
+}
+
+/* An absolute http(s) URL with a host, no whitespace or control bytes,
+ * within ORGS_URL_MAX. */
+static int url_ok(const char *u)
+{
+    if (u == NULL) {
+        return 0;
+    }
+    const char *host;
+    if (strncasecmp(u, "http://", 7) == 0) {
+        host = u + 7;
+    } else if (strncasecmp(u, "https://", 8) == 0) {
+        host = u + 8;
+    } else {
+        return 0;
+    }
+    if (*host == '\0' || *host == '/' || *host == '?' || *host == '#' || strlen(u) > ORGS_URL_MAX) {
+        return 0;
+    }
+    for (const unsigned char *c = (const unsigned char *)u; *c; c++) {
+        if (*c <= 0x20 || *c >= 0x7f) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static int fresh(apr_time_t fetched, apr_time_t now, apr_interval_time_t ttl)
+{
+    return fetched <= now && now - fetched < ttl;
+}
+
+/* RFC 3986 percent-encoding for query values: unreserved kept, all else %XX. */
+static char *query_encode(const char *s, apr_pool_t *p)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    apr_size_t n = s ? strlen(s) : 0;
+    char *out = apr_palloc(p, n * 3 + 1);
+    char *o = out;
+    for (apr_size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            *o++ = (char)c;
+        } else {
+            *o++ = '%';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 0x0f];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Prefixes err's text with what (err may be NULL) and returns rv. */
+static apr_status_t err_prefix(orgs_err_t *err, apr_status_t rv, const char *what)
+{
+    if (err) {
+        orgs_err_t e = *err;
+        orgs_err_set(err, rv, "%s: %s", what, e.msg);
+    }
+    return rv;
+}
+
+/* json_dumps into the pool (jansson allocates with malloc). */
+static const char *dump(const json_t *j, apr_pool_t *p)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    if (s == NULL) {
+        return NULL;
+    }
+    char *r = apr_pstrdup(p, s);
+    free(s);
+    return r;
+}
+
+/* ---- discovery -------------------------------------------------------- */
+
+/* Works out the discovery URL and which issuer values the document may
+ * announce (expect_alt may stay NULL). */
+static apr_status_t discovery_target(const char *issuer, const char **url, const char **expect,
+                                     const char **expect_alt, apr_pool_t *p, orgs_err_t *err)
+{
+    if (!url_ok(issuer) || strchr(issuer, '?') || strchr(issuer, '#')) {
+        return orgs_err_set(err, APR_EINVAL, "issuer is not an http(s) URL without query");
+    }
+    apr_size_t len = strlen(issuer);
+    apr_size_t wk = sizeof(ORGS_OIDC_WELL_KNOWN) - 1;
+    *expect_alt = NULL;
+    if (len > wk && strcmp(issuer + len - wk, ORGS_OIDC_WELL_KNOWN) == 0) {
+        *url = issuer;
+        *expect = apr_pstrmemdup(p, issuer, len - wk);
+        *expect_alt = apr_pstrcat(p, *expect, "/", NULL);
+        return APR_SUCCESS;
+    }
+    *expect = issuer;
+    if (issuer[len - 1] == '/') {
+        len--;
+    }
+    *url = apr_pstrcat(p, apr_pstrmemdup(p, issuer, len), ORGS_OIDC_WELL_KNOWN, NULL);
+    return APR_SUCCESS;
+}
+
+/* Validates a discovery document and fills prov from it. */
+static apr_status_t discovery_parse(const char *body, const char *expect, const char *expect_alt,
+                                    orgs_oidc_provider_t *prov, apr_pool_t *p, orgs_err_t *err)
+{
+    apr_status_t rv = ORGS_EHTTP;
+    json_error_t jerr;
+    json_t *doc = json_loads(body, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(doc)) {
+        orgs_err_set(err, rv, "discovery document is not a JSON object");
+        goto leave;
+    }
+    const char *iss = jstr(doc, "issuer");
+    if (iss == NULL || (strcmp(iss, expect) != 0 && (!expect_alt || strcmp(iss, expect_alt)))) {
+        orgs_err_set(err, rv, "discovery document's issuer does not equal the configured '%s'",
+                     expect);
+        goto leave;
+    }
+    static const char *const required[] = {"authorization_endpoint", "token_endpoint", "jwks_uri"};
+    const char *vals[3];
+    for (int i = 0; i < 3; i++) {
+        vals[i] = jstr(doc, required[i]);
+        if (!url_ok(vals[i]) || (is_https(iss) && !is_https(vals[i]))) {
+            orgs_err_set(err, rv, "discovery document: %s missing or not a%s URL", required[i],
+                         is_https(iss) ? "n https" : "n http(s)");
+            goto leave;
+        }
+    }
+    prov->issuer = apr_pstrdup(p, iss);
+    prov->authorization_endpoint = apr_pstrdup(p, vals[0]);
+    prov->token_endpoint = apr_pstrdup(p, vals[1]);
+    prov->jwks_uri = apr_pstrdup(p, vals[2]);
+    /* Optional endpoints we would send a browser or a token to: a value
+     * that is not a usable URL is treated as absent. */
+    const char *es = jstr(doc, "end_session_endpoint");
+    const char *ui = jstr(doc, "userinfo_endpoint");
+    prov->end_session_endpoint =
+        url_ok(es) && (!is_https(iss) || is_https(es)) ? apr_pstrdup(p, es) : NULL;
+    prov->userinfo_endpoint =
+        url_ok(ui) && (!is_https(iss) || is_https(ui)) ? apr_pstrdup(p, ui) : NULL;
+    rv = APR_SUCCESS;
+
+leave:
+    json_decref(doc);
+    return rv;
+}
+
+/* GET url expecting 200 with a body; what names the document in errors. */
+static apr_status_t fetch_ok(const char *url, const char *what, const orgs_http_opts_t *opts,
+                             orgs_http_resp_t **resp, apr_pool_t *p, orgs_err_t *err)
+{
+    apr_status_t rv = orgs_http_get(url, opts, resp, p, err);
+    if (rv == APR_EINVAL) {
+        return orgs_err_set(err, ORGS_EHTTP, "%s URL is not http(s)", what);
+    }
+    if (rv != APR_SUCCESS) {
+        return err_prefix(err, rv, what); /* keep http.c's detail */
+    }
+    if ((*resp)->status != 200) {
+        return orgs_err_set(err, ORGS_EHTTP, "%s: HTTP status %d", what, (*resp)->status);
+    }
+    return APR_SUCCESS;
+}
+
+/* ---- JWKS ------------------------------------------------------------- */
+
+/* Reads the cached JWKS for prov's issuer when it belongs to prov's
+ * jwks_uri. APR_NOTFOUND when absent, unusable or for another URI. */
+static apr_status_t jwks_cache_load(orgs_store_t *st, orgs_oidc_provider_t *prov, const char **json,
+                                    apr_time_t *fetched, apr_pool_t *p, orgs_err_t *err)
+{
+    const char *val = NULL;
+    apr_status_t rv = orgs_store_cache_get(st, apr_pstrcat(p, KEY_JWKS, prov->config_issuer, NULL),
+                                           &val, fetched, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = APR_NOTFOUND;
+    json_t *w = json_loads(val, 0, NULL);
+    const char *uri = jstr(w, "uri");
+    json_t *set = json_object_get(w, "jwks");
+    if (uri && strcmp(uri, prov->jwks_uri) == 0 && json_is_array(json_object_get(set, "keys"))) {
+        *json = dump(set, p);
+        rv = *json ? APR_SUCCESS : APR_NOTFOUND;
+    }
+    json_decref(w);
+    return rv;
+}
+
+/* Fetches prov->jwks_uri and caches it. */
+static apr_status_t jwks_fetch(orgs_store_t *st, orgs_oidc_provider_t *prov, apr_time_t now,
+                               const orgs_http_opts_t *opts, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_http_resp_t *resp = NULL;
+    apr_status_t rv = fetch_ok(prov->jwks_uri, "JWKS", opts, &resp, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    json_t *set = json_loads(resp->body, JSON_REJECT_DUPLICATES, NULL);
+    json_t *w = NULL;
+    if (!json_is_object(set) || !json_is_array(json_object_get(set, "keys"))) {
+        rv = orgs_err_set(err, ORGS_EHTTP, "JWKS: not a JSON object with a \"keys\" array");
+        goto leave;
+    }
+    w = json_pack("{s:s, s:O}", "uri", prov->jwks_uri, "jwks", set);
+    const char *wj = w ? dump(w, p) : NULL;
+    const char *sj = dump(set, p);
+    if (wj == NULL || sj == NULL) {
+        rv = orgs_err_set(err, APR_ENOMEM, "JWKS: out of memory");
+        goto leave;
+    }
+    if (st) {
+        rv = orgs_store_cache_put(st, apr_pstrcat(p, KEY_JWKS, prov->config_issuer, NULL), wj, now,
+                                  p, err);
+        if (rv != APR_SUCCESS) {
+            goto leave;
+        }
+    }
+    prov->jwks_json = sj;
+    prov->jwks_fetched = now;
+    rv = APR_SUCCESS;
+
+leave:
+    json_decref(w);
+    json_decref(set);
+    return rv;
+}
+
+apr_status_t orgs_oidc_provider_get(orgs_store_t *st, const char *issuer, apr_time_t now,
+                                    const orgs_http_opts_t *opts, orgs_oidc_provider_t **out,
+                                    apr_pool_t *p, orgs_err_t *err)
+{
+    const char *url = NULL, *expect = NULL, *expect_alt = NULL;
+    apr_status_t rv = discovery_target(issuer, &url, &expect, &expect_alt, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    orgs_oidc_provider_t *prov = apr_pcalloc(p, sizeof(*prov));
+    prov->config_issuer = apr_pstrdup(p, issuer);
+    const char *key = apr_pstrcat(p, KEY_DISC, issuer, NULL);
+
+    /* discovery: cache, else fetch */
+    const char *cached = NULL;
+    apr_time_t fetched = 0;
+    int have = 0;
+    if (st) {
+        rv = orgs_store_cache_get(st, key, &cached, &fetched, p, err);
+        if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+            return rv;
+        }
+        if (rv == APR_SUCCESS && fresh(fetched, now, ORGS_OIDC_CACHE_TTL) &&
+            discovery_parse(cached, expect, expect_alt, prov, p, err) == APR_SUCCESS) {
+            prov->discovery_fetched = fetched;
+            have = 1;
+        }
+    }
+    if (!have) {
+        orgs_http_resp_t *resp = NULL;
+        rv = fetch_ok(url, "discovery", opts, &resp, p, err);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        rv = discovery_parse(resp->body, expect, expect_alt, prov, p, err);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        if (st) {
+            rv = orgs_store_cache_put(st, key, resp->body, now, p, err);
+            if (rv != APR_SUCCESS) {
+                return rv;
+            }
+        }
+        prov->discovery_fetched = now;
+    }
+
+    /* JWKS: cache (same jwks_uri, fresh), else fetch */
+    if (st) {
+        const char *json = NULL;
+        rv = jwks_cache_load(st, prov, &json, &fetched, p, err);
+        if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+            return rv;
+        }
+        if (rv == APR_SUCCESS && fresh(fetched, now, ORGS_OIDC_CACHE_TTL)) {
+            prov->jwks_json = json;
+            prov->jwks_fetched = fetched;
+        }
+    }
+    if (prov->jwks_json == NULL) {
+        rv = jwks_fetch(st, prov, now, opts, p, err);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    *out = prov;
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_oidc_jwks_refresh(orgs_store_t *st, orgs_oidc_provider_t *prov, apr_time_t now,
+                                    apr_interval_time_t min_interval, const orgs_http_opts_t *opts,
+                                    apr_pool_t *p, orgs_err_t *err)
+{
+    if (min_interval <= 0) {
+        min_interval = ORGS_OIDC_JWKS_MIN_INTERVAL;
+    }
+    apr_time_t last = prov->jwks_fetched;
+    const char *try_key = apr_pstrcat(p, KEY_JWKS_TRY, prov->config_issuer, NULL);
+    if (st) {
+        /* another child may already have fetched a newer set */
+        const char *json = NULL;
+        apr_time_t fetched = 0;
+        apr_status_t rv = jwks_cache_load(st, prov, &json, &fetched, p, err);
+        if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+            return rv;
+        }
+        if (rv == APR_SUCCESS && fetched > prov->jwks_fetched && fetched <= now) {
+            prov->jwks_json = json;
+            prov->jwks_fetched = fetched;
+            return APR_SUCCESS;
+        }
+        const char *v = NULL;
+        apr_time_t tried = 0;
+        rv = orgs_store_cache_get(st, try_key, &v, &tried, p, err);
+        if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+            return rv;
+        }
+        if (rv == APR_SUCCESS && tried > last) {
+            last = tried;
+        }
+    }
+    if (last <= now && now - last < min_interval) {
+        return orgs_err_set(err, APR_EAGAIN,
+                            "JWKS fetched less than %" APR_TIME_T_FMT
+                            " s ago; not fetching again yet",
+                            apr_time_sec(min_interval));
+    }
+    if (st) {
+        /* record the attempt first, so a failing IdP is throttled too */
+        apr_status_t rv = orgs_store_cache_put(st, try_key, "{}", now, p, err);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return jwks_fetch(st, prov, now, opts, p, err);
+}
+
+/* ---- authorization URL ------------------------------------------------ */
+
+static int has_word(const char *list, const char *word)
+{
+    apr_size_t wl = strlen(word);
+    for (const char *s = list; *s;) {
+        while (*s == ' ') {
+            s++;
+        }
+        apr_size_t n = strcspn(s, " ");
+        if (n == wl && strncmp(s, word, n) == 0) {
+            return 1;
+        }
+        s += n;
+    }
+    return 0;
+}
+
+char *orgs_oidc_auth_url(const orgs_oidc_provider_t *prov, const char *client_id,
+                         const char *redirect_uri, const char *scopes, const char *state,
+                         const char *nonce, const char *code_challenge, const char *login_hint,
+                         apr_pool_t *p)
+{
+    if (scopes == NULL || *scopes == '\0') {
+        scopes = ORGS_OIDC_DEFAULT_SCOPES;
+    }
+    if (!has_word(scopes, "openid")) {
+        scopes = apr_pstrcat(p, "openid ", scopes, NULL);
+    }
+    const char *ep = prov->authorization_endpoint;
+    const char *sep = strchr(ep, '?') ? (ep[strlen(ep) - 1] == '?' ? "" : "&") : "?";
+    char *u = apr_pstrcat(
+        p, ep, sep, "response_type=code&client_id=", query_encode(client_id, p),
+        "&redirect_uri=", query_encode(redirect_uri, p), "&scope=", query_encode(scopes, p),
+        "&state=", query_encode(state, p), "&nonce=", query_encode(nonce, p),
+        "&code_challenge=", query_encode(code_challenge, p), "&code_challenge_method=S256", NULL);
+    if (login_hint && *login_hint) {
+        u = apr_pstrcat(p, u, "&login_hint=", query_encode(login_hint, p), NULL);
+    }
+    return u;
+}
+
+/* ---- code exchange ---------------------------------------------------- */
+
+/* An OAuth error code is %x20-21 / %x23-5B / %x5D-7E (RFC 6749 5.2); anything
+ * else, or too long, is not quoted. */
+static const char *error_code_text(const char *code)
+{
+    apr_size_t n = strlen(code);
+    if (n == 0 || n > 64) {
+        return "(unprintable)";
+    }
+    for (const unsigned char *c = (const unsigned char *)code; *c; c++) {
+        if (*c < 0x20 || *c > 0x7e || *c == '"' || *c == '\\') {
+            return "(unprintable)";
+        }
+    }
+    return code;
+}
+
+apr_status_t orgs_oidc_token_exchange(const orgs_oidc_provider_t *prov, const char *client_id,
+                                      const char *client_secret, const char *auth_method,
+                                      const char *code, const char *code_verifier,
+                                      const char *redirect_uri, const orgs_http_opts_t *opts,
+                                      const char **id_token, const char **access_token,
+                                      apr_pool_t *p, orgs_err_t *err)
+{
+    int post;
+    if (auth_method == NULL || strcmp(auth_method, "client_secret_basic") == 0) {
+        post = 0;
+    } else if (strcmp(auth_method, "client_secret_post") == 0) {
+        post = 1;
+    } else {
+        return orgs_err_set(err, APR_EINVAL, "unknown token endpoint auth method");
+    }
+    if (prov == NULL || client_id == NULL || client_secret == NULL || code == NULL ||
+        code_verifier == NULL || redirect_uri == NULL || id_token == NULL) {
+        return orgs_err_set(err, APR_EINVAL, "token exchange: missing argument");
+    }
+
+    const char *form = NULL;
+    orgs_http_form_add(&form, "grant_type", "authorization_code", p);
+    orgs_http_form_add(&form, "code", code, p);
+    orgs_http_form_add(&form, "redirect_uri", redirect_uri, p);
+    orgs_http_form_add(&form, "code_verifier", code_verifier, p);
+    if (post) {
+        orgs_http_form_add(&form, "client_id", client_id, p);
+        orgs_http_form_add(&form, "client_secret", client_secret, p);
+    }
+
+    orgs_http_resp_t *resp = NULL;
+    apr_status_t rv = orgs_http_post_form(prov->token_endpoint, form, post ? NULL : client_id,
+                                          post ? NULL : client_secret, opts, &resp, p, err);
+    if (post) {
+        memset((char *)form, 0, strlen(form)); /* holds the client secret */
+    }
+    if (rv != APR_SUCCESS) {
+        return err_prefix(err, rv == APR_EINVAL ? ORGS_EHTTP : rv, "token endpoint");
+    }
+
+    json_t *doc = json_loads(resp->body, JSON_REJECT_DUPLICATES, NULL);
+    rv = ORGS_EHTTP;
+    const char *ecode = json_is_object(doc) ? jstr(doc, "error") : NULL;
+    if (ecode) {
+        orgs_err_set(err, rv, "token endpoint error %s (HTTP %d)", error_code_text(ecode),
+                     resp->status);
+        goto leave;
+    }
+    if (resp->status != 200) {
+        orgs_err_set(err, rv, "token endpoint: HTTP status %d", resp->status);
+        goto leave;
+    }
+    if (!json_is_object(doc)) {
+        orgs_err_set(err, rv, "token endpoint: answer is not a JSON object");
+        goto leave;
+    }
+    const char *tt = jstr(doc, "token_type");
+    if (tt == NULL || strcasecmp(tt, "Bearer") != 0) {
+        orgs_err_set(err, rv, "token endpoint: token_type is not Bearer");
+        goto leave;
+    }
+    const char *idt = jstr(doc, "id_token");
+    if (idt == NULL || *idt == '\0') {
+        orgs_err_set(err, rv, "token endpoint: no id_token in the answer");
+        goto leave;
+    }
+    *id_token = apr_pstrdup(p, idt);
+    if (access_token) {
+        const char *at = jstr(doc, "access_token");
+        *access_token = at ? apr_pstrdup(p, at) : NULL;
+    }
+    rv = APR_SUCCESS;
+
+leave:
+    json_decref(doc);
+    return rv;
+}
+
+/* ---- ID token --------------------------------------------------------- */
+
+static apr_status_t verify_with(const orgs_oidc_provider_t *prov, const char *id_token,
+                                json_t **claims, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_jwks_t *jwks = NULL;
+    const char *j = prov->jwks_json ? prov->jwks_json : "";
+    apr_status_t rv = orgs_jose_jwks_parse(&jwks, j, strlen(j), p, err);
+    if (rv == APR_EINVAL) {
+        /* a set without a usable key: treat like a rotation in progress */
+        return orgs_err_set(err, ORGS_ENOKID, "JWKS has no usable signing key");
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return orgs_jose_jws_verify(id_token, jwks, claims, p, err);
+}
+
+apr_status_t orgs_oidc_id_token_verify(orgs_store_t *st, orgs_oidc_provider_t *prov,
+                                       const char *client_id, const char *id_token,
+                                       const char *nonce, apr_time_t now, apr_interval_time_t skew,
+                                       const orgs_http_opts_t *opts, json_t **claims, apr_pool_t *p,
+                                       orgs_err_t *err)
+{
+    if (prov == NULL || id_token == NULL || claims == NULL) {
+        return orgs_err_set(err, APR_EINVAL, "ID token verification: missing argument");
+    }
+    json_t *c = NULL;
+    apr_status_t rv = verify_with(prov, id_token, &c, p, err);
+    if (rv == ORGS_ENOKID) {
+        orgs_err_t e = {""};
+        apr_status_t rr = orgs_oidc_jwks_refresh(st, prov, now, 0, opts, p, &e);
+        if (rr == APR_EAGAIN) {
+            return rv; /* throttled: keep the "no key" answer in err */
+        }
+        if (rr != APR_SUCCESS) {
+            return orgs_err_set(err, rr, "%s", e.msg);
+        }
+        rv = verify_with(prov, id_token, &c, p, err);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    orgs_jose_expect_t expect = {prov->issuer, client_id, nonce,
+                                 skew > 0 ? skew : ORGS_JOSE_DEFAULT_SKEW};
+    rv = orgs_jose_claims_check(c, &expect, now, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *claims = c;
+    return APR_SUCCESS;
+}

@@ -1,0 +1,110 @@
+/* OpenID Connect relying party, core part: provider discovery and JWKS
+ * (fetched through http.c, cached in the store so every httpd child shares
+ * them), the authorization URL (code flow with PKCE S256), the code
+ * exchange, and ID token verification on top of jose.c with one JWKS
+ * refresh for an unknown kid.
+ *
+ * Cache entries (orgs_store_cache_put/get, keyed by the configured issuer):
+ *   "disc:<issuer>"     the discovery document as fetched
+ *   "jwks:<issuer>"     {"uri": jwks_uri, "jwks": <JWK set>}
+ *   "jwkstry:<issuer>"  time of the last JWKS fetch attempt (throttle)
+ * The store may be NULL: then nothing is cached. */
+#ifndef ORGS_OIDC_H
+#define ORGS_OIDC_H
+
+#include <jansson.h>
+
+#include "orgs.h"
+#include "http.h"
+#include "store.h"
+
+#define ORGS_OIDC_WELL_KNOWN "/.well-known/openid-configuration"
+/* How long discovery documents and JWK sets are reused. */
+#define ORGS_OIDC_CACHE_TTL apr_time_from_sec(3600)
+/* Minimum time between two JWKS fetches for one issuer on an unknown kid. */
+#define ORGS_OIDC_JWKS_MIN_INTERVAL apr_time_from_sec(60)
+#define ORGS_OIDC_DEFAULT_SCOPES "openid email profile"
+
+typedef struct orgs_oidc_provider_t {
+    const char *config_issuer;          /* as configured (the cache key) */
+    const char *issuer;                 /* from the document; "iss" must equal it */
+    const char *authorization_endpoint; /* http(s); https when the issuer is https */
+    const char *token_endpoint;
+    const char *jwks_uri;
+    const char *end_session_endpoint; /* NULL when absent (or not a usable URL) */
+    const char *userinfo_endpoint;    /* NULL when absent (or not a usable URL) */
+    const char *jwks_json;            /* the JWK set, {"keys":[...]} */
+    apr_time_t discovery_fetched;
+    apr_time_t jwks_fetched;
+} orgs_oidc_provider_t;
+
+/* Loads the provider for issuer: from the store cache when younger than
+ * ORGS_OIDC_CACHE_TTL, otherwise GET <issuer without trailing '/'>
+ * ORGS_OIDC_WELL_KNOWN and its jwks_uri, and caches both.
+ * issuer may also be given as the full discovery URL (ending in
+ * ORGS_OIDC_WELL_KNOWN); then the document's issuer must equal the part
+ * before it, with or without one trailing '/'. Otherwise the document's
+ * "issuer" must equal issuer exactly.
+ * Returns APR_SUCCESS (*out in p), APR_EINVAL (issuer not an http(s) URL),
+ * ORGS_EHTTP (unreachable, non-200 answer, redirect, not JSON, issuer
+ * mismatch, a required endpoint missing or not http(s), JWKS without a
+ * "keys" array), or a store error from the cache (fail closed). */
+apr_status_t orgs_oidc_provider_get(orgs_store_t *st, const char *issuer, apr_time_t now,
+                                    const orgs_http_opts_t *opts, orgs_oidc_provider_t **out,
+                                    apr_pool_t *p, orgs_err_t *err);
+
+/* Refreshes prov's JWK set after an unknown kid. When another process has
+ * cached a newer set than prov's, that one is taken without a fetch.
+ * Otherwise fetches jwks_uri unless the last fetch or attempt for this
+ * issuer is younger than min_interval (0 = ORGS_OIDC_JWKS_MIN_INTERVAL):
+ * then APR_EAGAIN and prov unchanged. On success prov->jwks_json and
+ * prov->jwks_fetched are updated (allocated in p) and the cache rewritten.
+ * ORGS_EHTTP when the fetch fails. */
+apr_status_t orgs_oidc_jwks_refresh(orgs_store_t *st, orgs_oidc_provider_t *prov, apr_time_t now,
+                                    apr_interval_time_t min_interval, const orgs_http_opts_t *opts,
+                                    apr_pool_t *p, orgs_err_t *err);
+
+/* The authorization request URL: authorization_endpoint (keeping any query
+ * it already has) + response_type=code, client_id, redirect_uri, scope
+ * ("openid" added when missing; NULL = ORGS_OIDC_DEFAULT_SCOPES), state,
+ * nonce, code_challenge, code_challenge_method=S256 and, when not NULL or
+ * empty, login_hint; every value percent-encoded. code_challenge is
+ * base64url(SHA-256(code_verifier)) (orgs_crypto_sha256_b64url). */
+char *orgs_oidc_auth_url(const orgs_oidc_provider_t *prov, const char *client_id,
+                         const char *redirect_uri, const char *scopes, const char *state,
+                         const char *nonce, const char *code_challenge, const char *login_hint,
+                         apr_pool_t *p);
+
+/* Exchanges an authorization code at the token endpoint (POST
+ * grant_type=authorization_code, code, redirect_uri, code_verifier; client
+ * authentication by auth_method "client_secret_basic" (NULL = this) or
+ * "client_secret_post"). Requires a JSON object answer with token_type
+ * "Bearer" (any case) and a non-empty id_token. *id_token is set;
+ * *access_token too when access_token is not NULL (NULL if none).
+ * Returns APR_SUCCESS, APR_EINVAL (unknown auth_method, missing argument),
+ * ORGS_EHTTP (transport failure; an OAuth "error" answer, whose error code,
+ * and only that, is quoted in err; non-200; not JSON; bad token_type; no
+ * id_token). err never contains the secret, the code or a token. */
+apr_status_t orgs_oidc_token_exchange(const orgs_oidc_provider_t *prov, const char *client_id,
+                                      const char *client_secret, const char *auth_method,
+                                      const char *code, const char *code_verifier,
+                                      const char *redirect_uri, const orgs_http_opts_t *opts,
+                                      const char **id_token, const char **access_token,
+                                      apr_pool_t *p, orgs_err_t *err);
+
+/* Verifies an ID token with prov's JWKS (orgs_jose_jws_verify) and checks
+ * its claims (orgs_jose_claims_check: iss == prov->issuer, aud/azp ==
+ * client_id, nonce, exp/iat/nbf with skew, 0 = ORGS_JOSE_DEFAULT_SKEW).
+ * On ORGS_ENOKID (or a JWKS without a usable key) the JWKS is refreshed
+ * once (orgs_oidc_jwks_refresh, throttled) and verification retried; when
+ * the refresh is throttled the result stays ORGS_ENOKID.
+ * *claims belongs to p (do not json_decref). Returns the jose codes
+ * (APR_EINVAL, ORGS_EBADALG, ORGS_ENOKID, ORGS_EBADSIG, ORGS_ECLAIM,
+ * ORGS_ECRYPTO) or ORGS_EHTTP / store errors from the refresh. */
+apr_status_t orgs_oidc_id_token_verify(orgs_store_t *st, orgs_oidc_provider_t *prov,
+                                       const char *client_id, const char *id_token,
+                                       const char *nonce, apr_time_t now, apr_interval_time_t skew,
+                                       const orgs_http_opts_t *opts, json_t **claims, apr_pool_t *p,
+                                       orgs_err_t *err);
+
+#endif

@@ -10,7 +10,8 @@
  * Rejects 0, negatives, overflow, trailing garbage; result >= min. */
 apr_status_t orgs_parse_size(const char *s, apr_uint64_t min, apr_uint64_t *out, orgs_err_t *err);
 
-/* "30s", "15m", "8h", "7d", "3600" (seconds). Rejects 0, overflow, garbage. */
+/* "30s", "15m", "8h", "7d", "3600" (seconds). Rejects 0, overflow, garbage.
+ * *out is in microseconds, like every apr_interval_time_t. */
 apr_status_t orgs_parse_duration(const char *s, apr_interval_time_t *out, orgs_err_t *err);
 
 /* Org / connection name: lowercase slug [a-z0-9] with inner '-' or '_',

@@ -1,0 +1,62 @@
+/* [glue] Shared by the module's glue files only (never by core files):
+ * the log module declaration, the log tag macro, config and per-request
+ * state accessors. */
+#ifndef ORGS_PRIVATE_H
+#define ORGS_PRIVATE_H
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+
+#include "config.h"
+#include "store.h"
+
+/* Declares `extern module auth_orgs_module` and tags every ap_log_* call
+ * of these files with the module, so `LogLevel auth_orgs:debug` works. */
+APLOG_USE_MODULE(auth_orgs);
+
+/* Log tag: one five-digit number per call site, never reused, each listed in
+ * docs/log-messages.md (tests/drift.sh checks both).
+ * ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, ORGSLOGNO(00042) "...") */
+#define ORGSLOGNO(n) "ORGS" #n ": "
+
+static APR_INLINE orgs_srv_cfg_t *orgs_srv_cfg(const server_rec *s)
+{
+    return (orgs_srv_cfg_t *)ap_get_module_config(s->module_config, &auth_orgs_module);
+}
+
+static APR_INLINE orgs_dir_cfg_t *orgs_dir_cfg(const request_rec *r)
+{
+    return (orgs_dir_cfg_t *)ap_get_module_config(r->per_dir_config, &auth_orgs_module);
+}
+
+/* The store of this request's server, opened in this child; NULL when not
+ * configured or when the open failed: callers fail closed (500). */
+static APR_INLINE orgs_store_t *orgs_req_store(const request_rec *r)
+{
+    return orgs_srv_cfg(r->server)->store;
+}
+
+/* Derived keys of this request's server; NULL when OrgsCryptoKey is unset. */
+static APR_INLINE const orgs_crypto_keys_t *orgs_req_keys(const request_rec *r)
+{
+    return orgs_srv_cfg(r->server)->keys;
+}
+
+/* Per-request state, kept in r->request_config (created on first use in
+ * r->pool). The authn/login/env owners add the fields they need here. */
+typedef struct orgs_req_t {
+    orgs_session_view_t *view; /* the signed-in session, set by authn; NULL otherwise */
+} orgs_req_t;
+
+static APR_INLINE orgs_req_t *orgs_req_get(request_rec *r)
+{
+    orgs_req_t *rq = ap_get_module_config(r->request_config, &auth_orgs_module);
+    if (!rq) {
+        rq = apr_pcalloc(r->pool, sizeof(*rq));
+        ap_set_module_config(r->request_config, &auth_orgs_module, rq);
+    }
+    return rq;
+}
+
+#endif

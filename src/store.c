@@ -1,0 +1,3641 @@
+/* The org store on LMDB: one environment, one named database per relation
+ * or index, every public operation one transaction (a write op commits only
+ * when everything succeeded, so nothing is ever half written).
+ *
+ * Layout (keys -> values; ids are fixed length "xxx_" + 16 base62):
+ *   meta             "version" -> decimal text
+ *   orgs             org id -> JSON record
+ *   org_names        name -> org id
+ *   domains          domain -> org id
+ *   conns            conn id -> JSON record (secret sealed, base64url)
+ *   conn_names       name -> conn id
+ *   enable           org id + conn id -> 1 byte auto-membership flag
+ *   users            user id -> JSON record
+ *   user_sub         conn id \0 sub -> user id
+ *   user_email       email \0 user id -> ""
+ *   user_conn_email  conn id \0 email \0 user id -> ""
+ *   conn_users       conn id + user id -> ""
+ *   members          org id + user id -> created (8 bytes LE) + roles ("r\0"...)
+ *   member_rev       user id + org id -> ""
+ *   sessions         sid hash (32) -> JSON record
+ *   session_idx      org id + user id + sid hash -> ""
+ *   pending          state -> JSON record
+ *   pending_browser  browser hash (32) + created (8 bytes BE) + state -> ""
+ *   cache            key (or "#" + SHA-256 of a long key) -> fetched (8 LE) + value
+ *   invites          invite id -> JSON record
+ *   invite_org       org id + invite id -> ""
+ *   audit            reserved
+ *
+ * Invariant: a session exists only while its membership does (session_put
+ * requires the membership, member removal deletes the sessions), so every
+ * cascade can reach sessions through session_idx. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <jansson.h>
+#include <lmdb.h>
+
+#include "parse.h"
+#include "store.h"
+
+#define ID_LEN (4 + ORGS_ID_CHARS)
+#define HASH_LEN 32
+#define KEY_MAX 511 /* LMDB's default maximum key size */
+#define TEXT_MAX 1024
+#define STATE_MIN 16
+#define STATE_MAX 128
+#define CACHE_KEY_RAW_MAX 400
+#define FULL_TEXT "store full: grow OrgsStoreMaxSize / orgctl --max-size"
+
+enum {
+    DB_META,
+    DB_ORGS,
+    DB_ORG_NAMES,
+    DB_DOMAINS,
+    DB_CONNS,
+    DB_CONN_NAMES,
+    DB_ENABLE,
+    DB_USERS,
+    DB_USER_SUB,
+    DB_USER_EMAIL,
+    DB_USER_CONN_EMAIL,
+    DB_CONN_USERS,
+    DB_MEMBERS,
+    DB_MEMBER_REV,
+    DB_SESSIONS,
+    DB_SESSION_IDX,
+    DB_PENDING,
+    DB_PENDING_BROWSER,
+    DB_CACHE,
+    DB_INVITES,
+    DB_INVITE_ORG,
+    DB_AUDIT,
+    DB_COUNT
+};
+
+static const char *const db_names[DB_COUNT] = {
+    "meta",    "orgs",       "org_names",  "domains",     "conns",           "conn_names",
+    "enable",  "users",      "user_sub",   "user_email",  "user_conn_email", "conn_users",
+    "members", "member_rev", "sessions",   "session_idx", "pending",         "pending_browser",
+    "cache",   "invites",    "invite_org", "audit",
+};
+
+struct orgs_store_t {
+    MDB_env *env;
+    MDB_dbi db[DB_COUNT];
+    const orgs_crypto_keys_t *keys;
+    apr_pool_t *pool;
+    const char *dir;
+    unsigned version;
+};
+
+#define DB(st, n) ((st)->db[DB_##n])
+
+/* ---- errors and transactions ---------------------------------------- */
+
+static apr_status_t mdb_fail(int rc, orgs_err_t *err, const char *what)
+{
+    switch (rc) {
+    case MDB_NOTFOUND:
+        return orgs_err_set(err, APR_NOTFOUND, "%s not found", what);
+    case MDB_KEYEXIST:
+        return orgs_err_set(err, APR_EEXIST, "%s already exists", what);
+    case MDB_MAP_FULL:
+        return orgs_err_set(err, ORGS_ESTOREFULL, "%s: " FULL_TEXT, what);
+    default:
+        return orgs_err_set(err, ORGS_ESTORE, "%s: %s", what, mdb_strerror(rc));
+    }
+}
+
+static apr_status_t txn_begin(orgs_store_t *st, unsigned flags, MDB_txn **txn, orgs_err_t *err)
+{
+    int rc = mdb_txn_begin(st->env, NULL, flags, txn);
+    if (rc == MDB_MAP_RESIZED) {
+        /* another process grew the map: adopt its size, retry once */
+        rc = mdb_env_set_mapsize(st->env, 0);
+        if (rc == MDB_SUCCESS) {
+            rc = mdb_txn_begin(st->env, NULL, flags, txn);
+        }
+    }
+    if (rc != MDB_SUCCESS) {
+        *txn = NULL;
+        return mdb_fail(rc, err, "transaction");
+    }
+    return APR_SUCCESS;
+}
+
+/* Commits when rv is APR_SUCCESS, aborts otherwise; returns the final status. */
+static apr_status_t txn_end(MDB_txn *txn, apr_status_t rv, orgs_err_t *err)
+{
+    if (rv != APR_SUCCESS) {
+        mdb_txn_abort(txn);
+        return rv;
+    }
+    int rc = mdb_txn_commit(txn);
+    return rc == MDB_SUCCESS ? APR_SUCCESS : mdb_fail(rc, err, "commit");
+}
+
+/* ---- keys ------------------------------------------------------------ */
+
+typedef struct {
+    char buf[KEY_MAX];
+    size_t len;
+    int over;
+} kbuf_t;
+
+static void kb_add(kbuf_t *kb, const void *d, size_t n)
+{
+    if (kb->over || n > sizeof(kb->buf) - kb->len) {
+        kb->over = 1;
+        return;
+    }
+    memcpy(kb->buf + kb->len, d, n);
+    kb->len += n;
+}
+
+static void kb_str(kbuf_t *kb, const char *s)
+{
+    kb_add(kb, s, strlen(s));
+}
+
+static void kb_nul(kbuf_t *kb)
+{
+    kb_add(kb, "", 1);
+}
+
+static kbuf_t *kb1(kbuf_t *kb, const char *a)
+{
+    kb->len = 0;
+    kb->over = 0;
+    kb_str(kb, a);
+    return kb;
+}
+
+static kbuf_t *kb2(kbuf_t *kb, const char *a, const char *b)
+{
+    kb1(kb, a);
+    kb_str(kb, b);
+    return kb;
+}
+
+static kbuf_t *kbraw(kbuf_t *kb, const void *d, size_t n)
+{
+    kb->len = 0;
+    kb->over = 0;
+    kb_add(kb, d, n);
+    return kb;
+}
+
+static apr_status_t kv_get(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, MDB_val *v, orgs_err_t *err,
+                           const char *what)
+{
+    if (k->over || k->len == 0) {
+        return orgs_err_set(err, APR_NOTFOUND, "%s not found", what);
+    }
+    MDB_val key = {k->len, (void *)k->buf};
+    int rc = mdb_get(txn, dbi, &key, v);
+    return rc == MDB_SUCCESS ? APR_SUCCESS : mdb_fail(rc, err, what);
+}
+
+static apr_status_t kv_put(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, const void *d, size_t n,
+                           unsigned flags, orgs_err_t *err, const char *what)
+{
+    if (k->over || k->len == 0) {
+        return orgs_err_set(err, APR_EINVAL, "%s: key too long", what);
+    }
+    MDB_val key = {k->len, (void *)k->buf};
+    MDB_val val = {n, (void *)d};
+    int rc = mdb_put(txn, dbi, &key, &val, flags);
+    return rc == MDB_SUCCESS ? APR_SUCCESS : mdb_fail(rc, err, what);
+}
+
+/* must_exist: APR_NOTFOUND when absent; otherwise absence is fine. */
+static apr_status_t kv_del(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, int must_exist,
+                           orgs_err_t *err, const char *what)
+{
+    if (k->over || k->len == 0) {
+        return must_exist ? orgs_err_set(err, APR_NOTFOUND, "%s not found", what) : APR_SUCCESS;
+    }
+    MDB_val key = {k->len, (void *)k->buf};
+    int rc = mdb_del(txn, dbi, &key, NULL);
+    if (rc == MDB_NOTFOUND && !must_exist) {
+        return APR_SUCCESS;
+    }
+    return rc == MDB_SUCCESS ? APR_SUCCESS : mdb_fail(rc, err, what);
+}
+
+/* ---- prefix iteration ------------------------------------------------ */
+
+typedef struct {
+    MDB_cursor *cur;
+    MDB_val k, v;
+    const char *pfx;
+    size_t plen;
+    int started;
+    int rc;
+} iter_t;
+
+static apr_status_t iter_open(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *pfx, iter_t *it,
+                              orgs_err_t *err)
+{
+    memset(it, 0, sizeof(*it));
+    int rc = mdb_cursor_open(txn, dbi, &it->cur);
+    if (rc != MDB_SUCCESS) {
+        it->cur = NULL;
+        return mdb_fail(rc, err, "cursor");
+    }
+    if (pfx) {
+        it->pfx = pfx->buf;
+        it->plen = pfx->len;
+    }
+    return APR_SUCCESS;
+}
+
+static int iter_next(iter_t *it)
+{
+    int rc;
+    if (!it->started) {
+        it->started = 1;
+        if (it->plen) {
+            it->k.mv_data = (void *)it->pfx;
+            it->k.mv_size = it->plen;
+            rc = mdb_cursor_get(it->cur, &it->k, &it->v, MDB_SET_RANGE);
+        } else {
+            rc = mdb_cursor_get(it->cur, &it->k, &it->v, MDB_FIRST);
+        }
+    } else {
+        rc = mdb_cursor_get(it->cur, &it->k, &it->v, MDB_NEXT);
+    }
+    if (rc != MDB_SUCCESS) {
+        if (rc != MDB_NOTFOUND) {
+            it->rc = rc;
+        }
+        return 0;
+    }
+    if (it->plen && (it->k.mv_size < it->plen || memcmp(it->k.mv_data, it->pfx, it->plen))) {
+        return 0;
+    }
+    return 1;
+}
+
+static apr_status_t iter_close(iter_t *it, orgs_err_t *err)
+{
+    if (it->cur) {
+        mdb_cursor_close(it->cur);
+        it->cur = NULL;
+    }
+    return it->rc ? mdb_fail(it->rc, err, "cursor") : APR_SUCCESS;
+}
+
+typedef struct {
+    char *k; /* NUL-terminated copies */
+    size_t klen;
+    char *v;
+    size_t vlen;
+} blob_t;
+
+/* Copies the entries under pfx (all when NULL) into p, so the caller may
+ * delete while walking them. */
+static apr_status_t collect(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *pfx, apr_array_header_t **out,
+                            apr_pool_t *p, orgs_err_t *err)
+{
+    iter_t it;
+    apr_status_t rv = iter_open(txn, dbi, pfx, &it, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *out = apr_array_make(p, 8, sizeof(blob_t));
+    while (iter_next(&it)) {
+        blob_t *b = apr_array_push(*out);
+        b->klen = it.k.mv_size;
+        b->k = apr_pstrmemdup(p, it.k.mv_data, it.k.mv_size);
+        b->vlen = it.v.mv_size;
+        b->v = apr_pstrmemdup(p, it.v.mv_data, it.v.mv_size);
+    }
+    return iter_close(&it, err);
+}
+
+/* ---- small helpers --------------------------------------------------- */
+
+static int is_id(const char *s, const char *prefix)
+{
+    if (!s || strncmp(s, prefix, 4) != 0 || strlen(s) != ID_LEN) {
+        return 0;
+    }
+    for (const char *c = s + 4; *c; c++) {
+        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Printable ASCII text of 1..max bytes; spaces allowed when spaces != 0. */
+static apr_status_t check_text(const char *s, size_t max, int spaces, const char *what,
+                               orgs_err_t *err)
+{
+    if (!s || !*s) {
+        return orgs_err_set(err, APR_EINVAL, "%s is empty", what);
+    }
+    size_t n = 0;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++, n++) {
+        if (*c > 0x7e || *c < 0x20 || (*c == ' ' && !spaces)) {
+            return orgs_err_set(err, APR_EINVAL, "%s has a forbidden character", what);
+        }
+    }
+    if (n > max) {
+        return orgs_err_set(err, APR_EINVAL, "%s is longer than %zu bytes", what, max);
+    }
+    return APR_SUCCESS;
+}
+
+static void put_u64le(unsigned char *b, apr_uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        b[i] = (unsigned char)(v >> (8 * i));
+    }
+}
+
+static apr_uint64_t get_u64le(const unsigned char *b)
+{
+    apr_uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) {
+        v = (v << 8) | b[i];
+    }
+    return v;
+}
+
+static void put_u64be(unsigned char *b, apr_uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        b[7 - i] = (unsigned char)(v >> (8 * i));
+    }
+}
+
+static apr_uint64_t get_u64be(const unsigned char *b)
+{
+    apr_uint64_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        v = (v << 8) | b[i];
+    }
+    return v;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int cmp_kv(const void *a, const void *b)
+{
+    return strcmp(((const orgs_kv_t *)a)->key, ((const orgs_kv_t *)b)->key);
+}
+
+static int array_has(const apr_array_header_t *a, const char *s)
+{
+    for (int i = 0; a && i < a->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(a, i, const char *), s) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- JSON records ---------------------------------------------------- */
+
+/* 0 when set (or v is NULL), -1 when v is not valid UTF-8. */
+static int jset_str(json_t *o, const char *k, const char *v)
+{
+    if (!v) {
+        return 0;
+    }
+    json_t *s = json_string(v);
+    return s ? json_object_set_new(o, k, s) : -1;
+}
+
+static int jset_int(json_t *o, const char *k, apr_int64_t v)
+{
+    return json_object_set_new(o, k, json_integer((json_int_t)v));
+}
+
+/* A copy in p, or NULL when absent, not a string or with an inner NUL. */
+static const char *jget_str(const json_t *o, const char *k, apr_pool_t *p)
+{
+    json_t *s = json_object_get(o, k);
+    if (!json_is_string(s) || strlen(json_string_value(s)) != json_string_length(s)) {
+        return NULL;
+    }
+    return apr_pstrmemdup(p, json_string_value(s), json_string_length(s));
+}
+
+static apr_time_t jget_int(const json_t *o, const char *k)
+{
+    json_t *i = json_object_get(o, k);
+    return json_is_integer(i) ? (apr_time_t)json_integer_value(i) : 0;
+}
+
+static json_t *jstr_array(const apr_array_header_t *a)
+{
+    json_t *arr = json_array();
+    for (int i = 0; arr && a && i < a->nelts; i++) {
+        if (json_array_append_new(arr, json_string(APR_ARRAY_IDX(a, i, const char *)))) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+/* NULL when the member is neither absent nor an array of strings. */
+static apr_array_header_t *jget_str_array(const json_t *o, const char *k, apr_pool_t *p)
+{
+    json_t *arr = json_object_get(o, k);
+    apr_array_header_t *out = apr_array_make(p, 4, sizeof(const char *));
+    if (!arr) {
+        return out;
+    }
+    if (!json_is_array(arr)) {
+        return NULL;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        if (!json_is_string(v)) {
+            return NULL;
+        }
+        APR_ARRAY_PUSH(out, const char *) = apr_pstrdup(p, json_string_value(v));
+    }
+    return out;
+}
+
+/* Steals j (may be NULL: encoding failed). */
+static apr_status_t put_json(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, json_t *j, unsigned flags,
+                             orgs_err_t *err, const char *what)
+{
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!s) {
+        return orgs_err_set(err, APR_EINVAL, "%s: cannot encode record (invalid UTF-8?)", what);
+    }
+    apr_status_t rv = kv_put(txn, dbi, k, s, strlen(s), flags, err, what);
+    free(s);
+    return rv;
+}
+
+static apr_status_t get_json(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, json_t **out,
+                             orgs_err_t *err, const char *what)
+{
+    MDB_val v;
+    apr_status_t rv = kv_get(txn, dbi, k, &v, err, what);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *out = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+    if (!json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        return orgs_err_set(err, ORGS_ESTORE, "%s: corrupt record", what);
+    }
+    return APR_SUCCESS;
+}
+
+/* ---- validation and normalization ------------------------------------ */
+
+static apr_status_t meta_normalize(const apr_array_header_t *in, apr_array_header_t **out,
+                                   apr_pool_t *p, orgs_err_t *err)
+{
+    apr_array_header_t *m = apr_array_make(p, in ? in->nelts : 1, sizeof(orgs_kv_t));
+    for (int i = 0; in && i < in->nelts; i++) {
+        const orgs_kv_t *kv = &APR_ARRAY_IDX(in, i, orgs_kv_t);
+        apr_status_t rv = orgs_parse_meta_key(kv->key, err);
+        if (rv == APR_SUCCESS) {
+            rv = orgs_parse_meta_value(kv->value, err);
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        int j;
+        for (j = 0; j < m->nelts; j++) {
+            if (strcmp(APR_ARRAY_IDX(m, j, orgs_kv_t).key, kv->key) == 0) {
+                break; /* later pairs win */
+            }
+        }
+        orgs_kv_t *dst = j < m->nelts ? &APR_ARRAY_IDX(m, j, orgs_kv_t) : apr_array_push(m);
+        dst->key = apr_pstrdup(p, kv->key);
+        dst->value = apr_pstrdup(p, kv->value);
+    }
+    if (m->nelts > ORGS_META_MAX_PAIRS) {
+        return orgs_err_set(err, APR_ENOSPC, "more than %d metadata pairs", ORGS_META_MAX_PAIRS);
+    }
+    qsort(m->elts, m->nelts, sizeof(orgs_kv_t), cmp_kv);
+    *out = m;
+    return APR_SUCCESS;
+}
+
+static apr_status_t domains_normalize(const apr_array_header_t *in, apr_array_header_t **out,
+                                      apr_pool_t *p, orgs_err_t *err)
+{
+    apr_array_header_t *d = apr_array_make(p, in ? in->nelts : 1, sizeof(const char *));
+    for (int i = 0; in && i < in->nelts; i++) {
+        char *dom;
+        apr_status_t rv = orgs_parse_domain(APR_ARRAY_IDX(in, i, const char *), &dom, p, err);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        if (!array_has(d, dom)) {
+            APR_ARRAY_PUSH(d, const char *) = dom;
+        }
+    }
+    if (d->nelts > ORGS_DOMAINS_MAX) {
+        return orgs_err_set(err, APR_ENOSPC, "more than %d domains", ORGS_DOMAINS_MAX);
+    }
+    qsort(d->elts, d->nelts, sizeof(const char *), cmp_str);
+    *out = d;
+    return APR_SUCCESS;
+}
+
+static apr_status_t roles_normalize(const apr_array_header_t *in, apr_array_header_t **out,
+                                    apr_pool_t *p, orgs_err_t *err)
+{
+    apr_array_header_t *r = apr_array_make(p, in ? in->nelts : 1, sizeof(const char *));
+    for (int i = 0; in && i < in->nelts; i++) {
+        const char *role = APR_ARRAY_IDX(in, i, const char *);
+        apr_status_t rv = orgs_parse_role(role, err);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        if (!array_has(r, role)) {
+            APR_ARRAY_PUSH(r, const char *) = apr_pstrdup(p, role);
+        }
+    }
+    if (r->nelts > ORGS_ROLES_MAX) {
+        return orgs_err_set(err, APR_ENOSPC, "more than %d roles", ORGS_ROLES_MAX);
+    }
+    qsort(r->elts, r->nelts, sizeof(const char *), cmp_str);
+    *out = r;
+    return APR_SUCCESS;
+}
+
+static apr_status_t email_normalize(const char *email, const char **out, apr_pool_t *p,
+                                    orgs_err_t *err)
+{
+    char *e;
+    const char *dom;
+    if (!email) {
+        *out = NULL;
+        return APR_SUCCESS;
+    }
+    apr_status_t rv = orgs_parse_email(email, &e, &dom, p, err);
+    if (rv == APR_SUCCESS && strlen(e) > ORGS_EMAIL_MAX) {
+        rv = orgs_err_set(err, APR_EINVAL, "email longer than %d bytes", ORGS_EMAIL_MAX);
+    }
+    *out = e;
+    return rv;
+}
+
+/* ---- organizations: records and indexes ------------------------------ */
+
+static json_t *org_json(const orgs_org_t *o)
+{
+    json_t *j = json_object(), *m = json_object(), *d = jstr_array(o->domains);
+    int bad = !j || !m || !d;
+    bad = bad || jset_str(j, "id", o->id) || jset_str(j, "name", o->name) ||
+          jset_str(j, "display_name", o->display_name) || jset_int(j, "created", o->created) ||
+          jset_int(j, "updated", o->updated);
+    for (int i = 0; !bad && o->meta && i < o->meta->nelts; i++) {
+        const orgs_kv_t *kv = &APR_ARRAY_IDX(o->meta, i, orgs_kv_t);
+        bad = json_object_set_new(m, kv->key, json_string(kv->value)) != 0;
+    }
+    if (bad) {
+        json_decref(j);
+        json_decref(m);
+        json_decref(d);
+        return NULL;
+    }
+    int r1 = json_object_set_new(j, "meta", m);
+    int r2 = json_object_set_new(j, "domains", d);
+    if (r1 || r2) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* Shape only; org_validate checks the values. */
+static apr_status_t org_parse(const json_t *j, orgs_org_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_org_t *o = apr_pcalloc(p, sizeof(*o));
+    o->id = jget_str(j, "id", p);
+    o->name = jget_str(j, "name", p);
+    o->display_name = jget_str(j, "display_name", p);
+    o->created = jget_int(j, "created");
+    o->updated = jget_int(j, "updated");
+    o->domains = jget_str_array(j, "domains", p);
+    o->meta = apr_array_make(p, 4, sizeof(orgs_kv_t));
+    json_t *m = json_object_get(j, "meta"), *v;
+    const char *k;
+    if (!o->id || !o->name || !o->domains || (m && !json_is_object(m))) {
+        return orgs_err_set(err, APR_EINVAL, "malformed organization record");
+    }
+    json_object_foreach(m, k, v)
+    {
+        if (!json_is_string(v)) {
+            return orgs_err_set(err, APR_EINVAL, "malformed metadata '%s'", k);
+        }
+        orgs_kv_t *kv = apr_array_push(o->meta);
+        kv->key = apr_pstrdup(p, k);
+        kv->value = apr_pstrdup(p, json_string_value(v));
+    }
+    qsort(o->meta->elts, o->meta->nelts, sizeof(orgs_kv_t), cmp_kv);
+    *out = o;
+    return APR_SUCCESS;
+}
+
+/* Validates and normalizes o in place (meta and domains become sorted copies). */
+static apr_status_t org_validate(orgs_org_t *o, apr_pool_t *p, orgs_err_t *err)
+{
+    if (!is_id(o->id, "org_")) {
+        return orgs_err_set(err, APR_EINVAL, "bad organization id");
+    }
+    apr_status_t rv = orgs_parse_slug(o->name, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!o->display_name) {
+        o->display_name = o->name;
+    }
+    if ((rv = orgs_parse_display_name(o->display_name, err)) != APR_SUCCESS ||
+        (rv = meta_normalize(o->meta, &o->meta, p, err)) != APR_SUCCESS ||
+        (rv = domains_normalize(o->domains, &o->domains, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t org_write(orgs_store_t *st, MDB_txn *txn, const orgs_org_t *o, unsigned flags,
+                              orgs_err_t *err)
+{
+    kbuf_t k;
+    apr_status_t rv =
+        put_json(txn, DB(st, ORGS), kb1(&k, o->id), org_json(o), flags, err, "organization");
+    if (rv == APR_EEXIST) {
+        orgs_err_set(err, rv, "organization id '%s' already exists", o->id);
+    }
+    return rv;
+}
+
+static apr_status_t org_index(orgs_store_t *st, MDB_txn *txn, const orgs_org_t *o, int add,
+                              orgs_err_t *err)
+{
+    kbuf_t k;
+    apr_status_t rv;
+    kb1(&k, o->name);
+    if (add) {
+        rv = kv_put(txn, DB(st, ORG_NAMES), &k, o->id, ID_LEN, MDB_NOOVERWRITE, err, "name");
+        if (rv == APR_EEXIST) {
+            return orgs_err_set(err, rv, "organization name '%s' is taken", o->name);
+        }
+    } else {
+        rv = kv_del(txn, DB(st, ORG_NAMES), &k, 0, err, "name");
+    }
+    for (int i = 0; rv == APR_SUCCESS && o->domains && i < o->domains->nelts; i++) {
+        const char *d = APR_ARRAY_IDX(o->domains, i, const char *);
+        kb1(&k, d);
+        if (add) {
+            rv = kv_put(txn, DB(st, DOMAINS), &k, o->id, ID_LEN, MDB_NOOVERWRITE, err, "domain");
+            if (rv == APR_EEXIST) {
+                return orgs_err_set(err, rv, "domain '%s' belongs to another organization", d);
+            }
+        } else {
+            rv = kv_del(txn, DB(st, DOMAINS), &k, 0, err, "domain");
+        }
+    }
+    return rv;
+}
+
+static apr_status_t org_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_org_t **out,
+                             apr_pool_t *p, orgs_err_t *err)
+{
+    kbuf_t k;
+    json_t *j;
+    if (!is_id(id, "org_")) {
+        return orgs_err_set(err, APR_NOTFOUND, "organization not found");
+    }
+    apr_status_t rv = get_json(txn, DB(st, ORGS), kb1(&k, id), &j, err, "organization");
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = org_parse(j, out, p, err);
+    json_decref(j);
+    return rv == APR_SUCCESS ? rv : orgs_err_set(err, ORGS_ESTORE, "corrupt organization %s", id);
+}
+
+/* Name or id -> record. */
+static apr_status_t org_find(orgs_store_t *st, MDB_txn *txn, const char *ref, orgs_org_t **out,
+                             apr_pool_t *p, orgs_err_t *err)
+{
+    if (!ref || !*ref) {
+        return orgs_err_set(err, APR_EINVAL, "no organization given");
+    }
+    if (strncmp(ref, "org_", 4) == 0) {
+        apr_status_t rv = org_load(st, txn, ref, out, p, err);
+        return rv == APR_NOTFOUND ? orgs_err_set(err, rv, "organization '%s' not found", ref) : rv;
+    }
+    kbuf_t k;
+    MDB_val v;
+    apr_status_t rv = kv_get(txn, DB(st, ORG_NAMES), kb1(&k, ref), &v, err, "organization");
+    if (rv == APR_NOTFOUND) {
+        return orgs_err_set(err, rv, "organization '%s' not found", ref);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return org_load(st, txn, apr_pstrmemdup(p, v.mv_data, v.mv_size), out, p, err);
+}
+
+/* ---- connections: records and indexes -------------------------------- */
+
+static json_t *conn_json(const orgs_conn_t *c, const char *sealed)
+{
+    json_t *j = json_object();
+    if (!j || jset_str(j, "id", c->id) || jset_str(j, "name", c->name) ||
+        jset_str(j, "display_name", c->display_name) || jset_str(j, "issuer", c->issuer) ||
+        jset_str(j, "client_id", c->client_id) || jset_str(j, "secret", sealed) ||
+        jset_str(j, "scopes", c->scopes) || jset_str(j, "auth_method", c->auth_method) ||
+        jset_int(j, "created", c->created) || jset_int(j, "updated", c->updated)) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+static apr_status_t conn_parse(const json_t *j, orgs_conn_t **out, const char **sealed,
+                               apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_conn_t *c = apr_pcalloc(p, sizeof(*c));
+    c->id = jget_str(j, "id", p);
+    c->name = jget_str(j, "name", p);
+    c->display_name = jget_str(j, "display_name", p);
+    c->issuer = jget_str(j, "issuer", p);
+    c->client_id = jget_str(j, "client_id", p);
+    c->scopes = jget_str(j, "scopes", p);
+    c->auth_method = jget_str(j, "auth_method", p);
+    c->created = jget_int(j, "created");
+    c->updated = jget_int(j, "updated");
+    *sealed = jget_str(j, "secret", p);
+    if (!c->id || !c->name) {
+        return orgs_err_set(err, APR_EINVAL, "malformed connection record");
+    }
+    *out = c;
+    return APR_SUCCESS;
+}
+
+static apr_status_t conn_validate(orgs_conn_t *c, orgs_err_t *err)
+{
+    apr_status_t rv;
+    if (!is_id(c->id, "con_")) {
+        return orgs_err_set(err, APR_EINVAL, "bad connection id");
+    }
+    if ((rv = orgs_parse_slug(c->name, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (!c->display_name) {
+        c->display_name = c->name;
+    }
+    if (!c->scopes) {
+        c->scopes = "openid email profile";
+    }
+    if (!c->auth_method) {
+        c->auth_method = "client_secret_basic";
+    }
+    if (!c->issuer) {
+        return orgs_err_set(err, APR_EINVAL, "connection needs an issuer");
+    }
+    if ((rv = orgs_parse_display_name(c->display_name, err)) != APR_SUCCESS ||
+        (rv = orgs_parse_issuer_url(c->issuer, err)) != APR_SUCCESS ||
+        (rv = check_text(c->client_id, 255, 0, "client id", err)) != APR_SUCCESS ||
+        (rv = check_text(c->scopes, TEXT_MAX, 1, "scopes", err)) != APR_SUCCESS) {
+        return rv;
+    }
+    const char *sc = c->scopes;
+    size_t n = strlen("openid");
+    int has_openid = 0;
+    while (*sc) {
+        size_t len = strcspn(sc, " ");
+        has_openid |= (len == n && strncmp(sc, "openid", n) == 0);
+        sc += len + (sc[len] == ' ');
+    }
+    if (!has_openid) {
+        return orgs_err_set(err, APR_EINVAL, "scopes must include 'openid'");
+    }
+    if (strcmp(c->auth_method, "client_secret_basic") != 0 &&
+        strcmp(c->auth_method, "client_secret_post") != 0) {
+        return orgs_err_set(err, APR_EINVAL,
+                            "auth method must be client_secret_basic or "
+                            "client_secret_post");
+    }
+    if (c->client_secret &&
+        (rv = check_text(c->client_secret, TEXT_MAX, 1, "client secret", err)) != APR_SUCCESS) {
+        return rv;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t conn_seal(orgs_store_t *st, const orgs_conn_t *c, const char **sealed,
+                              apr_pool_t *p, orgs_err_t *err)
+{
+    unsigned char *ct;
+    apr_size_t ctlen;
+    *sealed = NULL;
+    if (!c->client_secret) {
+        return APR_SUCCESS;
+    }
+    if (!st->keys) {
+        return orgs_err_set(err, ORGS_ENOKEY, "a connection secret needs the crypto key");
+    }
+    apr_status_t rv =
+        orgs_crypto_seal(st->keys->secrets, c->client_secret, strlen(c->client_secret), c->id,
+                         strlen(c->id), &ct, &ctlen, p, err);
+    if (rv == APR_SUCCESS) {
+        *sealed = orgs_crypto_b64url_encode(ct, ctlen, p);
+    }
+    return rv;
+}
+
+static apr_status_t conn_unseal(orgs_store_t *st, orgs_conn_t *c, const char *sealed, apr_pool_t *p,
+                                orgs_err_t *err)
+{
+    unsigned char *ct, *pt;
+    apr_size_t ctlen, ptlen;
+    if (!sealed) {
+        return APR_SUCCESS;
+    }
+    if (!st->keys) {
+        return orgs_err_set(err, ORGS_ENOKEY, "a connection secret needs the crypto key");
+    }
+    if (orgs_crypto_b64url_decode(sealed, strlen(sealed), &ct, &ctlen, p) != APR_SUCCESS) {
+        return orgs_err_set(err, ORGS_ECRYPTO, "connection secret is not sealed data");
+    }
+    apr_status_t rv =
+        orgs_crypto_open(st->keys->secrets, ct, ctlen, c->id, strlen(c->id), &pt, &ptlen, p, err);
+    if (rv == APR_SUCCESS) {
+        c->client_secret = (const char *)pt;
+    }
+    return rv;
+}
+
+static apr_status_t conn_write(orgs_store_t *st, MDB_txn *txn, const orgs_conn_t *c,
+                               const char *sealed, unsigned flags, orgs_err_t *err)
+{
+    kbuf_t k;
+    apr_status_t rv = put_json(txn, DB(st, CONNS), kb1(&k, c->id), conn_json(c, sealed), flags, err,
+                               "connection");
+    if (rv == APR_EEXIST) {
+        orgs_err_set(err, rv, "connection id '%s' already exists", c->id);
+    }
+    return rv;
+}
+
+static apr_status_t conn_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_conn_t **out,
+                              const char **sealed, apr_pool_t *p, orgs_err_t *err)
+{
+    kbuf_t k;
+    json_t *j;
+    const char *dummy;
+    if (!is_id(id, "con_")) {
+        return orgs_err_set(err, APR_NOTFOUND, "connection not found");
+    }
+    apr_status_t rv = get_json(txn, DB(st, CONNS), kb1(&k, id), &j, err, "connection");
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = conn_parse(j, out, sealed ? sealed : &dummy, p, err);
+    json_decref(j);
+    return rv == APR_SUCCESS ? rv : orgs_err_set(err, ORGS_ESTORE, "corrupt connection %s", id);
+}
+
+static apr_status_t conn_find(orgs_store_t *st, MDB_txn *txn, const char *ref, orgs_conn_t **out,
+                              const char **sealed, apr_pool_t *p, orgs_err_t *err)
+{
+    if (!ref || !*ref) {
+        return orgs_err_set(err, APR_EINVAL, "no connection given");
+    }
+    const char *id = ref;
+    if (strncmp(ref, "con_", 4) != 0) {
+        kbuf_t k;
+        MDB_val v;
+        apr_status_t rv = kv_get(txn, DB(st, CONN_NAMES), kb1(&k, ref), &v, err, "connection");
+        if (rv != APR_SUCCESS) {
+            return rv == APR_NOTFOUND ? orgs_err_set(err, rv, "connection '%s' not found", ref)
+                                      : rv;
+        }
+        id = apr_pstrmemdup(p, v.mv_data, v.mv_size);
+    }
+    apr_status_t rv = conn_load(st, txn, id, out, sealed, p, err);
+    return rv == APR_NOTFOUND ? orgs_err_set(err, rv, "connection '%s' not found", ref) : rv;
+}
+
+/* ---- users: records and indexes -------------------------------------- */
+
+static json_t *user_json(const orgs_user_t *u)
+{
+    json_t *j = json_object();
+    if (!j || jset_str(j, "id", u->id) || jset_str(j, "conn_id", u->conn_id) ||
+        jset_str(j, "sub", u->sub) || jset_str(j, "email", u->email) ||
+        jset_str(j, "name", u->name) || jset_int(j, "created", u->created) ||
+        jset_int(j, "last_login", u->last_login)) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+static apr_status_t user_parse(const json_t *j, orgs_user_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_user_t *u = apr_pcalloc(p, sizeof(*u));
+    u->id = jget_str(j, "id", p);
+    u->conn_id = jget_str(j, "conn_id", p);
+    u->sub = jget_str(j, "sub", p);
+    u->email = jget_str(j, "email", p);
+    u->name = jget_str(j, "name", p);
+    u->created = jget_int(j, "created");
+    u->last_login = jget_int(j, "last_login");
+    if (!u->id || !u->conn_id) {
+        return orgs_err_set(err, APR_EINVAL, "malformed user record");
+    }
+    *out = u;
+    return APR_SUCCESS;
+}
+
+static apr_status_t user_validate(orgs_user_t *u, apr_pool_t *p, orgs_err_t *err)
+{
+    apr_status_t rv;
+    if (!is_id(u->id, "usr_") || !is_id(u->conn_id, "con_")) {
+        return orgs_err_set(err, APR_EINVAL, "bad user or connection id");
+    }
+    if (!u->sub && !u->email) {
+        return orgs_err_set(err, APR_EINVAL, "a user needs a sub or an email");
+    }
+    if (u->sub && (rv = check_text(u->sub, ORGS_SUB_MAX, 1, "sub", err)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = email_normalize(u->email, &u->email, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (u->name && (rv = orgs_parse_display_name(u->name, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    return APR_SUCCESS;
+}
+
+static kbuf_t *kb_conn_email(kbuf_t *k, const char *conn_id, const char *email)
+{
+    kb1(k, conn_id);
+    kb_nul(k);
+    kb_str(k, email);
+    kb_nul(k);
+    return k;
+}
+
+static apr_status_t user_index(orgs_store_t *st, MDB_txn *txn, const orgs_user_t *u, int add,
+                               orgs_err_t *err)
+{
+    kbuf_t k[4];
+    int n = 0;
+    MDB_dbi dbis[4];
+    dbis[n] = DB(st, CONN_USERS);
+    kb2(&k[n++], u->conn_id, u->id);
+    if (u->email) {
+        dbis[n] = DB(st, USER_EMAIL);
+        kb1(&k[n], u->email);
+        kb_nul(&k[n]);
+        kb_str(&k[n++], u->id);
+        dbis[n] = DB(st, USER_CONN_EMAIL);
+        kb_str(kb_conn_email(&k[n++], u->conn_id, u->email), u->id);
+    }
+    apr_status_t rv = APR_SUCCESS;
+    if (u->sub) {
+        kbuf_t ks;
+        kb1(&ks, u->conn_id);
+        kb_nul(&ks);
+        kb_str(&ks, u->sub);
+        if (add) {
+            rv = kv_put(txn, DB(st, USER_SUB), &ks, u->id, ID_LEN, MDB_NOOVERWRITE, err, "sub");
+            if (rv == APR_EEXIST) {
+                return orgs_err_set(err, rv, "a user with this sub exists on the connection");
+            }
+        } else {
+            rv = kv_del(txn, DB(st, USER_SUB), &ks, 0, err, "sub");
+        }
+    }
+    for (int i = 0; rv == APR_SUCCESS && i < n; i++) {
+        rv = add ? kv_put(txn, dbis[i], &k[i], "", 0, 0, err, "user index")
+                 : kv_del(txn, dbis[i], &k[i], 0, err, "user index");
+    }
+    return rv;
+}
+
+static apr_status_t user_write(orgs_store_t *st, MDB_txn *txn, const orgs_user_t *u, unsigned flags,
+                               orgs_err_t *err)
+{
+    kbuf_t k;
+    apr_status_t rv =
+        put_json(txn, DB(st, USERS), kb1(&k, u->id), user_json(u), flags, err, "user");
+    if (rv == APR_EEXIST) {
+        orgs_err_set(err, rv, "user id '%s' already exists", u->id);
+    }
+    return rv;
+}
+
+static apr_status_t user_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_user_t **out,
+                              apr_pool_t *p, orgs_err_t *err)
+{
+    kbuf_t k;
+    json_t *j;
+    if (!is_id(id, "usr_")) {
+        return orgs_err_set(err, APR_NOTFOUND, "user '%s' not found", id ? id : "");
+    }
+    apr_status_t rv = get_json(txn, DB(st, USERS), kb1(&k, id), &j, err, "user");
+    if (rv != APR_SUCCESS) {
+        return rv == APR_NOTFOUND ? orgs_err_set(err, rv, "user '%s' not found", id) : rv;
+    }
+    rv = user_parse(j, out, p, err);
+    json_decref(j);
+    return rv == APR_SUCCESS ? rv : orgs_err_set(err, ORGS_ESTORE, "corrupt user %s", id);
+}
+
+/* First user of conn with that (normalized) email; with unbound_only, only
+ * one that has no sub yet. */
+static apr_status_t user_find_email(orgs_store_t *st, MDB_txn *txn, const char *conn_id,
+                                    const char *email, int unbound_only, orgs_user_t **out,
+                                    apr_pool_t *p, orgs_err_t *err)
+{
+    kbuf_t k;
+    apr_array_header_t *hits;
+    apr_status_t rv =
+        collect(txn, DB(st, USER_CONN_EMAIL), kb_conn_email(&k, conn_id, email), &hits, p, err);
+    for (int i = 0; rv == APR_SUCCESS && i < hits->nelts; i++) {
+        const blob_t *b = &APR_ARRAY_IDX(hits, i, blob_t);
+        if (b->klen != k.len + ID_LEN) {
+            continue;
+        }
+        rv = user_load(st, txn, b->k + k.len, out, p, err);
+        if (rv == APR_SUCCESS && (!unbound_only || !(*out)->sub)) {
+            return APR_SUCCESS;
+        }
+    }
+    return rv == APR_SUCCESS ? orgs_err_set(err, APR_NOTFOUND, "no user with that email") : rv;
+}
+
+static apr_status_t user_find_sub(orgs_store_t *st, MDB_txn *txn, const char *conn_id,
+                                  const char *sub, orgs_user_t **out, apr_pool_t *p,
+                                  orgs_err_t *err)
+{
+    kbuf_t k;
+    MDB_val v;
+    kb1(&k, conn_id);
+    kb_nul(&k);
+    kb_str(&k, sub);
+    apr_status_t rv = kv_get(txn, DB(st, USER_SUB), &k, &v, err, "user");
+    if (rv != APR_SUCCESS) {
+        return rv == APR_NOTFOUND ? orgs_err_set(err, rv, "no user with that sub") : rv;
+    }
+    return user_load(st, txn, apr_pstrmemdup(p, v.mv_data, v.mv_size), out, p, err);
+}
+
+/* ---- members --------------------------------------------------------- */
+
+static apr_status_t member_encode(const apr_array_header_t *roles, apr_time_t created, MDB_val *v,
+                                  apr_pool_t *p)
+{
+    size_t n = 8;
+    for (int i = 0; roles && i < roles->nelts; i++) {
+        n += strlen(APR_ARRAY_IDX(roles, i, const char *)) + 1;
+    }
+    unsigned char *b = apr_palloc(p, n);
+    put_u64le(b, (apr_uint64_t)created);
+    size_t off = 8;
+    for (int i = 0; roles && i < roles->nelts; i++) {
+        const char *r = APR_ARRAY_IDX(roles, i, const char *);
+        size_t len = strlen(r) + 1;
+        memcpy(b + off, r, len);
+        off += len;
+    }
+    v->mv_data = b;
+    v->mv_size = n;
+    return APR_SUCCESS;
+}
+
+static apr_status_t member_decode(const MDB_val *v, orgs_member_t *m, apr_pool_t *p,
+                                  orgs_err_t *err)
+{
+    const char *d = v->mv_data;
+    if (v->mv_size < 8 || (v->mv_size > 8 && d[v->mv_size - 1] != '\0')) {
+        return orgs_err_set(err, ORGS_ESTORE, "corrupt membership record");
+    }
+    m->created = (apr_time_t)get_u64le(v->mv_data);
+    m->roles = apr_array_make(p, 4, sizeof(const char *));
+    for (size_t off = 8; off < v->mv_size;) {
+        size_t len = strlen(d + off);
+        APR_ARRAY_PUSH(m->roles, const char *) = apr_pstrmemdup(p, d + off, len);
+        off += len + 1;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t member_read(orgs_store_t *st, MDB_txn *txn, const char *org_id,
+                                const char *user_id, orgs_member_t **out, apr_pool_t *p,
+                                orgs_err_t *err)
+{
+    kbuf_t k;
+    MDB_val v;
+    if (!is_id(org_id, "org_") || !is_id(user_id, "usr_")) {
+        return orgs_err_set(err, APR_NOTFOUND, "not a member");
+    }
+    apr_status_t rv = kv_get(txn, DB(st, MEMBERS), kb2(&k, org_id, user_id), &v, err, "member");
+    if (rv != APR_SUCCESS) {
+        return rv == APR_NOTFOUND ? orgs_err_set(err, rv, "not a member") : rv;
+    }
+    orgs_member_t *m = apr_palloc(p, sizeof(*m));
+    m->org_id = apr_pstrmemdup(p, org_id, ID_LEN);
+    m->user_id = apr_pstrmemdup(p, user_id, ID_LEN);
+    rv = member_decode(&v, m, p, err);
+    *out = m;
+    return rv;
+}
+
+static apr_status_t member_write(orgs_store_t *st, MDB_txn *txn, const char *org_id,
+                                 const char *user_id, const apr_array_header_t *roles,
+                                 apr_time_t created, unsigned flags, apr_pool_t *p, orgs_err_t *err)
+{
+    kbuf_t k;
+    MDB_val v;
+    member_encode(roles, created, &v, p);
+    apr_status_t rv = kv_put(txn, DB(st, MEMBERS), kb2(&k, org_id, user_id), v.mv_data, v.mv_size,
+                             flags, err, "member");
+    if (rv == APR_EEXIST) {
+        return orgs_err_set(err, rv, "user %s is already a member of %s", user_id, org_id);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = kv_put(txn, DB(st, MEMBER_REV), kb2(&k, user_id, org_id), "", 0, 0, err, "member");
+    }
+    return rv;
+}
+
+/* Deletes the sessions indexed under pfx (org id [+ user id]). */
+static apr_status_t sessions_drop(orgs_store_t *st, MDB_txn *txn, const kbuf_t *pfx, apr_pool_t *p,
+                                  orgs_err_t *err)
+{
+    apr_array_header_t *hits;
+    kbuf_t k;
+    apr_status_t rv = collect(txn, DB(st, SESSION_IDX), pfx, &hits, p, err);
+    for (int i = 0; rv == APR_SUCCESS && i < hits->nelts; i++) {
+        const blob_t *b = &APR_ARRAY_IDX(hits, i, blob_t);
+        if (b->klen != 2 * ID_LEN + HASH_LEN) {
+            continue;
+        }
+        rv = kv_del(txn, DB(st, SESSIONS), kbraw(&k, b->k + 2 * ID_LEN, HASH_LEN), 0, err,
+                    "session");
+        if (rv == APR_SUCCESS) {
+            rv = kv_del(txn, DB(st, SESSION_IDX), kbraw(&k, b->k, b->klen), 0, err, "session");
+        }
+    }
+    return rv;
+}
+
+static apr_status_t member_drop(orgs_store_t *st, MDB_txn *txn, const char *org_id,
+                                const char *user_id, int must_exist, apr_pool_t *p, orgs_err_t *err)
+{
+    kbuf_t k;
+    apr_status_t rv =
+        kv_del(txn, DB(st, MEMBERS), kb2(&k, org_id, user_id), must_exist, err, "member");
+    if (rv == APR_NOTFOUND) {
+        return orgs_err_set(err, rv, "user %s is not a member of %s", user_id, org_id);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = kv_del(txn, DB(st, MEMBER_REV), kb2(&k, user_id, org_id), 0, err, "member");
+    }
+    if (rv == APR_SUCCESS) {
+        rv = sessions_drop(st, txn, kb2(&k, org_id, user_id), p, err);
+    }
+    return rv;
+}
+
+static apr_status_t user_drop(orgs_store_t *st, MDB_txn *txn, const char *user_id, apr_pool_t *p,
+                              orgs_err_t *err)
+{
+    orgs_user_t *u;
+    apr_array_header_t *orgs;
+    kbuf_t k;
+    apr_status_t rv = user_load(st, txn, user_id, &u, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = collect(txn, DB(st, MEMBER_REV), kb1(&k, user_id), &orgs, p, err);
+    }
+    for (int i = 0; rv == APR_SUCCESS && i < orgs->nelts; i++) {
+        const blob_t *b = &APR_ARRAY_IDX(orgs, i, blob_t);
+        if (b->klen == 2 * ID_LEN) {
+            rv = member_drop(st, txn, b->k + ID_LEN, user_id, 0, p, err);
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        rv = user_index(st, txn, u, 0, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = kv_del(txn, DB(st, USERS), kb1(&k, user_id), 1, err, "user");
+    }
+    return rv;
+}
+
+/* ---- environment ----------------------------------------------------- */
+
+static apr_status_t store_cleanup(void *data)
+{
+    orgs_store_t *st = data;
+    if (st->env) {
+        mdb_env_close(st->env);
+        st->env = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+/* httpd's children run as an unprivileged user: when root opens (and maybe
+ * creates) the store in a directory owned by someone else, hand the files
+ * to the directory's owner. */
+static apr_status_t fix_owner(const char *dir, apr_pool_t *p, orgs_err_t *err)
+{
+    struct stat sb;
+    if (geteuid() != 0 || stat(dir, &sb) != 0 || sb.st_uid == 0) {
+        return APR_SUCCESS;
+    }
+    const char *files[] = {"data.mdb", "lock.mdb"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        const char *path = apr_pstrcat(p, dir, "/", files[i], NULL);
+        if (chown(path, sb.st_uid, sb.st_gid) != 0 && errno != ENOENT) {
+            return orgs_err_set(err, ORGS_ESTORE, "cannot give %s to the directory's owner: %s",
+                                path, strerror(errno));
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t open_dbs(orgs_store_t *st, int rdonly, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, rdonly ? MDB_RDONLY : 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    for (int i = 0; rv == APR_SUCCESS && i < DB_COUNT; i++) {
+        int rc = mdb_dbi_open(txn, db_names[i], rdonly ? 0 : MDB_CREATE, &st->db[i]);
+        if (rc == MDB_NOTFOUND) {
+            rv = orgs_err_set(err, ORGS_ESTORE, "store in %s is not initialized", st->dir);
+        } else if (rc != MDB_SUCCESS) {
+            rv = mdb_fail(rc, err, "open database");
+        }
+    }
+    kbuf_t k;
+    MDB_val v;
+    if (rv == APR_SUCCESS) {
+        rv = kv_get(txn, DB(st, META), kb1(&k, "version"), &v, err, "format version");
+        if (rv == APR_NOTFOUND && !rdonly) {
+            char buf[16];
+            int n = snprintf(buf, sizeof(buf), "%d", ORGS_STORE_FORMAT_VERSION);
+            rv = kv_put(txn, DB(st, META), &k, buf, (size_t)n, 0, err, "format version");
+            st->version = ORGS_STORE_FORMAT_VERSION;
+        } else if (rv == APR_SUCCESS) {
+            char buf[16] = "";
+            memcpy(buf, v.mv_data, v.mv_size < sizeof(buf) - 1 ? v.mv_size : sizeof(buf) - 1);
+            char *end;
+            unsigned long ver = strtoul(buf, &end, 10);
+            if (end == buf || *end || ver == 0) {
+                rv = orgs_err_set(err, ORGS_ESTORE, "corrupt format version");
+            } else if (ver > ORGS_STORE_FORMAT_VERSION) {
+                rv = orgs_err_set(err, ORGS_EVERSION,
+                                  "store format %lu is newer than this build's %d", ver,
+                                  ORGS_STORE_FORMAT_VERSION);
+            }
+            /* no older format exists yet: nothing to migrate */
+            st->version = (unsigned)ver;
+        }
+    }
+    return txn_end(txn, rv, err);
+}
+
+apr_status_t orgs_store_open(orgs_store_t **out, const char *dir, apr_uint64_t map_size,
+                             unsigned max_readers, int flags, const orgs_crypto_keys_t *keys,
+                             apr_pool_t *p, orgs_err_t *err)
+{
+    int rdonly = (flags & ORGS_STORE_RDONLY) != 0;
+    struct stat sb;
+    *out = NULL;
+    if (!dir || stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        return orgs_err_set(err, ORGS_ESTORE, "store directory %s does not exist",
+                            dir ? dir : "(none)");
+    }
+    if (!(flags & ORGS_STORE_CREATE) && stat(apr_pstrcat(p, dir, "/data.mdb", NULL), &sb) != 0) {
+        return orgs_err_set(err, ORGS_ESTORE, "no store in %s", dir);
+    }
+    orgs_store_t *st = apr_pcalloc(p, sizeof(*st));
+    st->pool = p;
+    st->dir = apr_pstrdup(p, dir);
+    st->keys = keys;
+    int rc = mdb_env_create(&st->env);
+    if (rc != MDB_SUCCESS) {
+        return mdb_fail(rc, err, "create environment");
+    }
+    apr_pool_cleanup_register(p, st, store_cleanup, apr_pool_cleanup_null);
+    apr_status_t rv = APR_SUCCESS;
+    if ((rc = mdb_env_set_maxreaders(st->env, max_readers ? max_readers : 512)) ||
+        (rc = mdb_env_set_maxdbs(st->env, DB_COUNT + 4)) ||
+        (rc = mdb_env_set_mapsize(st->env, map_size ? map_size : ORGS_STORE_DEFAULT_MAP_SIZE)) ||
+        (rc = mdb_env_open(st->env, dir, MDB_NOTLS | (rdonly ? MDB_RDONLY : 0), 0660))) {
+        rv = orgs_err_set(err, ORGS_ESTORE, "cannot open store %s: %s", dir, mdb_strerror(rc));
+    }
+    int dead;
+    if (rv == APR_SUCCESS && (rc = mdb_reader_check(st->env, &dead)) != MDB_SUCCESS) {
+        rv = mdb_fail(rc, err, "reader check");
+    }
+    if (rv == APR_SUCCESS) {
+        rv = open_dbs(st, rdonly, err);
+    }
+    if (rv == APR_SUCCESS && !rdonly) {
+        rv = fix_owner(dir, p, err);
+    }
+    if (rv != APR_SUCCESS) {
+        apr_pool_cleanup_run(p, st, store_cleanup);
+        return rv;
+    }
+    *out = st;
+    return APR_SUCCESS;
+}
+
+void orgs_store_close(orgs_store_t *st)
+{
+    if (st) {
+        apr_pool_cleanup_run(st->pool, st, store_cleanup);
+    }
+}
+
+apr_status_t orgs_store_stat(orgs_store_t *st, orgs_store_stat_t *out, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    MDB_envinfo info;
+    MDB_stat ms;
+    memset(out, 0, sizeof(*out));
+    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    mdb_env_info(st->env, &info);
+    mdb_env_stat(st->env, &ms);
+    out->map_size = info.me_mapsize;
+    out->used_bytes = ((apr_uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+    out->version = st->version;
+    const struct {
+        int db;
+        apr_size_t *n;
+    } counts[] = {{DB_ORGS, &out->orgs},
+                  {DB_CONNS, &out->conns},
+                  {DB_USERS, &out->users},
+                  {DB_MEMBERS, &out->members},
+                  {DB_SESSIONS, &out->sessions}};
+    for (size_t i = 0; rv == APR_SUCCESS && i < sizeof(counts) / sizeof(counts[0]); i++) {
+        int rc = mdb_stat(txn, st->db[counts[i].db], &ms);
+        if (rc != MDB_SUCCESS) {
+            rv = mdb_fail(rc, err, "stat");
+        } else {
+            *counts[i].n = ms.ms_entries;
+        }
+    }
+    mdb_txn_abort(txn);
+    return rv;
+}
+
+/* ---- organizations --------------------------------------------------- */
+
+static apr_status_t org_insert(orgs_store_t *st, MDB_txn *txn, orgs_org_t *o, apr_pool_t *p,
+                               orgs_err_t *err)
+{
+    apr_status_t rv = org_validate(o, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = org_write(st, txn, o, MDB_NOOVERWRITE, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = org_index(st, txn, o, 1, err);
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_org_create(orgs_store_t *st, orgs_org_t *org, apr_pool_t *p,
+                                   orgs_err_t *err)
+{
+    MDB_txn *txn;
+    char *id;
+    if (orgs_crypto_random_id("org_", ORGS_ID_CHARS, &id, p) != APR_SUCCESS) {
+        return orgs_err_set(err, ORGS_ECRYPTO, "cannot generate an id");
+    }
+    orgs_org_t o = *org;
+    o.id = id;
+    o.created = o.updated = apr_time_now();
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = txn_end(txn, org_insert(st, txn, &o, p, err), err);
+    if (rv == APR_SUCCESS) {
+        *org = o;
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_org_get(orgs_store_t *st, const char *ref, orgs_org_t **out, apr_pool_t *p,
+                                orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    if (rv == APR_SUCCESS) {
+        rv = org_find(st, txn, ref, out, p, err);
+        mdb_txn_abort(txn);
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_org_list(orgs_store_t *st, apr_array_header_t **out, apr_pool_t *p,
+                                 orgs_err_t *err)
+{
+    MDB_txn *txn;
+    iter_t it;
+    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *out = apr_array_make(p, 16, sizeof(orgs_org_t *));
+    rv = iter_open(txn, DB(st, ORG_NAMES), NULL, &it, err);
+    while (rv == APR_SUCCESS && iter_next(&it)) {
+        orgs_org_t *o;
+        rv = org_load(st, txn, apr_pstrmemdup(p, it.v.mv_data, it.v.mv_size), &o, p, err);
+        if (rv == APR_SUCCESS) {
+            APR_ARRAY_PUSH(*out, orgs_org_t *) = o;
+        }
+    }
+    apr_status_t rv2 = iter_close(&it, err);
+    mdb_txn_abort(txn);
+    return rv != APR_SUCCESS ? rv : rv2;
+}
+
+static apr_status_t org_modify(orgs_store_t *st, MDB_txn *txn, const char *ref,
+                               const char *display_name, const apr_array_header_t *set_meta,
+                               const apr_array_header_t *unset_meta, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_org_t *o;
+    apr_status_t rv = org_find(st, txn, ref, &o, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (display_name) {
+        o->display_name = display_name;
+    }
+    for (int i = 0; unset_meta && i < unset_meta->nelts; i++) {
+        const char *key = APR_ARRAY_IDX(unset_meta, i, const char *);
+        int j;
+        for (j = 0; j < o->meta->nelts; j++) {
+            if (strcmp(APR_ARRAY_IDX(o->meta, j, orgs_kv_t).key, key) == 0) {
+                break;
+            }
+        }
+        if (j == o->meta->nelts) {
+            return orgs_err_set(err, APR_NOTFOUND, "no metadata key '%s'", key);
+        }
+        memmove(o->meta->elts + j * sizeof(orgs_kv_t), o->meta->elts + (j + 1) * sizeof(orgs_kv_t),
+                (o->meta->nelts - j - 1) * sizeof(orgs_kv_t));
+        o->meta->nelts--;
+    }
+    if (set_meta) {
+        apr_array_append(p, o->meta, set_meta); /* elements must be orgs_kv_t */
+        if (set_meta->elt_size != sizeof(orgs_kv_t)) {
+            return orgs_err_set(err, APR_EINVAL, "metadata must be key/value pairs");
+        }
+    }
+    o->updated = apr_time_now();
+    if ((rv = org_validate(o, p, err)) == APR_SUCCESS) {
+        rv = org_write(st, txn, o, 0, err);
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_org_update(orgs_store_t *st, const char *ref, const char *display_name,
+                                   const apr_array_header_t *set_meta,
+                                   const apr_array_header_t *unset_meta, apr_pool_t *p,
+                                   orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return txn_end(txn, org_modify(st, txn, ref, display_name, set_meta, unset_meta, p, err), err);
+}
+
+static apr_status_t org_drop(orgs_store_t *st, MDB_txn *txn, const char *ref, apr_pool_t *p,
+                             orgs_err_t *err)
+{
+    orgs_org_t *o;
+    kbuf_t k;
+    apr_array_header_t *list;
+    apr_status_t rv = org_find(st, txn, ref, &o, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = collect(txn, DB(st, MEMBERS), kb1(&k, o->id), &list, p, err);
+    }
+    for (int i = 0; rv == APR_SUCCESS && i < list->nelts; i++) {
+        const blob_t *b = &APR_ARRAY_IDX(list, i, blob_t);
+        if (b->klen == 2 * ID_LEN) {
+            rv = member_drop(st, txn, o->id, b->k + ID_LEN, 0, p, err);
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        rv = sessions_drop(st, txn, kb1(&k, o->id), p, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = collect(txn, DB(st, ENABLE), kb1(&k, o->id), &list, p, err);
+    }
+    for (int i = 0; rv == APR_SUCCESS && i < list->nelts; i++) {
+        const blob_t *b = &APR_ARRAY_IDX(list, i, blob_t);
+        rv = kv_del(txn, DB(st, ENABLE), kbraw(&k, b->k, b->klen), 0, err, "enablement");
+    }
+    if (rv == APR_SUCCESS) {
+        rv = collect(txn, DB(st, INVITE_ORG), kb1(&k, o->id), &list, p, err);
+    }
+    for (int i = 0; rv == APR_SUCCESS && i < list->nelts; i++) {
+        const blob_t *b = &APR_ARRAY_IDX(list, i, blob_t);
+        rv = kv_del(txn, DB(st, INVITE_ORG), kbraw(&k, b->k, b->klen), 0, err, "invitation");
+        if (rv == APR_SUCCESS && b->klen == 2 * ID_LEN) {
+            rv = kv_del(txn, DB(st, INVITES), kb1(&k, b->k + ID_LEN), 0, err, "invitation");
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        rv = org_index(st, txn, o, 0, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = kv_del(txn, DB(st, ORGS), kb1(&k, o->id), 1, err, "organization");
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_org_delete(orgs_store_t *st, const char *ref, apr_pool_t *p,
+                                   orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return txn_end(txn, org_drop(st, txn, ref, p, err), err);
+}
+
+static apr_status_t org_domain(orgs_store_t *st, MDB_txn *txn, const char *ref, const char *domain,
+                               int add, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_org_t *o;
+    char *dom;
+    kbuf_t k;
+    apr_status_t rv = orgs_parse_domain(domain, &dom, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = org_find(st, txn, ref, &o, p, err);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    int has = array_has(o->domains, dom);
+    if (add && has) {
+        return orgs_err_set(err, APR_EEXIST, "'%s' already has domain '%s'", o->name, dom);
+    }
+    if (!add && !has) {
+        return orgs_err_set(err, APR_NOTFOUND, "'%s' has no domain '%s'", o->name, dom);
+    }
+    if (add) {
+        APR_ARRAY_PUSH(o->domains, const char *) = dom;
+        rv = kv_put(txn, DB(st, DOMAINS), kb1(&k, dom), o->id, ID_LEN, MDB_NOOVERWRITE, err,
+                    "domain");
+        if (rv == APR_EEXIST) {
+            return orgs_err_set(err, rv, "domain '%s' belongs to another organization", dom);
+        }
+    } else {
+        apr_array_header_t *d = apr_array_make(p, o->domains->nelts, sizeof(const char *));
+        for (int i = 0; i < o->domains->nelts; i++) {
+            if (strcmp(APR_ARRAY_IDX(o->domains, i, const char *), dom) != 0) {
+                APR_ARRAY_PUSH(d, const char *) = APR_ARRAY_IDX(o->domains, i, const char *);
+            }
+        }
+        o->domains = d;
+        rv = kv_del(txn, DB(st, DOMAINS), kb1(&k, dom), 0, err, "domain");
+    }
+    o->updated = apr_time_now();
+    if (rv == APR_SUCCESS) {
+        rv = org_validate(o, p, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = org_write(st, txn, o, 0, err);
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_org_add_domain(orgs_store_t *st, const char *ref, const char *domain,
+                                       apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return txn_end(txn, org_domain(st, txn, ref, domain, 1, p, err), err);
+}
+
+apr_status_t orgs_store_org_remove_domain(orgs_store_t *st, const char *ref, const char *domain,
+                                          apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return txn_end(txn, org_domain(st, txn, ref, domain, 0, p, err), err);
+}
+
+apr_status_t orgs_store_org_by_domain(orgs_store_t *st, const char *domain, orgs_org_t **out,
+                                      apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    char *dom;
+    kbuf_t k;
+    MDB_val v;
+    apr_status_t rv = orgs_parse_domain(domain, &dom, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = txn_begin(st, MDB_RDONLY, &txn, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = kv_get(txn, DB(st, DOMAINS), kb1(&k, dom), &v, err, "domain");
+    if (rv == APR_SUCCESS) {
+        rv = org_load(st, txn, apr_pstrmemdup(p, v.mv_data, v.mv_size), out, p, err);
+    } else if (rv == APR_NOTFOUND) {
+        orgs_err_set(err, rv, "no organization has domain '%s'", dom);
+    }
+    mdb_txn_abort(txn);
+    return rv;
+}
+
+/* ---- connections ----------------------------------------------------- */
+
+static apr_status_t conn_insert(orgs_store_t *st, MDB_txn *txn, orgs_conn_t *c, const char *sealed,
+                                orgs_err_t *err)
+{
+    kbuf_t k;
+    apr_status_t rv = conn_validate(c, err);
+    if (rv == APR_SUCCESS) {
+        rv = conn_write(st, txn, c, sealed, MDB_NOOVERWRITE, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = kv_put(txn, DB(st, CONN_NAMES), kb1(&k, c->name), c->id, ID_LEN, MDB_NOOVERWRITE, err,
+                    "connection name");
+        if (rv == APR_EEXIST) {
+            orgs_err_set(err, rv, "connection name '%s' is taken", c->name);
+        }
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_conn_create(orgs_store_t *st, orgs_conn_t *conn, apr_pool_t *p,
+                                    orgs_err_t *err)
+{
+    MDB_txn *txn;
+    char *id;
+    const char *sealed;
+    if (orgs_crypto_random_id("con_", ORGS_ID_CHARS, &id, p) != APR_SUCCESS) {
+        return orgs_err_set(err, ORGS_ECRYPTO, "cannot generate an id");
+    }
+    orgs_conn_t c = *conn;
+    c.id = id;
+    c.created = c.updated = apr_time_now();
+    apr_status_t rv = conn_validate(&c, err);
+    if (rv == APR_SUCCESS) {
+        rv = conn_seal(st, &c, &sealed, p, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = txn_begin(st, 0, &txn, err);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = txn_end(txn, conn_insert(st, txn, &c, sealed, err), err);
+    if (rv == APR_SUCCESS) {
+        c.client_secret = NULL;
+        *conn = c;
+    }
+    return rv;
+}
+
+static apr_status_t conn_read(orgs_store_t *st, const char *ref, int secret, orgs_conn_t **out,
+                              apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    const char *sealed = NULL;
+    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = conn_find(st, txn, ref, out, &sealed, p, err);
+    mdb_txn_abort(txn);
+    if (rv == APR_SUCCESS && secret) {
+        rv = conn_unseal(st, *out, sealed, p, err);
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_conn_get(orgs_store_t *st, const char *ref, orgs_conn_t **out,
+                                 apr_pool_t *p, orgs_err_t *err)
+{
+    return conn_read(st, ref, 0, out, p, err);
+}
+
+apr_status_t orgs_store_conn_get_secret(orgs_store_t *st, const char *ref, orgs_conn_t **out,
+                                        apr_pool_t *p, orgs_err_t *err)
+{
+    return conn_read(st, ref, 1, out, p, err);
+}
+
+apr_status_t orgs_store_conn_list(orgs_store_t *st, apr_array_header_t **out, apr_pool_t *p,
+                                  orgs_err_t *err)
+{
+    MDB_txn *txn;
+    iter_t it;
+    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *out = apr_array_make(p, 8, sizeof(orgs_conn_t *));
+    rv = iter_open(txn, DB(st, CONN_NAMES), NULL, &it, err);
+    while (rv == APR_SUCCESS && iter_next(&it)) {
+        orgs_conn_t *c;
+        rv = conn_load(st, txn, apr_pstrmemdup(p, it.v.mv_data, it.v.mv_size), &c, NULL, p, err);
+        if (rv == APR_SUCCESS) {
+            APR_ARRAY_PUSH(*out, orgs_conn_t *) = c;
+        }
+    }
+    apr_status_t rv2 = iter_close(&it, err);
+    mdb_txn_abort(txn);
+    return rv != APR_SUCCESS ? rv : rv2;
+}
+
+static apr_status_t conn_modify(orgs_store_t *st, MDB_txn *txn, const char *ref,
+                                const orgs_conn_t *upd, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_conn_t *c;
+    const char *sealed;
+    apr_status_t rv = conn_find(st, txn, ref, &c, &sealed, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (upd->name && strcmp(upd->name, c->name) != 0) {
+        return orgs_err_set(err, APR_EINVAL, "a connection's name cannot change");
+    }
+    c->display_name = upd->display_name ? upd->display_name : c->display_name;
+    c->issuer = upd->issuer ? upd->issuer : c->issuer;
+    c->client_id = upd->client_id ? upd->client_id : c->client_id;
+    c->scopes = upd->scopes ? upd->scopes : c->scopes;
+    c->auth_method = upd->auth_method ? upd->auth_method : c->auth_method;
+    c->client_secret = upd->client_secret;
+    c->updated = apr_time_now();
+    rv = conn_validate(c, err);
+    if (rv == APR_SUCCESS && upd->client_secret) {
+        rv = conn_seal(st, c, &sealed, p, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = conn_write(st, txn, c, sealed, 0, err);
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_conn_update(orgs_store_t *st, const char *ref, const orgs_conn_t *upd,
+                                    apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return txn_end(txn, conn_modify(st, txn, ref, upd, p, err), err);
+}
+
+static apr_status_t conn_drop(orgs_store_t *st, MDB_txn *txn, const char *ref, apr_pool_t *p,
+                              orgs_err_t *err)
+{
+    orgs_conn_t *c;
+    kbuf_t k;
+    apr_array_header_t *list;
+    apr_status_t rv = conn_find(st, txn, ref, &c, NULL, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = collect(txn, DB(st, CONN_USERS), kb1(&k, c->id), &list, p, err);
+    }
+    for (int i = 0; rv == APR_SUCCESS && i < list->nelts; i++) {
+        const blob_t *b = &APR_ARRAY_IDX(list, i, blob_t);
+        if (b->klen == 2 * ID_LEN) {
+            rv = user_drop(st, txn, b->k + ID_LEN, p, err);
+        }
+    }
+    /* enablements are keyed by org first: few enough to scan */
+    if (rv == APR_SUCCESS) {
+        rv = collect(txn, DB(st, ENABLE), NULL, &list, p, err);
+    }
+    for (int i = 0; rv == APR_SUCCESS && i < list->nelts; i++) {
+        const blob_t *b = &APR_ARRAY_IDX(list, i, blob_t);
+        if (b->klen == 2 * ID_LEN && memcmp(b->k + ID_LEN, c->id, ID_LEN) == 0) {
+            rv = kv_del(txn, DB(st, ENABLE), kbraw(&k, b->k, b->klen), 0, err, "enablement");
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        rv = kv_del(txn, DB(st, CONN_NAMES), kb1(&k, c->name), 0, err, "connection name");
+    }
+    if (rv == APR_SUCCESS) {
+        rv = kv_del(txn, DB(st, CONNS), kb1(&k, c->id), 1, err, "connection");
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_conn_delete(orgs_store_t *st, const char *ref, apr_pool_t *p,
+                                    orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return txn_end(txn, conn_drop(st, txn, ref, p, err), err);
+}
+
+/* ---- enablement ------------------------------------------------------ */
+
+static apr_status_t enable_set(orgs_store_t *st, MDB_txn *txn, const char *org_ref,
+                               const char *conn_ref, int enable, int auto_membership, apr_pool_t *p,
+                               orgs_err_t *err)
+{
+    orgs_org_t *o;
+    orgs_conn_t *c;
+    kbuf_t k;
+    apr_status_t rv = org_find(st, txn, org_ref, &o, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = conn_find(st, txn, conn_ref, &c, NULL, p, err);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    kb2(&k, o->id, c->id);
+    if (enable) {
+        char flag = auto_membership ? 1 : 0;
+        return kv_put(txn, DB(st, ENABLE), &k, &flag, 1, 0, err, "enablement");
+    }
+    rv = kv_del(txn, DB(st, ENABLE), &k, 1, err, "enablement");
+    return rv == APR_NOTFOUND
+               ? orgs_err_set(err, rv, "'%s' is not enabled on '%s'", c->name, o->name)
+               : rv;
+}
+
+apr_status_t orgs_store_org_enable_conn(orgs_store_t *st, const char *org_ref, const char *conn_ref,
+                                        int auto_membership, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return txn_end(txn, enable_set(st, txn, org_ref, conn_ref, 1, auto_membership, p, err), err);
+}
+
+apr_status_t orgs_store_org_disable_conn(orgs_store_t *st, const char *org_ref,
+                                         const char *conn_ref, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return txn_end(txn, enable_set(st, txn, org_ref, conn_ref, 0, 0, p, err), err);
+}
+
+static int cmp_enabled(const void *a, const void *b)
+{
+    return strcmp((*(orgs_enabled_conn_t *const *)a)->conn_name,
+                  (*(orgs_enabled_conn_t *const *)b)->conn_name);
+}
+
+apr_status_t orgs_store_org_conns(orgs_store_t *st, const char *org_ref, apr_array_header_t **out,
+                                  apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    orgs_org_t *o;
+    kbuf_t k;
+    apr_array_header_t *list;
+    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = org_find(st, txn, org_ref, &o, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = collect(txn, DB(st, ENABLE), kb1(&k, o->id), &list, p, err);
+    }
+    if (rv == APR_SUCCESS) {
+        *out = apr_array_make(p, list->nelts + 1, sizeof(orgs_enabled_conn_t *));
+    }
+    for (int i = 0; rv == APR_SUCCESS && i < list->nelts; i++) {
+        const blob_t *b = &APR_ARRAY_IDX(list, i, blob_t);
+        orgs_conn_t *c;
+        if (b->klen != 2 * ID_LEN || b->vlen != 1) {
+            continue;
+        }
+        rv = conn_load(st, txn, b->k + ID_LEN, &c, NULL, p, err);
+        if (rv == APR_SUCCESS) {
+            orgs_enabled_conn_t *e = apr_pcalloc(p, sizeof(*e));
+            e->conn_id = c->id;
+            e->conn_name = c->name;
+            e->conn_display_name = c->display_name;
+            e->auto_membership = b->v[0] != 0;
+            APR_ARRAY_PUSH(*out, orgs_enabled_conn_t *) = e;
+        }
+    }
+    mdb_txn_abort(txn);
+    if (rv == APR_SUCCESS) {
+        qsort((*out)->elts, (*out)->nelts, sizeof(orgs_enabled_conn_t *), cmp_enabled);
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_org_conn_get(orgs_store_t *st, const char *org_id, const char *conn_id,
+                                     orgs_enabled_conn_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    orgs_conn_t *c;
+    kbuf_t k;
+    MDB_val v;
+    if (!is_id(org_id, "org_") || !is_id(conn_id, "con_")) {
+        return orgs_err_set(err, APR_NOTFOUND, "connection not enabled");
+    }
+    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = kv_get(txn, DB(st, ENABLE), kb2(&k, org_id, conn_id), &v, err, "enablement");
+    if (rv == APR_NOTFOUND) {
+        orgs_err_set(err, rv, "connection not enabled on the organization");
+    }
+    int flag = rv == APR_SUCCESS && v.mv_size == 1 && ((const char *)v.mv_data)[0] != 0;
+    if (rv == APR_SUCCESS) {
+        rv = conn_load(st, txn, conn_id, &c, NULL, p, err);
+    }
+    mdb_txn_abort(txn);
+    if (rv == APR_SUCCESS) {
+        orgs_enabled_conn_t *e = apr_pcalloc(p, sizeof(*e));
+        e->conn_id = c->id;
+        e->conn_name = c->name;
+        e->conn_display_name = c->display_name;
+        e->auto_membership = flag;
+        *out = e;
+    }
+    return rv;
+}
+
+/* ---- users ----------------------------------------------------------- */
+
+static apr_status_t user_insert(orgs_store_t *st, MDB_txn *txn, orgs_user_t *u, apr_pool_t *p,
+                                orgs_err_t *err)
+{
+    apr_status_t rv = user_validate(u, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = user_write(st, txn, u, MDB_NOOVERWRITE, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = user_index(st, txn, u, 1, err);
+    }
+    return rv;
+}
+
+/* Replaces old by upd (same id) with all indexes. */
+static apr_status_t user_replace(orgs_store_t *st, MDB_txn *txn, const orgs_user_t *old,
+                                 orgs_user_t *upd, apr_pool_t *p, orgs_err_t *err)
+{
+    apr_status_t rv = user_validate(upd, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = user_index(st, txn, old, 0, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = user_index(st, txn, upd, 1, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = user_write(st, txn, upd, 0, err);
+    }
+    return rv;
+}
+
+static apr_status_t new_user(const char *conn_id, orgs_user_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    char *id;
+    if (orgs_crypto_random_id("usr_", ORGS_ID_CHARS, &id, p) != APR_SUCCESS) {
+        return orgs_err_set(err, ORGS_ECRYPTO, "cannot generate an id");
+    }
+    *out = apr_pcalloc(p, sizeof(orgs_user_t));
+    (*out)->id = id;
+    (*out)->conn_id = conn_id;
+    (*out)->created = apr_time_now();
+    return APR_SUCCESS;
+}
+
+static apr_status_t user_login(orgs_store_t *st, MDB_txn *txn, const char *conn_ref,
+                               const char *sub, const char *email, const char *name, apr_time_t now,
+                               orgs_user_t **out, int *created, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_conn_t *c;
+    orgs_user_t *old = NULL;
+    apr_status_t rv;
+    *created = 0;
+    if (!sub) {
+        return orgs_err_set(err, APR_EINVAL, "sign-in without a sub");
+    }
+    if ((rv = check_text(sub, ORGS_SUB_MAX, 1, "sub", err)) != APR_SUCCESS ||
+        (rv = email_normalize(email, &email, p, err)) != APR_SUCCESS ||
+        (name && (rv = orgs_parse_display_name(name, err)) != APR_SUCCESS) ||
+        (rv = conn_find(st, txn, conn_ref, &c, NULL, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = user_find_sub(st, txn, c->id, sub, &old, p, err);
+    if (rv == APR_NOTFOUND && email) {
+        rv = user_find_email(st, txn, c->id, email, 1, &old, p, err);
+    }
+    if (rv == APR_NOTFOUND) {
+        orgs_user_t *u;
+        if ((rv = new_user(c->id, &u, p, err)) != APR_SUCCESS) {
+            return rv;
+        }
+        u->sub = sub;
+        u->email = email;
+        u->name = name;
+        u->created = u->last_login = now;
+        *created = 1;
+        *out = u;
+        return user_insert(st, txn, u, p, err);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    orgs_user_t *u = apr_pmemdup(p, old, sizeof(*old));
+    u->sub = sub;
+    u->email = email ? email : old->email;
+    u->name = name ? name : old->name;
+    u->last_login = now;
+    *out = u;
+    return user_replace(st, txn, old, u, p, err);
+}
+
+apr_status_t orgs_store_user_login(orgs_store_t *st, const char *conn_id, const char *sub,
+                                   const char *email, const char *name, apr_time_t now,
+                                   orgs_user_t **out, int *created, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return txn_end(txn, user_login(st, txn, conn_id, sub, email, name, now, out, created, p, err),
+                   err);
+}
+
+apr_status_t orgs_store_user_get(orgs_store_t *st, const char *user_id, orgs_user_t **out,
+                                 apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    if (rv == APR_SUCCESS) {
+        rv = user_load(st, txn, user_id, out, p, err);
+        mdb_txn_abort(txn);
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_user_by_sub(orgs_store_t *st, const char *conn_ref, const char *sub,
+                                    orgs_user_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    orgs_conn_t *c;
+    if (!sub || !*sub) {
+        return orgs_err_set(err, APR_EINVAL, "no sub given");
+    }
+    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = conn_find(st, txn, conn_ref, &c, NULL, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = user_find_sub(st, txn, c->id, sub, out, p, err);
+    }
+    mdb_txn_abort(txn);
+    return rv;
+}
+
+apr_status_t orgs_store_user_by_email(orgs_store_t *st, const char *conn_ref, const char *email,
+                                      orgs_user_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    orgs_conn_t *c;
+    apr_status_t rv;
+    if (!email) {
+        return orgs_err_set(err, APR_EINVAL, "no email given");
+    }
+    if ((rv = email_normalize(email, &email, p, err)) != APR_SUCCESS ||
+        (rv = txn_begin(st, MDB_RDONLY, &txn, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = conn_find(st, txn, conn_ref, &c, NULL, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = user_find_email(st, txn, c->id, email, 0, out, p, err);
+    }
+    mdb_txn_abort(txn);
+    return rv;
+}
+
+apr_status_t orgs_store_user_list(orgs_store_t *st, const char *email, apr_array_header_t **out,
+                                  apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    iter_t it;
+    kbuf_t k;
+    apr_status_t rv;
+    if (email && (rv = email_normalize(email, &email, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = txn_begin(st, MDB_RDONLY, &txn, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    *out = apr_array_make(p, 16, sizeof(orgs_user_t *));
+    if (email) {
+        kb1(&k, email);
+        kb_nul(&k);
+    }
+    rv = iter_open(txn, email ? DB(st, USER_EMAIL) : DB(st, USERS), email ? &k : NULL, &it, err);
+    while (rv == APR_SUCCESS && iter_next(&it)) {
+        orgs_user_t *u;
+        const char *id = email
+                             ? apr_pstrmemdup(p, (char *)it.k.mv_data + k.len, it.k.mv_size - k.len)
+                             : apr_pstrmemdup(p, it.k.mv_data, it.k.mv_size);
+        rv = user_load(st, txn, id, &u, p, err);
+        if (rv == APR_SUCCESS) {
+            APR_ARRAY_PUSH(*out, orgs_user_t *) = u;
+        }
+    }
+    apr_status_t rv2 = iter_close(&it, err);
+    mdb_txn_abort(txn);
+    return rv != APR_SUCCESS ? rv : rv2;
+}
+
+static apr_status_t user_provision(orgs_store_t *st, MDB_txn *txn, const char *conn_ref,
+                                   const char *email, const char *sub, orgs_user_t **out,
+                                   apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_conn_t *c;
+    apr_status_t rv;
+    if (!email && !sub) {
+        return orgs_err_set(err, APR_EINVAL, "an email or a sub is needed");
+    }
+    if ((sub && (rv = check_text(sub, ORGS_SUB_MAX, 1, "sub", err)) != APR_SUCCESS) ||
+        (rv = email_normalize(email, &email, p, err)) != APR_SUCCESS ||
+        (rv = conn_find(st, txn, conn_ref, &c, NULL, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = sub ? user_find_sub(st, txn, c->id, sub, out, p, err) : APR_NOTFOUND;
+    if (rv == APR_NOTFOUND && email) {
+        rv = user_find_email(st, txn, c->id, email, 0, out, p, err);
+    }
+    if (rv != APR_NOTFOUND) {
+        return rv;
+    }
+    if ((rv = new_user(c->id, out, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    (*out)->sub = sub;
+    (*out)->email = email;
+    return user_insert(st, txn, *out, p, err);
+}
+
+apr_status_t orgs_store_user_provision(orgs_store_t *st, const char *conn_ref, const char *email,
+                                       const char *sub, orgs_user_t **out, apr_pool_t *p,
+                                       orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return txn_end(txn, user_provision(st, txn, conn_ref, email, sub, out, p, err), err);
+}
+
+apr_status_t orgs_store_user_delete(orgs_store_t *st, const char *user_id, apr_pool_t *p,
+                                    orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return txn_end(txn, user_drop(st, txn, user_id, p, err), err);
+}
+
+/* ---- members and roles ----------------------------------------------- */
+
+static apr_status_t member_insert(orgs_store_t *st, MDB_txn *txn, const char *org_ref,
+                                  const char *user_id, const apr_array_header_t *roles,
+                                  apr_time_t created, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_org_t *o;
+    orgs_user_t *u;
+    apr_array_header_t *r;
+    apr_status_t rv;
+    if ((rv = roles_normalize(roles, &r, p, err)) != APR_SUCCESS ||
+        (rv = org_find(st, txn, org_ref, &o, p, err)) != APR_SUCCESS ||
+        (rv = user_load(st, txn, user_id, &u, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    return member_write(st, txn, o->id, u->id, r, created, MDB_NOOVERWRITE, p, err);
+}
+
+apr_status_t orgs_store_member_add(orgs_store_t *st, const char *org_ref, const char *user_id,
+                                   const apr_array_header_t *roles, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return txn_end(txn, member_insert(st, txn, org_ref, user_id, roles, apr_time_now(), p, err),
+                   err);
+}
+
+apr_status_t orgs_store_member_get(orgs_store_t *st, const char *org_id, const char *user_id,
+                                   orgs_member_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    if (!is_id(org_id, "org_") || !is_id(user_id, "usr_")) {
+        return orgs_err_set(err, APR_NOTFOUND, "not a member");
+    }
+    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    if (rv == APR_SUCCESS) {
+        rv = member_read(st, txn, org_id, user_id, out, p, err);
+        mdb_txn_abort(txn);
+    }
+    return rv;
+}
+
+static apr_status_t member_remove(orgs_store_t *st, MDB_txn *txn, const char *org_ref,
+                                  const char *user_id, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_org_t *o;
+    apr_status_t rv = org_find(st, txn, org_ref, &o, p, err);
+    if (rv == APR_SUCCESS && !is_id(user_id, "usr_")) {
+        rv = orgs_err_set(err, APR_NOTFOUND, "user '%s' not found", user_id ? user_id : "");
+    }
+    return rv == APR_SUCCESS ? member_drop(st, txn, o->id, user_id, 1, p, err) : rv;
+}
+
+apr_status_t orgs_store_member_remove(orgs_store_t *st, const char *org_ref, const char *user_id,
+                                      apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return txn_end(txn, member_remove(st, txn, org_ref, user_id, p, err), err);
+}
+
+/* Members under pfx in db (members: org id; member_rev: user id). */
+static apr_status_t members_under(orgs_store_t *st, MDB_txn *txn, int rev, const char *id,
+                                  apr_array_header_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    iter_t it;
+    kbuf_t k;
+    apr_status_t rv =
+        iter_open(txn, rev ? DB(st, MEMBER_REV) : DB(st, MEMBERS), kb1(&k, id), &it, err);
+    *out = apr_array_make(p, 16, sizeof(orgs_member_t *));
+    while (rv == APR_SUCCESS && iter_next(&it)) {
+        if (it.k.mv_size != 2 * ID_LEN) {
+            continue;
+        }
+        const char *other = apr_pstrmemdup(p, (char *)it.k.mv_data + ID_LEN, ID_LEN);
+        orgs_member_t *m;
+        if (rev) {
+            rv = member_read(st, txn, other, id, &m, p, err);
+        } else {
+            m = apr_palloc(p, sizeof(*m));
+            m->org_id = apr_pstrdup(p, id);
+            m->user_id = other;
+            rv = member_decode(&it.v, m, p, err);
+        }
+        if (rv == APR_SUCCESS) {
+            APR_ARRAY_PUSH(*out, orgs_member_t *) = m;
+        }
+    }
+    apr_status_t rv2 = iter_close(&it, err);
+    return rv != APR_SUCCESS ? rv : rv2;
+}
+
+apr_status_t orgs_store_member_list(orgs_store_t *st, const char *org_ref, apr_array_header_t **out,
+                                    apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    orgs_org_t *o;
+    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = org_find(st, txn, org_ref, &o, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = members_under(st, txn, 0, o->id, out, p, err);
+    }
+    mdb_txn_abort(txn);
+    return rv;
+}
+
+apr_status_t orgs_store_user_orgs(orgs_store_t *st, const char *user_id, apr_array_header_t **out,
+                                  apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    orgs_user_t *u;
+    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = user_load(st, txn, user_id, &u, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = members_under(st, txn, 1, u->id, out, p, err);
+    }
+    mdb_txn_abort(txn);
+    return rv;
+}
+
+static apr_status_t role_change(orgs_store_t *st, MDB_txn *txn, const char *org_ref,
+                                const char *user_id, const apr_array_header_t *roles, int add,
+                                apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_org_t *o;
+    orgs_member_t *m;
+    apr_array_header_t *r;
+    apr_status_t rv;
+    if ((rv = roles_normalize(roles, &r, p, err)) != APR_SUCCESS ||
+        (rv = org_find(st, txn, org_ref, &o, p, err)) != APR_SUCCESS ||
+        (rv = member_read(st, txn, o->id, user_id, &m, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    apr_array_header_t *next = apr_array_make(p, m->roles->nelts + r->nelts, sizeof(char *));
+    for (int i = 0; i < m->roles->nelts; i++) {
+        const char *role = APR_ARRAY_IDX(m->roles, i, const char *);
+        if (add || !array_has(r, role)) {
+            APR_ARRAY_PUSH(next, const char *) = role;
+        }
+    }
+    for (int i = 0; i < r->nelts; i++) {
+        const char *role = APR_ARRAY_IDX(r, i, const char *);
+        if (add) {
+            APR_ARRAY_PUSH(next, const char *) = role;
+        } else if (!array_has(m->roles, role)) {
+            return orgs_err_set(err, APR_NOTFOUND, "member has no role '%s'", role);
+        }
+    }
+    if ((rv = roles_normalize(next, &next, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    return member_write(st, txn, o->id, m->user_id, next, m->created, 0, p, err);
+}
+
+apr_status_t orgs_store_role_add(orgs_store_t *st, const char *org_ref, const char *user_id,
+                                 const apr_array_header_t *roles, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return txn_end(txn, role_change(st, txn, org_ref, user_id, roles, 1, p, err), err);
+}
+
+apr_status_t orgs_store_role_remove(orgs_store_t *st, const char *org_ref, const char *user_id,
+                                    const apr_array_header_t *roles, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return txn_end(txn, role_change(st, txn, org_ref, user_id, roles, 0, p, err), err);
+}
+
+/* ---- sessions -------------------------------------------------------- */
+
+static json_t *session_json(const orgs_session_t *s)
+{
+    json_t *j = json_object();
+    if (!j || jset_str(j, "org_id", s->org_id) || jset_str(j, "user_id", s->user_id) ||
+        jset_str(j, "conn_id", s->conn_id) || jset_str(j, "claims", s->claims_json) ||
+        jset_str(j, "id_token_hint", s->id_token_hint) || jset_int(j, "created", s->created) ||
+        jset_int(j, "last_seen", s->last_seen) || jset_int(j, "expires", s->expires)) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+static apr_status_t session_load(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
+                                 orgs_session_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    kbuf_t k;
+    json_t *j;
+    apr_status_t rv =
+        get_json(txn, DB(st, SESSIONS), kbraw(&k, hash, HASH_LEN), &j, err, "session");
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    orgs_session_t *s = apr_pcalloc(p, sizeof(*s));
+    s->org_id = jget_str(j, "org_id", p);
+    s->user_id = jget_str(j, "user_id", p);
+    s->conn_id = jget_str(j, "conn_id", p);
+    s->claims_json = jget_str(j, "claims", p);
+    s->id_token_hint = jget_str(j, "id_token_hint", p);
+    s->created = jget_int(j, "created");
+    s->last_seen = jget_int(j, "last_seen");
+    s->expires = jget_int(j, "expires");
+    json_decref(j);
+    if (!is_id(s->org_id, "org_") || !is_id(s->user_id, "usr_")) {
+        return orgs_err_set(err, ORGS_ESTORE, "corrupt session record");
+    }
+    *out = s;
+    return APR_SUCCESS;
+}
+
+static kbuf_t *kb_session_idx(kbuf_t *k, const orgs_session_t *s, const unsigned char *hash)
+{
+    kb2(k, s->org_id, s->user_id);
+    kb_add(k, hash, HASH_LEN);
+    return k;
+}
+
+static apr_status_t session_put(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
+                                const orgs_session_t *s, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_member_t *m;
+    orgs_conn_t *c;
+    orgs_session_t *old;
+    kbuf_t k;
+    apr_status_t rv;
+    if (!s->expires || s->expires < s->created || s->last_seen < s->created) {
+        return orgs_err_set(err, APR_EINVAL, "session times are inconsistent");
+    }
+    if ((s->id_token_hint && strlen(s->id_token_hint) > 16384) ||
+        (s->claims_json && strlen(s->claims_json) > 65536)) {
+        return orgs_err_set(err, APR_EINVAL, "session data too large");
+    }
+    if ((rv = member_read(st, txn, s->org_id, s->user_id, &m, p, err)) != APR_SUCCESS ||
+        (rv = conn_load(st, txn, s->conn_id, &c, NULL, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = session_load(st, txn, hash, &old, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = kv_del(txn, DB(st, SESSION_IDX), kb_session_idx(&k, old, hash), 0, err, "session");
+    } else if (rv == APR_NOTFOUND) {
+        rv = APR_SUCCESS;
+    }
+    if (rv == APR_SUCCESS) {
+        rv = put_json(txn, DB(st, SESSIONS), kbraw(&k, hash, HASH_LEN), session_json(s), 0, err,
+                      "session");
+    }
+    if (rv == APR_SUCCESS) {
+        rv =
+            kv_put(txn, DB(st, SESSION_IDX), kb_session_idx(&k, s, hash), "", 0, 0, err, "session");
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_session_put(orgs_store_t *st, const unsigned char sid_hash[32],
+                                    const orgs_session_t *s, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return txn_end(txn, session_put(st, txn, sid_hash, s, p, err), err);
+}
+
+static int session_expired(const orgs_session_t *s, apr_time_t now, apr_interval_time_t idle)
+{
+    return now > s->expires || (idle > 0 && now - s->last_seen > idle);
+}
+
+static apr_status_t session_view(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
+                                 apr_time_t now, apr_interval_time_t idle,
+                                 orgs_session_view_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_session_t *s;
+    orgs_org_t *o;
+    orgs_user_t *u;
+    orgs_member_t *m;
+    orgs_conn_t *c;
+    apr_status_t rv = session_load(st, txn, hash, &s, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (session_expired(s, now, idle)) {
+        return orgs_err_set(err, ORGS_EEXPIRED, "session expired");
+    }
+    if ((rv = member_read(st, txn, s->org_id, s->user_id, &m, p, err)) != APR_SUCCESS ||
+        (rv = org_load(st, txn, s->org_id, &o, p, err)) != APR_SUCCESS ||
+        (rv = user_load(st, txn, s->user_id, &u, p, err)) != APR_SUCCESS ||
+        (rv = conn_load(st, txn, s->conn_id, &c, NULL, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    orgs_session_view_t *v = apr_pcalloc(p, sizeof(*v));
+    v->session = *s;
+    v->org = *o;
+    v->user = *u;
+    v->member = *m;
+    v->conn_name = c->name;
+    *out = v;
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_store_session_view(orgs_store_t *st, const unsigned char sid_hash[32],
+                                     apr_time_t now, apr_interval_time_t idle,
+                                     orgs_session_view_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    if (rv == APR_SUCCESS) {
+        rv = session_view(st, txn, sid_hash, now, idle, out, p, err);
+        mdb_txn_abort(txn);
+    }
+    return rv;
+}
+
+static apr_status_t session_touch(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
+                                  apr_time_t now, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_session_t *s;
+    kbuf_t k;
+    apr_status_t rv = session_load(st, txn, hash, &s, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    s->last_seen = now;
+    return put_json(txn, DB(st, SESSIONS), kbraw(&k, hash, HASH_LEN), session_json(s), 0, err,
+                    "session");
+}
+
+apr_status_t orgs_store_session_touch(orgs_store_t *st, const unsigned char sid_hash[32],
+                                      apr_time_t now, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return txn_end(txn, session_touch(st, txn, sid_hash, now, p, err), err);
+}
+
+static apr_status_t session_drop(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
+                                 apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_session_t *s;
+    kbuf_t k;
+    apr_status_t rv = session_load(st, txn, hash, &s, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = kv_del(txn, DB(st, SESSION_IDX), kb_session_idx(&k, s, hash), 0, err, "session");
+    }
+    if (rv == APR_SUCCESS) {
+        rv = kv_del(txn, DB(st, SESSIONS), kbraw(&k, hash, HASH_LEN), 1, err, "session");
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_session_delete(orgs_store_t *st, const unsigned char sid_hash[32],
+                                       apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return txn_end(txn, session_drop(st, txn, sid_hash, p, err), err);
+}
+
+static apr_status_t session_purge(orgs_store_t *st, MDB_txn *txn, apr_time_t now,
+                                  apr_interval_time_t idle, apr_size_t *removed, apr_pool_t *p,
+                                  orgs_err_t *err)
+{
+    apr_array_header_t *all;
+    apr_status_t rv = collect(txn, DB(st, SESSIONS), NULL, &all, p, err);
+    *removed = 0;
+    for (int i = 0; rv == APR_SUCCESS && i < all->nelts; i++) {
+        const blob_t *b = &APR_ARRAY_IDX(all, i, blob_t);
+        orgs_session_t *s;
+        if (b->klen != HASH_LEN) {
+            continue;
+        }
+        rv = session_load(st, txn, (const unsigned char *)b->k, &s, p, err);
+        if (rv == APR_SUCCESS && session_expired(s, now, idle)) {
+            rv = session_drop(st, txn, (const unsigned char *)b->k, p, err);
+            (*removed)++;
+        }
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_session_purge(orgs_store_t *st, apr_time_t now, apr_interval_time_t idle,
+                                      apr_size_t *removed, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = txn_end(txn, session_purge(st, txn, now, idle, removed, p, err), err);
+    if (rv != APR_SUCCESS) {
+        *removed = 0;
+    }
+    return rv;
+}
+
+/* ---- pending logins -------------------------------------------------- */
+
+static apr_status_t check_state(const char *state, orgs_err_t *err)
+{
+    size_t n = state ? strlen(state) : 0;
+    if (n < STATE_MIN || n > STATE_MAX ||
+        strspn(state, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
+                      "nopqrstuvwxyz0123456789-_") != n) {
+        return orgs_err_set(err, APR_EINVAL, "bad state");
+    }
+    return APR_SUCCESS;
+}
+
+static kbuf_t *kb_pending_idx(kbuf_t *k, const unsigned char *browser, apr_time_t created,
+                              const char *state)
+{
+    unsigned char t[8];
+    put_u64be(t, (apr_uint64_t)created);
+    kbraw(k, browser, HASH_LEN);
+    kb_add(k, t, 8);
+    kb_str(k, state);
+    return k;
+}
+
+static apr_status_t pending_drop(orgs_store_t *st, MDB_txn *txn, const unsigned char *browser,
+                                 apr_time_t created, const char *state, orgs_err_t *err)
+{
+    kbuf_t k;
+    apr_status_t rv = kv_del(txn, DB(st, PENDING), kb1(&k, state), 0, err, "pending login");
+    if (rv == APR_SUCCESS) {
+        rv = kv_del(txn, DB(st, PENDING_BROWSER), kb_pending_idx(&k, browser, created, state), 0,
+                    err, "pending login");
+    }
+    return rv;
+}
+
+static apr_status_t pending_put(orgs_store_t *st, MDB_txn *txn, const orgs_pending_t *pl,
+                                unsigned max_per_browser, apr_interval_time_t ttl, apr_pool_t *p,
+                                orgs_err_t *err)
+{
+    apr_array_header_t *mine;
+    kbuf_t k;
+    apr_status_t rv;
+    apr_time_t now = pl->created ? pl->created : apr_time_now();
+    if ((rv = check_state(pl->state, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (!pl->nonce || !pl->code_verifier || strlen(pl->nonce) > STATE_MAX ||
+        strlen(pl->code_verifier) > STATE_MAX ||
+        (pl->return_to && strlen(pl->return_to) > ORGS_URL_MAX)) {
+        return orgs_err_set(err, APR_EINVAL, "bad pending login");
+    }
+    rv = collect(txn, DB(st, PENDING_BROWSER), kbraw(&k, pl->browser, HASH_LEN), &mine, p, err);
+    int left = 0;
+    for (int i = 0; rv == APR_SUCCESS && i < mine->nelts; i++) {
+        const blob_t *b = &APR_ARRAY_IDX(mine, i, blob_t);
+        apr_time_t created = (apr_time_t)get_u64be((const unsigned char *)b->k + HASH_LEN);
+        if (now - created > ttl) {
+            rv = pending_drop(st, txn, pl->browser, created, b->k + HASH_LEN + 8, err);
+        } else {
+            left++;
+        }
+    }
+    /* entries are oldest first (big-endian time in the key) */
+    for (int i = 0;
+         rv == APR_SUCCESS && i < mine->nelts && max_per_browser && left >= (int)max_per_browser;
+         i++) {
+        const blob_t *b = &APR_ARRAY_IDX(mine, i, blob_t);
+        apr_time_t created = (apr_time_t)get_u64be((const unsigned char *)b->k + HASH_LEN);
+        if (now - created <= ttl) {
+            rv = pending_drop(st, txn, pl->browser, created, b->k + HASH_LEN + 8, err);
+            left--;
+        }
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    json_t *j = json_object();
+    if (!j || jset_str(j, "state", pl->state) ||
+        jset_str(j, "browser", orgs_crypto_b64url_encode(pl->browser, HASH_LEN, p)) ||
+        jset_str(j, "nonce", pl->nonce) || jset_str(j, "code_verifier", pl->code_verifier) ||
+        jset_str(j, "org_id", pl->org_id) || jset_str(j, "conn_id", pl->conn_id) ||
+        jset_str(j, "return_to", pl->return_to) || jset_int(j, "created", now)) {
+        json_decref(j);
+        j = NULL;
+    }
+    rv = put_json(txn, DB(st, PENDING), kb1(&k, pl->state), j, MDB_NOOVERWRITE, err,
+                  "pending login");
+    if (rv == APR_SUCCESS) {
+        rv = kv_put(txn, DB(st, PENDING_BROWSER), kb_pending_idx(&k, pl->browser, now, pl->state),
+                    "", 0, 0, err, "pending login");
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_pending_put(orgs_store_t *st, const orgs_pending_t *pl,
+                                    unsigned max_per_browser, apr_interval_time_t ttl,
+                                    apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return txn_end(txn, pending_put(st, txn, pl, max_per_browser, ttl, p, err), err);
+}
+
+static apr_status_t pending_take(orgs_store_t *st, MDB_txn *txn, const char *state,
+                                 orgs_pending_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    kbuf_t k;
+    json_t *j;
+    unsigned char *b = NULL;
+    apr_size_t blen = 0;
+    apr_status_t rv = check_state(state, err);
+    if (rv == APR_SUCCESS) {
+        rv = get_json(txn, DB(st, PENDING), kb1(&k, state), &j, err, "pending login");
+    }
+    if (rv != APR_SUCCESS) {
+        return rv == APR_EINVAL ? orgs_err_set(err, APR_NOTFOUND, "unknown state") : rv;
+    }
+    orgs_pending_t *pl = apr_pcalloc(p, sizeof(*pl));
+    const char *browser = jget_str(j, "browser", p);
+    pl->state = apr_pstrdup(p, state);
+    pl->nonce = jget_str(j, "nonce", p);
+    pl->code_verifier = jget_str(j, "code_verifier", p);
+    pl->org_id = jget_str(j, "org_id", p);
+    pl->conn_id = jget_str(j, "conn_id", p);
+    pl->return_to = jget_str(j, "return_to", p);
+    pl->created = jget_int(j, "created");
+    json_decref(j);
+    if (!browser || orgs_crypto_b64url_decode(browser, strlen(browser), &b, &blen, p) ||
+        blen != HASH_LEN) {
+        return orgs_err_set(err, ORGS_ESTORE, "corrupt pending login");
+    }
+    memcpy(pl->browser, b, HASH_LEN);
+    *out = pl;
+    return pending_drop(st, txn, pl->browser, pl->created, state, err);
+}
+
+apr_status_t orgs_store_pending_take(orgs_store_t *st, const char *state, apr_time_t now,
+                                     apr_interval_time_t ttl, orgs_pending_t **out, apr_pool_t *p,
+                                     orgs_err_t *err)
+{
+    MDB_txn *txn;
+    orgs_pending_t *pl = NULL;
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = txn_end(txn, pending_take(st, txn, state, &pl, p, err), err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (now - pl->created > ttl) {
+        return orgs_err_set(err, ORGS_EEXPIRED, "login took too long, please start again");
+    }
+    *out = pl;
+    return APR_SUCCESS;
+}
+
+/* ---- cache ----------------------------------------------------------- */
+
+static kbuf_t *kb_cache(kbuf_t *k, const char *key)
+{
+    size_t n = strlen(key);
+    if (n <= CACHE_KEY_RAW_MAX && key[0] != '#') {
+        return kbraw(k, key, n);
+    }
+    unsigned char h[32];
+    orgs_crypto_sha256(key, n, h);
+    kbraw(k, "#", 1);
+    kb_add(k, h, sizeof(h));
+    return k;
+}
+
+apr_status_t orgs_store_cache_put(orgs_store_t *st, const char *key, const char *value,
+                                  apr_time_t fetched, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    kbuf_t k;
+    if (!key || !*key || !value) {
+        return orgs_err_set(err, APR_EINVAL, "cache entry needs a key and a value");
+    }
+    size_t n = strlen(value);
+    unsigned char *buf = apr_palloc(p, n + 8);
+    put_u64le(buf, (apr_uint64_t)fetched);
+    memcpy(buf + 8, value, n);
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return txn_end(txn, kv_put(txn, DB(st, CACHE), kb_cache(&k, key), buf, n + 8, 0, err, "cache"),
+                   err);
+}
+
+apr_status_t orgs_store_cache_get(orgs_store_t *st, const char *key, const char **value,
+                                  apr_time_t *fetched, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    kbuf_t k;
+    MDB_val v;
+    if (!key || !*key) {
+        return orgs_err_set(err, APR_EINVAL, "no cache key");
+    }
+    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = kv_get(txn, DB(st, CACHE), kb_cache(&k, key), &v, err, "cache entry");
+    if (rv == APR_SUCCESS && v.mv_size < 8) {
+        rv = orgs_err_set(err, ORGS_ESTORE, "corrupt cache entry");
+    }
+    if (rv == APR_SUCCESS) {
+        *fetched = (apr_time_t)get_u64le(v.mv_data);
+        *value = apr_pstrmemdup(p, (char *)v.mv_data + 8, v.mv_size - 8);
+    }
+    mdb_txn_abort(txn);
+    return rv;
+}
+
+/* ---- invitations ----------------------------------------------------- */
+
+static json_t *invite_json(const orgs_invite_t *inv)
+{
+    json_t *j = json_object(), *r = jstr_array(inv->roles);
+    if (!j || !r || jset_str(j, "id", inv->id) || jset_str(j, "org_id", inv->org_id) ||
+        jset_str(j, "email", inv->email) || jset_int(j, "created", inv->created) ||
+        jset_int(j, "expires", inv->expires)) {
+        json_decref(j);
+        json_decref(r);
+        return NULL;
+    }
+    if (json_object_set_new(j, "roles", r)) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+static apr_status_t invite_parse(const json_t *j, orgs_invite_t **out, apr_pool_t *p,
+                                 orgs_err_t *err)
+{
+    orgs_invite_t *inv = apr_pcalloc(p, sizeof(*inv));
+    inv->id = jget_str(j, "id", p);
+    inv->org_id = jget_str(j, "org_id", p);
+    inv->email = jget_str(j, "email", p);
+    inv->roles = jget_str_array(j, "roles", p);
+    inv->created = jget_int(j, "created");
+    inv->expires = jget_int(j, "expires");
+    if (!inv->id || !inv->org_id || !inv->email || !inv->roles) {
+        return orgs_err_set(err, APR_EINVAL, "malformed invitation record");
+    }
+    *out = inv;
+    return APR_SUCCESS;
+}
+
+/* inv->org_id may be a name or an id; it becomes the id. */
+static apr_status_t invite_insert(orgs_store_t *st, MDB_txn *txn, orgs_invite_t *inv, apr_pool_t *p,
+                                  orgs_err_t *err)
+{
+    orgs_org_t *o;
+    kbuf_t k;
+    apr_status_t rv;
+    if (!is_id(inv->id, "inv_")) {
+        return orgs_err_set(err, APR_EINVAL, "bad invitation id");
+    }
+    if (!inv->email) {
+        return orgs_err_set(err, APR_EINVAL, "an invitation needs an email");
+    }
+    if (inv->expires <= inv->created) {
+        return orgs_err_set(err, APR_EINVAL, "invitation expires before it is created");
+    }
+    if ((rv = email_normalize(inv->email, &inv->email, p, err)) != APR_SUCCESS ||
+        (rv = roles_normalize(inv->roles, &inv->roles, p, err)) != APR_SUCCESS ||
+        (rv = org_find(st, txn, inv->org_id, &o, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    inv->org_id = o->id;
+    rv = put_json(txn, DB(st, INVITES), kb1(&k, inv->id), invite_json(inv), MDB_NOOVERWRITE, err,
+                  "invitation");
+    if (rv == APR_SUCCESS) {
+        rv = kv_put(txn, DB(st, INVITE_ORG), kb2(&k, o->id, inv->id), "", 0, 0, err, "invitation");
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_invite_create(orgs_store_t *st, orgs_invite_t *inv, apr_pool_t *p,
+                                      orgs_err_t *err)
+{
+    MDB_txn *txn;
+    char *id;
+    if (orgs_crypto_random_id("inv_", ORGS_ID_CHARS, &id, p) != APR_SUCCESS) {
+        return orgs_err_set(err, ORGS_ECRYPTO, "cannot generate an id");
+    }
+    orgs_invite_t i = *inv;
+    i.id = id;
+    i.created = i.created ? i.created : apr_time_now();
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = txn_end(txn, invite_insert(st, txn, &i, p, err), err);
+    if (rv == APR_SUCCESS) {
+        *inv = i;
+    }
+    return rv;
+}
+
+static apr_status_t invite_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_invite_t **out,
+                                apr_pool_t *p, orgs_err_t *err)
+{
+    kbuf_t k;
+    json_t *j;
+    if (!is_id(id, "inv_")) {
+        return orgs_err_set(err, APR_NOTFOUND, "invitation not found");
+    }
+    apr_status_t rv = get_json(txn, DB(st, INVITES), kb1(&k, id), &j, err, "invitation");
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = invite_parse(j, out, p, err);
+    json_decref(j);
+    return rv == APR_SUCCESS ? rv : orgs_err_set(err, ORGS_ESTORE, "corrupt invitation %s", id);
+}
+
+apr_status_t orgs_store_invite_list(orgs_store_t *st, const char *org_ref, apr_array_header_t **out,
+                                    apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    orgs_org_t *o;
+    iter_t it;
+    kbuf_t k;
+    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *out = apr_array_make(p, 8, sizeof(orgs_invite_t *));
+    rv = org_find(st, txn, org_ref, &o, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = iter_open(txn, DB(st, INVITE_ORG), kb1(&k, o->id), &it, err);
+        while (rv == APR_SUCCESS && iter_next(&it)) {
+            orgs_invite_t *inv;
+            rv = invite_load(
+                st, txn, apr_pstrmemdup(p, (char *)it.k.mv_data + ID_LEN, it.k.mv_size - ID_LEN),
+                &inv, p, err);
+            if (rv == APR_SUCCESS) {
+                APR_ARRAY_PUSH(*out, orgs_invite_t *) = inv;
+            }
+        }
+        apr_status_t rv2 = iter_close(&it, err);
+        rv = rv != APR_SUCCESS ? rv : rv2;
+    }
+    mdb_txn_abort(txn);
+    return rv;
+}
+
+static apr_status_t invite_revoke(orgs_store_t *st, MDB_txn *txn, const char *id, apr_pool_t *p,
+                                  orgs_err_t *err)
+{
+    orgs_invite_t *inv;
+    kbuf_t k;
+    apr_status_t rv = invite_load(st, txn, id, &inv, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = kv_del(txn, DB(st, INVITE_ORG), kb2(&k, inv->org_id, id), 0, err, "invitation");
+    }
+    if (rv == APR_SUCCESS) {
+        rv = kv_del(txn, DB(st, INVITES), kb1(&k, id), 1, err, "invitation");
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_invite_revoke(orgs_store_t *st, const char *id, apr_pool_t *p,
+                                      orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return txn_end(txn, invite_revoke(st, txn, id, p, err), err);
+}
+
+/* ---- export / import ------------------------------------------------- */
+
+/* Writes one line; steals j. */
+static apr_status_t emit(FILE *fp, const char *type, json_t *j, apr_size_t *count, orgs_err_t *err)
+{
+    if (!j || json_object_set_new(j, "type", json_string(type))) {
+        json_decref(j);
+        return orgs_err_set(err, ORGS_ESTORE, "cannot encode a %s record", type);
+    }
+    int rc = json_dumpf(j, fp, JSON_COMPACT);
+    json_decref(j);
+    if (rc != 0 || fputc('\n', fp) == EOF) {
+        return orgs_err_set(err, APR_EGENERAL, "write failed: %s", strerror(errno));
+    }
+    (*count)++;
+    return APR_SUCCESS;
+}
+
+static apr_status_t export_db(orgs_store_t *st, MDB_txn *txn, int db, FILE *fp, apr_size_t *count,
+                              apr_pool_t *p, orgs_err_t *err)
+{
+    iter_t it;
+    apr_status_t rv = iter_open(txn, st->db[db], NULL, &it, err);
+    while (rv == APR_SUCCESS && iter_next(&it)) {
+        apr_pool_clear(p);
+        json_t *j = NULL;
+        const char *type = "";
+        if (db == DB_ENABLE && it.k.mv_size == 2 * ID_LEN && it.v.mv_size == 1) {
+            const char *k = it.k.mv_data;
+            type = "enable";
+            j = json_pack("{s:s%, s:s%, s:b}", "org_id", k, (size_t)ID_LEN, "conn_id", k + ID_LEN,
+                          (size_t)ID_LEN, "auto_membership", ((const char *)it.v.mv_data)[0]);
+        } else if (db == DB_MEMBERS && it.k.mv_size == 2 * ID_LEN) {
+            orgs_member_t m;
+            const char *k = it.k.mv_data;
+            type = "member";
+            rv = member_decode(&it.v, &m, p, err);
+            if (rv == APR_SUCCESS) {
+                j = json_pack("{s:s%, s:s%, s:o, s:I}", "org_id", k, (size_t)ID_LEN, "user_id",
+                              k + ID_LEN, (size_t)ID_LEN, "roles", jstr_array(m.roles), "created",
+                              (json_int_t)m.created);
+            }
+        } else if (db == DB_ORGS || db == DB_CONNS || db == DB_USERS || db == DB_INVITES) {
+            type = db == DB_ORGS    ? "org"
+                   : db == DB_CONNS ? "conn"
+                   : db == DB_USERS ? "user"
+                                    : "invite";
+            j = json_loadb(it.v.mv_data, it.v.mv_size, 0, NULL);
+        } else {
+            continue;
+        }
+        if (rv == APR_SUCCESS) {
+            rv = emit(fp, type, j, count, err);
+        }
+    }
+    apr_status_t rv2 = iter_close(&it, err);
+    return rv != APR_SUCCESS ? rv : rv2;
+}
+
+apr_status_t orgs_store_export(orgs_store_t *st, FILE *fp, apr_size_t *count, apr_pool_t *p,
+                               orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_pool_t *tmp;
+    static const int order[] = {DB_ORGS, DB_CONNS, DB_ENABLE, DB_USERS, DB_MEMBERS, DB_INVITES};
+    *count = 0;
+    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    apr_pool_create(&tmp, p);
+    for (size_t i = 0; rv == APR_SUCCESS && i < sizeof(order) / sizeof(order[0]); i++) {
+        rv = export_db(st, txn, order[i], fp, count, tmp, err);
+    }
+    apr_pool_destroy(tmp);
+    mdb_txn_abort(txn);
+    if (rv == APR_SUCCESS && fflush(fp) != 0) {
+        rv = orgs_err_set(err, APR_EGENERAL, "write failed: %s", strerror(errno));
+    }
+    return rv;
+}
+
+static apr_status_t import_line(orgs_store_t *st, MDB_txn *txn, const json_t *j, apr_pool_t *p,
+                                orgs_err_t *err)
+{
+    const char *type = json_string_value(json_object_get(j, "type"));
+    apr_status_t rv;
+    if (!type) {
+        return orgs_err_set(err, APR_EINVAL, "no type");
+    }
+    if (strcmp(type, "org") == 0) {
+        orgs_org_t *o;
+        rv = org_parse(j, &o, p, err);
+        return rv == APR_SUCCESS ? org_insert(st, txn, o, p, err) : rv;
+    }
+    if (strcmp(type, "conn") == 0) {
+        orgs_conn_t *c;
+        const char *sealed;
+        rv = conn_parse(j, &c, &sealed, p, err);
+        if (rv == APR_SUCCESS && sealed) {
+            /* the sealed secret must open with this store's key */
+            rv = conn_unseal(st, c, sealed, p, err);
+            c->client_secret = NULL;
+        }
+        return rv == APR_SUCCESS ? conn_insert(st, txn, c, sealed, err) : rv;
+    }
+    if (strcmp(type, "enable") == 0) {
+        const char *org_id = jget_str(j, "org_id", p), *conn_id = jget_str(j, "conn_id", p);
+        if (!is_id(org_id, "org_") || !is_id(conn_id, "con_")) {
+            return orgs_err_set(err, APR_EINVAL, "bad enable record");
+        }
+        return enable_set(st, txn, org_id, conn_id, 1,
+                          json_is_true(json_object_get(j, "auto_membership")), p, err);
+    }
+    if (strcmp(type, "user") == 0) {
+        orgs_user_t *u;
+        orgs_conn_t *c;
+        rv = user_parse(j, &u, p, err);
+        if (rv == APR_SUCCESS) {
+            rv = conn_load(st, txn, u->conn_id, &c, NULL, p, err);
+        }
+        return rv == APR_SUCCESS ? user_insert(st, txn, u, p, err) : rv;
+    }
+    if (strcmp(type, "member") == 0) {
+        const char *org_id = jget_str(j, "org_id", p), *user_id = jget_str(j, "user_id", p);
+        apr_array_header_t *roles = jget_str_array(j, "roles", p);
+        if (!is_id(org_id, "org_") || !is_id(user_id, "usr_") || !roles) {
+            return orgs_err_set(err, APR_EINVAL, "bad member record");
+        }
+        return member_insert(st, txn, org_id, user_id, roles, jget_int(j, "created"), p, err);
+    }
+    if (strcmp(type, "invite") == 0) {
+        orgs_invite_t *inv;
+        rv = invite_parse(j, &inv, p, err);
+        if (rv == APR_SUCCESS && !is_id(inv->org_id, "org_")) {
+            rv = orgs_err_set(err, APR_EINVAL, "bad invitation org id");
+        }
+        return rv == APR_SUCCESS ? invite_insert(st, txn, inv, p, err) : rv;
+    }
+    return orgs_err_set(err, APR_EINVAL, "unknown type '%s'", type);
+}
+
+apr_status_t orgs_store_import(orgs_store_t *st, FILE *fp, apr_size_t *count, apr_pool_t *p,
+                               orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_pool_t *tmp;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    apr_size_t lineno = 0;
+    *count = 0;
+    apr_status_t rv = txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    apr_pool_create(&tmp, p);
+    while (rv == APR_SUCCESS && (n = getline(&line, &cap, fp)) >= 0) {
+        lineno++;
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) {
+            line[--n] = '\0';
+        }
+        if (n == 0) {
+            continue;
+        }
+        apr_pool_clear(tmp);
+        json_error_t jerr;
+        json_t *j = json_loadb(line, (size_t)n, 0, &jerr);
+        if (!json_is_object(j)) {
+            rv = orgs_err_set(err, APR_EINVAL, "line %" APR_SIZE_T_FMT ": not a JSON object",
+                              lineno);
+        } else {
+            rv = import_line(st, txn, j, tmp, err);
+            if (rv != APR_SUCCESS) {
+                char reason[sizeof(err->msg)] = "";
+                if (err) {
+                    apr_cpystrn(reason, err->msg, sizeof(reason));
+                }
+                orgs_err_set(err, rv, "line %" APR_SIZE_T_FMT ": %s", lineno, reason);
+            } else {
+                (*count)++;
+            }
+        }
+        json_decref(j);
+    }
+    free(line);
+    if (rv == APR_SUCCESS && ferror(fp)) {
+        rv = orgs_err_set(err, APR_EGENERAL, "read failed");
+    }
+    apr_pool_destroy(tmp);
+    rv = txn_end(txn, rv, err);
+    if (rv != APR_SUCCESS) {
+        *count = 0;
+    }
+    return rv;
+}
+
+/* ---- consistency check ----------------------------------------------- */
+
+typedef struct {
+    orgs_store_t *st;
+    MDB_txn *txn;
+    apr_array_header_t *problems;
+    apr_pool_t *p;
+} check_t;
+
+static void problem(check_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void problem(check_t *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    APR_ARRAY_PUSH(c->problems, const char *) = apr_pvsprintf(c->p, fmt, ap);
+    va_end(ap);
+}
+
+static int has_key(check_t *c, int db, const kbuf_t *k)
+{
+    MDB_val v;
+    return kv_get(c->txn, c->st->db[db], k, &v, NULL, "") == APR_SUCCESS;
+}
+
+/* key maps to the id value */
+static int maps_to(check_t *c, int db, const kbuf_t *k, const char *id)
+{
+    MDB_val v;
+    return kv_get(c->txn, c->st->db[db], k, &v, NULL, "") == APR_SUCCESS &&
+           v.mv_size == strlen(id) && memcmp(v.mv_data, id, v.mv_size) == 0;
+}
+
+static char *printable(check_t *c, const void *d, size_t n)
+{
+    char *s = apr_pstrmemdup(c->p, d, n);
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e) {
+            s[i] = '.';
+        }
+    }
+    return s;
+}
+
+static apr_status_t check_orgs(check_t *c, orgs_err_t *err)
+{
+    iter_t it;
+    kbuf_t k;
+    apr_status_t rv = iter_open(c->txn, DB(c->st, ORGS), NULL, &it, err);
+    while (rv == APR_SUCCESS && iter_next(&it)) {
+        orgs_org_t *o;
+        const char *id = apr_pstrmemdup(c->p, it.k.mv_data, it.k.mv_size);
+        if (org_load(c->st, c->txn, id, &o, c->p, NULL) != APR_SUCCESS) {
+            problem(c, "organization %s: unreadable record", printable(c, id, strlen(id)));
+            continue;
+        }
+        if (!maps_to(c, DB_ORG_NAMES, kb1(&k, o->name), o->id)) {
+            problem(c, "organization %s: name '%s' not indexed", o->id, o->name);
+        }
+        for (int i = 0; i < o->domains->nelts; i++) {
+            const char *d = APR_ARRAY_IDX(o->domains, i, const char *);
+            if (!maps_to(c, DB_DOMAINS, kb1(&k, d), o->id)) {
+                problem(c, "organization %s: domain '%s' not indexed", o->id, d);
+            }
+        }
+    }
+    apr_status_t rv2 = iter_close(&it, err);
+    rv = rv != APR_SUCCESS ? rv : rv2;
+    /* names and domains must point back to an org that claims them */
+    for (int pass = 0; rv == APR_SUCCESS && pass < 2; pass++) {
+        rv = iter_open(c->txn, pass ? DB(c->st, DOMAINS) : DB(c->st, ORG_NAMES), NULL, &it, err);
+        while (rv == APR_SUCCESS && iter_next(&it)) {
+            orgs_org_t *o;
+            const char *key = printable(c, it.k.mv_data, it.k.mv_size);
+            const char *id = apr_pstrmemdup(c->p, it.v.mv_data, it.v.mv_size);
+            if (org_load(c->st, c->txn, id, &o, c->p, NULL) != APR_SUCCESS) {
+                problem(c, "%s '%s': dangling organization %s", pass ? "domain" : "name", key,
+                        printable(c, id, strlen(id)));
+            } else if (pass ? !array_has(o->domains, key) : strcmp(o->name, key) != 0) {
+                problem(c, "%s '%s': organization %s does not claim it", pass ? "domain" : "name",
+                        key, id);
+            }
+        }
+        rv2 = iter_close(&it, err);
+        rv = rv != APR_SUCCESS ? rv : rv2;
+    }
+    return rv;
+}
+
+static apr_status_t check_conns(check_t *c, orgs_err_t *err)
+{
+    iter_t it;
+    kbuf_t k;
+    apr_status_t rv = iter_open(c->txn, DB(c->st, CONNS), NULL, &it, err);
+    while (rv == APR_SUCCESS && iter_next(&it)) {
+        orgs_conn_t *cn;
+        const char *id = apr_pstrmemdup(c->p, it.k.mv_data, it.k.mv_size);
+        if (conn_load(c->st, c->txn, id, &cn, NULL, c->p, NULL) != APR_SUCCESS) {
+            problem(c, "connection %s: unreadable record", printable(c, id, strlen(id)));
+        } else if (!maps_to(c, DB_CONN_NAMES, kb1(&k, cn->name), cn->id)) {
+            problem(c, "connection %s: name '%s' not indexed", cn->id, cn->name);
+        }
+    }
+    apr_status_t rv2 = iter_close(&it, err);
+    rv = rv != APR_SUCCESS ? rv : rv2;
+    if (rv == APR_SUCCESS) {
+        rv = iter_open(c->txn, DB(c->st, CONN_NAMES), NULL, &it, err);
+    }
+    while (rv == APR_SUCCESS && iter_next(&it)) {
+        orgs_conn_t *cn;
+        const char *key = printable(c, it.k.mv_data, it.k.mv_size);
+        const char *id = apr_pstrmemdup(c->p, it.v.mv_data, it.v.mv_size);
+        if (conn_load(c->st, c->txn, id, &cn, NULL, c->p, NULL) != APR_SUCCESS ||
+            strcmp(cn->name, key) != 0) {
+            problem(c, "connection name '%s': dangling connection %s", key,
+                    printable(c, id, strlen(id)));
+        }
+    }
+    rv2 = iter_close(&it, err);
+    rv = rv != APR_SUCCESS ? rv : rv2;
+    if (rv == APR_SUCCESS) {
+        rv = iter_open(c->txn, DB(c->st, ENABLE), NULL, &it, err);
+    }
+    while (rv == APR_SUCCESS && iter_next(&it)) {
+        const char *key = it.k.mv_data;
+        if (it.k.mv_size != 2 * ID_LEN || !has_key(c, DB_ORGS, kbraw(&k, key, ID_LEN)) ||
+            !has_key(c, DB_CONNS, kbraw(&k, key + ID_LEN, ID_LEN))) {
+            problem(c, "enablement %s: dangling", printable(c, key, it.k.mv_size));
+        }
+    }
+    rv2 = iter_close(&it, err);
+    return rv != APR_SUCCESS ? rv : rv2;
+}
+
+static void check_user(check_t *c, const orgs_user_t *u)
+{
+    kbuf_t k;
+    if (!has_key(c, DB_CONNS, kb1(&k, u->conn_id))) {
+        problem(c, "user %s: dangling connection %s", u->id, u->conn_id);
+    }
+    if (!has_key(c, DB_CONN_USERS, kb2(&k, u->conn_id, u->id))) {
+        problem(c, "user %s: not indexed by connection", u->id);
+    }
+    if (u->sub) {
+        kb1(&k, u->conn_id);
+        kb_nul(&k);
+        kb_str(&k, u->sub);
+        if (!maps_to(c, DB_USER_SUB, &k, u->id)) {
+            problem(c, "user %s: sub not indexed", u->id);
+        }
+    }
+    if (u->email) {
+        kb1(&k, u->email);
+        kb_nul(&k);
+        kb_str(&k, u->id);
+        if (!has_key(c, DB_USER_EMAIL, &k)) {
+            problem(c, "user %s: email not indexed", u->id);
+        }
+        kb_str(kb_conn_email(&k, u->conn_id, u->email), u->id);
+        if (!has_key(c, DB_USER_CONN_EMAIL, &k)) {
+            problem(c, "user %s: email not indexed by connection", u->id);
+        }
+    }
+}
+
+/* The user id at the end of an index key, and the user it names. */
+static orgs_user_t *tail_user(check_t *c, const MDB_val *key, size_t min_prefix)
+{
+    orgs_user_t *u;
+    if (key->mv_size < min_prefix + ID_LEN) {
+        return NULL;
+    }
+    const char *id = apr_pstrmemdup(c->p, (char *)key->mv_data + key->mv_size - ID_LEN, ID_LEN);
+    return user_load(c->st, c->txn, id, &u, c->p, NULL) == APR_SUCCESS ? u : NULL;
+}
+
+static apr_status_t check_users(check_t *c, orgs_err_t *err)
+{
+    iter_t it;
+    apr_status_t rv = iter_open(c->txn, DB(c->st, USERS), NULL, &it, err);
+    while (rv == APR_SUCCESS && iter_next(&it)) {
+        orgs_user_t *u;
+        const char *id = apr_pstrmemdup(c->p, it.k.mv_data, it.k.mv_size);
+        if (user_load(c->st, c->txn, id, &u, c->p, NULL) != APR_SUCCESS) {
+            problem(c, "user %s: unreadable record", printable(c, id, strlen(id)));
+        } else {
+            check_user(c, u);
+        }
+    }
+    apr_status_t rv2 = iter_close(&it, err);
+    rv = rv != APR_SUCCESS ? rv : rv2;
+    /* every index entry names a user that has the indexed values */
+    static const int idx[] = {DB_USER_SUB, DB_USER_EMAIL, DB_USER_CONN_EMAIL, DB_CONN_USERS};
+    for (size_t i = 0; rv == APR_SUCCESS && i < sizeof(idx) / sizeof(idx[0]); i++) {
+        rv = iter_open(c->txn, c->st->db[idx[i]], NULL, &it, err);
+        while (rv == APR_SUCCESS && iter_next(&it)) {
+            const char *key = it.k.mv_data;
+            size_t n = it.k.mv_size;
+            orgs_user_t *u = NULL;
+            int ok = 0;
+            if (idx[i] == DB_USER_SUB) {
+                const char *id = apr_pstrmemdup(c->p, it.v.mv_data, it.v.mv_size);
+                if (user_load(c->st, c->txn, id, &u, c->p, NULL) == APR_SUCCESS && u->sub) {
+                    const char *want = apr_pstrcat(c->p, u->conn_id, "|", u->sub, NULL);
+                    char *got = apr_pstrmemdup(c->p, key, n);
+                    if (n > ID_LEN) {
+                        got[ID_LEN] = '|';
+                    }
+                    ok = strcmp(want, got) == 0;
+                }
+            } else if (idx[i] == DB_USER_EMAIL) {
+                u = tail_user(c, &it.k, 2);
+                ok = u && u->email && strlen(u->email) + 1 + ID_LEN == n &&
+                     memcmp(u->email, key, strlen(u->email)) == 0;
+            } else if (idx[i] == DB_USER_CONN_EMAIL) {
+                u = tail_user(c, &it.k, ID_LEN + 3);
+                ok = u && u->email && ID_LEN + strlen(u->email) + 2 + ID_LEN == n &&
+                     memcmp(u->conn_id, key, ID_LEN) == 0 &&
+                     memcmp(u->email, key + ID_LEN + 1, strlen(u->email)) == 0;
+            } else {
+                u = tail_user(c, &it.k, ID_LEN);
+                ok = u && n == 2 * ID_LEN && memcmp(u->conn_id, key, ID_LEN) == 0;
+            }
+            if (!ok) {
+                problem(c, "%s entry '%s': dangling", db_names[idx[i]], printable(c, key, n));
+            }
+        }
+        rv2 = iter_close(&it, err);
+        rv = rv != APR_SUCCESS ? rv : rv2;
+    }
+    return rv;
+}
+
+static apr_status_t check_members(check_t *c, orgs_err_t *err)
+{
+    iter_t it;
+    kbuf_t k;
+    apr_status_t rv = iter_open(c->txn, DB(c->st, MEMBERS), NULL, &it, err);
+    while (rv == APR_SUCCESS && iter_next(&it)) {
+        const char *key = it.k.mv_data;
+        orgs_member_t m;
+        if (it.k.mv_size != 2 * ID_LEN || member_decode(&it.v, &m, c->p, NULL) != APR_SUCCESS) {
+            problem(c, "member entry '%s': malformed", printable(c, key, it.k.mv_size));
+            continue;
+        }
+        const char *org = printable(c, key, ID_LEN), *user = printable(c, key + ID_LEN, ID_LEN);
+        if (!has_key(c, DB_ORGS, kb1(&k, org))) {
+            problem(c, "member %s of %s: dangling organization", user, org);
+        }
+        if (!has_key(c, DB_USERS, kb1(&k, user))) {
+            problem(c, "member %s of %s: dangling user", user, org);
+        }
+        if (!has_key(c, DB_MEMBER_REV, kb2(&k, user, org))) {
+            problem(c, "member %s of %s: reverse index missing", user, org);
+        }
+    }
+    apr_status_t rv2 = iter_close(&it, err);
+    rv = rv != APR_SUCCESS ? rv : rv2;
+    if (rv == APR_SUCCESS) {
+        rv = iter_open(c->txn, DB(c->st, MEMBER_REV), NULL, &it, err);
+    }
+    while (rv == APR_SUCCESS && iter_next(&it)) {
+        const char *key = it.k.mv_data;
+        if (it.k.mv_size != 2 * ID_LEN) {
+            problem(c, "member_rev entry '%s': malformed", printable(c, key, it.k.mv_size));
+            continue;
+        }
+        kbraw(&k, key + ID_LEN, ID_LEN);
+        kb_add(&k, key, ID_LEN);
+        if (!has_key(c, DB_MEMBERS, &k)) {
+            problem(c, "member_rev %s in %s: dangling", printable(c, key, ID_LEN),
+                    printable(c, key + ID_LEN, ID_LEN));
+        }
+    }
+    rv2 = iter_close(&it, err);
+    return rv != APR_SUCCESS ? rv : rv2;
+}
+
+static apr_status_t check_sessions(check_t *c, orgs_err_t *err)
+{
+    iter_t it;
+    kbuf_t k;
+    apr_status_t rv = iter_open(c->txn, DB(c->st, SESSIONS), NULL, &it, err);
+    while (rv == APR_SUCCESS && iter_next(&it)) {
+        orgs_session_t *s;
+        if (it.k.mv_size != HASH_LEN ||
+            session_load(c->st, c->txn, it.k.mv_data, &s, c->p, NULL) != APR_SUCCESS) {
+            problem(c, "session: unreadable record");
+            continue;
+        }
+        if (!has_key(c, DB_SESSION_IDX, kb_session_idx(&k, s, it.k.mv_data))) {
+            problem(c, "session of %s in %s: not indexed", s->user_id, s->org_id);
+        }
+        if (!has_key(c, DB_MEMBERS, kb2(&k, s->org_id, s->user_id))) {
+            problem(c, "session of %s in %s: no such membership", s->user_id, s->org_id);
+        }
+        if (!has_key(c, DB_CONNS, kb1(&k, s->conn_id ? s->conn_id : ""))) {
+            problem(c, "session of %s in %s: dangling connection", s->user_id, s->org_id);
+        }
+    }
+    apr_status_t rv2 = iter_close(&it, err);
+    rv = rv != APR_SUCCESS ? rv : rv2;
+    if (rv == APR_SUCCESS) {
+        rv = iter_open(c->txn, DB(c->st, SESSION_IDX), NULL, &it, err);
+    }
+    while (rv == APR_SUCCESS && iter_next(&it)) {
+        const char *key = it.k.mv_data;
+        orgs_session_t *s;
+        if (it.k.mv_size != 2 * ID_LEN + HASH_LEN ||
+            session_load(c->st, c->txn, (const unsigned char *)key + 2 * ID_LEN, &s, c->p, NULL) !=
+                APR_SUCCESS ||
+            memcmp(s->org_id, key, ID_LEN) || memcmp(s->user_id, key + ID_LEN, ID_LEN)) {
+            problem(c, "session_idx entry for %s: dangling", printable(c, key, 2 * ID_LEN));
+        }
+    }
+    rv2 = iter_close(&it, err);
+    return rv != APR_SUCCESS ? rv : rv2;
+}
+
+static apr_status_t check_rest(check_t *c, orgs_err_t *err)
+{
+    iter_t it;
+    kbuf_t k;
+    apr_status_t rv = iter_open(c->txn, DB(c->st, PENDING_BROWSER), NULL, &it, err);
+    while (rv == APR_SUCCESS && iter_next(&it)) {
+        if (it.k.mv_size <= HASH_LEN + 8 ||
+            !has_key(c, DB_PENDING,
+                     kbraw(&k, (char *)it.k.mv_data + HASH_LEN + 8, it.k.mv_size - HASH_LEN - 8))) {
+            problem(c, "pending_browser entry: dangling");
+        }
+    }
+    apr_status_t rv2 = iter_close(&it, err);
+    rv = rv != APR_SUCCESS ? rv : rv2;
+    if (rv == APR_SUCCESS) {
+        rv = iter_open(c->txn, DB(c->st, INVITES), NULL, &it, err);
+    }
+    while (rv == APR_SUCCESS && iter_next(&it)) {
+        orgs_invite_t *inv;
+        const char *id = apr_pstrmemdup(c->p, it.k.mv_data, it.k.mv_size);
+        if (invite_load(c->st, c->txn, id, &inv, c->p, NULL) != APR_SUCCESS) {
+            problem(c, "invitation %s: unreadable record", printable(c, id, strlen(id)));
+            continue;
+        }
+        if (!has_key(c, DB_ORGS, kb1(&k, inv->org_id))) {
+            problem(c, "invitation %s: dangling organization %s", id, inv->org_id);
+        }
+        if (!has_key(c, DB_INVITE_ORG, kb2(&k, inv->org_id, id))) {
+            problem(c, "invitation %s: not indexed", id);
+        }
+    }
+    rv2 = iter_close(&it, err);
+    rv = rv != APR_SUCCESS ? rv : rv2;
+    if (rv == APR_SUCCESS) {
+        rv = iter_open(c->txn, DB(c->st, INVITE_ORG), NULL, &it, err);
+    }
+    while (rv == APR_SUCCESS && iter_next(&it)) {
+        const char *key = it.k.mv_data;
+        if (it.k.mv_size != 2 * ID_LEN ||
+            !has_key(c, DB_INVITES, kbraw(&k, key + ID_LEN, ID_LEN))) {
+            problem(c, "invite_org entry '%s': dangling", printable(c, key, it.k.mv_size));
+        }
+    }
+    rv2 = iter_close(&it, err);
+    return rv != APR_SUCCESS ? rv : rv2;
+}
+
+apr_status_t orgs_store_check(orgs_store_t *st, apr_array_header_t **problems, apr_pool_t *p,
+                              orgs_err_t *err)
+{
+    check_t c = {st, NULL, apr_array_make(p, 8, sizeof(const char *)), p};
+    apr_status_t rv = txn_begin(st, MDB_RDONLY, &c.txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = check_orgs(&c, err)) == APR_SUCCESS && (rv = check_conns(&c, err)) == APR_SUCCESS &&
+        (rv = check_users(&c, err)) == APR_SUCCESS &&
+        (rv = check_members(&c, err)) == APR_SUCCESS &&
+        (rv = check_sessions(&c, err)) == APR_SUCCESS) {
+        rv = check_rest(&c, err);
+    }
+    mdb_txn_abort(c.txn);
+    *problems = c.problems;
+    return rv;
+}

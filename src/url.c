@@ -1,0 +1,223 @@
+#include <stdarg.h>
+#include <string.h>
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <apr_tables.h>
+
+#include "url.h"
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/* Byte value of the escape at s ("%XY"), or -1 when malformed. */
+static int escape_at(const char *s)
+{
+    if (s[0] != '%') {
+        return -1;
+    }
+    int hi = hexval(s[1]);
+    int lo = hi < 0 ? -1 : hexval(s[2]);
+    return lo < 0 ? -1 : hi * 16 + lo;
+}
+
+/* Literal byte allowed anywhere in a return_to. */
+static int plain_ok(unsigned char c)
+{
+    if (c <= 0x20 || c >= 0x7f) {
+        return 0; /* controls, space, DEL, non-ASCII */
+    }
+    return strchr("\\<>\"`", c) == NULL;
+}
+
+/* Is the segment [s, e) "." or "..", with dots possibly encoded as %2e? */
+static int dot_segment(const char *s, const char *e)
+{
+    int dots = 0;
+    while (s < e) {
+        if (*s == '.') {
+            s++;
+        } else if (e - s >= 3 && escape_at(s) == '.') {
+            s += 3;
+        } else {
+            return 0;
+        }
+        dots++;
+    }
+    return dots == 1 || dots == 2;
+}
+
+apr_status_t orgs_url_return_to_check(const char *return_to, orgs_err_t *err)
+{
+    if (return_to == NULL || *return_to == '\0') {
+        return orgs_err_set(err, APR_EINVAL, "return_to is empty");
+    }
+    apr_size_t len = strlen(return_to);
+    if (len > ORGS_URL_MAX) {
+        return orgs_err_set(err, APR_EINVAL, "return_to longer than %d bytes", ORGS_URL_MAX);
+    }
+    if (return_to[0] != '/') {
+        return orgs_err_set(err, APR_EINVAL, "return_to must be a local path starting with '/'");
+    }
+    if (return_to[1] == '/' || return_to[1] == '\\') {
+        return orgs_err_set(err, APR_EINVAL, "return_to must not start with '//' or '/\\'");
+    }
+
+    const char *path_end = return_to + strcspn(return_to, "?#");
+    const char *seg = return_to + 1;
+    for (const char *s = return_to; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        int in_path = s < path_end;
+        if (!plain_ok(c)) {
+            return orgs_err_set(err, APR_EINVAL,
+                                "return_to contains a forbidden character (0x%02x) at %ld", c,
+                                (long)(s - return_to));
+        }
+        if (c == '%') {
+            int v = escape_at(s);
+            if (v < 0) {
+                return orgs_err_set(err, APR_EINVAL, "return_to has a malformed %%-escape at %ld",
+                                    (long)(s - return_to));
+            }
+            if (v < 0x20 || v == 0x7f || (in_path && (v == '/' || v == '\\' || v == '%'))) {
+                return orgs_err_set(err, APR_EINVAL,
+                                    "return_to has a forbidden encoded byte (%%%02X) at %ld", v,
+                                    (long)(s - return_to));
+            }
+        }
+        /* A path segment ends at '/' or at the end of the path part. */
+        if (in_path && s > return_to && (c == '/' || s + 1 == path_end)) {
+            const char *e = c == '/' ? s : s + 1;
+            if (dot_segment(seg, e)) {
+                return orgs_err_set(err, APR_EINVAL, "return_to has a '.' or '..' path segment");
+            }
+            seg = s + 1;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_url_decode(const char *s, int form, char **out, apr_pool_t *p)
+{
+    apr_size_t len = s ? strlen(s) : 0;
+    char *buf = apr_palloc(p, len + 1);
+    char *d = buf;
+    for (apr_size_t i = 0; i < len; i++) {
+        if (s[i] == '%') {
+            int v = escape_at(s + i);
+            if (v <= 0) {
+                return APR_EINVAL; /* malformed, or %00 */
+            }
+            *d++ = (char)v;
+            i += 2;
+        } else if (form && s[i] == '+') {
+            *d++ = ' ';
+        } else {
+            *d++ = s[i];
+        }
+    }
+    *d = '\0';
+    *out = buf;
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_url_query_parse(const char *query, apr_table_t **out, apr_pool_t *p)
+{
+    apr_table_t *t = apr_table_make(p, 8);
+    int pairs = 0;
+    const char *s = query ? query : "";
+    while (*s) {
+        apr_size_t n = strcspn(s, "&");
+        if (n > 0) {
+            if (++pairs > ORGS_URL_QUERY_MAX_PAIRS) {
+                return APR_EINVAL;
+            }
+            const char *eq = memchr(s, '=', n);
+            apr_size_t klen = eq ? (apr_size_t)(eq - s) : n;
+            char *key, *value;
+            apr_status_t rv = orgs_url_decode(apr_pstrmemdup(p, s, klen), 1, &key, p);
+            if (rv == APR_SUCCESS) {
+                rv = orgs_url_decode(eq ? apr_pstrmemdup(p, eq + 1, n - klen - 1) : "", 1, &value,
+                                     p);
+            }
+            if (rv != APR_SUCCESS) {
+                return rv;
+            }
+            /* First value wins: later duplicates are ignored. */
+            if (apr_table_get(t, key) == NULL) {
+                apr_table_setn(t, key, value);
+            }
+        }
+        s += n;
+        if (*s == '&') {
+            s++;
+        }
+    }
+    *out = t;
+    return APR_SUCCESS;
+}
+
+char *orgs_url_encode(const char *s, apr_pool_t *p)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    if (s == NULL) {
+        return apr_pstrdup(p, "");
+    }
+    apr_size_t len = strlen(s);
+    char *buf = apr_palloc(p, len * 3 + 1);
+    char *d = buf;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (apr_isalnum(*c) || *c == '-' || *c == '.' || *c == '_' || *c == '~') {
+            *d++ = (char)*c;
+        } else {
+            *d++ = '%';
+            *d++ = hex[*c >> 4];
+            *d++ = hex[*c & 0x0f];
+        }
+    }
+    *d = '\0';
+    return buf;
+}
+
+char *orgs_url_append_params(const char *base, apr_pool_t *p, ...)
+{
+    if (base == NULL) {
+        base = "";
+    }
+    const char *hash = strchr(base, '#');
+    apr_size_t blen = hash ? (apr_size_t)(hash - base) : strlen(base);
+    char *url = apr_pstrmemdup(p, base, blen);
+    char sep;
+    if (memchr(url, '?', blen) == NULL) {
+        sep = '?';
+    } else {
+        sep = (blen > 0 && (url[blen - 1] == '?' || url[blen - 1] == '&')) ? '\0' : '&';
+    }
+
+    va_list ap;
+    va_start(ap, p);
+    const char *key;
+    while ((key = va_arg(ap, const char *)) != NULL) {
+        const char *value = va_arg(ap, const char *);
+        if (value == NULL) {
+            continue;
+        }
+        char sepstr[2] = {sep, '\0'};
+        url = apr_pstrcat(p, url, sepstr, orgs_url_encode(key, p), "=", orgs_url_encode(value, p),
+                          NULL);
+        sep = '&';
+    }
+    va_end(ap);
+    return hash ? apr_pstrcat(p, url, hash, NULL) : url;
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Sets up and runs the whole test suite: unit tests (Check, under ASan and
+# UBSan), orgctl CLI tests, drift checks, the local IdP self-test and the
+# integration tests against Debian's apache2. Ends with one summary line
+# per runner and exits non-zero on any failure.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+bash "$top/scripts/setup.sh" || exit 1
+build=$(bash "$top/scripts/build.sh") || { echo "build failed" >&2; exit 1; }
+export BUILD_DIR=$build ORGCTL=$build/orgctl MOD_AUTH_ORGS_SO=$build/.libs/mod_auth_orgs.so
+
+status=0
+(cd "$build" && make -j"$(nproc)" check >/dev/null 2>&1) || status=1
+if [ $status -ne 0 ]; then
+    # Show the failing logs so CI output says what broke.
+    for log in "$build"/tests/unit/*.log "$build"/tests/cli/*.log "$build"/tests/*.log; do
+        [ -f "$log" ] || continue
+        grep -q '^FAIL\|^ERROR' "${log%.log}.trs" 2>/dev/null && { echo "==== $log"; tail -40 "$log"; }
+    done
+fi
+(cd "$top/tests/idp" && node selftest.mjs) > "$build/idp-selftest.log" 2>&1
+idp_rc=$?
+[ $idp_rc -eq 0 ] || { status=1; tail -30 "$build/idp-selftest.log"; }
+node "$top/tests/integration/run.mjs" 2>&1 | tee "$build/integration.log" | grep -v '^integration: '
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+echo
+echo "==== summary"
+for log in "$build"/tests/unit/test_*.log; do
+    [ -f "$log" ] || continue
+    printf '%s: %s\n' "$(basename "${log%.log}")" "$(grep -h 'Checks:' "$log" | tail -1)"
+done
+grep -h '^orgctl cli:' "$build"/tests/cli/test_orgctl.sh.log 2>/dev/null || echo "orgctl cli: no result"
+grep -h '^drift:' "$build"/tests/drift.sh.log 2>/dev/null || echo "drift: no result"
+if [ $idp_rc -eq 0 ]; then echo "idp selftest: passed"; else echo "idp selftest: failed"; fi
+grep -h '^integration: ' "$build/integration.log" || echo "integration: no result"
+exit $status

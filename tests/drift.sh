@@ -1,0 +1,102 @@
+#!/bin/sh
+# Drift checks (make check): the code and its documentation and the
+# architecture rules stay in step.
+#  1. every directive of src/config.c's command table is documented in
+#     docs/directives.md (a "### Name" section);
+#  2. every per-directory field has a default (create) and a merge rule;
+#  3. ORGSLOGNO numbers in the C files are five digits, unique, and each is
+#     listed in docs/log-messages.md;
+#  4. core files (httpd-free library) call no ap_* function and their objects
+#     reference no ap_* symbol;
+#  5. the module exports only auth_orgs_module.
+# Runs from automake (top_srcdir/top_builddir set) or by hand from the
+# build directory.
+set -u
+srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+builddir=${top_builddir:-.}
+fails=0
+fail() {
+    echo "drift: $*" >&2
+    fails=$((fails + 1))
+}
+
+# ---- 1. directives documented
+directives=$(sed -n 's/.*AP_INIT_[A-Z0-9_]*("\([A-Za-z]*\)".*/\1/p' "$srcdir/src/config.c")
+[ -n "$directives" ] || fail "no directives found in src/config.c"
+for d in $directives; do
+    grep -q "^### $d\$" "$srcdir/docs/directives.md" ||
+        fail "directive $d is not documented in docs/directives.md (### $d)"
+done
+# and nothing documented that does not exist
+for d in $(sed -n 's/^### \(Orgs[A-Za-z]*\)$/\1/p' "$srcdir/docs/directives.md"); do
+    echo "$directives" | grep -qx "$d" || fail "docs/directives.md documents unknown directive $d"
+done
+
+# ---- 2. per-directory fields: default in create, rule in merge
+fields=$(sed -n '/^typedef struct orgs_dir_cfg_t {/,/^} orgs_dir_cfg_t;/p' "$srcdir/src/config.h" |
+    sed -n '/^[^}]/s/^[^/]*[ *]\([a-z_][a-z0-9_]*\);.*/\1/p')
+[ -n "$fields" ] || fail "no fields found in orgs_dir_cfg_t"
+# flattened: clang-format may wrap a rule over two lines
+merge=$(sed -n '/^void \*orgs_config_merge_dir/,/^}/p' "$srcdir/src/config.c" | tr -s ' \n' '  ')
+create=$(sed -n '/^void \*orgs_config_create_dir/,/^}/p' "$srcdir/src/config.c")
+for f in $fields; do
+    echo "$merge" | grep -q "dc->$f = add->$f != " ||
+        fail "orgs_dir_cfg_t.$f has no merge rule 'dc->$f = add->$f != UNSET ? ...'"
+    # pointers default to NULL through apr_pcalloc; ints need ORGS_UNSET
+    if sed -n '/^typedef struct orgs_dir_cfg_t {/,/^}/p' "$srcdir/src/config.h" | grep -q "^ *int $f;"; then
+        echo "$create" | grep -q "dc->$f = ORGS_UNSET" || fail "orgs_dir_cfg_t.$f has no UNSET default"
+    fi
+done
+
+# ---- 3. log numbers
+cfiles=$(ls "$srcdir"/mod_auth_orgs.c "$srcdir"/src/*.c 2>/dev/null)
+# shellcheck disable=SC2086
+nums=$(grep -ho 'ORGSLOGNO([^)]*)' $cfiles | sed 's/ORGSLOGNO(\(.*\))/\1/')
+for n in $nums; do
+    echo "$n" | grep -qx '[0-9]\{5\}' || fail "log number '$n' is not five digits"
+done
+dups=$(echo "$nums" | sort | uniq -d)
+[ -z "$dups" ] || fail "log numbers used more than once: $(echo $dups)"
+for n in $(echo "$nums" | sort -u); do
+    grep -q "^| ORGS$n |" "$srcdir/docs/log-messages.md" ||
+        fail "ORGS$n is not listed in docs/log-messages.md"
+done
+# AH numbers are httpd's own
+# shellcheck disable=SC2086
+if grep -n 'APLOGNO(' $cfiles >/dev/null; then
+    fail "APLOGNO used (httpd's numbers); use ORGSLOGNO"
+fi
+
+# ---- 4. core stays httpd-free
+for f in orgs parse crypto store jose http oidc url html session; do
+    src="$srcdir/src/$f.c"
+    [ -f "$src" ] || continue
+    if grep -nE '(^|[^A-Za-z0-9_])ap_[a-z0-9_]+[[:space:]]*\(' "$src" >/dev/null ||
+        grep -nE '#include *[<"](httpd|http_[a-z_]*|ap_[a-z_]*)\.h' "$src" >/dev/null; then
+        fail "core file src/$f.c uses httpd (ap_* call or httpd header)"
+    fi
+    for o in "$builddir/src/$f.o" "$builddir/src/.libs/$f.o"; do
+        [ -f "$o" ] || continue
+        if nm -u "$o" | grep -qE ' _?ap_'; then
+            fail "core object $o references ap_* symbols"
+        fi
+    done
+done
+
+# ---- 5. exports of the module
+so="$builddir/.libs/mod_auth_orgs.so"
+if [ -f "$so" ]; then
+    extra=$(nm -D --defined-only "$so" | awk '{print $NF}' |
+        grep -vxE 'auth_orgs_module|_init|_fini|_edata|_end|__bss_start|_ITM_.*|__gmon_start__')
+    [ -z "$extra" ] || fail "mod_auth_orgs.so exports more than auth_orgs_module: $(echo $extra)"
+    nm -D --defined-only "$so" | grep -q ' auth_orgs_module$' ||
+        fail "mod_auth_orgs.so does not export auth_orgs_module"
+else
+    fail "$so not built"
+fi
+
+if [ "$fails" -ne 0 ]; then
+    echo "drift: $fails problem(s)" >&2
+    exit 1
+fi
+echo "drift: ok"

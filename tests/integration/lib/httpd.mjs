@@ -1,0 +1,346 @@
+// A real Debian apache2 (event MPM) with mod_auth_orgs, in its own temporary
+// ServerRoot, on a free loopback port, with its own PidFile, ErrorLog and
+// store. Started and stopped by PID.
+//
+//   const h = await Httpd.create({ body: `<Location /app>AuthType orgs ...</Location>` });
+//   await h.start();            // throws with the error log if httpd does not come up
+//   const res = await h.client().get('/app/');
+//   h.errorLog();               // contents of the ErrorLog
+//   await h.orgctl('org', 'create', 'org1');
+//   await h.close();            // stop + remove the ServerRoot (kept with KEEP_TMP=1)
+//
+// Template variables ({{NAME}}) usable in `body`, `serverOrgs` and `vars`:
+// ROOT, PORT, BASE_URL, HTDOCS, LOGS, RUN, STORE, KEY, MODULE_SO, MODULES_DIR,
+// plus any opts.vars.
+import fs from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import crypto from 'node:crypto';
+
+import {
+  APACHE2,
+  APACHE_MODULES_DIR,
+  HTTPD_GROUP,
+  HTTPD_USER,
+  MODULE_SO,
+  ORGCTL,
+} from './paths.mjs';
+import { freePort, run, spawnTracked, stopProcess, waitForPort } from './proc.mjs';
+import { Client } from './client.mjs';
+
+// Modules every test server loads (besides the compiled-in core, so,
+// log_config, unixd, ...). Order matters only for mpm first.
+export const DEFAULT_MODULES = [
+  'mpm_event',
+  'authn_core',
+  'authz_core',
+  'authz_user',
+  'authz_host',
+  'mime',
+  'dir',
+  'alias',
+  'cgid',
+  'env',
+  'headers',
+  'setenvif',
+];
+
+// The server-wide Orgs* directives every test server gets unless
+// opts.serverOrgs replaces them (null: none at all).
+export const DEFAULT_SERVER_ORGS = `OrgsStore {{STORE}}
+OrgsStoreMaxSize 64M
+OrgsCryptoKey file:{{KEY}}`;
+
+const roots = new Set();
+
+process.on('exit', (code) => {
+  if (process.env.KEEP_TMP || (code ?? process.exitCode ?? 0) !== 0) {
+    for (const r of roots) process.stderr.write(`[harness] kept ${r}\n`);
+    return;
+  }
+  for (const r of roots) fs.rmSync(r, { recursive: true, force: true });
+});
+
+function lookupId(file, name) {
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    const f = line.split(':');
+    if (f[0] === name) return Number(f[2]);
+  }
+  throw new Error(`${name} not found in ${file}`);
+}
+
+export function render(template, vars) {
+  return template.replace(/\{\{([A-Z0-9_]+)\}\}/g, (m, name) => {
+    if (!(name in vars)) throw new Error(`template variable ${name} is not defined`);
+    return String(vars[name]);
+  });
+}
+
+export class Httpd {
+  // opts:
+  //   name        short label used in the temp dir name
+  //   body        config appended after the generated preamble (template)
+  //   serverOrgs  server-wide Orgs* lines (template); default DEFAULT_SERVER_ORGS; null = none
+  //   modules     extra module names to load from APACHE_MODULES_DIR (e.g. ['proxy', 'proxy_http'])
+  //   loadOrgs    false: do not load mod_auth_orgs at all
+  //   logLevel    default 'warn auth_orgs:debug'
+  //   vars        extra template variables
+  //   keyBytes    size of the generated crypto key (default 48 random bytes, base64)
+  static async create(opts = {}) {
+    const h = new Httpd(opts);
+    await h.#init();
+    return h;
+  }
+
+  constructor(opts) {
+    this.opts = opts;
+    this.child = null;
+  }
+
+  async #init() {
+    const o = this.opts;
+    const label = (o.name || 'httpd').replace(/[^A-Za-z0-9_-]/g, '_');
+    this.root = fs.mkdtempSync(join(os.tmpdir(), `orgs-it-${label}-`));
+    roots.add(this.root);
+    fs.chmodSync(this.root, 0o755); // www-data must traverse it
+    this.uid = lookupId('/etc/passwd', HTTPD_USER);
+    this.gid = lookupId('/etc/group', HTTPD_GROUP);
+
+    this.confDir = join(this.root, 'conf');
+    this.htdocs = join(this.root, 'htdocs');
+    this.logs = join(this.root, 'logs');
+    this.runDir = join(this.root, 'run');
+    this.storeDir = join(this.root, 'store');
+    this.keyFile = join(this.confDir, 'orgs.key');
+    this.confFile = join(this.confDir, 'httpd.conf');
+    for (const d of [this.confDir, this.htdocs, this.logs, this.runDir]) {
+      fs.mkdirSync(d, { mode: 0o755 });
+      fs.chmodSync(d, 0o755);
+    }
+    fs.mkdirSync(this.storeDir, { mode: 0o700 });
+    fs.chownSync(this.storeDir, this.uid, this.gid);
+    // The key is read by the parent (root) only; not world-readable.
+    fs.writeFileSync(
+      this.keyFile,
+      crypto.randomBytes(o.keyBytes ?? 48).toString('base64') + '\n',
+      { mode: 0o600 },
+    );
+    fs.writeFileSync(join(this.htdocs, 'index.html'), '<h1>it works</h1>\n', { mode: 0o644 });
+
+    this.port = o.port ?? (await freePort());
+    this.baseURL = `http://127.0.0.1:${this.port}`;
+    this.vars = {
+      ROOT: this.root,
+      PORT: this.port,
+      BASE_URL: this.baseURL,
+      HTDOCS: this.htdocs,
+      LOGS: this.logs,
+      RUN: this.runDir,
+      STORE: this.storeDir,
+      KEY: this.keyFile,
+      MODULE_SO,
+      MODULES_DIR: APACHE_MODULES_DIR,
+      ...(o.vars || {}),
+    };
+    this.writeConf();
+  }
+
+  get errorLogFile() {
+    return join(this.logs, 'error_log');
+  }
+
+  get pidFile() {
+    return join(this.runDir, 'httpd.pid');
+  }
+
+  // The full httpd.conf for a body (default: opts.body).
+  renderConf(body = this.opts.body ?? '', serverOrgs = this.opts.serverOrgs) {
+    const o = this.opts;
+    const modules = [...DEFAULT_MODULES, ...(o.modules || [])]
+      .map((m) => `LoadModule ${m}_module {{MODULES_DIR}}/mod_${m}.so`)
+      .join('\n');
+    const orgsModule = o.loadOrgs === false ? '' : 'LoadModule auth_orgs_module {{MODULE_SO}}';
+    const orgs = serverOrgs === undefined ? DEFAULT_SERVER_ORGS : serverOrgs || '';
+    const tpl = `# generated by tests/integration/lib/httpd.mjs
+ServerRoot "{{ROOT}}"
+ServerName 127.0.0.1
+Listen 127.0.0.1:{{PORT}}
+PidFile {{RUN}}/httpd.pid
+DefaultRuntimeDir {{RUN}}
+ScriptSock {{RUN}}/cgid.sock
+${modules}
+${orgsModule}
+User ${HTTPD_USER}
+Group ${HTTPD_GROUP}
+StartServers 2
+ServerLimit 4
+ThreadsPerChild 8
+MaxRequestWorkers 32
+MinSpareThreads 8
+MaxSpareThreads 24
+Timeout 20
+ErrorLog {{LOGS}}/error_log
+LogLevel ${o.logLevel ?? 'warn auth_orgs:debug'}
+LogFormat "%h %l %u %t \\"%r\\" %>s %b" common
+CustomLog {{LOGS}}/access_log common
+TypesConfig /etc/mime.types
+AddHandler cgi-script .cgi
+DirectoryIndex index.html
+DocumentRoot "{{HTDOCS}}"
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+<Directory "{{HTDOCS}}">
+    Options +ExecCGI
+    Require all granted
+</Directory>
+${orgs}
+${body}
+`;
+    return render(tpl, this.vars);
+  }
+
+  // Writes httpd.conf (body/serverOrgs default to the create() options).
+  writeConf(body, serverOrgs) {
+    this.confText = this.renderConf(body, serverOrgs);
+    fs.writeFileSync(this.confFile, this.confText, { mode: 0o644 });
+    return this.confFile;
+  }
+
+  // Writes a file under the ServerRoot (relative path), readable by www-data.
+  file(rel, content, mode = 0o644) {
+    const p = join(this.root, rel);
+    fs.mkdirSync(join(p, '..'), { recursive: true, mode: 0o755 });
+    fs.writeFileSync(p, content, { mode });
+    fs.chmodSync(p, mode);
+    return p;
+  }
+
+  // A CGI script under htdocs (rel like 'app/env.cgi'), executable.
+  cgi(rel, script) {
+    return this.file(join('htdocs', rel), script, 0o755);
+  }
+
+  // `apache2 -t` on the current httpd.conf, or on a new body when given
+  // (serverOrgs as in create()): { code, stdout, stderr }.
+  async configtest(body, serverOrgs) {
+    if (body !== undefined || serverOrgs !== undefined) {
+      this.writeConf(body ?? this.opts.body ?? '', serverOrgs);
+    }
+    return run(APACHE2, ['-t', '-f', this.confFile]);
+  }
+
+  async start({ timeoutMs = 15000 } = {}) {
+    if (this.child) throw new Error('httpd already started');
+    const child = spawnTracked(APACHE2, ['-f', this.confFile, '-DFOREGROUND']);
+    this.child = child;
+    try {
+      await waitForPort(this.port, { child, timeoutMs });
+    } catch (e) {
+      await this.stop();
+      throw new Error(
+        `httpd did not start: ${e.message}\n--- stderr ---\n${child.output}\n` +
+          `--- error_log ---\n${this.errorLog()}`,
+      );
+    }
+    return this;
+  }
+
+  get pid() {
+    return this.child?.pid;
+  }
+
+  // SIGTERM to the parent (it stops its children), wait for its exit.
+  async stop() {
+    const child = this.child;
+    this.child = null;
+    if (child) await stopProcess(child, { signal: 'SIGTERM', timeoutMs: 15000 });
+  }
+
+  // Graceful restart (SIGUSR1): new children re-read the config.
+  async graceful({ waitMs = 1000 } = {}) {
+    if (!this.child) throw new Error('httpd not running');
+    process.kill(this.child.pid, 'SIGUSR1');
+    await new Promise((r) => setTimeout(r, waitMs));
+  }
+
+  // Stops httpd and removes the ServerRoot (unless KEEP_TMP is set).
+  async close() {
+    await this.stop();
+    if (!process.env.KEEP_TMP) {
+      fs.rmSync(this.root, { recursive: true, force: true });
+      roots.delete(this.root);
+    }
+  }
+
+  // ErrorLog contents ('' when not there yet); from = an earlier logMark().
+  errorLog(from = 0) {
+    try {
+      return fs.readFileSync(this.errorLogFile, 'utf8').slice(from);
+    } catch {
+      return '';
+    }
+  }
+
+  logMark() {
+    return this.errorLog().length;
+  }
+
+  // Waits until the error log (after mark) matches re; returns the match.
+  async waitForLog(re, { from = 0, timeoutMs = 5000 } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = this.errorLog(from).match(re);
+      if (m) return m;
+      if (Date.now() > deadline) throw new Error(`error_log never matched ${re}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  accessLog() {
+    try {
+      return fs.readFileSync(join(this.logs, 'access_log'), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  url(path = '/') {
+    return new URL(path, this.baseURL).toString();
+  }
+
+  // A browser-like client (cookie jar, no automatic redirects) on this server.
+  client(opts = {}) {
+    return new Client({ base: this.baseURL, ...opts });
+  }
+
+  // Runs the built orgctl on this server's store and key:
+  // { code, stdout, stderr }. Pass { input } as the last argument for stdin.
+  async orgctl(...args) {
+    let opts = {};
+    if (args.length && typeof args[args.length - 1] === 'object') opts = args.pop();
+    const r = await run(ORGCTL, ['-s', this.storeDir, '--key-file', this.keyFile, ...args], {
+      input: opts.input,
+      env: { ...process.env, ...(opts.env || {}) },
+    });
+    // orgctl runs as root: keep the store files usable by httpd's children.
+    this.#fixStoreOwner();
+    return r;
+  }
+
+  // Like orgctl() but throws on a non-zero exit; returns trimmed stdout.
+  async orgctlOk(...args) {
+    const r = await this.orgctl(...args);
+    if (r.code !== 0) {
+      throw new Error(`orgctl ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
+    }
+    return r.stdout.trim();
+  }
+
+  #fixStoreOwner() {
+    for (const f of fs.readdirSync(this.storeDir)) {
+      fs.chownSync(join(this.storeDir, f), this.uid, this.gid);
+    }
+  }
+}
