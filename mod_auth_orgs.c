@@ -62,8 +62,8 @@ static int derive_keys(apr_pool_t *pconf, server_rec *s)
         orgs_err_t err = {{0}};
         apr_status_t rv;
 
-        sc->keys = NULL;
-        if (!sc->key_source) {
+        /* vhosts without Orgs directives may share the main server's record */
+        if (sc->keys || !sc->key_source) {
             continue;
         }
         for (server_rec *ps = s; ps != vs && !sc->keys; ps = ps->next) {
@@ -146,8 +146,8 @@ static void orgs_hook_child_init(apr_pool_t *pchild, server_rec *s)
         orgs_err_t err = {{0}};
         apr_status_t rv;
 
-        sc->store = NULL;
-        if (!sc->store_dir) {
+        /* vhosts without Orgs directives may share the main server's record */
+        if (sc->store || !sc->store_dir) {
             continue;
         }
         for (server_rec *ps = s; ps != vs && !sc->store; ps = ps->next) {

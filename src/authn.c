@@ -53,7 +53,7 @@ static apr_status_t find_session(request_rec *r, orgs_store_t *st, const char *o
         return APR_NOTFOUND;
     }
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, ORGSLOGNO(00102) "cannot read the session: %s",
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORGSLOGNO(00102) "cannot read the session: %s",
                       err.msg);
         return rv;
     }

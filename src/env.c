@@ -138,7 +138,8 @@ static void export_claims(export_ctx_t *x, const char *claims_json)
         if (json_is_string(val)) {
             text = json_string_value(val);
         } else if (json_is_integer(val)) {
-            text = apr_psprintf(x->r->pool, "%" JSON_INTEGER_FORMAT, json_integer_value(val));
+            text =
+                apr_psprintf(x->r->pool, "%" APR_INT64_T_FMT, (apr_int64_t)json_integer_value(val));
         } else if (json_is_boolean(val)) {
             text = json_is_true(val) ? "true" : "false";
         } else if (json_is_real(val)) {

@@ -199,14 +199,14 @@ static int start_login(route_ctx_t *c, const orgs_org_t *org, const orgs_enabled
 
     rv = orgs_store_conn_get(c->st, ec->conn_id, &conn, r->pool, &err);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       ORGSLOGNO(00203) "connection %s: cannot read it: %s", ec->conn_id, err.msg);
         return login_error(r, HTTP_INTERNAL_SERVER_ERROR, "server_error",
                            "The sign-in could not be started.", c->return_to);
     }
     rv = orgs_oidc_provider_get(c->st, conn->issuer, apr_time_now(), &opts, &prov, r->pool, &err);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       ORGSLOGNO(00204) "connection %s: identity provider metadata unavailable: %s",
                       conn->name, err.msg);
         return login_error(r, HTTP_BAD_GATEWAY, "temporarily_unavailable",
@@ -235,7 +235,7 @@ static int start_login(route_ctx_t *c, const orgs_org_t *org, const orgs_enabled
     rv = orgs_store_pending_put(c->st, &pl, ORGS_PENDING_PER_BROWSER, sc->login_timeout, r->pool,
                                 &err);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       ORGSLOGNO(00205) "cannot record the pending login: %s", err.msg);
         return login_error(
             r, rv == ORGS_ESTOREFULL ? HTTP_SERVICE_UNAVAILABLE : HTTP_INTERNAL_SERVER_ERROR,
@@ -298,7 +298,7 @@ static const orgs_org_t *resolve_org(route_ctx_t *c, const char **hint, int *don
         return NULL;
     }
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, ORGSLOGNO(00210) "login: store error: %s",
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORGSLOGNO(00210) "login: store error: %s",
                       err.msg);
         *done = login_error(r, HTTP_INTERNAL_SERVER_ERROR, "server_error",
                             "The sign-in could not be started.", c->return_to);
@@ -324,7 +324,7 @@ static int route_login(route_ctx_t *c)
     }
     rv = orgs_store_org_conns(c->st, org->id, &conns, r->pool, &err);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       ORGSLOGNO(00211) "login: cannot list connections of org %s: %s", org->name,
                       err.msg);
         return login_error(r, HTTP_INTERNAL_SERVER_ERROR, "server_error",
@@ -370,6 +370,10 @@ static int route_login(route_ctx_t *c)
 
 /* ---- /callback --------------------------------------------------------- */
 
+/* Callback steps return this to go on; anything else is the response
+ * already decided (an error page returns OK, so OK cannot mean "go on"). */
+#define STEP_CONTINUE DECLINED
+
 /* Everything the callback learned; filled step by step. */
 typedef struct {
     orgs_pending_t *pl;
@@ -409,7 +413,7 @@ static int take_pending(route_ctx_t *c, callback_t *cb)
                            "/");
     }
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, ORGSLOGNO(00216) "callback: store error: %s",
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORGSLOGNO(00216) "callback: store error: %s",
                       err.msg);
         return login_error(r, HTTP_INTERNAL_SERVER_ERROR, "server_error", "The sign-in failed.",
                            "/");
@@ -424,7 +428,7 @@ static int take_pending(route_ctx_t *c, callback_t *cb)
                            "This sign-in attempt was started in another browser.", "/");
     }
     c->return_to = cb->pl->return_to;
-    return OK;
+    return STEP_CONTINUE;
 }
 
 /* The IdP's answer: RFC 9207 iss, error responses, then the code
@@ -442,7 +446,7 @@ static int verify_response(route_ctx_t *c, callback_t *cb)
     if ((rv = orgs_store_org_get(c->st, cb->pl->org_id, &cb->org, r->pool, &err)) != APR_SUCCESS ||
         (rv = orgs_store_conn_get_secret(c->st, cb->pl->conn_id, &cb->conn, r->pool, &err)) !=
             APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, rv == APR_NOTFOUND ? APLOG_WARNING : APLOG_ERR, rv, r,
+        ap_log_rerror(APLOG_MARK, rv == APR_NOTFOUND ? APLOG_WARNING : APLOG_ERR, 0, r,
                       ORGSLOGNO(00218) "callback: org or connection of the login is gone: %s",
                       err.msg);
         return login_error(r, rv == APR_NOTFOUND ? HTTP_FORBIDDEN : HTTP_INTERNAL_SERVER_ERROR,
@@ -452,7 +456,7 @@ static int verify_response(route_ctx_t *c, callback_t *cb)
     rv = orgs_oidc_provider_get(c->st, cb->conn->issuer, apr_time_now(), &opts, &cb->prov, r->pool,
                                 &err);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       ORGSLOGNO(00219) "callback: connection %s: provider metadata unavailable: %s",
                       cb->conn->name, err.msg);
         return login_error(r, HTTP_BAD_GATEWAY, "temporarily_unavailable",
@@ -486,7 +490,7 @@ static int verify_response(route_ctx_t *c, callback_t *cb)
                                   cb->conn->auth_method, code, cb->pl->code_verifier,
                                   redirect_uri(r), &opts, &cb->id_token, NULL, r->pool, &err);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       ORGSLOGNO(00223) "callback: connection %s: code exchange failed: %s",
                       cb->conn->name, err.msg);
         return login_error(r, HTTP_BAD_GATEWAY, "server_error",
@@ -496,13 +500,13 @@ static int verify_response(route_ctx_t *c, callback_t *cb)
                                    cb->pl->nonce, apr_time_now(), ORGS_JOSE_DEFAULT_SKEW, &opts,
                                    &cb->claims, r->pool, &err);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       ORGSLOGNO(00224) "callback: connection %s: ID token rejected: %s",
                       cb->conn->name, err.msg);
         return login_error(r, HTTP_FORBIDDEN, "access_denied",
                            "The identity provider's answer could not be verified.", c->return_to);
     }
-    return OK;
+    return STEP_CONTINUE;
 }
 
 /* Member already, or auto-membership through this connection; otherwise
@@ -546,13 +550,13 @@ static int admit(route_ctx_t *c, callback_t *cb)
                            "You are not a member of this organization.", c->return_to);
     }
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, ORGSLOGNO(00227) "callback: store error: %s",
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORGSLOGNO(00227) "callback: store error: %s",
                       err.msg);
         return login_error(
             r, rv == ORGS_ESTOREFULL ? HTTP_SERVICE_UNAVAILABLE : HTTP_INTERNAL_SERVER_ERROR,
             "server_error", "The sign-in failed.", c->return_to);
     }
-    return OK;
+    return STEP_CONTINUE;
 }
 
 /* The claims kept with the session (for ORG_CLAIM_*): the ID token's
@@ -606,7 +610,7 @@ static int open_session(route_ctx_t *c, callback_t *cb)
     orgs_crypto_sha256(sid, strlen(sid), hash);
     rv = orgs_store_session_put(c->st, hash, &s, r->pool, &err);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, ORGSLOGNO(00228) "cannot store the session: %s",
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORGSLOGNO(00228) "cannot store the session: %s",
                       err.msg);
         return login_error(
             r, rv == ORGS_ESTOREFULL ? HTTP_SERVICE_UNAVAILABLE : HTTP_INTERNAL_SERVER_ERROR,
@@ -626,8 +630,9 @@ static int route_callback(route_ctx_t *c)
     int status;
 
     memset(&cb, 0, sizeof(cb));
-    if ((status = take_pending(c, &cb)) != OK || (status = verify_response(c, &cb)) != OK ||
-        (status = admit(c, &cb)) != OK) {
+    if ((status = take_pending(c, &cb)) != STEP_CONTINUE ||
+        (status = verify_response(c, &cb)) != STEP_CONTINUE ||
+        (status = admit(c, &cb)) != STEP_CONTINUE) {
         return status;
     }
     return open_session(c, &cb);

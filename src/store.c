@@ -30,6 +30,8 @@
  * requires the membership, member removal deletes the sessions), so every
  * cascade can reach sessions through session_idx. */
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -51,6 +53,7 @@
 #define STATE_MIN 16
 #define STATE_MAX 128
 #define CACHE_KEY_RAW_MAX 400
+#define RTXN_CACHE 8 /* reset read transactions kept per environment */
 #define FULL_TEXT "store full: grow OrgsStoreMaxSize / orgctl --max-size"
 
 enum {
@@ -93,6 +96,10 @@ struct orgs_store_t {
     apr_pool_t *pool;
     const char *dir;
     unsigned version;
+    /* Reset read transactions ready for mdb_txn_renew: with MDB_NOTLS any
+     * thread may use one, so threads take and return them with atomic
+     * exchanges. Each holds a reader slot, hence only a few. */
+    _Atomic(MDB_txn *) rtxn[RTXN_CACHE];
 };
 
 #define DB(st, n) ((st)->db[DB_##n])
@@ -139,6 +146,38 @@ static apr_status_t txn_end(MDB_txn *txn, apr_status_t rv, orgs_err_t *err)
     }
     int rc = mdb_txn_commit(txn);
     return rc == MDB_SUCCESS ? APR_SUCCESS : mdb_fail(rc, err, "commit");
+}
+
+/* A read transaction, renewed from the cache when one is free (the
+ * per-request lookups then skip the reader table lock and the malloc). */
+static apr_status_t rd_begin(orgs_store_t *st, MDB_txn **txn, orgs_err_t *err)
+{
+    unsigned start = (unsigned)(((uintptr_t)&txn) >> 12); /* differs per thread stack */
+    for (unsigned i = 0; i < RTXN_CACHE; i++) {
+        MDB_txn *t = atomic_exchange(&st->rtxn[(start + i) % RTXN_CACHE], NULL);
+        if (t) {
+            if (mdb_txn_renew(t) == MDB_SUCCESS) {
+                *txn = t;
+                return APR_SUCCESS;
+            }
+            mdb_txn_abort(t); /* e.g. the map was resized: start afresh */
+            break;
+        }
+    }
+    return txn_begin(st, MDB_RDONLY, txn, err);
+}
+
+static void rd_end(orgs_store_t *st, MDB_txn *txn)
+{
+    unsigned start = (unsigned)(((uintptr_t)&txn) >> 12);
+    mdb_txn_reset(txn);
+    for (unsigned i = 0; i < RTXN_CACHE; i++) {
+        MDB_txn *expected = NULL;
+        if (atomic_compare_exchange_strong(&st->rtxn[(start + i) % RTXN_CACHE], &expected, txn)) {
+            return;
+        }
+    }
+    mdb_txn_abort(txn);
 }
 
 /* ---- keys ------------------------------------------------------------ */
@@ -1258,6 +1297,12 @@ static apr_status_t user_drop(orgs_store_t *st, MDB_txn *txn, const char *user_i
 static apr_status_t store_cleanup(void *data)
 {
     orgs_store_t *st = data;
+    for (unsigned i = 0; i < RTXN_CACHE; i++) {
+        MDB_txn *t = atomic_exchange(&st->rtxn[i], NULL);
+        if (t) {
+            mdb_txn_abort(t);
+        }
+    }
     if (st->env) {
         mdb_env_close(st->env);
         st->env = NULL;
@@ -1389,7 +1434,7 @@ apr_status_t orgs_store_stat(orgs_store_t *st, orgs_store_stat_t *out, orgs_err_
     MDB_envinfo info;
     MDB_stat ms;
     memset(out, 0, sizeof(*out));
-    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    apr_status_t rv = rd_begin(st, &txn, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -1414,7 +1459,7 @@ apr_status_t orgs_store_stat(orgs_store_t *st, orgs_store_stat_t *out, orgs_err_
             *counts[i].n = ms.ms_entries;
         }
     }
-    mdb_txn_abort(txn);
+    rd_end(st, txn);
     return rv;
 }
 
@@ -1459,10 +1504,10 @@ apr_status_t orgs_store_org_get(orgs_store_t *st, const char *ref, orgs_org_t **
                                 orgs_err_t *err)
 {
     MDB_txn *txn;
-    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    apr_status_t rv = rd_begin(st, &txn, err);
     if (rv == APR_SUCCESS) {
         rv = org_find(st, txn, ref, out, p, err);
-        mdb_txn_abort(txn);
+        rd_end(st, txn);
     }
     return rv;
 }
@@ -1472,7 +1517,7 @@ apr_status_t orgs_store_org_list(orgs_store_t *st, apr_array_header_t **out, apr
 {
     MDB_txn *txn;
     iter_t it;
-    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    apr_status_t rv = rd_begin(st, &txn, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -1486,7 +1531,7 @@ apr_status_t orgs_store_org_list(orgs_store_t *st, apr_array_header_t **out, apr
         }
     }
     apr_status_t rv2 = iter_close(&it, err);
-    mdb_txn_abort(txn);
+    rd_end(st, txn);
     return rv != APR_SUCCESS ? rv : rv2;
 }
 
@@ -1518,10 +1563,10 @@ static apr_status_t org_modify(orgs_store_t *st, MDB_txn *txn, const char *ref,
         o->meta->nelts--;
     }
     if (set_meta) {
-        apr_array_append(p, o->meta, set_meta); /* elements must be orgs_kv_t */
         if (set_meta->elt_size != sizeof(orgs_kv_t)) {
             return orgs_err_set(err, APR_EINVAL, "metadata must be key/value pairs");
         }
+        apr_array_cat(o->meta, set_meta); /* in place; later pairs win in meta_normalize */
     }
     o->updated = apr_time_now();
     if ((rv = org_validate(o, p, err)) == APR_SUCCESS) {
@@ -1679,7 +1724,7 @@ apr_status_t orgs_store_org_by_domain(orgs_store_t *st, const char *domain, orgs
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = txn_begin(st, MDB_RDONLY, &txn, err)) != APR_SUCCESS) {
+    if ((rv = rd_begin(st, &txn, err)) != APR_SUCCESS) {
         return rv;
     }
     rv = kv_get(txn, DB(st, DOMAINS), kb1(&k, dom), &v, err, "domain");
@@ -1688,7 +1733,7 @@ apr_status_t orgs_store_org_by_domain(orgs_store_t *st, const char *domain, orgs
     } else if (rv == APR_NOTFOUND) {
         orgs_err_set(err, rv, "no organization has domain '%s'", dom);
     }
-    mdb_txn_abort(txn);
+    rd_end(st, txn);
     return rv;
 }
 
@@ -1747,12 +1792,12 @@ static apr_status_t conn_read(orgs_store_t *st, const char *ref, int secret, org
 {
     MDB_txn *txn;
     const char *sealed = NULL;
-    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    apr_status_t rv = rd_begin(st, &txn, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
     rv = conn_find(st, txn, ref, out, &sealed, p, err);
-    mdb_txn_abort(txn);
+    rd_end(st, txn);
     if (rv == APR_SUCCESS && secret) {
         rv = conn_unseal(st, *out, sealed, p, err);
     }
@@ -1776,7 +1821,7 @@ apr_status_t orgs_store_conn_list(orgs_store_t *st, apr_array_header_t **out, ap
 {
     MDB_txn *txn;
     iter_t it;
-    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    apr_status_t rv = rd_begin(st, &txn, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -1790,7 +1835,7 @@ apr_status_t orgs_store_conn_list(orgs_store_t *st, apr_array_header_t **out, ap
         }
     }
     apr_status_t rv2 = iter_close(&it, err);
-    mdb_txn_abort(txn);
+    rd_end(st, txn);
     return rv != APR_SUCCESS ? rv : rv2;
 }
 
@@ -1942,7 +1987,7 @@ apr_status_t orgs_store_org_conns(orgs_store_t *st, const char *org_ref, apr_arr
     orgs_org_t *o;
     kbuf_t k;
     apr_array_header_t *list;
-    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    apr_status_t rv = rd_begin(st, &txn, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -1969,7 +2014,7 @@ apr_status_t orgs_store_org_conns(orgs_store_t *st, const char *org_ref, apr_arr
             APR_ARRAY_PUSH(*out, orgs_enabled_conn_t *) = e;
         }
     }
-    mdb_txn_abort(txn);
+    rd_end(st, txn);
     if (rv == APR_SUCCESS) {
         qsort((*out)->elts, (*out)->nelts, sizeof(orgs_enabled_conn_t *), cmp_enabled);
     }
@@ -1986,7 +2031,7 @@ apr_status_t orgs_store_org_conn_get(orgs_store_t *st, const char *org_id, const
     if (!is_id(org_id, "org_") || !is_id(conn_id, "con_")) {
         return orgs_err_set(err, APR_NOTFOUND, "connection not enabled");
     }
-    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    apr_status_t rv = rd_begin(st, &txn, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -1998,7 +2043,7 @@ apr_status_t orgs_store_org_conn_get(orgs_store_t *st, const char *org_id, const
     if (rv == APR_SUCCESS) {
         rv = conn_load(st, txn, conn_id, &c, NULL, p, err);
     }
-    mdb_txn_abort(txn);
+    rd_end(st, txn);
     if (rv == APR_SUCCESS) {
         orgs_enabled_conn_t *e = apr_pcalloc(p, sizeof(*e));
         e->conn_id = c->id;
@@ -2118,10 +2163,10 @@ apr_status_t orgs_store_user_get(orgs_store_t *st, const char *user_id, orgs_use
                                  apr_pool_t *p, orgs_err_t *err)
 {
     MDB_txn *txn;
-    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    apr_status_t rv = rd_begin(st, &txn, err);
     if (rv == APR_SUCCESS) {
         rv = user_load(st, txn, user_id, out, p, err);
-        mdb_txn_abort(txn);
+        rd_end(st, txn);
     }
     return rv;
 }
@@ -2134,7 +2179,7 @@ apr_status_t orgs_store_user_by_sub(orgs_store_t *st, const char *conn_ref, cons
     if (!sub || !*sub) {
         return orgs_err_set(err, APR_EINVAL, "no sub given");
     }
-    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    apr_status_t rv = rd_begin(st, &txn, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -2142,7 +2187,7 @@ apr_status_t orgs_store_user_by_sub(orgs_store_t *st, const char *conn_ref, cons
     if (rv == APR_SUCCESS) {
         rv = user_find_sub(st, txn, c->id, sub, out, p, err);
     }
-    mdb_txn_abort(txn);
+    rd_end(st, txn);
     return rv;
 }
 
@@ -2156,14 +2201,14 @@ apr_status_t orgs_store_user_by_email(orgs_store_t *st, const char *conn_ref, co
         return orgs_err_set(err, APR_EINVAL, "no email given");
     }
     if ((rv = email_normalize(email, &email, p, err)) != APR_SUCCESS ||
-        (rv = txn_begin(st, MDB_RDONLY, &txn, err)) != APR_SUCCESS) {
+        (rv = rd_begin(st, &txn, err)) != APR_SUCCESS) {
         return rv;
     }
     rv = conn_find(st, txn, conn_ref, &c, NULL, p, err);
     if (rv == APR_SUCCESS) {
         rv = user_find_email(st, txn, c->id, email, 0, out, p, err);
     }
-    mdb_txn_abort(txn);
+    rd_end(st, txn);
     return rv;
 }
 
@@ -2177,7 +2222,7 @@ apr_status_t orgs_store_user_list(orgs_store_t *st, const char *email, apr_array
     if (email && (rv = email_normalize(email, &email, p, err)) != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = txn_begin(st, MDB_RDONLY, &txn, err)) != APR_SUCCESS) {
+    if ((rv = rd_begin(st, &txn, err)) != APR_SUCCESS) {
         return rv;
     }
     *out = apr_array_make(p, 16, sizeof(orgs_user_t *));
@@ -2197,7 +2242,7 @@ apr_status_t orgs_store_user_list(orgs_store_t *st, const char *email, apr_array
         }
     }
     apr_status_t rv2 = iter_close(&it, err);
-    mdb_txn_abort(txn);
+    rd_end(st, txn);
     return rv != APR_SUCCESS ? rv : rv2;
 }
 
@@ -2260,15 +2305,34 @@ static apr_status_t member_insert(orgs_store_t *st, MDB_txn *txn, const char *or
                                   apr_time_t created, apr_pool_t *p, orgs_err_t *err)
 {
     orgs_org_t *o;
-    orgs_user_t *u;
     apr_array_header_t *r;
-    apr_status_t rv;
-    if ((rv = roles_normalize(roles, &r, p, err)) != APR_SUCCESS ||
-        (rv = org_find(st, txn, org_ref, &o, p, err)) != APR_SUCCESS ||
-        (rv = user_load(st, txn, user_id, &u, p, err)) != APR_SUCCESS) {
+    kbuf_t k;
+    MDB_val v;
+    const char *org_id = org_ref;
+    apr_status_t rv = roles_normalize(roles, &r, p, err);
+    if (rv != APR_SUCCESS) {
         return rv;
     }
-    return member_write(st, txn, o->id, u->id, r, created, MDB_NOOVERWRITE, p, err);
+    /* existence is enough here: no need to decode the records (bulk import) */
+    if (is_id(org_ref, "org_")) {
+        rv = kv_get(txn, DB(st, ORGS), kb1(&k, org_ref), &v, err, "organization");
+    } else if ((rv = org_find(st, txn, org_ref, &o, p, err)) == APR_SUCCESS) {
+        org_id = o->id;
+    }
+    if (rv == APR_NOTFOUND) {
+        return orgs_err_set(err, rv, "organization '%s' not found", org_ref ? org_ref : "");
+    }
+    if (rv == APR_SUCCESS) {
+        rv = is_id(user_id, "usr_") ? kv_get(txn, DB(st, USERS), kb1(&k, user_id), &v, err, "user")
+                                    : APR_NOTFOUND;
+        if (rv == APR_NOTFOUND) {
+            return orgs_err_set(err, rv, "user '%s' not found", user_id ? user_id : "");
+        }
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return member_write(st, txn, org_id, user_id, r, created, MDB_NOOVERWRITE, p, err);
 }
 
 apr_status_t orgs_store_member_add(orgs_store_t *st, const char *org_ref, const char *user_id,
@@ -2290,10 +2354,10 @@ apr_status_t orgs_store_member_get(orgs_store_t *st, const char *org_id, const c
     if (!is_id(org_id, "org_") || !is_id(user_id, "usr_")) {
         return orgs_err_set(err, APR_NOTFOUND, "not a member");
     }
-    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    apr_status_t rv = rd_begin(st, &txn, err);
     if (rv == APR_SUCCESS) {
         rv = member_read(st, txn, org_id, user_id, out, p, err);
-        mdb_txn_abort(txn);
+        rd_end(st, txn);
     }
     return rv;
 }
@@ -2356,7 +2420,7 @@ apr_status_t orgs_store_member_list(orgs_store_t *st, const char *org_ref, apr_a
 {
     MDB_txn *txn;
     orgs_org_t *o;
-    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    apr_status_t rv = rd_begin(st, &txn, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -2364,7 +2428,7 @@ apr_status_t orgs_store_member_list(orgs_store_t *st, const char *org_ref, apr_a
     if (rv == APR_SUCCESS) {
         rv = members_under(st, txn, 0, o->id, out, p, err);
     }
-    mdb_txn_abort(txn);
+    rd_end(st, txn);
     return rv;
 }
 
@@ -2373,7 +2437,7 @@ apr_status_t orgs_store_user_orgs(orgs_store_t *st, const char *user_id, apr_arr
 {
     MDB_txn *txn;
     orgs_user_t *u;
-    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    apr_status_t rv = rd_begin(st, &txn, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -2381,7 +2445,7 @@ apr_status_t orgs_store_user_orgs(orgs_store_t *st, const char *user_id, apr_arr
     if (rv == APR_SUCCESS) {
         rv = members_under(st, txn, 1, u->id, out, p, err);
     }
-    mdb_txn_abort(txn);
+    rd_end(st, txn);
     return rv;
 }
 
@@ -2579,10 +2643,10 @@ apr_status_t orgs_store_session_view(orgs_store_t *st, const unsigned char sid_h
                                      orgs_session_view_t **out, apr_pool_t *p, orgs_err_t *err)
 {
     MDB_txn *txn;
-    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    apr_status_t rv = rd_begin(st, &txn, err);
     if (rv == APR_SUCCESS) {
         rv = session_view(st, txn, sid_hash, now, idle, out, p, err);
-        mdb_txn_abort(txn);
+        rd_end(st, txn);
     }
     return rv;
 }
@@ -2880,7 +2944,7 @@ apr_status_t orgs_store_cache_get(orgs_store_t *st, const char *key, const char 
     if (!key || !*key) {
         return orgs_err_set(err, APR_EINVAL, "no cache key");
     }
-    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    apr_status_t rv = rd_begin(st, &txn, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -2892,7 +2956,7 @@ apr_status_t orgs_store_cache_get(orgs_store_t *st, const char *key, const char 
         *fetched = (apr_time_t)get_u64le(v.mv_data);
         *value = apr_pstrmemdup(p, (char *)v.mv_data + 8, v.mv_size - 8);
     }
-    mdb_txn_abort(txn);
+    rd_end(st, txn);
     return rv;
 }
 
@@ -3008,7 +3072,7 @@ apr_status_t orgs_store_invite_list(orgs_store_t *st, const char *org_ref, apr_a
     orgs_org_t *o;
     iter_t it;
     kbuf_t k;
-    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    apr_status_t rv = rd_begin(st, &txn, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -3028,7 +3092,7 @@ apr_status_t orgs_store_invite_list(orgs_store_t *st, const char *org_ref, apr_a
         apr_status_t rv2 = iter_close(&it, err);
         rv = rv != APR_SUCCESS ? rv : rv2;
     }
-    mdb_txn_abort(txn);
+    rd_end(st, txn);
     return rv;
 }
 
@@ -3124,7 +3188,7 @@ apr_status_t orgs_store_export(orgs_store_t *st, FILE *fp, apr_size_t *count, ap
     apr_pool_t *tmp;
     static const int order[] = {DB_ORGS, DB_CONNS, DB_ENABLE, DB_USERS, DB_MEMBERS, DB_INVITES};
     *count = 0;
-    apr_status_t rv = txn_begin(st, MDB_RDONLY, &txn, err);
+    apr_status_t rv = rd_begin(st, &txn, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -3133,7 +3197,7 @@ apr_status_t orgs_store_export(orgs_store_t *st, FILE *fp, apr_size_t *count, ap
         rv = export_db(st, txn, order[i], fp, count, tmp, err);
     }
     apr_pool_destroy(tmp);
-    mdb_txn_abort(txn);
+    rd_end(st, txn);
     if (rv == APR_SUCCESS && fflush(fp) != 0) {
         rv = orgs_err_set(err, APR_EGENERAL, "write failed: %s", strerror(errno));
     }
@@ -3625,7 +3689,7 @@ apr_status_t orgs_store_check(orgs_store_t *st, apr_array_header_t **problems, a
                               orgs_err_t *err)
 {
     check_t c = {st, NULL, apr_array_make(p, 8, sizeof(const char *)), p};
-    apr_status_t rv = txn_begin(st, MDB_RDONLY, &c.txn, err);
+    apr_status_t rv = rd_begin(st, &c.txn, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -3635,7 +3699,7 @@ apr_status_t orgs_store_check(orgs_store_t *st, apr_array_header_t **problems, a
         (rv = check_sessions(&c, err)) == APR_SUCCESS) {
         rv = check_rest(&c, err);
     }
-    mdb_txn_abort(c.txn);
+    rd_end(st, c.txn);
     *problems = c.problems;
     return rv;
 }

@@ -141,11 +141,39 @@ static int rc_for(apr_status_t rv)
     }
 }
 
+/* Whether msg already names one of the 'quoted' values of what, so the
+ * context would only repeat it. */
+static int names_any(const char *what, const char *msg)
+{
+    char ref[256];
+    const char *q = what;
+    while (q && (q = strchr(q, '\'')) != NULL) {
+        const char *end = strchr(q + 1, '\'');
+        if (!end) {
+            break;
+        }
+        apr_size_t n = (apr_size_t)(end - q - 1);
+        if (n > 0 && n < sizeof(ref)) {
+            memcpy(ref, q + 1, n);
+            ref[n] = '\0';
+            if (strstr(msg, ref)) {
+                return 1;
+            }
+        }
+        q = end + 1;
+    }
+    return 0;
+}
+
 /* Reports a failed core call: the detail in c->err if any, else the
- * status text, prefixed with what was being done. */
+ * status text, prefixed with what was being done unless the detail
+ * already names it. */
 static int fail_rv(cli_t *c, apr_status_t rv, const char *what)
 {
     char buf[256];
+    if (what && c->err.msg[0] && rv != ORGS_ESTOREFULL && names_any(what, c->err.msg)) {
+        what = NULL;
+    }
     const char *reason = c->err.msg[0] ? c->err.msg : orgs_strerror(rv, buf, sizeof(buf));
     if (rv == APR_NOTFOUND && !c->err.msg[0]) {
         reason = "not found";
@@ -1658,6 +1686,9 @@ static int load_key(cli_t *c)
     apr_status_t rv = orgs_crypto_keys_load(&c->keys, apr_pstrcat(c->p, "file:", c->key_file, NULL),
                                             c->p, &c->err);
     if (rv != APR_SUCCESS) {
+        if (c->err.msg[0] && strstr(c->err.msg, c->key_file)) {
+            return fail(c, RC_ERROR, "%s", c->err.msg);
+        }
         return fail(c, RC_ERROR, "key file '%s': %s", c->key_file,
                     c->err.msg[0] ? c->err.msg : "cannot load");
     }

@@ -6,12 +6,14 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 
 import { Httpd } from './lib/httpd.mjs';
+import { MODULE_SO } from './lib/paths.mjs';
 
 let h;
 const KEY = 'OrgsCryptoKey file:{{KEY}}';
 const STORE = 'OrgsStore {{STORE}}';
 
 before(async () => {
+  assert.ok(fs.existsSync(MODULE_SO), `module not built: ${MODULE_SO} (set BUILD_DIR)`);
   h = await Httpd.create({ name: 'config' });
   h.file('conf/short.key', 'too-short\n', 0o600);
   h.file('conf/open.key', 'x'.repeat(64) + '\n', 0o644); // world-readable
@@ -70,6 +72,7 @@ for (const [label, directive, serverOrgs, body] of bad) {
   test(`apache2 -t rejects: ${label}`, async () => {
     const r = await h.configtest(body, serverOrgs);
     assert.notEqual(r.code, 0, `accepted:\n${h.confText}`);
+    assert.doesNotMatch(r.stderr, /Cannot load/, 'the module itself did not load');
     assert.ok(r.stderr.includes(directive), `stderr does not name ${directive}:\n${r.stderr}`);
   });
 }

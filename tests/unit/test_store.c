@@ -1,0 +1,1232 @@
+/* Unit tests for src/store.c: every operation on a fresh temporary store,
+ * uniqueness, name-or-id lookups, cascades (each followed by a clean
+ * orgs_store_check), limits, map full, several writer processes, sessions,
+ * pending logins, export/import and the format version. */
+#include <stdio.h>
+#include <sys/wait.h>
+
+#include <lmdb.h>
+
+#include "testutil.h"
+#include "store.h"
+
+static apr_pool_t *pool;
+static char *dir;
+static orgs_crypto_keys_t *keys;
+static orgs_err_t err;
+
+static void setup(void)
+{
+    static const unsigned char ikm[32] = "0123456789abcdef0123456789abcdef";
+    apr_pool_create(&pool, NULL);
+    dir = testutil_tempdir(pool);
+    ck_assert_ptr_nonnull(dir);
+    ck_assert_int_eq(orgs_crypto_keys_derive(&keys, ikm, sizeof(ikm), pool, &err), APR_SUCCESS);
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool); /* closes stores opened in pool */
+    testutil_rmtree(dir);
+}
+
+static orgs_store_t *open_in(const char *d, const orgs_crypto_keys_t *k)
+{
+    orgs_store_t *st;
+    apr_status_t rv = orgs_store_open(&st, d, 0, 0, ORGS_STORE_CREATE, k, pool, &err);
+    ck_assert_msg(rv == APR_SUCCESS, "open: %s", err.msg);
+    return st;
+}
+
+static orgs_store_t *open_store(void)
+{
+    return open_in(dir, keys);
+}
+
+static apr_array_header_t *strs(int n, ...)
+{
+    va_list ap;
+    apr_array_header_t *a = apr_array_make(pool, n + 1, sizeof(const char *));
+    va_start(ap, n);
+    for (int i = 0; i < n; i++) {
+        APR_ARRAY_PUSH(a, const char *) = va_arg(ap, const char *);
+    }
+    va_end(ap);
+    return a;
+}
+
+static apr_array_header_t *meta1(const char *k, const char *v)
+{
+    apr_array_header_t *a = apr_array_make(pool, 1, sizeof(orgs_kv_t));
+    orgs_kv_t *kv = apr_array_push(a);
+    kv->key = k;
+    kv->value = v;
+    return a;
+}
+
+static const char *mk_org(orgs_store_t *st, const char *name, apr_array_header_t *domains)
+{
+    orgs_org_t o = {0};
+    o.name = name;
+    o.domains = domains;
+    apr_status_t rv = orgs_store_org_create(st, &o, pool, &err);
+    ck_assert_msg(rv == APR_SUCCESS, "org create %s: %s", name, err.msg);
+    return o.id;
+}
+
+static const char *mk_conn(orgs_store_t *st, const char *name, const char *secret)
+{
+    orgs_conn_t c = {0};
+    c.name = name;
+    c.issuer = "https://idp.example.com";
+    c.client_id = "client-1";
+    c.client_secret = secret;
+    apr_status_t rv = orgs_store_conn_create(st, &c, pool, &err);
+    ck_assert_msg(rv == APR_SUCCESS, "conn create %s: %s", name, err.msg);
+    return c.id;
+}
+
+static const char *mk_user(orgs_store_t *st, const char *conn, const char *sub, const char *email)
+{
+    orgs_user_t *u;
+    int created;
+    apr_status_t rv = orgs_store_user_login(st, conn, sub, email, "A User", apr_time_now(), &u,
+                                            &created, pool, &err);
+    ck_assert_msg(rv == APR_SUCCESS, "login: %s", err.msg);
+    return u->id;
+}
+
+static void assert_clean(orgs_store_t *st)
+{
+    apr_array_header_t *problems;
+    ck_assert_int_eq(orgs_store_check(st, &problems, pool, &err), APR_SUCCESS);
+    for (int i = 0; i < problems->nelts; i++) {
+        fprintf(stderr, "check: %s\n", APR_ARRAY_IDX(problems, i, const char *));
+    }
+    ck_assert_int_eq(problems->nelts, 0);
+}
+
+static void hash_of(const char *sid, unsigned char h[32])
+{
+    orgs_crypto_sha256(sid, strlen(sid), h);
+}
+
+static void put_session(orgs_store_t *st, const char *sid, const char *org, const char *user,
+                        const char *conn, apr_time_t now)
+{
+    unsigned char h[32];
+    orgs_session_t s = {0};
+    s.org_id = org;
+    s.user_id = user;
+    s.conn_id = conn;
+    s.claims_json = "{\"email\":\"a@x.com\"}";
+    s.created = s.last_seen = now;
+    s.expires = now + apr_time_from_sec(3600);
+    hash_of(sid, h);
+    ck_assert_msg(orgs_store_session_put(st, h, &s, pool, &err) == APR_SUCCESS, "%s", err.msg);
+}
+
+/* ---- organizations ---------------------------------------------------- */
+
+START_TEST(org_create_get_list)
+{
+    orgs_store_t *st = open_store();
+    orgs_org_t o = {0}, *got;
+    apr_array_header_t *list;
+    o.name = "org1";
+    o.display_name = "Org One";
+    o.meta = meta1("license", "premium");
+    o.domains = strs(2, "Example.COM", "b.example.org");
+    ck_assert_int_eq(orgs_store_org_create(st, &o, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(strncmp(o.id, "org_", 4), 0);
+    ck_assert_uint_eq(strlen(o.id), 20);
+    ck_assert(o.created > 0 && o.updated == o.created);
+    mk_org(st, "alpha", NULL);
+
+    ck_assert_int_eq(orgs_store_org_get(st, "org1", &got, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(got->id, o.id);
+    ck_assert_str_eq(got->display_name, "Org One");
+    ck_assert_int_eq(got->meta->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(got->meta, 0, orgs_kv_t).value, "premium");
+    ck_assert_int_eq(got->domains->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(got->domains, 0, const char *), "b.example.org");
+    ck_assert_str_eq(APR_ARRAY_IDX(got->domains, 1, const char *), "example.com");
+    ck_assert_int_eq(orgs_store_org_get(st, o.id, &got, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(got->name, "org1");
+
+    ck_assert_int_eq(orgs_store_org_list(st, &list, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(list, 0, orgs_org_t *)->name, "alpha");
+    ck_assert_str_eq(APR_ARRAY_IDX(list, 0, orgs_org_t *)->display_name, "alpha");
+    ck_assert_str_eq(APR_ARRAY_IDX(list, 1, orgs_org_t *)->name, "org1");
+
+    ck_assert_int_eq(orgs_store_org_by_domain(st, "EXAMPLE.com", &got, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(got->id, o.id);
+    assert_clean(st);
+}
+END_TEST
+
+START_TEST(org_update_and_domains)
+{
+    orgs_store_t *st = open_store();
+    orgs_org_t *got;
+    mk_org(st, "org1", NULL);
+    ck_assert_int_eq(
+        orgs_store_org_update(st, "org1", "New Name", meta1("tier", "gold"), NULL, pool, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(
+        orgs_store_org_update(st, "org1", NULL, meta1("tier", "platinum"), NULL, pool, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_org_get(st, "org1", &got, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(got->display_name, "New Name");
+    ck_assert_int_eq(got->meta->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(got->meta, 0, orgs_kv_t).value, "platinum");
+    ck_assert_int_eq(orgs_store_org_update(st, "org1", NULL, NULL, strs(1, "tier"), pool, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_org_get(st, "org1", &got, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(got->meta->nelts, 0);
+
+    ck_assert_int_eq(orgs_store_org_add_domain(st, "org1", "Acme.com", pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_org_by_domain(st, "acme.com", &got, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(got->name, "org1");
+    ck_assert_int_eq(orgs_store_org_remove_domain(st, "org1", "acme.com", pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_org_by_domain(st, "acme.com", &got, pool, &err), APR_NOTFOUND);
+    assert_clean(st);
+}
+END_TEST
+
+START_TEST(org_bad_input)
+{
+    orgs_store_t *st = open_store();
+    const char *bad[] = {"Bad Name", "org_abcdefghijklmnop",
+                         "",         "-lead",
+                         "a/b",      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    apr_array_header_t *list;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        orgs_org_t o = {0};
+        o.name = bad[i];
+        ck_assert_msg(orgs_store_org_create(st, &o, pool, &err) == APR_EINVAL, "%s", bad[i]);
+    }
+    orgs_org_t o = {0};
+    o.name = "ok";
+    o.domains = strs(1, "not a domain");
+    ck_assert_int_eq(orgs_store_org_create(st, &o, pool, &err), APR_EINVAL);
+    o.domains = NULL;
+    o.display_name = "bad\x01name";
+    ck_assert_int_eq(orgs_store_org_create(st, &o, pool, &err), APR_EINVAL);
+    o.display_name = NULL;
+    o.meta = meta1("1bad", "v");
+    ck_assert_int_eq(orgs_store_org_create(st, &o, pool, &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_store_org_list(st, &list, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, 0);
+    assert_clean(st);
+}
+END_TEST
+
+START_TEST(org_conflicts)
+{
+    orgs_store_t *st = open_store();
+    orgs_org_t o = {0}, *got;
+    mk_org(st, "org1", strs(1, "acme.com"));
+    o.name = "org1";
+    ck_assert_int_eq(orgs_store_org_create(st, &o, pool, &err), APR_EEXIST);
+    o.name = "org2";
+    o.domains = strs(2, "fresh.com", "ACME.com");
+    ck_assert_int_eq(orgs_store_org_create(st, &o, pool, &err), APR_EEXIST);
+    ck_assert_ptr_nonnull(strstr(err.msg, "acme.com"));
+    /* nothing of the failed create remains */
+    ck_assert_int_eq(orgs_store_org_get(st, "org2", &got, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_org_by_domain(st, "fresh.com", &got, pool, &err), APR_NOTFOUND);
+    mk_org(st, "org2", NULL);
+    ck_assert_int_eq(orgs_store_org_add_domain(st, "org2", "acme.com", pool, &err), APR_EEXIST);
+    ck_assert_int_eq(orgs_store_org_add_domain(st, "org1", "acme.com", pool, &err), APR_EEXIST);
+    assert_clean(st);
+}
+END_TEST
+
+START_TEST(org_meta_limits)
+{
+    orgs_store_t *st = open_store();
+    orgs_org_t o = {0};
+    apr_array_header_t *m = apr_array_make(pool, 26, sizeof(orgs_kv_t));
+    for (int i = 0; i < 26; i++) {
+        orgs_kv_t *kv = apr_array_push(m);
+        kv->key = apr_psprintf(pool, "k%02d", i);
+        kv->value = "v";
+    }
+    o.name = "org1";
+    o.meta = m;
+    ck_assert_int_eq(orgs_store_org_create(st, &o, pool, &err), APR_ENOSPC);
+    m->nelts = 25;
+    ck_assert_int_eq(orgs_store_org_create(st, &o, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_org_update(st, "org1", NULL, meta1("k99", "v"), NULL, pool, &err),
+                     APR_ENOSPC);
+    /* replacing an existing key stays within the limit */
+    ck_assert_int_eq(orgs_store_org_update(st, "org1", NULL, meta1("k00", "w"), NULL, pool, &err),
+                     APR_SUCCESS);
+    char big[ORGS_META_VALUE_MAX + 2];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    ck_assert_int_eq(orgs_store_org_update(st, "org1", NULL, meta1("k00", big), NULL, pool, &err),
+                     APR_EINVAL);
+    char dn[ORGS_DISPLAY_NAME_MAX + 2];
+    memset(dn, 'd', sizeof(dn) - 1);
+    dn[sizeof(dn) - 1] = '\0';
+    ck_assert_int_eq(orgs_store_org_update(st, "org1", dn, NULL, NULL, pool, &err), APR_EINVAL);
+    assert_clean(st);
+}
+END_TEST
+
+START_TEST(org_not_found)
+{
+    orgs_store_t *st = open_store();
+    orgs_org_t *got;
+    mk_org(st, "org1", NULL);
+    ck_assert_int_eq(orgs_store_org_get(st, "nope", &got, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_org_get(st, "org_AAAAAAAAAAAAAAAA", &got, pool, &err),
+                     APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_org_get(st, "org_short", &got, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_org_update(st, "org1", NULL, NULL, strs(1, "absent"), pool, &err),
+                     APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_org_remove_domain(st, "org1", "acme.com", pool, &err),
+                     APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_org_by_domain(st, "acme.com", &got, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_org_delete(st, "nope", pool, &err), APR_NOTFOUND);
+}
+END_TEST
+
+/* ---- connections ------------------------------------------------------- */
+
+START_TEST(conn_crud)
+{
+    orgs_store_t *st = open_store();
+    orgs_conn_t *c, upd = {0};
+    apr_array_header_t *list;
+    const char *id = mk_conn(st, "okta2", "s3cret");
+    mk_conn(st, "azure", NULL);
+    ck_assert_int_eq(orgs_store_conn_get(st, "okta2", &c, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(c->id, id);
+    ck_assert_ptr_null(c->client_secret);
+    ck_assert_str_eq(c->scopes, "openid email profile");
+    ck_assert_str_eq(c->auth_method, "client_secret_basic");
+    ck_assert_int_eq(orgs_store_conn_get_secret(st, id, &c, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(c->client_secret, "s3cret");
+    ck_assert_int_eq(orgs_store_conn_list(st, &list, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(list, 0, orgs_conn_t *)->name, "azure");
+    ck_assert_ptr_null(APR_ARRAY_IDX(list, 1, orgs_conn_t *)->client_secret);
+
+    upd.client_secret = "n3w";
+    upd.display_name = "Okta Two";
+    ck_assert_int_eq(orgs_store_conn_update(st, "okta2", &upd, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_conn_get_secret(st, "okta2", &c, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(c->client_secret, "n3w");
+    ck_assert_str_eq(c->display_name, "Okta Two");
+    ck_assert_str_eq(c->client_id, "client-1");
+    assert_clean(st);
+}
+END_TEST
+
+START_TEST(conn_bad_input)
+{
+    orgs_store_t *st = open_store();
+    orgs_conn_t c = {0}, upd = {0}, *got;
+    mk_conn(st, "okta", NULL);
+    c.name = "okta";
+    c.issuer = "https://idp.example.com";
+    c.client_id = "x";
+    ck_assert_int_eq(orgs_store_conn_create(st, &c, pool, &err), APR_EEXIST);
+    c.name = "other";
+    c.issuer = "http://idp.example.com"; /* plain http off loopback */
+    ck_assert_int_eq(orgs_store_conn_create(st, &c, pool, &err), APR_EINVAL);
+    c.issuer = "https://idp.example.com";
+    c.auth_method = "private_key_jwt";
+    ck_assert_int_eq(orgs_store_conn_create(st, &c, pool, &err), APR_EINVAL);
+    c.auth_method = NULL;
+    c.scopes = "email profile";
+    ck_assert_int_eq(orgs_store_conn_create(st, &c, pool, &err), APR_EINVAL);
+    c.scopes = NULL;
+    c.client_id = NULL;
+    ck_assert_int_eq(orgs_store_conn_create(st, &c, pool, &err), APR_EINVAL);
+    upd.name = "renamed";
+    ck_assert_int_eq(orgs_store_conn_update(st, "okta", &upd, pool, &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_store_conn_get(st, "other", &got, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_conn_get(st, "con_AAAAAAAAAAAAAAAA", &got, pool, &err),
+                     APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_conn_delete(st, "other", pool, &err), APR_NOTFOUND);
+    assert_clean(st);
+}
+END_TEST
+
+START_TEST(conn_secret_needs_key)
+{
+    orgs_store_t *st = open_in(dir, NULL);
+    orgs_conn_t c = {0}, *got;
+    c.name = "okta";
+    c.issuer = "https://idp.example.com";
+    c.client_id = "x";
+    c.client_secret = "s";
+    ck_assert_int_eq(orgs_store_conn_create(st, &c, pool, &err), ORGS_ENOKEY);
+    ck_assert_int_eq(orgs_store_conn_get(st, "okta", &got, pool, &err), APR_NOTFOUND);
+    c.client_secret = NULL;
+    ck_assert_int_eq(orgs_store_conn_create(st, &c, pool, &err), APR_SUCCESS);
+    orgs_store_close(st);
+
+    st = open_store();
+    mk_conn(st, "sealed", "topsecret");
+    orgs_store_close(st);
+    st = open_in(dir, NULL);
+    ck_assert_int_eq(orgs_store_conn_get(st, "sealed", &got, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_conn_get_secret(st, "sealed", &got, pool, &err), ORGS_ENOKEY);
+    orgs_store_close(st);
+
+    static const unsigned char other[32] = "ffffffffffffffffffffffffffffffff";
+    orgs_crypto_keys_t *k2;
+    ck_assert_int_eq(orgs_crypto_keys_derive(&k2, other, sizeof(other), pool, &err), APR_SUCCESS);
+    st = open_in(dir, k2);
+    ck_assert_int_eq(orgs_store_conn_get_secret(st, "sealed", &got, pool, &err), ORGS_ECRYPTO);
+}
+END_TEST
+
+START_TEST(enablement)
+{
+    orgs_store_t *st = open_store();
+    apr_array_header_t *list;
+    orgs_enabled_conn_t *e;
+    const char *org = mk_org(st, "org1", NULL);
+    const char *c1 = mk_conn(st, "zeta", NULL), *c2 = mk_conn(st, "alpha", NULL);
+    ck_assert_int_eq(orgs_store_org_enable_conn(st, "org1", "zeta", 1, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_org_enable_conn(st, org, c2, 0, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_org_conns(st, "org1", &list, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(list, 0, orgs_enabled_conn_t *)->conn_name, "alpha");
+    ck_assert_int_eq(APR_ARRAY_IDX(list, 0, orgs_enabled_conn_t *)->auto_membership, 0);
+    ck_assert_int_eq(APR_ARRAY_IDX(list, 1, orgs_enabled_conn_t *)->auto_membership, 1);
+    ck_assert_int_eq(orgs_store_org_conn_get(st, org, c1, &e, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(e->auto_membership, 1);
+    ck_assert_int_eq(orgs_store_org_enable_conn(st, "org1", "zeta", 0, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_org_conn_get(st, org, c1, &e, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(e->auto_membership, 0);
+    ck_assert_int_eq(orgs_store_org_disable_conn(st, "org1", "zeta", pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_org_conn_get(st, org, c1, &e, pool, &err), APR_NOTFOUND);
+    assert_clean(st);
+}
+END_TEST
+
+START_TEST(enablement_neg)
+{
+    orgs_store_t *st = open_store();
+    orgs_enabled_conn_t *e;
+    apr_array_header_t *list;
+    const char *org = mk_org(st, "org1", NULL);
+    const char *c = mk_conn(st, "okta", NULL);
+    ck_assert_int_eq(orgs_store_org_disable_conn(st, "org1", "okta", pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_org_enable_conn(st, "nope", "okta", 1, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_org_enable_conn(st, "org1", "nope", 1, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_org_conn_get(st, org, c, &e, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_org_conn_get(st, "org1", "okta", &e, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_org_conns(st, "nope", &list, pool, &err), APR_NOTFOUND);
+}
+END_TEST
+
+/* ---- users ------------------------------------------------------------- */
+
+START_TEST(user_login_flow)
+{
+    orgs_store_t *st = open_store();
+    orgs_user_t *u, *again, *p1;
+    apr_array_header_t *list;
+    int created;
+    const char *c = mk_conn(st, "okta", NULL);
+    mk_conn(st, "other", NULL);
+    ck_assert_int_eq(orgs_store_user_login(st, "okta", "sub-1", "Ann@Example.COM", "Ann", 1000, &u,
+                                           &created, pool, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(created, 1);
+    ck_assert_str_eq(u->email, "Ann@example.com");
+    ck_assert_str_eq(u->conn_id, c);
+    ck_assert_int_eq(orgs_store_user_login(st, c, "sub-1", "ann2@example.com", NULL, 2000, &again,
+                                           &created, pool, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(created, 0);
+    ck_assert_str_eq(again->id, u->id);
+    ck_assert_str_eq(again->email, "ann2@example.com");
+    ck_assert_str_eq(again->name, "Ann");
+    ck_assert_int_eq(again->last_login, 2000);
+
+    /* provisioned by email, then adopted by the first sign-in */
+    ck_assert_int_eq(
+        orgs_store_user_provision(st, "okta", "bob@example.com", NULL, &p1, pool, &err),
+        APR_SUCCESS);
+    ck_assert_ptr_null(p1->sub);
+    ck_assert_int_eq(p1->last_login, 0);
+    ck_assert_int_eq(orgs_store_user_provision(st, "okta", "bob@EXAMPLE.com", NULL, &u, pool, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(u->id, p1->id);
+    ck_assert_int_eq(orgs_store_user_login(st, "okta", "sub-bob", "bob@example.com", "Bob", 3000,
+                                           &u, &created, pool, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(created, 0);
+    ck_assert_str_eq(u->id, p1->id);
+    ck_assert_int_eq(orgs_store_user_by_sub(st, "okta", "sub-bob", &u, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(u->id, p1->id);
+    ck_assert_int_eq(orgs_store_user_by_email(st, "okta", "bob@Example.Com", &u, pool, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(u->id, p1->id);
+    ck_assert_int_eq(orgs_store_user_get(st, p1->id, &u, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(u->sub, "sub-bob");
+
+    /* same email on another connection is another user */
+    mk_user(st, "other", "x", "bob@example.com");
+    ck_assert_int_eq(orgs_store_user_list(st, "bob@example.com", &list, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, 2);
+    ck_assert_int_eq(orgs_store_user_list(st, NULL, &list, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, 3);
+    assert_clean(st);
+}
+END_TEST
+
+START_TEST(user_neg)
+{
+    orgs_store_t *st = open_store();
+    orgs_user_t *u;
+    int created;
+    mk_conn(st, "okta", NULL);
+    ck_assert_int_eq(
+        orgs_store_user_login(st, "okta", NULL, "a@example.com", NULL, 1, &u, &created, pool, &err),
+        APR_EINVAL);
+    ck_assert_int_eq(
+        orgs_store_user_login(st, "okta", "s", "not-an-email", NULL, 1, &u, &created, pool, &err),
+        APR_EINVAL);
+    ck_assert_int_eq(
+        orgs_store_user_login(st, "okta", "bad\nsub", NULL, NULL, 1, &u, &created, pool, &err),
+        APR_EINVAL);
+    ck_assert_int_eq(
+        orgs_store_user_login(st, "nope", "s", NULL, NULL, 1, &u, &created, pool, &err),
+        APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_user_provision(st, "okta", NULL, NULL, &u, pool, &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_store_user_get(st, "usr_AAAAAAAAAAAAAAAA", &u, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_user_get(st, "junk", &u, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_user_by_sub(st, "okta", "none", &u, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_user_by_email(st, "okta", "x@example.com", &u, pool, &err),
+                     APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_user_delete(st, "usr_AAAAAAAAAAAAAAAA", pool, &err), APR_NOTFOUND);
+    assert_clean(st);
+}
+END_TEST
+
+/* ---- members ------------------------------------------------------------ */
+
+START_TEST(members)
+{
+    orgs_store_t *st = open_store();
+    orgs_member_t *m;
+    apr_array_header_t *list;
+    const char *o1 = mk_org(st, "org1", NULL), *o2 = mk_org(st, "org2", NULL);
+    mk_conn(st, "okta", NULL);
+    const char *u = mk_user(st, "okta", "s1", "a@example.com");
+    ck_assert_int_eq(
+        orgs_store_member_add(st, "org1", u, strs(3, "admin", "billing", "admin"), pool, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_member_add(st, o2, u, NULL, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_member_get(st, o1, u, &m, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(m->roles->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(m->roles, 0, const char *), "admin");
+    ck_assert_str_eq(APR_ARRAY_IDX(m->roles, 1, const char *), "billing");
+    ck_assert(m->created > 0);
+    ck_assert_int_eq(orgs_store_member_get(st, o2, u, &m, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(m->roles->nelts, 0);
+
+    ck_assert_int_eq(orgs_store_member_list(st, "org1", &list, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(list, 0, orgs_member_t *)->user_id, u);
+    ck_assert_int_eq(orgs_store_user_orgs(st, u, &list, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, 2);
+
+    ck_assert_int_eq(orgs_store_role_add(st, "org2", u, strs(1, "viewer"), pool, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_role_remove(st, "org1", u, strs(1, "admin"), pool, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_member_get(st, o1, u, &m, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(m->roles->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(m->roles, 0, const char *), "billing");
+    ck_assert_int_eq(orgs_store_member_get(st, o2, u, &m, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(APR_ARRAY_IDX(m->roles, 0, const char *), "viewer");
+
+    ck_assert_int_eq(orgs_store_member_remove(st, "org1", u, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_member_get(st, o1, u, &m, pool, &err), APR_NOTFOUND);
+    assert_clean(st);
+}
+END_TEST
+
+START_TEST(members_neg)
+{
+    orgs_store_t *st = open_store();
+    orgs_member_t *m;
+    const char *o = mk_org(st, "org1", NULL);
+    mk_conn(st, "okta", NULL);
+    const char *u = mk_user(st, "okta", "s1", NULL);
+    ck_assert_int_eq(orgs_store_member_add(st, "org1", u, strs(1, "bad role"), pool, &err),
+                     APR_EINVAL);
+    apr_array_header_t *many = apr_array_make(pool, 51, sizeof(const char *));
+    for (int i = 0; i < ORGS_ROLES_MAX + 1; i++) {
+        APR_ARRAY_PUSH(many, const char *) = apr_psprintf(pool, "r%d", i);
+    }
+    ck_assert_int_eq(orgs_store_member_add(st, "org1", u, many, pool, &err), APR_ENOSPC);
+    ck_assert_int_eq(orgs_store_member_get(st, o, u, &m, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_member_add(st, "nope", u, NULL, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_member_add(st, "org1", "usr_AAAAAAAAAAAAAAAA", NULL, pool, &err),
+                     APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_member_add(st, "org1", u, NULL, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_member_add(st, "org1", u, NULL, pool, &err), APR_EEXIST);
+    ck_assert_int_eq(orgs_store_role_remove(st, "org1", u, strs(1, "absent"), pool, &err),
+                     APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_member_get(st, "org1", u, &m, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_member_get(st, o, "junk", &m, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_member_get(st, NULL, u, &m, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_member_remove(st, "org1", u, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_member_remove(st, "org1", u, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_role_add(st, "org1", u, strs(1, "x"), pool, &err), APR_NOTFOUND);
+    assert_clean(st);
+}
+END_TEST
+
+/* ---- cascades ----------------------------------------------------------- */
+
+START_TEST(cascade_org_delete)
+{
+    orgs_store_t *st = open_store();
+    orgs_invite_t inv = {0};
+    apr_array_header_t *list;
+    orgs_session_view_t *v;
+    unsigned char h[32];
+    apr_time_t now = apr_time_now();
+    const char *o = mk_org(st, "org1", strs(1, "acme.com"));
+    const char *o2 = mk_org(st, "org2", NULL);
+    const char *c = mk_conn(st, "okta", NULL);
+    const char *u = mk_user(st, "okta", "s1", "a@acme.com");
+    ck_assert_int_eq(orgs_store_org_enable_conn(st, "org1", "okta", 1, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_member_add(st, "org1", u, strs(1, "admin"), pool, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_member_add(st, "org2", u, NULL, pool, &err), APR_SUCCESS);
+    put_session(st, "sid-1", o, u, c, now);
+    put_session(st, "sid-2", o2, u, c, now);
+    inv.org_id = "org1";
+    inv.email = "b@acme.com";
+    inv.expires = now + apr_time_from_sec(60);
+    ck_assert_int_eq(orgs_store_invite_create(st, &inv, pool, &err), APR_SUCCESS);
+
+    ck_assert_int_eq(orgs_store_org_delete(st, "org1", pool, &err), APR_SUCCESS);
+    orgs_org_t *gone;
+    ck_assert_int_eq(orgs_store_org_get(st, o, &gone, pool, &err), APR_NOTFOUND);
+    hash_of("sid-1", h);
+    ck_assert_int_eq(orgs_store_session_view(st, h, now, 0, &v, pool, &err), APR_NOTFOUND);
+    hash_of("sid-2", h);
+    ck_assert_int_eq(orgs_store_session_view(st, h, now, 0, &v, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_user_orgs(st, u, &list, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, 1);
+    ck_assert_int_eq(orgs_store_invite_revoke(st, inv.id, pool, &err), APR_NOTFOUND);
+    /* the name and domain are free again */
+    mk_org(st, "org1", strs(1, "acme.com"));
+    ck_assert_int_eq(orgs_store_org_conns(st, "org1", &list, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, 0);
+    assert_clean(st);
+}
+END_TEST
+
+START_TEST(cascade_conn_delete)
+{
+    orgs_store_t *st = open_store();
+    orgs_user_t *user;
+    orgs_store_stat_t stat;
+    apr_array_header_t *list;
+    const char *o = mk_org(st, "org1", NULL);
+    const char *c = mk_conn(st, "okta", NULL);
+    const char *c2 = mk_conn(st, "keep", NULL);
+    const char *u1 = mk_user(st, "okta", "s1", "a@example.com");
+    const char *u2 = mk_user(st, "okta", "s2", NULL);
+    const char *u3 = mk_user(st, "keep", "s3", "c@example.com");
+    ck_assert_int_eq(
+        orgs_store_user_provision(st, "okta", "p@example.com", NULL, &user, pool, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_org_enable_conn(st, "org1", "okta", 1, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_org_enable_conn(st, "org1", "keep", 1, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_member_add(st, "org1", u1, NULL, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_member_add(st, "org1", u2, NULL, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_member_add(st, "org1", u3, NULL, pool, &err), APR_SUCCESS);
+    put_session(st, "sid-1", o, u1, c, apr_time_now());
+    put_session(st, "sid-3", o, u3, c2, apr_time_now());
+
+    ck_assert_int_eq(orgs_store_conn_delete(st, "okta", pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_user_get(st, u1, &user, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_user_get(st, u2, &user, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_member_list(st, "org1", &list, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(list, 0, orgs_member_t *)->user_id, u3);
+    ck_assert_int_eq(orgs_store_org_conns(st, "org1", &list, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, 1);
+    ck_assert_int_eq(orgs_store_stat(st, &stat, &err), APR_SUCCESS);
+    ck_assert_uint_eq(stat.users, 1);
+    ck_assert_uint_eq(stat.sessions, 1);
+    ck_assert_uint_eq(stat.conns, 1);
+    /* the name is free again */
+    mk_conn(st, "okta", NULL);
+    assert_clean(st);
+}
+END_TEST
+
+START_TEST(cascade_user_delete)
+{
+    orgs_store_t *st = open_store();
+    apr_array_header_t *list;
+    orgs_user_t *user;
+    const char *o = mk_org(st, "org1", NULL);
+    const char *c = mk_conn(st, "okta", NULL);
+    const char *u = mk_user(st, "okta", "s1", "a@example.com");
+    ck_assert_int_eq(orgs_store_member_add(st, "org1", u, NULL, pool, &err), APR_SUCCESS);
+    put_session(st, "sid-1", o, u, c, apr_time_now());
+    ck_assert_int_eq(orgs_store_user_delete(st, u, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_member_list(st, "org1", &list, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, 0);
+    ck_assert_int_eq(orgs_store_user_by_email(st, "okta", "a@example.com", &user, pool, &err),
+                     APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_user_by_sub(st, "okta", "s1", &user, pool, &err), APR_NOTFOUND);
+    assert_clean(st);
+}
+END_TEST
+
+START_TEST(check_finds_damage)
+{
+    orgs_store_t *st = open_store();
+    apr_array_header_t *problems;
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    mk_org(st, "org1", NULL);
+    mk_conn(st, "okta", NULL);
+    const char *u = mk_user(st, "okta", "s1", NULL);
+    ck_assert_int_eq(orgs_store_member_add(st, "org1", u, NULL, pool, &err), APR_SUCCESS);
+    orgs_store_close(st);
+    /* damage: drop the reverse membership index and a name */
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 64);
+    ck_assert_int_eq(mdb_env_open(env, dir, 0, 0600), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "member_rev", 0, &dbi), 0);
+    ck_assert_int_eq(mdb_drop(txn, dbi, 0), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "org_names", 0, &dbi), 0);
+    ck_assert_int_eq(mdb_drop(txn, dbi, 0), 0);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    st = open_store();
+    ck_assert_int_eq(orgs_store_check(st, &problems, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(problems->nelts, 2);
+}
+END_TEST
+
+/* ---- sessions ----------------------------------------------------------- */
+
+START_TEST(sessions)
+{
+    orgs_store_t *st = open_store();
+    orgs_session_view_t *v;
+    unsigned char h[32];
+    apr_size_t removed;
+    apr_time_t now = apr_time_now();
+    apr_interval_time_t idle = apr_time_from_sec(600);
+    const char *o = mk_org(st, "org1", NULL);
+    const char *c = mk_conn(st, "okta", NULL);
+    const char *u = mk_user(st, "okta", "s1", "a@example.com");
+    ck_assert_int_eq(orgs_store_member_add(st, "org1", u, strs(1, "admin"), pool, &err),
+                     APR_SUCCESS);
+    put_session(st, "sid-1", o, u, c, now);
+    hash_of("sid-1", h);
+    ck_assert_int_eq(orgs_store_session_view(st, h, now + 1, idle, &v, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(v->org.name, "org1");
+    ck_assert_str_eq(v->user.email, "a@example.com");
+    ck_assert_str_eq(v->conn_name, "okta");
+    ck_assert_str_eq(APR_ARRAY_IDX(v->member.roles, 0, const char *), "admin");
+    ck_assert_str_eq(v->session.claims_json, "{\"email\":\"a@x.com\"}");
+    /* idle: expired after 11 minutes, unless touched */
+    ck_assert_int_eq(
+        orgs_store_session_view(st, h, now + apr_time_from_sec(660), idle, &v, pool, &err),
+        ORGS_EEXPIRED);
+    ck_assert_int_eq(orgs_store_session_touch(st, h, now + apr_time_from_sec(300), pool, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(
+        orgs_store_session_view(st, h, now + apr_time_from_sec(660), idle, &v, pool, &err),
+        APR_SUCCESS);
+    /* absolute */
+    ck_assert_int_eq(
+        orgs_store_session_view(st, h, now + apr_time_from_sec(3601), 0, &v, pool, &err),
+        ORGS_EEXPIRED);
+    ck_assert_int_eq(
+        orgs_store_session_purge(st, now + apr_time_from_sec(3601), 0, &removed, pool, &err),
+        APR_SUCCESS);
+    ck_assert_uint_eq(removed, 1);
+    ck_assert_int_eq(orgs_store_session_view(st, h, now, 0, &v, pool, &err), APR_NOTFOUND);
+    /* membership removal ends the session at once */
+    put_session(st, "sid-2", o, u, c, now);
+    hash_of("sid-2", h);
+    ck_assert_int_eq(orgs_store_session_view(st, h, now, 0, &v, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_member_remove(st, "org1", u, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_session_view(st, h, now, 0, &v, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_member_add(st, "org1", u, NULL, pool, &err), APR_SUCCESS);
+    put_session(st, "sid-3", o, u, c, now);
+    hash_of("sid-3", h);
+    ck_assert_int_eq(orgs_store_session_delete(st, h, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_session_view(st, h, now, 0, &v, pool, &err), APR_NOTFOUND);
+    assert_clean(st);
+}
+END_TEST
+
+START_TEST(sessions_neg)
+{
+    orgs_store_t *st = open_store();
+    orgs_session_view_t *v;
+    orgs_session_t s = {0};
+    unsigned char h[32];
+    apr_time_t now = apr_time_now();
+    const char *o = mk_org(st, "org1", NULL);
+    const char *c = mk_conn(st, "okta", NULL);
+    const char *u = mk_user(st, "okta", "s1", NULL);
+    hash_of("sid", h);
+    s.org_id = o;
+    s.user_id = u;
+    s.conn_id = c;
+    s.created = s.last_seen = now;
+    s.expires = now + 1000;
+    /* not a member */
+    ck_assert_int_eq(orgs_store_session_put(st, h, &s, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_member_add(st, o, u, NULL, pool, &err), APR_SUCCESS);
+    s.expires = 0;
+    ck_assert_int_eq(orgs_store_session_put(st, h, &s, pool, &err), APR_EINVAL);
+    s.expires = now + 1000;
+    s.conn_id = "con_AAAAAAAAAAAAAAAA";
+    ck_assert_int_eq(orgs_store_session_put(st, h, &s, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_session_view(st, h, now, 0, &v, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_session_touch(st, h, now, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_session_delete(st, h, pool, &err), APR_NOTFOUND);
+    assert_clean(st);
+}
+END_TEST
+
+/* ---- pending logins ----------------------------------------------------- */
+
+static void pending(orgs_store_t *st, const char *state, unsigned char b, apr_time_t created,
+                    apr_status_t want)
+{
+    orgs_pending_t pl = {0};
+    pl.state = state;
+    memset(pl.browser, b, sizeof(pl.browser));
+    pl.nonce = "nonce-1";
+    pl.code_verifier = "verifier-1";
+    pl.org_id = "org_AAAAAAAAAAAAAAAA";
+    pl.return_to = "/app/";
+    pl.created = created;
+    ck_assert_int_eq(orgs_store_pending_put(st, &pl, 2, apr_time_from_sec(600), pool, &err), want);
+}
+
+START_TEST(pending_logins)
+{
+    orgs_store_t *st = open_store();
+    orgs_pending_t *pl;
+    apr_time_t now = apr_time_now();
+    apr_interval_time_t ttl = apr_time_from_sec(600);
+    pending(st, "state-aaaaaaaaaaaaaaa", 1, now, APR_SUCCESS);
+    ck_assert_int_eq(
+        orgs_store_pending_take(st, "state-aaaaaaaaaaaaaaa", now + 5, ttl, &pl, pool, &err),
+        APR_SUCCESS);
+    ck_assert_str_eq(pl->nonce, "nonce-1");
+    ck_assert_str_eq(pl->code_verifier, "verifier-1");
+    ck_assert_str_eq(pl->return_to, "/app/");
+    ck_assert_int_eq(pl->browser[31], 1);
+    ck_assert_int_eq(pl->created, now);
+    ck_assert_int_eq(
+        orgs_store_pending_take(st, "state-aaaaaaaaaaaaaaa", now + 5, ttl, &pl, pool, &err),
+        APR_NOTFOUND);
+    /* at most 2 per browser: the oldest goes */
+    pending(st, "state-1111111111111111", 2, now + 1, APR_SUCCESS);
+    pending(st, "state-2222222222222222", 2, now + 2, APR_SUCCESS);
+    pending(st, "state-3333333333333333", 2, now + 3, APR_SUCCESS);
+    pending(st, "state-4444444444444444", 3, now + 3, APR_SUCCESS);
+    ck_assert_int_eq(
+        orgs_store_pending_take(st, "state-1111111111111111", now + 5, ttl, &pl, pool, &err),
+        APR_NOTFOUND);
+    ck_assert_int_eq(
+        orgs_store_pending_take(st, "state-2222222222222222", now + 5, ttl, &pl, pool, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(
+        orgs_store_pending_take(st, "state-3333333333333333", now + 5, ttl, &pl, pool, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(
+        orgs_store_pending_take(st, "state-4444444444444444", now + 5, ttl, &pl, pool, &err),
+        APR_SUCCESS);
+    assert_clean(st);
+}
+END_TEST
+
+START_TEST(pending_neg)
+{
+    orgs_store_t *st = open_store();
+    orgs_pending_t *pl;
+    apr_time_t now = apr_time_now();
+    apr_interval_time_t ttl = apr_time_from_sec(600);
+    pending(st, "short", 1, now, APR_EINVAL);
+    pending(st, "state with spaces in it", 1, now, APR_EINVAL);
+    pending(st, "state-aaaaaaaaaaaaaaa", 1, now, APR_SUCCESS);
+    pending(st, "state-aaaaaaaaaaaaaaa", 4, now, APR_EEXIST);
+    /* expired: refused and gone */
+    ck_assert_int_eq(orgs_store_pending_take(st, "state-aaaaaaaaaaaaaaa",
+                                             now + apr_time_from_sec(601), ttl, &pl, pool, &err),
+                     ORGS_EEXPIRED);
+    ck_assert_int_eq(
+        orgs_store_pending_take(st, "state-aaaaaaaaaaaaaaa", now, ttl, &pl, pool, &err),
+        APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_pending_take(st, "nope", now, ttl, &pl, pool, &err), APR_NOTFOUND);
+    /* an expired entry of the same browser is dropped by the next put */
+    pending(st, "state-old-xxxxxxxxxxxx", 5, now - apr_time_from_sec(700), APR_SUCCESS);
+    pending(st, "state-new-xxxxxxxxxxxx", 5, now, APR_SUCCESS);
+    ck_assert_int_eq(
+        orgs_store_pending_take(st, "state-old-xxxxxxxxxxxx", now, ttl * 10, &pl, pool, &err),
+        APR_NOTFOUND);
+    assert_clean(st);
+}
+END_TEST
+
+/* ---- cache and invitations ---------------------------------------------- */
+
+START_TEST(cache)
+{
+    orgs_store_t *st = open_store();
+    const char *v;
+    apr_time_t fetched;
+    char *longkey = apr_pstrcat(pool, "https://idp.example.com/", NULL);
+    while (strlen(longkey) < 1000) {
+        longkey = apr_pstrcat(pool, longkey, "segment/", NULL);
+    }
+    ck_assert_int_eq(orgs_store_cache_put(st, "jwks:x", "{\"keys\":[]}", 42, pool, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_cache_put(st, longkey, "long", 43, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_cache_get(st, "jwks:x", &v, &fetched, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(v, "{\"keys\":[]}");
+    ck_assert_int_eq(fetched, 42);
+    ck_assert_int_eq(orgs_store_cache_get(st, longkey, &v, &fetched, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(v, "long");
+    ck_assert_int_eq(orgs_store_cache_get(st, "absent", &v, &fetched, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_cache_put(st, "", "x", 1, pool, &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_store_cache_put(st, "k", NULL, 1, pool, &err), APR_EINVAL);
+}
+END_TEST
+
+START_TEST(invites)
+{
+    orgs_store_t *st = open_store();
+    orgs_invite_t inv = {0};
+    apr_array_header_t *list;
+    apr_time_t now = apr_time_now();
+    const char *o = mk_org(st, "org1", NULL);
+    inv.org_id = "org1";
+    inv.email = "new@Example.com";
+    inv.roles = strs(1, "admin");
+    inv.expires = now + apr_time_from_sec(86400);
+    ck_assert_int_eq(orgs_store_invite_create(st, &inv, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(strncmp(inv.id, "inv_", 4), 0);
+    ck_assert_int_eq(orgs_store_invite_list(st, o, &list, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(list, 0, orgs_invite_t *)->email, "new@example.com");
+    ck_assert_str_eq(APR_ARRAY_IDX(list, 0, orgs_invite_t *)->org_id, o);
+    assert_clean(st);
+    ck_assert_int_eq(orgs_store_invite_revoke(st, inv.id, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_invite_revoke(st, inv.id, pool, &err), APR_NOTFOUND);
+    inv.email = "bad";
+    ck_assert_int_eq(orgs_store_invite_create(st, &inv, pool, &err), APR_EINVAL);
+    inv.email = "a@example.com";
+    inv.expires = 1;
+    inv.created = 0;
+    ck_assert_int_eq(orgs_store_invite_create(st, &inv, pool, &err), APR_EINVAL);
+    inv.org_id = "nope";
+    inv.expires = now + 100000000;
+    ck_assert_int_eq(orgs_store_invite_create(st, &inv, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_invite_list(st, "org1", &list, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, 0);
+    assert_clean(st);
+}
+END_TEST
+
+/* ---- whole store --------------------------------------------------------- */
+
+static void populate(orgs_store_t *st)
+{
+    orgs_invite_t inv = {0};
+    orgs_org_t o = {0};
+    o.name = "org1";
+    o.meta = meta1("license", "premium");
+    o.domains = strs(1, "acme.com");
+    ck_assert_int_eq(orgs_store_org_create(st, &o, pool, &err), APR_SUCCESS);
+    mk_org(st, "org2", NULL);
+    mk_conn(st, "okta", "s3cret");
+    const char *u = mk_user(st, "okta", "s1", "a@acme.com");
+    ck_assert_int_eq(orgs_store_org_enable_conn(st, "org1", "okta", 1, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_member_add(st, "org1", u, strs(2, "admin", "x"), pool, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_member_add(st, "org2", u, NULL, pool, &err), APR_SUCCESS);
+    inv.org_id = "org2";
+    inv.email = "z@acme.com";
+    inv.expires = apr_time_now() + apr_time_from_sec(60);
+    ck_assert_int_eq(orgs_store_invite_create(st, &inv, pool, &err), APR_SUCCESS);
+}
+
+START_TEST(export_import)
+{
+    orgs_store_t *st = open_store(), *st2;
+    orgs_store_stat_t s1, s2;
+    orgs_conn_t *c;
+    orgs_org_t *o;
+    apr_size_t n, m;
+    FILE *fp = tmpfile();
+    char *dir2 = testutil_tempdir(pool);
+    populate(st);
+    ck_assert_int_eq(orgs_store_export(st, fp, &n, pool, &err), APR_SUCCESS);
+    ck_assert_uint_eq(n, 8);
+    rewind(fp);
+    st2 = open_in(dir2, keys);
+    ck_assert_int_eq(orgs_store_import(st2, fp, &m, pool, &err), APR_SUCCESS);
+    ck_assert_uint_eq(m, n);
+    ck_assert_int_eq(orgs_store_stat(st, &s1, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_stat(st2, &s2, &err), APR_SUCCESS);
+    ck_assert_uint_eq(s1.orgs, s2.orgs);
+    ck_assert_uint_eq(s1.users, s2.users);
+    ck_assert_uint_eq(s1.members, s2.members);
+    ck_assert_int_eq(orgs_store_conn_get_secret(st2, "okta", &c, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(c->client_secret, "s3cret");
+    ck_assert_int_eq(orgs_store_org_by_domain(st2, "acme.com", &o, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(APR_ARRAY_IDX(o->meta, 0, orgs_kv_t).value, "premium");
+    assert_clean(st2);
+    /* again into the same store: conflicts, all or nothing */
+    rewind(fp);
+    ck_assert_int_eq(orgs_store_import(st2, fp, &m, pool, &err), APR_EEXIST);
+    ck_assert_ptr_nonnull(strstr(err.msg, "line 1"));
+    ck_assert_int_eq(orgs_store_stat(st2, &s2, &err), APR_SUCCESS);
+    ck_assert_uint_eq(s1.orgs, s2.orgs);
+    fclose(fp);
+    testutil_rmtree(dir2);
+}
+END_TEST
+
+START_TEST(import_bad)
+{
+    orgs_store_t *st = open_store();
+    orgs_store_stat_t s;
+    apr_size_t n;
+    const char *cases[] = {
+        "{\"type\":\"org\",\"id\":\"org_AAAAAAAAAAAAAAAA\",\"name\":\"a\"}\nnot json\n",
+        "{\"type\":\"org\",\"id\":\"org_AAAAAAAAAAAAAAAA\",\"name\":\"Bad Name\"}\n",
+        "{\"type\":\"org\",\"id\":\"bad\",\"name\":\"a\"}\n",
+        "{\"type\":\"member\",\"org_id\":\"org_AAAAAAAAAAAAAAAA\",\"user_id\":"
+        "\"usr_AAAAAAAAAAAAAAAA\",\"roles\":[]}\n",
+        "{\"type\":\"spaceship\"}\n",
+        "{\"type\":\"conn\",\"id\":\"con_AAAAAAAAAAAAAAAA\",\"name\":\"c\",\"issuer\":"
+        "\"https://i.example.com\",\"client_id\":\"x\",\"secret\":\"AAAA\"}\n",
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        FILE *fp = tmpfile();
+        fputs(cases[i], fp);
+        rewind(fp);
+        ck_assert_msg(orgs_store_import(st, fp, &n, pool, &err) != APR_SUCCESS, "case %zu", i);
+        ck_assert_uint_eq(n, 0);
+        fclose(fp);
+    }
+    ck_assert_int_eq(orgs_store_stat(st, &s, &err), APR_SUCCESS);
+    ck_assert_uint_eq(s.orgs, 0);
+    ck_assert_uint_eq(s.conns, 0);
+}
+END_TEST
+
+START_TEST(map_full)
+{
+    orgs_store_t *st;
+    apr_array_header_t *list;
+    apr_status_t rv = APR_SUCCESS;
+    int made = 0;
+    ck_assert_int_eq(orgs_store_open(&st, dir, 256 * 1024, 0, ORGS_STORE_CREATE, keys, pool, &err),
+                     APR_SUCCESS);
+    char dn[200];
+    memset(dn, 'D', sizeof(dn) - 1);
+    dn[sizeof(dn) - 1] = '\0';
+    for (int i = 0; i < 100000; i++) {
+        orgs_org_t o = {0};
+        o.name = apr_psprintf(pool, "org%d", i);
+        o.display_name = dn;
+        rv = orgs_store_org_create(st, &o, pool, &err);
+        if (rv != APR_SUCCESS) {
+            break;
+        }
+        made++;
+    }
+    ck_assert_int_eq(rv, ORGS_ESTOREFULL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "OrgsStoreMaxSize"));
+    ck_assert_int_gt(made, 10);
+    orgs_store_close(st);
+    st = open_store(); /* default (larger) size */
+    ck_assert_int_eq(orgs_store_org_list(st, &list, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, made);
+    assert_clean(st);
+    mk_org(st, "after", NULL);
+}
+END_TEST
+
+#define WRITERS 4
+#define PER_WRITER 25
+
+static void writer(int w)
+{
+    apr_pool_t *p;
+    orgs_store_t *st;
+    orgs_err_t e;
+    orgs_user_t *u;
+    int created;
+    apr_pool_create(&p, NULL);
+    if (orgs_store_open(&st, dir, 0, 0, ORGS_STORE_CREATE, keys, p, &e) != APR_SUCCESS) {
+        _exit(10);
+    }
+    orgs_conn_t c = {0};
+    c.name = apr_psprintf(p, "conn%d", w);
+    c.issuer = "https://idp.example.com";
+    c.client_id = "x";
+    if (orgs_store_conn_create(st, &c, p, &e) != APR_SUCCESS) {
+        _exit(11);
+    }
+    for (int i = 0; i < PER_WRITER; i++) {
+        orgs_org_t o = {0};
+        o.name = apr_psprintf(p, "w%d-org%d", w, i);
+        if (orgs_store_org_create(st, &o, p, &e) != APR_SUCCESS ||
+            orgs_store_user_login(st, c.id, apr_psprintf(p, "sub%d", i), NULL, NULL, 1, &u,
+                                  &created, p, &e) != APR_SUCCESS ||
+            orgs_store_member_add(st, o.id, u->id, NULL, p, &e) != APR_SUCCESS) {
+            _exit(12);
+        }
+    }
+    orgs_store_close(st);
+    apr_pool_destroy(p);
+    _exit(0);
+}
+
+START_TEST(concurrent_writers)
+{
+    pid_t pids[WRITERS];
+    orgs_store_stat_t s;
+    /* nothing is open in this process before the fork */
+    for (int w = 0; w < WRITERS; w++) {
+        pids[w] = fork();
+        ck_assert_int_ge(pids[w], 0);
+        if (pids[w] == 0) {
+            writer(w);
+        }
+    }
+    for (int w = 0; w < WRITERS; w++) {
+        int status;
+        ck_assert_int_eq(waitpid(pids[w], &status, 0), pids[w]);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer %d: %d", w, status);
+    }
+    orgs_store_t *st = open_store();
+    ck_assert_int_eq(orgs_store_stat(st, &s, &err), APR_SUCCESS);
+    ck_assert_uint_eq(s.orgs, WRITERS * PER_WRITER);
+    ck_assert_uint_eq(s.members, WRITERS * PER_WRITER);
+    ck_assert_uint_eq(s.users, WRITERS * PER_WRITER);
+    ck_assert_uint_eq(s.conns, WRITERS);
+    assert_clean(st);
+}
+END_TEST
+
+START_TEST(format_version)
+{
+    orgs_store_t *st = open_store();
+    orgs_store_stat_t s;
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    ck_assert_int_eq(orgs_store_stat(st, &s, &err), APR_SUCCESS);
+    ck_assert_uint_eq(s.version, ORGS_STORE_FORMAT_VERSION);
+    ck_assert_uint_eq(s.map_size, ORGS_STORE_DEFAULT_MAP_SIZE);
+    orgs_store_close(st);
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 64);
+    ck_assert_int_eq(mdb_env_open(env, dir, 0, 0600), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    char ver[8];
+    snprintf(ver, sizeof(ver), "%d", ORGS_STORE_FORMAT_VERSION + 1);
+    MDB_val k = {7, "version"}, v = {strlen(ver), ver};
+    ck_assert_int_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    ck_assert_int_eq(orgs_store_open(&st, dir, 0, 0, ORGS_STORE_CREATE, keys, pool, &err),
+                     ORGS_EVERSION);
+    ck_assert_int_eq(orgs_store_open(&st, dir, 0, 0, ORGS_STORE_RDONLY, keys, pool, &err),
+                     ORGS_EVERSION);
+}
+END_TEST
+
+START_TEST(open_neg)
+{
+    orgs_store_t *st;
+    char *missing = apr_pstrcat(pool, dir, "/missing", NULL);
+    ck_assert_int_eq(orgs_store_open(&st, missing, 0, 0, ORGS_STORE_CREATE, keys, pool, &err),
+                     ORGS_ESTORE);
+    /* without CREATE an empty directory is not a store */
+    ck_assert_int_eq(orgs_store_open(&st, dir, 0, 0, 0, keys, pool, &err), ORGS_ESTORE);
+    ck_assert_int_eq(orgs_store_open(&st, dir, 0, 0, ORGS_STORE_RDONLY, keys, pool, &err),
+                     ORGS_ESTORE);
+    st = open_store();
+    mk_org(st, "org1", NULL);
+    orgs_store_close(st);
+    ck_assert_int_eq(orgs_store_open(&st, dir, 0, 0, ORGS_STORE_RDONLY, keys, pool, &err),
+                     APR_SUCCESS);
+    orgs_org_t o = {0}, *got;
+    o.name = "org2";
+    ck_assert_int_eq(orgs_store_org_get(st, "org1", &got, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_org_create(st, &o, pool, &err), ORGS_ESTORE);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("store");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, org_create_get_list);
+    tcase_add_test(tc, org_update_and_domains);
+    tcase_add_test(tc, org_bad_input);
+    tcase_add_test(tc, org_conflicts);
+    tcase_add_test(tc, org_meta_limits);
+    tcase_add_test(tc, org_not_found);
+    tcase_add_test(tc, conn_crud);
+    tcase_add_test(tc, conn_bad_input);
+    tcase_add_test(tc, conn_secret_needs_key);
+    tcase_add_test(tc, enablement);
+    tcase_add_test(tc, enablement_neg);
+    tcase_add_test(tc, user_login_flow);
+    tcase_add_test(tc, user_neg);
+    tcase_add_test(tc, members);
+    tcase_add_test(tc, members_neg);
+    tcase_add_test(tc, cascade_org_delete);
+    tcase_add_test(tc, cascade_conn_delete);
+    tcase_add_test(tc, cascade_user_delete);
+    tcase_add_test(tc, check_finds_damage);
+    tcase_add_test(tc, sessions);
+    tcase_add_test(tc, sessions_neg);
+    tcase_add_test(tc, pending_logins);
+    tcase_add_test(tc, pending_neg);
+    tcase_add_test(tc, cache);
+    tcase_add_test(tc, invites);
+    tcase_add_test(tc, export_import);
+    tcase_add_test(tc, import_bad);
+    tcase_add_test(tc, map_full);
+    tcase_add_test(tc, concurrent_writers);
+    tcase_add_test(tc, format_version);
+    tcase_add_test(tc, open_neg);
+    suite_add_tcase(s, tc);
+    return testutil_run(s);
+}
