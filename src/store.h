@@ -145,7 +145,9 @@ enum {
  * environment across fork(): open it in the child. keys may be NULL (then
  * connection secrets can be neither written nor read: ORGS_ENOKEY). If run as
  * root on a directory owned by another user, the data files are given to that
- * user so httpd's children keep write access. A pool cleanup closes it. */
+ * user so httpd's children keep write access. A pool cleanup closes it.
+ * Without ORGS_STORE_CREATE a directory holding no store is ORGS_ESTORE;
+ * with ORGS_STORE_RDONLY every write returns ORGS_ESTORE. */
 apr_status_t orgs_store_open(orgs_store_t **st, const char *dir, apr_uint64_t map_size,
                              unsigned max_readers, int flags, const orgs_crypto_keys_t *keys,
                              apr_pool_t *p, orgs_err_t *err);
@@ -281,13 +283,15 @@ apr_status_t orgs_store_role_remove(orgs_store_t *st, const char *org_ref, const
 
 /* ---- sessions ------------------------------------------------------- */
 
-/* sid_hash: SHA-256 of the cookie's session id (32 bytes). */
+/* sid_hash: SHA-256 of the cookie's session id (32 bytes). APR_NOTFOUND
+ * unless s->user_id is a member of s->org_id and s->conn_id exists: a
+ * session never outlives its membership. */
 apr_status_t orgs_store_session_put(orgs_store_t *st, const unsigned char sid_hash[32],
                                     const orgs_session_t *s, apr_pool_t *p, orgs_err_t *err);
 /* The per-request read: session, its org, user, membership and connection
  * name in one read transaction. APR_NOTFOUND if the session is absent; also
  * APR_NOTFOUND if the org, user or membership is gone; ORGS_EEXPIRED if
- * now > expires or now - last_seen > idle. */
+ * now > expires or now - last_seen > idle (idle <= 0: no idle limit). */
 apr_status_t orgs_store_session_view(orgs_store_t *st, const unsigned char sid_hash[32],
                                      apr_time_t now, apr_interval_time_t idle,
                                      orgs_session_view_t **out, apr_pool_t *p, orgs_err_t *err);
@@ -304,7 +308,8 @@ apr_status_t orgs_store_session_purge(orgs_store_t *st, apr_time_t now,
 /* ---- pending logins ------------------------------------------------- */
 
 /* Stores a pending login; keeps at most max_per_browser for that browser
- * (oldest dropped) and drops expired ones it meets (older than ttl). */
+ * (oldest dropped) and drops expired ones it meets (older than ttl).
+ * pl->created is "now" (0 = the current time). */
 apr_status_t orgs_store_pending_put(orgs_store_t *st, const orgs_pending_t *pl,
                                     unsigned max_per_browser, apr_interval_time_t ttl,
                                     apr_pool_t *p, orgs_err_t *err);

@@ -2,6 +2,7 @@
  * uniqueness, name-or-id lookups, cascades (each followed by a clean
  * orgs_store_check), limits, map full, several writer processes, sessions,
  * pending logins, export/import and the format version. */
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/wait.h>
 
@@ -1139,6 +1140,55 @@ START_TEST(concurrent_writers)
 }
 END_TEST
 
+typedef struct {
+    orgs_store_t *st;
+    const char *org, *user;
+    int hits;
+} reader_arg_t;
+
+static void *reader(void *data)
+{
+    reader_arg_t *a = data;
+    apr_pool_t *p;
+    orgs_err_t e;
+    orgs_member_t *m;
+    apr_pool_create(&p, NULL);
+    for (int i = 0; i < 2000; i++) {
+        a->hits += orgs_store_member_get(a->st, a->org, a->user, &m, p, &e) == APR_SUCCESS &&
+                   m->roles->nelts == 1;
+        if (i % 100 == 0) {
+            apr_pool_clear(p);
+        }
+    }
+    apr_pool_destroy(p);
+    return NULL;
+}
+
+/* Threads share one environment (event MPM) while a writer commits. */
+START_TEST(threaded_readers)
+{
+    orgs_store_t *st = open_store();
+    pthread_t th[8];
+    reader_arg_t args[8];
+    const char *o = mk_org(st, "org1", NULL);
+    mk_conn(st, "okta", NULL);
+    const char *u = mk_user(st, "okta", "s1", NULL);
+    ck_assert_int_eq(orgs_store_member_add(st, o, u, strs(1, "admin"), pool, &err), APR_SUCCESS);
+    for (int i = 0; i < 8; i++) {
+        args[i] = (reader_arg_t){st, o, u, 0};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, reader, &args[i]), 0);
+    }
+    for (int i = 0; i < 50; i++) {
+        mk_org(st, apr_psprintf(pool, "busy%d", i), NULL);
+    }
+    for (int i = 0; i < 8; i++) {
+        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+        ck_assert_int_eq(args[i].hits, 2000);
+    }
+    assert_clean(st);
+}
+END_TEST
+
 START_TEST(format_version)
 {
     orgs_store_t *st = open_store();
@@ -1225,6 +1275,7 @@ int main(void)
     tcase_add_test(tc, import_bad);
     tcase_add_test(tc, map_full);
     tcase_add_test(tc, concurrent_writers);
+    tcase_add_test(tc, threaded_readers);
     tcase_add_test(tc, format_version);
     tcase_add_test(tc, open_neg);
     suite_add_tcase(s, tc);
