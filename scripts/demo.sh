@@ -149,6 +149,12 @@ else
     user_group="# not started as root: httpd runs as $(id -un)"
 fi
 
+# The pages and the CGI are copied next to the store: httpd's user may not
+# be allowed to reach into the checkout (e.g. a clone under /root).
+rm -rf "$state/site"
+cp -R "$top/demo/htdocs" "$top/demo/cgi-bin" -t "$(mkdir -p "$state/site" && echo "$state/site")"
+chmod -R a+rX "$state/site"
+
 extra_modules=""
 for m in log_config unixd; do
     [ -f "$modules_dir/mod_$m.so" ] && extra_modules="$extra_modules
@@ -158,7 +164,7 @@ done
 conf=$state/conf/httpd.conf
 tpl=$(cat "$top/demo/httpd.conf.in")
 tpl=${tpl//@ROOT@/$state}
-tpl=${tpl//@DEMO@/$top/demo}
+tpl=${tpl//@DEMO@/$state/site}
 tpl=${tpl//@PORT@/$port}
 tpl=${tpl//@MODULES_DIR@/$modules_dir}
 tpl=${tpl//@MODULE_SO@/$module_so}
@@ -169,14 +175,10 @@ chmod 0644 "$conf"
 
 # ---- seed the store -------------------------------------------------------
 
-# orgctl runs as the user httpd's children run as, so the LMDB files it
-# creates belong to that user.
+# Run as root, orgctl hands the LMDB files it creates to the owner of the
+# store directory (www-data), so httpd's children keep write access.
 orgctl() {
-    if [ $as_root = 1 ]; then
-        runuser -u "$web_user" -- "$orgctl_bin" -s "$state/store" --key-file "$key" "$@"
-    else
-        "$orgctl_bin" -s "$state/store" --key-file "$key" "$@"
-    fi
+    "$orgctl_bin" -s "$state/store" --key-file "$key" "$@"
 }
 
 seed() {

@@ -21,6 +21,13 @@ fi
 (cd "$top/tests/idp" && node selftest.mjs) > "$build/idp-selftest.log" 2>&1
 idp_rc=$?
 [ $idp_rc -eq 0 ] || { status=1; tail -30 "$build/idp-selftest.log"; }
+# The README's demo command, end to end on its own ports.
+demo_state=$(mktemp -d /tmp/orgs-demo-check.XXXXXX)
+DEMO_SETUP=0 DEMO_PORT=18080 DEMO_IDP1_PORT=19011 DEMO_IDP2_PORT=19012 \
+    DEMO_STATE_DIR="$demo_state" bash "$top/scripts/demo.sh" --check > "$build/demo-check.log" 2>&1
+demo_rc=$?
+rm -rf "$demo_state"
+[ $demo_rc -eq 0 ] || { status=1; tail -30 "$build/demo-check.log"; }
 node "$top/tests/integration/run.mjs" 2>&1 | tee "$build/integration.log" | grep -v '^integration: '
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
@@ -33,5 +40,6 @@ done
 grep -h '^orgctl cli:' "$build"/tests/cli/test_orgctl.sh.log 2>/dev/null || echo "orgctl cli: no result"
 grep -h '^drift:' "$build"/tests/drift.sh.log 2>/dev/null || echo "drift: no result"
 if [ $idp_rc -eq 0 ]; then echo "idp selftest: passed"; else echo "idp selftest: failed"; fi
+if [ $demo_rc -eq 0 ]; then echo "demo check: passed"; else echo "demo check: failed"; fi
 grep -h '^integration: ' "$build/integration.log" || echo "integration: no result"
 exit $status

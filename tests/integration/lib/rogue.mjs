@@ -1,0 +1,118 @@
+// The malicious OpenID Provider (tests/idp/rogue.mjs) for attack tests:
+// started on a free loopback port, stopped by PID, its mode set at run time.
+//
+//   const op = await Rogue.start({ clientId: 'mod-auth-orgs-rogue', clientSecret: 's' });
+//   op.issuer;                       // http://127.0.0.1:PORT
+//   await op.mode('wrong_aud');      // or op.mode('good', { sub: 'x', claims: {...} })
+//   await op.last();                 // last authorize parameters and token request
+//   await op.stop();
+import http from 'node:http';
+import { join } from 'node:path';
+
+import { SRC_DIR } from './paths.mjs';
+import { spawnTracked, stopProcess } from './proc.mjs';
+
+export const ROGUE_SCRIPT = join(SRC_DIR, 'tests/idp/rogue.mjs');
+
+function request(method, url, body) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(
+      url,
+      {
+        method,
+        headers: data === undefined
+          ? {}
+          : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
+        timeout: 10000,
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (d) => chunks.push(d));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json = null;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            // not JSON
+          }
+          resolve({ status: res.statusCode, body: text, json });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`timeout: ${method} ${url}`)));
+    req.on('error', reject);
+    if (data !== undefined) req.write(data);
+    req.end();
+  });
+}
+
+export class Rogue {
+  // opts: clientId, clientSecret, mode, timeoutMs (wait for READY)
+  static async start(opts = {}) {
+    const args = [ROGUE_SCRIPT, '--port', '0', '--quiet'];
+    if (opts.clientId) args.push('--client-id', opts.clientId);
+    if (opts.clientSecret) args.push('--client-secret', opts.clientSecret);
+    if (opts.mode) args.push('--mode', opts.mode);
+    const child = spawnTracked(process.execPath, args);
+    const op = new Rogue(child);
+    try {
+      op.issuer = await op.#ready(opts.timeoutMs ?? 10000);
+    } catch (e) {
+      await op.stop();
+      throw e;
+    }
+    op.port = Number(new URL(op.issuer).port);
+    return op;
+  }
+
+  constructor(child) {
+    this.child = child;
+    this.issuer = null;
+  }
+
+  async #ready(timeoutMs) {
+    const deadline = Date.now() + timeoutMs;
+    let exited = false;
+    this.child.exited.then(() => (exited = true));
+    for (;;) {
+      const m = this.child.output.match(/^READY (\S+)$/m);
+      if (m) return m[1];
+      if (exited) throw new Error(`rogue OP exited before READY:\n${this.child.output}`);
+      if (Date.now() > deadline) {
+        throw new Error(`rogue OP not READY after ${timeoutMs} ms:\n${this.child.output}`);
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  get pid() {
+    return this.child?.pid;
+  }
+
+  // Sets the mode (and optionally sub, email, name, claims) for the
+  // following requests; throws when the OP refuses it.
+  async mode(mode, extra = {}) {
+    const r = await request('POST', `${this.issuer}/_mode`, { mode, ...extra });
+    if (r.status !== 200) throw new Error(`rogue OP refused mode ${mode}: ${r.status} ${r.body}`);
+    return r.json;
+  }
+
+  async state() {
+    return (await request('GET', `${this.issuer}/_mode`)).json;
+  }
+
+  // { authorize: {...}, token: { auth_method, params } }
+  async last() {
+    return (await request('GET', `${this.issuer}/_last`)).json;
+  }
+
+  // SIGTERM by PID; SIGKILL if it does not exit.
+  async stop() {
+    const child = this.child;
+    this.child = null;
+    if (child) await stopProcess(child, { signal: 'SIGTERM', timeoutMs: 5000 });
+  }
+}
