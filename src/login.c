@@ -471,6 +471,15 @@ static int verify_response(route_ctx_t *c, callback_t *cb)
                            "The sign-in response came from the wrong identity provider.",
                            c->return_to);
     }
+    if (!iss && cb->prov->iss_param_supported) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      ORGSLOGNO(00235) "callback: connection %s's IdP announces the iss "
+                                       "parameter but the response has none (mix-up attack?)",
+                      cb->conn->name);
+        return login_error(r, HTTP_BAD_REQUEST, "invalid_request",
+                           "The sign-in response came from the wrong identity provider.",
+                           c->return_to);
+    }
     if (error) {
         const char *desc = apr_table_get(c->args, "error_description");
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,

@@ -167,6 +167,8 @@ static apr_status_t discovery_parse(const char *body, const char *expect, const 
         url_ok(es) && (!is_https(iss) || is_https(es)) ? apr_pstrdup(p, es) : NULL;
     prov->userinfo_endpoint =
         url_ok(ui) && (!is_https(iss) || is_https(ui)) ? apr_pstrdup(p, ui) : NULL;
+    prov->iss_param_supported =
+        json_is_true(json_object_get(doc, "authorization_response_iss_parameter_supported"));
     rv = APR_SUCCESS;
 
 leave:

@@ -34,6 +34,7 @@ typedef struct orgs_oidc_provider_t {
     const char *end_session_endpoint; /* NULL when absent (or not a usable URL) */
     const char *userinfo_endpoint;    /* NULL when absent (or not a usable URL) */
     const char *jwks_json;            /* the JWK set, {"keys":[...]} */
+    int iss_param_supported;          /* RFC 9207: the callback must then carry "iss" */
     apr_time_t discovery_fetched;
     apr_time_t jwks_fetched;
 } orgs_oidc_provider_t;

@@ -198,18 +198,19 @@ test('wrong_iss_param (RFC 9207 mix-up): 400, ORGS00220, no session', async () =
 
 // RFC 9207 section 2.4: when the OP's metadata says
 // authorization_response_iss_parameter_supported, a response without iss
-// must be rejected. The module does not look at that metadata yet.
-test('no_iss_param with iss advertised in discovery: refused (RFC 9207 2.4)', {
-  todo: 'the provider metadata flag authorization_response_iss_parameter_supported is not kept',
-}, async () => {
+// must be rejected.
+test('no_iss_param with iss advertised in discovery: 400, ORGS00235, no session', async () => {
   await op.mode('no_iss_param');
   try {
     const c = browser();
     const cb = await startLogin(c);
     assert.equal(cb.searchParams.get('iss'), null);
+    const mark = h.logMark();
     const res = await c.get(cb.toString());
     assert.equal(res.status, 400, `${res.status}`);
     assertNoSession(res);
+    await logSince(h, mark, /ORGS00235: callback: connection rogue's IdP announces the iss parameter/);
+    await assertStillLoggedOut(c);
   } finally {
     await op.mode('good');
   }
