@@ -655,13 +655,14 @@ static int route_logout(route_ctx_t *c)
 {
     request_rec *r = c->r;
     const char *org = apr_table_get(c->args, "organization");
+    const char *current = orgs_login_cookie_get(r, ORGS_COOKIE_ORG);
     const char *sid, *cookie, *dest = c->return_to;
     orgs_session_view_t *view = NULL;
     unsigned char hash[32];
     orgs_err_t err = {{0}};
 
     if (!org) {
-        org = orgs_login_cookie_get(r, ORGS_COOKIE_ORG);
+        org = current;
     }
     if (!org || orgs_parse_slug(org, &err) != APR_SUCCESS) {
         return redirect(r, dest);
@@ -677,7 +678,10 @@ static int route_logout(route_ctx_t *c)
         orgs_store_session_delete(c->st, hash, r->pool, &err);
     }
     cookie_set(r, cookie, "", 0);
-    cookie_set(r, ORGS_COOKIE_ORG, "", 0);
+    /* orgs_org may point at another org that stays signed in. */
+    if (current && strcmp(current, org) == 0) {
+        cookie_set(r, ORGS_COOKIE_ORG, "", 0);
+    }
     if (view) {
         orgs_conn_t *conn;
         orgs_oidc_provider_t *prov;
@@ -689,13 +693,30 @@ static int route_logout(route_ctx_t *c)
             orgs_oidc_provider_get(c->st, conn->issuer, apr_time_now(), &opts, &prov, r->pool,
                                    &err) == APR_SUCCESS &&
             prov->end_session_endpoint) {
+            /* One fixed post-logout URI to register at the IdP; where to
+             * go from there travels in state (checked again on return). */
             dest = orgs_url_append_params(
                 prov->end_session_endpoint, r->pool, "id_token_hint", view->session.id_token_hint,
                 "client_id", conn->client_id, "post_logout_redirect_uri",
-                apr_pstrcat(r->pool, base_url(r), c->return_to, NULL), NULL);
+                apr_pstrcat(r->pool, base_url(r), orgs_srv_cfg(r->server)->endpoint, "/logged-out",
+                            NULL),
+                "state", c->return_to, NULL);
         }
     }
     return redirect(r, dest);
+}
+
+/* Where the IdP sends the browser after RP-initiated logout: on to the
+ * local path carried in state (validated like any return_to). */
+static int route_logged_out(route_ctx_t *c)
+{
+    const char *dest = apr_table_get(c->args, "state");
+    orgs_err_t err = {{0}};
+
+    if (!dest || orgs_url_return_to_check(dest, &err) != APR_SUCCESS) {
+        dest = "/";
+    }
+    return redirect(c->r, dest);
 }
 
 /* ---- dispatch ---------------------------------------------------------- */
@@ -707,6 +728,7 @@ static const struct {
     {"/login", route_login},
     {"/callback", route_callback},
     {"/logout", route_logout},
+    {"/logged-out", route_logged_out},
 };
 
 /* The endpoints are served before httpd's access checks, so a site-wide

@@ -15,8 +15,9 @@
  *   user_email       email \0 user id -> ""
  *   user_conn_email  conn id \0 email \0 user id -> ""
  *   conn_users       conn id + user id -> ""
- *   members          org id + user id -> created (8 bytes LE) + roles ("r\0"...)
- *   member_rev       user id + org id -> ""
+ *   members          packed user id (12) -> the user's memberships, one record
+ *                    sorted by org id (format at mrec_t below)
+ *   org_members      packed org id (12) -> packed user ids (DUPSORT, DUPFIXED)
  *   sessions         sid hash (32) -> JSON record
  *   session_idx      org id + user id + sid hash -> ""
  *   pending          state -> JSON record
@@ -70,7 +71,7 @@ enum {
     DB_USER_CONN_EMAIL,
     DB_CONN_USERS,
     DB_MEMBERS,
-    DB_MEMBER_REV,
+    DB_ORG_MEMBERS,
     DB_SESSIONS,
     DB_SESSION_IDX,
     DB_PENDING,
@@ -85,7 +86,7 @@ enum {
 static const char *const db_names[DB_COUNT] = {
     "meta",    "orgs",       "org_names",  "domains",     "conns",           "conn_names",
     "enable",  "users",      "user_sub",   "user_email",  "user_conn_email", "conn_users",
-    "members", "member_rev", "sessions",   "session_idx", "pending",         "pending_browser",
+    "members", "org_members", "sessions",   "session_idx", "pending",         "pending_browser",
     "cache",   "invites",    "invite_org", "audit",
 };
 
@@ -1151,81 +1152,329 @@ static apr_status_t user_find_sub(orgs_store_t *st, MDB_txn *txn, const char *co
 
 /* ---- members --------------------------------------------------------- */
 
-static apr_status_t member_encode(const apr_array_header_t *roles, apr_time_t created, MDB_val *v,
-                                  apr_pool_t *p)
+/* Ids in membership keys and records are packed: the 16 base62 characters
+ * after the prefix are a big-endian 96-bit number (62^16 < 2^96), so binary
+ * order is the text order and a key is 12 bytes instead of 20. Only call
+ * id_pack on a string that passed is_id. */
+#define ID_BIN 12
+
+static const char b62_digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+static void id_pack(const char *id, unsigned char out[ID_BIN])
 {
-    size_t n = 8;
+    apr_uint64_t limb[3] = {0, 0, 0}; /* 32 bits each, most significant first */
+    for (const char *c = id + 4; c < id + ID_LEN; c++) {
+        apr_uint64_t carry = *c <= '9' ? (apr_uint64_t)(*c - '0')
+                             : *c <= 'Z' ? (apr_uint64_t)(*c - 'A' + 10)
+                                         : (apr_uint64_t)(*c - 'a' + 36);
+        for (int j = 2; j >= 0; j--) {
+            apr_uint64_t x = limb[j] * 62 + carry;
+            limb[j] = x & 0xffffffffu;
+            carry = x >> 32;
+        }
+    }
+    for (int j = 0; j < 3; j++) {
+        for (int b = 0; b < 4; b++) {
+            out[4 * j + b] = (unsigned char)(limb[j] >> (24 - 8 * b));
+        }
+    }
+}
+
+/* The text id of a packed one; 0 if the number is out of range (corrupt). */
+static int id_unpack(const unsigned char *in, const char *prefix, char out[ID_LEN + 1])
+{
+    apr_uint64_t limb[3];
+    for (int j = 0; j < 3; j++) {
+        limb[j] = (apr_uint64_t)in[4 * j] << 24 | (apr_uint64_t)in[4 * j + 1] << 16 |
+                  (apr_uint64_t)in[4 * j + 2] << 8 | in[4 * j + 3];
+    }
+    memcpy(out, prefix, 4);
+    for (int i = ID_LEN - 1; i >= 4; i--) {
+        apr_uint64_t rem = 0;
+        for (int j = 0; j < 3; j++) {
+            apr_uint64_t x = rem << 32 | limb[j];
+            limb[j] = x / 62;
+            rem = x % 62;
+        }
+        out[i] = b62_digits[rem];
+    }
+    out[ID_LEN] = '\0';
+    return (limb[0] | limb[1] | limb[2]) == 0;
+}
+
+static const char *id_str(const unsigned char *in, const char *prefix, apr_pool_t *p)
+{
+    char *s = apr_palloc(p, ID_LEN + 1);
+    return id_unpack(in, prefix, s) ? s : NULL;
+}
+
+static apr_uint32_t get_u32le(const unsigned char *b)
+{
+    return (apr_uint32_t)b[0] | (apr_uint32_t)b[1] << 8 | (apr_uint32_t)b[2] << 16 |
+           (apr_uint32_t)b[3] << 24;
+}
+
+static void put_u32le(unsigned char *b, apr_uint32_t v)
+{
+    for (int i = 0; i < 4; i++) {
+        b[i] = (unsigned char)(v >> (8 * i));
+    }
+}
+
+/* A user's memberships are one record in "members" (key: packed user id),
+ * so the hot lookup is one mdb_get on a 100k-key tree plus a binary search
+ * inside one small value:
+ *   count (4, LE)
+ *   count entries, sorted by org id, each MENT bytes:
+ *     packed org id (12) | created (8, LE) | roles offset (4, LE)
+ *   roles: for entry i, the bytes from its offset to the next entry's (or
+ *     the record's end): "role\0" repeated, empty when there are none.
+ * The org -> members index "org_members" (DUPSORT|DUPFIXED: packed org id ->
+ * packed user ids) serves listings and cascades. Invariant: an entry exists
+ * in one exactly when it exists in the other. */
+#define MENT (ID_BIN + 8 + 4)
+
+typedef struct {
+    const unsigned char *d;
+    size_t size;
+    apr_uint32_t n;
+} mrec_t;
+
+/* One membership while a record is rebuilt. */
+typedef struct {
+    const unsigned char *org;
+    apr_time_t created;
+    const char *roles;
+    size_t rlen;
+} ment_t;
+
+/* An absent record (size 0) is an empty one. 0 if the header is corrupt. */
+static int mrec_open(const void *d, size_t size, mrec_t *r)
+{
+    r->d = d;
+    r->size = size;
+    r->n = 0;
+    if (size == 0) {
+        return 1;
+    }
+    if (size < 4) {
+        return 0;
+    }
+    r->n = get_u32le(r->d);
+    return r->n > 0 && r->n <= (size - 4) / MENT;
+}
+
+static const unsigned char *mrec_ent(const mrec_t *r, apr_uint32_t i)
+{
+    return r->d + 4 + (size_t)i * MENT;
+}
+
+/* Binary search: 1 and *pos = its index if org is there, else 0 and *pos =
+ * where it would go. */
+static int mrec_find(const mrec_t *r, const unsigned char *org, apr_uint32_t *pos)
+{
+    apr_uint32_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        apr_uint32_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(mrec_ent(r, mid), org, ID_BIN);
+        if (c == 0) {
+            *pos = mid;
+            return 1;
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    *pos = lo;
+    return 0;
+}
+
+/* Entry i, its roles bounds checked; 0 if corrupt. */
+static int mrec_get(const mrec_t *r, apr_uint32_t i, ment_t *e)
+{
+    const unsigned char *ent = mrec_ent(r, i);
+    size_t start = get_u32le(ent + ID_BIN + 8);
+    size_t end = i + 1 < r->n ? get_u32le(mrec_ent(r, i + 1) + ID_BIN + 8) : r->size;
+    if (start < 4 + (size_t)r->n * MENT || start > end || end > r->size ||
+        (end > start && r->d[end - 1] != '\0')) {
+        return 0;
+    }
+    e->org = ent;
+    e->created = (apr_time_t)get_u64le(ent + ID_BIN);
+    e->roles = (const char *)r->d + start;
+    e->rlen = end - start;
+    return 1;
+}
+
+static void roles_encode(const apr_array_header_t *roles, ment_t *e, apr_pool_t *p)
+{
+    size_t n = 0;
     for (int i = 0; roles && i < roles->nelts; i++) {
         n += strlen(APR_ARRAY_IDX(roles, i, const char *)) + 1;
     }
-    unsigned char *b = apr_palloc(p, n);
-    put_u64le(b, (apr_uint64_t)created);
-    size_t off = 8;
+    char *b = apr_palloc(p, n + 1);
+    size_t off = 0;
     for (int i = 0; roles && i < roles->nelts; i++) {
-        const char *r = APR_ARRAY_IDX(roles, i, const char *);
-        size_t len = strlen(r) + 1;
-        memcpy(b + off, r, len);
+        const char *role = APR_ARRAY_IDX(roles, i, const char *);
+        size_t len = strlen(role) + 1;
+        memcpy(b + off, role, len);
         off += len;
     }
-    v->mv_data = b;
-    v->mv_size = n;
+    e->roles = b;
+    e->rlen = n;
+}
+
+static apr_array_header_t *roles_decode(const ment_t *e, apr_pool_t *p)
+{
+    apr_array_header_t *a = apr_array_make(p, 4, sizeof(const char *));
+    for (size_t off = 0; off < e->rlen;) {
+        size_t len = strlen(e->roles + off);
+        APR_ARRAY_PUSH(a, const char *) = apr_pstrmemdup(p, e->roles + off, len);
+        off += len + 1;
+    }
+    return a;
+}
+
+/* The record with entry pos removed (del) and/or ins put at pos. An empty
+ * result has size 0 (the caller deletes the key). */
+static apr_status_t mrec_splice(const mrec_t *r, apr_uint32_t pos, int del, const ment_t *ins,
+                                MDB_val *out, apr_pool_t *p, orgs_err_t *err)
+{
+    apr_uint32_t n = r->n - (del ? 1 : 0) + (ins ? 1 : 0);
+    ment_t *e = apr_palloc(p, sizeof(ment_t) * (n + 1));
+    size_t size = 4 + (size_t)n * MENT;
+    apr_uint32_t j = 0;
+    for (apr_uint32_t i = 0; i <= r->n; i++) {
+        if (i == pos && ins) {
+            e[j++] = *ins;
+        }
+        if (i == r->n || (i == pos && del)) {
+            continue;
+        }
+        if (!mrec_get(r, i, &e[j++])) {
+            return orgs_err_set(err, ORGS_ESTORE, "corrupt membership record");
+        }
+    }
+    for (j = 0; j < n; j++) {
+        size += e[j].rlen;
+    }
+    if (n == 0 || size > 0xffffffffu) {
+        out->mv_size = 0;
+        out->mv_data = NULL;
+        return n == 0 ? APR_SUCCESS
+                      : orgs_err_set(err, APR_ENOSPC, "too many memberships for one user");
+    }
+    unsigned char *b = apr_palloc(p, size);
+    size_t off = 4 + (size_t)n * MENT;
+    put_u32le(b, n);
+    for (j = 0; j < n; j++) {
+        unsigned char *ent = b + 4 + (size_t)j * MENT;
+        memcpy(ent, e[j].org, ID_BIN);
+        put_u64le(ent + ID_BIN, (apr_uint64_t)e[j].created);
+        put_u32le(ent + ID_BIN + 8, (apr_uint32_t)off);
+        memcpy(b + off, e[j].roles, e[j].rlen);
+        off += e[j].rlen;
+    }
+    out->mv_data = b;
+    out->mv_size = size;
     return APR_SUCCESS;
 }
 
-static apr_status_t member_decode(const MDB_val *v, orgs_member_t *m, apr_pool_t *p,
-                                  orgs_err_t *err)
+/* The record of a packed user id; an absent one is empty. */
+static apr_status_t mrec_load(orgs_store_t *st, MDB_txn *txn, const unsigned char *user,
+                              mrec_t *r, orgs_err_t *err)
 {
-    const char *d = v->mv_data;
-    if (v->mv_size < 8 || (v->mv_size > 8 && d[v->mv_size - 1] != '\0')) {
+    MDB_val key = {ID_BIN, (void *)user}, v = {0, NULL};
+    int rc = mdb_get(txn, DB(st, MEMBERS), &key, &v);
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        return mdb_fail(rc, err, "member");
+    }
+    if (!mrec_open(v.mv_data, v.mv_size, r)) {
         return orgs_err_set(err, ORGS_ESTORE, "corrupt membership record");
     }
-    m->created = (apr_time_t)get_u64le(v->mv_data);
-    m->roles = apr_array_make(p, 4, sizeof(const char *));
-    for (size_t off = 8; off < v->mv_size;) {
-        size_t len = strlen(d + off);
-        APR_ARRAY_PUSH(m->roles, const char *) = apr_pstrmemdup(p, d + off, len);
-        off += len + 1;
-    }
     return APR_SUCCESS;
+}
+
+static apr_status_t mrec_store(orgs_store_t *st, MDB_txn *txn, const unsigned char *user,
+                               const MDB_val *v, orgs_err_t *err)
+{
+    MDB_val key = {ID_BIN, (void *)user}, val = *v;
+    int rc = v->mv_size ? mdb_put(txn, DB(st, MEMBERS), &key, &val, 0)
+                        : mdb_del(txn, DB(st, MEMBERS), &key, NULL);
+    return rc == MDB_SUCCESS || (rc == MDB_NOTFOUND && !v->mv_size) ? APR_SUCCESS
+                                                                     : mdb_fail(rc, err, "member");
+}
+
+static orgs_member_t *member_make(const ment_t *e, const char *org_id, const char *user_id,
+                                  apr_pool_t *p)
+{
+    orgs_member_t *m = apr_palloc(p, sizeof(*m));
+    m->org_id = org_id;
+    m->user_id = user_id;
+    m->created = e->created;
+    m->roles = roles_decode(e, p);
+    return m;
 }
 
 static apr_status_t member_read(orgs_store_t *st, MDB_txn *txn, const char *org_id,
                                 const char *user_id, orgs_member_t **out, apr_pool_t *p,
                                 orgs_err_t *err)
 {
-    kbuf_t k;
-    MDB_val v;
+    unsigned char org[ID_BIN], user[ID_BIN];
+    mrec_t r;
+    ment_t e;
+    apr_uint32_t pos;
     if (!is_id(org_id, "org_") || !is_id(user_id, "usr_")) {
         return orgs_err_set(err, APR_NOTFOUND, "not a member");
     }
-    apr_status_t rv = kv_get(txn, DB(st, MEMBERS), kb2(&k, org_id, user_id), &v, err, "member");
+    id_pack(org_id, org);
+    id_pack(user_id, user);
+    apr_status_t rv = mrec_load(st, txn, user, &r, err);
     if (rv != APR_SUCCESS) {
-        return rv == APR_NOTFOUND ? orgs_err_set(err, rv, "not a member") : rv;
+        return rv;
     }
-    orgs_member_t *m = apr_palloc(p, sizeof(*m));
-    m->org_id = apr_pstrmemdup(p, org_id, ID_LEN);
-    m->user_id = apr_pstrmemdup(p, user_id, ID_LEN);
-    rv = member_decode(&v, m, p, err);
-    *out = m;
-    return rv;
+    if (!mrec_find(&r, org, &pos)) {
+        return orgs_err_set(err, APR_NOTFOUND, "not a member");
+    }
+    if (!mrec_get(&r, pos, &e)) {
+        return orgs_err_set(err, ORGS_ESTORE, "corrupt membership record");
+    }
+    *out = member_make(&e, apr_pstrmemdup(p, org_id, ID_LEN), apr_pstrmemdup(p, user_id, ID_LEN),
+                       p);
+    return APR_SUCCESS;
 }
 
+/* Adds (flags MDB_NOOVERWRITE: APR_EEXIST if present) or replaces the
+ * membership, in the record and the org index. Ids are checked ids. */
 static apr_status_t member_write(orgs_store_t *st, MDB_txn *txn, const char *org_id,
                                  const char *user_id, const apr_array_header_t *roles,
                                  apr_time_t created, unsigned flags, apr_pool_t *p, orgs_err_t *err)
 {
-    kbuf_t k;
+    unsigned char org[ID_BIN], user[ID_BIN];
+    mrec_t r;
+    ment_t e = {org, created, NULL, 0};
+    apr_uint32_t pos;
     MDB_val v;
-    member_encode(roles, created, &v, p);
-    apr_status_t rv = kv_put(txn, DB(st, MEMBERS), kb2(&k, org_id, user_id), v.mv_data, v.mv_size,
-                             flags, err, "member");
-    if (rv == APR_EEXIST) {
-        return orgs_err_set(err, rv, "user %s is already a member of %s", user_id, org_id);
+    id_pack(org_id, org);
+    id_pack(user_id, user);
+    roles_encode(roles, &e, p);
+    apr_status_t rv = mrec_load(st, txn, user, &r, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
-    if (rv == APR_SUCCESS) {
-        rv = kv_put(txn, DB(st, MEMBER_REV), kb2(&k, user_id, org_id), "", 0, 0, err, "member");
+    int found = mrec_find(&r, org, &pos);
+    if (found && (flags & MDB_NOOVERWRITE)) {
+        return orgs_err_set(err, APR_EEXIST, "user %s is already a member of %s", user_id, org_id);
     }
-    return rv;
+    if ((rv = mrec_splice(&r, pos, found, &e, &v, p, err)) != APR_SUCCESS ||
+        (rv = mrec_store(st, txn, user, &v, err)) != APR_SUCCESS || found) {
+        return rv;
+    }
+    MDB_val key = {ID_BIN, org}, dup = {ID_BIN, user};
+    int rc = mdb_put(txn, DB(st, ORG_MEMBERS), &key, &dup, 0);
+    return rc == MDB_SUCCESS ? APR_SUCCESS : mdb_fail(rc, err, "member");
 }
 
 /* Deletes the sessions indexed under pfx (org id [+ user id]). */
@@ -1249,39 +1498,85 @@ static apr_status_t sessions_drop(orgs_store_t *st, MDB_txn *txn, const kbuf_t *
     return rv;
 }
 
+/* Removes the membership from the record and the index, and its sessions.
+ * Ids are checked ids. must_exist: APR_NOTFOUND when not a member;
+ * otherwise whatever is left of it is cleaned up. */
 static apr_status_t member_drop(orgs_store_t *st, MDB_txn *txn, const char *org_id,
                                 const char *user_id, int must_exist, apr_pool_t *p, orgs_err_t *err)
 {
+    unsigned char org[ID_BIN], user[ID_BIN];
+    mrec_t r;
+    apr_uint32_t pos;
+    MDB_val v;
     kbuf_t k;
-    apr_status_t rv =
-        kv_del(txn, DB(st, MEMBERS), kb2(&k, org_id, user_id), must_exist, err, "member");
-    if (rv == APR_NOTFOUND) {
-        return orgs_err_set(err, rv, "user %s is not a member of %s", user_id, org_id);
+    id_pack(org_id, org);
+    id_pack(user_id, user);
+    apr_status_t rv = mrec_load(st, txn, user, &r, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
-    if (rv == APR_SUCCESS) {
-        rv = kv_del(txn, DB(st, MEMBER_REV), kb2(&k, user_id, org_id), 0, err, "member");
+    if (mrec_find(&r, org, &pos)) {
+        if ((rv = mrec_splice(&r, pos, 1, NULL, &v, p, err)) != APR_SUCCESS ||
+            (rv = mrec_store(st, txn, user, &v, err)) != APR_SUCCESS) {
+            return rv;
+        }
+    } else if (must_exist) {
+        return orgs_err_set(err, APR_NOTFOUND, "user %s is not a member of %s", user_id, org_id);
     }
-    if (rv == APR_SUCCESS) {
-        rv = sessions_drop(st, txn, kb2(&k, org_id, user_id), p, err);
+    MDB_val key = {ID_BIN, org}, dup = {ID_BIN, user};
+    int rc = mdb_del(txn, DB(st, ORG_MEMBERS), &key, &dup);
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        return mdb_fail(rc, err, "member");
     }
-    return rv;
+    return sessions_drop(st, txn, kb2(&k, org_id, user_id), p, err);
+}
+
+/* The packed user ids of an org's members, copied into p (the caller may
+ * delete while walking them). */
+static apr_status_t org_member_ids(orgs_store_t *st, MDB_txn *txn, const char *org_id,
+                                   apr_array_header_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_cursor *cur;
+    unsigned char org[ID_BIN];
+    id_pack(org_id, org);
+    *out = apr_array_make(p, 16, sizeof(const unsigned char *));
+    int rc = mdb_cursor_open(txn, DB(st, ORG_MEMBERS), &cur);
+    if (rc != MDB_SUCCESS) {
+        return mdb_fail(rc, err, "cursor");
+    }
+    MDB_val key = {ID_BIN, org}, dup;
+    for (rc = mdb_cursor_get(cur, &key, &dup, MDB_SET_KEY); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &key, &dup, MDB_NEXT_DUP)) {
+        if (dup.mv_size == ID_BIN) {
+            APR_ARRAY_PUSH(*out, const unsigned char *) = apr_pmemdup(p, dup.mv_data, ID_BIN);
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? APR_SUCCESS : mdb_fail(rc, err, "cursor");
 }
 
 static apr_status_t user_drop(orgs_store_t *st, MDB_txn *txn, const char *user_id, apr_pool_t *p,
                               orgs_err_t *err)
 {
     orgs_user_t *u;
-    apr_array_header_t *orgs;
+    unsigned char user[ID_BIN];
+    mrec_t r;
     kbuf_t k;
     apr_status_t rv = user_load(st, txn, user_id, &u, p, err);
-    if (rv == APR_SUCCESS) {
-        rv = collect(txn, DB(st, MEMBER_REV), kb1(&k, user_id), &orgs, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
-    for (int i = 0; rv == APR_SUCCESS && i < orgs->nelts; i++) {
-        const blob_t *b = &APR_ARRAY_IDX(orgs, i, blob_t);
-        if (b->klen == 2 * ID_LEN) {
-            rv = member_drop(st, txn, b->k + ID_LEN, user_id, 0, p, err);
-        }
+    id_pack(u->id, user);
+    if ((rv = mrec_load(st, txn, user, &r, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    /* r points into the map: copy the org ids before the record changes */
+    apr_uint32_t n = r.n;
+    unsigned char *orgs = apr_pmemdup(p, r.d + 4, (size_t)n * MENT);
+    for (apr_uint32_t i = 0; rv == APR_SUCCESS && i < n; i++) {
+        const char *org_id = id_str(orgs + (size_t)i * MENT, "org_", p);
+        rv = org_id ? member_drop(st, txn, org_id, u->id, 0, p, err)
+                    : orgs_err_set(err, ORGS_ESTORE, "corrupt membership record");
     }
     if (rv == APR_SUCCESS) {
         rv = user_index(st, txn, u, 0, err);
@@ -1338,7 +1633,8 @@ static apr_status_t open_dbs(orgs_store_t *st, int rdonly, orgs_err_t *err)
         return rv;
     }
     for (int i = 0; rv == APR_SUCCESS && i < DB_COUNT; i++) {
-        int rc = mdb_dbi_open(txn, db_names[i], rdonly ? 0 : MDB_CREATE, &st->db[i]);
+        unsigned flags = i == DB_ORG_MEMBERS ? MDB_DUPSORT | MDB_DUPFIXED : 0;
+        int rc = mdb_dbi_open(txn, db_names[i], flags | (rdonly ? 0 : MDB_CREATE), &st->db[i]);
         if (rc == MDB_NOTFOUND) {
             rv = orgs_err_set(err, ORGS_ESTORE, "store in %s is not initialized", st->dir);
         } else if (rc != MDB_SUCCESS) {
@@ -1449,7 +1745,7 @@ apr_status_t orgs_store_stat(orgs_store_t *st, orgs_store_stat_t *out, orgs_err_
     } counts[] = {{DB_ORGS, &out->orgs},
                   {DB_CONNS, &out->conns},
                   {DB_USERS, &out->users},
-                  {DB_MEMBERS, &out->members},
+                  {DB_ORG_MEMBERS, &out->members}, /* one entry per membership */
                   {DB_SESSIONS, &out->sessions}};
     for (size_t i = 0; rv == APR_SUCCESS && i < sizeof(counts) / sizeof(counts[0]); i++) {
         int rc = mdb_stat(txn, st->db[counts[i].db], &ms);
@@ -1596,13 +1892,12 @@ static apr_status_t org_drop(orgs_store_t *st, MDB_txn *txn, const char *ref, ap
     apr_array_header_t *list;
     apr_status_t rv = org_find(st, txn, ref, &o, p, err);
     if (rv == APR_SUCCESS) {
-        rv = collect(txn, DB(st, MEMBERS), kb1(&k, o->id), &list, p, err);
+        rv = org_member_ids(st, txn, o->id, &list, p, err);
     }
     for (int i = 0; rv == APR_SUCCESS && i < list->nelts; i++) {
-        const blob_t *b = &APR_ARRAY_IDX(list, i, blob_t);
-        if (b->klen == 2 * ID_LEN) {
-            rv = member_drop(st, txn, o->id, b->k + ID_LEN, 0, p, err);
-        }
+        const char *user_id = id_str(APR_ARRAY_IDX(list, i, const unsigned char *), "usr_", p);
+        rv = user_id ? member_drop(st, txn, o->id, user_id, 0, p, err)
+                     : orgs_err_set(err, ORGS_ESTORE, "corrupt membership index");
     }
     if (rv == APR_SUCCESS) {
         rv = sessions_drop(st, txn, kb1(&k, o->id), p, err);
@@ -2384,35 +2679,43 @@ apr_status_t orgs_store_member_remove(orgs_store_t *st, const char *org_ref, con
     return txn_end(txn, member_remove(st, txn, org_ref, user_id, p, err), err);
 }
 
-/* Members under pfx in db (members: org id; member_rev: user id). */
-static apr_status_t members_under(orgs_store_t *st, MDB_txn *txn, int rev, const char *id,
+/* An org's members (by user id, through the index) or a user's memberships
+ * (by org id, from the record); ids are checked ids. */
+static apr_status_t members_under(orgs_store_t *st, MDB_txn *txn, int of_user, const char *id,
                                   apr_array_header_t **out, apr_pool_t *p, orgs_err_t *err)
 {
-    iter_t it;
-    kbuf_t k;
-    apr_status_t rv =
-        iter_open(txn, rev ? DB(st, MEMBER_REV) : DB(st, MEMBERS), kb1(&k, id), &it, err);
+    apr_array_header_t *users;
+    unsigned char bin[ID_BIN];
+    mrec_t r;
+    ment_t e;
+    apr_status_t rv;
     *out = apr_array_make(p, 16, sizeof(orgs_member_t *));
-    while (rv == APR_SUCCESS && iter_next(&it)) {
-        if (it.k.mv_size != 2 * ID_LEN) {
-            continue;
+    if (of_user) {
+        id_pack(id, bin);
+        if ((rv = mrec_load(st, txn, bin, &r, err)) != APR_SUCCESS) {
+            return rv;
         }
-        const char *other = apr_pstrmemdup(p, (char *)it.k.mv_data + ID_LEN, ID_LEN);
+        const char *user_id = apr_pstrdup(p, id);
+        for (apr_uint32_t i = 0; i < r.n; i++) {
+            const char *org_id = id_str(mrec_ent(&r, i), "org_", p);
+            if (!org_id || !mrec_get(&r, i, &e)) {
+                return orgs_err_set(err, ORGS_ESTORE, "corrupt membership record");
+            }
+            APR_ARRAY_PUSH(*out, orgs_member_t *) = member_make(&e, org_id, user_id, p);
+        }
+        return APR_SUCCESS;
+    }
+    rv = org_member_ids(st, txn, id, &users, p, err);
+    for (int i = 0; rv == APR_SUCCESS && i < users->nelts; i++) {
+        const char *user_id = id_str(APR_ARRAY_IDX(users, i, const unsigned char *), "usr_", p);
         orgs_member_t *m;
-        if (rev) {
-            rv = member_read(st, txn, other, id, &m, p, err);
-        } else {
-            m = apr_palloc(p, sizeof(*m));
-            m->org_id = apr_pstrdup(p, id);
-            m->user_id = other;
-            rv = member_decode(&it.v, m, p, err);
-        }
+        rv = user_id ? member_read(st, txn, id, user_id, &m, p, err)
+                     : orgs_err_set(err, ORGS_ESTORE, "corrupt membership index");
         if (rv == APR_SUCCESS) {
             APR_ARRAY_PUSH(*out, orgs_member_t *) = m;
         }
     }
-    apr_status_t rv2 = iter_close(&it, err);
-    return rv != APR_SUCCESS ? rv : rv2;
+    return rv;
 }
 
 apr_status_t orgs_store_member_list(orgs_store_t *st, const char *org_ref, apr_array_header_t **out,
@@ -3140,6 +3443,30 @@ static apr_status_t emit(FILE *fp, const char *type, json_t *j, apr_size_t *coun
     return APR_SUCCESS;
 }
 
+/* One line per membership of the user whose record the iterator is on. */
+static apr_status_t export_members(const iter_t *it, FILE *fp, apr_size_t *count, apr_pool_t *p,
+                                   orgs_err_t *err)
+{
+    mrec_t r;
+    ment_t e;
+    char user_id[ID_LEN + 1], org_id[ID_LEN + 1];
+    if (it->k.mv_size != ID_BIN || !id_unpack(it->k.mv_data, "usr_", user_id) ||
+        !mrec_open(it->v.mv_data, it->v.mv_size, &r)) {
+        return orgs_err_set(err, ORGS_ESTORE, "corrupt membership record");
+    }
+    apr_status_t rv = APR_SUCCESS;
+    for (apr_uint32_t i = 0; rv == APR_SUCCESS && i < r.n; i++) {
+        if (!mrec_get(&r, i, &e) || !id_unpack(e.org, "org_", org_id)) {
+            return orgs_err_set(err, ORGS_ESTORE, "corrupt membership record");
+        }
+        json_t *j = json_pack("{s:s, s:s, s:o, s:I}", "org_id", org_id, "user_id", user_id,
+                              "roles", jstr_array(roles_decode(&e, p)), "created",
+                              (json_int_t)e.created);
+        rv = emit(fp, "member", j, count, err);
+    }
+    return rv;
+}
+
 static apr_status_t export_db(orgs_store_t *st, MDB_txn *txn, int db, FILE *fp, apr_size_t *count,
                               apr_pool_t *p, orgs_err_t *err)
 {
@@ -3154,16 +3481,9 @@ static apr_status_t export_db(orgs_store_t *st, MDB_txn *txn, int db, FILE *fp, 
             type = "enable";
             j = json_pack("{s:s%, s:s%, s:b}", "org_id", k, (size_t)ID_LEN, "conn_id", k + ID_LEN,
                           (size_t)ID_LEN, "auto_membership", ((const char *)it.v.mv_data)[0]);
-        } else if (db == DB_MEMBERS && it.k.mv_size == 2 * ID_LEN) {
-            orgs_member_t m;
-            const char *k = it.k.mv_data;
-            type = "member";
-            rv = member_decode(&it.v, &m, p, err);
-            if (rv == APR_SUCCESS) {
-                j = json_pack("{s:s%, s:s%, s:o, s:I}", "org_id", k, (size_t)ID_LEN, "user_id",
-                              k + ID_LEN, (size_t)ID_LEN, "roles", jstr_array(m.roles), "created",
-                              (json_int_t)m.created);
-            }
+        } else if (db == DB_MEMBERS) {
+            rv = export_members(&it, fp, count, p, err);
+            continue;
         } else if (db == DB_ORGS || db == DB_CONNS || db == DB_USERS || db == DB_INVITES) {
             type = db == DB_ORGS    ? "org"
                    : db == DB_CONNS ? "conn"
@@ -3552,45 +3872,75 @@ static apr_status_t check_users(check_t *c, orgs_err_t *err)
     return rv;
 }
 
-static apr_status_t check_members(check_t *c, orgs_err_t *err)
+static int org_has_member(check_t *c, const unsigned char *org, const unsigned char *user)
 {
-    iter_t it;
+    MDB_cursor *cur;
+    MDB_val key = {ID_BIN, (void *)org}, dup = {ID_BIN, (void *)user};
+    if (mdb_cursor_open(c->txn, DB(c->st, ORG_MEMBERS), &cur) != MDB_SUCCESS) {
+        return 0;
+    }
+    int rc = mdb_cursor_get(cur, &key, &dup, MDB_GET_BOTH);
+    mdb_cursor_close(cur);
+    return rc == MDB_SUCCESS;
+}
+
+/* One user's record: well formed, sorted, every entry naming an org and
+ * present in the org index. */
+static void check_member_record(check_t *c, const iter_t *it)
+{
     kbuf_t k;
-    apr_status_t rv = iter_open(c->txn, DB(c->st, MEMBERS), NULL, &it, err);
-    while (rv == APR_SUCCESS && iter_next(&it)) {
-        const char *key = it.k.mv_data;
-        orgs_member_t m;
-        if (it.k.mv_size != 2 * ID_LEN || member_decode(&it.v, &m, c->p, NULL) != APR_SUCCESS) {
-            problem(c, "member entry '%s': malformed", printable(c, key, it.k.mv_size));
+    mrec_t r;
+    ment_t e;
+    char user[ID_LEN + 1], org[ID_LEN + 1];
+    if (it->k.mv_size != ID_BIN || !id_unpack(it->k.mv_data, "usr_", user) ||
+        !mrec_open(it->v.mv_data, it->v.mv_size, &r) || r.n == 0) {
+        problem(c, "member record %s: malformed",
+                it->k.mv_size == ID_BIN && id_unpack(it->k.mv_data, "usr_", user) ? user : "?");
+        return;
+    }
+    if (!has_key(c, DB_USERS, kb1(&k, user))) {
+        problem(c, "member record %s: dangling user", user);
+    }
+    for (apr_uint32_t i = 0; i < r.n; i++) {
+        if (!mrec_get(&r, i, &e) || !id_unpack(e.org, "org_", org) ||
+            (i > 0 && memcmp(mrec_ent(&r, i - 1), e.org, ID_BIN) >= 0)) {
+            problem(c, "member record %s: malformed entry %u", user, (unsigned)i);
             continue;
         }
-        const char *org = printable(c, key, ID_LEN), *user = printable(c, key + ID_LEN, ID_LEN);
         if (!has_key(c, DB_ORGS, kb1(&k, org))) {
             problem(c, "member %s of %s: dangling organization", user, org);
         }
-        if (!has_key(c, DB_USERS, kb1(&k, user))) {
-            problem(c, "member %s of %s: dangling user", user, org);
+        if (!org_has_member(c, e.org, it->k.mv_data)) {
+            problem(c, "member %s of %s: org index missing", user, org);
         }
-        if (!has_key(c, DB_MEMBER_REV, kb2(&k, user, org))) {
-            problem(c, "member %s of %s: reverse index missing", user, org);
-        }
+    }
+}
+
+static apr_status_t check_members(check_t *c, orgs_err_t *err)
+{
+    iter_t it;
+    apr_status_t rv = iter_open(c->txn, DB(c->st, MEMBERS), NULL, &it, err);
+    while (rv == APR_SUCCESS && iter_next(&it)) {
+        check_member_record(c, &it);
     }
     apr_status_t rv2 = iter_close(&it, err);
     rv = rv != APR_SUCCESS ? rv : rv2;
+    /* every index pair (MDB_NEXT walks the duplicates) has its record entry */
     if (rv == APR_SUCCESS) {
-        rv = iter_open(c->txn, DB(c->st, MEMBER_REV), NULL, &it, err);
+        rv = iter_open(c->txn, DB(c->st, ORG_MEMBERS), NULL, &it, err);
     }
     while (rv == APR_SUCCESS && iter_next(&it)) {
-        const char *key = it.k.mv_data;
-        if (it.k.mv_size != 2 * ID_LEN) {
-            problem(c, "member_rev entry '%s': malformed", printable(c, key, it.k.mv_size));
+        char org[ID_LEN + 1], user[ID_LEN + 1];
+        mrec_t r;
+        apr_uint32_t pos;
+        if (it.k.mv_size != ID_BIN || it.v.mv_size != ID_BIN ||
+            !id_unpack(it.k.mv_data, "org_", org) || !id_unpack(it.v.mv_data, "usr_", user)) {
+            problem(c, "org_members entry: malformed");
             continue;
         }
-        kbraw(&k, key + ID_LEN, ID_LEN);
-        kb_add(&k, key, ID_LEN);
-        if (!has_key(c, DB_MEMBERS, &k)) {
-            problem(c, "member_rev %s in %s: dangling", printable(c, key, ID_LEN),
-                    printable(c, key + ID_LEN, ID_LEN));
+        if (mrec_load(c->st, c->txn, it.v.mv_data, &r, NULL) != APR_SUCCESS ||
+            !mrec_find(&r, it.k.mv_data, &pos)) {
+            problem(c, "org_members %s in %s: dangling", user, org);
         }
     }
     rv2 = iter_close(&it, err);
@@ -3612,7 +3962,8 @@ static apr_status_t check_sessions(check_t *c, orgs_err_t *err)
         if (!has_key(c, DB_SESSION_IDX, kb_session_idx(&k, s, it.k.mv_data))) {
             problem(c, "session of %s in %s: not indexed", s->user_id, s->org_id);
         }
-        if (!has_key(c, DB_MEMBERS, kb2(&k, s->org_id, s->user_id))) {
+        orgs_member_t *m;
+        if (member_read(c->st, c->txn, s->org_id, s->user_id, &m, c->p, NULL) != APR_SUCCESS) {
             problem(c, "session of %s in %s: no such membership", s->user_id, s->org_id);
         }
         if (!has_key(c, DB_CONNS, kb1(&k, s->conn_id ? s->conn_id : ""))) {

@@ -92,7 +92,7 @@ for (const c of clients) {
   c.redirect_uris ??= ['http://127.0.0.1:8080/orgs/callback'];
   if (logoutOverride) c.post_logout_redirect_uris = [...logoutOverride];
   else if (redirectOverride || !c.post_logout_redirect_uris) {
-    c.post_logout_redirect_uris = [...new Set(c.redirect_uris.map((u) => `${new URL(u).origin}/`))];
+    c.post_logout_redirect_uris = [...new Set(c.redirect_uris.map((u) => u.replace(/\/callback$/, '/logged-out')))];
   }
   c.token_endpoint_auth_method ??= 'client_secret_basic';
   if (!['client_secret_basic', 'client_secret_post'].includes(c.token_endpoint_auth_method)) {

@@ -21,6 +21,7 @@ import {
   enableConn,
   errorCode,
   memberList,
+  parseEnv,
   seed,
   signIn,
   signOut,
@@ -286,12 +287,12 @@ test('6: one browser signed in to org1 and org2 at once; login switches /app/', 
 
   let res = await b.app.get('/org1/', { headers: HTML });
   assert.equal(res.status, 200);
-  let env = Object.fromEntries(res.body.split('\n').map((l) => [l.split('=')[0], l.slice(l.indexOf('=') + 1)]));
+  let env = parseEnv(res.body);
   assert.equal(env.ORG_NAME, 'org1');
   assert.equal(env.REMOTE_USER, 'alice@org1.example.com');
   res = await b.app.get('/org2/', { headers: HTML });
   assert.equal(res.status, 200);
-  env = Object.fromEntries(res.body.split('\n').map((l) => [l.split('=')[0], l.slice(l.indexOf('=') + 1)]));
+  env = parseEnv(res.body);
   assert.equal(env.ORG_NAME, 'org2');
   assert.equal(env.REMOTE_USER, 'carol@org2.example.com');
 
@@ -320,23 +321,26 @@ test('7: logout ends the session in the store and goes to the OP end_session end
   const sid = b.app.jar.get('orgs_sess_org2').value;
 
   let mark = h.logMark();
-  // return_to '/' (the default): the post logout URI registered at the OP
-  const out = await signOut(b.app, { idp: b.idp, organization: 'org2' });
+  // the OP brings the browser back to the one registered post logout URI,
+  // which goes on to return_to
+  const out = await signOut(b.app, { idp: b.idp, organization: 'org2', returnTo: '/org1/' });
   const hops = describeHops(out.hops);
   assert.equal(out.hops[0].status, 302, hops);
   assert.ok(out.endSession, `no redirect to the OP\n${hops}`);
   const end = new URL(out.endSession);
   assert.equal(`${end.origin}${end.pathname}`, `${okta2.issuer}/session/end`);
   assert.ok(end.searchParams.get('id_token_hint'), 'id_token_hint');
-  assert.equal(end.searchParams.get('post_logout_redirect_uri'), h.url('/'));
+  assert.equal(end.searchParams.get('post_logout_redirect_uri'), h.url('/orgs/logged-out'));
+  assert.equal(end.searchParams.get('state'), '/org1/');
   assert.equal(end.searchParams.get('client_id'), okta2.clientId);
   // the cookies are cleared
   assert.ok(out.hops[0].setCookies.some((c) => /^orgs_sess_org2=;.*Max-Age=0/i.test(c)), hops);
   await h.waitForLog(/ORGS00230: user usr_\S+ signed out of org org2/, { from: mark });
-  // the OP sent the browser back to the post logout URI
-  assert.equal(out.last.url, h.url('/'), hops);
-  assert.equal(out.last.status, 200);
-  assert.match(out.last.body, /it works/);
+  // the OP sent the browser back to the post logout URI, and on to return_to
+  const back = out.hops.find((x) => x.url.startsWith(h.url('/orgs/logged-out?')));
+  assert.ok(back, hops);
+  assert.equal(back.status, 302, hops);
+  assert.equal(back.location, h.url('/org1/'), hops);
 
   // the browser no longer has a session
   let res = await b.app.get('/org2/', { headers: HTML });
@@ -347,6 +351,30 @@ test('7: logout ends the session in the store and goes to the OP end_session end
   assert.equal(res.status, 302);
   assert.match(res.location, /\/orgs\/login\?/);
   await h.waitForLog(/ORGS00101: session for org org2 no longer valid/, { from: mark });
+});
+
+test('7b: signing out of one org keeps the other org signed in, also for /app/', async () => {
+  const b = browser();
+  let r = await login(b, { start: '/org1/', connection: 'okta1', email: 'alice@org1.example.com' });
+  assertServed(r, 'alice at /org1/');
+  r = await login(b, { start: '/org2/', email: 'carol@org2.example.com' });
+  assertServed(r, 'carol at /org2/');
+  // /app/ follows the last login: org2
+  let res = await b.app.get('/app/', { headers: HTML });
+  assert.match(res.body, /^ORG_NAME=org2$/m);
+
+  const mark = h.logMark();
+  const out = await signOut(b.app, { idp: b.idp, organization: 'org1' });
+  assert.equal(out.hops[0].status, 302, describeHops(out.hops));
+  await h.waitForLog(/ORGS00230: user usr_\S+ signed out of org org1/, { from: mark });
+  res = await b.app.get('/org1/', { headers: HTML });
+  assert.equal(res.status, 302, 'org1 is signed out');
+  res = await b.app.get('/org2/', { headers: HTML });
+  assert.equal(res.status, 200, 'org2 is still signed in');
+  // /app/ pointed at org2, which is still signed in: it must keep serving
+  res = await b.app.get('/app/', { headers: HTML });
+  assert.equal(res.status, 200, `/app/ lost org2 after signing out of org1: ${res.status} ${res.location}`);
+  assert.match(res.body, /^ORG_NAME=org2$/m);
 });
 
 test('8: the chooser lists both connections; a connection not enabled is refused before any IdP', async () => {

@@ -309,7 +309,14 @@ test('logout after a login: the session ends and the final redirect stays local'
   const dest = new URL(bye.location);
   if (dest.origin === op.issuer) {
     const back = dest.searchParams.get('post_logout_redirect_uri');
-    assert.equal(back, h.url('/app/'));
+    assert.equal(back, h.url('/orgs/logged-out'));
+    assert.equal(dest.searchParams.get('state'), '/app/');
+    // the way back validates state like any return_to
+    const home = await c.get(`/orgs/logged-out?state=${encodeURIComponent('//evil.example/')}`);
+    assert.equal(home.status, 302);
+    assert.equal(home.rawLocation, '/');
+    const onward = await c.get('/orgs/logged-out?state=%2Fapp%2F');
+    assert.equal(onward.rawLocation, '/app/');
   } else {
     assertLocal(h, bye.rawLocation, 'logout');
   }

@@ -211,11 +211,16 @@ test('org-connection: only sessions signed in through okta2', async () => {
 
 test('<RequireAll>: org-member with Require ip 127.0.0.1 grants; with all denied or not ip denies', async () => {
   assert.equal((await assertGranted('alice', '/all-ip/')).ORG_NAME, 'org1');
+  // httpd's own providers deny before any user is needed: httpd's AH01630
+  let mark = h.logMark();
   let res = await get('alice', '/all-denied/');
   assert.equal(res.status, 403);
   assert.doesNotMatch(res.body, /ORG_NAME=/);
+  await h.waitForLog(/AH01630: client denied by server configuration: .*all-denied/, { from: mark });
+  mark = h.logMark();
   res = await get('alice', '/all-not-ip/');
   assert.equal(res.status, 403);
+  await h.waitForLog(/AH01630: client denied by server configuration: .*all-not-ip/, { from: mark });
   // without a session: a login redirect for /all-ip/ (a user is needed)
   res = await h.client().get('/all-ip/', { headers: HTML });
   assert.equal(res.status, 302);

@@ -708,12 +708,12 @@ START_TEST(check_finds_damage)
     const char *u = mk_user(st, "okta", "s1", NULL);
     ck_assert_int_eq(orgs_store_member_add(st, "org1", u, NULL, pool, &err), APR_SUCCESS);
     orgs_store_close(st);
-    /* damage: drop the reverse membership index and a name */
+    /* damage: drop the org -> members index and a name */
     ck_assert_int_eq(mdb_env_create(&env), 0);
     mdb_env_set_maxdbs(env, 64);
     ck_assert_int_eq(mdb_env_open(env, dir, 0, 0600), 0);
     ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    ck_assert_int_eq(mdb_dbi_open(txn, "member_rev", 0, &dbi), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "org_members", 0, &dbi), 0);
     ck_assert_int_eq(mdb_drop(txn, dbi, 0), 0);
     ck_assert_int_eq(mdb_dbi_open(txn, "org_names", 0, &dbi), 0);
     ck_assert_int_eq(mdb_drop(txn, dbi, 0), 0);

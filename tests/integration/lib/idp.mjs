@@ -69,7 +69,7 @@ async function httpJson(method, url, body) {
 // Starts tests/idp/op.mjs. opts:
 //   name                   IdP name (cookie names, login page, default client id); default 'idp'
 //   redirectUri            string or array: the httpd's callback URI(s) (required)
-//   postLogoutRedirectUri  string or array; default: the origin of each redirect URI + '/'
+//   postLogoutRedirectUri  string or array; default: each redirect URI with /callback replaced by /logged-out
 //   users                  [{ email, password?, name?, sub? }] (password defaults to 'password')
 //   authMethod             'client_secret_basic' (default) | 'client_secret_post'
 //   clientId               default `mod-auth-orgs-<name>`
