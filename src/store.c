@@ -363,17 +363,76 @@ static apr_status_t collect(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *pfx, apr_ar
 
 /* ---- small helpers --------------------------------------------------- */
 
-static int is_id(const char *s, const char *prefix)
+/* Ids in membership keys and records are packed: each of the 16 base62
+ * characters after the prefix becomes its digit value (0..61) in 6 bits,
+ * most significant first, so 16 * 6 = 96 bits = 12 bytes instead of 20 and
+ * binary order is the text order (listings keep their order). No
+ * arithmetic: the hot lookup packs two ids per call. */
+#define ID_BIN 12
+
+static const char b62_digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/* digit value + 1 of a base62 character, 0 for anything else */
+static const unsigned char b62_code[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+    ['8'] = 9, ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+    ['G'] = 17, ['H'] = 18, ['I'] = 19, ['J'] = 20, ['K'] = 21, ['L'] = 22, ['M'] = 23, ['N'] = 24,
+    ['O'] = 25, ['P'] = 26, ['Q'] = 27, ['R'] = 28, ['S'] = 29, ['T'] = 30, ['U'] = 31, ['V'] = 32,
+    ['W'] = 33, ['X'] = 34, ['Y'] = 35, ['Z'] = 36, ['a'] = 37, ['b'] = 38, ['c'] = 39, ['d'] = 40,
+    ['e'] = 41, ['f'] = 42, ['g'] = 43, ['h'] = 44, ['i'] = 45, ['j'] = 46, ['k'] = 47, ['l'] = 48,
+    ['m'] = 49, ['n'] = 50, ['o'] = 51, ['p'] = 52, ['q'] = 53, ['r'] = 54, ['s'] = 55, ['t'] = 56,
+    ['u'] = 57, ['v'] = 58, ['w'] = 59, ['x'] = 60, ['y'] = 61, ['z'] = 62,
+};
+
+/* 1 and out filled if s is prefix + 16 base62 characters; else 0. */
+static int id_pack(const char *s, const char *prefix, unsigned char out[ID_BIN])
 {
-    if (!s || strncmp(s, prefix, 4) != 0 || strlen(s) != ID_LEN) {
+    if (!s || strncmp(s, prefix, 4) != 0) {
         return 0;
     }
-    for (const char *c = s + 4; *c; c++) {
-        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z'))) {
+    apr_uint64_t half[2] = {0, 0};
+    for (int i = 0; i < ORGS_ID_CHARS; i++) {
+        unsigned code = b62_code[(unsigned char)s[4 + i]];
+        if (code == 0) { /* also a NUL: nothing past the string is read */
             return 0;
+        }
+        half[i / 8] = half[i / 8] << 6 | (code - 1);
+    }
+    if (s[ID_LEN] != '\0') {
+        return 0;
+    }
+    for (int h = 0; h < 2; h++) {
+        for (int b = 0; b < 6; b++) {
+            out[6 * h + b] = (unsigned char)(half[h] >> (40 - 8 * b));
         }
     }
     return 1;
+}
+
+/* The text id of a packed one; 0 if a 6-bit group is no base62 digit. */
+static int id_unpack(const unsigned char *in, const char *prefix, char out[ID_LEN + 1])
+{
+    memcpy(out, prefix, 4);
+    for (int h = 0; h < 2; h++) {
+        apr_uint64_t v = 0;
+        for (int b = 0; b < 6; b++) {
+            v = v << 8 | in[6 * h + b];
+        }
+        for (int i = 7; i >= 0; i--, v >>= 6) {
+            if ((v & 63) >= 62) {
+                return 0;
+            }
+            out[4 + 8 * h + i] = b62_digits[v & 63];
+        }
+    }
+    out[ID_LEN] = '\0';
+    return 1;
+}
+
+static int is_id(const char *s, const char *prefix)
+{
+    unsigned char bin[ID_BIN];
+    return id_pack(s, prefix, bin);
 }
 
 /* Printable ASCII text of 1..max bytes; spaces allowed when spaces != 0. */
@@ -1152,56 +1211,6 @@ static apr_status_t user_find_sub(orgs_store_t *st, MDB_txn *txn, const char *co
 
 /* ---- members --------------------------------------------------------- */
 
-/* Ids in membership keys and records are packed: the 16 base62 characters
- * after the prefix are a big-endian 96-bit number (62^16 < 2^96), so binary
- * order is the text order and a key is 12 bytes instead of 20. Only call
- * id_pack on a string that passed is_id. */
-#define ID_BIN 12
-
-static const char b62_digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-static void id_pack(const char *id, unsigned char out[ID_BIN])
-{
-    apr_uint64_t limb[3] = {0, 0, 0}; /* 32 bits each, most significant first */
-    for (const char *c = id + 4; c < id + ID_LEN; c++) {
-        apr_uint64_t carry = *c <= '9' ? (apr_uint64_t)(*c - '0')
-                             : *c <= 'Z' ? (apr_uint64_t)(*c - 'A' + 10)
-                                         : (apr_uint64_t)(*c - 'a' + 36);
-        for (int j = 2; j >= 0; j--) {
-            apr_uint64_t x = limb[j] * 62 + carry;
-            limb[j] = x & 0xffffffffu;
-            carry = x >> 32;
-        }
-    }
-    for (int j = 0; j < 3; j++) {
-        for (int b = 0; b < 4; b++) {
-            out[4 * j + b] = (unsigned char)(limb[j] >> (24 - 8 * b));
-        }
-    }
-}
-
-/* The text id of a packed one; 0 if the number is out of range (corrupt). */
-static int id_unpack(const unsigned char *in, const char *prefix, char out[ID_LEN + 1])
-{
-    apr_uint64_t limb[3];
-    for (int j = 0; j < 3; j++) {
-        limb[j] = (apr_uint64_t)in[4 * j] << 24 | (apr_uint64_t)in[4 * j + 1] << 16 |
-                  (apr_uint64_t)in[4 * j + 2] << 8 | in[4 * j + 3];
-    }
-    memcpy(out, prefix, 4);
-    for (int i = ID_LEN - 1; i >= 4; i--) {
-        apr_uint64_t rem = 0;
-        for (int j = 0; j < 3; j++) {
-            apr_uint64_t x = rem << 32 | limb[j];
-            limb[j] = x / 62;
-            rem = x % 62;
-        }
-        out[i] = b62_digits[rem];
-    }
-    out[ID_LEN] = '\0';
-    return (limb[0] | limb[1] | limb[2]) == 0;
-}
-
 static const char *id_str(const unsigned char *in, const char *prefix, apr_pool_t *p)
 {
     char *s = apr_palloc(p, ID_LEN + 1);
@@ -1418,19 +1427,12 @@ static orgs_member_t *member_make(const ment_t *e, const char *org_id, const cha
     return m;
 }
 
-static apr_status_t member_read(orgs_store_t *st, MDB_txn *txn, const char *org_id,
-                                const char *user_id, orgs_member_t **out, apr_pool_t *p,
-                                orgs_err_t *err)
+/* The hot lookup: packed ids -> the entry (pointing into the map). */
+static apr_status_t member_find(orgs_store_t *st, MDB_txn *txn, const unsigned char *org,
+                                const unsigned char *user, ment_t *e, orgs_err_t *err)
 {
-    unsigned char org[ID_BIN], user[ID_BIN];
     mrec_t r;
-    ment_t e;
     apr_uint32_t pos;
-    if (!is_id(org_id, "org_") || !is_id(user_id, "usr_")) {
-        return orgs_err_set(err, APR_NOTFOUND, "not a member");
-    }
-    id_pack(org_id, org);
-    id_pack(user_id, user);
     apr_status_t rv = mrec_load(st, txn, user, &r, err);
     if (rv != APR_SUCCESS) {
         return rv;
@@ -1438,12 +1440,25 @@ static apr_status_t member_read(orgs_store_t *st, MDB_txn *txn, const char *org_
     if (!mrec_find(&r, org, &pos)) {
         return orgs_err_set(err, APR_NOTFOUND, "not a member");
     }
-    if (!mrec_get(&r, pos, &e)) {
-        return orgs_err_set(err, ORGS_ESTORE, "corrupt membership record");
+    return mrec_get(&r, pos, e) ? APR_SUCCESS
+                                : orgs_err_set(err, ORGS_ESTORE, "corrupt membership record");
+}
+
+static apr_status_t member_read(orgs_store_t *st, MDB_txn *txn, const char *org_id,
+                                const char *user_id, orgs_member_t **out, apr_pool_t *p,
+                                orgs_err_t *err)
+{
+    unsigned char org[ID_BIN], user[ID_BIN];
+    ment_t e;
+    if (!id_pack(org_id, "org_", org) || !id_pack(user_id, "usr_", user)) {
+        return orgs_err_set(err, APR_NOTFOUND, "not a member");
     }
-    *out = member_make(&e, apr_pstrmemdup(p, org_id, ID_LEN), apr_pstrmemdup(p, user_id, ID_LEN),
-                       p);
-    return APR_SUCCESS;
+    apr_status_t rv = member_find(st, txn, org, user, &e, err);
+    if (rv == APR_SUCCESS) {
+        *out = member_make(&e, apr_pstrmemdup(p, org_id, ID_LEN),
+                           apr_pstrmemdup(p, user_id, ID_LEN), p);
+    }
+    return rv;
 }
 
 /* Adds (flags MDB_NOOVERWRITE: APR_EEXIST if present) or replaces the
@@ -1457,8 +1472,9 @@ static apr_status_t member_write(orgs_store_t *st, MDB_txn *txn, const char *org
     ment_t e = {org, created, NULL, 0};
     apr_uint32_t pos;
     MDB_val v;
-    id_pack(org_id, org);
-    id_pack(user_id, user);
+    if (!id_pack(org_id, "org_", org) || !id_pack(user_id, "usr_", user)) {
+        return orgs_err_set(err, APR_NOTFOUND, "not a member");
+    }
     roles_encode(roles, &e, p);
     apr_status_t rv = mrec_load(st, txn, user, &r, err);
     if (rv != APR_SUCCESS) {
@@ -1509,8 +1525,9 @@ static apr_status_t member_drop(orgs_store_t *st, MDB_txn *txn, const char *org_
     apr_uint32_t pos;
     MDB_val v;
     kbuf_t k;
-    id_pack(org_id, org);
-    id_pack(user_id, user);
+    if (!id_pack(org_id, "org_", org) || !id_pack(user_id, "usr_", user)) {
+        return orgs_err_set(err, APR_NOTFOUND, "user %s is not a member of %s", user_id, org_id);
+    }
     apr_status_t rv = mrec_load(st, txn, user, &r, err);
     if (rv != APR_SUCCESS) {
         return rv;
@@ -1538,8 +1555,10 @@ static apr_status_t org_member_ids(orgs_store_t *st, MDB_txn *txn, const char *o
 {
     MDB_cursor *cur;
     unsigned char org[ID_BIN];
-    id_pack(org_id, org);
     *out = apr_array_make(p, 16, sizeof(const unsigned char *));
+    if (!id_pack(org_id, "org_", org)) {
+        return APR_SUCCESS; /* no such org, no members */
+    }
     int rc = mdb_cursor_open(txn, DB(st, ORG_MEMBERS), &cur);
     if (rc != MDB_SUCCESS) {
         return mdb_fail(rc, err, "cursor");
@@ -1566,7 +1585,9 @@ static apr_status_t user_drop(orgs_store_t *st, MDB_txn *txn, const char *user_i
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    id_pack(u->id, user);
+    if (!id_pack(u->id, "usr_", user)) {
+        return orgs_err_set(err, ORGS_ESTORE, "corrupt user record");
+    }
     if ((rv = mrec_load(st, txn, user, &r, err)) != APR_SUCCESS) {
         return rv;
     }
@@ -2646,12 +2667,18 @@ apr_status_t orgs_store_member_get(orgs_store_t *st, const char *org_id, const c
                                    orgs_member_t **out, apr_pool_t *p, orgs_err_t *err)
 {
     MDB_txn *txn;
-    if (!is_id(org_id, "org_") || !is_id(user_id, "usr_")) {
+    unsigned char org[ID_BIN], user[ID_BIN];
+    ment_t e;
+    if (!id_pack(org_id, "org_", org) || !id_pack(user_id, "usr_", user)) {
         return orgs_err_set(err, APR_NOTFOUND, "not a member");
     }
     apr_status_t rv = rd_begin(st, &txn, err);
     if (rv == APR_SUCCESS) {
-        rv = member_read(st, txn, org_id, user_id, out, p, err);
+        rv = member_find(st, txn, org, user, &e, err);
+        if (rv == APR_SUCCESS) { /* copied before the transaction ends */
+            *out = member_make(&e, apr_pstrmemdup(p, org_id, ID_LEN),
+                               apr_pstrmemdup(p, user_id, ID_LEN), p);
+        }
         rd_end(st, txn);
     }
     return rv;
@@ -2691,7 +2718,9 @@ static apr_status_t members_under(orgs_store_t *st, MDB_txn *txn, int of_user, c
     apr_status_t rv;
     *out = apr_array_make(p, 16, sizeof(orgs_member_t *));
     if (of_user) {
-        id_pack(id, bin);
+        if (!id_pack(id, "usr_", bin)) {
+            return orgs_err_set(err, ORGS_ESTORE, "corrupt user record");
+        }
         if ((rv = mrec_load(st, txn, bin, &r, err)) != APR_SUCCESS) {
             return rv;
         }

@@ -457,5 +457,5 @@ assert_eq "$(j 'len(d)')" 200 "all 200 concurrently created orgs present"
 assert_eq "$(j 'len(set(o["id"] for o in d))')" 200 "200 distinct ids"
 expect 0 -s "$tmp/conc" check
 
-echo "$checks checks, $failures failures"
+echo "orgctl cli: $((checks - failures)) passed, $failures failed ($checks checks)"
 [ "$failures" -eq 0 ]
