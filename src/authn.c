@@ -83,6 +83,9 @@ static int orgs_hook_check_authn(request_rec *r)
     if (!type || strcasecmp(type, ORGS_AUTH_TYPE) != 0) {
         return DECLINED;
     }
+    if (r->main && apr_table_get(r->main->notes, ORGS_NOTE_LOOKUP)) {
+        return HTTP_UNAUTHORIZED; /* a configuration lookup, not a request */
+    }
     if (r->main && inherit_from_main(r) == OK) {
         return OK;
     }

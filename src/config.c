@@ -312,7 +312,7 @@ const command_rec orgs_config_cmds[] = {
                   "without a session: 'login' (redirect, default) or '401'"),
     AP_INIT_FLAG("OrgsPassHeaders", set_pass_headers, NULL, OR_AUTHCFG,
                  "also pass the organization and claims as X-Org-* request headers"),
-    AP_INIT_TAKE1("OrgsErrorURL", set_error_url, NULL, OR_AUTHCFG,
+    AP_INIT_TAKE1("OrgsErrorURL", set_error_url, NULL, RSRC_CONF | OR_AUTHCFG,
                   "where login errors are sent instead of the module's error page"),
     {NULL},
 };

@@ -88,13 +88,36 @@ static const char *login_path(request_rec *r)
     return apr_pstrcat(r->pool, orgs_srv_cfg(r->server)->endpoint, "/login", NULL);
 }
 
+/* OrgsErrorURL of the location the login returns to (the endpoints
+ * themselves only see the server's defaults). Looked up on the error path
+ * only, with a subrequest that check_authn answers without any work. */
+static const char *error_url_for(request_rec *r, const char *return_to)
+{
+    const char *url = orgs_dir_error_url(orgs_dir_cfg(r));
+    if (return_to && return_to[0] == '/') {
+        const char *path = apr_pstrmemdup(r->pool, return_to, strcspn(return_to, "?#"));
+        request_rec *rr;
+        apr_table_setn(r->notes, ORGS_NOTE_LOOKUP, "1");
+        rr = ap_sub_req_lookup_uri(path, r, NULL);
+        apr_table_unset(r->notes, ORGS_NOTE_LOOKUP);
+        if (rr) {
+            const char *loc = rr->per_dir_config ? orgs_dir_error_url(ap_get_module_config(
+                                                       rr->per_dir_config, &auth_orgs_module))
+                                                 : NULL;
+            url = loc ? loc : url;
+            ap_destroy_sub_req(rr);
+        }
+    }
+    return url;
+}
+
 /* Login errors: the module's page, or OrgsErrorURL with error and
  * error_description parameters when set. The code is one of OAuth's
  * (access_denied, invalid_request, server_error, temporarily_unavailable). */
 static int login_error(request_rec *r, int status, const char *code, const char *desc,
                        const char *return_to)
 {
-    const char *error_url = orgs_dir_error_url(orgs_dir_cfg(r));
+    const char *error_url = error_url_for(r, return_to);
     if (error_url) {
         return redirect(r, orgs_url_append_params(error_url, r->pool, "error", code,
                                                   "error_description", desc, NULL));

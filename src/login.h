@@ -11,6 +11,10 @@
 #define ORGS_COOKIE_ORG "orgs_org"         /* the org chosen last, for locations not fixing one */
 #define ORGS_COOKIE_BROWSER "orgs_browser" /* binds pending logins to this browser */
 
+/* Set in r->notes while the endpoints look up the configuration of the
+ * location a login returns to; check_authn then answers that lookup at once. */
+#define ORGS_NOTE_LOOKUP "orgs-config-lookup"
+
 /* Pending logins kept per browser; older ones are dropped. */
 #define ORGS_PENDING_PER_BROWSER 5
 

@@ -60,11 +60,17 @@ const body = `<Directory "{{HTDOCS}}">
     AuthType orgs
     OrgsUnauthenticated 401
     Require org-member
+</Location>
+<Location /partner/>
+    AuthType orgs
+    OrgsOrganization org1
+    OrgsErrorURL /sorry.html
+    Require org-member
 </Location>`;
 
 before(async () => {
   h = await Httpd.create({ name: 'login', body });
-  for (const dir of ['app', 'org1', 'org2', 'org3', 'api']) h.cgi(`${dir}/index.cgi`, ENV_CGI);
+  for (const dir of ['app', 'org1', 'org2', 'org3', 'api', 'partner']) h.cgi(`${dir}/index.cgi`, ENV_CGI);
   const redirectUri = `${h.baseURL}/orgs/callback`;
   [okta1, okta2] = await Promise.all([
     startOp({
@@ -83,6 +89,7 @@ before(async () => {
         { email: 'carol@org2.example.com', sub: 'okta2-carol', name: 'Carol Clark' },
         { email: 'dave@my.example.com', sub: 'okta2-dave', name: 'Dave Dunn' },
         { email: 'erin@org2.example.com', sub: 'okta2-erin', name: 'Erin Evans' },
+        { email: 'frank@org2.example.com', sub: 'okta2-frank', name: 'Frank Fox' },
       ],
     }),
   ]);
@@ -219,6 +226,27 @@ test('3: collaboration: an okta2 user gets into org1 only once made a member', a
   assert.equal(r.env.REMOTE_USER, email);
   await h.waitForLog(/ORGS00229: user \S+ signed in to org org1 via connection okta2/, { from: mark });
   assert.doesNotMatch(h.errorLog(mark), /ORGS00226/);
+});
+
+test('3b: OrgsErrorURL of the location a login returns to receives the denial', async () => {
+  const email = 'frank@org2.example.com';
+  const b = browser();
+  const mark = h.logMark();
+  const r = await login(b, { start: '/partner/', connection: 'okta2', email });
+  const hops = describeHops(r.hops);
+  const cb = r.hops.find((x) => x.url.startsWith(h.url('/orgs/callback?')));
+  assert.ok(cb, `no callback\n${hops}`);
+  assert.equal(cb.status, 302, hops);
+  const dest = new URL(cb.location, h.baseURL);
+  assert.equal(dest.pathname, '/sorry.html', hops);
+  assert.equal(dest.searchParams.get('error'), 'access_denied');
+  assert.ok(dest.searchParams.get('error_description'), 'error_description');
+  assert.equal(b.app.jar.get('orgs_sess_org1'), undefined, 'no session cookie after a denial');
+  await h.waitForLog(/ORGS00226: access_denied/, { from: mark });
+  // other locations keep the module's own error page
+  const r2 = await login(browser(), { start: '/org1/', connection: 'okta2', email });
+  assert.equal(r2.last.status, 403, describeHops(r2.hops));
+  assert.equal(errorCode(r2.last.body), 'access_denied');
 });
 
 test('4: home-realm discovery by email domain; unknown domain and unknown org', async () => {
