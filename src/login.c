@@ -609,6 +609,35 @@ static const char *session_claims(json_t *claims, apr_pool_t *p)
     return out;
 }
 
+/* Sessions that expired or went idle are removed from time to time on the
+ * login path (never per request); the last sweep's time is shared by all
+ * children through the store. */
+#define PURGE_INTERVAL apr_time_from_sec(900)
+#define PURGE_KEY "purge:sessions"
+
+static void purge_sessions(request_rec *r, orgs_store_t *st, apr_time_t now)
+{
+    const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
+    const char *last = NULL;
+    apr_time_t at = 0;
+    apr_size_t removed = 0;
+    orgs_err_t err = {{0}};
+
+    if (orgs_store_cache_get(st, PURGE_KEY, &last, &at, r->pool, &err) == APR_SUCCESS &&
+        now - at < PURGE_INTERVAL) {
+        return;
+    }
+    if (orgs_store_cache_put(st, PURGE_KEY, "", now, r->pool, &err) != APR_SUCCESS ||
+        orgs_store_session_purge(st, now, sc->session_idle, &removed, r->pool, &err) !=
+            APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      ORGSLOGNO(00236) "cannot remove expired sessions: %s", err.msg);
+        return;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  ORGSLOGNO(00237) "removed %" APR_SIZE_T_FMT " expired sessions", removed);
+}
+
 /* A new session id on every login (no fixation); the org's previous
  * session in this browser is ended. */
 static int open_session(route_ctx_t *c, callback_t *cb)
@@ -648,6 +677,7 @@ static int open_session(route_ctx_t *c, callback_t *cb)
             r, rv == ORGS_ESTOREFULL ? HTTP_SERVICE_UNAVAILABLE : HTTP_INTERNAL_SERVER_ERROR,
             "server_error", "The sign-in failed.", c->return_to);
     }
+    purge_sessions(r, c->st, now);
     cookie_set(r, cookie, sid, (long)apr_time_sec(sc->session_max_age));
     cookie_set(r, ORGS_COOKIE_ORG, cb->org->name, (long)apr_time_sec(sc->session_max_age));
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,

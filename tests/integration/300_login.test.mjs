@@ -173,6 +173,8 @@ test('1: a new okta1 user signs in to org1 and becomes a member by auto-membersh
   assert.equal(m.user_id, r.env.ORG_USER_ID);
   await h.waitForLog(/ORGS00225: user usr_\S+ joined org org1 by auto-membership of okta1/, { from: mark });
   await h.waitForLog(/ORGS00229: user usr_\S+ signed in to org org1 via connection okta1/, { from: mark });
+  // the first login of the server sweeps expired sessions (then at most every 15 minutes)
+  await h.waitForLog(/ORGS00237: removed \d+ expired sessions/, { from: mark });
 
   // the session serves the next request without any login
   const again = await b.app.get('/app/', { headers: HTML });
