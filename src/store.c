@@ -387,26 +387,23 @@ static const unsigned char b62_code[256] = {
 /* 1 and out filled if s is prefix + 16 base62 characters; else 0. */
 static int id_pack(const char *s, const char *prefix, unsigned char out[ID_BIN])
 {
-    if (!s || strncmp(s, prefix, 4) != 0) {
+    if (!s || strnlen(s, ID_LEN + 1) != ID_LEN || memcmp(s, prefix, 4) != 0) {
         return 0;
     }
-    apr_uint64_t half[2] = {0, 0};
-    for (int i = 0; i < ORGS_ID_CHARS; i++) {
-        unsigned code = b62_code[(unsigned char)s[4 + i]];
-        if (code == 0) { /* also a NUL: nothing past the string is read */
-            return 0;
-        }
-        half[i / 8] = half[i / 8] << 6 | (code - 1);
+    const unsigned char *c = (const unsigned char *)s + 4;
+    apr_uint64_t hi = 0, lo = 0;
+    unsigned ok = 1;
+    for (int i = 0; i < 8; i++) { /* no branch per character */
+        unsigned ch = b62_code[c[i]], cl = b62_code[c[8 + i]];
+        ok &= (ch != 0) & (cl != 0);
+        hi = hi << 6 | ((ch - 1) & 63);
+        lo = lo << 6 | ((cl - 1) & 63);
     }
-    if (s[ID_LEN] != '\0') {
-        return 0;
+    for (int b = 0; b < 6; b++) {
+        out[b] = (unsigned char)(hi >> (40 - 8 * b));
+        out[6 + b] = (unsigned char)(lo >> (40 - 8 * b));
     }
-    for (int h = 0; h < 2; h++) {
-        for (int b = 0; b < 6; b++) {
-            out[6 * h + b] = (unsigned char)(half[h] >> (40 - 8 * b));
-        }
-    }
-    return 1;
+    return (int)ok;
 }
 
 /* The text id of a packed one; 0 if a 6-bit group is no base62 digit. */
@@ -1211,6 +1208,27 @@ static apr_status_t user_find_sub(orgs_store_t *st, MDB_txn *txn, const char *co
 
 /* ---- members --------------------------------------------------------- */
 
+/* n (4 or 8) bytes, big-endian. */
+static inline apr_uint64_t load_be(const unsigned char *b, int n)
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n == 8) {
+        apr_uint64_t v;
+        memcpy(&v, b, 8);
+        return __builtin_bswap64(v);
+    }
+    apr_uint32_t w;
+    memcpy(&w, b, 4);
+    return __builtin_bswap32(w);
+#else
+    apr_uint64_t v = 0;
+    for (int i = 0; i < n; i++) {
+        v = v << 8 | b[i];
+    }
+    return v;
+#endif
+}
+
 static const char *id_str(const unsigned char *in, const char *prefix, apr_pool_t *p)
 {
     char *s = apr_palloc(p, ID_LEN + 1);
@@ -1231,17 +1249,19 @@ static void put_u32le(unsigned char *b, apr_uint32_t v)
 }
 
 /* A user's memberships are one record in "members" (key: packed user id),
- * so the hot lookup is one mdb_get on a 100k-key tree plus a binary search
- * inside one small value:
- *   count (4, LE)
- *   count entries, sorted by org id, each MENT bytes:
- *     packed org id (12) | created (8, LE) | roles offset (4, LE)
+ * so the hot lookup is one mdb_get on a tree with one key per user plus a
+ * binary search inside one small value:
+ *   count n (4, LE)
+ *   n packed org ids (12 each), sorted: contiguous, so the search touches
+ *     few cache lines
+ *   n infos (MINFO each): created (8, LE) | roles offset (4, LE)
  *   roles: for entry i, the bytes from its offset to the next entry's (or
  *     the record's end): "role\0" repeated, empty when there are none.
  * The org -> members index "org_members" (DUPSORT|DUPFIXED: packed org id ->
- * packed user ids) serves listings and cascades. Invariant: an entry exists
- * in one exactly when it exists in the other. */
-#define MENT (ID_BIN + 8 + 4)
+ * packed user ids) serves listings and cascades. Invariant: a membership is
+ * in the record exactly when it is in the index. */
+#define MINFO 12
+#define MENT (ID_BIN + MINFO) /* fixed bytes per membership */
 
 typedef struct {
     const unsigned char *d;
@@ -1273,9 +1293,39 @@ static int mrec_open(const void *d, size_t size, mrec_t *r)
     return r->n > 0 && r->n <= (size - 4) / MENT;
 }
 
+/* The packed org id of entry i. */
 static const unsigned char *mrec_ent(const mrec_t *r, apr_uint32_t i)
 {
-    return r->d + 4 + (size_t)i * MENT;
+    return r->d + 4 + (size_t)i * ID_BIN;
+}
+
+static const unsigned char *mrec_info(const mrec_t *r, apr_uint32_t i)
+{
+    return r->d + 4 + (size_t)r->n * ID_BIN + (size_t)i * MINFO;
+}
+
+/* 12-byte big-endian compare: memcmp's order, without the call. */
+static int cmp_bin(const unsigned char *a, const unsigned char *b)
+{
+    apr_uint64_t x = load_be(a, 8), y = load_be(b, 8);
+    if (x == y) {
+        x = load_be(a + 8, 4);
+        y = load_be(b + 8, 4);
+    }
+    return (x > y) - (x < y);
+}
+
+/* LMDB key order for the packed-id databases: the same as LMDB's default
+ * (memcmp, then shorter first), so mdb_dump / mdb_load stay compatible;
+ * only faster for the 12-byte keys. */
+static int mdb_cmp_bin(const MDB_val *a, const MDB_val *b)
+{
+    if (a->mv_size == ID_BIN && b->mv_size == ID_BIN) {
+        return cmp_bin(a->mv_data, b->mv_data);
+    }
+    size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
+    int c = n ? memcmp(a->mv_data, b->mv_data, n) : 0;
+    return c ? c : (a->mv_size > b->mv_size) - (a->mv_size < b->mv_size);
 }
 
 /* Binary search: 1 and *pos = its index if org is there, else 0 and *pos =
@@ -1285,7 +1335,7 @@ static int mrec_find(const mrec_t *r, const unsigned char *org, apr_uint32_t *po
     apr_uint32_t lo = 0, hi = r->n;
     while (lo < hi) {
         apr_uint32_t mid = lo + (hi - lo) / 2;
-        int c = memcmp(mrec_ent(r, mid), org, ID_BIN);
+        int c = cmp_bin(mrec_ent(r, mid), org);
         if (c == 0) {
             *pos = mid;
             return 1;
@@ -1303,15 +1353,15 @@ static int mrec_find(const mrec_t *r, const unsigned char *org, apr_uint32_t *po
 /* Entry i, its roles bounds checked; 0 if corrupt. */
 static int mrec_get(const mrec_t *r, apr_uint32_t i, ment_t *e)
 {
-    const unsigned char *ent = mrec_ent(r, i);
-    size_t start = get_u32le(ent + ID_BIN + 8);
-    size_t end = i + 1 < r->n ? get_u32le(mrec_ent(r, i + 1) + ID_BIN + 8) : r->size;
+    const unsigned char *info = mrec_info(r, i);
+    size_t start = get_u32le(info + 8);
+    size_t end = i + 1 < r->n ? get_u32le(info + MINFO + 8) : r->size;
     if (start < 4 + (size_t)r->n * MENT || start > end || end > r->size ||
         (end > start && r->d[end - 1] != '\0')) {
         return 0;
     }
-    e->org = ent;
-    e->created = (apr_time_t)get_u64le(ent + ID_BIN);
+    e->org = mrec_ent(r, i);
+    e->created = (apr_time_t)get_u64le(info);
     e->roles = (const char *)r->d + start;
     e->rlen = end - start;
     return 1;
@@ -1338,10 +1388,9 @@ static void roles_encode(const apr_array_header_t *roles, ment_t *e, apr_pool_t 
 static apr_array_header_t *roles_decode(const ment_t *e, apr_pool_t *p)
 {
     apr_array_header_t *a = apr_array_make(p, 4, sizeof(const char *));
-    for (size_t off = 0; off < e->rlen;) {
-        size_t len = strlen(e->roles + off);
-        APR_ARRAY_PUSH(a, const char *) = apr_pstrmemdup(p, e->roles + off, len);
-        off += len + 1;
+    const char *copy = e->rlen ? apr_pmemdup(p, e->roles, e->rlen) : ""; /* NUL-ended */
+    for (size_t off = 0; off < e->rlen; off += strlen(copy + off) + 1) {
+        APR_ARRAY_PUSH(a, const char *) = copy + off;
     }
     return a;
 }
@@ -1379,10 +1428,10 @@ static apr_status_t mrec_splice(const mrec_t *r, apr_uint32_t pos, int del, cons
     size_t off = 4 + (size_t)n * MENT;
     put_u32le(b, n);
     for (j = 0; j < n; j++) {
-        unsigned char *ent = b + 4 + (size_t)j * MENT;
-        memcpy(ent, e[j].org, ID_BIN);
-        put_u64le(ent + ID_BIN, (apr_uint64_t)e[j].created);
-        put_u32le(ent + ID_BIN + 8, (apr_uint32_t)off);
+        unsigned char *info = b + 4 + (size_t)n * ID_BIN + (size_t)j * MINFO;
+        memcpy(b + 4 + (size_t)j * ID_BIN, e[j].org, ID_BIN);
+        put_u64le(info, (apr_uint64_t)e[j].created);
+        put_u32le(info + 8, (apr_uint32_t)off);
         memcpy(b + off, e[j].roles, e[j].rlen);
         off += e[j].rlen;
     }
@@ -1593,9 +1642,9 @@ static apr_status_t user_drop(orgs_store_t *st, MDB_txn *txn, const char *user_i
     }
     /* r points into the map: copy the org ids before the record changes */
     apr_uint32_t n = r.n;
-    unsigned char *orgs = apr_pmemdup(p, r.d + 4, (size_t)n * MENT);
+    unsigned char *orgs = apr_pmemdup(p, r.d + 4, (size_t)n * ID_BIN);
     for (apr_uint32_t i = 0; rv == APR_SUCCESS && i < n; i++) {
-        const char *org_id = id_str(orgs + (size_t)i * MENT, "org_", p);
+        const char *org_id = id_str(orgs + (size_t)i * ID_BIN, "org_", p);
         rv = org_id ? member_drop(st, txn, org_id, u->id, 0, p, err)
                     : orgs_err_set(err, ORGS_ESTORE, "corrupt membership record");
     }
@@ -1660,6 +1709,13 @@ static apr_status_t open_dbs(orgs_store_t *st, int rdonly, orgs_err_t *err)
             rv = orgs_err_set(err, ORGS_ESTORE, "store in %s is not initialized", st->dir);
         } else if (rc != MDB_SUCCESS) {
             rv = mdb_fail(rc, err, "open database");
+        } else if (i == DB_MEMBERS || i == DB_ORG_MEMBERS) {
+            /* set in every process before any access, as LMDB requires */
+            rc = mdb_set_compare(txn, st->db[i], mdb_cmp_bin);
+            if (rc == MDB_SUCCESS && i == DB_ORG_MEMBERS) {
+                rc = mdb_set_dupsort(txn, st->db[i], mdb_cmp_bin);
+            }
+            rv = rc == MDB_SUCCESS ? APR_SUCCESS : mdb_fail(rc, err, "open database");
         }
     }
     kbuf_t k;
@@ -3932,7 +3988,7 @@ static void check_member_record(check_t *c, const iter_t *it)
     }
     for (apr_uint32_t i = 0; i < r.n; i++) {
         if (!mrec_get(&r, i, &e) || !id_unpack(e.org, "org_", org) ||
-            (i > 0 && memcmp(mrec_ent(&r, i - 1), e.org, ID_BIN) >= 0)) {
+            (i > 0 && cmp_bin(mrec_ent(&r, i - 1), e.org) >= 0)) {
             problem(c, "member record %s: malformed entry %u", user, (unsigned)i);
             continue;
         }

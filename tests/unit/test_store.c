@@ -592,6 +592,188 @@ START_TEST(members_neg)
 }
 END_TEST
 
+static void import_text(orgs_store_t *st, const char *text)
+{
+    apr_size_t n;
+    FILE *fp = tmpfile();
+    fputs(text, fp);
+    rewind(fp);
+    apr_status_t rv = orgs_store_import(st, fp, &n, pool, &err);
+    fclose(fp);
+    ck_assert_msg(rv == APR_SUCCESS, "import: %s", err.msg);
+}
+
+static const char *role_of(const orgs_member_t *m, int i)
+{
+    return i < m->roles->nelts ? APR_ARRAY_IDX(m->roles, i, const char *) : "(none)";
+}
+
+/* Ids are packed 6 bits per character in membership keys: the extremes of
+ * every character class must come back unchanged and in strcmp order. */
+START_TEST(members_packed_ids)
+{
+    static const char *ids[] = {"org_0000000000000000", "org_0000000000000001",
+                                "org_000000000000000A", "org_000000000000000a",
+                                "org_Z000000000000000", "org_zzzzzzzzzzzzzzzz"};
+    const int n = (int)(sizeof(ids) / sizeof(ids[0]));
+    const char *u = "usr_zA0zA0zA0zA0zA09";
+    orgs_store_t *st = open_store();
+    orgs_member_t *m;
+    apr_array_header_t *list;
+    char *text = apr_pstrcat(pool,
+                             "{\"type\":\"conn\",\"id\":\"con_AAAAAAAAAAAAAAAA\",\"name\":\"okta\","
+                             "\"issuer\":\"https://i.example.com\",\"client_id\":\"x\"}\n",
+                             "{\"type\":\"user\",\"id\":\"", u,
+                             "\",\"conn_id\":\"con_AAAAAAAAAAAAAAAA\",\"sub\":\"s1\"}\n", NULL);
+    for (int i = 0; i < n; i++) {
+        text = apr_psprintf(pool, "%s{\"type\":\"org\",\"id\":\"%s\",\"name\":\"org%d\"}\n", text,
+                            ids[i], i);
+    }
+    for (int i = n - 1; i >= 0; i--) { /* reverse order: every insert goes first */
+        text = apr_psprintf(pool,
+                            "%s{\"type\":\"member\",\"org_id\":\"%s\",\"user_id\":\"%s\","
+                            "\"roles\":[\"r%d\"],\"created\":%d}\n",
+                            text, ids[i], u, i, 100 + i);
+    }
+    import_text(st, text);
+    ck_assert_int_eq(orgs_store_user_orgs(st, u, &list, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, n);
+    for (int i = 0; i < n; i++) {
+        m = APR_ARRAY_IDX(list, i, orgs_member_t *);
+        ck_assert_str_eq(m->org_id, ids[i]);
+        ck_assert_str_eq(m->user_id, u);
+        ck_assert_str_eq(role_of(m, 0), apr_psprintf(pool, "r%d", i));
+        ck_assert_int_eq(m->created, 100 + i);
+        ck_assert_int_eq(orgs_store_member_get(st, ids[i], u, &m, pool, &err), APR_SUCCESS);
+        ck_assert_str_eq(role_of(m, 0), apr_psprintf(pool, "r%d", i));
+        ck_assert_int_eq(orgs_store_member_list(st, ids[i], &list, pool, &err), APR_SUCCESS);
+        ck_assert_int_eq(list->nelts, 1);
+        ck_assert_str_eq(APR_ARRAY_IDX(list, 0, orgs_member_t *)->user_id, u);
+        ck_assert_int_eq(orgs_store_user_orgs(st, u, &list, pool, &err), APR_SUCCESS);
+    }
+    /* remove the middle, the first and the last entry; the rest stays intact */
+    ck_assert_int_eq(orgs_store_member_remove(st, ids[2], u, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_member_remove(st, ids[0], u, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_member_remove(st, ids[n - 1], u, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_role_add(st, ids[3], u, strs(1, "a"), pool, &err), APR_SUCCESS);
+    for (int i = 0; i < n; i++) {
+        int gone = i == 0 || i == 2 || i == n - 1;
+        ck_assert_int_eq(orgs_store_member_get(st, ids[i], u, &m, pool, &err),
+                         gone ? APR_NOTFOUND : APR_SUCCESS);
+        if (!gone) {
+            ck_assert_str_eq(role_of(m, i == 3 ? 1 : 0), apr_psprintf(pool, "r%d", i));
+            ck_assert_int_eq(m->created, 100 + i);
+        }
+    }
+    ck_assert_int_eq(orgs_store_user_orgs(st, u, &list, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, n - 3);
+    assert_clean(st);
+}
+END_TEST
+
+/* Many memberships of one user (inserts all over the record) and a record
+ * too large for a B-tree node (50 roles of 64 characters). */
+START_TEST(members_many_and_large)
+{
+    enum { N = 60 };
+    orgs_store_t *st = open_store(), *st2;
+    orgs_member_t *m;
+    apr_array_header_t *list, *big = apr_array_make(pool, ORGS_ROLES_MAX, sizeof(char *));
+    const char *orgs[N];
+    apr_size_t cnt;
+    char *dir2 = testutil_tempdir(pool);
+    mk_conn(st, "okta", NULL);
+    const char *u = mk_user(st, "okta", "s1", NULL), *u2 = mk_user(st, "okta", "s2", NULL);
+    for (int i = 0; i < ORGS_ROLES_MAX; i++) {
+        char *r = apr_psprintf(pool, "%02d%062d", i, 0);
+        ck_assert_uint_eq(strlen(r), ORGS_ROLE_MAX);
+        APR_ARRAY_PUSH(big, char *) = r;
+    }
+    for (int i = 0; i < N; i++) {
+        orgs[i] = mk_org(st, apr_psprintf(pool, "org%d", i), NULL);
+        ck_assert_int_eq(orgs_store_member_add(st, orgs[i], u,
+                                               i == 7 ? big : strs(1, apr_psprintf(pool, "r%d", i)),
+                                               pool, &err),
+                         APR_SUCCESS);
+        ck_assert_int_eq(orgs_store_member_add(st, orgs[i], u2, NULL, pool, &err), APR_SUCCESS);
+    }
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(orgs_store_member_get(st, orgs[i], u, &m, pool, &err), APR_SUCCESS);
+        if (i == 7) {
+            ck_assert_int_eq(m->roles->nelts, ORGS_ROLES_MAX);
+            ck_assert_str_eq(role_of(m, 49), APR_ARRAY_IDX(big, 49, const char *));
+        } else {
+            ck_assert_int_eq(m->roles->nelts, 1);
+            ck_assert_str_eq(role_of(m, 0), apr_psprintf(pool, "r%d", i));
+        }
+    }
+    ck_assert_int_eq(orgs_store_user_orgs(st, u, &list, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, N);
+    for (int i = 1; i < N; i++) {
+        ck_assert_int_lt(strcmp(APR_ARRAY_IDX(list, i - 1, orgs_member_t *)->org_id,
+                                APR_ARRAY_IDX(list, i, orgs_member_t *)->org_id),
+                         0);
+    }
+    /* export / import keeps every membership and the large one */
+    FILE *fp = tmpfile();
+    ck_assert_int_eq(orgs_store_export(st, fp, &cnt, pool, &err), APR_SUCCESS);
+    ck_assert_uint_eq(cnt, N + 1 + 2 + 2 * N);
+    rewind(fp);
+    st2 = open_in(dir2, keys);
+    ck_assert_int_eq(orgs_store_import(st2, fp, &cnt, pool, &err), APR_SUCCESS);
+    fclose(fp);
+    ck_assert_int_eq(orgs_store_member_get(st2, orgs[7], u, &m, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(m->roles->nelts, ORGS_ROLES_MAX);
+    ck_assert_int_eq(orgs_store_member_list(st2, orgs[7], &list, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, 2);
+    assert_clean(st2);
+    orgs_store_close(st2);
+    testutil_rmtree(dir2);
+    /* cascades across the record: every fifth org, then a user */
+    for (int i = 0; i < N; i += 5) {
+        ck_assert_int_eq(orgs_store_org_delete(st, orgs[i], pool, &err), APR_SUCCESS);
+    }
+    ck_assert_int_eq(orgs_store_user_orgs(st, u, &list, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, N - N / 5);
+    ck_assert_int_eq(orgs_store_member_get(st, orgs[7], u, &m, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_user_delete(st, u, pool, &err), APR_SUCCESS);
+    for (int i = 1; i < N; i += 5) {
+        ck_assert_int_eq(orgs_store_member_list(st, orgs[i], &list, pool, &err), APR_SUCCESS);
+        ck_assert_int_eq(list->nelts, 1);
+        ck_assert_str_eq(APR_ARRAY_IDX(list, 0, orgs_member_t *)->user_id, u2);
+    }
+    assert_clean(st);
+}
+END_TEST
+
+START_TEST(members_ids_neg)
+{
+    orgs_store_t *st = open_store();
+    orgs_member_t *m;
+    apr_array_header_t *list;
+    const char *o = mk_org(st, "org1", NULL);
+    mk_conn(st, "okta", NULL);
+    const char *u = mk_user(st, "okta", "s1", NULL);
+    ck_assert_int_eq(orgs_store_member_add(st, o, u, NULL, pool, &err), APR_SUCCESS);
+    const char *bad[] = {"org_AAAAAAAAAAAAAAA",  "org_AAAAAAAAAAAAAAAAA", "org_AAAAAAAAAAAAAAA-",
+                         "org_AAAAAAAAAAAAAAA\xff", "usr_AAAAAAAAAAAAAAAA", "",
+                         "org_",                 "org"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_int_eq(orgs_store_member_get(st, bad[i], u, &m, pool, &err), APR_NOTFOUND);
+        ck_assert_int_eq(orgs_store_member_get(st, o, bad[i], &m, pool, &err), APR_NOTFOUND);
+        ck_assert_int_eq(orgs_store_member_remove(st, o, bad[i], pool, &err), APR_NOTFOUND);
+    }
+    /* the prefixes are part of the id: a user id is no org id and back */
+    ck_assert_int_eq(orgs_store_member_get(st, u, o, &m, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_user_orgs(st, "usr_AAAAAAAAAAAAAAAA", &list, pool, &err),
+                     APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_member_remove(st, o, "usr_AAAAAAAAAAAAAAAA", pool, &err),
+                     APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_member_get(st, o, u, &m, pool, &err), APR_SUCCESS);
+    assert_clean(st);
+}
+END_TEST
+
 /* ---- cascades ----------------------------------------------------------- */
 
 START_TEST(cascade_org_delete)
@@ -722,6 +904,59 @@ START_TEST(check_finds_damage)
     st = open_store();
     ck_assert_int_eq(orgs_store_check(st, &problems, pool, &err), APR_SUCCESS);
     ck_assert_int_eq(problems->nelts, 2);
+}
+END_TEST
+
+/* A corrupt membership record: lookups fail closed (ORGS_ESTORE, not "not
+ * a member" and never a member), check names it and the index entries it
+ * orphans. */
+START_TEST(check_finds_record_damage)
+{
+    orgs_store_t *st = open_store();
+    apr_array_header_t *problems;
+    orgs_member_t *m;
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    mk_org(st, "org1", NULL);
+    mk_org(st, "org2", NULL);
+    mk_conn(st, "okta", NULL);
+    const char *users[2] = {mk_user(st, "okta", "s1", NULL), mk_user(st, "okta", "s2", NULL)};
+    const char *orgs[2] = {"org1", "org2"};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(orgs_store_member_add(st, orgs[i % 2], users[i / 2], NULL, pool, &err),
+                         APR_SUCCESS);
+    }
+    orgs_org_t *o1;
+    ck_assert_int_eq(orgs_store_org_get(st, "org1", &o1, pool, &err), APR_SUCCESS);
+    orgs_store_close(st);
+    /* damage: a count larger than the record holds */
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 64);
+    ck_assert_int_eq(mdb_env_open(env, dir, 0, 0600), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "members", 0, &dbi), 0);
+    ck_assert_int_eq(mdb_cursor_open(txn, dbi, &cur), 0);
+    ck_assert_int_eq(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+    v.mv_data = "\x09\x00\x00\x00junk";
+    v.mv_size = 8;
+    ck_assert_int_eq(mdb_cursor_put(cur, &k, &v, MDB_CURRENT), 0);
+    mdb_cursor_close(cur);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    st = open_store();
+    int corrupt = 0, fine = 0;
+    for (int i = 0; i < 2; i++) {
+        apr_status_t rv = orgs_store_member_get(st, o1->id, users[i], &m, pool, &err);
+        corrupt += rv == ORGS_ESTORE;
+        fine += rv == APR_SUCCESS;
+    }
+    ck_assert_int_eq(corrupt, 1);
+    ck_assert_int_eq(fine, 1);
+    ck_assert_int_eq(orgs_store_check(st, &problems, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(problems->nelts, 3); /* the record, two orphaned index entries */
 }
 END_TEST
 
@@ -1261,10 +1496,14 @@ int main(void)
     tcase_add_test(tc, user_neg);
     tcase_add_test(tc, members);
     tcase_add_test(tc, members_neg);
+    tcase_add_test(tc, members_packed_ids);
+    tcase_add_test(tc, members_many_and_large);
+    tcase_add_test(tc, members_ids_neg);
     tcase_add_test(tc, cascade_org_delete);
     tcase_add_test(tc, cascade_conn_delete);
     tcase_add_test(tc, cascade_user_delete);
     tcase_add_test(tc, check_finds_damage);
+    tcase_add_test(tc, check_finds_record_damage);
     tcase_add_test(tc, sessions);
     tcase_add_test(tc, sessions_neg);
     tcase_add_test(tc, pending_logins);

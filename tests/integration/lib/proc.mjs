@@ -44,6 +44,11 @@ export function spawnTracked(cmd, args, opts = {}) {
   });
   child.stdout?.on('data', (d) => (child.output += d));
   child.stderr?.on('data', (d) => (child.output += d));
+  // Never keep the test process alive: a test that fails before stop()
+  // still lets the process end, and the exit handler stops the child.
+  child.unref();
+  child.stdout?.unref?.();
+  child.stderr?.unref?.();
   if (child.pid) live.add(child);
   return child;
 }
