@@ -84,10 +84,10 @@ enum {
 };
 
 static const char *const db_names[DB_COUNT] = {
-    "meta",    "orgs",       "org_names",  "domains",     "conns",           "conn_names",
-    "enable",  "users",      "user_sub",   "user_email",  "user_conn_email", "conn_users",
+    "meta",    "orgs",        "org_names",  "domains",     "conns",           "conn_names",
+    "enable",  "users",       "user_sub",   "user_email",  "user_conn_email", "conn_users",
     "members", "org_members", "sessions",   "session_idx", "pending",         "pending_browser",
-    "cache",   "invites",    "invite_org", "audit",
+    "cache",   "invites",     "invite_org", "audit",
 };
 
 struct orgs_store_t {
@@ -374,8 +374,8 @@ static const char b62_digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij
 
 /* digit value + 1 of a base62 character, 0 for anything else */
 static const unsigned char b62_code[256] = {
-    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
-    ['8'] = 9, ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9,  ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
     ['G'] = 17, ['H'] = 18, ['I'] = 19, ['J'] = 20, ['K'] = 21, ['L'] = 22, ['M'] = 23, ['N'] = 24,
     ['O'] = 25, ['P'] = 26, ['Q'] = 27, ['R'] = 28, ['S'] = 29, ['T'] = 30, ['U'] = 31, ['V'] = 32,
     ['W'] = 33, ['X'] = 34, ['Y'] = 35, ['Z'] = 36, ['a'] = 37, ['b'] = 38, ['c'] = 39, ['d'] = 40,
@@ -1441,8 +1441,8 @@ static apr_status_t mrec_splice(const mrec_t *r, apr_uint32_t pos, int del, cons
 }
 
 /* The record of a packed user id; an absent one is empty. */
-static apr_status_t mrec_load(orgs_store_t *st, MDB_txn *txn, const unsigned char *user,
-                              mrec_t *r, orgs_err_t *err)
+static apr_status_t mrec_load(orgs_store_t *st, MDB_txn *txn, const unsigned char *user, mrec_t *r,
+                              orgs_err_t *err)
 {
     MDB_val key = {ID_BIN, (void *)user}, v = {0, NULL};
     int rc = mdb_get(txn, DB(st, MEMBERS), &key, &v);
@@ -1462,7 +1462,7 @@ static apr_status_t mrec_store(orgs_store_t *st, MDB_txn *txn, const unsigned ch
     int rc = v->mv_size ? mdb_put(txn, DB(st, MEMBERS), &key, &val, 0)
                         : mdb_del(txn, DB(st, MEMBERS), &key, NULL);
     return rc == MDB_SUCCESS || (rc == MDB_NOTFOUND && !v->mv_size) ? APR_SUCCESS
-                                                                     : mdb_fail(rc, err, "member");
+                                                                    : mdb_fail(rc, err, "member");
 }
 
 static orgs_member_t *member_make(const ment_t *e, const char *org_id, const char *user_id,
@@ -3544,9 +3544,8 @@ static apr_status_t export_members(const iter_t *it, FILE *fp, apr_size_t *count
         if (!mrec_get(&r, i, &e) || !id_unpack(e.org, "org_", org_id)) {
             return orgs_err_set(err, ORGS_ESTORE, "corrupt membership record");
         }
-        json_t *j = json_pack("{s:s, s:s, s:o, s:I}", "org_id", org_id, "user_id", user_id,
-                              "roles", jstr_array(roles_decode(&e, p)), "created",
-                              (json_int_t)e.created);
+        json_t *j = json_pack("{s:s, s:s, s:o, s:I}", "org_id", org_id, "user_id", user_id, "roles",
+                              jstr_array(roles_decode(&e, p)), "created", (json_int_t)e.created);
         rv = emit(fp, "member", j, count, err);
     }
     return rv;

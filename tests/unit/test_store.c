@@ -755,9 +755,14 @@ START_TEST(members_ids_neg)
     mk_conn(st, "okta", NULL);
     const char *u = mk_user(st, "okta", "s1", NULL);
     ck_assert_int_eq(orgs_store_member_add(st, o, u, NULL, pool, &err), APR_SUCCESS);
-    const char *bad[] = {"org_AAAAAAAAAAAAAAA",  "org_AAAAAAAAAAAAAAAAA", "org_AAAAAAAAAAAAAAA-",
-                         "org_AAAAAAAAAAAAAAA\xff", "usr_AAAAAAAAAAAAAAAA", "",
-                         "org_",                 "org"};
+    const char *bad[] = {"org_AAAAAAAAAAAAAAA",
+                         "org_AAAAAAAAAAAAAAAAA",
+                         "org_AAAAAAAAAAAAAAA-",
+                         "org_AAAAAAAAAAAAAAA\xff",
+                         "usr_AAAAAAAAAAAAAAAA",
+                         "",
+                         "org_",
+                         "org"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ck_assert_int_eq(orgs_store_member_get(st, bad[i], u, &m, pool, &err), APR_NOTFOUND);
         ck_assert_int_eq(orgs_store_member_get(st, o, bad[i], &m, pool, &err), APR_NOTFOUND);
