@@ -11,11 +11,13 @@
 #include "authn.h"
 
 /* Subrequests (DirectoryIndex, SSI includes) reuse the main request's
- * answer rather than reading the store again. */
-static int inherit_from_main(request_rec *r)
+ * answer rather than reading the store again, unless they reach a location
+ * fixed to another org. */
+static int inherit_from_main(request_rec *r, const char *fixed)
 {
     const orgs_req_t *main_rq = ap_get_module_config(r->main->request_config, &auth_orgs_module);
-    if (!r->main->user || !main_rq || !main_rq->view) {
+    if (!r->main->user || !main_rq || !main_rq->view ||
+        (fixed && strcmp(fixed, main_rq->view->org.name) != 0)) {
         return DECLINED;
     }
     orgs_req_get(r)->view = main_rq->view;
@@ -78,6 +80,7 @@ static int orgs_hook_check_authn(request_rec *r)
     orgs_store_t *st = orgs_req_store(r);
     orgs_session_view_t *view = NULL;
     const char *fixed, *org;
+    orgs_err_t err;
     apr_status_t rv;
 
     if (!type || strcasecmp(type, ORGS_AUTH_TYPE) != 0) {
@@ -86,7 +89,17 @@ static int orgs_hook_check_authn(request_rec *r)
     if (r->main && apr_table_get(r->main->notes, ORGS_NOTE_LOOKUP)) {
         return HTTP_UNAUTHORIZED; /* a configuration lookup, not a request */
     }
-    if (r->main && inherit_from_main(r) == OK) {
+    /* A location fixed to one org only ever accepts that org's session; if
+     * its OrgsOrganization does not evaluate to an org name, nobody gets in
+     * (falling back to the browser's current org would open it to all). */
+    fixed = orgs_dir_organization(r, dc);
+    if (dc->organization && (!fixed || orgs_parse_slug(fixed, &err) != APR_SUCCESS)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      ORGSLOGNO(00106) "OrgsOrganization did not evaluate to an organization "
+                                       "name for this request: access refused");
+        return HTTP_FORBIDDEN;
+    }
+    if (r->main && inherit_from_main(r, fixed) == OK) {
         return OK;
     }
     if (!st) {
@@ -95,8 +108,6 @@ static int orgs_hook_check_authn(request_rec *r)
                                        "(see OrgsStore)");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    /* A location fixed to one org only ever accepts that org's session. */
-    fixed = orgs_dir_organization(r, dc);
     org = fixed ? fixed : orgs_login_cookie_get(r, ORGS_COOKIE_ORG);
     rv = find_session(r, st, org, &view);
     if (rv == APR_NOTFOUND) {

@@ -210,20 +210,6 @@ static const char *set_srv_duration(cmd_parms *cmd, void *dummy, const char *arg
 
 /* ---- per-directory directives ---------------------------------------- */
 
-/* A constant org id: "org_" + ORGS_ID_CHARS base62 characters. */
-static int is_org_id(const char *s)
-{
-    if (strncmp(s, "org_", 4) != 0 || strlen(s + 4) != ORGS_ID_CHARS) {
-        return 0;
-    }
-    for (s += 4; *s; s++) {
-        if (!apr_isalnum((unsigned char)*s)) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 static const char *set_organization(cmd_parms *cmd, void *dcv, const char *arg)
 {
     orgs_dir_cfg_t *dc = dcv;
@@ -237,8 +223,9 @@ static const char *set_organization(cmd_parms *cmd, void *dcv, const char *arg)
     }
     /* A value without %{...} is a constant: check it now. */
     if (!strchr(arg, '%')) {
+        /* Names only: sessions are kept per org name. */
         apr_status_t rv = orgs_parse_slug(arg, &err);
-        if (rv != APR_SUCCESS && !is_org_id(arg)) {
+        if (rv != APR_SUCCESS) {
             return bad_err(cmd, rv, &err, arg);
         }
     }

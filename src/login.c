@@ -260,9 +260,10 @@ static int start_login(route_ctx_t *c, const orgs_org_t *org, const orgs_enabled
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       ORGSLOGNO(00205) "cannot record the pending login: %s", err.msg);
-        return login_error(
-            r, rv == ORGS_ESTOREFULL ? HTTP_SERVICE_UNAVAILABLE : HTTP_INTERNAL_SERVER_ERROR,
-            "server_error", "The sign-in could not be started.", c->return_to);
+        return login_error(r,
+                           (rv == ORGS_ESTOREFULL || rv == APR_ENOSPC) ? HTTP_SERVICE_UNAVAILABLE
+                                                                       : HTTP_INTERNAL_SERVER_ERROR,
+                           "server_error", "The sign-in could not be started.", c->return_to);
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   ORGSLOGNO(00206) "login to org %s via connection %s: redirecting to the IdP",
@@ -426,8 +427,12 @@ static int take_pending(route_ctx_t *c, callback_t *cb)
         return login_error(r, HTTP_BAD_REQUEST, "invalid_request",
                            "The sign-in response is incomplete.", "/");
     }
-    rv = orgs_store_pending_take(c->st, state, apr_time_now(), sc->login_timeout, &cb->pl, r->pool,
-                                 &err);
+    /* the store compares before it deletes: another browser cannot burn it */
+    if (browser) {
+        orgs_crypto_hmac(sc->keys->state, browser, strlen(browser), mac);
+    }
+    rv = orgs_store_pending_take(c->st, state, browser ? mac : NULL, apr_time_now(),
+                                 sc->login_timeout, &cb->pl, r->pool, &err);
     if (rv == APR_NOTFOUND || rv == ORGS_EEXPIRED) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, ORGSLOGNO(00215) "callback: state %s",
                       rv == ORGS_EEXPIRED ? "expired" : "unknown, forged or already used");
@@ -435,20 +440,17 @@ static int take_pending(route_ctx_t *c, callback_t *cb)
                            "This sign-in attempt is unknown or has expired. Please sign in again.",
                            "/");
     }
+    if (rv == ORGS_EDENIED) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      ORGSLOGNO(00217) "callback: state was issued to another browser");
+        return login_error(r, HTTP_BAD_REQUEST, "invalid_request",
+                           "This sign-in attempt was started in another browser.", "/");
+    }
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORGSLOGNO(00216) "callback: store error: %s",
                       err.msg);
         return login_error(r, HTTP_INTERNAL_SERVER_ERROR, "server_error", "The sign-in failed.",
                            "/");
-    }
-    if (browser) {
-        orgs_crypto_hmac(sc->keys->state, browser, strlen(browser), mac);
-    }
-    if (!browser || !orgs_crypto_ct_equal(mac, cb->pl->browser, sizeof(mac))) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      ORGSLOGNO(00217) "callback: state was issued to another browser");
-        return login_error(r, HTTP_BAD_REQUEST, "invalid_request",
-                           "This sign-in attempt was started in another browser.", "/");
     }
     c->return_to = cb->pl->return_to;
     return STEP_CONTINUE;
@@ -543,18 +545,60 @@ static int verify_response(route_ctx_t *c, callback_t *cb)
 
 /* Member already, or auto-membership through this connection; otherwise
  * access_denied. */
+/* The email claim becomes the user's email (REMOTE_USER, binding to a
+ * member added by email) only when it can be trusted: not marked unverified,
+ * and, when its domain belongs to an org, asserted by a connection that org
+ * enabled with auto-membership (its own IdP). Otherwise one customer's IdP
+ * could claim another customer's addresses. */
+static const char *trusted_email(route_ctx_t *c, callback_t *cb)
+{
+    request_rec *r = c->r;
+    const char *claim = orgs_jose_claim_str(cb->claims, "email");
+    const json_t *verified = json_object_get(cb->claims, "email_verified");
+    orgs_enabled_conn_t *ec;
+    orgs_org_t *owner;
+    const char *domain;
+    char *email;
+    orgs_err_t err = {{0}};
+    apr_status_t rv;
+
+    if (!claim || (verified && !json_is_true(verified)) ||
+        orgs_parse_email(claim, &email, &domain, r->pool, &err) != APR_SUCCESS) {
+        return NULL;
+    }
+    rv = orgs_store_org_by_domain(c->st, domain, &owner, r->pool, &err);
+    if (rv == APR_NOTFOUND) {
+        return email;
+    }
+    if (rv == APR_SUCCESS &&
+        orgs_store_org_conn_get(c->st, owner->id, cb->conn->id, &ec, r->pool, &err) ==
+            APR_SUCCESS &&
+        ec->auto_membership) {
+        return email;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  ORGSLOGNO(00238) "connection %s asserted an email in a domain of org %s, "
+                                   "which it does not serve: the email is not used",
+                  cb->conn->name, rv == APR_SUCCESS ? owner->name : "?");
+    return NULL;
+}
+
 static int admit(route_ctx_t *c, callback_t *cb)
 {
     request_rec *r = c->r;
     const char *sub = orgs_jose_claim_str(cb->claims, "sub");
-    const char *email = orgs_jose_claim_str(cb->claims, "email");
+    const char *email = trusted_email(c, cb);
     const char *name = orgs_jose_claim_str(cb->claims, "name");
+    orgs_err_t name_err;
     orgs_enabled_conn_t *ec = NULL;
     orgs_member_t *member;
     orgs_err_t err = {{0}};
     apr_status_t rv;
     int created = 0;
 
+    if (name && orgs_parse_display_name(name, &name_err) != APR_SUCCESS) {
+        name = NULL; /* a name the store would refuse is dropped, not fatal */
+    }
     rv = orgs_store_org_conn_get(c->st, cb->org->id, cb->conn->id, &ec, r->pool, &err);
     if (rv == APR_SUCCESS) {
         rv = orgs_store_user_login(c->st, cb->conn->id, sub, email, name, apr_time_now(), &cb->user,
@@ -584,9 +628,10 @@ static int admit(route_ctx_t *c, callback_t *cb)
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORGSLOGNO(00227) "callback: store error: %s",
                       err.msg);
-        return login_error(
-            r, rv == ORGS_ESTOREFULL ? HTTP_SERVICE_UNAVAILABLE : HTTP_INTERNAL_SERVER_ERROR,
-            "server_error", "The sign-in failed.", c->return_to);
+        return login_error(r,
+                           (rv == ORGS_ESTOREFULL || rv == APR_ENOSPC) ? HTTP_SERVICE_UNAVAILABLE
+                                                                       : HTTP_INTERNAL_SERVER_ERROR,
+                           "server_error", "The sign-in failed.", c->return_to);
     }
     return STEP_CONTINUE;
 }
@@ -673,9 +718,10 @@ static int open_session(route_ctx_t *c, callback_t *cb)
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORGSLOGNO(00228) "cannot store the session: %s",
                       err.msg);
-        return login_error(
-            r, rv == ORGS_ESTOREFULL ? HTTP_SERVICE_UNAVAILABLE : HTTP_INTERNAL_SERVER_ERROR,
-            "server_error", "The sign-in failed.", c->return_to);
+        return login_error(r,
+                           (rv == ORGS_ESTOREFULL || rv == APR_ENOSPC) ? HTTP_SERVICE_UNAVAILABLE
+                                                                       : HTTP_INTERNAL_SERVER_ERROR,
+                           "server_error", "The sign-in failed.", c->return_to);
     }
     purge_sessions(r, c->st, now);
     cookie_set(r, cookie, sid, (long)apr_time_sec(sc->session_max_age));

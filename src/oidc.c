@@ -12,6 +12,7 @@
 #define KEY_DISC "disc:"
 #define KEY_JWKS "jwks:"
 #define KEY_JWKS_TRY "jwkstry:"
+#define KEY_FAIL "discfail:"
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -257,9 +258,63 @@ leave:
     return rv;
 }
 
+/* A provider whose metadata could not be fetched is not asked again for
+ * ORGS_OIDC_FAIL_TTL: unauthenticated logins naming its org would otherwise
+ * each hold a worker thread for the whole HTTP timeout. Shared by all
+ * children through the store. */
+static apr_status_t failed_recently(orgs_store_t *st, const char *issuer, apr_time_t now,
+                                    apr_pool_t *p, orgs_err_t *err)
+{
+    const char *reason = NULL;
+    apr_time_t at = 0;
+    orgs_err_t ignored;
+    if (st &&
+        orgs_store_cache_get(st, apr_pstrcat(p, KEY_FAIL, issuer, NULL), &reason, &at, p,
+                             &ignored) == APR_SUCCESS &&
+        now >= at && now - at < ORGS_OIDC_FAIL_TTL) {
+        return orgs_err_set(err, ORGS_EHTTP, "not retried for %" APR_TIME_T_FMT " s: %s",
+                            apr_time_sec(ORGS_OIDC_FAIL_TTL - (now - at)), reason);
+    }
+    return APR_SUCCESS;
+}
+
+static void remember_failure(orgs_store_t *st, const char *issuer, apr_time_t now,
+                             const orgs_err_t *why, apr_pool_t *p)
+{
+    orgs_err_t ignored;
+    if (st) {
+        orgs_store_cache_put(st, apr_pstrcat(p, KEY_FAIL, issuer, NULL), why->msg, now, p,
+                             &ignored);
+    }
+}
+
+static apr_status_t provider_load(orgs_store_t *st, const char *issuer, apr_time_t now,
+                                  const orgs_http_opts_t *opts, orgs_oidc_provider_t **out,
+                                  apr_pool_t *p, orgs_err_t *err, int *fetching);
+
 apr_status_t orgs_oidc_provider_get(orgs_store_t *st, const char *issuer, apr_time_t now,
                                     const orgs_http_opts_t *opts, orgs_oidc_provider_t **out,
                                     apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_err_t local = {{0}};
+    int fetching = 0;
+    apr_status_t rv;
+
+    if (!err) {
+        err = &local;
+    }
+    rv = provider_load(st, issuer, now, opts, out, p, err, &fetching);
+    if (rv != APR_SUCCESS && fetching) {
+        remember_failure(st, issuer, now, err, p);
+    }
+    return rv;
+}
+
+/* Cached metadata when fresh, else fetched (after failed_recently);
+ * *fetching tells whether the network was involved in a failure. */
+static apr_status_t provider_load(orgs_store_t *st, const char *issuer, apr_time_t now,
+                                  const orgs_http_opts_t *opts, orgs_oidc_provider_t **out,
+                                  apr_pool_t *p, orgs_err_t *err, int *fetching)
 {
     const char *url = NULL, *expect = NULL, *expect_alt = NULL;
     apr_status_t rv = discovery_target(issuer, &url, &expect, &expect_alt, p, err);
@@ -287,6 +342,10 @@ apr_status_t orgs_oidc_provider_get(orgs_store_t *st, const char *issuer, apr_ti
     }
     if (!have) {
         orgs_http_resp_t *resp = NULL;
+        if ((rv = failed_recently(st, issuer, now, p, err)) != APR_SUCCESS) {
+            return rv;
+        }
+        *fetching = 1;
         rv = fetch_ok(url, "discovery", opts, &resp, p, err);
         if (rv != APR_SUCCESS) {
             return rv;
@@ -317,6 +376,10 @@ apr_status_t orgs_oidc_provider_get(orgs_store_t *st, const char *issuer, apr_ti
         }
     }
     if (prov->jwks_json == NULL) {
+        if ((rv = failed_recently(st, issuer, now, p, err)) != APR_SUCCESS) {
+            return rv;
+        }
+        *fetching = 1;
         rv = jwks_fetch(st, prov, now, opts, p, err);
         if (rv != APR_SUCCESS) {
             return rv;

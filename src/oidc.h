@@ -23,6 +23,8 @@
 #define ORGS_OIDC_CACHE_TTL apr_time_from_sec(3600)
 /* Minimum time between two JWKS fetches for one issuer on an unknown kid. */
 #define ORGS_OIDC_JWKS_MIN_INTERVAL apr_time_from_sec(60)
+/* After a failed metadata fetch, the provider is not asked again for this long. */
+#define ORGS_OIDC_FAIL_TTL apr_time_from_sec(30)
 #define ORGS_OIDC_DEFAULT_SCOPES "openid email profile"
 
 typedef struct orgs_oidc_provider_t {

@@ -22,6 +22,7 @@
  *   session_idx      org id + user id + sid hash -> ""
  *   pending          state -> JSON record
  *   pending_browser  browser hash (32) + created (8 bytes BE) + state -> ""
+ *   pending_time     created (8 bytes BE) + state -> "" (oldest first: expiry)
  *   cache            key (or "#" + SHA-256 of a long key) -> fetched (8 LE) + value
  *   invites          invite id -> JSON record
  *   invite_org       org id + invite id -> ""
@@ -38,6 +39,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/fsuid.h>
+#endif
 
 #include <apr_hash.h>
 #include <apr_strings.h>
@@ -56,6 +60,8 @@
 #define CACHE_KEY_RAW_MAX 400
 #define RTXN_CACHE 8 /* reset read transactions kept per environment */
 #define FULL_TEXT "store full: grow OrgsStoreMaxSize / orgctl --max-size"
+#define PENDING_SWEEP 4        /* expired pending logins dropped by every put */
+#define PENDING_SWEEP_FULL 256 /* per batch when the table is at its bound */
 
 enum {
     DB_META,
@@ -80,6 +86,7 @@ enum {
     DB_INVITES,
     DB_INVITE_ORG,
     DB_AUDIT,
+    DB_PENDING_TIME,
     DB_COUNT
 };
 
@@ -87,7 +94,7 @@ static const char *const db_names[DB_COUNT] = {
     "meta",    "orgs",        "org_names",  "domains",     "conns",           "conn_names",
     "enable",  "users",       "user_sub",   "user_email",  "user_conn_email", "conn_users",
     "members", "org_members", "sessions",   "session_idx", "pending",         "pending_browser",
-    "cache",   "invites",     "invite_org", "audit",
+    "cache",   "invites",     "invite_org", "audit",       "pending_time",
 };
 
 struct orgs_store_t {
@@ -97,6 +104,8 @@ struct orgs_store_t {
     apr_pool_t *pool;
     const char *dir;
     unsigned version;
+    apr_size_t pending_max; /* global bound on pending logins */
+    int has_pending_time;   /* 0: an older read-only store without that index */
     /* Reset read transactions ready for mdb_txn_renew: with MDB_NOTLS any
      * thread may use one, so threads take and return them with atomic
      * exchanges. Each holds a reader slot, hence only a few. */
@@ -1675,24 +1684,137 @@ static apr_status_t store_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-/* httpd's children run as an unprivileged user: when root opens (and maybe
- * creates) the store in a directory owned by someone else, hand the files
- * to the directory's owner. */
-static apr_status_t fix_owner(const char *dir, apr_pool_t *p, orgs_err_t *err)
+/* data.mdb and lock.mdb, where they exist, must be plain files reachable
+ * only through this directory: refuses a symbolic link (LMDB would follow
+ * it), a hard link, a directory, a FIFO... *exists tells whether it is there. */
+static apr_status_t check_file(const char *dir, const char *name, int *exists, apr_pool_t *p,
+                               orgs_err_t *err)
 {
     struct stat sb;
-    if (geteuid() != 0 || stat(dir, &sb) != 0 || sb.st_uid == 0) {
+    const char *path = apr_pstrcat(p, dir, "/", name, NULL);
+    *exists = 0;
+    if (lstat(path, &sb) != 0) {
+        return errno == ENOENT
+                   ? APR_SUCCESS
+                   : orgs_err_set(err, ORGS_ESTORE, "cannot inspect %s: %s", path, strerror(errno));
+    }
+    if (S_ISLNK(sb.st_mode)) {
+        return orgs_err_set(err, ORGS_ESTORE, "%s is a symbolic link: refusing to open the store",
+                            path);
+    }
+    if (!S_ISREG(sb.st_mode) || sb.st_nlink != 1) {
+        return orgs_err_set(err, ORGS_ESTORE,
+                            "%s is not a regular file with one link: refusing to open the store",
+                            path);
+    }
+    *exists = 1;
+    return APR_SUCCESS;
+}
+
+/* The filesystem identity the store is opened with. httpd's children run as
+ * an unprivileged user who owns the store directory; when root opens (and
+ * maybe creates) the store there, it takes that user's filesystem identity
+ * for mdb_env_open: the files are created with the right owner, and a file
+ * that user planted (e.g. lock.mdb -> /etc/passwd, swapped in after
+ * check_file) is opened only with that user's rights. On Linux
+ * setfsuid/setfsgid change the calling thread only; elsewhere
+ * seteuid/setegid change the process. Either is safe because the callers
+ * that run as root (httpd's parent in post_config, orgctl) are
+ * single-threaded then. Each change is verified: a call that did not take
+ * effect is an error, never ignored. */
+typedef struct {
+    int active;
+    uid_t uid; /* the identity to restore */
+    gid_t gid;
+} fs_ident_t;
+
+#ifdef __linux__
+static int fs_ident_is(uid_t uid, gid_t gid)
+{
+    /* an invalid id changes nothing and returns the current one */
+    return (uid_t)setfsuid((uid_t)-1) == uid && (gid_t)setfsgid((gid_t)-1) == gid;
+}
+#endif
+
+static apr_status_t fs_ident_leave(fs_ident_t *saved, orgs_err_t *err)
+{
+    if (!saved->active) {
         return APR_SUCCESS;
     }
-    const char *files[] = {"data.mdb", "lock.mdb"};
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        const char *path = apr_pstrcat(p, dir, "/", files[i], NULL);
-        if (chown(path, sb.st_uid, sb.st_gid) != 0 && errno != ENOENT) {
-            return orgs_err_set(err, ORGS_ESTORE, "cannot give %s to the directory's owner: %s",
-                                path, strerror(errno));
-        }
+    saved->active = 0;
+#ifdef __linux__
+    setfsuid(saved->uid); /* fsuid 0 again also restores the filesystem capabilities */
+    setfsgid(saved->gid);
+    int ok = fs_ident_is(saved->uid, saved->gid);
+#else
+    int ok = seteuid(saved->uid) == 0 && setegid(saved->gid) == 0;
+#endif
+    return ok ? APR_SUCCESS
+              : orgs_err_set(err, ORGS_ESTORE, "cannot restore the filesystem identity %lu:%lu",
+                             (unsigned long)saved->uid, (unsigned long)saved->gid);
+}
+
+static apr_status_t fs_ident_enter(const struct stat *dir_sb, fs_ident_t *saved, orgs_err_t *err)
+{
+    saved->active = 0;
+    if (geteuid() != 0 || dir_sb->st_uid == 0) {
+        return APR_SUCCESS;
+    }
+    saved->active = 1;
+#ifdef __linux__
+    saved->gid = (gid_t)setfsgid(dir_sb->st_gid);
+    saved->uid = (uid_t)setfsuid(dir_sb->st_uid);
+    int ok = fs_ident_is(dir_sb->st_uid, dir_sb->st_gid);
+#else
+    saved->uid = geteuid();
+    saved->gid = getegid();
+    int ok = setegid(dir_sb->st_gid) == 0 && seteuid(dir_sb->st_uid) == 0;
+#endif
+    if (!ok) {
+        fs_ident_leave(saved, err);
+        return orgs_err_set(err, ORGS_ESTORE,
+                            "cannot take the store directory owner's identity %lu:%lu",
+                            (unsigned long)dir_sb->st_uid, (unsigned long)dir_sb->st_gid);
     }
     return APR_SUCCESS;
+}
+
+/* Stores written before the time index existed: index their pending
+ * logins once (a write open finds the index empty but logins pending). */
+static apr_status_t pending_time_rebuild(orgs_store_t *st, MDB_txn *txn, orgs_err_t *err)
+{
+    MDB_stat ps, ts;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc;
+    if ((rc = mdb_stat(txn, DB(st, PENDING), &ps)) != MDB_SUCCESS ||
+        (rc = mdb_stat(txn, DB(st, PENDING_TIME), &ts)) != MDB_SUCCESS) {
+        return mdb_fail(rc, err, "pending logins");
+    }
+    if (ps.ms_entries == 0 || ts.ms_entries != 0) {
+        return APR_SUCCESS;
+    }
+    if ((rc = mdb_cursor_open(txn, DB(st, PENDING), &cur)) != MDB_SUCCESS) {
+        return mdb_fail(rc, err, "cursor");
+    }
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        unsigned char key[8 + STATE_MAX];
+        json_t *j = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        apr_time_t created = jget_int(j, "created"); /* 0 when unreadable: swept first */
+        json_decref(j);
+        if (k.mv_size > STATE_MAX) {
+            continue;
+        }
+        put_u64be(key, (apr_uint64_t)created);
+        memcpy(key + 8, k.mv_data, k.mv_size);
+        MDB_val tk = {8 + k.mv_size, key}, tv = {0, ""};
+        if ((rc = mdb_put(txn, DB(st, PENDING_TIME), &tk, &tv, 0)) != MDB_SUCCESS) {
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? APR_SUCCESS : mdb_fail(rc, err, "pending logins");
 }
 
 static apr_status_t open_dbs(orgs_store_t *st, int rdonly, orgs_err_t *err)
@@ -1705,6 +1827,12 @@ static apr_status_t open_dbs(orgs_store_t *st, int rdonly, orgs_err_t *err)
     for (int i = 0; rv == APR_SUCCESS && i < DB_COUNT; i++) {
         unsigned flags = i == DB_ORG_MEMBERS ? MDB_DUPSORT | MDB_DUPFIXED : 0;
         int rc = mdb_dbi_open(txn, db_names[i], flags | (rdonly ? 0 : MDB_CREATE), &st->db[i]);
+        if (rc == MDB_NOTFOUND && i == DB_PENDING_TIME) {
+            continue; /* added later; read-only handles never use it */
+        }
+        if (rc == MDB_SUCCESS && i == DB_PENDING_TIME) {
+            st->has_pending_time = 1;
+        }
         if (rc == MDB_NOTFOUND) {
             rv = orgs_err_set(err, ORGS_ESTORE, "store in %s is not initialized", st->dir);
         } else if (rc != MDB_SUCCESS) {
@@ -1743,6 +1871,9 @@ static apr_status_t open_dbs(orgs_store_t *st, int rdonly, orgs_err_t *err)
             st->version = (unsigned)ver;
         }
     }
+    if (rv == APR_SUCCESS && !rdonly) {
+        rv = pending_time_rebuild(st, txn, err);
+    }
     return txn_end(txn, rv, err);
 }
 
@@ -1751,30 +1882,46 @@ apr_status_t orgs_store_open(orgs_store_t **out, const char *dir, apr_uint64_t m
                              apr_pool_t *p, orgs_err_t *err)
 {
     int rdonly = (flags & ORGS_STORE_RDONLY) != 0;
+    int has_data, has_lock;
     struct stat sb;
+    fs_ident_t ident;
     *out = NULL;
     if (!dir || stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
         return orgs_err_set(err, ORGS_ESTORE, "store directory %s does not exist",
                             dir ? dir : "(none)");
     }
-    if (!(flags & ORGS_STORE_CREATE) && stat(apr_pstrcat(p, dir, "/data.mdb", NULL), &sb) != 0) {
+    apr_status_t rv = check_file(dir, "data.mdb", &has_data, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = check_file(dir, "lock.mdb", &has_lock, p, err);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!(flags & ORGS_STORE_CREATE) && !has_data) {
         return orgs_err_set(err, ORGS_ESTORE, "no store in %s", dir);
     }
     orgs_store_t *st = apr_pcalloc(p, sizeof(*st));
     st->pool = p;
     st->dir = apr_pstrdup(p, dir);
     st->keys = keys;
+    st->pending_max = ORGS_STORE_PENDING_MAX;
     int rc = mdb_env_create(&st->env);
     if (rc != MDB_SUCCESS) {
         return mdb_fail(rc, err, "create environment");
     }
     apr_pool_cleanup_register(p, st, store_cleanup, apr_pool_cleanup_null);
-    apr_status_t rv = APR_SUCCESS;
     if ((rc = mdb_env_set_maxreaders(st->env, max_readers ? max_readers : 512)) ||
         (rc = mdb_env_set_maxdbs(st->env, DB_COUNT + 4)) ||
-        (rc = mdb_env_set_mapsize(st->env, map_size ? map_size : ORGS_STORE_DEFAULT_MAP_SIZE)) ||
-        (rc = mdb_env_open(st->env, dir, MDB_NOTLS | (rdonly ? MDB_RDONLY : 0), 0660))) {
+        (rc = mdb_env_set_mapsize(st->env, map_size ? map_size : ORGS_STORE_DEFAULT_MAP_SIZE))) {
         rv = orgs_err_set(err, ORGS_ESTORE, "cannot open store %s: %s", dir, mdb_strerror(rc));
+    }
+    /* the only path-based LMDB call: every later access goes through its fds */
+    if (rv == APR_SUCCESS && (rv = fs_ident_enter(&sb, &ident, err)) == APR_SUCCESS) {
+        rc = mdb_env_open(st->env, dir, MDB_NOTLS | (rdonly ? MDB_RDONLY : 0), 0660);
+        rv = fs_ident_leave(&ident, err);
+        if (rv == APR_SUCCESS && rc != MDB_SUCCESS) {
+            rv = orgs_err_set(err, ORGS_ESTORE, "cannot open store %s: %s", dir, mdb_strerror(rc));
+        }
     }
     int dead;
     if (rv == APR_SUCCESS && (rc = mdb_reader_check(st->env, &dead)) != MDB_SUCCESS) {
@@ -1782,9 +1929,6 @@ apr_status_t orgs_store_open(orgs_store_t **out, const char *dir, apr_uint64_t m
     }
     if (rv == APR_SUCCESS) {
         rv = open_dbs(st, rdonly, err);
-    }
-    if (rv == APR_SUCCESS && !rdonly) {
-        rv = fix_owner(dir, p, err);
     }
     if (rv != APR_SUCCESS) {
         apr_pool_cleanup_run(p, st, store_cleanup);
@@ -2299,6 +2443,39 @@ apr_status_t orgs_store_conn_delete(orgs_store_t *st, const char *ref, apr_pool_
 
 /* ---- enablement ------------------------------------------------------ */
 
+static apr_status_t session_load(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
+                                 orgs_session_t **out, apr_pool_t *p, orgs_err_t *err);
+
+/* Deletes the org's sessions signed in through conn_id: a walk of the
+ * org's range of the session index, not of all sessions. A session whose
+ * record is unreadable goes too (fail closed). */
+static apr_status_t sessions_drop_conn(orgs_store_t *st, MDB_txn *txn, const char *org_id,
+                                       const char *conn_id, apr_pool_t *p, orgs_err_t *err)
+{
+    apr_array_header_t *hits;
+    kbuf_t k;
+    apr_status_t rv = collect(txn, DB(st, SESSION_IDX), kb1(&k, org_id), &hits, p, err);
+    for (int i = 0; rv == APR_SUCCESS && i < hits->nelts; i++) {
+        const blob_t *b = &APR_ARRAY_IDX(hits, i, blob_t);
+        const unsigned char *hash = (const unsigned char *)b->k + 2 * ID_LEN;
+        orgs_session_t *s;
+        if (b->klen != 2 * ID_LEN + HASH_LEN) {
+            continue;
+        }
+        rv = session_load(st, txn, hash, &s, p, err);
+        if (rv == APR_SUCCESS && (!s->conn_id || strcmp(s->conn_id, conn_id) != 0)) {
+            continue; /* another connection's session */
+        }
+        if (rv == APR_SUCCESS || rv == ORGS_ESTORE || rv == APR_NOTFOUND) {
+            rv = kv_del(txn, DB(st, SESSIONS), kbraw(&k, hash, HASH_LEN), 0, err, "session");
+        }
+        if (rv == APR_SUCCESS) {
+            rv = kv_del(txn, DB(st, SESSION_IDX), kbraw(&k, b->k, b->klen), 0, err, "session");
+        }
+    }
+    return rv;
+}
+
 static apr_status_t enable_set(orgs_store_t *st, MDB_txn *txn, const char *org_ref,
                                const char *conn_ref, int enable, int auto_membership, apr_pool_t *p,
                                orgs_err_t *err)
@@ -2319,9 +2496,10 @@ static apr_status_t enable_set(orgs_store_t *st, MDB_txn *txn, const char *org_r
         return kv_put(txn, DB(st, ENABLE), &k, &flag, 1, 0, err, "enablement");
     }
     rv = kv_del(txn, DB(st, ENABLE), &k, 1, err, "enablement");
-    return rv == APR_NOTFOUND
-               ? orgs_err_set(err, rv, "'%s' is not enabled on '%s'", c->name, o->name)
-               : rv;
+    if (rv == APR_NOTFOUND) {
+        return orgs_err_set(err, rv, "'%s' is not enabled on '%s'", c->name, o->name);
+    }
+    return rv == APR_SUCCESS ? sessions_drop_conn(st, txn, o->id, c->id, p, err) : rv;
 }
 
 apr_status_t orgs_store_org_enable_conn(orgs_store_t *st, const char *org_ref, const char *conn_ref,
@@ -3151,16 +3329,144 @@ static kbuf_t *kb_pending_idx(kbuf_t *k, const unsigned char *browser, apr_time_
     return k;
 }
 
+static kbuf_t *kb_pending_time(kbuf_t *k, apr_time_t created, const char *state)
+{
+    unsigned char t[8];
+    put_u64be(t, (apr_uint64_t)created);
+    kbraw(k, t, 8);
+    kb_str(k, state);
+    return k;
+}
+
+/* Deletes the record and its index entries; browser NULL when unknown
+ * (corrupt record): its browser index entry then stays, for check to see. */
 static apr_status_t pending_drop(orgs_store_t *st, MDB_txn *txn, const unsigned char *browser,
                                  apr_time_t created, const char *state, orgs_err_t *err)
 {
     kbuf_t k;
     apr_status_t rv = kv_del(txn, DB(st, PENDING), kb1(&k, state), 0, err, "pending login");
     if (rv == APR_SUCCESS) {
+        rv = kv_del(txn, DB(st, PENDING_TIME), kb_pending_time(&k, created, state), 0, err,
+                    "pending login");
+    }
+    if (rv == APR_SUCCESS && browser) {
         rv = kv_del(txn, DB(st, PENDING_BROWSER), kb_pending_idx(&k, browser, created, state), 0,
                     err, "pending login");
     }
     return rv;
+}
+
+/* ORGS_ESTORE when the record is unreadable. */
+static apr_status_t pending_load(orgs_store_t *st, MDB_txn *txn, const char *state,
+                                 orgs_pending_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    kbuf_t k;
+    json_t *j;
+    unsigned char *b = NULL;
+    apr_size_t blen = 0;
+    apr_status_t rv = get_json(txn, DB(st, PENDING), kb1(&k, state), &j, err, "pending login");
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    orgs_pending_t *pl = apr_pcalloc(p, sizeof(*pl));
+    const char *browser = jget_str(j, "browser", p);
+    pl->state = apr_pstrdup(p, state);
+    pl->nonce = jget_str(j, "nonce", p);
+    pl->code_verifier = jget_str(j, "code_verifier", p);
+    pl->org_id = jget_str(j, "org_id", p);
+    pl->conn_id = jget_str(j, "conn_id", p);
+    pl->return_to = jget_str(j, "return_to", p);
+    pl->created = jget_int(j, "created");
+    json_decref(j);
+    if (!browser || orgs_crypto_b64url_decode(browser, strlen(browser), &b, &blen, p) ||
+        blen != HASH_LEN) {
+        return orgs_err_set(err, ORGS_ESTORE, "corrupt pending login");
+    }
+    memcpy(pl->browser, b, HASH_LEN);
+    *out = pl;
+    return APR_SUCCESS;
+}
+
+/* Drops up to max expired pending logins (now - created > ttl) of any
+ * browser, oldest first: a walk of the time index that stops at the first
+ * live entry, so it costs O(max), never a scan. *more: the batch was
+ * filled, so expired entries may remain. */
+static apr_status_t pending_sweep(orgs_store_t *st, MDB_txn *txn, apr_time_t now,
+                                  apr_interval_time_t ttl, int max, int *more, apr_pool_t *p,
+                                  orgs_err_t *err)
+{
+    iter_t it;
+    apr_array_header_t *old = apr_array_make(p, max, sizeof(blob_t));
+    apr_status_t rv = iter_open(txn, DB(st, PENDING_TIME), NULL, &it, err);
+    *more = 0;
+    while (rv == APR_SUCCESS && iter_next(&it)) {
+        if (it.k.mv_size > 8 &&
+            now - (apr_time_t)get_u64be((const unsigned char *)it.k.mv_data) <= ttl) {
+            break; /* oldest first: the rest is live */
+        }
+        if (old->nelts == max) {
+            *more = 1;
+            break;
+        }
+        blob_t *b = apr_array_push(old);
+        b->klen = it.k.mv_size;
+        b->k = apr_pstrmemdup(p, it.k.mv_data, it.k.mv_size);
+    }
+    apr_status_t rv2 = iter_close(&it, err);
+    rv = rv != APR_SUCCESS ? rv : rv2;
+    for (int i = 0; rv == APR_SUCCESS && i < old->nelts; i++) {
+        const blob_t *b = &APR_ARRAY_IDX(old, i, blob_t);
+        orgs_pending_t *pl;
+        kbuf_t k;
+        if (b->klen <= 8) { /* malformed entry: only the entry itself can go */
+            rv = kv_del(txn, DB(st, PENDING_TIME), kbraw(&k, b->k, b->klen), 0, err,
+                        "pending login");
+            continue;
+        }
+        const char *state = b->k + 8;
+        apr_time_t created = (apr_time_t)get_u64be((const unsigned char *)b->k);
+        rv = pending_load(st, txn, state, &pl, p, err);
+        if (rv == APR_SUCCESS && pl->created != created) { /* stale entry: not this record's */
+            rv = kv_del(txn, DB(st, PENDING_TIME), kb_pending_time(&k, created, state), 0, err,
+                        "pending login");
+        } else if (rv == APR_SUCCESS || rv == APR_NOTFOUND || rv == ORGS_ESTORE) {
+            rv = pending_drop(st, txn, rv == APR_SUCCESS ? pl->browser : NULL, created, state, err);
+        }
+    }
+    return rv;
+}
+
+/* Keeps the table within st->pending_max: at the bound, drops expired
+ * entries (in batches, oldest first) until there is room; APR_ENOSPC when
+ * all are live. */
+static apr_status_t pending_room(orgs_store_t *st, MDB_txn *txn, apr_time_t now,
+                                 apr_interval_time_t ttl, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_stat ms;
+    apr_pool_t *batch;
+    apr_status_t rv = APR_SUCCESS;
+    int rc, more = 1;
+    if (apr_pool_create(&batch, p) != APR_SUCCESS) {
+        return orgs_err_set(err, APR_ENOMEM, "out of memory");
+    }
+    while ((rc = mdb_stat(txn, DB(st, PENDING), &ms)) == MDB_SUCCESS &&
+           ms.ms_entries >= st->pending_max && more && rv == APR_SUCCESS) {
+        rv = pending_sweep(st, txn, now, ttl, PENDING_SWEEP_FULL, &more, batch, err);
+        apr_pool_clear(batch);
+    }
+    apr_pool_destroy(batch);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rc != MDB_SUCCESS) {
+        return mdb_fail(rc, err, "pending logins");
+    }
+    if (ms.ms_entries >= st->pending_max) {
+        return orgs_err_set(err, APR_ENOSPC,
+                            "too many sign-ins in progress (%zu, all recent): try again later",
+                            (size_t)ms.ms_entries);
+    }
+    return APR_SUCCESS;
 }
 
 static apr_status_t pending_put(orgs_store_t *st, MDB_txn *txn, const orgs_pending_t *pl,
@@ -3170,6 +3476,7 @@ static apr_status_t pending_put(orgs_store_t *st, MDB_txn *txn, const orgs_pendi
     apr_array_header_t *mine;
     kbuf_t k;
     apr_status_t rv;
+    int more;
     apr_time_t now = pl->created ? pl->created : apr_time_now();
     if ((rv = check_state(pl->state, err)) != APR_SUCCESS) {
         return rv;
@@ -3179,7 +3486,11 @@ static apr_status_t pending_put(orgs_store_t *st, MDB_txn *txn, const orgs_pendi
         (pl->return_to && strlen(pl->return_to) > ORGS_URL_MAX)) {
         return orgs_err_set(err, APR_EINVAL, "bad pending login");
     }
-    rv = collect(txn, DB(st, PENDING_BROWSER), kbraw(&k, pl->browser, HASH_LEN), &mine, p, err);
+    /* a few old ones of any browser on every put: garbage never piles up */
+    rv = pending_sweep(st, txn, now, ttl, PENDING_SWEEP, &more, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = collect(txn, DB(st, PENDING_BROWSER), kbraw(&k, pl->browser, HASH_LEN), &mine, p, err);
+    }
     int left = 0;
     for (int i = 0; rv == APR_SUCCESS && i < mine->nelts; i++) {
         const blob_t *b = &APR_ARRAY_IDX(mine, i, blob_t);
@@ -3201,6 +3512,11 @@ static apr_status_t pending_put(orgs_store_t *st, MDB_txn *txn, const orgs_pendi
             left--;
         }
     }
+    /* a client without the browser cookie is a new browser each time: only
+     * the global bound limits those */
+    if (rv == APR_SUCCESS) {
+        rv = pending_room(st, txn, now, ttl, p, err);
+    }
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -3219,6 +3535,10 @@ static apr_status_t pending_put(orgs_store_t *st, MDB_txn *txn, const orgs_pendi
         rv = kv_put(txn, DB(st, PENDING_BROWSER), kb_pending_idx(&k, pl->browser, now, pl->state),
                     "", 0, 0, err, "pending login");
     }
+    if (rv == APR_SUCCESS) {
+        rv = kv_put(txn, DB(st, PENDING_TIME), kb_pending_time(&k, now, pl->state), "", 0, 0, err,
+                    "pending login");
+    }
     return rv;
 }
 
@@ -3234,40 +3554,34 @@ apr_status_t orgs_store_pending_put(orgs_store_t *st, const orgs_pending_t *pl,
     return txn_end(txn, pending_put(st, txn, pl, max_per_browser, ttl, p, err), err);
 }
 
-static apr_status_t pending_take(orgs_store_t *st, MDB_txn *txn, const char *state,
-                                 orgs_pending_t **out, apr_pool_t *p, orgs_err_t *err)
+void orgs_store_pending_set_max(orgs_store_t *st, apr_size_t max)
 {
-    kbuf_t k;
-    json_t *j;
-    unsigned char *b = NULL;
-    apr_size_t blen = 0;
+    st->pending_max = max ? max : ORGS_STORE_PENDING_MAX;
+}
+
+/* The browser check comes before the delete: a state that leaked (logs,
+ * Referer) cannot be used by another browser to burn this login. */
+static apr_status_t pending_take(orgs_store_t *st, MDB_txn *txn, const char *state,
+                                 const unsigned char *browser, orgs_pending_t **out, apr_pool_t *p,
+                                 orgs_err_t *err)
+{
+    orgs_pending_t *pl;
     apr_status_t rv = check_state(state, err);
     if (rv == APR_SUCCESS) {
-        rv = get_json(txn, DB(st, PENDING), kb1(&k, state), &j, err, "pending login");
+        rv = pending_load(st, txn, state, &pl, p, err);
     }
     if (rv != APR_SUCCESS) {
         return rv == APR_EINVAL ? orgs_err_set(err, APR_NOTFOUND, "unknown state") : rv;
     }
-    orgs_pending_t *pl = apr_pcalloc(p, sizeof(*pl));
-    const char *browser = jget_str(j, "browser", p);
-    pl->state = apr_pstrdup(p, state);
-    pl->nonce = jget_str(j, "nonce", p);
-    pl->code_verifier = jget_str(j, "code_verifier", p);
-    pl->org_id = jget_str(j, "org_id", p);
-    pl->conn_id = jget_str(j, "conn_id", p);
-    pl->return_to = jget_str(j, "return_to", p);
-    pl->created = jget_int(j, "created");
-    json_decref(j);
-    if (!browser || orgs_crypto_b64url_decode(browser, strlen(browser), &b, &blen, p) ||
-        blen != HASH_LEN) {
-        return orgs_err_set(err, ORGS_ESTORE, "corrupt pending login");
+    if (!browser || !orgs_crypto_ct_equal(browser, pl->browser, HASH_LEN)) {
+        return orgs_err_set(err, ORGS_EDENIED, "state was issued to another browser");
     }
-    memcpy(pl->browser, b, HASH_LEN);
     *out = pl;
     return pending_drop(st, txn, pl->browser, pl->created, state, err);
 }
 
-apr_status_t orgs_store_pending_take(orgs_store_t *st, const char *state, apr_time_t now,
+apr_status_t orgs_store_pending_take(orgs_store_t *st, const char *state,
+                                     const unsigned char browser[32], apr_time_t now,
                                      apr_interval_time_t ttl, orgs_pending_t **out, apr_pool_t *p,
                                      orgs_err_t *err)
 {
@@ -3277,7 +3591,8 @@ apr_status_t orgs_store_pending_take(orgs_store_t *st, const char *state, apr_ti
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rv = txn_end(txn, pending_take(st, txn, state, &pl, p, err), err);
+    /* aborted (nothing deleted) unless the browser matched */
+    rv = txn_end(txn, pending_take(st, txn, state, browser, &pl, p, err), err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -4073,6 +4388,43 @@ static apr_status_t check_sessions(check_t *c, orgs_err_t *err)
     return rv != APR_SUCCESS ? rv : rv2;
 }
 
+/* Every pending login is in the time index (else it would never expire
+ * globally) and every time entry names a pending login of that time. */
+static apr_status_t check_pending_time(check_t *c, orgs_err_t *err)
+{
+    iter_t it;
+    kbuf_t k;
+    apr_status_t rv = iter_open(c->txn, DB(c->st, PENDING_TIME), NULL, &it, err);
+    while (rv == APR_SUCCESS && iter_next(&it)) {
+        orgs_pending_t *pl;
+        const char *state = it.k.mv_size > 8
+                                ? apr_pstrmemdup(c->p, (char *)it.k.mv_data + 8, it.k.mv_size - 8)
+                                : "";
+        if (!*state || pending_load(c->st, c->txn, state, &pl, c->p, NULL) != APR_SUCCESS ||
+            pl->created != (apr_time_t)get_u64be(it.k.mv_data)) {
+            problem(c, "pending_time entry: dangling");
+        }
+    }
+    apr_status_t rv2 = iter_close(&it, err);
+    rv = rv != APR_SUCCESS ? rv : rv2;
+    if (rv == APR_SUCCESS) {
+        rv = iter_open(c->txn, DB(c->st, PENDING), NULL, &it, err);
+    }
+    while (rv == APR_SUCCESS && iter_next(&it)) {
+        orgs_pending_t *pl;
+        const char *state = apr_pstrmemdup(c->p, it.k.mv_data, it.k.mv_size);
+        if (pending_load(c->st, c->txn, state, &pl, c->p, NULL) != APR_SUCCESS) {
+            problem(c, "pending login: unreadable record");
+        } else if (!has_key(c, DB_PENDING_TIME, kb_pending_time(&k, pl->created, state)) ||
+                   !has_key(c, DB_PENDING_BROWSER,
+                            kb_pending_idx(&k, pl->browser, pl->created, state))) {
+            problem(c, "pending login: not indexed");
+        }
+    }
+    rv2 = iter_close(&it, err);
+    return rv != APR_SUCCESS ? rv : rv2;
+}
+
 static apr_status_t check_rest(check_t *c, orgs_err_t *err)
 {
     iter_t it;
@@ -4087,6 +4439,9 @@ static apr_status_t check_rest(check_t *c, orgs_err_t *err)
     }
     apr_status_t rv2 = iter_close(&it, err);
     rv = rv != APR_SUCCESS ? rv : rv2;
+    if (rv == APR_SUCCESS && c->st->has_pending_time) {
+        rv = check_pending_time(c, err);
+    }
     if (rv == APR_SUCCESS) {
         rv = iter_open(c->txn, DB(c->st, INVITES), NULL, &it, err);
     }

@@ -4,8 +4,8 @@
  * Conventions:
  * - every function returns apr_status_t; out-params last before (pool, err);
  * - APR_NOTFOUND: no such object; APR_EEXIST: uniqueness conflict;
- *   APR_EINVAL: bad input (reason in err); APR_ENOSPC: a per-object limit
- *   (25 metadata pairs, domains, roles); ORGS_ESTOREFULL: map full (nothing
+ *   APR_EINVAL: bad input (reason in err); APR_ENOSPC: a limit (25 metadata
+ *   pairs, domains, roles, pending logins); ORGS_ESTOREFULL: map full (nothing
  *   partially written); ORGS_ESTORE: other LMDB errors; ORGS_ENOKEY: a
  *   connection secret needs the crypto key;
  * - results are copied into the caller's pool; no LMDB pointer escapes;
@@ -27,6 +27,13 @@
 
 #define ORGS_STORE_DEFAULT_MAP_SIZE ((apr_uint64_t)1 << 30)
 
+/* Global bound on pending logins (all browsers together). Unauthenticated
+ * clients create them, and one without the browser cookie is a new browser
+ * each time, so the per-browser cap alone does not bound the table. At
+ * ~4 KiB each (return_to up to ORGS_URL_MAX) this is ~80 MiB at most: keep
+ * OrgsStoreMaxSize well above it. */
+#define ORGS_STORE_PENDING_MAX 20000
+
 typedef struct orgs_store_t orgs_store_t;
 
 typedef struct orgs_kv_t {
@@ -37,9 +44,9 @@ typedef struct orgs_kv_t {
 typedef struct orgs_org_t {
     const char *id; /* "org_" + 16 base62 */
     const char *name;
-    const char *display_name;     /* defaults to name */
-    apr_array_header_t *meta;     /* orgs_kv_t, sorted by key */
-    apr_array_header_t *domains;  /* const char *, lowercase, sorted */
+    const char *display_name;    /* defaults to name */
+    apr_array_header_t *meta;    /* orgs_kv_t, sorted by key */
+    apr_array_header_t *domains; /* const char *, lowercase, sorted */
     apr_time_t created;
     apr_time_t updated;
 } orgs_org_t;
@@ -48,7 +55,7 @@ typedef struct orgs_conn_t {
     const char *id; /* "con_" + 16 base62 */
     const char *name;
     const char *display_name;
-    const char *issuer;        /* issuer or discovery base URL */
+    const char *issuer; /* issuer or discovery base URL */
     const char *client_id;
     const char *client_secret; /* plaintext; only filled by *_get_secret, never listed */
     const char *scopes;        /* space separated, default "openid email profile" */
@@ -143,9 +150,17 @@ enum {
  * exist. Opened with MDB_NOTLS and enough reader slots for threaded MPMs
  * (max_readers, 0 = 512); stale reader slots are cleared. Never use an
  * environment across fork(): open it in the child. keys may be NULL (then
- * connection secrets can be neither written nor read: ORGS_ENOKEY). If run as
- * root on a directory owned by another user, the data files are given to that
- * user so httpd's children keep write access. A pool cleanup closes it.
+ * connection secrets can be neither written nor read: ORGS_ENOKEY). A pool
+ * cleanup closes it.
+ * data.mdb and lock.mdb must be regular files with one link where they
+ * exist: a symbolic link, hard link, directory, FIFO... is ORGS_ESTORE.
+ * Run as root on a directory owned by another user (httpd's parent in
+ * post_config, `sudo orgctl`), the files are opened and created with that
+ * user's filesystem identity (Linux setfsuid/setfsgid, per thread, restored
+ * before returning; these callers are single-threaded at that point), so
+ * they belong to that user, httpd's children keep write access, and a file
+ * planted by that user is opened only with that user's rights. ORGS_ESTORE
+ * if the identity cannot be taken or restored.
  * Without ORGS_STORE_CREATE a directory holding no store is ORGS_ESTORE;
  * with ORGS_STORE_RDONLY every write returns ORGS_ESTORE. */
 apr_status_t orgs_store_open(orgs_store_t **st, const char *dir, apr_uint64_t map_size,
@@ -160,8 +175,8 @@ apr_status_t orgs_store_stat(orgs_store_t *st, orgs_store_stat_t *out, orgs_err_
  * out: id, created, updated are filled in org (strings in p). */
 apr_status_t orgs_store_org_create(orgs_store_t *st, orgs_org_t *org, apr_pool_t *p,
                                    orgs_err_t *err);
-apr_status_t orgs_store_org_get(orgs_store_t *st, const char *ref, orgs_org_t **out,
-                                apr_pool_t *p, orgs_err_t *err);
+apr_status_t orgs_store_org_get(orgs_store_t *st, const char *ref, orgs_org_t **out, apr_pool_t *p,
+                                orgs_err_t *err);
 /* Orgs sorted by name. */
 apr_status_t orgs_store_org_list(orgs_store_t *st, apr_array_header_t **out /* orgs_org_t* */,
                                  apr_pool_t *p, orgs_err_t *err);
@@ -210,9 +225,11 @@ apr_status_t orgs_store_conn_delete(orgs_store_t *st, const char *ref, apr_pool_
 /* ---- enablement ----------------------------------------------------- */
 
 /* Enables (or updates the auto-membership flag of) conn on org. */
-apr_status_t orgs_store_org_enable_conn(orgs_store_t *st, const char *org_ref,
-                                        const char *conn_ref, int auto_membership,
-                                        apr_pool_t *p, orgs_err_t *err);
+apr_status_t orgs_store_org_enable_conn(orgs_store_t *st, const char *org_ref, const char *conn_ref,
+                                        int auto_membership, apr_pool_t *p, orgs_err_t *err);
+/* Also ends, in the same transaction, the org's sessions signed in through
+ * that connection (an org-scoped walk of the session index).
+ * APR_NOTFOUND if org, conn or the enablement does not exist. */
 apr_status_t orgs_store_org_disable_conn(orgs_store_t *st, const char *org_ref,
                                          const char *conn_ref, apr_pool_t *p, orgs_err_t *err);
 /* Enabled connections of an org, sorted by connection name. */
@@ -231,8 +248,7 @@ apr_status_t orgs_store_org_conn_get(orgs_store_t *st, const char *org_id, const
  * whether a new user was made. */
 apr_status_t orgs_store_user_login(orgs_store_t *st, const char *conn_id, const char *sub,
                                    const char *email, const char *name, apr_time_t now,
-                                   orgs_user_t **out, int *created, apr_pool_t *p,
-                                   orgs_err_t *err);
+                                   orgs_user_t **out, int *created, apr_pool_t *p, orgs_err_t *err);
 apr_status_t orgs_store_user_get(orgs_store_t *st, const char *user_id, orgs_user_t **out,
                                  apr_pool_t *p, orgs_err_t *err);
 apr_status_t orgs_store_user_by_sub(orgs_store_t *st, const char *conn_ref, const char *sub,
@@ -257,26 +273,24 @@ apr_status_t orgs_store_user_delete(orgs_store_t *st, const char *user_id, apr_p
 
 /* APR_EEXIST if already a member. roles may be NULL. */
 apr_status_t orgs_store_member_add(orgs_store_t *st, const char *org_ref, const char *user_id,
-                                   const apr_array_header_t *roles, apr_pool_t *p,
-                                   orgs_err_t *err);
+                                   const apr_array_header_t *roles, apr_pool_t *p, orgs_err_t *err);
 /* The hot-path question: is user a member of org (ids, not names), with
  * which roles. APR_NOTFOUND if not. */
 apr_status_t orgs_store_member_get(orgs_store_t *st, const char *org_id, const char *user_id,
                                    orgs_member_t **out, apr_pool_t *p, orgs_err_t *err);
 /* Also removes the user's sessions for that org. */
-apr_status_t orgs_store_member_remove(orgs_store_t *st, const char *org_ref,
-                                      const char *user_id, apr_pool_t *p, orgs_err_t *err);
+apr_status_t orgs_store_member_remove(orgs_store_t *st, const char *org_ref, const char *user_id,
+                                      apr_pool_t *p, orgs_err_t *err);
 /* An org's members (index range, never a scan of all members). */
 apr_status_t orgs_store_member_list(orgs_store_t *st, const char *org_ref,
-                                    apr_array_header_t **out /* orgs_member_t* */,
-                                    apr_pool_t *p, orgs_err_t *err);
+                                    apr_array_header_t **out /* orgs_member_t* */, apr_pool_t *p,
+                                    orgs_err_t *err);
 /* A user's memberships (reverse index). */
 apr_status_t orgs_store_user_orgs(orgs_store_t *st, const char *user_id,
                                   apr_array_header_t **out /* orgs_member_t* */, apr_pool_t *p,
                                   orgs_err_t *err);
 apr_status_t orgs_store_role_add(orgs_store_t *st, const char *org_ref, const char *user_id,
-                                 const apr_array_header_t *roles, apr_pool_t *p,
-                                 orgs_err_t *err);
+                                 const apr_array_header_t *roles, apr_pool_t *p, orgs_err_t *err);
 apr_status_t orgs_store_role_remove(orgs_store_t *st, const char *org_ref, const char *user_id,
                                     const apr_array_header_t *roles, apr_pool_t *p,
                                     orgs_err_t *err);
@@ -301,23 +315,41 @@ apr_status_t orgs_store_session_touch(orgs_store_t *st, const unsigned char sid_
 apr_status_t orgs_store_session_delete(orgs_store_t *st, const unsigned char sid_hash[32],
                                        apr_pool_t *p, orgs_err_t *err);
 /* Deletes sessions past expiry or idle; *removed counts them. */
-apr_status_t orgs_store_session_purge(orgs_store_t *st, apr_time_t now,
-                                      apr_interval_time_t idle, apr_size_t *removed,
-                                      apr_pool_t *p, orgs_err_t *err);
+apr_status_t orgs_store_session_purge(orgs_store_t *st, apr_time_t now, apr_interval_time_t idle,
+                                      apr_size_t *removed, apr_pool_t *p, orgs_err_t *err);
 
 /* ---- pending logins ------------------------------------------------- */
 
-/* Stores a pending login; keeps at most max_per_browser for that browser
- * (oldest dropped) and drops expired ones it meets (older than ttl).
- * pl->created is "now" (0 = the current time). */
+/* Stores a pending login. pl->created is "now" (0 = the current time); an
+ * entry is expired when now - created > ttl. In one write transaction:
+ * - drops a few expired entries (any browser), oldest first, through a
+ *   time-ordered index, so old garbage never accumulates;
+ * - keeps at most max_per_browser for pl->browser (its oldest dropped;
+ *   0 = no per-browser cap);
+ * - keeps the whole table at most at the store's global bound
+ *   (ORGS_STORE_PENDING_MAX unless changed by orgs_store_pending_set_max):
+ *   when full, drops all expired entries (oldest first, index walk), and if
+ *   it is still full refuses with APR_ENOSPC (nothing written; the caller
+ *   should answer 503: a temporary condition).
+ * APR_EINVAL: bad state, nonce, verifier or return_to; APR_EEXIST: state
+ * already pending; ORGS_ESTOREFULL: map full. */
 apr_status_t orgs_store_pending_put(orgs_store_t *st, const orgs_pending_t *pl,
                                     unsigned max_per_browser, apr_interval_time_t ttl,
                                     apr_pool_t *p, orgs_err_t *err);
-/* Single use: returns and deletes in one write transaction. APR_NOTFOUND
- * if unknown (or already used), ORGS_EEXPIRED if older than ttl (deleted too). */
-apr_status_t orgs_store_pending_take(orgs_store_t *st, const char *state, apr_time_t now,
-                                     apr_interval_time_t ttl, orgs_pending_t **out,
-                                     apr_pool_t *p, orgs_err_t *err);
+/* Changes the global bound on pending logins of this handle (0 = back to
+ * ORGS_STORE_PENDING_MAX); for small maps and tests. */
+void orgs_store_pending_set_max(orgs_store_t *st, apr_size_t max);
+/* Single use, bound to a browser: browser is the caller's HMAC of its
+ * browser-binding cookie (NULL = the request has no cookie). In one write
+ * transaction: APR_NOTFOUND if unknown (or already used); ORGS_EDENIED if
+ * browser is NULL or differs (constant-time compare) from the one it was
+ * issued to, and the entry is LEFT IN PLACE (a leaked state cannot burn
+ * someone else's login); otherwise the entry is deleted and returned, or
+ * ORGS_EEXPIRED if it is older than ttl (deleted too). */
+apr_status_t orgs_store_pending_take(orgs_store_t *st, const char *state,
+                                     const unsigned char browser[32], apr_time_t now,
+                                     apr_interval_time_t ttl, orgs_pending_t **out, apr_pool_t *p,
+                                     orgs_err_t *err);
 
 /* ---- cache (discovery documents, JWKS), shared by all children ------- */
 
@@ -331,8 +363,8 @@ apr_status_t orgs_store_cache_get(orgs_store_t *st, const char *key, const char 
 apr_status_t orgs_store_invite_create(orgs_store_t *st, orgs_invite_t *inv, apr_pool_t *p,
                                       orgs_err_t *err);
 apr_status_t orgs_store_invite_list(orgs_store_t *st, const char *org_ref,
-                                    apr_array_header_t **out /* orgs_invite_t* */,
-                                    apr_pool_t *p, orgs_err_t *err);
+                                    apr_array_header_t **out /* orgs_invite_t* */, apr_pool_t *p,
+                                    orgs_err_t *err);
 apr_status_t orgs_store_invite_revoke(orgs_store_t *st, const char *id, apr_pool_t *p,
                                       orgs_err_t *err);
 

@@ -55,6 +55,7 @@ const bad = [
   ['OrgsPassHeaders not a flag', 'OrgsPassHeaders', undefined, protectedLoc('OrgsPassHeaders maybe')],
   ['OrgsOrganization bad name', 'OrgsOrganization', undefined, protectedLoc('OrgsOrganization "Bad Name!"')],
   ['OrgsOrganization bad expression', 'OrgsOrganization', undefined, protectedLoc('OrgsOrganization "%{HTTP_HOST"')],
+  ['OrgsOrganization org id (names only)', 'OrgsOrganization', undefined, protectedLoc('OrgsOrganization org_0123456789abcdef')],
   ['OrgsErrorURL protocol-relative', 'OrgsErrorURL', undefined, protectedLoc('OrgsErrorURL //evil.example/x')],
   ['OrgsErrorURL javascript:', 'OrgsErrorURL', undefined, protectedLoc('OrgsErrorURL javascript:alert(1)')],
   ['server directive in a location', 'OrgsStore', undefined, '<Location /x>\n    OrgsStore /tmp\n</Location>'],

@@ -61,6 +61,11 @@ const body = `<Directory "{{HTDOCS}}">
     OrgsUnauthenticated 401
     Require org-member
 </Location>
+<Location /portal/>
+    AuthType orgs
+    OrgsOrganization "%{HTTP:X-Portal-Org}"
+    Require org-member
+</Location>
 <Location /partner/>
     AuthType orgs
     OrgsOrganization org1
@@ -70,7 +75,7 @@ const body = `<Directory "{{HTDOCS}}">
 
 before(async () => {
   h = await Httpd.create({ name: 'login', body });
-  for (const dir of ['app', 'org1', 'org2', 'org3', 'api', 'partner']) h.cgi(`${dir}/index.cgi`, ENV_CGI);
+  for (const dir of ['app', 'org1', 'org2', 'org3', 'api', 'partner', 'portal']) h.cgi(`${dir}/index.cgi`, ENV_CGI);
   const redirectUri = `${h.baseURL}/orgs/callback`;
   [okta1, okta2] = await Promise.all([
     startOp({
@@ -342,6 +347,31 @@ test('6: one browser signed in to org1 and org2 at once; login switches /app/', 
   res = await b.app.get('/org1/', { headers: HTML });
   assert.equal(res.status, 200);
   assert.match(res.body, /^ORG_NAME=org1$/m);
+});
+
+test('6b: a location fixed by an expression refuses requests where it gives no org name', async () => {
+  const b = browser();
+  const r = await login(b, { start: '/org2/', email: 'carol@org2.example.com' });
+  assertServed(r, 'carol at /org2/');
+  // the expression names org2: served with the org2 session
+  let res = await b.app.get('/portal/', { headers: { ...HTML, 'x-portal-org': 'org2' } });
+  assert.equal(res.status, 200);
+  assert.match(res.body, /^ORG_NAME=org2$/m);
+  // it names org1: not this session's org, so a login for org1
+  res = await b.app.get('/portal/', { headers: { ...HTML, 'x-portal-org': 'org1' } });
+  assert.equal(res.status, 302);
+  assert.match(res.location, /organization=org1/);
+  // no value, or not a name: refused, never "any org"
+  for (const v of [undefined, 'Not A Name', 'org_0123456789abcdef']) {
+    const mark = h.logMark();
+    const headers = v === undefined ? HTML : { ...HTML, 'x-portal-org': v };
+    res = await b.app.get('/portal/', { headers });
+    assert.equal(res.status, 403, `X-Portal-Org ${v}`);
+    assert.doesNotMatch(res.body, /ORG_NAME/);
+    await h.waitForLog(/ORGS00106: OrgsOrganization did not evaluate to an organization name/, {
+      from: mark,
+    });
+  }
 });
 
 test('7: logout ends the session in the store and goes to the OP end_session endpoint', async () => {

@@ -192,6 +192,38 @@ for (const [mode, re] of tokenAttacks) {
   });
 }
 
+// One customer's IdP asserting another customer's addresses: signed in,
+// but the address is not taken as the user's email (REMOTE_USER falls back
+// to the user id), so apps keyed on REMOTE_USER cannot be fooled.
+async function emailAttack(email, sub, verified = true) {
+  await op.mode('good', { email, sub, claims: { email_verified: verified } });
+  try {
+    const c = browser();
+    const cb = await startLogin(c);
+    const mark = h.logMark();
+    const res = await c.get(cb.toString());
+    assert.equal(res.status, 302, res.body);
+    const app = await c.get('/app/');
+    assert.equal(app.status, 200, app.body);
+    assert.match(app.body, /^ORG_NAME=acme$/m);
+    assert.match(app.body, /^REMOTE_USER=usr_[0-9A-Za-z]{16}$/m);
+    assert.ok(!app.body.includes(`REMOTE_USER=${email}`));
+    return { mark, app };
+  } finally {
+    await op.mode('good');
+  }
+}
+
+test('email in a domain of another org is not trusted (ORGS00238)', async () => {
+  await h.orgctlOk('org', 'create', 'victim', '--domain', 'victim.example');
+  const { mark } = await emailAttack('ceo@victim.example', 'rogue-ceo');
+  await logSince(h, mark, /ORGS00238: connection rogue asserted an email in a domain of org victim/);
+});
+
+test('email marked unverified is not trusted', async () => {
+  await emailAttack('someone@elsewhere.example', 'rogue-unverified', false);
+});
+
 test('wrong_iss_param (RFC 9207 mix-up): 400, ORGS00220, no session', async () => {
   await idTokenAttack('wrong_iss_param', 400, /ORGS00220: callback: iss parameter does not match/);
 });

@@ -121,9 +121,21 @@ static orgs_oidc_provider_t *provider(void)
     return prov;
 }
 
+/* Each case below changes the server's answers for the same issuer: the
+ * memory of the previous failure (see failure_remembered) is wiped first. */
+static void forget_failure(const char *issuer)
+{
+    orgs_err_t ignored;
+    if (issuer) {
+        orgs_store_cache_put(st, apr_pstrcat(pool, "discfail:", issuer, NULL), "", 0, pool,
+                             &ignored);
+    }
+}
+
 static apr_status_t get(const char *issuer, const orgs_http_opts_t *o, orgs_err_t *err)
 {
     orgs_oidc_provider_t *prov = NULL;
+    forget_failure(issuer);
     apr_status_t rv = orgs_oidc_provider_get(st, issuer, T0, o, &prov, pool, err);
     if (rv != APR_SUCCESS) {
         ck_assert_ptr_null(prov);
@@ -302,6 +314,28 @@ START_TEST(discovery_http_errors)
     ck_assert_int_eq(get(iss(), NULL, &err), ORGS_EHTTP);
     ck_assert_ptr_nonnull(strstr(err.msg, "302"));
     ck_assert_int_eq(ts_hits(&srv, "/elsewhere"), 0);
+}
+END_TEST
+
+START_TEST(failure_remembered)
+{
+    orgs_oidc_provider_t *prov = NULL;
+    orgs_err_t err = {""};
+    ts_json(&srv, WK, 500, "{}");
+    ck_assert_int_eq(orgs_oidc_provider_get(st, iss(), T0, NULL, &prov, pool, &err), ORGS_EHTTP);
+    ck_assert_int_eq(ts_hits(&srv, WK), 1);
+    serve_ok();
+    /* within ORGS_OIDC_FAIL_TTL the provider is not asked again */
+    ck_assert_int_eq(
+        orgs_oidc_provider_get(st, iss(), T0 + apr_time_from_sec(1), NULL, &prov, pool, &err),
+        ORGS_EHTTP);
+    ck_assert_ptr_nonnull(strstr(err.msg, "not retried"));
+    ck_assert_int_eq(ts_hits(&srv, WK), 1);
+    /* after it, it is */
+    ck_assert_int_eq(
+        orgs_oidc_provider_get(st, iss(), T0 + ORGS_OIDC_FAIL_TTL, NULL, &prov, pool, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(ts_hits(&srv, WK), 2);
 }
 END_TEST
 
@@ -663,6 +697,7 @@ static Suite *oidc_suite(void)
     tcase_add_test(tc, discovery_bad_endpoint_urls);
     tcase_add_test(tc, discovery_not_json);
     tcase_add_test(tc, discovery_http_errors);
+    tcase_add_test(tc, failure_remembered);
     tcase_add_test(tc, discovery_size_cap_and_timeout);
     tcase_add_test(tc, discovery_bad_issuer_config);
     tcase_add_test(tc, jwks_bad);

@@ -2,9 +2,14 @@
  * uniqueness, name-or-id lookups, cascades (each followed by a clean
  * orgs_store_check), limits, map full, several writer processes, sessions,
  * pending logins, export/import and the format version. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#ifdef __linux__
+#include <sys/fsuid.h>
+#endif
 
 #include <lmdb.h>
 
@@ -427,6 +432,43 @@ START_TEST(enablement_neg)
     ck_assert_int_eq(orgs_store_org_conn_get(st, org, c, &e, pool, &err), APR_NOTFOUND);
     ck_assert_int_eq(orgs_store_org_conn_get(st, "org1", "okta", &e, pool, &err), APR_NOTFOUND);
     ck_assert_int_eq(orgs_store_org_conns(st, "nope", &list, pool, &err), APR_NOTFOUND);
+}
+END_TEST
+
+/* L2: disabling a connection ends the org's sessions made through it, and
+ * only those. */
+START_TEST(disable_conn_ends_sessions)
+{
+    orgs_store_t *st = open_store();
+    orgs_session_view_t *v;
+    unsigned char h[32];
+    apr_time_t now = apr_time_now();
+    const char *o1 = mk_org(st, "org1", NULL), *o2 = mk_org(st, "org2", NULL);
+    const char *okta = mk_conn(st, "okta", NULL), *azure = mk_conn(st, "azure", NULL);
+    const char *u1 = mk_user(st, okta, "s1", NULL), *u2 = mk_user(st, azure, "s2", NULL);
+    ck_assert_int_eq(orgs_store_org_enable_conn(st, o1, okta, 0, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_org_enable_conn(st, o1, azure, 0, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_org_enable_conn(st, o2, okta, 0, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_member_add(st, o1, u1, NULL, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_member_add(st, o1, u2, NULL, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_member_add(st, o2, u1, NULL, pool, &err), APR_SUCCESS);
+    put_session(st, "sid-o1-okta-a", o1, u1, okta, now);
+    put_session(st, "sid-o1-okta-b", o1, u1, okta, now);
+    put_session(st, "sid-o1-azure", o1, u2, azure, now);
+    put_session(st, "sid-o2-okta", o2, u1, okta, now);
+    ck_assert_int_eq(orgs_store_org_disable_conn(st, "org1", "okta", pool, &err), APR_SUCCESS);
+    hash_of("sid-o1-okta-a", h);
+    ck_assert_int_eq(orgs_store_session_view(st, h, now, 0, &v, pool, &err), APR_NOTFOUND);
+    hash_of("sid-o1-okta-b", h);
+    ck_assert_int_eq(orgs_store_session_view(st, h, now, 0, &v, pool, &err), APR_NOTFOUND);
+    hash_of("sid-o1-azure", h);
+    ck_assert_int_eq(orgs_store_session_view(st, h, now, 0, &v, pool, &err), APR_SUCCESS);
+    hash_of("sid-o2-okta", h);
+    ck_assert_int_eq(orgs_store_session_view(st, h, now, 0, &v, pool, &err), APR_SUCCESS);
+    /* a failed disable changes nothing */
+    ck_assert_int_eq(orgs_store_org_disable_conn(st, "org2", "azure", pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_session_view(st, h, now, 0, &v, pool, &err), APR_SUCCESS);
+    assert_clean(st);
 }
 END_TEST
 
@@ -1068,41 +1110,38 @@ static void pending(orgs_store_t *st, const char *state, unsigned char b, apr_ti
     ck_assert_int_eq(orgs_store_pending_put(st, &pl, 2, apr_time_from_sec(600), pool, &err), want);
 }
 
+/* b: the byte the browser hash is made of; 0 = no browser cookie */
+static apr_status_t take(orgs_store_t *st, const char *state, unsigned char b, apr_time_t now,
+                         orgs_pending_t **pl)
+{
+    unsigned char mac[32];
+    memset(mac, b, sizeof(mac));
+    return orgs_store_pending_take(st, state, b ? mac : NULL, now, apr_time_from_sec(600), pl, pool,
+                                   &err);
+}
+
 START_TEST(pending_logins)
 {
     orgs_store_t *st = open_store();
     orgs_pending_t *pl;
     apr_time_t now = apr_time_now();
-    apr_interval_time_t ttl = apr_time_from_sec(600);
     pending(st, "state-aaaaaaaaaaaaaaa", 1, now, APR_SUCCESS);
-    ck_assert_int_eq(
-        orgs_store_pending_take(st, "state-aaaaaaaaaaaaaaa", now + 5, ttl, &pl, pool, &err),
-        APR_SUCCESS);
+    ck_assert_int_eq(take(st, "state-aaaaaaaaaaaaaaa", 1, now + 5, &pl), APR_SUCCESS);
     ck_assert_str_eq(pl->nonce, "nonce-1");
     ck_assert_str_eq(pl->code_verifier, "verifier-1");
     ck_assert_str_eq(pl->return_to, "/app/");
     ck_assert_int_eq(pl->browser[31], 1);
     ck_assert_int_eq(pl->created, now);
-    ck_assert_int_eq(
-        orgs_store_pending_take(st, "state-aaaaaaaaaaaaaaa", now + 5, ttl, &pl, pool, &err),
-        APR_NOTFOUND);
+    ck_assert_int_eq(take(st, "state-aaaaaaaaaaaaaaa", 1, now + 5, &pl), APR_NOTFOUND);
     /* at most 2 per browser: the oldest goes */
     pending(st, "state-1111111111111111", 2, now + 1, APR_SUCCESS);
     pending(st, "state-2222222222222222", 2, now + 2, APR_SUCCESS);
     pending(st, "state-3333333333333333", 2, now + 3, APR_SUCCESS);
     pending(st, "state-4444444444444444", 3, now + 3, APR_SUCCESS);
-    ck_assert_int_eq(
-        orgs_store_pending_take(st, "state-1111111111111111", now + 5, ttl, &pl, pool, &err),
-        APR_NOTFOUND);
-    ck_assert_int_eq(
-        orgs_store_pending_take(st, "state-2222222222222222", now + 5, ttl, &pl, pool, &err),
-        APR_SUCCESS);
-    ck_assert_int_eq(
-        orgs_store_pending_take(st, "state-3333333333333333", now + 5, ttl, &pl, pool, &err),
-        APR_SUCCESS);
-    ck_assert_int_eq(
-        orgs_store_pending_take(st, "state-4444444444444444", now + 5, ttl, &pl, pool, &err),
-        APR_SUCCESS);
+    ck_assert_int_eq(take(st, "state-1111111111111111", 2, now + 5, &pl), APR_NOTFOUND);
+    ck_assert_int_eq(take(st, "state-2222222222222222", 2, now + 5, &pl), APR_SUCCESS);
+    ck_assert_int_eq(take(st, "state-3333333333333333", 2, now + 5, &pl), APR_SUCCESS);
+    ck_assert_int_eq(take(st, "state-4444444444444444", 3, now + 5, &pl), APR_SUCCESS);
     assert_clean(st);
 }
 END_TEST
@@ -1111,6 +1150,7 @@ START_TEST(pending_neg)
 {
     orgs_store_t *st = open_store();
     orgs_pending_t *pl;
+    unsigned char mac[32];
     apr_time_t now = apr_time_now();
     apr_interval_time_t ttl = apr_time_from_sec(600);
     pending(st, "short", 1, now, APR_EINVAL);
@@ -1118,19 +1158,159 @@ START_TEST(pending_neg)
     pending(st, "state-aaaaaaaaaaaaaaa", 1, now, APR_SUCCESS);
     pending(st, "state-aaaaaaaaaaaaaaa", 4, now, APR_EEXIST);
     /* expired: refused and gone */
-    ck_assert_int_eq(orgs_store_pending_take(st, "state-aaaaaaaaaaaaaaa",
-                                             now + apr_time_from_sec(601), ttl, &pl, pool, &err),
+    ck_assert_int_eq(take(st, "state-aaaaaaaaaaaaaaa", 1, now + apr_time_from_sec(601), &pl),
                      ORGS_EEXPIRED);
-    ck_assert_int_eq(
-        orgs_store_pending_take(st, "state-aaaaaaaaaaaaaaa", now, ttl, &pl, pool, &err),
-        APR_NOTFOUND);
-    ck_assert_int_eq(orgs_store_pending_take(st, "nope", now, ttl, &pl, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(take(st, "state-aaaaaaaaaaaaaaa", 1, now, &pl), APR_NOTFOUND);
+    ck_assert_int_eq(take(st, "nope", 1, now, &pl), APR_NOTFOUND);
+    ck_assert_int_eq(take(st, "nope", 0, now, &pl), APR_NOTFOUND);
     /* an expired entry of the same browser is dropped by the next put */
     pending(st, "state-old-xxxxxxxxxxxx", 5, now - apr_time_from_sec(700), APR_SUCCESS);
     pending(st, "state-new-xxxxxxxxxxxx", 5, now, APR_SUCCESS);
+    memset(mac, 5, sizeof(mac));
     ck_assert_int_eq(
-        orgs_store_pending_take(st, "state-old-xxxxxxxxxxxx", now, ttl * 10, &pl, pool, &err),
+        orgs_store_pending_take(st, "state-old-xxxxxxxxxxxx", mac, now, ttl * 10, &pl, pool, &err),
         APR_NOTFOUND);
+    assert_clean(st);
+}
+END_TEST
+
+/* L1: the browser is compared before the entry is consumed, so a leaked
+ * state used from another browser (or without the cookie) is refused and
+ * the rightful browser can still finish. */
+START_TEST(pending_other_browser_keeps_entry)
+{
+    orgs_store_t *st = open_store();
+    orgs_pending_t *pl = NULL;
+    apr_time_t now = apr_time_now();
+    pending(st, "state-victim-xxxxxxxxx", 1, now, APR_SUCCESS);
+    ck_assert_int_eq(take(st, "state-victim-xxxxxxxxx", 2, now + 5, &pl), ORGS_EDENIED);
+    ck_assert_ptr_null(pl);
+    ck_assert_int_eq(take(st, "state-victim-xxxxxxxxx", 0, now + 5, &pl), ORGS_EDENIED);
+    ck_assert_int_eq(take(st, "state-victim-xxxxxxxxx", 2, now + 5, &pl), ORGS_EDENIED);
+    assert_clean(st);
+    ck_assert_int_eq(take(st, "state-victim-xxxxxxxxx", 1, now + 5, &pl), APR_SUCCESS);
+    ck_assert_str_eq(pl->nonce, "nonce-1");
+    ck_assert_int_eq(take(st, "state-victim-xxxxxxxxx", 1, now + 5, &pl), APR_NOTFOUND);
+    /* expired and the wrong browser: still denied, not consumed */
+    pending(st, "state-late-xxxxxxxxxxx", 3, now, APR_SUCCESS);
+    ck_assert_int_eq(take(st, "state-late-xxxxxxxxxxx", 4, now + apr_time_from_sec(601), &pl),
+                     ORGS_EDENIED);
+    ck_assert_int_eq(take(st, "state-late-xxxxxxxxxxx", 3, now + apr_time_from_sec(601), &pl),
+                     ORGS_EEXPIRED);
+    ck_assert_int_eq(take(st, "state-late-xxxxxxxxxxx", 3, now, &pl), APR_NOTFOUND);
+    assert_clean(st);
+}
+END_TEST
+
+/* n pending logins, each from its own "browser" (a client that never
+ * sends the cookie). */
+static apr_status_t pending_n(orgs_store_t *st, int from, int n, apr_time_t created)
+{
+    apr_status_t rv = APR_SUCCESS;
+    for (int i = from; rv == APR_SUCCESS && i < from + n; i++) {
+        orgs_pending_t pl = {0};
+        pl.state = apr_psprintf(pool, "state-flood-%010d", i);
+        memcpy(pl.browser, &i, sizeof(i));
+        pl.nonce = "nonce-1";
+        pl.code_verifier = "verifier-1";
+        pl.created = created;
+        rv = orgs_store_pending_put(st, &pl, 2, apr_time_from_sec(600), pool, &err);
+    }
+    return rv;
+}
+
+static apr_status_t take_n(orgs_store_t *st, int i, apr_time_t now)
+{
+    orgs_pending_t *pl;
+    unsigned char mac[32] = {0};
+    memcpy(mac, &i, sizeof(i));
+    return orgs_store_pending_take(st, apr_psprintf(pool, "state-flood-%010d", i), mac, now,
+                                   apr_time_from_sec(600), &pl, pool, &err);
+}
+
+/* H1: the table has a global bound whatever the browsers; expired entries
+ * make room (oldest first), live ones are never evicted by strangers. */
+START_TEST(pending_global_bound)
+{
+    orgs_store_t *st = open_store();
+    apr_time_t now = apr_time_now(), later = now + apr_time_from_sec(601);
+    orgs_store_pending_set_max(st, 40);
+    ck_assert_int_eq(pending_n(st, 0, 40, now), APR_SUCCESS);
+    ck_assert_int_eq(pending_n(st, 40, 1, now + 1), APR_ENOSPC);
+    ck_assert_ptr_nonnull(strstr(err.msg, "too many sign-ins"));
+    ck_assert_int_eq(take_n(st, 40, now + 1), APR_NOTFOUND); /* nothing written */
+    ck_assert_int_eq(take_n(st, 0, now + 1), APR_SUCCESS);   /* the live ones stay */
+    ck_assert_int_eq(pending_n(st, 40, 1, now + 1), APR_SUCCESS);
+    ck_assert_int_eq(pending_n(st, 41, 1, now + 1), APR_ENOSPC);
+    assert_clean(st);
+    /* every put drops a few expired ones; a table over its (lowered) bound
+     * drops all expired ones to make room */
+    orgs_store_pending_set_max(st, 20);
+    ck_assert_int_eq(pending_n(st, 100, 1, later + 2), APR_SUCCESS);
+    for (int i = 1; i <= 40; i++) {
+        ck_assert_int_eq(take_n(st, i, later + 2), APR_NOTFOUND);
+    }
+    ck_assert_int_eq(take_n(st, 100, later + 2), APR_SUCCESS);
+    assert_clean(st);
+    /* 0 restores the default bound */
+    orgs_store_pending_set_max(st, 0);
+    ck_assert_int_eq(pending_n(st, 200, 41, later + 3), APR_SUCCESS);
+    assert_clean(st);
+}
+END_TEST
+
+/* H1: every put drops a few expired entries of any browser, oldest first,
+ * even when the table is far from full. */
+START_TEST(pending_sweep_on_put)
+{
+    orgs_store_t *st = open_store();
+    apr_time_t now = apr_time_now(), later = now + apr_time_from_sec(601);
+    for (int i = 0; i < 10; i++) {
+        ck_assert_int_eq(pending_n(st, i, 1, now + apr_time_from_sec(i)), APR_SUCCESS);
+    }
+    ck_assert_int_eq(pending_n(st, 50, 1, later), APR_SUCCESS); /* only 0 has expired */
+    ck_assert_int_eq(take_n(st, 0, now + 20), APR_NOTFOUND);
+    ck_assert_int_eq(take_n(st, 1, now + 20), APR_SUCCESS);
+    ck_assert_int_eq(pending_n(st, 51, 1, later + apr_time_from_sec(100)),
+                     APR_SUCCESS); /* 2..9 expired */
+    for (int i = 2; i < 6; i++) {
+        ck_assert_int_eq(take_n(st, i, now + 20), APR_NOTFOUND); /* the 4 oldest went */
+    }
+    ck_assert_int_eq(take_n(st, 6, now + 20), APR_SUCCESS); /* the others wait their turn */
+    assert_clean(st);
+}
+END_TEST
+
+/* Stores written before the time index: a read-only open works without
+ * it, a write open indexes their pending logins. */
+START_TEST(pending_time_index_rebuilt)
+{
+    orgs_store_t *st = open_store();
+    apr_array_header_t *problems;
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    apr_time_t now = apr_time_now();
+    ck_assert_int_eq(pending_n(st, 0, 3, now), APR_SUCCESS);
+    orgs_store_close(st);
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 64);
+    ck_assert_int_eq(mdb_env_open(env, dir, 0, 0600), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "pending_time", 0, &dbi), 0);
+    ck_assert_int_eq(mdb_drop(txn, dbi, 1), 0);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    ck_assert_int_eq(orgs_store_open(&st, dir, 0, 0, ORGS_STORE_RDONLY, keys, pool, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_check(st, &problems, pool, &err), APR_SUCCESS);
+    orgs_store_close(st);
+    st = open_store();
+    assert_clean(st);
+    ck_assert_int_eq(pending_n(st, 10, 1, now + apr_time_from_sec(601)), APR_SUCCESS);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(take_n(st, i, now), APR_NOTFOUND); /* swept through the index */
+    }
     assert_clean(st);
 }
 END_TEST
@@ -1480,6 +1660,125 @@ START_TEST(open_neg)
 }
 END_TEST
 
+/* H2: the data files must be regular files: a symbolic link planted in the
+ * store directory (which LMDB would follow, as root) is refused and its
+ * target left untouched. Works as any user. */
+static void assert_refused(const char *name, const char *want)
+{
+    const int modes[] = {ORGS_STORE_CREATE, 0, ORGS_STORE_RDONLY};
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        orgs_store_t *st = NULL;
+        ck_assert_int_eq(orgs_store_open(&st, dir, 0, 0, modes[i], keys, pool, &err), ORGS_ESTORE);
+        ck_assert_msg(strstr(err.msg, name) && strstr(err.msg, want), "%s", err.msg);
+        ck_assert_ptr_null(st);
+    }
+}
+
+static void assert_victim(const char *victim)
+{
+    struct stat sb;
+    char buf[64] = "";
+    FILE *f = fopen(victim, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fread(buf, 1, sizeof(buf) - 1, f), 15);
+    fclose(f);
+    ck_assert_str_eq(buf, "do not touch!\n\n");
+    ck_assert_int_eq(stat(victim, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 07777, 0640);
+    ck_assert_uint_eq(sb.st_uid, geteuid());
+}
+
+START_TEST(open_refuses_symlinks)
+{
+    char *other = testutil_tempdir(pool);
+    char *victim = apr_pstrcat(pool, other, "/victim", NULL);
+    char *absent = apr_pstrcat(pool, other, "/absent", NULL);
+    char *lock = apr_pstrcat(pool, dir, "/lock.mdb", NULL);
+    char *data = apr_pstrcat(pool, dir, "/data.mdb", NULL);
+    struct stat sb;
+    FILE *f = fopen(victim, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("do not touch!\n\n", f);
+    fclose(f);
+    ck_assert_int_eq(chmod(victim, 0640), 0);
+
+    ck_assert_int_eq(symlink(victim, lock), 0);
+    assert_refused("lock.mdb", "symbolic link");
+    assert_victim(victim);
+    ck_assert_int_eq(lstat(data, &sb), -1); /* nothing created either */
+    ck_assert_int_eq(unlink(lock), 0);
+
+    ck_assert_int_eq(symlink(victim, data), 0);
+    assert_refused("data.mdb", "symbolic link");
+    assert_victim(victim);
+    ck_assert_int_eq(lstat(lock, &sb), -1);
+    ck_assert_int_eq(unlink(data), 0);
+
+    /* a dangling link: LMDB would create its target */
+    ck_assert_int_eq(symlink(absent, lock), 0);
+    assert_refused("lock.mdb", "symbolic link");
+    ck_assert_int_eq(lstat(absent, &sb), -1);
+    ck_assert_int_eq(unlink(lock), 0);
+
+    /* a hard link to another file, a directory */
+    ck_assert_int_eq(link(victim, lock), 0);
+    assert_refused("lock.mdb", "not a regular file");
+    assert_victim(victim);
+    ck_assert_int_eq(unlink(lock), 0);
+    ck_assert_int_eq(mkdir(data, 0700), 0);
+    assert_refused("data.mdb", "not a regular file");
+    ck_assert_int_eq(rmdir(data), 0);
+
+    /* the clean directory still opens */
+    orgs_store_t *st = open_store();
+    mk_org(st, "org1", NULL);
+    testutil_rmtree(other);
+}
+END_TEST
+
+/* H2, as root only: on a directory owned by another user the files are
+ * created as that user and opened with that user's rights; root's own
+ * filesystem identity is back afterwards. */
+START_TEST(open_as_root_uses_dir_owner)
+{
+    const uid_t uid = 65534;
+    const gid_t gid = 65534;
+    struct stat sb;
+    orgs_store_t *st;
+    char *lock = apr_pstrcat(pool, dir, "/lock.mdb", NULL);
+    if (geteuid() != 0) {
+        return; /* needs root: nothing to check otherwise */
+    }
+    ck_assert_int_eq(chown(dir, uid, gid), 0);
+    st = open_store();
+    mk_org(st, "org1", NULL);
+    orgs_store_close(st);
+    ck_assert_int_eq(stat(apr_pstrcat(pool, dir, "/data.mdb", NULL), &sb), 0);
+    ck_assert_uint_eq(sb.st_uid, uid);
+    ck_assert_uint_eq(sb.st_gid, gid);
+    ck_assert_int_eq(stat(lock, &sb), 0);
+    ck_assert_uint_eq(sb.st_uid, uid);
+#ifdef __linux__
+    ck_assert_uint_eq((uid_t)setfsuid((uid_t)-1), 0);
+    ck_assert_uint_eq((gid_t)setfsgid((gid_t)-1), getegid());
+#endif
+    /* a root-only file there is opened with the owner's rights: refused */
+    ck_assert_int_eq(chown(lock, 0, 0), 0);
+    ck_assert_int_eq(chmod(lock, 0600), 0);
+    ck_assert_int_eq(orgs_store_open(&st, dir, 0, 0, ORGS_STORE_CREATE, keys, pool, &err),
+                     ORGS_ESTORE);
+    ck_assert_msg(strstr(err.msg, "ermission denied"), "%s", err.msg);
+    ck_assert_int_eq(stat(lock, &sb), 0);
+    ck_assert_uint_eq(sb.st_uid, 0); /* and not given away either */
+#ifdef __linux__
+    ck_assert_uint_eq((uid_t)setfsuid((uid_t)-1), 0);
+#endif
+    ck_assert_int_eq(chown(lock, uid, gid), 0);
+    st = open_store();
+    mk_org(st, "org2", NULL);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("store");
@@ -1497,6 +1796,7 @@ int main(void)
     tcase_add_test(tc, conn_secret_needs_key);
     tcase_add_test(tc, enablement);
     tcase_add_test(tc, enablement_neg);
+    tcase_add_test(tc, disable_conn_ends_sessions);
     tcase_add_test(tc, user_login_flow);
     tcase_add_test(tc, user_neg);
     tcase_add_test(tc, members);
@@ -1513,6 +1813,10 @@ int main(void)
     tcase_add_test(tc, sessions_neg);
     tcase_add_test(tc, pending_logins);
     tcase_add_test(tc, pending_neg);
+    tcase_add_test(tc, pending_other_browser_keeps_entry);
+    tcase_add_test(tc, pending_global_bound);
+    tcase_add_test(tc, pending_sweep_on_put);
+    tcase_add_test(tc, pending_time_index_rebuilt);
     tcase_add_test(tc, cache);
     tcase_add_test(tc, invites);
     tcase_add_test(tc, export_import);
@@ -1522,6 +1826,8 @@ int main(void)
     tcase_add_test(tc, threaded_readers);
     tcase_add_test(tc, format_version);
     tcase_add_test(tc, open_neg);
+    tcase_add_test(tc, open_refuses_symlinks);
+    tcase_add_test(tc, open_as_root_uses_dir_owner);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }

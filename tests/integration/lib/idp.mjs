@@ -77,7 +77,7 @@ async function httpJson(method, url, body) {
 //   config                 a JSON config file for op.mjs (flags above override it)
 //   codeTtl                authorization code lifetime in seconds
 //   quiet                  default true (the OP's event log is kept in child.output otherwise)
-//   timeoutMs              how long to wait for READY (default 20000)
+//   timeoutMs              how long to wait for READY (default 60000)
 // Returns { name, issuer, port, clientId, clientSecret, authMethod, redirectUris,
 //           users, child, pid, addUsers(list), users(), stop() }.
 export async function startOp(opts = {}) {
@@ -101,7 +101,7 @@ export async function startOp(opts = {}) {
   const child = spawnTracked(process.execPath, args, { cwd: IDP_DIR });
   let issuer;
   try {
-    issuer = await waitReady(child, `op.mjs ${name}`, opts.timeoutMs ?? 20000);
+    issuer = await waitReady(child, `op.mjs ${name}`, opts.timeoutMs ?? 60000);
   } catch (e) {
     await stopProcess(child);
     throw e;
@@ -150,7 +150,7 @@ export async function startRogue(opts = {}) {
   const child = spawnTracked(process.execPath, args, { cwd: IDP_DIR });
   let issuer;
   try {
-    issuer = await waitReady(child, 'rogue.mjs', opts.timeoutMs ?? 20000);
+    issuer = await waitReady(child, 'rogue.mjs', opts.timeoutMs ?? 60000);
   } catch (e) {
     await stopProcess(child);
     throw e;
