@@ -732,11 +732,38 @@ static int open_session(route_ctx_t *c, callback_t *cb)
     return redirect(r, c->return_to);
 }
 
+/* How many times a parameter appears in the raw query: a response with
+ * two states, codes or issuers is ambiguous and refused whole, rather than
+ * letting "first value wins" pick one. */
+static int param_count(const char *query, const char *name)
+{
+    apr_size_t n = strlen(name);
+    int count = 0;
+    for (const char *q = query; q && *q;) {
+        if (strncmp(q, name, n) == 0 && (q[n] == '=' || q[n] == '&' || q[n] == '\0')) {
+            count++;
+        }
+        q = strchr(q, '&');
+        q = q ? q + 1 : NULL;
+    }
+    return count;
+}
+
 static int route_callback(route_ctx_t *c)
 {
+    static const char *const single[] = {"state", "code", "iss", "error"};
     callback_t cb;
     int status;
 
+    for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++) {
+        if (param_count(c->r->args, single[i]) > 1) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, c->r,
+                          ORGSLOGNO(00239) "callback: parameter '%s' given more than once",
+                          single[i]);
+            return login_error(c->r, HTTP_BAD_REQUEST, "invalid_request",
+                               "The sign-in response is malformed.", "/");
+        }
+    }
     memset(&cb, 0, sizeof(cb));
     if ((status = take_pending(c, &cb)) != STEP_CONTINUE ||
         (status = verify_response(c, &cb)) != STEP_CONTINUE ||

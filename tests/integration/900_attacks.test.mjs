@@ -224,6 +224,19 @@ test('email marked unverified is not trusted', async () => {
   await emailAttack('someone@elsewhere.example', 'rogue-unverified', false);
 });
 
+test('duplicate state / code / iss in the callback: 400, ORGS00239, no session', async () => {
+  for (const extra of ['state=x', 'code=x', `iss=${encodeURIComponent(op.issuer)}`]) {
+    const c = browser();
+    const cb = await startLogin(c);
+    const mark = h.logMark();
+    const res = await c.get(`${cb.toString()}&${extra}`);
+    assert.equal(res.status, 400, extra);
+    assertNoSession(res);
+    await logSince(h, mark, /ORGS00239: callback: parameter '(state|code|iss)' given more than once/);
+    assert.doesNotMatch(h.errorLog(mark), /ORGS00223|ORGS00229/, 'went on to the token endpoint');
+  }
+});
+
 test('wrong_iss_param (RFC 9207 mix-up): 400, ORGS00220, no session', async () => {
   await idTokenAttack('wrong_iss_param', 400, /ORGS00220: callback: iss parameter does not match/);
 });
