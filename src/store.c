@@ -62,6 +62,8 @@
 #define FULL_TEXT "store full: grow OrgsStoreMaxSize / orgctl --max-size"
 #define PENDING_SWEEP 4        /* expired pending logins dropped by every put */
 #define PENDING_SWEEP_FULL 256 /* per batch when the table is at its bound */
+#define SESSION_PURGE_BATCH 1000 /* sessions deleted per purge transaction, at most */
+#define SESSION_PURGE_SCAN 4000  /* session records read per purge transaction, at most */
 
 enum {
     DB_META,
@@ -3086,15 +3088,14 @@ static json_t *session_json(const orgs_session_t *s)
     return j;
 }
 
-static apr_status_t session_load(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
-                                 orgs_session_t **out, apr_pool_t *p, orgs_err_t *err)
+/* Decodes a session record (v points into the map). */
+static apr_status_t session_parse(const MDB_val *v, orgs_session_t **out, apr_pool_t *p,
+                                  orgs_err_t *err)
 {
-    kbuf_t k;
-    json_t *j;
-    apr_status_t rv =
-        get_json(txn, DB(st, SESSIONS), kbraw(&k, hash, HASH_LEN), &j, err, "session");
-    if (rv != APR_SUCCESS) {
-        return rv;
+    json_t *j = json_loadb(v->mv_data, v->mv_size, 0, NULL);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return orgs_err_set(err, ORGS_ESTORE, "session: corrupt record");
     }
     orgs_session_t *s = apr_pcalloc(p, sizeof(*s));
     s->org_id = jget_str(j, "org_id", p);
@@ -3113,11 +3114,79 @@ static apr_status_t session_load(orgs_store_t *st, MDB_txn *txn, const unsigned 
     return APR_SUCCESS;
 }
 
+static apr_status_t session_load(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
+                                 orgs_session_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    kbuf_t k;
+    MDB_val v;
+    apr_status_t rv = kv_get(txn, DB(st, SESSIONS), kbraw(&k, hash, HASH_LEN), &v, err, "session");
+    return rv == APR_SUCCESS ? session_parse(&v, out, p, err) : rv;
+}
+
 static kbuf_t *kb_session_idx(kbuf_t *k, const orgs_session_t *s, const unsigned char *hash)
 {
     kb2(k, s->org_id, s->user_id);
     kb_add(k, hash, HASH_LEN);
     return k;
+}
+
+/* One of a member's sessions, when choosing which to drop. */
+typedef struct {
+    const blob_t *idx;  /* its session_idx entry: org id + user id + hash */
+    apr_time_t created; /* 0 if its record is unreadable or gone: dropped first */
+} session_age_t;
+
+static int session_age_cmp(const void *a, const void *b)
+{
+    const session_age_t *x = a, *y = b;
+    if (x->created != y->created) {
+        return x->created < y->created ? -1 : 1;
+    }
+    return memcmp(x->idx->k, y->idx->k, x->idx->klen); /* all keys have the same length */
+}
+
+/* Keeps at most ORGS_STORE_SESSIONS_PER_MEMBER sessions of s's member,
+ * keep (the one just written) among them; the others go oldest first,
+ * record and index entry. A walk of the member's range of the index: a
+ * few entries, since every put trims it. */
+static apr_status_t sessions_trim(orgs_store_t *st, MDB_txn *txn, const orgs_session_t *s,
+                                  const unsigned char *keep, apr_pool_t *p, orgs_err_t *err)
+{
+    apr_array_header_t *hits;
+    kbuf_t k;
+    int n = 0;
+    apr_status_t rv =
+        collect(txn, DB(st, SESSION_IDX), kb2(&k, s->org_id, s->user_id), &hits, p, err);
+    if (rv != APR_SUCCESS || hits->nelts <= ORGS_STORE_SESSIONS_PER_MEMBER) {
+        return rv;
+    }
+    session_age_t *others = apr_pcalloc(p, sizeof(*others) * (apr_size_t)hits->nelts);
+    for (int i = 0; i < hits->nelts; i++) {
+        const blob_t *b = &APR_ARRAY_IDX(hits, i, blob_t);
+        const unsigned char *hash = (const unsigned char *)b->k + 2 * ID_LEN;
+        orgs_session_t *o;
+        if (b->klen != 2 * ID_LEN + HASH_LEN || memcmp(hash, keep, HASH_LEN) == 0) {
+            continue;
+        }
+        others[n].idx = b;
+        others[n].created =
+            session_load(st, txn, hash, &o, p, NULL) == APR_SUCCESS ? o->created : 0;
+        n++;
+    }
+    if (n < ORGS_STORE_SESSIONS_PER_MEMBER) {
+        return APR_SUCCESS;
+    }
+    qsort(others, (size_t)n, sizeof(*others), session_age_cmp);
+    /* keep + the newest ORGS_STORE_SESSIONS_PER_MEMBER - 1 others stay */
+    for (int i = 0; rv == APR_SUCCESS && i <= n - ORGS_STORE_SESSIONS_PER_MEMBER; i++) {
+        const blob_t *b = others[i].idx;
+        rv = kv_del(txn, DB(st, SESSIONS), kbraw(&k, b->k + 2 * ID_LEN, HASH_LEN), 0, err,
+                    "session");
+        if (rv == APR_SUCCESS) {
+            rv = kv_del(txn, DB(st, SESSION_IDX), kbraw(&k, b->k, b->klen), 0, err, "session");
+        }
+    }
+    return rv;
 }
 
 static apr_status_t session_put(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
@@ -3131,8 +3200,10 @@ static apr_status_t session_put(orgs_store_t *st, MDB_txn *txn, const unsigned c
     if (!s->expires || s->expires < s->created || s->last_seen < s->created) {
         return orgs_err_set(err, APR_EINVAL, "session times are inconsistent");
     }
-    if ((s->id_token_hint && strlen(s->id_token_hint) > 16384) ||
-        (s->claims_json && strlen(s->claims_json) > 65536)) {
+    if ((s->id_token_hint &&
+         strnlen(s->id_token_hint, ORGS_STORE_SESSION_HINT_MAX + 1) > ORGS_STORE_SESSION_HINT_MAX) ||
+        (s->claims_json &&
+         strnlen(s->claims_json, ORGS_STORE_SESSION_CLAIMS_MAX + 1) > ORGS_STORE_SESSION_CLAIMS_MAX)) {
         return orgs_err_set(err, APR_EINVAL, "session data too large");
     }
     if ((rv = member_read(st, txn, s->org_id, s->user_id, &m, p, err)) != APR_SUCCESS ||
@@ -3153,7 +3224,7 @@ static apr_status_t session_put(orgs_store_t *st, MDB_txn *txn, const unsigned c
         rv =
             kv_put(txn, DB(st, SESSION_IDX), kb_session_idx(&k, s, hash), "", 0, 0, err, "session");
     }
-    return rv;
+    return rv == APR_SUCCESS ? sessions_trim(st, txn, s, hash, p, err) : rv;
 }
 
 apr_status_t orgs_store_session_put(orgs_store_t *st, const unsigned char sid_hash[32],
@@ -3268,39 +3339,98 @@ apr_status_t orgs_store_session_delete(orgs_store_t *st, const unsigned char sid
     return txn_end(txn, session_drop(st, txn, sid_hash, p, err), err);
 }
 
-static apr_status_t session_purge(orgs_store_t *st, MDB_txn *txn, apr_time_t now,
-                                  apr_interval_time_t idle, apr_size_t *removed, apr_pool_t *p,
-                                  orgs_err_t *err)
+/* A session the purge found expired: its key and what its index entry needs. */
+typedef struct {
+    unsigned char hash[HASH_LEN];
+    orgs_session_t *s;
+} session_gone_t;
+
+/* One purge batch: reads at most SESSION_PURGE_SCAN sessions in key order,
+ * from the first key after *from (from->len 0: the first of all), and
+ * deletes those expired, at most SESSION_PURGE_BATCH. *from becomes the
+ * last key read; *more says whether sessions are left to read. */
+static apr_status_t session_purge_batch(orgs_store_t *st, MDB_txn *txn, apr_time_t now,
+                                        apr_interval_time_t idle, kbuf_t *from, apr_size_t *removed,
+                                        int *more, apr_pool_t *p, orgs_err_t *err)
 {
-    apr_array_header_t *all;
-    apr_status_t rv = collect(txn, DB(st, SESSIONS), NULL, &all, p, err);
+    session_gone_t *gone = apr_palloc(p, sizeof(*gone) * SESSION_PURGE_BATCH);
+    MDB_cursor *cur;
+    MDB_val key = {from->len, from->buf}, val;
+    kbuf_t k;
+    int n = 0, seen = 0, rc = mdb_cursor_open(txn, DB(st, SESSIONS), &cur);
+    apr_status_t rv = APR_SUCCESS;
+    *more = 0;
     *removed = 0;
-    for (int i = 0; rv == APR_SUCCESS && i < all->nelts; i++) {
-        const blob_t *b = &APR_ARRAY_IDX(all, i, blob_t);
+    if (rc != MDB_SUCCESS) {
+        return mdb_fail(rc, err, "cursor");
+    }
+    if (from->len == 0) {
+        rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+    } else {
+        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+        if (rc == MDB_SUCCESS && key.mv_size == from->len &&
+            memcmp(key.mv_data, from->buf, from->len) == 0) {
+            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT); /* read (and kept) last time */
+        }
+    }
+    for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
         orgs_session_t *s;
-        if (b->klen != HASH_LEN) {
-            continue;
+        if (seen == SESSION_PURGE_SCAN || n == SESSION_PURGE_BATCH) {
+            *more = 1;
+            break;
         }
-        rv = session_load(st, txn, (const unsigned char *)b->k, &s, p, err);
-        if (rv == APR_SUCCESS && session_expired(s, now, idle)) {
-            rv = session_drop(st, txn, (const unsigned char *)b->k, p, err);
-            (*removed)++;
+        seen++;
+        kbraw(from, key.mv_data, key.mv_size);
+        if (key.mv_size == HASH_LEN && session_parse(&val, &s, p, NULL) == APR_SUCCESS &&
+            session_expired(s, now, idle)) {
+            memcpy(gone[n].hash, key.mv_data, HASH_LEN);
+            gone[n++].s = s;
         }
+    }
+    mdb_cursor_close(cur);
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        return mdb_fail(rc, err, "cursor");
+    }
+    for (int i = 0; rv == APR_SUCCESS && i < n; i++) {
+        rv = kv_del(txn, DB(st, SESSION_IDX), kb_session_idx(&k, gone[i].s, gone[i].hash), 0, err,
+                    "session");
+        if (rv == APR_SUCCESS) {
+            rv = kv_del(txn, DB(st, SESSIONS), kbraw(&k, gone[i].hash, HASH_LEN), 1, err,
+                        "session");
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        *removed = (apr_size_t)n;
     }
     return rv;
 }
 
+/* Batch after batch, each its own short write transaction (the purge runs
+ * on a request thread, and the store has one writer at a time); the
+ * memory of a batch is freed before the next. */
 apr_status_t orgs_store_session_purge(orgs_store_t *st, apr_time_t now, apr_interval_time_t idle,
                                       apr_size_t *removed, apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    rv = txn_end(txn, session_purge(st, txn, now, idle, removed, p, err), err);
-    if (rv != APR_SUCCESS) {
-        *removed = 0;
+    kbuf_t from = {.len = 0};
+    int more = 1;
+    apr_status_t rv = APR_SUCCESS;
+    *removed = 0;
+    while (rv == APR_SUCCESS && more) {
+        apr_pool_t *bp;
+        MDB_txn *txn;
+        apr_size_t n = 0;
+        if (apr_pool_create(&bp, p) != APR_SUCCESS) {
+            return orgs_err_set(err, APR_ENOMEM, "out of memory");
+        }
+        rv = txn_begin(st, 0, &txn, err);
+        if (rv == APR_SUCCESS) {
+            rv = txn_end(txn,
+                         session_purge_batch(st, txn, now, idle, &from, &n, &more, bp, err), err);
+        }
+        if (rv == APR_SUCCESS) {
+            *removed += n;
+        }
+        apr_pool_destroy(bp);
     }
     return rv;
 }

@@ -34,6 +34,19 @@
  * OrgsStoreMaxSize well above it. */
 #define ORGS_STORE_PENDING_MAX 20000
 
+/* Sessions kept per (org, user): a member who can sign in at will (e.g.
+ * through an auto-membership connection) cannot grow the table without
+ * bound by logging in without the cookie; past this, each new session
+ * drops the member's oldest. */
+#define ORGS_STORE_SESSIONS_PER_MEMBER 10
+
+/* Per-session size caps: the ID token kept for logout is at most
+ * ORGS_JOSE_TOKEN_MAX, and the claims are taken from its payload (so
+ * smaller still). With the per-member bound, a member's sessions stay
+ * well under 1 MiB. */
+#define ORGS_STORE_SESSION_HINT_MAX (16 * 1024)
+#define ORGS_STORE_SESSION_CLAIMS_MAX (16 * 1024)
+
 typedef struct orgs_store_t orgs_store_t;
 
 typedef struct orgs_kv_t {
@@ -299,7 +312,11 @@ apr_status_t orgs_store_role_remove(orgs_store_t *st, const char *org_ref, const
 
 /* sid_hash: SHA-256 of the cookie's session id (32 bytes). APR_NOTFOUND
  * unless s->user_id is a member of s->org_id and s->conn_id exists: a
- * session never outlives its membership. */
+ * session never outlives its membership. APR_EINVAL: inconsistent times,
+ * id_token_hint over ORGS_STORE_SESSION_HINT_MAX or claims_json over
+ * ORGS_STORE_SESSION_CLAIMS_MAX bytes. In the same transaction, the
+ * member's other sessions beyond ORGS_STORE_SESSIONS_PER_MEMBER - 1 are
+ * deleted, oldest (by created) first; this one is always kept. */
 apr_status_t orgs_store_session_put(orgs_store_t *st, const unsigned char sid_hash[32],
                                     const orgs_session_t *s, apr_pool_t *p, orgs_err_t *err);
 /* The per-request read: session, its org, user, membership and connection
@@ -314,7 +331,13 @@ apr_status_t orgs_store_session_touch(orgs_store_t *st, const unsigned char sid_
                                       apr_time_t now, apr_pool_t *p, orgs_err_t *err);
 apr_status_t orgs_store_session_delete(orgs_store_t *st, const unsigned char sid_hash[32],
                                        apr_pool_t *p, orgs_err_t *err);
-/* Deletes sessions past expiry or idle; *removed counts them. */
+/* Deletes sessions past expiry or idle; *removed counts them. Works in
+ * short write transactions (each examines a bounded number of sessions and
+ * deletes at most a bounded number), so writers are never held up for
+ * long; a session written meanwhile may be left for the next purge. On
+ * an error, the batches committed before it stay done and *removed counts
+ * them. A session record that cannot be read is skipped (orgs_store_check
+ * reports it). */
 apr_status_t orgs_store_session_purge(orgs_store_t *st, apr_time_t now, apr_interval_time_t idle,
                                       apr_size_t *removed, apr_pool_t *p, orgs_err_t *err);
 

@@ -86,13 +86,13 @@ function idToken(code, mode) {
   const t = now();
   const payload = {
     iss: issuer,
-    sub: state.sub,
+    sub: state.fromLoginHint && code.login_hint ? `hint-${code.login_hint}` : state.sub,
     aud: clientId,
     exp: t + 300,
     iat: t,
     auth_time: t,
     nonce: code.nonce,
-    email: state.email,
+    email: state.fromLoginHint && code.login_hint ? code.login_hint : state.email,
     email_verified: true,
     name: state.name,
     ...state.claims,
@@ -222,6 +222,7 @@ function handleAuthorize(req, res, url) {
     nonce: p.nonce,
     code_challenge: p.code_challenge,
     scope: p.scope,
+    login_hint: p.login_hint,
     used: false,
     expires: Date.now() + 60_000,
   });
@@ -295,6 +296,8 @@ async function handleMode(req, res) {
     email: body.email ?? DEFAULT_STATE.email,
     name: body.name ?? DEFAULT_STATE.name,
     claims: body.claims && typeof body.claims === 'object' ? body.claims : {},
+    // each login gets its own identity, taken from its login_hint
+    fromLoginHint: body.fromLoginHint === true,
   };
   if (!quiet) process.stderr.write(`rogue: mode ${state.mode}\n`);
   return send(res, 200, state);

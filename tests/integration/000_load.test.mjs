@@ -57,6 +57,22 @@ test('the children opened the store, owned by the httpd user', async () => {
   assert.doesNotMatch(h.errorLog(), /\[(emerg|alert|crit)\]/);
 });
 
+test('a store first created by orgctl run as root belongs to the httpd user', async () => {
+  const h2 = await Httpd.create({ name: 'load-orgctl-first' });
+  try {
+    assert.equal(fs.readdirSync(h2.storeDir).length, 0);
+    await h2.orgctlOk('org', 'create', 'first');
+    for (const f of ['data.mdb', 'lock.mdb']) {
+      const st = fs.statSync(join(h2.storeDir, f));
+      assert.equal(st.uid, h2.uid, `${f} owned by uid ${st.uid}`);
+    }
+    await h2.start();
+    assert.doesNotMatch(h2.errorLog(), /ORGS00011|ORGS00013/);
+  } finally {
+    await h2.close();
+  }
+});
+
 test('httpd stops by PID and leaves no process behind', async () => {
   const pid = h.pid;
   await h.stop();

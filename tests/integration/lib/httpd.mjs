@@ -324,8 +324,8 @@ ${body}
       input: opts.input,
       env: { ...process.env, ...(opts.env || {}) },
     });
-    // orgctl runs as root: keep the store files usable by httpd's children.
-    this.#fixStoreOwner();
+    // orgctl runs as root on a store directory owned by httpd's user: the
+    // store creates its files as that user (checked in 000_load).
     return r;
   }
 
@@ -338,9 +338,4 @@ ${body}
     return r.stdout.trim();
   }
 
-  #fixStoreOwner() {
-    for (const f of fs.readdirSync(this.storeDir)) {
-      fs.chownSync(join(this.storeDir, f), this.uid, this.gid);
-    }
-  }
 }
