@@ -60,8 +60,8 @@
 #define CACHE_KEY_RAW_MAX 400
 #define RTXN_CACHE 8 /* reset read transactions kept per environment */
 #define FULL_TEXT "store full: grow OrgsStoreMaxSize / orgctl --max-size"
-#define PENDING_SWEEP 4        /* expired pending logins dropped by every put */
-#define PENDING_SWEEP_FULL 256 /* per batch when the table is at its bound */
+#define PENDING_SWEEP 4          /* expired pending logins dropped by every put */
+#define PENDING_SWEEP_FULL 256   /* per batch when the table is at its bound */
 #define SESSION_PURGE_BATCH 1000 /* sessions deleted per purge transaction, at most */
 #define SESSION_PURGE_SCAN 4000  /* session records read per purge transaction, at most */
 
@@ -107,6 +107,8 @@ struct orgs_store_t {
     const char *dir;
     unsigned version;
     apr_size_t pending_max; /* global bound on pending logins */
+    apr_size_t purge_batch; /* sessions deleted per purge transaction */
+    apr_size_t purge_scan;  /* session records read per purge transaction */
     int has_pending_time;   /* 0: an older read-only store without that index */
     /* Reset read transactions ready for mdb_txn_renew: with MDB_NOTLS any
      * thread may use one, so threads take and return them with atomic
@@ -1907,6 +1909,7 @@ apr_status_t orgs_store_open(orgs_store_t **out, const char *dir, apr_uint64_t m
     st->dir = apr_pstrdup(p, dir);
     st->keys = keys;
     st->pending_max = ORGS_STORE_PENDING_MAX;
+    orgs_store_session_purge_set_batch(st, 0, 0);
     int rc = mdb_env_create(&st->env);
     if (rc != MDB_SUCCESS) {
         return mdb_fail(rc, err, "create environment");
@@ -3200,10 +3203,10 @@ static apr_status_t session_put(orgs_store_t *st, MDB_txn *txn, const unsigned c
     if (!s->expires || s->expires < s->created || s->last_seen < s->created) {
         return orgs_err_set(err, APR_EINVAL, "session times are inconsistent");
     }
-    if ((s->id_token_hint &&
-         strnlen(s->id_token_hint, ORGS_STORE_SESSION_HINT_MAX + 1) > ORGS_STORE_SESSION_HINT_MAX) ||
-        (s->claims_json &&
-         strnlen(s->claims_json, ORGS_STORE_SESSION_CLAIMS_MAX + 1) > ORGS_STORE_SESSION_CLAIMS_MAX)) {
+    if ((s->id_token_hint && strnlen(s->id_token_hint, ORGS_STORE_SESSION_HINT_MAX + 1) >
+                                 ORGS_STORE_SESSION_HINT_MAX) ||
+        (s->claims_json && strnlen(s->claims_json, ORGS_STORE_SESSION_CLAIMS_MAX + 1) >
+                               ORGS_STORE_SESSION_CLAIMS_MAX)) {
         return orgs_err_set(err, APR_EINVAL, "session data too large");
     }
     if ((rv = member_read(st, txn, s->org_id, s->user_id, &m, p, err)) != APR_SUCCESS ||
@@ -3345,19 +3348,20 @@ typedef struct {
     orgs_session_t *s;
 } session_gone_t;
 
-/* One purge batch: reads at most SESSION_PURGE_SCAN sessions in key order,
+/* One purge batch: reads at most st->purge_scan sessions in key order,
  * from the first key after *from (from->len 0: the first of all), and
- * deletes those expired, at most SESSION_PURGE_BATCH. *from becomes the
+ * deletes those expired, at most st->purge_batch. *from becomes the
  * last key read; *more says whether sessions are left to read. */
 static apr_status_t session_purge_batch(orgs_store_t *st, MDB_txn *txn, apr_time_t now,
                                         apr_interval_time_t idle, kbuf_t *from, apr_size_t *removed,
                                         int *more, apr_pool_t *p, orgs_err_t *err)
 {
-    session_gone_t *gone = apr_palloc(p, sizeof(*gone) * SESSION_PURGE_BATCH);
+    session_gone_t *gone = apr_palloc(p, sizeof(*gone) * st->purge_batch);
     MDB_cursor *cur;
     MDB_val key = {from->len, from->buf}, val;
     kbuf_t k;
-    int n = 0, seen = 0, rc = mdb_cursor_open(txn, DB(st, SESSIONS), &cur);
+    apr_size_t n = 0, seen = 0;
+    int rc = mdb_cursor_open(txn, DB(st, SESSIONS), &cur);
     apr_status_t rv = APR_SUCCESS;
     *more = 0;
     *removed = 0;
@@ -3375,7 +3379,7 @@ static apr_status_t session_purge_batch(orgs_store_t *st, MDB_txn *txn, apr_time
     }
     for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
         orgs_session_t *s;
-        if (seen == SESSION_PURGE_SCAN || n == SESSION_PURGE_BATCH) {
+        if (seen == st->purge_scan || n == st->purge_batch) {
             *more = 1;
             break;
         }
@@ -3391,18 +3395,24 @@ static apr_status_t session_purge_batch(orgs_store_t *st, MDB_txn *txn, apr_time
     if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
         return mdb_fail(rc, err, "cursor");
     }
-    for (int i = 0; rv == APR_SUCCESS && i < n; i++) {
+    for (apr_size_t i = 0; rv == APR_SUCCESS && i < n; i++) {
         rv = kv_del(txn, DB(st, SESSION_IDX), kb_session_idx(&k, gone[i].s, gone[i].hash), 0, err,
                     "session");
         if (rv == APR_SUCCESS) {
-            rv = kv_del(txn, DB(st, SESSIONS), kbraw(&k, gone[i].hash, HASH_LEN), 1, err,
-                        "session");
+            rv =
+                kv_del(txn, DB(st, SESSIONS), kbraw(&k, gone[i].hash, HASH_LEN), 1, err, "session");
         }
     }
     if (rv == APR_SUCCESS) {
-        *removed = (apr_size_t)n;
+        *removed = n;
     }
     return rv;
+}
+
+void orgs_store_session_purge_set_batch(orgs_store_t *st, apr_size_t batch, apr_size_t scan)
+{
+    st->purge_batch = batch ? batch : SESSION_PURGE_BATCH;
+    st->purge_scan = scan ? scan : SESSION_PURGE_SCAN;
 }
 
 /* Batch after batch, each its own short write transaction (the purge runs
@@ -3424,8 +3434,8 @@ apr_status_t orgs_store_session_purge(orgs_store_t *st, apr_time_t now, apr_inte
         }
         rv = txn_begin(st, 0, &txn, err);
         if (rv == APR_SUCCESS) {
-            rv = txn_end(txn,
-                         session_purge_batch(st, txn, now, idle, &from, &n, &more, bp, err), err);
+            rv = txn_end(txn, session_purge_batch(st, txn, now, idle, &from, &n, &more, bp, err),
+                         err);
         }
         if (rv == APR_SUCCESS) {
             *removed += n;

@@ -341,6 +341,11 @@ apr_status_t orgs_store_session_delete(orgs_store_t *st, const unsigned char sid
 apr_status_t orgs_store_session_purge(orgs_store_t *st, apr_time_t now, apr_interval_time_t idle,
                                       apr_size_t *removed, apr_pool_t *p, orgs_err_t *err);
 
+/* Changes the batch bounds of orgs_store_session_purge on this handle:
+ * sessions deleted and records read per transaction (0 = the default,
+ * 1000 and 4000); for tests. */
+void orgs_store_session_purge_set_batch(orgs_store_t *st, apr_size_t batch, apr_size_t scan);
+
 /* ---- pending logins ------------------------------------------------- */
 
 /* Stores a pending login. pl->created is "now" (0 = the current time); an
