@@ -13,7 +13,7 @@ import { join } from 'node:path';
 
 import { Httpd } from './lib/httpd.mjs';
 import { MODULE_SO, SRC_DIR } from './lib/paths.mjs';
-import { Rogue } from './lib/rogue.mjs';
+import { Rogue, seedAcme } from './lib/rogue.mjs';
 
 const CLIENT_ID = 'mod-auth-orgs-rogue';
 const CLIENT_SECRET = `rogue-${crypto.randomBytes(18).toString('hex')}`;
@@ -142,11 +142,7 @@ printf 'Content-Type: text/plain\\r\\n\\r\\n'
 echo "ORG_NAME=$ORG_NAME"
 echo "REQUEST_URI=$REQUEST_URI"
 `);
-  const secretFile = h.file('conf/rogue.secret', `${CLIENT_SECRET}\n`, 0o600);
-  await h.orgctlOk('org', 'create', 'acme');
-  await h.orgctlOk('conn', 'create', 'rogue', '--issuer', op.issuer, '--client-id', CLIENT_ID,
-    '--client-secret-file', secretFile);
-  await h.orgctlOk('org', 'enable-conn', 'acme', 'rogue', '--auto-membership');
+  await seedAcme(h, op, { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
   await h.start();
 });
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 
 import { Httpd } from './lib/httpd.mjs';
-import { Rogue } from './lib/rogue.mjs';
+import { Rogue, seedAcme } from './lib/rogue.mjs';
 
 const CLIENT_ID = 'mod-auth-orgs-rogue';
 const CLIENT_SECRET = `rogue-${crypto.randomBytes(18).toString('hex')}`;
@@ -29,11 +29,7 @@ before(async () => {
 </Location>`,
   });
   h.file('htdocs/app/index.html', 'in\n');
-  const secretFile = h.file('conf/rogue.secret', `${CLIENT_SECRET}\n`, 0o600);
-  await h.orgctlOk('org', 'create', 'acme');
-  await h.orgctlOk('conn', 'create', 'rogue', '--issuer', op.issuer, '--client-id', CLIENT_ID,
-    '--client-secret-file', secretFile);
-  await h.orgctlOk('org', 'enable-conn', 'acme', 'rogue', '--auto-membership');
+  await seedAcme(h, op, { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
   await h.start();
 });
 

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import { Httpd } from './lib/httpd.mjs';
 import { MODULE_SO } from './lib/paths.mjs';
 import { sleep } from './lib/proc.mjs';
-import { Rogue } from './lib/rogue.mjs';
+import { Rogue, seedAcme } from './lib/rogue.mjs';
 
 const CLIENT_ID = 'mod-auth-orgs-rogue';
 const CLIENT_SECRET = `rogue-${crypto.randomBytes(18).toString('hex')}`;
@@ -40,11 +40,12 @@ const codesSeen = new Set();
 const sessionIds = new Set();
 
 async function seed(server) {
-  const secretFile = server.file('conf/rogue.secret', `${CLIENT_SECRET}\n`, 0o600);
-  await server.orgctlOk('org', 'create', 'acme', '--display-name', 'Acme Corp');
-  await server.orgctlOk('conn', 'create', 'rogue', '--issuer', op.issuer, '--client-id', CLIENT_ID,
-    '--client-secret-file', secretFile, '--auth-method', 'client_secret_basic');
-  await server.orgctlOk('org', 'enable-conn', 'acme', 'rogue', '--auto-membership');
+  await seedAcme(server, op, {
+    clientId: CLIENT_ID,
+    clientSecret: CLIENT_SECRET,
+    orgArgs: ['--display-name', 'Acme Corp'],
+    connArgs: ['--auth-method', 'client_secret_basic'],
+  });
 }
 
 before(async () => {

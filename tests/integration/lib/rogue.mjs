@@ -116,3 +116,14 @@ export class Rogue {
     if (child) await stopProcess(child, { signal: 'SIGTERM', timeoutMs: 5000 });
   }
 }
+
+// The usual fixture around this OP: the org `acme` with the connection
+// `rogue` (client secret passed through a file), enabled with
+// auto-membership. `server` is an Httpd; extra orgctl args via orgArgs/connArgs.
+export async function seedAcme(server, op, { clientId, clientSecret, orgArgs = [], connArgs = [] }) {
+  const secretFile = server.file('conf/rogue.secret', `${clientSecret}\n`, 0o600);
+  await server.orgctlOk('org', 'create', 'acme', ...orgArgs);
+  await server.orgctlOk('conn', 'create', 'rogue', '--issuer', op.issuer, '--client-id', clientId,
+    '--client-secret-file', secretFile, ...connArgs);
+  await server.orgctlOk('org', 'enable-conn', 'acme', 'rogue', '--auto-membership');
+}
