@@ -245,7 +245,8 @@ apr_status_t orgs_crypto_seal(const unsigned char key[ORGS_CRYPTO_KEY_LEN], cons
     if (ptlen && EVP_EncryptUpdate(ctx, ct, &n, pt, (int)ptlen) != 1) {
         goto leave;
     }
-    if (EVP_EncryptFinal_ex(ctx, ct + n, &fin) != 1 || (apr_size_t)(n + fin) != ptlen) {
+    /* n and fin are non-negative and bounded by ptlen < INT_MAX - 64; widen each before adding. */
+    if (EVP_EncryptFinal_ex(ctx, ct + n, &fin) != 1 || (apr_size_t)n + (apr_size_t)fin != ptlen) {
         goto leave;
     }
     if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, ORGS_CRYPTO_TAG_LEN, ct + ptlen) != 1) {
@@ -304,7 +305,7 @@ apr_status_t orgs_crypto_open(const unsigned char key[ORGS_CRYPTO_KEY_LEN], cons
         goto leave;
     }
     /* The tag is checked here; nothing decrypted leaves before it passes. */
-    if (EVP_DecryptFinal_ex(ctx, pt + n, &fin) != 1 || (apr_size_t)(n + fin) != ctlen) {
+    if (EVP_DecryptFinal_ex(ctx, pt + n, &fin) != 1 || (apr_size_t)n + (apr_size_t)fin != ctlen) {
         goto leave;
     }
     pt[ctlen] = '\0';
@@ -358,7 +359,7 @@ apr_status_t orgs_crypto_random_id(const char *prefix, apr_size_t nchars, char *
     unsigned char rnd[64];
 
     if (plen) {
-        memcpy(s, prefix, plen);
+        memcpy(s, prefix, plen + 1); /* with its NUL; *d = '\0' ends the id */
     }
     while (nchars > 0) {
         if (RAND_bytes(rnd, sizeof(rnd)) != 1) {

@@ -20,18 +20,18 @@ enum { KTY_RSA = 1, KTY_EC = 2 };
 /* The allow-list. Anything not in it, "none" and HS* above all, is refused. */
 typedef struct alg_info {
     const char *name;
-    int kty;
     const char *md;
+    int kty;
     int pss;
     const char *crv;    /* EC only: JWK curve name */
     apr_size_t ec_size; /* EC only: bytes per coordinate / per r and s */
 } alg_info;
 
 static const alg_info algs[] = {
-    {"RS256", KTY_RSA, "SHA256", 0, NULL, 0},    {"RS384", KTY_RSA, "SHA384", 0, NULL, 0},
-    {"RS512", KTY_RSA, "SHA512", 0, NULL, 0},    {"PS256", KTY_RSA, "SHA256", 1, NULL, 0},
-    {"PS384", KTY_RSA, "SHA384", 1, NULL, 0},    {"PS512", KTY_RSA, "SHA512", 1, NULL, 0},
-    {"ES256", KTY_EC, "SHA256", 0, "P-256", 32}, {"ES384", KTY_EC, "SHA384", 0, "P-384", 48},
+    {"RS256", "SHA256", KTY_RSA, 0, NULL, 0},    {"RS384", "SHA384", KTY_RSA, 0, NULL, 0},
+    {"RS512", "SHA512", KTY_RSA, 0, NULL, 0},    {"PS256", "SHA256", KTY_RSA, 1, NULL, 0},
+    {"PS384", "SHA384", KTY_RSA, 1, NULL, 0},    {"PS512", "SHA512", KTY_RSA, 1, NULL, 0},
+    {"ES256", "SHA256", KTY_EC, 0, "P-256", 32}, {"ES384", "SHA384", KTY_EC, 0, "P-384", 48},
 };
 
 static const struct {
@@ -317,6 +317,8 @@ static int key_fits(const jwk_t *k, const alg_info *a)
     return !k->alg || strcmp(k->alg, a->name) == 0;
 }
 
+/* APR_SUCCESS if and only if *out is set. Failures return their code as a
+ * literal, not via orgs_err_set(), so that contract is visible here. */
 static apr_status_t key_find(const orgs_jwks_t *jwks, const char *kid, const alg_info *a,
                              const jwk_t **out, orgs_err_t *err)
 {
@@ -324,6 +326,7 @@ static apr_status_t key_find(const orgs_jwks_t *jwks, const char *kid, const alg
     apr_size_t nfit = 0;
     int kid_seen = 0;
 
+    *out = NULL;
     for (apr_size_t i = 0; i < jwks->nkeys; i++) {
         const jwk_t *k = &jwks->keys[i];
         if (kid) {
@@ -342,15 +345,18 @@ static apr_status_t key_find(const orgs_jwks_t *jwks, const char *kid, const alg
         return APR_SUCCESS;
     }
     if (kid && kid_seen) {
-        return orgs_err_set(err, ORGS_EBADSIG, "kid: key does not fit alg %s", a->name);
+        orgs_err_set(err, ORGS_EBADSIG, "kid: key does not fit alg %s", a->name);
+        return ORGS_EBADSIG;
     }
     if (kid) {
-        return orgs_err_set(err, ORGS_ENOKID, "kid: no such key in the JWKS");
+        orgs_err_set(err, ORGS_ENOKID, "kid: no such key in the JWKS");
+        return ORGS_ENOKID;
     }
     if (nfit != 1) {
-        return orgs_err_set(err, ORGS_ENOKID,
-                            "kid: none in the token and %" APR_SIZE_T_FMT " keys fit alg %s", nfit,
-                            a->name);
+        orgs_err_set(err, ORGS_ENOKID,
+                     "kid: none in the token and %" APR_SIZE_T_FMT " keys fit alg %s", nfit,
+                     a->name);
+        return ORGS_ENOKID;
     }
     *out = found;
     return APR_SUCCESS;
@@ -444,23 +450,26 @@ static apr_status_t part_json(const char *s, apr_size_t len, const char *what, j
     return APR_SUCCESS;
 }
 
+/* APR_SUCCESS if and only if *out is set; every refusal is ORGS_EBADALG. */
 static apr_status_t alg_check(const json_t *header, const alg_info **out, orgs_err_t *err)
 {
     const json_t *v = json_object_get(header, "alg");
     const char *alg = json_string_value(v);
+    const char *why = NULL;
 
+    *out = NULL;
     if (!alg) {
-        return orgs_err_set(err, ORGS_EBADALG, "alg: missing or not a string");
+        why = "missing or not a string";
+    } else if (strcasecmp(alg, "none") == 0) {
+        why = "unsigned tokens are refused";
+    } else if ((alg[0] == 'H' || alg[0] == 'h') && (alg[1] == 'S' || alg[1] == 's')) {
+        why = "HMAC is refused";
+    } else if ((*out = alg_lookup(alg)) == NULL) {
+        why = "not in the allow-list";
     }
-    if (strcasecmp(alg, "none") == 0) {
-        return orgs_err_set(err, ORGS_EBADALG, "alg: unsigned tokens are refused");
-    }
-    if ((alg[0] == 'H' || alg[0] == 'h') && (alg[1] == 'S' || alg[1] == 's')) {
-        return orgs_err_set(err, ORGS_EBADALG, "alg: HMAC is refused");
-    }
-    *out = alg_lookup(alg);
-    if (!*out) {
-        return orgs_err_set(err, ORGS_EBADALG, "alg: not in the allow-list");
+    if (why) {
+        orgs_err_set(err, ORGS_EBADALG, "alg: %s", why);
+        return ORGS_EBADALG;
     }
     return APR_SUCCESS;
 }

@@ -105,16 +105,18 @@ static const char *dump(const json_t *j, apr_pool_t *p)
 /* ---- discovery -------------------------------------------------------- */
 
 /* Works out the discovery URL and which issuer values the document may
- * announce (expect_alt may stay NULL). */
+ * announce (expect_alt may stay NULL). On APR_SUCCESS *url and *expect are
+ * set; on APR_EINVAL all three are NULL. */
 static apr_status_t discovery_target(const char *issuer, const char **url, const char **expect,
                                      const char **expect_alt, apr_pool_t *p, orgs_err_t *err)
 {
+    *url = *expect = *expect_alt = NULL;
     if (!url_ok(issuer) || strchr(issuer, '?') || strchr(issuer, '#')) {
-        return orgs_err_set(err, APR_EINVAL, "issuer is not an http(s) URL without query");
+        orgs_err_set(err, APR_EINVAL, "issuer is not an http(s) URL without query");
+        return APR_EINVAL;
     }
     apr_size_t len = strlen(issuer);
     apr_size_t wk = sizeof(ORGS_OIDC_WELL_KNOWN) - 1;
-    *expect_alt = NULL;
     if (len > wk && strcmp(issuer + len - wk, ORGS_OIDC_WELL_KNOWN) == 0) {
         *url = issuer;
         *expect = apr_pstrmemdup(p, issuer, len - wk);
@@ -141,7 +143,8 @@ static apr_status_t discovery_parse(const char *body, const char *expect, const 
         goto leave;
     }
     const char *iss = jstr(doc, "issuer");
-    if (iss == NULL || (strcmp(iss, expect) != 0 && (!expect_alt || strcmp(iss, expect_alt)))) {
+    if (iss == NULL ||
+        (strcmp(iss, expect) != 0 && (!expect_alt || strcmp(iss, expect_alt) != 0))) {
         orgs_err_set(err, rv, "discovery document's issuer does not equal the configured '%s'",
                      expect);
         goto leave;
