@@ -67,7 +67,8 @@ function rsaKey(kid) {
   const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   return { kid, privateKey, publicKey, jwk: { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' } };
 }
-const key = rsaKey(`rogue-${crypto.randomBytes(4).toString('hex')}`);
+// `let`: POST /_rotate replaces it (a hard key rotation: the old key leaves the JWKS).
+let key = rsaKey(`rogue-${crypto.randomBytes(4).toString('hex')}`);
 const otherKey = rsaKey(`unknown-${crypto.randomBytes(4).toString('hex')}`);
 
 const b64u = (b) => Buffer.from(b).toString('base64url');
@@ -310,6 +311,9 @@ const server = http.createServer(async (req, res) => {
     switch (route) {
       case 'GET /.well-known/openid-configuration': return send(res, 200, discovery());
       case 'GET /jwks': return send(res, 200, { keys: [key.jwk] });
+      case 'POST /_rotate':
+        key = rsaKey(`rogue-${crypto.randomBytes(4).toString('hex')}`);
+        return send(res, 200, { kid: key.kid });
       case 'GET /authorize': return handleAuthorize(req, res, url);
       case 'POST /token': return await handleToken(req, res);
       case 'GET /userinfo': return send(res, 200, { sub: state.sub, email: state.email, email_verified: true, name: state.name });

@@ -100,6 +100,13 @@ export class Rogue {
     return r.json;
   }
 
+  // A hard key rotation at the OP: new signing key, old one gone from the JWKS.
+  async rotate() {
+    const r = await request('POST', `${this.issuer}/_rotate`, {});
+    if (r.status !== 200) throw new Error(`rogue OP refused to rotate: ${r.status} ${r.body}`);
+    return r.json.kid;
+  }
+
   async state() {
     return (await request('GET', `${this.issuer}/_mode`)).json;
   }
