@@ -2,7 +2,6 @@
 #include <apr_lib.h>
 #include <http_request.h>
 #include <http_protocol.h>
-#include <jansson.h>
 
 #include "private.h"
 #include "env.h"
@@ -117,40 +116,17 @@ static void put(export_ctx_t *x, const char *env, const char *header, const char
     }
 }
 
-static void export_claims(export_ctx_t *x, const char *claims_json)
+/* The claims were decoded to text once, at sign-in (see the view). */
+static void export_claims(export_ctx_t *x, const apr_array_header_t *claims)
 {
-    json_error_t jerr;
-    json_t *claims = claims_json ? json_loads(claims_json, 0, &jerr) : NULL;
-    const char *key;
-    json_t *val;
-
-    if (!json_is_object(claims)) {
-        json_decref(claims);
-        return;
-    }
-    json_object_foreach(claims, key, val)
-    {
-        const char *name = safe_name(key, x->r->pool);
-        const char *text = NULL;
-        if (!name) {
-            continue;
-        }
-        if (json_is_string(val)) {
-            text = json_string_value(val);
-        } else if (json_is_integer(val)) {
-            text =
-                apr_psprintf(x->r->pool, "%" APR_INT64_T_FMT, (apr_int64_t)json_integer_value(val));
-        } else if (json_is_boolean(val)) {
-            text = json_is_true(val) ? "true" : "false";
-        } else if (json_is_real(val)) {
-            text = apr_psprintf(x->r->pool, "%.17g", json_real_value(val));
-        }
-        if (text) {
+    for (int i = 0; claims && i < claims->nelts; i++) {
+        const orgs_kv_t *kv = &APR_ARRAY_IDX(claims, i, orgs_kv_t);
+        const char *name = safe_name(kv->key, x->r->pool);
+        if (name) {
             put(x, apr_pstrcat(x->r->pool, "ORG_CLAIM_", name, NULL),
-                header_name("X-Org-Claim-", name, x->r->pool), text);
+                header_name("X-Org-Claim-", name, x->r->pool), kv->value);
         }
     }
-    json_decref(claims);
 }
 
 void orgs_env_export(request_rec *r, const orgs_session_view_t *v, int pass_headers)
@@ -173,7 +149,7 @@ void orgs_env_export(request_rec *r, const orgs_session_view_t *v, int pass_head
         put(&x, apr_pstrcat(r->pool, "ORG_META_", kv->key, NULL),
             header_name("X-Org-Meta-", kv->key, r->pool), kv->value);
     }
-    export_claims(&x, v->session.claims_json);
+    export_claims(&x, v->claims);
 }
 
 static int orgs_hook_post_read_request(request_rec *r)

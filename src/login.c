@@ -796,7 +796,7 @@ static int route_logout(route_ctx_t *c)
     request_rec *r = c->r;
     const char *org = apr_table_get(c->args, "organization");
     const char *current = orgs_login_cookie_get(r, ORGS_COOKIE_ORG);
-    const char *sid, *cookie, *dest = c->return_to;
+    const char *sid, *cookie, *dest = c->return_to, *hint = NULL;
     orgs_session_view_t *view = NULL;
     unsigned char hash[32];
     orgs_err_t err = {{0}};
@@ -812,7 +812,8 @@ static int route_logout(route_ctx_t *c)
         orgs_crypto_sha256(sid, strlen(sid), hash);
         if (orgs_store_session_view(c->st, hash, apr_time_now(),
                                     orgs_srv_cfg(r->server)->session_idle, &view, r->pool,
-                                    &err) != APR_SUCCESS) {
+                                    &err) != APR_SUCCESS ||
+            orgs_store_session_hint_get(c->st, hash, &hint, r->pool, &err) != APR_SUCCESS) {
             view = NULL;
         }
         orgs_store_session_delete(c->st, hash, r->pool, &err);
@@ -836,8 +837,8 @@ static int route_logout(route_ctx_t *c)
             /* One fixed post-logout URI to register at the IdP; where to
              * go from there travels in state (checked again on return). */
             dest = orgs_url_append_params(
-                prov->end_session_endpoint, r->pool, "id_token_hint", view->session.id_token_hint,
-                "client_id", conn->client_id, "post_logout_redirect_uri",
+                prov->end_session_endpoint, r->pool, "id_token_hint", hint, "client_id",
+                conn->client_id, "post_logout_redirect_uri",
                 apr_pstrcat(r->pool, base_url(r), orgs_srv_cfg(r->server)->endpoint, "/logged-out",
                             NULL),
                 "state", c->return_to, NULL);

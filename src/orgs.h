@@ -33,9 +33,9 @@
 #define ORGS_META_KEY_MAX 64    /* [A-Za-z0-9_], starts with a letter */
 #define ORGS_META_VALUE_MAX 255 /* bytes, no control characters */
 #define ORGS_DOMAIN_MAX 253
-#define ORGS_DOMAINS_MAX 100    /* per org */
-#define ORGS_ROLE_MAX 64        /* [A-Za-z0-9_.:-] */
-#define ORGS_ROLES_MAX 50       /* per membership */
+#define ORGS_DOMAINS_MAX 100 /* per org */
+#define ORGS_ROLE_MAX 64     /* [A-Za-z0-9_.:-] */
+#define ORGS_ROLES_MAX 50    /* per membership */
 #define ORGS_EMAIL_MAX 254
 #define ORGS_SUB_MAX 255
 #define ORGS_URL_MAX 2048

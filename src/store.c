@@ -18,8 +18,9 @@
  *   members          packed user id (12) -> the user's memberships, one record
  *                    sorted by org id (format at mrec_t below)
  *   org_members      packed org id (12) -> packed user ids (DUPSORT, DUPFIXED)
- *   sessions         sid hash (32) -> JSON record
+ *   sessions         sid hash (32) -> binary record (format at session_encode)
  *   session_idx      org id + user id + sid hash -> ""
+ *   session_hints    sid hash (32) -> the ID token kept for logout (read only there)
  *   pending          state -> JSON record
  *   pending_browser  browser hash (32) + created (8 bytes BE) + state -> ""
  *   pending_time     created (8 bytes BE) + state -> "" (oldest first: expiry)
@@ -89,6 +90,7 @@ enum {
     DB_INVITE_ORG,
     DB_AUDIT,
     DB_PENDING_TIME,
+    DB_SESSION_HINTS,
     DB_COUNT
 };
 
@@ -96,7 +98,7 @@ static const char *const db_names[DB_COUNT] = {
     "meta",    "orgs",        "org_names",  "domains",     "conns",           "conn_names",
     "enable",  "users",       "user_sub",   "user_email",  "user_conn_email", "conn_users",
     "members", "org_members", "sessions",   "session_idx", "pending",         "pending_browser",
-    "cache",   "invites",     "invite_org", "audit",       "pending_time",
+    "cache",   "invites",     "invite_org", "audit",       "pending_time",    "session_hints",
 };
 
 struct orgs_store_t {
@@ -110,6 +112,7 @@ struct orgs_store_t {
     apr_size_t purge_batch; /* sessions deleted per purge transaction */
     apr_size_t purge_scan;  /* session records read per purge transaction */
     int has_pending_time;   /* 0: an older read-only store without that index */
+    int has_session_hints;  /* 0: an older read-only store without that database */
     /* Reset read transactions ready for mdb_txn_renew: with MDB_NOTLS any
      * thread may use one, so threads take and return them with atomic
      * exchanges. Each holds a reader slot, hence only a few. */
@@ -598,21 +601,229 @@ static apr_status_t put_json(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, json_t 
     return rv;
 }
 
-static apr_status_t get_json(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, json_t **out,
-                             orgs_err_t *err, const char *what)
+/* The JSON object in v (a record read from the map). */
+static apr_status_t json_of(const MDB_val *v, json_t **out, orgs_err_t *err, const char *what)
 {
-    MDB_val v;
-    apr_status_t rv = kv_get(txn, dbi, k, &v, err, what);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    *out = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+    *out = json_loadb(v->mv_data, v->mv_size, 0, NULL);
     if (!json_is_object(*out)) {
         json_decref(*out);
         *out = NULL;
         return orgs_err_set(err, ORGS_ESTORE, "%s: corrupt record", what);
     }
     return APR_SUCCESS;
+}
+
+static apr_status_t get_json(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, json_t **out,
+                             orgs_err_t *err, const char *what)
+{
+    MDB_val v;
+    apr_status_t rv = kv_get(txn, dbi, k, &v, err, what);
+    return rv == APR_SUCCESS ? json_of(&v, out, err, what) : rv;
+}
+
+/* ---- a fast reader for the usual record ------------------------------
+ * The organization and user records are read on every request, and
+ * jansson spends most of that request's time on them. Records are written
+ * by json_dumps(JSON_COMPACT): a flat object whose values are strings,
+ * integers, arrays of strings or objects of strings. This reader accepts
+ * only that much (no whitespace, no \u escapes, no reals, true, false or
+ * null, no repeated names; UTF-8 checked as strictly as jansson does) and
+ * answers 0 for anything else, and the caller then decodes with jansson:
+ * both give the same result, the reader only faster. */
+
+typedef enum { FJ_STR, FJ_INT, FJ_STRS, FJ_OBJ } fj_kind_t;
+
+typedef struct {
+    const char *key;
+    fj_kind_t kind;
+    const char *str;           /* FJ_STR */
+    apr_int64_t num;           /* FJ_INT */
+    apr_array_header_t *items; /* FJ_STRS: const char *; FJ_OBJ: orgs_kv_t */
+} fj_member_t;
+
+typedef struct {
+    const unsigned char *c, *end;
+    apr_pool_t *p;
+} fj_t;
+
+/* Bytes of the valid UTF-8 sequence at c (not ASCII), 0 if invalid. */
+static size_t fj_utf8(const unsigned char *c, const unsigned char *end)
+{
+    size_t n = *c >= 0xc2 && *c <= 0xdf   ? 2
+               : *c >= 0xe0 && *c <= 0xef ? 3
+               : *c >= 0xf0 && *c <= 0xf4 ? 4
+                                          : 0;
+    if (n == 0 || (size_t)(end - c) < n) {
+        return 0;
+    }
+    apr_uint32_t u = *c & (0x7f >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((c[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        u = u << 6 | (c[i] & 0x3f);
+    }
+    if ((n == 3 && (u < 0x800 || (u >= 0xd800 && u <= 0xdfff))) ||
+        (n == 4 && (u < 0x10000 || u > 0x10ffff))) {
+        return 0;
+    }
+    return n;
+}
+
+/* A string (at its opening quote) copied into p; NULL if not accepted. */
+static const char *fj_str(fj_t *f)
+{
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    if (f->c >= f->end || *f->c != '"') {
+        return NULL;
+    }
+    const unsigned char *s = ++f->c, *q = s;
+    size_t esc = 0;
+    while (q < f->end && *q != '"') {
+        if (*q == '\\') {
+            if (q + 1 >= f->end || !q[1] || !strchr(from, q[1])) {
+                return NULL;
+            }
+            esc++;
+            q += 2;
+        } else if (*q < 0x20) {
+            return NULL;
+        } else if (*q >= 0x80) {
+            size_t n = fj_utf8(q, f->end);
+            if (!n) {
+                return NULL;
+            }
+            q += n;
+        } else {
+            q++;
+        }
+    }
+    if (q >= f->end) {
+        return NULL;
+    }
+    size_t len = (size_t)(q - s) - esc;
+    char *out = apr_palloc(f->p, len + 1);
+    if (!esc) {
+        memcpy(out, s, len);
+    } else {
+        char *o = out;
+        for (const unsigned char *i = s; i < q; i++) {
+            *o++ = *i == '\\' ? to[strchr(from, *++i) - from] : (char)*i;
+        }
+    }
+    out[len] = '\0';
+    f->c = q + 1;
+    return out;
+}
+
+/* An integer jansson would take as such (no real, no overflow). */
+static int fj_int(fj_t *f, apr_int64_t *out)
+{
+    int neg = f->c < f->end && *f->c == '-';
+    const unsigned char *d = f->c + neg, *q = d;
+    apr_int64_t v = 0;
+    while (q < f->end && *q >= '0' && *q <= '9' && q - d < 18) {
+        v = v * 10 + (*q++ - '0');
+    }
+    if (q == d || (*d == '0' && q - d > 1) ||
+        (q < f->end && ((*q >= '0' && *q <= '9') || *q == '.' || *q == 'e' || *q == 'E'))) {
+        return 0;
+    }
+    *out = neg ? -v : v;
+    f->c = q;
+    return 1;
+}
+
+static int fj_eat(fj_t *f, unsigned char ch)
+{
+    if (f->c < f->end && *f->c == ch) {
+        f->c++;
+        return 1;
+    }
+    return 0;
+}
+
+/* [ "a", "b" ] or { "k": "v" } (obj), at the opening bracket. */
+static apr_array_header_t *fj_list(fj_t *f, int obj)
+{
+    apr_array_header_t *a = apr_array_make(f->p, 4, obj ? sizeof(orgs_kv_t) : sizeof(char *));
+    f->c++;
+    if (fj_eat(f, obj ? '}' : ']')) {
+        return a;
+    }
+    do {
+        const char *k = fj_str(f), *v = k;
+        if (k && obj) {
+            v = fj_eat(f, ':') ? fj_str(f) : NULL;
+            for (int i = 0; v && i < a->nelts; i++) {
+                v = strcmp(APR_ARRAY_IDX(a, i, orgs_kv_t).key, k) ? v : NULL;
+            }
+        }
+        if (!v) {
+            return NULL;
+        }
+        if (obj) {
+            orgs_kv_t *kv = apr_array_push(a);
+            kv->key = k;
+            kv->value = v;
+        } else {
+            APR_ARRAY_PUSH(a, const char *) = v;
+        }
+    } while (fj_eat(f, ','));
+    return fj_eat(f, obj ? '}' : ']') ? a : NULL;
+}
+
+/* The members of the record in v; 0 if it is not of the accepted shape. */
+static int fj_record(const MDB_val *v, fj_member_t *m, int max, int *n, apr_pool_t *p)
+{
+    fj_t f = {v->mv_data, (const unsigned char *)v->mv_data + v->mv_size, p};
+    *n = 0;
+    if (!fj_eat(&f, '{')) {
+        return 0;
+    }
+    if (fj_eat(&f, '}')) {
+        return f.c == f.end;
+    }
+    do {
+        fj_member_t *e = &m[*n];
+        if (*n == max || !(e->key = fj_str(&f)) || !fj_eat(&f, ':') || f.c == f.end) {
+            return 0;
+        }
+        for (int i = 0; i < *n; i++) {
+            if (strcmp(m[i].key, e->key) == 0) {
+                return 0;
+            }
+        }
+        if (*f.c == '"') {
+            e->kind = FJ_STR;
+            e->str = fj_str(&f);
+        } else if (*f.c == '[' || *f.c == '{') {
+            e->kind = *f.c == '[' ? FJ_STRS : FJ_OBJ;
+            e->items = fj_list(&f, *f.c == '{');
+            e->str = e->items ? "" : NULL;
+        } else {
+            e->kind = FJ_INT;
+            e->str = fj_int(&f, &e->num) ? "" : NULL;
+        }
+        if (!e->str) {
+            return 0;
+        }
+        (*n)++;
+    } while (fj_eat(&f, ','));
+    return fj_eat(&f, '}') && f.c == f.end;
+}
+
+#define FJ_MAX 16 /* members of a record the reader takes */
+
+/* The field of key among names, NULL if none. */
+static void *fj_field(const char *key, const char *const *names, void *const *fields)
+{
+    for (int i = 0; names[i]; i++) {
+        if (strcmp(key, names[i]) == 0) {
+            return fields[i];
+        }
+    }
+    return NULL;
 }
 
 /* ---- validation and normalization ------------------------------------ */
@@ -829,16 +1040,62 @@ static apr_status_t org_index(orgs_store_t *st, MDB_txn *txn, const orgs_org_t *
     return rv;
 }
 
+/* org_parse without jansson for a record of the usual shape: 1 and *out
+ * then, else 0 (and the caller uses org_parse). */
+static int org_fast(const MDB_val *v, orgs_org_t **out, apr_pool_t *p)
+{
+    static const char *const strs[] = {"id", "name", "display_name", NULL};
+    static const char *const nums[] = {"created", "updated", NULL};
+    fj_member_t m[FJ_MAX];
+    int n;
+    if (!fj_record(v, m, FJ_MAX, &n, p)) {
+        return 0;
+    }
+    orgs_org_t *o = apr_pcalloc(p, sizeof(*o));
+    void *const str_fields[] = {&o->id, &o->name, &o->display_name};
+    void *const num_fields[] = {&o->created, &o->updated};
+    for (int i = 0; i < n; i++) {
+        const char **str = fj_field(m[i].key, strs, str_fields);
+        apr_time_t *num = fj_field(m[i].key, nums, num_fields);
+        int is_domains = strcmp(m[i].key, "domains") == 0, is_meta = strcmp(m[i].key, "meta") == 0;
+        if ((str && m[i].kind != FJ_STR) || (num && m[i].kind != FJ_INT) ||
+            (is_domains && m[i].kind != FJ_STRS) || (is_meta && m[i].kind != FJ_OBJ)) {
+            return 0; /* org_parse decides */
+        }
+        if (str) {
+            *str = m[i].str;
+        } else if (num) {
+            *num = (apr_time_t)m[i].num;
+        } else if (is_domains) {
+            o->domains = m[i].items;
+        } else if (is_meta) {
+            o->meta = m[i].items;
+        }
+    }
+    if (!o->id || !o->name) {
+        return 0;
+    }
+    o->domains = o->domains ? o->domains : apr_array_make(p, 4, sizeof(const char *));
+    o->meta = o->meta ? o->meta : apr_array_make(p, 4, sizeof(orgs_kv_t));
+    qsort(o->meta->elts, o->meta->nelts, sizeof(orgs_kv_t), cmp_kv);
+    *out = o;
+    return 1;
+}
+
 static apr_status_t org_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_org_t **out,
                              apr_pool_t *p, orgs_err_t *err)
 {
     kbuf_t k;
     json_t *j;
+    MDB_val v;
     if (!is_id(id, "org_")) {
         return orgs_err_set(err, APR_NOTFOUND, "organization not found");
     }
-    apr_status_t rv = get_json(txn, DB(st, ORGS), kb1(&k, id), &j, err, "organization");
-    if (rv != APR_SUCCESS) {
+    apr_status_t rv = kv_get(txn, DB(st, ORGS), kb1(&k, id), &v, err, "organization");
+    if (rv != APR_SUCCESS || org_fast(&v, out, p)) {
+        return rv;
+    }
+    if ((rv = json_of(&v, &j, err, "organization")) != APR_SUCCESS) {
         return rv;
     }
     rv = org_parse(j, out, p, err);
@@ -1163,17 +1420,57 @@ static apr_status_t user_write(orgs_store_t *st, MDB_txn *txn, const orgs_user_t
     return rv;
 }
 
+/* user_parse without jansson for a record of the usual shape: 1 and *out
+ * then, else 0 (and the caller uses user_parse). */
+static int user_fast(const MDB_val *v, orgs_user_t **out, apr_pool_t *p)
+{
+    static const char *const strs[] = {"id", "conn_id", "sub", "email", "name", NULL};
+    static const char *const nums[] = {"created", "last_login", NULL};
+    fj_member_t m[FJ_MAX];
+    int n;
+    if (!fj_record(v, m, FJ_MAX, &n, p)) {
+        return 0;
+    }
+    orgs_user_t *u = apr_pcalloc(p, sizeof(*u));
+    void *const str_fields[] = {&u->id, &u->conn_id, &u->sub, &u->email, &u->name};
+    void *const num_fields[] = {&u->created, &u->last_login};
+    for (int i = 0; i < n; i++) {
+        const char **str = fj_field(m[i].key, strs, str_fields);
+        apr_time_t *num = fj_field(m[i].key, nums, num_fields);
+        if ((str && m[i].kind != FJ_STR) || (num && m[i].kind != FJ_INT)) {
+            return 0; /* user_parse decides */
+        }
+        if (str) {
+            *str = m[i].str;
+        } else if (num) {
+            *num = (apr_time_t)m[i].num;
+        }
+    }
+    if (!u->id || !u->conn_id) {
+        return 0;
+    }
+    *out = u;
+    return 1;
+}
+
 static apr_status_t user_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_user_t **out,
                               apr_pool_t *p, orgs_err_t *err)
 {
     kbuf_t k;
     json_t *j;
+    MDB_val v;
     if (!is_id(id, "usr_")) {
         return orgs_err_set(err, APR_NOTFOUND, "user '%s' not found", id ? id : "");
     }
-    apr_status_t rv = get_json(txn, DB(st, USERS), kb1(&k, id), &j, err, "user");
+    apr_status_t rv = kv_get(txn, DB(st, USERS), kb1(&k, id), &v, err, "user");
     if (rv != APR_SUCCESS) {
         return rv == APR_NOTFOUND ? orgs_err_set(err, rv, "user '%s' not found", id) : rv;
+    }
+    if (user_fast(&v, out, p)) {
+        return APR_SUCCESS;
+    }
+    if ((rv = json_of(&v, &j, err, "user")) != APR_SUCCESS) {
+        return rv;
     }
     rv = user_parse(j, out, p, err);
     json_decref(j);
@@ -1555,6 +1852,24 @@ static apr_status_t member_write(orgs_store_t *st, MDB_txn *txn, const char *org
     return rc == MDB_SUCCESS ? APR_SUCCESS : mdb_fail(rc, err, "member");
 }
 
+/* Deletes one session: its record (must_exist: APR_NOTFOUND when absent),
+ * its logout hint and its index entry idx (org id + user id + hash). Every
+ * session deletion goes through here, so no hint outlives its session. */
+static apr_status_t session_erase(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
+                                  const kbuf_t *idx, int must_exist, orgs_err_t *err)
+{
+    kbuf_t k;
+    kbraw(&k, hash, HASH_LEN);
+    apr_status_t rv = kv_del(txn, DB(st, SESSIONS), &k, must_exist, err, "session");
+    if (rv == APR_SUCCESS && st->has_session_hints) {
+        rv = kv_del(txn, DB(st, SESSION_HINTS), &k, 0, err, "session");
+    }
+    if (rv == APR_SUCCESS) {
+        rv = kv_del(txn, DB(st, SESSION_IDX), idx, 0, err, "session");
+    }
+    return rv;
+}
+
 /* Deletes the sessions indexed under pfx (org id [+ user id]). */
 static apr_status_t sessions_drop(orgs_store_t *st, MDB_txn *txn, const kbuf_t *pfx, apr_pool_t *p,
                                   orgs_err_t *err)
@@ -1567,11 +1882,8 @@ static apr_status_t sessions_drop(orgs_store_t *st, MDB_txn *txn, const kbuf_t *
         if (b->klen != 2 * ID_LEN + HASH_LEN) {
             continue;
         }
-        rv = kv_del(txn, DB(st, SESSIONS), kbraw(&k, b->k + 2 * ID_LEN, HASH_LEN), 0, err,
-                    "session");
-        if (rv == APR_SUCCESS) {
-            rv = kv_del(txn, DB(st, SESSION_IDX), kbraw(&k, b->k, b->klen), 0, err, "session");
-        }
+        rv = session_erase(st, txn, (const unsigned char *)b->k + 2 * ID_LEN,
+                           kbraw(&k, b->k, b->klen), 0, err);
     }
     return rv;
 }
@@ -1831,11 +2143,14 @@ static apr_status_t open_dbs(orgs_store_t *st, int rdonly, orgs_err_t *err)
     for (int i = 0; rv == APR_SUCCESS && i < DB_COUNT; i++) {
         unsigned flags = i == DB_ORG_MEMBERS ? MDB_DUPSORT | MDB_DUPFIXED : 0;
         int rc = mdb_dbi_open(txn, db_names[i], flags | (rdonly ? 0 : MDB_CREATE), &st->db[i]);
-        if (rc == MDB_NOTFOUND && i == DB_PENDING_TIME) {
-            continue; /* added later; read-only handles never use it */
+        if (rc == MDB_NOTFOUND && (i == DB_PENDING_TIME || i == DB_SESSION_HINTS)) {
+            continue; /* added later; read-only handles check the flags below */
         }
         if (rc == MDB_SUCCESS && i == DB_PENDING_TIME) {
             st->has_pending_time = 1;
+        }
+        if (rc == MDB_SUCCESS && i == DB_SESSION_HINTS) {
+            st->has_session_hints = 1;
         }
         if (rc == MDB_NOTFOUND) {
             rv = orgs_err_set(err, ORGS_ESTORE, "store in %s is not initialized", st->dir);
@@ -2472,10 +2787,7 @@ static apr_status_t sessions_drop_conn(orgs_store_t *st, MDB_txn *txn, const cha
             continue; /* another connection's session */
         }
         if (rv == APR_SUCCESS || rv == ORGS_ESTORE || rv == APR_NOTFOUND) {
-            rv = kv_del(txn, DB(st, SESSIONS), kbraw(&k, hash, HASH_LEN), 0, err, "session");
-        }
-        if (rv == APR_SUCCESS) {
-            rv = kv_del(txn, DB(st, SESSION_IDX), kbraw(&k, b->k, b->klen), 0, err, "session");
+            rv = session_erase(st, txn, hash, kbraw(&k, b->k, b->klen), 0, err);
         }
     }
     return rv;
@@ -3078,39 +3390,175 @@ apr_status_t orgs_store_role_remove(orgs_store_t *st, const char *org_ref, const
 
 /* ---- sessions -------------------------------------------------------- */
 
-static json_t *session_json(const orgs_session_t *s)
+/* A session record is binary, so the per-request read decodes it with a
+ * few loads and no parser:
+ *   [0]          SREC_TAG
+ *   [1, 37)      packed org id, user id, connection id (ID_BIN each)
+ *   [37, 61)     created, last_seen, expires (8 bytes LE each)
+ *   [61]         length n of the connection's name
+ *   [62, 62 + n) the connection's name (it never changes, so the view need
+ *                not decode the connection record)
+ *   4 bytes LE   length L of the claims JSON text, SREC_NONE when none
+ *   L bytes      the claims JSON text, as it came (no NUL)
+ *   the rest     the claims decoded once, at sign-in (session_pairs):
+ *                "name\0value\0" for each claim with a scalar value
+ * The ID token kept for logout is not in it: it lives in session_hints and
+ * is read at logout only. */
+#define SREC_TAG 0x53 /* 'S'; not '{', the start of a JSON record */
+#define SREC_TIMES (1 + 3 * ID_BIN)
+#define SREC_NAME (SREC_TIMES + 24)
+#define SREC_FIXED (SREC_NAME + 1)
+#define SREC_NONE 0xffffffffu
+
+typedef struct {
+    const unsigned char *org, *user, *conn; /* packed ids, into the record */
+    apr_time_t created, last_seen, expires;
+    const char *conn_name;
+    size_t conn_name_len;
+    const char *claims; /* NULL: none */
+    size_t claims_len;
+    const char *pairs; /* "name\0value\0"... */
+    size_t pairs_len;
+} srec_t;
+
+/* 1 and r filled (pointing into v) if v is a well-formed record; else 0. */
+static int srec_open(const MDB_val *v, srec_t *r)
 {
-    json_t *j = json_object();
-    if (!j || jset_str(j, "org_id", s->org_id) || jset_str(j, "user_id", s->user_id) ||
-        jset_str(j, "conn_id", s->conn_id) || jset_str(j, "claims", s->claims_json) ||
-        jset_str(j, "id_token_hint", s->id_token_hint) || jset_int(j, "created", s->created) ||
-        jset_int(j, "last_seen", s->last_seen) || jset_int(j, "expires", s->expires)) {
-        json_decref(j);
-        return NULL;
+    const unsigned char *d = v->mv_data;
+    if (v->mv_size < SREC_FIXED || d[0] != SREC_TAG) {
+        return 0;
     }
-    return j;
+    size_t n = d[SREC_NAME], at = SREC_FIXED + n;
+    if (v->mv_size < at + 4) {
+        return 0;
+    }
+    apr_uint32_t len = get_u32le(d + at);
+    at += 4;
+    if (len != SREC_NONE && len > v->mv_size - at) {
+        return 0;
+    }
+    r->org = d + 1;
+    r->user = d + 1 + ID_BIN;
+    r->conn = d + 1 + 2 * ID_BIN;
+    r->created = (apr_time_t)get_u64le(d + SREC_TIMES);
+    r->last_seen = (apr_time_t)get_u64le(d + SREC_TIMES + 8);
+    r->expires = (apr_time_t)get_u64le(d + SREC_TIMES + 16);
+    r->conn_name = (const char *)d + SREC_FIXED;
+    r->conn_name_len = n;
+    r->claims = len == SREC_NONE ? NULL : (const char *)d + at;
+    r->claims_len = len == SREC_NONE ? 0 : len;
+    r->pairs = (const char *)d + at + r->claims_len;
+    r->pairs_len = v->mv_size - at - r->claims_len;
+    return memchr(r->conn_name, '\0', n) == NULL &&
+           (!r->claims || memchr(r->claims, '\0', r->claims_len) == NULL) &&
+           (r->pairs_len == 0 || r->pairs[r->pairs_len - 1] == '\0');
 }
 
-/* Decodes a session record (v points into the map). */
+/* The claims with a scalar value, as text ("name\0value\0"... in p): what
+ * the per-request export needs, decoded here once. Strings as they are,
+ * integers in decimal, booleans "true"/"false", reals "%.17g"; other
+ * values, and claims that are not a JSON object, give nothing. */
+static const char *session_pairs(const char *claims_json, size_t *len, apr_pool_t *p)
+{
+    json_t *claims = claims_json ? json_loads(claims_json, 0, NULL) : NULL;
+    const char *key, *out = "";
+    json_t *val;
+    *len = 0;
+    if (json_is_object(claims)) {
+        apr_array_header_t *parts = apr_array_make(p, 16, sizeof(struct iovec));
+        json_object_foreach(claims, key, val)
+        {
+            const char *text = NULL;
+            if (json_is_string(val)) {
+                text = json_string_value(val);
+            } else if (json_is_integer(val)) {
+                text = apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)json_integer_value(val));
+            } else if (json_is_boolean(val)) {
+                text = json_is_true(val) ? "true" : "false";
+            } else if (json_is_real(val)) {
+                text = apr_psprintf(p, "%.17g", json_real_value(val));
+            }
+            if (text) {
+                struct iovec *io = apr_array_push(parts);
+                io->iov_base = (void *)key;
+                io->iov_len = strlen(key) + 1;
+                io = apr_array_push(parts);
+                io->iov_base = (void *)text;
+                io->iov_len = strlen(text) + 1;
+            }
+        }
+        out = apr_pstrcatv(p, (const struct iovec *)parts->elts, (apr_size_t)parts->nelts, len);
+    }
+    json_decref(claims);
+    return out;
+}
+
+/* The record of s (ids already checked by the caller). */
+static apr_status_t srec_make(const orgs_session_t *s, const char *conn_name, MDB_val *out,
+                              apr_pool_t *p, orgs_err_t *err)
+{
+    size_t n = strlen(conn_name), cl = s->claims_json ? strlen(s->claims_json) : 0, pl;
+    const char *pairs = session_pairs(s->claims_json, &pl, p);
+    size_t size = SREC_FIXED + n + 4 + cl + pl;
+    unsigned char *b = apr_palloc(p, size);
+    if (n > 255 || !id_pack(s->org_id, "org_", b + 1) ||
+        !id_pack(s->user_id, "usr_", b + 1 + ID_BIN) ||
+        !id_pack(s->conn_id, "con_", b + 1 + 2 * ID_BIN)) {
+        return orgs_err_set(err, APR_EINVAL, "session: bad ids");
+    }
+    b[0] = SREC_TAG;
+    put_u64le(b + SREC_TIMES, (apr_uint64_t)s->created);
+    put_u64le(b + SREC_TIMES + 8, (apr_uint64_t)s->last_seen);
+    put_u64le(b + SREC_TIMES + 16, (apr_uint64_t)s->expires);
+    b[SREC_NAME] = (unsigned char)n;
+    memcpy(b + SREC_FIXED, conn_name, n);
+    put_u32le(b + SREC_FIXED + n, s->claims_json ? (apr_uint32_t)cl : SREC_NONE);
+    memcpy(b + SREC_FIXED + n + 4, s->claims_json ? s->claims_json : "", cl);
+    memcpy(b + SREC_FIXED + n + 4 + cl, pairs, pl);
+    out->mv_data = b;
+    out->mv_size = size;
+    return APR_SUCCESS;
+}
+
+/* The decoded claims of r as orgs_kv_t (one copy of the block into p). */
+static apr_array_header_t *srec_claims(const srec_t *r, apr_pool_t *p)
+{
+    apr_array_header_t *a = apr_array_make(p, 8, sizeof(orgs_kv_t));
+    char *copy = apr_pmemdup(p, r->pairs, r->pairs_len);
+    for (size_t off = 0; off < r->pairs_len;) {
+        orgs_kv_t *kv = apr_array_push(a);
+        kv->key = copy + off;
+        off += strlen(copy + off) + 1;
+        kv->value = off < r->pairs_len ? copy + off : "";
+        off += off < r->pairs_len ? strlen(copy + off) + 1 : 0;
+    }
+    return a;
+}
+
+/* Fills s from r (text ids in p; claims copied only when with_claims;
+ * id_token_hint stays NULL). 0 if an id is corrupt. */
+static int srec_session(const srec_t *r, orgs_session_t *s, int with_claims, apr_pool_t *p)
+{
+    memset(s, 0, sizeof(*s));
+    s->org_id = id_str(r->org, "org_", p);
+    s->user_id = id_str(r->user, "usr_", p);
+    s->conn_id = id_str(r->conn, "con_", p);
+    s->created = r->created;
+    s->last_seen = r->last_seen;
+    s->expires = r->expires;
+    if (with_claims && r->claims) {
+        s->claims_json = apr_pstrmemdup(p, r->claims, r->claims_len);
+    }
+    return s->org_id && s->user_id && s->conn_id;
+}
+
+/* Decodes a session record (v points into the map), claims included. */
 static apr_status_t session_parse(const MDB_val *v, orgs_session_t **out, apr_pool_t *p,
                                   orgs_err_t *err)
 {
-    json_t *j = json_loadb(v->mv_data, v->mv_size, 0, NULL);
-    if (!json_is_object(j)) {
-        json_decref(j);
-        return orgs_err_set(err, ORGS_ESTORE, "session: corrupt record");
-    }
-    orgs_session_t *s = apr_pcalloc(p, sizeof(*s));
-    s->org_id = jget_str(j, "org_id", p);
-    s->user_id = jget_str(j, "user_id", p);
-    s->conn_id = jget_str(j, "conn_id", p);
-    s->claims_json = jget_str(j, "claims", p);
-    s->id_token_hint = jget_str(j, "id_token_hint", p);
-    s->created = jget_int(j, "created");
-    s->last_seen = jget_int(j, "last_seen");
-    s->expires = jget_int(j, "expires");
-    json_decref(j);
-    if (!is_id(s->org_id, "org_") || !is_id(s->user_id, "usr_")) {
+    srec_t r;
+    orgs_session_t *s = apr_palloc(p, sizeof(*s));
+    if (!srec_open(v, &r) || !srec_session(&r, s, 1, p)) {
         return orgs_err_set(err, ORGS_ESTORE, "corrupt session record");
     }
     *out = s;
@@ -3124,6 +3572,14 @@ static apr_status_t session_load(orgs_store_t *st, MDB_txn *txn, const unsigned 
     MDB_val v;
     apr_status_t rv = kv_get(txn, DB(st, SESSIONS), kbraw(&k, hash, HASH_LEN), &v, err, "session");
     return rv == APR_SUCCESS ? session_parse(&v, out, p, err) : rv;
+}
+
+/* 0 when text is valid UTF-8 (what the JSON records required); else -1. */
+static int utf8_check(const char *text)
+{
+    json_t *j = text ? json_string(text) : NULL;
+    json_decref(j);
+    return text && !j ? -1 : 0;
 }
 
 static kbuf_t *kb_session_idx(kbuf_t *k, const orgs_session_t *s, const unsigned char *hash)
@@ -3183,11 +3639,8 @@ static apr_status_t sessions_trim(orgs_store_t *st, MDB_txn *txn, const orgs_ses
     /* keep + the newest ORGS_STORE_SESSIONS_PER_MEMBER - 1 others stay */
     for (int i = 0; rv == APR_SUCCESS && i <= n - ORGS_STORE_SESSIONS_PER_MEMBER; i++) {
         const blob_t *b = others[i].idx;
-        rv = kv_del(txn, DB(st, SESSIONS), kbraw(&k, b->k + 2 * ID_LEN, HASH_LEN), 0, err,
-                    "session");
-        if (rv == APR_SUCCESS) {
-            rv = kv_del(txn, DB(st, SESSION_IDX), kbraw(&k, b->k, b->klen), 0, err, "session");
-        }
+        rv = session_erase(st, txn, (const unsigned char *)b->k + 2 * ID_LEN,
+                           kbraw(&k, b->k, b->klen), 0, err);
     }
     return rv;
 }
@@ -3199,6 +3652,7 @@ static apr_status_t session_put(orgs_store_t *st, MDB_txn *txn, const unsigned c
     orgs_conn_t *c;
     orgs_session_t *old;
     kbuf_t k;
+    MDB_val rec = {0, NULL};
     apr_status_t rv;
     if (!s->expires || s->expires < s->created || s->last_seen < s->created) {
         return orgs_err_set(err, APR_EINVAL, "session times are inconsistent");
@@ -3213,6 +3667,12 @@ static apr_status_t session_put(orgs_store_t *st, MDB_txn *txn, const unsigned c
         (rv = conn_load(st, txn, s->conn_id, &c, NULL, p, err)) != APR_SUCCESS) {
         return rv;
     }
+    if (utf8_check(s->claims_json) || utf8_check(s->id_token_hint)) {
+        return orgs_err_set(err, APR_EINVAL, "session: cannot encode record (invalid UTF-8?)");
+    }
+    if ((rv = srec_make(s, c->name, &rec, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
     rv = session_load(st, txn, hash, &old, p, err);
     if (rv == APR_SUCCESS) {
         rv = kv_del(txn, DB(st, SESSION_IDX), kb_session_idx(&k, old, hash), 0, err, "session");
@@ -3220,8 +3680,13 @@ static apr_status_t session_put(orgs_store_t *st, MDB_txn *txn, const unsigned c
         rv = APR_SUCCESS;
     }
     if (rv == APR_SUCCESS) {
-        rv = put_json(txn, DB(st, SESSIONS), kbraw(&k, hash, HASH_LEN), session_json(s), 0, err,
-                      "session");
+        rv = kv_put(txn, DB(st, SESSIONS), kbraw(&k, hash, HASH_LEN), rec.mv_data, rec.mv_size, 0,
+                    err, "session");
+    }
+    if (rv == APR_SUCCESS) {
+        rv = s->id_token_hint ? kv_put(txn, DB(st, SESSION_HINTS), &k, s->id_token_hint,
+                                       strlen(s->id_token_hint), 0, err, "session")
+                              : kv_del(txn, DB(st, SESSION_HINTS), &k, 0, err, "session");
     }
     if (rv == APR_SUCCESS) {
         rv =
@@ -3246,35 +3711,47 @@ static int session_expired(const orgs_session_t *s, apr_time_t now, apr_interval
     return now > s->expires || (idle > 0 && now - s->last_seen > idle);
 }
 
+/* The hot path: one record decoded without a parser, the membership found
+ * inside the user's packed record, the org and the user decoded, the
+ * connection only looked up (its name is in the session record). */
 static apr_status_t session_view(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
                                  apr_time_t now, apr_interval_time_t idle,
                                  orgs_session_view_t **out, apr_pool_t *p, orgs_err_t *err)
 {
-    orgs_session_t *s;
     orgs_org_t *o;
     orgs_user_t *u;
-    orgs_member_t *m;
-    orgs_conn_t *c;
-    apr_status_t rv = session_load(st, txn, hash, &s, p, err);
+    srec_t r;
+    ment_t e;
+    kbuf_t k;
+    MDB_val v;
+    apr_status_t rv = kv_get(txn, DB(st, SESSIONS), kbraw(&k, hash, HASH_LEN), &v, err, "session");
     if (rv != APR_SUCCESS) {
         return rv;
+    }
+    orgs_session_view_t *vw = apr_palloc(p, sizeof(*vw));
+    orgs_session_t *s = &vw->session;
+    if (!srec_open(&v, &r) || !srec_session(&r, s, 1, p)) {
+        return orgs_err_set(err, ORGS_ESTORE, "corrupt session record");
     }
     if (session_expired(s, now, idle)) {
         return orgs_err_set(err, ORGS_EEXPIRED, "session expired");
     }
-    if ((rv = member_read(st, txn, s->org_id, s->user_id, &m, p, err)) != APR_SUCCESS ||
+    if ((rv = member_find(st, txn, r.org, r.user, &e, err)) != APR_SUCCESS ||
         (rv = org_load(st, txn, s->org_id, &o, p, err)) != APR_SUCCESS ||
         (rv = user_load(st, txn, s->user_id, &u, p, err)) != APR_SUCCESS ||
-        (rv = conn_load(st, txn, s->conn_id, &c, NULL, p, err)) != APR_SUCCESS) {
+        (rv = kv_get(txn, DB(st, CONNS), kb1(&k, s->conn_id), &v, err, "connection")) !=
+            APR_SUCCESS) {
         return rv;
     }
-    orgs_session_view_t *v = apr_pcalloc(p, sizeof(*v));
-    v->session = *s;
-    v->org = *o;
-    v->user = *u;
-    v->member = *m;
-    v->conn_name = c->name;
-    *out = v;
+    vw->member.org_id = s->org_id;
+    vw->member.user_id = s->user_id;
+    vw->member.created = e.created;
+    vw->member.roles = roles_decode(&e, p);
+    vw->org = *o;
+    vw->user = *u;
+    vw->conn_name = apr_pstrmemdup(p, r.conn_name, r.conn_name_len);
+    vw->claims = srec_claims(&r, p);
+    *out = vw;
     return APR_SUCCESS;
 }
 
@@ -3294,15 +3771,20 @@ apr_status_t orgs_store_session_view(orgs_store_t *st, const unsigned char sid_h
 static apr_status_t session_touch(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
                                   apr_time_t now, apr_pool_t *p, orgs_err_t *err)
 {
-    orgs_session_t *s;
+    srec_t r;
     kbuf_t k;
-    apr_status_t rv = session_load(st, txn, hash, &s, p, err);
+    MDB_val v;
+    apr_status_t rv = kv_get(txn, DB(st, SESSIONS), kbraw(&k, hash, HASH_LEN), &v, err, "session");
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    s->last_seen = now;
-    return put_json(txn, DB(st, SESSIONS), kbraw(&k, hash, HASH_LEN), session_json(s), 0, err,
-                    "session");
+    if (!srec_open(&v, &r)) {
+        return orgs_err_set(err, ORGS_ESTORE, "corrupt session record");
+    }
+    /* v points into the map: change a copy */
+    unsigned char *b = apr_pmemdup(p, v.mv_data, v.mv_size);
+    put_u64le(b + SREC_TIMES + 8, (apr_uint64_t)now);
+    return kv_put(txn, DB(st, SESSIONS), &k, b, v.mv_size, 0, err, "session");
 }
 
 apr_status_t orgs_store_session_touch(orgs_store_t *st, const unsigned char sid_hash[32],
@@ -3322,12 +3804,32 @@ static apr_status_t session_drop(orgs_store_t *st, MDB_txn *txn, const unsigned 
     orgs_session_t *s;
     kbuf_t k;
     apr_status_t rv = session_load(st, txn, hash, &s, p, err);
-    if (rv == APR_SUCCESS) {
-        rv = kv_del(txn, DB(st, SESSION_IDX), kb_session_idx(&k, s, hash), 0, err, "session");
+    return rv == APR_SUCCESS ? session_erase(st, txn, hash, kb_session_idx(&k, s, hash), 1, err)
+                             : rv;
+}
+
+apr_status_t orgs_store_session_hint_get(orgs_store_t *st, const unsigned char sid_hash[32],
+                                         const char **hint, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    MDB_val v;
+    kbuf_t k;
+    *hint = NULL;
+    apr_status_t rv = rd_begin(st, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
-    if (rv == APR_SUCCESS) {
-        rv = kv_del(txn, DB(st, SESSIONS), kbraw(&k, hash, HASH_LEN), 1, err, "session");
+    kbraw(&k, sid_hash, HASH_LEN);
+    rv = kv_get(txn, DB(st, SESSIONS), &k, &v, err, "session");
+    if (rv == APR_SUCCESS && st->has_session_hints) {
+        rv = kv_get(txn, DB(st, SESSION_HINTS), &k, &v, err, "session");
+        if (rv == APR_SUCCESS) {
+            *hint = apr_pstrmemdup(p, v.mv_data, v.mv_size);
+        } else if (rv == APR_NOTFOUND) {
+            rv = APR_SUCCESS; /* a session without a hint */
+        }
     }
+    rd_end(st, txn);
     return rv;
 }
 
@@ -3378,14 +3880,15 @@ static apr_status_t session_purge_batch(orgs_store_t *st, MDB_txn *txn, apr_time
         }
     }
     for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-        orgs_session_t *s;
+        orgs_session_t *s = apr_palloc(p, sizeof(*s));
+        srec_t r;
         if (seen == st->purge_scan || n == st->purge_batch) {
             *more = 1;
             break;
         }
         seen++;
         kbraw(from, key.mv_data, key.mv_size);
-        if (key.mv_size == HASH_LEN && session_parse(&val, &s, p, NULL) == APR_SUCCESS &&
+        if (key.mv_size == HASH_LEN && srec_open(&val, &r) && srec_session(&r, s, 0, p) &&
             session_expired(s, now, idle)) {
             memcpy(gone[n].hash, key.mv_data, HASH_LEN);
             gone[n++].s = s;
@@ -3396,12 +3899,8 @@ static apr_status_t session_purge_batch(orgs_store_t *st, MDB_txn *txn, apr_time
         return mdb_fail(rc, err, "cursor");
     }
     for (apr_size_t i = 0; rv == APR_SUCCESS && i < n; i++) {
-        rv = kv_del(txn, DB(st, SESSION_IDX), kb_session_idx(&k, gone[i].s, gone[i].hash), 0, err,
-                    "session");
-        if (rv == APR_SUCCESS) {
-            rv =
-                kv_del(txn, DB(st, SESSIONS), kbraw(&k, gone[i].hash, HASH_LEN), 1, err, "session");
-        }
+        rv = session_erase(st, txn, gone[i].hash, kb_session_idx(&k, gone[i].s, gone[i].hash), 1,
+                           err);
     }
     if (rv == APR_SUCCESS) {
         *removed = n;
@@ -4525,7 +5024,20 @@ static apr_status_t check_sessions(check_t *c, orgs_err_t *err)
         }
     }
     rv2 = iter_close(&it, err);
-    return rv != APR_SUCCESS ? rv : rv2;
+    rv = rv != APR_SUCCESS ? rv : rv2;
+    /* every logout hint belongs to a session */
+    if (rv == APR_SUCCESS && c->st->has_session_hints) {
+        rv = iter_open(c->txn, DB(c->st, SESSION_HINTS), NULL, &it, err);
+        while (rv == APR_SUCCESS && iter_next(&it)) {
+            if (it.k.mv_size != HASH_LEN ||
+                !has_key(c, DB_SESSIONS, kbraw(&k, it.k.mv_data, HASH_LEN))) {
+                problem(c, "session hint: dangling");
+            }
+        }
+        rv2 = iter_close(&it, err);
+        rv = rv != APR_SUCCESS ? rv : rv2;
+    }
+    return rv;
 }
 
 /* Every pending login is in the time index (else it would never expire

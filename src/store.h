@@ -109,7 +109,9 @@ typedef struct orgs_session_t {
     const char *user_id;
     const char *conn_id;
     const char *claims_json;   /* selected ID token claims (JSON object), may be NULL */
-    const char *id_token_hint; /* for RP-initiated logout, may be NULL */
+    const char *id_token_hint; /* for RP-initiated logout, may be NULL; kept apart from
+                                  the per-request record: the view leaves it NULL, read
+                                  it with orgs_store_session_hint_get */
     apr_time_t created;
     apr_time_t last_seen;
     apr_time_t expires; /* absolute maximum lifetime */
@@ -122,6 +124,12 @@ typedef struct orgs_session_view_t {
     orgs_user_t user;
     orgs_member_t member;
     const char *conn_name;
+    /* orgs_kv_t, in the claims' order: each claim of session.claims_json
+     * with a scalar value, as text (strings as they are, integers in
+     * decimal, booleans "true"/"false", reals "%.17g"); decoded once at
+     * sign-in, so the request needs no JSON parser. Empty when there are
+     * no claims or they are not a JSON object. */
+    apr_array_header_t *claims;
 } orgs_session_view_t;
 
 /* A login in progress (authorization request sent, callback pending). */
@@ -321,11 +329,18 @@ apr_status_t orgs_store_session_put(orgs_store_t *st, const unsigned char sid_ha
                                     const orgs_session_t *s, apr_pool_t *p, orgs_err_t *err);
 /* The per-request read: session, its org, user, membership and connection
  * name in one read transaction. APR_NOTFOUND if the session is absent; also
- * APR_NOTFOUND if the org, user or membership is gone; ORGS_EEXPIRED if
- * now > expires or now - last_seen > idle (idle <= 0: no idle limit). */
+ * APR_NOTFOUND if the org, user, membership or connection is gone;
+ * ORGS_EEXPIRED if now > expires or now - last_seen > idle (idle <= 0: no
+ * idle limit). session.claims_json is the stored text, not parsed;
+ * session.id_token_hint is left NULL (see orgs_store_session_hint_get). */
 apr_status_t orgs_store_session_view(orgs_store_t *st, const unsigned char sid_hash[32],
                                      apr_time_t now, apr_interval_time_t idle,
                                      orgs_session_view_t **out, apr_pool_t *p, orgs_err_t *err);
+/* The ID token kept for RP-initiated logout: *hint is a copy in p, NULL when
+ * the session has none. APR_NOTFOUND if there is no such session. Read
+ * only at logout, so the per-request record stays small. */
+apr_status_t orgs_store_session_hint_get(orgs_store_t *st, const unsigned char sid_hash[32],
+                                         const char **hint, apr_pool_t *p, orgs_err_t *err);
 /* Throttled by the caller: sets last_seen. */
 apr_status_t orgs_store_session_touch(orgs_store_t *st, const unsigned char sid_hash[32],
                                       apr_time_t now, apr_pool_t *p, orgs_err_t *err);
