@@ -3,7 +3,6 @@
 #include <http_core.h>
 #include <http_protocol.h>
 #include <http_request.h>
-#include <util_cookies.h>
 
 #include "private.h"
 #include "crypto.h"
@@ -33,13 +32,47 @@ static const char *cookie_name(request_rec *r, const char *name)
     return is_https(r) ? apr_pstrcat(r->pool, "__Host-", name, NULL) : name;
 }
 
+typedef struct {
+    const char *name;
+    apr_size_t len;
+    const char *value;
+    apr_pool_t *pool;
+} cookie_find_t;
+
+/* One Cookie header: "a=1; b=2". The first pair with the name wins. This
+ * runs on every request, so it scans in place instead of using
+ * ap_cookie_read (which builds and matches a pattern per call). */
+static int find_cookie(void *rec, const char *key, const char *header)
+{
+    cookie_find_t *f = rec;
+    const char *s = header;
+
+    while (*s) {
+        const char *end;
+        while (*s == ' ' || *s == '\t' || *s == ';') {
+            s++;
+        }
+        end = s + strcspn(s, ";");
+        if ((apr_size_t)(end - s) > f->len && strncmp(s, f->name, f->len) == 0 &&
+            s[f->len] == '=') {
+            const char *v = s + f->len + 1, *e = end;
+            while (e > v && (e[-1] == ' ' || e[-1] == '\t')) {
+                e--;
+            }
+            f->value = apr_pstrmemdup(f->pool, v, (apr_size_t)(e - v));
+            return 0;
+        }
+        s = end;
+    }
+    return 1;
+}
+
 const char *orgs_login_cookie_get(request_rec *r, const char *name)
 {
-    const char *val = NULL;
-    if (ap_cookie_read(r, cookie_name(r, name), &val, 0) != APR_SUCCESS || !val || !*val) {
-        return NULL;
-    }
-    return val;
+    cookie_find_t f = {cookie_name(r, name), 0, NULL, r->pool};
+    f.len = strlen(f.name);
+    apr_table_do(find_cookie, &f, r->headers_in, "Cookie", NULL);
+    return f.value && *f.value ? f.value : NULL;
 }
 
 /* max_age < 0: a browser-session cookie; 0 removes it. */
