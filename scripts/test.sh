@@ -18,6 +18,11 @@ if [ $status -ne 0 ]; then
         grep -q '^FAIL\|^ERROR' "${log%.log}.trs" 2>/dev/null && { echo "==== $log"; tail -40 "$log"; }
     done
 fi
+# Style and static analysis: clang-format and cppcheck (both on a new machine).
+fmt_rc=0
+(cd "$build" && make format-check) > "$build/format.log" 2>&1 || { fmt_rc=1; status=1; tail -20 "$build/format.log"; }
+lint_rc=0
+(cd "$build" && make lint) > "$build/lint.log" 2>&1 || { lint_rc=1; status=1; tail -20 "$build/lint.log"; }
 (cd "$top/tests/idp" && node selftest.mjs) > "$build/idp-selftest.log" 2>&1
 idp_rc=$?
 [ $idp_rc -eq 0 ] || { status=1; tail -30 "$build/idp-selftest.log"; }
@@ -39,6 +44,8 @@ for log in "$build"/tests/unit/test_*.log; do
 done
 grep -h '^orgctl cli:' "$build"/tests/cli/test_orgctl.sh.log 2>/dev/null || echo "orgctl cli: no result"
 grep -h '^drift:' "$build"/tests/drift.sh.log 2>/dev/null || echo "drift: no result"
+if [ $fmt_rc -eq 0 ]; then echo "format: clean"; else echo "format: clang-format would change files"; fi
+if [ $lint_rc -eq 0 ]; then echo "lint: cppcheck clean"; else echo "lint: cppcheck found problems"; fi
 if [ $idp_rc -eq 0 ]; then echo "idp selftest: passed"; else echo "idp selftest: failed"; fi
 if [ $demo_rc -eq 0 ]; then echo "demo check: passed"; else echo "demo check: failed"; fi
 grep -h '^integration: ' "$build/integration.log" || echo "integration: no result"
