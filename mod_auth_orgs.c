@@ -160,7 +160,7 @@ static void orgs_hook_child_init(apr_pool_t *pchild, server_rec *s)
             continue;
         }
         rv = orgs_store_open(&sc->store, sc->store_dir, sc->store_max_size, readers,
-                             ORGS_STORE_CREATE, sc->keys, pchild, &err);
+                             ORGS_STORE_CREATE | ORGS_STORE_THREADED, sc->keys, pchild, &err);
         if (rv != APR_SUCCESS) {
             sc->store = NULL;
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, vs,

@@ -35,13 +35,14 @@ static const char *cookie_name(request_rec *r, const char *name)
 typedef struct {
     const char *name;
     apr_size_t len;
-    const char *value;
-    apr_pool_t *pool;
+    const char *value; /* first value seen */
+    apr_size_t vlen;
+    int conflict; /* the name came again with another value */
 } cookie_find_t;
 
-/* One Cookie header: "a=1; b=2". The first pair with the name wins. This
- * runs on every request, so it scans in place instead of using
- * ap_cookie_read (which builds and matches a pattern per call). */
+/* One Cookie header: "a=1; b=2". This runs on every request, so it scans
+ * in place instead of using ap_cookie_read (which builds and matches a
+ * pattern per call). */
 static int find_cookie(void *rec, const char *key, const char *header)
 {
     cookie_find_t *f = rec;
@@ -59,20 +60,33 @@ static int find_cookie(void *rec, const char *key, const char *header)
             while (e > v && (e[-1] == ' ' || e[-1] == '\t')) {
                 e--;
             }
-            f->value = apr_pstrmemdup(f->pool, v, (apr_size_t)(e - v));
-            return 0;
+            if (!f->value) {
+                f->value = v;
+                f->vlen = (apr_size_t)(e - v);
+            } else if (f->vlen != (apr_size_t)(e - v) || memcmp(f->value, v, f->vlen) != 0) {
+                f->conflict = 1;
+                return 0;
+            }
         }
         s = end;
     }
     return 1;
 }
 
+/* A cookie sent twice with different values (one planted by a sibling host
+ * or a narrower path) is not trusted at all, as httpd's own reader does. */
 const char *orgs_login_cookie_get(request_rec *r, const char *name)
 {
-    cookie_find_t f = {cookie_name(r, name), 0, NULL, r->pool};
+    cookie_find_t f = {cookie_name(r, name), 0, NULL, 0, 0};
     f.len = strlen(f.name);
     apr_table_do(find_cookie, &f, r->headers_in, "Cookie", NULL);
-    return f.value && *f.value ? f.value : NULL;
+    if (f.conflict) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      ORGSLOGNO(00240) "cookie %s sent twice with different values: ignored",
+                      f.name);
+        return NULL;
+    }
+    return f.value && f.vlen ? apr_pstrmemdup(r->pool, f.value, f.vlen) : NULL;
 }
 
 /* max_age < 0: a browser-session cookie; 0 removes it. */

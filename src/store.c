@@ -113,6 +113,7 @@ struct orgs_store_t {
     apr_size_t purge_scan;  /* session records read per purge transaction */
     int has_pending_time;   /* 0: an older read-only store without that index */
     int has_session_hints;  /* 0: an older read-only store without that database */
+    int threaded;           /* ORGS_STORE_THREADED: never remap in-process */
     /* Reset read transactions ready for mdb_txn_renew: with MDB_NOTLS any
      * thread may use one, so threads take and return them with atomic
      * exchanges. Each holds a reader slot, hence only a few. */
@@ -140,8 +141,15 @@ static apr_status_t mdb_fail(int rc, orgs_err_t *err, const char *what)
 static apr_status_t txn_begin(orgs_store_t *st, unsigned flags, MDB_txn **txn, orgs_err_t *err)
 {
     int rc = mdb_txn_begin(st->env, NULL, flags, txn);
+    if (rc == MDB_MAP_RESIZED && st->threaded) {
+        *txn = NULL;
+        return orgs_err_set(err, ORGS_ESTORE,
+                            "another process grew the store beyond this process's map size: "
+                            "raise OrgsStoreMaxSize to match and restart httpd gracefully");
+    }
     if (rc == MDB_MAP_RESIZED) {
-        /* another process grew the map: adopt its size, retry once */
+        /* another process grew the map: adopt its size, retry once (only
+         * single-threaded users get here: no other transaction is active) */
         rc = mdb_env_set_mapsize(st->env, 0);
         if (rc == MDB_SUCCESS) {
             rc = mdb_txn_begin(st->env, NULL, flags, txn);
@@ -2223,6 +2231,7 @@ apr_status_t orgs_store_open(orgs_store_t **out, const char *dir, apr_uint64_t m
     st->pool = p;
     st->dir = apr_pstrdup(p, dir);
     st->keys = keys;
+    st->threaded = (flags & ORGS_STORE_THREADED) != 0;
     st->pending_max = ORGS_STORE_PENDING_MAX;
     orgs_store_session_purge_set_batch(st, 0, 0);
     int rc = mdb_env_create(&st->env);

@@ -165,6 +165,11 @@ typedef struct orgs_store_stat_t {
 enum {
     ORGS_STORE_RDONLY = 1, /* open read-only (no writes allowed) */
     ORGS_STORE_CREATE = 2, /* create the directory's data files if missing */
+    /* Used by several threads at once (httpd children): a map grown beyond
+     * this process's size by another process is then refused
+     * (ORGS_ESTORE, until a restart) instead of remapped, because LMDB may
+     * only remap while no transaction of the process is active. */
+    ORGS_STORE_THREADED = 4,
 };
 
 /* Opens (and creates when allowed) the environment in dir, which must

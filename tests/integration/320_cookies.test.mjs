@@ -134,3 +134,35 @@ test('https public URL: the session lives in __Host- cookies only', async () => 
   });
   assert.equal(planted.status, 401);
 });
+
+// A session cookie sent twice with different values (one planted by a
+// sibling host or for a narrower path) is not trusted: signed out, logged.
+test('a cookie sent twice with different values is ignored (ORGS00240)', async () => {
+  const c = plain.client({ headers: HTML });
+  const start = await c.get('/orgs/login?organization=acme&return_to=%2Fapp%2F');
+  assert.equal(start.status, 302);
+  const auth = await fetch(start.location, { redirect: 'manual' });
+  const cb = await c.get(auth.headers.get('location'));
+  assert.equal(cb.status, 302, cb.body);
+  const sid = c.jar.get('orgs_sess_acme').value;
+
+  const same = await plain.client().get('/app/', {
+    headers: { ...HTML, cookie: `orgs_sess_acme=${sid}; orgs_org=acme; orgs_sess_acme=${sid}` },
+  });
+  assert.equal(same.status, 200, 'the same value twice is fine');
+
+  const mark = plain.logMark();
+  const planted = await plain.client().get('/app/', {
+    headers: { ...HTML, cookie: `orgs_sess_acme=planted; orgs_org=acme; orgs_sess_acme=${sid}` },
+  });
+  assert.equal(planted.status, 302);
+  assert.match(planted.location, /\/orgs\/login\?/);
+  await plain.waitForLog(/ORGS00240: cookie orgs_sess_acme sent twice with different values/, {
+    from: mark,
+  });
+  // in two Cookie header fields as well
+  const split = await plain.client().get('/app/', {
+    headers: { ...HTML, cookie: [`orgs_sess_acme=${sid}; orgs_org=acme`, 'orgs_sess_acme=planted'] },
+  });
+  assert.equal(split.status, 302);
+});

@@ -1980,6 +1980,71 @@ static void writer(int w)
     _exit(0);
 }
 
+/* A threaded user (httpd child) never remaps under its readers: when
+ * another process grows the store beyond its map, it gets a clear error;
+ * a single-threaded user (orgctl) adopts the new size. */
+START_TEST(map_grown_by_another_process)
+{
+    orgs_store_t *small, *single;
+    orgs_org_t *got;
+    int go[2];
+    char byte = 0;
+    pid_t pid;
+    int status;
+    {
+        orgs_store_t *st = open_in(dir, keys);
+        orgs_org_t o = {.name = "first"};
+        ck_assert_int_eq(orgs_store_org_create(st, &o, pool, &err), APR_SUCCESS);
+        orgs_store_close(st);
+    }
+    /* fork while nothing is open; the child waits until this process has
+     * its (small) map, then grows the store in a 64 MiB one */
+    ck_assert_int_eq(pipe(go), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        apr_pool_t *p;
+        orgs_store_t *big;
+        orgs_err_t e;
+        close(go[1]);
+        if (read(go[0], &byte, 1) != 1) {
+            _exit(9);
+        }
+        apr_pool_create(&p, NULL);
+        if (orgs_store_open(&big, dir, (apr_uint64_t)64 << 20, 0, ORGS_STORE_CREATE, keys, p, &e) !=
+            APR_SUCCESS) {
+            _exit(10);
+        }
+        for (int i = 0; i < 3000; i++) {
+            orgs_org_t o = {.name = apr_psprintf(p, "grown-%d", i),
+                            .display_name = apr_psprintf(p, "%0200d", i)};
+            if (orgs_store_org_create(big, &o, p, &e) != APR_SUCCESS) {
+                _exit(11);
+            }
+        }
+        orgs_store_close(big);
+        _exit(0);
+    }
+    close(go[0]);
+    ck_assert_int_eq(orgs_store_open(&small, dir, (apr_uint64_t)1 << 20, 0,
+                                     ORGS_STORE_CREATE | ORGS_STORE_THREADED, keys, pool, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_org_get(small, "first", &got, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(write(go[1], &byte, 1), 1);
+    close(go[1]);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "grower: %d", status);
+    ck_assert_int_eq(orgs_store_org_get(small, "first", &got, pool, &err), ORGS_ESTORE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "OrgsStoreMaxSize"));
+    orgs_store_close(small);
+    /* single-threaded: adopts the size and sees everything */
+    ck_assert_int_eq(orgs_store_open(&single, dir, (apr_uint64_t)1 << 20, 0, ORGS_STORE_CREATE,
+                                     keys, pool, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_org_get(single, "grown-2999", &got, pool, &err), APR_SUCCESS);
+}
+END_TEST
+
 START_TEST(concurrent_writers)
 {
     pid_t pids[WRITERS];
@@ -2280,6 +2345,7 @@ int main(void)
     tcase_add_test(tc, format_version);
     tcase_add_test(tc, open_neg);
     tcase_add_test(tc, open_refuses_symlinks);
+    tcase_add_test(tc, map_grown_by_another_process);
     tcase_add_test(tc, open_as_root_uses_dir_owner);
     suite_add_tcase(s, tc);
     return testutil_run(s);
