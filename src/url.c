@@ -198,11 +198,14 @@ char *orgs_url_append_params(const char *base, apr_pool_t *p, ...)
     const char *hash = strchr(base, '#');
     apr_size_t blen = hash ? (apr_size_t)(hash - base) : strlen(base);
     char *url = apr_pstrmemdup(p, base, blen);
+    /* No separator only when the query is empty ("/e?") or already ends
+     * with '&': a '?' inside the query ("/e?x=?") is data, not its start. */
+    const char *q = memchr(url, '?', blen);
     char sep;
-    if (memchr(url, '?', blen) == NULL) {
+    if (q == NULL) {
         sep = '?';
     } else {
-        sep = (blen > 0 && (url[blen - 1] == '?' || url[blen - 1] == '&')) ? '\0' : '&';
+        sep = (q == url + blen - 1 || url[blen - 1] == '&') ? '\0' : '&';
     }
 
     va_list ap;

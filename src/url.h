@@ -53,7 +53,8 @@ char *orgs_url_encode(const char *s, apr_pool_t *p);
 
 /* Appends "key=value" pairs to base, both encoded with orgs_url_encode, with
  * '?' before the first one unless base already has a query ('&' then, or
- * nothing when base already ends with '?' or '&'). The variadic arguments are
+ * nothing when that query is empty, "/e?", or ends with '&'; a '?' inside
+ * the query, "/e?x=?", is data and gets a '&'). The variadic arguments are
  * const char * key/value pairs terminated by a NULL key; a pair whose value
  * is NULL is skipped (an empty string is kept). A fragment in base is kept at
  * the end. Example:

@@ -275,6 +275,22 @@ START_TEST(test_append_params)
 }
 END_TEST
 
+/* Found by fuzz_url: a base whose query ends with a literal '?' got no
+ * separator, so the first pair merged into the last value ("x=?a=1"). */
+START_TEST(test_append_params_question_mark_in_query)
+{
+    ck_assert_str_eq(orgs_url_append_params("/e?x=?", pool, "a", "1", NULL), "/e?x=?&a=1");
+    ck_assert_str_eq(orgs_url_append_params("/e??", pool, "a", "1", NULL), "/e??&a=1");
+    ck_assert_str_eq(orgs_url_append_params("/e?#f?", pool, "a", "1", NULL), "/e?a=1#f?");
+    apr_table_t *t;
+    char *url =
+        orgs_url_append_params("https://idp.example/logout?x=?", pool, "id_token_hint", "h", NULL);
+    ck_assert_int_eq(orgs_url_query_parse(strchr(url, '?') + 1, &t, pool), APR_SUCCESS);
+    ck_assert_str_eq(apr_table_get(t, "x"), "?");
+    ck_assert_str_eq(apr_table_get(t, "id_token_hint"), "h");
+}
+END_TEST
+
 START_TEST(test_append_params_nothing_added)
 {
     /* all values NULL: base unchanged, no stray '?' */
@@ -317,6 +333,7 @@ static Suite *url_suite(void)
     tcase_add_test(tc, test_query_parse_bad);
     tcase_add_test(tc, test_encode);
     tcase_add_test(tc, test_append_params);
+    tcase_add_test(tc, test_append_params_question_mark_in_query);
     tcase_add_test(tc, test_append_params_nothing_added);
     tcase_add_test(tc, test_append_then_parse_roundtrip);
     suite_add_tcase(s, tc);
