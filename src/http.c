@@ -8,6 +8,7 @@
 #include <apr_strings.h>
 
 #include "http.h"
+#include "url.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
@@ -38,43 +39,13 @@ void orgs_http_global_cleanup(void)
     curl_global_cleanup();
 }
 
-static int is_unreserved(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~';
-}
-
-char *orgs_http_form_encode(const char *s, apr_pool_t *p)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    if (s == NULL) {
-        return apr_pstrdup(p, "");
-    }
-    apr_size_t n = strlen(s);
-    char *out = apr_palloc(p, n * 3 + 1);
-    char *o = out;
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (is_unreserved(*c)) {
-            *o++ = (char)*c;
-        } else if (*c == ' ') {
-            *o++ = '+';
-        } else {
-            *o++ = '%';
-            *o++ = hex[*c >> 4];
-            *o++ = hex[*c & 0x0f];
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
 void orgs_http_form_add(const char **form, const char *name, const char *value, apr_pool_t *p)
 {
     if (value == NULL) {
         return;
     }
     const char *pair =
-        apr_pstrcat(p, orgs_http_form_encode(name, p), "=", orgs_http_form_encode(value, p), NULL);
+        apr_pstrcat(p, orgs_url_form_encode(name, p), "=", orgs_url_form_encode(value, p), NULL);
     *form = (*form && **form) ? apr_pstrcat(p, *form, "&", pair, NULL) : pair;
 }
 
@@ -261,8 +232,8 @@ apr_status_t orgs_http_post_form(const char *url, const char *form, const char *
     if (basic_user) {
         /* RFC 6749 2.3.1: client id and secret are form-urlencoded before
          * being joined with ':' and base64-encoded. */
-        cred = apr_pstrcat(p, orgs_http_form_encode(basic_user, p), ":",
-                           orgs_http_form_encode(basic_pass, p), NULL);
+        cred = apr_pstrcat(p, orgs_url_form_encode(basic_user, p), ":",
+                           orgs_url_form_encode(basic_pass, p), NULL);
         cred_len = strlen(cred);
         char *b64 = apr_palloc(p, apr_base64_encode_len((int)cred_len));
         apr_base64_encode(b64, cred, (int)cred_len);

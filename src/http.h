@@ -57,10 +57,6 @@ apr_status_t orgs_http_post_form(const char *url, const char *form, const char *
                                  const char *basic_pass, const orgs_http_opts_t *opts,
                                  orgs_http_resp_t **resp, apr_pool_t *p, orgs_err_t *err);
 
-/* application/x-www-form-urlencoded encoding of s: ALPHA / DIGIT / "-._~"
- * kept, space as "+", every other byte as %XX (upper case). NULL -> "". */
-char *orgs_http_form_encode(const char *s, apr_pool_t *p);
-
 /* Appends "&name=value" (or "name=value" when *form is empty / NULL) to a
  * form being built, both form-encoded. value NULL: nothing is appended. */
 void orgs_http_form_add(const char **form, const char *name, const char *value, apr_pool_t *p);

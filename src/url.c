@@ -168,7 +168,9 @@ apr_status_t orgs_url_query_parse(const char *query, apr_table_t **out, apr_pool
     return APR_SUCCESS;
 }
 
-char *orgs_url_encode(const char *s, apr_pool_t *p)
+/* RFC 3986 unreserved characters stay, everything else becomes %XX; with
+ * form, a space becomes '+' (application/x-www-form-urlencoded). */
+static char *encode(const char *s, int form, apr_pool_t *p)
 {
     static const char hex[] = "0123456789ABCDEF";
     if (s == NULL) {
@@ -180,6 +182,8 @@ char *orgs_url_encode(const char *s, apr_pool_t *p)
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
         if (apr_isalnum(*c) || *c == '-' || *c == '.' || *c == '_' || *c == '~') {
             *d++ = (char)*c;
+        } else if (form && *c == ' ') {
+            *d++ = '+';
         } else {
             *d++ = '%';
             *d++ = hex[*c >> 4];
@@ -188,6 +192,16 @@ char *orgs_url_encode(const char *s, apr_pool_t *p)
     }
     *d = '\0';
     return buf;
+}
+
+char *orgs_url_encode(const char *s, apr_pool_t *p)
+{
+    return encode(s, 0, p);
+}
+
+char *orgs_url_form_encode(const char *s, apr_pool_t *p)
+{
+    return encode(s, 1, p);
 }
 
 char *orgs_url_append_params(const char *base, apr_pool_t *p, ...)

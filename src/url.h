@@ -50,6 +50,9 @@ apr_status_t orgs_url_query_parse(const char *query, apr_table_t **out, apr_pool
 /* Percent-encodes every byte except RFC 3986 unreserved characters
  * (A-Z a-z 0-9 - . _ ~), with upper-case hex. NULL gives "". */
 char *orgs_url_encode(const char *s, apr_pool_t *p);
+/* The same for form bodies (application/x-www-form-urlencoded, also used
+ * for HTTP Basic credentials per RFC 6749 2.3.1): a space becomes '+'. */
+char *orgs_url_form_encode(const char *s, apr_pool_t *p);
 
 /* Appends "key=value" pairs to base, both encoded with orgs_url_encode, with
  * '?' before the first one unless base already has a query ('&' then, or

@@ -4,6 +4,7 @@
 #include "testutil.h"
 #include "testserver.h"
 #include "http.h"
+#include "url.h"
 
 static apr_pool_t *pool;
 static testserver_t srv;
@@ -105,10 +106,10 @@ END_TEST
 
 START_TEST(form_encode)
 {
-    ck_assert_str_eq(orgs_http_form_encode("aZ09-._~", pool), "aZ09-._~");
-    ck_assert_str_eq(orgs_http_form_encode("a b&c=d/+%", pool), "a+b%26c%3Dd%2F%2B%25");
-    ck_assert_str_eq(orgs_http_form_encode("\xc3\xa9\n", pool), "%C3%A9%0A");
-    ck_assert_str_eq(orgs_http_form_encode(NULL, pool), "");
+    ck_assert_str_eq(orgs_url_form_encode("aZ09-._~", pool), "aZ09-._~");
+    ck_assert_str_eq(orgs_url_form_encode("a b&c=d/+%", pool), "a+b%26c%3Dd%2F%2B%25");
+    ck_assert_str_eq(orgs_url_form_encode("\xc3\xa9\n", pool), "%C3%A9%0A");
+    ck_assert_str_eq(orgs_url_form_encode(NULL, pool), "");
     const char *form = NULL;
     orgs_http_form_add(&form, "a b", "1&2", pool);
     orgs_http_form_add(&form, "skip", NULL, pool);
