@@ -104,9 +104,14 @@ static int in_words(const require_t *req, int from, const char *a, const char *b
     return 0;
 }
 
-static authz_status check_member(request_rec *r, const char *line, const void *parsed)
+/* One rule's judgement on a request this module authenticated. */
+typedef authz_status (*judge_fn)(request_rec *r, const require_t *req,
+                                 const orgs_session_view_t *v);
+
+/* What every provider does first: no user yet means "authenticate first";
+ * a user this module did not sign in is denied. */
+static authz_status check(request_rec *r, const void *parsed, judge_fn judge)
 {
-    const require_t *req = parsed;
     const orgs_session_view_t *v;
 
     if (!r->user) {
@@ -115,23 +120,19 @@ static authz_status check_member(request_rec *r, const char *line, const void *p
     if (!(v = view_of(r))) {
         return decide(r, 0, "not signed in through an organization");
     }
+    return judge(r, parsed, v);
+}
+
+static authz_status judge_member(request_rec *r, const require_t *req, const orgs_session_view_t *v)
+{
     if (req->words->nelts == 0) {
         return AUTHZ_GRANTED; /* check_authn already proved the membership */
     }
     return decide(r, in_words(req, 0, v->org.name, v->org.id), "not a member of these orgs");
 }
 
-static authz_status check_role(request_rec *r, const char *line, const void *parsed)
+static authz_status judge_role(request_rec *r, const require_t *req, const orgs_session_view_t *v)
 {
-    const require_t *req = parsed;
-    const orgs_session_view_t *v;
-
-    if (!r->user) {
-        return AUTHZ_DENIED_NO_USER;
-    }
-    if (!(v = view_of(r))) {
-        return decide(r, 0, "not signed in through an organization");
-    }
     for (int i = 0; v->member.roles && i < v->member.roles->nelts; i++) {
         if (in_words(req, 0, APR_ARRAY_IDX(v->member.roles, i, const char *), NULL)) {
             return AUTHZ_GRANTED;
@@ -140,18 +141,9 @@ static authz_status check_role(request_rec *r, const char *line, const void *par
     return decide(r, 0, "none of the required roles");
 }
 
-static authz_status check_meta(request_rec *r, const char *line, const void *parsed)
+static authz_status judge_meta(request_rec *r, const require_t *req, const orgs_session_view_t *v)
 {
-    const require_t *req = parsed;
     const char *key = APR_ARRAY_IDX(req->words, 0, const char *);
-    const orgs_session_view_t *v;
-
-    if (!r->user) {
-        return AUTHZ_DENIED_NO_USER;
-    }
-    if (!(v = view_of(r))) {
-        return decide(r, 0, "not signed in through an organization");
-    }
     for (int i = 0; v->org.meta && i < v->org.meta->nelts; i++) {
         const orgs_kv_t *kv = &APR_ARRAY_IDX(v->org.meta, i, orgs_kv_t);
         if (strcmp(kv->key, key) == 0) {
@@ -161,18 +153,30 @@ static authz_status check_meta(request_rec *r, const char *line, const void *par
     return decide(r, 0, "metadata key not set on the org");
 }
 
+static authz_status judge_conn(request_rec *r, const require_t *req, const orgs_session_view_t *v)
+{
+    return decide(r, in_words(req, 0, v->conn_name, v->session.conn_id),
+                  "signed in through another connection");
+}
+
+static authz_status check_member(request_rec *r, const char *line, const void *parsed)
+{
+    return check(r, parsed, judge_member);
+}
+
+static authz_status check_role(request_rec *r, const char *line, const void *parsed)
+{
+    return check(r, parsed, judge_role);
+}
+
+static authz_status check_meta(request_rec *r, const char *line, const void *parsed)
+{
+    return check(r, parsed, judge_meta);
+}
+
 static authz_status check_conn(request_rec *r, const char *line, const void *parsed)
 {
-    const orgs_session_view_t *v;
-
-    if (!r->user) {
-        return AUTHZ_DENIED_NO_USER;
-    }
-    if (!(v = view_of(r))) {
-        return decide(r, 0, "not signed in through an organization");
-    }
-    return decide(r, in_words(parsed, 0, v->conn_name, v->session.conn_id),
-                  "signed in through another connection");
+    return check(r, parsed, judge_conn);
 }
 
 static const authz_provider member_provider = {check_member, parse_member};
