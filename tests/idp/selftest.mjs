@@ -30,16 +30,19 @@ function check(name, cond, detail) {
   }
 }
 
-function start(script, argv) {
+function startOnce(script, argv, timeoutMs) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(here, script), ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let out = '';
     let err = '';
-    const timer = setTimeout(() => reject(new Error(`${script} did not become ready: ${err}`)), 15000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} did not become ready in ${timeoutMs} ms: ${err}`));
+    }, timeoutMs);
     child.stdout.on('data', (d) => {
       out += d;
-      const m = out.match(/^READY (\S+)$/m);
+      const m = out.match(/^READY (\S+)\n/m);
       if (m) {
         clearTimeout(timer);
         resolve({ child, issuer: m[1] });
@@ -54,6 +57,18 @@ function start(script, argv) {
       reject(new Error(`${script} exited with ${code}: ${err}`));
     });
   });
+}
+
+// A provider that has not answered READY in 20 s is killed and started
+// once more (a start normally takes under a second).
+async function start(script, argv) {
+  try {
+    return await startOnce(script, argv, 20000);
+  } catch (e) {
+    if (!/did not become ready/.test(e.message)) throw e;
+    console.log(`# ${script}: ${e.message.split('\n')[0]}; starting it again`);
+    return startOnce(script, argv, 40000);
+  }
 }
 
 function stop({ child }) {

@@ -35,7 +35,7 @@ function waitReady(child, label, timeoutMs) {
     }, timeoutMs);
     const onData = (d) => {
       buf += d;
-      const m = buf.match(/^READY (\S+)\s*$/m);
+      const m = buf.match(/^READY (\S+)\n/m);
       if (m) {
         cleanup();
         resolve(m[1]);
@@ -53,6 +53,22 @@ function waitReady(child, label, timeoutMs) {
     child.stdout.on('data', onData);
     child.once('exit', onExit);
   });
+}
+
+// Starts a provider script and waits for its READY line. A start normally
+// takes under a second; one that has not answered within timeoutMs is
+// killed and tried once more, so a rare stalled start does not fail a run.
+export async function spawnReady(args, label, { cwd = IDP_DIR, timeoutMs = 30000 } = {}) {
+  for (let attempt = 1; ; attempt++) {
+    const child = spawnTracked(process.execPath, args, { cwd });
+    try {
+      return { child, issuer: await waitReady(child, label, timeoutMs) };
+    } catch (e) {
+      await stopProcess(child, { signal: 'SIGKILL' });
+      if (attempt >= 2 || !/not READY/.test(e.message)) throw e;
+      process.stderr.write(`[harness] ${label} not READY after ${timeoutMs} ms; starting it again\n`);
+    }
+  }
 }
 
 async function httpJson(method, url, body) {
@@ -77,7 +93,7 @@ async function httpJson(method, url, body) {
 //   config                 a JSON config file for op.mjs (flags above override it)
 //   codeTtl                authorization code lifetime in seconds
 //   quiet                  default true (the OP's event log is kept in child.output otherwise)
-//   timeoutMs              how long to wait for READY (default 60000)
+//   timeoutMs              how long to wait for READY per attempt (default 30000)
 // Returns { name, issuer, port, clientId, clientSecret, authMethod, redirectUris,
 //           users, child, pid, addUsers(list), users(), stop() }.
 export async function startOp(opts = {}) {
@@ -98,14 +114,9 @@ export async function startOp(opts = {}) {
   if (opts.codeTtl) args.push('--code-ttl', String(opts.codeTtl));
   if (opts.quiet !== false) args.push('--quiet');
 
-  const child = spawnTracked(process.execPath, args, { cwd: IDP_DIR });
-  let issuer;
-  try {
-    issuer = await waitReady(child, `op.mjs ${name}`, opts.timeoutMs ?? 60000);
-  } catch (e) {
-    await stopProcess(child);
-    throw e;
-  }
+  const { child, issuer } = await spawnReady(args, `op.mjs ${name}`, {
+    timeoutMs: opts.timeoutMs,
+  });
   const op = {
     name,
     issuer,
@@ -138,41 +149,6 @@ export async function startOp(opts = {}) {
   return op;
 }
 
-// Starts tests/idp/rogue.mjs (malicious OP for attack tests). opts:
-// clientId, clientSecret, mode, quiet (default true), timeoutMs.
-// Returns { issuer, port, clientId, clientSecret, child, pid, setMode(obj|string), last(), stop() }.
-export async function startRogue(opts = {}) {
-  const clientId = opts.clientId || 'mod-auth-orgs-rogue';
-  const clientSecret = opts.clientSecret || `rogue-${crypto.randomBytes(12).toString('hex')}`;
-  const args = [ROGUE_SCRIPT, '--port', '0', '--client-id', clientId, '--client-secret', clientSecret];
-  if (opts.mode) args.push('--mode', opts.mode);
-  if (opts.quiet !== false) args.push('--quiet');
-  const child = spawnTracked(process.execPath, args, { cwd: IDP_DIR });
-  let issuer;
-  try {
-    issuer = await waitReady(child, 'rogue.mjs', opts.timeoutMs ?? 60000);
-  } catch (e) {
-    await stopProcess(child);
-    throw e;
-  }
-  return {
-    issuer,
-    port: Number(new URL(issuer).port),
-    clientId,
-    clientSecret,
-    child,
-    pid: child.pid,
-    async setMode(m) {
-      return httpJson('POST', `${issuer}/_mode`, typeof m === 'string' ? { mode: m } : m);
-    },
-    async last() {
-      return httpJson('GET', `${issuer}/_last`);
-    },
-    async stop() {
-      await stopProcess(child, { signal: 'SIGTERM', timeoutMs: 10000 });
-    },
-  };
-}
 
 // Writes a client secret to a file orgctl can read (--client-secret-file);
 // returns the path. dir: e.g. the httpd's confDir.

@@ -7,12 +7,10 @@
 //   await op.last();                 // last authorize parameters and token request
 //   await op.stop();
 import http from 'node:http';
-import { join } from 'node:path';
 
-import { SRC_DIR } from './paths.mjs';
-import { spawnTracked, stopProcess } from './proc.mjs';
+import { stopProcess } from './proc.mjs';
+import { ROGUE_SCRIPT, spawnReady } from './idp.mjs';
 
-export const ROGUE_SCRIPT = join(SRC_DIR, 'tests/idp/rogue.mjs');
 
 function request(method, url, body) {
   return new Promise((resolve, reject) => {
@@ -56,14 +54,9 @@ export class Rogue {
     if (opts.clientId) args.push('--client-id', opts.clientId);
     if (opts.clientSecret) args.push('--client-secret', opts.clientSecret);
     if (opts.mode) args.push('--mode', opts.mode);
-    const child = spawnTracked(process.execPath, args);
+    const { child, issuer } = await spawnReady(args, 'rogue.mjs', { timeoutMs: opts.timeoutMs });
     const op = new Rogue(child);
-    try {
-      op.issuer = await op.#ready(opts.timeoutMs ?? 10000);
-    } catch (e) {
-      await op.stop();
-      throw e;
-    }
+    op.issuer = issuer;
     op.port = Number(new URL(op.issuer).port);
     return op;
   }
@@ -73,20 +66,6 @@ export class Rogue {
     this.issuer = null;
   }
 
-  async #ready(timeoutMs) {
-    const deadline = Date.now() + timeoutMs;
-    let exited = false;
-    this.child.exited.then(() => (exited = true));
-    for (;;) {
-      const m = this.child.output.match(/^READY (\S+)$/m);
-      if (m) return m[1];
-      if (exited) throw new Error(`rogue OP exited before READY:\n${this.child.output}`);
-      if (Date.now() > deadline) {
-        throw new Error(`rogue OP not READY after ${timeoutMs} ms:\n${this.child.output}`);
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
 
   get pid() {
     return this.child?.pid;
