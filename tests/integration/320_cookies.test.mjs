@@ -6,8 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 
-import { Httpd, DEFAULT_SERVER_ORGS } from './lib/httpd.mjs';
-import { Rogue, seedAcme } from './lib/rogue.mjs';
+import { Rogue, startAcmeServer } from './lib/rogue.mjs';
 
 const CLIENT_ID = 'mod-auth-orgs-rogue';
 const CLIENT_SECRET = `rogue-${crypto.randomBytes(18).toString('hex')}`;
@@ -17,19 +16,8 @@ let op;
 let plain;
 let tls;
 
-async function server(name, extra) {
-  const h = await Httpd.create({
-    name,
-    serverOrgs: `${DEFAULT_SERVER_ORGS}\n${extra}`,
-    body: `<Location /app/>
-    AuthType orgs
-    Require org-member
-</Location>`,
-  });
-  h.file('htdocs/app/index.html', 'protected page\n');
-  await seedAcme(h, op, { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
-  await h.start();
-  return h;
+function server(name, serverOrgs) {
+  return startAcmeServer(op, { name, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, serverOrgs });
 }
 
 before(async () => {

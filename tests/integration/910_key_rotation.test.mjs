@@ -6,8 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 
-import { Httpd } from './lib/httpd.mjs';
-import { Rogue, seedAcme } from './lib/rogue.mjs';
+import { Rogue, startAcmeServer } from './lib/rogue.mjs';
 import { sleep } from './lib/proc.mjs';
 
 const CLIENT_ID = 'mod-auth-orgs-rogue';
@@ -20,16 +19,7 @@ let h;
 
 before(async () => {
   op = await Rogue.start({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
-  h = await Httpd.create({
-    name: 'rotation',
-    body: `<Location /app/>
-    AuthType orgs
-    Require org-member
-</Location>`,
-  });
-  h.file('htdocs/app/index.html', 'in\n');
-  await seedAcme(h, op, { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
-  await h.start();
+  h = await startAcmeServer(op, { name: 'rotation', clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
 });
 
 after(async () => {

@@ -10,6 +10,7 @@ import http from 'node:http';
 
 import { stopProcess } from './proc.mjs';
 import { ROGUE_SCRIPT, spawnReady } from './idp.mjs';
+import { DEFAULT_SERVER_ORGS, Httpd } from './httpd.mjs';
 
 
 function request(method, url, body) {
@@ -112,4 +113,23 @@ export async function seedAcme(server, op, { clientId, clientSecret, orgArgs = [
   await server.orgctlOk('conn', 'create', 'rogue', '--issuer', op.issuer, '--client-id', clientId,
     '--client-secret-file', secretFile, ...connArgs);
   await server.orgctlOk('org', 'enable-conn', 'acme', 'rogue', '--auto-membership');
+}
+
+// A started httpd whose /app/ (a static page "protected page") needs
+// `AuthType orgs` + `Require org-member`, seeded by seedAcme. opts: name,
+// clientId, clientSecret, serverOrgs (extra server-wide lines appended to the
+// default Orgs* ones).
+export async function startAcmeServer(op, { name, clientId, clientSecret, serverOrgs = '' }) {
+  const h = await Httpd.create({
+    name,
+    serverOrgs: `${DEFAULT_SERVER_ORGS}\n${serverOrgs}`,
+    body: `<Location /app/>
+    AuthType orgs
+    Require org-member
+</Location>`,
+  });
+  h.file('htdocs/app/index.html', 'protected page\n');
+  await seedAcme(h, op, { clientId, clientSecret });
+  await h.start();
+  return h;
 }
