@@ -28,7 +28,13 @@ idp_rc=$?
 [ $idp_rc -eq 0 ] || { status=1; tail -30 "$build/idp-selftest.log"; }
 # The README's demo command, end to end on its own ports.
 demo_state=$(mktemp -d /tmp/orgs-demo-check.XXXXXX)
-DEMO_SETUP=0 DEMO_PORT=18080 DEMO_IDP1_PORT=19011 DEMO_IDP2_PORT=19012 \
+# three free loopback ports, so a busy 8080 does not fail the run
+read -r p1 p2 p3 < <(node -e '
+  const net = require("net");
+  Promise.all([0, 1, 2].map(() => new Promise((ok) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => ok(p)); });
+  }))).then((ps) => console.log(ps.join(" ")));')
+DEMO_SETUP=0 DEMO_PORT=${p1:-18080} DEMO_IDP1_PORT=${p2:-19011} DEMO_IDP2_PORT=${p3:-19012} \
     DEMO_STATE_DIR="$demo_state" bash "$top/scripts/demo.sh" --check > "$build/demo-check.log" 2>&1
 demo_rc=$?
 rm -rf "$demo_state"
