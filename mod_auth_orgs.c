@@ -1,6 +1,6 @@
 /* [glue] mod_auth_orgs: the module record and the process-level hooks.
- * It delegates only: directives live in src/config.c, the request path in
- * src/authn.c, src/authz.c, src/login.c and src/env.c, each registering its
+ * It delegates only: directives live in src/httpd/config.c, the request path in
+ * src/httpd/{authn,authz,login,env}.c, each registering its
  * own hooks and providers from register_hooks below. */
 #include <string.h>
 

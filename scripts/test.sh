@@ -13,7 +13,7 @@ status=0
 (cd "$build" && make -j"$(nproc)" check >/dev/null 2>&1) || status=1
 if [ $status -ne 0 ]; then
     # Show the failing logs so CI output says what broke.
-    for log in "$build"/tests/unit/*.log "$build"/tests/cli/*.log "$build"/tests/*.log; do
+    for log in $(find "$build/tests" -name '*.log' | sort); do
         [ -f "$log" ] || continue
         grep -q '^FAIL\|^ERROR' "${log%.log}.trs" 2>/dev/null && { echo "==== $log"; tail -40 "$log"; }
     done
@@ -44,9 +44,9 @@ node "$top/tests/integration/run.mjs" 2>&1 | tee "$build/integration.log" | grep
 
 echo
 echo "==== summary"
-for log in "$build"/tests/unit/test_*.log; do
-    [ -f "$log" ] || continue
-    printf '%s: %s\n' "$(basename "${log%.log}")" "$(grep -h 'Checks:' "$log" | tail -1)"
+for log in $(find "$build/tests/unit" -name 'test_*.log' | sort); do
+    name=${log#"$build/tests/unit/"}
+    printf '%s: %s\n' "${name%.log}" "$(grep -h 'Checks:' "$log" | tail -1)"
 done
 grep -h '^orgctl cli:' "$build"/tests/cli/test_orgctl.sh.log 2>/dev/null || echo "orgctl cli: no result"
 grep -h '^drift:' "$build"/tests/drift.sh.log 2>/dev/null || echo "drift: no result"

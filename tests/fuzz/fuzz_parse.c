@@ -1,4 +1,4 @@
-/* libFuzzer target: src/parse.c. The first byte picks the parser, the rest
+/* libFuzzer target: src/core/parse.c. The first byte picks the parser, the rest
  * is its input string; an accepted value must satisfy what parse.h says
  * (and parse again to the same result). */
 #include <apr_strings.h>

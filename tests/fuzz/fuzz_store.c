@@ -1,4 +1,4 @@
-/* libFuzzer target: the record readers of src/store.c on the request path,
+/* libFuzzer target: the record readers of src/core/store/store.c on the request path,
  * fed arbitrary bytes as if read from the map. store.c is compiled into
  * this file (so its static readers are reachable without a test-only API);
  * the target is built without liborgs. The first byte picks the record:
@@ -10,7 +10,7 @@
  *      roles_decode.
  * For 1 and 2 the check is differential: when the fast reader accepts,
  * jansson must accept too and give the same record field by field. */
-#include "../../src/store.c"
+#include "../../src/core/store/store.c"
 
 #include "fuzz.h"
 

@@ -1,4 +1,4 @@
-/* libFuzzer target: src/url.c. The input is one string, given to
+/* libFuzzer target: src/core/url.c. The input is one string, given to
  * orgs_url_return_to_check, orgs_url_decode (both modes),
  * orgs_url_query_parse and orgs_url_append_params; beyond "no crash",
  * each accepted input must satisfy what url.h promises. */

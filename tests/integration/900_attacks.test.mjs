@@ -1,7 +1,7 @@
 // Layer 900: attacks on the login flow, driven by a malicious OpenID
 // Provider (tests/idp/rogue.mjs). The happy path is proven first against the
 // same OP, so every refusal below is the module's doing. Each negative test
-// asserts the HTTP status, the ORGS log tag (src/login.c), that no session
+// asserts the HTTP status, the ORGS log tag (src/httpd/login.c), that no session
 // cookie was set, and that /app/ still sends the browser to the login.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-/* Unit tests for src/crypto.c: AEAD roundtrip and tampering, key derivation
+/* Unit tests for src/core/crypto.c: AEAD roundtrip and tampering, key derivation
  * and loading, known-answer vectors, base64url strictness, random ids. */
 #include <stdio.h>
 #include <sys/stat.h>

@@ -1,4 +1,4 @@
-/* Unit tests for src/html.c: escaping, the three page templates, their
+/* Unit tests for src/core/html.c: escaping, the three page templates, their
  * stable ids, and that no caller-supplied markup ever reaches a page raw. */
 #include "html.h"
 #include "testutil.h"

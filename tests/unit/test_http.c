@@ -1,4 +1,4 @@
-/* Unit tests for src/http.c against a loopback server in the test process. */
+/* Unit tests for src/core/http.c against a loopback server in the test process. */
 #include <apr_time.h>
 
 #include "testutil.h"

@@ -1,4 +1,4 @@
-/* Unit tests for src/oidc.c: discovery and JWKS through a loopback server,
+/* Unit tests for src/core/oidc.c: discovery and JWKS through a loopback server,
  * the store cache, the authorization URL, the code exchange and ID token
  * verification with a JWKS refresh on an unknown kid. */
 #include <openssl/core_names.h>

@@ -1,4 +1,4 @@
-/* Unit tests for src/parse.c: table-driven accept / reject vectors for every
+/* Unit tests for src/core/parse.c: table-driven accept / reject vectors for every
  * parser, with the normalised output where there is one. */
 #include "testutil.h"
 #include "parse.h"

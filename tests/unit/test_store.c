@@ -1,4 +1,4 @@
-/* Unit tests for src/store.c: every operation on a fresh temporary store,
+/* Unit tests for src/core/store/store.c: every operation on a fresh temporary store,
  * uniqueness, name-or-id lookups, cascades (each followed by a clean
  * orgs_store_check), limits, map full, several writer processes, sessions,
  * pending logins, export/import and the format version. */

@@ -1,4 +1,4 @@
-/* Unit tests for src/url.c: return_to validation against the vector corpus,
+/* Unit tests for src/core/url.c: return_to validation against the vector corpus,
  * percent-decoding, query parsing, encoding and URL building. */
 #include <stdio.h>
 
