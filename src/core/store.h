@@ -399,6 +399,53 @@ apr_status_t orgs_store_pending_take(orgs_store_t *st, const char *state,
                                      apr_interval_time_t ttl, orgs_pending_t **out, apr_pool_t *p,
                                      orgs_err_t *err);
 
+/* ---- sign-in: the callback's store changes, all or nothing ----------- */
+
+/* What a verified callback hands to the store. */
+typedef struct orgs_signin_t {
+    const char *state;                 /* the pending login, consumed here */
+    const char *org_id;                /* from the pending login */
+    const char *conn_id;               /* from the pending login */
+    const char *sub;                   /* the ID token's sub */
+    const char *email;                 /* trusted email (signin.c), or NULL */
+    const char *name;                  /* display name, or NULL */
+    const unsigned char *old_sid_hash; /* this browser's previous session for the org, or NULL */
+    const unsigned char *sid_hash;     /* the new session's key (32 bytes) */
+    orgs_session_t session;            /* claims_json, id_token_hint, created, last_seen, expires;
+                                          org_id, conn_id and user_id are filled in here */
+    apr_time_t now;
+} orgs_signin_t;
+
+/* One write transaction, one commit: consumes the pending login in->state
+ * (whatever its age: it was checked when the callback began), upserts the
+ * user (orgs_store_user_login's rules), decides admission with
+ * orgs_signin_admit(), adds the membership when the connection's
+ * auto-membership admits a non-member, ends the old session and writes the
+ * new one (orgs_store_session_put's rules). *admitted says what happened;
+ * on ORGS_ADMIT_DENIED / ORGS_ADMIT_NOT_ENABLED the pending login is still
+ * consumed and the user still upserted (when the connection is enabled),
+ * but no membership or session is written. Returns APR_NOTFOUND when the
+ * pending login is gone (used by a concurrent callback: nothing is
+ * written), APR_EINVAL for a record the store refuses, ORGS_ESTOREFULL,
+ * ORGS_ESTORE. *user is set whenever the user was upserted. */
+apr_status_t orgs_store_signin_commit(orgs_store_t *st, orgs_signin_t *in, orgs_user_t **user,
+                                      int *admitted /* orgs_admit_t */, apr_pool_t *p,
+                                      orgs_err_t *err);
+
+/* Reads a pending login without consuming it, with the checks of
+ * orgs_store_pending_take (browser binding, ttl): the callback reads it
+ * first, talks to the IdP, and consumes it in orgs_store_signin_commit, or
+ * with orgs_store_pending_delete when it stops earlier. Same returns as
+ * orgs_store_pending_take, except that an expired entry is deleted and an
+ * unexpired one is left in place. */
+apr_status_t orgs_store_pending_get(orgs_store_t *st, const char *state,
+                                    const unsigned char browser[32], apr_time_t now,
+                                    apr_interval_time_t ttl, orgs_pending_t **out, apr_pool_t *p,
+                                    orgs_err_t *err);
+/* Deletes a pending login; APR_NOTFOUND if it is gone already. */
+apr_status_t orgs_store_pending_delete(orgs_store_t *st, const char *state, apr_pool_t *p,
+                                       orgs_err_t *err);
+
 /* ---- cache (discovery documents, JWKS), shared by all children ------- */
 
 apr_status_t orgs_store_cache_put(orgs_store_t *st, const char *key, const char *value,
