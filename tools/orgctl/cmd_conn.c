@@ -1,0 +1,281 @@
+/* orgctl conn ...: connections (enterprise OpenID Providers). The client
+ * secret comes from a file or the environment, never from argv, and is
+ * never printed. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "orgctl.h"
+#include "parse.h"
+
+#define SECRET_MAX 4096
+
+static apr_status_t cleanse_secret(void *data)
+{
+    char *s = data;
+    orgs_crypto_cleanse(s, strlen(s));
+    return APR_SUCCESS;
+}
+
+/* The client secret, from --client-secret-file F ("-" = stdin) or
+ * --client-secret-env VAR; never from argv, so it shows in no process
+ * list or shell history. Cleansed when the pool goes. *out is NULL when
+ * neither option was given. */
+static int read_secret(cli_t *c, const char **out)
+{
+    const char *file = cli_opt(c, "client-secret-file");
+    const char *env = cli_opt(c, "client-secret-env");
+    char *buf;
+    apr_size_t len = 0;
+
+    *out = NULL;
+    if (file && env) {
+        return cli_usage_fail(c,
+                              "give either --client-secret-file or --client-secret-env, not both");
+    }
+    if (!file && !env) {
+        return RC_OK;
+    }
+    buf = apr_pcalloc(c->p, SECRET_MAX + 2);
+    apr_pool_cleanup_register(c->p, buf, cleanse_secret, apr_pool_cleanup_null);
+    if (env) {
+        const char *v = getenv(env);
+        if (!v || !*v) {
+            return cli_fail(c, RC_ERROR, "environment variable %s is not set or empty", env);
+        }
+        len = strlen(v);
+        if (len > SECRET_MAX) {
+            return cli_fail(c, RC_ERROR, "client secret longer than %d bytes", SECRET_MAX);
+        }
+        memcpy(buf, v, len);
+    } else {
+        FILE *fp = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+        if (!fp) {
+            return cli_fail(c, RC_ERROR, "cannot read client secret file '%s': %s", file,
+                            strerror(errno));
+        }
+        len = fread(buf, 1, SECRET_MAX + 1, fp);
+        int bad = ferror(fp);
+        if (fp != stdin) {
+            fclose(fp);
+        }
+        if (bad) {
+            return cli_fail(c, RC_ERROR, "cannot read client secret file '%s'", file);
+        }
+        if (len > SECRET_MAX) {
+            return cli_fail(c, RC_ERROR, "client secret longer than %d bytes", SECRET_MAX);
+        }
+    }
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
+                       buf[len - 1] == '\t')) {
+        buf[--len] = '\0';
+    }
+    if (len == 0) {
+        return cli_fail(c, RC_ERROR, "the client secret is empty");
+    }
+    if (memchr(buf, '\0', len)) {
+        return cli_fail(c, RC_ERROR, "the client secret contains a NUL byte");
+    }
+    *out = buf;
+    return RC_OK;
+}
+
+static int check_auth_method(cli_t *c, const char *m)
+{
+    if (m && strcmp(m, "client_secret_basic") != 0 && strcmp(m, "client_secret_post") != 0) {
+        return cli_fail(c, RC_ERROR,
+                        "--auth-method must be client_secret_basic or client_secret_post");
+    }
+    return RC_OK;
+}
+
+static int check_scopes(cli_t *c, const char *s)
+{
+    if (!s) {
+        return RC_OK;
+    }
+    if (!*s || strlen(s) > 1024) {
+        return cli_fail(c, RC_ERROR, "--scopes must be 1..1024 characters");
+    }
+    for (const char *q = s; *q; q++) {
+        if ((unsigned char)*q <= 0x20 && *q != ' ') {
+            return cli_fail(c, RC_ERROR, "--scopes contains a control character");
+        }
+        if ((unsigned char)*q > 0x7e || *q == '"' || *q == '\\') {
+            return cli_fail(c, RC_ERROR, "--scopes contains a character not allowed in a scope");
+        }
+    }
+    /* "openid" must be one of the space-separated scopes. */
+    for (const char *q = s; (q = strstr(q, "openid")) != NULL; q += 6) {
+        if ((q == s || q[-1] == ' ') && (q[6] == '\0' || q[6] == ' ')) {
+            return RC_OK;
+        }
+    }
+    return cli_fail(c, RC_ERROR, "--scopes must include openid");
+}
+
+/* ---- conn ------------------------------------------------------------- */
+
+static int conn_fields(cli_t *c, orgs_conn_t *cn)
+{
+    int rc;
+    cn->display_name = cli_opt(c, "display-name");
+    cn->issuer = cli_opt(c, "issuer");
+    cn->client_id = cli_opt(c, "client-id");
+    cn->scopes = cli_opt(c, "scopes");
+    cn->auth_method = cli_opt(c, "auth-method");
+    if ((rc = cli_check_display_name(c, cn->display_name)) != RC_OK ||
+        (rc = check_auth_method(c, cn->auth_method)) != RC_OK ||
+        (rc = check_scopes(c, cn->scopes)) != RC_OK) {
+        return rc;
+    }
+    if (cn->issuer && orgs_parse_issuer_url(cn->issuer, &c->err) != APR_SUCCESS) {
+        return cli_fail_parse(c);
+    }
+    if (cn->client_id && (!*cn->client_id || strlen(cn->client_id) > 255)) {
+        return cli_fail(c, RC_ERROR, "--client-id must be 1..255 characters");
+    }
+    return read_secret(c, &cn->client_secret);
+}
+
+int cmd_conn_create(cli_t *c)
+{
+    orgs_conn_t cn;
+    int rc;
+    memset(&cn, 0, sizeof(cn));
+    cn.name = cli_arg(c, 0);
+    if (orgs_parse_slug(cn.name, &c->err) != APR_SUCCESS) {
+        return cli_fail_parse(c);
+    }
+    if ((rc = conn_fields(c, &cn)) != RC_OK) {
+        return rc;
+    }
+    if (!cn.issuer || !cn.client_id) {
+        return cli_usage_fail(c, "--issuer and --client-id are required");
+    }
+    if (!cn.client_secret) {
+        return cli_usage_fail(c, "a client secret is required (--client-secret-file F or "
+                                 "--client-secret-env VAR)");
+    }
+    apr_status_t rv = orgs_store_conn_create(c->st, &cn, c->p, &c->err);
+    if (rv != APR_SUCCESS) {
+        return cli_fail_rv(c, rv, apr_psprintf(c->p, "connection '%s'", cn.name));
+    }
+    return out_id(c, cn.id);
+}
+
+int cmd_conn_list(cli_t *c)
+{
+    apr_array_header_t *conns;
+    apr_status_t rv = orgs_store_conn_list(c->st, &conns, c->p, &c->err);
+    if (rv != APR_SUCCESS) {
+        return cli_fail_rv(c, rv, NULL);
+    }
+    if (c->json) {
+        json_t *arr = json_array();
+        for (int i = 0; i < conns->nelts; i++) {
+            json_array_append_new(arr, out_conn_json(c->p, APR_ARRAY_IDX(conns, i, orgs_conn_t *)));
+        }
+        return out_json_new(c, arr);
+    }
+    static const char *const hdr[] = {"NAME", "ID", "ISSUER", "CLIENT ID", "DISPLAY NAME"};
+    out_table_t *t = out_table_make(c->p, 5, hdr);
+    for (int i = 0; i < conns->nelts; i++) {
+        const orgs_conn_t *cn = APR_ARRAY_IDX(conns, i, orgs_conn_t *);
+        out_table_row(t, cn->name, cn->id, cn->issuer, cn->client_id, cn->display_name);
+    }
+    out_table_print(t);
+    return RC_OK;
+}
+
+/* The orgs on which a connection is enabled (a scan of orgs: fine for an
+ * admin tool, never done on the request path). */
+static apr_status_t conn_orgs(cli_t *c, const char *conn_id, apr_array_header_t **names,
+                              json_t *arr)
+{
+    apr_array_header_t *orgs, *ecs;
+    apr_status_t rv = orgs_store_org_list(c->st, &orgs, c->p, &c->err);
+    *names = apr_array_make(c->p, 4, sizeof(const char *));
+    for (int i = 0; rv == APR_SUCCESS && i < orgs->nelts; i++) {
+        const orgs_org_t *o = APR_ARRAY_IDX(orgs, i, orgs_org_t *);
+        rv = orgs_store_org_conns(c->st, o->id, &ecs, c->p, &c->err);
+        for (int k = 0; rv == APR_SUCCESS && k < ecs->nelts; k++) {
+            const orgs_enabled_conn_t *e = APR_ARRAY_IDX(ecs, k, orgs_enabled_conn_t *);
+            if (strcmp(e->conn_id, conn_id) != 0) {
+                continue;
+            }
+            APR_ARRAY_PUSH(*names, const char *) =
+                apr_pstrcat(c->p, o->name, e->auto_membership ? " (auto-membership)" : "", NULL);
+            json_t *j = json_object();
+            json_object_set_new(j, "id", out_jstr(o->id));
+            json_object_set_new(j, "name", out_jstr(o->name));
+            json_object_set_new(j, "auto_membership", json_boolean(e->auto_membership));
+            json_array_append_new(arr, j);
+        }
+    }
+    return rv;
+}
+
+int cmd_conn_show(cli_t *c)
+{
+    orgs_conn_t *cn;
+    apr_array_header_t *names = NULL;
+    const char *ref = cli_arg(c, 0);
+    json_t *orgs = json_array();
+    apr_status_t rv = orgs_store_conn_get(c->st, ref, &cn, c->p, &c->err);
+    if (rv == APR_SUCCESS) {
+        rv = conn_orgs(c, cn->id, &names, orgs);
+    }
+    if (rv != APR_SUCCESS) {
+        json_decref(orgs);
+        return cli_fail_rv(c, rv, apr_psprintf(c->p, "connection '%s'", ref));
+    }
+    if (c->json) {
+        json_t *j = out_conn_json(c->p, cn);
+        json_object_set_new(j, "organizations", orgs);
+        return out_json_new(c, j);
+    }
+    json_decref(orgs);
+    out_kv(c->p, "id", cn->id);
+    out_kv(c->p, "name", cn->name);
+    out_kv(c->p, "display_name", cn->display_name);
+    out_kv(c->p, "issuer", cn->issuer);
+    out_kv(c->p, "client_id", cn->client_id);
+    out_kv(c->p, "client_secret", "(set)");
+    out_kv(c->p, "scopes", cn->scopes);
+    out_kv(c->p, "auth_method", cn->auth_method);
+    out_kv_list(c->p, "organizations", names);
+    out_kv(c->p, "created", out_time(c->p, cn->created));
+    out_kv(c->p, "updated", out_time(c->p, cn->updated));
+    return RC_OK;
+}
+
+int cmd_conn_update(cli_t *c)
+{
+    orgs_conn_t upd;
+    const char *ref = cli_arg(c, 0);
+    int rc;
+    memset(&upd, 0, sizeof(upd));
+    if ((rc = conn_fields(c, &upd)) != RC_OK) {
+        return rc;
+    }
+    if (!upd.display_name && !upd.issuer && !upd.client_id && !upd.scopes && !upd.auth_method &&
+        !upd.client_secret) {
+        return cli_usage_fail(c, "nothing to update");
+    }
+    apr_status_t rv = orgs_store_conn_update(c->st, ref, &upd, c->p, &c->err);
+    return rv == APR_SUCCESS ? RC_OK
+                             : cli_fail_rv(c, rv, apr_psprintf(c->p, "connection '%s'", ref));
+}
+
+int cmd_conn_delete(cli_t *c)
+{
+    const char *ref = cli_arg(c, 0);
+    apr_status_t rv = orgs_store_conn_delete(c->st, ref, c->p, &c->err);
+    return rv == APR_SUCCESS ? RC_OK
+                             : cli_fail_rv(c, rv, apr_psprintf(c->p, "connection '%s'", ref));
+}

@@ -1,0 +1,79 @@
+/* orgctl invite ...: invitations of an email address into an org. */
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "orgctl.h"
+#include "parse.h"
+
+#define INVITE_TTL_DEFAULT "7d"
+
+int cmd_invite_create(cli_t *c)
+{
+    orgs_invite_t inv;
+    orgs_org_t *o;
+    char *email;
+    const char *dom, *ttl_s = cli_opt(c, "ttl");
+    apr_interval_time_t ttl;
+    int rc;
+
+    memset(&inv, 0, sizeof(inv));
+    if (orgs_parse_email(cli_arg(c, 1), &email, &dom, c->p, &c->err) != APR_SUCCESS ||
+        orgs_parse_duration(ttl_s ? ttl_s : INVITE_TTL_DEFAULT, &ttl, &c->err) != APR_SUCCESS) {
+        return cli_fail_parse(c);
+    }
+    if ((rc = cli_parse_roles(c, cli_opt_all(c, "role"), &inv.roles)) != RC_OK) {
+        return rc;
+    }
+    apr_status_t rv = orgs_store_org_get(c->st, cli_arg(c, 0), &o, c->p, &c->err);
+    if (rv != APR_SUCCESS) {
+        return cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", cli_arg(c, 0)));
+    }
+    inv.org_id = o->id;
+    inv.email = email;
+    inv.created = apr_time_now();
+    inv.expires = inv.created + ttl;
+    rv = orgs_store_invite_create(c->st, &inv, c->p, &c->err);
+    if (rv != APR_SUCCESS) {
+        return cli_fail_rv(c, rv, apr_psprintf(c->p, "invitation for '%s'", email));
+    }
+    return out_id(c, inv.id);
+}
+
+int cmd_invite_list(cli_t *c)
+{
+    apr_array_header_t *invs;
+    const char *org = cli_arg(c, 0);
+    apr_status_t rv = orgs_store_invite_list(c->st, org, &invs, c->p, &c->err);
+    if (rv != APR_SUCCESS) {
+        return cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", org));
+    }
+    if (c->json) {
+        json_t *arr = json_array();
+        for (int i = 0; i < invs->nelts; i++) {
+            json_array_append_new(arr,
+                                  out_invite_json(c->p, APR_ARRAY_IDX(invs, i, orgs_invite_t *)));
+        }
+        return out_json_new(c, arr);
+    }
+    static const char *const hdr[] = {"ID", "EMAIL", "ROLES", "EXPIRES"};
+    out_table_t *t = out_table_make(c->p, 4, hdr);
+    apr_time_t now = apr_time_now();
+    for (int i = 0; i < invs->nelts; i++) {
+        const orgs_invite_t *inv = APR_ARRAY_IDX(invs, i, orgs_invite_t *);
+        out_table_row(t, inv->id, inv->email, out_join(c->p, inv->roles, ","),
+                      apr_pstrcat(c->p, out_time(c->p, inv->expires),
+                                  inv->expires < now ? " (expired)" : "", NULL));
+    }
+    out_table_print(t);
+    return RC_OK;
+}
+
+int cmd_invite_revoke(cli_t *c)
+{
+    const char *id = cli_arg(c, 0);
+    apr_status_t rv = orgs_store_invite_revoke(c->st, id, c->p, &c->err);
+    return rv == APR_SUCCESS ? RC_OK
+                             : cli_fail_rv(c, rv, apr_psprintf(c->p, "invitation '%s'", id));
+}

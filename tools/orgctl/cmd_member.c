@@ -1,0 +1,273 @@
+/* orgctl user ..., member ..., role ...: users, their memberships of orgs
+ * and the roles they hold there. */
+
+#include <string.h>
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+
+#include "orgctl.h"
+#include "parse.h"
+
+/* conn id -> name, for listings that show users. */
+static apr_hash_t *conn_names(cli_t *c)
+{
+    apr_hash_t *h = apr_hash_make(c->p);
+    apr_array_header_t *conns = NULL;
+    orgs_err_t err = {{0}};
+    if (orgs_store_conn_list(c->st, &conns, c->p, &err) == APR_SUCCESS) {
+        for (int i = 0; i < conns->nelts; i++) {
+            const orgs_conn_t *cn = APR_ARRAY_IDX(conns, i, const orgs_conn_t *);
+            apr_hash_set(h, cn->id, APR_HASH_KEY_STRING, cn->name);
+        }
+    }
+    return h;
+}
+
+/* ---- user ------------------------------------------------------------- */
+
+int cmd_user_list(cli_t *c)
+{
+    apr_array_header_t *users;
+    const char *email = cli_opt(c, "email");
+    char *norm = NULL;
+    const char *dom;
+    if (email && orgs_parse_email(email, &norm, &dom, c->p, &c->err) != APR_SUCCESS) {
+        return cli_fail_parse(c);
+    }
+    apr_status_t rv = orgs_store_user_list(c->st, norm, &users, c->p, &c->err);
+    if (rv != APR_SUCCESS) {
+        return cli_fail_rv(c, rv, NULL);
+    }
+    apr_hash_t *cnames = conn_names(c);
+    if (c->json) {
+        json_t *arr = json_array();
+        for (int i = 0; i < users->nelts; i++) {
+            const orgs_user_t *u = APR_ARRAY_IDX(users, i, orgs_user_t *);
+            json_array_append_new(
+                arr, out_user_json(c->p, u, apr_hash_get(cnames, u->conn_id, APR_HASH_KEY_STRING)));
+        }
+        return out_json_new(c, arr);
+    }
+    static const char *const hdr[] = {"ID", "CONNECTION", "EMAIL", "NAME", "SUB", "LAST LOGIN"};
+    out_table_t *t = out_table_make(c->p, 6, hdr);
+    for (int i = 0; i < users->nelts; i++) {
+        const orgs_user_t *u = APR_ARRAY_IDX(users, i, orgs_user_t *);
+        out_table_row(t, u->id, apr_hash_get(cnames, u->conn_id, APR_HASH_KEY_STRING), u->email,
+                      u->name, u->sub, out_time(c->p, u->last_login));
+    }
+    out_table_print(t);
+    return RC_OK;
+}
+
+int cmd_user_show(cli_t *c)
+{
+    orgs_user_t *u;
+    apr_array_header_t *ms;
+    const char *id = cli_arg(c, 0);
+    apr_status_t rv = orgs_store_user_get(c->st, id, &u, c->p, &c->err);
+    if (rv == APR_SUCCESS) {
+        rv = orgs_store_user_orgs(c->st, u->id, &ms, c->p, &c->err);
+    }
+    if (rv != APR_SUCCESS) {
+        return cli_fail_rv(c, rv, apr_psprintf(c->p, "user '%s'", id));
+    }
+    apr_hash_t *cnames = conn_names(c);
+    const char *cname = apr_hash_get(cnames, u->conn_id, APR_HASH_KEY_STRING);
+    json_t *jorgs = json_array();
+    apr_array_header_t *lines = apr_array_make(c->p, 4, sizeof(const char *));
+    for (int i = 0; i < ms->nelts; i++) {
+        const orgs_member_t *m = APR_ARRAY_IDX(ms, i, orgs_member_t *);
+        orgs_org_t *o = NULL;
+        orgs_err_t err = {{0}};
+        const char *oname =
+            orgs_store_org_get(c->st, m->org_id, &o, c->p, &err) == APR_SUCCESS ? o->name : NULL;
+        json_t *j = json_object();
+        json_object_set_new(j, "org_id", out_jstr(m->org_id));
+        json_object_set_new(j, "org_name", out_jstr(oname));
+        json_object_set_new(j, "roles", out_jstrings(m->roles));
+        json_object_set_new(j, "created", out_jtime(c->p, m->created));
+        json_array_append_new(jorgs, j);
+        APR_ARRAY_PUSH(lines, const char *) = apr_psprintf(
+            c->p, "%s%s%s%s", oname ? oname : m->org_id, m->roles && m->roles->nelts ? " [" : "",
+            out_join(c->p, m->roles, ","), m->roles && m->roles->nelts ? "]" : "");
+    }
+    if (c->json) {
+        json_t *j = out_user_json(c->p, u, cname);
+        json_object_set_new(j, "organizations", jorgs);
+        return out_json_new(c, j);
+    }
+    json_decref(jorgs);
+    out_kv(c->p, "id", u->id);
+    out_kv(c->p, "connection", cname ? cname : u->conn_id);
+    out_kv(c->p, "sub", u->sub);
+    out_kv(c->p, "email", u->email);
+    out_kv(c->p, "name", u->name);
+    out_kv_list(c->p, "organizations", lines);
+    out_kv(c->p, "created", out_time(c->p, u->created));
+    out_kv(c->p, "last_login", u->last_login ? out_time(c->p, u->last_login) : "never");
+    return RC_OK;
+}
+
+int cmd_user_delete(cli_t *c)
+{
+    const char *id = cli_arg(c, 0);
+    apr_status_t rv = orgs_store_user_delete(c->st, id, c->p, &c->err);
+    return rv == APR_SUCCESS ? RC_OK : cli_fail_rv(c, rv, apr_psprintf(c->p, "user '%s'", id));
+}
+
+/* ---- member and role -------------------------------------------------- */
+
+int cmd_member_add(cli_t *c)
+{
+    const char *org = cli_arg(c, 0), *user = cli_arg(c, 1);
+    const char *conn = cli_opt(c, "connection"), *email = cli_opt(c, "email"),
+               *sub = cli_opt(c, "sub");
+    apr_array_header_t *roles;
+    char *norm = NULL;
+    const char *dom;
+    int rc;
+    apr_status_t rv;
+
+    if (user && (conn || email || sub)) {
+        return cli_usage_fail(c, "give USER or --connection with --email/--sub, not both");
+    }
+    if (!user && !conn) {
+        return cli_usage_fail(c, "missing USER (or --connection CONN --email E)");
+    }
+    if (conn && (!email == !sub)) {
+        return cli_usage_fail(c, "--connection needs exactly one of --email or --sub");
+    }
+    if ((rc = cli_parse_roles(c, cli_opt_all(c, "role"), &roles)) != RC_OK) {
+        return rc;
+    }
+    if (email && orgs_parse_email(email, &norm, &dom, c->p, &c->err) != APR_SUCCESS) {
+        return cli_fail_parse(c);
+    }
+    if (sub && (!*sub || strlen(sub) > ORGS_SUB_MAX)) {
+        return cli_fail(c, RC_ERROR, "--sub must be 1..%d characters", ORGS_SUB_MAX);
+    }
+    if (conn) {
+        orgs_org_t *o;
+        orgs_user_t *u;
+        /* Check the org first so a typo does not leave a provisioned user. */
+        rv = orgs_store_org_get(c->st, org, &o, c->p, &c->err);
+        if (rv != APR_SUCCESS) {
+            return cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", org));
+        }
+        rv = orgs_store_user_provision(c->st, conn, norm, sub, &u, c->p, &c->err);
+        if (rv != APR_SUCCESS) {
+            return cli_fail_rv(c, rv, apr_psprintf(c->p, "connection '%s'", conn));
+        }
+        user = u->id;
+    }
+    rv = orgs_store_member_add(c->st, org, user, roles->nelts ? roles : NULL, c->p, &c->err);
+    if (rv != APR_SUCCESS) {
+        return cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s', user '%s'", org, user));
+    }
+    return out_id(c, user);
+}
+
+int cmd_member_list(cli_t *c)
+{
+    apr_array_header_t *ms;
+    const char *org = cli_arg(c, 0);
+    apr_status_t rv = orgs_store_member_list(c->st, org, &ms, c->p, &c->err);
+    if (rv != APR_SUCCESS) {
+        return cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", org));
+    }
+    apr_hash_t *cnames = conn_names(c);
+    json_t *arr = c->json ? json_array() : NULL;
+    static const char *const hdr[] = {"USER", "EMAIL", "NAME", "CONNECTION", "ROLES"};
+    out_table_t *t = out_table_make(c->p, 5, hdr);
+    for (int i = 0; i < ms->nelts; i++) {
+        const orgs_member_t *m = APR_ARRAY_IDX(ms, i, orgs_member_t *);
+        orgs_user_t *u = NULL;
+        orgs_err_t err = {{0}};
+        if (orgs_store_user_get(c->st, m->user_id, &u, c->p, &err) != APR_SUCCESS) {
+            u = NULL; /* reported by `orgctl check` */
+        }
+        const char *cname =
+            u ? apr_hash_get(cnames, u->conn_id, APR_HASH_KEY_STRING) : (const char *)NULL;
+        if (arr) {
+            json_t *j = json_object();
+            json_object_set_new(j, "user_id", out_jstr(m->user_id));
+            json_object_set_new(j, "email", out_jstr(u ? u->email : NULL));
+            json_object_set_new(j, "name", out_jstr(u ? u->name : NULL));
+            json_object_set_new(j, "sub", out_jstr(u ? u->sub : NULL));
+            json_object_set_new(j, "connection", out_jstr(cname));
+            json_object_set_new(j, "roles", out_jstrings(m->roles));
+            json_object_set_new(j, "created", out_jtime(c->p, m->created));
+            json_array_append_new(arr, j);
+        } else {
+            out_table_row(t, m->user_id, u ? u->email : NULL, u ? u->name : NULL, cname,
+                          out_join(c->p, m->roles, ","));
+        }
+    }
+    if (arr) {
+        return out_json_new(c, arr);
+    }
+    out_table_print(t);
+    return RC_OK;
+}
+
+int cmd_member_remove(cli_t *c)
+{
+    const char *org = cli_arg(c, 0), *user = cli_arg(c, 1);
+    const char *conn = cli_opt(c, "connection"), *email = cli_opt(c, "email");
+    apr_status_t rv;
+
+    if (user && (conn || email)) {
+        return cli_usage_fail(c, "give USER or --connection with --email, not both");
+    }
+    if (!user && (!conn || !email)) {
+        return cli_usage_fail(c, "missing USER (or --connection CONN --email E)");
+    }
+    if (!user) {
+        char *norm;
+        const char *dom;
+        orgs_user_t *u;
+        if (orgs_parse_email(email, &norm, &dom, c->p, &c->err) != APR_SUCCESS) {
+            return cli_fail_parse(c);
+        }
+        rv = orgs_store_user_by_email(c->st, conn, norm, &u, c->p, &c->err);
+        if (rv != APR_SUCCESS) {
+            return cli_fail_rv(c, rv,
+                               apr_psprintf(c->p, "user '%s' of connection '%s'", norm, conn));
+        }
+        user = u->id;
+    }
+    rv = orgs_store_member_remove(c->st, org, user, c->p, &c->err);
+    return rv == APR_SUCCESS
+               ? RC_OK
+               : cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s', user '%s'", org, user));
+}
+
+static int role_change(cli_t *c, int add)
+{
+    const char *org = cli_arg(c, 0), *user = cli_arg(c, 1);
+    apr_array_header_t *in = apr_array_make(c->p, c->args->nelts, sizeof(const char *));
+    apr_array_header_t *roles;
+    int rc;
+    for (int i = 2; i < c->args->nelts; i++) {
+        APR_ARRAY_PUSH(in, const char *) = cli_arg(c, i);
+    }
+    if ((rc = cli_parse_roles(c, in, &roles)) != RC_OK) {
+        return rc;
+    }
+    apr_status_t rv = add ? orgs_store_role_add(c->st, org, user, roles, c->p, &c->err)
+                          : orgs_store_role_remove(c->st, org, user, roles, c->p, &c->err);
+    return rv == APR_SUCCESS
+               ? RC_OK
+               : cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s', user '%s'", org, user));
+}
+
+int cmd_role_add(cli_t *c)
+{
+    return role_change(c, 1);
+}
+
+int cmd_role_remove(cli_t *c)
+{
+    return role_change(c, 0);
+}

@@ -1,0 +1,224 @@
+/* orgctl org ...: organizations, their domains and enabled connections. */
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "orgctl.h"
+#include "parse.h"
+
+/* --meta K=V options into orgs_kv_t (a later K replaces an earlier one);
+ * *out stays NULL when none were given. */
+static int parse_meta_opts(cli_t *c, apr_array_header_t **out)
+{
+    apr_array_header_t *vals = cli_opt_all(c, "meta");
+    *out = NULL;
+    if (vals->nelts == 0) {
+        return RC_OK;
+    }
+    *out = apr_array_make(c->p, vals->nelts, sizeof(orgs_kv_t));
+    for (int i = 0; i < vals->nelts; i++) {
+        char *k, *v;
+        int j;
+        if (orgs_parse_meta_pair(APR_ARRAY_IDX(vals, i, const char *), &k, &v, c->p, &c->err) !=
+            APR_SUCCESS) {
+            return cli_fail_parse(c);
+        }
+        for (j = 0; j < (*out)->nelts; j++) {
+            if (strcmp(APR_ARRAY_IDX(*out, j, orgs_kv_t).key, k) == 0) {
+                APR_ARRAY_IDX(*out, j, orgs_kv_t).value = v;
+                break;
+            }
+        }
+        if (j == (*out)->nelts) {
+            orgs_kv_t *kv = apr_array_push(*out);
+            kv->key = k;
+            kv->value = v;
+        }
+    }
+    return RC_OK;
+}
+
+/* ---- org -------------------------------------------------------------- */
+
+int cmd_org_create(cli_t *c)
+{
+    orgs_org_t org;
+    apr_array_header_t *domains = cli_opt_all(c, "domain");
+    int rc;
+
+    memset(&org, 0, sizeof(org));
+    org.name = cli_arg(c, 0);
+    org.display_name = cli_opt(c, "display-name");
+    if (orgs_parse_slug(org.name, &c->err) != APR_SUCCESS) {
+        return cli_fail_parse(c);
+    }
+    if ((rc = cli_check_display_name(c, org.display_name)) != RC_OK ||
+        (rc = parse_meta_opts(c, &org.meta)) != RC_OK) {
+        return rc;
+    }
+    if (domains->nelts > 0) {
+        org.domains = apr_array_make(c->p, domains->nelts, sizeof(const char *));
+        for (int i = 0; i < domains->nelts; i++) {
+            char *d;
+            if (orgs_parse_domain(APR_ARRAY_IDX(domains, i, const char *), &d, c->p, &c->err) !=
+                APR_SUCCESS) {
+                return cli_fail_parse(c);
+            }
+            APR_ARRAY_PUSH(org.domains, const char *) = d;
+        }
+    }
+    apr_status_t rv = orgs_store_org_create(c->st, &org, c->p, &c->err);
+    if (rv != APR_SUCCESS) {
+        return cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", org.name));
+    }
+    return out_id(c, org.id);
+}
+
+int cmd_org_list(cli_t *c)
+{
+    apr_array_header_t *orgs;
+    apr_status_t rv = orgs_store_org_list(c->st, &orgs, c->p, &c->err);
+    if (rv != APR_SUCCESS) {
+        return cli_fail_rv(c, rv, NULL);
+    }
+    if (c->json) {
+        json_t *arr = json_array();
+        for (int i = 0; i < orgs->nelts; i++) {
+            json_array_append_new(arr, out_org_json(c->p, APR_ARRAY_IDX(orgs, i, orgs_org_t *)));
+        }
+        return out_json_new(c, arr);
+    }
+    static const char *const hdr[] = {"NAME", "ID", "DISPLAY NAME", "DOMAINS"};
+    out_table_t *t = out_table_make(c->p, 4, hdr);
+    for (int i = 0; i < orgs->nelts; i++) {
+        const orgs_org_t *o = APR_ARRAY_IDX(orgs, i, orgs_org_t *);
+        out_table_row(t, o->name, o->id, o->display_name, out_join(c->p, o->domains, ","));
+    }
+    out_table_print(t);
+    return RC_OK;
+}
+
+int cmd_org_show(cli_t *c)
+{
+    orgs_org_t *o;
+    apr_array_header_t *conns;
+    const char *ref = cli_arg(c, 0);
+    apr_status_t rv = orgs_store_org_get(c->st, ref, &o, c->p, &c->err);
+    if (rv == APR_SUCCESS) {
+        rv = orgs_store_org_conns(c->st, o->id, &conns, c->p, &c->err);
+    }
+    if (rv != APR_SUCCESS) {
+        return cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", ref));
+    }
+    if (c->json) {
+        json_t *j = out_org_json(c->p, o);
+        json_t *arr = json_array();
+        for (int i = 0; i < conns->nelts; i++) {
+            const orgs_enabled_conn_t *e = APR_ARRAY_IDX(conns, i, orgs_enabled_conn_t *);
+            json_t *ej = json_object();
+            json_object_set_new(ej, "id", out_jstr(e->conn_id));
+            json_object_set_new(ej, "name", out_jstr(e->conn_name));
+            json_object_set_new(ej, "display_name", out_jstr(e->conn_display_name));
+            json_object_set_new(ej, "auto_membership", json_boolean(e->auto_membership));
+            json_array_append_new(arr, ej);
+        }
+        json_object_set_new(j, "enabled_connections", arr);
+        return out_json_new(c, j);
+    }
+    apr_array_header_t *meta = apr_array_make(c->p, 4, sizeof(const char *));
+    for (int i = 0; o->meta && i < o->meta->nelts; i++) {
+        const orgs_kv_t *kv = &APR_ARRAY_IDX(o->meta, i, orgs_kv_t);
+        APR_ARRAY_PUSH(meta, const char *) = apr_pstrcat(c->p, kv->key, "=", kv->value, NULL);
+    }
+    apr_array_header_t *cl = apr_array_make(c->p, 4, sizeof(const char *));
+    for (int i = 0; i < conns->nelts; i++) {
+        const orgs_enabled_conn_t *e = APR_ARRAY_IDX(conns, i, orgs_enabled_conn_t *);
+        APR_ARRAY_PUSH(cl, const char *) =
+            apr_pstrcat(c->p, e->conn_name, e->auto_membership ? " (auto-membership)" : "", NULL);
+    }
+    out_kv(c->p, "id", o->id);
+    out_kv(c->p, "name", o->name);
+    out_kv(c->p, "display_name", o->display_name);
+    out_kv_list(c->p, "metadata", meta);
+    out_kv_list(c->p, "domains", o->domains);
+    out_kv_list(c->p, "connections", cl);
+    out_kv(c->p, "created", out_time(c->p, o->created));
+    out_kv(c->p, "updated", out_time(c->p, o->updated));
+    return RC_OK;
+}
+
+int cmd_org_update(cli_t *c)
+{
+    const char *ref = cli_arg(c, 0);
+    const char *dn = cli_opt(c, "display-name");
+    apr_array_header_t *set_meta, *unset = cli_opt_all(c, "unset-meta");
+    int rc;
+
+    if ((rc = cli_check_display_name(c, dn)) != RC_OK ||
+        (rc = parse_meta_opts(c, &set_meta)) != RC_OK) {
+        return rc;
+    }
+    if (!dn && !set_meta && unset->nelts == 0) {
+        return cli_usage_fail(c, "nothing to update");
+    }
+    for (int i = 0; i < unset->nelts; i++) {
+        if (orgs_parse_meta_key(APR_ARRAY_IDX(unset, i, const char *), &c->err) != APR_SUCCESS) {
+            return cli_fail_parse(c);
+        }
+    }
+    apr_status_t rv =
+        orgs_store_org_update(c->st, ref, dn, set_meta, unset->nelts ? unset : NULL, c->p, &c->err);
+    return rv == APR_SUCCESS ? RC_OK : cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", ref));
+}
+
+int cmd_org_delete(cli_t *c)
+{
+    const char *ref = cli_arg(c, 0);
+    apr_status_t rv = orgs_store_org_delete(c->st, ref, c->p, &c->err);
+    return rv == APR_SUCCESS ? RC_OK : cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", ref));
+}
+
+static int org_domain(cli_t *c, int add)
+{
+    const char *ref = cli_arg(c, 0);
+    char *d;
+    apr_status_t rv;
+    if (orgs_parse_domain(cli_arg(c, 1), &d, c->p, &c->err) != APR_SUCCESS) {
+        return cli_fail_parse(c);
+    }
+    rv = add ? orgs_store_org_add_domain(c->st, ref, d, c->p, &c->err)
+             : orgs_store_org_remove_domain(c->st, ref, d, c->p, &c->err);
+    return rv == APR_SUCCESS
+               ? RC_OK
+               : cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s', domain '%s'", ref, d));
+}
+
+int cmd_org_add_domain(cli_t *c)
+{
+    return org_domain(c, 1);
+}
+
+int cmd_org_remove_domain(cli_t *c)
+{
+    return org_domain(c, 0);
+}
+
+int cmd_org_enable_conn(cli_t *c)
+{
+    const char *org = cli_arg(c, 0), *conn = cli_arg(c, 1);
+    apr_status_t rv = orgs_store_org_enable_conn(
+        c->st, org, conn, cli_opt(c, "auto-membership") != NULL, c->p, &c->err);
+    return rv == APR_SUCCESS
+               ? RC_OK
+               : cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s', connection '%s'", org, conn));
+}
+
+int cmd_org_disable_conn(cli_t *c)
+{
+    const char *org = cli_arg(c, 0), *conn = cli_arg(c, 1);
+    apr_status_t rv = orgs_store_org_disable_conn(c->st, org, conn, c->p, &c->err);
+    return rv == APR_SUCCESS
+               ? RC_OK
+               : cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s', connection '%s'", org, conn));
+}

@@ -1,0 +1,112 @@
+/* orgctl export, import, check: the whole store at once. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <apr_strings.h>
+
+#include "orgctl.h"
+
+int cmd_export(cli_t *c)
+{
+    const char *file = cli_arg(c, 0);
+    apr_size_t count = 0;
+    FILE *fp = stdout;
+    char *tmp = NULL;
+
+    if (file && strcmp(file, "-") != 0) {
+        /* Written beside the target and renamed, so a failed export never
+         * leaves a truncated backup under the final name; 0600 because the
+         * export holds emails and sealed secrets. */
+        tmp = apr_psprintf(c->p, "%s.tmp.%ld", file, (long)getpid());
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        if (fd < 0 || !(fp = fdopen(fd, "w"))) {
+            if (fd >= 0) {
+                close(fd);
+                unlink(tmp);
+            }
+            return cli_fail(c, RC_ERROR, "cannot create '%s': %s", tmp, strerror(errno));
+        }
+    }
+    apr_status_t rv = orgs_store_export(c->st, fp, &count, c->p, &c->err);
+    int werr = fflush(fp) != 0 || ferror(fp);
+    if (tmp) {
+        werr |= fsync(fileno(fp)) != 0;
+        werr |= fclose(fp) != 0;
+        if (rv == APR_SUCCESS && !werr && rename(tmp, file) != 0) {
+            werr = 1;
+        }
+        if (rv != APR_SUCCESS || werr) {
+            unlink(tmp);
+        }
+    }
+    if (rv != APR_SUCCESS) {
+        return cli_fail_rv(c, rv, NULL);
+    }
+    if (werr) {
+        return cli_fail(c, RC_ERROR, "cannot write '%s': %s", tmp ? file : "standard output",
+                        strerror(errno));
+    }
+    if (tmp) {
+        if (c->json) {
+            json_t *j = json_object();
+            json_object_set_new(j, "exported", json_integer((json_int_t)count));
+            return out_json_new(c, j);
+        }
+        printf("%" APR_SIZE_T_FMT " objects exported to %s\n", count, file);
+    }
+    return RC_OK;
+}
+
+int cmd_import(cli_t *c)
+{
+    const char *file = cli_arg(c, 0);
+    apr_size_t count = 0;
+    FILE *fp = stdin;
+    if (file && strcmp(file, "-") != 0 && !(fp = fopen(file, "r"))) {
+        return cli_fail(c, RC_ERROR, "cannot open '%s': %s", file, strerror(errno));
+    }
+    apr_status_t rv = orgs_store_import(c->st, fp, &count, c->p, &c->err);
+    if (fp != stdin) {
+        fclose(fp);
+    }
+    if (rv != APR_SUCCESS) {
+        return cli_fail_rv(c, rv, NULL);
+    }
+    if (c->json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "imported", json_integer((json_int_t)count));
+        return out_json_new(c, j);
+    }
+    printf("%" APR_SIZE_T_FMT " objects imported\n", count);
+    return RC_OK;
+}
+
+int cmd_check(cli_t *c)
+{
+    apr_array_header_t *problems;
+    apr_status_t rv = orgs_store_check(c->st, &problems, c->p, &c->err);
+    if (rv != APR_SUCCESS) {
+        return cli_fail_rv(c, rv, NULL);
+    }
+    if (c->json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "consistent", json_boolean(problems->nelts == 0));
+        json_object_set_new(j, "problems", out_jstrings(problems));
+        out_json_new(c, j);
+    } else if (problems->nelts == 0) {
+        printf("store consistent\n");
+    } else {
+        for (int i = 0; i < problems->nelts; i++) {
+            printf("%s\n", out_safe(c->p, APR_ARRAY_IDX(problems, i, const char *)));
+        }
+    }
+    if (problems->nelts) {
+        return cli_fail(c, RC_ERROR, "%d problem%s found", problems->nelts,
+                        problems->nelts == 1 ? "" : "s");
+    }
+    return RC_OK;
+}

@@ -1,0 +1,234 @@
+/* orgctl's entry point: global options, the one command table, dispatch,
+ * and opening the store and the key for the command that runs. The
+ * commands themselves are in cmd_<family>.c (see orgctl.h). */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_general.h>
+#include <apr_file_info.h>
+#include <apr_strings.h>
+
+#include "orgctl.h"
+#include "parse.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+#define MAP_SIZE_MIN ((apr_uint64_t)1 << 20)
+
+/* ---- the command table ------------------------------------------------ */
+
+static int cmd_help(cli_t *c);
+
+#define SECRET_OPTS "client-secret-file=,client-secret-env="
+#define CONN_OPTS "issuer=,client-id=,display-name=,scopes=,auth-method=," SECRET_OPTS
+
+static const command_t commands[] = {
+    {"org", "create", "display-name=,meta=*,domain=*", 1, 1, STORE_WRITE, KEY_NONE, cmd_org_create,
+     "NAME [--display-name S] [--meta K=V]... [--domain D]..."},
+    {"org", "list", "", 0, 0, STORE_READ, KEY_NONE, cmd_org_list, ""},
+    {"org", "show", "", 1, 1, STORE_READ, KEY_NONE, cmd_org_show, "ORG"},
+    {"org", "update", "display-name=,meta=*,unset-meta=*", 1, 1, STORE_WRITE, KEY_NONE,
+     cmd_org_update, "ORG [--display-name S] [--meta K=V]... [--unset-meta K]..."},
+    {"org", "delete", "", 1, 1, STORE_WRITE, KEY_NONE, cmd_org_delete, "ORG"},
+    {"org", "add-domain", "", 2, 2, STORE_WRITE, KEY_NONE, cmd_org_add_domain, "ORG DOMAIN"},
+    {"org", "remove-domain", "", 2, 2, STORE_WRITE, KEY_NONE, cmd_org_remove_domain, "ORG DOMAIN"},
+    {"org", "enable-conn", "auto-membership", 2, 2, STORE_WRITE, KEY_NONE, cmd_org_enable_conn,
+     "ORG CONN [--auto-membership]"},
+    {"org", "disable-conn", "", 2, 2, STORE_WRITE, KEY_NONE, cmd_org_disable_conn, "ORG CONN"},
+    {"conn", "create", CONN_OPTS, 1, 1, STORE_WRITE, KEY_REQUIRED, cmd_conn_create,
+     "NAME --issuer URL --client-id ID (--client-secret-file F | --client-secret-env VAR) "
+     "[--display-name S] [--scopes \"openid email profile\"] "
+     "[--auth-method client_secret_basic|client_secret_post]"},
+    {"conn", "list", "", 0, 0, STORE_READ, KEY_NONE, cmd_conn_list, ""},
+    {"conn", "show", "", 1, 1, STORE_READ, KEY_NONE, cmd_conn_show, "CONN"},
+    {"conn", "update", CONN_OPTS, 1, 1, STORE_WRITE, KEY_IF_SECRET, cmd_conn_update,
+     "CONN [--issuer URL] [--client-id ID] [--client-secret-file F | --client-secret-env VAR] "
+     "[--display-name S] [--scopes S] [--auth-method M]"},
+    {"conn", "delete", "", 1, 1, STORE_WRITE, KEY_NONE, cmd_conn_delete, "CONN"},
+    {"user", "list", "email=", 0, 0, STORE_READ, KEY_NONE, cmd_user_list, "[--email E]"},
+    {"user", "show", "", 1, 1, STORE_READ, KEY_NONE, cmd_user_show, "USER"},
+    {"user", "delete", "", 1, 1, STORE_WRITE, KEY_NONE, cmd_user_delete, "USER"},
+    {"member", "add", "connection=,email=,sub=,role=*", 1, 2, STORE_WRITE, KEY_NONE, cmd_member_add,
+     "ORG (USER | --connection CONN (--email E | --sub SUB)) [--role R]..."},
+    {"member", "list", "", 1, 1, STORE_READ, KEY_NONE, cmd_member_list, "ORG"},
+    {"member", "remove", "connection=,email=", 1, 2, STORE_WRITE, KEY_NONE, cmd_member_remove,
+     "ORG (USER | --connection CONN --email E)"},
+    {"role", "add", "", 3, -1, STORE_WRITE, KEY_NONE, cmd_role_add, "ORG USER ROLE..."},
+    {"role", "remove", "", 3, -1, STORE_WRITE, KEY_NONE, cmd_role_remove, "ORG USER ROLE..."},
+    {"invite", "create", "role=*,ttl=", 2, 2, STORE_WRITE, KEY_NONE, cmd_invite_create,
+     "ORG EMAIL [--role R]... [--ttl 7d]"},
+    {"invite", "list", "", 1, 1, STORE_READ, KEY_NONE, cmd_invite_list, "ORG"},
+    {"invite", "revoke", "", 1, 1, STORE_WRITE, KEY_NONE, cmd_invite_revoke, "ID"},
+    {"export", NULL, "", 0, 1, STORE_READ, KEY_OPTIONAL, cmd_export, "[FILE]"},
+    {"import", NULL, "", 0, 1, STORE_WRITE, KEY_OPTIONAL, cmd_import, "[FILE]"},
+    {"check", NULL, "", 0, 0, STORE_READ, KEY_OPTIONAL, cmd_check, ""},
+    {"help", NULL, "", 0, 2, STORE_NONE, KEY_NONE, cmd_help, "[COMMAND]"},
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void print_usage(FILE *fp, const char *group)
+{
+    if (!group) {
+        fputs("usage: orgctl [-s STOREDIR] [--key-file FILE] [--max-size SIZE] [--json] "
+              "COMMAND ...\n\n"
+              "Administers the mod_auth_orgs store, safely while httpd runs.\n\n"
+              "options (before or after the command):\n"
+              "  -s, --store DIR    store directory (default: $ORGS_STORE)\n"
+              "  --key-file FILE    crypto key, as OrgsCryptoKey file: (default: "
+              "$ORGS_KEY_FILE)\n"
+              "  --max-size SIZE    LMDB map size, as OrgsStoreMaxSize (default: 1G)\n"
+              "  --json             JSON output for reads\n"
+              "  -h, --help         this help;  --version  the version\n\n"
+              "commands (ORG and CONN: name or id, USER: user id):\n",
+              fp);
+    }
+    for (apr_size_t i = 0; i < NCOMMANDS; i++) {
+        const command_t *k = &commands[i];
+        if (group && strcmp(group, k->group) != 0) {
+            continue;
+        }
+        fprintf(fp, "  %s%s%s%s%s\n", k->group, k->verb ? " " : "", k->verb ? k->verb : "",
+                *k->usage ? " " : "", k->usage);
+    }
+    if (!group) {
+        fputs("\nexit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict, 5 store error\n", fp);
+    }
+}
+
+static int cmd_help(cli_t *c)
+{
+    print_usage(stdout, c->args->nelts ? cli_arg(c, 0) : NULL);
+    return RC_OK;
+}
+
+/* ---- store and key ---------------------------------------------------- */
+
+static int load_key(cli_t *c)
+{
+    const command_t *k = c->cmd;
+    int need = k->key == KEY_REQUIRED ||
+               (k->key == KEY_IF_SECRET &&
+                (cli_opt(c, "client-secret-file") || cli_opt(c, "client-secret-env")));
+    if (k->key == KEY_NONE || (!need && k->key != KEY_OPTIONAL)) {
+        return RC_OK;
+    }
+    if (!c->key_file || !*c->key_file) {
+        if (!need) {
+            return RC_OK;
+        }
+        return cli_fail(c, RC_ERROR,
+                        "client secrets are stored encrypted: give the key with --key-file FILE "
+                        "or ORGS_KEY_FILE (the file OrgsCryptoKey names)");
+    }
+    apr_status_t rv = orgs_crypto_keys_load(&c->keys, apr_pstrcat(c->p, "file:", c->key_file, NULL),
+                                            c->p, &c->err);
+    if (rv != APR_SUCCESS) {
+        if (c->err.msg[0] && strstr(c->err.msg, c->key_file)) {
+            return cli_fail(c, RC_ERROR, "%s", c->err.msg);
+        }
+        return cli_fail(c, RC_ERROR, "key file '%s': %s", c->key_file,
+                        c->err.msg[0] ? c->err.msg : "cannot load");
+    }
+    return RC_OK;
+}
+
+static int open_store(cli_t *c)
+{
+    int write = c->cmd->store == STORE_WRITE;
+    apr_finfo_t fi;
+
+    if (!c->store_dir || !*c->store_dir) {
+        return cli_usage_fail(c, "no store: give -s STOREDIR or set ORGS_STORE");
+    }
+    c->map_size = ORGS_STORE_DEFAULT_MAP_SIZE;
+    if (c->max_size && orgs_parse_size(c->max_size, MAP_SIZE_MIN, &c->map_size, &c->err)) {
+        return cli_usage_fail(c, "--max-size: %s", c->err.msg);
+    }
+    if (apr_stat(&fi, c->store_dir, APR_FINFO_TYPE, c->p) != APR_SUCCESS ||
+        fi.filetype != APR_DIR) {
+        return cli_fail(c, RC_STORE, "store directory '%s' does not exist%s", c->store_dir,
+                        write ? " (create it first, owned by the user httpd runs as)" : "");
+    }
+    /* Reads never create a store: an empty answer from a mistyped path
+     * would look like an empty store. */
+    if (!write && apr_stat(&fi, apr_pstrcat(c->p, c->store_dir, "/data.mdb", NULL), APR_FINFO_TYPE,
+                           c->p) != APR_SUCCESS) {
+        return cli_fail(c, RC_STORE,
+                        "no store in '%s' (a write command such as 'org create' "
+                        "creates it)",
+                        c->store_dir);
+    }
+    apr_status_t rv =
+        orgs_store_open(&c->st, c->store_dir, c->map_size, 0,
+                        write ? ORGS_STORE_CREATE : ORGS_STORE_RDONLY, c->keys, c->p, &c->err);
+    if (rv != APR_SUCCESS) {
+        return cli_fail_rv(c, rv, apr_psprintf(c->p, "store '%s'", c->store_dir));
+    }
+    return RC_OK;
+}
+
+static int run(cli_t *c, int argc, const char *const *argv)
+{
+    int rc = cli_args_parse(c, commands, NCOMMANDS, argc, argv);
+    if (rc == ARGS_GROUP_HELP) {
+        print_usage(stdout, c->name);
+        return RC_OK;
+    }
+    if (rc != RC_OK) {
+        return rc;
+    }
+    if (c->version) {
+        printf("orgctl (mod_auth_orgs) %s\n", PACKAGE_VERSION);
+        return RC_OK;
+    }
+    if (!c->cmd || c->help) {
+        if (c->cmd && c->cmd->fn != cmd_help) {
+            printf("usage: orgctl %s%s%s\n", c->name, *c->cmd->usage ? " " : "", c->cmd->usage);
+        } else {
+            print_usage(stdout, c->cmd && c->args->nelts ? cli_arg(c, 0) : NULL);
+        }
+        return RC_OK;
+    }
+    if (c->cmd->store != STORE_NONE) {
+        if ((rc = load_key(c)) != RC_OK || (rc = open_store(c)) != RC_OK) {
+            return rc;
+        }
+    }
+    rc = c->cmd->fn(c);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        return rc != RC_OK ? rc : cli_fail(c, RC_ERROR, "cannot write to standard output");
+    }
+    return rc;
+}
+
+int main(int argc, const char *const *argv)
+{
+    apr_pool_t *p;
+    cli_t c;
+    int rc;
+
+    if (apr_app_initialize(&argc, &argv, NULL) != APR_SUCCESS) {
+        fprintf(stderr, "orgctl: cannot initialize APR\n");
+        return RC_ERROR;
+    }
+    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
+        fprintf(stderr, "orgctl: cannot create a memory pool\n");
+        apr_terminate();
+        return RC_ERROR;
+    }
+    memset(&c, 0, sizeof(c));
+    c.p = p;
+    c.opts = apr_table_make(p, 8);
+    c.args = apr_array_make(p, 8, sizeof(const char *));
+    c.store_dir = getenv("ORGS_STORE");
+    c.key_file = getenv("ORGS_KEY_FILE");
+    rc = run(&c, argc, argv);
+    /* Closes the store and cleanses the keys and secrets (pool cleanups). */
+    apr_pool_destroy(p);
+    apr_terminate();
+    return rc;
+}
