@@ -8,6 +8,9 @@
 #   tests/unit/**/test_*.c   one Check binary each; the other .c/.h files
 #                      of tests/unit and of the test's own folder are its
 #                      helpers                         UNIT_TESTS
+#   tests/unit/NAME/test_*.c with a tools/NAME/ folder: the tool's files
+#                      but main.c are linked too, its folder on the
+#                      include path (the tool's own code, unit-tested)
 #   tests/fuzz/fuzz_*.c      one libFuzzer target each FUZZ_TARGETS
 # With --check, prints nothing and exits 1 when sources.am is stale (the
 # drift check runs it).
@@ -57,8 +60,16 @@ generate() {
                     find "$dir" -maxdepth 1 -type f \( -name '*.h' -o -name '*.c' \) ! -name 'test_*'
             } | LC_ALL=C sort
         )
+        # a test folder named after a tool tests that tool's code
+        tool=tools/$(basename "$dir")
+        if [ "$dir" != tests/unit ] && [ -d "$tool" ]; then
+            helpers="$helpers $(list "$tool" | grep -vx "$tool/main.c")"
+        fi
         # shellcheck disable=SC2086
         wrap "${c}_SOURCES" "$t" $helpers
+        if [ "$dir" != tests/unit ] && [ -d "$tool" ]; then
+            echo "${c}_CPPFLAGS = \$(AM_CPPFLAGS) -I\$(srcdir)/$tool"
+        fi
         echo "${c}_CFLAGS = \$(UT_CF)"
         echo "${c}_LDADD = \$(UT_LIBS)"
         echo "${c}_LDFLAGS = \$(UT_LF)"
