@@ -162,6 +162,11 @@ assert_eq "$(j 'd["display_name"]')" "Org One" "display name"
 assert_eq "$(j 'd["metadata"]')" '{"license": "premium", "tier": "gold"}' "metadata"
 assert_eq "$(j 'd["domains"]')" '["example.com"]' "domain lowercased"
 assert_eq "$(j 'd["enabled_connections"]')" '[]' "no connections yet"
+# one JSON shape per object (src/core/json.h)
+assert_eq "$(j 'list(k for k in d if k != "enabled_connections")')" \
+    '["id", "name", "display_name", "metadata", "domains", "created_at", "updated_at"]' "org JSON shape"
+assert_match '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?Z$' \
+    "$(j 'd["created_at"]')" "created_at is RFC 3339 UTC"
 expect 0 org show "$org1" --json
 assert_eq "$(j 'd["name"]')" "org1" "org show by id"
 expect 0 org show org1
@@ -223,6 +228,9 @@ assert_eq "$(j 'd["client_id"]')" "client-1" "conn show --json client_id"
 assert_eq "$(j 'd["scopes"]')" "openid email profile" "default scopes"
 assert_eq "$(j 'd["auth_method"]')" "client_secret_basic" "default auth method"
 assert_eq "$(j '"client_secret" in d')" "false" "no client_secret in JSON"
+assert_eq "$(j 'list(k for k in d if k != "organizations")')" \
+    '["id", "name", "display_name", "issuer", "client_id", "client_secret_set", "scopes", "auth_method", "created_at", "updated_at"]' \
+    "connection JSON shape"
 expect 3 conn show nosuch
 SECRET_VAR=$secret2 expect 0 conn update okta --client-secret-env SECRET_VAR --scopes "openid email"
 expect 0 conn show okta --json
@@ -244,6 +252,8 @@ expect 3 org enable-conn nosuch okta
 expect 0 org show org1 --json
 assert_eq "$(j '[(c["name"], c["auto_membership"]) for c in d["enabled_connections"]]')" \
     '[["azure", false], ["okta", true]]' "enabled connections"
+assert_eq "$(j '[c["connection_id"] == "'"$okta"'" for c in d["enabled_connections"] if c["name"] == "okta"]')" \
+    '[true]' "enabled connection JSON names its connection_id"
 expect 0 conn show okta --json
 assert_eq "$(j 'sorted(o["name"] for o in d["organizations"])')" '["org1", "org2"]' \
     "conn show lists its orgs"
@@ -273,6 +283,9 @@ bysub=$(cat "$out")
 expect 0 member add org2 "$alice" --role viewer # collaboration across orgs
 expect 0 member list org1 --json
 assert_eq "$(j 'len(d)')" 2 "member list org1"
+assert_eq "$(j '[k for k in d[0]][:4]')" '["org_id", "user_id", "roles", "created_at"]' \
+    "member JSON shape"
+assert_eq "$(j 'all(m["org_id"] == "'"$org1"'" for m in d)')" "true" "member JSON names its org"
 assert_eq "$(j '[m["roles"] for m in d if m["user_id"] == "'"$alice"'"][0]')" '["admin"]' "roles"
 assert_eq "$(j '[m["email"] for m in d if m["user_id"] == "'"$alice"'"][0]')" \
     "Alice@example.com" "email domain lowercased"
@@ -291,6 +304,10 @@ assert_eq "$(j 'd["connection"]')" "okta" "user show connection"
 assert_eq "$(j 'sorted(o["org_name"] for o in d["organizations"])')" '["org1", "org2"]' \
     "user show memberships"
 assert_eq "$(j 'd["last_login"]')" "null" "never signed in"
+assert_eq "$(j '[k for k in d][:7]')" \
+    '["id", "connection_id", "sub", "email", "name", "created_at", "last_login"]' "user JSON shape"
+assert_eq "$(j 'all(o["user_id"] == d["id"] and "created_at" in o for o in d["organizations"])')" \
+    "true" "user show organizations are member objects"
 expect 0 user show "$alice"
 expect 3 user show usr_AAAAAAAAAAAAAAAA
 
@@ -319,6 +336,8 @@ if [ "$rc" -eq 0 ]; then
     assert_match '^inv_' "$inv" "invite create prints the id"
     expect 0 invite list org1 --json
     assert_eq "$(j '[i["email"] for i in d]')" '["bob@example.com"]' "invite list"
+    assert_eq "$(j '[list(i) for i in d]')" \
+        '[["id", "org_id", "email", "roles", "created_at", "expires_at"]]' "invitation JSON shape"
     expect 0 invite list org1
     expect 0 invite revoke "$inv"
     expect 3 invite revoke "$inv"

@@ -178,7 +178,7 @@ int cmd_conn_list(cli_t *c)
     if (c->json) {
         json_t *arr = json_array();
         for (int i = 0; i < conns->nelts; i++) {
-            json_array_append_new(arr, out_conn_json(c->p, APR_ARRAY_IDX(conns, i, orgs_conn_t *)));
+            arr = out_push(arr, orgs_json_conn(APR_ARRAY_IDX(conns, i, orgs_conn_t *)));
         }
         return out_json_new(c, arr);
     }
@@ -211,9 +211,9 @@ static apr_status_t conn_orgs(cli_t *c, const char *conn_id, apr_array_header_t 
             APR_ARRAY_PUSH(*names, const char *) =
                 apr_pstrcat(c->p, o->name, e->auto_membership ? " (auto-membership)" : "", NULL);
             json_t *j = json_object();
-            json_object_set_new(j, "id", out_jstr(o->id));
-            json_object_set_new(j, "name", out_jstr(o->name));
-            json_object_set_new(j, "auto_membership", json_boolean(e->auto_membership));
+            j = out_set(j, "id", out_jstr(o->id));
+            j = out_set(j, "name", out_jstr(o->name));
+            j = out_set(j, "auto_membership", json_boolean(e->auto_membership));
             json_array_append_new(arr, j);
         }
     }
@@ -235,8 +235,7 @@ int cmd_conn_show(cli_t *c)
         return cli_fail_rv(c, rv, apr_psprintf(c->p, "connection '%s'", ref));
     }
     if (c->json) {
-        json_t *j = out_conn_json(c->p, cn);
-        json_object_set_new(j, "organizations", orgs);
+        json_t *j = out_set(orgs_json_conn(cn), "organizations", orgs);
         return out_json_new(c, j);
     }
     json_decref(orgs);

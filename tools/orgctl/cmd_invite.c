@@ -52,8 +52,7 @@ int cmd_invite_list(cli_t *c)
     if (c->json) {
         json_t *arr = json_array();
         for (int i = 0; i < invs->nelts; i++) {
-            json_array_append_new(arr,
-                                  out_invite_json(c->p, APR_ARRAY_IDX(invs, i, orgs_invite_t *)));
+            arr = out_push(arr, orgs_json_invite(APR_ARRAY_IDX(invs, i, orgs_invite_t *)));
         }
         return out_json_new(c, arr);
     }

@@ -44,8 +44,9 @@ int cmd_user_list(cli_t *c)
         json_t *arr = json_array();
         for (int i = 0; i < users->nelts; i++) {
             const orgs_user_t *u = APR_ARRAY_IDX(users, i, orgs_user_t *);
-            json_array_append_new(
-                arr, out_user_json(c->p, u, apr_hash_get(cnames, u->conn_id, APR_HASH_KEY_STRING)));
+            arr = out_push(
+                arr, out_set(orgs_json_user(u), "connection",
+                             out_jstr(apr_hash_get(cnames, u->conn_id, APR_HASH_KEY_STRING))));
         }
         return out_json_new(c, arr);
     }
@@ -82,19 +83,14 @@ int cmd_user_show(cli_t *c)
         orgs_err_t err = {{0}};
         const char *oname =
             orgs_store_org_get(c->st, m->org_id, &o, c->p, &err) == APR_SUCCESS ? o->name : NULL;
-        json_t *j = json_object();
-        json_object_set_new(j, "org_id", out_jstr(m->org_id));
-        json_object_set_new(j, "org_name", out_jstr(oname));
-        json_object_set_new(j, "roles", out_jstrings(m->roles));
-        json_object_set_new(j, "created", out_jtime(c->p, m->created));
-        json_array_append_new(jorgs, j);
+        jorgs = out_push(jorgs, out_set(orgs_json_member(m), "org_name", out_jstr(oname)));
         APR_ARRAY_PUSH(lines, const char *) = apr_psprintf(
             c->p, "%s%s%s%s", oname ? oname : m->org_id, m->roles && m->roles->nelts ? " [" : "",
             out_join(c->p, m->roles, ","), m->roles && m->roles->nelts ? "]" : "");
     }
     if (c->json) {
-        json_t *j = out_user_json(c->p, u, cname);
-        json_object_set_new(j, "organizations", jorgs);
+        json_t *j = out_set(orgs_json_user(u), "connection", out_jstr(cname));
+        j = out_set(j, "organizations", jorgs);
         return out_json_new(c, j);
     }
     json_decref(jorgs);
@@ -189,22 +185,20 @@ int cmd_member_list(cli_t *c)
         }
         const char *cname =
             u ? apr_hash_get(cnames, u->conn_id, APR_HASH_KEY_STRING) : (const char *)NULL;
-        if (arr) {
-            json_t *j = json_object();
-            json_object_set_new(j, "user_id", out_jstr(m->user_id));
-            json_object_set_new(j, "email", out_jstr(u ? u->email : NULL));
-            json_object_set_new(j, "name", out_jstr(u ? u->name : NULL));
-            json_object_set_new(j, "sub", out_jstr(u ? u->sub : NULL));
-            json_object_set_new(j, "connection", out_jstr(cname));
-            json_object_set_new(j, "roles", out_jstrings(m->roles));
-            json_object_set_new(j, "created", out_jtime(c->p, m->created));
-            json_array_append_new(arr, j);
+        if (c->json) {
+            /* the membership, with who the member is */
+            json_t *j = orgs_json_member(m);
+            j = out_set(j, "email", out_jstr(u ? u->email : NULL));
+            j = out_set(j, "name", out_jstr(u ? u->name : NULL));
+            j = out_set(j, "sub", out_jstr(u ? u->sub : NULL));
+            j = out_set(j, "connection", out_jstr(cname));
+            arr = out_push(arr, j);
         } else {
             out_table_row(t, m->user_id, u ? u->email : NULL, u ? u->name : NULL, cname,
                           out_join(c->p, m->roles, ","));
         }
     }
-    if (arr) {
+    if (c->json) {
         return out_json_new(c, arr);
     }
     out_table_print(t);

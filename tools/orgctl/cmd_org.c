@@ -85,7 +85,7 @@ int cmd_org_list(cli_t *c)
     if (c->json) {
         json_t *arr = json_array();
         for (int i = 0; i < orgs->nelts; i++) {
-            json_array_append_new(arr, out_org_json(c->p, APR_ARRAY_IDX(orgs, i, orgs_org_t *)));
+            arr = out_push(arr, orgs_json_org(APR_ARRAY_IDX(orgs, i, orgs_org_t *)));
         }
         return out_json_new(c, arr);
     }
@@ -112,18 +112,12 @@ int cmd_org_show(cli_t *c)
         return cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", ref));
     }
     if (c->json) {
-        json_t *j = out_org_json(c->p, o);
         json_t *arr = json_array();
         for (int i = 0; i < conns->nelts; i++) {
-            const orgs_enabled_conn_t *e = APR_ARRAY_IDX(conns, i, orgs_enabled_conn_t *);
-            json_t *ej = json_object();
-            json_object_set_new(ej, "id", out_jstr(e->conn_id));
-            json_object_set_new(ej, "name", out_jstr(e->conn_name));
-            json_object_set_new(ej, "display_name", out_jstr(e->conn_display_name));
-            json_object_set_new(ej, "auto_membership", json_boolean(e->auto_membership));
-            json_array_append_new(arr, ej);
+            arr = out_push(arr,
+                           orgs_json_enabled_conn(APR_ARRAY_IDX(conns, i, orgs_enabled_conn_t *)));
         }
-        json_object_set_new(j, "enabled_connections", arr);
+        json_t *j = out_set(orgs_json_org(o), "enabled_connections", arr);
         return out_json_new(c, j);
     }
     apr_array_header_t *meta = apr_array_make(c->p, 4, sizeof(const char *));

@@ -25,6 +25,7 @@
 #include "orgs.h"
 #include "crypto.h"
 #include "store.h"
+#include "json.h"
 
 /* Exit codes scripts can rely on (design.md). */
 enum {
@@ -132,13 +133,16 @@ void out_kv_list(apr_pool_t *p, const char *key, const apr_array_header_t *value
 
 /* ---- out.c: JSON ------------------------------------------------------- */
 
+/* The objects themselves have one shape, json.h's; these build what
+ * orgctl joins to them. */
+
+/* A string, or null for NULL. */
 json_t *out_jstr(const char *s);
-json_t *out_jtime(apr_pool_t *p, apr_time_t t);
 json_t *out_jstrings(const apr_array_header_t *a);
-json_t *out_org_json(apr_pool_t *p, const orgs_org_t *o);
-json_t *out_conn_json(apr_pool_t *p, const orgs_conn_t *cn);
-json_t *out_user_json(apr_pool_t *p, const orgs_user_t *u, const char *conn_name);
-json_t *out_invite_json(apr_pool_t *p, const orgs_invite_t *inv);
+/* Appends (or sets) v, stolen; on failure the container is released and
+ * NULL returned, which out_json_new reports: never a list with a hole. */
+json_t *out_push(json_t *arr, json_t *v);
+json_t *out_set(json_t *obj, const char *key, json_t *v);
 
 /* Prints and releases j (steals the reference). */
 int out_json_new(cli_t *c, json_t *j);

@@ -254,11 +254,6 @@ json_t *out_jstr(const char *s)
     return j ? j : json_null();
 }
 
-json_t *out_jtime(apr_pool_t *p, apr_time_t t)
-{
-    return t ? json_string(out_time(p, t)) : json_null();
-}
-
 json_t *out_jstrings(const apr_array_header_t *a)
 {
     json_t *arr = json_array();
@@ -266,6 +261,24 @@ json_t *out_jstrings(const apr_array_header_t *a)
         json_array_append_new(arr, out_jstr(APR_ARRAY_IDX(a, i, const char *)));
     }
     return arr;
+}
+
+json_t *out_push(json_t *arr, json_t *v)
+{
+    if (json_array_append_new(arr, v) != 0) {
+        json_decref(arr);
+        return NULL;
+    }
+    return arr;
+}
+
+json_t *out_set(json_t *obj, const char *key, json_t *v)
+{
+    if (json_object_set_new(obj, key, v) != 0) {
+        json_decref(obj);
+        return NULL;
+    }
+    return obj;
 }
 
 /* Prints and releases j (steals the reference). */
@@ -278,67 +291,6 @@ int out_json_new(cli_t *c, json_t *j)
     }
     fputc('\n', stdout);
     return RC_OK;
-}
-
-json_t *out_org_json(apr_pool_t *p, const orgs_org_t *o)
-{
-    json_t *meta = json_object();
-    for (int i = 0; o->meta && i < o->meta->nelts; i++) {
-        const orgs_kv_t *kv = &APR_ARRAY_IDX(o->meta, i, orgs_kv_t);
-        json_object_set_new(meta, kv->key, out_jstr(kv->value));
-    }
-    json_t *j = json_object();
-    json_object_set_new(j, "id", out_jstr(o->id));
-    json_object_set_new(j, "name", out_jstr(o->name));
-    json_object_set_new(j, "display_name", out_jstr(o->display_name));
-    json_object_set_new(j, "metadata", meta);
-    json_object_set_new(j, "domains", out_jstrings(o->domains));
-    json_object_set_new(j, "created", out_jtime(p, o->created));
-    json_object_set_new(j, "updated", out_jtime(p, o->updated));
-    return j;
-}
-
-/* Never includes the secret: only whether one is stored. */
-json_t *out_conn_json(apr_pool_t *p, const orgs_conn_t *cn)
-{
-    json_t *j = json_object();
-    json_object_set_new(j, "id", out_jstr(cn->id));
-    json_object_set_new(j, "name", out_jstr(cn->name));
-    json_object_set_new(j, "display_name", out_jstr(cn->display_name));
-    json_object_set_new(j, "issuer", out_jstr(cn->issuer));
-    json_object_set_new(j, "client_id", out_jstr(cn->client_id));
-    json_object_set_new(j, "client_secret_set", json_true());
-    json_object_set_new(j, "scopes", out_jstr(cn->scopes));
-    json_object_set_new(j, "auth_method", out_jstr(cn->auth_method));
-    json_object_set_new(j, "created", out_jtime(p, cn->created));
-    json_object_set_new(j, "updated", out_jtime(p, cn->updated));
-    return j;
-}
-
-json_t *out_user_json(apr_pool_t *p, const orgs_user_t *u, const char *conn_name)
-{
-    json_t *j = json_object();
-    json_object_set_new(j, "id", out_jstr(u->id));
-    json_object_set_new(j, "connection_id", out_jstr(u->conn_id));
-    json_object_set_new(j, "connection", out_jstr(conn_name));
-    json_object_set_new(j, "sub", out_jstr(u->sub));
-    json_object_set_new(j, "email", out_jstr(u->email));
-    json_object_set_new(j, "name", out_jstr(u->name));
-    json_object_set_new(j, "created", out_jtime(p, u->created));
-    json_object_set_new(j, "last_login", out_jtime(p, u->last_login));
-    return j;
-}
-
-json_t *out_invite_json(apr_pool_t *p, const orgs_invite_t *inv)
-{
-    json_t *j = json_object();
-    json_object_set_new(j, "id", out_jstr(inv->id));
-    json_object_set_new(j, "org_id", out_jstr(inv->org_id));
-    json_object_set_new(j, "email", out_jstr(inv->email));
-    json_object_set_new(j, "roles", out_jstrings(inv->roles));
-    json_object_set_new(j, "created", out_jtime(p, inv->created));
-    json_object_set_new(j, "expires", out_jtime(p, inv->expires));
-    return j;
 }
 
 /* Prints a new object's id: alone on a line, or {"id": ...} with --json. */
