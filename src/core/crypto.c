@@ -19,17 +19,11 @@
 #include <openssl/rand.h>
 
 #include "crypto.h"
+#include "text.h"
 
 /* Largest secret accepted from a key file or variable: a key is a few dozen
  * bytes; anything bigger is a wrong file. */
 #define IKM_MAX 4096
-
-static const char b64url_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static const char base62_alphabet[] =
-    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 void orgs_crypto_cleanse(void *buf, apr_size_t len)
 {
@@ -94,15 +88,6 @@ apr_status_t orgs_crypto_keys_derive(orgs_crypto_keys_t **keys, const unsigned c
     }
     *keys = k;
     return APR_SUCCESS;
-}
-
-static apr_size_t trim_trailing_space(const unsigned char *buf, apr_size_t len)
-{
-    while (len > 0 && (buf[len - 1] == ' ' || buf[len - 1] == '\t' || buf[len - 1] == '\n' ||
-                       buf[len - 1] == '\r')) {
-        len--;
-    }
-    return len;
 }
 
 /* Reads a key file into buf (IKM_MAX + 1 bytes), refusing anything but a
@@ -197,7 +182,7 @@ apr_status_t orgs_crypto_keys_load(orgs_crypto_keys_t **keys, const char *source
                           source);
         goto leave;
     }
-    len = trim_trailing_space(buf, len);
+    len = orgs_text_trim_trailing_space(buf, len);
     if (len < ORGS_CRYPTO_IKM_MIN) {
         rv = orgs_err_set(err, APR_EINVAL, "%s '%s' holds %lu bytes: need at least %d", what,
                           strchr(source, ':') + 1, (unsigned long)len, ORGS_CRYPTO_IKM_MIN);
@@ -369,7 +354,7 @@ apr_status_t orgs_crypto_random_id(const char *prefix, apr_size_t nchars, char *
         /* Rejection sampling: 248 = 4 * 62, so accepted bytes map uniformly. */
         for (apr_size_t i = 0; i < sizeof(rnd) && nchars > 0; i++) {
             if (rnd[i] < 248) {
-                *d++ = base62_alphabet[rnd[i] % 62];
+                *d++ = orgs_text_base62_alphabet[rnd[i] % 62];
                 nchars--;
             }
         }
@@ -394,108 +379,15 @@ apr_status_t orgs_crypto_random_token(apr_size_t nbytes, char **out, apr_pool_t 
     return APR_SUCCESS;
 }
 
-static char *b64_encode(const char *alphabet, int pad, const void *data, apr_size_t len,
-                        apr_pool_t *p)
-{
-    const unsigned char *in = data;
-    char *s = apr_palloc(p, (len + 2) / 3 * 4 + 1);
-    char *d = s;
-    apr_size_t i = 0;
-
-    for (; i + 3 <= len; i += 3) {
-        unsigned long v =
-            ((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8) | in[i + 2];
-        *d++ = alphabet[(v >> 18) & 0x3f];
-        *d++ = alphabet[(v >> 12) & 0x3f];
-        *d++ = alphabet[(v >> 6) & 0x3f];
-        *d++ = alphabet[v & 0x3f];
-    }
-    if (len - i == 1) {
-        unsigned long v = (unsigned long)in[i] << 16;
-        *d++ = alphabet[(v >> 18) & 0x3f];
-        *d++ = alphabet[(v >> 12) & 0x3f];
-        if (pad) {
-            *d++ = '=';
-            *d++ = '=';
-        }
-    } else if (len - i == 2) {
-        unsigned long v = ((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8);
-        *d++ = alphabet[(v >> 18) & 0x3f];
-        *d++ = alphabet[(v >> 12) & 0x3f];
-        *d++ = alphabet[(v >> 6) & 0x3f];
-        if (pad) {
-            *d++ = '=';
-        }
-    }
-    *d = '\0';
-    return s;
-}
-
 char *orgs_crypto_b64url_encode(const void *data, apr_size_t len, apr_pool_t *p)
 {
-    return b64_encode(b64url_alphabet, 0, data, len, p);
-}
-
-char *orgs_crypto_b64_encode(const void *data, apr_size_t len, apr_pool_t *p)
-{
-    return b64_encode(b64_alphabet, 1, data, len, p);
-}
-
-static int b64url_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == '-') {
-        return 62;
-    }
-    if (c == '_') {
-        return 63;
-    }
-    return -1;
+    return orgs_text_b64url_encode(data, len, p);
 }
 
 apr_status_t orgs_crypto_b64url_decode(const char *s, apr_size_t slen, unsigned char **out,
                                        apr_size_t *outlen, apr_pool_t *p)
 {
-    unsigned char *buf, *d;
-    unsigned long v = 0;
-    int bits = 0;
-
-    *out = NULL;
-    *outlen = 0;
-    if (!s || slen % 4 == 1) {
-        return APR_EINVAL;
-    }
-    buf = apr_palloc(p, slen / 4 * 3 + 3);
-    d = buf;
-    for (apr_size_t i = 0; i < slen; i++) {
-        int c = b64url_value((unsigned char)s[i]);
-        if (c < 0) {
-            return APR_EINVAL;
-        }
-        v = (v << 6) | (unsigned long)c;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            *d++ = (unsigned char)(v >> bits);
-            v &= (1ul << bits) - 1;
-        }
-    }
-    /* Canonical form only: the unused low bits of the last char are zero. */
-    if (v != 0) {
-        return APR_EINVAL;
-    }
-    *d = '\0';
-    *out = buf;
-    *outlen = (apr_size_t)(d - buf);
-    return APR_SUCCESS;
+    return orgs_text_b64url_decode(s, slen, out, outlen, p, NULL);
 }
 
 void orgs_crypto_sha256(const void *data, apr_size_t len, unsigned char out[32])

@@ -53,12 +53,11 @@ apr_status_t orgs_crypto_random_id(const char *prefix, apr_size_t nchars, char *
 /* nbytes random bytes, base64url without padding (e.g. 32 -> 43 chars). */
 apr_status_t orgs_crypto_random_token(apr_size_t nbytes, char **out, apr_pool_t *p);
 
+/* orgs_text_b64url_encode / orgs_text_b64url_decode (text.h: unpadded,
+ * canonical only) under the names the store uses; new code calls text.h. */
 char *orgs_crypto_b64url_encode(const void *data, apr_size_t len, apr_pool_t *p);
-/* Accepts unpadded base64url only; APR_EINVAL on any other character. */
 apr_status_t orgs_crypto_b64url_decode(const char *s, apr_size_t slen, unsigned char **out,
                                        apr_size_t *outlen, apr_pool_t *p);
-/* Standard alphabet, padded. */
-char *orgs_crypto_b64_encode(const void *data, apr_size_t len, apr_pool_t *p);
 
 void orgs_crypto_sha256(const void *data, apr_size_t len, unsigned char out[32]);
 /* PKCE S256 / hashed ids: base64url(SHA-256(s)). */

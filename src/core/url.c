@@ -1,25 +1,11 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
 
 #include "url.h"
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
+#include "text.h"
 
 /* Byte value of the escape at s ("%XY"), or -1 when malformed. */
 static int escape_at(const char *s)
@@ -27,8 +13,8 @@ static int escape_at(const char *s)
     if (s[0] != '%') {
         return -1;
     }
-    int hi = hexval(s[1]);
-    int lo = hi < 0 ? -1 : hexval(s[2]);
+    int hi = orgs_text_hex_value((unsigned char)s[1]);
+    int lo = hi < 0 ? -1 : orgs_text_hex_value((unsigned char)s[2]);
     return lo < 0 ? -1 : hi * 16 + lo;
 }
 
@@ -172,7 +158,6 @@ apr_status_t orgs_url_query_parse(const char *query, apr_table_t **out, apr_pool
  * form, a space becomes '+' (application/x-www-form-urlencoded). */
 static char *encode(const char *s, int form, apr_pool_t *p)
 {
-    static const char hex[] = "0123456789ABCDEF";
     if (s == NULL) {
         return apr_pstrdup(p, "");
     }
@@ -180,14 +165,14 @@ static char *encode(const char *s, int form, apr_pool_t *p)
     char *buf = apr_palloc(p, len * 3 + 1);
     char *d = buf;
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (apr_isalnum(*c) || *c == '-' || *c == '.' || *c == '_' || *c == '~') {
+        if (orgs_text_is_unreserved(*c)) {
             *d++ = (char)*c;
         } else if (form && *c == ' ') {
             *d++ = '+';
         } else {
             *d++ = '%';
-            *d++ = hex[*c >> 4];
-            *d++ = hex[*c & 0x0f];
+            *d++ = orgs_text_hex_upper[*c >> 4];
+            *d++ = orgs_text_hex_upper[*c & 0x0f];
         }
     }
     *d = '\0';

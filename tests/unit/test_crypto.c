@@ -400,8 +400,6 @@ END_TEST
 
 static const char *const b64_plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
 static const char *const b64_url[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
-static const char *const b64_std[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
-                                      "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
 
 START_TEST(b64url_rfc4648_vectors)
 {
@@ -411,8 +409,6 @@ START_TEST(b64url_rfc4648_vectors)
     for (int i = 0; i < 7; i++) {
         ck_assert_str_eq(orgs_crypto_b64url_encode(b64_plain[i], strlen(b64_plain[i]), pool),
                          b64_url[i]);
-        ck_assert_str_eq(orgs_crypto_b64_encode(b64_plain[i], strlen(b64_plain[i]), pool),
-                         b64_std[i]);
         ck_assert_int_eq(
             orgs_crypto_b64url_decode(b64_url[i], strlen(b64_url[i]), &out, &outlen, pool),
             APR_SUCCESS);
@@ -429,7 +425,6 @@ START_TEST(b64url_alphabet)
     apr_size_t outlen;
 
     ck_assert_str_eq(orgs_crypto_b64url_encode(bytes, 3, pool), "-_-_");
-    ck_assert_str_eq(orgs_crypto_b64_encode(bytes, 3, pool), "+/+/");
     ck_assert_int_eq(orgs_crypto_b64url_decode("-_-_", 4, &out, &outlen, pool), APR_SUCCESS);
     ck_assert_uint_eq(outlen, 3);
     ck_assert_int_eq(memcmp(out, bytes, 3), 0);
