@@ -1,13 +1,13 @@
 /* Pure value parsers: the one place where user-supplied names, sizes,
  * durations, domains and URLs are validated. No allocation on error. */
 #include <string.h>
-#include <strings.h>
 
 #include <apr_strings.h>
 #include <apr_time.h>
 
 #include "parse.h"
 #include "text.h"
+#include "url.h"
 
 /* Decimal digits into *v; returns the first non-digit. NULL on no digits or
  * overflow. */
@@ -441,142 +441,21 @@ apr_status_t orgs_parse_key_source(const char *s, char *kind, const char **ref, 
     return orgs_err_set(err, APR_EINVAL, "key source must be file:/PATH or env:VAR");
 }
 
-/* 127.0.0.0/8 in strict dotted-quad form. */
-static int is_loopback_v4(const char *h, apr_size_t len)
-{
-    int parts = 0, first = -1;
-    apr_size_t i = 0;
-
-    while (i < len) {
-        int v = 0;
-        apr_size_t start = i;
-        while (i < len && orgs_text_is_digit((unsigned char)h[i]) && i - start < 3) {
-            v = v * 10 + (h[i] - '0');
-            i++;
-        }
-        if (i == start || v > 255 || (i - start > 1 && h[start] == '0')) {
-            return 0;
-        }
-        if (first < 0) {
-            first = v;
-        }
-        parts++;
-        if (i < len) {
-            if (h[i] != '.' || parts == 4) {
-                return 0;
-            }
-            i++;
-            if (i == len) {
-                return 0;
-            }
-        }
-    }
-    return parts == 4 && first == 127;
-}
-
-static int is_loopback_host(const char *h, apr_size_t len)
-{
-    return (len == 9 && strncasecmp(h, "localhost", 9) == 0) ||
-           (len == 5 && strncmp(h, "[::1]", 5) == 0) || is_loopback_v4(h, len);
-}
-
-/* Host: a bracketed IPv6 literal or a reg-name of letters, digits, '-', '.'. */
-static int host_ok(const char *h, apr_size_t len)
-{
-    if (len == 0) {
-        return 0;
-    }
-    if (h[0] == '[') {
-        if (len < 4 || h[len - 1] != ']') {
-            return 0;
-        }
-        for (apr_size_t i = 1; i < len - 1; i++) {
-            unsigned char c = (unsigned char)h[i];
-            if (!orgs_text_is_digit(c) && !strchr("abcdefABCDEF:.", c)) {
-                return 0;
-            }
-        }
-        return 1;
-    }
-    for (apr_size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)h[i];
-        if (!orgs_text_is_alpha(c) && !orgs_text_is_digit(c) && c != '-' && c != '.') {
-            return 0;
-        }
-    }
-    return h[0] != '.' && h[0] != '-';
-}
-
 apr_status_t orgs_parse_issuer_url(const char *s, orgs_err_t *err)
 {
-    const char *auth, *end, *host, *colon = NULL;
-    apr_size_t len, hlen;
-    int https;
+    apr_pool_t *tmp = NULL;
+    orgs_err_t e = {{0}};
+    apr_status_t rv;
 
-    if (!s || !*s) {
-        return orgs_err_set(err, APR_EINVAL, "empty URL");
+    /* apr_uri_parse needs a pool for its copies: a short-lived one keeps
+     * this function's pool-free contract. */
+    if (apr_pool_create(&tmp, NULL) != APR_SUCCESS) {
+        return orgs_err_set(err, APR_ENOMEM, "out of memory checking the issuer URL");
     }
-    len = strlen(s);
-    if (len > ORGS_URL_MAX) {
-        return orgs_err_set(err, APR_EINVAL, "URL longer than %d characters", ORGS_URL_MAX);
-    }
-    for (apr_size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c <= 0x20 || c >= 0x7f) {
-            return orgs_err_set(err, APR_EINVAL, "URL has a space, control or non-ASCII character");
-        }
-    }
-    if (strchr(s, '#')) {
-        return orgs_err_set(err, APR_EINVAL, "issuer URL must not have a fragment");
-    }
-    if (strncasecmp(s, "https://", 8) == 0) {
-        https = 1;
-        auth = s + 8;
-    } else if (strncasecmp(s, "http://", 7) == 0) {
-        https = 0;
-        auth = s + 7;
-    } else {
-        return orgs_err_set(err, APR_EINVAL, "issuer URL must start with https://");
-    }
-    end = auth + strcspn(auth, "/?");
-    if (memchr(auth, '@', (apr_size_t)(end - auth))) {
-        return orgs_err_set(err, APR_EINVAL, "issuer URL must not contain user information");
-    }
-    host = auth;
-    if (host < end && host[0] == '[') {
-        const char *rb = memchr(host, ']', (apr_size_t)(end - host));
-        if (!rb) {
-            return orgs_err_set(err, APR_EINVAL, "issuer URL has a bad IPv6 host");
-        }
-        if (rb + 1 < end) {
-            colon = rb + 1;
-        }
-    } else {
-        colon = memchr(host, ':', (apr_size_t)(end - host));
-    }
-    hlen = (apr_size_t)((colon ? colon : end) - host);
-    if (!host_ok(host, hlen)) {
-        return orgs_err_set(err, APR_EINVAL, "issuer URL has a missing or bad host");
-    }
-    if (colon) {
-        apr_uint64_t port = 0;
-        const char *q = colon + 1;
-        if (*colon != ':' || q == end || end - q > 5) {
-            return orgs_err_set(err, APR_EINVAL, "issuer URL has a bad port");
-        }
-        for (; q < end; q++) {
-            if (!orgs_text_is_digit((unsigned char)*q)) {
-                return orgs_err_set(err, APR_EINVAL, "issuer URL has a bad port");
-            }
-            port = port * 10 + (apr_uint64_t)(*q - '0');
-        }
-        if (port == 0 || port > 65535) {
-            return orgs_err_set(err, APR_EINVAL, "issuer URL has a bad port");
-        }
-    }
-    if (!https && !is_loopback_host(host, hlen)) {
-        return orgs_err_set(err, APR_EINVAL,
-                            "issuer URL must use https:// (http:// only for loopback hosts)");
+    rv = orgs_url_absolute_check(s, ORGS_URL_HTTPS, tmp, &e);
+    apr_pool_destroy(tmp);
+    if (rv != APR_SUCCESS) {
+        return orgs_err_set(err, rv, "issuer %s", e.msg);
     }
     return APR_SUCCESS;
 }
