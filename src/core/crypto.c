@@ -306,19 +306,48 @@ leave:
     return rv;
 }
 
-void orgs_crypto_hmac(const unsigned char key[ORGS_CRYPTO_KEY_LEN], const void *data,
-                      apr_size_t len, unsigned char out[32])
+/* SHA-256 fetched from the default provider once per process: an
+ * EVP_sha256() per call makes OpenSSL 3 look the algorithm up again each
+ * time (a lock and a hash lookup on every authenticated request). Never
+ * freed: it lives as long as the process. NULL when the fetch failed. */
+static CRYPTO_ONCE sha256_once = CRYPTO_ONCE_STATIC_INIT;
+static EVP_MD *sha256_md;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *sha256_get(void)
+{
+    if (!CRYPTO_THREAD_run_once(&sha256_once, sha256_fetch)) {
+        return NULL;
+    }
+    return sha256_md;
+}
+
+/* After a failure out gets unpredictable bytes, never a real digest, so a
+ * caller that does not check the result still compares unequal. */
+static apr_status_t digest_failed(unsigned char out[32])
+{
+    if (RAND_bytes(out, 32) != 1) {
+        memset(out, 0xA5, 32);
+    }
+    return ORGS_ECRYPTO;
+}
+
+apr_status_t orgs_crypto_hmac(const unsigned char key[ORGS_CRYPTO_KEY_LEN], const void *data,
+                              apr_size_t len, unsigned char out[32])
 {
     static const unsigned char empty[1] = {0};
     unsigned int outlen = 32;
+    const EVP_MD *md = sha256_get();
 
-    if (!HMAC(EVP_sha256(), key, ORGS_CRYPTO_KEY_LEN, data ? data : empty, data ? len : 0, out,
-              &outlen)) {
-        /* Fail closed: an unpredictable value never matches a real MAC. */
-        if (RAND_bytes(out, 32) != 1) {
-            memset(out, 0xA5, 32);
-        }
+    if (!md ||
+        !HMAC(md, key, ORGS_CRYPTO_KEY_LEN, data ? data : empty, data ? len : 0, out, &outlen)) {
+        return digest_failed(out);
     }
+    return APR_SUCCESS;
 }
 
 apr_status_t orgs_crypto_random(void *buf, apr_size_t len)
@@ -374,7 +403,7 @@ apr_status_t orgs_crypto_random_token(apr_size_t nbytes, char **out, apr_pool_t 
         *out = NULL;
         return rv;
     }
-    *out = orgs_crypto_b64url_encode(buf, nbytes, p);
+    *out = orgs_text_b64url_encode(buf, nbytes, p);
     orgs_crypto_cleanse(buf, nbytes);
     return APR_SUCCESS;
 }
@@ -390,24 +419,26 @@ apr_status_t orgs_crypto_b64url_decode(const char *s, apr_size_t slen, unsigned 
     return orgs_text_b64url_decode(s, slen, out, outlen, p, NULL);
 }
 
-void orgs_crypto_sha256(const void *data, apr_size_t len, unsigned char out[32])
+apr_status_t orgs_crypto_sha256(const void *data, apr_size_t len, unsigned char out[32])
 {
     static const unsigned char empty[1] = {0};
     unsigned int outlen = 32;
+    const EVP_MD *md = sha256_get();
 
-    if (EVP_Digest(data ? data : empty, data ? len : 0, out, &outlen, EVP_sha256(), NULL) != 1) {
-        if (RAND_bytes(out, 32) != 1) {
-            memset(out, 0x5A, 32);
-        }
+    if (!md || EVP_Digest(data ? data : empty, data ? len : 0, out, &outlen, md, NULL) != 1) {
+        return digest_failed(out);
     }
+    return APR_SUCCESS;
 }
 
 char *orgs_crypto_sha256_b64url(const char *s, apr_pool_t *p)
 {
     unsigned char md[32];
 
-    orgs_crypto_sha256(s, s ? strlen(s) : 0, md);
-    return orgs_crypto_b64url_encode(md, sizeof(md), p);
+    if (orgs_crypto_sha256(s, s ? strlen(s) : 0, md) != APR_SUCCESS) {
+        return NULL;
+    }
+    return orgs_text_b64url_encode(md, sizeof(md), p);
 }
 
 int orgs_crypto_ct_equal(const void *a, const void *b, apr_size_t len)

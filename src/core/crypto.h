@@ -42,9 +42,11 @@ apr_status_t orgs_crypto_open(const unsigned char key[ORGS_CRYPTO_KEY_LEN], cons
                               unsigned char **out, apr_size_t *outlen, apr_pool_t *p,
                               orgs_err_t *err);
 
-/* HMAC-SHA256. */
-void orgs_crypto_hmac(const unsigned char key[ORGS_CRYPTO_KEY_LEN], const void *data,
-                      apr_size_t len, unsigned char out[32]);
+/* HMAC-SHA256 of data[0..len) into out. APR_SUCCESS, or ORGS_ECRYPTO when
+ * OpenSSL fails: out then holds unpredictable bytes, never a valid MAC, so
+ * even a caller that ignores the result cannot match it. */
+apr_status_t orgs_crypto_hmac(const unsigned char key[ORGS_CRYPTO_KEY_LEN], const void *data,
+                              apr_size_t len, unsigned char out[32]);
 
 apr_status_t orgs_crypto_random(void *buf, apr_size_t len);
 /* prefix + nchars random base62 characters (unbiased), e.g. ("org_", 16). */
@@ -59,8 +61,11 @@ char *orgs_crypto_b64url_encode(const void *data, apr_size_t len, apr_pool_t *p)
 apr_status_t orgs_crypto_b64url_decode(const char *s, apr_size_t slen, unsigned char **out,
                                        apr_size_t *outlen, apr_pool_t *p);
 
-void orgs_crypto_sha256(const void *data, apr_size_t len, unsigned char out[32]);
-/* PKCE S256 / hashed ids: base64url(SHA-256(s)). */
+/* SHA-256 of data[0..len) into out. APR_SUCCESS, or ORGS_ECRYPTO when
+ * OpenSSL fails (out then unpredictable, as for orgs_crypto_hmac). */
+apr_status_t orgs_crypto_sha256(const void *data, apr_size_t len, unsigned char out[32]);
+/* PKCE S256 / hashed ids: base64url(SHA-256(s)) in p; NULL when OpenSSL
+ * fails. */
 char *orgs_crypto_sha256_b64url(const char *s, apr_pool_t *p);
 
 /* Constant-time comparison; returns 1 when equal. NULL compares unequal. */

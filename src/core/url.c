@@ -243,7 +243,7 @@ apr_status_t orgs_url_return_to_check(const char *return_to, orgs_err_t *err)
     return APR_SUCCESS;
 }
 
-apr_status_t orgs_url_decode(const char *s, int form, char **out, apr_pool_t *p)
+apr_status_t orgs_url_decode(const char *s, int form, char **out, apr_pool_t *p, orgs_err_t *err)
 {
     apr_size_t len = s ? strlen(s) : 0;
     char *buf = apr_palloc(p, len + 1);
@@ -251,8 +251,11 @@ apr_status_t orgs_url_decode(const char *s, int form, char **out, apr_pool_t *p)
     for (apr_size_t i = 0; i < len; i++) {
         if (s[i] == '%') {
             int v = escape_at(s + i);
-            if (v <= 0) {
-                return APR_EINVAL; /* malformed, or %00 */
+            if (v < 0) {
+                return orgs_err_set(err, APR_EINVAL, "malformed %%-escape at %ld", (long)i);
+            }
+            if (v == 0) {
+                return orgs_err_set(err, APR_EINVAL, "%%00 at %ld", (long)i);
             }
             *d++ = (char)v;
             i += 2;
@@ -281,10 +284,10 @@ apr_status_t orgs_url_query_parse(const char *query, apr_table_t **out, apr_pool
             const char *eq = memchr(s, '=', n);
             apr_size_t klen = eq ? (apr_size_t)(eq - s) : n;
             char *key, *value;
-            apr_status_t rv = orgs_url_decode(apr_pstrmemdup(p, s, klen), 1, &key, p);
+            apr_status_t rv = orgs_url_decode(apr_pstrmemdup(p, s, klen), 1, &key, p, NULL);
             if (rv == APR_SUCCESS) {
                 rv = orgs_url_decode(eq ? apr_pstrmemdup(p, eq + 1, n - klen - 1) : "", 1, &value,
-                                     p);
+                                     p, NULL);
             }
             if (rv != APR_SUCCESS) {
                 return rv;

@@ -62,8 +62,8 @@ apr_status_t orgs_url_return_to_check(const char *return_to, orgs_err_t *err);
 /* Percent-decodes s into *out (pool p). With form != 0, '+' decodes to a
  * space (application/x-www-form-urlencoded). APR_EINVAL on a malformed
  * escape ('%' not followed by two hex digits) and on %00 (which would
- * truncate the C string). */
-apr_status_t orgs_url_decode(const char *s, int form, char **out, apr_pool_t *p);
+ * truncate the C string), with the reason in err (may be NULL). */
+apr_status_t orgs_url_decode(const char *s, int form, char **out, apr_pool_t *p, orgs_err_t *err);
 
 /* Parses "k1=v1&k2=v2" (a query string without the '?', or a form body):
  * keys and values are percent-decoded with '+' as space; "k" alone gives an

@@ -370,11 +370,11 @@ START_TEST(hmac_rfc4231_case2)
     unsigned char mac[32];
     const char *data = "what do ya want for nothing?";
 
-    orgs_crypto_hmac(key, data, strlen(data), mac);
+    ck_assert_int_eq(orgs_crypto_hmac(key, data, strlen(data), mac), APR_SUCCESS);
     ck_assert_str_eq(hex(mac, 32),
                      "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
     key[4] = 1;
-    orgs_crypto_hmac(key, data, strlen(data), mac);
+    ck_assert_int_eq(orgs_crypto_hmac(key, data, strlen(data), mac), APR_SUCCESS);
     ck_assert_str_ne(hex(mac, 32),
                      "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
@@ -384,10 +384,10 @@ START_TEST(sha256_vectors)
 {
     unsigned char md[32];
 
-    orgs_crypto_sha256("abc", 3, md);
+    ck_assert_int_eq(orgs_crypto_sha256("abc", 3, md), APR_SUCCESS);
     ck_assert_str_eq(hex(md, 32),
                      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    orgs_crypto_sha256("", 0, md);
+    ck_assert_int_eq(orgs_crypto_sha256("", 0, md), APR_SUCCESS);
     ck_assert_str_eq(hex(md, 32),
                      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     /* RFC 7636 appendix B: PKCE S256 */

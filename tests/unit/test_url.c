@@ -59,7 +59,7 @@ static int run_vectors(const char *name, int want_ok)
         apr_status_t rv = APR_SUCCESS;
         if (line[0] == 'R') {
             char *decoded;
-            rv = orgs_url_decode(value, 1, &decoded, pool);
+            rv = orgs_url_decode(value, 1, &decoded, pool, NULL);
             value = decoded;
         }
         orgs_err_t err = {{0}};
@@ -168,13 +168,13 @@ END_TEST
 START_TEST(test_decode_ok)
 {
     char *out;
-    ck_assert_int_eq(orgs_url_decode("a%20b+c%2Fd%2fe", 1, &out, pool), APR_SUCCESS);
+    ck_assert_int_eq(orgs_url_decode("a%20b+c%2Fd%2fe", 1, &out, pool, NULL), APR_SUCCESS);
     ck_assert_str_eq(out, "a b c/d/e");
-    ck_assert_int_eq(orgs_url_decode("a+b%2B", 0, &out, pool), APR_SUCCESS);
+    ck_assert_int_eq(orgs_url_decode("a+b%2B", 0, &out, pool, NULL), APR_SUCCESS);
     ck_assert_str_eq(out, "a+b+");
-    ck_assert_int_eq(orgs_url_decode("%E2%9C%93", 0, &out, pool), APR_SUCCESS);
+    ck_assert_int_eq(orgs_url_decode("%E2%9C%93", 0, &out, pool, NULL), APR_SUCCESS);
     ck_assert_str_eq(out, "\xe2\x9c\x93");
-    ck_assert_int_eq(orgs_url_decode("", 1, &out, pool), APR_SUCCESS);
+    ck_assert_int_eq(orgs_url_decode("", 1, &out, pool, NULL), APR_SUCCESS);
     ck_assert_str_eq(out, "");
 }
 END_TEST
@@ -182,12 +182,17 @@ END_TEST
 START_TEST(test_decode_bad)
 {
     char *out = NULL;
-    ck_assert_int_eq(orgs_url_decode("%", 1, &out, pool), APR_EINVAL);
-    ck_assert_int_eq(orgs_url_decode("a%2", 1, &out, pool), APR_EINVAL);
-    ck_assert_int_eq(orgs_url_decode("a%zz", 1, &out, pool), APR_EINVAL);
-    ck_assert_int_eq(orgs_url_decode("a%g1", 1, &out, pool), APR_EINVAL);
-    ck_assert_int_eq(orgs_url_decode("a%00b", 1, &out, pool), APR_EINVAL);
-    ck_assert_int_eq(orgs_url_decode("%%41", 0, &out, pool), APR_EINVAL);
+    ck_assert_int_eq(orgs_url_decode("%", 1, &out, pool, NULL), APR_EINVAL);
+    ck_assert_int_eq(orgs_url_decode("a%2", 1, &out, pool, NULL), APR_EINVAL);
+    ck_assert_int_eq(orgs_url_decode("a%zz", 1, &out, pool, NULL), APR_EINVAL);
+    ck_assert_int_eq(orgs_url_decode("a%g1", 1, &out, pool, NULL), APR_EINVAL);
+    ck_assert_int_eq(orgs_url_decode("a%00b", 1, &out, pool, NULL), APR_EINVAL);
+    ck_assert_int_eq(orgs_url_decode("%%41", 0, &out, pool, NULL), APR_EINVAL);
+    orgs_err_t err = {{0}};
+    ck_assert_int_eq(orgs_url_decode("a%zz", 1, &out, pool, &err), APR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "malformed"));
+    ck_assert_int_eq(orgs_url_decode("a%00b", 1, &out, pool, &err), APR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "%00"));
     ck_assert_ptr_null(out);
 }
 END_TEST
