@@ -7,13 +7,10 @@
 #include <apr_base64.h>
 #include <apr_strings.h>
 
+#include "orgs_build.h" /* PACKAGE_VERSION */
 #include "http.h"
 #include "url.h"
 #include "crypto.h"
-
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0"
-#endif
 
 #define ORGS_HTTP_USER_AGENT "mod_auth_orgs/" PACKAGE_VERSION
 
