@@ -19,17 +19,11 @@
 #include <openssl/rand.h>
 
 #include "crypto.h"
+#include "text.h"
 
 /* Largest secret accepted from a key file or variable: a key is a few dozen
  * bytes; anything bigger is a wrong file. */
 #define IKM_MAX 4096
-
-static const char b64url_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static const char base62_alphabet[] =
-    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 void orgs_crypto_cleanse(void *buf, apr_size_t len)
 {
@@ -94,15 +88,6 @@ apr_status_t orgs_crypto_keys_derive(orgs_crypto_keys_t **keys, const unsigned c
     }
     *keys = k;
     return APR_SUCCESS;
-}
-
-static apr_size_t trim_trailing_space(const unsigned char *buf, apr_size_t len)
-{
-    while (len > 0 && (buf[len - 1] == ' ' || buf[len - 1] == '\t' || buf[len - 1] == '\n' ||
-                       buf[len - 1] == '\r')) {
-        len--;
-    }
-    return len;
 }
 
 /* Reads a key file into buf (IKM_MAX + 1 bytes), refusing anything but a
@@ -197,7 +182,7 @@ apr_status_t orgs_crypto_keys_load(orgs_crypto_keys_t **keys, const char *source
                           source);
         goto leave;
     }
-    len = trim_trailing_space(buf, len);
+    len = orgs_text_trim_trailing_space(buf, len);
     if (len < ORGS_CRYPTO_IKM_MIN) {
         rv = orgs_err_set(err, APR_EINVAL, "%s '%s' holds %lu bytes: need at least %d", what,
                           strchr(source, ':') + 1, (unsigned long)len, ORGS_CRYPTO_IKM_MIN);
@@ -321,19 +306,48 @@ leave:
     return rv;
 }
 
-void orgs_crypto_hmac(const unsigned char key[ORGS_CRYPTO_KEY_LEN], const void *data,
-                      apr_size_t len, unsigned char out[32])
+/* SHA-256 fetched from the default provider once per process: an
+ * EVP_sha256() per call makes OpenSSL 3 look the algorithm up again each
+ * time (a lock and a hash lookup on every authenticated request). Never
+ * freed: it lives as long as the process. NULL when the fetch failed. */
+static CRYPTO_ONCE sha256_once = CRYPTO_ONCE_STATIC_INIT;
+static EVP_MD *sha256_md;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *sha256_get(void)
+{
+    if (!CRYPTO_THREAD_run_once(&sha256_once, sha256_fetch)) {
+        return NULL;
+    }
+    return sha256_md;
+}
+
+/* After a failure out gets unpredictable bytes, never a real digest, so a
+ * caller that does not check the result still compares unequal. */
+static apr_status_t digest_failed(unsigned char out[32])
+{
+    if (RAND_bytes(out, 32) != 1) {
+        memset(out, 0xA5, 32);
+    }
+    return ORGS_ECRYPTO;
+}
+
+apr_status_t orgs_crypto_hmac(const unsigned char key[ORGS_CRYPTO_KEY_LEN], const void *data,
+                              apr_size_t len, unsigned char out[32])
 {
     static const unsigned char empty[1] = {0};
     unsigned int outlen = 32;
+    const EVP_MD *md = sha256_get();
 
-    if (!HMAC(EVP_sha256(), key, ORGS_CRYPTO_KEY_LEN, data ? data : empty, data ? len : 0, out,
-              &outlen)) {
-        /* Fail closed: an unpredictable value never matches a real MAC. */
-        if (RAND_bytes(out, 32) != 1) {
-            memset(out, 0xA5, 32);
-        }
+    if (!md ||
+        !HMAC(md, key, ORGS_CRYPTO_KEY_LEN, data ? data : empty, data ? len : 0, out, &outlen)) {
+        return digest_failed(out);
     }
+    return APR_SUCCESS;
 }
 
 apr_status_t orgs_crypto_random(void *buf, apr_size_t len)
@@ -369,7 +383,7 @@ apr_status_t orgs_crypto_random_id(const char *prefix, apr_size_t nchars, char *
         /* Rejection sampling: 248 = 4 * 62, so accepted bytes map uniformly. */
         for (apr_size_t i = 0; i < sizeof(rnd) && nchars > 0; i++) {
             if (rnd[i] < 248) {
-                *d++ = base62_alphabet[rnd[i] % 62];
+                *d++ = orgs_text_base62_alphabet[rnd[i] % 62];
                 nchars--;
             }
         }
@@ -389,133 +403,42 @@ apr_status_t orgs_crypto_random_token(apr_size_t nbytes, char **out, apr_pool_t 
         *out = NULL;
         return rv;
     }
-    *out = orgs_crypto_b64url_encode(buf, nbytes, p);
+    *out = orgs_text_b64url_encode(buf, nbytes, p);
     orgs_crypto_cleanse(buf, nbytes);
     return APR_SUCCESS;
 }
 
-static char *b64_encode(const char *alphabet, int pad, const void *data, apr_size_t len,
-                        apr_pool_t *p)
-{
-    const unsigned char *in = data;
-    char *s = apr_palloc(p, (len + 2) / 3 * 4 + 1);
-    char *d = s;
-    apr_size_t i = 0;
-
-    for (; i + 3 <= len; i += 3) {
-        unsigned long v =
-            ((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8) | in[i + 2];
-        *d++ = alphabet[(v >> 18) & 0x3f];
-        *d++ = alphabet[(v >> 12) & 0x3f];
-        *d++ = alphabet[(v >> 6) & 0x3f];
-        *d++ = alphabet[v & 0x3f];
-    }
-    if (len - i == 1) {
-        unsigned long v = (unsigned long)in[i] << 16;
-        *d++ = alphabet[(v >> 18) & 0x3f];
-        *d++ = alphabet[(v >> 12) & 0x3f];
-        if (pad) {
-            *d++ = '=';
-            *d++ = '=';
-        }
-    } else if (len - i == 2) {
-        unsigned long v = ((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8);
-        *d++ = alphabet[(v >> 18) & 0x3f];
-        *d++ = alphabet[(v >> 12) & 0x3f];
-        *d++ = alphabet[(v >> 6) & 0x3f];
-        if (pad) {
-            *d++ = '=';
-        }
-    }
-    *d = '\0';
-    return s;
-}
-
 char *orgs_crypto_b64url_encode(const void *data, apr_size_t len, apr_pool_t *p)
 {
-    return b64_encode(b64url_alphabet, 0, data, len, p);
-}
-
-char *orgs_crypto_b64_encode(const void *data, apr_size_t len, apr_pool_t *p)
-{
-    return b64_encode(b64_alphabet, 1, data, len, p);
-}
-
-static int b64url_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == '-') {
-        return 62;
-    }
-    if (c == '_') {
-        return 63;
-    }
-    return -1;
+    return orgs_text_b64url_encode(data, len, p);
 }
 
 apr_status_t orgs_crypto_b64url_decode(const char *s, apr_size_t slen, unsigned char **out,
                                        apr_size_t *outlen, apr_pool_t *p)
 {
-    unsigned char *buf, *d;
-    unsigned long v = 0;
-    int bits = 0;
-
-    *out = NULL;
-    *outlen = 0;
-    if (!s || slen % 4 == 1) {
-        return APR_EINVAL;
-    }
-    buf = apr_palloc(p, slen / 4 * 3 + 3);
-    d = buf;
-    for (apr_size_t i = 0; i < slen; i++) {
-        int c = b64url_value((unsigned char)s[i]);
-        if (c < 0) {
-            return APR_EINVAL;
-        }
-        v = (v << 6) | (unsigned long)c;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            *d++ = (unsigned char)(v >> bits);
-            v &= (1ul << bits) - 1;
-        }
-    }
-    /* Canonical form only: the unused low bits of the last char are zero. */
-    if (v != 0) {
-        return APR_EINVAL;
-    }
-    *d = '\0';
-    *out = buf;
-    *outlen = (apr_size_t)(d - buf);
-    return APR_SUCCESS;
+    return orgs_text_b64url_decode(s, slen, out, outlen, p, NULL);
 }
 
-void orgs_crypto_sha256(const void *data, apr_size_t len, unsigned char out[32])
+apr_status_t orgs_crypto_sha256(const void *data, apr_size_t len, unsigned char out[32])
 {
     static const unsigned char empty[1] = {0};
     unsigned int outlen = 32;
+    const EVP_MD *md = sha256_get();
 
-    if (EVP_Digest(data ? data : empty, data ? len : 0, out, &outlen, EVP_sha256(), NULL) != 1) {
-        if (RAND_bytes(out, 32) != 1) {
-            memset(out, 0x5A, 32);
-        }
+    if (!md || EVP_Digest(data ? data : empty, data ? len : 0, out, &outlen, md, NULL) != 1) {
+        return digest_failed(out);
     }
+    return APR_SUCCESS;
 }
 
 char *orgs_crypto_sha256_b64url(const char *s, apr_pool_t *p)
 {
     unsigned char md[32];
 
-    orgs_crypto_sha256(s, s ? strlen(s) : 0, md);
-    return orgs_crypto_b64url_encode(md, sizeof(md), p);
+    if (orgs_crypto_sha256(s, s ? strlen(s) : 0, md) != APR_SUCCESS) {
+        return NULL;
+    }
+    return orgs_text_b64url_encode(md, sizeof(md), p);
 }
 
 int orgs_crypto_ct_equal(const void *a, const void *b, apr_size_t len)

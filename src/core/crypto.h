@@ -42,9 +42,11 @@ apr_status_t orgs_crypto_open(const unsigned char key[ORGS_CRYPTO_KEY_LEN], cons
                               unsigned char **out, apr_size_t *outlen, apr_pool_t *p,
                               orgs_err_t *err);
 
-/* HMAC-SHA256. */
-void orgs_crypto_hmac(const unsigned char key[ORGS_CRYPTO_KEY_LEN], const void *data,
-                      apr_size_t len, unsigned char out[32]);
+/* HMAC-SHA256 of data[0..len) into out. APR_SUCCESS, or ORGS_ECRYPTO when
+ * OpenSSL fails: out then holds unpredictable bytes, never a valid MAC, so
+ * even a caller that ignores the result cannot match it. */
+apr_status_t orgs_crypto_hmac(const unsigned char key[ORGS_CRYPTO_KEY_LEN], const void *data,
+                              apr_size_t len, unsigned char out[32]);
 
 apr_status_t orgs_crypto_random(void *buf, apr_size_t len);
 /* prefix + nchars random base62 characters (unbiased), e.g. ("org_", 16). */
@@ -53,15 +55,17 @@ apr_status_t orgs_crypto_random_id(const char *prefix, apr_size_t nchars, char *
 /* nbytes random bytes, base64url without padding (e.g. 32 -> 43 chars). */
 apr_status_t orgs_crypto_random_token(apr_size_t nbytes, char **out, apr_pool_t *p);
 
+/* orgs_text_b64url_encode / orgs_text_b64url_decode (text.h: unpadded,
+ * canonical only) under the names the store uses; new code calls text.h. */
 char *orgs_crypto_b64url_encode(const void *data, apr_size_t len, apr_pool_t *p);
-/* Accepts unpadded base64url only; APR_EINVAL on any other character. */
 apr_status_t orgs_crypto_b64url_decode(const char *s, apr_size_t slen, unsigned char **out,
                                        apr_size_t *outlen, apr_pool_t *p);
-/* Standard alphabet, padded. */
-char *orgs_crypto_b64_encode(const void *data, apr_size_t len, apr_pool_t *p);
 
-void orgs_crypto_sha256(const void *data, apr_size_t len, unsigned char out[32]);
-/* PKCE S256 / hashed ids: base64url(SHA-256(s)). */
+/* SHA-256 of data[0..len) into out. APR_SUCCESS, or ORGS_ECRYPTO when
+ * OpenSSL fails (out then unpredictable, as for orgs_crypto_hmac). */
+apr_status_t orgs_crypto_sha256(const void *data, apr_size_t len, unsigned char out[32]);
+/* PKCE S256 / hashed ids: base64url(SHA-256(s)) in p; NULL when OpenSSL
+ * fails. */
 char *orgs_crypto_sha256_b64url(const char *s, apr_pool_t *p);
 
 /* Constant-time comparison; returns 1 when equal. NULL compares unequal. */

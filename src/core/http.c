@@ -7,12 +7,10 @@
 #include <apr_base64.h>
 #include <apr_strings.h>
 
+#include "orgs_build.h" /* PACKAGE_VERSION */
 #include "http.h"
 #include "url.h"
-
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0"
-#endif
+#include "crypto.h"
 
 #define ORGS_HTTP_USER_AGENT "mod_auth_orgs/" PACKAGE_VERSION
 
@@ -74,25 +72,6 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
-/* Cheap pre-check so a non-http URL never reaches libcurl, and so the error
- * text can name the problem; libcurl enforces the protocol list anyway. */
-static apr_status_t check_url(const char *url, orgs_err_t *err)
-{
-    if (url == NULL ||
-        (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)) {
-        return orgs_err_set(err, APR_EINVAL, "URL is not http(s)");
-    }
-    if (strlen(url) > ORGS_URL_MAX) {
-        return orgs_err_set(err, APR_EINVAL, "URL too long");
-    }
-    for (const unsigned char *c = (const unsigned char *)url; *c; c++) {
-        if (*c <= 0x20 || *c == 0x7f) {
-            return orgs_err_set(err, APR_EINVAL, "URL contains spaces or control characters");
-        }
-    }
-    return APR_SUCCESS;
-}
-
 static long to_ms(apr_interval_time_t t, apr_interval_time_t dflt)
 {
     apr_interval_time_t v = t > 0 ? t : dflt;
@@ -114,7 +93,10 @@ static apr_status_t perform(const char *url, const char *form, const char *auth_
                             const orgs_http_opts_t *opts, orgs_http_resp_t **resp, apr_pool_t *p,
                             orgs_err_t *err)
 {
-    apr_status_t rv = check_url(url, err);
+    /* A URL that is not absolute http(s) by the core's rule (url.h) never
+     * reaches libcurl, and the error names the problem; libcurl enforces
+     * the protocol list anyway. */
+    apr_status_t rv = orgs_url_absolute_check(url, 0, p, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -238,13 +220,13 @@ apr_status_t orgs_http_post_form(const char *url, const char *form, const char *
         char *b64 = apr_palloc(p, apr_base64_encode_len((int)cred_len));
         apr_base64_encode(b64, cred, (int)cred_len);
         auth = apr_pstrcat(p, "Authorization: Basic ", b64, NULL);
-        memset(b64, 0, strlen(b64));
+        orgs_crypto_cleanse(b64, strlen(b64));
     }
     apr_status_t rv = perform(url, form ? form : "", auth, opts, resp, p, err);
     if (cred) {
         /* the secret should not linger in the pool longer than needed */
-        memset(cred, 0, cred_len);
-        memset(auth, 0, strlen(auth));
+        orgs_crypto_cleanse(cred, cred_len);
+        orgs_crypto_cleanse(auth, strlen(auth));
     }
     return rv;
 }

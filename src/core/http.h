@@ -44,7 +44,7 @@ void orgs_http_global_cleanup(void);
 
 /* GET url. APR_SUCCESS whenever an HTTP answer arrived, whatever its status
  * (the caller decides what a 3xx/4xx/5xx means); *resp is allocated in p.
- * APR_EINVAL: url is not http(s) or is malformed.
+ * APR_EINVAL: url is not an absolute http(s) URL (orgs_url_absolute_check).
  * ORGS_EHTTP: connection / TLS failure, timeout, body over the cap. */
 apr_status_t orgs_http_get(const char *url, const orgs_http_opts_t *opts, orgs_http_resp_t **resp,
                            apr_pool_t *p, orgs_err_t *err);

@@ -14,6 +14,7 @@
 
 #include "jose.h"
 #include "crypto.h"
+#include "text.h"
 
 enum { KTY_RSA = 1, KTY_EC = 2 };
 
@@ -56,9 +57,6 @@ struct orgs_jwks_t {
     apr_size_t nkeys;
 };
 
-static const char b64url_chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 static apr_status_t jwks_cleanup(void *data)
 {
     orgs_jwks_t *jwks = data;
@@ -84,7 +82,8 @@ static apr_status_t member_b64(const json_t *jwk, const char *name, unsigned cha
     if (!json_is_string(v) || json_string_length(v) == 0) {
         return APR_EINVAL;
     }
-    return orgs_crypto_b64url_decode(json_string_value(v), json_string_length(v), out, outlen, p);
+    return orgs_text_b64url_decode(json_string_value(v), json_string_length(v), out, outlen, p,
+                                   NULL);
 }
 
 /* Public keys only: fromdata, then OpenSSL's own public-key validation
@@ -438,7 +437,7 @@ static apr_status_t part_json(const char *s, apr_size_t len, const char *what, j
     json_error_t jerr;
 
     *out = NULL;
-    if (len == 0 || orgs_crypto_b64url_decode(s, len, &raw, &rawlen, p) != APR_SUCCESS) {
+    if (len == 0 || orgs_text_b64url_decode(s, len, &raw, &rawlen, p, NULL) != APR_SUCCESS) {
         return orgs_err_set(err, APR_EINVAL, "%s: bad base64url", what);
     }
     *out = json_loadb((const char *)raw, rawlen, JSON_REJECT_DUPLICATES, &jerr);
@@ -502,7 +501,7 @@ apr_status_t orgs_jose_jws_verify(const char *token, const orgs_jwks_t *jwks, js
         return orgs_err_set(err, APR_EINVAL, "token: not three dot-separated parts");
     }
     for (const char *c = token; *c; c++) {
-        if (*c != '.' && !strchr(b64url_chars, *c)) {
+        if (*c != '.' && orgs_text_b64url_value((unsigned char)*c) < 0) {
             return orgs_err_set(err, APR_EINVAL, "token: character outside base64url");
         }
     }
@@ -527,7 +526,8 @@ apr_status_t orgs_jose_jws_verify(const char *token, const orgs_jwks_t *jwks, js
         goto leave;
     }
     if (dot2[1] == '\0' ||
-        orgs_crypto_b64url_decode(dot2 + 1, strlen(dot2 + 1), &sig, &siglen, p) != APR_SUCCESS ||
+        orgs_text_b64url_decode(dot2 + 1, strlen(dot2 + 1), &sig, &siglen, p, NULL) !=
+            APR_SUCCESS ||
         siglen == 0) {
         rv = orgs_err_set(err, ORGS_EBADSIG, "signature: missing or bad base64url");
         goto leave;
@@ -681,11 +681,6 @@ const char *orgs_jose_claim_str(const json_t *claims, const char *name)
         return NULL;
     }
     return json_string_value(v);
-}
-
-int orgs_jose_claim_true(const json_t *claims, const char *name)
-{
-    return claims && name && json_is_true(json_object_get(claims, name));
 }
 
 apr_table_t *orgs_jose_claims_table(const json_t *claims, apr_pool_t *p)

@@ -99,10 +99,6 @@ apr_status_t orgs_jose_claims_check(const json_t *claims, const orgs_jose_expect
  * string. Points into claims (lives as long as claims' pool). */
 const char *orgs_jose_claim_str(const json_t *claims, const char *name);
 
-/* 1 when the claim is the JSON value true, 0 otherwise (absent, false, or
- * any other type, e.g. the string "true"). */
-int orgs_jose_claim_true(const json_t *claims, const char *name);
-
 /* Every top-level claim with a string, number or boolean value, as a
  * table name -> text allocated in p: strings as they are, integers in
  * decimal, reals with %.17g, booleans "true" / "false". Objects, arrays

@@ -8,6 +8,8 @@
 
 #include "oidc.h"
 #include "jose.h"
+#include "crypto.h"
+#include "url.h"
 
 #define KEY_DISC "disc:"
 #define KEY_JWKS "jwks:"
@@ -21,30 +23,10 @@ static int is_https(const char *u)
     return u && strncasecmp(u, "https://", 8) == 0;
 }
 
-/* An absolute http(s) URL with a host, no whitespace or control bytes,
- * within ORGS_URL_MAX. */
-static int url_ok(const char *u)
+/* An absolute http(s) URL by the core's one rule (url.h). */
+static int url_ok(const char *u, apr_pool_t *p)
 {
-    if (u == NULL) {
-        return 0;
-    }
-    const char *host;
-    if (strncasecmp(u, "http://", 7) == 0) {
-        host = u + 7;
-    } else if (strncasecmp(u, "https://", 8) == 0) {
-        host = u + 8;
-    } else {
-        return 0;
-    }
-    if (*host == '\0' || *host == '/' || *host == '?' || *host == '#' || strlen(u) > ORGS_URL_MAX) {
-        return 0;
-    }
-    for (const unsigned char *c = (const unsigned char *)u; *c; c++) {
-        if (*c <= 0x20 || *c >= 0x7f) {
-            return 0;
-        }
-    }
-    return 1;
+    return orgs_url_absolute_check(u, 0, p, NULL) == APR_SUCCESS;
 }
 
 static const char *jstr(const json_t *o, const char *key)
@@ -56,28 +38,6 @@ static const char *jstr(const json_t *o, const char *key)
 static int fresh(apr_time_t fetched, apr_time_t now, apr_interval_time_t ttl)
 {
     return fetched <= now && now - fetched < ttl;
-}
-
-/* RFC 3986 percent-encoding for query values: unreserved kept, all else %XX. */
-static char *query_encode(const char *s, apr_pool_t *p)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    apr_size_t n = s ? strlen(s) : 0;
-    char *out = apr_palloc(p, n * 3 + 1);
-    char *o = out;
-    for (apr_size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '.' || c == '_' || c == '~') {
-            *o++ = (char)c;
-        } else {
-            *o++ = '%';
-            *o++ = hex[c >> 4];
-            *o++ = hex[c & 0x0f];
-        }
-    }
-    *o = '\0';
-    return out;
 }
 
 /* Prefixes err's text with what (err may be NULL) and returns rv. */
@@ -111,7 +71,7 @@ static apr_status_t discovery_target(const char *issuer, const char **url, const
                                      const char **expect_alt, apr_pool_t *p, orgs_err_t *err)
 {
     *url = *expect = *expect_alt = NULL;
-    if (!url_ok(issuer) || strchr(issuer, '?') || strchr(issuer, '#')) {
+    if (orgs_url_absolute_check(issuer, ORGS_URL_NO_QUERY, p, NULL) != APR_SUCCESS) {
         orgs_err_set(err, APR_EINVAL, "issuer is not an http(s) URL without query");
         return APR_EINVAL;
     }
@@ -153,7 +113,7 @@ static apr_status_t discovery_parse(const char *body, const char *expect, const 
     const char *vals[3];
     for (int i = 0; i < 3; i++) {
         vals[i] = jstr(doc, required[i]);
-        if (!url_ok(vals[i]) || (is_https(iss) && !is_https(vals[i]))) {
+        if (!url_ok(vals[i], p) || (is_https(iss) && !is_https(vals[i]))) {
             orgs_err_set(err, rv, "discovery document: %s missing or not a%s URL", required[i],
                          is_https(iss) ? "n https" : "n http(s)");
             goto leave;
@@ -168,9 +128,9 @@ static apr_status_t discovery_parse(const char *body, const char *expect, const 
     const char *es = jstr(doc, "end_session_endpoint");
     const char *ui = jstr(doc, "userinfo_endpoint");
     prov->end_session_endpoint =
-        url_ok(es) && (!is_https(iss) || is_https(es)) ? apr_pstrdup(p, es) : NULL;
+        url_ok(es, p) && (!is_https(iss) || is_https(es)) ? apr_pstrdup(p, es) : NULL;
     prov->userinfo_endpoint =
-        url_ok(ui) && (!is_https(iss) || is_https(ui)) ? apr_pstrdup(p, ui) : NULL;
+        url_ok(ui, p) && (!is_https(iss) || is_https(ui)) ? apr_pstrdup(p, ui) : NULL;
     prov->iss_param_supported =
         json_is_true(json_object_get(doc, "authorization_response_iss_parameter_supported"));
     rv = APR_SUCCESS;
@@ -442,20 +402,25 @@ apr_status_t orgs_oidc_jwks_refresh(orgs_store_t *st, orgs_oidc_provider_t *prov
 
 /* ---- authorization URL ------------------------------------------------ */
 
-static int has_word(const char *list, const char *word)
+int orgs_oidc_scopes_have_openid(const char *scopes)
 {
-    apr_size_t wl = strlen(word);
-    for (const char *s = list; *s;) {
+    for (const char *s = scopes ? scopes : ""; *s;) {
         while (*s == ' ') {
             s++;
         }
         apr_size_t n = strcspn(s, " ");
-        if (n == wl && strncmp(s, word, n) == 0) {
+        if (n == 6 && strncmp(s, "openid", 6) == 0) {
             return 1;
         }
         s += n;
     }
     return 0;
+}
+
+/* NULL as "": a required parameter is always sent, if empty. */
+static const char *nz(const char *s)
+{
+    return s ? s : "";
 }
 
 char *orgs_oidc_auth_url(const orgs_oidc_provider_t *prov, const char *client_id,
@@ -466,20 +431,14 @@ char *orgs_oidc_auth_url(const orgs_oidc_provider_t *prov, const char *client_id
     if (scopes == NULL || *scopes == '\0') {
         scopes = ORGS_OIDC_DEFAULT_SCOPES;
     }
-    if (!has_word(scopes, "openid")) {
+    if (!orgs_oidc_scopes_have_openid(scopes)) {
         scopes = apr_pstrcat(p, "openid ", scopes, NULL);
     }
-    const char *ep = prov->authorization_endpoint;
-    const char *sep = strchr(ep, '?') ? (ep[strlen(ep) - 1] == '?' ? "" : "&") : "?";
-    char *u = apr_pstrcat(
-        p, ep, sep, "response_type=code&client_id=", query_encode(client_id, p),
-        "&redirect_uri=", query_encode(redirect_uri, p), "&scope=", query_encode(scopes, p),
-        "&state=", query_encode(state, p), "&nonce=", query_encode(nonce, p),
-        "&code_challenge=", query_encode(code_challenge, p), "&code_challenge_method=S256", NULL);
-    if (login_hint && *login_hint) {
-        u = apr_pstrcat(p, u, "&login_hint=", query_encode(login_hint, p), NULL);
-    }
-    return u;
+    return orgs_url_append_params(
+        prov->authorization_endpoint, p, "response_type", "code", "client_id", nz(client_id),
+        "redirect_uri", nz(redirect_uri), "scope", scopes, "state", nz(state), "nonce", nz(nonce),
+        "code_challenge", nz(code_challenge), "code_challenge_method", "S256", "login_hint",
+        login_hint && *login_hint ? login_hint : NULL, NULL);
 }
 
 /* ---- code exchange ---------------------------------------------------- */
@@ -534,7 +493,7 @@ apr_status_t orgs_oidc_token_exchange(const orgs_oidc_provider_t *prov, const ch
     apr_status_t rv = orgs_http_post_form(prov->token_endpoint, form, post ? NULL : client_id,
                                           post ? NULL : client_secret, opts, &resp, p, err);
     if (post) {
-        memset((char *)form, 0, strlen(form)); /* holds the client secret */
+        orgs_crypto_cleanse((char *)form, strlen(form)); /* holds the client secret */
     }
     if (rv != APR_SUCCESS) {
         return err_prefix(err, rv == APR_EINVAL ? ORGS_EHTTP : rv, "token endpoint");

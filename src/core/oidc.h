@@ -25,6 +25,7 @@
 #define ORGS_OIDC_JWKS_MIN_INTERVAL apr_time_from_sec(60)
 /* After a failed metadata fetch, the provider is not asked again for this long. */
 #define ORGS_OIDC_FAIL_TTL apr_time_from_sec(30)
+/* The scopes asked for when a connection names none: the one default. */
 #define ORGS_OIDC_DEFAULT_SCOPES "openid email profile"
 
 typedef struct orgs_oidc_provider_t {
@@ -67,11 +68,15 @@ apr_status_t orgs_oidc_jwks_refresh(orgs_store_t *st, orgs_oidc_provider_t *prov
                                     apr_interval_time_t min_interval, const orgs_http_opts_t *opts,
                                     apr_pool_t *p, orgs_err_t *err);
 
+/* 1 when the space-separated scope list has the word "openid" (NULL: 0):
+ * the one rule for whether a scope list needs "openid" added. */
+int orgs_oidc_scopes_have_openid(const char *scopes);
+
 /* The authorization request URL: authorization_endpoint (keeping any query
  * it already has) + response_type=code, client_id, redirect_uri, scope
  * ("openid" added when missing; NULL = ORGS_OIDC_DEFAULT_SCOPES), state,
  * nonce, code_challenge, code_challenge_method=S256 and, when not NULL or
- * empty, login_hint; every value percent-encoded. code_challenge is
+ * empty, login_hint; every value percent-encoded (orgs_url_append_params). code_challenge is
  * base64url(SHA-256(code_verifier)) (orgs_crypto_sha256_b64url). */
 char *orgs_oidc_auth_url(const orgs_oidc_provider_t *prov, const char *client_id,
                          const char *redirect_uri, const char *scopes, const char *state,

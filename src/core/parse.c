@@ -1,32 +1,13 @@
 /* Pure value parsers: the one place where user-supplied names, sizes,
  * durations, domains and URLs are validated. No allocation on error. */
 #include <string.h>
-#include <strings.h>
 
 #include <apr_strings.h>
 #include <apr_time.h>
 
 #include "parse.h"
-
-static int is_lower_alnum(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-static int is_alpha(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int is_digit(unsigned char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static unsigned char to_lower(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
-}
+#include "text.h"
+#include "url.h"
 
 /* Decimal digits into *v; returns the first non-digit. NULL on no digits or
  * overflow. */
@@ -35,7 +16,7 @@ static const char *parse_uint(const char *s, apr_uint64_t *v)
     apr_uint64_t n = 0;
     const char *q = s;
 
-    for (; is_digit((unsigned char)*q); q++) {
+    for (; orgs_text_is_digit((unsigned char)*q); q++) {
         unsigned d = (unsigned)(*q - '0');
         if (n > (APR_UINT64_MAX - d) / 10) {
             return NULL;
@@ -62,7 +43,7 @@ apr_status_t orgs_parse_size(const char *s, apr_uint64_t min, apr_uint64_t *out,
         return orgs_err_set(err, APR_EINVAL,
                             "size must be a positive number with an optional K, M, G or T unit");
     }
-    switch (to_lower((unsigned char)*q)) {
+    switch (orgs_text_to_lower((unsigned char)*q)) {
     case '\0':
         break;
     case 'k':
@@ -155,13 +136,14 @@ apr_status_t orgs_parse_slug(const char *s, orgs_err_t *err)
     if (len > ORGS_NAME_MAX) {
         return orgs_err_set(err, APR_EINVAL, "name longer than %d characters", ORGS_NAME_MAX);
     }
-    if (!is_lower_alnum((unsigned char)s[0]) || !is_lower_alnum((unsigned char)s[len - 1])) {
+    if (!orgs_text_is_lower_alnum((unsigned char)s[0]) ||
+        !orgs_text_is_lower_alnum((unsigned char)s[len - 1])) {
         return orgs_err_set(err, APR_EINVAL,
                             "name must start and end with a lowercase letter or digit");
     }
     for (apr_size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (is_lower_alnum(c)) {
+        if (orgs_text_is_lower_alnum(c)) {
             continue;
         }
         if (c != '-' && c != '_') {
@@ -206,7 +188,7 @@ static apr_status_t check_domain(const char *d, apr_size_t len, orgs_err_t *err)
             labels++;
             continue;
         }
-        if (!is_lower_alnum(c) && c != '-') {
+        if (!orgs_text_is_lower_alnum(c) && c != '-') {
             return orgs_err_set(err, APR_EINVAL,
                                 "domain may contain only ASCII letters, digits, '-' and '.' "
                                 "(use the xn-- form for international names)");
@@ -244,7 +226,7 @@ apr_status_t orgs_parse_domain(const char *s, char **out, apr_pool_t *p, orgs_er
         return orgs_err_set(err, APR_EINVAL, "domain longer than %d characters", ORGS_DOMAIN_MAX);
     }
     for (apr_size_t i = 0; i < len; i++) {
-        buf[i] = (char)to_lower((unsigned char)s[i]);
+        buf[i] = (char)orgs_text_to_lower((unsigned char)s[i]);
     }
     buf[len] = '\0';
     rv = check_domain(buf, len, err);
@@ -287,7 +269,7 @@ apr_status_t orgs_parse_email(const char *s, char **out, const char **domain_out
     }
     memcpy(buf, s, local + 1);
     for (apr_size_t i = local + 1; i < len; i++) {
-        buf[i] = (char)to_lower((unsigned char)s[i]);
+        buf[i] = (char)orgs_text_to_lower((unsigned char)s[i]);
     }
     buf[len] = '\0';
     rv = check_domain(buf + local + 1, len - local - 1, err);
@@ -299,58 +281,6 @@ apr_status_t orgs_parse_email(const char *s, char **out, const char **domain_out
         *domain_out = *out + local + 1;
     }
     return APR_SUCCESS;
-}
-
-/* Length of the valid UTF-8 sequence at s (shortest form, no surrogates,
- * <= U+10FFFF), or 0. *cp receives the code point. */
-static apr_size_t utf8_char(const unsigned char *s, apr_size_t avail, unsigned long *cp)
-{
-    unsigned long c = s[0], min;
-    apr_size_t n;
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if ((c & 0xe0) == 0xc0) {
-        n = 2, c &= 0x1f, min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-        n = 3, c &= 0x0f, min = 0x800;
-    } else if ((c & 0xf8) == 0xf0) {
-        n = 4, c &= 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (avail < n) {
-        return 0;
-    }
-    for (apr_size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        c = (c << 6) | (s[i] & 0x3f);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
-        return 0;
-    }
-    *cp = c;
-    return n;
-}
-
-/* Valid UTF-8 without C0, DEL or C1 control characters. */
-static int utf8_text_ok(const char *s, apr_size_t len)
-{
-    const unsigned char *u = (const unsigned char *)s;
-
-    for (apr_size_t i = 0; i < len;) {
-        unsigned long cp;
-        apr_size_t n = utf8_char(u + i, len - i, &cp);
-        if (n == 0 || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
-            return 0;
-        }
-        i += n;
-    }
-    return 1;
 }
 
 apr_status_t orgs_parse_meta_key(const char *key, orgs_err_t *err)
@@ -365,12 +295,12 @@ apr_status_t orgs_parse_meta_key(const char *key, orgs_err_t *err)
         return orgs_err_set(err, APR_EINVAL, "metadata key longer than %d characters",
                             ORGS_META_KEY_MAX);
     }
-    if (!is_alpha((unsigned char)key[0])) {
+    if (!orgs_text_is_alpha((unsigned char)key[0])) {
         return orgs_err_set(err, APR_EINVAL, "metadata key must start with a letter");
     }
     for (apr_size_t i = 1; i < len; i++) {
         unsigned char c = (unsigned char)key[i];
-        if (!is_alpha(c) && !is_digit(c) && c != '_') {
+        if (!orgs_text_is_alpha(c) && !orgs_text_is_digit(c) && c != '_') {
             return orgs_err_set(err, APR_EINVAL,
                                 "metadata key may contain only letters, digits and '_'");
         }
@@ -390,7 +320,7 @@ apr_status_t orgs_parse_meta_value(const char *value, orgs_err_t *err)
         return orgs_err_set(err, APR_EINVAL, "metadata value longer than %d bytes",
                             ORGS_META_VALUE_MAX);
     }
-    if (!utf8_text_ok(value, len)) {
+    if (!orgs_text_utf8_valid(value, len, ORGS_TEXT_UTF8_NO_CONTROL)) {
         return orgs_err_set(err, APR_EINVAL,
                             "metadata value must be UTF-8 text without control characters");
     }
@@ -447,7 +377,7 @@ apr_status_t orgs_parse_role(const char *s, orgs_err_t *err)
     }
     for (apr_size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (!is_alpha(c) && !is_digit(c) && !strchr("_.:-", c)) {
+        if (!orgs_text_is_alpha(c) && !orgs_text_is_digit(c) && !strchr("_.:-", c)) {
             return orgs_err_set(err, APR_EINVAL,
                                 "role may contain only letters, digits, '_', '.', ':' and '-'");
         }
@@ -467,7 +397,7 @@ apr_status_t orgs_parse_display_name(const char *s, orgs_err_t *err)
         return orgs_err_set(err, APR_EINVAL, "display name longer than %d bytes",
                             ORGS_DISPLAY_NAME_MAX);
     }
-    if (!utf8_text_ok(s, len)) {
+    if (!orgs_text_utf8_valid(s, len, ORGS_TEXT_UTF8_NO_CONTROL)) {
         return orgs_err_set(err, APR_EINVAL,
                             "display name must be UTF-8 text without control characters");
     }
@@ -492,12 +422,13 @@ apr_status_t orgs_parse_key_source(const char *s, char *kind, const char **ref, 
     }
     if (s && strncmp(s, "env:", 4) == 0) {
         const char *var = s + 4;
-        if (!is_alpha((unsigned char)var[0]) && var[0] != '_') {
+        if (!orgs_text_is_alpha((unsigned char)var[0]) && var[0] != '_') {
             return orgs_err_set(err, APR_EINVAL,
                                 "environment variable name must start with a letter or '_'");
         }
         for (const char *q = var; *q; q++) {
-            if (!is_alpha((unsigned char)*q) && !is_digit((unsigned char)*q) && *q != '_') {
+            if (!orgs_text_is_alpha((unsigned char)*q) && !orgs_text_is_digit((unsigned char)*q) &&
+                *q != '_') {
                 return orgs_err_set(err, APR_EINVAL,
                                     "environment variable name may contain only letters, digits "
                                     "and '_'");
@@ -510,142 +441,21 @@ apr_status_t orgs_parse_key_source(const char *s, char *kind, const char **ref, 
     return orgs_err_set(err, APR_EINVAL, "key source must be file:/PATH or env:VAR");
 }
 
-/* 127.0.0.0/8 in strict dotted-quad form. */
-static int is_loopback_v4(const char *h, apr_size_t len)
-{
-    int parts = 0, first = -1;
-    apr_size_t i = 0;
-
-    while (i < len) {
-        int v = 0;
-        apr_size_t start = i;
-        while (i < len && is_digit((unsigned char)h[i]) && i - start < 3) {
-            v = v * 10 + (h[i] - '0');
-            i++;
-        }
-        if (i == start || v > 255 || (i - start > 1 && h[start] == '0')) {
-            return 0;
-        }
-        if (first < 0) {
-            first = v;
-        }
-        parts++;
-        if (i < len) {
-            if (h[i] != '.' || parts == 4) {
-                return 0;
-            }
-            i++;
-            if (i == len) {
-                return 0;
-            }
-        }
-    }
-    return parts == 4 && first == 127;
-}
-
-static int is_loopback_host(const char *h, apr_size_t len)
-{
-    return (len == 9 && strncasecmp(h, "localhost", 9) == 0) ||
-           (len == 5 && strncmp(h, "[::1]", 5) == 0) || is_loopback_v4(h, len);
-}
-
-/* Host: a bracketed IPv6 literal or a reg-name of letters, digits, '-', '.'. */
-static int host_ok(const char *h, apr_size_t len)
-{
-    if (len == 0) {
-        return 0;
-    }
-    if (h[0] == '[') {
-        if (len < 4 || h[len - 1] != ']') {
-            return 0;
-        }
-        for (apr_size_t i = 1; i < len - 1; i++) {
-            unsigned char c = (unsigned char)h[i];
-            if (!is_digit(c) && !strchr("abcdefABCDEF:.", c)) {
-                return 0;
-            }
-        }
-        return 1;
-    }
-    for (apr_size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)h[i];
-        if (!is_alpha(c) && !is_digit(c) && c != '-' && c != '.') {
-            return 0;
-        }
-    }
-    return h[0] != '.' && h[0] != '-';
-}
-
 apr_status_t orgs_parse_issuer_url(const char *s, orgs_err_t *err)
 {
-    const char *auth, *end, *host, *colon = NULL;
-    apr_size_t len, hlen;
-    int https;
+    apr_pool_t *tmp = NULL;
+    orgs_err_t e = {{0}};
+    apr_status_t rv;
 
-    if (!s || !*s) {
-        return orgs_err_set(err, APR_EINVAL, "empty URL");
+    /* apr_uri_parse needs a pool for its copies: a short-lived one keeps
+     * this function's pool-free contract. */
+    if (apr_pool_create(&tmp, NULL) != APR_SUCCESS) {
+        return orgs_err_set(err, APR_ENOMEM, "out of memory checking the issuer URL");
     }
-    len = strlen(s);
-    if (len > ORGS_URL_MAX) {
-        return orgs_err_set(err, APR_EINVAL, "URL longer than %d characters", ORGS_URL_MAX);
-    }
-    for (apr_size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c <= 0x20 || c >= 0x7f) {
-            return orgs_err_set(err, APR_EINVAL, "URL has a space, control or non-ASCII character");
-        }
-    }
-    if (strchr(s, '#')) {
-        return orgs_err_set(err, APR_EINVAL, "issuer URL must not have a fragment");
-    }
-    if (strncasecmp(s, "https://", 8) == 0) {
-        https = 1;
-        auth = s + 8;
-    } else if (strncasecmp(s, "http://", 7) == 0) {
-        https = 0;
-        auth = s + 7;
-    } else {
-        return orgs_err_set(err, APR_EINVAL, "issuer URL must start with https://");
-    }
-    end = auth + strcspn(auth, "/?");
-    if (memchr(auth, '@', (apr_size_t)(end - auth))) {
-        return orgs_err_set(err, APR_EINVAL, "issuer URL must not contain user information");
-    }
-    host = auth;
-    if (host < end && host[0] == '[') {
-        const char *rb = memchr(host, ']', (apr_size_t)(end - host));
-        if (!rb) {
-            return orgs_err_set(err, APR_EINVAL, "issuer URL has a bad IPv6 host");
-        }
-        if (rb + 1 < end) {
-            colon = rb + 1;
-        }
-    } else {
-        colon = memchr(host, ':', (apr_size_t)(end - host));
-    }
-    hlen = (apr_size_t)((colon ? colon : end) - host);
-    if (!host_ok(host, hlen)) {
-        return orgs_err_set(err, APR_EINVAL, "issuer URL has a missing or bad host");
-    }
-    if (colon) {
-        apr_uint64_t port = 0;
-        const char *q = colon + 1;
-        if (*colon != ':' || q == end || end - q > 5) {
-            return orgs_err_set(err, APR_EINVAL, "issuer URL has a bad port");
-        }
-        for (; q < end; q++) {
-            if (!is_digit((unsigned char)*q)) {
-                return orgs_err_set(err, APR_EINVAL, "issuer URL has a bad port");
-            }
-            port = port * 10 + (apr_uint64_t)(*q - '0');
-        }
-        if (port == 0 || port > 65535) {
-            return orgs_err_set(err, APR_EINVAL, "issuer URL has a bad port");
-        }
-    }
-    if (!https && !is_loopback_host(host, hlen)) {
-        return orgs_err_set(err, APR_EINVAL,
-                            "issuer URL must use https:// (http:// only for loopback hosts)");
+    rv = orgs_url_absolute_check(s, ORGS_URL_HTTPS, tmp, &e);
+    apr_pool_destroy(tmp);
+    if (rv != APR_SUCCESS) {
+        return orgs_err_set(err, rv, "issuer %s", e.msg);
     }
     return APR_SUCCESS;
 }

@@ -45,8 +45,10 @@ apr_status_t orgs_parse_display_name(const char *s, orgs_err_t *err);
 /* Key source "file:/abs/path" or "env:VAR": sets *kind ('f' or 'e') and *ref. */
 apr_status_t orgs_parse_key_source(const char *s, char *kind, const char **ref, orgs_err_t *err);
 
-/* http(s) URL sanity for issuers: scheme https, or http only for loopback hosts
- * (127.0.0.0/8, ::1, localhost); no userinfo, no fragment, <= ORGS_URL_MAX. */
+/* An issuer URL: orgs_url_absolute_check with ORGS_URL_HTTPS (https, or
+ * http only for loopback hosts: 127.0.0.0/8, ::1, localhost; no userinfo,
+ * no fragment, <= ORGS_URL_MAX), its reason prefixed with "issuer ".
+ * APR_ENOMEM only when no scratch pool can be made. */
 apr_status_t orgs_parse_issuer_url(const char *s, orgs_err_t *err);
 
 #endif

@@ -1,5 +1,6 @@
-/* URL helpers for the login flow: return_to validation (the open-redirect
- * guard), query / form parsing, percent-encoding and URL building.
+/* URL helpers: the absolute-URL check every configured or discovered URL
+ * passes, return_to validation (the open-redirect guard), query / form
+ * parsing, the one percent-encoder and URL building.
  * Pure APR / apr-util code, no ap_* calls. */
 #ifndef ORGS_URL_H
 #define ORGS_URL_H
@@ -9,6 +10,33 @@
 /* Most pairs orgs_url_query_parse accepts; more is APR_EINVAL (a login URL
  * or form has a handful). */
 #define ORGS_URL_QUERY_MAX_PAIRS 64
+
+/* orgs_url_absolute_check flags */
+#define ORGS_URL_HTTPS 0x01    /* https://, or http:// to a loopback host only */
+#define ORGS_URL_NO_QUERY 0x02 /* no '?' part */
+
+/* Checks an absolute http(s) URL (issuers, OrgsPublicURL, OrgsErrorURL,
+ * discovered endpoints, every URL fetched): parsed by apr_uri_parse, then
+ * strict rules on its parts, the same for every caller:
+ *   - 1..ORGS_URL_MAX bytes of printable ASCII (no space, no control
+ *     character, no byte >= 0x7f: hosts use their xn-- form and paths
+ *     their %-escapes);
+ *   - scheme http or https (any case);
+ *   - a host: letters, digits, '-' and '.', not starting with '.' or '-',
+ *     or a bracketed IPv6 literal of hex digits, ':' and '.';
+ *   - a port, when given, of 1..65535 in at most 5 digits ("host:" alone is
+ *     refused);
+ *   - no user information ("user@", "user:pass@") and no fragment ('#'),
+ *     which a URL we fetch or send a browser to has no use for and which
+ *     hide the real host from a human reader;
+ *   - with ORGS_URL_HTTPS: https, or http to a loopback host (localhost,
+ *     127.0.0.0/8 in dotted-quad form, [::1]);
+ *   - with ORGS_URL_NO_QUERY: no query.
+ * p holds apr_uri_parse's scratch copies. Returns APR_SUCCESS, or
+ * APR_EINVAL with the reason in err (a text starting with "URL ", which a
+ * caller may prefix with what the URL is: "issuer URL ..."). NULL is
+ * APR_EINVAL. */
+apr_status_t orgs_url_absolute_check(const char *url, int flags, apr_pool_t *p, orgs_err_t *err);
 
 /* Checks that return_to (the value after the one percent-decoding the query
  * parser does) is a path on this server and nothing else, so redirecting the
@@ -34,8 +62,8 @@ apr_status_t orgs_url_return_to_check(const char *return_to, orgs_err_t *err);
 /* Percent-decodes s into *out (pool p). With form != 0, '+' decodes to a
  * space (application/x-www-form-urlencoded). APR_EINVAL on a malformed
  * escape ('%' not followed by two hex digits) and on %00 (which would
- * truncate the C string). */
-apr_status_t orgs_url_decode(const char *s, int form, char **out, apr_pool_t *p);
+ * truncate the C string), with the reason in err (may be NULL). */
+apr_status_t orgs_url_decode(const char *s, int form, char **out, apr_pool_t *p, orgs_err_t *err);
 
 /* Parses "k1=v1&k2=v2" (a query string without the '?', or a form body):
  * keys and values are percent-decoded with '+' as space; "k" alone gives an
@@ -48,7 +76,9 @@ apr_status_t orgs_url_decode(const char *s, int form, char **out, apr_pool_t *p)
 apr_status_t orgs_url_query_parse(const char *query, apr_table_t **out, apr_pool_t *p);
 
 /* Percent-encodes every byte except RFC 3986 unreserved characters
- * (A-Z a-z 0-9 - . _ ~), with upper-case hex. NULL gives "". */
+ * (A-Z a-z 0-9 - . _ ~), with upper-case hex. NULL gives "". The one
+ * encoder of the core: apr_pescape_urlencoded keeps '*' and escapes '~', so
+ * its output is not RFC 3986's. */
 char *orgs_url_encode(const char *s, apr_pool_t *p);
 /* The same for form bodies (application/x-www-form-urlencoded, also used
  * for HTTP Basic credentials per RFC 6749 2.3.1): a space becomes '+'. */

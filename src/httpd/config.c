@@ -7,7 +7,6 @@
 #include <apr_file_io.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
-#include <apr_uri.h>
 
 #include <httpd.h>
 #include <http_config.h>
@@ -16,6 +15,7 @@
 
 #include "orgs.h"
 #include "parse.h"
+#include "url.h"
 #include "crypto.h"
 #include "config.h"
 #include "private.h"
@@ -49,27 +49,13 @@ static int has_ctl_or_space(const char *s)
     return 0;
 }
 
-/* Absolute http(s) URL with a host, no userinfo and no fragment. */
-static const char *check_abs_url(apr_pool_t *p, const char *arg, apr_uri_t *uri)
+/* Absolute http(s) URL by the core's one rule (url.h); NULL when fine,
+ * else the reason, in p. */
+static const char *check_abs_url(apr_pool_t *p, const char *arg, int flags)
 {
-    if (strlen(arg) > ORGS_URL_MAX) {
-        return "URL too long";
-    }
-    if (has_ctl_or_space(arg)) {
-        return "URL contains spaces or control characters";
-    }
-    if (apr_uri_parse(p, arg, uri) != APR_SUCCESS || !uri->scheme || !uri->hostname ||
-        !*uri->hostname) {
-        return "not an absolute URL";
-    }
-    if (strcasecmp(uri->scheme, "https") != 0 && strcasecmp(uri->scheme, "http") != 0) {
-        return "scheme must be http or https";
-    }
-    if (uri->user || uri->password) {
-        return "user information is not allowed";
-    }
-    if (uri->fragment) {
-        return "fragment is not allowed";
+    orgs_err_t err = {{0}};
+    if (orgs_url_absolute_check(arg, flags, p, &err) != APR_SUCCESS) {
+        return apr_pstrdup(p, err.msg);
     }
     return NULL;
 }
@@ -174,16 +160,12 @@ static const char *set_endpoint(cmd_parms *cmd, void *dummy, const char *arg)
 
 static const char *set_public_url(cmd_parms *cmd, void *dummy, const char *arg)
 {
-    apr_uri_t uri;
-    const char *reason = check_abs_url(cmd->temp_pool, arg, &uri);
+    const char *reason = check_abs_url(cmd->temp_pool, arg, ORGS_URL_NO_QUERY);
     char *url;
     apr_size_t len;
 
     if (reason) {
         return bad(cmd, reason, arg);
-    }
-    if (uri.query) {
-        return bad(cmd, "query is not allowed", arg);
     }
     url = apr_pstrdup(cmd->pool, arg);
     len = strlen(url);
@@ -263,8 +245,7 @@ static const char *set_error_url(cmd_parms *cmd, void *dcv, const char *arg)
             return bad(cmd, "must be a local path or an absolute http(s) URL", arg);
         }
     } else {
-        apr_uri_t uri;
-        const char *reason = check_abs_url(cmd->temp_pool, arg, &uri);
+        const char *reason = check_abs_url(cmd->temp_pool, arg, 0);
         if (reason) {
             return bad(cmd, reason, arg);
         }

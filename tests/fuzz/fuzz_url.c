@@ -1,7 +1,9 @@
 /* libFuzzer target: src/core/url.c. The input is one string, given to
- * orgs_url_return_to_check, orgs_url_decode (both modes),
- * orgs_url_query_parse and orgs_url_append_params; beyond "no crash",
+ * orgs_url_return_to_check, orgs_url_absolute_check, orgs_url_decode (both
+ * modes), orgs_url_query_parse and orgs_url_append_params; beyond "no crash",
  * each accepted input must satisfy what url.h promises. */
+#include <strings.h>
+
 #include <apr_strings.h>
 #include <apr_tables.h>
 
@@ -42,7 +44,7 @@ static void check_return_to(const char *rt, apr_pool_t *p)
         }
     }
     char *path = apr_pstrmemdup(p, rt, strcspn(rt, "?#")), *dec;
-    FUZZ_CHECK(orgs_url_decode(path, 0, &dec, p) == APR_SUCCESS);
+    FUZZ_CHECK(orgs_url_decode(path, 0, &dec, p, NULL) == APR_SUCCESS);
     FUZZ_CHECK(dec[0] == '/' && dec[1] != '/' && dec[1] != '\\');
     FUZZ_CHECK(!strchr(dec, '\\') && !strchr(dec, '%'));
     for (const unsigned char *c = (const unsigned char *)dec; *c; c++) {
@@ -62,7 +64,7 @@ static void check_return_to(const char *rt, apr_pool_t *p)
 static void check_decode(const char *s, int form, apr_pool_t *p)
 {
     char *out;
-    if (orgs_url_decode(s, form, &out, p) != APR_SUCCESS) {
+    if (orgs_url_decode(s, form, &out, p, NULL) != APR_SUCCESS) {
         return;
     }
     size_t n = strlen(out), pct = 0;
@@ -73,7 +75,7 @@ static void check_decode(const char *s, int form, apr_pool_t *p)
     FUZZ_CHECK(n == strlen(s) - 2 * pct);
     /* encode then decode is the identity */
     char *back;
-    FUZZ_CHECK(orgs_url_decode(orgs_url_encode(out, p), form, &back, p) == APR_SUCCESS);
+    FUZZ_CHECK(orgs_url_decode(orgs_url_encode(out, p), form, &back, p, NULL) == APR_SUCCESS);
     FUZZ_CHECK(strcmp(back, out) == 0);
 }
 
@@ -125,6 +127,32 @@ static void check_query(const char *s, apr_pool_t *p)
     }
 }
 
+/* An accepted absolute URL: printable ASCII, http(s), no userinfo or
+ * fragment; the flags only ever make it stricter. */
+static void check_absolute(const char *s, apr_pool_t *p)
+{
+    orgs_err_t err;
+    apr_status_t rv = orgs_url_absolute_check(s, 0, p, &err);
+    if (rv != APR_SUCCESS) {
+        FUZZ_CHECK(rv == APR_EINVAL && strncmp(err.msg, "URL ", 4) == 0);
+        FUZZ_CHECK(orgs_url_absolute_check(s, ORGS_URL_HTTPS | ORGS_URL_NO_QUERY, p, &err) ==
+                   APR_EINVAL);
+        return;
+    }
+    size_t len = strlen(s);
+    FUZZ_CHECK(len >= 1 && len <= ORGS_URL_MAX);
+    for (const char *c = s; *c; c++) {
+        FUZZ_CHECK((unsigned char)*c > 0x20 && (unsigned char)*c < 0x7f);
+    }
+    FUZZ_CHECK(strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0);
+    FUZZ_CHECK(!strchr(s, '#'));
+    const char *auth = strstr(s, "//") + 2;
+    FUZZ_CHECK(!memchr(auth, '@', strcspn(auth, "/?")));
+    if (orgs_url_absolute_check(s, ORGS_URL_NO_QUERY, p, &err) == APR_SUCCESS) {
+        FUZZ_CHECK(!strchr(s, '?'));
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p;
@@ -132,6 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *s = fuzz_cstr(data, size, p);
     if (s) {
         check_return_to(s, p);
+        check_absolute(s, p);
         check_decode(s, 0, p);
         check_decode(s, 1, p);
         check_query(s, p);

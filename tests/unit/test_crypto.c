@@ -370,11 +370,11 @@ START_TEST(hmac_rfc4231_case2)
     unsigned char mac[32];
     const char *data = "what do ya want for nothing?";
 
-    orgs_crypto_hmac(key, data, strlen(data), mac);
+    ck_assert_int_eq(orgs_crypto_hmac(key, data, strlen(data), mac), APR_SUCCESS);
     ck_assert_str_eq(hex(mac, 32),
                      "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
     key[4] = 1;
-    orgs_crypto_hmac(key, data, strlen(data), mac);
+    ck_assert_int_eq(orgs_crypto_hmac(key, data, strlen(data), mac), APR_SUCCESS);
     ck_assert_str_ne(hex(mac, 32),
                      "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
@@ -384,10 +384,10 @@ START_TEST(sha256_vectors)
 {
     unsigned char md[32];
 
-    orgs_crypto_sha256("abc", 3, md);
+    ck_assert_int_eq(orgs_crypto_sha256("abc", 3, md), APR_SUCCESS);
     ck_assert_str_eq(hex(md, 32),
                      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    orgs_crypto_sha256("", 0, md);
+    ck_assert_int_eq(orgs_crypto_sha256("", 0, md), APR_SUCCESS);
     ck_assert_str_eq(hex(md, 32),
                      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     /* RFC 7636 appendix B: PKCE S256 */
@@ -400,8 +400,6 @@ END_TEST
 
 static const char *const b64_plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
 static const char *const b64_url[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
-static const char *const b64_std[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
-                                      "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
 
 START_TEST(b64url_rfc4648_vectors)
 {
@@ -411,8 +409,6 @@ START_TEST(b64url_rfc4648_vectors)
     for (int i = 0; i < 7; i++) {
         ck_assert_str_eq(orgs_crypto_b64url_encode(b64_plain[i], strlen(b64_plain[i]), pool),
                          b64_url[i]);
-        ck_assert_str_eq(orgs_crypto_b64_encode(b64_plain[i], strlen(b64_plain[i]), pool),
-                         b64_std[i]);
         ck_assert_int_eq(
             orgs_crypto_b64url_decode(b64_url[i], strlen(b64_url[i]), &out, &outlen, pool),
             APR_SUCCESS);
@@ -429,7 +425,6 @@ START_TEST(b64url_alphabet)
     apr_size_t outlen;
 
     ck_assert_str_eq(orgs_crypto_b64url_encode(bytes, 3, pool), "-_-_");
-    ck_assert_str_eq(orgs_crypto_b64_encode(bytes, 3, pool), "+/+/");
     ck_assert_int_eq(orgs_crypto_b64url_decode("-_-_", 4, &out, &outlen, pool), APR_SUCCESS);
     ck_assert_uint_eq(outlen, 3);
     ck_assert_int_eq(memcmp(out, bytes, 3), 0);

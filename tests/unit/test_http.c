@@ -1,4 +1,8 @@
 /* Unit tests for src/core/http.c against a loopback server in the test process. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <apr_time.h>
 
 #include "testutil.h"

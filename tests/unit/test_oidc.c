@@ -461,6 +461,19 @@ START_TEST(auth_url_params)
 }
 END_TEST
 
+START_TEST(scopes_have_openid)
+{
+    ck_assert_int_eq(orgs_oidc_scopes_have_openid("openid"), 1);
+    ck_assert_int_eq(orgs_oidc_scopes_have_openid("email openid profile"), 1);
+    ck_assert_int_eq(orgs_oidc_scopes_have_openid("  openid  "), 1);
+    ck_assert_int_eq(orgs_oidc_scopes_have_openid("openidx email"), 0);
+    ck_assert_int_eq(orgs_oidc_scopes_have_openid("xopenid"), 0);
+    ck_assert_int_eq(orgs_oidc_scopes_have_openid(""), 0);
+    ck_assert_int_eq(orgs_oidc_scopes_have_openid(NULL), 0);
+    ck_assert_int_eq(orgs_oidc_scopes_have_openid(ORGS_OIDC_DEFAULT_SCOPES), 1);
+}
+END_TEST
+
 START_TEST(auth_url_existing_query_no_hint)
 {
     orgs_oidc_provider_t prov = {.authorization_endpoint = "https://idp.example/auth?p=B2C_1"};
@@ -706,6 +719,7 @@ static Suite *oidc_suite(void)
     tcase_add_test(tc, jwks_refresh_takes_newer_cache);
     tcase_add_test(tc, auth_url_params);
     tcase_add_test(tc, auth_url_existing_query_no_hint);
+    tcase_add_test(tc, scopes_have_openid);
     tcase_add_test(tc, token_basic);
     tcase_add_test(tc, token_post);
     tcase_add_test(tc, token_error_json);

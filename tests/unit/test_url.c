@@ -59,7 +59,7 @@ static int run_vectors(const char *name, int want_ok)
         apr_status_t rv = APR_SUCCESS;
         if (line[0] == 'R') {
             char *decoded;
-            rv = orgs_url_decode(value, 1, &decoded, pool);
+            rv = orgs_url_decode(value, 1, &decoded, pool, NULL);
             value = decoded;
         }
         orgs_err_t err = {{0}};
@@ -168,13 +168,13 @@ END_TEST
 START_TEST(test_decode_ok)
 {
     char *out;
-    ck_assert_int_eq(orgs_url_decode("a%20b+c%2Fd%2fe", 1, &out, pool), APR_SUCCESS);
+    ck_assert_int_eq(orgs_url_decode("a%20b+c%2Fd%2fe", 1, &out, pool, NULL), APR_SUCCESS);
     ck_assert_str_eq(out, "a b c/d/e");
-    ck_assert_int_eq(orgs_url_decode("a+b%2B", 0, &out, pool), APR_SUCCESS);
+    ck_assert_int_eq(orgs_url_decode("a+b%2B", 0, &out, pool, NULL), APR_SUCCESS);
     ck_assert_str_eq(out, "a+b+");
-    ck_assert_int_eq(orgs_url_decode("%E2%9C%93", 0, &out, pool), APR_SUCCESS);
+    ck_assert_int_eq(orgs_url_decode("%E2%9C%93", 0, &out, pool, NULL), APR_SUCCESS);
     ck_assert_str_eq(out, "\xe2\x9c\x93");
-    ck_assert_int_eq(orgs_url_decode("", 1, &out, pool), APR_SUCCESS);
+    ck_assert_int_eq(orgs_url_decode("", 1, &out, pool, NULL), APR_SUCCESS);
     ck_assert_str_eq(out, "");
 }
 END_TEST
@@ -182,12 +182,17 @@ END_TEST
 START_TEST(test_decode_bad)
 {
     char *out = NULL;
-    ck_assert_int_eq(orgs_url_decode("%", 1, &out, pool), APR_EINVAL);
-    ck_assert_int_eq(orgs_url_decode("a%2", 1, &out, pool), APR_EINVAL);
-    ck_assert_int_eq(orgs_url_decode("a%zz", 1, &out, pool), APR_EINVAL);
-    ck_assert_int_eq(orgs_url_decode("a%g1", 1, &out, pool), APR_EINVAL);
-    ck_assert_int_eq(orgs_url_decode("a%00b", 1, &out, pool), APR_EINVAL);
-    ck_assert_int_eq(orgs_url_decode("%%41", 0, &out, pool), APR_EINVAL);
+    ck_assert_int_eq(orgs_url_decode("%", 1, &out, pool, NULL), APR_EINVAL);
+    ck_assert_int_eq(orgs_url_decode("a%2", 1, &out, pool, NULL), APR_EINVAL);
+    ck_assert_int_eq(orgs_url_decode("a%zz", 1, &out, pool, NULL), APR_EINVAL);
+    ck_assert_int_eq(orgs_url_decode("a%g1", 1, &out, pool, NULL), APR_EINVAL);
+    ck_assert_int_eq(orgs_url_decode("a%00b", 1, &out, pool, NULL), APR_EINVAL);
+    ck_assert_int_eq(orgs_url_decode("%%41", 0, &out, pool, NULL), APR_EINVAL);
+    orgs_err_t err = {{0}};
+    ck_assert_int_eq(orgs_url_decode("a%zz", 1, &out, pool, &err), APR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "malformed"));
+    ck_assert_int_eq(orgs_url_decode("a%00b", 1, &out, pool, &err), APR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "%00"));
     ck_assert_ptr_null(out);
 }
 END_TEST
@@ -314,6 +319,95 @@ START_TEST(test_append_then_parse_roundtrip)
 }
 END_TEST
 
+/* ---- absolute URLs */
+
+START_TEST(test_absolute_ok)
+{
+    static const char *const good[] = {
+        "https://idp.example.com",
+        "https://idp.example.com/",
+        "HTTPS://IDP.EXAMPLE.COM/a?b=c",
+        "http://example.com/token", /* http to any host without ORGS_URL_HTTPS */
+        "https://login.example.com:8443/realms/acme",
+        "http://127.0.0.1:65535/x",
+        "https://[2001:db8::1]:443/",
+        "https://h/a%20b?c=%2F&d",
+    };
+    orgs_err_t err = {{0}};
+    for (apr_size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        ck_assert_msg(orgs_url_absolute_check(good[i], 0, pool, &err) == APR_SUCCESS,
+                      "rejected %s: %s", good[i], err.msg);
+    }
+    ck_assert_int_eq(orgs_url_absolute_check("http://localhost:9000/", ORGS_URL_HTTPS, pool, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(orgs_url_absolute_check("http://[::1]/", ORGS_URL_HTTPS, pool, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(orgs_url_absolute_check("https://h/p", ORGS_URL_NO_QUERY, pool, &err),
+                     APR_SUCCESS);
+}
+END_TEST
+
+START_TEST(test_absolute_rejects)
+{
+    static const char *const bad[] = {
+        "",
+        "/relative",
+        "//host/path",
+        "idp.example.com",
+        "javascript:alert(1)",
+        "ftp://idp.example.com/",
+        "file:///etc/passwd",
+        "https://",
+        "https:///path",
+        "https://:443/",
+        "https://user@idp.example.com/",
+        "https://user:pass@idp.example.com/",
+        "http://evil.com@127.0.0.1/",
+        "https://idp.example.com/#frag",
+        "https://idp.example.com#",
+        "https://idp.example.com:0/",
+        "https://idp.example.com:65536/",
+        "https://idp.example.com:123456/",
+        "https://idp.example.com:/",
+        "https://idp.example.com:8a/",
+        "https://idp.exa mple.com/",
+        "https://idp.example.com/\n",
+        "https://idp.example.com/\x7f",
+        "https://idp.example.com/caf\xc3\xa9",
+        "https://idp_x.example.com/",
+        "https://.example.com/",
+        "https://-x.example.com/",
+        "https://good.example\\@evil.example/",
+        "https://[::1/",
+        "https://[]/",
+        "https://[::g]/",
+    };
+    for (apr_size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        orgs_err_t err = {{0}};
+        ck_assert_msg(orgs_url_absolute_check(bad[i], 0, pool, &err) == APR_EINVAL, "accepted '%s'",
+                      bad[i]);
+        ck_assert_msg(strncmp(err.msg, "URL ", 4) == 0, "'%s' gave '%s'", bad[i], err.msg);
+    }
+    orgs_err_t err = {{0}};
+    ck_assert_int_eq(orgs_url_absolute_check(NULL, 0, pool, &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_url_absolute_check("http://example.com/", ORGS_URL_HTTPS, pool, &err),
+                     APR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "https"));
+    ck_assert_int_eq(
+        orgs_url_absolute_check("http://127.0.0.1.example.com/", ORGS_URL_HTTPS, pool, &err),
+        APR_EINVAL);
+    ck_assert_int_eq(orgs_url_absolute_check("https://h/p?q", ORGS_URL_NO_QUERY, pool, &err),
+                     APR_EINVAL);
+    ck_assert_int_eq(orgs_url_absolute_check("https://h/p?", ORGS_URL_NO_QUERY, pool, &err),
+                     APR_EINVAL);
+    char *longurl = apr_pstrdup(pool, "https://h/");
+    while (strlen(longurl) <= ORGS_URL_MAX) {
+        longurl = apr_pstrcat(pool, longurl, "aaaaaaaaaaaaaaaa", NULL);
+    }
+    ck_assert_int_eq(orgs_url_absolute_check(longurl, 0, pool, &err), APR_EINVAL);
+}
+END_TEST
+
 static Suite *url_suite(void)
 {
     Suite *s = suite_create("url");
@@ -336,6 +430,8 @@ static Suite *url_suite(void)
     tcase_add_test(tc, test_append_params_question_mark_in_query);
     tcase_add_test(tc, test_append_params_nothing_added);
     tcase_add_test(tc, test_append_then_parse_roundtrip);
+    tcase_add_test(tc, test_absolute_ok);
+    tcase_add_test(tc, test_absolute_rejects);
     suite_add_tcase(s, tc);
     return s;
 }
