@@ -2,6 +2,8 @@
  * and opening the store and the key for the command that runs. The
  * commands themselves are in cmd_<family>.c (see orgctl.h). */
 
+#include "orgs_build.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +14,6 @@
 
 #include "orgctl.h"
 #include "parse.h"
-
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "unknown"
-#endif
 
 #define MAP_SIZE_MIN ((apr_uint64_t)1 << 20)
 
