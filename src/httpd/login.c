@@ -5,6 +5,7 @@
 #include <http_request.h>
 
 #include "private.h"
+#include "cookie.h"
 #include "crypto.h"
 #include "html.h"
 #include "http.h"
@@ -25,79 +26,35 @@ static int is_https(request_rec *r)
     return strcmp(ap_http_scheme(r), "https") == 0;
 }
 
-/* On https the __Host- prefix pins the cookie to this host and path "/",
- * so a sibling subdomain cannot plant or overwrite it. */
-static const char *cookie_name(request_rec *r, const char *name)
+/* The cookie of this request named name (without the __Host- prefix):
+ * scanned in place by the core, which applies the rule for a cookie sent
+ * twice. */
+static int feed_cookie_header(void *rec, const char *key, const char *header)
 {
-    return is_https(r) ? apr_pstrcat(r->pool, "__Host-", name, NULL) : name;
+    return orgs_cookie_scan_feed(rec, header);
 }
 
-typedef struct {
-    const char *name;
-    apr_size_t len;
-    const char *value; /* first value seen */
-    apr_size_t vlen;
-    int conflict; /* the name came again with another value */
-} cookie_find_t;
-
-/* One Cookie header: "a=1; b=2". This runs on every request, so it scans
- * in place instead of using ap_cookie_read (which builds and matches a
- * pattern per call). */
-static int find_cookie(void *rec, const char *key, const char *header)
-{
-    cookie_find_t *f = rec;
-    const char *s = header;
-
-    while (*s) {
-        const char *end;
-        while (*s == ' ' || *s == '\t' || *s == ';') {
-            s++;
-        }
-        end = s + strcspn(s, ";");
-        if ((apr_size_t)(end - s) > f->len && strncmp(s, f->name, f->len) == 0 &&
-            s[f->len] == '=') {
-            const char *v = s + f->len + 1, *e = end;
-            while (e > v && (e[-1] == ' ' || e[-1] == '\t')) {
-                e--;
-            }
-            if (!f->value) {
-                f->value = v;
-                f->vlen = (apr_size_t)(e - v);
-            } else if (f->vlen != (apr_size_t)(e - v) || memcmp(f->value, v, f->vlen) != 0) {
-                f->conflict = 1;
-                return 0;
-            }
-        }
-        s = end;
-    }
-    return 1;
-}
-
-/* A cookie sent twice with different values (one planted by a sibling host
- * or a narrower path) is not trusted at all, as httpd's own reader does. */
 const char *orgs_login_cookie_get(request_rec *r, const char *name)
 {
-    cookie_find_t f = {cookie_name(r, name), 0, NULL, 0, 0};
-    f.len = strlen(f.name);
-    apr_table_do(find_cookie, &f, r->headers_in, "Cookie", NULL);
-    if (f.conflict) {
+    orgs_cookie_scan_t scan;
+    const char *value;
+
+    orgs_cookie_scan_init(&scan, orgs_cookie_name(name, is_https(r), r->pool));
+    apr_table_do(feed_cookie_header, &scan, r->headers_in, "Cookie", NULL);
+    if (orgs_cookie_scan_value(&scan, &value, r->pool) == APR_EEXIST) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       ORGSLOGNO(00240) "cookie %s sent twice with different values: ignored",
-                      f.name);
+                      scan.name);
         return NULL;
     }
-    return f.value && f.vlen ? apr_pstrmemdup(r->pool, f.value, f.vlen) : NULL;
+    return value;
 }
 
 /* max_age < 0: a browser-session cookie; 0 removes it. */
 static void cookie_set(request_rec *r, const char *name, const char *value, long max_age)
 {
-    const char *hdr = apr_psprintf(r->pool, "%s=%s; Path=/; HttpOnly; SameSite=Lax%s",
-                                   cookie_name(r, name), value, is_https(r) ? "; Secure" : "");
-    if (max_age >= 0) {
-        hdr = apr_psprintf(r->pool, "%s; Max-Age=%ld", hdr, max_age);
-    }
-    apr_table_addn(r->err_headers_out, "Set-Cookie", hdr);
+    apr_table_addn(r->err_headers_out, "Set-Cookie",
+                   orgs_cookie_header_make(name, value, is_https(r), max_age, r->pool));
 }
 
 /* ---- responses -------------------------------------------------------- */
