@@ -12,6 +12,7 @@
 #include "jose.h"
 #include "oidc.h"
 #include "parse.h"
+#include "signin.h"
 #include "url.h"
 #include "login.h"
 
@@ -547,44 +548,63 @@ static int verify_response(route_ctx_t *c, callback_t *cb)
     return STEP_CONTINUE;
 }
 
-/* Member already, or auto-membership through this connection; otherwise
- * access_denied. */
-/* The email claim becomes the user's email (REMOTE_USER, binding to a
- * member added by email) only when it can be trusted: not marked unverified,
- * and, when its domain belongs to an org, asserted by a connection that org
- * enabled with auto-membership (its own IdP). Otherwise one customer's IdP
- * could claim another customer's addresses. */
+/* What the store knows about an asserted email's domain, for the core's
+ * trusted-email rule. */
+static void lookup_domain(void *baton, const char *domain, orgs_signin_domain_t *out)
+{
+    route_ctx_t *c = ((void **)baton)[0];
+    const callback_t *cb = ((void **)baton)[1];
+    orgs_org_t *owner;
+    orgs_enabled_conn_t *ec;
+    orgs_err_t err = {{0}};
+
+    out->rv = orgs_store_org_by_domain(c->st, domain, &owner, c->r->pool, &err);
+    if (out->rv != APR_SUCCESS) {
+        return;
+    }
+    out->owner = owner->name;
+    if (orgs_store_org_conn_get(c->st, owner->id, cb->conn->id, &ec, c->r->pool, &err) ==
+        APR_SUCCESS) {
+        out->conn_enabled = 1;
+        out->auto_membership = ec->auto_membership;
+    }
+}
+
+/* The email claim, when the core's rule trusts it (signin.h); each refusal
+ * is logged. */
 static const char *trusted_email(route_ctx_t *c, callback_t *cb)
 {
     request_rec *r = c->r;
-    const char *claim = orgs_jose_claim_str(cb->claims, "email");
-    const json_t *verified = json_object_get(cb->claims, "email_verified");
-    orgs_enabled_conn_t *ec;
-    orgs_org_t *owner;
-    const char *domain;
-    char *email;
+    void *baton[2] = {c, cb};
+    orgs_signin_domain_t dom;
+    const char *email;
     orgs_err_t err = {{0}};
-    apr_status_t rv;
 
-    if (!claim || (verified && !json_is_true(verified)) ||
-        orgs_parse_email(claim, &email, &domain, r->pool, &err) != APR_SUCCESS) {
-        return NULL;
+    switch (
+        orgs_signin_email_trust(cb->claims, lookup_domain, baton, &dom, &email, r->pool, &err)) {
+    case ORGS_EMAIL_TRUSTED:
+    case ORGS_EMAIL_ABSENT:
+        break;
+    case ORGS_EMAIL_UNVERIFIED:
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      ORGSLOGNO(00241) "connection %s asserted an email marked unverified "
+                                       "(%s): the email is not used",
+                      cb->conn->name, err.msg);
+        break;
+    case ORGS_EMAIL_MALFORMED:
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      ORGSLOGNO(00242) "connection %s asserted a malformed email (%s): the email "
+                                       "is not used",
+                      cb->conn->name, err.msg);
+        break;
+    case ORGS_EMAIL_FOREIGN:
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      ORGSLOGNO(00238) "connection %s asserted an email in a domain of org %s, "
+                                       "which it does not serve: the email is not used",
+                      cb->conn->name, dom.rv == APR_SUCCESS && dom.owner ? dom.owner : "?");
+        break;
     }
-    rv = orgs_store_org_by_domain(c->st, domain, &owner, r->pool, &err);
-    if (rv == APR_NOTFOUND) {
-        return email;
-    }
-    if (rv == APR_SUCCESS &&
-        orgs_store_org_conn_get(c->st, owner->id, cb->conn->id, &ec, r->pool, &err) ==
-            APR_SUCCESS &&
-        ec->auto_membership) {
-        return email;
-    }
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  ORGSLOGNO(00238) "connection %s asserted an email in a domain of org %s, "
-                                   "which it does not serve: the email is not used",
-                  cb->conn->name, rv == APR_SUCCESS ? owner->name : "?");
-    return NULL;
+    return email;
 }
 
 static int admit(route_ctx_t *c, callback_t *cb)
@@ -592,17 +612,13 @@ static int admit(route_ctx_t *c, callback_t *cb)
     request_rec *r = c->r;
     const char *sub = orgs_jose_claim_str(cb->claims, "sub");
     const char *email = trusted_email(c, cb);
-    const char *name = orgs_jose_claim_str(cb->claims, "name");
-    orgs_err_t name_err;
+    const char *name = orgs_signin_display_name(cb->claims);
     orgs_enabled_conn_t *ec = NULL;
     orgs_member_t *member;
     orgs_err_t err = {{0}};
     apr_status_t rv;
     int created = 0;
 
-    if (name && orgs_parse_display_name(name, &name_err) != APR_SUCCESS) {
-        name = NULL; /* a name the store would refuse is dropped, not fatal */
-    }
     rv = orgs_store_org_conn_get(c->st, cb->org->id, cb->conn->id, &ec, r->pool, &err);
     if (rv == APR_SUCCESS) {
         rv = orgs_store_user_login(c->st, cb->conn->id, sub, email, name, apr_time_now(), &cb->user,
@@ -638,38 +654,6 @@ static int admit(route_ctx_t *c, callback_t *cb)
                            "server_error", "The sign-in failed.", c->return_to);
     }
     return STEP_CONTINUE;
-}
-
-/* The claims kept with the session (for ORG_CLAIM_*): the ID token's
- * minus the protocol ones that mean nothing to the app. */
-static const char *session_claims(json_t *claims, apr_pool_t *p)
-{
-    static const char *const dropped[] = {"nonce", "at_hash", "c_hash", "sid", "auth_time"};
-    json_t *copy = json_copy(claims);
-    char *text, *out;
-
-    for (size_t i = 0; copy && i < sizeof(dropped) / sizeof(dropped[0]); i++) {
-        json_object_del(copy, dropped[i]);
-    }
-    text = copy ? json_dumps(copy, JSON_COMPACT) : NULL;
-    if (text && strlen(text) > ORGS_STORE_SESSION_CLAIMS_MAX) {
-        /* An oversized claim set keeps only what identifies the user. */
-        json_t *few = json_object();
-        static const char *const kept[] = {"sub", "email", "name", "iss"};
-        for (size_t i = 0; few && i < sizeof(kept) / sizeof(kept[0]); i++) {
-            json_t *v = json_object_get(copy, kept[i]);
-            if (json_is_string(v) && strlen(json_string_value(v)) < 1024) {
-                json_object_set(few, kept[i], v);
-            }
-        }
-        free(text);
-        text = few ? json_dumps(few, JSON_COMPACT) : NULL;
-        json_decref(few);
-    }
-    json_decref(copy);
-    out = text ? apr_pstrdup(p, text) : NULL;
-    free(text);
-    return out;
 }
 
 /* Sessions that expired or went idle are removed from time to time on the
@@ -727,7 +711,7 @@ static int open_session(route_ctx_t *c, callback_t *cb)
     s.org_id = cb->org->id;
     s.user_id = cb->user->id;
     s.conn_id = cb->conn->id;
-    s.claims_json = session_claims(cb->claims, r->pool);
+    s.claims_json = orgs_signin_session_claims(cb->claims, r->pool);
     s.id_token_hint = cb->id_token;
     s.created = s.last_seen = now;
     s.expires = now + sc->session_max_age;
@@ -750,37 +734,17 @@ static int open_session(route_ctx_t *c, callback_t *cb)
     return redirect(r, c->return_to);
 }
 
-/* How many times a parameter appears in the raw query: a response with
- * two states, codes or issuers is ambiguous and refused whole, rather than
- * letting "first value wins" pick one. */
-static int param_count(const char *query, const char *name)
-{
-    apr_size_t n = strlen(name);
-    int count = 0;
-    for (const char *q = query; q && *q;) {
-        if (strncmp(q, name, n) == 0 && (q[n] == '=' || q[n] == '&' || q[n] == '\0')) {
-            count++;
-        }
-        q = strchr(q, '&');
-        q = q ? q + 1 : NULL;
-    }
-    return count;
-}
-
 static int route_callback(route_ctx_t *c)
 {
-    static const char *const single[] = {"state", "code", "iss", "error"};
+    const char *repeated = orgs_signin_param_repeated(c->r->args);
     callback_t cb;
     int status;
 
-    for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++) {
-        if (param_count(c->r->args, single[i]) > 1) {
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, c->r,
-                          ORGSLOGNO(00239) "callback: parameter '%s' given more than once",
-                          single[i]);
-            return login_error(c->r, HTTP_BAD_REQUEST, "invalid_request",
-                               "The sign-in response is malformed.", "/");
-        }
+    if (repeated) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, c->r,
+                      ORGSLOGNO(00239) "callback: parameter '%s' given more than once", repeated);
+        return login_error(c->r, HTTP_BAD_REQUEST, "invalid_request",
+                           "The sign-in response is malformed.", "/");
     }
     memset(&cb, 0, sizeof(cb));
     if ((status = take_pending(c, &cb)) != STEP_CONTINUE ||
