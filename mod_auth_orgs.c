@@ -16,7 +16,7 @@
 #include "private.h"
 #include "authn.h"
 #include "authz.h"
-#include "login.h"
+#include "endpoints.h"
 #include "env.h"
 
 /* Reader slots beyond httpd's own threads: orgctl runs and old children
@@ -184,8 +184,8 @@ static void register_hooks(apr_pool_t *p)
     /* The request path: one registration point per glue file. */
     orgs_authn_register_hooks(p); /* check_authn, endpoint dispatch, header scrub */
     orgs_authz_register_hooks(p); /* Require org-member / org-role / org-meta / org-connection */
-    orgs_login_register_hooks(p); /* /login, /callback, /logout */
-    orgs_env_register_hooks(p);   /* ORG_* environment, X-Org-* headers */
+    orgs_endpoints_register_hooks(p); /* /login, /callback, /logout */
+    orgs_env_register_hooks(p);       /* ORG_* environment, X-Org-* headers */
 }
 
 /* private.h already declared it (APLOG_USE_MODULE), so no AP_DECLARE_MODULE. */

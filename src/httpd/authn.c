@@ -7,7 +7,7 @@
 #include "crypto.h"
 #include "parse.h"
 #include "env.h"
-#include "login.h"
+#include "endpoints.h"
 #include "authn.h"
 
 /* Subrequests (DirectoryIndex, SSI includes) reuse the main request's
@@ -42,7 +42,7 @@ static apr_status_t find_session(request_rec *r, orgs_store_t *st, const char *o
     if (!org || orgs_parse_slug(org, &err) != APR_SUCCESS) {
         return APR_NOTFOUND;
     }
-    sid = orgs_login_cookie_get(r, apr_pstrcat(r->pool, ORGS_COOKIE_SESSION, org, NULL));
+    sid = orgs_endpoints_cookie_get(r, apr_pstrcat(r->pool, ORGS_COOKIE_SESSION, org, NULL));
     if (!sid) {
         return APR_NOTFOUND;
     }
@@ -55,7 +55,7 @@ static apr_status_t find_session(request_rec *r, orgs_store_t *st, const char *o
         return APR_NOTFOUND;
     }
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORGSLOGNO(00102) "cannot read the session: %s",
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, ORGSLOGNO(00102) "cannot read the session: %s",
                       err.msg);
         return rv;
     }
@@ -66,8 +66,8 @@ static apr_status_t find_session(request_rec *r, orgs_store_t *st, const char *o
         return APR_NOTFOUND;
     }
     if (now - (*out)->session.last_seen > ORGS_TOUCH_INTERVAL &&
-        orgs_store_session_touch(st, hash, now, r->pool, &err) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+        (rv = orgs_store_session_touch(st, hash, now, r->pool, &err)) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
                       ORGSLOGNO(00104) "cannot update the session's last-seen time: %s", err.msg);
     }
     return APR_SUCCESS;
@@ -108,7 +108,7 @@ static int orgs_hook_check_authn(request_rec *r)
                                        "(see OrgsStore)");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    org = fixed ? fixed : orgs_login_cookie_get(r, ORGS_COOKIE_ORG);
+    org = fixed ? fixed : orgs_endpoints_cookie_get(r, ORGS_COOKIE_ORG);
     rv = find_session(r, st, org, &view);
     if (rv == APR_NOTFOUND) {
         return orgs_login_challenge(r, fixed);
