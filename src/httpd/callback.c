@@ -48,8 +48,7 @@ static int read_pending(orgs_route_t *c, callback_t *cb)
     apr_status_t rv;
 
     if (!state || !*state) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      ORGSLOGNO(00214) "callback: no state parameter");
+        orgs_log_rerror(r, APLOG_WARNING, 0, ORGSLOGNO(00214) "callback: no state parameter");
         return orgs_endpoints_error_send(r, HTTP_BAD_REQUEST, "invalid_request",
                                          "The sign-in response is incomplete.", "/");
     }
@@ -60,22 +59,21 @@ static int read_pending(orgs_route_t *c, callback_t *cb)
     rv = orgs_store_pending_take(c->st, state, browser ? mac : NULL, apr_time_now(),
                                  sc->login_timeout, &cb->pl, r->pool, &err);
     if (rv == APR_NOTFOUND || rv == ORGS_EEXPIRED) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, ORGSLOGNO(00215) "callback: state %s",
-                      rv == ORGS_EEXPIRED ? "expired" : "unknown, forged or already used");
+        orgs_log_rerror(r, APLOG_WARNING, 0, ORGSLOGNO(00215) "callback: state %s",
+                        rv == ORGS_EEXPIRED ? "expired" : "unknown, forged or already used");
         return orgs_endpoints_error_send(
             r, HTTP_BAD_REQUEST, "invalid_request",
             "This sign-in attempt is unknown or has expired. Please sign in again.", "/");
     }
     if (rv == ORGS_EDENIED) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
-                      ORGSLOGNO(00217) "callback: state was issued to another browser");
+        orgs_log_rerror(r, APLOG_WARNING, rv,
+                        ORGSLOGNO(00217) "callback: state was issued to another browser");
         return orgs_endpoints_error_send(r, HTTP_BAD_REQUEST, "invalid_request",
                                          "This sign-in attempt was started in another browser.",
                                          "/");
     }
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, ORGSLOGNO(00216) "callback: store error: %s",
-                      err.msg);
+        orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00216) "callback: store error: %s", err.msg);
         return orgs_endpoints_error_send(r, HTTP_INTERNAL_SERVER_ERROR, "server_error",
                                          "The sign-in failed.", "/");
     }
@@ -98,9 +96,9 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
     if ((rv = orgs_store_org_get(c->st, cb->pl->org_id, &cb->org, r->pool, &err)) != APR_SUCCESS ||
         (rv = orgs_store_conn_get_secret(c->st, cb->pl->conn_id, &cb->conn, r->pool, &err)) !=
             APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, rv == APR_NOTFOUND ? APLOG_WARNING : APLOG_ERR, rv, r,
-                      ORGSLOGNO(00218) "callback: org or connection of the login is gone: %s",
-                      err.msg);
+        orgs_log_rerror(r, rv == APR_NOTFOUND ? APLOG_WARNING : APLOG_ERR, rv,
+                        ORGSLOGNO(00218) "callback: org or connection of the login is gone: %s",
+                        err.msg);
         return orgs_endpoints_error_send(
             r, rv == APR_NOTFOUND ? HTTP_FORBIDDEN : HTTP_INTERNAL_SERVER_ERROR, "access_denied",
             "The organization or its sign-in method was removed.", c->return_to);
@@ -108,43 +106,43 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
     rv = orgs_oidc_provider_get(c->st, cb->conn->issuer, apr_time_now(), &opts, &cb->prov, r->pool,
                                 &err);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                      ORGSLOGNO(00219) "callback: connection %s: provider metadata unavailable: %s",
-                      cb->conn->name, err.msg);
+        orgs_log_rerror(
+            r, APLOG_ERR, rv,
+            ORGSLOGNO(00219) "callback: connection %s: provider metadata unavailable: %s",
+            cb->conn->name, err.msg);
         return orgs_endpoints_error_send(r, HTTP_BAD_GATEWAY, "temporarily_unavailable",
                                          "The organization's identity provider cannot be reached.",
                                          c->return_to);
     }
     if (iss && strcmp(iss, cb->prov->issuer) != 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      ORGSLOGNO(00220) "callback: iss parameter does not match connection %s's "
-                                       "issuer (mix-up attack?)",
-                      cb->conn->name);
+        orgs_log_rerror(r, APLOG_WARNING, 0,
+                        ORGSLOGNO(00220) "callback: iss parameter does not match connection %s's "
+                                         "issuer (mix-up attack?)",
+                        cb->conn->name);
         return orgs_endpoints_error_send(
             r, HTTP_BAD_REQUEST, "invalid_request",
             "The sign-in response came from the wrong identity provider.", c->return_to);
     }
     if (!iss && cb->prov->iss_param_supported) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      ORGSLOGNO(00235) "callback: connection %s's IdP announces the iss "
-                                       "parameter but the response has none (mix-up attack?)",
-                      cb->conn->name);
+        orgs_log_rerror(r, APLOG_WARNING, 0,
+                        ORGSLOGNO(00235) "callback: connection %s's IdP announces the iss "
+                                         "parameter but the response has none (mix-up attack?)",
+                        cb->conn->name);
         return orgs_endpoints_error_send(
             r, HTTP_BAD_REQUEST, "invalid_request",
             "The sign-in response came from the wrong identity provider.", c->return_to);
     }
     if (error) {
         const char *desc = apr_table_get(c->args, "error_description");
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      ORGSLOGNO(00221) "callback: connection %s answered error '%s'",
-                      cb->conn->name, ap_escape_logitem(r->pool, error));
+        orgs_log_rerror(r, APLOG_INFO, 0,
+                        ORGSLOGNO(00221) "callback: connection %s answered error '%s'",
+                        cb->conn->name, ap_escape_logitem(r->pool, error));
         return orgs_endpoints_error_send(
             r, strcmp(error, "access_denied") == 0 ? HTTP_FORBIDDEN : HTTP_BAD_REQUEST, error,
             desc ? desc : "The identity provider refused the sign-in.", c->return_to);
     }
     if (!code || !*code) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      ORGSLOGNO(00222) "callback: no code parameter");
+        orgs_log_rerror(r, APLOG_WARNING, 0, ORGSLOGNO(00222) "callback: no code parameter");
         return orgs_endpoints_error_send(r, HTTP_BAD_REQUEST, "invalid_request",
                                          "The sign-in response is incomplete.", c->return_to);
     }
@@ -153,9 +151,9 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
                                   orgs_endpoints_redirect_uri(r), &opts, &cb->id_token, NULL,
                                   r->pool, &err);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
-                      ORGSLOGNO(00223) "callback: connection %s: code exchange failed: %s",
-                      cb->conn->name, err.msg);
+        orgs_log_rerror(r, APLOG_WARNING, rv,
+                        ORGSLOGNO(00223) "callback: connection %s: code exchange failed: %s",
+                        cb->conn->name, err.msg);
         return orgs_endpoints_error_send(r, HTTP_BAD_GATEWAY, "server_error",
                                          "The identity provider did not complete the sign-in.",
                                          c->return_to);
@@ -164,9 +162,9 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
                                    cb->pl->nonce, apr_time_now(), ORGS_JOSE_DEFAULT_SKEW, &opts,
                                    &cb->claims, r->pool, &err);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
-                      ORGSLOGNO(00224) "callback: connection %s: ID token rejected: %s",
-                      cb->conn->name, err.msg);
+        orgs_log_rerror(r, APLOG_WARNING, rv,
+                        ORGSLOGNO(00224) "callback: connection %s: ID token rejected: %s",
+                        cb->conn->name, err.msg);
         return orgs_endpoints_error_send(r, HTTP_FORBIDDEN, "access_denied",
                                          "The identity provider's answer could not be verified.",
                                          c->return_to);
@@ -210,22 +208,22 @@ static const char *trusted_email(request_rec *r, callback_t *cb)
     case ORGS_EMAIL_ABSENT:
         break;
     case ORGS_EMAIL_UNVERIFIED:
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      ORGSLOGNO(00241) "connection %s asserted an email marked unverified "
-                                       "(%s): the email is not used",
-                      cb->conn->name, err.msg);
+        orgs_log_rerror(r, APLOG_INFO, 0,
+                        ORGSLOGNO(00241) "connection %s asserted an email marked unverified "
+                                         "(%s): the email is not used",
+                        cb->conn->name, err.msg);
         break;
     case ORGS_EMAIL_MALFORMED:
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      ORGSLOGNO(00242) "connection %s asserted a malformed email (%s): the email "
-                                       "is not used",
-                      cb->conn->name, err.msg);
+        orgs_log_rerror(r, APLOG_INFO, 0,
+                        ORGSLOGNO(00242) "connection %s asserted a malformed email (%s): the email "
+                                         "is not used",
+                        cb->conn->name, err.msg);
         break;
     case ORGS_EMAIL_FOREIGN:
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, dom.rv == APR_SUCCESS ? ORGS_EDENIED : dom.rv, r,
-                      ORGSLOGNO(00238) "connection %s asserted an email in a domain of org %s, "
-                                       "which it does not serve: the email is not used",
-                      cb->conn->name, dom.rv == APR_SUCCESS && dom.owner ? dom.owner : "?");
+        orgs_log_rerror(r, APLOG_WARNING, dom.rv == APR_SUCCESS ? ORGS_EDENIED : dom.rv,
+                        ORGSLOGNO(00238) "connection %s asserted an email in a domain of org %s, "
+                                         "which it does not serve: the email is not used",
+                        cb->conn->name, dom.rv == APR_SUCCESS && dom.owner ? dom.owner : "?");
         break;
     }
     return email;
@@ -344,12 +342,12 @@ static void purge_sessions(request_rec *r, orgs_store_t *st, apr_time_t now)
     if ((rv = orgs_store_cache_put(st, PURGE_KEY, "", now, r->pool, &err)) != APR_SUCCESS ||
         (rv = orgs_store_session_purge(st, now, sc->session_idle, &removed, r->pool, &err)) !=
             APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
-                      ORGSLOGNO(00236) "cannot remove expired sessions: %s", err.msg);
+        orgs_log_rerror(r, APLOG_WARNING, rv, ORGSLOGNO(00236) "cannot remove expired sessions: %s",
+                        err.msg);
         return;
     }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                  ORGSLOGNO(00237) "removed %" APR_SIZE_T_FMT " expired sessions", removed);
+    orgs_log_rerror(r, APLOG_DEBUG, 0,
+                    ORGSLOGNO(00237) "removed %" APR_SIZE_T_FMT " expired sessions", removed);
 }
 
 /* Commits what was decided and answers: signed in (the cookies, back to
@@ -366,18 +364,18 @@ static int commit_and_answer(orgs_route_t *c, callback_t *cb)
 
     if (rv != APR_SUCCESS) {
         if (at_session) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                          ORGSLOGNO(00228) "cannot store the session: %s", err.msg);
+            orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00228) "cannot store the session: %s",
+                            err.msg);
         } else {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                          ORGSLOGNO(00227) "callback: store error: %s", err.msg);
+            orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00227) "callback: store error: %s",
+                            err.msg);
         }
         return orgs_endpoints_error_send(r, orgs_status_for(rv), "server_error",
                                          "The sign-in failed.", c->return_to);
     }
     if (admitted == ORGS_ADMIT_DENIED || admitted == ORGS_ADMIT_NOT_ENABLED) {
-        ap_log_rerror(
-            APLOG_MARK, APLOG_WARNING, 0, r,
+        orgs_log_rerror(
+            r, APLOG_WARNING, 0,
             ORGSLOGNO(00226) "access_denied: user %s of connection %s is not a member "
                              "of org %s%s",
             cb->user ? cb->user->id : "-", cb->conn->name, cb->org->name,
@@ -387,17 +385,17 @@ static int commit_and_answer(orgs_route_t *c, callback_t *cb)
                                          c->return_to);
     }
     if (admitted == ORGS_ADMIT_JOINED) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      ORGSLOGNO(00225) "user %s joined org %s by auto-membership of %s",
-                      cb->user->id, cb->org->name, cb->conn->name);
+        orgs_log_rerror(r, APLOG_INFO, 0,
+                        ORGSLOGNO(00225) "user %s joined org %s by auto-membership of %s",
+                        cb->user->id, cb->org->name, cb->conn->name);
     }
     purge_sessions(r, c->st, cb->in.now);
     orgs_endpoints_cookie_set(r, apr_pstrcat(r->pool, ORGS_COOKIE_SESSION, cb->org->name, NULL),
                               cb->sid, max_age);
     orgs_endpoints_cookie_set(r, ORGS_COOKIE_ORG, cb->org->name, max_age);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  ORGSLOGNO(00229) "user %s signed in to org %s via connection %s", cb->user->id,
-                  cb->org->name, cb->conn->name);
+    orgs_log_rerror(r, APLOG_INFO, 0,
+                    ORGSLOGNO(00229) "user %s signed in to org %s via connection %s", cb->user->id,
+                    cb->org->name, cb->conn->name);
     return orgs_endpoints_redirect(r, c->return_to);
 }
 
@@ -409,8 +407,8 @@ int orgs_callback_route(orgs_route_t *c)
     int status;
 
     if (repeated) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, c->r,
-                      ORGSLOGNO(00239) "callback: parameter '%s' given more than once", repeated);
+        orgs_log_rerror(c->r, APLOG_WARNING, 0,
+                        ORGSLOGNO(00239) "callback: parameter '%s' given more than once", repeated);
         return orgs_endpoints_error_send(c->r, HTTP_BAD_REQUEST, "invalid_request",
                                          "The sign-in response is malformed.", "/");
     }

@@ -54,9 +54,9 @@ const char *orgs_endpoints_cookie_get(request_rec *r, const char *name)
     orgs_cookie_scan_init(&scan, orgs_cookie_name(name, is_https(r), r->pool));
     apr_table_do(feed_cookie_header, &scan, r->headers_in, "Cookie", NULL);
     if (orgs_cookie_scan_value(&scan, &value, r->pool) == APR_EEXIST) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      ORGSLOGNO(00240) "cookie %s sent twice with different values: ignored",
-                      scan.name);
+        orgs_log_rerror(r, APLOG_WARNING, 0,
+                        ORGSLOGNO(00240) "cookie %s sent twice with different values: ignored",
+                        scan.name);
         return NULL;
     }
     return value;
@@ -200,14 +200,13 @@ static int orgs_hook_quick_handler(request_rec *r, int lookup_uri)
         c.r = r;
         c.st = orgs_req_store(r);
         if (!c.st || !sc->keys) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          ORGSLOGNO(00231) "%s: the store is not open or OrgsCryptoKey is unset",
-                          path);
+            orgs_log_rerror(r, APLOG_ERR, 0,
+                            ORGSLOGNO(00231) "%s: the store is not open or OrgsCryptoKey is unset",
+                            path);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         if ((rv = orgs_url_query_parse(r->args, &c.args, r->pool)) != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r,
-                          ORGSLOGNO(00232) "%s: malformed query string", path);
+            orgs_log_rerror(r, APLOG_INFO, rv, ORGSLOGNO(00232) "%s: malformed query string", path);
             return orgs_endpoints_error_send(r, HTTP_BAD_REQUEST, "invalid_request",
                                              "Malformed request.", "/");
         }
@@ -215,8 +214,8 @@ static int orgs_hook_quick_handler(request_rec *r, int lookup_uri)
         if (!c.return_to || !*c.return_to) {
             c.return_to = "/";
         } else if ((rv = orgs_url_return_to_check(c.return_to, &err)) != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
-                          ORGSLOGNO(00233) "%s: return_to refused: %s", path, err.msg);
+            orgs_log_rerror(r, APLOG_WARNING, rv, ORGSLOGNO(00233) "%s: return_to refused: %s",
+                            path, err.msg);
             return orgs_endpoints_error_send(r, HTTP_BAD_REQUEST, "invalid_request",
                                              "The address to return to is not on this site.", "/");
         }
@@ -231,8 +230,8 @@ static int orgs_hook_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t
     orgs_err_t err = {{0}};
     apr_status_t rv = orgs_http_global_init(&err);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                     ORGSLOGNO(00234) "cannot initialise the HTTP client: %s", err.msg);
+        orgs_log_error(s, APLOG_CRIT, rv, ORGSLOGNO(00234) "cannot initialise the HTTP client: %s",
+                       err.msg);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;

@@ -45,8 +45,7 @@ int orgs_login_challenge(request_rec *r, const char *org)
     orgs_err_t err;
 
     if (orgs_dir_unauthenticated(orgs_dir_cfg(r)) == ORGS_UNAUTH_401 || is_api_request(r)) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      ORGSLOGNO(00201) "no valid session: answering 401");
+        orgs_log_rerror(r, APLOG_DEBUG, 0, ORGSLOGNO(00201) "no valid session: answering 401");
         orgs_endpoints_no_store(r);
         apr_table_setn(
             r->err_headers_out, "WWW-Authenticate",
@@ -56,8 +55,8 @@ int orgs_login_challenge(request_rec *r, const char *org)
     if (!return_to || orgs_url_return_to_check(return_to, &err) != APR_SUCCESS) {
         return_to = "/";
     }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                  ORGSLOGNO(00202) "no valid session: redirecting to the login endpoint");
+    orgs_log_rerror(r, APLOG_DEBUG, 0,
+                    ORGSLOGNO(00202) "no valid session: redirecting to the login endpoint");
     return orgs_endpoints_redirect(r, orgs_url_append_params(orgs_endpoints_path(r, "/login"),
                                                              r->pool, "return_to", return_to,
                                                              "organization", org, NULL));
@@ -90,16 +89,17 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
 
     rv = orgs_store_conn_get(c->st, ec->conn_id, &conn, r->pool, &err);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                      ORGSLOGNO(00203) "connection %s: cannot read it: %s", ec->conn_id, err.msg);
+        orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00203) "connection %s: cannot read it: %s",
+                        ec->conn_id, err.msg);
         return orgs_endpoints_error_send(r, HTTP_INTERNAL_SERVER_ERROR, "server_error",
                                          "The sign-in could not be started.", c->return_to);
     }
     rv = orgs_oidc_provider_get(c->st, conn->issuer, apr_time_now(), &opts, &prov, r->pool, &err);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                      ORGSLOGNO(00204) "connection %s: identity provider metadata unavailable: %s",
-                      conn->name, err.msg);
+        orgs_log_rerror(
+            r, APLOG_ERR, rv,
+            ORGSLOGNO(00204) "connection %s: identity provider metadata unavailable: %s",
+            conn->name, err.msg);
         return orgs_endpoints_error_send(r, HTTP_BAD_GATEWAY, "temporarily_unavailable",
                                          "The organization's identity provider cannot be reached.",
                                          c->return_to);
@@ -127,14 +127,14 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
     rv = orgs_store_pending_put(c->st, &pl, ORGS_PENDING_PER_BROWSER, sc->login_timeout, r->pool,
                                 &err);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                      ORGSLOGNO(00205) "cannot record the pending login: %s", err.msg);
+        orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00205) "cannot record the pending login: %s",
+                        err.msg);
         return orgs_endpoints_error_send(r, orgs_status_for(rv), "server_error",
                                          "The sign-in could not be started.", c->return_to);
     }
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  ORGSLOGNO(00206) "login to org %s via connection %s: redirecting to the IdP",
-                  org->name, conn->name);
+    orgs_log_rerror(r, APLOG_INFO, 0,
+                    ORGSLOGNO(00206) "login to org %s via connection %s: redirecting to the IdP",
+                    org->name, conn->name);
     return orgs_endpoints_redirect(
         r, orgs_oidc_auth_url(prov, conn->client_id, orgs_endpoints_redirect_uri(r), conn->scopes,
                               pl.state, pl.nonce, orgs_crypto_sha256_b64url(verifier, r->pool),
@@ -160,8 +160,8 @@ static const orgs_org_t *resolve_org(orgs_route_t *c, const char **hint, int *do
     if (name && *name) {
         rv = orgs_store_org_get(c->st, name, &org, r->pool, &err);
         if (rv == APR_NOTFOUND) {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                          ORGSLOGNO(00207) "login: unknown organization requested");
+            orgs_log_rerror(r, APLOG_INFO, 0,
+                            ORGSLOGNO(00207) "login: unknown organization requested");
             *done = prompt(c, HTTP_NOT_FOUND, "No organization by that name.", name);
             return NULL;
         }
@@ -169,16 +169,16 @@ static const orgs_org_t *resolve_org(orgs_route_t *c, const char **hint, int *do
         char *email;
         const char *domain;
         if ((rv = orgs_parse_email(*hint, &email, &domain, r->pool, &err)) != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r,
-                          ORGSLOGNO(00208) "login: malformed email: %s", err.msg);
+            orgs_log_rerror(r, APLOG_INFO, rv, ORGSLOGNO(00208) "login: malformed email: %s",
+                            err.msg);
             *done = prompt(c, HTTP_BAD_REQUEST, "That is not a valid email address.", *hint);
             return NULL;
         }
         *hint = email;
         rv = orgs_store_org_by_domain(c->st, domain, &org, r->pool, &err);
         if (rv == APR_NOTFOUND) {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                          ORGSLOGNO(00209) "login: no organization owns the domain %s", domain);
+            orgs_log_rerror(r, APLOG_INFO, 0,
+                            ORGSLOGNO(00209) "login: no organization owns the domain %s", domain);
             *done = prompt(c, HTTP_NOT_FOUND,
                            "No organization uses that email domain. Enter your organization's "
                            "name instead.",
@@ -190,8 +190,7 @@ static const orgs_org_t *resolve_org(orgs_route_t *c, const char **hint, int *do
         return NULL;
     }
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, ORGSLOGNO(00210) "login: store error: %s",
-                      err.msg);
+        orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00210) "login: store error: %s", err.msg);
         *done = orgs_endpoints_error_send(r, HTTP_INTERNAL_SERVER_ERROR, "server_error",
                                           "The sign-in could not be started.", c->return_to);
         return NULL;
@@ -216,9 +215,9 @@ int orgs_login_route(orgs_route_t *c)
     }
     rv = orgs_store_org_conns(c->st, org->id, &conns, r->pool, &err);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                      ORGSLOGNO(00211) "login: cannot list connections of org %s: %s", org->name,
-                      err.msg);
+        orgs_log_rerror(r, APLOG_ERR, rv,
+                        ORGSLOGNO(00211) "login: cannot list connections of org %s: %s", org->name,
+                        err.msg);
         return orgs_endpoints_error_send(r, HTTP_INTERNAL_SERVER_ERROR, "server_error",
                                          "The sign-in could not be started.", c->return_to);
     }
@@ -229,17 +228,17 @@ int orgs_login_route(orgs_route_t *c)
         }
     }
     if (want && !chosen) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      ORGSLOGNO(00212) "login: connection not enabled on org %s; refused before "
-                                       "contacting any IdP",
-                      org->name);
+        orgs_log_rerror(r, APLOG_WARNING, 0,
+                        ORGSLOGNO(00212) "login: connection not enabled on org %s; refused before "
+                                         "contacting any IdP",
+                        org->name);
         return orgs_endpoints_error_send(
             r, HTTP_FORBIDDEN, "access_denied",
             "This sign-in method is not available for your organization.", c->return_to);
     }
     if (!chosen && conns->nelts == 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      ORGSLOGNO(00213) "login: org %s has no enabled connection", org->name);
+        orgs_log_rerror(r, APLOG_WARNING, 0,
+                        ORGSLOGNO(00213) "login: org %s has no enabled connection", org->name);
         return orgs_endpoints_error_send(r, HTTP_FORBIDDEN, "access_denied",
                                          "Your organization has no sign-in method configured.",
                                          c->return_to);

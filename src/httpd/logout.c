@@ -52,8 +52,8 @@ int orgs_logout_route(orgs_route_t *c)
         orgs_conn_t *conn;
         orgs_oidc_provider_t *prov;
         orgs_http_opts_t opts = orgs_endpoints_http_opts();
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, ORGSLOGNO(00230) "user %s signed out of org %s",
-                      view->user.id, org);
+        orgs_log_rerror(r, APLOG_INFO, 0, ORGSLOGNO(00230) "user %s signed out of org %s",
+                        view->user.id, org);
         if (orgs_store_conn_get(c->st, view->session.conn_id, &conn, r->pool, &err) ==
                 APR_SUCCESS &&
             orgs_oidc_provider_get(c->st, conn->issuer, apr_time_now(), &opts, &prov, r->pool,
