@@ -242,7 +242,10 @@ static int decide(orgs_route_t *c, callback_t *cb)
     char *sid;
     orgs_signin_t *in = &cb->in;
 
-    if (orgs_crypto_random_token(32, &sid, r->pool) != APR_SUCCESS) {
+    apr_status_t rv = orgs_crypto_random_token(32, &sid, r->pool);
+
+    if (rv != APR_SUCCESS) {
+        orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00245) "cannot draw a session id");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     cb->sid = sid;
@@ -311,7 +314,16 @@ static apr_status_t commit(orgs_route_t *c, callback_t *cb, orgs_admit_t *admitt
     }
     *at_session = 1;
     if (in->old_sid_hash) {
-        orgs_store_session_delete(c->st, in->old_sid_hash, r->pool, err);
+        orgs_err_t del_err = {{0}};
+        rv = orgs_store_session_delete(c->st, in->old_sid_hash, r->pool, &del_err);
+        if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+            /* the new session is still written: the old one stays until it
+             * expires or the sweep removes it */
+            orgs_log_rerror(r, APLOG_WARNING, rv,
+                            ORGSLOGNO(00243) "cannot end this browser's previous session of "
+                                             "the org: %s",
+                            del_err.msg);
+        }
     }
     in->session.org_id = in->org_id;
     in->session.user_id = cb->user->id;

@@ -83,7 +83,8 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
     orgs_conn_t *conn;
     orgs_oidc_provider_t *prov;
     orgs_pending_t pl;
-    const char *browser, *verifier;
+    const char *browser;
+    char *fresh, *state, *nonce, *verifier;
     orgs_err_t err = {{0}};
     apr_status_t rv;
 
@@ -107,17 +108,20 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
 
     browser = orgs_endpoints_cookie_get(r, ORGS_COOKIE_BROWSER);
     if (!browser || strlen(browser) != 43) {
-        if (orgs_crypto_random_token(32, (char **)&browser, r->pool) != APR_SUCCESS) {
-            return HTTP_INTERNAL_SERVER_ERROR;
+        if ((rv = orgs_crypto_random_token(32, &fresh, r->pool)) == APR_SUCCESS) {
+            browser = fresh;
+            orgs_endpoints_cookie_set(r, ORGS_COOKIE_BROWSER, browser, -1);
         }
-        orgs_endpoints_cookie_set(r, ORGS_COOKIE_BROWSER, browser, -1);
     }
-    memset(&pl, 0, sizeof(pl));
-    if (orgs_crypto_random_token(32, (char **)&pl.state, r->pool) != APR_SUCCESS ||
-        orgs_crypto_random_token(32, (char **)&pl.nonce, r->pool) != APR_SUCCESS ||
-        orgs_crypto_random_token(32, (char **)&verifier, r->pool) != APR_SUCCESS) {
+    if (rv != APR_SUCCESS || (rv = orgs_crypto_random_token(32, &state, r->pool)) != APR_SUCCESS ||
+        (rv = orgs_crypto_random_token(32, &nonce, r->pool)) != APR_SUCCESS ||
+        (rv = orgs_crypto_random_token(32, &verifier, r->pool)) != APR_SUCCESS) {
+        orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00246) "cannot draw the login's random tokens");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    memset(&pl, 0, sizeof(pl));
+    pl.state = state;
+    pl.nonce = nonce;
     orgs_crypto_hmac(sc->keys->state, browser, strlen(browser), pl.browser);
     pl.code_verifier = verifier;
     pl.org_id = org->id;

@@ -25,6 +25,7 @@ int orgs_logout_route(orgs_route_t *c)
     orgs_session_view_t *view = NULL;
     unsigned char hash[32];
     orgs_err_t err = {{0}};
+    apr_status_t rv;
 
     if (!org) {
         org = current;
@@ -41,7 +42,12 @@ int orgs_logout_route(orgs_route_t *c)
             orgs_store_session_hint_get(c->st, hash, &hint, r->pool, &err) != APR_SUCCESS) {
             view = NULL;
         }
-        orgs_store_session_delete(c->st, hash, r->pool, &err);
+        rv = orgs_store_session_delete(c->st, hash, r->pool, &err);
+        if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+            /* the cookie goes anyway; the session stays until it expires */
+            orgs_log_rerror(r, APLOG_WARNING, rv,
+                            ORGSLOGNO(00244) "cannot end the session of org %s: %s", org, err.msg);
+        }
     }
     orgs_endpoints_cookie_set(r, cookie, "", 0);
     /* orgs_org may point at another org that stays signed in. */
