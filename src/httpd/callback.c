@@ -241,7 +241,6 @@ static int decide(orgs_route_t *c, callback_t *cb)
         r, apr_pstrcat(r->pool, ORGS_COOKIE_SESSION, cb->org->name, NULL));
     char *sid;
     orgs_signin_t *in = &cb->in;
-
     apr_status_t rv = orgs_crypto_random_token(32, &sid, r->pool);
 
     if (rv != APR_SUCCESS) {
