@@ -1,6 +1,6 @@
 /* [glue] mod_auth_orgs: the module record and the process-level hooks.
  * It delegates only: directives live in src/httpd/config.c, the request path in
- * src/httpd/{authn,authz,login,env}.c, each registering its
+ * src/httpd/{authn,authz,endpoints,env}.c, each registering its
  * own hooks and providers from register_hooks below. */
 #include <string.h>
 
@@ -16,7 +16,7 @@
 #include "private.h"
 #include "authn.h"
 #include "authz.h"
-#include "login.h"
+#include "endpoints.h"
 #include "env.h"
 
 /* Reader slots beyond httpd's own threads: orgctl runs and old children
@@ -77,8 +77,8 @@ static int derive_keys(apr_pool_t *pconf, server_rec *s)
         }
         rv = orgs_crypto_keys_load(&keys, sc->key_source, pconf, &err);
         if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, vs,
-                         ORGSLOGNO(00010) "OrgsCryptoKey: cannot load the key: %s", err.msg);
+            orgs_log_error(vs, APLOG_CRIT, rv,
+                           ORGSLOGNO(00010) "OrgsCryptoKey: cannot load the key: %s", err.msg);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         sc->keys = keys;
@@ -112,14 +112,13 @@ static int probe_stores(apr_pool_t *ptemp, server_rec *s)
         rv = orgs_store_open(&st, sc->store_dir, sc->store_max_size, max_readers(),
                              ORGS_STORE_CREATE, sc->keys, ptemp, &err);
         if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, vs,
-                         ORGSLOGNO(00011) "OrgsStore %s: cannot open the store: %s", sc->store_dir,
-                         err.msg);
+            orgs_log_error(vs, APLOG_CRIT, rv,
+                           ORGSLOGNO(00011) "OrgsStore %s: cannot open the store: %s",
+                           sc->store_dir, err.msg);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         orgs_store_close(st);
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, vs, ORGSLOGNO(00012) "OrgsStore %s: usable",
-                     sc->store_dir);
+        orgs_log_error(vs, APLOG_DEBUG, 0, ORGSLOGNO(00012) "OrgsStore %s: usable", sc->store_dir);
     }
     return OK;
 }
@@ -163,15 +162,15 @@ static void orgs_hook_child_init(apr_pool_t *pchild, server_rec *s)
                              ORGS_STORE_CREATE | ORGS_STORE_THREADED, sc->keys, pchild, &err);
         if (rv != APR_SUCCESS) {
             sc->store = NULL;
-            ap_log_error(APLOG_MARK, APLOG_ERR, rv, vs,
-                         ORGSLOGNO(00013) "OrgsStore %s: cannot open the store in this "
-                                          "child: %s",
-                         sc->store_dir, err.msg);
+            orgs_log_error(vs, APLOG_ERR, rv,
+                           ORGSLOGNO(00013) "OrgsStore %s: cannot open the store in this "
+                                            "child: %s",
+                           sc->store_dir, err.msg);
             continue;
         }
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, vs,
-                     ORGSLOGNO(00014) "OrgsStore %s: opened (%u reader slots)", sc->store_dir,
-                     readers);
+        orgs_log_error(vs, APLOG_DEBUG, 0,
+                       ORGSLOGNO(00014) "OrgsStore %s: opened (%u reader slots)", sc->store_dir,
+                       readers);
     }
 }
 
@@ -184,8 +183,8 @@ static void register_hooks(apr_pool_t *p)
     /* The request path: one registration point per glue file. */
     orgs_authn_register_hooks(p); /* check_authn, endpoint dispatch, header scrub */
     orgs_authz_register_hooks(p); /* Require org-member / org-role / org-meta / org-connection */
-    orgs_login_register_hooks(p); /* /login, /callback, /logout */
-    orgs_env_register_hooks(p);   /* ORG_* environment, X-Org-* headers */
+    orgs_endpoints_register_hooks(p); /* /login, /callback, /logout */
+    orgs_env_register_hooks(p);       /* ORG_* environment, X-Org-* headers */
 }
 
 /* private.h already declared it (APLOG_USE_MODULE), so no AP_DECLARE_MODULE. */

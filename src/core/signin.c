@@ -1,5 +1,94 @@
 /* The sign-in decisions (see signin.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "jose.h"
+#include "parse.h"
+#include "store.h"
 #include "signin.h"
+
+/* ---- the callback's query ------------------------------------------- */
+
+int orgs_signin_param_count(const char *query, const char *name)
+{
+    apr_size_t n = strlen(name);
+    int count = 0;
+    for (const char *q = query; q && *q;) {
+        if (strncmp(q, name, n) == 0 && (q[n] == '=' || q[n] == '&' || q[n] == '\0')) {
+            count++;
+        }
+        q = strchr(q, '&');
+        q = q ? q + 1 : NULL;
+    }
+    return count;
+}
+
+const char *orgs_signin_param_repeated(const char *query)
+{
+    static const char *const single[] = {"state", "code", "iss", "error"};
+    for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++) {
+        if (orgs_signin_param_count(query, single[i]) > 1) {
+            return single[i];
+        }
+    }
+    return NULL;
+}
+
+/* ---- the trusted email ---------------------------------------------- */
+
+orgs_email_trust_t orgs_signin_email_trust(const json_t *claims, orgs_signin_domain_fn lookup,
+                                           void *baton, orgs_signin_domain_t *dom,
+                                           const char **email, apr_pool_t *p, orgs_err_t *err)
+{
+    const char *claim = orgs_jose_claim_str(claims, "email");
+    const json_t *verified = json_object_get(claims, "email_verified");
+    const char *domain;
+    char *normal;
+
+    *email = NULL;
+    memset(dom, 0, sizeof(*dom));
+    dom->rv = APR_NOTFOUND;
+    if (!claim) {
+        return ORGS_EMAIL_ABSENT;
+    }
+    if (verified && !json_is_true(verified)) {
+        orgs_err_set(err, APR_EINVAL, "email_verified is not true");
+        return ORGS_EMAIL_UNVERIFIED;
+    }
+    if (orgs_parse_email(claim, &normal, &domain, p, err) != APR_SUCCESS) {
+        return ORGS_EMAIL_MALFORMED;
+    }
+    lookup(baton, domain, dom);
+    if (dom->rv == APR_NOTFOUND) {
+        *email = normal;
+        return ORGS_EMAIL_TRUSTED;
+    }
+    if (dom->rv == APR_SUCCESS && dom->conn_enabled && dom->auto_membership) {
+        *email = normal;
+        return ORGS_EMAIL_TRUSTED;
+    }
+    if (dom->rv != APR_SUCCESS) {
+        /* fail closed: an address the store cannot place is not used */
+        orgs_err_set(err, dom->rv, "the owner of domain %s could not be read", domain);
+    } else {
+        orgs_err_set(err, ORGS_EDENIED,
+                     "domain %s belongs to org %s, which does not use this connection with "
+                     "auto-membership",
+                     domain, dom->owner ? dom->owner : "?");
+    }
+    return ORGS_EMAIL_FOREIGN;
+}
+
+const char *orgs_signin_display_name(const json_t *claims)
+{
+    const char *name = orgs_jose_claim_str(claims, "name");
+    orgs_err_t err;
+    return name && orgs_parse_display_name(name, &err) == APR_SUCCESS ? name : NULL;
+}
+
+/* ---- admission ------------------------------------------------------ */
 
 orgs_admit_t orgs_signin_admit(int is_member, int conn_enabled, int auto_membership)
 {
@@ -25,4 +114,36 @@ const char *orgs_signin_admit_str(orgs_admit_t a)
         return "connection no longer enabled on the org";
     }
     return "?";
+}
+
+/* ---- the session ---------------------------------------------------- */
+
+const char *orgs_signin_session_claims(json_t *claims, apr_pool_t *p)
+{
+    static const char *const dropped[] = {"nonce", "at_hash", "c_hash", "sid", "auth_time"};
+    json_t *copy = claims ? json_copy(claims) : NULL;
+    char *text, *out;
+
+    for (size_t i = 0; copy && i < sizeof(dropped) / sizeof(dropped[0]); i++) {
+        json_object_del(copy, dropped[i]);
+    }
+    text = copy ? json_dumps(copy, JSON_COMPACT) : NULL;
+    if (text && strlen(text) > ORGS_STORE_SESSION_CLAIMS_MAX) {
+        /* An oversized claim set keeps only what identifies the user. */
+        json_t *few = json_object();
+        static const char *const kept[] = {"sub", "email", "name", "iss"};
+        for (size_t i = 0; few && i < sizeof(kept) / sizeof(kept[0]); i++) {
+            json_t *v = json_object_get(copy, kept[i]);
+            if (json_is_string(v) && strlen(json_string_value(v)) < 1024) {
+                json_object_set(few, kept[i], v);
+            }
+        }
+        free(text);
+        text = few ? json_dumps(few, JSON_COMPACT) : NULL;
+        json_decref(few);
+    }
+    json_decref(copy);
+    out = text ? apr_pstrdup(p, text) : NULL;
+    free(text);
+    return out;
 }

@@ -1,12 +1,73 @@
 /* The sign-in decisions of the callback, pure and httpd-free so unit tests
- * and fuzzers reach them: who is admitted to an org, which email is
- * trusted, which claims the session keeps. The glue (src/httpd/callback.c)
- * only sequences them; the store applies them in one write transaction
- * (orgs_store_signin_commit). */
+ * and fuzzers reach them: which callback queries are refused, which email
+ * is trusted, who is admitted to an org, which claims the session keeps.
+ * The glue (src/httpd/callback.c) only sequences them and logs; the store
+ * applies them in one write transaction (orgs_store_signin_commit). */
 #ifndef ORGS_SIGNIN_H
 #define ORGS_SIGNIN_H
 
+#include <jansson.h>
+
 #include "orgs.h"
+
+/* ---- the callback's query ------------------------------------------- */
+
+/* How many times the parameter name appears in the raw query (before any
+ * decoding; "name", "name=" and "name=v" all count). */
+int orgs_signin_param_count(const char *query, const char *name);
+
+/* The first of the parameters a response must carry at most once (state,
+ * code, iss, error) that query holds more than once, or NULL. A response
+ * with two states, codes or issuers is ambiguous and refused whole, rather
+ * than letting "first value wins" pick one. */
+const char *orgs_signin_param_repeated(const char *query);
+
+/* ---- the trusted email ---------------------------------------------- */
+
+/* What the store knows about the domain of an asserted email, filled by
+ * the caller's lookup. */
+typedef struct orgs_signin_domain_t {
+    apr_status_t rv;     /* APR_SUCCESS: an org owns the domain; APR_NOTFOUND: none
+                            does; anything else: the store could not tell */
+    const char *owner;   /* the owning org's name (for logs), or NULL */
+    int conn_enabled;    /* the signing-in connection is enabled on the owner */
+    int auto_membership; /* ... with auto-membership */
+} orgs_signin_domain_t;
+
+/* Fills *out for domain (lowercase); out arrives zeroed with rv
+ * APR_NOTFOUND. */
+typedef void (*orgs_signin_domain_fn)(void *baton, const char *domain, orgs_signin_domain_t *out);
+
+/* Why the email claim is, or is not, the user's email. */
+typedef enum orgs_email_trust_t {
+    ORGS_EMAIL_TRUSTED = 0,    /* use it */
+    ORGS_EMAIL_ABSENT = 1,     /* no email claim, or not a string */
+    ORGS_EMAIL_UNVERIFIED = 2, /* email_verified is present and not true */
+    ORGS_EMAIL_MALFORMED = 3,  /* not an address the product accepts */
+    ORGS_EMAIL_FOREIGN = 4,    /* its domain belongs to an org that does not use this
+                                  connection with auto-membership, or the store could
+                                  not tell */
+} orgs_email_trust_t;
+
+/* The email claim becomes the user's email (REMOTE_USER, binding to a
+ * member added by email) only when it can be trusted: not marked
+ * unverified, well formed, and, when its domain belongs to an org, asserted
+ * by a connection that org enabled with auto-membership (its own IdP).
+ * Otherwise one customer's IdP could claim another customer's addresses.
+ * lookup is asked about the domain only after the first three checks pass;
+ * *dom keeps its answer for the caller's logs. *email is the normalised
+ * address (in p) when ORGS_EMAIL_TRUSTED, NULL otherwise; err says why for
+ * every other outcome but ORGS_EMAIL_ABSENT. */
+orgs_email_trust_t orgs_signin_email_trust(const json_t *claims, orgs_signin_domain_fn lookup,
+                                           void *baton, orgs_signin_domain_t *dom,
+                                           const char **email, apr_pool_t *p, orgs_err_t *err);
+
+/* The name claim when the store would take it as a display name, NULL
+ * otherwise (a name the store would refuse is dropped, not fatal). Points
+ * into claims. */
+const char *orgs_signin_display_name(const json_t *claims);
+
+/* ---- admission ------------------------------------------------------ */
 
 /* The outcome of admission for one user, one org, one connection. */
 typedef enum orgs_admit_t {
@@ -24,5 +85,15 @@ orgs_admit_t orgs_signin_admit(int is_member, int conn_enabled, int auto_members
 
 /* Short text for logs. */
 const char *orgs_signin_admit_str(orgs_admit_t a);
+
+/* ---- the session ---------------------------------------------------- */
+
+/* The claims kept with the session (for ORG_CLAIM_*) as compact JSON in p:
+ * the ID token's minus the protocol ones that mean nothing to the app
+ * (nonce, at_hash, c_hash, sid, auth_time). A set longer than
+ * ORGS_STORE_SESSION_CLAIMS_MAX keeps only what identifies the user (sub,
+ * email, name, iss, each when a string under 1024 bytes). NULL when
+ * claims is NULL or on allocation failure. */
+const char *orgs_signin_session_claims(json_t *claims, apr_pool_t *p);
 
 #endif

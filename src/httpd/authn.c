@@ -7,7 +7,7 @@
 #include "crypto.h"
 #include "parse.h"
 #include "env.h"
-#include "login.h"
+#include "endpoints.h"
 #include "authn.h"
 
 /* Subrequests (DirectoryIndex, SSI includes) reuse the main request's
@@ -42,33 +42,32 @@ static apr_status_t find_session(request_rec *r, orgs_store_t *st, const char *o
     if (!org || orgs_parse_slug(org, &err) != APR_SUCCESS) {
         return APR_NOTFOUND;
     }
-    sid = orgs_login_cookie_get(r, apr_pstrcat(r->pool, ORGS_COOKIE_SESSION, org, NULL));
+    sid = orgs_endpoints_cookie_get(r, apr_pstrcat(r->pool, ORGS_COOKIE_SESSION, org, NULL));
     if (!sid) {
         return APR_NOTFOUND;
     }
     orgs_crypto_sha256(sid, strlen(sid), hash);
     rv = orgs_store_session_view(st, hash, now, sc->session_idle, out, r->pool, &err);
     if (rv == APR_NOTFOUND || rv == ORGS_EEXPIRED) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      ORGSLOGNO(00101) "session for org %s no longer valid: %s", org,
-                      rv == ORGS_EEXPIRED ? "expired" : "ended, or membership or org removed");
+        orgs_log_rerror(r, APLOG_INFO, 0, ORGSLOGNO(00101) "session for org %s no longer valid: %s",
+                        org,
+                        rv == ORGS_EEXPIRED ? "expired" : "ended, or membership or org removed");
         return APR_NOTFOUND;
     }
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORGSLOGNO(00102) "cannot read the session: %s",
-                      err.msg);
+        orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00102) "cannot read the session: %s", err.msg);
         return rv;
     }
     if (strcmp((*out)->org.name, org) != 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      ORGSLOGNO(00103) "session cookie for org %s holds another org's session",
-                      org);
+        orgs_log_rerror(r, APLOG_WARNING, 0,
+                        ORGSLOGNO(00103) "session cookie for org %s holds another org's session",
+                        org);
         return APR_NOTFOUND;
     }
     if (now - (*out)->session.last_seen > ORGS_TOUCH_INTERVAL &&
-        orgs_store_session_touch(st, hash, now, r->pool, &err) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      ORGSLOGNO(00104) "cannot update the session's last-seen time: %s", err.msg);
+        (rv = orgs_store_session_touch(st, hash, now, r->pool, &err)) != APR_SUCCESS) {
+        orgs_log_rerror(r, APLOG_WARNING, rv,
+                        ORGSLOGNO(00104) "cannot update the session's last-seen time: %s", err.msg);
     }
     return APR_SUCCESS;
 }
@@ -94,21 +93,21 @@ static int orgs_hook_check_authn(request_rec *r)
      * (falling back to the browser's current org would open it to all). */
     fixed = orgs_dir_organization(r, dc);
     if (dc->organization && (!fixed || orgs_parse_slug(fixed, &err) != APR_SUCCESS)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      ORGSLOGNO(00106) "OrgsOrganization did not evaluate to an organization "
-                                       "name for this request: access refused");
+        orgs_log_rerror(r, APLOG_ERR, 0,
+                        ORGSLOGNO(00106) "OrgsOrganization did not evaluate to an organization "
+                                         "name for this request: access refused");
         return HTTP_FORBIDDEN;
     }
     if (r->main && inherit_from_main(r, fixed) == OK) {
         return OK;
     }
     if (!st) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      ORGSLOGNO(00105) "AuthType orgs: the store is not open in this child "
-                                       "(see OrgsStore)");
+        orgs_log_rerror(r, APLOG_ERR, 0,
+                        ORGSLOGNO(00105) "AuthType orgs: the store is not open in this child "
+                                         "(see OrgsStore)");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    org = fixed ? fixed : orgs_login_cookie_get(r, ORGS_COOKIE_ORG);
+    org = fixed ? fixed : orgs_endpoints_cookie_get(r, ORGS_COOKIE_ORG);
     rv = find_session(r, st, org, &view);
     if (rv == APR_NOTFOUND) {
         return orgs_login_challenge(r, fixed);

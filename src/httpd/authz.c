@@ -86,8 +86,8 @@ static const orgs_session_view_t *view_of(request_rec *r)
 static authz_status decide(request_rec *r, int ok, const char *what)
 {
     if (!ok) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      ORGSLOGNO(00401) "authorization denied for '%s': %s", r->user, what);
+        orgs_log_rerror(r, APLOG_INFO, 0, ORGSLOGNO(00401) "authorization denied for '%s': %s",
+                        r->user, what);
         return AUTHZ_DENIED;
     }
     return AUTHZ_GRANTED;

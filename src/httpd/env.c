@@ -43,10 +43,10 @@ void orgs_env_scrub(request_rec *r)
     apr_table_do(collect_spoofed, names, r->headers_in, NULL);
     for (int i = 0; i < names->nelts; i++) {
         const char *name = APR_ARRAY_IDX(names, i, const char *);
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      ORGSLOGNO(00301) "removed incoming header '%s' that could pose as the "
-                                       "module's own",
-                      name);
+        orgs_log_rerror(r, APLOG_INFO, 0,
+                        ORGSLOGNO(00301) "removed incoming header '%s' that could pose as the "
+                                         "module's own",
+                        name);
         apr_table_unset(r->headers_in, name);
     }
 }

@@ -20,6 +20,30 @@ APLOG_USE_MODULE(auth_orgs);
  * ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, ORGSLOGNO(00042) "...") */
 #define ORGSLOGNO(n) "ORGS" #n ": "
 
+/* The module's log calls (log.c): like ap_log_rerror / ap_log_error, with
+ * the status rv handed to httpd (0 when there is none) and, for the
+ * module's ORGS_E* codes, orgs_strerror's text appended, so ORGS_ESTOREFULL
+ * and ORGS_ESTORE differ in the log and not only in the free text.
+ *   orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00205) "...: %s", err.msg); */
+#define orgs_log_rerror(r, level, rv, ...)                                                         \
+    do {                                                                                           \
+        if (APLOG_R_IS_LEVEL(r, level)) {                                                          \
+            orgs_log_rerror_(APLOG_MARK, level, rv, r, __VA_ARGS__);                               \
+        }                                                                                          \
+    } while (0)
+#define orgs_log_error(s, level, rv, ...)                                                          \
+    do {                                                                                           \
+        if (APLOG_IS_LEVEL(s, level)) {                                                            \
+            orgs_log_error_(APLOG_MARK, level, rv, s, __VA_ARGS__);                                \
+        }                                                                                          \
+    } while (0)
+void orgs_log_rerror_(const char *file, int line, int module_index, int level, apr_status_t rv,
+                      const request_rec *r, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+void orgs_log_error_(const char *file, int line, int module_index, int level, apr_status_t rv,
+                     const server_rec *s, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
 static APR_INLINE orgs_srv_cfg_t *orgs_srv_cfg(const server_rec *s)
 {
     return (orgs_srv_cfg_t *)ap_get_module_config(s->module_config, &auth_orgs_module);

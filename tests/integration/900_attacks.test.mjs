@@ -221,8 +221,9 @@ test('email in a domain of another org is not trusted (ORGS00238)', async () => 
   await logSince(h, mark, /ORGS00238: connection rogue asserted an email in a domain of org victim/);
 });
 
-test('email marked unverified is not trusted', async () => {
-  await emailAttack('someone@elsewhere.example', 'rogue-unverified', false);
+test('email marked unverified is not trusted (ORGS00241)', async () => {
+  const { mark } = await emailAttack('someone@elsewhere.example', 'rogue-unverified', false);
+  await logSince(h, mark, /ORGS00241: connection rogue asserted an email marked unverified/);
 });
 
 test('duplicate state / code / iss in the callback: 400, ORGS00239, no session', async () => {

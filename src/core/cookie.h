@@ -1,0 +1,55 @@
+/* The module's cookies on the wire: finding one in the Cookie request
+ * headers (with the rule for a name sent twice) and writing Set-Cookie.
+ * Pure and httpd-free, so the unit tests and a fuzzer reach them; the glue
+ * (src/httpd/endpoints.c) feeds the request's headers and logs. */
+#ifndef ORGS_COOKIE_H
+#define ORGS_COOKIE_H
+
+#include "orgs.h"
+
+/* The prefix that pins a cookie to this host and path "/" on https, so a
+ * sibling subdomain cannot plant or overwrite it. */
+#define ORGS_COOKIE_HOST_PREFIX "__Host-"
+
+/* The search for one cookie across all Cookie headers of a request. The
+ * header is scanned in place (it is read on every request), and value
+ * points into the header fed last that held the name. */
+typedef struct orgs_cookie_scan_t {
+    const char *name; /* the cookie's name on the wire */
+    apr_size_t len;
+    const char *value; /* first value seen, not NUL-terminated; NULL when not seen */
+    apr_size_t vlen;
+    int conflict; /* the name came again with another value */
+} orgs_cookie_scan_t;
+
+/* Starts a search for name (the name on the wire: see orgs_cookie_name). */
+void orgs_cookie_scan_init(orgs_cookie_scan_t *scan, const char *name);
+
+/* Feeds one Cookie header ("a=1; b=2"). Returns 0 once the name was seen
+ * twice with different values (no need to read further headers), 1 to go
+ * on. Pairs are split on ';' with blanks and tabs around them dropped; a
+ * pair without '=' or with another name is skipped. */
+int orgs_cookie_scan_feed(orgs_cookie_scan_t *scan, const char *header);
+
+/* The outcome: APR_SUCCESS with *value a copy in p of the value, or NULL
+ * when the cookie is absent or empty; APR_EEXIST when it came twice with
+ * different values (*value NULL): one of them may have been planted by a
+ * sibling host or for a narrower path, so neither is trusted, as httpd's
+ * own reader does. */
+apr_status_t orgs_cookie_scan_value(const orgs_cookie_scan_t *scan, const char **value,
+                                    apr_pool_t *p);
+
+/* The cookie's name on the wire: ORGS_COOKIE_HOST_PREFIX + name on https,
+ * name otherwise (p is used on https only). */
+const char *orgs_cookie_name(const char *name, int https, apr_pool_t *p);
+
+/* A Set-Cookie header value for name (without prefix) and value:
+ * "NAME=VALUE; Path=/; HttpOnly; SameSite=Lax", then "; Secure" and the
+ * __Host- prefix on https, then "; Max-Age=N" unless max_age < 0 (a
+ * browser-session cookie); max_age 0 removes the cookie. The value is
+ * written as given: callers pass tokens and org names, which need no
+ * quoting. */
+const char *orgs_cookie_header_make(const char *name, const char *value, int https, long max_age,
+                                    apr_pool_t *p);
+
+#endif

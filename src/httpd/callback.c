@@ -1,0 +1,434 @@
+/* [glue] /callback: a thin sequence over the core's sign-in decisions
+ * (signin.h): read the pending login, verify the IdP's answer, decide,
+ * commit; every refusal answers with a logged tag. */
+#include <apr_strings.h>
+#include <http_core.h>
+#include <http_protocol.h>
+#include <http_request.h>
+
+#include "private.h"
+#include "crypto.h"
+#include "jose.h"
+#include "oidc.h"
+#include "signin.h"
+#include "endpoints.h"
+
+/* Callback steps return this to go on; anything else is the response
+ * already decided (an error page returns OK, so OK cannot mean "go on"). */
+#define STEP_CONTINUE DECLINED
+
+/* Everything the callback learned; filled step by step. */
+typedef struct {
+    orgs_route_t *c;
+    orgs_pending_t *pl;
+    orgs_org_t *org;
+    orgs_conn_t *conn;
+    orgs_oidc_provider_t *prov;
+    const char *id_token;
+    json_t *claims;
+    const char *sid;            /* the new session's id, for the cookie */
+    unsigned char sid_hash[32]; /* its key in the store */
+    unsigned char old_hash[32]; /* this browser's previous session of the org */
+    orgs_signin_t in;           /* what the commit writes */
+    orgs_user_t *user;          /* set by the commit */
+} callback_t;
+
+/* ---- read the pending login, verify the answer ------------------------ */
+
+/* The pending login named by state, single use, and bound to this
+ * browser. Returns STEP_CONTINUE or the response already decided. */
+static int read_pending(orgs_route_t *c, callback_t *cb)
+{
+    request_rec *r = c->r;
+    const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
+    const char *state = apr_table_get(c->args, "state");
+    const char *browser = orgs_endpoints_cookie_get(r, ORGS_COOKIE_BROWSER);
+    unsigned char mac[32];
+    orgs_err_t err = {{0}};
+    apr_status_t rv;
+
+    if (!state || !*state) {
+        orgs_log_rerror(r, APLOG_WARNING, 0, ORGSLOGNO(00214) "callback: no state parameter");
+        return orgs_endpoints_error_send(r, HTTP_BAD_REQUEST, "invalid_request",
+                                         "The sign-in response is incomplete.", "/");
+    }
+    /* the store compares before it deletes: another browser cannot burn it */
+    if (browser) {
+        orgs_crypto_hmac(sc->keys->state, browser, strlen(browser), mac);
+    }
+    rv = orgs_store_pending_take(c->st, state, browser ? mac : NULL, apr_time_now(),
+                                 sc->login_timeout, &cb->pl, r->pool, &err);
+    if (rv == APR_NOTFOUND || rv == ORGS_EEXPIRED) {
+        orgs_log_rerror(r, APLOG_WARNING, 0, ORGSLOGNO(00215) "callback: state %s",
+                        rv == ORGS_EEXPIRED ? "expired" : "unknown, forged or already used");
+        return orgs_endpoints_error_send(
+            r, HTTP_BAD_REQUEST, "invalid_request",
+            "This sign-in attempt is unknown or has expired. Please sign in again.", "/");
+    }
+    if (rv == ORGS_EDENIED) {
+        orgs_log_rerror(r, APLOG_WARNING, rv,
+                        ORGSLOGNO(00217) "callback: state was issued to another browser");
+        return orgs_endpoints_error_send(r, HTTP_BAD_REQUEST, "invalid_request",
+                                         "This sign-in attempt was started in another browser.",
+                                         "/");
+    }
+    if (rv != APR_SUCCESS) {
+        orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00216) "callback: store error: %s", err.msg);
+        return orgs_endpoints_error_send(r, HTTP_INTERNAL_SERVER_ERROR, "server_error",
+                                         "The sign-in failed.", "/");
+    }
+    c->return_to = cb->pl->return_to;
+    return STEP_CONTINUE;
+}
+
+/* The IdP's answer: RFC 9207 iss, error responses, then the code
+ * exchange and the complete ID token verification. */
+static int verify_response(orgs_route_t *c, callback_t *cb)
+{
+    request_rec *r = c->r;
+    const char *iss = apr_table_get(c->args, "iss");
+    const char *error = apr_table_get(c->args, "error");
+    const char *code = apr_table_get(c->args, "code");
+    orgs_http_opts_t opts = orgs_endpoints_http_opts();
+    orgs_err_t err = {{0}};
+    apr_status_t rv;
+
+    if ((rv = orgs_store_org_get(c->st, cb->pl->org_id, &cb->org, r->pool, &err)) != APR_SUCCESS ||
+        (rv = orgs_store_conn_get_secret(c->st, cb->pl->conn_id, &cb->conn, r->pool, &err)) !=
+            APR_SUCCESS) {
+        orgs_log_rerror(r, rv == APR_NOTFOUND ? APLOG_WARNING : APLOG_ERR, rv,
+                        ORGSLOGNO(00218) "callback: org or connection of the login is gone: %s",
+                        err.msg);
+        return orgs_endpoints_error_send(
+            r, rv == APR_NOTFOUND ? HTTP_FORBIDDEN : HTTP_INTERNAL_SERVER_ERROR, "access_denied",
+            "The organization or its sign-in method was removed.", c->return_to);
+    }
+    rv = orgs_oidc_provider_get(c->st, cb->conn->issuer, apr_time_now(), &opts, &cb->prov, r->pool,
+                                &err);
+    if (rv != APR_SUCCESS) {
+        orgs_log_rerror(
+            r, APLOG_ERR, rv,
+            ORGSLOGNO(00219) "callback: connection %s: provider metadata unavailable: %s",
+            cb->conn->name, err.msg);
+        return orgs_endpoints_error_send(r, HTTP_BAD_GATEWAY, "temporarily_unavailable",
+                                         "The organization's identity provider cannot be reached.",
+                                         c->return_to);
+    }
+    if (iss && strcmp(iss, cb->prov->issuer) != 0) {
+        orgs_log_rerror(r, APLOG_WARNING, 0,
+                        ORGSLOGNO(00220) "callback: iss parameter does not match connection %s's "
+                                         "issuer (mix-up attack?)",
+                        cb->conn->name);
+        return orgs_endpoints_error_send(
+            r, HTTP_BAD_REQUEST, "invalid_request",
+            "The sign-in response came from the wrong identity provider.", c->return_to);
+    }
+    if (!iss && cb->prov->iss_param_supported) {
+        orgs_log_rerror(r, APLOG_WARNING, 0,
+                        ORGSLOGNO(00235) "callback: connection %s's IdP announces the iss "
+                                         "parameter but the response has none (mix-up attack?)",
+                        cb->conn->name);
+        return orgs_endpoints_error_send(
+            r, HTTP_BAD_REQUEST, "invalid_request",
+            "The sign-in response came from the wrong identity provider.", c->return_to);
+    }
+    if (error) {
+        const char *desc = apr_table_get(c->args, "error_description");
+        orgs_log_rerror(r, APLOG_INFO, 0,
+                        ORGSLOGNO(00221) "callback: connection %s answered error '%s'",
+                        cb->conn->name, ap_escape_logitem(r->pool, error));
+        return orgs_endpoints_error_send(
+            r, strcmp(error, "access_denied") == 0 ? HTTP_FORBIDDEN : HTTP_BAD_REQUEST, error,
+            desc ? desc : "The identity provider refused the sign-in.", c->return_to);
+    }
+    if (!code || !*code) {
+        orgs_log_rerror(r, APLOG_WARNING, 0, ORGSLOGNO(00222) "callback: no code parameter");
+        return orgs_endpoints_error_send(r, HTTP_BAD_REQUEST, "invalid_request",
+                                         "The sign-in response is incomplete.", c->return_to);
+    }
+    rv = orgs_oidc_token_exchange(cb->prov, cb->conn->client_id, cb->conn->client_secret,
+                                  cb->conn->auth_method, code, cb->pl->code_verifier,
+                                  orgs_endpoints_redirect_uri(r), &opts, &cb->id_token, NULL,
+                                  r->pool, &err);
+    if (rv != APR_SUCCESS) {
+        orgs_log_rerror(r, APLOG_WARNING, rv,
+                        ORGSLOGNO(00223) "callback: connection %s: code exchange failed: %s",
+                        cb->conn->name, err.msg);
+        return orgs_endpoints_error_send(r, HTTP_BAD_GATEWAY, "server_error",
+                                         "The identity provider did not complete the sign-in.",
+                                         c->return_to);
+    }
+    rv = orgs_oidc_id_token_verify(c->st, cb->prov, cb->conn->client_id, cb->id_token,
+                                   cb->pl->nonce, apr_time_now(), ORGS_JOSE_DEFAULT_SKEW, &opts,
+                                   &cb->claims, r->pool, &err);
+    if (rv != APR_SUCCESS) {
+        orgs_log_rerror(r, APLOG_WARNING, rv,
+                        ORGSLOGNO(00224) "callback: connection %s: ID token rejected: %s",
+                        cb->conn->name, err.msg);
+        return orgs_endpoints_error_send(r, HTTP_FORBIDDEN, "access_denied",
+                                         "The identity provider's answer could not be verified.",
+                                         c->return_to);
+    }
+    return STEP_CONTINUE;
+}
+
+/* ---- decide --------------------------------------------------------- */
+
+/* What the store knows about an asserted email's domain, for the core's
+ * trusted-email rule. */
+static void lookup_domain(void *baton, const char *domain, orgs_signin_domain_t *out)
+{
+    const callback_t *cb = baton;
+    orgs_org_t *owner;
+    orgs_enabled_conn_t *ec;
+    orgs_err_t err = {{0}};
+
+    out->rv = orgs_store_org_by_domain(cb->c->st, domain, &owner, cb->c->r->pool, &err);
+    if (out->rv != APR_SUCCESS) {
+        return;
+    }
+    out->owner = owner->name;
+    if (orgs_store_org_conn_get(cb->c->st, owner->id, cb->conn->id, &ec, cb->c->r->pool, &err) ==
+        APR_SUCCESS) {
+        out->conn_enabled = 1;
+        out->auto_membership = ec->auto_membership;
+    }
+}
+
+/* The email claim, when the core's rule trusts it (signin.h); each refusal
+ * is logged. */
+static const char *trusted_email(request_rec *r, callback_t *cb)
+{
+    orgs_signin_domain_t dom;
+    const char *email;
+    orgs_err_t err = {{0}};
+
+    switch (orgs_signin_email_trust(cb->claims, lookup_domain, cb, &dom, &email, r->pool, &err)) {
+    case ORGS_EMAIL_TRUSTED:
+    case ORGS_EMAIL_ABSENT:
+        break;
+    case ORGS_EMAIL_UNVERIFIED:
+        orgs_log_rerror(r, APLOG_INFO, 0,
+                        ORGSLOGNO(00241) "connection %s asserted an email marked unverified "
+                                         "(%s): the email is not used",
+                        cb->conn->name, err.msg);
+        break;
+    case ORGS_EMAIL_MALFORMED:
+        orgs_log_rerror(r, APLOG_INFO, 0,
+                        ORGSLOGNO(00242) "connection %s asserted a malformed email (%s): the email "
+                                         "is not used",
+                        cb->conn->name, err.msg);
+        break;
+    case ORGS_EMAIL_FOREIGN:
+        orgs_log_rerror(r, APLOG_WARNING, dom.rv == APR_SUCCESS ? ORGS_EDENIED : dom.rv,
+                        ORGSLOGNO(00238) "connection %s asserted an email in a domain of org %s, "
+                                         "which it does not serve: the email is not used",
+                        cb->conn->name, dom.rv == APR_SUCCESS && dom.owner ? dom.owner : "?");
+        break;
+    }
+    return email;
+}
+
+/* Everything the commit writes, decided before any write: the trusted
+ * email, the display name, a new session id on every login (no fixation)
+ * and the claims it keeps, and the org's previous session in this browser,
+ * which the commit ends. */
+static int decide(orgs_route_t *c, callback_t *cb)
+{
+    request_rec *r = c->r;
+    const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
+    const char *old = orgs_endpoints_cookie_get(
+        r, apr_pstrcat(r->pool, ORGS_COOKIE_SESSION, cb->org->name, NULL));
+    char *sid;
+    orgs_signin_t *in = &cb->in;
+    apr_status_t rv = orgs_crypto_random_token(32, &sid, r->pool);
+
+    if (rv != APR_SUCCESS) {
+        orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00245) "cannot draw a session id");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    cb->sid = sid;
+    orgs_crypto_sha256(sid, strlen(sid), cb->sid_hash);
+    if (old) {
+        orgs_crypto_sha256(old, strlen(old), cb->old_hash);
+    }
+    memset(in, 0, sizeof(*in));
+    in->state = cb->pl->state;
+    in->org_id = cb->org->id;
+    in->conn_id = cb->conn->id;
+    in->sub = orgs_jose_claim_str(cb->claims, "sub");
+    in->email = trusted_email(r, cb);
+    in->name = orgs_signin_display_name(cb->claims);
+    in->old_sid_hash = old ? cb->old_hash : NULL;
+    in->sid_hash = cb->sid_hash;
+    in->now = apr_time_now();
+    in->session.claims_json = orgs_signin_session_claims(cb->claims, r->pool);
+    in->session.id_token_hint = cb->id_token;
+    in->session.created = in->session.last_seen = in->now;
+    in->session.expires = in->now + sc->session_max_age;
+    return STEP_CONTINUE;
+}
+
+/* ---- commit ----------------------------------------------------------- */
+
+/* The callback's store changes, with orgs_store_signin_commit's contract
+ * (store.h), in separate store calls: the user upserted, admission decided
+ * by orgs_signin_admit, the membership added on auto-membership, the old
+ * session ended and the new one written. *at_session tells a failure while
+ * writing the session from one while admitting (two log tags). */
+static apr_status_t commit(orgs_route_t *c, callback_t *cb, orgs_admit_t *admitted, int *at_session,
+                           orgs_err_t *err)
+{
+    request_rec *r = c->r;
+    orgs_signin_t *in = &cb->in;
+    orgs_enabled_conn_t *ec;
+    orgs_member_t *member;
+    int created = 0;
+    apr_status_t rv;
+
+    *at_session = 0;
+    rv = orgs_store_org_conn_get(c->st, in->org_id, in->conn_id, &ec, r->pool, err);
+    if (rv == APR_NOTFOUND) {
+        *admitted = orgs_signin_admit(0, 0, 0);
+        return APR_SUCCESS;
+    }
+    if (rv == APR_SUCCESS) {
+        rv = orgs_store_user_login(c->st, in->conn_id, in->sub, in->email, in->name, in->now,
+                                   &cb->user, &created, r->pool, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = orgs_store_member_get(c->st, in->org_id, cb->user->id, &member, r->pool, err);
+        *admitted = orgs_signin_admit(rv == APR_SUCCESS, 1, ec->auto_membership);
+        if (rv == APR_NOTFOUND && *admitted == ORGS_ADMIT_JOINED) {
+            rv = orgs_store_member_add(c->st, in->org_id, cb->user->id, NULL, r->pool, err);
+            rv = rv == APR_EEXIST ? APR_SUCCESS : rv; /* a concurrent callback added it */
+        }
+    }
+    if (rv == APR_NOTFOUND) { /* not a member, or the org went away meanwhile */
+        *admitted = ORGS_ADMIT_DENIED;
+        return APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS || (*admitted != ORGS_ADMIT_MEMBER && *admitted != ORGS_ADMIT_JOINED)) {
+        return rv;
+    }
+    *at_session = 1;
+    if (in->old_sid_hash) {
+        orgs_err_t del_err = {{0}};
+        rv = orgs_store_session_delete(c->st, in->old_sid_hash, r->pool, &del_err);
+        if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+            /* the new session is still written: the old one stays until it
+             * expires or the sweep removes it */
+            orgs_log_rerror(r, APLOG_WARNING, rv,
+                            ORGSLOGNO(00243) "cannot end this browser's previous session of "
+                                             "the org: %s",
+                            del_err.msg);
+        }
+    }
+    in->session.org_id = in->org_id;
+    in->session.user_id = cb->user->id;
+    in->session.conn_id = in->conn_id;
+    return orgs_store_session_put(c->st, in->sid_hash, &in->session, r->pool, err);
+}
+
+/* Sessions that expired or went idle are removed from time to time on the
+ * login path (never per request); the last sweep's time is shared by all
+ * children through the store. */
+#define PURGE_INTERVAL apr_time_from_sec(900)
+#define PURGE_KEY "purge:sessions"
+
+static void purge_sessions(request_rec *r, orgs_store_t *st, apr_time_t now)
+{
+    const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
+    const char *last = NULL;
+    apr_time_t at = 0;
+    apr_size_t removed = 0;
+    orgs_err_t err = {{0}};
+
+    if (orgs_store_cache_get(st, PURGE_KEY, &last, &at, r->pool, &err) == APR_SUCCESS &&
+        now - at < PURGE_INTERVAL) {
+        return;
+    }
+    apr_status_t rv;
+
+    if ((rv = orgs_store_cache_put(st, PURGE_KEY, "", now, r->pool, &err)) != APR_SUCCESS ||
+        (rv = orgs_store_session_purge(st, now, sc->session_idle, &removed, r->pool, &err)) !=
+            APR_SUCCESS) {
+        orgs_log_rerror(r, APLOG_WARNING, rv, ORGSLOGNO(00236) "cannot remove expired sessions: %s",
+                        err.msg);
+        return;
+    }
+    orgs_log_rerror(r, APLOG_DEBUG, 0,
+                    ORGSLOGNO(00237) "removed %" APR_SIZE_T_FMT " expired sessions", removed);
+}
+
+/* Commits what was decided and answers: signed in (the cookies, back to
+ * return_to), access_denied, or the store's failure. */
+static int commit_and_answer(orgs_route_t *c, callback_t *cb)
+{
+    request_rec *r = c->r;
+    const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
+    const long max_age = (long)apr_time_sec(sc->session_max_age);
+    orgs_admit_t admitted = ORGS_ADMIT_DENIED;
+    orgs_err_t err = {{0}};
+    int at_session;
+    apr_status_t rv = commit(c, cb, &admitted, &at_session, &err);
+
+    if (rv != APR_SUCCESS) {
+        if (at_session) {
+            orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00228) "cannot store the session: %s",
+                            err.msg);
+        } else {
+            orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00227) "callback: store error: %s",
+                            err.msg);
+        }
+        return orgs_endpoints_error_send(r, orgs_status_for(rv), "server_error",
+                                         "The sign-in failed.", c->return_to);
+    }
+    if (admitted == ORGS_ADMIT_DENIED || admitted == ORGS_ADMIT_NOT_ENABLED) {
+        orgs_log_rerror(
+            r, APLOG_WARNING, 0,
+            ORGSLOGNO(00226) "access_denied: user %s of connection %s is not a member "
+                             "of org %s%s",
+            cb->user ? cb->user->id : "-", cb->conn->name, cb->org->name,
+            admitted == ORGS_ADMIT_NOT_ENABLED ? " (connection no longer enabled on the org)" : "");
+        return orgs_endpoints_error_send(r, HTTP_FORBIDDEN, "access_denied",
+                                         "You are not a member of this organization.",
+                                         c->return_to);
+    }
+    if (admitted == ORGS_ADMIT_JOINED) {
+        orgs_log_rerror(r, APLOG_INFO, 0,
+                        ORGSLOGNO(00225) "user %s joined org %s by auto-membership of %s",
+                        cb->user->id, cb->org->name, cb->conn->name);
+    }
+    purge_sessions(r, c->st, cb->in.now);
+    orgs_endpoints_cookie_set(r, apr_pstrcat(r->pool, ORGS_COOKIE_SESSION, cb->org->name, NULL),
+                              cb->sid, max_age);
+    orgs_endpoints_cookie_set(r, ORGS_COOKIE_ORG, cb->org->name, max_age);
+    orgs_log_rerror(r, APLOG_INFO, 0,
+                    ORGSLOGNO(00229) "user %s signed in to org %s via connection %s", cb->user->id,
+                    cb->org->name, cb->conn->name);
+    return orgs_endpoints_redirect(r, c->return_to);
+}
+
+/* read the pending login -> verify the IdP's answer -> decide -> commit */
+int orgs_callback_route(orgs_route_t *c)
+{
+    const char *repeated = orgs_signin_param_repeated(c->r->args);
+    callback_t cb;
+    int status;
+
+    if (repeated) {
+        orgs_log_rerror(c->r, APLOG_WARNING, 0,
+                        ORGSLOGNO(00239) "callback: parameter '%s' given more than once", repeated);
+        return orgs_endpoints_error_send(c->r, HTTP_BAD_REQUEST, "invalid_request",
+                                         "The sign-in response is malformed.", "/");
+    }
+    memset(&cb, 0, sizeof(cb));
+    cb.c = c;
+    if ((status = read_pending(c, &cb)) != STEP_CONTINUE ||
+        (status = verify_response(c, &cb)) != STEP_CONTINUE ||
+        (status = decide(c, &cb)) != STEP_CONTINUE) {
+        return status;
+    }
+    return commit_and_answer(c, &cb);
+}

@@ -1,0 +1,92 @@
+/* [glue] /logout (here and, when the IdP offers it, RP-initiated logout
+ * there) and /logged-out, where the IdP sends the browser back. */
+#include <apr_strings.h>
+#include <http_core.h>
+#include <http_protocol.h>
+#include <http_request.h>
+
+#include "private.h"
+#include "crypto.h"
+#include "oidc.h"
+#include "parse.h"
+#include "url.h"
+#include "endpoints.h"
+
+/* ---- /logout ----------------------------------------------------------- */
+
+/* Ends the session of the org (organization= or the current one) here and,
+ * when the IdP offers it, there too (RP-initiated logout). */
+int orgs_logout_route(orgs_route_t *c)
+{
+    request_rec *r = c->r;
+    const char *org = apr_table_get(c->args, "organization");
+    const char *current = orgs_endpoints_cookie_get(r, ORGS_COOKIE_ORG);
+    const char *sid, *cookie, *dest = c->return_to, *hint = NULL;
+    orgs_session_view_t *view = NULL;
+    unsigned char hash[32];
+    orgs_err_t err = {{0}};
+    apr_status_t rv;
+
+    if (!org) {
+        org = current;
+    }
+    if (!org || orgs_parse_slug(org, &err) != APR_SUCCESS) {
+        return orgs_endpoints_redirect(r, dest);
+    }
+    cookie = apr_pstrcat(r->pool, ORGS_COOKIE_SESSION, org, NULL);
+    if ((sid = orgs_endpoints_cookie_get(r, cookie))) {
+        orgs_crypto_sha256(sid, strlen(sid), hash);
+        if (orgs_store_session_view(c->st, hash, apr_time_now(),
+                                    orgs_srv_cfg(r->server)->session_idle, &view, r->pool,
+                                    &err) != APR_SUCCESS ||
+            orgs_store_session_hint_get(c->st, hash, &hint, r->pool, &err) != APR_SUCCESS) {
+            view = NULL;
+        }
+        rv = orgs_store_session_delete(c->st, hash, r->pool, &err);
+        if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+            /* the cookie goes anyway; the session stays until it expires */
+            orgs_log_rerror(r, APLOG_WARNING, rv,
+                            ORGSLOGNO(00244) "cannot end the session of org %s: %s", org, err.msg);
+        }
+    }
+    orgs_endpoints_cookie_set(r, cookie, "", 0);
+    /* orgs_org may point at another org that stays signed in. */
+    if (current && strcmp(current, org) == 0) {
+        orgs_endpoints_cookie_set(r, ORGS_COOKIE_ORG, "", 0);
+    }
+    if (view) {
+        orgs_conn_t *conn;
+        orgs_oidc_provider_t *prov;
+        orgs_http_opts_t opts = orgs_endpoints_http_opts();
+        orgs_log_rerror(r, APLOG_INFO, 0, ORGSLOGNO(00230) "user %s signed out of org %s",
+                        view->user.id, org);
+        if (orgs_store_conn_get(c->st, view->session.conn_id, &conn, r->pool, &err) ==
+                APR_SUCCESS &&
+            orgs_oidc_provider_get(c->st, conn->issuer, apr_time_now(), &opts, &prov, r->pool,
+                                   &err) == APR_SUCCESS &&
+            prov->end_session_endpoint) {
+            /* One fixed post-logout URI to register at the IdP; where to
+             * go from there travels in state (checked again on return). */
+            dest = orgs_url_append_params(
+                prov->end_session_endpoint, r->pool, "id_token_hint", hint, "client_id",
+                conn->client_id, "post_logout_redirect_uri",
+                apr_pstrcat(r->pool, orgs_endpoints_base_url(r), orgs_srv_cfg(r->server)->endpoint,
+                            "/logged-out", NULL),
+                "state", c->return_to, NULL);
+        }
+    }
+    return orgs_endpoints_redirect(r, dest);
+}
+
+/* Where the IdP sends the browser after RP-initiated logout: on to the
+ * local path carried in state (validated like any return_to). */
+int orgs_logout_done_route(orgs_route_t *c)
+{
+    const char *dest = apr_table_get(c->args, "state");
+    orgs_err_t err = {{0}};
+
+    if (!dest || orgs_url_return_to_check(dest, &err) != APR_SUCCESS) {
+        dest = "/";
+    }
+    return orgs_endpoints_redirect(c->r, dest);
+}

@@ -1,0 +1,180 @@
+/* Unit tests for src/core/cookie.c: finding one cookie in the Cookie
+ * headers (the conflict rule included) and the Set-Cookie builder. */
+#include "testutil.h"
+#include "cookie.h"
+
+static apr_pool_t *pool;
+
+static void setup(void)
+{
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+    apr_terminate();
+}
+
+/* One vector: up to two Cookie headers, the name looked for, and what the
+ * scan must answer (want NULL: absent or empty). */
+typedef struct {
+    const char *h1, *h2;
+    const char *name;
+    apr_status_t rv;
+    const char *want;
+} scan_vector_t;
+
+static const scan_vector_t scan_vectors[] = {
+    /* found */
+    {"orgs_org=acme", NULL, "orgs_org", APR_SUCCESS, "acme"},
+    {"a=1; orgs_org=acme; b=2", NULL, "orgs_org", APR_SUCCESS, "acme"},
+    {"a=1;orgs_org=acme;b=2", NULL, "orgs_org", APR_SUCCESS, "acme"},
+    {" \t;; orgs_org=acme \t ;", NULL, "orgs_org", APR_SUCCESS, "acme"},
+    {"orgs_org=a=b", NULL, "orgs_org", APR_SUCCESS, "a=b"},
+    {"orgs_org= acme", NULL, "orgs_org", APR_SUCCESS, " acme"}, /* leading blank kept */
+    {"orgs_org=acme; orgs_org=acme", NULL, "orgs_org", APR_SUCCESS, "acme"},
+    {"orgs_org=acme", "orgs_org=acme ", "orgs_org", APR_SUCCESS, "acme"},
+    {"x=1", "orgs_org=acme", "orgs_org", APR_SUCCESS, "acme"},
+    {"__Host-orgs_org=acme; orgs_org=evil", NULL, "__Host-orgs_org", APR_SUCCESS, "acme"},
+    /* absent or empty */
+    {"", NULL, "orgs_org", APR_SUCCESS, NULL},
+    {"orgs_org", NULL, "orgs_org", APR_SUCCESS, NULL},
+    {"orgs_org=", NULL, "orgs_org", APR_SUCCESS, NULL},
+    {"orgs_org=  ", NULL, "orgs_org", APR_SUCCESS, NULL},
+    {"orgs_orgx=acme", NULL, "orgs_org", APR_SUCCESS, NULL},
+    {"xorgs_org=acme", NULL, "orgs_org", APR_SUCCESS, NULL},
+    {"orgs_or=acme", NULL, "orgs_org", APR_SUCCESS, NULL},
+    {"ORGS_ORG=acme", NULL, "orgs_org", APR_SUCCESS, NULL}, /* names are case-sensitive */
+    {"orgs_org =acme", NULL, "orgs_org", APR_SUCCESS, NULL},
+    {"__Host-orgs_org=acme", NULL, "orgs_org", APR_SUCCESS, NULL},
+    {"orgs_org=acme", NULL, "__Host-orgs_org", APR_SUCCESS, NULL},
+    {"a=orgs_org=acme", NULL, "orgs_org", APR_SUCCESS, NULL},
+    /* sent twice with different values: neither is trusted */
+    {"orgs_org=acme; orgs_org=evil", NULL, "orgs_org", APR_EEXIST, NULL},
+    {"orgs_org=acme", "orgs_org=evil", "orgs_org", APR_EEXIST, NULL},
+    {"orgs_org=acme; orgs_org=", NULL, "orgs_org", APR_EEXIST, NULL},
+    {"orgs_org=; orgs_org=acme", NULL, "orgs_org", APR_EEXIST, NULL},
+    {"orgs_org=acme; orgs_org=acm", NULL, "orgs_org", APR_EEXIST, NULL},
+    {"orgs_org=acme; orgs_org=acme2", NULL, "orgs_org", APR_EEXIST, NULL},
+};
+
+START_TEST(test_scan_vectors)
+{
+    for (size_t i = 0; i < sizeof(scan_vectors) / sizeof(scan_vectors[0]); i++) {
+        const scan_vector_t *v = &scan_vectors[i];
+        orgs_cookie_scan_t scan;
+        const char *value = "unset";
+        orgs_cookie_scan_init(&scan, v->name);
+        if (orgs_cookie_scan_feed(&scan, v->h1) && v->h2) {
+            orgs_cookie_scan_feed(&scan, v->h2);
+        }
+        apr_status_t rv = orgs_cookie_scan_value(&scan, &value, pool);
+        ck_assert_msg(rv == v->rv, "vector %zu (%s | %s): rv %d", i, v->h1, v->h2 ? v->h2 : "-",
+                      rv);
+        if (v->want) {
+            ck_assert_msg(value && strcmp(value, v->want) == 0, "vector %zu: got '%s', want '%s'",
+                          i, value ? value : "(null)", v->want);
+        } else {
+            ck_assert_msg(value == NULL, "vector %zu: got '%s', want none", i, value);
+        }
+    }
+}
+END_TEST
+
+/* Once a conflict is seen the caller may stop reading headers, and a later
+ * header cannot undo it. */
+START_TEST(test_scan_conflict_stops_and_sticks)
+{
+    orgs_cookie_scan_t scan;
+    const char *value;
+    orgs_cookie_scan_init(&scan, "n");
+    ck_assert_int_eq(orgs_cookie_scan_feed(&scan, "n=1"), 1);
+    ck_assert_int_eq(orgs_cookie_scan_feed(&scan, "n=2"), 0);
+    ck_assert_int_eq(orgs_cookie_scan_feed(&scan, "n=1"), 0);
+    ck_assert_int_eq(orgs_cookie_scan_value(&scan, &value, pool), APR_EEXIST);
+    ck_assert_ptr_null(value);
+}
+END_TEST
+
+START_TEST(test_scan_value_is_a_copy)
+{
+    char header[] = "n=abc";
+    orgs_cookie_scan_t scan;
+    const char *value;
+    orgs_cookie_scan_init(&scan, "n");
+    orgs_cookie_scan_feed(&scan, header);
+    ck_assert_int_eq(orgs_cookie_scan_value(&scan, &value, pool), APR_SUCCESS);
+    header[2] = 'X';
+    ck_assert_str_eq(value, "abc");
+}
+END_TEST
+
+START_TEST(test_name)
+{
+    ck_assert_str_eq(orgs_cookie_name("orgs_org", 0, pool), "orgs_org");
+    ck_assert_str_eq(orgs_cookie_name("orgs_org", 1, pool), "__Host-orgs_org");
+}
+END_TEST
+
+/* The exact headers the module has always sent. */
+START_TEST(test_header_make)
+{
+    ck_assert_str_eq(orgs_cookie_header_make("orgs_browser", "tok", 0, -1, pool),
+                     "orgs_browser=tok; Path=/; HttpOnly; SameSite=Lax");
+    ck_assert_str_eq(orgs_cookie_header_make("orgs_browser", "tok", 1, -1, pool),
+                     "__Host-orgs_browser=tok; Path=/; HttpOnly; SameSite=Lax; Secure");
+    ck_assert_str_eq(orgs_cookie_header_make("orgs_sess_acme", "sid", 0, 28800, pool),
+                     "orgs_sess_acme=sid; Path=/; HttpOnly; SameSite=Lax; Max-Age=28800");
+    ck_assert_str_eq(orgs_cookie_header_make("orgs_sess_acme", "sid", 1, 28800, pool),
+                     "__Host-orgs_sess_acme=sid; Path=/; HttpOnly; SameSite=Lax; Secure; "
+                     "Max-Age=28800");
+}
+END_TEST
+
+START_TEST(test_header_make_removal)
+{
+    ck_assert_str_eq(orgs_cookie_header_make("orgs_org", "", 0, 0, pool),
+                     "orgs_org=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    ck_assert_str_eq(orgs_cookie_header_make("orgs_org", "", 1, 0, pool),
+                     "__Host-orgs_org=; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=0");
+}
+END_TEST
+
+/* What the builder writes, the scanner reads back (as a browser would send it). */
+START_TEST(test_header_roundtrip)
+{
+    for (int https = 0; https <= 1; https++) {
+        const char *hdr = orgs_cookie_header_make("orgs_sess_acme", "AbC-_09", https, 60, pool);
+        const char *sent = apr_pstrmemdup(pool, hdr, strcspn(hdr, ";"));
+        orgs_cookie_scan_t scan;
+        const char *value;
+        orgs_cookie_scan_init(&scan, orgs_cookie_name("orgs_sess_acme", https, pool));
+        orgs_cookie_scan_feed(&scan, apr_pstrcat(pool, "other=1; ", sent, NULL));
+        ck_assert_int_eq(orgs_cookie_scan_value(&scan, &value, pool), APR_SUCCESS);
+        ck_assert_str_eq(value, "AbC-_09");
+    }
+}
+END_TEST
+
+static Suite *cookie_suite(void)
+{
+    Suite *s = suite_create("cookie");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_scan_vectors);
+    tcase_add_test(tc, test_scan_conflict_stops_and_sticks);
+    tcase_add_test(tc, test_scan_value_is_a_copy);
+    tcase_add_test(tc, test_name);
+    tcase_add_test(tc, test_header_make);
+    tcase_add_test(tc, test_header_make_removal);
+    tcase_add_test(tc, test_header_roundtrip);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return testutil_run(cookie_suite());
+}

@@ -1,0 +1,341 @@
+/* Unit tests for src/core/signin.c: the callback's repeated parameters,
+ * the trusted-email rule, the display name, admission and the session's
+ * claims. Refusals outnumber acceptances on purpose: each branch that
+ * keeps something out has its own case. */
+#include "testutil.h"
+#include "signin.h"
+#include "store.h"
+
+static apr_pool_t *pool;
+
+static void setup(void)
+{
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+    apr_terminate();
+}
+
+static json_t *claims_of(const char *text)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(text, 0, &jerr);
+    ck_assert_msg(j != NULL, "bad test JSON: %s", jerr.text);
+    return j;
+}
+
+/* ---- parameters */
+
+START_TEST(test_param_count)
+{
+    ck_assert_int_eq(orgs_signin_param_count("state=a&code=b", "state"), 1);
+    ck_assert_int_eq(orgs_signin_param_count("state=a&state=b", "state"), 2);
+    ck_assert_int_eq(orgs_signin_param_count("state&state=&state=x", "state"), 3);
+    ck_assert_int_eq(orgs_signin_param_count("a=1&state", "state"), 1);
+    /* not the parameter: a longer name, a value, a prefix */
+    ck_assert_int_eq(orgs_signin_param_count("states=a&xstate=b", "state"), 0);
+    ck_assert_int_eq(orgs_signin_param_count("a=state&b=state=1", "state"), 0);
+    ck_assert_int_eq(orgs_signin_param_count("stat=1", "state"), 0);
+    ck_assert_int_eq(orgs_signin_param_count("", "state"), 0);
+    ck_assert_int_eq(orgs_signin_param_count(NULL, "state"), 0);
+    /* encoded names are not decoded: "st%61te" is another name here */
+    ck_assert_int_eq(orgs_signin_param_count("st%61te=1&state=2", "state"), 1);
+}
+END_TEST
+
+START_TEST(test_param_repeated)
+{
+    ck_assert_ptr_null(orgs_signin_param_repeated("state=a&code=b&iss=c&error=d"));
+    ck_assert_ptr_null(orgs_signin_param_repeated("state=a&states=b&session_state=c"));
+    ck_assert_ptr_null(orgs_signin_param_repeated(NULL));
+    ck_assert_str_eq(orgs_signin_param_repeated("state=a&code=b&state=c"), "state");
+    ck_assert_str_eq(orgs_signin_param_repeated("code=a&code"), "code");
+    ck_assert_str_eq(orgs_signin_param_repeated("iss=x&state=1&iss=y"), "iss");
+    ck_assert_str_eq(orgs_signin_param_repeated("error=a&error=a"), "error");
+}
+END_TEST
+
+/* ---- trusted email */
+
+/* A fake store: one owned domain, and a count of the questions asked. */
+typedef struct {
+    const char *owned;  /* the domain some org owns, or NULL */
+    apr_status_t fail;  /* non-zero: the store fails with this */
+    int enabled, autom; /* how that org uses the connection */
+    int asked;
+    const char *asked_domain;
+} fake_store_t;
+
+static void fake_lookup(void *baton, const char *domain, orgs_signin_domain_t *out)
+{
+    fake_store_t *fs = baton;
+    fs->asked++;
+    fs->asked_domain = apr_pstrdup(pool, domain);
+    if (fs->fail) {
+        out->rv = fs->fail;
+    } else if (fs->owned && strcmp(domain, fs->owned) == 0) {
+        out->rv = APR_SUCCESS;
+        out->owner = "victim";
+        out->conn_enabled = fs->enabled;
+        out->auto_membership = fs->autom;
+    }
+}
+
+static orgs_email_trust_t trust(const char *claims_text, fake_store_t *fs, const char **email,
+                                orgs_err_t *err)
+{
+    json_t *claims = claims_of(claims_text);
+    orgs_signin_domain_t dom;
+    orgs_email_trust_t t = orgs_signin_email_trust(claims, fake_lookup, fs, &dom, email, pool, err);
+    json_decref(claims);
+    return t;
+}
+
+START_TEST(test_email_trusted_unowned_domain)
+{
+    fake_store_t fs = {NULL, 0, 0, 0, 0, NULL};
+    const char *email;
+    orgs_err_t err = {{0}};
+    ck_assert_int_eq(
+        trust("{\"email\":\"Bob@Example.COM\",\"email_verified\":true}", &fs, &email, &err),
+        ORGS_EMAIL_TRUSTED);
+    ck_assert_str_eq(email, "Bob@example.com");
+    ck_assert_int_eq(fs.asked, 1);
+    ck_assert_str_eq(fs.asked_domain, "example.com");
+    /* email_verified absent: not marked unverified */
+    ck_assert_int_eq(trust("{\"email\":\"bob@example.com\"}", &fs, &email, &err),
+                     ORGS_EMAIL_TRUSTED);
+}
+END_TEST
+
+START_TEST(test_email_trusted_owner_with_auto_membership)
+{
+    fake_store_t fs = {"victim.example", 0, 1, 1, 0, NULL};
+    const char *email;
+    orgs_err_t err = {{0}};
+    ck_assert_int_eq(trust("{\"email\":\"ceo@victim.example\"}", &fs, &email, &err),
+                     ORGS_EMAIL_TRUSTED);
+    ck_assert_str_eq(email, "ceo@victim.example");
+}
+END_TEST
+
+START_TEST(test_email_absent)
+{
+    fake_store_t fs = {NULL, 0, 0, 0, 0, NULL};
+    const char *email = "x";
+    orgs_err_t err = {{0}};
+    ck_assert_int_eq(trust("{\"sub\":\"1\"}", &fs, &email, &err), ORGS_EMAIL_ABSENT);
+    ck_assert_ptr_null(email);
+    ck_assert_int_eq(trust("{\"email\":42}", &fs, &email, &err), ORGS_EMAIL_ABSENT);
+    ck_assert_int_eq(trust("{\"email\":null,\"email_verified\":true}", &fs, &email, &err),
+                     ORGS_EMAIL_ABSENT);
+    ck_assert_int_eq(fs.asked, 0);
+}
+END_TEST
+
+START_TEST(test_email_unverified)
+{
+    static const char *const marked[] = {
+        "{\"email\":\"a@example.com\",\"email_verified\":false}",
+        "{\"email\":\"a@example.com\",\"email_verified\":\"true\"}",
+        "{\"email\":\"a@example.com\",\"email_verified\":1}",
+        "{\"email\":\"a@example.com\",\"email_verified\":null}",
+        /* checked before the address itself */
+        "{\"email\":\"not an address\",\"email_verified\":false}",
+    };
+    fake_store_t fs = {NULL, 0, 0, 0, 0, NULL};
+    for (size_t i = 0; i < sizeof(marked) / sizeof(marked[0]); i++) {
+        const char *email = "x";
+        orgs_err_t err = {{0}};
+        ck_assert_int_eq(trust(marked[i], &fs, &email, &err), ORGS_EMAIL_UNVERIFIED);
+        ck_assert_ptr_null(email);
+        ck_assert_msg(strstr(err.msg, "email_verified") != NULL, "reason: %s", err.msg);
+    }
+    ck_assert_int_eq(fs.asked, 0);
+}
+END_TEST
+
+START_TEST(test_email_malformed)
+{
+    static const char *const bad[] = {"{\"email\":\"not an address\"}", "{\"email\":\"a@\"}",
+                                      "{\"email\":\"@example.com\"}", "{\"email\":\"\"}",
+                                      "{\"email\":\"a@b@example.com\"}"};
+    fake_store_t fs = {NULL, 0, 0, 0, 0, NULL};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *email = "x";
+        orgs_err_t err = {{0}};
+        ck_assert_int_eq(trust(bad[i], &fs, &email, &err), ORGS_EMAIL_MALFORMED);
+        ck_assert_ptr_null(email);
+        ck_assert_msg(err.msg[0] != '\0', "no reason for %s", bad[i]);
+    }
+    ck_assert_int_eq(fs.asked, 0);
+}
+END_TEST
+
+START_TEST(test_email_foreign_not_enabled)
+{
+    fake_store_t fs = {"victim.example", 0, 0, 0, 0, NULL};
+    const char *email = "x";
+    orgs_err_t err = {{0}};
+    json_t *claims = claims_of("{\"email\":\"ceo@VICTIM.example\"}");
+    orgs_signin_domain_t dom;
+    ck_assert_int_eq(orgs_signin_email_trust(claims, fake_lookup, &fs, &dom, &email, pool, &err),
+                     ORGS_EMAIL_FOREIGN);
+    json_decref(claims);
+    ck_assert_ptr_null(email);
+    ck_assert_str_eq(dom.owner, "victim"); /* kept for the caller's log */
+    ck_assert_ptr_nonnull(strstr(err.msg, "victim"));
+}
+END_TEST
+
+START_TEST(test_email_foreign_enabled_without_auto_membership)
+{
+    fake_store_t fs = {"victim.example", 0, 1, 0, 0, NULL};
+    const char *email = "x";
+    orgs_err_t err = {{0}};
+    ck_assert_int_eq(
+        trust("{\"email\":\"ceo@victim.example\",\"email_verified\":true}", &fs, &email, &err),
+        ORGS_EMAIL_FOREIGN);
+    ck_assert_ptr_null(email);
+}
+END_TEST
+
+/* auto-membership on a connection that is not enabled cannot happen in the
+ * store, but the rule does not rely on it */
+START_TEST(test_email_foreign_auto_without_enabled)
+{
+    fake_store_t fs = {"victim.example", 0, 0, 1, 0, NULL};
+    const char *email = "x";
+    orgs_err_t err = {{0}};
+    ck_assert_int_eq(trust("{\"email\":\"ceo@victim.example\"}", &fs, &email, &err),
+                     ORGS_EMAIL_FOREIGN);
+    ck_assert_ptr_null(email);
+}
+END_TEST
+
+START_TEST(test_email_store_error_fails_closed)
+{
+    fake_store_t fs = {NULL, ORGS_ESTORE, 0, 0, 0, NULL};
+    const char *email = "x";
+    orgs_err_t err = {{0}};
+    ck_assert_int_eq(trust("{\"email\":\"a@example.com\"}", &fs, &email, &err), ORGS_EMAIL_FOREIGN);
+    ck_assert_ptr_null(email);
+    ck_assert_ptr_nonnull(strstr(err.msg, "example.com"));
+}
+END_TEST
+
+/* ---- display name */
+
+START_TEST(test_display_name)
+{
+    json_t *c = claims_of("{\"name\":\"Ada Lovelace\"}");
+    ck_assert_str_eq(orgs_signin_display_name(c), "Ada Lovelace");
+    json_decref(c);
+    static const char *const refused[] = {"{}", "{\"name\":\"\"}", "{\"name\":7}",
+                                          "{\"name\":\"a\\u0001b\"}", "{\"name\":\"a\\nb\"}"};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        c = claims_of(refused[i]);
+        ck_assert_msg(orgs_signin_display_name(c) == NULL, "kept %s", refused[i]);
+        json_decref(c);
+    }
+    char *longname = apr_palloc(pool, ORGS_DISPLAY_NAME_MAX + 2);
+    memset(longname, 'a', ORGS_DISPLAY_NAME_MAX + 1);
+    longname[ORGS_DISPLAY_NAME_MAX + 1] = '\0';
+    c = json_pack("{s:s}", "name", longname);
+    ck_assert_ptr_null(orgs_signin_display_name(c));
+    json_decref(c);
+}
+END_TEST
+
+/* ---- admission */
+
+START_TEST(test_admit)
+{
+    ck_assert_int_eq(orgs_signin_admit(1, 1, 0), ORGS_ADMIT_MEMBER);
+    ck_assert_int_eq(orgs_signin_admit(1, 1, 1), ORGS_ADMIT_MEMBER);
+    ck_assert_int_eq(orgs_signin_admit(0, 1, 1), ORGS_ADMIT_JOINED);
+    ck_assert_int_eq(orgs_signin_admit(0, 1, 0), ORGS_ADMIT_DENIED);
+    /* a connection no longer enabled admits nobody, members included */
+    ck_assert_int_eq(orgs_signin_admit(1, 0, 0), ORGS_ADMIT_NOT_ENABLED);
+    ck_assert_int_eq(orgs_signin_admit(1, 0, 1), ORGS_ADMIT_NOT_ENABLED);
+    ck_assert_int_eq(orgs_signin_admit(0, 0, 1), ORGS_ADMIT_NOT_ENABLED);
+    ck_assert_int_eq(orgs_signin_admit(0, 0, 0), ORGS_ADMIT_NOT_ENABLED);
+    ck_assert_str_eq(orgs_signin_admit_str(ORGS_ADMIT_DENIED), "not a member");
+    ck_assert_str_eq(orgs_signin_admit_str((orgs_admit_t)9), "?");
+}
+END_TEST
+
+/* ---- session claims */
+
+START_TEST(test_session_claims_drops_protocol_claims)
+{
+    json_t *c = claims_of("{\"sub\":\"1\",\"nonce\":\"n\",\"at_hash\":\"h\",\"c_hash\":\"h\","
+                          "\"sid\":\"s\",\"auth_time\":1,\"dept\":\"ops\",\"groups\":[\"a\"]}");
+    const char *out = orgs_signin_session_claims(c, pool);
+    json_t *back = claims_of(out);
+    ck_assert_int_eq(json_object_size(back), 3);
+    ck_assert_str_eq(json_string_value(json_object_get(back, "dept")), "ops");
+    ck_assert_ptr_nonnull(json_object_get(back, "groups"));
+    ck_assert_ptr_null(json_object_get(back, "nonce"));
+    /* the token's claims themselves are left alone */
+    ck_assert_ptr_nonnull(json_object_get(c, "nonce"));
+    json_decref(back);
+    json_decref(c);
+    ck_assert_ptr_null(orgs_signin_session_claims(NULL, pool));
+}
+END_TEST
+
+START_TEST(test_session_claims_oversized_keeps_identity)
+{
+    char *big = apr_palloc(pool, ORGS_STORE_SESSION_CLAIMS_MAX + 1);
+    char *longmail = apr_palloc(pool, 1100);
+    memset(big, 'x', ORGS_STORE_SESSION_CLAIMS_MAX);
+    big[ORGS_STORE_SESSION_CLAIMS_MAX] = '\0';
+    memset(longmail, 'm', 1099);
+    longmail[1099] = '\0';
+    json_t *c = json_pack("{s:s,s:s,s:s,s:s,s:i}", "sub", "1", "blob", big, "iss",
+                          "https://idp.example", "email", longmail, "name", 3);
+    const char *out = orgs_signin_session_claims(c, pool);
+    json_t *back = claims_of(out);
+    /* blob dropped; email over 1024 bytes and a non-string name too */
+    ck_assert_int_eq(json_object_size(back), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(back, "sub")), "1");
+    ck_assert_str_eq(json_string_value(json_object_get(back, "iss")), "https://idp.example");
+    ck_assert(strlen(out) <= ORGS_STORE_SESSION_CLAIMS_MAX);
+    json_decref(back);
+    json_decref(c);
+}
+END_TEST
+
+static Suite *signin_suite(void)
+{
+    Suite *s = suite_create("signin");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_param_count);
+    tcase_add_test(tc, test_param_repeated);
+    tcase_add_test(tc, test_email_trusted_unowned_domain);
+    tcase_add_test(tc, test_email_trusted_owner_with_auto_membership);
+    tcase_add_test(tc, test_email_absent);
+    tcase_add_test(tc, test_email_unverified);
+    tcase_add_test(tc, test_email_malformed);
+    tcase_add_test(tc, test_email_foreign_not_enabled);
+    tcase_add_test(tc, test_email_foreign_enabled_without_auto_membership);
+    tcase_add_test(tc, test_email_foreign_auto_without_enabled);
+    tcase_add_test(tc, test_email_store_error_fails_closed);
+    tcase_add_test(tc, test_display_name);
+    tcase_add_test(tc, test_admit);
+    tcase_add_test(tc, test_session_claims_drops_protocol_claims);
+    tcase_add_test(tc, test_session_claims_oversized_keeps_identity);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return testutil_run(signin_suite());
+}
