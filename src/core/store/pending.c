@@ -1,0 +1,308 @@
+/* Pending logins: the state of a sign-in between /login and /callback,
+ * with the per-browser and global bounds and the expiry sweeps. */
+#include <string.h>
+
+#include "store_int.h"
+
+#define PENDING_SWEEP 4        /* expired pending logins dropped by every put */
+#define PENDING_SWEEP_FULL 256 /* per batch when the table is at its bound */
+
+static apr_status_t check_state(const char *state, orgs_err_t *err)
+{
+    size_t n = state ? strlen(state) : 0;
+    if (n < STATE_MIN || n > STATE_MAX ||
+        strspn(state, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
+                      "nopqrstuvwxyz0123456789-_") != n) {
+        return orgs_err_set(err, APR_EINVAL, "bad state");
+    }
+    return APR_SUCCESS;
+}
+
+kbuf_t *st_kb_pending_idx(kbuf_t *k, const unsigned char *browser, apr_time_t created,
+                          const char *state)
+{
+    unsigned char t[8];
+    st_put_u64be(t, (apr_uint64_t)created);
+    st_kbraw(k, browser, HASH_LEN);
+    st_kb_add(k, t, 8);
+    st_kb_str(k, state);
+    return k;
+}
+
+kbuf_t *st_kb_pending_time(kbuf_t *k, apr_time_t created, const char *state)
+{
+    unsigned char t[8];
+    st_put_u64be(t, (apr_uint64_t)created);
+    st_kbraw(k, t, 8);
+    st_kb_str(k, state);
+    return k;
+}
+
+/* Deletes the record and its index entries; browser NULL when unknown
+ * (corrupt record): its browser index entry then stays, for check to see. */
+static apr_status_t pending_erase(orgs_store_t *st, MDB_txn *txn, const unsigned char *browser,
+                                  apr_time_t created, const char *state, orgs_err_t *err)
+{
+    kbuf_t k;
+    apr_status_t rv = st_kv_del(txn, DB(st, PENDING), st_kb1(&k, state), 0, err, "pending login");
+    if (rv == APR_SUCCESS) {
+        rv = st_kv_del(txn, DB(st, PENDING_TIME), st_kb_pending_time(&k, created, state), 0, err,
+                       "pending login");
+    }
+    if (rv == APR_SUCCESS && browser) {
+        rv = st_kv_del(txn, DB(st, PENDING_BROWSER), st_kb_pending_idx(&k, browser, created, state),
+                       0, err, "pending login");
+    }
+    return rv;
+}
+
+/* ORGS_ESTORE when the record is unreadable. */
+apr_status_t st_pending_load(orgs_store_t *st, MDB_txn *txn, const char *state,
+                             orgs_pending_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    kbuf_t k;
+    json_t *j;
+    unsigned char *b = NULL;
+    apr_size_t blen = 0;
+    apr_status_t rv =
+        st_get_json(txn, DB(st, PENDING), st_kb1(&k, state), &j, err, "pending login");
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    orgs_pending_t *pl = apr_pcalloc(p, sizeof(*pl));
+    const char *browser = st_jget_str(j, "browser", p);
+    pl->state = apr_pstrdup(p, state);
+    pl->nonce = st_jget_str(j, "nonce", p);
+    pl->code_verifier = st_jget_str(j, "code_verifier", p);
+    pl->org_id = st_jget_str(j, "org_id", p);
+    pl->conn_id = st_jget_str(j, "conn_id", p);
+    pl->return_to = st_jget_str(j, "return_to", p);
+    pl->created = st_jget_int(j, "created");
+    json_decref(j);
+    if (!browser || orgs_crypto_b64url_decode(browser, strlen(browser), &b, &blen, p) ||
+        blen != HASH_LEN) {
+        return orgs_err_set(err, ORGS_ESTORE, "corrupt pending login");
+    }
+    memcpy(pl->browser, b, HASH_LEN);
+    *out = pl;
+    return APR_SUCCESS;
+}
+
+/* Drops up to max expired pending logins (now - created > ttl) of any
+ * browser, oldest first: a walk of the time index that stops at the first
+ * live entry, so it costs O(max), never a scan. *more: the batch was
+ * filled, so expired entries may remain. */
+static apr_status_t pending_sweep(orgs_store_t *st, MDB_txn *txn, apr_time_t now,
+                                  apr_interval_time_t ttl, int max, int *more, apr_pool_t *p,
+                                  orgs_err_t *err)
+{
+    iter_t it;
+    apr_array_header_t *old = apr_array_make(p, max, sizeof(blob_t));
+    apr_status_t rv = st_iter_open(txn, DB(st, PENDING_TIME), NULL, &it, err);
+    *more = 0;
+    while (rv == APR_SUCCESS && st_iter_next(&it)) {
+        if (it.k.mv_size > 8 &&
+            now - (apr_time_t)st_get_u64be((const unsigned char *)it.k.mv_data) <= ttl) {
+            break; /* oldest first: the rest is live */
+        }
+        if (old->nelts == max) {
+            *more = 1;
+            break;
+        }
+        blob_t *b = apr_array_push(old);
+        b->klen = it.k.mv_size;
+        b->k = apr_pstrmemdup(p, it.k.mv_data, it.k.mv_size);
+    }
+    apr_status_t rv2 = st_iter_close(&it, err);
+    rv = rv != APR_SUCCESS ? rv : rv2;
+    for (int i = 0; rv == APR_SUCCESS && i < old->nelts; i++) {
+        const blob_t *b = &APR_ARRAY_IDX(old, i, blob_t);
+        orgs_pending_t *pl;
+        kbuf_t k;
+        if (b->klen <= 8) { /* malformed entry: only the entry itself can go */
+            rv = st_kv_del(txn, DB(st, PENDING_TIME), st_kbraw(&k, b->k, b->klen), 0, err,
+                           "pending login");
+            continue;
+        }
+        const char *state = b->k + 8;
+        apr_time_t created = (apr_time_t)st_get_u64be((const unsigned char *)b->k);
+        rv = st_pending_load(st, txn, state, &pl, p, err);
+        if (rv == APR_SUCCESS && pl->created != created) { /* stale entry: not this record's */
+            rv = st_kv_del(txn, DB(st, PENDING_TIME), st_kb_pending_time(&k, created, state), 0,
+                           err, "pending login");
+        } else if (rv == APR_SUCCESS || rv == APR_NOTFOUND || rv == ORGS_ESTORE) {
+            rv =
+                pending_erase(st, txn, rv == APR_SUCCESS ? pl->browser : NULL, created, state, err);
+        }
+    }
+    return rv;
+}
+
+/* Keeps the table within st->pending_max: at the bound, drops expired
+ * entries (in batches, oldest first) until there is room; APR_ENOSPC when
+ * all are live. */
+static apr_status_t pending_room(orgs_store_t *st, MDB_txn *txn, apr_time_t now,
+                                 apr_interval_time_t ttl, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_stat ms;
+    apr_pool_t *batch;
+    apr_status_t rv = APR_SUCCESS;
+    int rc, more = 1;
+    if (apr_pool_create(&batch, p) != APR_SUCCESS) {
+        return orgs_err_set(err, APR_ENOMEM, "out of memory");
+    }
+    while ((rc = mdb_stat(txn, DB(st, PENDING), &ms)) == MDB_SUCCESS &&
+           ms.ms_entries >= st->pending_max && more && rv == APR_SUCCESS) {
+        rv = pending_sweep(st, txn, now, ttl, PENDING_SWEEP_FULL, &more, batch, err);
+        apr_pool_clear(batch);
+    }
+    apr_pool_destroy(batch);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rc != MDB_SUCCESS) {
+        return st_mdb_fail(rc, err, "pending logins");
+    }
+    if (ms.ms_entries >= st->pending_max) {
+        return orgs_err_set(err, APR_ENOSPC,
+                            "too many sign-ins in progress (%zu, all recent): try again later",
+                            (size_t)ms.ms_entries);
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t pending_put(orgs_store_t *st, MDB_txn *txn, const orgs_pending_t *pl,
+                                unsigned max_per_browser, apr_interval_time_t ttl, apr_pool_t *p,
+                                orgs_err_t *err)
+{
+    apr_array_header_t *mine;
+    kbuf_t k;
+    apr_status_t rv;
+    int more;
+    apr_time_t now = pl->created ? pl->created : apr_time_now();
+    if ((rv = check_state(pl->state, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (!pl->nonce || !pl->code_verifier || strlen(pl->nonce) > STATE_MAX ||
+        strlen(pl->code_verifier) > STATE_MAX ||
+        (pl->return_to && strlen(pl->return_to) > ORGS_URL_MAX)) {
+        return orgs_err_set(err, APR_EINVAL, "bad pending login");
+    }
+    /* a few old ones of any browser on every put: garbage never piles up */
+    rv = pending_sweep(st, txn, now, ttl, PENDING_SWEEP, &more, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = st_collect(txn, DB(st, PENDING_BROWSER), st_kbraw(&k, pl->browser, HASH_LEN), &mine, p,
+                        err);
+    }
+    int left = 0;
+    for (int i = 0; rv == APR_SUCCESS && i < mine->nelts; i++) {
+        const blob_t *b = &APR_ARRAY_IDX(mine, i, blob_t);
+        apr_time_t created = (apr_time_t)st_get_u64be((const unsigned char *)b->k + HASH_LEN);
+        if (now - created > ttl) {
+            rv = pending_erase(st, txn, pl->browser, created, b->k + HASH_LEN + 8, err);
+        } else {
+            left++;
+        }
+    }
+    /* entries are oldest first (big-endian time in the key) */
+    for (int i = 0;
+         rv == APR_SUCCESS && i < mine->nelts && max_per_browser && left >= (int)max_per_browser;
+         i++) {
+        const blob_t *b = &APR_ARRAY_IDX(mine, i, blob_t);
+        apr_time_t created = (apr_time_t)st_get_u64be((const unsigned char *)b->k + HASH_LEN);
+        if (now - created <= ttl) {
+            rv = pending_erase(st, txn, pl->browser, created, b->k + HASH_LEN + 8, err);
+            left--;
+        }
+    }
+    /* a client without the browser cookie is a new browser each time: only
+     * the global bound limits those */
+    if (rv == APR_SUCCESS) {
+        rv = pending_room(st, txn, now, ttl, p, err);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    json_t *j = json_object();
+    if (!j || st_jset_str(j, "state", pl->state) ||
+        st_jset_str(j, "browser", orgs_crypto_b64url_encode(pl->browser, HASH_LEN, p)) ||
+        st_jset_str(j, "nonce", pl->nonce) || st_jset_str(j, "code_verifier", pl->code_verifier) ||
+        st_jset_str(j, "org_id", pl->org_id) || st_jset_str(j, "conn_id", pl->conn_id) ||
+        st_jset_str(j, "return_to", pl->return_to) || st_jset_int(j, "created", now)) {
+        json_decref(j);
+        j = NULL;
+    }
+    rv = st_put_json_new(txn, DB(st, PENDING), st_kb1(&k, pl->state), j, MDB_NOOVERWRITE, err,
+                         "pending login");
+    if (rv == APR_SUCCESS) {
+        rv = st_kv_put(txn, DB(st, PENDING_BROWSER),
+                       st_kb_pending_idx(&k, pl->browser, now, pl->state), "", 0, 0, err,
+                       "pending login");
+    }
+    if (rv == APR_SUCCESS) {
+        rv = st_kv_put(txn, DB(st, PENDING_TIME), st_kb_pending_time(&k, now, pl->state), "", 0, 0,
+                       err, "pending login");
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_pending_put(orgs_store_t *st, const orgs_pending_t *pl,
+                                    unsigned max_per_browser, apr_interval_time_t ttl,
+                                    apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return st_txn_end(txn, pending_put(st, txn, pl, max_per_browser, ttl, p, err), err);
+}
+
+void orgs_store_pending_set_max(orgs_store_t *st, apr_size_t max)
+{
+    st->pending_max = max ? max : ORGS_STORE_PENDING_MAX;
+}
+
+/* The browser check comes before the delete: a state that leaked (logs,
+ * Referer) cannot be used by another browser to burn this login. */
+static apr_status_t pending_take(orgs_store_t *st, MDB_txn *txn, const char *state,
+                                 const unsigned char *browser, orgs_pending_t **out, apr_pool_t *p,
+                                 orgs_err_t *err)
+{
+    orgs_pending_t *pl;
+    apr_status_t rv = check_state(state, err);
+    if (rv == APR_SUCCESS) {
+        rv = st_pending_load(st, txn, state, &pl, p, err);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv == APR_EINVAL ? orgs_err_set(err, APR_NOTFOUND, "unknown state") : rv;
+    }
+    if (!browser || !orgs_crypto_ct_equal(browser, pl->browser, HASH_LEN)) {
+        return orgs_err_set(err, ORGS_EDENIED, "state was issued to another browser");
+    }
+    *out = pl;
+    return pending_erase(st, txn, pl->browser, pl->created, state, err);
+}
+
+apr_status_t orgs_store_pending_take(orgs_store_t *st, const char *state,
+                                     const unsigned char browser[32], apr_time_t now,
+                                     apr_interval_time_t ttl, orgs_pending_t **out, apr_pool_t *p,
+                                     orgs_err_t *err)
+{
+    MDB_txn *txn;
+    orgs_pending_t *pl = NULL;
+    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* aborted (nothing deleted) unless the browser matched */
+    rv = st_txn_end(txn, pending_take(st, txn, state, browser, &pl, p, err), err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (now - pl->created > ttl) {
+        return orgs_err_set(err, ORGS_EEXPIRED, "login took too long, please start again");
+    }
+    *out = pl;
+    return APR_SUCCESS;
+}

@@ -1,0 +1,368 @@
+/* Users: the record, the sub and email indexes, sign-in upsert and
+ * provisioning. */
+#include <string.h>
+
+#include "store_int.h"
+
+kbuf_t *st_kb_conn_email(kbuf_t *k, const char *conn_id, const char *email)
+{
+    st_kb1(k, conn_id);
+    st_kb_nul(k);
+    st_kb_str(k, email);
+    st_kb_nul(k);
+    return k;
+}
+
+apr_status_t st_user_index(orgs_store_t *st, MDB_txn *txn, const orgs_user_t *u, int add,
+                           orgs_err_t *err)
+{
+    kbuf_t k[4];
+    int n = 0;
+    MDB_dbi dbis[4];
+    dbis[n] = DB(st, CONN_USERS);
+    st_kb2(&k[n++], u->conn_id, u->id);
+    if (u->email) {
+        dbis[n] = DB(st, USER_EMAIL);
+        st_kb1(&k[n], u->email);
+        st_kb_nul(&k[n]);
+        st_kb_str(&k[n++], u->id);
+        dbis[n] = DB(st, USER_CONN_EMAIL);
+        st_kb_str(st_kb_conn_email(&k[n++], u->conn_id, u->email), u->id);
+    }
+    apr_status_t rv = APR_SUCCESS;
+    if (u->sub) {
+        kbuf_t ks;
+        st_kb1(&ks, u->conn_id);
+        st_kb_nul(&ks);
+        st_kb_str(&ks, u->sub);
+        if (add) {
+            rv = st_kv_put(txn, DB(st, USER_SUB), &ks, u->id, ID_LEN, MDB_NOOVERWRITE, err, "sub");
+            if (rv == APR_EEXIST) {
+                return orgs_err_set(err, rv, "a user with this sub exists on the connection");
+            }
+        } else {
+            rv = st_kv_del(txn, DB(st, USER_SUB), &ks, 0, err, "sub");
+        }
+    }
+    for (int i = 0; rv == APR_SUCCESS && i < n; i++) {
+        rv = add ? st_kv_put(txn, dbis[i], &k[i], "", 0, 0, err, "user index")
+                 : st_kv_del(txn, dbis[i], &k[i], 0, err, "user index");
+    }
+    return rv;
+}
+
+static apr_status_t user_write(orgs_store_t *st, MDB_txn *txn, const orgs_user_t *u, unsigned flags,
+                               orgs_err_t *err)
+{
+    kbuf_t k;
+    apr_status_t rv = st_put_json_new(txn, DB(st, USERS), st_kb1(&k, u->id), st_user_encode(u),
+                                      flags, err, "user");
+    if (rv == APR_EEXIST) {
+        orgs_err_set(err, rv, "user id '%s' already exists", u->id);
+    }
+    return rv;
+}
+
+apr_status_t st_user_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_user_t **out,
+                          apr_pool_t *p, orgs_err_t *err)
+{
+    kbuf_t k;
+    json_t *j;
+    MDB_val v;
+    if (!st_is_id(id, "usr_")) {
+        return orgs_err_set(err, APR_NOTFOUND, "user '%s' not found", id ? id : "");
+    }
+    apr_status_t rv = st_kv_get(txn, DB(st, USERS), st_kb1(&k, id), &v, err, "user");
+    if (rv != APR_SUCCESS) {
+        return rv == APR_NOTFOUND ? orgs_err_set(err, rv, "user '%s' not found", id) : rv;
+    }
+    if (st_user_decode_fast(v.mv_data, v.mv_size, out, p)) {
+        return APR_SUCCESS;
+    }
+    if ((rv = st_json_of(v.mv_data, v.mv_size, &j, err, "user")) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = st_user_decode(j, out, p, err);
+    json_decref(j);
+    return rv == APR_SUCCESS ? rv : orgs_err_set(err, ORGS_ESTORE, "corrupt user %s", id);
+}
+
+/* First user of conn with that (normalized) email; with unbound_only, only
+ * one that has no sub yet. */
+static apr_status_t user_find_email(orgs_store_t *st, MDB_txn *txn, const char *conn_id,
+                                    const char *email, int unbound_only, orgs_user_t **out,
+                                    apr_pool_t *p, orgs_err_t *err)
+{
+    kbuf_t k;
+    apr_array_header_t *hits;
+    apr_status_t rv = st_collect(txn, DB(st, USER_CONN_EMAIL), st_kb_conn_email(&k, conn_id, email),
+                                 &hits, p, err);
+    for (int i = 0; rv == APR_SUCCESS && i < hits->nelts; i++) {
+        const blob_t *b = &APR_ARRAY_IDX(hits, i, blob_t);
+        if (b->klen != k.len + ID_LEN) {
+            continue;
+        }
+        rv = st_user_load(st, txn, b->k + k.len, out, p, err);
+        if (rv == APR_SUCCESS && (!unbound_only || !(*out)->sub)) {
+            return APR_SUCCESS;
+        }
+    }
+    return rv == APR_SUCCESS ? orgs_err_set(err, APR_NOTFOUND, "no user with that email") : rv;
+}
+
+static apr_status_t user_find_sub(orgs_store_t *st, MDB_txn *txn, const char *conn_id,
+                                  const char *sub, orgs_user_t **out, apr_pool_t *p,
+                                  orgs_err_t *err)
+{
+    kbuf_t k;
+    MDB_val v;
+    st_kb1(&k, conn_id);
+    st_kb_nul(&k);
+    st_kb_str(&k, sub);
+    apr_status_t rv = st_kv_get(txn, DB(st, USER_SUB), &k, &v, err, "user");
+    if (rv != APR_SUCCESS) {
+        return rv == APR_NOTFOUND ? orgs_err_set(err, rv, "no user with that sub") : rv;
+    }
+    return st_user_load(st, txn, apr_pstrmemdup(p, v.mv_data, v.mv_size), out, p, err);
+}
+
+apr_status_t st_user_insert(orgs_store_t *st, MDB_txn *txn, orgs_user_t *u, apr_pool_t *p,
+                            orgs_err_t *err)
+{
+    apr_status_t rv = st_user_validate(u, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = user_write(st, txn, u, MDB_NOOVERWRITE, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = st_user_index(st, txn, u, 1, err);
+    }
+    return rv;
+}
+
+/* Replaces old by upd (same id) with all indexes. */
+static apr_status_t user_update(orgs_store_t *st, MDB_txn *txn, const orgs_user_t *old,
+                                orgs_user_t *upd, apr_pool_t *p, orgs_err_t *err)
+{
+    apr_status_t rv = st_user_validate(upd, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = st_user_index(st, txn, old, 0, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = st_user_index(st, txn, upd, 1, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = user_write(st, txn, upd, 0, err);
+    }
+    return rv;
+}
+
+static apr_status_t user_new(const char *conn_id, orgs_user_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    char *id;
+    if (orgs_crypto_random_id("usr_", ORGS_ID_CHARS, &id, p) != APR_SUCCESS) {
+        return orgs_err_set(err, ORGS_ECRYPTO, "cannot generate an id");
+    }
+    *out = apr_pcalloc(p, sizeof(orgs_user_t));
+    (*out)->id = id;
+    (*out)->conn_id = conn_id;
+    (*out)->created = apr_time_now();
+    return APR_SUCCESS;
+}
+
+static apr_status_t user_login(orgs_store_t *st, MDB_txn *txn, const char *conn_ref,
+                               const char *sub, const char *email, const char *name, apr_time_t now,
+                               orgs_user_t **out, int *created, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_conn_t *c;
+    orgs_user_t *old = NULL;
+    apr_status_t rv;
+    *created = 0;
+    if (!sub) {
+        return orgs_err_set(err, APR_EINVAL, "sign-in without a sub");
+    }
+    if ((rv = st_check_text(sub, ORGS_SUB_MAX, 1, "sub", err)) != APR_SUCCESS ||
+        (rv = st_email_normalize(email, &email, p, err)) != APR_SUCCESS ||
+        (name && (rv = orgs_parse_display_name(name, err)) != APR_SUCCESS) ||
+        (rv = st_conn_find(st, txn, conn_ref, &c, NULL, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = user_find_sub(st, txn, c->id, sub, &old, p, err);
+    if (rv == APR_NOTFOUND && email) {
+        rv = user_find_email(st, txn, c->id, email, 1, &old, p, err);
+    }
+    if (rv == APR_NOTFOUND) {
+        orgs_user_t *u;
+        if ((rv = user_new(c->id, &u, p, err)) != APR_SUCCESS) {
+            return rv;
+        }
+        u->sub = sub;
+        u->email = email;
+        u->name = name;
+        u->created = u->last_login = now;
+        *created = 1;
+        *out = u;
+        return st_user_insert(st, txn, u, p, err);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    orgs_user_t *u = apr_pmemdup(p, old, sizeof(*old));
+    u->sub = sub;
+    u->email = email ? email : old->email;
+    u->name = name ? name : old->name;
+    u->last_login = now;
+    *out = u;
+    return user_update(st, txn, old, u, p, err);
+}
+
+apr_status_t orgs_store_user_login(orgs_store_t *st, const char *conn_id, const char *sub,
+                                   const char *email, const char *name, apr_time_t now,
+                                   orgs_user_t **out, int *created, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return st_txn_end(
+        txn, user_login(st, txn, conn_id, sub, email, name, now, out, created, p, err), err);
+}
+
+apr_status_t orgs_store_user_get(orgs_store_t *st, const char *user_id, orgs_user_t **out,
+                                 apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = st_rd_begin(st, &txn, err);
+    if (rv == APR_SUCCESS) {
+        rv = st_user_load(st, txn, user_id, out, p, err);
+        st_rd_end(st, txn);
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_user_by_sub(orgs_store_t *st, const char *conn_ref, const char *sub,
+                                    orgs_user_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    orgs_conn_t *c;
+    if (!sub || !*sub) {
+        return orgs_err_set(err, APR_EINVAL, "no sub given");
+    }
+    apr_status_t rv = st_rd_begin(st, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = st_conn_find(st, txn, conn_ref, &c, NULL, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = user_find_sub(st, txn, c->id, sub, out, p, err);
+    }
+    st_rd_end(st, txn);
+    return rv;
+}
+
+apr_status_t orgs_store_user_by_email(orgs_store_t *st, const char *conn_ref, const char *email,
+                                      orgs_user_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    orgs_conn_t *c;
+    apr_status_t rv;
+    if (!email) {
+        return orgs_err_set(err, APR_EINVAL, "no email given");
+    }
+    if ((rv = st_email_normalize(email, &email, p, err)) != APR_SUCCESS ||
+        (rv = st_rd_begin(st, &txn, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = st_conn_find(st, txn, conn_ref, &c, NULL, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = user_find_email(st, txn, c->id, email, 0, out, p, err);
+    }
+    st_rd_end(st, txn);
+    return rv;
+}
+
+apr_status_t orgs_store_user_list(orgs_store_t *st, const char *email, apr_array_header_t **out,
+                                  apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_txn *txn;
+    iter_t it;
+    kbuf_t k;
+    apr_status_t rv;
+    if (email && (rv = st_email_normalize(email, &email, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = st_rd_begin(st, &txn, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    *out = apr_array_make(p, 16, sizeof(orgs_user_t *));
+    if (email) {
+        st_kb1(&k, email);
+        st_kb_nul(&k);
+    }
+    rv = st_iter_open(txn, email ? DB(st, USER_EMAIL) : DB(st, USERS), email ? &k : NULL, &it, err);
+    while (rv == APR_SUCCESS && st_iter_next(&it)) {
+        orgs_user_t *u;
+        const char *id = email
+                             ? apr_pstrmemdup(p, (char *)it.k.mv_data + k.len, it.k.mv_size - k.len)
+                             : apr_pstrmemdup(p, it.k.mv_data, it.k.mv_size);
+        rv = st_user_load(st, txn, id, &u, p, err);
+        if (rv == APR_SUCCESS) {
+            APR_ARRAY_PUSH(*out, orgs_user_t *) = u;
+        }
+    }
+    apr_status_t rv2 = st_iter_close(&it, err);
+    st_rd_end(st, txn);
+    return rv != APR_SUCCESS ? rv : rv2;
+}
+
+static apr_status_t user_provision(orgs_store_t *st, MDB_txn *txn, const char *conn_ref,
+                                   const char *email, const char *sub, orgs_user_t **out,
+                                   apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_conn_t *c;
+    apr_status_t rv;
+    if (!email && !sub) {
+        return orgs_err_set(err, APR_EINVAL, "an email or a sub is needed");
+    }
+    if ((sub && (rv = st_check_text(sub, ORGS_SUB_MAX, 1, "sub", err)) != APR_SUCCESS) ||
+        (rv = st_email_normalize(email, &email, p, err)) != APR_SUCCESS ||
+        (rv = st_conn_find(st, txn, conn_ref, &c, NULL, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = sub ? user_find_sub(st, txn, c->id, sub, out, p, err) : APR_NOTFOUND;
+    if (rv == APR_NOTFOUND && email) {
+        rv = user_find_email(st, txn, c->id, email, 0, out, p, err);
+    }
+    if (rv != APR_NOTFOUND) {
+        return rv;
+    }
+    if ((rv = user_new(c->id, out, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    (*out)->sub = sub;
+    (*out)->email = email;
+    return st_user_insert(st, txn, *out, p, err);
+}
+
+apr_status_t orgs_store_user_provision(orgs_store_t *st, const char *conn_ref, const char *email,
+                                       const char *sub, orgs_user_t **out, apr_pool_t *p,
+                                       orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return st_txn_end(txn, user_provision(st, txn, conn_ref, email, sub, out, p, err), err);
+}
+
+apr_status_t orgs_store_user_delete(orgs_store_t *st, const char *user_id, apr_pool_t *p,
+                                    orgs_err_t *err)
+{
+    MDB_txn *txn;
+    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return st_txn_end(txn, st_user_drop(st, txn, user_id, p, err), err);
+}
