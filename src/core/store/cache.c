@@ -21,7 +21,6 @@ static kbuf_t *kb_cache(kbuf_t *k, const char *key)
 apr_status_t orgs_store_cache_put(orgs_store_t *st, const char *key, const char *value,
                                   apr_time_t fetched, apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
     kbuf_t k;
     if (!key || !*key || !value) {
         return orgs_err_set(err, APR_EINVAL, "cache entry needs a key and a value");
@@ -31,28 +30,16 @@ apr_status_t orgs_store_cache_put(orgs_store_t *st, const char *key, const char 
     st_put_u64le(buf, (apr_uint64_t)fetched);
     /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): the record's size is n + 8, no NUL */
     memcpy(buf + 8, value, n);
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return st_txn_end(
-        txn, st_kv_put(txn, DB(st, CACHE), kb_cache(&k, key), buf, n + 8, 0, err, "cache"), err);
+    ST_WRITE(st, txn, err,
+             st_kv_put(txn, DB(st, CACHE), kb_cache(&k, key), buf, n + 8, 0, err, "cache"));
 }
 
-apr_status_t orgs_store_cache_get(orgs_store_t *st, const char *key, const char **value,
-                                  apr_time_t *fetched, apr_pool_t *p, orgs_err_t *err)
+static apr_status_t cache_load(orgs_store_t *st, MDB_txn *txn, const char *key, const char **value,
+                               apr_time_t *fetched, apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
     kbuf_t k;
     MDB_val v;
-    if (!key || !*key) {
-        return orgs_err_set(err, APR_EINVAL, "no cache key");
-    }
-    apr_status_t rv = st_rd_begin(st, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    rv = st_kv_get(txn, DB(st, CACHE), kb_cache(&k, key), &v, err, "cache entry");
+    apr_status_t rv = st_kv_get(txn, DB(st, CACHE), kb_cache(&k, key), &v, err, "cache entry");
     if (rv == APR_SUCCESS && v.mv_size < 8) {
         rv = orgs_err_set(err, ORGS_ESTORE, "corrupt cache entry");
     }
@@ -60,6 +47,14 @@ apr_status_t orgs_store_cache_get(orgs_store_t *st, const char *key, const char 
         *fetched = (apr_time_t)st_get_u64le(v.mv_data);
         *value = apr_pstrmemdup(p, (char *)v.mv_data + 8, v.mv_size - 8);
     }
-    st_rd_end(st, txn);
     return rv;
+}
+
+apr_status_t orgs_store_cache_get(orgs_store_t *st, const char *key, const char **value,
+                                  apr_time_t *fetched, apr_pool_t *p, orgs_err_t *err)
+{
+    if (!key || !*key) {
+        return orgs_err_set(err, APR_EINVAL, "no cache key");
+    }
+    ST_READ(st, txn, err, cache_load(st, txn, key, value, fetched, p, err));
 }

@@ -21,7 +21,15 @@
 #ifdef __clang_analyzer__
 /* orgs_err_set (orgs.c) returns its rv; the analyzer cannot see that from
  * here and would follow every error path as if it had succeeded. */
-#define orgs_err_set(err, rv, ...) (orgs_err_set((err), (rv), __VA_ARGS__), (rv))
+#define orgs_err_set(err, rv, ...)                                                                 \
+    (orgs_err_set((err), (rv), __VA_ARGS__),                                                       \
+     (rv)) /* The pending login record; its created is pl->created. _decode: the                   \
+            * record's own fields (the caller knows the state: it is the key);                     \
+            * ORGS_ESTORE when the browser hash is not 32 bytes of base64url. */
+json_t *st_pending_encode(const orgs_pending_t *pl, apr_pool_t *p);
+apr_status_t st_pending_decode(const json_t *j, orgs_pending_t **out, apr_pool_t *p,
+                               orgs_err_t *err);
+
 #endif
 
 #define ID_LEN (4 + ORGS_ID_CHARS) /* "xxx_" + 16 base62 */
@@ -196,5 +204,11 @@ apr_status_t st_user_decode(const json_t *j, orgs_user_t **out, apr_pool_t *p, o
 int st_user_decode_fast(const void *d, size_t size, orgs_user_t **out, apr_pool_t *p);
 json_t *st_invite_encode(const orgs_invite_t *inv);
 apr_status_t st_invite_decode(const json_t *j, orgs_invite_t **out, apr_pool_t *p, orgs_err_t *err);
+/* The pending login record; its created is pl->created. _decode: the
+ * record's own fields (the caller knows the state: it is the key);
+ * ORGS_ESTORE when the browser hash is not 32 bytes of base64url. */
+json_t *st_pending_encode(const orgs_pending_t *pl, apr_pool_t *p);
+apr_status_t st_pending_decode(const json_t *j, orgs_pending_t **out, apr_pool_t *p,
+                               orgs_err_t *err);
 
 #endif

@@ -291,13 +291,86 @@ static void *fj_field(const char *key, const char *const *names, void *const *fi
     return NULL;
 }
 
+/* ---- the records --------------------------------------------------------
+ * A record's scalar members are written down once, as a shape: the names of
+ * its strings and its integers (NULL-terminated, in the order they are
+ * written) and the fields they go to. The encoder, the decoder and the fast
+ * reader all work from it. */
+
+typedef struct {
+    const char *const *strs;
+    void *const *str_fields; /* const char ** each */
+    const char *const *nums;
+    void *const *num_fields; /* apr_time_t * each */
+} shape_t;
+
+/* 0 when j holds every scalar of s, -1 when one cannot be set (invalid UTF-8). */
+static int jset_shape(json_t *j, const shape_t *s)
+{
+    int bad = !j;
+    for (int i = 0; !bad && s->strs[i]; i++) {
+        bad = st_jset_str(j, s->strs[i], *(const char *const *)s->str_fields[i]) != 0;
+    }
+    for (int i = 0; !bad && s->nums[i]; i++) {
+        bad = st_jset_int(j, s->nums[i], *(const apr_time_t *)s->num_fields[i]) != 0;
+    }
+    return bad ? -1 : 0;
+}
+
+static void jget_shape(const json_t *j, const shape_t *s, apr_pool_t *p)
+{
+    for (int i = 0; s->strs[i]; i++) {
+        *(const char **)s->str_fields[i] = st_jget_str(j, s->strs[i], p);
+    }
+    for (int i = 0; s->nums[i]; i++) {
+        *(apr_time_t *)s->num_fields[i] = st_jget_int(j, s->nums[i]);
+    }
+}
+
+/* The scalars of s from the members the fast reader found; 0 when one has
+ * another kind (the caller then leaves the record to jansson). Members
+ * that are not scalars of s are left to the caller. */
+static int fj_shape(const fj_member_t *m, int n, const shape_t *s)
+{
+    for (int i = 0; i < n; i++) {
+        const char **str = fj_field(m[i].key, s->strs, s->str_fields);
+        apr_time_t *num = fj_field(m[i].key, s->nums, s->num_fields);
+        if ((str && m[i].kind != FJ_STR) || (num && m[i].kind != FJ_INT)) {
+            return 0;
+        }
+        if (str) {
+            *str = m[i].str;
+        } else if (num) {
+            *num = (apr_time_t)m[i].num;
+        }
+    }
+    return 1;
+}
+
+/* A new JSON object of s's scalars, NULL when one cannot be encoded. */
+static json_t *jnew_shape(const shape_t *s)
+{
+    json_t *j = json_object();
+    if (jset_shape(j, s) != 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+static const char *const org_strs[] = {"id", "name", "display_name", NULL};
+static const char *const org_nums[] = {"created", "updated", NULL};
+/* clang-format off */
+#define ORG_SHAPE(o)                                                                              \
+    {org_strs, (void *const[]){(void *)&(o)->id, (void *)&(o)->name, (void *)&(o)->display_name}, \
+     org_nums, (void *const[]){(void *)&(o)->created, (void *)&(o)->updated}}
+/* clang-format on */
+
 json_t *st_org_encode(const orgs_org_t *o)
 {
-    json_t *j = json_object(), *m = json_object(), *d = st_jstr_array(o->domains);
+    const shape_t s = ORG_SHAPE(o);
+    json_t *j = jnew_shape(&s), *m = json_object(), *d = st_jstr_array(o->domains);
     int bad = !j || !m || !d;
-    bad = bad || st_jset_str(j, "id", o->id) || st_jset_str(j, "name", o->name) ||
-          st_jset_str(j, "display_name", o->display_name) ||
-          st_jset_int(j, "created", o->created) || st_jset_int(j, "updated", o->updated);
     for (int i = 0; !bad && o->meta && i < o->meta->nelts; i++) {
         const orgs_kv_t *kv = &APR_ARRAY_IDX(o->meta, i, orgs_kv_t);
         bad = json_object_set_new(m, kv->key, json_string(kv->value)) != 0;
@@ -321,11 +394,8 @@ json_t *st_org_encode(const orgs_org_t *o)
 apr_status_t st_org_decode(const json_t *j, orgs_org_t **out, apr_pool_t *p, orgs_err_t *err)
 {
     orgs_org_t *o = apr_pcalloc(p, sizeof(*o));
-    o->id = st_jget_str(j, "id", p);
-    o->name = st_jget_str(j, "name", p);
-    o->display_name = st_jget_str(j, "display_name", p);
-    o->created = st_jget_int(j, "created");
-    o->updated = st_jget_int(j, "updated");
+    const shape_t s = ORG_SHAPE(o);
+    jget_shape(j, &s, p);
     o->domains = st_jget_str_array(j, "domains", p);
     o->meta = apr_array_make(p, 4, sizeof(orgs_kv_t));
     json_t *m = json_object_get(j, "meta"), *v;
@@ -351,29 +421,22 @@ apr_status_t st_org_decode(const json_t *j, orgs_org_t **out, apr_pool_t *p, org
  * then, else 0 (and the caller uses st_org_decode). */
 int st_org_decode_fast(const void *d, size_t size, orgs_org_t **out, apr_pool_t *p)
 {
-    static const char *const strs[] = {"id", "name", "display_name", NULL};
-    static const char *const nums[] = {"created", "updated", NULL};
     fj_member_t m[FJ_MAX];
     int n;
     if (!fj_record(d, size, m, FJ_MAX, &n, p)) {
         return 0;
     }
     orgs_org_t *o = apr_pcalloc(p, sizeof(*o));
-    void *const str_fields[] = {&o->id, &o->name, &o->display_name};
-    void *const num_fields[] = {&o->created, &o->updated};
+    const shape_t s = ORG_SHAPE(o);
+    if (!fj_shape(m, n, &s)) {
+        return 0; /* st_org_decode decides */
+    }
     for (int i = 0; i < n; i++) {
-        const char **str = fj_field(m[i].key, strs, str_fields);
-        apr_time_t *num = fj_field(m[i].key, nums, num_fields);
         int is_domains = strcmp(m[i].key, "domains") == 0, is_meta = strcmp(m[i].key, "meta") == 0;
-        if ((str && m[i].kind != FJ_STR) || (num && m[i].kind != FJ_INT) ||
-            (is_domains && m[i].kind != FJ_STRS) || (is_meta && m[i].kind != FJ_OBJ)) {
-            return 0; /* st_org_decode decides */
+        if ((is_domains && m[i].kind != FJ_STRS) || (is_meta && m[i].kind != FJ_OBJ)) {
+            return 0;
         }
-        if (str) {
-            *str = m[i].str;
-        } else if (num) {
-            *num = (apr_time_t)m[i].num;
-        } else if (is_domains) {
+        if (is_domains) {
             o->domains = m[i].items;
         } else if (is_meta) {
             o->meta = m[i].items;
@@ -389,34 +452,29 @@ int st_org_decode_fast(const void *d, size_t size, orgs_org_t **out, apr_pool_t 
     return 1;
 }
 
+static const char *const conn_strs[] = {"id",     "name",   "display_name", "issuer", "client_id",
+                                        "secret", "scopes", "auth_method",  NULL};
+static const char *const conn_nums[] = {"created", "updated", NULL};
+/* clang-format off */
+#define CONN_SHAPE(c, sealed)                                                                     \
+    {conn_strs, (void *const[]){(void *)&(c)->id, (void *)&(c)->name, (void *)&(c)->display_name, \
+                                (void *)&(c)->issuer, (void *)&(c)->client_id, (void *)(sealed),  \
+                                (void *)&(c)->scopes, (void *)&(c)->auth_method},                 \
+     conn_nums, (void *const[]){(void *)&(c)->created, (void *)&(c)->updated}}
+/* clang-format on */
+
 json_t *st_conn_encode(const orgs_conn_t *c, const char *sealed)
 {
-    json_t *j = json_object();
-    if (!j || st_jset_str(j, "id", c->id) || st_jset_str(j, "name", c->name) ||
-        st_jset_str(j, "display_name", c->display_name) || st_jset_str(j, "issuer", c->issuer) ||
-        st_jset_str(j, "client_id", c->client_id) || st_jset_str(j, "secret", sealed) ||
-        st_jset_str(j, "scopes", c->scopes) || st_jset_str(j, "auth_method", c->auth_method) ||
-        st_jset_int(j, "created", c->created) || st_jset_int(j, "updated", c->updated)) {
-        json_decref(j);
-        return NULL;
-    }
-    return j;
+    const shape_t s = CONN_SHAPE(c, &sealed);
+    return jnew_shape(&s);
 }
 
 apr_status_t st_conn_decode(const json_t *j, orgs_conn_t **out, const char **sealed, apr_pool_t *p,
                             orgs_err_t *err)
 {
     orgs_conn_t *c = apr_pcalloc(p, sizeof(*c));
-    c->id = st_jget_str(j, "id", p);
-    c->name = st_jget_str(j, "name", p);
-    c->display_name = st_jget_str(j, "display_name", p);
-    c->issuer = st_jget_str(j, "issuer", p);
-    c->client_id = st_jget_str(j, "client_id", p);
-    c->scopes = st_jget_str(j, "scopes", p);
-    c->auth_method = st_jget_str(j, "auth_method", p);
-    c->created = st_jget_int(j, "created");
-    c->updated = st_jget_int(j, "updated");
-    *sealed = st_jget_str(j, "secret", p);
+    const shape_t s = CONN_SHAPE(c, sealed);
+    jget_shape(j, &s, p);
     if (!c->id || !c->name) {
         return orgs_err_set(err, APR_EINVAL, "malformed connection record");
     }
@@ -424,29 +482,26 @@ apr_status_t st_conn_decode(const json_t *j, orgs_conn_t **out, const char **sea
     return APR_SUCCESS;
 }
 
+static const char *const user_strs[] = {"id", "conn_id", "sub", "email", "name", NULL};
+static const char *const user_nums[] = {"created", "last_login", NULL};
+/* clang-format off */
+#define USER_SHAPE(u)                                                                             \
+    {user_strs, (void *const[]){(void *)&(u)->id, (void *)&(u)->conn_id, (void *)&(u)->sub,       \
+                                (void *)&(u)->email, (void *)&(u)->name},                         \
+     user_nums, (void *const[]){(void *)&(u)->created, (void *)&(u)->last_login}}
+/* clang-format on */
+
 json_t *st_user_encode(const orgs_user_t *u)
 {
-    json_t *j = json_object();
-    if (!j || st_jset_str(j, "id", u->id) || st_jset_str(j, "conn_id", u->conn_id) ||
-        st_jset_str(j, "sub", u->sub) || st_jset_str(j, "email", u->email) ||
-        st_jset_str(j, "name", u->name) || st_jset_int(j, "created", u->created) ||
-        st_jset_int(j, "last_login", u->last_login)) {
-        json_decref(j);
-        return NULL;
-    }
-    return j;
+    const shape_t s = USER_SHAPE(u);
+    return jnew_shape(&s);
 }
 
 apr_status_t st_user_decode(const json_t *j, orgs_user_t **out, apr_pool_t *p, orgs_err_t *err)
 {
     orgs_user_t *u = apr_pcalloc(p, sizeof(*u));
-    u->id = st_jget_str(j, "id", p);
-    u->conn_id = st_jget_str(j, "conn_id", p);
-    u->sub = st_jget_str(j, "sub", p);
-    u->email = st_jget_str(j, "email", p);
-    u->name = st_jget_str(j, "name", p);
-    u->created = st_jget_int(j, "created");
-    u->last_login = st_jget_int(j, "last_login");
+    const shape_t s = USER_SHAPE(u);
+    jget_shape(j, &s, p);
     if (!u->id || !u->conn_id) {
         return orgs_err_set(err, APR_EINVAL, "malformed user record");
     }
@@ -458,47 +513,35 @@ apr_status_t st_user_decode(const json_t *j, orgs_user_t **out, apr_pool_t *p, o
  * then, else 0 (and the caller uses st_user_decode). */
 int st_user_decode_fast(const void *d, size_t size, orgs_user_t **out, apr_pool_t *p)
 {
-    static const char *const strs[] = {"id", "conn_id", "sub", "email", "name", NULL};
-    static const char *const nums[] = {"created", "last_login", NULL};
     fj_member_t m[FJ_MAX];
     int n;
     if (!fj_record(d, size, m, FJ_MAX, &n, p)) {
         return 0;
     }
     orgs_user_t *u = apr_pcalloc(p, sizeof(*u));
-    void *const str_fields[] = {&u->id, &u->conn_id, &u->sub, &u->email, &u->name};
-    void *const num_fields[] = {&u->created, &u->last_login};
-    for (int i = 0; i < n; i++) {
-        const char **str = fj_field(m[i].key, strs, str_fields);
-        apr_time_t *num = fj_field(m[i].key, nums, num_fields);
-        if ((str && m[i].kind != FJ_STR) || (num && m[i].kind != FJ_INT)) {
-            return 0; /* st_user_decode decides */
-        }
-        if (str) {
-            *str = m[i].str;
-        } else if (num) {
-            *num = (apr_time_t)m[i].num;
-        }
-    }
-    if (!u->id || !u->conn_id) {
-        return 0;
+    const shape_t s = USER_SHAPE(u);
+    if (!fj_shape(m, n, &s) || !u->id || !u->conn_id) {
+        return 0; /* st_user_decode decides */
     }
     *out = u;
     return 1;
 }
 
+static const char *const invite_strs[] = {"id", "org_id", "email", NULL};
+static const char *const invite_nums[] = {"created", "expires", NULL};
+/* clang-format off */
+#define INVITE_SHAPE(i)                                                                           \
+    {invite_strs, (void *const[]){(void *)&(i)->id, (void *)&(i)->org_id, (void *)&(i)->email},   \
+     invite_nums, (void *const[]){(void *)&(i)->created, (void *)&(i)->expires}}
+/* clang-format on */
+
 json_t *st_invite_encode(const orgs_invite_t *inv)
 {
-    json_t *j = json_object(), *r = st_jstr_array(inv->roles);
-    if (!j || !r || st_jset_str(j, "id", inv->id) || st_jset_str(j, "org_id", inv->org_id) ||
-        st_jset_str(j, "email", inv->email) || st_jset_int(j, "created", inv->created) ||
-        st_jset_int(j, "expires", inv->expires)) {
+    const shape_t s = INVITE_SHAPE(inv);
+    json_t *j = jnew_shape(&s), *r = st_jstr_array(inv->roles);
+    if (!j || !r || json_object_set_new(j, "roles", r)) {
         json_decref(j);
         json_decref(r);
-        return NULL;
-    }
-    if (json_object_set_new(j, "roles", r)) {
-        json_decref(j);
         return NULL;
     }
     return j;
@@ -507,15 +550,49 @@ json_t *st_invite_encode(const orgs_invite_t *inv)
 apr_status_t st_invite_decode(const json_t *j, orgs_invite_t **out, apr_pool_t *p, orgs_err_t *err)
 {
     orgs_invite_t *inv = apr_pcalloc(p, sizeof(*inv));
-    inv->id = st_jget_str(j, "id", p);
-    inv->org_id = st_jget_str(j, "org_id", p);
-    inv->email = st_jget_str(j, "email", p);
+    const shape_t s = INVITE_SHAPE(inv);
+    jget_shape(j, &s, p);
     inv->roles = st_jget_str_array(j, "roles", p);
-    inv->created = st_jget_int(j, "created");
-    inv->expires = st_jget_int(j, "expires");
     if (!inv->id || !inv->org_id || !inv->email || !inv->roles) {
         return orgs_err_set(err, APR_EINVAL, "malformed invitation record");
     }
     *out = inv;
+    return APR_SUCCESS;
+}
+
+/* The pending login's browser hash is kept in base64url. */
+static const char *const pending_strs[] = {"state",  "browser", "nonce",     "code_verifier",
+                                           "org_id", "conn_id", "return_to", NULL};
+static const char *const pending_nums[] = {"created", NULL};
+/* clang-format off */
+#define PENDING_SHAPE(pl, browser)                                                                \
+    {pending_strs, (void *const[]){(void *)&(pl)->state, (void *)(browser), (void *)&(pl)->nonce, \
+                                   (void *)&(pl)->code_verifier, (void *)&(pl)->org_id,           \
+                                   (void *)&(pl)->conn_id, (void *)&(pl)->return_to},             \
+     pending_nums, (void *const[]){(void *)&(pl)->created}}
+/* clang-format on */
+
+json_t *st_pending_encode(const orgs_pending_t *pl, apr_pool_t *p)
+{
+    const char *browser = orgs_crypto_b64url_encode(pl->browser, HASH_LEN, p);
+    const shape_t s = PENDING_SHAPE(pl, &browser);
+    return jnew_shape(&s);
+}
+
+apr_status_t st_pending_decode(const json_t *j, orgs_pending_t **out, apr_pool_t *p,
+                               orgs_err_t *err)
+{
+    orgs_pending_t *pl = apr_pcalloc(p, sizeof(*pl));
+    const char *browser;
+    unsigned char *b = NULL;
+    apr_size_t blen = 0;
+    const shape_t s = PENDING_SHAPE(pl, &browser);
+    jget_shape(j, &s, p);
+    if (!browser || orgs_crypto_b64url_decode(browser, strlen(browser), &b, &blen, p) ||
+        blen != HASH_LEN) {
+        return orgs_err_set(err, ORGS_ESTORE, "corrupt pending login");
+    }
+    memcpy(pl->browser, b, HASH_LEN);
+    *out = pl;
     return APR_SUCCESS;
 }

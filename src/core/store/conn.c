@@ -119,26 +119,22 @@ apr_status_t st_conn_insert(orgs_store_t *st, MDB_txn *txn, orgs_conn_t *c, cons
 apr_status_t orgs_store_conn_create(orgs_store_t *st, orgs_conn_t *conn, apr_pool_t *p,
                                     orgs_err_t *err)
 {
-    MDB_txn *txn;
     char *id;
     const char *sealed;
-    if (orgs_crypto_random_id("con_", ORGS_ID_CHARS, &id, p) != APR_SUCCESS) {
-        return orgs_err_set(err, ORGS_ECRYPTO, "cannot generate an id");
-    }
+    apr_status_t rv = st_id_new("con_", &id, p, err);
     orgs_conn_t c = *conn;
     c.id = id;
     c.created = c.updated = apr_time_now();
-    apr_status_t rv = st_conn_validate(&c, err);
     if (rv == APR_SUCCESS) {
-        rv = conn_seal(st, &c, &sealed, p, err);
+        rv = st_conn_validate(&c, err);
     }
     if (rv == APR_SUCCESS) {
-        rv = st_txn_begin(st, 0, &txn, err);
+        rv = conn_seal(st, &c, &sealed, p, err);
     }
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rv = st_txn_end(txn, st_conn_insert(st, txn, &c, sealed, err), err);
+    ST_WRITE_RV(rv, st, txn, err, st_conn_insert(st, txn, &c, sealed, err));
     if (rv == APR_SUCCESS) {
         c.client_secret = NULL;
         *conn = c;
@@ -146,17 +142,13 @@ apr_status_t orgs_store_conn_create(orgs_store_t *st, orgs_conn_t *conn, apr_poo
     return rv;
 }
 
+/* The secret is unsealed after the read transaction: no crypto inside it. */
 static apr_status_t conn_get(orgs_store_t *st, const char *ref, int secret, orgs_conn_t **out,
                              apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
     const char *sealed = NULL;
-    apr_status_t rv = st_rd_begin(st, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    rv = st_conn_find(st, txn, ref, out, &sealed, p, err);
-    st_rd_end(st, txn);
+    apr_status_t rv;
+    ST_READ_RV(rv, st, txn, err, st_conn_find(st, txn, ref, out, &sealed, p, err));
     if (rv == APR_SUCCESS && secret) {
         rv = st_conn_unseal(st, *out, sealed, p, err);
     }
@@ -175,27 +167,17 @@ apr_status_t orgs_store_conn_get_secret(orgs_store_t *st, const char *ref, orgs_
     return conn_get(st, ref, 1, out, p, err);
 }
 
+static apr_status_t conn_load_any(orgs_store_t *st, MDB_txn *txn, const char *id, void *out,
+                                  apr_pool_t *p, orgs_err_t *err)
+{
+    return st_conn_load(st, txn, id, out, NULL, p, err);
+}
+
 apr_status_t orgs_store_conn_list(orgs_store_t *st, apr_array_header_t **out, apr_pool_t *p,
                                   orgs_err_t *err)
 {
-    MDB_txn *txn;
-    iter_t it;
-    apr_status_t rv = st_rd_begin(st, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    *out = apr_array_make(p, 8, sizeof(orgs_conn_t *));
-    rv = st_iter_open(txn, DB(st, CONN_NAMES), NULL, &it, err);
-    while (rv == APR_SUCCESS && st_iter_next(&it)) {
-        orgs_conn_t *c;
-        rv = st_conn_load(st, txn, apr_pstrmemdup(p, it.v.mv_data, it.v.mv_size), &c, NULL, p, err);
-        if (rv == APR_SUCCESS) {
-            APR_ARRAY_PUSH(*out, orgs_conn_t *) = c;
-        }
-    }
-    apr_status_t rv2 = st_iter_close(&it, err);
-    st_rd_end(st, txn);
-    return rv != APR_SUCCESS ? rv : rv2;
+    ST_READ(st, txn, err,
+            st_load_all(st, txn, DB(st, CONN_NAMES), NULL, -1, conn_load_any, out, p, err));
 }
 
 static apr_status_t conn_update(orgs_store_t *st, MDB_txn *txn, const char *ref,
@@ -230,12 +212,7 @@ static apr_status_t conn_update(orgs_store_t *st, MDB_txn *txn, const char *ref,
 apr_status_t orgs_store_conn_update(orgs_store_t *st, const char *ref, const orgs_conn_t *upd,
                                     apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return st_txn_end(txn, conn_update(st, txn, ref, upd, p, err), err);
+    ST_WRITE(st, txn, err, conn_update(st, txn, ref, upd, p, err));
 }
 
 static apr_status_t conn_drop(orgs_store_t *st, MDB_txn *txn, const char *ref, apr_pool_t *p,
@@ -276,10 +253,5 @@ static apr_status_t conn_drop(orgs_store_t *st, MDB_txn *txn, const char *ref, a
 apr_status_t orgs_store_conn_delete(orgs_store_t *st, const char *ref, apr_pool_t *p,
                                     orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return st_txn_end(txn, conn_drop(st, txn, ref, p, err), err);
+    ST_WRITE(st, txn, err, conn_drop(st, txn, ref, p, err));
 }

@@ -81,23 +81,28 @@ static apr_status_t export_db(orgs_store_t *st, MDB_txn *txn, int db, FILE *fp, 
     return rv != APR_SUCCESS ? rv : rv2;
 }
 
-apr_status_t orgs_store_export(orgs_store_t *st, FILE *fp, apr_size_t *count, apr_pool_t *p,
-                               orgs_err_t *err)
+static apr_status_t export_all(orgs_store_t *st, MDB_txn *txn, FILE *fp, apr_size_t *count,
+                               apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_pool_t *tmp;
     static const int order[] = {DB_ORGS, DB_CONNS, DB_ENABLE, DB_USERS, DB_MEMBERS, DB_INVITES};
-    *count = 0;
-    apr_status_t rv = st_rd_begin(st, &txn, err);
-    if (rv != APR_SUCCESS) {
+    apr_pool_t *tmp;
+    apr_status_t rv = APR_SUCCESS;
+    if ((rv = st_pool_new(&tmp, p, err)) != APR_SUCCESS) {
         return rv;
     }
-    apr_pool_create(&tmp, p);
     for (size_t i = 0; rv == APR_SUCCESS && i < sizeof(order) / sizeof(order[0]); i++) {
         rv = export_db(st, txn, order[i], fp, count, tmp, err);
     }
     apr_pool_destroy(tmp);
-    st_rd_end(st, txn);
+    return rv;
+}
+
+apr_status_t orgs_store_export(orgs_store_t *st, FILE *fp, apr_size_t *count, apr_pool_t *p,
+                               orgs_err_t *err)
+{
+    apr_status_t rv;
+    *count = 0;
+    ST_READ_RV(rv, st, txn, err, export_all(st, txn, fp, count, p, err));
     if (rv == APR_SUCCESS && fflush(fp) != 0) {
         rv = orgs_err_set(err, APR_EGENERAL, "write failed: %s", strerror(errno));
     }
@@ -164,21 +169,19 @@ static apr_status_t import_line(orgs_store_t *st, MDB_txn *txn, const json_t *j,
     return orgs_err_set(err, APR_EINVAL, "unknown type '%s'", type);
 }
 
-apr_status_t orgs_store_import(orgs_store_t *st, FILE *fp, apr_size_t *count, apr_pool_t *p,
-                               orgs_err_t *err)
+/* Every line of fp, in one transaction: all or nothing. */
+static apr_status_t import_all(orgs_store_t *st, MDB_txn *txn, FILE *fp, apr_size_t *count,
+                               apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
     apr_pool_t *tmp;
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
     apr_size_t lineno = 0;
-    *count = 0;
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
+    apr_status_t rv = APR_SUCCESS;
+    if ((rv = st_pool_new(&tmp, p, err)) != APR_SUCCESS) {
         return rv;
     }
-    apr_pool_create(&tmp, p);
     while (rv == APR_SUCCESS && (n = getline(&line, &cap, fp)) >= 0) {
         lineno++;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) {
@@ -212,7 +215,15 @@ apr_status_t orgs_store_import(orgs_store_t *st, FILE *fp, apr_size_t *count, ap
         rv = orgs_err_set(err, APR_EGENERAL, "read failed");
     }
     apr_pool_destroy(tmp);
-    rv = st_txn_end(txn, rv, err);
+    return rv;
+}
+
+apr_status_t orgs_store_import(orgs_store_t *st, FILE *fp, apr_size_t *count, apr_pool_t *p,
+                               orgs_err_t *err)
+{
+    apr_status_t rv;
+    *count = 0;
+    ST_WRITE_RV(rv, st, txn, err, import_all(st, txn, fp, count, p, err));
     if (rv != APR_SUCCESS) {
         *count = 0;
     }

@@ -68,6 +68,35 @@ apr_status_t st_txn_end(MDB_txn *txn, apr_status_t rv, orgs_err_t *err)
     return rc == MDB_SUCCESS ? APR_SUCCESS : st_mdb_fail(rc, err, "commit");
 }
 
+apr_status_t st_run_begin(orgs_store_t *st, int rdonly, MDB_txn **txn, orgs_err_t *err)
+{
+    return rdonly ? st_rd_begin(st, txn, err) : st_txn_begin(st, 0, txn, err);
+}
+
+apr_status_t st_run_end(orgs_store_t *st, int rdonly, MDB_txn *txn, apr_status_t rv,
+                        orgs_err_t *err)
+{
+    if (rdonly) {
+        st_rd_end(st, txn);
+        return rv;
+    }
+    return st_txn_end(txn, rv, err);
+}
+
+apr_status_t st_pool_new(apr_pool_t **pool, apr_pool_t *parent, orgs_err_t *err)
+{
+    return apr_pool_create(pool, parent) == APR_SUCCESS
+               ? APR_SUCCESS
+               : orgs_err_set(err, APR_ENOMEM, "out of memory");
+}
+
+apr_status_t st_id_new(const char *prefix, char **id, apr_pool_t *p, orgs_err_t *err)
+{
+    return orgs_crypto_random_id(prefix, ORGS_ID_CHARS, id, p) == APR_SUCCESS
+               ? APR_SUCCESS
+               : orgs_err_set(err, ORGS_ECRYPTO, "cannot generate an id");
+}
+
 /* A read transaction, renewed from the cache when one is free (the
  * per-request lookups then skip the reader table lock and the malloc). */
 apr_status_t st_rd_begin(orgs_store_t *st, MDB_txn **txn, orgs_err_t *err)
@@ -300,16 +329,12 @@ void orgs_store_close(orgs_store_t *st)
     }
 }
 
-apr_status_t orgs_store_stat(orgs_store_t *st, orgs_store_stat_t *out, orgs_err_t *err)
+static apr_status_t store_stat(orgs_store_t *st, MDB_txn *txn, orgs_store_stat_t *out,
+                               orgs_err_t *err)
 {
-    MDB_txn *txn;
     MDB_envinfo info;
     MDB_stat ms;
-    memset(out, 0, sizeof(*out));
-    apr_status_t rv = st_rd_begin(st, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
+    apr_status_t rv = APR_SUCCESS;
     mdb_env_info(st->env, &info);
     mdb_env_stat(st->env, &ms);
     out->map_size = info.me_mapsize;
@@ -331,6 +356,11 @@ apr_status_t orgs_store_stat(orgs_store_t *st, orgs_store_stat_t *out, orgs_err_
             *counts[i].n = ms.ms_entries;
         }
     }
-    st_rd_end(st, txn);
     return rv;
+}
+
+apr_status_t orgs_store_stat(orgs_store_t *st, orgs_store_stat_t *out, orgs_err_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    ST_READ(st, txn, err, store_stat(st, txn, out, err));
 }

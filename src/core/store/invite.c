@@ -37,19 +37,15 @@ apr_status_t st_invite_insert(orgs_store_t *st, MDB_txn *txn, orgs_invite_t *inv
 apr_status_t orgs_store_invite_create(orgs_store_t *st, orgs_invite_t *inv, apr_pool_t *p,
                                       orgs_err_t *err)
 {
-    MDB_txn *txn;
     char *id;
-    if (orgs_crypto_random_id("inv_", ORGS_ID_CHARS, &id, p) != APR_SUCCESS) {
-        return orgs_err_set(err, ORGS_ECRYPTO, "cannot generate an id");
+    apr_status_t rv;
+    if ((rv = st_id_new("inv_", &id, p, err)) != APR_SUCCESS) {
+        return rv;
     }
     orgs_invite_t i = *inv;
     i.id = id;
     i.created = i.created ? i.created : apr_time_now();
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    rv = st_txn_end(txn, st_invite_insert(st, txn, &i, p, err), err);
+    ST_WRITE_RV(rv, st, txn, err, st_invite_insert(st, txn, &i, p, err));
     if (rv == APR_SUCCESS) {
         *inv = i;
     }
@@ -73,35 +69,28 @@ apr_status_t st_invite_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs
     return rv == APR_SUCCESS ? rv : orgs_err_set(err, ORGS_ESTORE, "corrupt invitation %s", id);
 }
 
+static apr_status_t invite_load_any(orgs_store_t *st, MDB_txn *txn, const char *id, void *out,
+                                    apr_pool_t *p, orgs_err_t *err)
+{
+    return st_invite_load(st, txn, id, out, p, err);
+}
+
+static apr_status_t invite_list(orgs_store_t *st, MDB_txn *txn, const char *org_ref,
+                                apr_array_header_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_org_t *o;
+    kbuf_t k;
+    *out = apr_array_make(p, 8, sizeof(orgs_invite_t *));
+    apr_status_t rv = st_org_find(st, txn, org_ref, &o, p, err);
+    return rv == APR_SUCCESS ? st_load_all(st, txn, DB(st, INVITE_ORG), st_kb1(&k, o->id), ID_LEN,
+                                           invite_load_any, out, p, err)
+                             : rv;
+}
+
 apr_status_t orgs_store_invite_list(orgs_store_t *st, const char *org_ref, apr_array_header_t **out,
                                     apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    orgs_org_t *o;
-    iter_t it;
-    kbuf_t k;
-    apr_status_t rv = st_rd_begin(st, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    *out = apr_array_make(p, 8, sizeof(orgs_invite_t *));
-    rv = st_org_find(st, txn, org_ref, &o, p, err);
-    if (rv == APR_SUCCESS) {
-        rv = st_iter_open(txn, DB(st, INVITE_ORG), st_kb1(&k, o->id), &it, err);
-        while (rv == APR_SUCCESS && st_iter_next(&it)) {
-            orgs_invite_t *inv;
-            rv = st_invite_load(
-                st, txn, apr_pstrmemdup(p, (char *)it.k.mv_data + ID_LEN, it.k.mv_size - ID_LEN),
-                &inv, p, err);
-            if (rv == APR_SUCCESS) {
-                APR_ARRAY_PUSH(*out, orgs_invite_t *) = inv;
-            }
-        }
-        apr_status_t rv2 = st_iter_close(&it, err);
-        rv = rv != APR_SUCCESS ? rv : rv2;
-    }
-    st_rd_end(st, txn);
-    return rv;
+    ST_READ(st, txn, err, invite_list(st, txn, org_ref, out, p, err));
 }
 
 static apr_status_t invite_erase(orgs_store_t *st, MDB_txn *txn, const char *id, apr_pool_t *p,
@@ -122,10 +111,5 @@ static apr_status_t invite_erase(orgs_store_t *st, MDB_txn *txn, const char *id,
 apr_status_t orgs_store_invite_revoke(orgs_store_t *st, const char *id, apr_pool_t *p,
                                       orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return st_txn_end(txn, invite_erase(st, txn, id, p, err), err);
+    ST_WRITE(st, txn, err, invite_erase(st, txn, id, p, err));
 }

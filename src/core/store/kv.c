@@ -137,6 +137,12 @@ apr_status_t st_iter_close(iter_t *it, orgs_err_t *err)
     return it->rc ? st_mdb_fail(it->rc, err, "cursor") : APR_SUCCESS;
 }
 
+apr_status_t st_iter_end(iter_t *it, apr_status_t rv, orgs_err_t *err)
+{
+    apr_status_t rv2 = st_iter_close(it, err);
+    return rv != APR_SUCCESS ? rv : rv2;
+}
+
 /* Copies the entries under pfx (all when NULL) into p, so the caller may
  * delete while walking them. */
 apr_status_t st_collect(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *pfx, apr_array_header_t **out,
@@ -178,4 +184,26 @@ apr_status_t st_get_json(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, json_t **ou
     MDB_val v;
     apr_status_t rv = st_kv_get(txn, dbi, k, &v, err, what);
     return rv == APR_SUCCESS ? st_json_of(v.mv_data, v.mv_size, out, err, what) : rv;
+}
+
+apr_status_t st_load_all(orgs_store_t *st, MDB_txn *txn, MDB_dbi dbi, const kbuf_t *pfx,
+                         int key_skip, st_load_fn *load, apr_array_header_t **out, apr_pool_t *p,
+                         orgs_err_t *err)
+{
+    iter_t it;
+    *out = apr_array_make(p, 16, sizeof(void *));
+    apr_status_t rv = st_iter_open(txn, dbi, pfx, &it, err);
+    while (rv == APR_SUCCESS && st_iter_next(&it)) {
+        void *rec;
+        const char *id = key_skip < 0 ? apr_pstrmemdup(p, it.v.mv_data, it.v.mv_size)
+                         : it.k.mv_size < (size_t)key_skip
+                             ? ""
+                             : apr_pstrmemdup(p, (const char *)it.k.mv_data + key_skip,
+                                              it.k.mv_size - (size_t)key_skip);
+        rv = load(st, txn, id, &rec, p, err);
+        if (rv == APR_SUCCESS) {
+            APR_ARRAY_PUSH(*out, void *) = rec;
+        }
+    }
+    return st_iter_end(&it, rv, err);
 }

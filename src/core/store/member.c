@@ -239,34 +239,14 @@ apr_status_t st_member_insert(orgs_store_t *st, MDB_txn *txn, const char *org_re
 apr_status_t orgs_store_member_add(orgs_store_t *st, const char *org_ref, const char *user_id,
                                    const apr_array_header_t *roles, apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return st_txn_end(
-        txn, st_member_insert(st, txn, org_ref, user_id, roles, apr_time_now(), p, err), err);
+    ST_WRITE(st, txn, err,
+             st_member_insert(st, txn, org_ref, user_id, roles, apr_time_now(), p, err));
 }
 
 apr_status_t orgs_store_member_get(orgs_store_t *st, const char *org_id, const char *user_id,
                                    orgs_member_t **out, apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    unsigned char org[ID_BIN], user[ID_BIN];
-    ment_t e;
-    if (!st_id_pack(org_id, "org_", org) || !st_id_pack(user_id, "usr_", user)) {
-        return orgs_err_set(err, APR_NOTFOUND, "not a member");
-    }
-    apr_status_t rv = st_rd_begin(st, &txn, err);
-    if (rv == APR_SUCCESS) {
-        rv = st_member_load_packed(st, txn, org, user, &e, err);
-        if (rv == APR_SUCCESS) { /* copied before the transaction ends */
-            *out = member_make(&e, apr_pstrmemdup(p, org_id, ID_LEN),
-                               apr_pstrmemdup(p, user_id, ID_LEN), p);
-        }
-        st_rd_end(st, txn);
-    }
-    return rv;
+    ST_READ(st, txn, err, st_member_load(st, txn, org_id, user_id, out, p, err));
 }
 
 static apr_status_t member_remove(orgs_store_t *st, MDB_txn *txn, const char *org_ref,
@@ -283,24 +263,26 @@ static apr_status_t member_remove(orgs_store_t *st, MDB_txn *txn, const char *or
 apr_status_t orgs_store_member_remove(orgs_store_t *st, const char *org_ref, const char *user_id,
                                       apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return st_txn_end(txn, member_remove(st, txn, org_ref, user_id, p, err), err);
+    ST_WRITE(st, txn, err, member_remove(st, txn, org_ref, user_id, p, err));
 }
 
 /* An org's members (by user id, through the index) or a user's memberships
- * (by org id, from the record); ids are checked ids. */
-static apr_status_t members_under(orgs_store_t *st, MDB_txn *txn, int of_user, const char *id,
-                                  apr_array_header_t **out, apr_pool_t *p, orgs_err_t *err)
+ * (by org id, from the record); ref names the org (name or id) or the user. */
+static apr_status_t members_list(orgs_store_t *st, MDB_txn *txn, int of_user, const char *ref,
+                                 apr_array_header_t **out, apr_pool_t *p, orgs_err_t *err)
 {
     apr_array_header_t *users;
     unsigned char bin[ID_BIN];
+    orgs_org_t *o;
+    orgs_user_t *u;
     mrec_t r;
     ment_t e;
-    apr_status_t rv;
+    apr_status_t rv =
+        of_user ? st_user_load(st, txn, ref, &u, p, err) : st_org_find(st, txn, ref, &o, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    const char *id = of_user ? u->id : o->id;
     *out = apr_array_make(p, 16, sizeof(orgs_member_t *));
     if (of_user) {
         if (!st_id_pack(id, "usr_", bin)) {
@@ -335,35 +317,13 @@ static apr_status_t members_under(orgs_store_t *st, MDB_txn *txn, int of_user, c
 apr_status_t orgs_store_member_list(orgs_store_t *st, const char *org_ref, apr_array_header_t **out,
                                     apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    orgs_org_t *o;
-    apr_status_t rv = st_rd_begin(st, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    rv = st_org_find(st, txn, org_ref, &o, p, err);
-    if (rv == APR_SUCCESS) {
-        rv = members_under(st, txn, 0, o->id, out, p, err);
-    }
-    st_rd_end(st, txn);
-    return rv;
+    ST_READ(st, txn, err, members_list(st, txn, 0, org_ref, out, p, err));
 }
 
 apr_status_t orgs_store_user_orgs(orgs_store_t *st, const char *user_id, apr_array_header_t **out,
                                   apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    orgs_user_t *u;
-    apr_status_t rv = st_rd_begin(st, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    rv = st_user_load(st, txn, user_id, &u, p, err);
-    if (rv == APR_SUCCESS) {
-        rv = members_under(st, txn, 1, u->id, out, p, err);
-    }
-    st_rd_end(st, txn);
-    return rv;
+    ST_READ(st, txn, err, members_list(st, txn, 1, user_id, out, p, err));
 }
 
 static apr_status_t role_change(orgs_store_t *st, MDB_txn *txn, const char *org_ref,
@@ -403,21 +363,11 @@ static apr_status_t role_change(orgs_store_t *st, MDB_txn *txn, const char *org_
 apr_status_t orgs_store_role_add(orgs_store_t *st, const char *org_ref, const char *user_id,
                                  const apr_array_header_t *roles, apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return st_txn_end(txn, role_change(st, txn, org_ref, user_id, roles, 1, p, err), err);
+    ST_WRITE(st, txn, err, role_change(st, txn, org_ref, user_id, roles, 1, p, err));
 }
 
 apr_status_t orgs_store_role_remove(orgs_store_t *st, const char *org_ref, const char *user_id,
                                     const apr_array_header_t *roles, apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return st_txn_end(txn, role_change(st, txn, org_ref, user_id, roles, 0, p, err), err);
+    ST_WRITE(st, txn, err, role_change(st, txn, org_ref, user_id, roles, 0, p, err));
 }

@@ -106,19 +106,15 @@ apr_status_t st_org_insert(orgs_store_t *st, MDB_txn *txn, orgs_org_t *o, apr_po
 apr_status_t orgs_store_org_create(orgs_store_t *st, orgs_org_t *org, apr_pool_t *p,
                                    orgs_err_t *err)
 {
-    MDB_txn *txn;
     char *id;
-    if (orgs_crypto_random_id("org_", ORGS_ID_CHARS, &id, p) != APR_SUCCESS) {
-        return orgs_err_set(err, ORGS_ECRYPTO, "cannot generate an id");
+    apr_status_t rv;
+    if ((rv = st_id_new("org_", &id, p, err)) != APR_SUCCESS) {
+        return rv;
     }
     orgs_org_t o = *org;
     o.id = id;
     o.created = o.updated = apr_time_now();
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    rv = st_txn_end(txn, st_org_insert(st, txn, &o, p, err), err);
+    ST_WRITE_RV(rv, st, txn, err, st_org_insert(st, txn, &o, p, err));
     if (rv == APR_SUCCESS) {
         *org = o;
     }
@@ -128,36 +124,20 @@ apr_status_t orgs_store_org_create(orgs_store_t *st, orgs_org_t *org, apr_pool_t
 apr_status_t orgs_store_org_get(orgs_store_t *st, const char *ref, orgs_org_t **out, apr_pool_t *p,
                                 orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = st_rd_begin(st, &txn, err);
-    if (rv == APR_SUCCESS) {
-        rv = st_org_find(st, txn, ref, out, p, err);
-        st_rd_end(st, txn);
-    }
-    return rv;
+    ST_READ(st, txn, err, st_org_find(st, txn, ref, out, p, err));
+}
+
+static apr_status_t org_load_any(orgs_store_t *st, MDB_txn *txn, const char *id, void *out,
+                                 apr_pool_t *p, orgs_err_t *err)
+{
+    return st_org_load(st, txn, id, out, p, err);
 }
 
 apr_status_t orgs_store_org_list(orgs_store_t *st, apr_array_header_t **out, apr_pool_t *p,
                                  orgs_err_t *err)
 {
-    MDB_txn *txn;
-    iter_t it;
-    apr_status_t rv = st_rd_begin(st, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    *out = apr_array_make(p, 16, sizeof(orgs_org_t *));
-    rv = st_iter_open(txn, DB(st, ORG_NAMES), NULL, &it, err);
-    while (rv == APR_SUCCESS && st_iter_next(&it)) {
-        orgs_org_t *o;
-        rv = st_org_load(st, txn, apr_pstrmemdup(p, it.v.mv_data, it.v.mv_size), &o, p, err);
-        if (rv == APR_SUCCESS) {
-            APR_ARRAY_PUSH(*out, orgs_org_t *) = o;
-        }
-    }
-    apr_status_t rv2 = st_iter_close(&it, err);
-    st_rd_end(st, txn);
-    return rv != APR_SUCCESS ? rv : rv2;
+    ST_READ(st, txn, err,
+            st_load_all(st, txn, DB(st, ORG_NAMES), NULL, -1, org_load_any, out, p, err));
 }
 
 static apr_status_t org_update(orgs_store_t *st, MDB_txn *txn, const char *ref,
@@ -205,13 +185,7 @@ apr_status_t orgs_store_org_update(orgs_store_t *st, const char *ref, const char
                                    const apr_array_header_t *unset_meta, apr_pool_t *p,
                                    orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return st_txn_end(txn, org_update(st, txn, ref, display_name, set_meta, unset_meta, p, err),
-                      err);
+    ST_WRITE(st, txn, err, org_update(st, txn, ref, display_name, set_meta, unset_meta, p, err));
 }
 
 static apr_status_t org_drop(orgs_store_t *st, MDB_txn *txn, const char *ref, apr_pool_t *p,
@@ -261,12 +235,7 @@ static apr_status_t org_drop(orgs_store_t *st, MDB_txn *txn, const char *ref, ap
 apr_status_t orgs_store_org_delete(orgs_store_t *st, const char *ref, apr_pool_t *p,
                                    orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return st_txn_end(txn, org_drop(st, txn, ref, p, err), err);
+    ST_WRITE(st, txn, err, org_drop(st, txn, ref, p, err));
 }
 
 static apr_status_t org_domain(orgs_store_t *st, MDB_txn *txn, const char *ref, const char *domain,
@@ -319,47 +288,38 @@ static apr_status_t org_domain(orgs_store_t *st, MDB_txn *txn, const char *ref, 
 apr_status_t orgs_store_org_add_domain(orgs_store_t *st, const char *ref, const char *domain,
                                        apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return st_txn_end(txn, org_domain(st, txn, ref, domain, 1, p, err), err);
+    ST_WRITE(st, txn, err, org_domain(st, txn, ref, domain, 1, p, err));
 }
 
 apr_status_t orgs_store_org_remove_domain(orgs_store_t *st, const char *ref, const char *domain,
                                           apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
+    ST_WRITE(st, txn, err, org_domain(st, txn, ref, domain, 0, p, err));
+}
+
+static apr_status_t org_find_by_domain(orgs_store_t *st, MDB_txn *txn, const char *dom,
+                                       orgs_org_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    kbuf_t k;
+    MDB_val v;
+    apr_status_t rv = st_kv_get(txn, DB(st, DOMAINS), st_kb1(&k, dom), &v, err, "domain");
+    if (rv == APR_NOTFOUND) {
+        return orgs_err_set(err, rv, "no organization has domain '%s'", dom);
     }
-    return st_txn_end(txn, org_domain(st, txn, ref, domain, 0, p, err), err);
+    return rv == APR_SUCCESS
+               ? st_org_load(st, txn, apr_pstrmemdup(p, v.mv_data, v.mv_size), out, p, err)
+               : rv;
 }
 
 apr_status_t orgs_store_org_by_domain(orgs_store_t *st, const char *domain, orgs_org_t **out,
                                       apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
     char *dom;
-    kbuf_t k;
-    MDB_val v;
     apr_status_t rv = orgs_parse_domain(domain, &dom, p, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = st_rd_begin(st, &txn, err)) != APR_SUCCESS) {
-        return rv;
-    }
-    rv = st_kv_get(txn, DB(st, DOMAINS), st_kb1(&k, dom), &v, err, "domain");
-    if (rv == APR_SUCCESS) {
-        rv = st_org_load(st, txn, apr_pstrmemdup(p, v.mv_data, v.mv_size), out, p, err);
-    } else if (rv == APR_NOTFOUND) {
-        orgs_err_set(err, rv, "no organization has domain '%s'", dom);
-    }
-    st_rd_end(st, txn);
-    return rv;
+    ST_READ(st, txn, err, org_find_by_domain(st, txn, dom, out, p, err));
 }
 
 apr_status_t st_enable_set(orgs_store_t *st, MDB_txn *txn, const char *org_ref,
@@ -391,24 +351,13 @@ apr_status_t st_enable_set(orgs_store_t *st, MDB_txn *txn, const char *org_ref,
 apr_status_t orgs_store_org_enable_conn(orgs_store_t *st, const char *org_ref, const char *conn_ref,
                                         int auto_membership, apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return st_txn_end(txn, st_enable_set(st, txn, org_ref, conn_ref, 1, auto_membership, p, err),
-                      err);
+    ST_WRITE(st, txn, err, st_enable_set(st, txn, org_ref, conn_ref, 1, auto_membership, p, err));
 }
 
 apr_status_t orgs_store_org_disable_conn(orgs_store_t *st, const char *org_ref,
                                          const char *conn_ref, apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return st_txn_end(txn, st_enable_set(st, txn, org_ref, conn_ref, 0, 0, p, err), err);
+    ST_WRITE(st, txn, err, st_enable_set(st, txn, org_ref, conn_ref, 0, 0, p, err));
 }
 
 static int cmp_enabled(const void *a, const void *b)
@@ -417,18 +366,24 @@ static int cmp_enabled(const void *a, const void *b)
                   (*(orgs_enabled_conn_t *const *)b)->conn_name);
 }
 
-apr_status_t orgs_store_org_conns(orgs_store_t *st, const char *org_ref, apr_array_header_t **out,
-                                  apr_pool_t *p, orgs_err_t *err)
+/* What a listing of an org's connections shows of one of them. */
+static orgs_enabled_conn_t *enabled_new(const orgs_conn_t *c, int auto_membership, apr_pool_t *p)
 {
-    MDB_txn *txn;
+    orgs_enabled_conn_t *e = apr_pcalloc(p, sizeof(*e));
+    e->conn_id = c->id;
+    e->conn_name = c->name;
+    e->conn_display_name = c->display_name;
+    e->auto_membership = auto_membership;
+    return e;
+}
+
+static apr_status_t org_conns_list(orgs_store_t *st, MDB_txn *txn, const char *org_ref,
+                                   apr_array_header_t **out, apr_pool_t *p, orgs_err_t *err)
+{
     orgs_org_t *o;
     kbuf_t k;
     apr_array_header_t *list;
-    apr_status_t rv = st_rd_begin(st, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    rv = st_org_find(st, txn, org_ref, &o, p, err);
+    apr_status_t rv = st_org_find(st, txn, org_ref, &o, p, err);
     if (rv == APR_SUCCESS) {
         rv = st_collect(txn, DB(st, ENABLE), st_kb1(&k, o->id), &list, p, err);
     }
@@ -443,17 +398,39 @@ apr_status_t orgs_store_org_conns(orgs_store_t *st, const char *org_ref, apr_arr
         }
         rv = st_conn_load(st, txn, b->k + ID_LEN, &c, NULL, p, err);
         if (rv == APR_SUCCESS) {
-            orgs_enabled_conn_t *e = apr_pcalloc(p, sizeof(*e));
-            e->conn_id = c->id;
-            e->conn_name = c->name;
-            e->conn_display_name = c->display_name;
-            e->auto_membership = b->v[0] != 0;
-            APR_ARRAY_PUSH(*out, orgs_enabled_conn_t *) = e;
+            APR_ARRAY_PUSH(*out, orgs_enabled_conn_t *) = enabled_new(c, b->v[0] != 0, p);
         }
     }
-    st_rd_end(st, txn);
     if (rv == APR_SUCCESS) {
         qsort((*out)->elts, (*out)->nelts, sizeof(orgs_enabled_conn_t *), cmp_enabled);
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_org_conns(orgs_store_t *st, const char *org_ref, apr_array_header_t **out,
+                                  apr_pool_t *p, orgs_err_t *err)
+{
+    ST_READ(st, txn, err, org_conns_list(st, txn, org_ref, out, p, err));
+}
+
+static apr_status_t org_conn_load(orgs_store_t *st, MDB_txn *txn, const char *org_id,
+                                  const char *conn_id, orgs_enabled_conn_t **out, apr_pool_t *p,
+                                  orgs_err_t *err)
+{
+    orgs_conn_t *c;
+    kbuf_t k;
+    MDB_val v;
+    apr_status_t rv =
+        st_kv_get(txn, DB(st, ENABLE), st_kb2(&k, org_id, conn_id), &v, err, "enablement");
+    if (rv == APR_NOTFOUND) {
+        return orgs_err_set(err, rv, "connection not enabled on the organization");
+    }
+    int flag = rv == APR_SUCCESS && v.mv_size == 1 && ((const char *)v.mv_data)[0] != 0;
+    if (rv == APR_SUCCESS) {
+        rv = st_conn_load(st, txn, conn_id, &c, NULL, p, err);
+    }
+    if (rv == APR_SUCCESS) {
+        *out = enabled_new(c, flag, p);
     }
     return rv;
 }
@@ -461,33 +438,8 @@ apr_status_t orgs_store_org_conns(orgs_store_t *st, const char *org_ref, apr_arr
 apr_status_t orgs_store_org_conn_get(orgs_store_t *st, const char *org_id, const char *conn_id,
                                      orgs_enabled_conn_t **out, apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    orgs_conn_t *c;
-    kbuf_t k;
-    MDB_val v;
     if (!st_is_id(org_id, "org_") || !st_is_id(conn_id, "con_")) {
         return orgs_err_set(err, APR_NOTFOUND, "connection not enabled");
     }
-    apr_status_t rv = st_rd_begin(st, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    rv = st_kv_get(txn, DB(st, ENABLE), st_kb2(&k, org_id, conn_id), &v, err, "enablement");
-    if (rv == APR_NOTFOUND) {
-        orgs_err_set(err, rv, "connection not enabled on the organization");
-    }
-    int flag = rv == APR_SUCCESS && v.mv_size == 1 && ((const char *)v.mv_data)[0] != 0;
-    if (rv == APR_SUCCESS) {
-        rv = st_conn_load(st, txn, conn_id, &c, NULL, p, err);
-    }
-    st_rd_end(st, txn);
-    if (rv == APR_SUCCESS) {
-        orgs_enabled_conn_t *e = apr_pcalloc(p, sizeof(*e));
-        e->conn_id = c->id;
-        e->conn_name = c->name;
-        e->conn_display_name = c->display_name;
-        e->auto_membership = flag;
-        *out = e;
-    }
-    return rv;
+    ST_READ(st, txn, err, org_conn_load(st, txn, org_id, conn_id, out, p, err));
 }

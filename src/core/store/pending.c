@@ -62,30 +62,17 @@ apr_status_t st_pending_load(orgs_store_t *st, MDB_txn *txn, const char *state,
 {
     kbuf_t k;
     json_t *j;
-    unsigned char *b = NULL;
-    apr_size_t blen = 0;
     apr_status_t rv =
         st_get_json(txn, DB(st, PENDING), st_kb1(&k, state), &j, err, "pending login");
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    orgs_pending_t *pl = apr_pcalloc(p, sizeof(*pl));
-    const char *browser = st_jget_str(j, "browser", p);
-    pl->state = apr_pstrdup(p, state);
-    pl->nonce = st_jget_str(j, "nonce", p);
-    pl->code_verifier = st_jget_str(j, "code_verifier", p);
-    pl->org_id = st_jget_str(j, "org_id", p);
-    pl->conn_id = st_jget_str(j, "conn_id", p);
-    pl->return_to = st_jget_str(j, "return_to", p);
-    pl->created = st_jget_int(j, "created");
+    rv = st_pending_decode(j, out, p, err);
     json_decref(j);
-    if (!browser || orgs_crypto_b64url_decode(browser, strlen(browser), &b, &blen, p) ||
-        blen != HASH_LEN) {
-        return orgs_err_set(err, ORGS_ESTORE, "corrupt pending login");
+    if (rv == APR_SUCCESS) {
+        (*out)->state = apr_pstrdup(p, state);
     }
-    memcpy(pl->browser, b, HASH_LEN);
-    *out = pl;
-    return APR_SUCCESS;
+    return rv;
 }
 
 /* Drops up to max expired pending logins (now - created > ttl) of any
@@ -148,8 +135,8 @@ static apr_status_t pending_room(orgs_store_t *st, MDB_txn *txn, apr_time_t now,
     apr_pool_t *batch;
     apr_status_t rv = APR_SUCCESS;
     int rc, more = 1;
-    if (apr_pool_create(&batch, p) != APR_SUCCESS) {
-        return orgs_err_set(err, APR_ENOMEM, "out of memory");
+    if ((rv = st_pool_new(&batch, p, err)) != APR_SUCCESS) {
+        return rv;
     }
     while ((rc = mdb_stat(txn, DB(st, PENDING), &ms)) == MDB_SUCCESS &&
            ms.ms_entries >= st->pending_max && more && rv == APR_SUCCESS) {
@@ -223,17 +210,10 @@ static apr_status_t pending_put(orgs_store_t *st, MDB_txn *txn, const orgs_pendi
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    json_t *j = json_object();
-    if (!j || st_jset_str(j, "state", pl->state) ||
-        st_jset_str(j, "browser", orgs_crypto_b64url_encode(pl->browser, HASH_LEN, p)) ||
-        st_jset_str(j, "nonce", pl->nonce) || st_jset_str(j, "code_verifier", pl->code_verifier) ||
-        st_jset_str(j, "org_id", pl->org_id) || st_jset_str(j, "conn_id", pl->conn_id) ||
-        st_jset_str(j, "return_to", pl->return_to) || st_jset_int(j, "created", now)) {
-        json_decref(j);
-        j = NULL;
-    }
-    rv = st_put_json_new(txn, DB(st, PENDING), st_kb1(&k, pl->state), j, MDB_NOOVERWRITE, err,
-                         "pending login");
+    orgs_pending_t rec = *pl;
+    rec.created = now;
+    rv = st_put_json_new(txn, DB(st, PENDING), st_kb1(&k, pl->state), st_pending_encode(&rec, p),
+                         MDB_NOOVERWRITE, err, "pending login");
     if (rv == APR_SUCCESS) {
         rv = st_kv_put(txn, DB(st, PENDING_BROWSER),
                        st_kb_pending_idx(&k, pl->browser, now, pl->state), "", 0, 0, err,
@@ -250,12 +230,7 @@ apr_status_t orgs_store_pending_put(orgs_store_t *st, const orgs_pending_t *pl,
                                     unsigned max_per_browser, apr_interval_time_t ttl,
                                     apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return st_txn_end(txn, pending_put(st, txn, pl, max_per_browser, ttl, p, err), err);
+    ST_WRITE(st, txn, err, pending_put(st, txn, pl, max_per_browser, ttl, p, err));
 }
 
 void orgs_store_pending_set_max(orgs_store_t *st, apr_size_t max)
@@ -289,14 +264,10 @@ apr_status_t orgs_store_pending_take(orgs_store_t *st, const char *state,
                                      apr_interval_time_t ttl, orgs_pending_t **out, apr_pool_t *p,
                                      orgs_err_t *err)
 {
-    MDB_txn *txn;
     orgs_pending_t *pl = NULL;
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
+    apr_status_t rv;
     /* aborted (nothing deleted) unless the browser matched */
-    rv = st_txn_end(txn, pending_take(st, txn, state, browser, &pl, p, err), err);
+    ST_WRITE_RV(rv, st, txn, err, pending_take(st, txn, state, browser, &pl, p, err));
     if (rv != APR_SUCCESS) {
         return rv;
     }

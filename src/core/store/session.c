@@ -143,8 +143,8 @@ static apr_status_t sessions_trim(orgs_store_t *st, MDB_txn *txn, const orgs_ses
     return rv;
 }
 
-static apr_status_t session_put(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
-                                const orgs_session_t *s, apr_pool_t *p, orgs_err_t *err)
+apr_status_t st_session_put(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
+                            const orgs_session_t *s, apr_pool_t *p, orgs_err_t *err)
 {
     orgs_member_t *m;
     orgs_conn_t *c;
@@ -197,17 +197,25 @@ static apr_status_t session_put(orgs_store_t *st, MDB_txn *txn, const unsigned c
 apr_status_t orgs_store_session_put(orgs_store_t *st, const unsigned char sid_hash[32],
                                     const orgs_session_t *s, apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return st_txn_end(txn, session_put(st, txn, sid_hash, s, p, err), err);
+    ST_WRITE(st, txn, err, st_session_put(st, txn, sid_hash, s, p, err));
 }
 
 static int session_expired(const orgs_session_t *s, apr_time_t now, apr_interval_time_t idle)
 {
     return now > s->expires || (idle > 0 && now - s->last_seen > idle);
+}
+
+/* The record of hash opened in place (*v points into the map, *k is its
+ * key); ORGS_ESTORE when it is not a well-formed session record. */
+static apr_status_t session_open(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
+                                 kbuf_t *k, MDB_val *v, srec_t *r, orgs_err_t *err)
+{
+    apr_status_t rv =
+        st_kv_get(txn, DB(st, SESSIONS), st_kbraw(k, hash, HASH_LEN), v, err, "session");
+    if (rv == APR_SUCCESS && !st_srec_open(v->mv_data, v->mv_size, r)) {
+        return orgs_err_set(err, ORGS_ESTORE, "corrupt session record");
+    }
+    return rv;
 }
 
 /* The hot path: one record decoded without a parser, the membership found
@@ -223,14 +231,13 @@ static apr_status_t session_view(orgs_store_t *st, MDB_txn *txn, const unsigned 
     ment_t e;
     kbuf_t k;
     MDB_val v;
-    apr_status_t rv =
-        st_kv_get(txn, DB(st, SESSIONS), st_kbraw(&k, hash, HASH_LEN), &v, err, "session");
+    apr_status_t rv = session_open(st, txn, hash, &k, &v, &r, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
     orgs_session_view_t *vw = apr_palloc(p, sizeof(*vw));
     orgs_session_t *s = &vw->session;
-    if (!st_srec_open(v.mv_data, v.mv_size, &r) || !st_srec_session(&r, s, 1, p)) {
+    if (!st_srec_session(&r, s, 1, p)) {
         return orgs_err_set(err, ORGS_ESTORE, "corrupt session record");
     }
     if (session_expired(s, now, idle)) {
@@ -259,13 +266,7 @@ apr_status_t orgs_store_session_view(orgs_store_t *st, const unsigned char sid_h
                                      apr_time_t now, apr_interval_time_t idle,
                                      orgs_session_view_t **out, apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = st_rd_begin(st, &txn, err);
-    if (rv == APR_SUCCESS) {
-        rv = session_view(st, txn, sid_hash, now, idle, out, p, err);
-        st_rd_end(st, txn);
-    }
-    return rv;
+    ST_READ(st, txn, err, session_view(st, txn, sid_hash, now, idle, out, p, err));
 }
 
 static apr_status_t session_touch(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
@@ -274,13 +275,9 @@ static apr_status_t session_touch(orgs_store_t *st, MDB_txn *txn, const unsigned
     srec_t r;
     kbuf_t k;
     MDB_val v;
-    apr_status_t rv =
-        st_kv_get(txn, DB(st, SESSIONS), st_kbraw(&k, hash, HASH_LEN), &v, err, "session");
+    apr_status_t rv = session_open(st, txn, hash, &k, &v, &r, err);
     if (rv != APR_SUCCESS) {
         return rv;
-    }
-    if (!st_srec_open(v.mv_data, v.mv_size, &r)) {
-        return orgs_err_set(err, ORGS_ESTORE, "corrupt session record");
     }
     /* v points into the map: change a copy */
     unsigned char *b = apr_pmemdup(p, v.mv_data, v.mv_size);
@@ -291,16 +288,11 @@ static apr_status_t session_touch(orgs_store_t *st, MDB_txn *txn, const unsigned
 apr_status_t orgs_store_session_touch(orgs_store_t *st, const unsigned char sid_hash[32],
                                       apr_time_t now, apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return st_txn_end(txn, session_touch(st, txn, sid_hash, now, p, err), err);
+    ST_WRITE(st, txn, err, session_touch(st, txn, sid_hash, now, p, err));
 }
 
-static apr_status_t session_erase_hash(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
-                                       apr_pool_t *p, orgs_err_t *err)
+apr_status_t st_session_erase_hash(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
+                                   apr_pool_t *p, orgs_err_t *err)
 {
     orgs_session_t *s;
     kbuf_t k;
@@ -309,19 +301,13 @@ static apr_status_t session_erase_hash(orgs_store_t *st, MDB_txn *txn, const uns
                              : rv;
 }
 
-apr_status_t orgs_store_session_hint_get(orgs_store_t *st, const unsigned char sid_hash[32],
-                                         const char **hint, apr_pool_t *p, orgs_err_t *err)
+static apr_status_t session_hint_load(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
+                                      const char **hint, apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
     MDB_val v;
     kbuf_t k;
-    *hint = NULL;
-    apr_status_t rv = st_rd_begin(st, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    st_kbraw(&k, sid_hash, HASH_LEN);
-    rv = st_kv_get(txn, DB(st, SESSIONS), &k, &v, err, "session");
+    st_kbraw(&k, hash, HASH_LEN);
+    apr_status_t rv = st_kv_get(txn, DB(st, SESSIONS), &k, &v, err, "session");
     if (rv == APR_SUCCESS && st->has_session_hints) {
         rv = st_kv_get(txn, DB(st, SESSION_HINTS), &k, &v, err, "session");
         if (rv == APR_SUCCESS) {
@@ -330,19 +316,20 @@ apr_status_t orgs_store_session_hint_get(orgs_store_t *st, const unsigned char s
             rv = APR_SUCCESS; /* a session without a hint */
         }
     }
-    st_rd_end(st, txn);
     return rv;
+}
+
+apr_status_t orgs_store_session_hint_get(orgs_store_t *st, const unsigned char sid_hash[32],
+                                         const char **hint, apr_pool_t *p, orgs_err_t *err)
+{
+    *hint = NULL;
+    ST_READ(st, txn, err, session_hint_load(st, txn, sid_hash, hint, p, err));
 }
 
 apr_status_t orgs_store_session_delete(orgs_store_t *st, const unsigned char sid_hash[32],
                                        apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return st_txn_end(txn, session_erase_hash(st, txn, sid_hash, p, err), err);
+    ST_WRITE(st, txn, err, st_session_erase_hash(st, txn, sid_hash, p, err));
 }
 
 /* A session the purge found expired: its key and what its index entry needs. */
@@ -427,16 +414,12 @@ apr_status_t orgs_store_session_purge(orgs_store_t *st, apr_time_t now, apr_inte
     *removed = 0;
     while (rv == APR_SUCCESS && more) {
         apr_pool_t *bp;
-        MDB_txn *txn;
         apr_size_t n = 0;
-        if (apr_pool_create(&bp, p) != APR_SUCCESS) {
-            return orgs_err_set(err, APR_ENOMEM, "out of memory");
+        if ((rv = st_pool_new(&bp, p, err)) != APR_SUCCESS) {
+            return rv;
         }
-        rv = st_txn_begin(st, 0, &txn, err);
-        if (rv == APR_SUCCESS) {
-            rv = st_txn_end(txn, session_purge_batch(st, txn, now, idle, &from, &n, &more, bp, err),
-                            err);
-        }
+        ST_WRITE_RV(rv, st, txn, err,
+                    session_purge_batch(st, txn, now, idle, &from, &n, &more, bp, err));
         if (rv == APR_SUCCESS) {
             *removed += n;
         }

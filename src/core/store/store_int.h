@@ -150,6 +150,40 @@ apr_status_t st_txn_end(MDB_txn *txn, apr_status_t rv, orgs_err_t *err);
 apr_status_t st_rd_begin(orgs_store_t *st, MDB_txn **txn, orgs_err_t *err);
 void st_rd_end(orgs_store_t *st, MDB_txn *txn);
 
+/* The transaction runner, written once: every public operation is one
+ * transaction around one body, an expression of txn (declared here for it)
+ * that returns an apr_status_t. A write commits only when the body returned
+ * APR_SUCCESS and aborts otherwise, so it is never half done; a read runs
+ * in a cached read transaction. rv becomes the body's status, or the
+ * begin's or the commit's failure. ST_WRITE and ST_READ are the whole of a
+ * public operation: they return that status from the calling function. */
+apr_status_t st_run_begin(orgs_store_t *st, int rdonly, MDB_txn **txn, orgs_err_t *err);
+apr_status_t st_run_end(orgs_store_t *st, int rdonly, MDB_txn *txn, apr_status_t rv,
+                        orgs_err_t *err);
+#define ST_RUN_RV(rv, st, txn, err, rdonly, body)                                                  \
+    do {                                                                                           \
+        MDB_txn *txn;                                                                              \
+        if (((rv) = st_run_begin((st), (rdonly), &txn, (err))) == APR_SUCCESS) {                   \
+            (rv) = st_run_end((st), (rdonly), txn, (body), (err));                                 \
+        }                                                                                          \
+    } while (0)
+#define ST_RUN(st, txn, err, rdonly, body)                                                         \
+    do {                                                                                           \
+        apr_status_t st_rv_;                                                                       \
+        ST_RUN_RV(st_rv_, st, txn, err, rdonly, body);                                             \
+        return st_rv_;                                                                             \
+    } while (0)
+#define ST_WRITE_RV(rv, st, txn, err, body) ST_RUN_RV(rv, st, txn, err, 0, body)
+#define ST_READ_RV(rv, st, txn, err, body) ST_RUN_RV(rv, st, txn, err, 1, body)
+#define ST_WRITE(st, txn, err, body) ST_RUN(st, txn, err, 0, body)
+#define ST_READ(st, txn, err, body) ST_RUN(st, txn, err, 1, body)
+
+/* A subpool of parent; APR_ENOMEM when it cannot be made. */
+apr_status_t st_pool_new(apr_pool_t **pool, apr_pool_t *parent, orgs_err_t *err);
+/* A new random id with that prefix ("org_", "con_", ...); ORGS_ECRYPTO if
+ * the system's random source fails. */
+apr_status_t st_id_new(const char *prefix, char **id, apr_pool_t *p, orgs_err_t *err);
+
 /* ---- engine: filesystem identity (fsid.c) ----------------------------- */
 
 typedef struct {
@@ -209,10 +243,21 @@ apr_status_t st_iter_open(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *pfx, iter_t *
                           orgs_err_t *err);
 int st_iter_next(iter_t *it);
 apr_status_t st_iter_close(iter_t *it, orgs_err_t *err);
+/* Closes it; returns rv, or the cursor's failure when rv is APR_SUCCESS. */
+apr_status_t st_iter_end(iter_t *it, apr_status_t rv, orgs_err_t *err);
 /* Copies the entries under pfx (all when NULL) into p, so the caller may
  * delete while walking them. */
 apr_status_t st_collect(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *pfx, apr_array_header_t **out,
                         apr_pool_t *p, orgs_err_t *err);
+/* A loader of one record by its id, for st_load_all (out: a T **). */
+typedef apr_status_t st_load_fn(orgs_store_t *st, MDB_txn *txn, const char *id, void *out,
+                                apr_pool_t *p, orgs_err_t *err);
+/* The records named by the entries under pfx (all when NULL), in key order,
+ * as a new array of pointers: the id is the entry's value (key_skip < 0)
+ * or its key from byte key_skip on. */
+apr_status_t st_load_all(orgs_store_t *st, MDB_txn *txn, MDB_dbi dbi, const kbuf_t *pfx,
+                         int key_skip, st_load_fn *load, apr_array_header_t **out, apr_pool_t *p,
+                         orgs_err_t *err);
 /* Writes the JSON record j; steals j (NULL: encoding failed, APR_EINVAL). */
 apr_status_t st_put_json_new(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, json_t *j, unsigned flags,
                              orgs_err_t *err, const char *what);
@@ -262,6 +307,9 @@ apr_status_t st_user_index(orgs_store_t *st, MDB_txn *txn, const orgs_user_t *u,
                            orgs_err_t *err);
 apr_status_t st_user_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_user_t **out,
                           apr_pool_t *p, orgs_err_t *err);
+apr_status_t st_user_login(orgs_store_t *st, MDB_txn *txn, const char *conn_ref, const char *sub,
+                           const char *email, const char *name, apr_time_t now, orgs_user_t **out,
+                           int *created, apr_pool_t *p, orgs_err_t *err);
 apr_status_t st_user_insert(orgs_store_t *st, MDB_txn *txn, orgs_user_t *u, apr_pool_t *p,
                             orgs_err_t *err);
 
@@ -289,6 +337,10 @@ apr_status_t st_sessions_drop_conn(orgs_store_t *st, MDB_txn *txn, const char *o
                                    const char *conn_id, apr_pool_t *p, orgs_err_t *err);
 apr_status_t st_session_load(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
                              orgs_session_t **out, apr_pool_t *p, orgs_err_t *err);
+apr_status_t st_session_put(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
+                            const orgs_session_t *s, apr_pool_t *p, orgs_err_t *err);
+apr_status_t st_session_erase_hash(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
+                                   apr_pool_t *p, orgs_err_t *err);
 kbuf_t *st_kb_session_idx(kbuf_t *k, const orgs_session_t *s, const unsigned char *hash);
 
 /* pending.c */

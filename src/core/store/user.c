@@ -159,8 +159,9 @@ static apr_status_t user_update(orgs_store_t *st, MDB_txn *txn, const orgs_user_
 static apr_status_t user_new(const char *conn_id, orgs_user_t **out, apr_pool_t *p, orgs_err_t *err)
 {
     char *id;
-    if (orgs_crypto_random_id("usr_", ORGS_ID_CHARS, &id, p) != APR_SUCCESS) {
-        return orgs_err_set(err, ORGS_ECRYPTO, "cannot generate an id");
+    apr_status_t rv = st_id_new("usr_", &id, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
     *out = apr_pcalloc(p, sizeof(orgs_user_t));
     (*out)->id = id;
@@ -169,9 +170,9 @@ static apr_status_t user_new(const char *conn_id, orgs_user_t **out, apr_pool_t 
     return APR_SUCCESS;
 }
 
-static apr_status_t user_login(orgs_store_t *st, MDB_txn *txn, const char *conn_ref,
-                               const char *sub, const char *email, const char *name, apr_time_t now,
-                               orgs_user_t **out, int *created, apr_pool_t *p, orgs_err_t *err)
+apr_status_t st_user_login(orgs_store_t *st, MDB_txn *txn, const char *conn_ref, const char *sub,
+                           const char *email, const char *name, apr_time_t now, orgs_user_t **out,
+                           int *created, apr_pool_t *p, orgs_err_t *err)
 {
     orgs_conn_t *c;
     orgs_user_t *old = NULL;
@@ -219,100 +220,80 @@ apr_status_t orgs_store_user_login(orgs_store_t *st, const char *conn_id, const 
                                    const char *email, const char *name, apr_time_t now,
                                    orgs_user_t **out, int *created, apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return st_txn_end(
-        txn, user_login(st, txn, conn_id, sub, email, name, now, out, created, p, err), err);
+    ST_WRITE(st, txn, err,
+             st_user_login(st, txn, conn_id, sub, email, name, now, out, created, p, err));
 }
 
 apr_status_t orgs_store_user_get(orgs_store_t *st, const char *user_id, orgs_user_t **out,
                                  apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = st_rd_begin(st, &txn, err);
-    if (rv == APR_SUCCESS) {
-        rv = st_user_load(st, txn, user_id, out, p, err);
-        st_rd_end(st, txn);
+    ST_READ(st, txn, err, st_user_load(st, txn, user_id, out, p, err));
+}
+
+/* The user of the connection with that sub (when sub) or else that email. */
+static apr_status_t user_find_on_conn(orgs_store_t *st, MDB_txn *txn, const char *conn_ref,
+                                      const char *sub, const char *email, orgs_user_t **out,
+                                      apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_conn_t *c;
+    apr_status_t rv = st_conn_find(st, txn, conn_ref, &c, NULL, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
-    return rv;
+    return sub ? user_find_sub(st, txn, c->id, sub, out, p, err)
+               : user_find_email(st, txn, c->id, email, 0, out, p, err);
 }
 
 apr_status_t orgs_store_user_by_sub(orgs_store_t *st, const char *conn_ref, const char *sub,
                                     orgs_user_t **out, apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    orgs_conn_t *c;
     if (!sub || !*sub) {
         return orgs_err_set(err, APR_EINVAL, "no sub given");
     }
-    apr_status_t rv = st_rd_begin(st, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    rv = st_conn_find(st, txn, conn_ref, &c, NULL, p, err);
-    if (rv == APR_SUCCESS) {
-        rv = user_find_sub(st, txn, c->id, sub, out, p, err);
-    }
-    st_rd_end(st, txn);
-    return rv;
+    ST_READ(st, txn, err, user_find_on_conn(st, txn, conn_ref, sub, NULL, out, p, err));
 }
 
 apr_status_t orgs_store_user_by_email(orgs_store_t *st, const char *conn_ref, const char *email,
                                       orgs_user_t **out, apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    orgs_conn_t *c;
     apr_status_t rv;
     if (!email) {
         return orgs_err_set(err, APR_EINVAL, "no email given");
     }
-    if ((rv = st_email_normalize(email, &email, p, err)) != APR_SUCCESS ||
-        (rv = st_rd_begin(st, &txn, err)) != APR_SUCCESS) {
+    if ((rv = st_email_normalize(email, &email, p, err)) != APR_SUCCESS) {
         return rv;
     }
-    rv = st_conn_find(st, txn, conn_ref, &c, NULL, p, err);
-    if (rv == APR_SUCCESS) {
-        rv = user_find_email(st, txn, c->id, email, 0, out, p, err);
+    ST_READ(st, txn, err, user_find_on_conn(st, txn, conn_ref, NULL, email, out, p, err));
+}
+
+/* All users, or those with that (normalized) email. */
+static apr_status_t user_load_any(orgs_store_t *st, MDB_txn *txn, const char *id, void *out,
+                                  apr_pool_t *p, orgs_err_t *err)
+{
+    return st_user_load(st, txn, id, out, p, err);
+}
+
+/* All users, or those with that (normalized) email. */
+static apr_status_t user_list(orgs_store_t *st, MDB_txn *txn, const char *email,
+                              apr_array_header_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    kbuf_t k;
+    if (!email) {
+        return st_load_all(st, txn, DB(st, USERS), NULL, 0, user_load_any, out, p, err);
     }
-    st_rd_end(st, txn);
-    return rv;
+    st_kb1(&k, email);
+    st_kb_nul(&k);
+    return st_load_all(st, txn, DB(st, USER_EMAIL), &k, (int)k.len, user_load_any, out, p, err);
 }
 
 apr_status_t orgs_store_user_list(orgs_store_t *st, const char *email, apr_array_header_t **out,
                                   apr_pool_t *p, orgs_err_t *err)
 {
-    MDB_txn *txn;
-    iter_t it;
-    kbuf_t k;
     apr_status_t rv;
     if (email && (rv = st_email_normalize(email, &email, p, err)) != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = st_rd_begin(st, &txn, err)) != APR_SUCCESS) {
-        return rv;
-    }
-    *out = apr_array_make(p, 16, sizeof(orgs_user_t *));
-    if (email) {
-        st_kb1(&k, email);
-        st_kb_nul(&k);
-    }
-    rv = st_iter_open(txn, email ? DB(st, USER_EMAIL) : DB(st, USERS), email ? &k : NULL, &it, err);
-    while (rv == APR_SUCCESS && st_iter_next(&it)) {
-        orgs_user_t *u;
-        const char *id = email
-                             ? apr_pstrmemdup(p, (char *)it.k.mv_data + k.len, it.k.mv_size - k.len)
-                             : apr_pstrmemdup(p, it.k.mv_data, it.k.mv_size);
-        rv = st_user_load(st, txn, id, &u, p, err);
-        if (rv == APR_SUCCESS) {
-            APR_ARRAY_PUSH(*out, orgs_user_t *) = u;
-        }
-    }
-    apr_status_t rv2 = st_iter_close(&it, err);
-    st_rd_end(st, txn);
-    return rv != APR_SUCCESS ? rv : rv2;
+    ST_READ(st, txn, err, user_list(st, txn, email, out, p, err));
 }
 
 static apr_status_t user_provision(orgs_store_t *st, MDB_txn *txn, const char *conn_ref,
@@ -348,21 +329,11 @@ apr_status_t orgs_store_user_provision(orgs_store_t *st, const char *conn_ref, c
                                        const char *sub, orgs_user_t **out, apr_pool_t *p,
                                        orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return st_txn_end(txn, user_provision(st, txn, conn_ref, email, sub, out, p, err), err);
+    ST_WRITE(st, txn, err, user_provision(st, txn, conn_ref, email, sub, out, p, err));
 }
 
 apr_status_t orgs_store_user_delete(orgs_store_t *st, const char *user_id, apr_pool_t *p,
                                     orgs_err_t *err)
 {
-    MDB_txn *txn;
-    apr_status_t rv = st_txn_begin(st, 0, &txn, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return st_txn_end(txn, st_user_drop(st, txn, user_id, p, err), err);
+    ST_WRITE(st, txn, err, st_user_drop(st, txn, user_id, p, err));
 }
