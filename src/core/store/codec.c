@@ -64,12 +64,6 @@ int st_id_unpack(const unsigned char *in, const char *prefix, char out[ID_LEN + 
     return 1;
 }
 
-int st_is_id(const char *s, const char *prefix)
-{
-    unsigned char bin[ID_BIN];
-    return st_id_pack(s, prefix, bin);
-}
-
 void st_put_u64le(unsigned char *b, apr_uint64_t v)
 {
     for (int i = 0; i < 8; i++) {

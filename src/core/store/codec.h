@@ -16,6 +16,7 @@
 #include <apr_tables.h>
 #include <jansson.h>
 
+#include "checks.h"
 #include "store.h"
 
 #ifdef __clang_analyzer__
@@ -32,8 +33,8 @@ apr_status_t st_pending_decode(const json_t *j, orgs_pending_t **out, apr_pool_t
 
 #endif
 
-#define ID_LEN (4 + ORGS_ID_CHARS) /* "xxx_" + 16 base62 */
-#define HASH_LEN 32                /* SHA-256: session ids, browser ids */
+#define ID_LEN ORGS_ID_LEN
+#define HASH_LEN 32 /* SHA-256: session ids, browser ids */
 
 /* Bytes the codec writes: a record's value, in the caller's pool. */
 typedef struct {
@@ -56,8 +57,6 @@ int st_id_pack(const char *s, const char *prefix, unsigned char out[ID_BIN]);
 int st_id_unpack(const unsigned char *in, const char *prefix, char out[ID_LEN + 1]);
 /* st_id_unpack into p; NULL if corrupt. */
 const char *st_id_str(const unsigned char *in, const char *prefix, apr_pool_t *p);
-/* 1 if s is an id with that prefix. */
-int st_is_id(const char *s, const char *prefix);
 
 /* ---- byte order and small helpers ------------------------------------- */
 

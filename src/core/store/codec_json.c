@@ -390,7 +390,7 @@ json_t *st_org_encode(const orgs_org_t *o)
     return j;
 }
 
-/* Shape only; st_org_validate checks the values. */
+/* Shape only; orgs_check_org checks the values. */
 apr_status_t st_org_decode(const json_t *j, orgs_org_t **out, apr_pool_t *p, orgs_err_t *err)
 {
     orgs_org_t *o = apr_pcalloc(p, sizeof(*o));

@@ -64,7 +64,7 @@ apr_status_t st_conn_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_c
     kbuf_t k;
     json_t *j;
     const char *dummy;
-    if (!st_is_id(id, "con_")) {
+    if (!orgs_check_id(id, "con_")) {
         return orgs_err_set(err, APR_NOTFOUND, "connection not found");
     }
     apr_status_t rv = st_get_json(txn, DB(st, CONNS), st_kb1(&k, id), &j, err, "connection");
@@ -102,7 +102,7 @@ apr_status_t st_conn_insert(orgs_store_t *st, MDB_txn *txn, orgs_conn_t *c, cons
                             orgs_err_t *err)
 {
     kbuf_t k;
-    apr_status_t rv = st_conn_validate(c, err);
+    apr_status_t rv = orgs_check_conn(c, err);
     if (rv == APR_SUCCESS) {
         rv = conn_write(st, txn, c, sealed, MDB_NOOVERWRITE, err);
     }
@@ -126,7 +126,7 @@ apr_status_t orgs_store_conn_create(orgs_store_t *st, orgs_conn_t *conn, apr_poo
     c.id = id;
     c.created = c.updated = apr_time_now();
     if (rv == APR_SUCCESS) {
-        rv = st_conn_validate(&c, err);
+        rv = orgs_check_conn(&c, err);
     }
     if (rv == APR_SUCCESS) {
         rv = conn_seal(st, &c, &sealed, p, err);
@@ -199,7 +199,7 @@ static apr_status_t conn_update(orgs_store_t *st, MDB_txn *txn, const char *ref,
     c->auth_method = upd->auth_method ? upd->auth_method : c->auth_method;
     c->client_secret = upd->client_secret;
     c->updated = apr_time_now();
-    rv = st_conn_validate(c, err);
+    rv = orgs_check_conn(c, err);
     if (rv == APR_SUCCESS && upd->client_secret) {
         rv = conn_seal(st, c, &sealed, p, err);
     }

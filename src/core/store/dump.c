@@ -135,7 +135,7 @@ static apr_status_t import_line(orgs_store_t *st, MDB_txn *txn, const json_t *j,
     }
     if (strcmp(type, "enable") == 0) {
         const char *org_id = st_jget_str(j, "org_id", p), *conn_id = st_jget_str(j, "conn_id", p);
-        if (!st_is_id(org_id, "org_") || !st_is_id(conn_id, "con_")) {
+        if (!orgs_check_id(org_id, "org_") || !orgs_check_id(conn_id, "con_")) {
             return orgs_err_set(err, APR_EINVAL, "bad enable record");
         }
         return st_enable_set(st, txn, org_id, conn_id, 1,
@@ -153,7 +153,7 @@ static apr_status_t import_line(orgs_store_t *st, MDB_txn *txn, const json_t *j,
     if (strcmp(type, "member") == 0) {
         const char *org_id = st_jget_str(j, "org_id", p), *user_id = st_jget_str(j, "user_id", p);
         apr_array_header_t *roles = st_jget_str_array(j, "roles", p);
-        if (!st_is_id(org_id, "org_") || !st_is_id(user_id, "usr_") || !roles) {
+        if (!orgs_check_id(org_id, "org_") || !orgs_check_id(user_id, "usr_") || !roles) {
             return orgs_err_set(err, APR_EINVAL, "bad member record");
         }
         return st_member_insert(st, txn, org_id, user_id, roles, st_jget_int(j, "created"), p, err);
@@ -161,7 +161,7 @@ static apr_status_t import_line(orgs_store_t *st, MDB_txn *txn, const json_t *j,
     if (strcmp(type, "invite") == 0) {
         orgs_invite_t *inv;
         rv = st_invite_decode(j, &inv, p, err);
-        if (rv == APR_SUCCESS && !st_is_id(inv->org_id, "org_")) {
+        if (rv == APR_SUCCESS && !orgs_check_id(inv->org_id, "org_")) {
             rv = orgs_err_set(err, APR_EINVAL, "bad invitation org id");
         }
         return rv == APR_SUCCESS ? st_invite_insert(st, txn, inv, p, err) : rv;

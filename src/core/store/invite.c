@@ -10,7 +10,7 @@ apr_status_t st_invite_insert(orgs_store_t *st, MDB_txn *txn, orgs_invite_t *inv
     orgs_org_t *o;
     kbuf_t k;
     apr_status_t rv;
-    if (!st_is_id(inv->id, "inv_")) {
+    if (!orgs_check_id(inv->id, "inv_")) {
         return orgs_err_set(err, APR_EINVAL, "bad invitation id");
     }
     if (!inv->email) {
@@ -19,8 +19,8 @@ apr_status_t st_invite_insert(orgs_store_t *st, MDB_txn *txn, orgs_invite_t *inv
     if (inv->expires <= inv->created) {
         return orgs_err_set(err, APR_EINVAL, "invitation expires before it is created");
     }
-    if ((rv = st_email_normalize(inv->email, &inv->email, p, err)) != APR_SUCCESS ||
-        (rv = st_roles_normalize(inv->roles, &inv->roles, p, err)) != APR_SUCCESS ||
+    if ((rv = orgs_check_email_normalize(inv->email, &inv->email, p, err)) != APR_SUCCESS ||
+        (rv = orgs_check_roles_normalize(inv->roles, &inv->roles, p, err)) != APR_SUCCESS ||
         (rv = st_org_find(st, txn, inv->org_id, &o, p, err)) != APR_SUCCESS) {
         return rv;
     }
@@ -57,7 +57,7 @@ apr_status_t st_invite_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs
 {
     kbuf_t k;
     json_t *j;
-    if (!st_is_id(id, "inv_")) {
+    if (!orgs_check_id(id, "inv_")) {
         return orgs_err_set(err, APR_NOTFOUND, "invitation not found");
     }
     apr_status_t rv = st_get_json(txn, DB(st, INVITES), st_kb1(&k, id), &j, err, "invitation");

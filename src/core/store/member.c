@@ -209,12 +209,12 @@ apr_status_t st_member_insert(orgs_store_t *st, MDB_txn *txn, const char *org_re
     kbuf_t k;
     MDB_val v;
     const char *org_id = org_ref;
-    apr_status_t rv = st_roles_normalize(roles, &r, p, err);
+    apr_status_t rv = orgs_check_roles_normalize(roles, &r, p, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
     /* existence is enough here: no need to decode the records (bulk import) */
-    if (st_is_id(org_ref, "org_")) {
+    if (orgs_check_id(org_ref, "org_")) {
         rv = st_kv_get(txn, DB(st, ORGS), st_kb1(&k, org_ref), &v, err, "organization");
     } else if ((rv = st_org_find(st, txn, org_ref, &o, p, err)) == APR_SUCCESS) {
         org_id = o->id;
@@ -223,7 +223,7 @@ apr_status_t st_member_insert(orgs_store_t *st, MDB_txn *txn, const char *org_re
         return orgs_err_set(err, rv, "organization '%s' not found", org_ref ? org_ref : "");
     }
     if (rv == APR_SUCCESS) {
-        rv = st_is_id(user_id, "usr_")
+        rv = orgs_check_id(user_id, "usr_")
                  ? st_kv_get(txn, DB(st, USERS), st_kb1(&k, user_id), &v, err, "user")
                  : APR_NOTFOUND;
         if (rv == APR_NOTFOUND) {
@@ -254,7 +254,7 @@ static apr_status_t member_remove(orgs_store_t *st, MDB_txn *txn, const char *or
 {
     orgs_org_t *o;
     apr_status_t rv = st_org_find(st, txn, org_ref, &o, p, err);
-    if (rv == APR_SUCCESS && !st_is_id(user_id, "usr_")) {
+    if (rv == APR_SUCCESS && !orgs_check_id(user_id, "usr_")) {
         rv = orgs_err_set(err, APR_NOTFOUND, "user '%s' not found", user_id ? user_id : "");
     }
     return rv == APR_SUCCESS ? st_member_drop(st, txn, o->id, user_id, 1, p, err) : rv;
@@ -334,7 +334,7 @@ static apr_status_t role_change(orgs_store_t *st, MDB_txn *txn, const char *org_
     orgs_member_t *m;
     apr_array_header_t *r;
     apr_status_t rv;
-    if ((rv = st_roles_normalize(roles, &r, p, err)) != APR_SUCCESS ||
+    if ((rv = orgs_check_roles_normalize(roles, &r, p, err)) != APR_SUCCESS ||
         (rv = st_org_find(st, txn, org_ref, &o, p, err)) != APR_SUCCESS ||
         (rv = st_member_load(st, txn, o->id, user_id, &m, p, err)) != APR_SUCCESS) {
         return rv;
@@ -354,7 +354,7 @@ static apr_status_t role_change(orgs_store_t *st, MDB_txn *txn, const char *org_
             return orgs_err_set(err, APR_NOTFOUND, "member has no role '%s'", role);
         }
     }
-    if ((rv = st_roles_normalize(next, &next, p, err)) != APR_SUCCESS) {
+    if ((rv = orgs_check_roles_normalize(next, &next, p, err)) != APR_SUCCESS) {
         return rv;
     }
     return member_write(st, txn, o->id, m->user_id, next, m->created, 0, p, err);

@@ -52,7 +52,7 @@ apr_status_t st_org_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_or
     kbuf_t k;
     json_t *j;
     MDB_val v;
-    if (!st_is_id(id, "org_")) {
+    if (!orgs_check_id(id, "org_")) {
         return orgs_err_set(err, APR_NOTFOUND, "organization not found");
     }
     apr_status_t rv = st_kv_get(txn, DB(st, ORGS), st_kb1(&k, id), &v, err, "organization");
@@ -93,7 +93,7 @@ apr_status_t st_org_find(orgs_store_t *st, MDB_txn *txn, const char *ref, orgs_o
 apr_status_t st_org_insert(orgs_store_t *st, MDB_txn *txn, orgs_org_t *o, apr_pool_t *p,
                            orgs_err_t *err)
 {
-    apr_status_t rv = st_org_validate(o, p, err);
+    apr_status_t rv = orgs_check_org(o, p, err);
     if (rv == APR_SUCCESS) {
         rv = org_write(st, txn, o, MDB_NOOVERWRITE, err);
     }
@@ -171,10 +171,11 @@ static apr_status_t org_update(orgs_store_t *st, MDB_txn *txn, const char *ref,
         if (set_meta->elt_size != sizeof(orgs_kv_t)) {
             return orgs_err_set(err, APR_EINVAL, "metadata must be key/value pairs");
         }
-        apr_array_cat(o->meta, set_meta); /* in place; later pairs win in st_meta_normalize */
+        apr_array_cat(o->meta,
+                      set_meta); /* in place; later pairs win in orgs_check_meta_normalize */
     }
     o->updated = apr_time_now();
-    if ((rv = st_org_validate(o, p, err)) == APR_SUCCESS) {
+    if ((rv = orgs_check_org(o, p, err)) == APR_SUCCESS) {
         rv = org_write(st, txn, o, 0, err);
     }
     return rv;
@@ -277,7 +278,7 @@ static apr_status_t org_domain(orgs_store_t *st, MDB_txn *txn, const char *ref, 
     }
     o->updated = apr_time_now();
     if (rv == APR_SUCCESS) {
-        rv = st_org_validate(o, p, err);
+        rv = orgs_check_org(o, p, err);
     }
     if (rv == APR_SUCCESS) {
         rv = org_write(st, txn, o, 0, err);
@@ -438,7 +439,7 @@ static apr_status_t org_conn_load(orgs_store_t *st, MDB_txn *txn, const char *or
 apr_status_t orgs_store_org_conn_get(orgs_store_t *st, const char *org_id, const char *conn_id,
                                      orgs_enabled_conn_t **out, apr_pool_t *p, orgs_err_t *err)
 {
-    if (!st_is_id(org_id, "org_") || !st_is_id(conn_id, "con_")) {
+    if (!orgs_check_id(org_id, "org_") || !orgs_check_id(conn_id, "con_")) {
         return orgs_err_set(err, APR_NOTFOUND, "connection not enabled");
     }
     ST_READ(st, txn, err, org_conn_load(st, txn, org_id, conn_id, out, p, err));

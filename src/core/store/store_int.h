@@ -77,12 +77,12 @@
 #include <jansson.h>
 #include <lmdb.h>
 
+#include "checks.h"
 #include "codec.h"
 #include "parse.h"
 #include "store.h"
 
 #define KEY_MAX 511 /* LMDB's default maximum key size */
-#define TEXT_MAX 1024
 #define STATE_MIN 16
 #define STATE_MAX 128
 #define RTXN_CACHE 8 /* reset read transactions kept per environment */
@@ -263,20 +263,6 @@ apr_status_t st_put_json_new(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, json_t 
                              orgs_err_t *err, const char *what);
 apr_status_t st_get_json(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, json_t **out, orgs_err_t *err,
                          const char *what);
-
-/* ---- validation (validate.c) ------------------------------------------ */
-
-apr_status_t st_check_text(const char *s, size_t max, int spaces, const char *what,
-                           orgs_err_t *err);
-apr_status_t st_meta_normalize(const apr_array_header_t *in, apr_array_header_t **out,
-                               apr_pool_t *p, orgs_err_t *err);
-apr_status_t st_roles_normalize(const apr_array_header_t *in, apr_array_header_t **out,
-                                apr_pool_t *p, orgs_err_t *err);
-apr_status_t st_email_normalize(const char *email, const char **out, apr_pool_t *p,
-                                orgs_err_t *err);
-apr_status_t st_org_validate(orgs_org_t *o, apr_pool_t *p, orgs_err_t *err);
-apr_status_t st_conn_validate(orgs_conn_t *c, orgs_err_t *err);
-apr_status_t st_user_validate(orgs_user_t *u, apr_pool_t *p, orgs_err_t *err);
 
 /* ---- objects ----------------------------------------------------------- */
 

@@ -69,7 +69,7 @@ apr_status_t st_user_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_u
     kbuf_t k;
     json_t *j;
     MDB_val v;
-    if (!st_is_id(id, "usr_")) {
+    if (!orgs_check_id(id, "usr_")) {
         return orgs_err_set(err, APR_NOTFOUND, "user '%s' not found", id ? id : "");
     }
     apr_status_t rv = st_kv_get(txn, DB(st, USERS), st_kb1(&k, id), &v, err, "user");
@@ -129,7 +129,7 @@ static apr_status_t user_find_sub(orgs_store_t *st, MDB_txn *txn, const char *co
 apr_status_t st_user_insert(orgs_store_t *st, MDB_txn *txn, orgs_user_t *u, apr_pool_t *p,
                             orgs_err_t *err)
 {
-    apr_status_t rv = st_user_validate(u, p, err);
+    apr_status_t rv = orgs_check_user(u, p, err);
     if (rv == APR_SUCCESS) {
         rv = user_write(st, txn, u, MDB_NOOVERWRITE, err);
     }
@@ -143,7 +143,7 @@ apr_status_t st_user_insert(orgs_store_t *st, MDB_txn *txn, orgs_user_t *u, apr_
 static apr_status_t user_update(orgs_store_t *st, MDB_txn *txn, const orgs_user_t *old,
                                 orgs_user_t *upd, apr_pool_t *p, orgs_err_t *err)
 {
-    apr_status_t rv = st_user_validate(upd, p, err);
+    apr_status_t rv = orgs_check_user(upd, p, err);
     if (rv == APR_SUCCESS) {
         rv = st_user_index(st, txn, old, 0, err);
     }
@@ -181,8 +181,8 @@ apr_status_t st_user_login(orgs_store_t *st, MDB_txn *txn, const char *conn_ref,
     if (!sub) {
         return orgs_err_set(err, APR_EINVAL, "sign-in without a sub");
     }
-    if ((rv = st_check_text(sub, ORGS_SUB_MAX, 1, "sub", err)) != APR_SUCCESS ||
-        (rv = st_email_normalize(email, &email, p, err)) != APR_SUCCESS ||
+    if ((rv = orgs_check_text(sub, ORGS_SUB_MAX, 1, "sub", err)) != APR_SUCCESS ||
+        (rv = orgs_check_email_normalize(email, &email, p, err)) != APR_SUCCESS ||
         (name && (rv = orgs_parse_display_name(name, err)) != APR_SUCCESS) ||
         (rv = st_conn_find(st, txn, conn_ref, &c, NULL, p, err)) != APR_SUCCESS) {
         return rv;
@@ -260,7 +260,7 @@ apr_status_t orgs_store_user_by_email(orgs_store_t *st, const char *conn_ref, co
     if (!email) {
         return orgs_err_set(err, APR_EINVAL, "no email given");
     }
-    if ((rv = st_email_normalize(email, &email, p, err)) != APR_SUCCESS) {
+    if ((rv = orgs_check_email_normalize(email, &email, p, err)) != APR_SUCCESS) {
         return rv;
     }
     ST_READ(st, txn, err, user_find_on_conn(st, txn, conn_ref, NULL, email, out, p, err));
@@ -290,7 +290,7 @@ apr_status_t orgs_store_user_list(orgs_store_t *st, const char *email, apr_array
                                   apr_pool_t *p, orgs_err_t *err)
 {
     apr_status_t rv;
-    if (email && (rv = st_email_normalize(email, &email, p, err)) != APR_SUCCESS) {
+    if (email && (rv = orgs_check_email_normalize(email, &email, p, err)) != APR_SUCCESS) {
         return rv;
     }
     ST_READ(st, txn, err, user_list(st, txn, email, out, p, err));
@@ -305,8 +305,8 @@ static apr_status_t user_provision(orgs_store_t *st, MDB_txn *txn, const char *c
     if (!email && !sub) {
         return orgs_err_set(err, APR_EINVAL, "an email or a sub is needed");
     }
-    if ((sub && (rv = st_check_text(sub, ORGS_SUB_MAX, 1, "sub", err)) != APR_SUCCESS) ||
-        (rv = st_email_normalize(email, &email, p, err)) != APR_SUCCESS ||
+    if ((sub && (rv = orgs_check_text(sub, ORGS_SUB_MAX, 1, "sub", err)) != APR_SUCCESS) ||
+        (rv = orgs_check_email_normalize(email, &email, p, err)) != APR_SUCCESS ||
         (rv = st_conn_find(st, txn, conn_ref, &c, NULL, p, err)) != APR_SUCCESS) {
         return rv;
     }

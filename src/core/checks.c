@@ -1,12 +1,53 @@
-/* The rules a record must meet before it is written, and the
- * normalizers that give it its one stored form. */
+/* The one authority on what a record may hold: the rules a record meets
+ * before the store writes it, and the normalizers that give a value its
+ * one stored form. The field rules themselves are parse.c's. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_int.h"
+#include <apr_strings.h>
 
-/* Printable ASCII text of 1..max bytes; spaces allowed when spaces != 0. */
-apr_status_t st_check_text(const char *s, size_t max, int spaces, const char *what, orgs_err_t *err)
+#include "checks.h"
+#include "parse.h"
+
+#define CLIENT_ID_MAX 255
+#define TEXT_MAX 1024 /* scopes, client secrets */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int cmp_kv(const void *a, const void *b)
+{
+    return strcmp(((const orgs_kv_t *)a)->key, ((const orgs_kv_t *)b)->key);
+}
+
+static int has_str(const apr_array_header_t *a, const char *s)
+{
+    for (int i = 0; a && i < a->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(a, i, const char *), s) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int orgs_check_id(const char *s, const char *prefix)
+{
+    if (!s || strnlen(s, ORGS_ID_LEN + 1) != ORGS_ID_LEN || memcmp(s, prefix, 4) != 0) {
+        return 0;
+    }
+    for (int i = 4; i < ORGS_ID_LEN; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+apr_status_t orgs_check_text(const char *s, size_t max, int spaces, const char *what,
+                             orgs_err_t *err)
 {
     if (!s || !*s) {
         return orgs_err_set(err, APR_EINVAL, "%s is empty", what);
@@ -23,8 +64,8 @@ apr_status_t st_check_text(const char *s, size_t max, int spaces, const char *wh
     return APR_SUCCESS;
 }
 
-apr_status_t st_meta_normalize(const apr_array_header_t *in, apr_array_header_t **out,
-                               apr_pool_t *p, orgs_err_t *err)
+apr_status_t orgs_check_meta_normalize(const apr_array_header_t *in, apr_array_header_t **out,
+                                       apr_pool_t *p, orgs_err_t *err)
 {
     apr_array_header_t *m = apr_array_make(p, in ? in->nelts : 1, sizeof(orgs_kv_t));
     for (int i = 0; in && i < in->nelts; i++) {
@@ -49,13 +90,13 @@ apr_status_t st_meta_normalize(const apr_array_header_t *in, apr_array_header_t 
     if (m->nelts > ORGS_META_MAX_PAIRS) {
         return orgs_err_set(err, APR_ENOSPC, "more than %d metadata pairs", ORGS_META_MAX_PAIRS);
     }
-    qsort(m->elts, m->nelts, sizeof(orgs_kv_t), st_cmp_kv);
+    qsort(m->elts, m->nelts, sizeof(orgs_kv_t), cmp_kv);
     *out = m;
     return APR_SUCCESS;
 }
 
-static apr_status_t domains_normalize(const apr_array_header_t *in, apr_array_header_t **out,
-                                      apr_pool_t *p, orgs_err_t *err)
+apr_status_t orgs_check_domains_normalize(const apr_array_header_t *in, apr_array_header_t **out,
+                                          apr_pool_t *p, orgs_err_t *err)
 {
     apr_array_header_t *d = apr_array_make(p, in ? in->nelts : 1, sizeof(const char *));
     for (int i = 0; in && i < in->nelts; i++) {
@@ -64,20 +105,20 @@ static apr_status_t domains_normalize(const apr_array_header_t *in, apr_array_he
         if (rv != APR_SUCCESS) {
             return rv;
         }
-        if (!st_array_has(d, dom)) {
+        if (!has_str(d, dom)) {
             APR_ARRAY_PUSH(d, const char *) = dom;
         }
     }
     if (d->nelts > ORGS_DOMAINS_MAX) {
         return orgs_err_set(err, APR_ENOSPC, "more than %d domains", ORGS_DOMAINS_MAX);
     }
-    qsort(d->elts, d->nelts, sizeof(const char *), st_cmp_str);
+    qsort(d->elts, d->nelts, sizeof(const char *), cmp_str);
     *out = d;
     return APR_SUCCESS;
 }
 
-apr_status_t st_roles_normalize(const apr_array_header_t *in, apr_array_header_t **out,
-                                apr_pool_t *p, orgs_err_t *err)
+apr_status_t orgs_check_roles_normalize(const apr_array_header_t *in, apr_array_header_t **out,
+                                        apr_pool_t *p, orgs_err_t *err)
 {
     apr_array_header_t *r = apr_array_make(p, in ? in->nelts : 1, sizeof(const char *));
     for (int i = 0; in && i < in->nelts; i++) {
@@ -86,19 +127,20 @@ apr_status_t st_roles_normalize(const apr_array_header_t *in, apr_array_header_t
         if (rv != APR_SUCCESS) {
             return rv;
         }
-        if (!st_array_has(r, role)) {
+        if (!has_str(r, role)) {
             APR_ARRAY_PUSH(r, const char *) = apr_pstrdup(p, role);
         }
     }
     if (r->nelts > ORGS_ROLES_MAX) {
         return orgs_err_set(err, APR_ENOSPC, "more than %d roles", ORGS_ROLES_MAX);
     }
-    qsort(r->elts, r->nelts, sizeof(const char *), st_cmp_str);
+    qsort(r->elts, r->nelts, sizeof(const char *), cmp_str);
     *out = r;
     return APR_SUCCESS;
 }
 
-apr_status_t st_email_normalize(const char *email, const char **out, apr_pool_t *p, orgs_err_t *err)
+apr_status_t orgs_check_email_normalize(const char *email, const char **out, apr_pool_t *p,
+                                        orgs_err_t *err)
 {
     char *e;
     const char *dom;
@@ -114,10 +156,9 @@ apr_status_t st_email_normalize(const char *email, const char **out, apr_pool_t 
     return rv;
 }
 
-/* Validates and normalizes o in place (meta and domains become sorted copies). */
-apr_status_t st_org_validate(orgs_org_t *o, apr_pool_t *p, orgs_err_t *err)
+apr_status_t orgs_check_org(orgs_org_t *o, apr_pool_t *p, orgs_err_t *err)
 {
-    if (!st_is_id(o->id, "org_")) {
+    if (!orgs_check_id(o->id, "org_")) {
         return orgs_err_set(err, APR_EINVAL, "bad organization id");
     }
     apr_status_t rv = orgs_parse_slug(o->name, err);
@@ -128,17 +169,17 @@ apr_status_t st_org_validate(orgs_org_t *o, apr_pool_t *p, orgs_err_t *err)
         o->display_name = o->name;
     }
     if ((rv = orgs_parse_display_name(o->display_name, err)) != APR_SUCCESS ||
-        (rv = st_meta_normalize(o->meta, &o->meta, p, err)) != APR_SUCCESS ||
-        (rv = domains_normalize(o->domains, &o->domains, p, err)) != APR_SUCCESS) {
+        (rv = orgs_check_meta_normalize(o->meta, &o->meta, p, err)) != APR_SUCCESS ||
+        (rv = orgs_check_domains_normalize(o->domains, &o->domains, p, err)) != APR_SUCCESS) {
         return rv;
     }
     return APR_SUCCESS;
 }
 
-apr_status_t st_conn_validate(orgs_conn_t *c, orgs_err_t *err)
+apr_status_t orgs_check_conn(orgs_conn_t *c, orgs_err_t *err)
 {
     apr_status_t rv;
-    if (!st_is_id(c->id, "con_")) {
+    if (!orgs_check_id(c->id, "con_")) {
         return orgs_err_set(err, APR_EINVAL, "bad connection id");
     }
     if ((rv = orgs_parse_slug(c->name, err)) != APR_SUCCESS) {
@@ -158,8 +199,8 @@ apr_status_t st_conn_validate(orgs_conn_t *c, orgs_err_t *err)
     }
     if ((rv = orgs_parse_display_name(c->display_name, err)) != APR_SUCCESS ||
         (rv = orgs_parse_issuer_url(c->issuer, err)) != APR_SUCCESS ||
-        (rv = st_check_text(c->client_id, 255, 0, "client id", err)) != APR_SUCCESS ||
-        (rv = st_check_text(c->scopes, TEXT_MAX, 1, "scopes", err)) != APR_SUCCESS) {
+        (rv = orgs_check_text(c->client_id, CLIENT_ID_MAX, 0, "client id", err)) != APR_SUCCESS ||
+        (rv = orgs_check_text(c->scopes, TEXT_MAX, 1, "scopes", err)) != APR_SUCCESS) {
         return rv;
     }
     const char *sc = c->scopes;
@@ -179,26 +220,26 @@ apr_status_t st_conn_validate(orgs_conn_t *c, orgs_err_t *err)
                             "auth method must be client_secret_basic or "
                             "client_secret_post");
     }
-    if (c->client_secret &&
-        (rv = st_check_text(c->client_secret, TEXT_MAX, 1, "client secret", err)) != APR_SUCCESS) {
+    if (c->client_secret && (rv = orgs_check_text(c->client_secret, TEXT_MAX, 1, "client secret",
+                                                  err)) != APR_SUCCESS) {
         return rv;
     }
     return APR_SUCCESS;
 }
 
-apr_status_t st_user_validate(orgs_user_t *u, apr_pool_t *p, orgs_err_t *err)
+apr_status_t orgs_check_user(orgs_user_t *u, apr_pool_t *p, orgs_err_t *err)
 {
     apr_status_t rv;
-    if (!st_is_id(u->id, "usr_") || !st_is_id(u->conn_id, "con_")) {
+    if (!orgs_check_id(u->id, "usr_") || !orgs_check_id(u->conn_id, "con_")) {
         return orgs_err_set(err, APR_EINVAL, "bad user or connection id");
     }
     if (!u->sub && !u->email) {
         return orgs_err_set(err, APR_EINVAL, "a user needs a sub or an email");
     }
-    if (u->sub && (rv = st_check_text(u->sub, ORGS_SUB_MAX, 1, "sub", err)) != APR_SUCCESS) {
+    if (u->sub && (rv = orgs_check_text(u->sub, ORGS_SUB_MAX, 1, "sub", err)) != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = st_email_normalize(u->email, &u->email, p, err)) != APR_SUCCESS) {
+    if ((rv = orgs_check_email_normalize(u->email, &u->email, p, err)) != APR_SUCCESS) {
         return rv;
     }
     if (u->name && (rv = orgs_parse_display_name(u->name, err)) != APR_SUCCESS) {
