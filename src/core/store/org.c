@@ -414,11 +414,9 @@ apr_status_t orgs_store_org_conns(orgs_store_t *st, const char *org_ref, apr_arr
     ST_READ(st, txn, err, org_conns_list(st, txn, org_ref, out, p, err));
 }
 
-static apr_status_t org_conn_load(orgs_store_t *st, MDB_txn *txn, const char *org_id,
-                                  const char *conn_id, orgs_enabled_conn_t **out, apr_pool_t *p,
-                                  orgs_err_t *err)
+apr_status_t st_enable_load(orgs_store_t *st, MDB_txn *txn, const char *org_id, const char *conn_id,
+                            int *auto_membership, orgs_err_t *err)
 {
-    orgs_conn_t *c;
     kbuf_t k;
     MDB_val v;
     apr_status_t rv =
@@ -426,7 +424,17 @@ static apr_status_t org_conn_load(orgs_store_t *st, MDB_txn *txn, const char *or
     if (rv == APR_NOTFOUND) {
         return orgs_err_set(err, rv, "connection not enabled on the organization");
     }
-    int flag = rv == APR_SUCCESS && v.mv_size == 1 && ((const char *)v.mv_data)[0] != 0;
+    *auto_membership = rv == APR_SUCCESS && v.mv_size == 1 && ((const char *)v.mv_data)[0] != 0;
+    return rv;
+}
+
+static apr_status_t org_conn_load(orgs_store_t *st, MDB_txn *txn, const char *org_id,
+                                  const char *conn_id, orgs_enabled_conn_t **out, apr_pool_t *p,
+                                  orgs_err_t *err)
+{
+    orgs_conn_t *c;
+    int flag;
+    apr_status_t rv = st_enable_load(st, txn, org_id, conn_id, &flag, err);
     if (rv == APR_SUCCESS) {
         rv = st_conn_load(st, txn, conn_id, &c, NULL, p, err);
     }

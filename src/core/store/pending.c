@@ -238,25 +238,64 @@ void orgs_store_pending_set_max(orgs_store_t *st, apr_size_t max)
     st->pending_max = max ? max : ORGS_STORE_PENDING_MAX;
 }
 
-/* The browser check comes before the delete: a state that leaked (logs,
+/* The pending login of state if browser is the one it was issued to:
+ * APR_NOTFOUND when unknown (or a bad state), ORGS_EDENIED otherwise. The
+ * browser check comes before any delete: a state that leaked (logs,
  * Referer) cannot be used by another browser to burn this login. */
-static apr_status_t pending_take(orgs_store_t *st, MDB_txn *txn, const char *state,
-                                 const unsigned char *browser, orgs_pending_t **out, apr_pool_t *p,
-                                 orgs_err_t *err)
+static apr_status_t pending_check(orgs_store_t *st, MDB_txn *txn, const char *state,
+                                  const unsigned char *browser, orgs_pending_t **out, apr_pool_t *p,
+                                  orgs_err_t *err)
 {
-    orgs_pending_t *pl;
     apr_status_t rv = check_state(state, err);
     if (rv == APR_SUCCESS) {
-        rv = st_pending_load(st, txn, state, &pl, p, err);
+        rv = st_pending_load(st, txn, state, out, p, err);
     }
     if (rv != APR_SUCCESS) {
         return rv == APR_EINVAL ? orgs_err_set(err, APR_NOTFOUND, "unknown state") : rv;
     }
-    if (!browser || !orgs_crypto_ct_equal(browser, pl->browser, HASH_LEN)) {
+    if (!browser || !orgs_crypto_ct_equal(browser, (*out)->browser, HASH_LEN)) {
         return orgs_err_set(err, ORGS_EDENIED, "state was issued to another browser");
     }
+    return APR_SUCCESS;
+}
+
+/* take: checked, then deleted whatever its age; get: checked, deleted only
+ * when expired (*expired then). */
+static apr_status_t pending_take(orgs_store_t *st, MDB_txn *txn, const char *state,
+                                 const unsigned char *browser, int consume, apr_time_t now,
+                                 apr_interval_time_t ttl, orgs_pending_t **out, int *expired,
+                                 apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_pending_t *pl;
+    apr_status_t rv = pending_check(st, txn, state, browser, &pl, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     *out = pl;
-    return pending_erase(st, txn, pl->browser, pl->created, state, err);
+    *expired = now - pl->created > ttl;
+    return consume || *expired ? pending_erase(st, txn, pl->browser, pl->created, state, err)
+                               : APR_SUCCESS;
+}
+
+/* orgs_store_pending_take and _get: aborted (nothing deleted) unless the
+ * browser matched. */
+static apr_status_t pending_read(orgs_store_t *st, const char *state, const unsigned char *browser,
+                                 int consume, apr_time_t now, apr_interval_time_t ttl,
+                                 orgs_pending_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_pending_t *pl = NULL;
+    int expired = 0;
+    apr_status_t rv;
+    ST_WRITE_RV(rv, st, txn, err,
+                pending_take(st, txn, state, browser, consume, now, ttl, &pl, &expired, p, err));
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (expired) {
+        return orgs_err_set(err, ORGS_EEXPIRED, "login took too long, please start again");
+    }
+    *out = pl;
+    return APR_SUCCESS;
 }
 
 apr_status_t orgs_store_pending_take(orgs_store_t *st, const char *state,
@@ -264,16 +303,33 @@ apr_status_t orgs_store_pending_take(orgs_store_t *st, const char *state,
                                      apr_interval_time_t ttl, orgs_pending_t **out, apr_pool_t *p,
                                      orgs_err_t *err)
 {
-    orgs_pending_t *pl = NULL;
-    apr_status_t rv;
-    /* aborted (nothing deleted) unless the browser matched */
-    ST_WRITE_RV(rv, st, txn, err, pending_take(st, txn, state, browser, &pl, p, err));
-    if (rv != APR_SUCCESS) {
-        return rv;
+    return pending_read(st, state, browser, 1, now, ttl, out, p, err);
+}
+
+apr_status_t orgs_store_pending_get(orgs_store_t *st, const char *state,
+                                    const unsigned char browser[32], apr_time_t now,
+                                    apr_interval_time_t ttl, orgs_pending_t **out, apr_pool_t *p,
+                                    orgs_err_t *err)
+{
+    return pending_read(st, state, browser, 0, now, ttl, out, p, err);
+}
+
+apr_status_t st_pending_consume(orgs_store_t *st, MDB_txn *txn, const char *state, apr_pool_t *p,
+                                orgs_err_t *err)
+{
+    orgs_pending_t *pl;
+    apr_status_t rv = check_state(state, err);
+    if (rv == APR_SUCCESS) {
+        rv = st_pending_load(st, txn, state, &pl, p, err);
     }
-    if (now - pl->created > ttl) {
-        return orgs_err_set(err, ORGS_EEXPIRED, "login took too long, please start again");
+    if (rv == APR_EINVAL || rv == APR_NOTFOUND) {
+        return orgs_err_set(err, APR_NOTFOUND, "pending login gone (used already?)");
     }
-    *out = pl;
-    return APR_SUCCESS;
+    return rv == APR_SUCCESS ? pending_erase(st, txn, pl->browser, pl->created, state, err) : rv;
+}
+
+apr_status_t orgs_store_pending_delete(orgs_store_t *st, const char *state, apr_pool_t *p,
+                                       orgs_err_t *err)
+{
+    ST_WRITE(st, txn, err, st_pending_consume(st, txn, state, p, err));
 }

@@ -277,6 +277,11 @@ apr_status_t st_enable_set(orgs_store_t *st, MDB_txn *txn, const char *org_ref,
                            const char *conn_ref, int enable, int auto_membership, apr_pool_t *p,
                            orgs_err_t *err);
 
+/* APR_NOTFOUND unless conn_id is enabled on org_id; *auto_membership its
+ * flag. */
+apr_status_t st_enable_load(orgs_store_t *st, MDB_txn *txn, const char *org_id, const char *conn_id,
+                            int *auto_membership, orgs_err_t *err);
+
 /* conn.c */
 apr_status_t st_conn_unseal(orgs_store_t *st, orgs_conn_t *c, const char *sealed, apr_pool_t *p,
                             orgs_err_t *err);
@@ -333,6 +338,10 @@ kbuf_t *st_kb_session_idx(kbuf_t *k, const orgs_session_t *s, const unsigned cha
 kbuf_t *st_kb_pending_idx(kbuf_t *k, const unsigned char *browser, apr_time_t created,
                           const char *state);
 kbuf_t *st_kb_pending_time(kbuf_t *k, apr_time_t created, const char *state);
+/* Deletes the pending login of state whatever its age; APR_NOTFOUND when
+ * it is gone. */
+apr_status_t st_pending_consume(orgs_store_t *st, MDB_txn *txn, const char *state, apr_pool_t *p,
+                                orgs_err_t *err);
 apr_status_t st_pending_load(orgs_store_t *st, MDB_txn *txn, const char *state,
                              orgs_pending_t **out, apr_pool_t *p, orgs_err_t *err);
 
