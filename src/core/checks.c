@@ -59,7 +59,8 @@ apr_status_t orgs_check_text(const char *s, size_t max, int spaces, const char *
         }
     }
     if (n > max) {
-        return orgs_err_set(err, APR_EINVAL, "%s is longer than %zu bytes", what, max);
+        return orgs_err_set(err, APR_EINVAL, "%s is longer than %" APR_SIZE_T_FMT " bytes", what,
+                            (apr_size_t)max);
     }
     return APR_SUCCESS;
 }

@@ -152,8 +152,9 @@ static apr_status_t pending_room(orgs_store_t *st, MDB_txn *txn, apr_time_t now,
     }
     if (ms.ms_entries >= st->pending_max) {
         return orgs_err_set(err, APR_ENOSPC,
-                            "too many sign-ins in progress (%zu, all recent): try again later",
-                            (size_t)ms.ms_entries);
+                            "too many sign-ins in progress (%" APR_SIZE_T_FMT
+                            ", all recent): try again later",
+                            (apr_size_t)ms.ms_entries);
     }
     return APR_SUCCESS;
 }
