@@ -1,5 +1,6 @@
 /* The org store: one LMDB environment, several named databases, every
- * public operation one transaction. The only LMDB user.
+ * public operation one transaction. Implemented in src/core/store/, the
+ * only LMDB user; this header does not expose LMDB.
  *
  * Conventions:
  * - every function returns apr_status_t; out-params last before (pool, err);
@@ -453,7 +454,7 @@ apr_status_t orgs_store_cache_put(orgs_store_t *st, const char *key, const char 
 apr_status_t orgs_store_cache_get(orgs_store_t *st, const char *key, const char **value,
                                   apr_time_t *fetched, apr_pool_t *p, orgs_err_t *err);
 
-/* ---- invitations (filled by a later issue) -------------------------- */
+/* ---- invitations ---------------------------------------------------- */
 
 apr_status_t orgs_store_invite_create(orgs_store_t *st, orgs_invite_t *inv, apr_pool_t *p,
                                       orgs_err_t *err);

@@ -1,0 +1,250 @@
+/* The one authority on what a record may hold: the rules a record meets
+ * before the store writes it, and the normalizers that give a value its
+ * one stored form. The field rules themselves are parse.c's. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "checks.h"
+#include "parse.h"
+
+#define CLIENT_ID_MAX 255
+#define TEXT_MAX 1024 /* scopes, client secrets */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int cmp_kv(const void *a, const void *b)
+{
+    return strcmp(((const orgs_kv_t *)a)->key, ((const orgs_kv_t *)b)->key);
+}
+
+static int has_str(const apr_array_header_t *a, const char *s)
+{
+    for (int i = 0; a && i < a->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(a, i, const char *), s) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int orgs_check_id(const char *s, const char *prefix)
+{
+    if (!s || strnlen(s, ORGS_ID_LEN + 1) != ORGS_ID_LEN || memcmp(s, prefix, 4) != 0) {
+        return 0;
+    }
+    for (int i = 4; i < ORGS_ID_LEN; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+apr_status_t orgs_check_text(const char *s, size_t max, int spaces, const char *what,
+                             orgs_err_t *err)
+{
+    if (!s || !*s) {
+        return orgs_err_set(err, APR_EINVAL, "%s is empty", what);
+    }
+    size_t n = 0;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++, n++) {
+        if (*c > 0x7e || *c < 0x20 || (*c == ' ' && !spaces)) {
+            return orgs_err_set(err, APR_EINVAL, "%s has a forbidden character", what);
+        }
+    }
+    if (n > max) {
+        return orgs_err_set(err, APR_EINVAL, "%s is longer than %" APR_SIZE_T_FMT " bytes", what,
+                            (apr_size_t)max);
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_meta_normalize(const apr_array_header_t *in, apr_array_header_t **out,
+                                       apr_pool_t *p, orgs_err_t *err)
+{
+    apr_array_header_t *m = apr_array_make(p, in ? in->nelts : 1, sizeof(orgs_kv_t));
+    for (int i = 0; in && i < in->nelts; i++) {
+        const orgs_kv_t *kv = &APR_ARRAY_IDX(in, i, orgs_kv_t);
+        apr_status_t rv = orgs_parse_meta_key(kv->key, err);
+        if (rv == APR_SUCCESS) {
+            rv = orgs_parse_meta_value(kv->value, err);
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        int j;
+        for (j = 0; j < m->nelts; j++) {
+            if (strcmp(APR_ARRAY_IDX(m, j, orgs_kv_t).key, kv->key) == 0) {
+                break; /* later pairs win */
+            }
+        }
+        orgs_kv_t *dst = j < m->nelts ? &APR_ARRAY_IDX(m, j, orgs_kv_t) : apr_array_push(m);
+        dst->key = apr_pstrdup(p, kv->key);
+        dst->value = apr_pstrdup(p, kv->value);
+    }
+    if (m->nelts > ORGS_META_MAX_PAIRS) {
+        return orgs_err_set(err, APR_ENOSPC, "more than %d metadata pairs", ORGS_META_MAX_PAIRS);
+    }
+    qsort(m->elts, m->nelts, sizeof(orgs_kv_t), cmp_kv);
+    *out = m;
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_domains_normalize(const apr_array_header_t *in, apr_array_header_t **out,
+                                          apr_pool_t *p, orgs_err_t *err)
+{
+    apr_array_header_t *d = apr_array_make(p, in ? in->nelts : 1, sizeof(const char *));
+    for (int i = 0; in && i < in->nelts; i++) {
+        char *dom;
+        apr_status_t rv = orgs_parse_domain(APR_ARRAY_IDX(in, i, const char *), &dom, p, err);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        if (!has_str(d, dom)) {
+            APR_ARRAY_PUSH(d, const char *) = dom;
+        }
+    }
+    if (d->nelts > ORGS_DOMAINS_MAX) {
+        return orgs_err_set(err, APR_ENOSPC, "more than %d domains", ORGS_DOMAINS_MAX);
+    }
+    qsort(d->elts, d->nelts, sizeof(const char *), cmp_str);
+    *out = d;
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_roles_normalize(const apr_array_header_t *in, apr_array_header_t **out,
+                                        apr_pool_t *p, orgs_err_t *err)
+{
+    apr_array_header_t *r = apr_array_make(p, in ? in->nelts : 1, sizeof(const char *));
+    for (int i = 0; in && i < in->nelts; i++) {
+        const char *role = APR_ARRAY_IDX(in, i, const char *);
+        apr_status_t rv = orgs_parse_role(role, err);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        if (!has_str(r, role)) {
+            APR_ARRAY_PUSH(r, const char *) = apr_pstrdup(p, role);
+        }
+    }
+    if (r->nelts > ORGS_ROLES_MAX) {
+        return orgs_err_set(err, APR_ENOSPC, "more than %d roles", ORGS_ROLES_MAX);
+    }
+    qsort(r->elts, r->nelts, sizeof(const char *), cmp_str);
+    *out = r;
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_email_normalize(const char *email, const char **out, apr_pool_t *p,
+                                        orgs_err_t *err)
+{
+    char *e;
+    const char *dom;
+    if (!email) {
+        *out = NULL;
+        return APR_SUCCESS;
+    }
+    apr_status_t rv = orgs_parse_email(email, &e, &dom, p, err);
+    if (rv == APR_SUCCESS && strlen(e) > ORGS_EMAIL_MAX) {
+        rv = orgs_err_set(err, APR_EINVAL, "email longer than %d bytes", ORGS_EMAIL_MAX);
+    }
+    *out = e;
+    return rv;
+}
+
+apr_status_t orgs_check_org(orgs_org_t *o, apr_pool_t *p, orgs_err_t *err)
+{
+    if (!orgs_check_id(o->id, "org_")) {
+        return orgs_err_set(err, APR_EINVAL, "bad organization id");
+    }
+    apr_status_t rv = orgs_parse_slug(o->name, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!o->display_name) {
+        o->display_name = o->name;
+    }
+    if ((rv = orgs_parse_display_name(o->display_name, err)) != APR_SUCCESS ||
+        (rv = orgs_check_meta_normalize(o->meta, &o->meta, p, err)) != APR_SUCCESS ||
+        (rv = orgs_check_domains_normalize(o->domains, &o->domains, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_conn(orgs_conn_t *c, orgs_err_t *err)
+{
+    apr_status_t rv;
+    if (!orgs_check_id(c->id, "con_")) {
+        return orgs_err_set(err, APR_EINVAL, "bad connection id");
+    }
+    if ((rv = orgs_parse_slug(c->name, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (!c->display_name) {
+        c->display_name = c->name;
+    }
+    if (!c->scopes) {
+        c->scopes = "openid email profile";
+    }
+    if (!c->auth_method) {
+        c->auth_method = "client_secret_basic";
+    }
+    if (!c->issuer) {
+        return orgs_err_set(err, APR_EINVAL, "connection needs an issuer");
+    }
+    if ((rv = orgs_parse_display_name(c->display_name, err)) != APR_SUCCESS ||
+        (rv = orgs_parse_issuer_url(c->issuer, err)) != APR_SUCCESS ||
+        (rv = orgs_check_text(c->client_id, CLIENT_ID_MAX, 0, "client id", err)) != APR_SUCCESS ||
+        (rv = orgs_check_text(c->scopes, TEXT_MAX, 1, "scopes", err)) != APR_SUCCESS) {
+        return rv;
+    }
+    const char *sc = c->scopes;
+    size_t n = strlen("openid");
+    int has_openid = 0;
+    while (*sc) {
+        size_t len = strcspn(sc, " ");
+        has_openid |= (len == n && strncmp(sc, "openid", n) == 0);
+        sc += len + (sc[len] == ' ');
+    }
+    if (!has_openid) {
+        return orgs_err_set(err, APR_EINVAL, "scopes must include 'openid'");
+    }
+    if (strcmp(c->auth_method, "client_secret_basic") != 0 &&
+        strcmp(c->auth_method, "client_secret_post") != 0) {
+        return orgs_err_set(err, APR_EINVAL,
+                            "auth method must be client_secret_basic or "
+                            "client_secret_post");
+    }
+    if (c->client_secret && (rv = orgs_check_text(c->client_secret, TEXT_MAX, 1, "client secret",
+                                                  err)) != APR_SUCCESS) {
+        return rv;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_user(orgs_user_t *u, apr_pool_t *p, orgs_err_t *err)
+{
+    apr_status_t rv;
+    if (!orgs_check_id(u->id, "usr_") || !orgs_check_id(u->conn_id, "con_")) {
+        return orgs_err_set(err, APR_EINVAL, "bad user or connection id");
+    }
+    if (!u->sub && !u->email) {
+        return orgs_err_set(err, APR_EINVAL, "a user needs a sub or an email");
+    }
+    if (u->sub && (rv = orgs_check_text(u->sub, ORGS_SUB_MAX, 1, "sub", err)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = orgs_check_email_normalize(u->email, &u->email, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (u->name && (rv = orgs_parse_display_name(u->name, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    return APR_SUCCESS;
+}

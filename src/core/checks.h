@@ -1,0 +1,55 @@
+/* The one authority on what a record may hold. The store calls these on
+ * every write, so a record that breaks a rule is never stored; orgctl and
+ * the admin API may call them first to fail early with the same message.
+ *
+ * Every apr_status_t function returns APR_SUCCESS, or sets err and returns
+ * APR_EINVAL (a value breaks a rule) or APR_ENOSPC (too many values). */
+#ifndef ORGS_CHECKS_H
+#define ORGS_CHECKS_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#include "orgs.h"
+#include "store.h"
+
+#define ORGS_ID_LEN (4 + ORGS_ID_CHARS) /* "xxx_" + 16 base62 */
+
+/* 1 if s is prefix ("org_", "con_", "usr_", "inv_") + 16 base62 characters. */
+int orgs_check_id(const char *s, const char *prefix);
+
+/* Printable ASCII text of 1..max bytes; spaces allowed when spaces != 0.
+ * what names the value in the message. */
+apr_status_t orgs_check_text(const char *s, size_t max, int spaces, const char *what,
+                             orgs_err_t *err);
+
+/* The normalizers: *out is a new sorted array in p without repeats.
+ * Metadata (orgs_kv_t): each pair valid (orgs_parse_meta_key/value), later
+ * pairs win, at most ORGS_META_MAX_PAIRS. Domains (const char *): each
+ * orgs_parse_domain'd (lowercased), at most ORGS_DOMAINS_MAX. Roles (const
+ * char *): each orgs_parse_role, at most ORGS_ROLES_MAX. in may be NULL. */
+apr_status_t orgs_check_meta_normalize(const apr_array_header_t *in, apr_array_header_t **out,
+                                       apr_pool_t *p, orgs_err_t *err);
+apr_status_t orgs_check_domains_normalize(const apr_array_header_t *in, apr_array_header_t **out,
+                                          apr_pool_t *p, orgs_err_t *err);
+apr_status_t orgs_check_roles_normalize(const apr_array_header_t *in, apr_array_header_t **out,
+                                        apr_pool_t *p, orgs_err_t *err);
+/* The stored form of an email (orgs_parse_email, at most ORGS_EMAIL_MAX
+ * bytes); NULL stays NULL. */
+apr_status_t orgs_check_email_normalize(const char *email, const char **out, apr_pool_t *p,
+                                        orgs_err_t *err);
+
+/* A record as the store keeps it, normalized in place: the id of its kind,
+ * a slug name, a display name (the name when none), and per kind:
+ *   org:  metadata and domains normalized (new sorted arrays);
+ *   conn: an issuer URL, a client id of printable ASCII (at most 255
+ *         bytes), scopes with "openid" (default "openid email profile"),
+ *         auth method client_secret_basic (default) or client_secret_post,
+ *         a client secret (when given) of printable text;
+ *   user: a connection id, a sub or an email (or both), the sub printable
+ *         text of at most ORGS_SUB_MAX bytes, the email normalized. */
+apr_status_t orgs_check_org(orgs_org_t *o, apr_pool_t *p, orgs_err_t *err);
+apr_status_t orgs_check_conn(orgs_conn_t *c, orgs_err_t *err);
+apr_status_t orgs_check_user(orgs_user_t *u, apr_pool_t *p, orgs_err_t *err);
+
+#endif

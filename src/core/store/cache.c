@@ -1,0 +1,60 @@
+/* The provider cache: fetched documents (discovery, JWKS) by key. */
+#include <string.h>
+
+#include "store_int.h"
+
+#define CACHE_KEY_RAW_MAX 400 /* longer keys are hashed */
+
+static kbuf_t *kb_cache(kbuf_t *k, const char *key)
+{
+    size_t n = strlen(key);
+    if (n <= CACHE_KEY_RAW_MAX && key[0] != '#') {
+        return st_kbraw(k, key, n);
+    }
+    unsigned char h[32];
+    orgs_crypto_sha256(key, n, h);
+    st_kbraw(k, "#", 1);
+    st_kb_add(k, h, sizeof(h));
+    return k;
+}
+
+apr_status_t orgs_store_cache_put(orgs_store_t *st, const char *key, const char *value,
+                                  apr_time_t fetched, apr_pool_t *p, orgs_err_t *err)
+{
+    kbuf_t k;
+    if (!key || !*key || !value) {
+        return orgs_err_set(err, APR_EINVAL, "cache entry needs a key and a value");
+    }
+    size_t n = strlen(value);
+    unsigned char *buf = apr_palloc(p, n + 8);
+    st_put_u64le(buf, (apr_uint64_t)fetched);
+    /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): the record's size is n + 8, no NUL */
+    memcpy(buf + 8, value, n);
+    ST_WRITE(st, txn, err,
+             st_kv_put(txn, DB(st, CACHE), kb_cache(&k, key), buf, n + 8, 0, err, "cache"));
+}
+
+static apr_status_t cache_load(orgs_store_t *st, MDB_txn *txn, const char *key, const char **value,
+                               apr_time_t *fetched, apr_pool_t *p, orgs_err_t *err)
+{
+    kbuf_t k;
+    MDB_val v;
+    apr_status_t rv = st_kv_get(txn, DB(st, CACHE), kb_cache(&k, key), &v, err, "cache entry");
+    if (rv == APR_SUCCESS && v.mv_size < 8) {
+        rv = orgs_err_set(err, ORGS_ESTORE, "corrupt cache entry");
+    }
+    if (rv == APR_SUCCESS) {
+        *fetched = (apr_time_t)st_get_u64le(v.mv_data);
+        *value = apr_pstrmemdup(p, (char *)v.mv_data + 8, v.mv_size - 8);
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_cache_get(orgs_store_t *st, const char *key, const char **value,
+                                  apr_time_t *fetched, apr_pool_t *p, orgs_err_t *err)
+{
+    if (!key || !*key) {
+        return orgs_err_set(err, APR_EINVAL, "no cache key");
+    }
+    ST_READ(st, txn, err, cache_load(st, txn, key, value, fetched, p, err));
+}

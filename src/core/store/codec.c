@@ -1,0 +1,459 @@
+/* The binary codec: packed ids, byte order, the membership record (mrec)
+ * and the session record (srec). Pure: no transaction, no LMDB; what it
+ * reads may be arbitrary bytes (tests/fuzz/fuzz_store.c). */
+#include <string.h>
+#include <sys/uio.h>
+
+#include <apr_strings.h>
+
+#include "codec.h"
+
+static const char b62_digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/* digit value + 1 of a base62 character, 0 for anything else */
+static const unsigned char b62_code[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9,  ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+    ['G'] = 17, ['H'] = 18, ['I'] = 19, ['J'] = 20, ['K'] = 21, ['L'] = 22, ['M'] = 23, ['N'] = 24,
+    ['O'] = 25, ['P'] = 26, ['Q'] = 27, ['R'] = 28, ['S'] = 29, ['T'] = 30, ['U'] = 31, ['V'] = 32,
+    ['W'] = 33, ['X'] = 34, ['Y'] = 35, ['Z'] = 36, ['a'] = 37, ['b'] = 38, ['c'] = 39, ['d'] = 40,
+    ['e'] = 41, ['f'] = 42, ['g'] = 43, ['h'] = 44, ['i'] = 45, ['j'] = 46, ['k'] = 47, ['l'] = 48,
+    ['m'] = 49, ['n'] = 50, ['o'] = 51, ['p'] = 52, ['q'] = 53, ['r'] = 54, ['s'] = 55, ['t'] = 56,
+    ['u'] = 57, ['v'] = 58, ['w'] = 59, ['x'] = 60, ['y'] = 61, ['z'] = 62,
+};
+
+/* 1 and out filled if s is prefix + 16 base62 characters; else 0. */
+int st_id_pack(const char *s, const char *prefix, unsigned char out[ID_BIN])
+{
+    if (!s || strnlen(s, ID_LEN + 1) != ID_LEN || memcmp(s, prefix, 4) != 0) {
+        return 0;
+    }
+    const unsigned char *c = (const unsigned char *)s + 4;
+    apr_uint64_t hi = 0, lo = 0;
+    unsigned ok = 1;
+    for (int i = 0; i < 8; i++) { /* no branch per character */
+        unsigned ch = b62_code[c[i]], cl = b62_code[c[8 + i]];
+        ok &= (ch != 0) & (cl != 0);
+        hi = hi << 6 | ((ch - 1) & 63);
+        lo = lo << 6 | ((cl - 1) & 63);
+    }
+    for (int b = 0; b < 6; b++) {
+        out[b] = (unsigned char)(hi >> (40 - 8 * b));
+        out[6 + b] = (unsigned char)(lo >> (40 - 8 * b));
+    }
+    return (int)ok;
+}
+
+/* The text id of a packed one; 0 if a 6-bit group is no base62 digit. */
+int st_id_unpack(const unsigned char *in, const char *prefix, char out[ID_LEN + 1])
+{
+    memcpy(out, prefix, 4);
+    for (int h = 0; h < 2; h++) {
+        apr_uint64_t v = 0;
+        for (int b = 0; b < 6; b++) {
+            v = v << 8 | in[6 * h + b];
+        }
+        for (int i = 7; i >= 0; i--, v >>= 6) {
+            if ((v & 63) >= 62) {
+                return 0;
+            }
+            out[4 + 8 * h + i] = b62_digits[v & 63];
+        }
+    }
+    out[ID_LEN] = '\0';
+    return 1;
+}
+
+void st_put_u64le(unsigned char *b, apr_uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        b[i] = (unsigned char)(v >> (8 * i));
+    }
+}
+
+apr_uint64_t st_get_u64le(const unsigned char *b)
+{
+    apr_uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) {
+        v = (v << 8) | b[i];
+    }
+    return v;
+}
+
+void st_put_u64be(unsigned char *b, apr_uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        b[7 - i] = (unsigned char)(v >> (8 * i));
+    }
+}
+
+apr_uint64_t st_get_u64be(const unsigned char *b)
+{
+    apr_uint64_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        v = (v << 8) | b[i];
+    }
+    return v;
+}
+
+int st_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int st_cmp_kv(const void *a, const void *b)
+{
+    return strcmp(((const orgs_kv_t *)a)->key, ((const orgs_kv_t *)b)->key);
+}
+
+int st_array_has(const apr_array_header_t *a, const char *s)
+{
+    for (int i = 0; a && i < a->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(a, i, const char *), s) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* n (4 or 8) bytes, big-endian. */
+static inline apr_uint64_t load_be(const unsigned char *b, int n)
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n == 8) {
+        apr_uint64_t v;
+        memcpy(&v, b, 8);
+        return __builtin_bswap64(v);
+    }
+    apr_uint32_t w;
+    memcpy(&w, b, 4);
+    return __builtin_bswap32(w);
+#else
+    apr_uint64_t v = 0;
+    for (int i = 0; i < n; i++) {
+        v = v << 8 | b[i];
+    }
+    return v;
+#endif
+}
+
+const char *st_id_str(const unsigned char *in, const char *prefix, apr_pool_t *p)
+{
+    char *s = apr_palloc(p, ID_LEN + 1);
+    return st_id_unpack(in, prefix, s) ? s : NULL;
+}
+
+static apr_uint32_t get_u32le(const unsigned char *b)
+{
+    return (apr_uint32_t)b[0] | (apr_uint32_t)b[1] << 8 | (apr_uint32_t)b[2] << 16 |
+           (apr_uint32_t)b[3] << 24;
+}
+
+static void put_u32le(unsigned char *b, apr_uint32_t v)
+{
+    for (int i = 0; i < 4; i++) {
+        b[i] = (unsigned char)(v >> (8 * i));
+    }
+}
+
+/* An absent record (size 0) is an empty one. 0 if the header is corrupt. */
+int st_mrec_open(const void *d, size_t size, mrec_t *r)
+{
+    r->d = d;
+    r->size = size;
+    r->n = 0;
+    if (size == 0) {
+        return 1;
+    }
+    if (size < 4) {
+        return 0;
+    }
+    r->n = get_u32le(r->d);
+    return r->n > 0 && r->n <= (size - 4) / MENT;
+}
+
+/* The packed org id of entry i. */
+const unsigned char *st_mrec_org(const mrec_t *r, apr_uint32_t i)
+{
+    return r->d + 4 + (size_t)i * ID_BIN;
+}
+
+static const unsigned char *mrec_info(const mrec_t *r, apr_uint32_t i)
+{
+    return r->d + 4 + (size_t)r->n * ID_BIN + (size_t)i * MINFO;
+}
+
+/* 12-byte big-endian compare: memcmp's order, without the call. */
+int st_cmp_bin(const unsigned char *a, const unsigned char *b)
+{
+    apr_uint64_t x = load_be(a, 8), y = load_be(b, 8);
+    if (x == y) {
+        x = load_be(a + 8, 4);
+        y = load_be(b + 8, 4);
+    }
+    return (x > y) - (x < y);
+}
+
+/* Binary search: 1 and *pos = its index if org is there, else 0 and *pos =
+ * where it would go. */
+int st_mrec_search(const mrec_t *r, const unsigned char *org, apr_uint32_t *pos)
+{
+    apr_uint32_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        apr_uint32_t mid = lo + (hi - lo) / 2;
+        int c = st_cmp_bin(st_mrec_org(r, mid), org);
+        if (c == 0) {
+            *pos = mid;
+            return 1;
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    *pos = lo;
+    return 0;
+}
+
+/* Entry i, its roles bounds checked; 0 if corrupt. */
+int st_mrec_entry(const mrec_t *r, apr_uint32_t i, ment_t *e)
+{
+    const unsigned char *info = mrec_info(r, i);
+    size_t start = get_u32le(info + 8);
+    size_t end = i + 1 < r->n ? get_u32le(info + MINFO + 8) : r->size;
+    if (start < 4 + (size_t)r->n * MENT || start > end || end > r->size ||
+        (end > start && r->d[end - 1] != '\0')) {
+        return 0;
+    }
+    e->org = st_mrec_org(r, i);
+    e->created = (apr_time_t)st_get_u64le(info);
+    e->roles = (const char *)r->d + start;
+    e->rlen = end - start;
+    return 1;
+}
+
+void st_roles_encode(const apr_array_header_t *roles, ment_t *e, apr_pool_t *p)
+{
+    size_t n = 0;
+    for (int i = 0; roles && i < roles->nelts; i++) {
+        n += strlen(APR_ARRAY_IDX(roles, i, const char *)) + 1;
+    }
+    char *b = apr_palloc(p, n + 1);
+    size_t off = 0;
+    for (int i = 0; roles && i < roles->nelts; i++) {
+        const char *role = APR_ARRAY_IDX(roles, i, const char *);
+        size_t len = strlen(role) + 1;
+        memcpy(b + off, role, len);
+        off += len;
+    }
+    e->roles = b;
+    e->rlen = n;
+}
+
+apr_array_header_t *st_roles_decode(const ment_t *e, apr_pool_t *p)
+{
+    apr_array_header_t *a = apr_array_make(p, 4, sizeof(const char *));
+    const char *copy = e->rlen ? apr_pmemdup(p, e->roles, e->rlen) : ""; /* NUL-ended */
+    for (size_t off = 0; off < e->rlen; off += strlen(copy + off) + 1) {
+        APR_ARRAY_PUSH(a, const char *) = copy + off;
+    }
+    return a;
+}
+
+/* The record with entry pos removed (del) and/or ins put at pos. An empty
+ * result has size 0 (the caller deletes the key). */
+apr_status_t st_mrec_splice(const mrec_t *r, apr_uint32_t pos, int del, const ment_t *ins,
+                            st_bytes_t *out, apr_pool_t *p, orgs_err_t *err)
+{
+    apr_uint32_t n = r->n - (del ? 1 : 0) + (ins ? 1 : 0);
+    ment_t *e = apr_palloc(p, sizeof(ment_t) * (n + 1));
+    size_t size = 4 + (size_t)n * MENT;
+    apr_uint32_t j = 0;
+    for (apr_uint32_t i = 0; i <= r->n; i++) {
+        if (i == pos && ins) {
+            e[j++] = *ins;
+        }
+        if (i == r->n || (i == pos && del)) {
+            continue;
+        }
+        if (!st_mrec_entry(r, i, &e[j++])) {
+            return orgs_err_set(err, ORGS_ESTORE, "corrupt membership record");
+        }
+    }
+    for (j = 0; j < n; j++) {
+        size += e[j].rlen;
+    }
+    if (n == 0 || size > 0xffffffffu) {
+        out->size = 0;
+        out->data = NULL;
+        return n == 0 ? APR_SUCCESS
+                      : orgs_err_set(err, APR_ENOSPC, "too many memberships for one user");
+    }
+    unsigned char *b = apr_palloc(p, size);
+    size_t off = 4 + (size_t)n * MENT;
+    put_u32le(b, n);
+    for (j = 0; j < n; j++) {
+        unsigned char *info = b + 4 + (size_t)n * ID_BIN + (size_t)j * MINFO;
+        memcpy(b + 4 + (size_t)j * ID_BIN, e[j].org, ID_BIN);
+        st_put_u64le(info, (apr_uint64_t)e[j].created);
+        put_u32le(info + 8, (apr_uint32_t)off);
+        memcpy(b + off, e[j].roles, e[j].rlen);
+        off += e[j].rlen;
+    }
+    out->data = b;
+    out->size = size;
+    return APR_SUCCESS;
+}
+
+int st_srec_open(const void *rec, size_t size, srec_t *r)
+{
+    const unsigned char *d = rec;
+    if (size < SREC_FIXED || d[0] != SREC_TAG) {
+        return 0;
+    }
+    size_t n = d[SREC_NAME], at = SREC_FIXED + n;
+    if (size < at + 4) {
+        return 0;
+    }
+    apr_uint32_t len = get_u32le(d + at);
+    at += 4;
+    if (len != SREC_NONE && len > size - at) {
+        return 0;
+    }
+    r->org = d + 1;
+    r->user = d + 1 + ID_BIN;
+    r->conn = d + 1 + 2 * ID_BIN;
+    r->created = (apr_time_t)st_get_u64le(d + SREC_TIMES);
+    r->last_seen = (apr_time_t)st_get_u64le(d + SREC_TIMES + 8);
+    r->expires = (apr_time_t)st_get_u64le(d + SREC_TIMES + 16);
+    r->conn_name = (const char *)d + SREC_FIXED;
+    r->conn_name_len = n;
+    r->claims = len == SREC_NONE ? NULL : (const char *)d + at;
+    r->claims_len = len == SREC_NONE ? 0 : len;
+    r->pairs = (const char *)d + at + r->claims_len;
+    r->pairs_len = size - at - r->claims_len;
+    return memchr(r->conn_name, '\0', n) == NULL &&
+           (!r->claims || memchr(r->claims, '\0', r->claims_len) == NULL) &&
+           (r->pairs_len == 0 || r->pairs[r->pairs_len - 1] == '\0');
+}
+
+/* The claims with a scalar value, as text ("name\0value\0"... in p): what
+ * the per-request export needs, decoded here once. Strings as they are,
+ * integers in decimal, booleans "true"/"false", reals "%.17g"; other
+ * values, and claims that are not a JSON object, give nothing. */
+static const char *session_pairs(const char *claims_json, size_t *len, apr_pool_t *p)
+{
+    json_t *claims = claims_json ? json_loads(claims_json, 0, NULL) : NULL;
+    const char *key, *out = "";
+    json_t *val;
+    *len = 0;
+    if (json_is_object(claims)) {
+        apr_array_header_t *parts = apr_array_make(p, 16, sizeof(struct iovec));
+        json_object_foreach(claims, key, val)
+        {
+            const char *text = NULL;
+            if (json_is_string(val)) {
+                text = json_string_value(val);
+            } else if (json_is_integer(val)) {
+                text = apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)json_integer_value(val));
+            } else if (json_is_boolean(val)) {
+                text = json_is_true(val) ? "true" : "false";
+            } else if (json_is_real(val)) {
+                text = apr_psprintf(p, "%.17g", json_real_value(val));
+            }
+            if (text) {
+                struct iovec *io = apr_array_push(parts);
+                io->iov_base = (void *)key;
+                io->iov_len = strlen(key) + 1;
+                io = apr_array_push(parts);
+                io->iov_base = (void *)text;
+                io->iov_len = strlen(text) + 1;
+            }
+        }
+        out = apr_pstrcatv(p, (const struct iovec *)parts->elts, (apr_size_t)parts->nelts, len);
+    }
+    json_decref(claims);
+    return out;
+}
+
+/* The record of s (ids already checked by the caller). */
+apr_status_t st_srec_encode(const orgs_session_t *s, const char *conn_name, st_bytes_t *out,
+                            apr_pool_t *p, orgs_err_t *err)
+{
+    size_t n = strlen(conn_name), cl = s->claims_json ? strlen(s->claims_json) : 0, pl;
+    const char *pairs = session_pairs(s->claims_json, &pl, p);
+    size_t size = SREC_FIXED + n + 4 + cl + pl;
+    unsigned char *b = apr_palloc(p, size);
+    if (n > 255 || !st_id_pack(s->org_id, "org_", b + 1) ||
+        !st_id_pack(s->user_id, "usr_", b + 1 + ID_BIN) ||
+        !st_id_pack(s->conn_id, "con_", b + 1 + 2 * ID_BIN)) {
+        return orgs_err_set(err, APR_EINVAL, "session: bad ids");
+    }
+    b[0] = SREC_TAG;
+    st_put_u64le(b + SREC_TIMES, (apr_uint64_t)s->created);
+    st_put_u64le(b + SREC_TIMES + 8, (apr_uint64_t)s->last_seen);
+    st_put_u64le(b + SREC_TIMES + 16, (apr_uint64_t)s->expires);
+    b[SREC_NAME] = (unsigned char)n;
+    /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): length in b[SREC_NAME], no NUL */
+    memcpy(b + SREC_FIXED, conn_name, n);
+    put_u32le(b + SREC_FIXED + n, s->claims_json ? (apr_uint32_t)cl : SREC_NONE);
+    memcpy(b + SREC_FIXED + n + 4, s->claims_json ? s->claims_json : "", cl);
+    memcpy(b + SREC_FIXED + n + 4 + cl, pairs, pl);
+    out->data = b;
+    out->size = size;
+    return APR_SUCCESS;
+}
+
+/* The decoded claims of r as orgs_kv_t (one copy of the block into p). */
+apr_array_header_t *st_srec_claims(const srec_t *r, apr_pool_t *p)
+{
+    apr_array_header_t *a = apr_array_make(p, 8, sizeof(orgs_kv_t));
+    char *copy = apr_pmemdup(p, r->pairs, r->pairs_len);
+    for (size_t off = 0; off < r->pairs_len;) {
+        orgs_kv_t *kv = apr_array_push(a);
+        kv->key = copy + off;
+        off += strlen(copy + off) + 1;
+        kv->value = off < r->pairs_len ? copy + off : "";
+        off += off < r->pairs_len ? strlen(copy + off) + 1 : 0;
+    }
+    return a;
+}
+
+/* Fills s from r (text ids in p; claims copied only when with_claims;
+ * id_token_hint stays NULL). 0 if an id is corrupt. */
+int st_srec_session(const srec_t *r, orgs_session_t *s, int with_claims, apr_pool_t *p)
+{
+    memset(s, 0, sizeof(*s));
+    s->org_id = st_id_str(r->org, "org_", p);
+    s->user_id = st_id_str(r->user, "usr_", p);
+    s->conn_id = st_id_str(r->conn, "con_", p);
+    s->created = r->created;
+    s->last_seen = r->last_seen;
+    s->expires = r->expires;
+    if (with_claims && r->claims) {
+        s->claims_json = apr_pstrmemdup(p, r->claims, r->claims_len);
+    }
+    return s->org_id && s->user_id && s->conn_id;
+}
+
+/* Decodes a session record (v points into the map), claims included. */
+apr_status_t st_srec_decode(const void *d, size_t size, orgs_session_t **out, apr_pool_t *p,
+                            orgs_err_t *err)
+{
+    srec_t r;
+    orgs_session_t *s = apr_palloc(p, sizeof(*s));
+    if (!st_srec_open(d, size, &r) || !st_srec_session(&r, s, 1, p)) {
+        return orgs_err_set(err, ORGS_ESTORE, "corrupt session record");
+    }
+    *out = s;
+    return APR_SUCCESS;
+}
+
+/* 0 when text is valid UTF-8 (what the JSON records required); else -1. */
+int st_utf8_check(const char *text)
+{
+    json_t *j = text ? json_string(text) : NULL;
+    json_decref(j);
+    return text && !j ? -1 : 0;
+}

@@ -1,0 +1,213 @@
+/* The store's record codec: how records and keys look as bytes. Pure code:
+ * no transaction and no LMDB (a record is a pointer and a size), so every
+ * reader can be fuzzed on arbitrary bytes (tests/fuzz/fuzz_store.c) and
+ * unit-tested without a store (tests/unit/store/test_codec.c).
+ *
+ * Verbs: _encode a record (struct -> JSON or bytes), _decode it back,
+ * _decode_fast the same without jansson for the usual shape (0: not that
+ * shape, use _decode), _open a binary record in place (a view into the
+ * bytes, valid while they are). */
+#ifndef ORGS_STORE_CODEC_H
+#define ORGS_STORE_CODEC_H
+
+#include <stddef.h>
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <jansson.h>
+
+#include "checks.h"
+#include "store.h"
+
+#ifdef __clang_analyzer__
+/* orgs_err_set (orgs.c) returns its rv; the analyzer cannot see that from
+ * here and would follow every error path as if it had succeeded. */
+#define orgs_err_set(err, rv, ...)                                                                 \
+    (orgs_err_set((err), (rv), __VA_ARGS__),                                                       \
+     (rv)) /* The pending login record; its created is pl->created. _decode: the                   \
+            * record's own fields (the caller knows the state: it is the key);                     \
+            * ORGS_ESTORE when the browser hash is not 32 bytes of base64url. */
+json_t *st_pending_encode(const orgs_pending_t *pl, apr_pool_t *p);
+apr_status_t st_pending_decode(const json_t *j, orgs_pending_t **out, apr_pool_t *p,
+                               orgs_err_t *err);
+
+#endif
+
+#define ID_LEN ORGS_ID_LEN
+#define HASH_LEN 32 /* SHA-256: session ids, browser ids */
+
+/* Bytes the codec writes: a record's value, in the caller's pool. */
+typedef struct {
+    size_t size;
+    void *data;
+} st_bytes_t;
+
+/* ---- ids ------------------------------------------------------------- */
+
+/* Ids in membership keys and records are packed: each of the 16 base62
+ * characters after the prefix becomes its digit value (0..61) in 6 bits,
+ * most significant first, so 16 * 6 = 96 bits = 12 bytes instead of 20 and
+ * binary order is the text order (listings keep their order). No
+ * arithmetic: the hot lookup packs two ids per call. */
+#define ID_BIN 12
+
+/* 1 and out filled if s is prefix + 16 base62 characters; else 0. */
+int st_id_pack(const char *s, const char *prefix, unsigned char out[ID_BIN]);
+/* The text id of a packed one; 0 if a 6-bit group is no base62 digit. */
+int st_id_unpack(const unsigned char *in, const char *prefix, char out[ID_LEN + 1]);
+/* st_id_unpack into p; NULL if corrupt. */
+const char *st_id_str(const unsigned char *in, const char *prefix, apr_pool_t *p);
+
+/* ---- byte order and small helpers ------------------------------------- */
+
+void st_put_u64le(unsigned char *b, apr_uint64_t v);
+apr_uint64_t st_get_u64le(const unsigned char *b);
+void st_put_u64be(unsigned char *b, apr_uint64_t v); /* keys: big-endian sorts by time */
+apr_uint64_t st_get_u64be(const unsigned char *b);
+/* 12-byte big-endian compare of packed ids: memcmp's order. */
+int st_cmp_bin(const unsigned char *a, const unsigned char *b);
+/* qsort comparators: const char * elements, orgs_kv_t elements by key. */
+int st_cmp_str(const void *a, const void *b);
+int st_cmp_kv(const void *a, const void *b);
+/* 1 if the array of const char * holds s. */
+int st_array_has(const apr_array_header_t *a, const char *s);
+/* 0 when text (or NULL) is valid UTF-8, what the JSON records required; else -1. */
+int st_utf8_check(const char *text);
+
+/* ---- membership record ------------------------------------------------ */
+
+/* A user's memberships are one record in "members" (key: packed user id),
+ * so the hot lookup is one mdb_get on a tree with one key per user plus a
+ * binary search inside one small value:
+ *   count n (4, LE)
+ *   n packed org ids (12 each), sorted: contiguous, so the search touches
+ *     few cache lines
+ *   n infos (MINFO each): created (8, LE) | roles offset (4, LE)
+ *   roles: for entry i, the bytes from its offset to the next entry's (or
+ *     the record's end): "role\0" repeated, empty when there are none.
+ * The org -> members index "org_members" (DUPSORT|DUPFIXED: packed org id ->
+ * packed user ids) serves listings and cascades. Invariant: a membership is
+ * in the record exactly when it is in the index. */
+#define MINFO 12
+#define MENT (ID_BIN + MINFO) /* fixed bytes per membership */
+
+typedef struct {
+    const unsigned char *d;
+    size_t size;
+    apr_uint32_t n;
+} mrec_t;
+
+/* One membership while a record is rebuilt. */
+typedef struct {
+    const unsigned char *org;
+    apr_time_t created;
+    const char *roles;
+    size_t rlen;
+} ment_t;
+
+/* An absent record (size 0) is an empty one. 0 if the header is corrupt. */
+int st_mrec_open(const void *d, size_t size, mrec_t *r);
+/* The packed org id of entry i (i < r->n). */
+const unsigned char *st_mrec_org(const mrec_t *r, apr_uint32_t i);
+/* Binary search: 1 and *pos = its index if org is there, else 0 and *pos =
+ * where it would go. */
+int st_mrec_search(const mrec_t *r, const unsigned char *org, apr_uint32_t *pos);
+/* Entry i, its roles bounds checked; 0 if corrupt. */
+int st_mrec_entry(const mrec_t *r, apr_uint32_t i, ment_t *e);
+/* The record with entry pos removed (del) and/or ins put at pos, in p. An
+ * empty result has size 0 (the caller deletes the key). ORGS_ESTORE when
+ * r is corrupt, APR_ENOSPC when the record would outgrow 4 GiB. */
+apr_status_t st_mrec_splice(const mrec_t *r, apr_uint32_t pos, int del, const ment_t *ins,
+                            st_bytes_t *out, apr_pool_t *p, orgs_err_t *err);
+/* Roles (const char *) <-> the "role\0"... block of an entry. */
+void st_roles_encode(const apr_array_header_t *roles, ment_t *e, apr_pool_t *p);
+apr_array_header_t *st_roles_decode(const ment_t *e, apr_pool_t *p);
+
+/* ---- session record --------------------------------------------------- */
+
+/* A session record is binary, so the per-request read decodes it with a
+ * few loads and no parser:
+ *   [0]          SREC_TAG
+ *   [1, 37)      packed org id, user id, connection id (ID_BIN each)
+ *   [37, 61)     created, last_seen, expires (8 bytes LE each)
+ *   [61]         length n of the connection's name
+ *   [62, 62 + n) the connection's name (it never changes, so the view need
+ *                not decode the connection record)
+ *   4 bytes LE   length L of the claims JSON text, SREC_NONE when none
+ *   L bytes      the claims JSON text, as it came (no NUL)
+ *   the rest     the claims decoded once, at sign-in (st_srec_encode):
+ *                "name\0value\0" for each claim with a scalar value
+ * The ID token kept for logout is not in it: it lives in session_hints and
+ * is read at logout only. */
+#define SREC_TAG 0x53 /* 'S'; not '{', the start of a JSON record */
+#define SREC_TIMES (1 + 3 * ID_BIN)
+#define SREC_NAME (SREC_TIMES + 24)
+#define SREC_FIXED (SREC_NAME + 1)
+#define SREC_NONE 0xffffffffu
+
+typedef struct {
+    const unsigned char *org, *user, *conn; /* packed ids, into the record */
+    apr_time_t created, last_seen, expires;
+    const char *conn_name;
+    size_t conn_name_len;
+    const char *claims; /* NULL: none */
+    size_t claims_len;
+    const char *pairs; /* "name\0value\0"... */
+    size_t pairs_len;
+} srec_t;
+
+/* 1 and r filled (pointing into d) if d is a well-formed record; else 0. */
+int st_srec_open(const void *d, size_t size, srec_t *r);
+/* The record of s (ids checked here: APR_EINVAL when one is not an id of
+ * its kind or the connection's name is longer than 255 bytes), in p. */
+apr_status_t st_srec_encode(const orgs_session_t *s, const char *conn_name, st_bytes_t *out,
+                            apr_pool_t *p, orgs_err_t *err);
+/* The decoded claims of r as orgs_kv_t (one copy of the block into p). */
+apr_array_header_t *st_srec_claims(const srec_t *r, apr_pool_t *p);
+/* Fills s from r (text ids in p; claims copied only when with_claims;
+ * id_token_hint stays NULL). 0 if an id is corrupt. */
+int st_srec_session(const srec_t *r, orgs_session_t *s, int with_claims, apr_pool_t *p);
+/* A whole session (claims included) in p; ORGS_ESTORE when corrupt. */
+apr_status_t st_srec_decode(const void *d, size_t size, orgs_session_t **out, apr_pool_t *p,
+                            orgs_err_t *err);
+
+/* ---- JSON records (codec_json.c) -------------------------------------- */
+
+/* 0 when set (or v is NULL), -1 when v is not valid UTF-8. */
+int st_jset_str(json_t *o, const char *k, const char *v);
+int st_jset_int(json_t *o, const char *k, apr_int64_t v);
+/* A copy in p, or NULL when absent, not a string or with an inner NUL. */
+const char *st_jget_str(const json_t *o, const char *k, apr_pool_t *p);
+/* The integer member k, 0 when absent or not an integer. */
+apr_time_t st_jget_int(const json_t *o, const char *k);
+/* A new JSON array of the strings of a (NULL: none), NULL on failure. */
+json_t *st_jstr_array(const apr_array_header_t *a);
+/* NULL when the member is neither absent nor an array of strings. */
+apr_array_header_t *st_jget_str_array(const json_t *o, const char *k, apr_pool_t *p);
+/* The JSON object in d (a record read from the map); ORGS_ESTORE if it is
+ * not one. The caller owns *out (json_decref). */
+apr_status_t st_json_of(const void *d, size_t size, json_t **out, orgs_err_t *err,
+                        const char *what);
+
+/* A new JSON object (NULL on failure: invalid UTF-8 or no memory); the
+ * _decode functions check the shape only (APR_EINVAL), the store's rules
+ * check the values. */
+json_t *st_org_encode(const orgs_org_t *o);
+apr_status_t st_org_decode(const json_t *j, orgs_org_t **out, apr_pool_t *p, orgs_err_t *err);
+int st_org_decode_fast(const void *d, size_t size, orgs_org_t **out, apr_pool_t *p);
+json_t *st_conn_encode(const orgs_conn_t *c, const char *sealed);
+apr_status_t st_conn_decode(const json_t *j, orgs_conn_t **out, const char **sealed, apr_pool_t *p,
+                            orgs_err_t *err);
+json_t *st_user_encode(const orgs_user_t *u);
+apr_status_t st_user_decode(const json_t *j, orgs_user_t **out, apr_pool_t *p, orgs_err_t *err);
+int st_user_decode_fast(const void *d, size_t size, orgs_user_t **out, apr_pool_t *p);
+json_t *st_invite_encode(const orgs_invite_t *inv);
+apr_status_t st_invite_decode(const json_t *j, orgs_invite_t **out, apr_pool_t *p, orgs_err_t *err);
+/* The pending login record; its created is pl->created. _decode: the
+ * record's own fields (the caller knows the state: it is the key);
+ * ORGS_ESTORE when the browser hash is not 32 bytes of base64url. */
+json_t *st_pending_encode(const orgs_pending_t *pl, apr_pool_t *p);
+apr_status_t st_pending_decode(const json_t *j, orgs_pending_t **out, apr_pool_t *p,
+                               orgs_err_t *err);
+
+#endif

@@ -1,0 +1,598 @@
+/* The JSON codec: the organization, connection, user and invitation
+ * records, and the fast reader for the records read on every request.
+ * Pure: no transaction, no LMDB. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "codec.h"
+
+/* 0 when set (or v is NULL), -1 when v is not valid UTF-8. */
+int st_jset_str(json_t *o, const char *k, const char *v)
+{
+    if (!v) {
+        return 0;
+    }
+    json_t *s = json_string(v);
+    return s ? json_object_set_new(o, k, s) : -1;
+}
+
+int st_jset_int(json_t *o, const char *k, apr_int64_t v)
+{
+    return json_object_set_new(o, k, json_integer((json_int_t)v));
+}
+
+/* A copy in p, or NULL when absent, not a string or with an inner NUL. */
+const char *st_jget_str(const json_t *o, const char *k, apr_pool_t *p)
+{
+    json_t *s = json_object_get(o, k);
+    if (!json_is_string(s) || strlen(json_string_value(s)) != json_string_length(s)) {
+        return NULL;
+    }
+    return apr_pstrmemdup(p, json_string_value(s), json_string_length(s));
+}
+
+apr_time_t st_jget_int(const json_t *o, const char *k)
+{
+    json_t *i = json_object_get(o, k);
+    return json_is_integer(i) ? (apr_time_t)json_integer_value(i) : 0;
+}
+
+json_t *st_jstr_array(const apr_array_header_t *a)
+{
+    json_t *arr = json_array();
+    for (int i = 0; arr && a && i < a->nelts; i++) {
+        if (json_array_append_new(arr, json_string(APR_ARRAY_IDX(a, i, const char *)))) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+/* NULL when the member is neither absent nor an array of strings. */
+apr_array_header_t *st_jget_str_array(const json_t *o, const char *k, apr_pool_t *p)
+{
+    json_t *arr = json_object_get(o, k);
+    apr_array_header_t *out = apr_array_make(p, 4, sizeof(const char *));
+    if (!arr) {
+        return out;
+    }
+    if (!json_is_array(arr)) {
+        return NULL;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        if (!json_is_string(v)) {
+            return NULL;
+        }
+        APR_ARRAY_PUSH(out, const char *) = apr_pstrdup(p, json_string_value(v));
+    }
+    return out;
+}
+
+/* The JSON object in v (a record read from the map). */
+apr_status_t st_json_of(const void *d, size_t size, json_t **out, orgs_err_t *err, const char *what)
+{
+    *out = json_loadb(d, size, 0, NULL);
+    if (!json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        return orgs_err_set(err, ORGS_ESTORE, "%s: corrupt record", what);
+    }
+    return APR_SUCCESS;
+}
+
+/* ---- a fast reader for the usual record ------------------------------
+ * The organization and user records are read on every request, and
+ * jansson spends most of that request's time on them. Records are written
+ * by json_dumps(JSON_COMPACT): a flat object whose values are strings,
+ * integers, arrays of strings or objects of strings. This reader accepts
+ * only that much (no whitespace, no \u escapes, no reals, true, false or
+ * null, no repeated names; UTF-8 checked as strictly as jansson does) and
+ * answers 0 for anything else, and the caller then decodes with jansson:
+ * both give the same result, the reader only faster. */
+
+typedef enum { FJ_STR, FJ_INT, FJ_STRS, FJ_OBJ } fj_kind_t;
+
+typedef struct {
+    const char *key;
+    fj_kind_t kind;
+    const char *str;           /* FJ_STR */
+    apr_int64_t num;           /* FJ_INT */
+    apr_array_header_t *items; /* FJ_STRS: const char *; FJ_OBJ: orgs_kv_t */
+} fj_member_t;
+
+typedef struct {
+    const unsigned char *c, *end;
+    apr_pool_t *p;
+} fj_t;
+
+/* Bytes of the valid UTF-8 sequence at c (not ASCII), 0 if invalid. */
+static size_t fj_utf8(const unsigned char *c, const unsigned char *end)
+{
+    size_t n = *c >= 0xc2 && *c <= 0xdf   ? 2
+               : *c >= 0xe0 && *c <= 0xef ? 3
+               : *c >= 0xf0 && *c <= 0xf4 ? 4
+                                          : 0;
+    if (n == 0 || (size_t)(end - c) < n) {
+        return 0;
+    }
+    apr_uint32_t u = *c & (0x7f >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((c[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        u = u << 6 | (c[i] & 0x3f);
+    }
+    if ((n == 3 && (u < 0x800 || (u >= 0xd800 && u <= 0xdfff))) ||
+        (n == 4 && (u < 0x10000 || u > 0x10ffff))) {
+        return 0;
+    }
+    return n;
+}
+
+/* A string (at its opening quote) copied into p; NULL if not accepted. */
+static const char *fj_str(fj_t *f)
+{
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    if (f->c >= f->end || *f->c != '"') {
+        return NULL;
+    }
+    const unsigned char *s = ++f->c, *q = s;
+    size_t esc = 0;
+    while (q < f->end && *q != '"') {
+        if (*q == '\\') {
+            if (q + 1 >= f->end || !q[1] || !strchr(from, q[1])) {
+                return NULL;
+            }
+            esc++;
+            q += 2;
+        } else if (*q < 0x20) {
+            return NULL;
+        } else if (*q >= 0x80) {
+            size_t n = fj_utf8(q, f->end);
+            if (!n) {
+                return NULL;
+            }
+            q += n;
+        } else {
+            q++;
+        }
+    }
+    if (q >= f->end) {
+        return NULL;
+    }
+    size_t len = (size_t)(q - s) - esc;
+    char *out = apr_palloc(f->p, len + 1);
+    if (!esc) {
+        memcpy(out, s, len);
+    } else {
+        char *o = out;
+        for (const unsigned char *i = s; i < q; i++) {
+            *o++ = *i == '\\' ? to[strchr(from, *++i) - from] : (char)*i;
+        }
+    }
+    out[len] = '\0';
+    f->c = q + 1;
+    return out;
+}
+
+/* An integer jansson would take as such (no real, no overflow). */
+static int fj_int(fj_t *f, apr_int64_t *out)
+{
+    int neg = f->c < f->end && *f->c == '-';
+    const unsigned char *d = f->c + neg, *q = d;
+    apr_int64_t v = 0;
+    while (q < f->end && *q >= '0' && *q <= '9' && q - d < 18) {
+        v = v * 10 + (*q++ - '0');
+    }
+    if (q == d || (*d == '0' && q - d > 1) ||
+        (q < f->end && ((*q >= '0' && *q <= '9') || *q == '.' || *q == 'e' || *q == 'E'))) {
+        return 0;
+    }
+    *out = neg ? -v : v;
+    f->c = q;
+    return 1;
+}
+
+static int fj_eat(fj_t *f, unsigned char ch)
+{
+    if (f->c < f->end && *f->c == ch) {
+        f->c++;
+        return 1;
+    }
+    return 0;
+}
+
+/* [ "a", "b" ] or { "k": "v" } (obj), at the opening bracket. */
+static apr_array_header_t *fj_list(fj_t *f, int obj)
+{
+    apr_array_header_t *a = apr_array_make(f->p, 4, obj ? sizeof(orgs_kv_t) : sizeof(char *));
+    f->c++;
+    if (fj_eat(f, obj ? '}' : ']')) {
+        return a;
+    }
+    do {
+        const char *k = fj_str(f), *v = k;
+        if (k && obj) {
+            v = fj_eat(f, ':') ? fj_str(f) : NULL;
+            for (int i = 0; v && i < a->nelts; i++) {
+                v = strcmp(APR_ARRAY_IDX(a, i, orgs_kv_t).key, k) ? v : NULL;
+            }
+        }
+        if (!v) {
+            return NULL;
+        }
+        if (obj) {
+            orgs_kv_t *kv = apr_array_push(a);
+            kv->key = k;
+            kv->value = v;
+        } else {
+            APR_ARRAY_PUSH(a, const char *) = v;
+        }
+    } while (fj_eat(f, ','));
+    return fj_eat(f, obj ? '}' : ']') ? a : NULL;
+}
+
+/* The members of the record in v; 0 if it is not of the accepted shape. */
+static int fj_record(const void *d, size_t size, fj_member_t *m, int max, int *n, apr_pool_t *p)
+{
+    fj_t f = {d, (const unsigned char *)d + size, p};
+    *n = 0;
+    if (!fj_eat(&f, '{')) {
+        return 0;
+    }
+    if (fj_eat(&f, '}')) {
+        return f.c == f.end;
+    }
+    do {
+        fj_member_t *e = &m[*n];
+        if (*n == max || !(e->key = fj_str(&f)) || !fj_eat(&f, ':') || f.c == f.end) {
+            return 0;
+        }
+        for (int i = 0; i < *n; i++) {
+            if (strcmp(m[i].key, e->key) == 0) {
+                return 0;
+            }
+        }
+        if (*f.c == '"') {
+            e->kind = FJ_STR;
+            e->str = fj_str(&f);
+        } else if (*f.c == '[' || *f.c == '{') {
+            e->kind = *f.c == '[' ? FJ_STRS : FJ_OBJ;
+            e->items = fj_list(&f, *f.c == '{');
+            e->str = e->items ? "" : NULL;
+        } else {
+            e->kind = FJ_INT;
+            e->str = fj_int(&f, &e->num) ? "" : NULL;
+        }
+        if (!e->str) {
+            return 0;
+        }
+        (*n)++;
+    } while (fj_eat(&f, ','));
+    return fj_eat(&f, '}') && f.c == f.end;
+}
+
+#define FJ_MAX 16 /* members of a record the reader takes */
+
+/* The field of key among names, NULL if none. */
+static void *fj_field(const char *key, const char *const *names, void *const *fields)
+{
+    for (int i = 0; names[i]; i++) {
+        if (strcmp(key, names[i]) == 0) {
+            return fields[i];
+        }
+    }
+    return NULL;
+}
+
+/* ---- the records --------------------------------------------------------
+ * A record's scalar members are written down once, as a shape: the names of
+ * its strings and its integers (NULL-terminated, in the order they are
+ * written) and the fields they go to. The encoder, the decoder and the fast
+ * reader all work from it. */
+
+typedef struct {
+    const char *const *strs;
+    void *const *str_fields; /* const char ** each */
+    const char *const *nums;
+    void *const *num_fields; /* apr_time_t * each */
+} shape_t;
+
+/* 0 when j holds every scalar of s, -1 when one cannot be set (invalid UTF-8). */
+static int jset_shape(json_t *j, const shape_t *s)
+{
+    int bad = !j;
+    for (int i = 0; !bad && s->strs[i]; i++) {
+        bad = st_jset_str(j, s->strs[i], *(const char *const *)s->str_fields[i]) != 0;
+    }
+    for (int i = 0; !bad && s->nums[i]; i++) {
+        bad = st_jset_int(j, s->nums[i], *(const apr_time_t *)s->num_fields[i]) != 0;
+    }
+    return bad ? -1 : 0;
+}
+
+static void jget_shape(const json_t *j, const shape_t *s, apr_pool_t *p)
+{
+    for (int i = 0; s->strs[i]; i++) {
+        *(const char **)s->str_fields[i] = st_jget_str(j, s->strs[i], p);
+    }
+    for (int i = 0; s->nums[i]; i++) {
+        *(apr_time_t *)s->num_fields[i] = st_jget_int(j, s->nums[i]);
+    }
+}
+
+/* The scalars of s from the members the fast reader found; 0 when one has
+ * another kind (the caller then leaves the record to jansson). Members
+ * that are not scalars of s are left to the caller. */
+static int fj_shape(const fj_member_t *m, int n, const shape_t *s)
+{
+    for (int i = 0; i < n; i++) {
+        const char **str = fj_field(m[i].key, s->strs, s->str_fields);
+        apr_time_t *num = fj_field(m[i].key, s->nums, s->num_fields);
+        if ((str && m[i].kind != FJ_STR) || (num && m[i].kind != FJ_INT)) {
+            return 0;
+        }
+        if (str) {
+            *str = m[i].str;
+        } else if (num) {
+            *num = (apr_time_t)m[i].num;
+        }
+    }
+    return 1;
+}
+
+/* A new JSON object of s's scalars, NULL when one cannot be encoded. */
+static json_t *jnew_shape(const shape_t *s)
+{
+    json_t *j = json_object();
+    if (jset_shape(j, s) != 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+static const char *const org_strs[] = {"id", "name", "display_name", NULL};
+static const char *const org_nums[] = {"created", "updated", NULL};
+/* clang-format off */
+#define ORG_SHAPE(o)                                                                              \
+    {org_strs, (void *const[]){(void *)&(o)->id, (void *)&(o)->name, (void *)&(o)->display_name}, \
+     org_nums, (void *const[]){(void *)&(o)->created, (void *)&(o)->updated}}
+/* clang-format on */
+
+json_t *st_org_encode(const orgs_org_t *o)
+{
+    const shape_t s = ORG_SHAPE(o);
+    json_t *j = jnew_shape(&s), *m = json_object(), *d = st_jstr_array(o->domains);
+    int bad = !j || !m || !d;
+    for (int i = 0; !bad && o->meta && i < o->meta->nelts; i++) {
+        const orgs_kv_t *kv = &APR_ARRAY_IDX(o->meta, i, orgs_kv_t);
+        bad = json_object_set_new(m, kv->key, json_string(kv->value)) != 0;
+    }
+    if (bad) {
+        json_decref(j);
+        json_decref(m);
+        json_decref(d);
+        return NULL;
+    }
+    int r1 = json_object_set_new(j, "meta", m);
+    int r2 = json_object_set_new(j, "domains", d);
+    if (r1 || r2) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* Shape only; orgs_check_org checks the values. */
+apr_status_t st_org_decode(const json_t *j, orgs_org_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_org_t *o = apr_pcalloc(p, sizeof(*o));
+    const shape_t s = ORG_SHAPE(o);
+    jget_shape(j, &s, p);
+    o->domains = st_jget_str_array(j, "domains", p);
+    o->meta = apr_array_make(p, 4, sizeof(orgs_kv_t));
+    json_t *m = json_object_get(j, "meta"), *v;
+    const char *k;
+    if (!o->id || !o->name || !o->domains || (m && !json_is_object(m))) {
+        return orgs_err_set(err, APR_EINVAL, "malformed organization record");
+    }
+    json_object_foreach(m, k, v)
+    {
+        if (!json_is_string(v)) {
+            return orgs_err_set(err, APR_EINVAL, "malformed metadata '%s'", k);
+        }
+        orgs_kv_t *kv = apr_array_push(o->meta);
+        kv->key = apr_pstrdup(p, k);
+        kv->value = apr_pstrdup(p, json_string_value(v));
+    }
+    qsort(o->meta->elts, o->meta->nelts, sizeof(orgs_kv_t), st_cmp_kv);
+    *out = o;
+    return APR_SUCCESS;
+}
+
+/* st_org_decode without jansson for a record of the usual shape: 1 and *out
+ * then, else 0 (and the caller uses st_org_decode). */
+int st_org_decode_fast(const void *d, size_t size, orgs_org_t **out, apr_pool_t *p)
+{
+    fj_member_t m[FJ_MAX];
+    int n;
+    if (!fj_record(d, size, m, FJ_MAX, &n, p)) {
+        return 0;
+    }
+    orgs_org_t *o = apr_pcalloc(p, sizeof(*o));
+    const shape_t s = ORG_SHAPE(o);
+    if (!fj_shape(m, n, &s)) {
+        return 0; /* st_org_decode decides */
+    }
+    for (int i = 0; i < n; i++) {
+        int is_domains = strcmp(m[i].key, "domains") == 0, is_meta = strcmp(m[i].key, "meta") == 0;
+        if ((is_domains && m[i].kind != FJ_STRS) || (is_meta && m[i].kind != FJ_OBJ)) {
+            return 0;
+        }
+        if (is_domains) {
+            o->domains = m[i].items;
+        } else if (is_meta) {
+            o->meta = m[i].items;
+        }
+    }
+    if (!o->id || !o->name) {
+        return 0;
+    }
+    o->domains = o->domains ? o->domains : apr_array_make(p, 4, sizeof(const char *));
+    o->meta = o->meta ? o->meta : apr_array_make(p, 4, sizeof(orgs_kv_t));
+    qsort(o->meta->elts, o->meta->nelts, sizeof(orgs_kv_t), st_cmp_kv);
+    *out = o;
+    return 1;
+}
+
+static const char *const conn_strs[] = {"id",     "name",   "display_name", "issuer", "client_id",
+                                        "secret", "scopes", "auth_method",  NULL};
+static const char *const conn_nums[] = {"created", "updated", NULL};
+/* clang-format off */
+#define CONN_SHAPE(c, sealed)                                                                     \
+    {conn_strs, (void *const[]){(void *)&(c)->id, (void *)&(c)->name, (void *)&(c)->display_name, \
+                                (void *)&(c)->issuer, (void *)&(c)->client_id, (void *)(sealed),  \
+                                (void *)&(c)->scopes, (void *)&(c)->auth_method},                 \
+     conn_nums, (void *const[]){(void *)&(c)->created, (void *)&(c)->updated}}
+/* clang-format on */
+
+json_t *st_conn_encode(const orgs_conn_t *c, const char *sealed)
+{
+    const shape_t s = CONN_SHAPE(c, &sealed);
+    return jnew_shape(&s);
+}
+
+apr_status_t st_conn_decode(const json_t *j, orgs_conn_t **out, const char **sealed, apr_pool_t *p,
+                            orgs_err_t *err)
+{
+    orgs_conn_t *c = apr_pcalloc(p, sizeof(*c));
+    const shape_t s = CONN_SHAPE(c, sealed);
+    jget_shape(j, &s, p);
+    if (!c->id || !c->name) {
+        return orgs_err_set(err, APR_EINVAL, "malformed connection record");
+    }
+    *out = c;
+    return APR_SUCCESS;
+}
+
+static const char *const user_strs[] = {"id", "conn_id", "sub", "email", "name", NULL};
+static const char *const user_nums[] = {"created", "last_login", NULL};
+/* clang-format off */
+#define USER_SHAPE(u)                                                                             \
+    {user_strs, (void *const[]){(void *)&(u)->id, (void *)&(u)->conn_id, (void *)&(u)->sub,       \
+                                (void *)&(u)->email, (void *)&(u)->name},                         \
+     user_nums, (void *const[]){(void *)&(u)->created, (void *)&(u)->last_login}}
+/* clang-format on */
+
+json_t *st_user_encode(const orgs_user_t *u)
+{
+    const shape_t s = USER_SHAPE(u);
+    return jnew_shape(&s);
+}
+
+apr_status_t st_user_decode(const json_t *j, orgs_user_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_user_t *u = apr_pcalloc(p, sizeof(*u));
+    const shape_t s = USER_SHAPE(u);
+    jget_shape(j, &s, p);
+    if (!u->id || !u->conn_id) {
+        return orgs_err_set(err, APR_EINVAL, "malformed user record");
+    }
+    *out = u;
+    return APR_SUCCESS;
+}
+
+/* st_user_decode without jansson for a record of the usual shape: 1 and *out
+ * then, else 0 (and the caller uses st_user_decode). */
+int st_user_decode_fast(const void *d, size_t size, orgs_user_t **out, apr_pool_t *p)
+{
+    fj_member_t m[FJ_MAX];
+    int n;
+    if (!fj_record(d, size, m, FJ_MAX, &n, p)) {
+        return 0;
+    }
+    orgs_user_t *u = apr_pcalloc(p, sizeof(*u));
+    const shape_t s = USER_SHAPE(u);
+    if (!fj_shape(m, n, &s) || !u->id || !u->conn_id) {
+        return 0; /* st_user_decode decides */
+    }
+    *out = u;
+    return 1;
+}
+
+static const char *const invite_strs[] = {"id", "org_id", "email", NULL};
+static const char *const invite_nums[] = {"created", "expires", NULL};
+/* clang-format off */
+#define INVITE_SHAPE(i)                                                                           \
+    {invite_strs, (void *const[]){(void *)&(i)->id, (void *)&(i)->org_id, (void *)&(i)->email},   \
+     invite_nums, (void *const[]){(void *)&(i)->created, (void *)&(i)->expires}}
+/* clang-format on */
+
+json_t *st_invite_encode(const orgs_invite_t *inv)
+{
+    const shape_t s = INVITE_SHAPE(inv);
+    json_t *j = jnew_shape(&s), *r = st_jstr_array(inv->roles);
+    if (!j || !r || json_object_set_new(j, "roles", r)) {
+        json_decref(j);
+        json_decref(r);
+        return NULL;
+    }
+    return j;
+}
+
+apr_status_t st_invite_decode(const json_t *j, orgs_invite_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_invite_t *inv = apr_pcalloc(p, sizeof(*inv));
+    const shape_t s = INVITE_SHAPE(inv);
+    jget_shape(j, &s, p);
+    inv->roles = st_jget_str_array(j, "roles", p);
+    if (!inv->id || !inv->org_id || !inv->email || !inv->roles) {
+        return orgs_err_set(err, APR_EINVAL, "malformed invitation record");
+    }
+    *out = inv;
+    return APR_SUCCESS;
+}
+
+/* The pending login's browser hash is kept in base64url. */
+static const char *const pending_strs[] = {"state",  "browser", "nonce",     "code_verifier",
+                                           "org_id", "conn_id", "return_to", NULL};
+static const char *const pending_nums[] = {"created", NULL};
+/* clang-format off */
+#define PENDING_SHAPE(pl, browser)                                                                \
+    {pending_strs, (void *const[]){(void *)&(pl)->state, (void *)(browser), (void *)&(pl)->nonce, \
+                                   (void *)&(pl)->code_verifier, (void *)&(pl)->org_id,           \
+                                   (void *)&(pl)->conn_id, (void *)&(pl)->return_to},             \
+     pending_nums, (void *const[]){(void *)&(pl)->created}}
+/* clang-format on */
+
+json_t *st_pending_encode(const orgs_pending_t *pl, apr_pool_t *p)
+{
+    const char *browser = orgs_crypto_b64url_encode(pl->browser, HASH_LEN, p);
+    const shape_t s = PENDING_SHAPE(pl, &browser);
+    return jnew_shape(&s);
+}
+
+apr_status_t st_pending_decode(const json_t *j, orgs_pending_t **out, apr_pool_t *p,
+                               orgs_err_t *err)
+{
+    orgs_pending_t *pl = apr_pcalloc(p, sizeof(*pl));
+    const char *browser;
+    unsigned char *b = NULL;
+    apr_size_t blen = 0;
+    const shape_t s = PENDING_SHAPE(pl, &browser);
+    jget_shape(j, &s, p);
+    if (!browser || orgs_crypto_b64url_decode(browser, strlen(browser), &b, &blen, p) ||
+        blen != HASH_LEN) {
+        return orgs_err_set(err, ORGS_ESTORE, "corrupt pending login");
+    }
+    memcpy(pl->browser, b, HASH_LEN);
+    *out = pl;
+    return APR_SUCCESS;
+}

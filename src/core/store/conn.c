@@ -1,0 +1,257 @@
+/* Connections: the record (its client secret sealed) and the name index. */
+#include <string.h>
+
+#include "store_int.h"
+
+static apr_status_t conn_seal(orgs_store_t *st, const orgs_conn_t *c, const char **sealed,
+                              apr_pool_t *p, orgs_err_t *err)
+{
+    unsigned char *ct;
+    apr_size_t ctlen;
+    *sealed = NULL;
+    if (!c->client_secret) {
+        return APR_SUCCESS;
+    }
+    if (!st->keys) {
+        return orgs_err_set(err, ORGS_ENOKEY, "a connection secret needs the crypto key");
+    }
+    apr_status_t rv =
+        orgs_crypto_seal(st->keys->secrets, c->client_secret, strlen(c->client_secret), c->id,
+                         strlen(c->id), &ct, &ctlen, p, err);
+    if (rv == APR_SUCCESS) {
+        *sealed = orgs_crypto_b64url_encode(ct, ctlen, p);
+    }
+    return rv;
+}
+
+apr_status_t st_conn_unseal(orgs_store_t *st, orgs_conn_t *c, const char *sealed, apr_pool_t *p,
+                            orgs_err_t *err)
+{
+    unsigned char *ct, *pt;
+    apr_size_t ctlen, ptlen;
+    if (!sealed) {
+        return APR_SUCCESS;
+    }
+    if (!st->keys) {
+        return orgs_err_set(err, ORGS_ENOKEY, "a connection secret needs the crypto key");
+    }
+    if (orgs_crypto_b64url_decode(sealed, strlen(sealed), &ct, &ctlen, p) != APR_SUCCESS) {
+        return orgs_err_set(err, ORGS_ECRYPTO, "connection secret is not sealed data");
+    }
+    apr_status_t rv =
+        orgs_crypto_open(st->keys->secrets, ct, ctlen, c->id, strlen(c->id), &pt, &ptlen, p, err);
+    if (rv == APR_SUCCESS) {
+        c->client_secret = (const char *)pt;
+    }
+    return rv;
+}
+
+static apr_status_t conn_write(orgs_store_t *st, MDB_txn *txn, const orgs_conn_t *c,
+                               const char *sealed, unsigned flags, orgs_err_t *err)
+{
+    kbuf_t k;
+    apr_status_t rv = st_put_json_new(txn, DB(st, CONNS), st_kb1(&k, c->id),
+                                      st_conn_encode(c, sealed), flags, err, "connection");
+    if (rv == APR_EEXIST) {
+        orgs_err_set(err, rv, "connection id '%s' already exists", c->id);
+    }
+    return rv;
+}
+
+apr_status_t st_conn_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_conn_t **out,
+                          const char **sealed, apr_pool_t *p, orgs_err_t *err)
+{
+    kbuf_t k;
+    json_t *j;
+    const char *dummy;
+    if (!orgs_check_id(id, "con_")) {
+        return orgs_err_set(err, APR_NOTFOUND, "connection not found");
+    }
+    apr_status_t rv = st_get_json(txn, DB(st, CONNS), st_kb1(&k, id), &j, err, "connection");
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = st_conn_decode(j, out, sealed ? sealed : &dummy, p, err);
+    json_decref(j);
+    return rv == APR_SUCCESS ? rv : orgs_err_set(err, ORGS_ESTORE, "corrupt connection %s", id);
+}
+
+apr_status_t st_conn_find(orgs_store_t *st, MDB_txn *txn, const char *ref, orgs_conn_t **out,
+                          const char **sealed, apr_pool_t *p, orgs_err_t *err)
+{
+    if (!ref || !*ref) {
+        return orgs_err_set(err, APR_EINVAL, "no connection given");
+    }
+    const char *id = ref;
+    if (strncmp(ref, "con_", 4) != 0) {
+        kbuf_t k;
+        MDB_val v;
+        apr_status_t rv =
+            st_kv_get(txn, DB(st, CONN_NAMES), st_kb1(&k, ref), &v, err, "connection");
+        if (rv != APR_SUCCESS) {
+            return rv == APR_NOTFOUND ? orgs_err_set(err, rv, "connection '%s' not found", ref)
+                                      : rv;
+        }
+        id = apr_pstrmemdup(p, v.mv_data, v.mv_size);
+    }
+    apr_status_t rv = st_conn_load(st, txn, id, out, sealed, p, err);
+    return rv == APR_NOTFOUND ? orgs_err_set(err, rv, "connection '%s' not found", ref) : rv;
+}
+
+apr_status_t st_conn_insert(orgs_store_t *st, MDB_txn *txn, orgs_conn_t *c, const char *sealed,
+                            orgs_err_t *err)
+{
+    kbuf_t k;
+    apr_status_t rv = orgs_check_conn(c, err);
+    if (rv == APR_SUCCESS) {
+        rv = conn_write(st, txn, c, sealed, MDB_NOOVERWRITE, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = st_kv_put(txn, DB(st, CONN_NAMES), st_kb1(&k, c->name), c->id, ID_LEN, MDB_NOOVERWRITE,
+                       err, "connection name");
+        if (rv == APR_EEXIST) {
+            orgs_err_set(err, rv, "connection name '%s' is taken", c->name);
+        }
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_conn_create(orgs_store_t *st, orgs_conn_t *conn, apr_pool_t *p,
+                                    orgs_err_t *err)
+{
+    char *id;
+    const char *sealed;
+    apr_status_t rv = st_id_new("con_", &id, p, err);
+    orgs_conn_t c = *conn;
+    c.id = id;
+    c.created = c.updated = apr_time_now();
+    if (rv == APR_SUCCESS) {
+        rv = orgs_check_conn(&c, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = conn_seal(st, &c, &sealed, p, err);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    ST_WRITE_RV(rv, st, txn, err, st_conn_insert(st, txn, &c, sealed, err));
+    if (rv == APR_SUCCESS) {
+        c.client_secret = NULL;
+        *conn = c;
+    }
+    return rv;
+}
+
+/* The secret is unsealed after the read transaction: no crypto inside it. */
+static apr_status_t conn_get(orgs_store_t *st, const char *ref, int secret, orgs_conn_t **out,
+                             apr_pool_t *p, orgs_err_t *err)
+{
+    const char *sealed = NULL;
+    apr_status_t rv;
+    ST_READ_RV(rv, st, txn, err, st_conn_find(st, txn, ref, out, &sealed, p, err));
+    if (rv == APR_SUCCESS && secret) {
+        rv = st_conn_unseal(st, *out, sealed, p, err);
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_conn_get(orgs_store_t *st, const char *ref, orgs_conn_t **out,
+                                 apr_pool_t *p, orgs_err_t *err)
+{
+    return conn_get(st, ref, 0, out, p, err);
+}
+
+apr_status_t orgs_store_conn_get_secret(orgs_store_t *st, const char *ref, orgs_conn_t **out,
+                                        apr_pool_t *p, orgs_err_t *err)
+{
+    return conn_get(st, ref, 1, out, p, err);
+}
+
+static apr_status_t conn_load_any(orgs_store_t *st, MDB_txn *txn, const char *id, void *out,
+                                  apr_pool_t *p, orgs_err_t *err)
+{
+    return st_conn_load(st, txn, id, out, NULL, p, err);
+}
+
+apr_status_t orgs_store_conn_list(orgs_store_t *st, apr_array_header_t **out, apr_pool_t *p,
+                                  orgs_err_t *err)
+{
+    ST_READ(st, txn, err,
+            st_load_all(st, txn, DB(st, CONN_NAMES), NULL, -1, conn_load_any, out, p, err));
+}
+
+static apr_status_t conn_update(orgs_store_t *st, MDB_txn *txn, const char *ref,
+                                const orgs_conn_t *upd, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_conn_t *c;
+    const char *sealed;
+    apr_status_t rv = st_conn_find(st, txn, ref, &c, &sealed, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (upd->name && strcmp(upd->name, c->name) != 0) {
+        return orgs_err_set(err, APR_EINVAL, "a connection's name cannot change");
+    }
+    c->display_name = upd->display_name ? upd->display_name : c->display_name;
+    c->issuer = upd->issuer ? upd->issuer : c->issuer;
+    c->client_id = upd->client_id ? upd->client_id : c->client_id;
+    c->scopes = upd->scopes ? upd->scopes : c->scopes;
+    c->auth_method = upd->auth_method ? upd->auth_method : c->auth_method;
+    c->client_secret = upd->client_secret;
+    c->updated = apr_time_now();
+    rv = orgs_check_conn(c, err);
+    if (rv == APR_SUCCESS && upd->client_secret) {
+        rv = conn_seal(st, c, &sealed, p, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = conn_write(st, txn, c, sealed, 0, err);
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_conn_update(orgs_store_t *st, const char *ref, const orgs_conn_t *upd,
+                                    apr_pool_t *p, orgs_err_t *err)
+{
+    ST_WRITE(st, txn, err, conn_update(st, txn, ref, upd, p, err));
+}
+
+static apr_status_t conn_drop(orgs_store_t *st, MDB_txn *txn, const char *ref, apr_pool_t *p,
+                              orgs_err_t *err)
+{
+    orgs_conn_t *c;
+    kbuf_t k;
+    apr_array_header_t *list;
+    apr_status_t rv = st_conn_find(st, txn, ref, &c, NULL, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = st_collect(txn, DB(st, CONN_USERS), st_kb1(&k, c->id), &list, p, err);
+    }
+    for (int i = 0; rv == APR_SUCCESS && i < list->nelts; i++) {
+        const blob_t *b = &APR_ARRAY_IDX(list, i, blob_t);
+        if (b->klen == 2 * ID_LEN) {
+            rv = st_user_drop(st, txn, b->k + ID_LEN, p, err);
+        }
+    }
+    /* enablements are keyed by org first: few enough to scan */
+    if (rv == APR_SUCCESS) {
+        rv = st_collect(txn, DB(st, ENABLE), NULL, &list, p, err);
+    }
+    for (int i = 0; rv == APR_SUCCESS && i < list->nelts; i++) {
+        const blob_t *b = &APR_ARRAY_IDX(list, i, blob_t);
+        if (b->klen == 2 * ID_LEN && memcmp(b->k + ID_LEN, c->id, ID_LEN) == 0) {
+            rv = st_kv_del(txn, DB(st, ENABLE), st_kbraw(&k, b->k, b->klen), 0, err, "enablement");
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        rv = st_kv_del(txn, DB(st, CONN_NAMES), st_kb1(&k, c->name), 0, err, "connection name");
+    }
+    if (rv == APR_SUCCESS) {
+        rv = st_kv_del(txn, DB(st, CONNS), st_kb1(&k, c->id), 1, err, "connection");
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_conn_delete(orgs_store_t *st, const char *ref, apr_pool_t *p,
+                                    orgs_err_t *err)
+{
+    ST_WRITE(st, txn, err, conn_drop(st, txn, ref, p, err));
+}

@@ -1,0 +1,231 @@
+/* Export and import: the store as JSON Lines, one object a line. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+/* Writes one line; steals j. */
+static apr_status_t emit_new(FILE *fp, const char *type, json_t *j, apr_size_t *count,
+                             orgs_err_t *err)
+{
+    if (!j || json_object_set_new(j, "type", json_string(type))) {
+        json_decref(j);
+        return orgs_err_set(err, ORGS_ESTORE, "cannot encode a %s record", type);
+    }
+    int rc = json_dumpf(j, fp, JSON_COMPACT);
+    json_decref(j);
+    if (rc != 0 || fputc('\n', fp) == EOF) {
+        return orgs_err_set(err, APR_EGENERAL, "write failed: %s", strerror(errno));
+    }
+    (*count)++;
+    return APR_SUCCESS;
+}
+
+/* One line per membership of the user whose record the iterator is on. */
+static apr_status_t export_members(const iter_t *it, FILE *fp, apr_size_t *count, apr_pool_t *p,
+                                   orgs_err_t *err)
+{
+    mrec_t r;
+    ment_t e;
+    char user_id[ID_LEN + 1], org_id[ID_LEN + 1];
+    if (it->k.mv_size != ID_BIN || !st_id_unpack(it->k.mv_data, "usr_", user_id) ||
+        !st_mrec_open(it->v.mv_data, it->v.mv_size, &r)) {
+        return orgs_err_set(err, ORGS_ESTORE, "corrupt membership record");
+    }
+    apr_status_t rv = APR_SUCCESS;
+    for (apr_uint32_t i = 0; rv == APR_SUCCESS && i < r.n; i++) {
+        if (!st_mrec_entry(&r, i, &e) || !st_id_unpack(e.org, "org_", org_id)) {
+            return orgs_err_set(err, ORGS_ESTORE, "corrupt membership record");
+        }
+        json_t *j =
+            json_pack("{s:s, s:s, s:o, s:I}", "org_id", org_id, "user_id", user_id, "roles",
+                      st_jstr_array(st_roles_decode(&e, p)), "created", (json_int_t)e.created);
+        rv = emit_new(fp, "member", j, count, err);
+    }
+    return rv;
+}
+
+static apr_status_t export_db(orgs_store_t *st, MDB_txn *txn, int db, FILE *fp, apr_size_t *count,
+                              apr_pool_t *p, orgs_err_t *err)
+{
+    iter_t it;
+    apr_status_t rv = st_iter_open(txn, st->db[db], NULL, &it, err);
+    while (rv == APR_SUCCESS && st_iter_next(&it)) {
+        apr_pool_clear(p);
+        json_t *j = NULL;
+        const char *type = "";
+        if (db == DB_ENABLE && it.k.mv_size == 2 * ID_LEN && it.v.mv_size == 1) {
+            const char *k = it.k.mv_data;
+            type = "enable";
+            j = json_pack("{s:s%, s:s%, s:b}", "org_id", k, (size_t)ID_LEN, "conn_id", k + ID_LEN,
+                          (size_t)ID_LEN, "auto_membership", ((const char *)it.v.mv_data)[0]);
+        } else if (db == DB_MEMBERS) {
+            rv = export_members(&it, fp, count, p, err);
+            continue;
+        } else if (db == DB_ORGS || db == DB_CONNS || db == DB_USERS || db == DB_INVITES) {
+            type = db == DB_ORGS    ? "org"
+                   : db == DB_CONNS ? "conn"
+                   : db == DB_USERS ? "user"
+                                    : "invite";
+            j = json_loadb(it.v.mv_data, it.v.mv_size, 0, NULL);
+        } else {
+            continue;
+        }
+        if (rv == APR_SUCCESS) {
+            rv = emit_new(fp, type, j, count, err);
+        }
+    }
+    apr_status_t rv2 = st_iter_close(&it, err);
+    return rv != APR_SUCCESS ? rv : rv2;
+}
+
+static apr_status_t export_all(orgs_store_t *st, MDB_txn *txn, FILE *fp, apr_size_t *count,
+                               apr_pool_t *p, orgs_err_t *err)
+{
+    static const int order[] = {DB_ORGS, DB_CONNS, DB_ENABLE, DB_USERS, DB_MEMBERS, DB_INVITES};
+    apr_pool_t *tmp;
+    apr_status_t rv = APR_SUCCESS;
+    if ((rv = st_pool_new(&tmp, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    for (size_t i = 0; rv == APR_SUCCESS && i < sizeof(order) / sizeof(order[0]); i++) {
+        rv = export_db(st, txn, order[i], fp, count, tmp, err);
+    }
+    apr_pool_destroy(tmp);
+    return rv;
+}
+
+apr_status_t orgs_store_export(orgs_store_t *st, FILE *fp, apr_size_t *count, apr_pool_t *p,
+                               orgs_err_t *err)
+{
+    apr_status_t rv;
+    *count = 0;
+    ST_READ_RV(rv, st, txn, err, export_all(st, txn, fp, count, p, err));
+    if (rv == APR_SUCCESS && fflush(fp) != 0) {
+        rv = orgs_err_set(err, APR_EGENERAL, "write failed: %s", strerror(errno));
+    }
+    return rv;
+}
+
+static apr_status_t import_line(orgs_store_t *st, MDB_txn *txn, const json_t *j, apr_pool_t *p,
+                                orgs_err_t *err)
+{
+    const char *type = json_string_value(json_object_get(j, "type"));
+    apr_status_t rv;
+    if (!type) {
+        return orgs_err_set(err, APR_EINVAL, "no type");
+    }
+    if (strcmp(type, "org") == 0) {
+        orgs_org_t *o;
+        rv = st_org_decode(j, &o, p, err);
+        return rv == APR_SUCCESS ? st_org_insert(st, txn, o, p, err) : rv;
+    }
+    if (strcmp(type, "conn") == 0) {
+        orgs_conn_t *c;
+        const char *sealed;
+        rv = st_conn_decode(j, &c, &sealed, p, err);
+        if (rv == APR_SUCCESS && sealed) {
+            /* the sealed secret must open with this store's key */
+            rv = st_conn_unseal(st, c, sealed, p, err);
+            c->client_secret = NULL;
+        }
+        return rv == APR_SUCCESS ? st_conn_insert(st, txn, c, sealed, err) : rv;
+    }
+    if (strcmp(type, "enable") == 0) {
+        const char *org_id = st_jget_str(j, "org_id", p), *conn_id = st_jget_str(j, "conn_id", p);
+        if (!orgs_check_id(org_id, "org_") || !orgs_check_id(conn_id, "con_")) {
+            return orgs_err_set(err, APR_EINVAL, "bad enable record");
+        }
+        return st_enable_set(st, txn, org_id, conn_id, 1,
+                             json_is_true(json_object_get(j, "auto_membership")), p, err);
+    }
+    if (strcmp(type, "user") == 0) {
+        orgs_user_t *u;
+        orgs_conn_t *c;
+        rv = st_user_decode(j, &u, p, err);
+        if (rv == APR_SUCCESS) {
+            rv = st_conn_load(st, txn, u->conn_id, &c, NULL, p, err);
+        }
+        return rv == APR_SUCCESS ? st_user_insert(st, txn, u, p, err) : rv;
+    }
+    if (strcmp(type, "member") == 0) {
+        const char *org_id = st_jget_str(j, "org_id", p), *user_id = st_jget_str(j, "user_id", p);
+        apr_array_header_t *roles = st_jget_str_array(j, "roles", p);
+        if (!orgs_check_id(org_id, "org_") || !orgs_check_id(user_id, "usr_") || !roles) {
+            return orgs_err_set(err, APR_EINVAL, "bad member record");
+        }
+        return st_member_insert(st, txn, org_id, user_id, roles, st_jget_int(j, "created"), p, err);
+    }
+    if (strcmp(type, "invite") == 0) {
+        orgs_invite_t *inv;
+        rv = st_invite_decode(j, &inv, p, err);
+        if (rv == APR_SUCCESS && !orgs_check_id(inv->org_id, "org_")) {
+            rv = orgs_err_set(err, APR_EINVAL, "bad invitation org id");
+        }
+        return rv == APR_SUCCESS ? st_invite_insert(st, txn, inv, p, err) : rv;
+    }
+    return orgs_err_set(err, APR_EINVAL, "unknown type '%s'", type);
+}
+
+/* Every line of fp, in one transaction: all or nothing. */
+static apr_status_t import_all(orgs_store_t *st, MDB_txn *txn, FILE *fp, apr_size_t *count,
+                               apr_pool_t *p, orgs_err_t *err)
+{
+    apr_pool_t *tmp;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    apr_size_t lineno = 0;
+    apr_status_t rv = APR_SUCCESS;
+    if ((rv = st_pool_new(&tmp, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    while (rv == APR_SUCCESS && (n = getline(&line, &cap, fp)) >= 0) {
+        lineno++;
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) {
+            line[--n] = '\0';
+        }
+        if (n == 0) {
+            continue;
+        }
+        apr_pool_clear(tmp);
+        json_error_t jerr;
+        json_t *j = json_loadb(line, (size_t)n, 0, &jerr);
+        if (!json_is_object(j)) {
+            rv = orgs_err_set(err, APR_EINVAL, "line %" APR_SIZE_T_FMT ": not a JSON object",
+                              lineno);
+        } else {
+            rv = import_line(st, txn, j, tmp, err);
+            if (rv != APR_SUCCESS) {
+                char reason[sizeof(err->msg)] = "";
+                if (err) {
+                    apr_cpystrn(reason, err->msg, sizeof(reason));
+                }
+                orgs_err_set(err, rv, "line %" APR_SIZE_T_FMT ": %s", lineno, reason);
+            } else {
+                (*count)++;
+            }
+        }
+        json_decref(j);
+    }
+    free(line);
+    if (rv == APR_SUCCESS && ferror(fp)) {
+        rv = orgs_err_set(err, APR_EGENERAL, "read failed");
+    }
+    apr_pool_destroy(tmp);
+    return rv;
+}
+
+apr_status_t orgs_store_import(orgs_store_t *st, FILE *fp, apr_size_t *count, apr_pool_t *p,
+                               orgs_err_t *err)
+{
+    apr_status_t rv;
+    *count = 0;
+    ST_WRITE_RV(rv, st, txn, err, import_all(st, txn, fp, count, p, err));
+    if (rv != APR_SUCCESS) {
+        *count = 0;
+    }
+    return rv;
+}

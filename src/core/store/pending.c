@@ -1,0 +1,336 @@
+/* Pending logins: the state of a sign-in between /login and /callback,
+ * with the per-browser and global bounds and the expiry sweeps. */
+#include <string.h>
+
+#include "store_int.h"
+
+#define PENDING_SWEEP 4        /* expired pending logins dropped by every put */
+#define PENDING_SWEEP_FULL 256 /* per batch when the table is at its bound */
+
+static apr_status_t check_state(const char *state, orgs_err_t *err)
+{
+    size_t n = state ? strlen(state) : 0;
+    if (n < STATE_MIN || n > STATE_MAX ||
+        strspn(state, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
+                      "nopqrstuvwxyz0123456789-_") != n) {
+        return orgs_err_set(err, APR_EINVAL, "bad state");
+    }
+    return APR_SUCCESS;
+}
+
+kbuf_t *st_kb_pending_idx(kbuf_t *k, const unsigned char *browser, apr_time_t created,
+                          const char *state)
+{
+    unsigned char t[8];
+    st_put_u64be(t, (apr_uint64_t)created);
+    st_kbraw(k, browser, HASH_LEN);
+    st_kb_add(k, t, 8);
+    st_kb_str(k, state);
+    return k;
+}
+
+kbuf_t *st_kb_pending_time(kbuf_t *k, apr_time_t created, const char *state)
+{
+    unsigned char t[8];
+    st_put_u64be(t, (apr_uint64_t)created);
+    st_kbraw(k, t, 8);
+    st_kb_str(k, state);
+    return k;
+}
+
+/* Deletes the record and its index entries; browser NULL when unknown
+ * (corrupt record): its browser index entry then stays, for check to see. */
+static apr_status_t pending_erase(orgs_store_t *st, MDB_txn *txn, const unsigned char *browser,
+                                  apr_time_t created, const char *state, orgs_err_t *err)
+{
+    kbuf_t k;
+    apr_status_t rv = st_kv_del(txn, DB(st, PENDING), st_kb1(&k, state), 0, err, "pending login");
+    if (rv == APR_SUCCESS) {
+        rv = st_kv_del(txn, DB(st, PENDING_TIME), st_kb_pending_time(&k, created, state), 0, err,
+                       "pending login");
+    }
+    if (rv == APR_SUCCESS && browser) {
+        rv = st_kv_del(txn, DB(st, PENDING_BROWSER), st_kb_pending_idx(&k, browser, created, state),
+                       0, err, "pending login");
+    }
+    return rv;
+}
+
+/* ORGS_ESTORE when the record is unreadable. */
+apr_status_t st_pending_load(orgs_store_t *st, MDB_txn *txn, const char *state,
+                             orgs_pending_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    kbuf_t k;
+    json_t *j;
+    apr_status_t rv =
+        st_get_json(txn, DB(st, PENDING), st_kb1(&k, state), &j, err, "pending login");
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = st_pending_decode(j, out, p, err);
+    json_decref(j);
+    if (rv == APR_SUCCESS) {
+        (*out)->state = apr_pstrdup(p, state);
+    }
+    return rv;
+}
+
+/* Drops up to max expired pending logins (now - created > ttl) of any
+ * browser, oldest first: a walk of the time index that stops at the first
+ * live entry, so it costs O(max), never a scan. *more: the batch was
+ * filled, so expired entries may remain. */
+static apr_status_t pending_sweep(orgs_store_t *st, MDB_txn *txn, apr_time_t now,
+                                  apr_interval_time_t ttl, int max, int *more, apr_pool_t *p,
+                                  orgs_err_t *err)
+{
+    iter_t it;
+    apr_array_header_t *old = apr_array_make(p, max, sizeof(blob_t));
+    apr_status_t rv = st_iter_open(txn, DB(st, PENDING_TIME), NULL, &it, err);
+    *more = 0;
+    while (rv == APR_SUCCESS && st_iter_next(&it)) {
+        if (it.k.mv_size > 8 &&
+            now - (apr_time_t)st_get_u64be((const unsigned char *)it.k.mv_data) <= ttl) {
+            break; /* oldest first: the rest is live */
+        }
+        if (old->nelts == max) {
+            *more = 1;
+            break;
+        }
+        blob_t *b = apr_array_push(old);
+        b->klen = it.k.mv_size;
+        b->k = apr_pstrmemdup(p, it.k.mv_data, it.k.mv_size);
+    }
+    apr_status_t rv2 = st_iter_close(&it, err);
+    rv = rv != APR_SUCCESS ? rv : rv2;
+    for (int i = 0; rv == APR_SUCCESS && i < old->nelts; i++) {
+        const blob_t *b = &APR_ARRAY_IDX(old, i, blob_t);
+        orgs_pending_t *pl;
+        kbuf_t k;
+        if (b->klen <= 8) { /* malformed entry: only the entry itself can go */
+            rv = st_kv_del(txn, DB(st, PENDING_TIME), st_kbraw(&k, b->k, b->klen), 0, err,
+                           "pending login");
+            continue;
+        }
+        const char *state = b->k + 8;
+        apr_time_t created = (apr_time_t)st_get_u64be((const unsigned char *)b->k);
+        rv = st_pending_load(st, txn, state, &pl, p, err);
+        if (rv == APR_SUCCESS && pl->created != created) { /* stale entry: not this record's */
+            rv = st_kv_del(txn, DB(st, PENDING_TIME), st_kb_pending_time(&k, created, state), 0,
+                           err, "pending login");
+        } else if (rv == APR_SUCCESS || rv == APR_NOTFOUND || rv == ORGS_ESTORE) {
+            rv =
+                pending_erase(st, txn, rv == APR_SUCCESS ? pl->browser : NULL, created, state, err);
+        }
+    }
+    return rv;
+}
+
+/* Keeps the table within st->pending_max: at the bound, drops expired
+ * entries (in batches, oldest first) until there is room; APR_ENOSPC when
+ * all are live. */
+static apr_status_t pending_room(orgs_store_t *st, MDB_txn *txn, apr_time_t now,
+                                 apr_interval_time_t ttl, apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_stat ms;
+    apr_pool_t *batch;
+    apr_status_t rv = APR_SUCCESS;
+    int rc, more = 1;
+    if ((rv = st_pool_new(&batch, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    while ((rc = mdb_stat(txn, DB(st, PENDING), &ms)) == MDB_SUCCESS &&
+           ms.ms_entries >= st->pending_max && more && rv == APR_SUCCESS) {
+        rv = pending_sweep(st, txn, now, ttl, PENDING_SWEEP_FULL, &more, batch, err);
+        apr_pool_clear(batch);
+    }
+    apr_pool_destroy(batch);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rc != MDB_SUCCESS) {
+        return st_mdb_fail(rc, err, "pending logins");
+    }
+    if (ms.ms_entries >= st->pending_max) {
+        return orgs_err_set(err, APR_ENOSPC,
+                            "too many sign-ins in progress (%" APR_SIZE_T_FMT
+                            ", all recent): try again later",
+                            (apr_size_t)ms.ms_entries);
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t pending_put(orgs_store_t *st, MDB_txn *txn, const orgs_pending_t *pl,
+                                unsigned max_per_browser, apr_interval_time_t ttl, apr_pool_t *p,
+                                orgs_err_t *err)
+{
+    apr_array_header_t *mine;
+    kbuf_t k;
+    apr_status_t rv;
+    int more;
+    apr_time_t now = pl->created ? pl->created : apr_time_now();
+    if ((rv = check_state(pl->state, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (!pl->nonce || !pl->code_verifier || strlen(pl->nonce) > STATE_MAX ||
+        strlen(pl->code_verifier) > STATE_MAX ||
+        (pl->return_to && strlen(pl->return_to) > ORGS_URL_MAX)) {
+        return orgs_err_set(err, APR_EINVAL, "bad pending login");
+    }
+    /* a few old ones of any browser on every put: garbage never piles up */
+    rv = pending_sweep(st, txn, now, ttl, PENDING_SWEEP, &more, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = st_collect(txn, DB(st, PENDING_BROWSER), st_kbraw(&k, pl->browser, HASH_LEN), &mine, p,
+                        err);
+    }
+    int left = 0;
+    for (int i = 0; rv == APR_SUCCESS && i < mine->nelts; i++) {
+        const blob_t *b = &APR_ARRAY_IDX(mine, i, blob_t);
+        apr_time_t created = (apr_time_t)st_get_u64be((const unsigned char *)b->k + HASH_LEN);
+        if (now - created > ttl) {
+            rv = pending_erase(st, txn, pl->browser, created, b->k + HASH_LEN + 8, err);
+        } else {
+            left++;
+        }
+    }
+    /* entries are oldest first (big-endian time in the key) */
+    for (int i = 0;
+         rv == APR_SUCCESS && i < mine->nelts && max_per_browser && left >= (int)max_per_browser;
+         i++) {
+        const blob_t *b = &APR_ARRAY_IDX(mine, i, blob_t);
+        apr_time_t created = (apr_time_t)st_get_u64be((const unsigned char *)b->k + HASH_LEN);
+        if (now - created <= ttl) {
+            rv = pending_erase(st, txn, pl->browser, created, b->k + HASH_LEN + 8, err);
+            left--;
+        }
+    }
+    /* a client without the browser cookie is a new browser each time: only
+     * the global bound limits those */
+    if (rv == APR_SUCCESS) {
+        rv = pending_room(st, txn, now, ttl, p, err);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    orgs_pending_t rec = *pl;
+    rec.created = now;
+    rv = st_put_json_new(txn, DB(st, PENDING), st_kb1(&k, pl->state), st_pending_encode(&rec, p),
+                         MDB_NOOVERWRITE, err, "pending login");
+    if (rv == APR_SUCCESS) {
+        rv = st_kv_put(txn, DB(st, PENDING_BROWSER),
+                       st_kb_pending_idx(&k, pl->browser, now, pl->state), "", 0, 0, err,
+                       "pending login");
+    }
+    if (rv == APR_SUCCESS) {
+        rv = st_kv_put(txn, DB(st, PENDING_TIME), st_kb_pending_time(&k, now, pl->state), "", 0, 0,
+                       err, "pending login");
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_pending_put(orgs_store_t *st, const orgs_pending_t *pl,
+                                    unsigned max_per_browser, apr_interval_time_t ttl,
+                                    apr_pool_t *p, orgs_err_t *err)
+{
+    ST_WRITE(st, txn, err, pending_put(st, txn, pl, max_per_browser, ttl, p, err));
+}
+
+void orgs_store_pending_set_max(orgs_store_t *st, apr_size_t max)
+{
+    st->pending_max = max ? max : ORGS_STORE_PENDING_MAX;
+}
+
+/* The pending login of state if browser is the one it was issued to:
+ * APR_NOTFOUND when unknown (or a bad state), ORGS_EDENIED otherwise. The
+ * browser check comes before any delete: a state that leaked (logs,
+ * Referer) cannot be used by another browser to burn this login. */
+static apr_status_t pending_check(orgs_store_t *st, MDB_txn *txn, const char *state,
+                                  const unsigned char *browser, orgs_pending_t **out, apr_pool_t *p,
+                                  orgs_err_t *err)
+{
+    apr_status_t rv = check_state(state, err);
+    if (rv == APR_SUCCESS) {
+        rv = st_pending_load(st, txn, state, out, p, err);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv == APR_EINVAL ? orgs_err_set(err, APR_NOTFOUND, "unknown state") : rv;
+    }
+    if (!browser || !orgs_crypto_ct_equal(browser, (*out)->browser, HASH_LEN)) {
+        return orgs_err_set(err, ORGS_EDENIED, "state was issued to another browser");
+    }
+    return APR_SUCCESS;
+}
+
+/* take: checked, then deleted whatever its age; get: checked, deleted only
+ * when expired (*expired then). */
+static apr_status_t pending_take(orgs_store_t *st, MDB_txn *txn, const char *state,
+                                 const unsigned char *browser, int consume, apr_time_t now,
+                                 apr_interval_time_t ttl, orgs_pending_t **out, int *expired,
+                                 apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_pending_t *pl;
+    apr_status_t rv = pending_check(st, txn, state, browser, &pl, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *out = pl;
+    *expired = now - pl->created > ttl;
+    return consume || *expired ? pending_erase(st, txn, pl->browser, pl->created, state, err)
+                               : APR_SUCCESS;
+}
+
+/* orgs_store_pending_take and _get: aborted (nothing deleted) unless the
+ * browser matched. */
+static apr_status_t pending_read(orgs_store_t *st, const char *state, const unsigned char *browser,
+                                 int consume, apr_time_t now, apr_interval_time_t ttl,
+                                 orgs_pending_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_pending_t *pl = NULL;
+    int expired = 0;
+    apr_status_t rv;
+    ST_WRITE_RV(rv, st, txn, err,
+                pending_take(st, txn, state, browser, consume, now, ttl, &pl, &expired, p, err));
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (expired) {
+        return orgs_err_set(err, ORGS_EEXPIRED, "login took too long, please start again");
+    }
+    *out = pl;
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_store_pending_take(orgs_store_t *st, const char *state,
+                                     const unsigned char browser[32], apr_time_t now,
+                                     apr_interval_time_t ttl, orgs_pending_t **out, apr_pool_t *p,
+                                     orgs_err_t *err)
+{
+    return pending_read(st, state, browser, 1, now, ttl, out, p, err);
+}
+
+apr_status_t orgs_store_pending_get(orgs_store_t *st, const char *state,
+                                    const unsigned char browser[32], apr_time_t now,
+                                    apr_interval_time_t ttl, orgs_pending_t **out, apr_pool_t *p,
+                                    orgs_err_t *err)
+{
+    return pending_read(st, state, browser, 0, now, ttl, out, p, err);
+}
+
+apr_status_t st_pending_consume(orgs_store_t *st, MDB_txn *txn, const char *state, apr_pool_t *p,
+                                orgs_err_t *err)
+{
+    orgs_pending_t *pl;
+    apr_status_t rv = check_state(state, err);
+    if (rv == APR_SUCCESS) {
+        rv = st_pending_load(st, txn, state, &pl, p, err);
+    }
+    if (rv == APR_EINVAL || rv == APR_NOTFOUND) {
+        return orgs_err_set(err, APR_NOTFOUND, "pending login gone (used already?)");
+    }
+    return rv == APR_SUCCESS ? pending_erase(st, txn, pl->browser, pl->created, state, err) : rv;
+}
+
+apr_status_t orgs_store_pending_delete(orgs_store_t *st, const char *state, apr_pool_t *p,
+                                       orgs_err_t *err)
+{
+    ST_WRITE(st, txn, err, st_pending_consume(st, txn, state, p, err));
+}

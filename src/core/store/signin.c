@@ -1,0 +1,72 @@
+/* The callback's store changes in one write transaction: the pending
+ * login consumed, the user upserted, admission decided (signin.c's rule),
+ * the membership added by auto-membership, the old session ended and the
+ * new one written. All or nothing, and one disk sync. Each step is the body
+ * the single operation uses (orgs_store_user_login, _member_add,
+ * _session_delete, _session_put), so the rules are the same. */
+#include "signin.h"
+#include "store_int.h"
+
+/* The membership of the signed-in user, then the sessions. */
+static apr_status_t signin_admit(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in,
+                                 const orgs_user_t *u, int auto_membership, int *admitted,
+                                 apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_member_t *m;
+    apr_status_t rv = st_member_load(st, txn, in->org_id, u->id, &m, p, err);
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+        return rv;
+    }
+    *admitted = orgs_signin_admit(rv == APR_SUCCESS, 1, auto_membership);
+    if (*admitted == ORGS_ADMIT_JOINED) {
+        rv = st_member_insert(st, txn, in->org_id, u->id, NULL, in->now, p, err);
+    } else if (*admitted == ORGS_ADMIT_MEMBER) {
+        rv = APR_SUCCESS;
+    } else {
+        return APR_SUCCESS; /* denied: no membership, no session */
+    }
+    if (rv == APR_SUCCESS && in->old_sid_hash) {
+        rv = st_session_erase_hash(st, txn, in->old_sid_hash, p, err);
+        rv = rv == APR_NOTFOUND ? APR_SUCCESS : rv; /* ended already */
+    }
+    if (rv == APR_SUCCESS) {
+        in->session.org_id = in->org_id;
+        in->session.conn_id = in->conn_id;
+        in->session.user_id = u->id;
+        rv = st_session_put(st, txn, in->sid_hash, &in->session, p, err);
+    }
+    return rv;
+}
+
+static apr_status_t signin_commit(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in,
+                                  orgs_user_t **user, int *admitted, apr_pool_t *p, orgs_err_t *err)
+{
+    int auto_membership = 0, created;
+    apr_status_t rv = st_pending_consume(st, txn, in->state, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = st_enable_load(st, txn, in->org_id, in->conn_id, &auto_membership, err);
+    if (rv == APR_NOTFOUND) {
+        *admitted = orgs_signin_admit(0, 0, 0); /* the pending login is consumed all the same */
+        return APR_SUCCESS;
+    }
+    if (rv == APR_SUCCESS) {
+        rv = st_user_login(st, txn, in->conn_id, in->sub, in->email, in->name, in->now, user,
+                           &created, p, err);
+    }
+    return rv == APR_SUCCESS ? signin_admit(st, txn, in, *user, auto_membership, admitted, p, err)
+                             : rv;
+}
+
+apr_status_t orgs_store_signin_commit(orgs_store_t *st, orgs_signin_t *in, orgs_user_t **user,
+                                      int *admitted, apr_pool_t *p, orgs_err_t *err)
+{
+    apr_status_t rv;
+    *user = NULL;
+    ST_WRITE_RV(rv, st, txn, err, signin_commit(st, txn, in, user, admitted, p, err));
+    if (rv != APR_SUCCESS) {
+        *user = NULL; /* nothing was written */
+    }
+    return rv;
+}

@@ -1,0 +1,354 @@
+/* The store's private header: what the files of src/core/store/ share and
+ * nothing outside it sees. The only place LMDB is known is this folder;
+ * store.h, the public API, stays LMDB-free.
+ *
+ * Layers (a file uses only the layers above it):
+ *   codec.h codec.c codec_json.c  records as bytes: pure, no LMDB
+ *   env.c fsid.c kv.c             the engine: environment, transactions,
+ *                                 keys, iteration (the only LMDB calls,
+ *                                 with the few cursors of the objects)
+ *   org.c conn.c user.c member.c session.c pending.c cache.c invite.c
+ *                                 the objects: a record, its indexes, its
+ *                                 cascades and its public operations
+ *   dump.c consistency.c          the tools: export/import and the checker
+ *
+ * Verbs of the internal functions (st_<object>_<verb>):
+ *   _load     one record by its id (APR_NOTFOUND when absent)
+ *   _find     one record by name or id (a "ref" as the CLI takes it)
+ *   _write    the record only, no index
+ *   _index    the record's index entries (add or remove)
+ *   _insert   validate + write + index: a new record
+ *   _update   validate + rewrite an existing record (and re-index)
+ *   _erase    one record and its own index entries, no cascade
+ *   _drop     a record with its cascade (the order below)
+ * The body of a public operation is a static named after it, run by
+ * ST_WRITE / ST_READ (one transaction per public operation).
+ *
+ * Cascade order (what deleting each takes with it), written once here:
+ *   conn   -> its users (user cascade), its enablements, its name
+ *   org    -> its memberships (member cascade), its sessions, its
+ *             enablements, its invitations, its name and domains
+ *   user   -> its memberships (member cascade), its indexes
+ *   member -> its sessions (through session_idx)
+ *   session-> its record, its logout hint, its index entry
+ * Disabling a connection on an org drops the org's sessions signed in
+ * through it.
+ *
+ * Layout (keys -> values; ids are fixed length "xxx_" + 16 base62):
+ *   meta             "version" -> decimal text
+ *   orgs             org id -> JSON record
+ *   org_names        name -> org id
+ *   domains          domain -> org id
+ *   conns            conn id -> JSON record (secret sealed, base64url)
+ *   conn_names       name -> conn id
+ *   enable           org id + conn id -> 1 byte auto-membership flag
+ *   users            user id -> JSON record
+ *   user_sub         conn id \0 sub -> user id
+ *   user_email       email \0 user id -> ""
+ *   user_conn_email  conn id \0 email \0 user id -> ""
+ *   conn_users       conn id + user id -> ""
+ *   members          packed user id (12) -> the user's memberships, one record
+ *                    sorted by org id (format at mrec_t in codec.h)
+ *   org_members      packed org id (12) -> packed user ids (DUPSORT, DUPFIXED)
+ *   sessions         sid hash (32) -> binary record (format at srec_t in codec.h)
+ *   session_idx      org id + user id + sid hash -> ""
+ *   session_hints    sid hash (32) -> the ID token kept for logout (read only there)
+ *   pending          state -> JSON record
+ *   pending_browser  browser hash (32) + created (8 bytes BE) + state -> ""
+ *   pending_time     created (8 bytes BE) + state -> "" (oldest first: expiry)
+ *   cache            key (or "#" + SHA-256 of a long key) -> fetched (8 LE) + value
+ *   invites          invite id -> JSON record
+ *   invite_org       org id + invite id -> ""
+ *   audit            reserved
+ *
+ * Invariant: a session exists only while its membership does (session_put
+ * requires the membership, member removal deletes the sessions), so every
+ * cascade can reach sessions through session_idx.
+ */
+#ifndef ORGS_STORE_INT_H
+#define ORGS_STORE_INT_H
+
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <apr_strings.h>
+#include <jansson.h>
+#include <lmdb.h>
+
+#include "checks.h"
+#include "codec.h"
+#include "parse.h"
+#include "store.h"
+
+#define KEY_MAX 511 /* LMDB's default maximum key size */
+#define STATE_MIN 16
+#define STATE_MAX 128
+#define RTXN_CACHE 8 /* reset read transactions kept per environment */
+
+enum {
+    DB_META,
+    DB_ORGS,
+    DB_ORG_NAMES,
+    DB_DOMAINS,
+    DB_CONNS,
+    DB_CONN_NAMES,
+    DB_ENABLE,
+    DB_USERS,
+    DB_USER_SUB,
+    DB_USER_EMAIL,
+    DB_USER_CONN_EMAIL,
+    DB_CONN_USERS,
+    DB_MEMBERS,
+    DB_ORG_MEMBERS,
+    DB_SESSIONS,
+    DB_SESSION_IDX,
+    DB_PENDING,
+    DB_PENDING_BROWSER,
+    DB_CACHE,
+    DB_INVITES,
+    DB_INVITE_ORG,
+    DB_AUDIT,
+    DB_PENDING_TIME,
+    DB_SESSION_HINTS,
+    DB_COUNT
+};
+
+extern const char *const st_db_names[DB_COUNT];
+
+struct orgs_store_t {
+    MDB_env *env;
+    MDB_dbi db[DB_COUNT];
+    const orgs_crypto_keys_t *keys;
+    apr_pool_t *pool;
+    const char *dir;
+    unsigned version;
+    apr_size_t pending_max; /* global bound on pending logins */
+    apr_size_t purge_batch; /* sessions deleted per purge transaction */
+    apr_size_t purge_scan;  /* session records read per purge transaction */
+    int has_pending_time;   /* 0: an older read-only store without that index */
+    int has_session_hints;  /* 0: an older read-only store without that database */
+    int threaded;           /* ORGS_STORE_THREADED: never remap in-process */
+    /* Reset read transactions ready for mdb_txn_renew: with MDB_NOTLS any
+     * thread may use one, so threads take and return them with atomic
+     * exchanges. Each holds a reader slot, hence only a few. */
+    _Atomic(MDB_txn *) rtxn[RTXN_CACHE];
+};
+
+#define DB(st, n) ((st)->db[DB_##n])
+
+/* ---- engine: transactions (env.c) -------------------------------------- */
+
+/* LMDB's rc as an APR code: APR_NOTFOUND, APR_EEXIST, ORGS_ESTOREFULL
+ * (the map is full), else ORGS_ESTORE; err says what failed. */
+apr_status_t st_mdb_fail(int rc, orgs_err_t *err, const char *what);
+apr_status_t st_txn_begin(orgs_store_t *st, unsigned flags, MDB_txn **txn, orgs_err_t *err);
+/* Commits when rv is APR_SUCCESS, aborts otherwise; returns the final status. */
+apr_status_t st_txn_end(MDB_txn *txn, apr_status_t rv, orgs_err_t *err);
+/* A read transaction from the cache of reset ones; st_rd_end gives it back. */
+apr_status_t st_rd_begin(orgs_store_t *st, MDB_txn **txn, orgs_err_t *err);
+void st_rd_end(orgs_store_t *st, MDB_txn *txn);
+
+/* The transaction runner, written once: every public operation is one
+ * transaction around one body, an expression of txn (declared here for it)
+ * that returns an apr_status_t. A write commits only when the body returned
+ * APR_SUCCESS and aborts otherwise, so it is never half done; a read runs
+ * in a cached read transaction. rv becomes the body's status, or the
+ * begin's or the commit's failure. ST_WRITE and ST_READ are the whole of a
+ * public operation: they return that status from the calling function. */
+apr_status_t st_run_begin(orgs_store_t *st, int rdonly, MDB_txn **txn, orgs_err_t *err);
+apr_status_t st_run_end(orgs_store_t *st, int rdonly, MDB_txn *txn, apr_status_t rv,
+                        orgs_err_t *err);
+#define ST_RUN_RV(rv, st, txn, err, rdonly, body)                                                  \
+    do {                                                                                           \
+        MDB_txn *txn;                                                                              \
+        if (((rv) = st_run_begin((st), (rdonly), &txn, (err))) == APR_SUCCESS) {                   \
+            (rv) = st_run_end((st), (rdonly), txn, (body), (err));                                 \
+        }                                                                                          \
+    } while (0)
+#define ST_RUN(st, txn, err, rdonly, body)                                                         \
+    do {                                                                                           \
+        apr_status_t st_rv_;                                                                       \
+        ST_RUN_RV(st_rv_, st, txn, err, rdonly, body);                                             \
+        return st_rv_;                                                                             \
+    } while (0)
+#define ST_WRITE_RV(rv, st, txn, err, body) ST_RUN_RV(rv, st, txn, err, 0, body)
+#define ST_READ_RV(rv, st, txn, err, body) ST_RUN_RV(rv, st, txn, err, 1, body)
+#define ST_WRITE(st, txn, err, body) ST_RUN(st, txn, err, 0, body)
+#define ST_READ(st, txn, err, body) ST_RUN(st, txn, err, 1, body)
+
+/* A subpool of parent; APR_ENOMEM when it cannot be made. */
+apr_status_t st_pool_new(apr_pool_t **pool, apr_pool_t *parent, orgs_err_t *err);
+/* A new random id with that prefix ("org_", "con_", ...); ORGS_ECRYPTO if
+ * the system's random source fails. */
+apr_status_t st_id_new(const char *prefix, char **id, apr_pool_t *p, orgs_err_t *err);
+
+/* ---- engine: filesystem identity (fsid.c) ----------------------------- */
+
+typedef struct {
+    int active;
+    uid_t uid; /* the identity to restore */
+    gid_t gid;
+} fs_ident_t;
+
+/* data.mdb and lock.mdb, where they exist, must be plain files reachable
+ * only through this directory; *exists tells whether it is there. */
+apr_status_t st_check_file(const char *dir, const char *name, int *exists, apr_pool_t *p,
+                           orgs_err_t *err);
+/* Takes the directory owner's filesystem identity when root opens a store
+ * owned by another user; st_fs_ident_leave restores it (both verified). */
+apr_status_t st_fs_ident_enter(const struct stat *dir_sb, fs_ident_t *saved, orgs_err_t *err);
+apr_status_t st_fs_ident_leave(fs_ident_t *saved, orgs_err_t *err);
+
+/* ---- engine: keys and values (kv.c) ----------------------------------- */
+
+typedef struct {
+    char buf[KEY_MAX];
+    size_t len;
+    int over; /* too long: every operation on it fails cleanly */
+} kbuf_t;
+
+typedef struct {
+    MDB_cursor *cur;
+    MDB_val k, v;
+    const char *pfx;
+    size_t plen;
+    int started;
+    int rc;
+} iter_t;
+
+typedef struct {
+    char *k; /* NUL-terminated copies */
+    size_t klen;
+    char *v;
+    size_t vlen;
+} blob_t;
+
+void st_kb_add(kbuf_t *kb, const void *d, size_t n);
+void st_kb_str(kbuf_t *kb, const char *s);
+void st_kb_nul(kbuf_t *kb);
+kbuf_t *st_kb1(kbuf_t *kb, const char *a);
+kbuf_t *st_kb2(kbuf_t *kb, const char *a, const char *b);
+kbuf_t *st_kbraw(kbuf_t *kb, const void *d, size_t n);
+apr_status_t st_kv_get(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, MDB_val *v, orgs_err_t *err,
+                       const char *what);
+apr_status_t st_kv_put(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, const void *d, size_t n,
+                       unsigned flags, orgs_err_t *err, const char *what);
+/* must_exist: APR_NOTFOUND when absent; otherwise absence is fine. */
+apr_status_t st_kv_del(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, int must_exist, orgs_err_t *err,
+                       const char *what);
+/* The entries under pfx (all when NULL), in key order. */
+apr_status_t st_iter_open(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *pfx, iter_t *it,
+                          orgs_err_t *err);
+int st_iter_next(iter_t *it);
+apr_status_t st_iter_close(iter_t *it, orgs_err_t *err);
+/* Closes it; returns rv, or the cursor's failure when rv is APR_SUCCESS. */
+apr_status_t st_iter_end(iter_t *it, apr_status_t rv, orgs_err_t *err);
+/* Copies the entries under pfx (all when NULL) into p, so the caller may
+ * delete while walking them. */
+apr_status_t st_collect(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *pfx, apr_array_header_t **out,
+                        apr_pool_t *p, orgs_err_t *err);
+/* A loader of one record by its id, for st_load_all (out: a T **). */
+typedef apr_status_t st_load_fn(orgs_store_t *st, MDB_txn *txn, const char *id, void *out,
+                                apr_pool_t *p, orgs_err_t *err);
+/* The records named by the entries under pfx (all when NULL), in key order,
+ * as a new array of pointers: the id is the entry's value (key_skip < 0)
+ * or its key from byte key_skip on. */
+apr_status_t st_load_all(orgs_store_t *st, MDB_txn *txn, MDB_dbi dbi, const kbuf_t *pfx,
+                         int key_skip, st_load_fn *load, apr_array_header_t **out, apr_pool_t *p,
+                         orgs_err_t *err);
+/* Writes the JSON record j; steals j (NULL: encoding failed, APR_EINVAL). */
+apr_status_t st_put_json_new(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, json_t *j, unsigned flags,
+                             orgs_err_t *err, const char *what);
+apr_status_t st_get_json(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, json_t **out, orgs_err_t *err,
+                         const char *what);
+
+/* ---- objects ----------------------------------------------------------- */
+
+/* org.c */
+apr_status_t st_org_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_org_t **out,
+                         apr_pool_t *p, orgs_err_t *err);
+apr_status_t st_org_find(orgs_store_t *st, MDB_txn *txn, const char *ref, orgs_org_t **out,
+                         apr_pool_t *p, orgs_err_t *err);
+apr_status_t st_org_insert(orgs_store_t *st, MDB_txn *txn, orgs_org_t *o, apr_pool_t *p,
+                           orgs_err_t *err);
+apr_status_t st_enable_set(orgs_store_t *st, MDB_txn *txn, const char *org_ref,
+                           const char *conn_ref, int enable, int auto_membership, apr_pool_t *p,
+                           orgs_err_t *err);
+
+/* APR_NOTFOUND unless conn_id is enabled on org_id; *auto_membership its
+ * flag. */
+apr_status_t st_enable_load(orgs_store_t *st, MDB_txn *txn, const char *org_id, const char *conn_id,
+                            int *auto_membership, orgs_err_t *err);
+
+/* conn.c */
+apr_status_t st_conn_unseal(orgs_store_t *st, orgs_conn_t *c, const char *sealed, apr_pool_t *p,
+                            orgs_err_t *err);
+apr_status_t st_conn_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_conn_t **out,
+                          const char **sealed, apr_pool_t *p, orgs_err_t *err);
+apr_status_t st_conn_find(orgs_store_t *st, MDB_txn *txn, const char *ref, orgs_conn_t **out,
+                          const char **sealed, apr_pool_t *p, orgs_err_t *err);
+apr_status_t st_conn_insert(orgs_store_t *st, MDB_txn *txn, orgs_conn_t *c, const char *sealed,
+                            orgs_err_t *err);
+
+/* user.c */
+kbuf_t *st_kb_conn_email(kbuf_t *k, const char *conn_id, const char *email);
+apr_status_t st_user_index(orgs_store_t *st, MDB_txn *txn, const orgs_user_t *u, int add,
+                           orgs_err_t *err);
+apr_status_t st_user_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_user_t **out,
+                          apr_pool_t *p, orgs_err_t *err);
+apr_status_t st_user_login(orgs_store_t *st, MDB_txn *txn, const char *conn_ref, const char *sub,
+                           const char *email, const char *name, apr_time_t now, orgs_user_t **out,
+                           int *created, apr_pool_t *p, orgs_err_t *err);
+apr_status_t st_user_insert(orgs_store_t *st, MDB_txn *txn, orgs_user_t *u, apr_pool_t *p,
+                            orgs_err_t *err);
+
+/* member.c */
+apr_status_t st_mrec_load(orgs_store_t *st, MDB_txn *txn, const unsigned char *user, mrec_t *r,
+                          orgs_err_t *err);
+apr_status_t st_member_load_packed(orgs_store_t *st, MDB_txn *txn, const unsigned char *org,
+                                   const unsigned char *user, ment_t *e, orgs_err_t *err);
+apr_status_t st_member_load(orgs_store_t *st, MDB_txn *txn, const char *org_id, const char *user_id,
+                            orgs_member_t **out, apr_pool_t *p, orgs_err_t *err);
+apr_status_t st_member_drop(orgs_store_t *st, MDB_txn *txn, const char *org_id, const char *user_id,
+                            int must_exist, apr_pool_t *p, orgs_err_t *err);
+apr_status_t st_org_member_ids(orgs_store_t *st, MDB_txn *txn, const char *org_id,
+                               apr_array_header_t **out, apr_pool_t *p, orgs_err_t *err);
+apr_status_t st_user_drop(orgs_store_t *st, MDB_txn *txn, const char *user_id, apr_pool_t *p,
+                          orgs_err_t *err);
+apr_status_t st_member_insert(orgs_store_t *st, MDB_txn *txn, const char *org_ref,
+                              const char *user_id, const apr_array_header_t *roles,
+                              apr_time_t created, apr_pool_t *p, orgs_err_t *err);
+
+/* session.c */
+apr_status_t st_sessions_drop(orgs_store_t *st, MDB_txn *txn, const kbuf_t *pfx, apr_pool_t *p,
+                              orgs_err_t *err);
+apr_status_t st_sessions_drop_conn(orgs_store_t *st, MDB_txn *txn, const char *org_id,
+                                   const char *conn_id, apr_pool_t *p, orgs_err_t *err);
+apr_status_t st_session_load(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
+                             orgs_session_t **out, apr_pool_t *p, orgs_err_t *err);
+apr_status_t st_session_put(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
+                            const orgs_session_t *s, apr_pool_t *p, orgs_err_t *err);
+apr_status_t st_session_erase_hash(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
+                                   apr_pool_t *p, orgs_err_t *err);
+kbuf_t *st_kb_session_idx(kbuf_t *k, const orgs_session_t *s, const unsigned char *hash);
+
+/* pending.c */
+kbuf_t *st_kb_pending_idx(kbuf_t *k, const unsigned char *browser, apr_time_t created,
+                          const char *state);
+kbuf_t *st_kb_pending_time(kbuf_t *k, apr_time_t created, const char *state);
+/* Deletes the pending login of state whatever its age; APR_NOTFOUND when
+ * it is gone. */
+apr_status_t st_pending_consume(orgs_store_t *st, MDB_txn *txn, const char *state, apr_pool_t *p,
+                                orgs_err_t *err);
+apr_status_t st_pending_load(orgs_store_t *st, MDB_txn *txn, const char *state,
+                             orgs_pending_t **out, apr_pool_t *p, orgs_err_t *err);
+
+/* invite.c */
+apr_status_t st_invite_insert(orgs_store_t *st, MDB_txn *txn, orgs_invite_t *inv, apr_pool_t *p,
+                              orgs_err_t *err);
+apr_status_t st_invite_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_invite_t **out,
+                            apr_pool_t *p, orgs_err_t *err);
+
+#endif

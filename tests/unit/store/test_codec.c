@@ -1,0 +1,531 @@
+/* Unit tests for src/core/store/codec.c and codec_json.c: the record codec
+ * without a store. Each encoding round-trips, and each reader refuses what
+ * it must (more refusals than round trips: the readers see bytes from the
+ * map, which a damaged or hostile file may hold). */
+#include "fixture.h"
+#include "store/codec.h"
+
+#define ORG_A "org_0000000000000000"
+#define ORG_B "org_0000000000000001"
+#define ORG_C "org_zzzzzzzzzzzzzzzz"
+#define USR_A "usr_AbCdEfGhIjKlMnOp"
+#define CON_A "con_0123456789abcdef"
+
+/* ---- round trips ------------------------------------------------------ */
+
+START_TEST(ids_round_trip_in_order)
+{
+    static const char *const ids[] = {
+        ORG_A, ORG_B, "org_9zzzzzzzzzzzzzzz", "org_A000000000000000", "org_a000000000000000",
+        ORG_C};
+    unsigned char prev[ID_BIN], bin[ID_BIN];
+    char back[ID_LEN + 1];
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        ck_assert_int_eq(st_id_pack(ids[i], "org_", bin), 1);
+        ck_assert_int_eq(st_id_unpack(bin, "org_", back), 1);
+        ck_assert_str_eq(back, ids[i]);
+        ck_assert_str_eq(st_id_str(bin, "org_", pool), ids[i]);
+        if (i > 0) { /* binary order is the text order */
+            ck_assert_int_lt(st_cmp_bin(prev, bin), 0);
+            ck_assert_int_gt(st_cmp_bin(bin, prev), 0);
+        }
+        ck_assert_int_eq(st_cmp_bin(bin, bin), 0);
+        memcpy(prev, bin, ID_BIN);
+    }
+}
+END_TEST
+
+START_TEST(byte_order_round_trip)
+{
+    static const apr_uint64_t vals[] = {0, 1, 0x0102030405060708ULL, ~0ULL};
+    unsigned char b[8];
+    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+        st_put_u64le(b, vals[i]);
+        ck_assert_uint_eq(st_get_u64le(b), vals[i]);
+        st_put_u64be(b, vals[i]);
+        ck_assert_uint_eq(st_get_u64be(b), vals[i]);
+    }
+    st_put_u64be(b, 0x0102030405060708ULL);
+    ck_assert_uint_eq(b[0], 1); /* big-endian: keys sort by time */
+    st_put_u64le(b, 0x0102030405060708ULL);
+    ck_assert_uint_eq(b[0], 8);
+}
+END_TEST
+
+/* The record of the memberships in orgs (packed), each with roles[i]. */
+static st_bytes_t mrec_of(const char *const *orgs, const char *const *roles, int n)
+{
+    st_bytes_t rec = {0, NULL};
+    for (int i = 0; i < n; i++) {
+        mrec_t r;
+        apr_uint32_t pos;
+        unsigned char *org = apr_palloc(pool, ID_BIN);
+        ment_t e = {org, 1000 + i, NULL, 0};
+        ck_assert_int_eq(st_id_pack(orgs[i], "org_", org), 1);
+        st_roles_encode(roles[i] ? strs(1, roles[i]) : NULL, &e, pool);
+        ck_assert_int_eq(st_mrec_open(rec.data, rec.size, &r), 1);
+        ck_assert_int_eq(st_mrec_search(&r, org, &pos), 0);
+        ck_assert_int_eq(st_mrec_splice(&r, pos, 0, &e, &rec, pool, &err), APR_SUCCESS);
+    }
+    return rec;
+}
+
+START_TEST(membership_record_round_trip)
+{
+    static const char *const orgs[] = {ORG_C, ORG_A, ORG_B};
+    static const char *const roles[] = {"admin", NULL, "viewer"};
+    st_bytes_t rec = mrec_of(orgs, roles, 3);
+    mrec_t r;
+    ment_t e;
+    apr_uint32_t pos;
+    unsigned char org[ID_BIN];
+    ck_assert_int_eq(st_mrec_open(rec.data, rec.size, &r), 1);
+    ck_assert_uint_eq(r.n, 3);
+    /* sorted by org id, each entry with its roles */
+    ck_assert_str_eq(st_id_str(st_mrec_org(&r, 0), "org_", pool), ORG_A);
+    ck_assert_str_eq(st_id_str(st_mrec_org(&r, 2), "org_", pool), ORG_C);
+    st_id_pack(ORG_C, "org_", org);
+    ck_assert_int_eq(st_mrec_search(&r, org, &pos), 1);
+    ck_assert_uint_eq(pos, 2);
+    ck_assert_int_eq(st_mrec_entry(&r, pos, &e), 1);
+    ck_assert_int_eq(e.created, 1000);
+    apr_array_header_t *got = st_roles_decode(&e, pool);
+    ck_assert_int_eq(got->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(got, 0, const char *), "admin");
+    ck_assert_int_eq(st_mrec_entry(&r, 0, &e), 1);
+    ck_assert_int_eq(st_roles_decode(&e, pool)->nelts, 0);
+    /* removing every entry leaves an empty record (the key is deleted) */
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(st_mrec_open(rec.data, rec.size, &r), 1);
+        ck_assert_int_eq(st_mrec_splice(&r, 0, 1, NULL, &rec, pool, &err), APR_SUCCESS);
+    }
+    ck_assert_uint_eq(rec.size, 0);
+}
+END_TEST
+
+static orgs_session_t session_of(const char *claims)
+{
+    orgs_session_t s = {0};
+    s.org_id = ORG_A;
+    s.user_id = USR_A;
+    s.conn_id = CON_A;
+    s.created = 10;
+    s.last_seen = 20;
+    s.expires = 30;
+    s.claims_json = claims;
+    return s;
+}
+
+START_TEST(session_record_round_trip)
+{
+    orgs_session_t s = session_of("{\"email\":\"a@x.com\",\"n\":5,\"ok\":true,\"list\":[1]}");
+    orgs_session_t back;
+    orgs_session_t *dec;
+    st_bytes_t rec;
+    srec_t r;
+    ck_assert_int_eq(st_srec_encode(&s, "acme-idp", &rec, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(st_srec_open(rec.data, rec.size, &r), 1);
+    ck_assert_int_eq(st_srec_session(&r, &back, 1, pool), 1);
+    ck_assert_str_eq(back.org_id, ORG_A);
+    ck_assert_str_eq(back.user_id, USR_A);
+    ck_assert_str_eq(back.conn_id, CON_A);
+    ck_assert_int_eq(back.created, 10);
+    ck_assert_int_eq(back.last_seen, 20);
+    ck_assert_int_eq(back.expires, 30);
+    ck_assert_str_eq(back.claims_json, s.claims_json);
+    ck_assert_ptr_null(back.id_token_hint);
+    ck_assert_str_eq(apr_pstrmemdup(pool, r.conn_name, r.conn_name_len), "acme-idp");
+    /* the scalar claims, decoded once; the array is left out */
+    apr_array_header_t *claims = st_srec_claims(&r, pool);
+    ck_assert_int_eq(claims->nelts, 3);
+    ck_assert_str_eq(APR_ARRAY_IDX(claims, 1, orgs_kv_t).key, "n");
+    ck_assert_str_eq(APR_ARRAY_IDX(claims, 1, orgs_kv_t).value, "5");
+    ck_assert_str_eq(APR_ARRAY_IDX(claims, 2, orgs_kv_t).value, "true");
+    ck_assert_int_eq(st_srec_decode(rec.data, rec.size, &dec, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(dec->claims_json, s.claims_json);
+    /* without claims: none kept */
+    s = session_of(NULL);
+    ck_assert_int_eq(st_srec_encode(&s, "c", &rec, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(st_srec_open(rec.data, rec.size, &r), 1);
+    ck_assert_ptr_null(r.claims);
+    ck_assert_int_eq(st_srec_claims(&r, pool)->nelts, 0);
+}
+END_TEST
+
+/* j dumped compactly, as the store writes records; steals j. */
+static const char *dumped(json_t *j)
+{
+    ck_assert_ptr_nonnull(j);
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    const char *out = apr_pstrdup(pool, s);
+    free(s);
+    return out;
+}
+
+START_TEST(org_and_user_records_round_trip)
+{
+    orgs_org_t o = {0}, *f, *d;
+    orgs_user_t u = {0}, *uf, *ud;
+    json_t *j;
+    o.id = ORG_A;
+    o.name = "acme";
+    o.display_name = "Acme \"Inc\" \xc3\xa9";
+    o.created = 1;
+    o.updated = 2;
+    o.domains = strs(2, "a.example", "b.example");
+    o.meta = meta1("tier", "gold");
+    const char *rec = dumped(st_org_encode(&o));
+    ck_assert_int_eq(st_org_decode_fast(rec, strlen(rec), &f, pool), 1);
+    ck_assert_int_eq(st_json_of(rec, strlen(rec), &j, &err, "organization"), APR_SUCCESS);
+    ck_assert_int_eq(st_org_decode(j, &d, pool, &err), APR_SUCCESS);
+    json_decref(j);
+    ck_assert_str_eq(f->display_name, o.display_name);
+    ck_assert_str_eq(d->display_name, o.display_name);
+    ck_assert_int_eq(f->updated, 2);
+    ck_assert_int_eq(d->domains->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(f->domains, 1, const char *), "b.example");
+    ck_assert_str_eq(APR_ARRAY_IDX(f->meta, 0, orgs_kv_t).value, "gold");
+    ck_assert_str_eq(APR_ARRAY_IDX(d->meta, 0, orgs_kv_t).key, "tier");
+    u.id = USR_A;
+    u.conn_id = CON_A;
+    u.sub = "sub-1";
+    u.email = "a@x.com";
+    u.created = 5;
+    u.last_login = 6;
+    rec = dumped(st_user_encode(&u));
+    ck_assert_int_eq(st_user_decode_fast(rec, strlen(rec), &uf, pool), 1);
+    ck_assert_int_eq(st_json_of(rec, strlen(rec), &j, &err, "user"), APR_SUCCESS);
+    ck_assert_int_eq(st_user_decode(j, &ud, pool, &err), APR_SUCCESS);
+    json_decref(j);
+    ck_assert_str_eq(uf->sub, "sub-1");
+    ck_assert_str_eq(ud->email, "a@x.com");
+    ck_assert_ptr_null(uf->name);
+    ck_assert_int_eq(uf->last_login, 6);
+    ck_assert_int_eq(ud->created, 5);
+}
+END_TEST
+
+START_TEST(conn_invite_pending_records_round_trip)
+{
+    orgs_conn_t c = {0}, *cd;
+    orgs_invite_t inv = {0}, *id;
+    orgs_pending_t pl = {0}, *pd;
+    const char *sealed;
+    json_t *j;
+    c.id = CON_A;
+    c.name = "idp";
+    c.issuer = "https://idp.example.com";
+    c.client_id = "client";
+    c.created = 7;
+    j = st_conn_encode(&c, "c2VhbGVk");
+    ck_assert_int_eq(st_conn_decode(j, &cd, &sealed, pool, &err), APR_SUCCESS);
+    json_decref(j);
+    ck_assert_str_eq(cd->issuer, c.issuer);
+    ck_assert_str_eq(sealed, "c2VhbGVk");
+    ck_assert_int_eq(cd->created, 7);
+    inv.id = "inv_0000000000000000";
+    inv.org_id = ORG_A;
+    inv.email = "b@x.com";
+    inv.roles = strs(1, "admin");
+    inv.expires = 9;
+    j = st_invite_encode(&inv);
+    ck_assert_int_eq(st_invite_decode(j, &id, pool, &err), APR_SUCCESS);
+    json_decref(j);
+    ck_assert_str_eq(id->email, "b@x.com");
+    ck_assert_str_eq(APR_ARRAY_IDX(id->roles, 0, const char *), "admin");
+    ck_assert_int_eq(id->expires, 9);
+    pl.state = "state-0123456789abcdef";
+    memset(pl.browser, 0xab, sizeof(pl.browser));
+    pl.nonce = "n";
+    pl.code_verifier = "v";
+    pl.org_id = ORG_A;
+    pl.created = 11;
+    j = st_pending_encode(&pl, pool);
+    ck_assert_int_eq(st_pending_decode(j, &pd, pool, &err), APR_SUCCESS);
+    json_decref(j);
+    ck_assert_mem_eq(pd->browser, pl.browser, sizeof(pl.browser));
+    ck_assert_str_eq(pd->nonce, "n");
+    ck_assert_ptr_null(pd->return_to);
+    ck_assert_int_eq(pd->created, 11);
+}
+END_TEST
+
+/* ---- refusals --------------------------------------------------------- */
+
+START_TEST(ids_refused)
+{
+    static const char *const bad[] = {"",
+                                      "org_",
+                                      "org_000000000000000",   /* 15 */
+                                      "org_00000000000000000", /* 17 */
+                                      "usr_0000000000000000",  /* other prefix */
+                                      "org_000000000000000-",
+                                      "org_000000000000000_",
+                                      "org_000000000000000 ",
+                                      "org_000000000000000\xc3"};
+    unsigned char bin[ID_BIN];
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(!st_id_pack(bad[i], "org_", bin), "%s", bad[i]);
+    }
+    ck_assert_int_eq(st_id_pack(NULL, "org_", bin), 0);
+}
+END_TEST
+
+START_TEST(packed_ids_refused)
+{
+    unsigned char bin[ID_BIN];
+    char out[ID_LEN + 1];
+    memset(bin, 0xff, sizeof(bin)); /* 6-bit groups of 63: no base62 digit */
+    ck_assert_int_eq(st_id_unpack(bin, "org_", out), 0);
+    ck_assert_ptr_null(st_id_str(bin, "org_", pool));
+    st_id_pack(ORG_C, "org_", bin);
+    bin[11] |= 0x3e; /* the last digit becomes 62 or 63 */
+    ck_assert_int_eq(st_id_unpack(bin, "org_", out), 0);
+}
+END_TEST
+
+START_TEST(membership_headers_refused)
+{
+    static const char *const orgs[] = {ORG_A};
+    static const char *const roles[] = {"admin"};
+    unsigned char b[4 + MENT] = {0};
+    mrec_t r;
+    for (size_t n = 1; n < 4; n++) {
+        ck_assert_int_eq(st_mrec_open(b, n, &r), 0); /* no room for the count */
+    }
+    ck_assert_int_eq(st_mrec_open(b, 4, &r), 0); /* a count of 0 is never stored */
+    b[0] = 2;                                    /* two entries in room for one */
+    ck_assert_int_eq(st_mrec_open(b, sizeof(b), &r), 0);
+    b[0] = 0xff;
+    b[3] = 0xff;
+    ck_assert_int_eq(st_mrec_open(b, sizeof(b), &r), 0);
+    /* a splice of a corrupt record refuses */
+    st_bytes_t rec = mrec_of(orgs, roles, 1), out;
+    unsigned char *d = rec.data;
+    d[4 + ID_BIN + 8] = 0xff; /* roles offset past the end */
+    ck_assert_int_eq(st_mrec_open(rec.data, rec.size, &r), 1);
+    ck_assert_int_eq(st_mrec_splice(&r, 1, 0, NULL, &out, pool, &err), ORGS_ESTORE);
+}
+END_TEST
+
+START_TEST(membership_entries_refused)
+{
+    static const char *const orgs[] = {ORG_A, ORG_B};
+    static const char *const roles[] = {"admin", "viewer"};
+    st_bytes_t rec = mrec_of(orgs, roles, 2);
+    unsigned char *d = rec.data;
+    size_t info0 = 4 + 2 * ID_BIN, info1 = info0 + MINFO;
+    mrec_t r;
+    ment_t e;
+    /* roles offset inside the fixed part */
+    memset(d + info0 + 8, 0, 4);
+    ck_assert_int_eq(st_mrec_open(d, rec.size, &r), 1);
+    ck_assert_int_eq(st_mrec_entry(&r, 0, &e), 0);
+    /* offsets out of order: the first entry's roles start after they end */
+    rec = mrec_of(orgs, roles, 2);
+    d = rec.data;
+    d[info0 + 8] = (unsigned char)(d[info1 + 8] + 1);
+    ck_assert_int_eq(st_mrec_open(d, rec.size, &r), 1);
+    ck_assert_int_eq(st_mrec_entry(&r, 0, &e), 0);
+    /* roles without their NUL */
+    rec = mrec_of(orgs, roles, 2);
+    d = rec.data;
+    d[rec.size - 1] = 'x';
+    ck_assert_int_eq(st_mrec_open(d, rec.size, &r), 1);
+    ck_assert_int_eq(st_mrec_entry(&r, 1, &e), 0);
+    ck_assert_int_eq(st_mrec_entry(&r, 0, &e), 1); /* the other one is fine */
+}
+END_TEST
+
+/* A well-formed session record in p, to damage. */
+static unsigned char *srec_copy(size_t *size, const char *claims)
+{
+    orgs_session_t s = session_of(claims);
+    st_bytes_t rec;
+    ck_assert_int_eq(st_srec_encode(&s, "idp", &rec, pool, &err), APR_SUCCESS);
+    *size = rec.size;
+    return rec.data;
+}
+
+START_TEST(session_records_refused)
+{
+    size_t n;
+    unsigned char *b;
+    srec_t r;
+    orgs_session_t *s;
+    b = srec_copy(&n, "{\"a\":\"b\"}");
+    for (size_t len = 0; len < SREC_FIXED + 3 + 4; len++) {
+        ck_assert_msg(!st_srec_open(b, len, &r), "%zu bytes accepted", len);
+    }
+    b[0] = '{'; /* a JSON record, not a session record */
+    ck_assert_int_eq(st_srec_open(b, n, &r), 0);
+    b = srec_copy(&n, "{\"a\":\"b\"}");
+    b[SREC_NAME] = 200; /* the name runs past the end */
+    ck_assert_int_eq(st_srec_open(b, n, &r), 0);
+    b = srec_copy(&n, "{\"a\":\"b\"}");
+    st_put_u64le(b + SREC_FIXED + 3, 1000); /* claims longer than the record (and the next bytes) */
+    ck_assert_int_eq(st_srec_open(b, n, &r), 0);
+    b = srec_copy(&n, "{\"a\":\"b\"}");
+    b[SREC_FIXED + 1] = '\0'; /* a NUL in the connection's name */
+    ck_assert_int_eq(st_srec_open(b, n, &r), 0);
+    b = srec_copy(&n, "{\"a\":\"b\"}");
+    b[SREC_FIXED + 3 + 4 + 2] = '\0'; /* a NUL in the claims */
+    ck_assert_int_eq(st_srec_open(b, n, &r), 0);
+    b = srec_copy(&n, "{\"a\":\"b\"}");
+    b[n - 1] = 'x'; /* pairs without their final NUL */
+    ck_assert_int_eq(st_srec_open(b, n, &r), 0);
+    b = srec_copy(&n, NULL);
+    memset(b + 1, 0xff, ID_BIN); /* the org id is no id */
+    ck_assert_int_eq(st_srec_open(b, n, &r), 1);
+    ck_assert_int_eq(st_srec_session(&r, apr_palloc(pool, sizeof(orgs_session_t)), 0, pool), 0);
+    ck_assert_int_eq(st_srec_decode(b, n, &s, pool, &err), ORGS_ESTORE);
+}
+END_TEST
+
+START_TEST(session_encode_refused)
+{
+    orgs_session_t s = session_of(NULL);
+    st_bytes_t rec;
+    char name[257];
+    memset(name, 'n', 256);
+    name[256] = '\0';
+    ck_assert_int_eq(st_srec_encode(&s, name, &rec, pool, &err), APR_EINVAL);
+    s.org_id = "org_bad";
+    ck_assert_int_eq(st_srec_encode(&s, "idp", &rec, pool, &err), APR_EINVAL);
+    s = session_of(NULL);
+    s.user_id = ORG_A; /* an id of another kind */
+    ck_assert_int_eq(st_srec_encode(&s, "idp", &rec, pool, &err), APR_EINVAL);
+    s = session_of(NULL);
+    s.conn_id = NULL;
+    ck_assert_int_eq(st_srec_encode(&s, "idp", &rec, pool, &err), APR_EINVAL);
+}
+END_TEST
+
+/* Records the fast reader leaves to jansson (0), whatever jansson says. */
+START_TEST(fast_reader_declines)
+{
+    static const char *const declined[] = {
+        "",
+        "{",
+        "[]",
+        "{ \"id\":\"" ORG_A "\",\"name\":\"a\"}",                      /* whitespace */
+        "{\"id\":\"" ORG_A "\",\"name\":\"\\u0061\"}",                 /* \u escape */
+        "{\"id\":\"" ORG_A "\",\"name\":\"a\",\"created\":1.5}",       /* real */
+        "{\"id\":\"" ORG_A "\",\"name\":\"a\",\"created\":true}",      /* true */
+        "{\"id\":\"" ORG_A "\",\"name\":\"a\",\"display_name\":null}", /* null */
+        "{\"id\":\"" ORG_A "\",\"name\":\"a\",\"name\":\"b\"}",        /* repeated name */
+        "{\"id\":\"" ORG_A "\",\"name\":\"a\"}x",                      /* trailing bytes */
+        "{\"id\":\"" ORG_A "\",\"name\":\"\xc3\"}",                    /* truncated UTF-8 */
+        "{\"id\":\"" ORG_A "\",\"name\":\"\xc0\xaf\"}",                /* overlong */
+        "{\"id\":\"" ORG_A "\",\"name\":\"\xed\xa0\x80\"}",            /* surrogate */
+        "{\"id\":\"" ORG_A "\",\"name\":\"a\",\"created\":01}",        /* leading zero */
+        "{\"id\":\"" ORG_A "\",\"name\":\"a\",\"created\":99999999999999999999}", /* overflow */
+        "{\"id\":\"" ORG_A "\",\"name\":1}",                                      /* wrong kind */
+        "{\"id\":\"" ORG_A "\",\"name\":\"a\",\"domains\":\"x\"}",                /* not a list */
+        "{\"id\":\"" ORG_A "\",\"name\":\"a\",\"meta\":{\"k\":\"v\",\"k\":\"w\"}}",
+        "{\"name\":\"a\"}", /* no id */
+    };
+    orgs_org_t *o;
+    orgs_user_t *u;
+    for (size_t i = 0; i < sizeof(declined) / sizeof(declined[0]); i++) {
+        ck_assert_msg(!st_org_decode_fast(declined[i], strlen(declined[i]), &o, pool), "%s",
+                      declined[i]);
+    }
+    static const char no_conn[] = "{\"id\":\"" USR_A "\",\"sub\":\"s\"}";
+    ck_assert_int_eq(st_user_decode_fast(no_conn, strlen(no_conn), &u, pool), 0);
+    static const char num_sub[] = "{\"id\":\"" USR_A "\",\"conn_id\":\"" CON_A "\",\"sub\":7}";
+    ck_assert_int_eq(st_user_decode_fast(num_sub, strlen(num_sub), &u, pool), 0);
+}
+END_TEST
+
+START_TEST(json_records_refused)
+{
+    static const char *const not_objects[] = {"", "[1]", "\"s\"", "{\"a\":", "nul"};
+    json_t *j;
+    orgs_org_t *o;
+    orgs_user_t *u;
+    orgs_conn_t *c;
+    orgs_invite_t *inv;
+    orgs_pending_t *pl;
+    const char *sealed;
+    for (size_t i = 0; i < sizeof(not_objects) / sizeof(not_objects[0]); i++) {
+        const char *s = not_objects[i];
+        ck_assert_int_eq(st_json_of(s, strlen(s), &j, &err, "record"), ORGS_ESTORE);
+        ck_assert_ptr_null(j);
+    }
+    static const char *const orgs[] = {
+        "{\"name\":\"a\"}",
+        "{\"id\":\"" ORG_A "\"}",
+        "{\"id\":\"" ORG_A "\",\"name\":\"a\",\"domains\":[1]}",
+        "{\"id\":\"" ORG_A "\",\"name\":\"a\",\"meta\":[]}",
+        "{\"id\":\"" ORG_A "\",\"name\":\"a\",\"meta\":{\"k\":1}}",
+    };
+    for (size_t i = 0; i < sizeof(orgs) / sizeof(orgs[0]); i++) {
+        j = json_loads(orgs[i], 0, NULL);
+        ck_assert_msg(st_org_decode(j, &o, pool, &err) == APR_EINVAL, "%s", orgs[i]);
+        json_decref(j);
+    }
+    j = json_loads("{\"id\":\"" USR_A "\"}", 0, NULL);
+    ck_assert_int_eq(st_user_decode(j, &u, pool, &err), APR_EINVAL);
+    json_decref(j);
+    j = json_loads("{\"id\":\"" CON_A "\"}", 0, NULL);
+    ck_assert_int_eq(st_conn_decode(j, &c, &sealed, pool, &err), APR_EINVAL);
+    json_decref(j);
+    j = json_loads("{\"id\":\"inv_0000000000000000\",\"org_id\":\"" ORG_A
+                   "\",\"email\":\"a@x.com\",\"roles\":[1]}",
+                   0, NULL);
+    ck_assert_int_eq(st_invite_decode(j, &inv, pool, &err), APR_EINVAL);
+    json_decref(j);
+    j = json_loads("{\"nonce\":\"n\",\"browser\":\"q83v\"}", 0, NULL); /* 3 bytes, not 32 */
+    ck_assert_int_eq(st_pending_decode(j, &pl, pool, &err), ORGS_ESTORE);
+    json_decref(j);
+    j = json_loads("{\"nonce\":\"n\",\"browser\":\"***\"}", 0, NULL);
+    ck_assert_int_eq(st_pending_decode(j, &pl, pool, &err), ORGS_ESTORE);
+    json_decref(j);
+    j = json_loads("{\"nonce\":\"n\"}", 0, NULL);
+    ck_assert_int_eq(st_pending_decode(j, &pl, pool, &err), ORGS_ESTORE);
+    json_decref(j);
+}
+END_TEST
+
+START_TEST(encoders_refuse_invalid_utf8)
+{
+    orgs_user_t u = {0};
+    orgs_conn_t c = {0};
+    u.id = USR_A;
+    u.conn_id = CON_A;
+    u.name = "\xff";
+    ck_assert_ptr_null(st_user_encode(&u));
+    c.id = CON_A;
+    c.name = "idp";
+    ck_assert_ptr_null(st_conn_encode(&c, "\xc3"));
+    ck_assert_int_eq(st_utf8_check("\xe2\x82"), -1);
+    ck_assert_int_eq(st_utf8_check("caf\xc3\xa9"), 0);
+    ck_assert_int_eq(st_utf8_check(NULL), 0);
+}
+END_TEST
+
+static void add_tests(TCase *tc)
+{
+    tcase_add_test(tc, ids_round_trip_in_order);
+    tcase_add_test(tc, byte_order_round_trip);
+    tcase_add_test(tc, membership_record_round_trip);
+    tcase_add_test(tc, session_record_round_trip);
+    tcase_add_test(tc, org_and_user_records_round_trip);
+    tcase_add_test(tc, conn_invite_pending_records_round_trip);
+    tcase_add_test(tc, ids_refused);
+    tcase_add_test(tc, packed_ids_refused);
+    tcase_add_test(tc, membership_headers_refused);
+    tcase_add_test(tc, membership_entries_refused);
+    tcase_add_test(tc, session_records_refused);
+    tcase_add_test(tc, session_encode_refused);
+    tcase_add_test(tc, fast_reader_declines);
+    tcase_add_test(tc, json_records_refused);
+    tcase_add_test(tc, encoders_refuse_invalid_utf8);
+}
+
+int main(void)
+{
+    return fixture_run("store_codec", add_tests);
+}
