@@ -111,6 +111,11 @@ only_in() { # PATTERN WHAT ALLOWED-REGEX
 only_in '#include *<lmdb\.h>|MDB_txn|MDB_env|mdb_[a-z_]+\(' 'LMDB' '^src/core/store/'
 only_in '#include *<curl/|curl_[a-z_]+\(' 'libcurl' '^src/core/http\.c$'
 only_in '#include *<openssl/' 'OpenSSL' '^src/core/(crypto|jose)\.c$'
+# the store's private headers stay private
+for src in $(grep -rlE '#include *"(store/)?(store_int|codec)\.h"' "$srcdir/src" "$srcdir/tools" "$srcdir/mod_auth_orgs.c"); do
+    rel=${src#"$srcdir"/}
+    case $rel in src/core/store/*) ;; *) fail "$rel includes a private header of src/core/store/" ;; esac
+done
 
 # ---- 5. exports of the module
 so="$builddir/.libs/mod_auth_orgs.so"
