@@ -66,8 +66,12 @@ static int read_pending(orgs_route_t *c, callback_t *cb)
                                          "The sign-in response is incomplete.", "/");
     }
     /* the store compares before anything else: another browser cannot burn it */
-    if (browser) {
-        orgs_crypto_hmac(sc->keys->state, browser, strlen(browser), mac);
+    if (browser &&
+        (rv = orgs_crypto_hmac(sc->keys->state, browser, strlen(browser), mac)) != APR_SUCCESS) {
+        orgs_log_rerror(r, APLOG_ERR, rv,
+                        ORGSLOGNO(00248) "callback: cannot compute the browser binding");
+        return orgs_endpoints_error_send(r, orgs_status_for(rv), "server_error",
+                                         "The sign-in failed.", "/");
     }
     rv = orgs_store_pending_get(c->st, state, browser ? mac : NULL, apr_time_now(),
                                 sc->login_timeout, &cb->pl, r->pool, &err);
@@ -273,9 +277,10 @@ static int decide(orgs_route_t *c, callback_t *cb)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     cb->sid = sid;
-    orgs_crypto_sha256(sid, strlen(sid), cb->sid_hash);
-    if (old) {
-        orgs_crypto_sha256(old, strlen(old), cb->old_hash);
+    if ((rv = orgs_crypto_sha256(sid, strlen(sid), cb->sid_hash)) != APR_SUCCESS ||
+        (old && (rv = orgs_crypto_sha256(old, strlen(old), cb->old_hash)) != APR_SUCCESS)) {
+        orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00249) "callback: cannot hash the session ids");
+        return refuse(c, orgs_status_for(rv), "server_error", "The sign-in failed.");
     }
     memset(in, 0, sizeof(*in));
     in->state = cb->pl->state;
