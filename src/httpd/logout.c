@@ -44,10 +44,17 @@ int orgs_logout_route(orgs_route_t *c)
         sid = NULL;
     }
     if (sid) {
-        if (orgs_store_session_view(c->st, hash, apr_time_now(),
-                                    orgs_srv_cfg(r->server)->session_idle, &view, r->pool,
-                                    &err) != APR_SUCCESS ||
-            orgs_store_session_hint_get(c->st, hash, &hint, r->pool, &err) != APR_SUCCESS) {
+        if ((rv = orgs_store_session_view(c->st, hash, apr_time_now(),
+                                          orgs_srv_cfg(r->server)->session_idle, &view, r->pool,
+                                          &err)) != APR_SUCCESS ||
+            (rv = orgs_store_session_hint_get(c->st, hash, &hint, r->pool, &err)) != APR_SUCCESS) {
+            /* a session gone or expired has nothing to end at the IdP */
+            if (rv != APR_NOTFOUND && rv != ORGS_EEXPIRED) {
+                orgs_log_rerror(r, APLOG_WARNING, rv,
+                                ORGSLOGNO(00252) "logout: cannot read the session of org %s, "
+                                                 "so it is not ended at the IdP: %s",
+                                org, err.msg);
+            }
             view = NULL;
         }
         rv = orgs_store_session_delete(c->st, hash, r->pool, &err);
