@@ -12,6 +12,7 @@
 #include "oidc.h"
 #include "signin.h"
 #include "endpoints.h"
+#include "sweep.h"
 
 /* Callback steps return this to go on; anything else is the response
  * already decided (an error page returns OK, so OK cannot mean "go on"). */
@@ -301,37 +302,6 @@ static int decide(orgs_route_t *c, callback_t *cb)
 
 /* ---- commit ----------------------------------------------------------- */
 
-/* Sessions that expired or went idle are removed from time to time on the
- * login path (never per request); the last sweep's time is shared by all
- * children through the store. */
-#define PURGE_INTERVAL apr_time_from_sec(900)
-#define PURGE_KEY "purge:sessions"
-
-static void purge_sessions(request_rec *r, orgs_store_t *st, apr_time_t now)
-{
-    const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
-    const char *last = NULL;
-    apr_time_t at = 0;
-    apr_size_t removed = 0;
-    orgs_err_t err = {{0}};
-
-    if (orgs_store_cache_get(st, PURGE_KEY, &last, &at, r->pool, &err) == APR_SUCCESS &&
-        now - at < PURGE_INTERVAL) {
-        return;
-    }
-    apr_status_t rv;
-
-    if ((rv = orgs_store_cache_put(st, PURGE_KEY, "", now, r->pool, &err)) != APR_SUCCESS ||
-        (rv = orgs_store_session_purge(st, now, sc->session_idle, &removed, r->pool, &err)) !=
-            APR_SUCCESS) {
-        orgs_log_rerror(r, APLOG_WARNING, rv, ORGSLOGNO(00236) "cannot remove expired sessions: %s",
-                        err.msg);
-        return;
-    }
-    orgs_log_rerror(r, APLOG_DEBUG, 0,
-                    ORGSLOGNO(00237) "removed %" APR_SIZE_T_FMT " expired sessions", removed);
-}
-
 /* Commits what was decided in one store transaction and answers: signed
  * in (the cookies, back to return_to), access_denied, a replay, or the
  * store's failure (nothing written). */
@@ -366,7 +336,7 @@ static int commit_and_answer(orgs_route_t *c, callback_t *cb)
                         ORGSLOGNO(00225) "user %s joined org %s by auto-membership of %s",
                         cb->user->id, cb->org->name, cb->conn->name);
     }
-    purge_sessions(r, c->st, cb->in.now);
+    orgs_sweep_sessions(r, c->st, cb->in.now);
     orgs_endpoints_cookie_set(r, apr_pstrcat(r->pool, ORGS_COOKIE_SESSION, cb->org->name, NULL),
                               cb->sid, max_age);
     orgs_endpoints_cookie_set(r, ORGS_COOKIE_ORG, cb->org->name, max_age);
