@@ -326,13 +326,11 @@ static const EVP_MD *sha256_get(void)
     return sha256_md;
 }
 
-/* After a failure out gets unpredictable bytes, never a real digest, so a
- * caller that does not check the result still compares unequal. */
+/* After a failure out is zeroed (no partial digest is left behind);
+ * callers check the result and never use it then. */
 static apr_status_t digest_failed(unsigned char out[32])
 {
-    if (RAND_bytes(out, 32) != 1) {
-        memset(out, 0xA5, 32);
-    }
+    memset(out, 0, 32);
     return ORGS_ECRYPTO;
 }
 

@@ -43,8 +43,9 @@ apr_status_t orgs_crypto_open(const unsigned char key[ORGS_CRYPTO_KEY_LEN], cons
                               orgs_err_t *err);
 
 /* HMAC-SHA256 of data[0..len) into out. APR_SUCCESS, or ORGS_ECRYPTO when
- * OpenSSL fails: out then holds unpredictable bytes, never a valid MAC, so
- * even a caller that ignores the result cannot match it. */
+ * OpenSSL fails: out is then zeroed, which is no MAC, and must not be used
+ * (two failures give equal outputs): every caller checks the result and
+ * fails closed. */
 apr_status_t orgs_crypto_hmac(const unsigned char key[ORGS_CRYPTO_KEY_LEN], const void *data,
                               apr_size_t len, unsigned char out[32]);
 
@@ -62,7 +63,8 @@ apr_status_t orgs_crypto_b64url_decode(const char *s, apr_size_t slen, unsigned 
                                        apr_size_t *outlen, apr_pool_t *p);
 
 /* SHA-256 of data[0..len) into out. APR_SUCCESS, or ORGS_ECRYPTO when
- * OpenSSL fails (out then unpredictable, as for orgs_crypto_hmac). */
+ * OpenSSL fails: out is then zeroed and must not be used, as for
+ * orgs_crypto_hmac. */
 apr_status_t orgs_crypto_sha256(const void *data, apr_size_t len, unsigned char out[32]);
 /* PKCE S256 / hashed ids: base64url(SHA-256(s)) in p; NULL when OpenSSL
  * fails. */

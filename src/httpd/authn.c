@@ -46,7 +46,13 @@ static apr_status_t find_session(request_rec *r, orgs_store_t *st, const char *o
     if (!sid) {
         return APR_NOTFOUND;
     }
-    orgs_crypto_sha256(sid, strlen(sid), hash);
+    if ((rv = orgs_crypto_sha256(sid, strlen(sid), hash)) != APR_SUCCESS) {
+        orgs_log_rerror(r, APLOG_ERR, rv,
+                        ORGSLOGNO(00107) "cannot hash the session cookie of org %s: the request "
+                                         "counts as signed out",
+                        org);
+        return APR_NOTFOUND;
+    }
     rv = orgs_store_session_view(st, hash, now, sc->session_idle, out, r->pool, &err);
     if (rv == APR_NOTFOUND || rv == ORGS_EEXPIRED) {
         orgs_log_rerror(r, APLOG_INFO, 0, ORGSLOGNO(00101) "session for org %s no longer valid: %s",

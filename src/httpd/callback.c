@@ -12,6 +12,7 @@
 #include "oidc.h"
 #include "signin.h"
 #include "endpoints.h"
+#include "sweep.h"
 
 /* Callback steps return this to go on; anything else is the response
  * already decided (an error page returns OK, so OK cannot mean "go on"). */
@@ -35,8 +36,21 @@ typedef struct {
 
 /* ---- read the pending login, verify the answer ------------------------ */
 
-/* The pending login named by state, single use, and bound to this
- * browser. Returns STEP_CONTINUE or the response already decided. */
+/* The one answer for a state that is not (or no longer) a pending login:
+ * unknown, forged, expired, or used already, by this callback's replay or
+ * by a concurrent one that committed first. */
+static int refuse_state(request_rec *r, apr_status_t rv)
+{
+    orgs_log_rerror(r, APLOG_WARNING, 0, ORGSLOGNO(00215) "callback: state %s",
+                    rv == ORGS_EEXPIRED ? "expired" : "unknown, forged or already used");
+    return orgs_endpoints_error_send(
+        r, HTTP_BAD_REQUEST, "invalid_request",
+        "This sign-in attempt is unknown or has expired. Please sign in again.", "/");
+}
+
+/* The pending login named by state, bound to this browser. It is only
+ * read here: the commit consumes it, or discard_pending when the callback
+ * stops before. Returns STEP_CONTINUE or the response already decided. */
 static int read_pending(orgs_route_t *c, callback_t *cb)
 {
     request_rec *r = c->r;
@@ -52,18 +66,18 @@ static int read_pending(orgs_route_t *c, callback_t *cb)
         return orgs_endpoints_error_send(r, HTTP_BAD_REQUEST, "invalid_request",
                                          "The sign-in response is incomplete.", "/");
     }
-    /* the store compares before it deletes: another browser cannot burn it */
-    if (browser) {
-        orgs_crypto_hmac(sc->keys->state, browser, strlen(browser), mac);
+    /* the store compares before anything else: another browser cannot burn it */
+    if (browser &&
+        (rv = orgs_crypto_hmac(sc->keys->state, browser, strlen(browser), mac)) != APR_SUCCESS) {
+        orgs_log_rerror(r, APLOG_ERR, rv,
+                        ORGSLOGNO(00248) "callback: cannot compute the browser binding");
+        return orgs_endpoints_error_send(r, orgs_status_for(rv), "server_error",
+                                         "The sign-in failed.", "/");
     }
-    rv = orgs_store_pending_take(c->st, state, browser ? mac : NULL, apr_time_now(),
-                                 sc->login_timeout, &cb->pl, r->pool, &err);
+    rv = orgs_store_pending_get(c->st, state, browser ? mac : NULL, apr_time_now(),
+                                sc->login_timeout, &cb->pl, r->pool, &err);
     if (rv == APR_NOTFOUND || rv == ORGS_EEXPIRED) {
-        orgs_log_rerror(r, APLOG_WARNING, 0, ORGSLOGNO(00215) "callback: state %s",
-                        rv == ORGS_EEXPIRED ? "expired" : "unknown, forged or already used");
-        return orgs_endpoints_error_send(
-            r, HTTP_BAD_REQUEST, "invalid_request",
-            "This sign-in attempt is unknown or has expired. Please sign in again.", "/");
+        return refuse_state(r, rv);
     }
     if (rv == ORGS_EDENIED) {
         orgs_log_rerror(r, APLOG_WARNING, rv,
@@ -79,6 +93,29 @@ static int read_pending(orgs_route_t *c, callback_t *cb)
     }
     c->return_to = cb->pl->return_to;
     return STEP_CONTINUE;
+}
+
+/* A callback refused after its pending login was read deletes it, so a
+ * state is single use whatever the answer. Gone already is fine (a
+ * concurrent callback consumed it). */
+static void discard_pending(orgs_route_t *c, const callback_t *cb)
+{
+    orgs_err_t err = {{0}};
+    apr_status_t rv = orgs_store_pending_delete(c->st, cb->pl->state, c->r->pool, &err);
+
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+        orgs_log_rerror(c->r, APLOG_ERR, rv,
+                        ORGSLOGNO(00247) "callback: the refused login's state could not be "
+                                         "deleted, it stays usable until it expires: %s",
+                        err.msg);
+    }
+}
+
+/* A refusal once the pending login is known: the error page, whose link
+ * goes back to where the login began. */
+static int refuse(orgs_route_t *c, int status, const char *error, const char *desc)
+{
+    return orgs_endpoints_error_send(c->r, status, error, desc, c->return_to);
 }
 
 /* The IdP's answer: RFC 9207 iss, error responses, then the code
@@ -99,9 +136,8 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
         orgs_log_rerror(r, rv == APR_NOTFOUND ? APLOG_WARNING : APLOG_ERR, rv,
                         ORGSLOGNO(00218) "callback: org or connection of the login is gone: %s",
                         err.msg);
-        return orgs_endpoints_error_send(
-            r, rv == APR_NOTFOUND ? HTTP_FORBIDDEN : HTTP_INTERNAL_SERVER_ERROR, "access_denied",
-            "The organization or its sign-in method was removed.", c->return_to);
+        return refuse(c, rv == APR_NOTFOUND ? HTTP_FORBIDDEN : HTTP_INTERNAL_SERVER_ERROR,
+                      "access_denied", "The organization or its sign-in method was removed.");
     }
     rv = orgs_oidc_provider_get(c->st, cb->conn->issuer, apr_time_now(), &opts, &cb->prov, r->pool,
                                 &err);
@@ -110,41 +146,37 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
             r, APLOG_ERR, rv,
             ORGSLOGNO(00219) "callback: connection %s: provider metadata unavailable: %s",
             cb->conn->name, err.msg);
-        return orgs_endpoints_error_send(r, HTTP_BAD_GATEWAY, "temporarily_unavailable",
-                                         "The organization's identity provider cannot be reached.",
-                                         c->return_to);
+        return refuse(c, HTTP_BAD_GATEWAY, "temporarily_unavailable",
+                      "The organization's identity provider cannot be reached.");
     }
-    if (iss && strcmp(iss, cb->prov->issuer) != 0) {
-        orgs_log_rerror(r, APLOG_WARNING, 0,
-                        ORGSLOGNO(00220) "callback: iss parameter does not match connection %s's "
-                                         "issuer (mix-up attack?)",
-                        cb->conn->name);
-        return orgs_endpoints_error_send(
-            r, HTTP_BAD_REQUEST, "invalid_request",
-            "The sign-in response came from the wrong identity provider.", c->return_to);
-    }
-    if (!iss && cb->prov->iss_param_supported) {
-        orgs_log_rerror(r, APLOG_WARNING, 0,
-                        ORGSLOGNO(00235) "callback: connection %s's IdP announces the iss "
-                                         "parameter but the response has none (mix-up attack?)",
-                        cb->conn->name);
-        return orgs_endpoints_error_send(
-            r, HTTP_BAD_REQUEST, "invalid_request",
-            "The sign-in response came from the wrong identity provider.", c->return_to);
+    if (iss ? strcmp(iss, cb->prov->issuer) != 0 : cb->prov->iss_param_supported) {
+        if (iss) {
+            orgs_log_rerror(r, APLOG_WARNING, 0,
+                            ORGSLOGNO(00220) "callback: iss parameter does not match connection "
+                                             "%s's issuer (mix-up attack?)",
+                            cb->conn->name);
+        } else {
+            orgs_log_rerror(r, APLOG_WARNING, 0,
+                            ORGSLOGNO(00235) "callback: connection %s's IdP announces the iss "
+                                             "parameter but the response has none (mix-up "
+                                             "attack?)",
+                            cb->conn->name);
+        }
+        return refuse(c, HTTP_BAD_REQUEST, "invalid_request",
+                      "The sign-in response came from the wrong identity provider.");
     }
     if (error) {
         const char *desc = apr_table_get(c->args, "error_description");
         orgs_log_rerror(r, APLOG_INFO, 0,
                         ORGSLOGNO(00221) "callback: connection %s answered error '%s'",
                         cb->conn->name, ap_escape_logitem(r->pool, error));
-        return orgs_endpoints_error_send(
-            r, strcmp(error, "access_denied") == 0 ? HTTP_FORBIDDEN : HTTP_BAD_REQUEST, error,
-            desc ? desc : "The identity provider refused the sign-in.", c->return_to);
+        return refuse(c, strcmp(error, "access_denied") == 0 ? HTTP_FORBIDDEN : HTTP_BAD_REQUEST,
+                      error, desc ? desc : "The identity provider refused the sign-in.");
     }
     if (!code || !*code) {
         orgs_log_rerror(r, APLOG_WARNING, 0, ORGSLOGNO(00222) "callback: no code parameter");
-        return orgs_endpoints_error_send(r, HTTP_BAD_REQUEST, "invalid_request",
-                                         "The sign-in response is incomplete.", c->return_to);
+        return refuse(c, HTTP_BAD_REQUEST, "invalid_request",
+                      "The sign-in response is incomplete.");
     }
     rv = orgs_oidc_token_exchange(cb->prov, cb->conn->client_id, cb->conn->client_secret,
                                   cb->conn->auth_method, code, cb->pl->code_verifier,
@@ -154,9 +186,8 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
         orgs_log_rerror(r, APLOG_WARNING, rv,
                         ORGSLOGNO(00223) "callback: connection %s: code exchange failed: %s",
                         cb->conn->name, err.msg);
-        return orgs_endpoints_error_send(r, HTTP_BAD_GATEWAY, "server_error",
-                                         "The identity provider did not complete the sign-in.",
-                                         c->return_to);
+        return refuse(c, HTTP_BAD_GATEWAY, "server_error",
+                      "The identity provider did not complete the sign-in.");
     }
     rv = orgs_oidc_id_token_verify(c->st, cb->prov, cb->conn->client_id, cb->id_token,
                                    cb->pl->nonce, apr_time_now(), ORGS_JOSE_DEFAULT_SKEW, &opts,
@@ -165,9 +196,8 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
         orgs_log_rerror(r, APLOG_WARNING, rv,
                         ORGSLOGNO(00224) "callback: connection %s: ID token rejected: %s",
                         cb->conn->name, err.msg);
-        return orgs_endpoints_error_send(r, HTTP_FORBIDDEN, "access_denied",
-                                         "The identity provider's answer could not be verified.",
-                                         c->return_to);
+        return refuse(c, HTTP_FORBIDDEN, "access_denied",
+                      "The identity provider's answer could not be verified.");
     }
     return STEP_CONTINUE;
 }
@@ -248,9 +278,10 @@ static int decide(orgs_route_t *c, callback_t *cb)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     cb->sid = sid;
-    orgs_crypto_sha256(sid, strlen(sid), cb->sid_hash);
-    if (old) {
-        orgs_crypto_sha256(old, strlen(old), cb->old_hash);
+    if ((rv = orgs_crypto_sha256(sid, strlen(sid), cb->sid_hash)) != APR_SUCCESS ||
+        (old && (rv = orgs_crypto_sha256(old, strlen(old), cb->old_hash)) != APR_SUCCESS)) {
+        orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00249) "callback: cannot hash the session ids");
+        return refuse(c, orgs_status_for(rv), "server_error", "The sign-in failed.");
     }
     memset(in, 0, sizeof(*in));
     in->state = cb->pl->state;
@@ -271,118 +302,24 @@ static int decide(orgs_route_t *c, callback_t *cb)
 
 /* ---- commit ----------------------------------------------------------- */
 
-/* The callback's store changes, with orgs_store_signin_commit's contract
- * (store.h), in separate store calls: the user upserted, admission decided
- * by orgs_signin_admit, the membership added on auto-membership, the old
- * session ended and the new one written. *at_session tells a failure while
- * writing the session from one while admitting (two log tags). */
-static apr_status_t commit(orgs_route_t *c, callback_t *cb, orgs_admit_t *admitted, int *at_session,
-                           orgs_err_t *err)
-{
-    request_rec *r = c->r;
-    orgs_signin_t *in = &cb->in;
-    orgs_enabled_conn_t *ec;
-    orgs_member_t *member;
-    int created = 0;
-    apr_status_t rv;
-
-    *at_session = 0;
-    rv = orgs_store_org_conn_get(c->st, in->org_id, in->conn_id, &ec, r->pool, err);
-    if (rv == APR_NOTFOUND) {
-        *admitted = orgs_signin_admit(0, 0, 0);
-        return APR_SUCCESS;
-    }
-    if (rv == APR_SUCCESS) {
-        rv = orgs_store_user_login(c->st, in->conn_id, in->sub, in->email, in->name, in->now,
-                                   &cb->user, &created, r->pool, err);
-    }
-    if (rv == APR_SUCCESS) {
-        rv = orgs_store_member_get(c->st, in->org_id, cb->user->id, &member, r->pool, err);
-        *admitted = orgs_signin_admit(rv == APR_SUCCESS, 1, ec->auto_membership);
-        if (rv == APR_NOTFOUND && *admitted == ORGS_ADMIT_JOINED) {
-            rv = orgs_store_member_add(c->st, in->org_id, cb->user->id, NULL, r->pool, err);
-            rv = rv == APR_EEXIST ? APR_SUCCESS : rv; /* a concurrent callback added it */
-        }
-    }
-    if (rv == APR_NOTFOUND) { /* not a member, or the org went away meanwhile */
-        *admitted = ORGS_ADMIT_DENIED;
-        return APR_SUCCESS;
-    }
-    if (rv != APR_SUCCESS || (*admitted != ORGS_ADMIT_MEMBER && *admitted != ORGS_ADMIT_JOINED)) {
-        return rv;
-    }
-    *at_session = 1;
-    if (in->old_sid_hash) {
-        orgs_err_t del_err = {{0}};
-        rv = orgs_store_session_delete(c->st, in->old_sid_hash, r->pool, &del_err);
-        if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
-            /* the new session is still written: the old one stays until it
-             * expires or the sweep removes it */
-            orgs_log_rerror(r, APLOG_WARNING, rv,
-                            ORGSLOGNO(00243) "cannot end this browser's previous session of "
-                                             "the org: %s",
-                            del_err.msg);
-        }
-    }
-    in->session.org_id = in->org_id;
-    in->session.user_id = cb->user->id;
-    in->session.conn_id = in->conn_id;
-    return orgs_store_session_put(c->st, in->sid_hash, &in->session, r->pool, err);
-}
-
-/* Sessions that expired or went idle are removed from time to time on the
- * login path (never per request); the last sweep's time is shared by all
- * children through the store. */
-#define PURGE_INTERVAL apr_time_from_sec(900)
-#define PURGE_KEY "purge:sessions"
-
-static void purge_sessions(request_rec *r, orgs_store_t *st, apr_time_t now)
-{
-    const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
-    const char *last = NULL;
-    apr_time_t at = 0;
-    apr_size_t removed = 0;
-    orgs_err_t err = {{0}};
-
-    if (orgs_store_cache_get(st, PURGE_KEY, &last, &at, r->pool, &err) == APR_SUCCESS &&
-        now - at < PURGE_INTERVAL) {
-        return;
-    }
-    apr_status_t rv;
-
-    if ((rv = orgs_store_cache_put(st, PURGE_KEY, "", now, r->pool, &err)) != APR_SUCCESS ||
-        (rv = orgs_store_session_purge(st, now, sc->session_idle, &removed, r->pool, &err)) !=
-            APR_SUCCESS) {
-        orgs_log_rerror(r, APLOG_WARNING, rv, ORGSLOGNO(00236) "cannot remove expired sessions: %s",
-                        err.msg);
-        return;
-    }
-    orgs_log_rerror(r, APLOG_DEBUG, 0,
-                    ORGSLOGNO(00237) "removed %" APR_SIZE_T_FMT " expired sessions", removed);
-}
-
-/* Commits what was decided and answers: signed in (the cookies, back to
- * return_to), access_denied, or the store's failure. */
+/* Commits what was decided in one store transaction and answers: signed
+ * in (the cookies, back to return_to), access_denied, a replay, or the
+ * store's failure (nothing written). */
 static int commit_and_answer(orgs_route_t *c, callback_t *cb)
 {
     request_rec *r = c->r;
     const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
     const long max_age = (long)apr_time_sec(sc->session_max_age);
-    orgs_admit_t admitted = ORGS_ADMIT_DENIED;
+    int admitted = ORGS_ADMIT_DENIED;
     orgs_err_t err = {{0}};
-    int at_session;
-    apr_status_t rv = commit(c, cb, &admitted, &at_session, &err);
+    apr_status_t rv = orgs_store_signin_commit(c->st, &cb->in, &cb->user, &admitted, r->pool, &err);
 
+    if (rv == APR_NOTFOUND) { /* a concurrent callback consumed the state first */
+        return refuse_state(r, rv);
+    }
     if (rv != APR_SUCCESS) {
-        if (at_session) {
-            orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00228) "cannot store the session: %s",
-                            err.msg);
-        } else {
-            orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00227) "callback: store error: %s",
-                            err.msg);
-        }
-        return orgs_endpoints_error_send(r, orgs_status_for(rv), "server_error",
-                                         "The sign-in failed.", c->return_to);
+        orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00227) "callback: store error: %s", err.msg);
+        return refuse(c, orgs_status_for(rv), "server_error", "The sign-in failed.");
     }
     if (admitted == ORGS_ADMIT_DENIED || admitted == ORGS_ADMIT_NOT_ENABLED) {
         orgs_log_rerror(
@@ -391,16 +328,15 @@ static int commit_and_answer(orgs_route_t *c, callback_t *cb)
                              "of org %s%s",
             cb->user ? cb->user->id : "-", cb->conn->name, cb->org->name,
             admitted == ORGS_ADMIT_NOT_ENABLED ? " (connection no longer enabled on the org)" : "");
-        return orgs_endpoints_error_send(r, HTTP_FORBIDDEN, "access_denied",
-                                         "You are not a member of this organization.",
-                                         c->return_to);
+        return refuse(c, HTTP_FORBIDDEN, "access_denied",
+                      "You are not a member of this organization.");
     }
     if (admitted == ORGS_ADMIT_JOINED) {
         orgs_log_rerror(r, APLOG_INFO, 0,
                         ORGSLOGNO(00225) "user %s joined org %s by auto-membership of %s",
                         cb->user->id, cb->org->name, cb->conn->name);
     }
-    purge_sessions(r, c->st, cb->in.now);
+    orgs_sweep_sessions(r, c->st, cb->in.now);
     orgs_endpoints_cookie_set(r, apr_pstrcat(r->pool, ORGS_COOKIE_SESSION, cb->org->name, NULL),
                               cb->sid, max_age);
     orgs_endpoints_cookie_set(r, ORGS_COOKIE_ORG, cb->org->name, max_age);
@@ -410,7 +346,8 @@ static int commit_and_answer(orgs_route_t *c, callback_t *cb)
     return orgs_endpoints_redirect(r, c->return_to);
 }
 
-/* read the pending login -> verify the IdP's answer -> decide -> commit */
+/* read the pending login -> verify the IdP's answer -> decide -> commit;
+ * a refusal between the read and the commit deletes the pending login */
 int orgs_callback_route(orgs_route_t *c)
 {
     const char *repeated = orgs_signin_param_repeated(c->r->args);
@@ -428,6 +365,9 @@ int orgs_callback_route(orgs_route_t *c)
     if ((status = read_pending(c, &cb)) != STEP_CONTINUE ||
         (status = verify_response(c, &cb)) != STEP_CONTINUE ||
         (status = decide(c, &cb)) != STEP_CONTINUE) {
+        if (cb.pl) {
+            discard_pending(c, &cb);
+        }
         return status;
     }
     return commit_and_answer(c, &cb);

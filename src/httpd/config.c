@@ -348,8 +348,9 @@ const char *orgs_dir_organization(request_rec *r, const orgs_dir_cfg_t *dc)
     }
     name = ap_expr_str_exec(r, dc->organization, &experr);
     if (experr) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      ORGSLOGNO(00020) "OrgsOrganization: cannot evaluate expression: %s", experr);
+        orgs_log_rerror(r, APLOG_ERR, 0,
+                        ORGSLOGNO(00020) "OrgsOrganization: cannot evaluate expression: %s",
+                        experr);
         return NULL;
     }
     return (name && *name) ? name : NULL;
@@ -402,17 +403,17 @@ static int check_auth_type_uses(const ap_directive_t *node, server_rec *main_s, 
                 server_rec *s = node_server(node, main_s);
                 const orgs_srv_cfg_t *sc = s ? orgs_srv_cfg(s) : NULL;
                 if (sc && !sc->store_dir) {
-                    ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                                 ORGSLOGNO(00001) "OrgsStore: required because AuthType orgs "
-                                                  "is used (%s:%d)",
-                                 node->filename, node->line_num);
+                    orgs_log_error(s, APLOG_CRIT, 0,
+                                   ORGSLOGNO(00001) "OrgsStore: required because AuthType orgs "
+                                                    "is used (%s:%d)",
+                                   node->filename, node->line_num);
                     return HTTP_INTERNAL_SERVER_ERROR;
                 }
                 if (sc && !sc->key_source) {
-                    ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                                 ORGSLOGNO(00002) "OrgsCryptoKey: required because AuthType "
-                                                  "orgs is used (%s:%d)",
-                                 node->filename, node->line_num);
+                    orgs_log_error(s, APLOG_CRIT, 0,
+                                   ORGSLOGNO(00002) "OrgsCryptoKey: required because AuthType "
+                                                    "orgs is used (%s:%d)",
+                                   node->filename, node->line_num);
                     return HTTP_INTERNAL_SERVER_ERROR;
                 }
             }
@@ -458,25 +459,25 @@ int orgs_config_check(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
             if (sc->store_dir && pc->store_dir && strcmp(sc->store_dir, pc->store_dir) == 0 &&
                 ((sc->key_source == NULL) != (pc->key_source == NULL) ||
                  (sc->key_source && strcmp(sc->key_source, pc->key_source) != 0))) {
-                ap_log_error(APLOG_MARK, APLOG_CRIT, 0, vs,
-                             ORGSLOGNO(00003) "OrgsCryptoKey: servers sharing OrgsStore %s "
-                                              "must use the same key",
-                             sc->store_dir);
+                orgs_log_error(vs, APLOG_CRIT, 0,
+                               ORGSLOGNO(00003) "OrgsCryptoKey: servers sharing OrgsStore %s "
+                                                "must use the same key",
+                               sc->store_dir);
                 return HTTP_INTERNAL_SERVER_ERROR;
             }
             if (sc->store_dir && pc->store_dir && strcmp(sc->store_dir, pc->store_dir) == 0 &&
                 sc->store_max_size != pc->store_max_size) {
-                ap_log_error(APLOG_MARK, APLOG_CRIT, 0, vs,
-                             ORGSLOGNO(00004) "OrgsStoreMaxSize: servers sharing OrgsStore %s "
-                                              "must use the same size",
-                             sc->store_dir);
+                orgs_log_error(vs, APLOG_CRIT, 0,
+                               ORGSLOGNO(00004) "OrgsStoreMaxSize: servers sharing OrgsStore %s "
+                                                "must use the same size",
+                               sc->store_dir);
                 return HTTP_INTERNAL_SERVER_ERROR;
             }
         }
         if (sc->session_idle > sc->session_max_age) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, vs,
-                         ORGSLOGNO(00005) "OrgsSessionIdleTimeout is longer than "
-                                          "OrgsSessionMaxAge: sessions end at OrgsSessionMaxAge");
+            orgs_log_error(vs, APLOG_WARNING, 0,
+                           ORGSLOGNO(00005) "OrgsSessionIdleTimeout is longer than "
+                                            "OrgsSessionMaxAge: sessions end at OrgsSessionMaxAge");
         }
     }
     return OK;

@@ -83,7 +83,7 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
     orgs_conn_t *conn;
     orgs_oidc_provider_t *prov;
     orgs_pending_t pl;
-    const char *browser;
+    const char *browser, *challenge;
     char *fresh, *state, *nonce, *verifier;
     orgs_err_t err = {{0}};
     apr_status_t rv;
@@ -122,7 +122,16 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
     memset(&pl, 0, sizeof(pl));
     pl.state = state;
     pl.nonce = nonce;
-    orgs_crypto_hmac(sc->keys->state, browser, strlen(browser), pl.browser);
+    rv = orgs_crypto_hmac(sc->keys->state, browser, strlen(browser), pl.browser);
+    challenge = rv == APR_SUCCESS ? orgs_crypto_sha256_b64url(verifier, r->pool) : NULL;
+    if (!challenge) {
+        rv = rv != APR_SUCCESS ? rv : ORGS_ECRYPTO;
+        orgs_log_rerror(r, APLOG_ERR, rv,
+                        ORGSLOGNO(00250) "login: cannot hash the browser binding or the PKCE "
+                                         "verifier");
+        return orgs_endpoints_error_send(r, orgs_status_for(rv), "server_error",
+                                         "The sign-in could not be started.", c->return_to);
+    }
     pl.code_verifier = verifier;
     pl.org_id = org->id;
     pl.conn_id = conn->id;
@@ -141,8 +150,7 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
                     org->name, conn->name);
     return orgs_endpoints_redirect(
         r, orgs_oidc_auth_url(prov, conn->client_id, orgs_endpoints_redirect_uri(r), conn->scopes,
-                              pl.state, pl.nonce, orgs_crypto_sha256_b64url(verifier, r->pool),
-                              login_hint, r->pool));
+                              pl.state, pl.nonce, challenge, login_hint, r->pool));
 }
 
 /* The org named by organization= (a name or an id) or, for an email

@@ -34,12 +34,27 @@ int orgs_logout_route(orgs_route_t *c)
         return orgs_endpoints_redirect(r, dest);
     }
     cookie = apr_pstrcat(r->pool, ORGS_COOKIE_SESSION, org, NULL);
-    if ((sid = orgs_endpoints_cookie_get(r, cookie))) {
-        orgs_crypto_sha256(sid, strlen(sid), hash);
-        if (orgs_store_session_view(c->st, hash, apr_time_now(),
-                                    orgs_srv_cfg(r->server)->session_idle, &view, r->pool,
-                                    &err) != APR_SUCCESS ||
-            orgs_store_session_hint_get(c->st, hash, &hint, r->pool, &err) != APR_SUCCESS) {
+    sid = orgs_endpoints_cookie_get(r, cookie);
+    if (sid && (rv = orgs_crypto_sha256(sid, strlen(sid), hash)) != APR_SUCCESS) {
+        /* the cookie goes anyway; the session stays until it expires */
+        orgs_log_rerror(r, APLOG_ERR, rv,
+                        ORGSLOGNO(00251) "cannot hash the session cookie: the session of org %s "
+                                         "is not ended in the store",
+                        org);
+        sid = NULL;
+    }
+    if (sid) {
+        if ((rv = orgs_store_session_view(c->st, hash, apr_time_now(),
+                                          orgs_srv_cfg(r->server)->session_idle, &view, r->pool,
+                                          &err)) != APR_SUCCESS ||
+            (rv = orgs_store_session_hint_get(c->st, hash, &hint, r->pool, &err)) != APR_SUCCESS) {
+            /* a session gone or expired has nothing to end at the IdP */
+            if (rv != APR_NOTFOUND && rv != ORGS_EEXPIRED) {
+                orgs_log_rerror(r, APLOG_WARNING, rv,
+                                ORGSLOGNO(00252) "logout: cannot read the session of org %s, "
+                                                 "so it is not ended at the IdP: %s",
+                                org, err.msg);
+            }
             view = NULL;
         }
         rv = orgs_store_session_delete(c->st, hash, r->pool, &err);

@@ -432,6 +432,89 @@ test('connection disabled on the org during the login: 403, ORGS00226, no sessio
   assert.equal(sessionCookies(ok).length, 2);
 });
 
+// ---- a state is single use, whatever the answer ----------------------------
+
+// After a refused callback, the same state with the IdP's real code (the
+// URL the OP sent the browser to) must not sign in: the refusal deleted the
+// pending login, so the module answers 400 ORGS00215 without exchanging
+// the code.
+async function assertStateSpent(c, cb, why) {
+  const mark = h.logMark();
+  const res = await c.get(cb.toString());
+  assert.equal(res.status, 400, `${why}: reuse answered ${res.status} ${res.body.slice(0, 300)}`);
+  await logSince(h, mark, /ORGS00215: callback: state unknown, forged or already used/);
+  assertNoSession(res);
+  assert.doesNotMatch(h.errorLog(mark), /ORGS00223|ORGS00229/, `${why}: the code was exchanged`);
+  await assertStillLoggedOut(c);
+}
+
+test('state reused after a refused callback: 400, ORGS00215, no session', async () => {
+  // the IdP's error response (ORGS00221)
+  let c = browser();
+  let cb = await startLogin(c);
+  const err = new URL(h.url('/orgs/callback'));
+  err.searchParams.set('error', 'access_denied');
+  err.searchParams.set('state', cb.searchParams.get('state'));
+  err.searchParams.set('iss', op.issuer);
+  assert.equal((await c.get(err.toString())).status, 403);
+  await assertStateSpent(c, cb, 'after an IdP error');
+
+  // a response without code (ORGS00222)
+  c = browser();
+  cb = await startLogin(c);
+  const nocode = new URL(cb);
+  nocode.searchParams.delete('code');
+  assert.equal((await c.get(nocode.toString())).status, 400);
+  await assertStateSpent(c, cb, 'after a missing code');
+
+  // a response with the wrong iss (ORGS00220)
+  c = browser();
+  cb = await startLogin(c);
+  const mixup = new URL(cb);
+  mixup.searchParams.set('iss', 'https://idp.invalid');
+  assert.equal((await c.get(mixup.toString())).status, 400);
+  await assertStateSpent(c, cb, 'after a wrong iss');
+
+  // an ID token that fails verification (ORGS00224): the OP behaves again
+  // for the replay, which must still not sign in
+  await op.mode('bad_signature');
+  try {
+    c = browser();
+    cb = await startLogin(c);
+    const mark = h.logMark();
+    assert.equal((await c.get(cb.toString())).status, 403);
+    await logSince(h, mark, /ORGS00224: /);
+  } finally {
+    await op.mode('good');
+  }
+  await assertStateSpent(c, cb, 'after a rejected ID token');
+});
+
+test('the same callback sent twice at once: at most one session, the other refused', async () => {
+  const c = browser();
+  const cb = await startLogin(c);
+  const mark = h.logMark();
+  const answers = await Promise.all([c.get(cb.toString()), c.get(cb.toString())]);
+  const signedIn = answers.filter((r) => r.status === 302);
+  assert.ok(signedIn.length <= 1, `both signed in: ${answers.map((r) => r.status)}`);
+  for (const r of signedIn) assert.equal(sessionCookies(r).length, 2);
+  for (const r of answers.filter((x) => x.status !== 302)) {
+    // replay (state consumed by the other) or the code spent at the OP
+    assert.ok([400, 502].includes(r.status), `refusal answered ${r.status} ${r.body.slice(0, 300)}`);
+    assertNoSession(r);
+  }
+  await logSince(h, mark, signedIn.length ? /ORGS00229: / : /ORGS00215: |ORGS00223: /);
+  const log = h.errorLog(mark);
+  assert.ok((log.match(/ORGS00229: /g) ?? []).length <= 1, 'two sessions were opened');
+  // and a third try, whatever happened, finds the state spent
+  const mark2 = h.logMark();
+  const again = await c.get(cb.toString());
+  assert.equal(again.status, 400);
+  await logSince(h, mark2, /ORGS00215: callback: state unknown, forged or already used/);
+  assertNoSession(again);
+  assert.doesNotMatch(h.errorLog(mark2), /ORGS00223|ORGS00229/);
+});
+
 // ---- secrets ----------------------------------------------------------------
 
 test('secrets never reach the error log: client secret, codes, ID tokens, session ids', async () => {

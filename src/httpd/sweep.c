@@ -1,0 +1,34 @@
+/* [glue] The session sweep (sweep.h): run by a successful sign-in, at most
+ * every PURGE_INTERVAL across all children, so the store does not keep
+ * sessions nobody can use any more. */
+#include "private.h"
+#include "sweep.h"
+
+/* The last sweep's time is shared by all children through the store's
+ * cache. */
+#define PURGE_INTERVAL apr_time_from_sec(900)
+#define PURGE_KEY "purge:sessions"
+
+void orgs_sweep_sessions(request_rec *r, orgs_store_t *st, apr_time_t now)
+{
+    const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
+    const char *last = NULL;
+    apr_time_t at = 0;
+    apr_size_t removed = 0;
+    orgs_err_t err = {{0}};
+    apr_status_t rv;
+
+    if (orgs_store_cache_get(st, PURGE_KEY, &last, &at, r->pool, &err) == APR_SUCCESS &&
+        now - at < PURGE_INTERVAL) {
+        return;
+    }
+    if ((rv = orgs_store_cache_put(st, PURGE_KEY, "", now, r->pool, &err)) != APR_SUCCESS ||
+        (rv = orgs_store_session_purge(st, now, sc->session_idle, &removed, r->pool, &err)) !=
+            APR_SUCCESS) {
+        orgs_log_rerror(r, APLOG_WARNING, rv, ORGSLOGNO(00236) "cannot remove expired sessions: %s",
+                        err.msg);
+        return;
+    }
+    orgs_log_rerror(r, APLOG_DEBUG, 0,
+                    ORGSLOGNO(00237) "removed %" APR_SIZE_T_FMT " expired sessions", removed);
+}
