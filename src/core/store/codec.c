@@ -7,20 +7,17 @@
 #include <apr_strings.h>
 
 #include "codec.h"
+#include "text.h"
 
-static const char b62_digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-/* digit value + 1 of a base62 character, 0 for anything else */
-static const unsigned char b62_code[256] = {
-    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
-    ['8'] = 9,  ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
-    ['G'] = 17, ['H'] = 18, ['I'] = 19, ['J'] = 20, ['K'] = 21, ['L'] = 22, ['M'] = 23, ['N'] = 24,
-    ['O'] = 25, ['P'] = 26, ['Q'] = 27, ['R'] = 28, ['S'] = 29, ['T'] = 30, ['U'] = 31, ['V'] = 32,
-    ['W'] = 33, ['X'] = 34, ['Y'] = 35, ['Z'] = 36, ['a'] = 37, ['b'] = 38, ['c'] = 39, ['d'] = 40,
-    ['e'] = 41, ['f'] = 42, ['g'] = 43, ['h'] = 44, ['i'] = 45, ['j'] = 46, ['k'] = 47, ['l'] = 48,
-    ['m'] = 49, ['n'] = 50, ['o'] = 51, ['p'] = 52, ['q'] = 53, ['r'] = 54, ['s'] = 55, ['t'] = 56,
-    ['u'] = 57, ['v'] = 58, ['w'] = 59, ['x'] = 60, ['y'] = 61, ['z'] = 62,
-};
+/* Digit value + 1 of a base62 character (orgs_text_base62_alphabet's
+ * order), 0 for anything else. */
+static inline unsigned b62_code(unsigned char c)
+{
+    return orgs_text_is_digit(c)   ? (unsigned)(c - '0') + 1
+           : orgs_text_is_upper(c) ? (unsigned)(c - 'A') + 11
+           : orgs_text_is_lower(c) ? (unsigned)(c - 'a') + 37
+                                   : 0;
+}
 
 /* 1 and out filled if s is prefix + 16 base62 characters; else 0. */
 int st_id_pack(const char *s, const char *prefix, unsigned char out[ID_BIN])
@@ -32,7 +29,7 @@ int st_id_pack(const char *s, const char *prefix, unsigned char out[ID_BIN])
     apr_uint64_t hi = 0, lo = 0;
     unsigned ok = 1;
     for (int i = 0; i < 8; i++) { /* no branch per character */
-        unsigned ch = b62_code[c[i]], cl = b62_code[c[8 + i]];
+        unsigned ch = b62_code(c[i]), cl = b62_code(c[8 + i]);
         ok &= (ch != 0) & (cl != 0);
         hi = hi << 6 | ((ch - 1) & 63);
         lo = lo << 6 | ((cl - 1) & 63);
@@ -57,7 +54,7 @@ int st_id_unpack(const unsigned char *in, const char *prefix, char out[ID_LEN + 
             if ((v & 63) >= 62) {
                 return 0;
             }
-            out[4 + 8 * h + i] = b62_digits[v & 63];
+            out[4 + 8 * h + i] = orgs_text_base62_alphabet[v & 63];
         }
     }
     out[ID_LEN] = '\0';
@@ -448,12 +445,4 @@ apr_status_t st_srec_decode(const void *d, size_t size, orgs_session_t **out, ap
     }
     *out = s;
     return APR_SUCCESS;
-}
-
-/* 0 when text is valid UTF-8 (what the JSON records required); else -1. */
-int st_utf8_check(const char *text)
-{
-    json_t *j = text ? json_string(text) : NULL;
-    json_decref(j);
-    return text && !j ? -1 : 0;
 }

@@ -4,8 +4,8 @@
  * unit-tested without a store (tests/unit/store/test_codec.c).
  *
  * Verbs: _encode a record (struct -> JSON or bytes), _decode it back,
- * _decode_fast the same without jansson for the usual shape (0: not that
- * shape, use _decode), _open a binary record in place (a view into the
+ * _read a record of either format (binary by its tag byte, else the JSON
+ * of format version 1), _open a binary record in place (a view into the
  * bytes, valid while they are). */
 #ifndef ORGS_STORE_CODEC_H
 #define ORGS_STORE_CODEC_H
@@ -71,8 +71,6 @@ int st_cmp_str(const void *a, const void *b);
 int st_cmp_kv(const void *a, const void *b);
 /* 1 if the array of const char * holds s. */
 int st_array_has(const apr_array_header_t *a, const char *s);
-/* 0 when text (or NULL) is valid UTF-8, what the JSON records required; else -1. */
-int st_utf8_check(const char *text);
 
 /* ---- membership record ------------------------------------------------ */
 
@@ -171,6 +169,42 @@ int st_srec_session(const srec_t *r, orgs_session_t *s, int with_claims, apr_poo
 apr_status_t st_srec_decode(const void *d, size_t size, orgs_session_t **out, apr_pool_t *p,
                             orgs_err_t *err);
 
+/* ---- organization and user records (codec_rec.c) -------------------- */
+
+/* Binary, so the per-request read needs no parser:
+ *   [0]   REC_ORG_TAG or REC_USER_TAG (not '{', the start of a JSON record
+ *         of format version 1)
+ *   [1]   REC_VERSION
+ *   org:  packed id (ID_BIN), created, updated (8 bytes LE each), name,
+ *         display_name (may be null), metadata count (4, LE) and that many
+ *         key, value pairs sorted by key, domain count (4, LE) and that many
+ *         domains sorted
+ *   user: packed id, packed connection id (ID_BIN each), created,
+ *         last_login (8 bytes LE each), sub, email, name (each may be null)
+ * A string is its length (4, LE; REC_NULL for null) and its bytes: valid
+ * UTF-8, no NUL. Decoders are strict (every length checked, order and
+ * canonical form too, nothing left over), so an accepted record encodes
+ * back to the same bytes. */
+#define REC_ORG_TAG 0x4f  /* 'O' */
+#define REC_USER_TAG 0x55 /* 'U' */
+#define REC_VERSION 1
+#define REC_NULL 0xffffffffu
+
+/* _encode: APR_EINVAL when an id is not of its kind, a string is not
+ * UTF-8 or metadata keys / domains repeat. _decode: ORGS_ESTORE when the
+ * bytes are not a record of this version. */
+apr_status_t st_org_encode(const orgs_org_t *o, st_bytes_t *out, apr_pool_t *p, orgs_err_t *err);
+apr_status_t st_org_decode(const void *d, size_t size, orgs_org_t **out, apr_pool_t *p,
+                           orgs_err_t *err);
+apr_status_t st_user_encode(const orgs_user_t *u, st_bytes_t *out, apr_pool_t *p, orgs_err_t *err);
+apr_status_t st_user_decode(const void *d, size_t size, orgs_user_t **out, apr_pool_t *p,
+                            orgs_err_t *err);
+/* Either format: the binary record, or the JSON one of format version 1. */
+apr_status_t st_org_read(const void *d, size_t size, orgs_org_t **out, apr_pool_t *p,
+                         orgs_err_t *err);
+apr_status_t st_user_read(const void *d, size_t size, orgs_user_t **out, apr_pool_t *p,
+                          orgs_err_t *err);
+
 /* ---- JSON records (codec_json.c) -------------------------------------- */
 
 /* 0 when set (or v is NULL), -1 when v is not valid UTF-8. */
@@ -191,16 +225,16 @@ apr_status_t st_json_of(const void *d, size_t size, json_t **out, orgs_err_t *er
 
 /* A new JSON object (NULL on failure: invalid UTF-8 or no memory); the
  * _decode functions check the shape only (APR_EINVAL), the store's rules
- * check the values. */
-json_t *st_org_encode(const orgs_org_t *o);
-apr_status_t st_org_decode(const json_t *j, orgs_org_t **out, apr_pool_t *p, orgs_err_t *err);
-int st_org_decode_fast(const void *d, size_t size, orgs_org_t **out, apr_pool_t *p);
+ * check the values. The org and user JSON records are those of format
+ * version 1: read by the migration (st_org_read, st_user_read). */
+json_t *st_org_encode_json(const orgs_org_t *o);
+apr_status_t st_org_decode_json(const json_t *j, orgs_org_t **out, apr_pool_t *p, orgs_err_t *err);
 json_t *st_conn_encode(const orgs_conn_t *c, const char *sealed);
 apr_status_t st_conn_decode(const json_t *j, orgs_conn_t **out, const char **sealed, apr_pool_t *p,
                             orgs_err_t *err);
-json_t *st_user_encode(const orgs_user_t *u);
-apr_status_t st_user_decode(const json_t *j, orgs_user_t **out, apr_pool_t *p, orgs_err_t *err);
-int st_user_decode_fast(const void *d, size_t size, orgs_user_t **out, apr_pool_t *p);
+json_t *st_user_encode_json(const orgs_user_t *u);
+apr_status_t st_user_decode_json(const json_t *j, orgs_user_t **out, apr_pool_t *p,
+                                 orgs_err_t *err);
 json_t *st_invite_encode(const orgs_invite_t *inv);
 apr_status_t st_invite_decode(const json_t *j, orgs_invite_t **out, apr_pool_t *p, orgs_err_t *err);
 /* The pending login record; its created is pl->created. _decode: the

@@ -64,11 +64,18 @@ static apr_status_t export_db(orgs_store_t *st, MDB_txn *txn, int db, FILE *fp, 
         } else if (db == DB_MEMBERS) {
             rv = export_members(&it, fp, count, p, err);
             continue;
-        } else if (db == DB_ORGS || db == DB_CONNS || db == DB_USERS || db == DB_INVITES) {
-            type = db == DB_ORGS    ? "org"
-                   : db == DB_CONNS ? "conn"
-                   : db == DB_USERS ? "user"
-                                    : "invite";
+        } else if (db == DB_ORGS) {
+            orgs_org_t *o;
+            type = "org";
+            rv = st_org_read(it.v.mv_data, it.v.mv_size, &o, p, err);
+            j = rv == APR_SUCCESS ? st_org_encode_json(o) : NULL;
+        } else if (db == DB_USERS) {
+            orgs_user_t *u;
+            type = "user";
+            rv = st_user_read(it.v.mv_data, it.v.mv_size, &u, p, err);
+            j = rv == APR_SUCCESS ? st_user_encode_json(u) : NULL;
+        } else if (db == DB_CONNS || db == DB_INVITES) {
+            type = db == DB_CONNS ? "conn" : "invite";
             j = json_loadb(it.v.mv_data, it.v.mv_size, 0, NULL);
         } else {
             continue;
@@ -119,7 +126,7 @@ static apr_status_t import_line(orgs_store_t *st, MDB_txn *txn, const json_t *j,
     }
     if (strcmp(type, "org") == 0) {
         orgs_org_t *o;
-        rv = st_org_decode(j, &o, p, err);
+        rv = st_org_decode_json(j, &o, p, err);
         return rv == APR_SUCCESS ? st_org_insert(st, txn, o, p, err) : rv;
     }
     if (strcmp(type, "conn") == 0) {
@@ -144,7 +151,7 @@ static apr_status_t import_line(orgs_store_t *st, MDB_txn *txn, const json_t *j,
     if (strcmp(type, "user") == 0) {
         orgs_user_t *u;
         orgs_conn_t *c;
-        rv = st_user_decode(j, &u, p, err);
+        rv = st_user_decode_json(j, &u, p, err);
         if (rv == APR_SUCCESS) {
             rv = st_conn_load(st, txn, u->conn_id, &c, NULL, p, err);
         }

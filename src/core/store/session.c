@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "store_int.h"
+#include "text.h"
 
 #define SESSION_PURGE_BATCH 1000 /* sessions deleted per purge transaction, at most */
 #define SESSION_PURGE_SCAN 4000  /* session records read per purge transaction, at most */
@@ -165,7 +166,9 @@ apr_status_t st_session_put(orgs_store_t *st, MDB_txn *txn, const unsigned char 
         (rv = st_conn_load(st, txn, s->conn_id, &c, NULL, p, err)) != APR_SUCCESS) {
         return rv;
     }
-    if (st_utf8_check(s->claims_json) || st_utf8_check(s->id_token_hint)) {
+    if ((s->claims_json && !orgs_text_utf8_valid(s->claims_json, strlen(s->claims_json), 0)) ||
+        (s->id_token_hint &&
+         !orgs_text_utf8_valid(s->id_token_hint, strlen(s->id_token_hint), 0))) {
         return orgs_err_set(err, APR_EINVAL, "session: cannot encode record (invalid UTF-8?)");
     }
     if ((rv = st_srec_encode(s, c->name, &rec, p, err)) != APR_SUCCESS) {

@@ -1,4 +1,4 @@
-/* Unit tests for src/core/store/codec.c and codec_json.c: the record codec
+/* Unit tests for src/core/store/codec.c, codec_rec.c and codec_json.c: the record codec
  * without a store. Each encoding round-trips, and each reader refuses what
  * it must (more refusals than round trips: the readers see bytes from the
  * map, which a damaged or hostile file may hold). */
@@ -163,46 +163,78 @@ static const char *dumped(json_t *j)
     return out;
 }
 
-START_TEST(org_and_user_records_round_trip)
+static orgs_org_t org_of(void)
 {
-    orgs_org_t o = {0}, *f, *d;
-    orgs_user_t u = {0}, *uf, *ud;
-    json_t *j;
+    orgs_org_t o = {0};
     o.id = ORG_A;
     o.name = "acme";
     o.display_name = "Acme \"Inc\" \xc3\xa9";
     o.created = 1;
     o.updated = 2;
-    o.domains = strs(2, "a.example", "b.example");
+    o.domains = strs(2, "b.example", "a.example"); /* stored sorted */
     o.meta = meta1("tier", "gold");
-    const char *rec = dumped(st_org_encode(&o));
-    ck_assert_int_eq(st_org_decode_fast(rec, strlen(rec), &f, pool), 1);
-    ck_assert_int_eq(st_json_of(rec, strlen(rec), &j, &err, "organization"), APR_SUCCESS);
-    ck_assert_int_eq(st_org_decode(j, &d, pool, &err), APR_SUCCESS);
-    json_decref(j);
-    ck_assert_str_eq(f->display_name, o.display_name);
-    ck_assert_str_eq(d->display_name, o.display_name);
-    ck_assert_int_eq(f->updated, 2);
-    ck_assert_int_eq(d->domains->nelts, 2);
-    ck_assert_str_eq(APR_ARRAY_IDX(f->domains, 1, const char *), "b.example");
-    ck_assert_str_eq(APR_ARRAY_IDX(f->meta, 0, orgs_kv_t).value, "gold");
-    ck_assert_str_eq(APR_ARRAY_IDX(d->meta, 0, orgs_kv_t).key, "tier");
+    return o;
+}
+
+static orgs_user_t user_of(void)
+{
+    orgs_user_t u = {0};
     u.id = USR_A;
     u.conn_id = CON_A;
     u.sub = "sub-1";
     u.email = "a@x.com";
     u.created = 5;
     u.last_login = 6;
-    rec = dumped(st_user_encode(&u));
-    ck_assert_int_eq(st_user_decode_fast(rec, strlen(rec), &uf, pool), 1);
-    ck_assert_int_eq(st_json_of(rec, strlen(rec), &j, &err, "user"), APR_SUCCESS);
-    ck_assert_int_eq(st_user_decode(j, &ud, pool, &err), APR_SUCCESS);
-    json_decref(j);
-    ck_assert_str_eq(uf->sub, "sub-1");
+    return u;
+}
+
+START_TEST(org_and_user_records_round_trip)
+{
+    orgs_org_t o = org_of(), *d, *jd;
+    orgs_user_t u = user_of(), *ud, *ujd;
+    st_bytes_t rec, again;
+    ck_assert_int_eq(st_org_encode(&o, &rec, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(((unsigned char *)rec.data)[0], REC_ORG_TAG);
+    ck_assert_int_eq(st_org_decode(rec.data, rec.size, &d, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(d->id, ORG_A);
+    ck_assert_str_eq(d->name, "acme");
+    ck_assert_str_eq(d->display_name, o.display_name);
+    ck_assert_int_eq(d->created, 1);
+    ck_assert_int_eq(d->updated, 2);
+    ck_assert_int_eq(d->domains->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(d->domains, 0, const char *), "a.example");
+    ck_assert_str_eq(APR_ARRAY_IDX(d->domains, 1, const char *), "b.example");
+    ck_assert_int_eq(d->meta->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(d->meta, 0, orgs_kv_t).key, "tier");
+    ck_assert_str_eq(APR_ARRAY_IDX(d->meta, 0, orgs_kv_t).value, "gold");
+    ck_assert_int_eq(st_org_encode(d, &again, pool, &err), APR_SUCCESS);
+    ck_assert_uint_eq(again.size, rec.size);
+    ck_assert_mem_eq(again.data, rec.data, rec.size);
+    ck_assert_int_eq(st_org_read(rec.data, rec.size, &d, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(d->name, "acme");
+    /* the JSON record of format version 1 still reads */
+    const char *js = dumped(st_org_encode_json(&o));
+    ck_assert_int_eq(st_org_read(js, strlen(js), &jd, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(jd->display_name, o.display_name);
+    ck_assert_str_eq(APR_ARRAY_IDX(jd->meta, 0, orgs_kv_t).value, "gold");
+
+    ck_assert_int_eq(st_user_encode(&u, &rec, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(((unsigned char *)rec.data)[0], REC_USER_TAG);
+    ck_assert_int_eq(st_user_decode(rec.data, rec.size, &ud, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(ud->id, USR_A);
+    ck_assert_str_eq(ud->conn_id, CON_A);
+    ck_assert_str_eq(ud->sub, "sub-1");
     ck_assert_str_eq(ud->email, "a@x.com");
-    ck_assert_ptr_null(uf->name);
-    ck_assert_int_eq(uf->last_login, 6);
+    ck_assert_ptr_null(ud->name);
     ck_assert_int_eq(ud->created, 5);
+    ck_assert_int_eq(ud->last_login, 6);
+    ck_assert_int_eq(st_user_encode(ud, &again, pool, &err), APR_SUCCESS);
+    ck_assert_mem_eq(again.data, rec.data, rec.size);
+    js = dumped(st_user_encode_json(&u));
+    ck_assert_int_eq(st_user_read(js, strlen(js), &ujd, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(ujd->sub, "sub-1");
+    ck_assert_ptr_null(ujd->name);
+    ck_assert_int_eq(ujd->last_login, 6);
 }
 END_TEST
 
@@ -402,40 +434,68 @@ START_TEST(session_encode_refused)
 }
 END_TEST
 
-/* Records the fast reader leaves to jansson (0), whatever jansson says. */
-START_TEST(fast_reader_declines)
+/* A copy of rec with byte at set to v. */
+static unsigned char *patched(const st_bytes_t *rec, size_t at, unsigned char v)
 {
-    static const char *const declined[] = {
-        "",
-        "{",
-        "[]",
-        "{ \"id\":\"" ORG_A "\",\"name\":\"a\"}",                      /* whitespace */
-        "{\"id\":\"" ORG_A "\",\"name\":\"\\u0061\"}",                 /* \u escape */
-        "{\"id\":\"" ORG_A "\",\"name\":\"a\",\"created\":1.5}",       /* real */
-        "{\"id\":\"" ORG_A "\",\"name\":\"a\",\"created\":true}",      /* true */
-        "{\"id\":\"" ORG_A "\",\"name\":\"a\",\"display_name\":null}", /* null */
-        "{\"id\":\"" ORG_A "\",\"name\":\"a\",\"name\":\"b\"}",        /* repeated name */
-        "{\"id\":\"" ORG_A "\",\"name\":\"a\"}x",                      /* trailing bytes */
-        "{\"id\":\"" ORG_A "\",\"name\":\"\xc3\"}",                    /* truncated UTF-8 */
-        "{\"id\":\"" ORG_A "\",\"name\":\"\xc0\xaf\"}",                /* overlong */
-        "{\"id\":\"" ORG_A "\",\"name\":\"\xed\xa0\x80\"}",            /* surrogate */
-        "{\"id\":\"" ORG_A "\",\"name\":\"a\",\"created\":01}",        /* leading zero */
-        "{\"id\":\"" ORG_A "\",\"name\":\"a\",\"created\":99999999999999999999}", /* overflow */
-        "{\"id\":\"" ORG_A "\",\"name\":1}",                                      /* wrong kind */
-        "{\"id\":\"" ORG_A "\",\"name\":\"a\",\"domains\":\"x\"}",                /* not a list */
-        "{\"id\":\"" ORG_A "\",\"name\":\"a\",\"meta\":{\"k\":\"v\",\"k\":\"w\"}}",
-        "{\"name\":\"a\"}", /* no id */
-    };
-    orgs_org_t *o;
-    orgs_user_t *u;
-    for (size_t i = 0; i < sizeof(declined) / sizeof(declined[0]); i++) {
-        ck_assert_msg(!st_org_decode_fast(declined[i], strlen(declined[i]), &o, pool), "%s",
-                      declined[i]);
+    unsigned char *b = apr_pmemdup(pool, rec->data, rec->size);
+    b[at] = v;
+    return b;
+}
+
+START_TEST(binary_records_refused)
+{
+    orgs_org_t o = org_of(), *od;
+    orgs_user_t u = user_of(), *ud;
+    st_bytes_t rec;
+    ck_assert_int_eq(st_org_encode(&o, &rec, pool, &err), APR_SUCCESS);
+    for (size_t n = 0; n < rec.size; n++) { /* every truncation */
+        ck_assert_int_eq(st_org_decode(rec.data, n, &od, pool, &err), ORGS_ESTORE);
     }
-    static const char no_conn[] = "{\"id\":\"" USR_A "\",\"sub\":\"s\"}";
-    ck_assert_int_eq(st_user_decode_fast(no_conn, strlen(no_conn), &u, pool), 0);
-    static const char num_sub[] = "{\"id\":\"" USR_A "\",\"conn_id\":\"" CON_A "\",\"sub\":7}";
-    ck_assert_int_eq(st_user_decode_fast(num_sub, strlen(num_sub), &u, pool), 0);
+    unsigned char *b = apr_palloc(pool, rec.size + 1);
+    memcpy(b, rec.data, rec.size);
+    b[rec.size] = 0; /* trailing byte */
+    ck_assert_int_eq(st_org_decode(b, rec.size + 1, &od, pool, &err), ORGS_ESTORE);
+    ck_assert_int_eq(st_org_decode(patched(&rec, 0, REC_USER_TAG), rec.size, &od, pool, &err),
+                     ORGS_ESTORE);
+    ck_assert_int_eq(st_org_decode(patched(&rec, 1, REC_VERSION + 1), rec.size, &od, pool, &err),
+                     ORGS_ESTORE);
+    ck_assert_int_eq(st_org_decode(patched(&rec, 2, 0xff), rec.size, &od, pool, &err),
+                     ORGS_ESTORE); /* a 6-bit group past 61 */
+    /* name: length at 2 + ID_BIN + 16, its first byte 4 further */
+    size_t name = 2 + ID_BIN + 16;
+    ck_assert_int_eq(st_org_decode(patched(&rec, name + 4, '\0'), rec.size, &od, pool, &err),
+                     ORGS_ESTORE);
+    ck_assert_int_eq(st_org_decode(patched(&rec, name + 4, 0xc3), rec.size, &od, pool, &err),
+                     ORGS_ESTORE);
+    ck_assert_int_eq(st_org_decode(patched(&rec, name + 3, 0xff), rec.size, &od, pool, &err),
+                     ORGS_ESTORE);
+    memset(b, 0xff, rec.size);
+    memcpy(b, rec.data, name);
+    ck_assert_int_eq(st_org_decode(b, rec.size, &od, pool, &err), ORGS_ESTORE); /* null name */
+    /* domains out of order */
+    o.domains = strs(1, "b.example");
+    ck_assert_int_eq(st_org_encode(&o, &rec, pool, &err), APR_SUCCESS);
+    st_bytes_t two;
+    o.domains = strs(2, "a.example", "c.example");
+    ck_assert_int_eq(st_org_encode(&o, &two, pool, &err), APR_SUCCESS);
+    unsigned char *sw = apr_pmemdup(pool, two.data, two.size);
+    sw[two.size - 1] = 'a'; /* "c.example" -> "a.exampla": before "a.example" */
+    sw[two.size - 9] = 'a';
+    ck_assert_int_eq(st_org_decode(sw, two.size, &od, pool, &err), ORGS_ESTORE);
+    o.domains = strs(2, "a.example", "a.example");
+    ck_assert_int_eq(st_org_encode(&o, &two, pool, &err), APR_EINVAL);
+
+    ck_assert_int_eq(st_user_encode(&u, &rec, pool, &err), APR_SUCCESS);
+    for (size_t n = 0; n < rec.size; n++) {
+        ck_assert_int_eq(st_user_decode(rec.data, n, &ud, pool, &err), ORGS_ESTORE);
+    }
+    ck_assert_int_eq(st_user_decode(patched(&rec, 0, REC_ORG_TAG), rec.size, &ud, pool, &err),
+                     ORGS_ESTORE);
+    ck_assert_int_eq(st_user_decode(patched(&rec, 2 + ID_BIN, 0xff), rec.size, &ud, pool, &err),
+                     ORGS_ESTORE);
+    /* a record of neither format */
+    ck_assert_int_eq(st_user_read("x", 1, &ud, pool, &err), ORGS_ESTORE);
+    ck_assert_int_eq(st_org_read("", 0, &od, pool, &err), ORGS_ESTORE);
 }
 END_TEST
 
@@ -463,11 +523,11 @@ START_TEST(json_records_refused)
     };
     for (size_t i = 0; i < sizeof(orgs) / sizeof(orgs[0]); i++) {
         j = json_loads(orgs[i], 0, NULL);
-        ck_assert_msg(st_org_decode(j, &o, pool, &err) == APR_EINVAL, "%s", orgs[i]);
+        ck_assert_msg(st_org_decode_json(j, &o, pool, &err) == APR_EINVAL, "%s", orgs[i]);
         json_decref(j);
     }
     j = json_loads("{\"id\":\"" USR_A "\"}", 0, NULL);
-    ck_assert_int_eq(st_user_decode(j, &u, pool, &err), APR_EINVAL);
+    ck_assert_int_eq(st_user_decode_json(j, &u, pool, &err), APR_EINVAL);
     json_decref(j);
     j = json_loads("{\"id\":\"" CON_A "\"}", 0, NULL);
     ck_assert_int_eq(st_conn_decode(j, &c, &sealed, pool, &err), APR_EINVAL);
@@ -491,18 +551,24 @@ END_TEST
 
 START_TEST(encoders_refuse_invalid_utf8)
 {
-    orgs_user_t u = {0};
+    orgs_user_t u = user_of();
+    orgs_org_t o = org_of();
     orgs_conn_t c = {0};
-    u.id = USR_A;
-    u.conn_id = CON_A;
+    st_bytes_t rec;
     u.name = "\xff";
-    ck_assert_ptr_null(st_user_encode(&u));
+    ck_assert_int_eq(st_user_encode(&u, &rec, pool, &err), APR_EINVAL);
+    ck_assert_ptr_null(st_user_encode_json(&u));
+    o.display_name = "\xe2\x82";
+    ck_assert_int_eq(st_org_encode(&o, &rec, pool, &err), APR_EINVAL);
+    o = org_of();
+    o.meta = meta1("k", "\xc3");
+    ck_assert_int_eq(st_org_encode(&o, &rec, pool, &err), APR_EINVAL);
+    u = user_of();
+    u.conn_id = ORG_A; /* an id of another kind */
+    ck_assert_int_eq(st_user_encode(&u, &rec, pool, &err), APR_EINVAL);
     c.id = CON_A;
     c.name = "idp";
     ck_assert_ptr_null(st_conn_encode(&c, "\xc3"));
-    ck_assert_int_eq(st_utf8_check("\xe2\x82"), -1);
-    ck_assert_int_eq(st_utf8_check("caf\xc3\xa9"), 0);
-    ck_assert_int_eq(st_utf8_check(NULL), 0);
 }
 END_TEST
 
@@ -520,7 +586,7 @@ static void add_tests(TCase *tc)
     tcase_add_test(tc, membership_entries_refused);
     tcase_add_test(tc, session_records_refused);
     tcase_add_test(tc, session_encode_refused);
-    tcase_add_test(tc, fast_reader_declines);
+    tcase_add_test(tc, binary_records_refused);
     tcase_add_test(tc, json_records_refused);
     tcase_add_test(tc, encoders_refuse_invalid_utf8);
 }
