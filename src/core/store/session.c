@@ -240,7 +240,7 @@ static apr_status_t session_view(orgs_store_t *st, MDB_txn *txn, const unsigned 
     }
     orgs_session_view_t *vw = apr_palloc(p, sizeof(*vw));
     orgs_session_t *s = &vw->session;
-    if (!st_srec_session(&r, s, 1, p)) {
+    if (!st_srec_session(&r, s, p)) {
         return orgs_err_set(err, ORGS_ESTORE, "corrupt session record");
     }
     if (session_expired(s, now, idle)) {
@@ -380,7 +380,7 @@ static apr_status_t session_purge_batch(orgs_store_t *st, MDB_txn *txn, apr_time
         seen++;
         st_kbraw(from, key.mv_data, key.mv_size);
         if (key.mv_size == HASH_LEN && st_srec_open(val.mv_data, val.mv_size, &r) &&
-            st_srec_session(&r, s, 0, p) && session_expired(s, now, idle)) {
+            st_srec_session(&r, s, p) && session_expired(s, now, idle)) {
             memcpy(gone[n].hash, key.mv_data, HASH_LEN);
             gone[n++].s = s;
         }

@@ -125,29 +125,38 @@ START_TEST(session_record_round_trip)
     srec_t r;
     ck_assert_int_eq(st_srec_encode(&s, "acme-idp", &rec, pool, &err), APR_SUCCESS);
     ck_assert_int_eq(st_srec_open(rec.data, rec.size, &r), 1);
-    ck_assert_int_eq(st_srec_session(&r, &back, 1, pool), 1);
+    ck_assert_int_eq(((unsigned char *)rec.data)[0], SREC_TAG);
+    ck_assert_int_eq(st_srec_session(&r, &back, pool), 1);
     ck_assert_str_eq(back.org_id, ORG_A);
     ck_assert_str_eq(back.user_id, USR_A);
     ck_assert_str_eq(back.conn_id, CON_A);
     ck_assert_int_eq(back.created, 10);
     ck_assert_int_eq(back.last_seen, 20);
     ck_assert_int_eq(back.expires, 30);
-    ck_assert_str_eq(back.claims_json, s.claims_json);
+    ck_assert_ptr_null(back.claims_json); /* the pairs are kept, not the text */
     ck_assert_ptr_null(back.id_token_hint);
     ck_assert_str_eq(apr_pstrmemdup(pool, r.conn_name, r.conn_name_len), "acme-idp");
     /* the scalar claims, decoded once; the array is left out */
     apr_array_header_t *claims = st_srec_claims(&r, pool);
     ck_assert_int_eq(claims->nelts, 3);
+    ck_assert_str_eq(APR_ARRAY_IDX(claims, 0, orgs_kv_t).key, "email");
+    ck_assert_str_eq(APR_ARRAY_IDX(claims, 0, orgs_kv_t).value, "a@x.com");
     ck_assert_str_eq(APR_ARRAY_IDX(claims, 1, orgs_kv_t).key, "n");
     ck_assert_str_eq(APR_ARRAY_IDX(claims, 1, orgs_kv_t).value, "5");
     ck_assert_str_eq(APR_ARRAY_IDX(claims, 2, orgs_kv_t).value, "true");
     ck_assert_int_eq(st_srec_decode(rec.data, rec.size, &dec, pool, &err), APR_SUCCESS);
-    ck_assert_str_eq(dec->claims_json, s.claims_json);
+    ck_assert_ptr_null(dec->claims_json);
+    ck_assert_int_eq(dec->expires, 30);
+    /* a record in the current format rewrites to itself */
+    st_bytes_t again;
+    st_srec_rewrite(&r, &again, pool);
+    ck_assert_uint_eq(again.size, rec.size);
+    ck_assert_mem_eq(again.data, rec.data, rec.size);
     /* without claims: none kept */
     s = session_of(NULL);
     ck_assert_int_eq(st_srec_encode(&s, "c", &rec, pool, &err), APR_SUCCESS);
     ck_assert_int_eq(st_srec_open(rec.data, rec.size, &r), 1);
-    ck_assert_ptr_null(r.claims);
+    ck_assert_uint_eq(r.pairs_len, 0);
     ck_assert_int_eq(st_srec_claims(&r, pool)->nelts, 0);
 }
 END_TEST
@@ -380,6 +389,54 @@ static unsigned char *srec_copy(size_t *size, const char *claims)
     return rec.data;
 }
 
+/* A session record of format version 1 (SREC_TAG_V1): the current one
+ * with the claims JSON text (NULL: SREC_NONE) between name and pairs. */
+static unsigned char *srec_v1(size_t *size, const char *claims)
+{
+    orgs_session_t s = session_of(claims);
+    st_bytes_t rec;
+    ck_assert_int_eq(st_srec_encode(&s, "idp", &rec, pool, &err), APR_SUCCESS);
+    size_t cl = claims ? strlen(claims) : 0, head = SREC_FIXED + 3;
+    unsigned char *b = apr_palloc(pool, rec.size + 4 + cl);
+    memcpy(b, rec.data, head);
+    b[0] = SREC_TAG_V1;
+    apr_uint32_t len = claims ? (apr_uint32_t)cl : SREC_NONE;
+    for (int i = 0; i < 4; i++) {
+        b[head + i] = (unsigned char)(len >> (8 * i));
+    }
+    memcpy(b + head + 4, claims ? claims : "", cl);
+    memcpy(b + head + 4 + cl, (unsigned char *)rec.data + head, rec.size - head);
+    *size = rec.size + 4 + cl;
+    return b;
+}
+
+START_TEST(session_record_v1_reads_and_rewrites)
+{
+    static const char claims[] = "{\"email\":\"a@x.com\",\"n\":5}";
+    size_t n;
+    unsigned char *b = srec_v1(&n, claims);
+    srec_t r;
+    orgs_session_t back, s = session_of(claims);
+    st_bytes_t cur, again;
+    ck_assert_int_eq(st_srec_open(b, n, &r), 1);
+    ck_assert_int_eq(st_srec_session(&r, &back, pool), 1);
+    ck_assert_str_eq(back.user_id, USR_A);
+    ck_assert_int_eq(back.last_seen, 20);
+    apr_array_header_t *kv = st_srec_claims(&r, pool);
+    ck_assert_int_eq(kv->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(kv, 0, orgs_kv_t).value, "a@x.com");
+    ck_assert_str_eq(APR_ARRAY_IDX(kv, 1, orgs_kv_t).value, "5");
+    /* the rewrite is the record the current code writes */
+    st_srec_rewrite(&r, &again, pool);
+    ck_assert_int_eq(st_srec_encode(&s, "idp", &cur, pool, &err), APR_SUCCESS);
+    ck_assert_uint_eq(again.size, cur.size);
+    ck_assert_mem_eq(again.data, cur.data, cur.size);
+    b = srec_v1(&n, NULL);
+    ck_assert_int_eq(st_srec_open(b, n, &r), 1);
+    ck_assert_uint_eq(r.pairs_len, 0);
+}
+END_TEST
+
 START_TEST(session_records_refused)
 {
     size_t n;
@@ -387,21 +444,25 @@ START_TEST(session_records_refused)
     srec_t r;
     orgs_session_t *s;
     b = srec_copy(&n, "{\"a\":\"b\"}");
-    for (size_t len = 0; len < SREC_FIXED + 3 + 4; len++) {
+    for (size_t len = 0; len < SREC_FIXED + 3; len++) {
         ck_assert_msg(!st_srec_open(b, len, &r), "%zu bytes accepted", len);
+    }
+    b = srec_v1(&n, "{\"a\":\"b\"}");
+    for (size_t len = 0; len < SREC_FIXED + 3 + 4 + 9; len++) {
+        ck_assert_msg(!st_srec_open(b, len, &r), "%zu bytes of a v1 record accepted", len);
     }
     b[0] = '{'; /* a JSON record, not a session record */
     ck_assert_int_eq(st_srec_open(b, n, &r), 0);
     b = srec_copy(&n, "{\"a\":\"b\"}");
     b[SREC_NAME] = 200; /* the name runs past the end */
     ck_assert_int_eq(st_srec_open(b, n, &r), 0);
-    b = srec_copy(&n, "{\"a\":\"b\"}");
+    b = srec_v1(&n, "{\"a\":\"b\"}");
     st_put_u64le(b + SREC_FIXED + 3, 1000); /* claims longer than the record (and the next bytes) */
     ck_assert_int_eq(st_srec_open(b, n, &r), 0);
     b = srec_copy(&n, "{\"a\":\"b\"}");
     b[SREC_FIXED + 1] = '\0'; /* a NUL in the connection's name */
     ck_assert_int_eq(st_srec_open(b, n, &r), 0);
-    b = srec_copy(&n, "{\"a\":\"b\"}");
+    b = srec_v1(&n, "{\"a\":\"b\"}");
     b[SREC_FIXED + 3 + 4 + 2] = '\0'; /* a NUL in the claims */
     ck_assert_int_eq(st_srec_open(b, n, &r), 0);
     b = srec_copy(&n, "{\"a\":\"b\"}");
@@ -410,7 +471,7 @@ START_TEST(session_records_refused)
     b = srec_copy(&n, NULL);
     memset(b + 1, 0xff, ID_BIN); /* the org id is no id */
     ck_assert_int_eq(st_srec_open(b, n, &r), 1);
-    ck_assert_int_eq(st_srec_session(&r, apr_palloc(pool, sizeof(orgs_session_t)), 0, pool), 0);
+    ck_assert_int_eq(st_srec_session(&r, apr_palloc(pool, sizeof(orgs_session_t)), pool), 0);
     ck_assert_int_eq(st_srec_decode(b, n, &s, pool, &err), ORGS_ESTORE);
 }
 END_TEST
@@ -584,6 +645,7 @@ static void add_tests(TCase *tc)
     tcase_add_test(tc, packed_ids_refused);
     tcase_add_test(tc, membership_headers_refused);
     tcase_add_test(tc, membership_entries_refused);
+    tcase_add_test(tc, session_record_v1_reads_and_rewrites);
     tcase_add_test(tc, session_records_refused);
     tcase_add_test(tc, session_encode_refused);
     tcase_add_test(tc, binary_records_refused);
