@@ -23,8 +23,12 @@
 #include "crypto.h"
 
 /* Bumped when the on-disk layout changes; a store with a newer version is
- * refused with ORGS_EVERSION, an older one is migrated on open. */
-#define ORGS_STORE_FORMAT_VERSION 1
+ * refused with ORGS_EVERSION, an older one is migrated by a writable open
+ * (in one transaction; src/core/store/migrate.c). A read-only open of an
+ * older store reads it as it is (records carry their format in their first
+ * byte) and leaves it unchanged. 2: binary org and user records, session
+ * records without the claims JSON. */
+#define ORGS_STORE_FORMAT_VERSION 2
 
 #define ORGS_STORE_DEFAULT_MAP_SIZE ((apr_uint64_t)1 << 30)
 
