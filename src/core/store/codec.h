@@ -232,12 +232,10 @@ apr_status_t st_json_of(const void *d, size_t size, json_t **out, orgs_err_t *er
  * _decode functions check the shape only (APR_EINVAL), the store's rules
  * check the values. The org and user JSON records are those of format
  * version 1: read by the migration (st_org_read, st_user_read). */
-json_t *st_org_encode_json(const orgs_org_t *o);
 apr_status_t st_org_decode_json(const json_t *j, orgs_org_t **out, apr_pool_t *p, orgs_err_t *err);
 json_t *st_conn_encode(const orgs_conn_t *c, const char *sealed);
 apr_status_t st_conn_decode(const json_t *j, orgs_conn_t **out, const char **sealed, apr_pool_t *p,
                             orgs_err_t *err);
-json_t *st_user_encode_json(const orgs_user_t *u);
 apr_status_t st_user_decode_json(const json_t *j, orgs_user_t **out, apr_pool_t *p,
                                  orgs_err_t *err);
 json_t *st_invite_encode(const orgs_invite_t *inv);

@@ -141,30 +141,6 @@ static const char *const org_nums[] = {"created", "updated", NULL};
      org_nums, (void *const[]){(void *)&(o)->created, (void *)&(o)->updated}}
 /* clang-format on */
 
-json_t *st_org_encode_json(const orgs_org_t *o)
-{
-    const shape_t s = ORG_SHAPE(o);
-    json_t *j = jnew_shape(&s), *m = json_object(), *d = st_jstr_array(o->domains);
-    int bad = !j || !m || !d;
-    for (int i = 0; !bad && o->meta && i < o->meta->nelts; i++) {
-        const orgs_kv_t *kv = &APR_ARRAY_IDX(o->meta, i, orgs_kv_t);
-        bad = json_object_set_new(m, kv->key, json_string(kv->value)) != 0;
-    }
-    if (bad) {
-        json_decref(j);
-        json_decref(m);
-        json_decref(d);
-        return NULL;
-    }
-    int r1 = json_object_set_new(j, "meta", m);
-    int r2 = json_object_set_new(j, "domains", d);
-    if (r1 || r2) {
-        json_decref(j);
-        return NULL;
-    }
-    return j;
-}
-
 /* Shape only; orgs_check_org checks the values. */
 apr_status_t st_org_decode_json(const json_t *j, orgs_org_t **out, apr_pool_t *p, orgs_err_t *err)
 {
@@ -230,12 +206,6 @@ static const char *const user_nums[] = {"created", "last_login", NULL};
                                 (void *)&(u)->email, (void *)&(u)->name},                         \
      user_nums, (void *const[]){(void *)&(u)->created, (void *)&(u)->last_login}}
 /* clang-format on */
-
-json_t *st_user_encode_json(const orgs_user_t *u)
-{
-    const shape_t s = USER_SHAPE(u);
-    return jnew_shape(&s);
-}
 
 apr_status_t st_user_decode_json(const json_t *j, orgs_user_t **out, apr_pool_t *p, orgs_err_t *err)
 {

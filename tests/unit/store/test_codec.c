@@ -161,17 +161,6 @@ START_TEST(session_record_round_trip)
 }
 END_TEST
 
-/* j dumped compactly, as the store writes records; steals j. */
-static const char *dumped(json_t *j)
-{
-    ck_assert_ptr_nonnull(j);
-    char *s = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    const char *out = apr_pstrdup(pool, s);
-    free(s);
-    return out;
-}
-
 static orgs_org_t org_of(void)
 {
     orgs_org_t o = {0};
@@ -221,8 +210,10 @@ START_TEST(org_and_user_records_round_trip)
     ck_assert_mem_eq(again.data, rec.data, rec.size);
     ck_assert_int_eq(st_org_read(rec.data, rec.size, &d, pool, &err), APR_SUCCESS);
     ck_assert_str_eq(d->name, "acme");
-    /* the JSON record of format version 1 still reads */
-    const char *js = dumped(st_org_encode_json(&o));
+    /* the JSON record of format version 1 still reads (the migration's input) */
+    const char *js = "{\"id\":\"" ORG_A "\",\"name\":\"acme\",\"display_name\":"
+                     "\"Acme \\\"Inc\\\" \xc3\xa9\",\"created\":1,\"updated\":2,"
+                     "\"meta\":{\"tier\":\"gold\"},\"domains\":[\"a.example\",\"b.example\"]}";
     ck_assert_int_eq(st_org_read(js, strlen(js), &jd, pool, &err), APR_SUCCESS);
     ck_assert_str_eq(jd->display_name, o.display_name);
     ck_assert_str_eq(APR_ARRAY_IDX(jd->meta, 0, orgs_kv_t).value, "gold");
@@ -239,7 +230,8 @@ START_TEST(org_and_user_records_round_trip)
     ck_assert_int_eq(ud->last_login, 6);
     ck_assert_int_eq(st_user_encode(ud, &again, pool, &err), APR_SUCCESS);
     ck_assert_mem_eq(again.data, rec.data, rec.size);
-    js = dumped(st_user_encode_json(&u));
+    js = "{\"id\":\"" USR_A "\",\"conn_id\":\"" CON_A "\",\"sub\":\"sub-1\","
+         "\"email\":\"a@x.com\",\"created\":5,\"last_login\":6}";
     ck_assert_int_eq(st_user_read(js, strlen(js), &ujd, pool, &err), APR_SUCCESS);
     ck_assert_str_eq(ujd->sub, "sub-1");
     ck_assert_ptr_null(ujd->name);
@@ -618,7 +610,6 @@ START_TEST(encoders_refuse_invalid_utf8)
     st_bytes_t rec;
     u.name = "\xff";
     ck_assert_int_eq(st_user_encode(&u, &rec, pool, &err), APR_EINVAL);
-    ck_assert_ptr_null(st_user_encode_json(&u));
     o.display_name = "\xe2\x82";
     ck_assert_int_eq(st_org_encode(&o, &rec, pool, &err), APR_EINVAL);
     o = org_of();
