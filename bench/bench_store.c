@@ -16,6 +16,7 @@
 #include <apr_strings.h>
 
 #include "store.h"
+#include "text.h"
 
 #define N_ORGS 10000
 #define N_USERS 100000
@@ -35,7 +36,7 @@ static apr_uint64_t rng(void)
 /* Deterministic distinct ids: prefix + 16 base62 digits of n mixed. */
 static void make_id(char *out, const char *prefix, apr_uint64_t n)
 {
-    static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    const char *b62 = orgs_text_base62_alphabet;
     apr_uint64_t x = n * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
     memcpy(out, prefix, 4);
     for (int i = 0; i < 16; i++) {

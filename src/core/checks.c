@@ -7,6 +7,7 @@
 #include <apr_strings.h>
 
 #include "checks.h"
+#include "oidc.h"
 #include "parse.h"
 
 #define CLIENT_ID_MAX 255
@@ -190,7 +191,7 @@ apr_status_t orgs_check_conn(orgs_conn_t *c, orgs_err_t *err)
         c->display_name = c->name;
     }
     if (!c->scopes) {
-        c->scopes = "openid email profile";
+        c->scopes = ORGS_OIDC_DEFAULT_SCOPES;
     }
     if (!c->auth_method) {
         c->auth_method = "client_secret_basic";
@@ -204,15 +205,7 @@ apr_status_t orgs_check_conn(orgs_conn_t *c, orgs_err_t *err)
         (rv = orgs_check_text(c->scopes, TEXT_MAX, 1, "scopes", err)) != APR_SUCCESS) {
         return rv;
     }
-    const char *sc = c->scopes;
-    size_t n = strlen("openid");
-    int has_openid = 0;
-    while (*sc) {
-        size_t len = strcspn(sc, " ");
-        has_openid |= (len == n && strncmp(sc, "openid", n) == 0);
-        sc += len + (sc[len] == ' ');
-    }
-    if (!has_openid) {
+    if (!orgs_oidc_scopes_have_openid(c->scopes)) {
         return orgs_err_set(err, APR_EINVAL, "scopes must include 'openid'");
     }
     if (strcmp(c->auth_method, "client_secret_basic") != 0 &&

@@ -23,8 +23,12 @@
 #include "crypto.h"
 
 /* Bumped when the on-disk layout changes; a store with a newer version is
- * refused with ORGS_EVERSION, an older one is migrated on open. */
-#define ORGS_STORE_FORMAT_VERSION 1
+ * refused with ORGS_EVERSION, an older one is migrated by a writable open
+ * (in one transaction; src/core/store/migrate.c). A read-only open of an
+ * older store reads it as it is (records carry their format in their first
+ * byte) and leaves it unchanged. 2: binary org and user records, session
+ * records without the claims JSON. */
+#define ORGS_STORE_FORMAT_VERSION 2
 
 #define ORGS_STORE_DEFAULT_MAP_SIZE ((apr_uint64_t)1 << 30)
 
@@ -109,7 +113,9 @@ typedef struct orgs_session_t {
     const char *org_id;
     const char *user_id;
     const char *conn_id;
-    const char *claims_json;   /* selected ID token claims (JSON object), may be NULL */
+    const char *claims_json;   /* selected ID token claims (JSON object), may be NULL:
+                                  what sign-in hands in; decoded to pairs when
+                                  written and not kept, so reads leave it NULL */
     const char *id_token_hint; /* for RP-initiated logout, may be NULL; kept apart from
                                   the per-request record: the view leaves it NULL, read
                                   it with orgs_store_session_hint_get */
@@ -125,8 +131,8 @@ typedef struct orgs_session_view_t {
     orgs_user_t user;
     orgs_member_t member;
     const char *conn_name;
-    /* orgs_kv_t, in the claims' order: each claim of session.claims_json
-     * with a scalar value, as text (strings as they are, integers in
+    /* orgs_kv_t, in the claims' order: each claim of the claims_json the
+     * session was written with that has a scalar value, as text (strings as they are, integers in
      * decimal, booleans "true"/"false", reals "%.17g"); decoded once at
      * sign-in, so the request needs no JSON parser. Empty when there are
      * no claims or they are not a JSON object. */
@@ -337,8 +343,9 @@ apr_status_t orgs_store_session_put(orgs_store_t *st, const unsigned char sid_ha
  * name in one read transaction. APR_NOTFOUND if the session is absent; also
  * APR_NOTFOUND if the org, user, membership or connection is gone;
  * ORGS_EEXPIRED if now > expires or now - last_seen > idle (idle <= 0: no
- * idle limit). session.claims_json is the stored text, not parsed;
- * session.id_token_hint is left NULL (see orgs_store_session_hint_get). */
+ * idle limit). The claims are the decoded pairs (view->claims):
+ * session.claims_json is NULL, and session.id_token_hint too (see
+ * orgs_store_session_hint_get). */
 apr_status_t orgs_store_session_view(orgs_store_t *st, const unsigned char sid_hash[32],
                                      apr_time_t now, apr_interval_time_t idle,
                                      orgs_session_view_t **out, apr_pool_t *p, orgs_err_t *err);

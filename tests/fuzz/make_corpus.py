@@ -66,7 +66,7 @@ for mode, vals in parse_seeds.items():
     for v in vals:
         write("fuzz_parse", bytes([mode]) + v.encode())
 
-# ---- fuzz_store: 0 session, 1 org JSON, 2 user JSON, 3 membership record
+# ---- fuzz_store: 0 session, 1 org record, 2 user record, 3 membership record
 B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -81,30 +81,50 @@ def pack(i):
 org, usr, con = "org_0123456789ABCDEF", "usr_abcdefghijklmnop", "con_ZZZZZZZZ00000000"
 
 
-def srec(conn_name, claims, pairs):
-    b = b"S" + pack(org) + pack(usr) + pack(con)
+def srec(conn_name, claims, pairs, v1=False):
+    """A session record; v1: format version 1's, with the claims JSON."""
+    b = (b"S" if v1 else b"s") + pack(org) + pack(usr) + pack(con)
     b += struct.pack("<qqq", 1700000000000000, 1700000100000000, 1700086400000000)
     b += bytes([len(conn_name)]) + conn_name
-    if claims is None:
+    if v1 and claims is None:
         b += struct.pack("<I", 0xFFFFFFFF)
-    else:
+    elif v1:
         b += struct.pack("<I", len(claims)) + claims
     return b + pairs
 
 
-write("fuzz_store", b"\x00" + srec(b"okta", b'{"sub":"u1","email":"a@b.c","n":1}',
-                                  b"sub\0u1\0email\0a@b.c\0n\x001\0"))
+write("fuzz_store", b"\x00" + srec(b"okta", None, b"sub\0u1\0email\0a@b.c\0n\x001\0"))
 write("fuzz_store", b"\x00" + srec(b"", None, b""))
-write("fuzz_store", b"\x00" + srec(b"google", b"{}", b"odd\0"))
+write("fuzz_store", b"\x00" + srec(b"google", None, b"odd\0"))
+write("fuzz_store", b"\x00" + srec(b"okta", b'{"sub":"u1","email":"a@b.c","n":1}',
+                                  b"sub\0u1\0email\0a@b.c\0n\x001\0", v1=True))
+write("fuzz_store", b"\x00" + srec(b"", None, b"", v1=True))
 
-o = {"id": org, "name": "acme", "display_name": "Acme \u00e9 \"Corp\"", "created": 1700000000000000,
-     "updated": -5, "meta": {"tier": "gold", "a": "x\\/y\n"}, "domains": ["acme.com", "b.org"]}
-write("fuzz_store", b"\x01" + json.dumps(o, separators=(",", ":"), ensure_ascii=False).encode())
-write("fuzz_store", b"\x01" + b'{"id":"org_0000000000000000","name":"x","meta":{},"domains":[]}')
-u = {"id": usr, "conn_id": con, "sub": "00u1", "email": "alice@example.com", "name": "Alice",
-     "created": 1, "last_login": 2}
-write("fuzz_store", b"\x02" + json.dumps(u, separators=(",", ":")).encode())
-write("fuzz_store", b"\x02" + b'{"id":"usr_0000000000000000","conn_id":"con_0000000000000000"}')
+
+def rstr(s):
+    if s is None:
+        return struct.pack("<I", 0xFFFFFFFF)
+    b = s.encode()
+    return struct.pack("<I", len(b)) + b
+
+
+def org_rec(i, name, display, created, updated, meta, domains):
+    b = b"O\x01" + pack(i) + struct.pack("<qq", created, updated) + rstr(name) + rstr(display)
+    b += struct.pack("<I", len(meta)) + b"".join(rstr(k) + rstr(v) for k, v in sorted(meta.items()))
+    return b + struct.pack("<I", len(domains)) + b"".join(rstr(d) for d in sorted(domains))
+
+
+def user_rec(i, c, created, last_login, sub, email, name):
+    return (b"U\x01" + pack(i) + pack(c) + struct.pack("<qq", created, last_login) + rstr(sub) +
+            rstr(email) + rstr(name))
+
+
+write("fuzz_store", b"\x01" + org_rec(org, "acme", "Acme \u00e9 \"Corp\"", 1700000000000000, -5,
+                                      {"tier": "gold", "a": "x/y\n"}, ["acme.com", "b.org"]))
+write("fuzz_store", b"\x01" + org_rec("org_0000000000000000", "x", None, 0, 0, {}, []))
+write("fuzz_store", b"\x02" + user_rec(usr, con, 1, 2, "00u1", "alice@example.com", "Alice"))
+write("fuzz_store", b"\x02" + user_rec("usr_0000000000000000", "con_0000000000000000", 0, 0,
+                                       None, None, None))
 
 
 def mrec(entries):

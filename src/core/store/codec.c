@@ -7,20 +7,17 @@
 #include <apr_strings.h>
 
 #include "codec.h"
+#include "text.h"
 
-static const char b62_digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-/* digit value + 1 of a base62 character, 0 for anything else */
-static const unsigned char b62_code[256] = {
-    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
-    ['8'] = 9,  ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
-    ['G'] = 17, ['H'] = 18, ['I'] = 19, ['J'] = 20, ['K'] = 21, ['L'] = 22, ['M'] = 23, ['N'] = 24,
-    ['O'] = 25, ['P'] = 26, ['Q'] = 27, ['R'] = 28, ['S'] = 29, ['T'] = 30, ['U'] = 31, ['V'] = 32,
-    ['W'] = 33, ['X'] = 34, ['Y'] = 35, ['Z'] = 36, ['a'] = 37, ['b'] = 38, ['c'] = 39, ['d'] = 40,
-    ['e'] = 41, ['f'] = 42, ['g'] = 43, ['h'] = 44, ['i'] = 45, ['j'] = 46, ['k'] = 47, ['l'] = 48,
-    ['m'] = 49, ['n'] = 50, ['o'] = 51, ['p'] = 52, ['q'] = 53, ['r'] = 54, ['s'] = 55, ['t'] = 56,
-    ['u'] = 57, ['v'] = 58, ['w'] = 59, ['x'] = 60, ['y'] = 61, ['z'] = 62,
-};
+/* Digit value + 1 of a base62 character (orgs_text_base62_alphabet's
+ * order), 0 for anything else. */
+static inline unsigned b62_code(unsigned char c)
+{
+    return orgs_text_is_digit(c)   ? (unsigned)(c - '0') + 1
+           : orgs_text_is_upper(c) ? (unsigned)(c - 'A') + 11
+           : orgs_text_is_lower(c) ? (unsigned)(c - 'a') + 37
+                                   : 0;
+}
 
 /* 1 and out filled if s is prefix + 16 base62 characters; else 0. */
 int st_id_pack(const char *s, const char *prefix, unsigned char out[ID_BIN])
@@ -32,7 +29,7 @@ int st_id_pack(const char *s, const char *prefix, unsigned char out[ID_BIN])
     apr_uint64_t hi = 0, lo = 0;
     unsigned ok = 1;
     for (int i = 0; i < 8; i++) { /* no branch per character */
-        unsigned ch = b62_code[c[i]], cl = b62_code[c[8 + i]];
+        unsigned ch = b62_code(c[i]), cl = b62_code(c[8 + i]);
         ok &= (ch != 0) & (cl != 0);
         hi = hi << 6 | ((ch - 1) & 63);
         lo = lo << 6 | ((cl - 1) & 63);
@@ -57,7 +54,7 @@ int st_id_unpack(const unsigned char *in, const char *prefix, char out[ID_LEN + 
             if ((v & 63) >= 62) {
                 return 0;
             }
-            out[4 + 8 * h + i] = b62_digits[v & 63];
+            out[4 + 8 * h + i] = orgs_text_base62_alphabet[v & 63];
         }
     }
     out[ID_LEN] = '\0';
@@ -309,17 +306,25 @@ apr_status_t st_mrec_splice(const mrec_t *r, apr_uint32_t pos, int del, const me
 int st_srec_open(const void *rec, size_t size, srec_t *r)
 {
     const unsigned char *d = rec;
-    if (size < SREC_FIXED || d[0] != SREC_TAG) {
+    if (size < SREC_FIXED || (d[0] != SREC_TAG && d[0] != SREC_TAG_V1)) {
         return 0;
     }
     size_t n = d[SREC_NAME], at = SREC_FIXED + n;
-    if (size < at + 4) {
+    if (size < at) {
         return 0;
     }
-    apr_uint32_t len = get_u32le(d + at);
-    at += 4;
-    if (len != SREC_NONE && len > size - at) {
-        return 0;
+    if (d[0] == SREC_TAG_V1) {
+        /* format version 1: the claims JSON text before the pairs, skipped */
+        if (size - at < 4) {
+            return 0;
+        }
+        apr_uint32_t len = get_u32le(d + at);
+        at += 4;
+        len = len == SREC_NONE ? 0 : len;
+        if (len > size - at || memchr(d + at, '\0', len)) {
+            return 0;
+        }
+        at += len;
     }
     r->org = d + 1;
     r->user = d + 1 + ID_BIN;
@@ -329,12 +334,9 @@ int st_srec_open(const void *rec, size_t size, srec_t *r)
     r->expires = (apr_time_t)st_get_u64le(d + SREC_TIMES + 16);
     r->conn_name = (const char *)d + SREC_FIXED;
     r->conn_name_len = n;
-    r->claims = len == SREC_NONE ? NULL : (const char *)d + at;
-    r->claims_len = len == SREC_NONE ? 0 : len;
-    r->pairs = (const char *)d + at + r->claims_len;
-    r->pairs_len = size - at - r->claims_len;
+    r->pairs = (const char *)d + at;
+    r->pairs_len = size - at;
     return memchr(r->conn_name, '\0', n) == NULL &&
-           (!r->claims || memchr(r->claims, '\0', r->claims_len) == NULL) &&
            (r->pairs_len == 0 || r->pairs[r->pairs_len - 1] == '\0');
 }
 
@@ -377,32 +379,50 @@ static const char *session_pairs(const char *claims_json, size_t *len, apr_pool_
     return out;
 }
 
-/* The record of s (ids already checked by the caller). */
+/* The record: the fixed part (ids packed at b + 1 by the caller), the
+ * connection's name and the pairs. */
+static void srec_fill(unsigned char *b, apr_time_t created, apr_time_t last_seen,
+                      apr_time_t expires, const char *name, size_t n, const char *pairs, size_t pl)
+{
+    b[0] = SREC_TAG;
+    st_put_u64le(b + SREC_TIMES, (apr_uint64_t)created);
+    st_put_u64le(b + SREC_TIMES + 8, (apr_uint64_t)last_seen);
+    st_put_u64le(b + SREC_TIMES + 16, (apr_uint64_t)expires);
+    b[SREC_NAME] = (unsigned char)n;
+    /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): length in b[SREC_NAME], no NUL */
+    memcpy(b + SREC_FIXED, name, n);
+    memcpy(b + SREC_FIXED + n, pairs, pl);
+}
+
+/* The record of s: its claims JSON decoded to pairs here, once. */
 apr_status_t st_srec_encode(const orgs_session_t *s, const char *conn_name, st_bytes_t *out,
                             apr_pool_t *p, orgs_err_t *err)
 {
-    size_t n = strlen(conn_name), cl = s->claims_json ? strlen(s->claims_json) : 0, pl;
+    size_t n = strlen(conn_name), pl;
     const char *pairs = session_pairs(s->claims_json, &pl, p);
-    size_t size = SREC_FIXED + n + 4 + cl + pl;
-    unsigned char *b = apr_palloc(p, size);
+    unsigned char *b = apr_palloc(p, SREC_FIXED + n + pl);
     if (n > 255 || !st_id_pack(s->org_id, "org_", b + 1) ||
         !st_id_pack(s->user_id, "usr_", b + 1 + ID_BIN) ||
         !st_id_pack(s->conn_id, "con_", b + 1 + 2 * ID_BIN)) {
         return orgs_err_set(err, APR_EINVAL, "session: bad ids");
     }
-    b[0] = SREC_TAG;
-    st_put_u64le(b + SREC_TIMES, (apr_uint64_t)s->created);
-    st_put_u64le(b + SREC_TIMES + 8, (apr_uint64_t)s->last_seen);
-    st_put_u64le(b + SREC_TIMES + 16, (apr_uint64_t)s->expires);
-    b[SREC_NAME] = (unsigned char)n;
-    /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): length in b[SREC_NAME], no NUL */
-    memcpy(b + SREC_FIXED, conn_name, n);
-    put_u32le(b + SREC_FIXED + n, s->claims_json ? (apr_uint32_t)cl : SREC_NONE);
-    memcpy(b + SREC_FIXED + n + 4, s->claims_json ? s->claims_json : "", cl);
-    memcpy(b + SREC_FIXED + n + 4 + cl, pairs, pl);
+    srec_fill(b, s->created, s->last_seen, s->expires, conn_name, n, pairs, pl);
     out->data = b;
-    out->size = size;
+    out->size = SREC_FIXED + n + pl;
     return APR_SUCCESS;
+}
+
+/* The record of r in the current format, in p. */
+void st_srec_rewrite(const srec_t *r, st_bytes_t *out, apr_pool_t *p)
+{
+    unsigned char *b = apr_palloc(p, SREC_FIXED + r->conn_name_len + r->pairs_len);
+    memcpy(b + 1, r->org, ID_BIN);
+    memcpy(b + 1 + ID_BIN, r->user, ID_BIN);
+    memcpy(b + 1 + 2 * ID_BIN, r->conn, ID_BIN);
+    srec_fill(b, r->created, r->last_seen, r->expires, r->conn_name, r->conn_name_len, r->pairs,
+              r->pairs_len);
+    out->data = b;
+    out->size = SREC_FIXED + r->conn_name_len + r->pairs_len;
 }
 
 /* The decoded claims of r as orgs_kv_t (one copy of the block into p). */
@@ -420,9 +440,9 @@ apr_array_header_t *st_srec_claims(const srec_t *r, apr_pool_t *p)
     return a;
 }
 
-/* Fills s from r (text ids in p; claims copied only when with_claims;
- * id_token_hint stays NULL). 0 if an id is corrupt. */
-int st_srec_session(const srec_t *r, orgs_session_t *s, int with_claims, apr_pool_t *p)
+/* Fills s from r (text ids in p; claims_json and id_token_hint stay
+ * NULL). 0 if an id is corrupt. */
+int st_srec_session(const srec_t *r, orgs_session_t *s, apr_pool_t *p)
 {
     memset(s, 0, sizeof(*s));
     s->org_id = st_id_str(r->org, "org_", p);
@@ -431,29 +451,18 @@ int st_srec_session(const srec_t *r, orgs_session_t *s, int with_claims, apr_poo
     s->created = r->created;
     s->last_seen = r->last_seen;
     s->expires = r->expires;
-    if (with_claims && r->claims) {
-        s->claims_json = apr_pstrmemdup(p, r->claims, r->claims_len);
-    }
     return s->org_id && s->user_id && s->conn_id;
 }
 
-/* Decodes a session record (v points into the map), claims included. */
+/* Decodes a session record (v points into the map). */
 apr_status_t st_srec_decode(const void *d, size_t size, orgs_session_t **out, apr_pool_t *p,
                             orgs_err_t *err)
 {
     srec_t r;
     orgs_session_t *s = apr_palloc(p, sizeof(*s));
-    if (!st_srec_open(d, size, &r) || !st_srec_session(&r, s, 1, p)) {
+    if (!st_srec_open(d, size, &r) || !st_srec_session(&r, s, p)) {
         return orgs_err_set(err, ORGS_ESTORE, "corrupt session record");
     }
     *out = s;
     return APR_SUCCESS;
-}
-
-/* 0 when text is valid UTF-8 (what the JSON records required); else -1. */
-int st_utf8_check(const char *text)
-{
-    json_t *j = text ? json_string(text) : NULL;
-    json_decref(j);
-    return text && !j ? -1 : 0;
 }

@@ -4,8 +4,8 @@
  * unit-tested without a store (tests/unit/store/test_codec.c).
  *
  * Verbs: _encode a record (struct -> JSON or bytes), _decode it back,
- * _decode_fast the same without jansson for the usual shape (0: not that
- * shape, use _decode), _open a binary record in place (a view into the
+ * _read a record of either format (binary by its tag byte, else the JSON
+ * of format version 1), _open a binary record in place (a view into the
  * bytes, valid while they are). */
 #ifndef ORGS_STORE_CODEC_H
 #define ORGS_STORE_CODEC_H
@@ -71,8 +71,6 @@ int st_cmp_str(const void *a, const void *b);
 int st_cmp_kv(const void *a, const void *b);
 /* 1 if the array of const char * holds s. */
 int st_array_has(const apr_array_header_t *a, const char *s);
-/* 0 when text (or NULL) is valid UTF-8, what the JSON records required; else -1. */
-int st_utf8_check(const char *text);
 
 /* ---- membership record ------------------------------------------------ */
 
@@ -133,13 +131,16 @@ apr_array_header_t *st_roles_decode(const ment_t *e, apr_pool_t *p);
  *   [61]         length n of the connection's name
  *   [62, 62 + n) the connection's name (it never changes, so the view need
  *                not decode the connection record)
- *   4 bytes LE   length L of the claims JSON text, SREC_NONE when none
- *   L bytes      the claims JSON text, as it came (no NUL)
  *   the rest     the claims decoded once, at sign-in (st_srec_encode):
  *                "name\0value\0" for each claim with a scalar value
- * The ID token kept for logout is not in it: it lives in session_hints and
- * is read at logout only. */
-#define SREC_TAG 0x53 /* 'S'; not '{', the start of a JSON record */
+ * The claims JSON text is not kept: the pairs are all a request uses. The
+ * record of format version 1 (SREC_TAG_V1) had it between the name and the
+ * pairs (4 bytes LE length L, SREC_NONE when none, then L bytes);
+ * st_srec_open still reads it (skipping the text) and the migration
+ * rewrites it (st_srec_rewrite). The ID token kept for logout is not in
+ * it: it lives in session_hints and is read at logout only. */
+#define SREC_TAG 0x73    /* 's'; not '{', the start of a JSON record */
+#define SREC_TAG_V1 0x53 /* 'S': format version 1, with the claims JSON */
 #define SREC_TIMES (1 + 3 * ID_BIN)
 #define SREC_NAME (SREC_TIMES + 24)
 #define SREC_FIXED (SREC_NAME + 1)
@@ -150,26 +151,64 @@ typedef struct {
     apr_time_t created, last_seen, expires;
     const char *conn_name;
     size_t conn_name_len;
-    const char *claims; /* NULL: none */
-    size_t claims_len;
     const char *pairs; /* "name\0value\0"... */
     size_t pairs_len;
 } srec_t;
 
-/* 1 and r filled (pointing into d) if d is a well-formed record; else 0. */
+/* 1 and r filled (pointing into d) if d is a well-formed record (of either
+ * tag); else 0. */
 int st_srec_open(const void *d, size_t size, srec_t *r);
-/* The record of s (ids checked here: APR_EINVAL when one is not an id of
- * its kind or the connection's name is longer than 255 bytes), in p. */
+/* The record of s, its claims_json decoded to pairs (ids checked here:
+ * APR_EINVAL when one is not an id of its kind or the connection's name is
+ * longer than 255 bytes), in p. */
 apr_status_t st_srec_encode(const orgs_session_t *s, const char *conn_name, st_bytes_t *out,
                             apr_pool_t *p, orgs_err_t *err);
+/* The record of r in the current format (SREC_TAG), in p. */
+void st_srec_rewrite(const srec_t *r, st_bytes_t *out, apr_pool_t *p);
 /* The decoded claims of r as orgs_kv_t (one copy of the block into p). */
 apr_array_header_t *st_srec_claims(const srec_t *r, apr_pool_t *p);
-/* Fills s from r (text ids in p; claims copied only when with_claims;
- * id_token_hint stays NULL). 0 if an id is corrupt. */
-int st_srec_session(const srec_t *r, orgs_session_t *s, int with_claims, apr_pool_t *p);
-/* A whole session (claims included) in p; ORGS_ESTORE when corrupt. */
+/* Fills s from r (text ids in p; claims_json and id_token_hint stay
+ * NULL). 0 if an id is corrupt. */
+int st_srec_session(const srec_t *r, orgs_session_t *s, apr_pool_t *p);
+/* A whole session in p (claims_json NULL); ORGS_ESTORE when corrupt. */
 apr_status_t st_srec_decode(const void *d, size_t size, orgs_session_t **out, apr_pool_t *p,
                             orgs_err_t *err);
+
+/* ---- organization and user records (codec_rec.c) -------------------- */
+
+/* Binary, so the per-request read needs no parser:
+ *   [0]   REC_ORG_TAG or REC_USER_TAG (not '{', the start of a JSON record
+ *         of format version 1)
+ *   [1]   REC_VERSION
+ *   org:  packed id (ID_BIN), created, updated (8 bytes LE each), name,
+ *         display_name (may be null), metadata count (4, LE) and that many
+ *         key, value pairs sorted by key, domain count (4, LE) and that many
+ *         domains sorted
+ *   user: packed id, packed connection id (ID_BIN each), created,
+ *         last_login (8 bytes LE each), sub, email, name (each may be null)
+ * A string is its length (4, LE; REC_NULL for null) and its bytes: valid
+ * UTF-8, no NUL. Decoders are strict (every length checked, order and
+ * canonical form too, nothing left over), so an accepted record encodes
+ * back to the same bytes. */
+#define REC_ORG_TAG 0x4f  /* 'O' */
+#define REC_USER_TAG 0x55 /* 'U' */
+#define REC_VERSION 1
+#define REC_NULL 0xffffffffu
+
+/* _encode: APR_EINVAL when an id is not of its kind, a string is not
+ * UTF-8 or metadata keys / domains repeat. _decode: ORGS_ESTORE when the
+ * bytes are not a record of this version. */
+apr_status_t st_org_encode(const orgs_org_t *o, st_bytes_t *out, apr_pool_t *p, orgs_err_t *err);
+apr_status_t st_org_decode(const void *d, size_t size, orgs_org_t **out, apr_pool_t *p,
+                           orgs_err_t *err);
+apr_status_t st_user_encode(const orgs_user_t *u, st_bytes_t *out, apr_pool_t *p, orgs_err_t *err);
+apr_status_t st_user_decode(const void *d, size_t size, orgs_user_t **out, apr_pool_t *p,
+                            orgs_err_t *err);
+/* Either format: the binary record, or the JSON one of format version 1. */
+apr_status_t st_org_read(const void *d, size_t size, orgs_org_t **out, apr_pool_t *p,
+                         orgs_err_t *err);
+apr_status_t st_user_read(const void *d, size_t size, orgs_user_t **out, apr_pool_t *p,
+                          orgs_err_t *err);
 
 /* ---- JSON records (codec_json.c) -------------------------------------- */
 
@@ -191,16 +230,14 @@ apr_status_t st_json_of(const void *d, size_t size, json_t **out, orgs_err_t *er
 
 /* A new JSON object (NULL on failure: invalid UTF-8 or no memory); the
  * _decode functions check the shape only (APR_EINVAL), the store's rules
- * check the values. */
-json_t *st_org_encode(const orgs_org_t *o);
-apr_status_t st_org_decode(const json_t *j, orgs_org_t **out, apr_pool_t *p, orgs_err_t *err);
-int st_org_decode_fast(const void *d, size_t size, orgs_org_t **out, apr_pool_t *p);
+ * check the values. The org and user JSON records are those of format
+ * version 1: read by the migration (st_org_read, st_user_read). */
+apr_status_t st_org_decode_json(const json_t *j, orgs_org_t **out, apr_pool_t *p, orgs_err_t *err);
 json_t *st_conn_encode(const orgs_conn_t *c, const char *sealed);
 apr_status_t st_conn_decode(const json_t *j, orgs_conn_t **out, const char **sealed, apr_pool_t *p,
                             orgs_err_t *err);
-json_t *st_user_encode(const orgs_user_t *u);
-apr_status_t st_user_decode(const json_t *j, orgs_user_t **out, apr_pool_t *p, orgs_err_t *err);
-int st_user_decode_fast(const void *d, size_t size, orgs_user_t **out, apr_pool_t *p);
+apr_status_t st_user_decode_json(const json_t *j, orgs_user_t **out, apr_pool_t *p,
+                                 orgs_err_t *err);
 json_t *st_invite_encode(const orgs_invite_t *inv);
 apr_status_t st_invite_decode(const json_t *j, orgs_invite_t **out, apr_pool_t *p, orgs_err_t *err);
 /* The pending login record; its created is pl->created. _decode: the

@@ -1,5 +1,5 @@
-/* The JSON codec: the organization, connection, user and invitation
- * records, and the fast reader for the records read on every request.
+/* The JSON codec: the connection, invitation and pending login records,
+ * and the organization and user records of format version 1.
  * Pure: no transaction, no LMDB. */
 #include <stdlib.h>
 #include <string.h>
@@ -86,216 +86,11 @@ apr_status_t st_json_of(const void *d, size_t size, json_t **out, orgs_err_t *er
     return APR_SUCCESS;
 }
 
-/* ---- a fast reader for the usual record ------------------------------
- * The organization and user records are read on every request, and
- * jansson spends most of that request's time on them. Records are written
- * by json_dumps(JSON_COMPACT): a flat object whose values are strings,
- * integers, arrays of strings or objects of strings. This reader accepts
- * only that much (no whitespace, no \u escapes, no reals, true, false or
- * null, no repeated names; UTF-8 checked as strictly as jansson does) and
- * answers 0 for anything else, and the caller then decodes with jansson:
- * both give the same result, the reader only faster. */
-
-typedef enum { FJ_STR, FJ_INT, FJ_STRS, FJ_OBJ } fj_kind_t;
-
-typedef struct {
-    const char *key;
-    fj_kind_t kind;
-    const char *str;           /* FJ_STR */
-    apr_int64_t num;           /* FJ_INT */
-    apr_array_header_t *items; /* FJ_STRS: const char *; FJ_OBJ: orgs_kv_t */
-} fj_member_t;
-
-typedef struct {
-    const unsigned char *c, *end;
-    apr_pool_t *p;
-} fj_t;
-
-/* Bytes of the valid UTF-8 sequence at c (not ASCII), 0 if invalid. */
-static size_t fj_utf8(const unsigned char *c, const unsigned char *end)
-{
-    size_t n = *c >= 0xc2 && *c <= 0xdf   ? 2
-               : *c >= 0xe0 && *c <= 0xef ? 3
-               : *c >= 0xf0 && *c <= 0xf4 ? 4
-                                          : 0;
-    if (n == 0 || (size_t)(end - c) < n) {
-        return 0;
-    }
-    apr_uint32_t u = *c & (0x7f >> n);
-    for (size_t i = 1; i < n; i++) {
-        if ((c[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        u = u << 6 | (c[i] & 0x3f);
-    }
-    if ((n == 3 && (u < 0x800 || (u >= 0xd800 && u <= 0xdfff))) ||
-        (n == 4 && (u < 0x10000 || u > 0x10ffff))) {
-        return 0;
-    }
-    return n;
-}
-
-/* A string (at its opening quote) copied into p; NULL if not accepted. */
-static const char *fj_str(fj_t *f)
-{
-    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-    if (f->c >= f->end || *f->c != '"') {
-        return NULL;
-    }
-    const unsigned char *s = ++f->c, *q = s;
-    size_t esc = 0;
-    while (q < f->end && *q != '"') {
-        if (*q == '\\') {
-            if (q + 1 >= f->end || !q[1] || !strchr(from, q[1])) {
-                return NULL;
-            }
-            esc++;
-            q += 2;
-        } else if (*q < 0x20) {
-            return NULL;
-        } else if (*q >= 0x80) {
-            size_t n = fj_utf8(q, f->end);
-            if (!n) {
-                return NULL;
-            }
-            q += n;
-        } else {
-            q++;
-        }
-    }
-    if (q >= f->end) {
-        return NULL;
-    }
-    size_t len = (size_t)(q - s) - esc;
-    char *out = apr_palloc(f->p, len + 1);
-    if (!esc) {
-        memcpy(out, s, len);
-    } else {
-        char *o = out;
-        for (const unsigned char *i = s; i < q; i++) {
-            *o++ = *i == '\\' ? to[strchr(from, *++i) - from] : (char)*i;
-        }
-    }
-    out[len] = '\0';
-    f->c = q + 1;
-    return out;
-}
-
-/* An integer jansson would take as such (no real, no overflow). */
-static int fj_int(fj_t *f, apr_int64_t *out)
-{
-    int neg = f->c < f->end && *f->c == '-';
-    const unsigned char *d = f->c + neg, *q = d;
-    apr_int64_t v = 0;
-    while (q < f->end && *q >= '0' && *q <= '9' && q - d < 18) {
-        v = v * 10 + (*q++ - '0');
-    }
-    if (q == d || (*d == '0' && q - d > 1) ||
-        (q < f->end && ((*q >= '0' && *q <= '9') || *q == '.' || *q == 'e' || *q == 'E'))) {
-        return 0;
-    }
-    *out = neg ? -v : v;
-    f->c = q;
-    return 1;
-}
-
-static int fj_eat(fj_t *f, unsigned char ch)
-{
-    if (f->c < f->end && *f->c == ch) {
-        f->c++;
-        return 1;
-    }
-    return 0;
-}
-
-/* [ "a", "b" ] or { "k": "v" } (obj), at the opening bracket. */
-static apr_array_header_t *fj_list(fj_t *f, int obj)
-{
-    apr_array_header_t *a = apr_array_make(f->p, 4, obj ? sizeof(orgs_kv_t) : sizeof(char *));
-    f->c++;
-    if (fj_eat(f, obj ? '}' : ']')) {
-        return a;
-    }
-    do {
-        const char *k = fj_str(f), *v = k;
-        if (k && obj) {
-            v = fj_eat(f, ':') ? fj_str(f) : NULL;
-            for (int i = 0; v && i < a->nelts; i++) {
-                v = strcmp(APR_ARRAY_IDX(a, i, orgs_kv_t).key, k) ? v : NULL;
-            }
-        }
-        if (!v) {
-            return NULL;
-        }
-        if (obj) {
-            orgs_kv_t *kv = apr_array_push(a);
-            kv->key = k;
-            kv->value = v;
-        } else {
-            APR_ARRAY_PUSH(a, const char *) = v;
-        }
-    } while (fj_eat(f, ','));
-    return fj_eat(f, obj ? '}' : ']') ? a : NULL;
-}
-
-/* The members of the record in v; 0 if it is not of the accepted shape. */
-static int fj_record(const void *d, size_t size, fj_member_t *m, int max, int *n, apr_pool_t *p)
-{
-    fj_t f = {d, (const unsigned char *)d + size, p};
-    *n = 0;
-    if (!fj_eat(&f, '{')) {
-        return 0;
-    }
-    if (fj_eat(&f, '}')) {
-        return f.c == f.end;
-    }
-    do {
-        fj_member_t *e = &m[*n];
-        if (*n == max || !(e->key = fj_str(&f)) || !fj_eat(&f, ':') || f.c == f.end) {
-            return 0;
-        }
-        for (int i = 0; i < *n; i++) {
-            if (strcmp(m[i].key, e->key) == 0) {
-                return 0;
-            }
-        }
-        if (*f.c == '"') {
-            e->kind = FJ_STR;
-            e->str = fj_str(&f);
-        } else if (*f.c == '[' || *f.c == '{') {
-            e->kind = *f.c == '[' ? FJ_STRS : FJ_OBJ;
-            e->items = fj_list(&f, *f.c == '{');
-            e->str = e->items ? "" : NULL;
-        } else {
-            e->kind = FJ_INT;
-            e->str = fj_int(&f, &e->num) ? "" : NULL;
-        }
-        if (!e->str) {
-            return 0;
-        }
-        (*n)++;
-    } while (fj_eat(&f, ','));
-    return fj_eat(&f, '}') && f.c == f.end;
-}
-
-#define FJ_MAX 16 /* members of a record the reader takes */
-
-/* The field of key among names, NULL if none. */
-static void *fj_field(const char *key, const char *const *names, void *const *fields)
-{
-    for (int i = 0; names[i]; i++) {
-        if (strcmp(key, names[i]) == 0) {
-            return fields[i];
-        }
-    }
-    return NULL;
-}
-
 /* ---- the records --------------------------------------------------------
  * A record's scalar members are written down once, as a shape: the names of
  * its strings and its integers (NULL-terminated, in the order they are
- * written) and the fields they go to. The encoder, the decoder and the fast
- * reader all work from it. */
+ * written) and the fields they go to. The encoder and the decoder work
+ * from it. */
 
 typedef struct {
     const char *const *strs;
@@ -327,26 +122,6 @@ static void jget_shape(const json_t *j, const shape_t *s, apr_pool_t *p)
     }
 }
 
-/* The scalars of s from the members the fast reader found; 0 when one has
- * another kind (the caller then leaves the record to jansson). Members
- * that are not scalars of s are left to the caller. */
-static int fj_shape(const fj_member_t *m, int n, const shape_t *s)
-{
-    for (int i = 0; i < n; i++) {
-        const char **str = fj_field(m[i].key, s->strs, s->str_fields);
-        apr_time_t *num = fj_field(m[i].key, s->nums, s->num_fields);
-        if ((str && m[i].kind != FJ_STR) || (num && m[i].kind != FJ_INT)) {
-            return 0;
-        }
-        if (str) {
-            *str = m[i].str;
-        } else if (num) {
-            *num = (apr_time_t)m[i].num;
-        }
-    }
-    return 1;
-}
-
 /* A new JSON object of s's scalars, NULL when one cannot be encoded. */
 static json_t *jnew_shape(const shape_t *s)
 {
@@ -366,32 +141,8 @@ static const char *const org_nums[] = {"created", "updated", NULL};
      org_nums, (void *const[]){(void *)&(o)->created, (void *)&(o)->updated}}
 /* clang-format on */
 
-json_t *st_org_encode(const orgs_org_t *o)
-{
-    const shape_t s = ORG_SHAPE(o);
-    json_t *j = jnew_shape(&s), *m = json_object(), *d = st_jstr_array(o->domains);
-    int bad = !j || !m || !d;
-    for (int i = 0; !bad && o->meta && i < o->meta->nelts; i++) {
-        const orgs_kv_t *kv = &APR_ARRAY_IDX(o->meta, i, orgs_kv_t);
-        bad = json_object_set_new(m, kv->key, json_string(kv->value)) != 0;
-    }
-    if (bad) {
-        json_decref(j);
-        json_decref(m);
-        json_decref(d);
-        return NULL;
-    }
-    int r1 = json_object_set_new(j, "meta", m);
-    int r2 = json_object_set_new(j, "domains", d);
-    if (r1 || r2) {
-        json_decref(j);
-        return NULL;
-    }
-    return j;
-}
-
 /* Shape only; orgs_check_org checks the values. */
-apr_status_t st_org_decode(const json_t *j, orgs_org_t **out, apr_pool_t *p, orgs_err_t *err)
+apr_status_t st_org_decode_json(const json_t *j, orgs_org_t **out, apr_pool_t *p, orgs_err_t *err)
 {
     orgs_org_t *o = apr_pcalloc(p, sizeof(*o));
     const shape_t s = ORG_SHAPE(o);
@@ -415,41 +166,6 @@ apr_status_t st_org_decode(const json_t *j, orgs_org_t **out, apr_pool_t *p, org
     qsort(o->meta->elts, o->meta->nelts, sizeof(orgs_kv_t), st_cmp_kv);
     *out = o;
     return APR_SUCCESS;
-}
-
-/* st_org_decode without jansson for a record of the usual shape: 1 and *out
- * then, else 0 (and the caller uses st_org_decode). */
-int st_org_decode_fast(const void *d, size_t size, orgs_org_t **out, apr_pool_t *p)
-{
-    fj_member_t m[FJ_MAX];
-    int n;
-    if (!fj_record(d, size, m, FJ_MAX, &n, p)) {
-        return 0;
-    }
-    orgs_org_t *o = apr_pcalloc(p, sizeof(*o));
-    const shape_t s = ORG_SHAPE(o);
-    if (!fj_shape(m, n, &s)) {
-        return 0; /* st_org_decode decides */
-    }
-    for (int i = 0; i < n; i++) {
-        int is_domains = strcmp(m[i].key, "domains") == 0, is_meta = strcmp(m[i].key, "meta") == 0;
-        if ((is_domains && m[i].kind != FJ_STRS) || (is_meta && m[i].kind != FJ_OBJ)) {
-            return 0;
-        }
-        if (is_domains) {
-            o->domains = m[i].items;
-        } else if (is_meta) {
-            o->meta = m[i].items;
-        }
-    }
-    if (!o->id || !o->name) {
-        return 0;
-    }
-    o->domains = o->domains ? o->domains : apr_array_make(p, 4, sizeof(const char *));
-    o->meta = o->meta ? o->meta : apr_array_make(p, 4, sizeof(orgs_kv_t));
-    qsort(o->meta->elts, o->meta->nelts, sizeof(orgs_kv_t), st_cmp_kv);
-    *out = o;
-    return 1;
 }
 
 static const char *const conn_strs[] = {"id",     "name",   "display_name", "issuer", "client_id",
@@ -491,13 +207,7 @@ static const char *const user_nums[] = {"created", "last_login", NULL};
      user_nums, (void *const[]){(void *)&(u)->created, (void *)&(u)->last_login}}
 /* clang-format on */
 
-json_t *st_user_encode(const orgs_user_t *u)
-{
-    const shape_t s = USER_SHAPE(u);
-    return jnew_shape(&s);
-}
-
-apr_status_t st_user_decode(const json_t *j, orgs_user_t **out, apr_pool_t *p, orgs_err_t *err)
+apr_status_t st_user_decode_json(const json_t *j, orgs_user_t **out, apr_pool_t *p, orgs_err_t *err)
 {
     orgs_user_t *u = apr_pcalloc(p, sizeof(*u));
     const shape_t s = USER_SHAPE(u);
@@ -507,24 +217,6 @@ apr_status_t st_user_decode(const json_t *j, orgs_user_t **out, apr_pool_t *p, o
     }
     *out = u;
     return APR_SUCCESS;
-}
-
-/* st_user_decode without jansson for a record of the usual shape: 1 and *out
- * then, else 0 (and the caller uses st_user_decode). */
-int st_user_decode_fast(const void *d, size_t size, orgs_user_t **out, apr_pool_t *p)
-{
-    fj_member_t m[FJ_MAX];
-    int n;
-    if (!fj_record(d, size, m, FJ_MAX, &n, p)) {
-        return 0;
-    }
-    orgs_user_t *u = apr_pcalloc(p, sizeof(*u));
-    const shape_t s = USER_SHAPE(u);
-    if (!fj_shape(m, n, &s) || !u->id || !u->conn_id) {
-        return 0; /* st_user_decode decides */
-    }
-    *out = u;
-    return 1;
 }
 
 static const char *const invite_strs[] = {"id", "org_id", "email", NULL};

@@ -1,10 +1,20 @@
-/* Export and import: the store as JSON Lines, one object a line. */
+/* Export and import: the store as JSON Lines, one object a line, each in
+ * the one JSON shape of its kind (json.h) plus a "type" member; a
+ * connection's secret travels sealed (EXPORT_SEALED), never in plaintext.
+ * Import also reads the shape exports of format version 1 had (the
+ * records as stored: "meta", "conn_id", times as integer microseconds),
+ * so older backups restore (import_line_v1). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "store_int.h"
+
+/* The export member that carries a connection's sealed secret (base64url
+ * of the store's sealed bytes: it opens only with the store's key). */
+#define EXPORT_SEALED "sealed_secret"
 
 /* Writes one line; steals j. */
 static apr_status_t emit_new(FILE *fp, const char *type, json_t *j, apr_size_t *count,
@@ -39,11 +49,63 @@ static apr_status_t export_members(const iter_t *it, FILE *fp, apr_size_t *count
         if (!st_mrec_entry(&r, i, &e) || !st_id_unpack(e.org, "org_", org_id)) {
             return orgs_err_set(err, ORGS_ESTORE, "corrupt membership record");
         }
-        json_t *j =
-            json_pack("{s:s, s:s, s:o, s:I}", "org_id", org_id, "user_id", user_id, "roles",
-                      st_jstr_array(st_roles_decode(&e, p)), "created", (json_int_t)e.created);
-        rv = emit_new(fp, "member", j, count, err);
+        orgs_member_t m = {org_id, user_id, st_roles_decode(&e, p), e.created};
+        rv = emit_new(fp, "member", orgs_json_member(&m), count, err);
     }
+    return rv;
+}
+
+/* An enablement as the connection enabled on an org, plus the org's id. */
+static apr_status_t export_enable(orgs_store_t *st, MDB_txn *txn, const iter_t *it, json_t **out,
+                                  apr_pool_t *p, orgs_err_t *err)
+{
+    const char *k = it->k.mv_data;
+    orgs_conn_t *c;
+    *out = NULL;
+    if (it->k.mv_size != 2 * ID_LEN || it->v.mv_size != 1) {
+        return orgs_err_set(err, ORGS_ESTORE, "corrupt enablement");
+    }
+    const char *org_id = apr_pstrmemdup(p, k, ID_LEN);
+    apr_status_t rv =
+        st_conn_load(st, txn, apr_pstrmemdup(p, k + ID_LEN, ID_LEN), &c, NULL, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    orgs_enabled_conn_t e = {c->id, c->name, c->display_name, ((const char *)it->v.mv_data)[0]};
+    *out = orgs_json_enabled_conn(&e);
+    if (*out && json_object_set_new(*out, "org_id", json_string(org_id))) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+/* A record of conns or invites (JSON) in the export shape (json.h); the
+ * connection's secret stays sealed, under EXPORT_SEALED. */
+static apr_status_t export_json_record(int db, const iter_t *it, json_t **out, apr_pool_t *p,
+                                       orgs_err_t *err)
+{
+    json_t *rec;
+    apr_status_t rv = st_json_of(it->v.mv_data, it->v.mv_size, &rec, err,
+                                 db == DB_CONNS ? "connection" : "invitation");
+    *out = NULL;
+    if (rv == APR_SUCCESS && db == DB_CONNS) {
+        orgs_conn_t *c;
+        const char *sealed = NULL;
+        if ((rv = st_conn_decode(rec, &c, &sealed, p, err)) == APR_SUCCESS) {
+            *out = orgs_json_conn(c);
+            if (*out && sealed && json_object_set_new(*out, EXPORT_SEALED, json_string(sealed))) {
+                json_decref(*out);
+                *out = NULL;
+            }
+        }
+    } else if (rv == APR_SUCCESS) {
+        orgs_invite_t *inv;
+        if ((rv = st_invite_decode(rec, &inv, p, err)) == APR_SUCCESS) {
+            *out = orgs_json_invite(inv);
+        }
+    }
+    json_decref(rec);
     return rv;
 }
 
@@ -56,22 +118,26 @@ static apr_status_t export_db(orgs_store_t *st, MDB_txn *txn, int db, FILE *fp, 
         apr_pool_clear(p);
         json_t *j = NULL;
         const char *type = "";
-        if (db == DB_ENABLE && it.k.mv_size == 2 * ID_LEN && it.v.mv_size == 1) {
-            const char *k = it.k.mv_data;
-            type = "enable";
-            j = json_pack("{s:s%, s:s%, s:b}", "org_id", k, (size_t)ID_LEN, "conn_id", k + ID_LEN,
-                          (size_t)ID_LEN, "auto_membership", ((const char *)it.v.mv_data)[0]);
-        } else if (db == DB_MEMBERS) {
+        if (db == DB_MEMBERS) {
             rv = export_members(&it, fp, count, p, err);
             continue;
-        } else if (db == DB_ORGS || db == DB_CONNS || db == DB_USERS || db == DB_INVITES) {
-            type = db == DB_ORGS    ? "org"
-                   : db == DB_CONNS ? "conn"
-                   : db == DB_USERS ? "user"
-                                    : "invite";
-            j = json_loadb(it.v.mv_data, it.v.mv_size, 0, NULL);
+        }
+        if (db == DB_ENABLE) {
+            type = "enable";
+            rv = export_enable(st, txn, &it, &j, p, err);
+        } else if (db == DB_ORGS) {
+            orgs_org_t *o;
+            type = "org";
+            rv = st_org_read(it.v.mv_data, it.v.mv_size, &o, p, err);
+            j = rv == APR_SUCCESS ? orgs_json_org(o) : NULL;
+        } else if (db == DB_USERS) {
+            orgs_user_t *u;
+            type = "user";
+            rv = st_user_read(it.v.mv_data, it.v.mv_size, &u, p, err);
+            j = rv == APR_SUCCESS ? orgs_json_user(u) : NULL;
         } else {
-            continue;
+            type = db == DB_CONNS ? "conn" : "invite";
+            rv = export_json_record(db, &it, &j, p, err);
         }
         if (rv == APR_SUCCESS) {
             rv = emit_new(fp, type, j, count, err);
@@ -109,8 +175,20 @@ apr_status_t orgs_store_export(orgs_store_t *st, FILE *fp, apr_size_t *count, ap
     return rv;
 }
 
-static apr_status_t import_line(orgs_store_t *st, MDB_txn *txn, const json_t *j, apr_pool_t *p,
-                                orgs_err_t *err)
+static apr_status_t import_conn(orgs_store_t *st, MDB_txn *txn, orgs_conn_t *c, const char *sealed,
+                                apr_pool_t *p, orgs_err_t *err)
+{
+    apr_status_t rv = APR_SUCCESS;
+    if (sealed) { /* the sealed secret must open with this store's key */
+        rv = st_conn_unseal(st, c, sealed, p, err);
+        c->client_secret = NULL;
+    }
+    return rv == APR_SUCCESS ? st_conn_insert(st, txn, c, sealed, err) : rv;
+}
+
+/* A line in the shape of format version 1's export. */
+static apr_status_t import_line_v1(orgs_store_t *st, MDB_txn *txn, const json_t *j, apr_pool_t *p,
+                                   orgs_err_t *err)
 {
     const char *type = json_string_value(json_object_get(j, "type"));
     apr_status_t rv;
@@ -119,19 +197,14 @@ static apr_status_t import_line(orgs_store_t *st, MDB_txn *txn, const json_t *j,
     }
     if (strcmp(type, "org") == 0) {
         orgs_org_t *o;
-        rv = st_org_decode(j, &o, p, err);
+        rv = st_org_decode_json(j, &o, p, err);
         return rv == APR_SUCCESS ? st_org_insert(st, txn, o, p, err) : rv;
     }
     if (strcmp(type, "conn") == 0) {
         orgs_conn_t *c;
         const char *sealed;
         rv = st_conn_decode(j, &c, &sealed, p, err);
-        if (rv == APR_SUCCESS && sealed) {
-            /* the sealed secret must open with this store's key */
-            rv = st_conn_unseal(st, c, sealed, p, err);
-            c->client_secret = NULL;
-        }
-        return rv == APR_SUCCESS ? st_conn_insert(st, txn, c, sealed, err) : rv;
+        return rv == APR_SUCCESS ? import_conn(st, txn, c, sealed, p, err) : rv;
     }
     if (strcmp(type, "enable") == 0) {
         const char *org_id = st_jget_str(j, "org_id", p), *conn_id = st_jget_str(j, "conn_id", p);
@@ -144,7 +217,7 @@ static apr_status_t import_line(orgs_store_t *st, MDB_txn *txn, const json_t *j,
     if (strcmp(type, "user") == 0) {
         orgs_user_t *u;
         orgs_conn_t *c;
-        rv = st_user_decode(j, &u, p, err);
+        rv = st_user_decode_json(j, &u, p, err);
         if (rv == APR_SUCCESS) {
             rv = st_conn_load(st, txn, u->conn_id, &c, NULL, p, err);
         }
@@ -161,6 +234,82 @@ static apr_status_t import_line(orgs_store_t *st, MDB_txn *txn, const json_t *j,
     if (strcmp(type, "invite") == 0) {
         orgs_invite_t *inv;
         rv = st_invite_decode(j, &inv, p, err);
+        if (rv == APR_SUCCESS && !orgs_check_id(inv->org_id, "org_")) {
+            rv = orgs_err_set(err, APR_EINVAL, "bad invitation org id");
+        }
+        return rv == APR_SUCCESS ? st_invite_insert(st, txn, inv, p, err) : rv;
+    }
+    return orgs_err_set(err, APR_EINVAL, "unknown type '%s'", type);
+}
+
+/* A line in the export shape (json.h); a line without its times in that
+ * shape ("created_at"; an enablement without "connection_id") is one of
+ * format version 1. */
+static apr_status_t import_line(orgs_store_t *st, MDB_txn *txn, const json_t *j, apr_pool_t *p,
+                                orgs_err_t *err)
+{
+    static const char *const env[] = {"type", NULL},
+                             *const conn_env[] = {"type", EXPORT_SEALED, NULL},
+                             *const enable_env[] = {"type", "org_id", NULL};
+    const char *type = json_string_value(json_object_get(j, "type"));
+    apr_status_t rv;
+    if (!type) {
+        return orgs_err_set(err, APR_EINVAL, "no type");
+    }
+    int is_enable = strcmp(type, "enable") == 0;
+    if (!json_object_get(j, is_enable ? "connection_id" : "created_at")) {
+        return import_line_v1(st, txn, j, p, err);
+    }
+    if (strcmp(type, "org") == 0) {
+        orgs_org_t *o;
+        rv = orgs_json_org_from(j, env, &o, p, err);
+        return rv == APR_SUCCESS ? st_org_insert(st, txn, o, p, err) : rv;
+    }
+    if (strcmp(type, "conn") == 0) {
+        orgs_conn_t *c;
+        json_t *sealed = json_object_get(j, EXPORT_SEALED);
+        rv = orgs_json_conn_from(j, conn_env, &c, p, err);
+        if (rv == APR_SUCCESS && sealed && !json_is_string(sealed)) {
+            rv = orgs_err_set(err, APR_EINVAL, "connection: %s is not a string", EXPORT_SEALED);
+        }
+        return rv == APR_SUCCESS ? import_conn(st, txn, c, st_jget_str(j, EXPORT_SEALED, p), p, err)
+                                 : rv;
+    }
+    if (is_enable) {
+        orgs_enabled_conn_t *e;
+        const char *org_id = st_jget_str(j, "org_id", p);
+        rv = orgs_json_enabled_conn_from(j, enable_env, &e, p, err);
+        if (rv == APR_SUCCESS &&
+            (!orgs_check_id(org_id, "org_") || !orgs_check_id(e->conn_id, "con_"))) {
+            rv = orgs_err_set(err, APR_EINVAL, "bad enable record");
+        }
+        return rv == APR_SUCCESS
+                   ? st_enable_set(st, txn, org_id, e->conn_id, 1, e->auto_membership, p, err)
+                   : rv;
+    }
+    if (strcmp(type, "user") == 0) {
+        orgs_user_t *u;
+        orgs_conn_t *c;
+        rv = orgs_json_user_from(j, env, &u, p, err);
+        if (rv == APR_SUCCESS) {
+            rv = st_conn_load(st, txn, u->conn_id, &c, NULL, p, err);
+        }
+        return rv == APR_SUCCESS ? st_user_insert(st, txn, u, p, err) : rv;
+    }
+    if (strcmp(type, "member") == 0) {
+        orgs_member_t *m;
+        rv = orgs_json_member_from(j, env, &m, p, err);
+        if (rv == APR_SUCCESS &&
+            (!orgs_check_id(m->org_id, "org_") || !orgs_check_id(m->user_id, "usr_"))) {
+            rv = orgs_err_set(err, APR_EINVAL, "bad member record");
+        }
+        return rv == APR_SUCCESS
+                   ? st_member_insert(st, txn, m->org_id, m->user_id, m->roles, m->created, p, err)
+                   : rv;
+    }
+    if (strcmp(type, "invite") == 0) {
+        orgs_invite_t *inv;
+        rv = orgs_json_invite_from(j, env, &inv, p, err);
         if (rv == APR_SUCCESS && !orgs_check_id(inv->org_id, "org_")) {
             rv = orgs_err_set(err, APR_EINVAL, "bad invitation org id");
         }

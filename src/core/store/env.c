@@ -249,8 +249,11 @@ static apr_status_t open_dbs(orgs_store_t *st, int rdonly, orgs_err_t *err)
                                   "store format %lu is newer than this build's %d", ver,
                                   ORGS_STORE_FORMAT_VERSION);
             }
-            /* no older format exists yet: nothing to migrate */
             st->version = (unsigned)ver;
+            if (rv == APR_SUCCESS && !rdonly && ver < ORGS_STORE_FORMAT_VERSION) {
+                rv = st_migrate(st, txn, st->version, err);
+                st->version = ORGS_STORE_FORMAT_VERSION;
+            }
         }
     }
     if (rv == APR_SUCCESS && !rdonly) {

@@ -6,11 +6,15 @@
 #include "store_int.h"
 
 static apr_status_t org_write(orgs_store_t *st, MDB_txn *txn, const orgs_org_t *o, unsigned flags,
-                              orgs_err_t *err)
+                              apr_pool_t *p, orgs_err_t *err)
 {
     kbuf_t k;
-    apr_status_t rv = st_put_json_new(txn, DB(st, ORGS), st_kb1(&k, o->id), st_org_encode(o), flags,
-                                      err, "organization");
+    st_bytes_t rec;
+    apr_status_t rv = st_org_encode(o, &rec, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = st_kv_put(txn, DB(st, ORGS), st_kb1(&k, o->id), rec.data, rec.size, flags, err,
+                       "organization");
+    }
     if (rv == APR_EEXIST) {
         orgs_err_set(err, rv, "organization id '%s' already exists", o->id);
     }
@@ -50,20 +54,15 @@ apr_status_t st_org_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_or
                          apr_pool_t *p, orgs_err_t *err)
 {
     kbuf_t k;
-    json_t *j;
     MDB_val v;
     if (!orgs_check_id(id, "org_")) {
         return orgs_err_set(err, APR_NOTFOUND, "organization not found");
     }
     apr_status_t rv = st_kv_get(txn, DB(st, ORGS), st_kb1(&k, id), &v, err, "organization");
-    if (rv != APR_SUCCESS || st_org_decode_fast(v.mv_data, v.mv_size, out, p)) {
+    if (rv != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = st_json_of(v.mv_data, v.mv_size, &j, err, "organization")) != APR_SUCCESS) {
-        return rv;
-    }
-    rv = st_org_decode(j, out, p, err);
-    json_decref(j);
+    rv = st_org_read(v.mv_data, v.mv_size, out, p, err);
     return rv == APR_SUCCESS ? rv : orgs_err_set(err, ORGS_ESTORE, "corrupt organization %s", id);
 }
 
@@ -95,7 +94,7 @@ apr_status_t st_org_insert(orgs_store_t *st, MDB_txn *txn, orgs_org_t *o, apr_po
 {
     apr_status_t rv = orgs_check_org(o, p, err);
     if (rv == APR_SUCCESS) {
-        rv = org_write(st, txn, o, MDB_NOOVERWRITE, err);
+        rv = org_write(st, txn, o, MDB_NOOVERWRITE, p, err);
     }
     if (rv == APR_SUCCESS) {
         rv = org_index(st, txn, o, 1, err);
@@ -176,7 +175,7 @@ static apr_status_t org_update(orgs_store_t *st, MDB_txn *txn, const char *ref,
     }
     o->updated = apr_time_now();
     if ((rv = orgs_check_org(o, p, err)) == APR_SUCCESS) {
-        rv = org_write(st, txn, o, 0, err);
+        rv = org_write(st, txn, o, 0, p, err);
     }
     return rv;
 }
@@ -281,7 +280,7 @@ static apr_status_t org_domain(orgs_store_t *st, MDB_txn *txn, const char *ref, 
         rv = orgs_check_org(o, p, err);
     }
     if (rv == APR_SUCCESS) {
-        rv = org_write(st, txn, o, 0, err);
+        rv = org_write(st, txn, o, 0, p, err);
     }
     return rv;
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "store_int.h"
+#include "text.h"
 
 #define SESSION_PURGE_BATCH 1000 /* sessions deleted per purge transaction, at most */
 #define SESSION_PURGE_SCAN 4000  /* session records read per purge transaction, at most */
@@ -165,7 +166,9 @@ apr_status_t st_session_put(orgs_store_t *st, MDB_txn *txn, const unsigned char 
         (rv = st_conn_load(st, txn, s->conn_id, &c, NULL, p, err)) != APR_SUCCESS) {
         return rv;
     }
-    if (st_utf8_check(s->claims_json) || st_utf8_check(s->id_token_hint)) {
+    if ((s->claims_json && !orgs_text_utf8_valid(s->claims_json, strlen(s->claims_json), 0)) ||
+        (s->id_token_hint &&
+         !orgs_text_utf8_valid(s->id_token_hint, strlen(s->id_token_hint), 0))) {
         return orgs_err_set(err, APR_EINVAL, "session: cannot encode record (invalid UTF-8?)");
     }
     if ((rv = st_srec_encode(s, c->name, &rec, p, err)) != APR_SUCCESS) {
@@ -237,7 +240,7 @@ static apr_status_t session_view(orgs_store_t *st, MDB_txn *txn, const unsigned 
     }
     orgs_session_view_t *vw = apr_palloc(p, sizeof(*vw));
     orgs_session_t *s = &vw->session;
-    if (!st_srec_session(&r, s, 1, p)) {
+    if (!st_srec_session(&r, s, p)) {
         return orgs_err_set(err, ORGS_ESTORE, "corrupt session record");
     }
     if (session_expired(s, now, idle)) {
@@ -377,7 +380,7 @@ static apr_status_t session_purge_batch(orgs_store_t *st, MDB_txn *txn, apr_time
         seen++;
         st_kbraw(from, key.mv_data, key.mv_size);
         if (key.mv_size == HASH_LEN && st_srec_open(val.mv_data, val.mv_size, &r) &&
-            st_srec_session(&r, s, 0, p) && session_expired(s, now, idle)) {
+            st_srec_session(&r, s, p) && session_expired(s, now, idle)) {
             memcpy(gone[n].hash, key.mv_data, HASH_LEN);
             gone[n++].s = s;
         }

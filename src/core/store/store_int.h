@@ -36,13 +36,13 @@
  *
  * Layout (keys -> values; ids are fixed length "xxx_" + 16 base62):
  *   meta             "version" -> decimal text
- *   orgs             org id -> JSON record
+ *   orgs             org id -> binary record (format at REC_ORG_TAG in codec.h)
  *   org_names        name -> org id
  *   domains          domain -> org id
  *   conns            conn id -> JSON record (secret sealed, base64url)
  *   conn_names       name -> conn id
  *   enable           org id + conn id -> 1 byte auto-membership flag
- *   users            user id -> JSON record
+ *   users            user id -> binary record (format at REC_USER_TAG in codec.h)
  *   user_sub         conn id \0 sub -> user id
  *   user_email       email \0 user id -> ""
  *   user_conn_email  conn id \0 email \0 user id -> ""
@@ -267,6 +267,11 @@ apr_status_t st_get_json(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, json_t **ou
 /* ---- objects ----------------------------------------------------------- */
 
 /* org.c */
+/* migrate.c: brings a store of format version `from` to
+ * ORGS_STORE_FORMAT_VERSION inside txn (the open's write transaction),
+ * writing the new version last. ORGS_ESTORE when a record cannot be read. */
+apr_status_t st_migrate(orgs_store_t *st, MDB_txn *txn, unsigned from, orgs_err_t *err);
+
 apr_status_t st_org_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_org_t **out,
                          apr_pool_t *p, orgs_err_t *err);
 apr_status_t st_org_find(orgs_store_t *st, MDB_txn *txn, const char *ref, orgs_org_t **out,

@@ -52,11 +52,15 @@ apr_status_t st_user_index(orgs_store_t *st, MDB_txn *txn, const orgs_user_t *u,
 }
 
 static apr_status_t user_write(orgs_store_t *st, MDB_txn *txn, const orgs_user_t *u, unsigned flags,
-                               orgs_err_t *err)
+                               apr_pool_t *p, orgs_err_t *err)
 {
     kbuf_t k;
-    apr_status_t rv = st_put_json_new(txn, DB(st, USERS), st_kb1(&k, u->id), st_user_encode(u),
-                                      flags, err, "user");
+    st_bytes_t rec;
+    apr_status_t rv = st_user_encode(u, &rec, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = st_kv_put(txn, DB(st, USERS), st_kb1(&k, u->id), rec.data, rec.size, flags, err,
+                       "user");
+    }
     if (rv == APR_EEXIST) {
         orgs_err_set(err, rv, "user id '%s' already exists", u->id);
     }
@@ -67,7 +71,6 @@ apr_status_t st_user_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_u
                           apr_pool_t *p, orgs_err_t *err)
 {
     kbuf_t k;
-    json_t *j;
     MDB_val v;
     if (!orgs_check_id(id, "usr_")) {
         return orgs_err_set(err, APR_NOTFOUND, "user '%s' not found", id ? id : "");
@@ -76,14 +79,7 @@ apr_status_t st_user_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_u
     if (rv != APR_SUCCESS) {
         return rv == APR_NOTFOUND ? orgs_err_set(err, rv, "user '%s' not found", id) : rv;
     }
-    if (st_user_decode_fast(v.mv_data, v.mv_size, out, p)) {
-        return APR_SUCCESS;
-    }
-    if ((rv = st_json_of(v.mv_data, v.mv_size, &j, err, "user")) != APR_SUCCESS) {
-        return rv;
-    }
-    rv = st_user_decode(j, out, p, err);
-    json_decref(j);
+    rv = st_user_read(v.mv_data, v.mv_size, out, p, err);
     return rv == APR_SUCCESS ? rv : orgs_err_set(err, ORGS_ESTORE, "corrupt user %s", id);
 }
 
@@ -131,7 +127,7 @@ apr_status_t st_user_insert(orgs_store_t *st, MDB_txn *txn, orgs_user_t *u, apr_
 {
     apr_status_t rv = orgs_check_user(u, p, err);
     if (rv == APR_SUCCESS) {
-        rv = user_write(st, txn, u, MDB_NOOVERWRITE, err);
+        rv = user_write(st, txn, u, MDB_NOOVERWRITE, p, err);
     }
     if (rv == APR_SUCCESS) {
         rv = st_user_index(st, txn, u, 1, err);
@@ -151,7 +147,7 @@ static apr_status_t user_update(orgs_store_t *st, MDB_txn *txn, const orgs_user_
         rv = st_user_index(st, txn, upd, 1, err);
     }
     if (rv == APR_SUCCESS) {
-        rv = user_write(st, txn, upd, 0, err);
+        rv = user_write(st, txn, upd, 0, p, err);
     }
     return rv;
 }
