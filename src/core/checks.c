@@ -1,16 +1,16 @@
-/* The one authority on what a record may hold: the rules a record meets
- * before the store writes it, and the normalizers that give a value its
- * one stored form. The field rules themselves are parse.c's. */
+/* The one authority on what a record may hold: the rules each field meets,
+ * the rules a record meets before the store writes it, and the normalizers
+ * that give a value its one stored form. Names, domains, emails and
+ * metadata are parse.c's. */
 #include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
 
 #include "checks.h"
+#include "oidc.h"
 #include "parse.h"
-
-#define CLIENT_ID_MAX 255
-#define TEXT_MAX 1024 /* scopes, client secrets */
+#include "text.h"
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -64,6 +64,77 @@ apr_status_t orgs_check_text(const char *s, size_t max, int spaces, const char *
     }
     return APR_SUCCESS;
 }
+
+/* ---- field rules ------------------------------------------------------ */
+
+apr_status_t orgs_check_conn_scopes(const char *s, orgs_err_t *err)
+{
+    if (!s || !*s) {
+        return orgs_err_set(err, APR_EINVAL, "scopes are empty");
+    }
+    size_t n = 0;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++, n++) {
+        if (orgs_text_is_ctl(*c)) {
+            return orgs_err_set(err, APR_EINVAL, "scopes contain a control character");
+        }
+        /* RFC 6749 section 3.3: a scope token is %x21 / %x23-5B / %x5D-7E. */
+        if (*c > 0x7e || *c == '"' || *c == '\\') {
+            return orgs_err_set(err, APR_EINVAL,
+                                "scopes contain a character not allowed in a scope");
+        }
+    }
+    if (n > ORGS_CONN_SCOPES_MAX) {
+        return orgs_err_set(err, APR_EINVAL, "scopes are longer than %d bytes",
+                            ORGS_CONN_SCOPES_MAX);
+    }
+    if (!orgs_oidc_scopes_have_openid(s)) {
+        return orgs_err_set(err, APR_EINVAL, "scopes must include 'openid'");
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_conn_auth_method(const char *s, orgs_err_t *err)
+{
+    if (!s || (strcmp(s, "client_secret_basic") != 0 && strcmp(s, "client_secret_post") != 0)) {
+        return orgs_err_set(err, APR_EINVAL,
+                            "auth method must be client_secret_basic or client_secret_post");
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_conn_client_id(const char *s, orgs_err_t *err)
+{
+    return orgs_check_text(s, ORGS_CONN_CLIENT_ID_MAX, 0, "client id", err);
+}
+
+apr_status_t orgs_check_conn_secret(const char *s, apr_size_t len, orgs_err_t *err)
+{
+    if (!s || len == 0) {
+        return orgs_err_set(err, APR_EINVAL, "the client secret is empty");
+    }
+    if (memchr(s, '\0', len)) {
+        return orgs_err_set(err, APR_EINVAL, "the client secret contains a NUL byte");
+    }
+    if (len > ORGS_CONN_SECRET_MAX) {
+        return orgs_err_set(err, APR_EINVAL, "the client secret is longer than %d bytes",
+                            ORGS_CONN_SECRET_MAX);
+    }
+    for (apr_size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c > 0x7e) {
+            return orgs_err_set(err, APR_EINVAL,
+                                "the client secret must be printable ASCII (spaces allowed)");
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_user_sub(const char *s, orgs_err_t *err)
+{
+    return orgs_check_text(s, ORGS_SUB_MAX, 1, "sub", err);
+}
+
+/* ---- normalizers ------------------------------------------------------ */
 
 apr_status_t orgs_check_meta_normalize(const apr_array_header_t *in, apr_array_header_t **out,
                                        apr_pool_t *p, orgs_err_t *err)
@@ -190,7 +261,7 @@ apr_status_t orgs_check_conn(orgs_conn_t *c, orgs_err_t *err)
         c->display_name = c->name;
     }
     if (!c->scopes) {
-        c->scopes = "openid email profile";
+        c->scopes = ORGS_OIDC_DEFAULT_SCOPES;
     }
     if (!c->auth_method) {
         c->auth_method = "client_secret_basic";
@@ -200,29 +271,13 @@ apr_status_t orgs_check_conn(orgs_conn_t *c, orgs_err_t *err)
     }
     if ((rv = orgs_parse_display_name(c->display_name, err)) != APR_SUCCESS ||
         (rv = orgs_parse_issuer_url(c->issuer, err)) != APR_SUCCESS ||
-        (rv = orgs_check_text(c->client_id, CLIENT_ID_MAX, 0, "client id", err)) != APR_SUCCESS ||
-        (rv = orgs_check_text(c->scopes, TEXT_MAX, 1, "scopes", err)) != APR_SUCCESS) {
+        (rv = orgs_check_conn_client_id(c->client_id, err)) != APR_SUCCESS ||
+        (rv = orgs_check_conn_scopes(c->scopes, err)) != APR_SUCCESS ||
+        (rv = orgs_check_conn_auth_method(c->auth_method, err)) != APR_SUCCESS) {
         return rv;
     }
-    const char *sc = c->scopes;
-    size_t n = strlen("openid");
-    int has_openid = 0;
-    while (*sc) {
-        size_t len = strcspn(sc, " ");
-        has_openid |= (len == n && strncmp(sc, "openid", n) == 0);
-        sc += len + (sc[len] == ' ');
-    }
-    if (!has_openid) {
-        return orgs_err_set(err, APR_EINVAL, "scopes must include 'openid'");
-    }
-    if (strcmp(c->auth_method, "client_secret_basic") != 0 &&
-        strcmp(c->auth_method, "client_secret_post") != 0) {
-        return orgs_err_set(err, APR_EINVAL,
-                            "auth method must be client_secret_basic or "
-                            "client_secret_post");
-    }
-    if (c->client_secret && (rv = orgs_check_text(c->client_secret, TEXT_MAX, 1, "client secret",
-                                                  err)) != APR_SUCCESS) {
+    if (c->client_secret && (rv = orgs_check_conn_secret(c->client_secret, strlen(c->client_secret),
+                                                         err)) != APR_SUCCESS) {
         return rv;
     }
     return APR_SUCCESS;
@@ -237,7 +292,7 @@ apr_status_t orgs_check_user(orgs_user_t *u, apr_pool_t *p, orgs_err_t *err)
     if (!u->sub && !u->email) {
         return orgs_err_set(err, APR_EINVAL, "a user needs a sub or an email");
     }
-    if (u->sub && (rv = orgs_check_text(u->sub, ORGS_SUB_MAX, 1, "sub", err)) != APR_SUCCESS) {
+    if (u->sub && (rv = orgs_check_user_sub(u->sub, err)) != APR_SUCCESS) {
         return rv;
     }
     if ((rv = orgs_check_email_normalize(u->email, &u->email, p, err)) != APR_SUCCESS) {

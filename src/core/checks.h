@@ -14,6 +14,9 @@
 #include "store.h"
 
 #define ORGS_ID_LEN (4 + ORGS_ID_CHARS) /* "xxx_" + 16 base62 */
+#define ORGS_CONN_CLIENT_ID_MAX 255     /* bytes */
+#define ORGS_CONN_SCOPES_MAX 1024       /* bytes */
+#define ORGS_CONN_SECRET_MAX 1024       /* bytes */
 
 /* 1 if s is prefix ("org_", "con_", "usr_", "inv_") + 16 base62 characters. */
 int orgs_check_id(const char *s, const char *prefix);
@@ -39,15 +42,37 @@ apr_status_t orgs_check_roles_normalize(const apr_array_header_t *in, apr_array_
 apr_status_t orgs_check_email_normalize(const char *email, const char **out, apr_pool_t *p,
                                         orgs_err_t *err);
 
+/* ---- field rules: one per value, called by the record checks below and
+ * by every front end (orgctl, the admin API) before it builds a record. */
+
+/* Scopes: 1..ORGS_CONN_SCOPES_MAX bytes of space-separated scope tokens
+ * (RFC 6749 section 3.3: printable ASCII without '"' and '\'), one of
+ * them "openid" (orgs_oidc_scopes_have_openid). */
+apr_status_t orgs_check_conn_scopes(const char *s, orgs_err_t *err);
+/* "client_secret_basic" or "client_secret_post". */
+apr_status_t orgs_check_conn_auth_method(const char *s, orgs_err_t *err);
+/* 1..ORGS_CONN_CLIENT_ID_MAX bytes of printable ASCII without spaces. */
+apr_status_t orgs_check_conn_client_id(const char *s, orgs_err_t *err);
+/* A client secret s[0..len): 1..ORGS_CONN_SECRET_MAX bytes of printable
+ * ASCII (spaces allowed), no NUL byte. len is given because a secret read
+ * from a file may hold a NUL that strlen would hide. The message never
+ * contains the secret. Trimming what a file or variable ends with is the
+ * caller's input handling (orgs_text_trim_trailing_space). */
+apr_status_t orgs_check_conn_secret(const char *s, apr_size_t len, orgs_err_t *err);
+/* An IdP subject: 1..ORGS_SUB_MAX bytes of printable ASCII (spaces allowed). */
+apr_status_t orgs_check_user_sub(const char *s, orgs_err_t *err);
+
+/* ---- whole records */
+
 /* A record as the store keeps it, normalized in place: the id of its kind,
  * a slug name, a display name (the name when none), and per kind:
  *   org:  metadata and domains normalized (new sorted arrays);
- *   conn: an issuer URL, a client id of printable ASCII (at most 255
- *         bytes), scopes with "openid" (default "openid email profile"),
- *         auth method client_secret_basic (default) or client_secret_post,
- *         a client secret (when given) of printable text;
- *   user: a connection id, a sub or an email (or both), the sub printable
- *         text of at most ORGS_SUB_MAX bytes, the email normalized. */
+ *   conn: an issuer URL, orgs_check_conn_client_id, orgs_check_conn_scopes
+ *         (default ORGS_OIDC_DEFAULT_SCOPES), orgs_check_conn_auth_method
+ *         (default client_secret_basic), orgs_check_conn_secret when a
+ *         client secret is given;
+ *   user: a connection id, a sub or an email (or both), the sub
+ *         orgs_check_user_sub, the email normalized. */
 apr_status_t orgs_check_org(orgs_org_t *o, apr_pool_t *p, orgs_err_t *err);
 apr_status_t orgs_check_conn(orgs_conn_t *c, orgs_err_t *err);
 apr_status_t orgs_check_user(orgs_user_t *u, apr_pool_t *p, orgs_err_t *err);
