@@ -184,6 +184,14 @@ expect 2 org update org1
 expect 3 org update nosuch --display-name x
 expect 3 org update org1 --unset-meta tier
 expect 1 org update org1 --meta "1bad=x"
+# a repeated key: the last value wins, on create and on update
+expect 0 org create metadup --meta k=1 --meta k=2
+expect 0 org show metadup --json
+assert_eq "$(j 'd["metadata"]')" '{"k": "2"}' "repeated --meta on create"
+expect 0 org delete metadup
+expect 0 org update org1 --meta region=us --meta region=eu
+expect 0 org show org1 --json
+assert_eq "$(j 'd["metadata"]')" '{"license": "premium", "region": "eu"}' "repeated --meta on update"
 
 expect 0 org add-domain org1 example.org
 expect 4 org add-domain org2 EXAMPLE.org
