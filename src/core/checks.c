@@ -11,6 +11,7 @@
 #include "oidc.h"
 #include "parse.h"
 #include "text.h"
+#include "url.h"
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -66,6 +67,148 @@ apr_status_t orgs_check_text(const char *s, size_t max, int spaces, const char *
 }
 
 /* ---- field rules ------------------------------------------------------ */
+
+apr_status_t orgs_check_slug(const char *s, orgs_err_t *err)
+{
+    static const char *const id_prefixes[] = {"org_", "con_", "usr_", "inv_"};
+    apr_size_t len;
+
+    if (!s || !*s) {
+        return orgs_err_set(err, APR_EINVAL, "empty name");
+    }
+    len = strlen(s);
+    if (len > ORGS_NAME_MAX) {
+        return orgs_err_set(err, APR_EINVAL, "name longer than %d characters", ORGS_NAME_MAX);
+    }
+    if (!orgs_text_is_lower_alnum((unsigned char)s[0]) ||
+        !orgs_text_is_lower_alnum((unsigned char)s[len - 1])) {
+        return orgs_err_set(err, APR_EINVAL,
+                            "name must start and end with a lowercase letter or digit");
+    }
+    for (apr_size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (orgs_text_is_lower_alnum(c)) {
+            continue;
+        }
+        if (c != '-' && c != '_') {
+            return orgs_err_set(err, APR_EINVAL,
+                                "name may contain only lowercase letters, digits, '-' and '_'");
+        }
+        if (s[i + 1] == '-' || s[i + 1] == '_') {
+            return orgs_err_set(err, APR_EINVAL, "name must not contain two separators in a row");
+        }
+    }
+    for (apr_size_t i = 0; i < sizeof(id_prefixes) / sizeof(id_prefixes[0]); i++) {
+        if (strncmp(s, id_prefixes[i], 4) == 0) {
+            return orgs_err_set(err, APR_EINVAL, "name must not start with '%s' (reserved for ids)",
+                                id_prefixes[i]);
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_meta_key(const char *key, orgs_err_t *err)
+{
+    apr_size_t len;
+
+    if (!key || !*key) {
+        return orgs_err_set(err, APR_EINVAL, "empty metadata key");
+    }
+    len = strlen(key);
+    if (len > ORGS_META_KEY_MAX) {
+        return orgs_err_set(err, APR_EINVAL, "metadata key longer than %d characters",
+                            ORGS_META_KEY_MAX);
+    }
+    if (!orgs_text_is_alpha((unsigned char)key[0])) {
+        return orgs_err_set(err, APR_EINVAL, "metadata key must start with a letter");
+    }
+    for (apr_size_t i = 1; i < len; i++) {
+        unsigned char c = (unsigned char)key[i];
+        if (!orgs_text_is_alpha(c) && !orgs_text_is_digit(c) && c != '_') {
+            return orgs_err_set(err, APR_EINVAL,
+                                "metadata key may contain only letters, digits and '_'");
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_meta_value(const char *value, orgs_err_t *err)
+{
+    apr_size_t len;
+
+    if (!value) {
+        return orgs_err_set(err, APR_EINVAL, "missing metadata value");
+    }
+    len = strlen(value);
+    if (len > ORGS_META_VALUE_MAX) {
+        return orgs_err_set(err, APR_EINVAL, "metadata value longer than %d bytes",
+                            ORGS_META_VALUE_MAX);
+    }
+    if (!orgs_text_utf8_valid(value, len, ORGS_TEXT_UTF8_NO_CONTROL)) {
+        return orgs_err_set(err, APR_EINVAL,
+                            "metadata value must be UTF-8 text without control characters");
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_role(const char *s, orgs_err_t *err)
+{
+    apr_size_t len;
+
+    if (!s || !*s) {
+        return orgs_err_set(err, APR_EINVAL, "empty role");
+    }
+    len = strlen(s);
+    if (len > ORGS_ROLE_MAX) {
+        return orgs_err_set(err, APR_EINVAL, "role longer than %d characters", ORGS_ROLE_MAX);
+    }
+    for (apr_size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!orgs_text_is_alpha(c) && !orgs_text_is_digit(c) && !strchr("_.:-", c)) {
+            return orgs_err_set(err, APR_EINVAL,
+                                "role may contain only letters, digits, '_', '.', ':' and '-'");
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_display_name(const char *s, orgs_err_t *err)
+{
+    apr_size_t len;
+
+    if (!s || !*s) {
+        return orgs_err_set(err, APR_EINVAL, "empty display name");
+    }
+    len = strlen(s);
+    if (len > ORGS_DISPLAY_NAME_MAX) {
+        return orgs_err_set(err, APR_EINVAL, "display name longer than %d bytes",
+                            ORGS_DISPLAY_NAME_MAX);
+    }
+    if (!orgs_text_utf8_valid(s, len, ORGS_TEXT_UTF8_NO_CONTROL)) {
+        return orgs_err_set(err, APR_EINVAL,
+                            "display name must be UTF-8 text without control characters");
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_issuer_url(const char *s, orgs_err_t *err)
+{
+    apr_pool_t *tmp = NULL;
+    orgs_err_t e = {{0}};
+    apr_status_t rv;
+
+    /* apr_uri_parse needs a pool for its copies: a short-lived one keeps
+     * this function's pool-free contract. */
+    if (apr_pool_create(&tmp, NULL) != APR_SUCCESS) {
+        return orgs_err_set(err, APR_ENOMEM, "out of memory checking the issuer URL");
+    }
+    rv = orgs_url_absolute_check(s, ORGS_URL_HTTPS, tmp, &e);
+    apr_pool_destroy(tmp);
+    if (rv != APR_SUCCESS) {
+        return orgs_err_set(err, rv, "issuer %s", e.msg);
+    }
+    return APR_SUCCESS;
+}
 
 apr_status_t orgs_check_conn_scopes(const char *s, orgs_err_t *err)
 {
@@ -142,9 +285,9 @@ apr_status_t orgs_check_meta_normalize(const apr_array_header_t *in, apr_array_h
     apr_array_header_t *m = apr_array_make(p, in ? in->nelts : 1, sizeof(orgs_kv_t));
     for (int i = 0; in && i < in->nelts; i++) {
         const orgs_kv_t *kv = &APR_ARRAY_IDX(in, i, orgs_kv_t);
-        apr_status_t rv = orgs_parse_meta_key(kv->key, err);
+        apr_status_t rv = orgs_check_meta_key(kv->key, err);
         if (rv == APR_SUCCESS) {
-            rv = orgs_parse_meta_value(kv->value, err);
+            rv = orgs_check_meta_value(kv->value, err);
         }
         if (rv != APR_SUCCESS) {
             return rv;
@@ -195,7 +338,7 @@ apr_status_t orgs_check_roles_normalize(const apr_array_header_t *in, apr_array_
     apr_array_header_t *r = apr_array_make(p, in ? in->nelts : 1, sizeof(const char *));
     for (int i = 0; in && i < in->nelts; i++) {
         const char *role = APR_ARRAY_IDX(in, i, const char *);
-        apr_status_t rv = orgs_parse_role(role, err);
+        apr_status_t rv = orgs_check_role(role, err);
         if (rv != APR_SUCCESS) {
             return rv;
         }
@@ -233,14 +376,14 @@ apr_status_t orgs_check_org(orgs_org_t *o, apr_pool_t *p, orgs_err_t *err)
     if (!orgs_check_id(o->id, "org_")) {
         return orgs_err_set(err, APR_EINVAL, "bad organization id");
     }
-    apr_status_t rv = orgs_parse_slug(o->name, err);
+    apr_status_t rv = orgs_check_slug(o->name, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
     if (!o->display_name) {
         o->display_name = o->name;
     }
-    if ((rv = orgs_parse_display_name(o->display_name, err)) != APR_SUCCESS ||
+    if ((rv = orgs_check_display_name(o->display_name, err)) != APR_SUCCESS ||
         (rv = orgs_check_meta_normalize(o->meta, &o->meta, p, err)) != APR_SUCCESS ||
         (rv = orgs_check_domains_normalize(o->domains, &o->domains, p, err)) != APR_SUCCESS) {
         return rv;
@@ -254,7 +397,7 @@ apr_status_t orgs_check_conn(orgs_conn_t *c, orgs_err_t *err)
     if (!orgs_check_id(c->id, "con_")) {
         return orgs_err_set(err, APR_EINVAL, "bad connection id");
     }
-    if ((rv = orgs_parse_slug(c->name, err)) != APR_SUCCESS) {
+    if ((rv = orgs_check_slug(c->name, err)) != APR_SUCCESS) {
         return rv;
     }
     if (!c->display_name) {
@@ -269,8 +412,8 @@ apr_status_t orgs_check_conn(orgs_conn_t *c, orgs_err_t *err)
     if (!c->issuer) {
         return orgs_err_set(err, APR_EINVAL, "connection needs an issuer");
     }
-    if ((rv = orgs_parse_display_name(c->display_name, err)) != APR_SUCCESS ||
-        (rv = orgs_parse_issuer_url(c->issuer, err)) != APR_SUCCESS ||
+    if ((rv = orgs_check_display_name(c->display_name, err)) != APR_SUCCESS ||
+        (rv = orgs_check_issuer_url(c->issuer, err)) != APR_SUCCESS ||
         (rv = orgs_check_conn_client_id(c->client_id, err)) != APR_SUCCESS ||
         (rv = orgs_check_conn_scopes(c->scopes, err)) != APR_SUCCESS ||
         (rv = orgs_check_conn_auth_method(c->auth_method, err)) != APR_SUCCESS) {
@@ -298,7 +441,7 @@ apr_status_t orgs_check_user(orgs_user_t *u, apr_pool_t *p, orgs_err_t *err)
     if ((rv = orgs_check_email_normalize(u->email, &u->email, p, err)) != APR_SUCCESS) {
         return rv;
     }
-    if (u->name && (rv = orgs_parse_display_name(u->name, err)) != APR_SUCCESS) {
+    if (u->name && (rv = orgs_check_display_name(u->name, err)) != APR_SUCCESS) {
         return rv;
     }
     return APR_SUCCESS;

@@ -27,10 +27,10 @@ apr_status_t orgs_check_text(const char *s, size_t max, int spaces, const char *
                              orgs_err_t *err);
 
 /* The normalizers: *out is a new sorted array in p without repeats.
- * Metadata (orgs_kv_t): each pair valid (orgs_parse_meta_key/value), later
+ * Metadata (orgs_kv_t): each pair valid (orgs_check_meta_key/value), later
  * pairs win, at most ORGS_META_MAX_PAIRS. Domains (const char *): each
  * orgs_parse_domain'd (lowercased), at most ORGS_DOMAINS_MAX. Roles (const
- * char *): each orgs_parse_role, at most ORGS_ROLES_MAX. in may be NULL. */
+ * char *): each orgs_check_role, at most ORGS_ROLES_MAX. in may be NULL. */
 apr_status_t orgs_check_meta_normalize(const apr_array_header_t *in, apr_array_header_t **out,
                                        apr_pool_t *p, orgs_err_t *err);
 apr_status_t orgs_check_domains_normalize(const apr_array_header_t *in, apr_array_header_t **out,
@@ -44,6 +44,28 @@ apr_status_t orgs_check_email_normalize(const char *email, const char **out, apr
 
 /* ---- field rules: one per value, called by the record checks below and
  * by every front end (orgctl, the admin API) before it builds a record. */
+
+/* Org / connection name: lowercase slug [a-z0-9] with inner '-' or '_',
+ * 1..ORGS_NAME_MAX chars, starts with a letter or digit, no "--" rules. Must
+ * not look like an id (org_/con_/usr_ prefix) so name-or-id lookups stay unambiguous. */
+apr_status_t orgs_check_slug(const char *s, orgs_err_t *err);
+
+/* Metadata key [A-Za-z][A-Za-z0-9_]* <= ORGS_META_KEY_MAX; value <=
+ * ORGS_META_VALUE_MAX bytes of UTF-8 without control characters. */
+apr_status_t orgs_check_meta_key(const char *key, orgs_err_t *err);
+apr_status_t orgs_check_meta_value(const char *value, orgs_err_t *err);
+
+/* Role name [A-Za-z0-9_.:-], 1..ORGS_ROLE_MAX. */
+apr_status_t orgs_check_role(const char *s, orgs_err_t *err);
+
+/* Display name: 1..ORGS_DISPLAY_NAME_MAX bytes, valid UTF-8, no control chars. */
+apr_status_t orgs_check_display_name(const char *s, orgs_err_t *err);
+
+/* An issuer URL: orgs_url_absolute_check with ORGS_URL_HTTPS (https, or
+ * http only for loopback hosts: 127.0.0.0/8, ::1, localhost; no userinfo,
+ * no fragment, <= ORGS_URL_MAX), its reason prefixed with "issuer ".
+ * APR_ENOMEM only when no scratch pool can be made. */
+apr_status_t orgs_check_issuer_url(const char *s, orgs_err_t *err);
 
 /* Scopes: 1..ORGS_CONN_SCOPES_MAX bytes of space-separated scope tokens
  * (RFC 6749 section 3.3: printable ASCII without '"' and '\'), one of

@@ -113,7 +113,7 @@ static int conn_fields(cli_t *c, orgs_conn_t *cn)
     }
     if ((cn->auth_method && orgs_check_conn_auth_method(cn->auth_method, &c->err)) ||
         (cn->scopes && orgs_check_conn_scopes(cn->scopes, &c->err)) ||
-        (cn->issuer && orgs_parse_issuer_url(cn->issuer, &c->err)) ||
+        (cn->issuer && orgs_check_issuer_url(cn->issuer, &c->err)) ||
         (cn->client_id && orgs_check_conn_client_id(cn->client_id, &c->err))) {
         return cli_fail_parse(c);
     }
@@ -126,7 +126,7 @@ int cmd_conn_create(cli_t *c)
     int rc;
     memset(&cn, 0, sizeof(cn));
     cn.name = cli_arg(c, 0);
-    if (orgs_parse_slug(cn.name, &c->err) != APR_SUCCESS) {
+    if (orgs_check_slug(cn.name, &c->err) != APR_SUCCESS) {
         return cli_fail_parse(c);
     }
     if ((rc = conn_fields(c, &cn)) != RC_OK) {

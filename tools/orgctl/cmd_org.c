@@ -5,6 +5,7 @@
 #include <apr_strings.h>
 
 #include "orgctl.h"
+#include "checks.h"
 #include "parse.h"
 
 /* --meta K=V options into orgs_kv_t, in command-line order (the store
@@ -42,7 +43,7 @@ int cmd_org_create(cli_t *c)
     memset(&org, 0, sizeof(org));
     org.name = cli_arg(c, 0);
     org.display_name = cli_opt(c, "display-name");
-    if (orgs_parse_slug(org.name, &c->err) != APR_SUCCESS) {
+    if (orgs_check_slug(org.name, &c->err) != APR_SUCCESS) {
         return cli_fail_parse(c);
     }
     if ((rc = cli_check_display_name(c, org.display_name)) != RC_OK ||
@@ -149,7 +150,7 @@ int cmd_org_update(cli_t *c)
         return cli_usage_fail(c, "nothing to update");
     }
     for (int i = 0; i < unset->nelts; i++) {
-        if (orgs_parse_meta_key(APR_ARRAY_IDX(unset, i, const char *), &c->err) != APR_SUCCESS) {
+        if (orgs_check_meta_key(APR_ARRAY_IDX(unset, i, const char *), &c->err) != APR_SUCCESS) {
             return cli_fail_parse(c);
         }
     }
