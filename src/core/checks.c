@@ -1,7 +1,7 @@
 /* The one authority on what a record may hold: the rules each field meets,
  * the rules a record meets before the store writes it, and the normalizers
- * that give a value its one stored form. Names, domains, emails and
- * metadata are parse.c's. */
+ * that give a value its one stored form. Parsing a value into its
+ * form (sizes, durations, domains, emails, metadata pairs) is parse.c's. */
 #include <stdlib.h>
 #include <string.h>
 

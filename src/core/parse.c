@@ -1,5 +1,6 @@
-/* Pure value parsers: the one place where user-supplied names, sizes,
- * durations, domains and URLs are validated. No allocation on error. */
+/* Pure value parsers: sizes, durations, domains, emails, metadata pairs and
+ * key sources, each turned into its value. The rules that only accept or
+ * refuse a value are checks.c's. No allocation on error. */
 #include <string.h>
 
 #include <apr_strings.h>
@@ -8,7 +9,6 @@
 #include "checks.h"
 #include "parse.h"
 #include "text.h"
-#include "url.h"
 
 /* Decimal digits into *v; returns the first non-digit. NULL on no digits or
  * overflow. */

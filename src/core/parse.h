@@ -1,6 +1,8 @@
-/* Pure value parsers shared by config.c and orgctl: every user-supplied
- * value is validated here once, with the same rules everywhere. Each returns
- * APR_SUCCESS or APR_EINVAL with a reason in err. */
+/* Pure value parsers shared by the store, config.c and orgctl: a value with
+ * an out result (a size, a duration, a lowercased domain or email, a
+ * metadata pair, a key source). The rules that only accept or refuse a
+ * value are checks.h's. Each returns APR_SUCCESS or APR_EINVAL with a
+ * reason in err. */
 #ifndef ORGS_PARSE_H
 #define ORGS_PARSE_H
 

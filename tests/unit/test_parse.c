@@ -1,5 +1,6 @@
-/* Unit tests for src/core/parse.c: table-driven accept / reject vectors for every
- * parser, with the normalised output where there is one. */
+/* Unit tests for src/core/parse.c and for the name, role, display name,
+ * metadata and issuer rules of src/core/checks.c: table-driven accept /
+ * reject vectors, with the normalised output where there is one. */
 #include "testutil.h"
 #include "checks.h"
 #include "parse.h"
