@@ -1,6 +1,7 @@
-/* The one authority on what a record may hold: the rules a record meets
- * before the store writes it, and the normalizers that give a value its
- * one stored form. The field rules themselves are parse.c's. */
+/* The one authority on what a record may hold: the rules each field meets,
+ * the rules a record meets before the store writes it, and the normalizers
+ * that give a value its one stored form. Parsing a value into its
+ * form (sizes, durations, domains, emails, metadata pairs) is parse.c's. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,9 +10,8 @@
 #include "checks.h"
 #include "oidc.h"
 #include "parse.h"
-
-#define CLIENT_ID_MAX 255
-#define TEXT_MAX 1024 /* scopes, client secrets */
+#include "text.h"
+#include "url.h"
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -66,15 +66,228 @@ apr_status_t orgs_check_text(const char *s, size_t max, int spaces, const char *
     return APR_SUCCESS;
 }
 
+/* ---- field rules ------------------------------------------------------ */
+
+apr_status_t orgs_check_slug(const char *s, orgs_err_t *err)
+{
+    static const char *const id_prefixes[] = {"org_", "con_", "usr_", "inv_"};
+    apr_size_t len;
+
+    if (!s || !*s) {
+        return orgs_err_set(err, APR_EINVAL, "empty name");
+    }
+    len = strlen(s);
+    if (len > ORGS_NAME_MAX) {
+        return orgs_err_set(err, APR_EINVAL, "name longer than %d characters", ORGS_NAME_MAX);
+    }
+    if (!orgs_text_is_lower_alnum((unsigned char)s[0]) ||
+        !orgs_text_is_lower_alnum((unsigned char)s[len - 1])) {
+        return orgs_err_set(err, APR_EINVAL,
+                            "name must start and end with a lowercase letter or digit");
+    }
+    for (apr_size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (orgs_text_is_lower_alnum(c)) {
+            continue;
+        }
+        if (c != '-' && c != '_') {
+            return orgs_err_set(err, APR_EINVAL,
+                                "name may contain only lowercase letters, digits, '-' and '_'");
+        }
+        if (s[i + 1] == '-' || s[i + 1] == '_') {
+            return orgs_err_set(err, APR_EINVAL, "name must not contain two separators in a row");
+        }
+    }
+    for (apr_size_t i = 0; i < sizeof(id_prefixes) / sizeof(id_prefixes[0]); i++) {
+        if (strncmp(s, id_prefixes[i], 4) == 0) {
+            return orgs_err_set(err, APR_EINVAL, "name must not start with '%s' (reserved for ids)",
+                                id_prefixes[i]);
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_meta_key(const char *key, orgs_err_t *err)
+{
+    apr_size_t len;
+
+    if (!key || !*key) {
+        return orgs_err_set(err, APR_EINVAL, "empty metadata key");
+    }
+    len = strlen(key);
+    if (len > ORGS_META_KEY_MAX) {
+        return orgs_err_set(err, APR_EINVAL, "metadata key longer than %d characters",
+                            ORGS_META_KEY_MAX);
+    }
+    if (!orgs_text_is_alpha((unsigned char)key[0])) {
+        return orgs_err_set(err, APR_EINVAL, "metadata key must start with a letter");
+    }
+    for (apr_size_t i = 1; i < len; i++) {
+        unsigned char c = (unsigned char)key[i];
+        if (!orgs_text_is_alpha(c) && !orgs_text_is_digit(c) && c != '_') {
+            return orgs_err_set(err, APR_EINVAL,
+                                "metadata key may contain only letters, digits and '_'");
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_meta_value(const char *value, orgs_err_t *err)
+{
+    apr_size_t len;
+
+    if (!value) {
+        return orgs_err_set(err, APR_EINVAL, "missing metadata value");
+    }
+    len = strlen(value);
+    if (len > ORGS_META_VALUE_MAX) {
+        return orgs_err_set(err, APR_EINVAL, "metadata value longer than %d bytes",
+                            ORGS_META_VALUE_MAX);
+    }
+    if (!orgs_text_utf8_valid(value, len, ORGS_TEXT_UTF8_NO_CONTROL)) {
+        return orgs_err_set(err, APR_EINVAL,
+                            "metadata value must be UTF-8 text without control characters");
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_role(const char *s, orgs_err_t *err)
+{
+    apr_size_t len;
+
+    if (!s || !*s) {
+        return orgs_err_set(err, APR_EINVAL, "empty role");
+    }
+    len = strlen(s);
+    if (len > ORGS_ROLE_MAX) {
+        return orgs_err_set(err, APR_EINVAL, "role longer than %d characters", ORGS_ROLE_MAX);
+    }
+    for (apr_size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!orgs_text_is_alpha(c) && !orgs_text_is_digit(c) && !strchr("_.:-", c)) {
+            return orgs_err_set(err, APR_EINVAL,
+                                "role may contain only letters, digits, '_', '.', ':' and '-'");
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_display_name(const char *s, orgs_err_t *err)
+{
+    apr_size_t len;
+
+    if (!s || !*s) {
+        return orgs_err_set(err, APR_EINVAL, "empty display name");
+    }
+    len = strlen(s);
+    if (len > ORGS_DISPLAY_NAME_MAX) {
+        return orgs_err_set(err, APR_EINVAL, "display name longer than %d bytes",
+                            ORGS_DISPLAY_NAME_MAX);
+    }
+    if (!orgs_text_utf8_valid(s, len, ORGS_TEXT_UTF8_NO_CONTROL)) {
+        return orgs_err_set(err, APR_EINVAL,
+                            "display name must be UTF-8 text without control characters");
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_issuer_url(const char *s, orgs_err_t *err)
+{
+    apr_pool_t *tmp = NULL;
+    orgs_err_t e = {{0}};
+    apr_status_t rv;
+
+    /* apr_uri_parse needs a pool for its copies: a short-lived one keeps
+     * this function's pool-free contract. */
+    if (apr_pool_create(&tmp, NULL) != APR_SUCCESS) {
+        return orgs_err_set(err, APR_ENOMEM, "out of memory checking the issuer URL");
+    }
+    rv = orgs_url_absolute_check(s, ORGS_URL_HTTPS, tmp, &e);
+    apr_pool_destroy(tmp);
+    if (rv != APR_SUCCESS) {
+        return orgs_err_set(err, rv, "issuer %s", e.msg);
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_conn_scopes(const char *s, orgs_err_t *err)
+{
+    if (!s || !*s) {
+        return orgs_err_set(err, APR_EINVAL, "scopes are empty");
+    }
+    size_t n = 0;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++, n++) {
+        if (orgs_text_is_ctl(*c)) {
+            return orgs_err_set(err, APR_EINVAL, "scopes contain a control character");
+        }
+        /* RFC 6749 section 3.3: a scope token is %x21 / %x23-5B / %x5D-7E. */
+        if (*c > 0x7e || *c == '"' || *c == '\\') {
+            return orgs_err_set(err, APR_EINVAL,
+                                "scopes contain a character not allowed in a scope");
+        }
+    }
+    if (n > ORGS_CONN_SCOPES_MAX) {
+        return orgs_err_set(err, APR_EINVAL, "scopes are longer than %d bytes",
+                            ORGS_CONN_SCOPES_MAX);
+    }
+    if (!orgs_oidc_scopes_have_openid(s)) {
+        return orgs_err_set(err, APR_EINVAL, "scopes must include 'openid'");
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_conn_auth_method(const char *s, orgs_err_t *err)
+{
+    if (!s || (strcmp(s, "client_secret_basic") != 0 && strcmp(s, "client_secret_post") != 0)) {
+        return orgs_err_set(err, APR_EINVAL,
+                            "auth method must be client_secret_basic or client_secret_post");
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_conn_client_id(const char *s, orgs_err_t *err)
+{
+    return orgs_check_text(s, ORGS_CONN_CLIENT_ID_MAX, 0, "client id", err);
+}
+
+apr_status_t orgs_check_conn_secret(const char *s, apr_size_t len, orgs_err_t *err)
+{
+    if (!s || len == 0) {
+        return orgs_err_set(err, APR_EINVAL, "the client secret is empty");
+    }
+    if (memchr(s, '\0', len)) {
+        return orgs_err_set(err, APR_EINVAL, "the client secret contains a NUL byte");
+    }
+    if (len > ORGS_CONN_SECRET_MAX) {
+        return orgs_err_set(err, APR_EINVAL, "the client secret is longer than %d bytes",
+                            ORGS_CONN_SECRET_MAX);
+    }
+    for (apr_size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c > 0x7e) {
+            return orgs_err_set(err, APR_EINVAL,
+                                "the client secret must be printable ASCII (spaces allowed)");
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_user_sub(const char *s, orgs_err_t *err)
+{
+    return orgs_check_text(s, ORGS_SUB_MAX, 1, "sub", err);
+}
+
+/* ---- normalizers ------------------------------------------------------ */
+
 apr_status_t orgs_check_meta_normalize(const apr_array_header_t *in, apr_array_header_t **out,
                                        apr_pool_t *p, orgs_err_t *err)
 {
     apr_array_header_t *m = apr_array_make(p, in ? in->nelts : 1, sizeof(orgs_kv_t));
     for (int i = 0; in && i < in->nelts; i++) {
         const orgs_kv_t *kv = &APR_ARRAY_IDX(in, i, orgs_kv_t);
-        apr_status_t rv = orgs_parse_meta_key(kv->key, err);
+        apr_status_t rv = orgs_check_meta_key(kv->key, err);
         if (rv == APR_SUCCESS) {
-            rv = orgs_parse_meta_value(kv->value, err);
+            rv = orgs_check_meta_value(kv->value, err);
         }
         if (rv != APR_SUCCESS) {
             return rv;
@@ -125,7 +338,7 @@ apr_status_t orgs_check_roles_normalize(const apr_array_header_t *in, apr_array_
     apr_array_header_t *r = apr_array_make(p, in ? in->nelts : 1, sizeof(const char *));
     for (int i = 0; in && i < in->nelts; i++) {
         const char *role = APR_ARRAY_IDX(in, i, const char *);
-        apr_status_t rv = orgs_parse_role(role, err);
+        apr_status_t rv = orgs_check_role(role, err);
         if (rv != APR_SUCCESS) {
             return rv;
         }
@@ -163,14 +376,14 @@ apr_status_t orgs_check_org(orgs_org_t *o, apr_pool_t *p, orgs_err_t *err)
     if (!orgs_check_id(o->id, "org_")) {
         return orgs_err_set(err, APR_EINVAL, "bad organization id");
     }
-    apr_status_t rv = orgs_parse_slug(o->name, err);
+    apr_status_t rv = orgs_check_slug(o->name, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
     if (!o->display_name) {
         o->display_name = o->name;
     }
-    if ((rv = orgs_parse_display_name(o->display_name, err)) != APR_SUCCESS ||
+    if ((rv = orgs_check_display_name(o->display_name, err)) != APR_SUCCESS ||
         (rv = orgs_check_meta_normalize(o->meta, &o->meta, p, err)) != APR_SUCCESS ||
         (rv = orgs_check_domains_normalize(o->domains, &o->domains, p, err)) != APR_SUCCESS) {
         return rv;
@@ -184,7 +397,7 @@ apr_status_t orgs_check_conn(orgs_conn_t *c, orgs_err_t *err)
     if (!orgs_check_id(c->id, "con_")) {
         return orgs_err_set(err, APR_EINVAL, "bad connection id");
     }
-    if ((rv = orgs_parse_slug(c->name, err)) != APR_SUCCESS) {
+    if ((rv = orgs_check_slug(c->name, err)) != APR_SUCCESS) {
         return rv;
     }
     if (!c->display_name) {
@@ -199,23 +412,15 @@ apr_status_t orgs_check_conn(orgs_conn_t *c, orgs_err_t *err)
     if (!c->issuer) {
         return orgs_err_set(err, APR_EINVAL, "connection needs an issuer");
     }
-    if ((rv = orgs_parse_display_name(c->display_name, err)) != APR_SUCCESS ||
-        (rv = orgs_parse_issuer_url(c->issuer, err)) != APR_SUCCESS ||
-        (rv = orgs_check_text(c->client_id, CLIENT_ID_MAX, 0, "client id", err)) != APR_SUCCESS ||
-        (rv = orgs_check_text(c->scopes, TEXT_MAX, 1, "scopes", err)) != APR_SUCCESS) {
+    if ((rv = orgs_check_display_name(c->display_name, err)) != APR_SUCCESS ||
+        (rv = orgs_check_issuer_url(c->issuer, err)) != APR_SUCCESS ||
+        (rv = orgs_check_conn_client_id(c->client_id, err)) != APR_SUCCESS ||
+        (rv = orgs_check_conn_scopes(c->scopes, err)) != APR_SUCCESS ||
+        (rv = orgs_check_conn_auth_method(c->auth_method, err)) != APR_SUCCESS) {
         return rv;
     }
-    if (!orgs_oidc_scopes_have_openid(c->scopes)) {
-        return orgs_err_set(err, APR_EINVAL, "scopes must include 'openid'");
-    }
-    if (strcmp(c->auth_method, "client_secret_basic") != 0 &&
-        strcmp(c->auth_method, "client_secret_post") != 0) {
-        return orgs_err_set(err, APR_EINVAL,
-                            "auth method must be client_secret_basic or "
-                            "client_secret_post");
-    }
-    if (c->client_secret && (rv = orgs_check_text(c->client_secret, TEXT_MAX, 1, "client secret",
-                                                  err)) != APR_SUCCESS) {
+    if (c->client_secret && (rv = orgs_check_conn_secret(c->client_secret, strlen(c->client_secret),
+                                                         err)) != APR_SUCCESS) {
         return rv;
     }
     return APR_SUCCESS;
@@ -230,13 +435,13 @@ apr_status_t orgs_check_user(orgs_user_t *u, apr_pool_t *p, orgs_err_t *err)
     if (!u->sub && !u->email) {
         return orgs_err_set(err, APR_EINVAL, "a user needs a sub or an email");
     }
-    if (u->sub && (rv = orgs_check_text(u->sub, ORGS_SUB_MAX, 1, "sub", err)) != APR_SUCCESS) {
+    if (u->sub && (rv = orgs_check_user_sub(u->sub, err)) != APR_SUCCESS) {
         return rv;
     }
     if ((rv = orgs_check_email_normalize(u->email, &u->email, p, err)) != APR_SUCCESS) {
         return rv;
     }
-    if (u->name && (rv = orgs_parse_display_name(u->name, err)) != APR_SUCCESS) {
+    if (u->name && (rv = orgs_check_display_name(u->name, err)) != APR_SUCCESS) {
         return rv;
     }
     return APR_SUCCESS;

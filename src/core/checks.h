@@ -14,6 +14,9 @@
 #include "store.h"
 
 #define ORGS_ID_LEN (4 + ORGS_ID_CHARS) /* "xxx_" + 16 base62 */
+#define ORGS_CONN_CLIENT_ID_MAX 255     /* bytes */
+#define ORGS_CONN_SCOPES_MAX 1024       /* bytes */
+#define ORGS_CONN_SECRET_MAX 1024       /* bytes */
 
 /* 1 if s is prefix ("org_", "con_", "usr_", "inv_") + 16 base62 characters. */
 int orgs_check_id(const char *s, const char *prefix);
@@ -24,10 +27,10 @@ apr_status_t orgs_check_text(const char *s, size_t max, int spaces, const char *
                              orgs_err_t *err);
 
 /* The normalizers: *out is a new sorted array in p without repeats.
- * Metadata (orgs_kv_t): each pair valid (orgs_parse_meta_key/value), later
+ * Metadata (orgs_kv_t): each pair valid (orgs_check_meta_key/value), later
  * pairs win, at most ORGS_META_MAX_PAIRS. Domains (const char *): each
  * orgs_parse_domain'd (lowercased), at most ORGS_DOMAINS_MAX. Roles (const
- * char *): each orgs_parse_role, at most ORGS_ROLES_MAX. in may be NULL. */
+ * char *): each orgs_check_role, at most ORGS_ROLES_MAX. in may be NULL. */
 apr_status_t orgs_check_meta_normalize(const apr_array_header_t *in, apr_array_header_t **out,
                                        apr_pool_t *p, orgs_err_t *err);
 apr_status_t orgs_check_domains_normalize(const apr_array_header_t *in, apr_array_header_t **out,
@@ -39,15 +42,59 @@ apr_status_t orgs_check_roles_normalize(const apr_array_header_t *in, apr_array_
 apr_status_t orgs_check_email_normalize(const char *email, const char **out, apr_pool_t *p,
                                         orgs_err_t *err);
 
+/* ---- field rules: one per value, called by the record checks below and
+ * by every front end (orgctl, the admin API) before it builds a record. */
+
+/* Org / connection name: lowercase slug [a-z0-9] with inner '-' or '_',
+ * 1..ORGS_NAME_MAX chars, starts with a letter or digit, no "--" rules. Must
+ * not look like an id (org_/con_/usr_ prefix) so name-or-id lookups stay unambiguous. */
+apr_status_t orgs_check_slug(const char *s, orgs_err_t *err);
+
+/* Metadata key [A-Za-z][A-Za-z0-9_]* <= ORGS_META_KEY_MAX; value <=
+ * ORGS_META_VALUE_MAX bytes of UTF-8 without control characters. */
+apr_status_t orgs_check_meta_key(const char *key, orgs_err_t *err);
+apr_status_t orgs_check_meta_value(const char *value, orgs_err_t *err);
+
+/* Role name [A-Za-z0-9_.:-], 1..ORGS_ROLE_MAX. */
+apr_status_t orgs_check_role(const char *s, orgs_err_t *err);
+
+/* Display name: 1..ORGS_DISPLAY_NAME_MAX bytes, valid UTF-8, no control chars. */
+apr_status_t orgs_check_display_name(const char *s, orgs_err_t *err);
+
+/* An issuer URL: orgs_url_absolute_check with ORGS_URL_HTTPS (https, or
+ * http only for loopback hosts: 127.0.0.0/8, ::1, localhost; no userinfo,
+ * no fragment, <= ORGS_URL_MAX), its reason prefixed with "issuer ".
+ * APR_ENOMEM only when no scratch pool can be made. */
+apr_status_t orgs_check_issuer_url(const char *s, orgs_err_t *err);
+
+/* Scopes: 1..ORGS_CONN_SCOPES_MAX bytes of space-separated scope tokens
+ * (RFC 6749 section 3.3: printable ASCII without '"' and '\'), one of
+ * them "openid" (orgs_oidc_scopes_have_openid). */
+apr_status_t orgs_check_conn_scopes(const char *s, orgs_err_t *err);
+/* "client_secret_basic" or "client_secret_post". */
+apr_status_t orgs_check_conn_auth_method(const char *s, orgs_err_t *err);
+/* 1..ORGS_CONN_CLIENT_ID_MAX bytes of printable ASCII without spaces. */
+apr_status_t orgs_check_conn_client_id(const char *s, orgs_err_t *err);
+/* A client secret s[0..len): 1..ORGS_CONN_SECRET_MAX bytes of printable
+ * ASCII (spaces allowed), no NUL byte. len is given because a secret read
+ * from a file may hold a NUL that strlen would hide. The message never
+ * contains the secret. Trimming what a file or variable ends with is the
+ * caller's input handling (orgs_text_trim_trailing_space). */
+apr_status_t orgs_check_conn_secret(const char *s, apr_size_t len, orgs_err_t *err);
+/* An IdP subject: 1..ORGS_SUB_MAX bytes of printable ASCII (spaces allowed). */
+apr_status_t orgs_check_user_sub(const char *s, orgs_err_t *err);
+
+/* ---- whole records */
+
 /* A record as the store keeps it, normalized in place: the id of its kind,
  * a slug name, a display name (the name when none), and per kind:
  *   org:  metadata and domains normalized (new sorted arrays);
- *   conn: an issuer URL, a client id of printable ASCII (at most 255
- *         bytes), scopes with "openid" (default "openid email profile"),
- *         auth method client_secret_basic (default) or client_secret_post,
- *         a client secret (when given) of printable text;
- *   user: a connection id, a sub or an email (or both), the sub printable
- *         text of at most ORGS_SUB_MAX bytes, the email normalized. */
+ *   conn: an issuer URL, orgs_check_conn_client_id, orgs_check_conn_scopes
+ *         (default ORGS_OIDC_DEFAULT_SCOPES), orgs_check_conn_auth_method
+ *         (default client_secret_basic), orgs_check_conn_secret when a
+ *         client secret is given;
+ *   user: a connection id, a sub or an email (or both), the sub
+ *         orgs_check_user_sub, the email normalized. */
 apr_status_t orgs_check_org(orgs_org_t *o, apr_pool_t *p, orgs_err_t *err);
 apr_status_t orgs_check_conn(orgs_conn_t *c, orgs_err_t *err);
 apr_status_t orgs_check_user(orgs_user_t *u, apr_pool_t *p, orgs_err_t *err);

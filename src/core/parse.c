@@ -1,13 +1,14 @@
-/* Pure value parsers: the one place where user-supplied names, sizes,
- * durations, domains and URLs are validated. No allocation on error. */
+/* Pure value parsers: sizes, durations, domains, emails, metadata pairs and
+ * key sources, each turned into its value. The rules that only accept or
+ * refuse a value are checks.c's. No allocation on error. */
 #include <string.h>
 
 #include <apr_strings.h>
 #include <apr_time.h>
 
+#include "checks.h"
 #include "parse.h"
 #include "text.h"
-#include "url.h"
 
 /* Decimal digits into *v; returns the first non-digit. NULL on no digits or
  * overflow. */
@@ -121,45 +122,6 @@ apr_status_t orgs_parse_duration(const char *s, apr_interval_time_t *out, orgs_e
         return orgs_err_set(err, APR_EINVAL, "duration too large");
     }
     *out = (apr_interval_time_t)(n * mult) * APR_USEC_PER_SEC;
-    return APR_SUCCESS;
-}
-
-apr_status_t orgs_parse_slug(const char *s, orgs_err_t *err)
-{
-    static const char *const id_prefixes[] = {"org_", "con_", "usr_", "inv_"};
-    apr_size_t len;
-
-    if (!s || !*s) {
-        return orgs_err_set(err, APR_EINVAL, "empty name");
-    }
-    len = strlen(s);
-    if (len > ORGS_NAME_MAX) {
-        return orgs_err_set(err, APR_EINVAL, "name longer than %d characters", ORGS_NAME_MAX);
-    }
-    if (!orgs_text_is_lower_alnum((unsigned char)s[0]) ||
-        !orgs_text_is_lower_alnum((unsigned char)s[len - 1])) {
-        return orgs_err_set(err, APR_EINVAL,
-                            "name must start and end with a lowercase letter or digit");
-    }
-    for (apr_size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (orgs_text_is_lower_alnum(c)) {
-            continue;
-        }
-        if (c != '-' && c != '_') {
-            return orgs_err_set(err, APR_EINVAL,
-                                "name may contain only lowercase letters, digits, '-' and '_'");
-        }
-        if (s[i + 1] == '-' || s[i + 1] == '_') {
-            return orgs_err_set(err, APR_EINVAL, "name must not contain two separators in a row");
-        }
-    }
-    for (apr_size_t i = 0; i < sizeof(id_prefixes) / sizeof(id_prefixes[0]); i++) {
-        if (strncmp(s, id_prefixes[i], 4) == 0) {
-            return orgs_err_set(err, APR_EINVAL, "name must not start with '%s' (reserved for ids)",
-                                id_prefixes[i]);
-        }
-    }
     return APR_SUCCESS;
 }
 
@@ -283,50 +245,6 @@ apr_status_t orgs_parse_email(const char *s, char **out, const char **domain_out
     return APR_SUCCESS;
 }
 
-apr_status_t orgs_parse_meta_key(const char *key, orgs_err_t *err)
-{
-    apr_size_t len;
-
-    if (!key || !*key) {
-        return orgs_err_set(err, APR_EINVAL, "empty metadata key");
-    }
-    len = strlen(key);
-    if (len > ORGS_META_KEY_MAX) {
-        return orgs_err_set(err, APR_EINVAL, "metadata key longer than %d characters",
-                            ORGS_META_KEY_MAX);
-    }
-    if (!orgs_text_is_alpha((unsigned char)key[0])) {
-        return orgs_err_set(err, APR_EINVAL, "metadata key must start with a letter");
-    }
-    for (apr_size_t i = 1; i < len; i++) {
-        unsigned char c = (unsigned char)key[i];
-        if (!orgs_text_is_alpha(c) && !orgs_text_is_digit(c) && c != '_') {
-            return orgs_err_set(err, APR_EINVAL,
-                                "metadata key may contain only letters, digits and '_'");
-        }
-    }
-    return APR_SUCCESS;
-}
-
-apr_status_t orgs_parse_meta_value(const char *value, orgs_err_t *err)
-{
-    apr_size_t len;
-
-    if (!value) {
-        return orgs_err_set(err, APR_EINVAL, "missing metadata value");
-    }
-    len = strlen(value);
-    if (len > ORGS_META_VALUE_MAX) {
-        return orgs_err_set(err, APR_EINVAL, "metadata value longer than %d bytes",
-                            ORGS_META_VALUE_MAX);
-    }
-    if (!orgs_text_utf8_valid(value, len, ORGS_TEXT_UTF8_NO_CONTROL)) {
-        return orgs_err_set(err, APR_EINVAL,
-                            "metadata value must be UTF-8 text without control characters");
-    }
-    return APR_SUCCESS;
-}
-
 apr_status_t orgs_parse_meta_pair(const char *s, char **key, char **value, apr_pool_t *p,
                                   orgs_err_t *err)
 {
@@ -352,55 +270,15 @@ apr_status_t orgs_parse_meta_pair(const char *s, char **key, char **value, apr_p
     }
     memcpy(kbuf, s, klen);
     kbuf[klen] = '\0';
-    rv = orgs_parse_meta_key(kbuf, err);
+    rv = orgs_check_meta_key(kbuf, err);
     if (rv == APR_SUCCESS) {
-        rv = orgs_parse_meta_value(eq + 1, err);
+        rv = orgs_check_meta_value(eq + 1, err);
     }
     if (rv != APR_SUCCESS) {
         return rv;
     }
     *key = apr_pstrmemdup(p, kbuf, klen);
     *value = apr_pstrdup(p, eq + 1);
-    return APR_SUCCESS;
-}
-
-apr_status_t orgs_parse_role(const char *s, orgs_err_t *err)
-{
-    apr_size_t len;
-
-    if (!s || !*s) {
-        return orgs_err_set(err, APR_EINVAL, "empty role");
-    }
-    len = strlen(s);
-    if (len > ORGS_ROLE_MAX) {
-        return orgs_err_set(err, APR_EINVAL, "role longer than %d characters", ORGS_ROLE_MAX);
-    }
-    for (apr_size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!orgs_text_is_alpha(c) && !orgs_text_is_digit(c) && !strchr("_.:-", c)) {
-            return orgs_err_set(err, APR_EINVAL,
-                                "role may contain only letters, digits, '_', '.', ':' and '-'");
-        }
-    }
-    return APR_SUCCESS;
-}
-
-apr_status_t orgs_parse_display_name(const char *s, orgs_err_t *err)
-{
-    apr_size_t len;
-
-    if (!s || !*s) {
-        return orgs_err_set(err, APR_EINVAL, "empty display name");
-    }
-    len = strlen(s);
-    if (len > ORGS_DISPLAY_NAME_MAX) {
-        return orgs_err_set(err, APR_EINVAL, "display name longer than %d bytes",
-                            ORGS_DISPLAY_NAME_MAX);
-    }
-    if (!orgs_text_utf8_valid(s, len, ORGS_TEXT_UTF8_NO_CONTROL)) {
-        return orgs_err_set(err, APR_EINVAL,
-                            "display name must be UTF-8 text without control characters");
-    }
     return APR_SUCCESS;
 }
 
@@ -439,23 +317,4 @@ apr_status_t orgs_parse_key_source(const char *s, char *kind, const char **ref, 
         return APR_SUCCESS;
     }
     return orgs_err_set(err, APR_EINVAL, "key source must be file:/PATH or env:VAR");
-}
-
-apr_status_t orgs_parse_issuer_url(const char *s, orgs_err_t *err)
-{
-    apr_pool_t *tmp = NULL;
-    orgs_err_t e = {{0}};
-    apr_status_t rv;
-
-    /* apr_uri_parse needs a pool for its copies: a short-lived one keeps
-     * this function's pool-free contract. */
-    if (apr_pool_create(&tmp, NULL) != APR_SUCCESS) {
-        return orgs_err_set(err, APR_ENOMEM, "out of memory checking the issuer URL");
-    }
-    rv = orgs_url_absolute_check(s, ORGS_URL_HTTPS, tmp, &e);
-    apr_pool_destroy(tmp);
-    if (rv != APR_SUCCESS) {
-        return orgs_err_set(err, rv, "issuer %s", e.msg);
-    }
-    return APR_SUCCESS;
 }

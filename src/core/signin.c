@@ -5,6 +5,7 @@
 #include <apr_strings.h>
 
 #include "jose.h"
+#include "checks.h"
 #include "parse.h"
 #include "store.h"
 #include "signin.h"
@@ -85,7 +86,7 @@ const char *orgs_signin_display_name(const json_t *claims)
 {
     const char *name = orgs_jose_claim_str(claims, "name");
     orgs_err_t err;
-    return name && orgs_parse_display_name(name, &err) == APR_SUCCESS ? name : NULL;
+    return name && orgs_check_display_name(name, &err) == APR_SUCCESS ? name : NULL;
 }
 
 /* ---- admission ------------------------------------------------------ */

@@ -5,7 +5,7 @@
 
 #include "private.h"
 #include "crypto.h"
-#include "parse.h"
+#include "checks.h"
 #include "env.h"
 #include "endpoints.h"
 #include "authn.h"
@@ -39,7 +39,7 @@ static apr_status_t find_session(request_rec *r, orgs_store_t *st, const char *o
     apr_status_t rv;
     apr_time_t now = apr_time_now();
 
-    if (!org || orgs_parse_slug(org, &err) != APR_SUCCESS) {
+    if (!org || orgs_check_slug(org, &err) != APR_SUCCESS) {
         return APR_NOTFOUND;
     }
     sid = orgs_endpoints_cookie_get(r, apr_pstrcat(r->pool, ORGS_COOKIE_SESSION, org, NULL));
@@ -98,7 +98,7 @@ static int orgs_hook_check_authn(request_rec *r)
      * its OrgsOrganization does not evaluate to an org name, nobody gets in
      * (falling back to the browser's current org would open it to all). */
     fixed = orgs_dir_organization(r, dc);
-    if (dc->organization && (!fixed || orgs_parse_slug(fixed, &err) != APR_SUCCESS)) {
+    if (dc->organization && (!fixed || orgs_check_slug(fixed, &err) != APR_SUCCESS)) {
         orgs_log_rerror(r, APLOG_ERR, 0,
                         ORGSLOGNO(00106) "OrgsOrganization did not evaluate to an organization "
                                          "name for this request: access refused");

@@ -4,7 +4,7 @@
 #include <ap_provider.h>
 
 #include "private.h"
-#include "parse.h"
+#include "checks.h"
 #include "authz.h"
 
 /* A Require line split into words at config time. */
@@ -37,7 +37,7 @@ static const char *parse_member(cmd_parms *cmd, const char *line, const void **p
     for (int i = 0; !err && i < req->words->nelts; i++) {
         const char *name = APR_ARRAY_IDX(req->words, i, const char *);
         orgs_err_t e;
-        if (strncmp(name, "org_", 4) != 0 && orgs_parse_slug(name, &e) != APR_SUCCESS) {
+        if (strncmp(name, "org_", 4) != 0 && orgs_check_slug(name, &e) != APR_SUCCESS) {
             err = apr_psprintf(cmd->pool, "Require org-member: %s (got '%s')", e.msg, name);
         }
     }
@@ -56,7 +56,7 @@ static const char *parse_meta(cmd_parms *cmd, const char *line, const void **par
     orgs_err_t e;
     if (!err) {
         const char *key = APR_ARRAY_IDX(((const require_t *)*parsed)->words, 0, const char *);
-        if (orgs_parse_meta_key(key, &e) != APR_SUCCESS) {
+        if (orgs_check_meta_key(key, &e) != APR_SUCCESS) {
             err = apr_psprintf(cmd->pool, "Require org-meta: %s (got '%s')", e.msg, key);
         }
     }

@@ -14,6 +14,7 @@
 #include <util_cfgtree.h>
 
 #include "orgs.h"
+#include "checks.h"
 #include "parse.h"
 #include "url.h"
 #include "crypto.h"
@@ -206,7 +207,7 @@ static const char *set_organization(cmd_parms *cmd, void *dcv, const char *arg)
     /* A value without %{...} is a constant: check it now. */
     if (!strchr(arg, '%')) {
         /* Names only: sessions are kept per org name. */
-        apr_status_t rv = orgs_parse_slug(arg, &err);
+        apr_status_t rv = orgs_check_slug(arg, &err);
         if (rv != APR_SUCCESS) {
             return bad_err(cmd, rv, &err, arg);
         }

@@ -8,7 +8,7 @@
 #include "private.h"
 #include "crypto.h"
 #include "oidc.h"
-#include "parse.h"
+#include "checks.h"
 #include "url.h"
 #include "endpoints.h"
 
@@ -30,7 +30,7 @@ int orgs_logout_route(orgs_route_t *c)
     if (!org) {
         org = current;
     }
-    if (!org || orgs_parse_slug(org, &err) != APR_SUCCESS) {
+    if (!org || orgs_check_slug(org, &err) != APR_SUCCESS) {
         return orgs_endpoints_redirect(r, dest);
     }
     cookie = apr_pstrcat(r->pool, ORGS_COOKIE_SESSION, org, NULL);

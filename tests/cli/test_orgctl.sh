@@ -184,6 +184,14 @@ expect 2 org update org1
 expect 3 org update nosuch --display-name x
 expect 3 org update org1 --unset-meta tier
 expect 1 org update org1 --meta "1bad=x"
+# a repeated key: the last value wins, on create and on update
+expect 0 org create metadup --meta k=1 --meta k=2
+expect 0 org show metadup --json
+assert_eq "$(j 'd["metadata"]')" '{"k": "2"}' "repeated --meta on create"
+expect 0 org delete metadup
+expect 0 org update org1 --meta region=us --meta region=eu
+expect 0 org show org1 --json
+assert_eq "$(j 'd["metadata"]')" '{"license": "premium", "region": "eu"}' "repeated --meta on update"
 
 expect 0 org add-domain org1 example.org
 expect 4 org add-domain org2 EXAMPLE.org
@@ -210,6 +218,30 @@ expect 1 conn create okta --issuer http://idp.example.com --client-id c \
     --client-secret-file "$tmp/secret" # http only on loopback
 expect 1 "${cc[@]}" --client-secret-file "$tmp/secret" --auth-method none
 expect 1 "${cc[@]}" --client-secret-file "$tmp/secret" --scopes "email profile"
+grep -q 'openid' "$err" || fail "scopes without openid say so"
+# the core's field rules (checks.h), the same the store applies
+expect 1 "${cc[@]}" --client-secret-file "$tmp/secret" --scopes 'openid "email"'
+expect 1 "${cc[@]}" --client-secret-file "$tmp/secret" --scopes 'openid a\b'
+expect 1 "${cc[@]}" --client-secret-file "$tmp/secret" --scopes "openid$(printf '\t')email"
+expect 1 "${cc[@]}" --client-secret-file "$tmp/secret" --scopes ''
+expect 1 conn create okta --issuer https://idp.example.com --client-id "client 1" \
+    --client-secret-file "$tmp/secret"
+expect 1 conn create okta --issuer https://idp.example.com \
+    --client-id "$(head -c 256 /dev/zero | tr '\0' c)" --client-secret-file "$tmp/secret"
+printf '\n \n' >"$tmp/secret-empty"
+expect 1 "${cc[@]}" --client-secret-file "$tmp/secret-empty"
+printf 'ab\000cd\n' >"$tmp/secret-nul"
+expect 1 "${cc[@]}" --client-secret-file "$tmp/secret-nul"
+grep -q 'NUL' "$err" || fail "a secret with a NUL byte says so"
+printf 'ab\tcd\n' >"$tmp/secret-tab"
+expect 1 "${cc[@]}" --client-secret-file "$tmp/secret-tab"
+head -c 1025 /dev/zero | tr '\0' s >"$tmp/secret-long"
+expect 1 "${cc[@]}" --client-secret-file "$tmp/secret-long"
+LONG_SECRET=$(cat "$tmp/secret-long") expect 1 "${cc[@]}" --client-secret-env LONG_SECRET
+{ head -c 1024 /dev/zero | tr '\0' s && printf '\r\n'; } >"$tmp/secret-max"
+expect 0 conn create edge --issuer https://idp.example.com --client-id c \
+    --client-secret-file "$tmp/secret-max" # the longest secret, its line end dropped
+expect 0 conn delete edge
 expect 2 conn create okta --client-id c --client-secret-file "$tmp/secret"
 expect 0 "${cc[@]}" --client-secret-file "$tmp/secret" --display-name "Okta"
 okta=$(cat "$out")
@@ -275,6 +307,8 @@ expect 2 member add org1 --connection okta --email a@example.com --sub x
 expect 2 member add org1
 expect 1 member add org1 --connection okta --email not-an-email
 expect 1 member add org1 --connection okta --email b@example.com --role "bad role"
+expect 1 member add org1 --connection okta --sub "$(head -c 256 /dev/zero | tr '\0' s)"
+expect 1 member add org1 --connection okta --sub "$(printf 'a\tb')"
 expect 3 member add org1 --connection nosuch --email b@example.com
 expect 3 member add nosuch --connection okta --email b@example.com
 expect 3 member add org1 usr_AAAAAAAAAAAAAAAA

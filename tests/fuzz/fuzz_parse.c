@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 
 #include "fuzz.h"
+#include "checks.h"
 #include "parse.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -52,7 +53,7 @@ static void do_duration(const char *s)
 static void do_slug(const char *s)
 {
     orgs_err_t err;
-    if (orgs_parse_slug(s, &err) == APR_SUCCESS) {
+    if (orgs_check_slug(s, &err) == APR_SUCCESS) {
         size_t len = strlen(s);
         FUZZ_CHECK(len >= 1 && len <= ORGS_NAME_MAX);
         FUZZ_CHECK(strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-_") == len);
@@ -95,12 +96,12 @@ static void do_meta(const char *s, apr_pool_t *p)
     orgs_err_t err;
     if (orgs_parse_meta_pair(s, &k, &v, p, &err) == APR_SUCCESS) {
         FUZZ_CHECK(strcmp(apr_pstrcat(p, k, "=", v, NULL), s) == 0);
-        FUZZ_CHECK(orgs_parse_meta_key(k, &err) == APR_SUCCESS);
-        FUZZ_CHECK(orgs_parse_meta_value(v, &err) == APR_SUCCESS);
+        FUZZ_CHECK(orgs_check_meta_key(k, &err) == APR_SUCCESS);
+        FUZZ_CHECK(orgs_check_meta_value(v, &err) == APR_SUCCESS);
         FUZZ_CHECK(strlen(k) <= ORGS_META_KEY_MAX && strlen(v) <= ORGS_META_VALUE_MAX);
     }
     /* the value rules alone, on the whole input */
-    if (orgs_parse_meta_value(s, &err) == APR_SUCCESS) {
+    if (orgs_check_meta_value(s, &err) == APR_SUCCESS) {
         for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
             FUZZ_CHECK(*c >= 0x20 && *c != 0x7f && *c != 0xc0 && *c != 0xc1 && *c < 0xf5);
         }
@@ -110,13 +111,13 @@ static void do_meta(const char *s, apr_pool_t *p)
 static void do_text(const char *s)
 {
     orgs_err_t err;
-    if (orgs_parse_role(s, &err) == APR_SUCCESS) {
+    if (orgs_check_role(s, &err) == APR_SUCCESS) {
         FUZZ_CHECK(strlen(s) <= ORGS_ROLE_MAX);
         FUZZ_CHECK(
             strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-") ==
             strlen(s));
     }
-    if (orgs_parse_display_name(s, &err) == APR_SUCCESS) {
+    if (orgs_check_display_name(s, &err) == APR_SUCCESS) {
         FUZZ_CHECK(*s && strlen(s) <= ORGS_DISPLAY_NAME_MAX);
     }
 }
@@ -130,7 +131,7 @@ static void do_source_url(const char *s)
         FUZZ_CHECK((kind == 'f' && ref == s + 5 && ref[0] == '/') ||
                    (kind == 'e' && ref == s + 4 && ref[0]));
     }
-    if (orgs_parse_issuer_url(s, &err) == APR_SUCCESS) {
+    if (orgs_check_issuer_url(s, &err) == APR_SUCCESS) {
         FUZZ_CHECK(strncasecmp(s, "http", 4) == 0 && !strchr(s, '#'));
         FUZZ_CHECK(strlen(s) <= ORGS_URL_MAX);
     }

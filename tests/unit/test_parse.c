@@ -1,6 +1,8 @@
-/* Unit tests for src/core/parse.c: table-driven accept / reject vectors for every
- * parser, with the normalised output where there is one. */
+/* Unit tests for src/core/parse.c and for the name, role, display name,
+ * metadata and issuer rules of src/core/checks.c: table-driven accept /
+ * reject vectors, with the normalised output where there is one. */
 #include "testutil.h"
+#include "checks.h"
 #include "parse.h"
 
 #include <apr_time.h>
@@ -159,10 +161,10 @@ START_TEST(slug_ok)
                                        "acme_corp", "a-b_c-d", "okta2", "organization",
                                        "orgs_x",    "con-1"};
     for (apr_size_t i = 0; i < N(good); i++) {
-        ck_assert_msg(orgs_parse_slug(good[i], &err) == APR_SUCCESS, "rejected %s: %s", good[i],
+        ck_assert_msg(orgs_check_slug(good[i], &err) == APR_SUCCESS, "rejected %s: %s", good[i],
                       err.msg);
     }
-    ck_assert_int_eq(orgs_parse_slug(repeat('a', ORGS_NAME_MAX), &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_check_slug(repeat('a', ORGS_NAME_MAX), &err), APR_SUCCESS);
 }
 END_TEST
 
@@ -174,13 +176,13 @@ START_TEST(slug_rejects)
     };
     for (apr_size_t i = 0; i < N(bad); i++) {
         err.msg[0] = '\0';
-        ck_assert_msg(orgs_parse_slug(bad[i], &err) == APR_EINVAL, "accepted '%s'", bad[i]);
+        ck_assert_msg(orgs_check_slug(bad[i], &err) == APR_EINVAL, "accepted '%s'", bad[i]);
         ck_assert_msg(err.msg[0] != '\0', "'%s' gave no reason", bad[i]);
     }
-    ck_assert_int_eq(orgs_parse_slug(repeat('a', ORGS_NAME_MAX + 1), &err), APR_EINVAL);
-    ck_assert_int_eq(orgs_parse_slug(NULL, &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_check_slug(repeat('a', ORGS_NAME_MAX + 1), &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_check_slug(NULL, &err), APR_EINVAL);
     ck_assert_ptr_nonnull(strstr(err.msg, "empty"));
-    ck_assert_int_eq(orgs_parse_slug("org_abc", &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_check_slug("org_abc", &err), APR_EINVAL);
     ck_assert_ptr_nonnull(strstr(err.msg, "org_"));
 }
 END_TEST
@@ -337,8 +339,8 @@ START_TEST(meta_pair_ok)
         ck_assert_str_eq(k, v[i].key);
         ck_assert_str_eq(val, v[i].value);
     }
-    ck_assert_int_eq(orgs_parse_meta_key(repeat('k', ORGS_META_KEY_MAX), &err), APR_SUCCESS);
-    ck_assert_int_eq(orgs_parse_meta_value(repeat('v', ORGS_META_VALUE_MAX), &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_check_meta_key(repeat('k', ORGS_META_KEY_MAX), &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_check_meta_value(repeat('v', ORGS_META_VALUE_MAX), &err), APR_SUCCESS);
 }
 END_TEST
 
@@ -366,9 +368,9 @@ START_TEST(meta_pair_rejects)
         ck_assert_int_eq(orgs_parse_meta_pair(longval, &k, &val, pool, &err), APR_EINVAL);
         ck_assert_int_eq(orgs_parse_meta_pair(NULL, &k, &val, pool, &err), APR_EINVAL);
     }
-    ck_assert_int_eq(orgs_parse_meta_key(NULL, &err), APR_EINVAL);
-    ck_assert_int_eq(orgs_parse_meta_key("", &err), APR_EINVAL);
-    ck_assert_int_eq(orgs_parse_meta_value(NULL, &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_check_meta_key(NULL, &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_check_meta_key("", &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_check_meta_value(NULL, &err), APR_EINVAL);
 }
 END_TEST
 
@@ -378,9 +380,9 @@ START_TEST(role_ok)
 {
     static const char *const good[] = {"admin", "Billing", "org:admin", "read.write", "a-b_c", "1"};
     for (apr_size_t i = 0; i < N(good); i++) {
-        ck_assert_msg(orgs_parse_role(good[i], &err) == APR_SUCCESS, "rejected %s", good[i]);
+        ck_assert_msg(orgs_check_role(good[i], &err) == APR_SUCCESS, "rejected %s", good[i]);
     }
-    ck_assert_int_eq(orgs_parse_role(repeat('r', ORGS_ROLE_MAX), &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_check_role(repeat('r', ORGS_ROLE_MAX), &err), APR_SUCCESS);
 }
 END_TEST
 
@@ -388,10 +390,10 @@ START_TEST(role_rejects)
 {
     static const char *const bad[] = {"", "a b", "a,b", "a/b", "r\xc3\xb4le", "a\n", "a=b", "a*"};
     for (apr_size_t i = 0; i < N(bad); i++) {
-        ck_assert_msg(orgs_parse_role(bad[i], &err) == APR_EINVAL, "accepted '%s'", bad[i]);
+        ck_assert_msg(orgs_check_role(bad[i], &err) == APR_EINVAL, "accepted '%s'", bad[i]);
     }
-    ck_assert_int_eq(orgs_parse_role(repeat('r', ORGS_ROLE_MAX + 1), &err), APR_EINVAL);
-    ck_assert_int_eq(orgs_parse_role(NULL, &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_check_role(repeat('r', ORGS_ROLE_MAX + 1), &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_check_role(NULL, &err), APR_EINVAL);
 }
 END_TEST
 
@@ -402,10 +404,10 @@ START_TEST(display_name_ok)
     static const char *const good[] = {"Org One", "Z\xc3\xbcrich AG", "\xe6\x97\xa5\xe6\x9c\xac",
                                        "\xf0\x9f\x9a\x80 Rocket", "A & B <c>"};
     for (apr_size_t i = 0; i < N(good); i++) {
-        ck_assert_msg(orgs_parse_display_name(good[i], &err) == APR_SUCCESS, "rejected %s",
+        ck_assert_msg(orgs_check_display_name(good[i], &err) == APR_SUCCESS, "rejected %s",
                       good[i]);
     }
-    ck_assert_int_eq(orgs_parse_display_name(repeat('d', ORGS_DISPLAY_NAME_MAX), &err),
+    ck_assert_int_eq(orgs_check_display_name(repeat('d', ORGS_DISPLAY_NAME_MAX), &err),
                      APR_SUCCESS);
 }
 END_TEST
@@ -427,11 +429,11 @@ START_TEST(display_name_rejects)
         "line\nbreak",
     };
     for (apr_size_t i = 0; i < N(bad); i++) {
-        ck_assert_msg(orgs_parse_display_name(bad[i], &err) == APR_EINVAL, "accepted #%d", (int)i);
+        ck_assert_msg(orgs_check_display_name(bad[i], &err) == APR_EINVAL, "accepted #%d", (int)i);
     }
-    ck_assert_int_eq(orgs_parse_display_name(repeat('d', ORGS_DISPLAY_NAME_MAX + 1), &err),
+    ck_assert_int_eq(orgs_check_display_name(repeat('d', ORGS_DISPLAY_NAME_MAX + 1), &err),
                      APR_EINVAL);
-    ck_assert_int_eq(orgs_parse_display_name(NULL, &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_check_display_name(NULL, &err), APR_EINVAL);
 }
 END_TEST
 
@@ -490,7 +492,7 @@ START_TEST(issuer_ok)
         "https://idp.example.com/.well-known/openid-configuration",
     };
     for (apr_size_t i = 0; i < N(good); i++) {
-        ck_assert_msg(orgs_parse_issuer_url(good[i], &err) == APR_SUCCESS, "rejected %s: %s",
+        ck_assert_msg(orgs_check_issuer_url(good[i], &err) == APR_SUCCESS, "rejected %s: %s",
                       good[i], err.msg);
     }
 }
@@ -530,17 +532,17 @@ START_TEST(issuer_rejects)
     };
     for (apr_size_t i = 0; i < N(bad); i++) {
         err.msg[0] = '\0';
-        ck_assert_msg(orgs_parse_issuer_url(bad[i], &err) == APR_EINVAL, "accepted '%s'", bad[i]);
+        ck_assert_msg(orgs_check_issuer_url(bad[i], &err) == APR_EINVAL, "accepted '%s'", bad[i]);
         ck_assert_msg(err.msg[0] != '\0', "'%s' gave no reason", bad[i]);
     }
-    ck_assert_int_eq(orgs_parse_issuer_url(NULL, &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_check_issuer_url(NULL, &err), APR_EINVAL);
     ck_assert_int_eq(
-        orgs_parse_issuer_url(
+        orgs_check_issuer_url(
             apr_pstrcat(pool, "https://idp.example.com/", repeat('a', ORGS_URL_MAX), NULL), &err),
         APR_EINVAL);
-    ck_assert_int_eq(orgs_parse_issuer_url("http://example.com", &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_check_issuer_url("http://example.com", &err), APR_EINVAL);
     ck_assert_ptr_nonnull(strstr(err.msg, "https"));
-    ck_assert_int_eq(orgs_parse_issuer_url("https://u@idp.example.com", &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_check_issuer_url("https://u@idp.example.com", &err), APR_EINVAL);
     ck_assert_ptr_nonnull(strstr(err.msg, "user information"));
 }
 END_TEST

@@ -12,7 +12,7 @@
 #include <apr_tables.h>
 
 #include "orgctl.h"
-#include "parse.h"
+#include "checks.h"
 
 /* ---- parsed arguments ------------------------------------------------ */
 
@@ -46,7 +46,7 @@ int cli_parse_roles(cli_t *c, const apr_array_header_t *in, apr_array_header_t *
     *out = apr_array_make(c->p, in->nelts ? in->nelts : 1, sizeof(const char *));
     for (int i = 0; i < in->nelts; i++) {
         const char *r = APR_ARRAY_IDX(in, i, const char *);
-        if (orgs_parse_role(r, &c->err) != APR_SUCCESS) {
+        if (orgs_check_role(r, &c->err) != APR_SUCCESS) {
             return cli_fail_parse(c);
         }
         APR_ARRAY_PUSH(*out, const char *) = r;
@@ -56,7 +56,7 @@ int cli_parse_roles(cli_t *c, const apr_array_header_t *in, apr_array_header_t *
 
 int cli_check_display_name(cli_t *c, const char *s)
 {
-    if (s && orgs_parse_display_name(s, &c->err) != APR_SUCCESS) {
+    if (s && orgs_check_display_name(s, &c->err) != APR_SUCCESS) {
         return cli_fail_parse(c);
     }
     return RC_OK;

@@ -9,21 +9,42 @@
 
 #include <apr_strings.h>
 
+#include "checks.h"
 #include "orgctl.h"
 #include "parse.h"
+#include "text.h"
 
-#define SECRET_MAX 4096
+/* A secret file is read up to this size: the secret (at most
+ * ORGS_CONN_SECRET_MAX bytes) and whatever whitespace it ends with. */
+#define SECRET_FILE_MAX 4096
+
+typedef struct secret_buf_t {
+    char *s;
+    apr_size_t size;
+} secret_buf_t;
 
 static apr_status_t cleanse_secret(void *data)
 {
-    char *s = data;
-    orgs_crypto_cleanse(s, strlen(s));
+    secret_buf_t *b = data;
+    orgs_crypto_cleanse(b->s, b->size);
     return APR_SUCCESS;
+}
+
+/* A zeroed buffer of size bytes, cleansed when the pool goes. */
+static char *secret_buf(cli_t *c, apr_size_t size)
+{
+    secret_buf_t *b = apr_palloc(c->p, sizeof(*b));
+    b->s = apr_pcalloc(c->p, size);
+    b->size = size;
+    apr_pool_cleanup_register(c->p, b, cleanse_secret, apr_pool_cleanup_null);
+    return b->s;
 }
 
 /* The client secret, from --client-secret-file F ("-" = stdin) or
  * --client-secret-env VAR; never from argv, so it shows in no process
- * list or shell history. Cleansed when the pool goes. *out is NULL when
+ * list or shell history. The trailing newline (and any whitespace) a file
+ * or variable ends with is dropped; the rest must pass
+ * orgs_check_conn_secret. Cleansed when the pool goes. *out is NULL when
  * neither option was given. */
 static int read_secret(cli_t *c, const char **out)
 {
@@ -40,17 +61,13 @@ static int read_secret(cli_t *c, const char **out)
     if (!file && !env) {
         return RC_OK;
     }
-    buf = apr_pcalloc(c->p, SECRET_MAX + 2);
-    apr_pool_cleanup_register(c->p, buf, cleanse_secret, apr_pool_cleanup_null);
     if (env) {
         const char *v = getenv(env);
         if (!v || !*v) {
             return cli_fail(c, RC_ERROR, "environment variable %s is not set or empty", env);
         }
         len = strlen(v);
-        if (len > SECRET_MAX) {
-            return cli_fail(c, RC_ERROR, "client secret longer than %d bytes", SECRET_MAX);
-        }
+        buf = secret_buf(c, len + 1);
         memcpy(buf, v, len);
     } else {
         FILE *fp = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
@@ -58,7 +75,8 @@ static int read_secret(cli_t *c, const char **out)
             return cli_fail(c, RC_ERROR, "cannot read client secret file '%s': %s", file,
                             strerror(errno));
         }
-        len = fread(buf, 1, SECRET_MAX + 1, fp);
+        buf = secret_buf(c, SECRET_FILE_MAX + 2);
+        len = fread(buf, 1, SECRET_FILE_MAX + 1, fp);
         int bad = ferror(fp);
         if (fp != stdin) {
             fclose(fp);
@@ -66,56 +84,18 @@ static int read_secret(cli_t *c, const char **out)
         if (bad) {
             return cli_fail(c, RC_ERROR, "cannot read client secret file '%s'", file);
         }
-        if (len > SECRET_MAX) {
-            return cli_fail(c, RC_ERROR, "client secret longer than %d bytes", SECRET_MAX);
+        if (len > SECRET_FILE_MAX) {
+            return cli_fail(c, RC_ERROR, "client secret file '%s' is longer than %d bytes", file,
+                            SECRET_FILE_MAX);
         }
     }
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
-                       buf[len - 1] == '\t')) {
-        buf[--len] = '\0';
-    }
-    if (len == 0) {
-        return cli_fail(c, RC_ERROR, "the client secret is empty");
-    }
-    if (memchr(buf, '\0', len)) {
-        return cli_fail(c, RC_ERROR, "the client secret contains a NUL byte");
+    len = orgs_text_trim_trailing_space((const unsigned char *)buf, len);
+    buf[len] = '\0';
+    if (orgs_check_conn_secret(buf, len, &c->err) != APR_SUCCESS) {
+        return cli_fail_parse(c);
     }
     *out = buf;
     return RC_OK;
-}
-
-static int check_auth_method(cli_t *c, const char *m)
-{
-    if (m && strcmp(m, "client_secret_basic") != 0 && strcmp(m, "client_secret_post") != 0) {
-        return cli_fail(c, RC_ERROR,
-                        "--auth-method must be client_secret_basic or client_secret_post");
-    }
-    return RC_OK;
-}
-
-static int check_scopes(cli_t *c, const char *s)
-{
-    if (!s) {
-        return RC_OK;
-    }
-    if (!*s || strlen(s) > 1024) {
-        return cli_fail(c, RC_ERROR, "--scopes must be 1..1024 characters");
-    }
-    for (const char *q = s; *q; q++) {
-        if ((unsigned char)*q <= 0x20 && *q != ' ') {
-            return cli_fail(c, RC_ERROR, "--scopes contains a control character");
-        }
-        if ((unsigned char)*q > 0x7e || *q == '"' || *q == '\\') {
-            return cli_fail(c, RC_ERROR, "--scopes contains a character not allowed in a scope");
-        }
-    }
-    /* "openid" must be one of the space-separated scopes. */
-    for (const char *q = s; (q = strstr(q, "openid")) != NULL; q += 6) {
-        if ((q == s || q[-1] == ' ') && (q[6] == '\0' || q[6] == ' ')) {
-            return RC_OK;
-        }
-    }
-    return cli_fail(c, RC_ERROR, "--scopes must include openid");
 }
 
 /* ---- conn ------------------------------------------------------------- */
@@ -128,16 +108,14 @@ static int conn_fields(cli_t *c, orgs_conn_t *cn)
     cn->client_id = cli_opt(c, "client-id");
     cn->scopes = cli_opt(c, "scopes");
     cn->auth_method = cli_opt(c, "auth-method");
-    if ((rc = cli_check_display_name(c, cn->display_name)) != RC_OK ||
-        (rc = check_auth_method(c, cn->auth_method)) != RC_OK ||
-        (rc = check_scopes(c, cn->scopes)) != RC_OK) {
+    if ((rc = cli_check_display_name(c, cn->display_name)) != RC_OK) {
         return rc;
     }
-    if (cn->issuer && orgs_parse_issuer_url(cn->issuer, &c->err) != APR_SUCCESS) {
+    if ((cn->auth_method && orgs_check_conn_auth_method(cn->auth_method, &c->err)) ||
+        (cn->scopes && orgs_check_conn_scopes(cn->scopes, &c->err)) ||
+        (cn->issuer && orgs_check_issuer_url(cn->issuer, &c->err)) ||
+        (cn->client_id && orgs_check_conn_client_id(cn->client_id, &c->err))) {
         return cli_fail_parse(c);
-    }
-    if (cn->client_id && (!*cn->client_id || strlen(cn->client_id) > 255)) {
-        return cli_fail(c, RC_ERROR, "--client-id must be 1..255 characters");
     }
     return read_secret(c, &cn->client_secret);
 }
@@ -148,7 +126,7 @@ int cmd_conn_create(cli_t *c)
     int rc;
     memset(&cn, 0, sizeof(cn));
     cn.name = cli_arg(c, 0);
-    if (orgs_parse_slug(cn.name, &c->err) != APR_SUCCESS) {
+    if (orgs_check_slug(cn.name, &c->err) != APR_SUCCESS) {
         return cli_fail_parse(c);
     }
     if ((rc = conn_fields(c, &cn)) != RC_OK) {

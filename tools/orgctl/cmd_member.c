@@ -6,6 +6,7 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 
+#include "checks.h"
 #include "orgctl.h"
 #include "parse.h"
 
@@ -140,8 +141,8 @@ int cmd_member_add(cli_t *c)
     if (email && orgs_parse_email(email, &norm, &dom, c->p, &c->err) != APR_SUCCESS) {
         return cli_fail_parse(c);
     }
-    if (sub && (!*sub || strlen(sub) > ORGS_SUB_MAX)) {
-        return cli_fail(c, RC_ERROR, "--sub must be 1..%d characters", ORGS_SUB_MAX);
+    if (sub && orgs_check_user_sub(sub, &c->err) != APR_SUCCESS) {
+        return cli_fail_parse(c);
     }
     if (conn) {
         orgs_org_t *o;

@@ -5,10 +5,12 @@
 #include <apr_strings.h>
 
 #include "orgctl.h"
+#include "checks.h"
 #include "parse.h"
 
-/* --meta K=V options into orgs_kv_t (a later K replaces an earlier one);
- * *out stays NULL when none were given. */
+/* --meta K=V options into orgs_kv_t, in command-line order (the store
+ * keeps the last value of a repeated key); *out stays NULL when none were
+ * given. */
 static int parse_meta_opts(cli_t *c, apr_array_header_t **out)
 {
     apr_array_header_t *vals = cli_opt_all(c, "meta");
@@ -19,22 +21,13 @@ static int parse_meta_opts(cli_t *c, apr_array_header_t **out)
     *out = apr_array_make(c->p, vals->nelts, sizeof(orgs_kv_t));
     for (int i = 0; i < vals->nelts; i++) {
         char *k, *v;
-        int j;
         if (orgs_parse_meta_pair(APR_ARRAY_IDX(vals, i, const char *), &k, &v, c->p, &c->err) !=
             APR_SUCCESS) {
             return cli_fail_parse(c);
         }
-        for (j = 0; j < (*out)->nelts; j++) {
-            if (strcmp(APR_ARRAY_IDX(*out, j, orgs_kv_t).key, k) == 0) {
-                APR_ARRAY_IDX(*out, j, orgs_kv_t).value = v;
-                break;
-            }
-        }
-        if (j == (*out)->nelts) {
-            orgs_kv_t *kv = apr_array_push(*out);
-            kv->key = k;
-            kv->value = v;
-        }
+        orgs_kv_t *kv = apr_array_push(*out);
+        kv->key = k;
+        kv->value = v;
     }
     return RC_OK;
 }
@@ -50,7 +43,7 @@ int cmd_org_create(cli_t *c)
     memset(&org, 0, sizeof(org));
     org.name = cli_arg(c, 0);
     org.display_name = cli_opt(c, "display-name");
-    if (orgs_parse_slug(org.name, &c->err) != APR_SUCCESS) {
+    if (orgs_check_slug(org.name, &c->err) != APR_SUCCESS) {
         return cli_fail_parse(c);
     }
     if ((rc = cli_check_display_name(c, org.display_name)) != RC_OK ||
@@ -157,7 +150,7 @@ int cmd_org_update(cli_t *c)
         return cli_usage_fail(c, "nothing to update");
     }
     for (int i = 0; i < unset->nelts; i++) {
-        if (orgs_parse_meta_key(APR_ARRAY_IDX(unset, i, const char *), &c->err) != APR_SUCCESS) {
+        if (orgs_check_meta_key(APR_ARRAY_IDX(unset, i, const char *), &c->err) != APR_SUCCESS) {
             return cli_fail_parse(c);
         }
     }

@@ -179,7 +179,7 @@ apr_status_t st_user_login(orgs_store_t *st, MDB_txn *txn, const char *conn_ref,
     }
     if ((rv = orgs_check_text(sub, ORGS_SUB_MAX, 1, "sub", err)) != APR_SUCCESS ||
         (rv = orgs_check_email_normalize(email, &email, p, err)) != APR_SUCCESS ||
-        (name && (rv = orgs_parse_display_name(name, err)) != APR_SUCCESS) ||
+        (name && (rv = orgs_check_display_name(name, err)) != APR_SUCCESS) ||
         (rv = st_conn_find(st, txn, conn_ref, &c, NULL, p, err)) != APR_SUCCESS) {
         return rv;
     }
