@@ -422,10 +422,14 @@ typedef struct orgs_signin_t {
     orgs_session_t session;            /* claims_json, id_token_hint, created, last_seen, expires;
                                           org_id, conn_id and user_id are filled in here */
     apr_time_t now;
+    apr_interval_time_t ttl; /* the pending login's lifetime (0 = not checked again) */
 } orgs_signin_t;
 
 /* One write transaction, one commit: consumes the pending login in->state
- * (whatever its age: it was checked when the callback began), upserts the
+ * — only if it was started for in->org_id and in->conn_id (else
+ * ORGS_EDENIED) and, when in->ttl is set, is still no older than in->ttl at
+ * in->now (else ORGS_EEXPIRED): the IdP round trip since it was read may
+ * have been long —, upserts the
  * user (orgs_store_user_login's rules), decides admission with
  * orgs_signin_admit(), adds the membership when the connection's
  * auto-membership admits a non-member, ends the old session and writes the
@@ -435,7 +439,9 @@ typedef struct orgs_signin_t {
  * but no membership or session is written. Returns APR_NOTFOUND when the
  * pending login is gone (used by a concurrent callback: nothing is
  * written), APR_EINVAL for a record the store refuses, ORGS_ESTOREFULL,
- * ORGS_ESTORE. *user is set whenever the user was upserted. */
+ * ORGS_ESTORE. On any failure nothing is written, the pending login
+ * included: the caller deletes it (orgs_store_pending_delete) so that a
+ * state stays single use. *user is set whenever the user was upserted. */
 apr_status_t orgs_store_signin_commit(orgs_store_t *st, orgs_signin_t *in, orgs_user_t **user,
                                       int *admitted /* orgs_admit_t */, apr_pool_t *p,
                                       orgs_err_t *err);

@@ -7,6 +7,7 @@
 #include <http_request.h>
 
 #include "private.h"
+#include "checks.h"
 #include "crypto.h"
 #include "jose.h"
 #include "oidc.h"
@@ -271,6 +272,7 @@ static int decide(orgs_route_t *c, callback_t *cb)
         r, apr_pstrcat(r->pool, ORGS_COOKIE_SESSION, cb->org->name, NULL));
     char *sid;
     orgs_signin_t *in = &cb->in;
+    orgs_err_t err = {{0}};
     apr_status_t rv = orgs_crypto_random_token(32, &sid, r->pool);
 
     if (rv != APR_SUCCESS) {
@@ -288,11 +290,22 @@ static int decide(orgs_route_t *c, callback_t *cb)
     in->org_id = cb->org->id;
     in->conn_id = cb->conn->id;
     in->sub = orgs_jose_claim_str(cb->claims, "sub");
+    in->now = apr_time_now();
+    in->ttl = sc->login_timeout;
+    /* The IdP's sub must be one the store keeps: refused here, where the
+     * state is discarded, not in the commit. */
+    if ((rv = orgs_check_user_sub(in->sub, &err)) != APR_SUCCESS) {
+        orgs_log_rerror(r, APLOG_WARNING, rv,
+                        ORGSLOGNO(00253) "callback: connection %s: the ID token's sub is "
+                                         "refused: %s",
+                        cb->conn->name, err.msg);
+        return refuse(c, HTTP_BAD_GATEWAY, "server_error",
+                      "The identity provider's answer could not be used.");
+    }
     in->email = trusted_email(r, cb);
     in->name = orgs_signin_display_name(cb->claims);
     in->old_sid_hash = old ? cb->old_hash : NULL;
     in->sid_hash = cb->sid_hash;
-    in->now = apr_time_now();
     in->session.claims_json = orgs_signin_session_claims(cb->claims, r->pool);
     in->session.id_token_hint = cb->id_token;
     in->session.created = in->session.last_seen = in->now;
@@ -318,6 +331,11 @@ static int commit_and_answer(orgs_route_t *c, callback_t *cb)
         return refuse_state(r, rv);
     }
     if (rv != APR_SUCCESS) {
+        /* the failed transaction wrote nothing: the state goes all the same */
+        discard_pending(c, cb);
+        if (rv == ORGS_EEXPIRED) {
+            return refuse_state(r, rv);
+        }
         orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00227) "callback: store error: %s", err.msg);
         return refuse(c, orgs_status_for(rv), "server_error", "The sign-in failed.");
     }

@@ -490,6 +490,27 @@ test('state reused after a refused callback: 400, ORGS00215, no session', async 
   await assertStateSpent(c, cb, 'after a rejected ID token');
 });
 
+test('an ID token whose sub the store cannot keep: 502, ORGS00253, state spent, no session', async () => {
+  // (a sub over 255 bytes is refused earlier, with the ID token: ORGS00224)
+  for (const sub of ['tab\there', 'caf\u00e9-user']) {
+    await op.mode('good', { sub });
+    let c;
+    let cb;
+    try {
+      c = browser();
+      cb = await startLogin(c);
+      const mark = h.logMark();
+      const res = await c.get(cb.toString());
+      assert.equal(res.status, 502, `sub ${JSON.stringify(sub.slice(0, 20))}: ${res.status}`);
+      await logSince(h, mark, /ORGS00253: callback: connection \S+: the ID token's sub is refused/);
+      assertNoSession(res);
+    } finally {
+      await op.mode('good');
+    }
+    await assertStateSpent(c, cb, `after a refused sub ${JSON.stringify(sub.slice(0, 20))}`);
+  }
+});
+
 test('the same callback sent twice at once: at most one session, the other refused', async () => {
   const c = browser();
   const cb = await startLogin(c);

@@ -315,8 +315,8 @@ apr_status_t orgs_store_pending_get(orgs_store_t *st, const char *state,
     return pending_read(st, state, browser, 0, now, ttl, out, p, err);
 }
 
-apr_status_t st_pending_consume(orgs_store_t *st, MDB_txn *txn, const char *state, apr_pool_t *p,
-                                orgs_err_t *err)
+apr_status_t st_pending_consume(orgs_store_t *st, MDB_txn *txn, const char *state,
+                                const orgs_signin_t *expect, apr_pool_t *p, orgs_err_t *err)
 {
     orgs_pending_t *pl;
     apr_status_t rv = check_state(state, err);
@@ -326,11 +326,24 @@ apr_status_t st_pending_consume(orgs_store_t *st, MDB_txn *txn, const char *stat
     if (rv == APR_EINVAL || rv == APR_NOTFOUND) {
         return orgs_err_set(err, APR_NOTFOUND, "pending login gone (used already?)");
     }
-    return rv == APR_SUCCESS ? pending_erase(st, txn, pl->browser, pl->created, state, err) : rv;
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* A sign-in consumes only the login it was started for, and only
+     * while it is fresh: the IdP round trip since the read may have been
+     * long. */
+    if (expect && (!expect->org_id || !expect->conn_id || strcmp(pl->org_id, expect->org_id) != 0 ||
+                   strcmp(pl->conn_id, expect->conn_id) != 0)) {
+        return orgs_err_set(err, ORGS_EDENIED, "pending login is for another org or connection");
+    }
+    if (expect && expect->ttl > 0 && expect->now - pl->created > expect->ttl) {
+        return orgs_err_set(err, ORGS_EEXPIRED, "pending login expired");
+    }
+    return pending_erase(st, txn, pl->browser, pl->created, state, err);
 }
 
 apr_status_t orgs_store_pending_delete(orgs_store_t *st, const char *state, apr_pool_t *p,
                                        orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, st_pending_consume(st, txn, state, p, err));
+    ST_WRITE(st, txn, err, st_pending_consume(st, txn, state, NULL, p, err));
 }

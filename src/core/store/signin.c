@@ -42,7 +42,7 @@ static apr_status_t signin_commit(orgs_store_t *st, MDB_txn *txn, orgs_signin_t 
                                   orgs_user_t **user, int *admitted, apr_pool_t *p, orgs_err_t *err)
 {
     int auto_membership = 0, created;
-    apr_status_t rv = st_pending_consume(st, txn, in->state, p, err);
+    apr_status_t rv = st_pending_consume(st, txn, in->state, in, p, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }

@@ -343,10 +343,13 @@ kbuf_t *st_kb_session_idx(kbuf_t *k, const orgs_session_t *s, const unsigned cha
 kbuf_t *st_kb_pending_idx(kbuf_t *k, const unsigned char *browser, apr_time_t created,
                           const char *state);
 kbuf_t *st_kb_pending_time(kbuf_t *k, apr_time_t created, const char *state);
-/* Deletes the pending login of state whatever its age; APR_NOTFOUND when
- * it is gone. */
-apr_status_t st_pending_consume(orgs_store_t *st, MDB_txn *txn, const char *state, apr_pool_t *p,
-                                orgs_err_t *err);
+/* Deletes the pending login of state; APR_NOTFOUND when it is gone. With
+ * expect (a sign-in), only the login started for expect->org_id and
+ * expect->conn_id (ORGS_EDENIED otherwise) and, when expect->ttl is set,
+ * no older than that at expect->now (ORGS_EEXPIRED); without, whatever it
+ * is and whatever its age. */
+apr_status_t st_pending_consume(orgs_store_t *st, MDB_txn *txn, const char *state,
+                                const orgs_signin_t *expect, apr_pool_t *p, orgs_err_t *err);
 apr_status_t st_pending_load(orgs_store_t *st, MDB_txn *txn, const char *state,
                              orgs_pending_t **out, apr_pool_t *p, orgs_err_t *err);
 

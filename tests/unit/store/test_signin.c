@@ -13,26 +13,32 @@ typedef struct {
     apr_time_t now;
 } world_t;
 
+/* The pending login STATE from browser 1, for org and conn. */
+static void put_pending(orgs_store_t *st, const char *org, const char *conn, apr_time_t now)
+{
+    orgs_pending_t pl = {0};
+    pl.state = STATE;
+    memset(pl.browser, 1, sizeof(pl.browser));
+    pl.nonce = "nonce-1";
+    pl.code_verifier = "verifier-1";
+    pl.org_id = org;
+    pl.conn_id = conn;
+    pl.created = now;
+    ck_assert_int_eq(orgs_store_pending_put(st, &pl, 0, TTL, pool, &err), APR_SUCCESS);
+}
+
 /* An org, a connection (enabled when enable >= 0, with auto-membership
  * when enable > 0) and a pending login STATE from browser 1. */
 static world_t world(orgs_store_t *st, int enable)
 {
     world_t w = {st, NULL, NULL, apr_time_now()};
-    orgs_pending_t pl = {0};
     w.org = mk_org(st, "acme", NULL);
     w.conn = mk_conn(st, "idp", NULL);
     if (enable >= 0) {
         ck_assert_int_eq(orgs_store_org_enable_conn(st, w.org, w.conn, enable, pool, &err),
                          APR_SUCCESS);
     }
-    pl.state = STATE;
-    memset(pl.browser, 1, sizeof(pl.browser));
-    pl.nonce = "nonce-1";
-    pl.code_verifier = "verifier-1";
-    pl.org_id = w.org;
-    pl.conn_id = w.conn;
-    pl.created = w.now;
-    ck_assert_int_eq(orgs_store_pending_put(st, &pl, 0, TTL, pool, &err), APR_SUCCESS);
+    put_pending(st, w.org, w.conn, w.now);
     return w;
 }
 
@@ -272,6 +278,59 @@ START_TEST(pending_get_other_browser_and_expiry)
 }
 END_TEST
 
+/* The commit consumes only the login it was started for, and only while it
+ * is fresh: otherwise nothing is written and the entry stays for the
+ * caller to delete. */
+START_TEST(signin_other_org_or_conn_refused)
+{
+    world_t w = world(open_store(), 1);
+    const char *other = mk_org(w.st, "other", NULL);
+    const char *other_conn = mk_conn(w.st, "idp2", NULL);
+    unsigned char sid[32];
+    orgs_user_t *u;
+    int admitted = -1;
+    orgs_signin_t in = signin_of(&w, "sub-7", sid);
+    ck_assert_int_eq(orgs_store_org_enable_conn(w.st, other, w.conn, 1, pool, &err), APR_SUCCESS);
+    in.org_id = other;
+    ck_assert_int_eq(orgs_store_signin_commit(w.st, &in, &u, &admitted, pool, &err), ORGS_EDENIED);
+    ck_assert_ptr_null(u);
+    in.org_id = w.org;
+    in.conn_id = other_conn;
+    ck_assert_int_eq(orgs_store_signin_commit(w.st, &in, &u, &admitted, pool, &err), ORGS_EDENIED);
+    in.conn_id = NULL;
+    ck_assert_int_eq(orgs_store_signin_commit(w.st, &in, &u, &admitted, pool, &err), ORGS_EDENIED);
+    ck_assert_int_eq(view(&w, "new-sid"), APR_NOTFOUND);
+    ck_assert_int_eq(get(&w, 1, w.now), APR_SUCCESS); /* still pending */
+    in.conn_id = w.conn;
+    ck_assert_int_eq(orgs_store_signin_commit(w.st, &in, &u, &admitted, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(view(&w, "new-sid"), APR_SUCCESS);
+    assert_clean(w.st);
+}
+END_TEST
+
+START_TEST(signin_expired_at_commit_refused)
+{
+    world_t w = world(open_store(), 1);
+    unsigned char sid[32];
+    orgs_user_t *u, *found;
+    int admitted = -1;
+    orgs_signin_t in = signin_of(&w, "sub-8", sid);
+    in.ttl = TTL;
+    in.now = w.now + TTL + 1;
+    ck_assert_int_eq(orgs_store_signin_commit(w.st, &in, &u, &admitted, pool, &err), ORGS_EEXPIRED);
+    ck_assert_ptr_null(u);
+    ck_assert_int_eq(orgs_store_user_by_sub(w.st, w.conn, "sub-8", &found, pool, &err),
+                     APR_NOTFOUND);
+    ck_assert_int_eq(view(&w, "new-sid"), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_pending_delete(w.st, STATE, pool, &err), APR_SUCCESS);
+    /* at the edge of its lifetime it is still good */
+    put_pending(w.st, w.org, w.conn, w.now);
+    in.now = w.now + TTL;
+    ck_assert_int_eq(orgs_store_signin_commit(w.st, &in, &u, &admitted, pool, &err), APR_SUCCESS);
+    assert_clean(w.st);
+}
+END_TEST
+
 static void add_tests(TCase *tc)
 {
     tcase_add_test(tc, signin_member);
@@ -283,6 +342,8 @@ static void add_tests(TCase *tc)
     tcase_add_test(tc, signin_map_full_writes_nothing);
     tcase_add_test(tc, pending_get_leaves_entry);
     tcase_add_test(tc, pending_get_other_browser_and_expiry);
+    tcase_add_test(tc, signin_other_org_or_conn_refused);
+    tcase_add_test(tc, signin_expired_at_commit_refused);
 }
 
 int main(void)
