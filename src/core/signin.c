@@ -9,17 +9,39 @@
 #include "parse.h"
 #include "store.h"
 #include "signin.h"
+#include "text.h"
 
 /* ---- the callback's query ------------------------------------------- */
 
+/* Whether the key at q (up to '=', '&' or the end) decodes to name: the
+ * query parser decodes keys, so "st%61te" is a state too. */
+static int key_is(const char *q, const char *name)
+{
+    while (*name) {
+        int c = (unsigned char)*q;
+        if (c == '%') {
+            int hi = orgs_text_hex_value((unsigned char)q[1]);
+            int lo = hi < 0 ? -1 : orgs_text_hex_value((unsigned char)q[2]);
+            if (lo < 0) {
+                return 0;
+            }
+            c = hi * 16 + lo;
+            q += 3;
+        } else {
+            q++;
+        }
+        if (c != (unsigned char)*name++) {
+            return 0;
+        }
+    }
+    return *q == '=' || *q == '&' || *q == '\0';
+}
+
 int orgs_signin_param_count(const char *query, const char *name)
 {
-    apr_size_t n = strlen(name);
     int count = 0;
     for (const char *q = query; q && *q;) {
-        if (strncmp(q, name, n) == 0 && (q[n] == '=' || q[n] == '&' || q[n] == '\0')) {
-            count++;
-        }
+        count += key_is(q, name);
         q = strchr(q, '&');
         q = q ? q + 1 : NULL;
     }

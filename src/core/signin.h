@@ -12,8 +12,9 @@
 
 /* ---- the callback's query ------------------------------------------- */
 
-/* How many times the parameter name appears in the raw query (before any
- * decoding; "name", "name=" and "name=v" all count). */
+/* How many times the parameter name appears in the raw query, its key
+ * compared after percent-decoding as the query parser decodes it
+ * ("name", "name=", "name=v" and "n%61me=v" all count). */
 int orgs_signin_param_count(const char *query, const char *name);
 
 /* The first of the parameters a response must carry at most once (state,

@@ -227,7 +227,8 @@ test('email marked unverified is not trusted (ORGS00241)', async () => {
 });
 
 test('duplicate state / code / iss in the callback: 400, ORGS00239, no session', async () => {
-  for (const extra of ['state=x', 'code=x', `iss=${encodeURIComponent(op.issuer)}`]) {
+  // a percent-encoded name is the same parameter once decoded
+  for (const extra of ['state=x', 'code=x', `iss=${encodeURIComponent(op.issuer)}`, 'st%61te=x', 'c%6Fde=x']) {
     const c = browser();
     const cb = await startLogin(c);
     const mark = h.logMark();

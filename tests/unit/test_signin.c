@@ -42,8 +42,13 @@ START_TEST(test_param_count)
     ck_assert_int_eq(orgs_signin_param_count("stat=1", "state"), 0);
     ck_assert_int_eq(orgs_signin_param_count("", "state"), 0);
     ck_assert_int_eq(orgs_signin_param_count(NULL, "state"), 0);
-    /* encoded names are not decoded: "st%61te" is another name here */
-    ck_assert_int_eq(orgs_signin_param_count("st%61te=1&state=2", "state"), 1);
+    /* keys are compared decoded, as the query parser reads them */
+    ck_assert_int_eq(orgs_signin_param_count("st%61te=a&state=b", "state"), 2);
+    ck_assert_int_eq(orgs_signin_param_count("%73%74%41%54%45=a", "state"), 0);
+    ck_assert_int_eq(orgs_signin_param_count("%73%74%61%74%65=a&%73tate", "state"), 2);
+    ck_assert_int_eq(orgs_signin_param_count("st%6=a&st%=b&st%zzte=c", "state"), 0);
+    ck_assert_int_eq(orgs_signin_param_count("stat%65s=a&state%3D=b", "state"), 0);
+    ck_assert_ptr_nonnull(orgs_signin_param_repeated("code=a&c%6Fde=b"));
 }
 END_TEST
 
