@@ -31,6 +31,8 @@
 #define ORGS_STORE_FORMAT_VERSION 2
 
 #define ORGS_STORE_DEFAULT_MAP_SIZE ((apr_uint64_t)1 << 30)
+/* The smallest map OrgsStoreMaxSize and orgctl --max-size accept. */
+#define ORGS_STORE_MIN_MAP_SIZE ((apr_uint64_t)1 << 20)
 
 /* Global bound on pending logins (all browsers together). Unauthenticated
  * clients create them, and one without the browser cookie is a new browser

@@ -28,7 +28,6 @@
 #define ORGS_DEFAULT_SESSION_IDLE apr_time_from_sec(8 * 3600)
 #define ORGS_DEFAULT_SESSION_MAX_AGE apr_time_from_sec(24 * 3600)
 #define ORGS_DEFAULT_LOGIN_TIMEOUT apr_time_from_sec(10 * 60)
-#define ORGS_STORE_MIN_MAP_SIZE ((apr_uint64_t)1 << 20)
 
 /* OrgsUnauthenticated */
 #define ORGS_UNAUTH_LOGIN 1 /* redirect to the login endpoint (default) */

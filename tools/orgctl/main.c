@@ -15,8 +15,6 @@
 #include "orgctl.h"
 #include "parse.h"
 
-#define MAP_SIZE_MIN ((apr_uint64_t)1 << 20)
-
 /* ---- the command table ------------------------------------------------ */
 
 static int cmd_help(cli_t *c);
@@ -143,7 +141,8 @@ static int open_store(cli_t *c)
         return cli_usage_fail(c, "no store: give -s STOREDIR or set ORGS_STORE");
     }
     c->map_size = ORGS_STORE_DEFAULT_MAP_SIZE;
-    if (c->max_size && orgs_parse_size(c->max_size, MAP_SIZE_MIN, &c->map_size, &c->err)) {
+    if (c->max_size &&
+        orgs_parse_size(c->max_size, ORGS_STORE_MIN_MAP_SIZE, &c->map_size, &c->err)) {
         return cli_usage_fail(c, "--max-size: %s", c->err.msg);
     }
     if (apr_stat(&fi, c->store_dir, APR_FINFO_TYPE, c->p) != APR_SUCCESS ||

@@ -177,7 +177,7 @@ apr_status_t st_user_login(orgs_store_t *st, MDB_txn *txn, const char *conn_ref,
     if (!sub) {
         return orgs_err_set(err, APR_EINVAL, "sign-in without a sub");
     }
-    if ((rv = orgs_check_text(sub, ORGS_SUB_MAX, 1, "sub", err)) != APR_SUCCESS ||
+    if ((rv = orgs_check_user_sub(sub, err)) != APR_SUCCESS ||
         (rv = orgs_check_email_normalize(email, &email, p, err)) != APR_SUCCESS ||
         (name && (rv = orgs_check_display_name(name, err)) != APR_SUCCESS) ||
         (rv = st_conn_find(st, txn, conn_ref, &c, NULL, p, err)) != APR_SUCCESS) {
@@ -301,7 +301,7 @@ static apr_status_t user_provision(orgs_store_t *st, MDB_txn *txn, const char *c
     if (!email && !sub) {
         return orgs_err_set(err, APR_EINVAL, "an email or a sub is needed");
     }
-    if ((sub && (rv = orgs_check_text(sub, ORGS_SUB_MAX, 1, "sub", err)) != APR_SUCCESS) ||
+    if ((sub && (rv = orgs_check_user_sub(sub, err)) != APR_SUCCESS) ||
         (rv = orgs_check_email_normalize(email, &email, p, err)) != APR_SUCCESS ||
         (rv = st_conn_find(st, txn, conn_ref, &c, NULL, p, err)) != APR_SUCCESS) {
         return rv;

@@ -1,7 +1,5 @@
 /* The store tests' fixture: a pool and a fresh temporary directory per
  * test, the crypto keys, and helpers that make the usual objects. */
-#include <ftw.h>
-
 #include "fixture.h"
 
 apr_pool_t *pool;
@@ -18,27 +16,11 @@ void fixture_setup(void)
     ck_assert_int_eq(orgs_crypto_keys_derive(&keys, ikm, sizeof(ikm), pool, &err), APR_SUCCESS);
 }
 
-static int remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path) == 0 ? 0 : -1;
-}
-
-void fixture_rmtree(const char *d)
-{
-    /* links are removed, never followed */
-    if (d && nftw(d, remove_one, 8, FTW_DEPTH | FTW_PHYS) != 0) {
-        fprintf(stderr, "cannot remove %s: %s\n", d, strerror(errno));
-    }
-}
-
 void fixture_teardown(void)
 {
     char *d = dir ? strdup(dir) : NULL; /* dir lives in pool */
     apr_pool_destroy(pool);             /* closes stores opened in pool */
-    fixture_rmtree(d);
+    testutil_rmtree(d);
     free(d);
 }
 
@@ -120,7 +102,7 @@ void assert_clean(orgs_store_t *st)
 
 void hash_of(const char *sid, unsigned char h[32])
 {
-    orgs_crypto_sha256(sid, strlen(sid), h);
+    ck_assert_int_eq(orgs_crypto_sha256(sid, strlen(sid), h), APR_SUCCESS);
 }
 
 void put_session(orgs_store_t *st, const char *sid, const char *org, const char *user,

@@ -27,8 +27,6 @@ extern orgs_err_t err;
 
 void fixture_setup(void);
 void fixture_teardown(void);
-/* Removes a temporary directory and all in it, wherever $TMPDIR put it. */
-void fixture_rmtree(const char *d);
 /* Runs the tests add_tests adds, each with the fixture; the exit status. */
 int fixture_run(const char *name, void (*add_tests)(TCase *tc));
 

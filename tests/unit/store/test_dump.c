@@ -55,7 +55,7 @@ START_TEST(export_import)
     ck_assert_int_eq(orgs_store_stat(st2, &s2, &err), APR_SUCCESS);
     ck_assert_uint_eq(s1.orgs, s2.orgs);
     fclose(fp);
-    fixture_rmtree(dir2);
+    testutil_rmtree(dir2);
 }
 END_TEST
 

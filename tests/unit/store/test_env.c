@@ -336,7 +336,7 @@ START_TEST(open_refuses_symlinks)
     /* the clean directory still opens */
     orgs_store_t *st = open_store();
     mk_org(st, "org1", NULL);
-    fixture_rmtree(other);
+    testutil_rmtree(other);
 }
 END_TEST
 

@@ -212,7 +212,7 @@ START_TEST(members_many_and_large)
     ck_assert_int_eq(list->nelts, 2);
     assert_clean(st2);
     orgs_store_close(st2);
-    fixture_rmtree(dir2);
+    testutil_rmtree(dir2);
     /* cascades across the record: every fifth org, then a user */
     for (int i = 0; i < N; i += 5) {
         ck_assert_int_eq(orgs_store_org_delete(st, orgs[i], pool, &err), APR_SUCCESS);
