@@ -3,19 +3,7 @@
 #include "testutil.h"
 #include "cookie.h"
 
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    apr_terminate();
-}
+TESTUTIL_POOL_FIXTURE
 
 /* One vector: up to two Cookie headers, the name looked for, and what the
  * scan must answer (want NULL: absent or empty). */

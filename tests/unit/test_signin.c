@@ -6,19 +6,7 @@
 #include "signin.h"
 #include "store.h"
 
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    apr_terminate();
-}
+TESTUTIL_POOL_FIXTURE
 
 static json_t *claims_of(const char *text)
 {

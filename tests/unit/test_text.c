@@ -5,19 +5,7 @@
 #include "testutil.h"
 #include "text.h"
 
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    apr_terminate();
-}
+TESTUTIL_POOL_FIXTURE
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

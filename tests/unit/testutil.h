@@ -41,6 +41,22 @@ static inline void testutil_rmtree(const char *dir)
     }
 }
 
+/* The usual fixture of a suite that needs only a pool: defines `pool` and
+ * the setup/teardown that make and destroy it around each test (add them
+ * with tcase_add_checked_fixture). */
+#define TESTUTIL_POOL_FIXTURE                                                                      \
+    static apr_pool_t *pool;                                                                       \
+    static void setup(void)                                                                        \
+    {                                                                                              \
+        apr_initialize();                                                                          \
+        apr_pool_create(&pool, NULL);                                                              \
+    }                                                                                              \
+    static void teardown(void)                                                                     \
+    {                                                                                              \
+        apr_pool_destroy(pool);                                                                    \
+        apr_terminate();                                                                           \
+    }
+
 /* Runs a suite and returns the process exit status automake expects. */
 static inline int testutil_run(Suite *s)
 {
