@@ -23,14 +23,6 @@ static void teardown(void)
     apr_pool_destroy(pool);
 }
 
-static char *repeat(char c, apr_size_t n)
-{
-    char *s = apr_palloc(pool, n + 1);
-    memset(s, c, n);
-    s[n] = '\0';
-    return s;
-}
-
 /* A refused value: APR_EINVAL with a reason. */
 #define REFUSED(call, what)                                                                        \
     do {                                                                                           \
@@ -94,7 +86,8 @@ START_TEST(scopes_ok)
         ck_assert_msg(orgs_check_conn_scopes(good[i], &err) == APR_SUCCESS, "'%s': %s", good[i],
                       err.msg);
     }
-    char *longest = apr_pstrcat(pool, "openid ", repeat('a', ORGS_CONN_SCOPES_MAX - 7), NULL);
+    char *longest =
+        apr_pstrcat(pool, "openid ", testutil_repeat(pool, 'a', ORGS_CONN_SCOPES_MAX - 7), NULL);
     ck_assert_int_eq(orgs_check_conn_scopes(longest, &err), APR_SUCCESS);
 }
 END_TEST
@@ -120,7 +113,8 @@ START_TEST(scopes_rejects)
         REFUSED(orgs_check_conn_scopes(bad[i], &err), bad[i]);
     }
     REFUSED(orgs_check_conn_scopes(NULL, &err), "NULL scopes");
-    char *over = apr_pstrcat(pool, "openid ", repeat('a', ORGS_CONN_SCOPES_MAX - 6), NULL);
+    char *over =
+        apr_pstrcat(pool, "openid ", testutil_repeat(pool, 'a', ORGS_CONN_SCOPES_MAX - 6), NULL);
     REFUSED(orgs_check_conn_scopes(over, &err), "scopes over the maximum");
     ck_assert_int_eq(orgs_check_conn_scopes("email profile", &err), APR_EINVAL);
     ck_assert_ptr_nonnull(strstr(err.msg, "openid"));
@@ -152,8 +146,9 @@ START_TEST(client_id_rules)
 {
     ck_assert_int_eq(orgs_check_conn_client_id("0oa1b2c3", &err), APR_SUCCESS);
     ck_assert_int_eq(orgs_check_conn_client_id("api://my-app/id~x", &err), APR_SUCCESS);
-    ck_assert_int_eq(orgs_check_conn_client_id(repeat('c', ORGS_CONN_CLIENT_ID_MAX), &err),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        orgs_check_conn_client_id(testutil_repeat(pool, 'c', ORGS_CONN_CLIENT_ID_MAX), &err),
+        APR_SUCCESS);
     static const char *const bad[] = {
         "", "client id", "client\tid", "client\n", "caf\xc3\xa9", "x\x7f",
     };
@@ -161,8 +156,9 @@ START_TEST(client_id_rules)
         REFUSED(orgs_check_conn_client_id(bad[i], &err), bad[i]);
     }
     REFUSED(orgs_check_conn_client_id(NULL, &err), "NULL client id");
-    REFUSED(orgs_check_conn_client_id(repeat('c', ORGS_CONN_CLIENT_ID_MAX + 1), &err),
-            "a client id over the maximum");
+    REFUSED(
+        orgs_check_conn_client_id(testutil_repeat(pool, 'c', ORGS_CONN_CLIENT_ID_MAX + 1), &err),
+        "a client id over the maximum");
 }
 END_TEST
 
@@ -170,9 +166,9 @@ START_TEST(secret_rules)
 {
     ck_assert_int_eq(orgs_check_conn_secret("s3cr3t", 6, &err), APR_SUCCESS);
     ck_assert_int_eq(orgs_check_conn_secret("a b ~!\"\\", 8, &err), APR_SUCCESS);
-    ck_assert_int_eq(
-        orgs_check_conn_secret(repeat('s', ORGS_CONN_SECRET_MAX), ORGS_CONN_SECRET_MAX, &err),
-        APR_SUCCESS);
+    ck_assert_int_eq(orgs_check_conn_secret(testutil_repeat(pool, 's', ORGS_CONN_SECRET_MAX),
+                                            ORGS_CONN_SECRET_MAX, &err),
+                     APR_SUCCESS);
     /* only s[0..len) counts */
     ck_assert_int_eq(orgs_check_conn_secret("abc\n", 3, &err), APR_SUCCESS);
 
@@ -185,8 +181,8 @@ START_TEST(secret_rules)
     REFUSED(orgs_check_conn_secret("ab\tcd", 5, &err), "a tab");
     REFUSED(orgs_check_conn_secret("caf\xc3\xa9", 5, &err), "non-ASCII");
     REFUSED(orgs_check_conn_secret("ab\x7f", 3, &err), "DEL");
-    REFUSED(orgs_check_conn_secret(repeat('s', ORGS_CONN_SECRET_MAX + 1), ORGS_CONN_SECRET_MAX + 1,
-                                   &err),
+    REFUSED(orgs_check_conn_secret(testutil_repeat(pool, 's', ORGS_CONN_SECRET_MAX + 1),
+                                   ORGS_CONN_SECRET_MAX + 1, &err),
             "a secret over the maximum");
     /* the reason never shows the secret */
     ck_assert_int_eq(orgs_check_conn_secret("hunter2\x01", 8, &err), APR_EINVAL);
@@ -200,10 +196,12 @@ START_TEST(sub_rules)
 {
     ck_assert_int_eq(orgs_check_user_sub("00u1a2b3c4", &err), APR_SUCCESS);
     ck_assert_int_eq(orgs_check_user_sub("auth0|5f7c8ec7 x", &err), APR_SUCCESS);
-    ck_assert_int_eq(orgs_check_user_sub(repeat('s', ORGS_SUB_MAX), &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_check_user_sub(testutil_repeat(pool, 's', ORGS_SUB_MAX), &err),
+                     APR_SUCCESS);
     REFUSED(orgs_check_user_sub(NULL, &err), "NULL sub");
     REFUSED(orgs_check_user_sub("", &err), "empty sub");
-    REFUSED(orgs_check_user_sub(repeat('s', ORGS_SUB_MAX + 1), &err), "a sub over the maximum");
+    REFUSED(orgs_check_user_sub(testutil_repeat(pool, 's', ORGS_SUB_MAX + 1), &err),
+            "a sub over the maximum");
     REFUSED(orgs_check_user_sub("a\tb", &err), "a tab");
     REFUSED(orgs_check_user_sub("a\nb", &err), "a newline");
     REFUSED(orgs_check_user_sub("caf\xc3\xa9", &err), "non-ASCII");
@@ -433,7 +431,7 @@ START_TEST(conn_check)
     c->client_secret = "";
     REFUSED(orgs_check_conn(c, &err), "an empty secret");
     c = good_conn();
-    c->client_secret = repeat('s', ORGS_CONN_SECRET_MAX + 1);
+    c->client_secret = testutil_repeat(pool, 's', ORGS_CONN_SECRET_MAX + 1);
     REFUSED(orgs_check_conn(c, &err), "a secret over the maximum");
     c = good_conn();
     c->display_name = "";
@@ -462,7 +460,7 @@ START_TEST(user_check)
     u->sub = NULL;
     REFUSED(orgs_check_user(u, pool, &err), "neither sub nor email");
     u = good_user();
-    u->sub = repeat('s', ORGS_SUB_MAX + 1);
+    u->sub = testutil_repeat(pool, 's', ORGS_SUB_MAX + 1);
     REFUSED(orgs_check_user(u, pool, &err), "a sub over the maximum");
     u = good_user();
     u->sub = "a\nb";

@@ -26,18 +26,6 @@ static void teardown(void)
     apr_pool_destroy(pool);
 }
 
-static apr_array_header_t *strs(int n, ...)
-{
-    va_list ap;
-    apr_array_header_t *a = apr_array_make(pool, n + 1, sizeof(const char *));
-    va_start(ap, n);
-    for (int i = 0; i < n; i++) {
-        APR_ARRAY_PUSH(a, const char *) = va_arg(ap, const char *);
-    }
-    va_end(ap);
-    return a;
-}
-
 static void strs_eq(const apr_array_header_t *a, const apr_array_header_t *b)
 {
     ck_assert_int_eq(a->nelts, b->nelts);
@@ -59,7 +47,7 @@ static orgs_org_t *sample_org(void)
     kv = apr_array_push(o->meta);
     kv->key = "tier";
     kv->value = "gold";
-    o->domains = strs(2, "acme.com", "acme.org");
+    o->domains = testutil_strs(pool, 2, "acme.com", "acme.org");
     o->created = T0;
     o->updated = T1;
     return o;
@@ -99,7 +87,7 @@ static orgs_member_t *sample_member(void)
     orgs_member_t *m = apr_pcalloc(pool, sizeof(*m));
     m->org_id = "org_AAAAAAAAAAAAAAAA";
     m->user_id = "usr_CCCCCCCCCCCCCCCC";
-    m->roles = strs(2, "admin", "billing");
+    m->roles = testutil_strs(pool, 2, "admin", "billing");
     m->created = T1;
     return m;
 }
@@ -110,7 +98,7 @@ static orgs_invite_t *sample_invite(void)
     inv->id = "inv_DDDDDDDDDDDDDDDD";
     inv->org_id = "org_AAAAAAAAAAAAAAAA";
     inv->email = "bob@example.com";
-    inv->roles = strs(0);
+    inv->roles = testutil_strs(pool, 0);
     inv->created = T0;
     inv->expires = T0 + 7 * 86400 * APR_USEC_PER_SEC;
     return inv;

@@ -23,14 +23,6 @@ static void teardown(void)
     apr_pool_destroy(pool);
 }
 
-static char *repeat(char c, apr_size_t n)
-{
-    char *s = apr_palloc(pool, n + 1);
-    memset(s, c, n);
-    s[n] = '\0';
-    return s;
-}
-
 /* ---- sizes */
 
 START_TEST(size_ok)
@@ -164,7 +156,7 @@ START_TEST(slug_ok)
         ck_assert_msg(orgs_check_slug(good[i], &err) == APR_SUCCESS, "rejected %s: %s", good[i],
                       err.msg);
     }
-    ck_assert_int_eq(orgs_check_slug(repeat('a', ORGS_NAME_MAX), &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_check_slug(testutil_repeat(pool, 'a', ORGS_NAME_MAX), &err), APR_SUCCESS);
 }
 END_TEST
 
@@ -179,7 +171,8 @@ START_TEST(slug_rejects)
         ck_assert_msg(orgs_check_slug(bad[i], &err) == APR_EINVAL, "accepted '%s'", bad[i]);
         ck_assert_msg(err.msg[0] != '\0', "'%s' gave no reason", bad[i]);
     }
-    ck_assert_int_eq(orgs_check_slug(repeat('a', ORGS_NAME_MAX + 1), &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_check_slug(testutil_repeat(pool, 'a', ORGS_NAME_MAX + 1), &err),
+                     APR_EINVAL);
     ck_assert_int_eq(orgs_check_slug(NULL, &err), APR_EINVAL);
     ck_assert_ptr_nonnull(strstr(err.msg, "empty"));
     ck_assert_int_eq(orgs_check_slug("org_abc", &err), APR_EINVAL);
@@ -213,11 +206,13 @@ END_TEST
 START_TEST(domain_lengths)
 {
     char *out = NULL;
-    char *l63 = repeat('a', 63);
-    char *l64 = repeat('a', 64);
+    char *l63 = testutil_repeat(pool, 'a', 63);
+    char *l64 = testutil_repeat(pool, 'a', 64);
     /* 4 labels of 63 + 3 dots = 255; trim to 253 / 254 */
-    char *d253 = apr_pstrcat(pool, l63, ".", l63, ".", l63, ".", repeat('b', 61), NULL);
-    char *d254 = apr_pstrcat(pool, l63, ".", l63, ".", l63, ".", repeat('b', 62), NULL);
+    char *d253 =
+        apr_pstrcat(pool, l63, ".", l63, ".", l63, ".", testutil_repeat(pool, 'b', 61), NULL);
+    char *d254 =
+        apr_pstrcat(pool, l63, ".", l63, ".", l63, ".", testutil_repeat(pool, 'b', 62), NULL);
 
     ck_assert_uint_eq(strlen(d253), 253);
     ck_assert_uint_eq(strlen(d254), 254);
@@ -227,7 +222,8 @@ START_TEST(domain_lengths)
     ck_assert_int_eq(orgs_parse_domain(d254, &out, pool, &err), APR_EINVAL);
     ck_assert_int_eq(orgs_parse_domain(apr_pstrcat(pool, l64, ".com", NULL), &out, pool, &err),
                      APR_EINVAL);
-    ck_assert_int_eq(orgs_parse_domain(repeat('x', 5000), &out, pool, &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_parse_domain(testutil_repeat(pool, 'x', 5000), &out, pool, &err),
+                     APR_EINVAL);
 }
 END_TEST
 
@@ -302,12 +298,14 @@ START_TEST(email_rejects)
     {
         char *out = NULL;
         const char *dom = NULL;
-        char *longlocal = apr_pstrcat(pool, repeat('a', 65), "@example.com", NULL);
+        char *longlocal = apr_pstrcat(pool, testutil_repeat(pool, 'a', 65), "@example.com", NULL);
         /* 64 + 1 + 190 = 255: every part valid, the whole too long */
-        char *toolong = apr_pstrcat(pool, repeat('a', 64), "@", repeat('b', 63), ".",
-                                    repeat('c', 63), ".", repeat('d', 62), NULL);
-        char *justfits = apr_pstrcat(pool, repeat('a', 63), "@", repeat('b', 63), ".",
-                                     repeat('c', 63), ".", repeat('d', 62), NULL);
+        char *toolong = apr_pstrcat(
+            pool, testutil_repeat(pool, 'a', 64), "@", testutil_repeat(pool, 'b', 63), ".",
+            testutil_repeat(pool, 'c', 63), ".", testutil_repeat(pool, 'd', 62), NULL);
+        char *justfits = apr_pstrcat(
+            pool, testutil_repeat(pool, 'a', 63), "@", testutil_repeat(pool, 'b', 63), ".",
+            testutil_repeat(pool, 'c', 63), ".", testutil_repeat(pool, 'd', 62), NULL);
         ck_assert_int_eq(orgs_parse_email(longlocal, &out, &dom, pool, &err), APR_EINVAL);
         ck_assert_uint_gt(strlen(toolong), ORGS_EMAIL_MAX);
         ck_assert_int_eq(orgs_parse_email(toolong, &out, &dom, pool, &err), APR_EINVAL);
@@ -339,8 +337,10 @@ START_TEST(meta_pair_ok)
         ck_assert_str_eq(k, v[i].key);
         ck_assert_str_eq(val, v[i].value);
     }
-    ck_assert_int_eq(orgs_check_meta_key(repeat('k', ORGS_META_KEY_MAX), &err), APR_SUCCESS);
-    ck_assert_int_eq(orgs_check_meta_value(repeat('v', ORGS_META_VALUE_MAX), &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_check_meta_key(testutil_repeat(pool, 'k', ORGS_META_KEY_MAX), &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(orgs_check_meta_value(testutil_repeat(pool, 'v', ORGS_META_VALUE_MAX), &err),
+                     APR_SUCCESS);
 }
 END_TEST
 
@@ -362,8 +362,10 @@ START_TEST(meta_pair_rejects)
     }
     {
         char *k = NULL, *val = NULL;
-        char *longkey = apr_pstrcat(pool, repeat('k', ORGS_META_KEY_MAX + 1), "=v", NULL);
-        char *longval = apr_pstrcat(pool, "k=", repeat('v', ORGS_META_VALUE_MAX + 1), NULL);
+        char *longkey =
+            apr_pstrcat(pool, testutil_repeat(pool, 'k', ORGS_META_KEY_MAX + 1), "=v", NULL);
+        char *longval =
+            apr_pstrcat(pool, "k=", testutil_repeat(pool, 'v', ORGS_META_VALUE_MAX + 1), NULL);
         ck_assert_int_eq(orgs_parse_meta_pair(longkey, &k, &val, pool, &err), APR_EINVAL);
         ck_assert_int_eq(orgs_parse_meta_pair(longval, &k, &val, pool, &err), APR_EINVAL);
         ck_assert_int_eq(orgs_parse_meta_pair(NULL, &k, &val, pool, &err), APR_EINVAL);
@@ -382,7 +384,7 @@ START_TEST(role_ok)
     for (apr_size_t i = 0; i < N(good); i++) {
         ck_assert_msg(orgs_check_role(good[i], &err) == APR_SUCCESS, "rejected %s", good[i]);
     }
-    ck_assert_int_eq(orgs_check_role(repeat('r', ORGS_ROLE_MAX), &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_check_role(testutil_repeat(pool, 'r', ORGS_ROLE_MAX), &err), APR_SUCCESS);
 }
 END_TEST
 
@@ -392,7 +394,8 @@ START_TEST(role_rejects)
     for (apr_size_t i = 0; i < N(bad); i++) {
         ck_assert_msg(orgs_check_role(bad[i], &err) == APR_EINVAL, "accepted '%s'", bad[i]);
     }
-    ck_assert_int_eq(orgs_check_role(repeat('r', ORGS_ROLE_MAX + 1), &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_check_role(testutil_repeat(pool, 'r', ORGS_ROLE_MAX + 1), &err),
+                     APR_EINVAL);
     ck_assert_int_eq(orgs_check_role(NULL, &err), APR_EINVAL);
 }
 END_TEST
@@ -407,8 +410,9 @@ START_TEST(display_name_ok)
         ck_assert_msg(orgs_check_display_name(good[i], &err) == APR_SUCCESS, "rejected %s",
                       good[i]);
     }
-    ck_assert_int_eq(orgs_check_display_name(repeat('d', ORGS_DISPLAY_NAME_MAX), &err),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        orgs_check_display_name(testutil_repeat(pool, 'd', ORGS_DISPLAY_NAME_MAX), &err),
+        APR_SUCCESS);
 }
 END_TEST
 
@@ -431,8 +435,9 @@ START_TEST(display_name_rejects)
     for (apr_size_t i = 0; i < N(bad); i++) {
         ck_assert_msg(orgs_check_display_name(bad[i], &err) == APR_EINVAL, "accepted #%d", (int)i);
     }
-    ck_assert_int_eq(orgs_check_display_name(repeat('d', ORGS_DISPLAY_NAME_MAX + 1), &err),
-                     APR_EINVAL);
+    ck_assert_int_eq(
+        orgs_check_display_name(testutil_repeat(pool, 'd', ORGS_DISPLAY_NAME_MAX + 1), &err),
+        APR_EINVAL);
     ck_assert_int_eq(orgs_check_display_name(NULL, &err), APR_EINVAL);
 }
 END_TEST
@@ -537,8 +542,9 @@ START_TEST(issuer_rejects)
     }
     ck_assert_int_eq(orgs_check_issuer_url(NULL, &err), APR_EINVAL);
     ck_assert_int_eq(
-        orgs_check_issuer_url(
-            apr_pstrcat(pool, "https://idp.example.com/", repeat('a', ORGS_URL_MAX), NULL), &err),
+        orgs_check_issuer_url(apr_pstrcat(pool, "https://idp.example.com/",
+                                          testutil_repeat(pool, 'a', ORGS_URL_MAX), NULL),
+                              &err),
         APR_EINVAL);
     ck_assert_int_eq(orgs_check_issuer_url("http://example.com", &err), APR_EINVAL);
     ck_assert_ptr_nonnull(strstr(err.msg, "https"));

@@ -4,6 +4,7 @@
 #define ORGS_TESTUTIL_H
 
 #include <check.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
+#include <apr_tables.h>
 
 /* Creates a fresh directory under $TMPDIR (or /tmp); caller removes it. */
 static inline char *testutil_tempdir(apr_pool_t *p)
@@ -39,6 +41,35 @@ static inline void testutil_rmtree(const char *dir)
     if (dir && nftw(dir, testutil_remove_one, 8, FTW_DEPTH | FTW_PHYS) != 0) {
         fprintf(stderr, "cannot remove %s: %s\n", dir, strerror(errno));
     }
+}
+
+/* A string of n times c, in p. */
+static inline char *testutil_repeat(apr_pool_t *p, char c, apr_size_t n)
+{
+    char *s = apr_palloc(p, n + 1);
+    memset(s, c, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* An array of the n strings that follow, in p. */
+static inline apr_array_header_t *testutil_vstrs(apr_pool_t *p, int n, va_list ap)
+{
+    apr_array_header_t *a = apr_array_make(p, n + 1, sizeof(const char *));
+    for (int i = 0; i < n; i++) {
+        APR_ARRAY_PUSH(a, const char *) = va_arg(ap, const char *);
+    }
+    return a;
+}
+
+static inline apr_array_header_t *testutil_strs(apr_pool_t *p, int n, ...)
+{
+    va_list ap;
+    apr_array_header_t *a;
+    va_start(ap, n);
+    a = testutil_vstrs(p, n, ap);
+    va_end(ap);
+    return a;
 }
 
 /* The usual fixture of a suite that needs only a pool: defines `pool` and

@@ -40,11 +40,9 @@ orgs_store_t *open_store(void)
 apr_array_header_t *strs(int n, ...)
 {
     va_list ap;
-    apr_array_header_t *a = apr_array_make(pool, n + 1, sizeof(const char *));
+    apr_array_header_t *a;
     va_start(ap, n);
-    for (int i = 0; i < n; i++) {
-        APR_ARRAY_PUSH(a, const char *) = va_arg(ap, const char *);
-    }
+    a = testutil_vstrs(pool, n, ap);
     va_end(ap);
     return a;
 }
