@@ -17,7 +17,7 @@ APLOG_USE_MODULE(auth_orgs);
 
 /* Log tag: one five-digit number per call site, never reused, each listed in
  * docs/log-messages.md (tests/drift.sh checks both).
- * ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, ORGSLOGNO(00042) "...") */
+ * orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00042) "...") */
 #define ORGSLOGNO(n) "ORGS" #n ": "
 
 /* The module's log calls (log.c): like ap_log_rerror / ap_log_error, with
