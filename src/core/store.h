@@ -394,6 +394,39 @@ void orgs_store_session_purge_set_batch(orgs_store_t *st, apr_size_t batch, apr_
 apr_status_t orgs_store_pending_put(orgs_store_t *st, const orgs_pending_t *pl,
                                     unsigned max_per_browser, apr_interval_time_t ttl,
                                     apr_pool_t *p, orgs_err_t *err);
+/* Length of a client tag (orgs_pending_admit_t.client): a keyed hash of
+ * the client's address, made by the caller. */
+#define ORGS_STORE_CLIENT_TAG_LEN 8
+
+/* How orgs_store_pending_admit admits a login. */
+typedef struct orgs_pending_admit_t {
+    const unsigned char *client; /* ORGS_STORE_CLIENT_TAG_LEN bytes: the client's address,
+                                    keyed-hashed; NULL = no per-client bound */
+    unsigned max_per_browser;    /* as orgs_store_pending_put (0 = none) */
+    apr_size_t max_per_client;   /* live entries per client tag (0 = none) */
+    apr_size_t unproven_max;     /* live entries of the client at which a browser that has
+                                    not shown a cookie of ours is refused (0 = never) */
+    int proven;                  /* the browser showed a cookie this server issued */
+    apr_interval_time_t ttl;
+} orgs_pending_admit_t;
+
+/* Stores a pending login like orgs_store_pending_put, in one write
+ * transaction, but never refuses a client for what others did:
+ * - the state is prefixed with the client's tag and the creation time
+ *   (pl->state becomes the stored one, in p: send that to the IdP), so a
+ *   client's entries are one range of the table, oldest first;
+ * - a browser that has not shown a cookie of ours (lim->proven 0) is
+ *   refused with ORGS_EDENIED, nothing written, when its client already
+ *   holds lim->unproven_max live entries: the caller asks it to show one;
+ * - at lim->max_per_client live entries, the client's oldest is dropped;
+ * - when the whole table is at its global bound and no entry is expired,
+ *   the oldest entry of all is dropped instead of refusing everybody.
+ * *evicted counts the live entries dropped by the last two rules. Returns
+ * as orgs_store_pending_put otherwise (never APR_ENOSPC). */
+apr_status_t orgs_store_pending_admit(orgs_store_t *st, orgs_pending_t *pl,
+                                      const orgs_pending_admit_t *lim, apr_size_t *evicted,
+                                      apr_pool_t *p, orgs_err_t *err);
+
 /* Changes the global bound on pending logins of this handle (0 = back to
  * ORGS_STORE_PENDING_MAX); for small maps and tests. */
 void orgs_store_pending_set_max(orgs_store_t *st, apr_size_t max);
@@ -425,7 +458,39 @@ typedef struct orgs_signin_t {
                                           org_id, conn_id and user_id are filled in here */
     apr_time_t now;
     apr_interval_time_t ttl; /* the pending login's lifetime (0 = not checked again) */
+    const struct orgs_store_quota_t *quota; /* the tenant bounds applied; NULL = none */
+    int over_quota; /* out: the orgs_quota_kind_t that refused it (APR_ENOSPC), else 0 */
 } orgs_signin_t;
+
+/* ---- tenant quotas: what one connection or org may add --------------- */
+
+/* Bounds a sign-in must stay within, so that one customer's IdP (or one
+ * org) cannot fill the store shared by all orgs. 0 = no bound. Checked in
+ * orgs_store_signin_commit's transaction; a refusal writes nothing. */
+typedef struct orgs_store_quota_t {
+    apr_size_t users_per_conn;    /* users of one connection (a new sub is refused at it) */
+    apr_size_t new_users_per_min; /* users created per connection per minute */
+    apr_size_t users_per_org;     /* members an org may have for auto-membership to add one */
+    apr_size_t sessions_per_org;  /* sessions of one org (expired ones count until swept) */
+} orgs_store_quota_t;
+
+/* What refused a sign-in (orgs_signin_t.over_quota). */
+typedef enum {
+    ORGS_QUOTA_NONE = 0,
+    ORGS_QUOTA_USERS_PER_CONN,
+    ORGS_QUOTA_NEW_USERS_PER_MIN, /* temporary: the next minute admits again */
+    ORGS_QUOTA_USERS_PER_ORG,
+    ORGS_QUOTA_SESSIONS_PER_ORG,
+} orgs_quota_kind_t;
+
+/* Deletes the users that have no membership and whose last sign-in (or,
+ * never signed in, their creation) is before cutoff, with their indexes;
+ * *removed counts them. In short write transactions like
+ * orgs_store_session_purge (each reads a bounded number of users and
+ * deletes at most a bounded number); on an error the batches committed
+ * before it stay done. A user record that cannot be read is skipped. */
+apr_status_t orgs_store_user_purge(orgs_store_t *st, apr_time_t cutoff, apr_size_t *removed,
+                                   apr_pool_t *p, orgs_err_t *err);
 
 /* One write transaction, one commit: consumes the pending login in->state
  * — only if it was started for in->org_id and in->conn_id (else
@@ -440,8 +505,11 @@ typedef struct orgs_signin_t {
  * consumed and the user still upserted (when the connection is enabled),
  * but no membership or session is written. Returns APR_NOTFOUND when the
  * pending login is gone (used by a concurrent callback: nothing is
- * written), APR_EINVAL for a record the store refuses, ORGS_ESTOREFULL,
- * ORGS_ESTORE. On any failure nothing is written, the pending login
+ * written), APR_EINVAL for a record the store refuses, APR_ENOSPC when
+ * in->quota refuses it (in->over_quota says which bound: a new user over
+ * the connection's users or its new users this minute, an auto-membership
+ * join over the org's users, a session over the org's sessions),
+ * ORGS_ESTOREFULL, ORGS_ESTORE. On any failure nothing is written, the pending login
  * included: the caller deletes it (orgs_store_pending_delete) so that a
  * state stays single use. *user is set whenever the user was upserted. */
 apr_status_t orgs_store_signin_commit(orgs_store_t *st, orgs_signin_t *in, orgs_user_t **user,

@@ -292,6 +292,7 @@ static int decide(orgs_route_t *c, callback_t *cb)
     in->sub = orgs_jose_claim_str(cb->claims, "sub");
     in->now = apr_time_now();
     in->ttl = sc->login_timeout;
+    in->quota = &sc->quota;
     /* The IdP's sub must be one the store keeps: refused here, where the
      * state is discarded, not in the commit. */
     if ((rv = orgs_check_user_sub(in->sub, &err)) != APR_SUCCESS) {
@@ -315,6 +316,34 @@ static int decide(orgs_route_t *c, callback_t *cb)
 
 /* ---- commit ----------------------------------------------------------- */
 
+/* A sign-in over a tenant quota (nothing was written): 503 with
+ * Retry-After while the connection's new-user rate is spent (the next
+ * minute admits again), 403 over a count (retrying does not help: the
+ * org's admin or the server's must act). The log names connection and org. */
+static int refuse_quota(orgs_route_t *c, const callback_t *cb, const orgs_err_t *err)
+{
+    request_rec *r = c->r;
+
+    if (cb->in.over_quota == ORGS_QUOTA_NEW_USERS_PER_MIN) {
+        orgs_log_rerror(
+            r, APLOG_WARNING, APR_ENOSPC,
+            ORGSLOGNO(00521) "callback: connection %s creates new users too fast "
+                             "(OrgsMaxNewUsersPerMinute): sign-in to org %s refused: %s",
+            cb->conn->name, cb->org->name, err->msg);
+        apr_table_setn(r->err_headers_out, "Retry-After", "60");
+        return refuse(c, HTTP_SERVICE_UNAVAILABLE, "temporarily_unavailable",
+                      "Too many new accounts are signing in through your organization's "
+                      "identity provider. Please try again in a minute.");
+    }
+    orgs_log_rerror(r, APLOG_WARNING, APR_ENOSPC,
+                    ORGSLOGNO(00520) "callback: quota reached, sign-in to org %s via connection "
+                                     "%s refused: %s",
+                    cb->org->name, cb->conn->name, err->msg);
+    return refuse(c, HTTP_FORBIDDEN, "access_denied",
+                  "Your organization has reached its limit of accounts or sessions here. "
+                  "Please contact its administrator.");
+}
+
 /* Commits what was decided in one store transaction and answers: signed
  * in (the cookies, back to return_to), access_denied, a replay, or the
  * store's failure (nothing written). */
@@ -335,6 +364,9 @@ static int commit_and_answer(orgs_route_t *c, callback_t *cb)
         discard_pending(c, cb);
         if (rv == ORGS_EEXPIRED) {
             return refuse_state(r, rv);
+        }
+        if (rv == APR_ENOSPC && cb->in.over_quota != ORGS_QUOTA_NONE) {
+            return refuse_quota(c, cb, &err);
         }
         orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00227) "callback: store error: %s", err.msg);
         return refuse(c, orgs_status_for(rv), "server_error", "The sign-in failed.");

@@ -191,6 +191,32 @@ static const char *set_srv_duration(cmd_parms *cmd, void *dummy, const char *arg
     return NULL;
 }
 
+/* cmd->info: offset of an apr_size_t field in orgs_srv_cfg_t. A decimal
+ * count; 0 means no bound. */
+static const char *set_srv_count(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    apr_uint64_t n = 0;
+
+    if (!*arg || strspn(arg, "0123456789") != strlen(arg) || strlen(arg) > 9) {
+        return bad(cmd, "must be a whole number from 0 (no limit) to 999999999", arg);
+    }
+    for (const char *c = arg; *c; c++) {
+        n = n * 10 + (apr_uint64_t)(*c - '0');
+    }
+    *(apr_size_t *)((char *)cmd_srv(cmd) + (apr_size_t)cmd->info) = (apr_size_t)n;
+    return NULL;
+}
+
+/* A duration, or "off". */
+static const char *set_user_purge_after(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    if (strcasecmp(arg, "off") == 0) {
+        cmd_srv(cmd)->user_purge_after = 0;
+        return NULL;
+    }
+    return set_srv_duration(cmd, dummy, arg);
+}
+
 /* ---- per-directory directives ---------------------------------------- */
 
 static const char *set_organization(cmd_parms *cmd, void *dcv, const char *arg)
@@ -275,6 +301,25 @@ const command_rec orgs_config_cmds[] = {
     AP_INIT_TAKE1("OrgsLoginTimeout", set_srv_duration,
                   (void *)APR_OFFSETOF(orgs_srv_cfg_t, login_timeout), RSRC_CONF,
                   "time allowed to complete a login at the identity provider (default 10m)"),
+    AP_INIT_TAKE1("OrgsMaxUsersPerConnection", set_srv_count,
+                  (void *)APR_OFFSETOF(orgs_srv_cfg_t, quota.users_per_conn), RSRC_CONF,
+                  "users one connection may create at sign-in (default 10000; 0 = no limit)"),
+    AP_INIT_TAKE1("OrgsMaxNewUsersPerMinute", set_srv_count,
+                  (void *)APR_OFFSETOF(orgs_srv_cfg_t, quota.new_users_per_min), RSRC_CONF,
+                  "new users one connection may create per minute (default 120; 0 = no limit)"),
+    AP_INIT_TAKE1("OrgsMaxUsersPerOrg", set_srv_count,
+                  (void *)APR_OFFSETOF(orgs_srv_cfg_t, quota.users_per_org), RSRC_CONF,
+                  "members an org may have for auto-membership to add one (default 10000; 0 = "
+                  "no limit)"),
+    AP_INIT_TAKE1("OrgsMaxSessionsPerOrg", set_srv_count,
+                  (void *)APR_OFFSETOF(orgs_srv_cfg_t, quota.sessions_per_org), RSRC_CONF,
+                  "sessions one org may have (default 10000; 0 = no limit)"),
+    AP_INIT_TAKE1("OrgsUserPurgeAfter", set_user_purge_after,
+                  (void *)APR_OFFSETOF(orgs_srv_cfg_t, user_purge_after), RSRC_CONF,
+                  "remove users without membership unused this long (default 90d; 'off')"),
+    AP_INIT_TAKE1("OrgsMaxPendingPerClient", set_srv_count,
+                  (void *)APR_OFFSETOF(orgs_srv_cfg_t, pending_per_client), RSRC_CONF,
+                  "logins in progress per client address (default 100; 0 = no limit)"),
     AP_INIT_TAKE1("OrgsOrganization", set_organization, NULL, OR_AUTHCFG,
                   "organization of this location: a name or a string expression"),
     AP_INIT_TAKE1("OrgsUnauthenticated", set_unauthenticated, NULL, OR_AUTHCFG,
@@ -295,7 +340,36 @@ void *orgs_config_create_srv(apr_pool_t *p, server_rec *s)
     sc->session_idle = ORGS_UNSET;
     sc->session_max_age = ORGS_UNSET;
     sc->login_timeout = ORGS_UNSET;
+    sc->quota.users_per_conn = ORGS_UNSET_COUNT;
+    sc->quota.new_users_per_min = ORGS_UNSET_COUNT;
+    sc->quota.users_per_org = ORGS_UNSET_COUNT;
+    sc->quota.sessions_per_org = ORGS_UNSET_COUNT;
+    sc->user_purge_after = ORGS_UNSET;
+    sc->pending_per_client = ORGS_UNSET_COUNT;
     return sc;
+}
+
+/* The tenant quotas, the user purge and the pending bound: a virtual host
+ * inherits each one it does not set. */
+static void merge_exhaustion(orgs_srv_cfg_t *sc, const orgs_srv_cfg_t *base,
+                             const orgs_srv_cfg_t *add)
+{
+#define MERGE_COUNT(f) sc->f = add->f != ORGS_UNSET_COUNT ? add->f : base->f
+    MERGE_COUNT(quota.users_per_conn);
+    MERGE_COUNT(quota.new_users_per_min);
+    MERGE_COUNT(quota.users_per_org);
+    MERGE_COUNT(quota.sessions_per_org);
+    MERGE_COUNT(pending_per_client);
+#undef MERGE_COUNT
+    sc->user_purge_after =
+        add->user_purge_after != ORGS_UNSET ? add->user_purge_after : base->user_purge_after;
+}
+
+static void default_count(apr_size_t *f, apr_size_t value)
+{
+    if (*f == ORGS_UNSET_COUNT) {
+        *f = value;
+    }
 }
 
 void *orgs_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
@@ -312,6 +386,7 @@ void *orgs_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
     sc->session_max_age =
         add->session_max_age != ORGS_UNSET ? add->session_max_age : base->session_max_age;
     sc->login_timeout = add->login_timeout != ORGS_UNSET ? add->login_timeout : base->login_timeout;
+    merge_exhaustion(sc, base, add);
     /* keys and store are runtime state, set later for every server */
     return sc;
 }
@@ -442,6 +517,14 @@ static void apply_defaults(orgs_srv_cfg_t *sc)
     }
     if (sc->login_timeout == ORGS_UNSET) {
         sc->login_timeout = ORGS_DEFAULT_LOGIN_TIMEOUT;
+    }
+    default_count(&sc->quota.users_per_conn, ORGS_DEFAULT_USERS_PER_CONN);
+    default_count(&sc->quota.new_users_per_min, ORGS_DEFAULT_NEW_USERS_PER_MIN);
+    default_count(&sc->quota.users_per_org, ORGS_DEFAULT_USERS_PER_ORG);
+    default_count(&sc->quota.sessions_per_org, ORGS_DEFAULT_SESSIONS_PER_ORG);
+    default_count(&sc->pending_per_client, ORGS_DEFAULT_PENDING_PER_CLIENT);
+    if (sc->user_purge_after == ORGS_UNSET) {
+        sc->user_purge_after = ORGS_DEFAULT_USER_PURGE_AFTER;
     }
 }
 

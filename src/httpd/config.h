@@ -23,11 +23,18 @@
 #include "store.h"
 
 #define ORGS_UNSET (-1)
+#define ORGS_UNSET_COUNT ((apr_size_t)-1) /* an apr_size_t directive not set */
 
 #define ORGS_DEFAULT_ENDPOINT "/orgs"
 #define ORGS_DEFAULT_SESSION_IDLE apr_time_from_sec(8 * 3600)
 #define ORGS_DEFAULT_SESSION_MAX_AGE apr_time_from_sec(24 * 3600)
 #define ORGS_DEFAULT_LOGIN_TIMEOUT apr_time_from_sec(10 * 60)
+#define ORGS_DEFAULT_USERS_PER_CONN 10000
+#define ORGS_DEFAULT_NEW_USERS_PER_MIN 120
+#define ORGS_DEFAULT_USERS_PER_ORG 10000
+#define ORGS_DEFAULT_SESSIONS_PER_ORG 10000
+#define ORGS_DEFAULT_USER_PURGE_AFTER apr_time_from_sec(90 * 24 * 3600)
+#define ORGS_DEFAULT_PENDING_PER_CLIENT 100
 
 /* OrgsUnauthenticated */
 #define ORGS_UNAUTH_LOGIN 1 /* redirect to the login endpoint (default) */
@@ -43,6 +50,11 @@ typedef struct orgs_srv_cfg_t {
     apr_interval_time_t session_idle; /* OrgsSessionIdleTimeout */
     apr_interval_time_t session_max_age; /* OrgsSessionMaxAge */
     apr_interval_time_t login_timeout;   /* OrgsLoginTimeout: pending login ttl */
+    /* OrgsMaxUsersPerConnection, OrgsMaxNewUsersPerMinute, OrgsMaxUsersPerOrg,
+     * OrgsMaxSessionsPerOrg: ORGS_UNSET fields until orgs_config_check; 0 = no bound */
+    orgs_store_quota_t quota;
+    apr_interval_time_t user_purge_after; /* OrgsUserPurgeAfter; 0 = off */
+    apr_size_t pending_per_client;        /* OrgsMaxPendingPerClient; 0 = no bound */
     /* ---- derived in post_config (pconf); NULL when no OrgsCryptoKey */
     const orgs_crypto_keys_t *keys;
     /* ---- per child, set in child_init; NULL when not configured or the

@@ -13,6 +13,7 @@
 #include "parse.h"
 #include "url.h"
 #include "endpoints.h"
+#include "admit.h"
 
 /* Pending logins kept per browser; older ones are dropped. */
 #define ORGS_PENDING_PER_BROWSER 5
@@ -71,6 +72,40 @@ static int prompt(orgs_route_t *c, int status, const char *error, const char *va
                                                           c->return_to, error, value, c->r->pool));
 }
 
+/* Stores the pending login within the per-client bounds: pl->state
+ * becomes the stored state. ORGS_EDENIED: the client holds many logins in
+ * progress and this browser has shown no cookie of ours (nothing stored). */
+static apr_status_t admit_pending(orgs_route_t *c, orgs_pending_t *pl, int proven, orgs_err_t *err)
+{
+    request_rec *r = c->r;
+    const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
+    unsigned char client[ORGS_STORE_CLIENT_TAG_LEN];
+    orgs_pending_admit_t lim;
+    apr_size_t evicted = 0;
+    apr_status_t rv = orgs_admit_client(r, client);
+
+    if (rv != APR_SUCCESS) {
+        return orgs_err_set(err, rv, "cannot hash the client's address");
+    }
+    memset(&lim, 0, sizeof(lim));
+    lim.client = sc->pending_per_client ? client : NULL;
+    lim.max_per_browser = ORGS_PENDING_PER_BROWSER;
+    lim.max_per_client = sc->pending_per_client;
+    /* a browser without our cookie: a quarter of its client's share */
+    lim.unproven_max = sc->pending_per_client ? (sc->pending_per_client + 3) / 4 : 0;
+    lim.proven = proven;
+    lim.ttl = sc->login_timeout;
+    rv = orgs_store_pending_admit(c->st, pl, &lim, &evicted, r->pool, err);
+    if (rv == APR_SUCCESS && evicted) {
+        orgs_log_rerror(r, APLOG_WARNING, 0,
+                        ORGSLOGNO(00524) "login: %" APR_SIZE_T_FMT " sign-ins in progress were "
+                                         "dropped to admit this one from client %s "
+                                         "(OrgsMaxPendingPerClient, or the table is full)",
+                        evicted, r->useragent_ip);
+    }
+    return rv;
+}
+
 /* Sends the browser to the IdP with a fresh state, nonce and PKCE
  * verifier, remembered server-side as a pending login bound to this
  * browser. */
@@ -84,7 +119,8 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
     orgs_oidc_provider_t *prov;
     orgs_pending_t pl;
     const char *browser, *challenge;
-    char *fresh, *state, *nonce, *verifier;
+    char *state, *nonce, *verifier;
+    int proven, issued;
     orgs_err_t err = {{0}};
     apr_status_t rv;
 
@@ -106,13 +142,8 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
                                          c->return_to);
     }
 
-    browser = orgs_endpoints_cookie_get(r, ORGS_COOKIE_BROWSER);
-    if (!browser || strlen(browser) != 43) {
-        if ((rv = orgs_crypto_random_token(32, &fresh, r->pool)) == APR_SUCCESS) {
-            browser = fresh;
-            orgs_endpoints_cookie_set(r, ORGS_COOKIE_BROWSER, browser, -1);
-        }
-    }
+    browser = orgs_admit_browser(r, &proven, &issued);
+    rv = browser ? APR_SUCCESS : ORGS_ECRYPTO;
     if (rv != APR_SUCCESS || (rv = orgs_crypto_random_token(32, &state, r->pool)) != APR_SUCCESS ||
         (rv = orgs_crypto_random_token(32, &nonce, r->pool)) != APR_SUCCESS ||
         (rv = orgs_crypto_random_token(32, &verifier, r->pool)) != APR_SUCCESS) {
@@ -137,8 +168,10 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
     pl.conn_id = conn->id;
     pl.return_to = c->return_to;
     pl.created = apr_time_now();
-    rv = orgs_store_pending_put(c->st, &pl, ORGS_PENDING_PER_BROWSER, sc->login_timeout, r->pool,
-                                &err);
+    rv = admit_pending(c, &pl, proven, &err);
+    if (rv == ORGS_EDENIED) {
+        return orgs_admit_ask_cookie(c, issued, org->name, ec->conn_name, login_hint);
+    }
     if (rv != APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00205) "cannot record the pending login: %s",
                         err.msg);

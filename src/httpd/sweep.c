@@ -1,6 +1,6 @@
 /* [glue] The session sweep (sweep.h): run by a successful sign-in, at most
  * every PURGE_INTERVAL across all children, so the store does not keep
- * sessions nobody can use any more. */
+ * sessions nobody can use any more; and, hourly, the purge of unused users. */
 #include "private.h"
 #include "sweep.h"
 
@@ -9,8 +9,43 @@
 #define PURGE_INTERVAL apr_time_from_sec(900)
 #define PURGE_KEY "purge:sessions"
 
+#define USER_PURGE_INTERVAL apr_time_from_sec(3600)
+#define USER_PURGE_KEY "purge:users"
+
+/* Users without membership unused for OrgsUserPurgeAfter, at most hourly
+ * across all children: what a connection minting a new subject per login
+ * leaves behind is removed, in batches of short transactions. */
+static void sweep_users(request_rec *r, orgs_store_t *st, apr_time_t now)
+{
+    const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
+    const char *last = NULL;
+    apr_time_t at = 0;
+    apr_size_t removed = 0;
+    orgs_err_t err = {{0}};
+    apr_status_t rv;
+
+    if (sc->user_purge_after <= 0 ||
+        (orgs_store_cache_get(st, USER_PURGE_KEY, &last, &at, r->pool, &err) == APR_SUCCESS &&
+         now - at < USER_PURGE_INTERVAL)) {
+        return;
+    }
+    if ((rv = orgs_store_cache_put(st, USER_PURGE_KEY, "", now, r->pool, &err)) != APR_SUCCESS ||
+        (rv = orgs_store_user_purge(st, now - sc->user_purge_after, &removed, r->pool, &err)) !=
+            APR_SUCCESS) {
+        orgs_log_rerror(r, APLOG_WARNING, rv,
+                        ORGSLOGNO(00523) "cannot remove unused users (OrgsUserPurgeAfter): %s",
+                        err.msg);
+        return;
+    }
+    orgs_log_rerror(r, removed ? APLOG_INFO : APLOG_DEBUG, 0,
+                    ORGSLOGNO(00522) "removed %" APR_SIZE_T_FMT " users without membership "
+                                     "unused for OrgsUserPurgeAfter",
+                    removed);
+}
+
 void orgs_sweep_sessions(request_rec *r, orgs_store_t *st, apr_time_t now)
 {
+    sweep_users(r, st, now);
     const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
     const char *last = NULL;
     apr_time_t at = 0;

@@ -459,6 +459,28 @@ expect 0 -s "$tmp/store2" user delete "$alice"
 expect 3 -s "$tmp/store2" user delete "$alice"
 expect 0 -s "$tmp/store2" check
 
+# ---- user purge: users without membership, unused for a while ---------------
+
+expect 2 user purge
+expect 2 user purge extra --older-than 1d
+expect 1 user purge --older-than forever
+expect 0 conn create purgeidp --issuer https://idp.example.com --client-id c \
+    --client-secret-file "$tmp/secret"
+expect 0 org create purgeorg
+expect 0 member add purgeorg --connection purgeidp --email kept@example.com
+expect 0 member add purgeorg --connection purgeidp --email gone@example.com
+gone=$(cat "$out")
+expect 0 member remove purgeorg "$gone"
+expect 0 user purge --older-than 1d
+assert_eq "$(cat "$out")" 0 "a user created now is not purged"
+sleep 1.2
+expect 0 user purge --older-than 1s --json
+assert_eq "$(j 'd["removed"]')" 1 "the user without membership is purged"
+expect 3 user show "$gone"
+expect 0 user list --json
+assert_eq "$(j 'len(d)')" 1 "the member is kept"
+expect 0 check
+
 # ---- a full store ------------------------------------------------------------
 
 mkdir "$tmp/small"

@@ -18,6 +18,7 @@ const HOST = '127.0.0.1';
 const MODES = [
   'good', 'alg_none', 'unknown_kid', 'wrong_aud', 'wrong_iss', 'expired', 'wrong_nonce',
   'hs256_with_pubkey', 'bad_signature', 'iat_future', 'missing_sub', 'wrong_iss_param', 'no_iss_param',
+  'mint',
 ];
 
 function usage(msg) {
@@ -82,6 +83,19 @@ function sign(header, payload, alg, signer) {
   return `${input}.${sig}`;
 }
 
+// Mode "mint" (store exhaustion): every ID token names a new subject and
+// carries a padding claim of state.padBytes (default 10,500 bytes: a ~15 KB
+// token, just under the module's 16 KB limit), as an IdP
+// that fills the relying party's store would. Otherwise a valid token.
+let minted = 0;
+function mintIdentity(payload) {
+  minted += 1;
+  const id = `${minted}-${crypto.randomBytes(6).toString('hex')}`;
+  payload.sub = `minted-${id}`;
+  payload.email = `minted-${id}@rogue.example.com`;
+  payload.pad = 'x'.repeat(state.padBytes ?? 10500);
+}
+
 // Build the ID token for one code, following the current mode.
 function idToken(code, mode) {
   const t = now();
@@ -137,6 +151,9 @@ function idToken(code, mode) {
       break;
     case 'missing_sub':
       delete payload.sub;
+      break;
+    case 'mint':
+      mintIdentity(payload);
       break;
     default:
       break;
@@ -299,6 +316,8 @@ async function handleMode(req, res) {
     claims: body.claims && typeof body.claims === 'object' ? body.claims : {},
     // each login gets its own identity, taken from its login_hint
     fromLoginHint: body.fromLoginHint === true,
+    // mode mint: bytes of the padding claim
+    padBytes: Number.isInteger(body.padBytes) ? body.padBytes : undefined,
   };
   if (!quiet) process.stderr.write(`rogue: mode ${state.mode}\n`);
   return send(res, 200, state);

@@ -48,6 +48,8 @@ static const command_t commands[] = {
     {"user", "list", "email=", 0, 0, STORE_READ, KEY_NONE, cmd_user_list, "[--email E]"},
     {"user", "show", "", 1, 1, STORE_READ, KEY_NONE, cmd_user_show, "USER"},
     {"user", "delete", "", 1, 1, STORE_WRITE, KEY_NONE, cmd_user_delete, "USER"},
+    {"user", "purge", "older-than=", 0, 0, STORE_WRITE, KEY_NONE, cmd_user_purge,
+     "--older-than DURATION"},
     {"member", "add", "connection=,email=,sub=,role=*", 1, 2, STORE_WRITE, KEY_NONE, cmd_member_add,
      "ORG (USER | --connection CONN (--email E | --sub SUB)) [--role R]..."},
     {"member", "list", "", 1, 1, STORE_READ, KEY_NONE, cmd_member_list, "ORG"},

@@ -170,6 +170,8 @@ int cmd_conn_delete(cli_t *c);
 int cmd_user_list(cli_t *c);
 int cmd_user_show(cli_t *c);
 int cmd_user_delete(cli_t *c);
+/* cmd_user.c */
+int cmd_user_purge(cli_t *c);
 int cmd_member_add(cli_t *c);
 int cmd_member_list(cli_t *c);
 int cmd_member_remove(cli_t *c);

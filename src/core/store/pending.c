@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "store_int.h"
+#include "text.h"
 
 #define PENDING_SWEEP 4        /* expired pending logins dropped by every put */
 #define PENDING_SWEEP_FULL 256 /* per batch when the table is at its bound */
@@ -232,6 +233,162 @@ apr_status_t orgs_store_pending_put(orgs_store_t *st, const orgs_pending_t *pl,
                                     apr_pool_t *p, orgs_err_t *err)
 {
     ST_WRITE(st, txn, err, pending_put(st, txn, pl, max_per_browser, ttl, p, err));
+}
+
+/* ---- admission: per-client bound and eviction (orgs_store_pending_admit) */
+
+#define CLIENT_TAG_CHARS 11  /* base64url of ORGS_STORE_CLIENT_TAG_LEN bytes */
+#define CLIENT_TIME_CHARS 16 /* created, hex, big-endian: a client's keys sort by age */
+#define CLIENT_PFX (CLIENT_TAG_CHARS + CLIENT_TIME_CHARS)
+
+/* Drops the pending login whose time index entry is (created, state), as
+ * the sweep does: a stale index entry (no record, or another record's
+ * time) goes alone. *live: it was not expired yet. */
+static apr_status_t pending_evict(orgs_store_t *st, MDB_txn *txn, apr_time_t created,
+                                  const char *state, apr_time_t now, apr_interval_time_t ttl,
+                                  int *live, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_pending_t *pl;
+    kbuf_t k;
+    apr_status_t rv = st_pending_load(st, txn, state, &pl, p, err);
+    *live = 0;
+    if (rv == APR_SUCCESS && pl->created != created) {
+        return st_kv_del(txn, DB(st, PENDING_TIME), st_kb_pending_time(&k, created, state), 0, err,
+                         "pending login");
+    }
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND && rv != ORGS_ESTORE) {
+        return rv;
+    }
+    *live = rv == APR_SUCCESS && now - created <= ttl;
+    return pending_erase(st, txn, rv == APR_SUCCESS ? pl->browser : NULL, created, state, err);
+}
+
+/* The whole table at its global bound: its oldest entries go (expired ones
+ * are the oldest, live ones only when none is expired), one by one through
+ * the time index, until there is room. */
+static apr_status_t admit_room(orgs_store_t *st, MDB_txn *txn, apr_time_t now,
+                               apr_interval_time_t ttl, apr_size_t *evicted, apr_pool_t *p,
+                               orgs_err_t *err)
+{
+    MDB_stat ms;
+    apr_status_t rv = APR_SUCCESS;
+    int rc;
+    while (rv == APR_SUCCESS && (rc = mdb_stat(txn, DB(st, PENDING), &ms)) == MDB_SUCCESS &&
+           ms.ms_entries >= st->pending_max) {
+        iter_t it;
+        char *key = NULL;
+        size_t klen = 0;
+        int live;
+        rv = st_iter_open(txn, DB(st, PENDING_TIME), NULL, &it, err);
+        if (rv == APR_SUCCESS && st_iter_next(&it)) {
+            klen = it.k.mv_size;
+            key = apr_pstrmemdup(p, it.k.mv_data, klen);
+        }
+        rv = st_iter_end(&it, rv, err);
+        if (rv != APR_SUCCESS || !key) {
+            return rv; /* no time index entry: nothing the bound can act on */
+        }
+        if (klen <= 8) {
+            kbuf_t k;
+            rv = st_kv_del(txn, DB(st, PENDING_TIME), st_kbraw(&k, key, klen), 0, err,
+                           "pending login");
+            continue;
+        }
+        rv = pending_evict(st, txn, (apr_time_t)st_get_u64be((const unsigned char *)key), key + 8,
+                           now, ttl, &live, p, err);
+        *evicted += live ? 1 : 0;
+    }
+    return rv == APR_SUCCESS && rc != MDB_SUCCESS ? st_mdb_fail(rc, err, "pending logins") : rv;
+}
+
+/* The client's entries (a range of the table: its tag, then the creation
+ * time in hex): the live ones' states, oldest first. */
+static apr_status_t client_live(orgs_store_t *st, MDB_txn *txn, const char *tag, apr_time_t now,
+                                apr_interval_time_t ttl, apr_array_header_t **live, apr_pool_t *p,
+                                orgs_err_t *err)
+{
+    iter_t it;
+    kbuf_t k;
+    apr_status_t rv =
+        st_iter_open(txn, DB(st, PENDING), st_kbraw(&k, tag, CLIENT_TAG_CHARS), &it, err);
+    *live = apr_array_make(p, 8, sizeof(const char *));
+    while (rv == APR_SUCCESS && st_iter_next(&it)) {
+        const char *key = it.k.mv_data;
+        char hex[CLIENT_TIME_CHARS + 1];
+        if (it.k.mv_size <= CLIENT_PFX) {
+            continue;
+        }
+        memcpy(hex, key + CLIENT_TAG_CHARS, CLIENT_TIME_CHARS);
+        hex[CLIENT_TIME_CHARS] = '\0';
+        apr_time_t created = (apr_time_t)apr_strtoi64(hex, NULL, 16);
+        if (now - created <= ttl) {
+            APR_ARRAY_PUSH(*live, const char *) = apr_pstrmemdup(p, key, it.k.mv_size);
+        }
+    }
+    return st_iter_end(&it, rv, err);
+}
+
+static apr_status_t pending_admit(orgs_store_t *st, MDB_txn *txn, orgs_pending_t *pl,
+                                  const orgs_pending_admit_t *lim, apr_size_t *evicted,
+                                  apr_pool_t *p, orgs_err_t *err)
+{
+    apr_time_t now = pl->created ? pl->created : apr_time_now();
+    apr_status_t rv = check_state(pl->state, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (lim->client) {
+        const char *tag = orgs_text_b64url_encode(lim->client, ORGS_STORE_CLIENT_TAG_LEN, p);
+        apr_array_header_t *live;
+        if (strlen(tag) != CLIENT_TAG_CHARS || strlen(pl->state) > STATE_MAX - CLIENT_PFX) {
+            return orgs_err_set(err, APR_EINVAL, "bad pending login");
+        }
+        if ((rv = client_live(st, txn, tag, now, lim->ttl, &live, p, err)) != APR_SUCCESS) {
+            return rv;
+        }
+        if (!lim->proven && lim->unproven_max && (apr_size_t)live->nelts >= lim->unproven_max) {
+            return orgs_err_set(err, ORGS_EDENIED,
+                                "this client has %d sign-ins in progress: it must show a cookie",
+                                live->nelts);
+        }
+        for (int i = 0; rv == APR_SUCCESS && lim->max_per_client &&
+                        (apr_size_t)(live->nelts - i) >= lim->max_per_client;
+             i++) {
+            const char *old = APR_ARRAY_IDX(live, i, const char *);
+            char hex[CLIENT_TIME_CHARS + 1];
+            int was_live;
+            memcpy(hex, old + CLIENT_TAG_CHARS, CLIENT_TIME_CHARS);
+            hex[CLIENT_TIME_CHARS] = '\0';
+            rv = pending_evict(st, txn, (apr_time_t)apr_strtoi64(hex, NULL, 16), old, now, lim->ttl,
+                               &was_live, p, err);
+            *evicted += was_live ? 1 : 0;
+        }
+        pl->state =
+            apr_psprintf(p, "%s%016" APR_UINT64_T_HEX_FMT "%s", tag, (apr_uint64_t)now, pl->state);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = admit_room(st, txn, now, lim->ttl, evicted, p, err);
+    }
+    if (rv == APR_SUCCESS) {
+        pl->created = now;
+        rv = pending_put(st, txn, pl, lim->max_per_browser, lim->ttl, p, err);
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_pending_admit(orgs_store_t *st, orgs_pending_t *pl,
+                                      const orgs_pending_admit_t *lim, apr_size_t *evicted,
+                                      apr_pool_t *p, orgs_err_t *err)
+{
+    const char *state = pl->state;
+    apr_status_t rv;
+    *evicted = 0;
+    ST_WRITE_RV(rv, st, txn, err, pending_admit(st, txn, pl, lim, evicted, p, err));
+    if (rv != APR_SUCCESS) {
+        pl->state = state; /* nothing was written */
+        *evicted = 0;
+    }
+    return rv;
 }
 
 void orgs_store_pending_set_max(orgs_store_t *st, apr_size_t max)

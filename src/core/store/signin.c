@@ -19,7 +19,10 @@ static apr_status_t signin_admit(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *
     }
     *admitted = orgs_signin_admit(rv == APR_SUCCESS, 1, auto_membership);
     if (*admitted == ORGS_ADMIT_JOINED) {
-        rv = st_member_insert(st, txn, in->org_id, u->id, NULL, in->now, p, err);
+        rv = st_quota_join(st, txn, in, err);
+        if (rv == APR_SUCCESS) {
+            rv = st_member_insert(st, txn, in->org_id, u->id, NULL, in->now, p, err);
+        }
     } else if (*admitted == ORGS_ADMIT_MEMBER) {
         rv = APR_SUCCESS;
     } else {
@@ -28,6 +31,9 @@ static apr_status_t signin_admit(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *
     if (rv == APR_SUCCESS && in->old_sid_hash) {
         rv = st_session_erase_hash(st, txn, in->old_sid_hash, p, err);
         rv = rv == APR_NOTFOUND ? APR_SUCCESS : rv; /* ended already */
+    }
+    if (rv == APR_SUCCESS) {
+        rv = st_quota_session(st, txn, in, err);
     }
     if (rv == APR_SUCCESS) {
         in->session.org_id = in->org_id;
@@ -55,6 +61,9 @@ static apr_status_t signin_commit(orgs_store_t *st, MDB_txn *txn, orgs_signin_t 
         rv = st_user_login(st, txn, in->conn_id, in->sub, in->email, in->name, in->now, user,
                            &created, p, err);
     }
+    if (rv == APR_SUCCESS && created) {
+        rv = st_quota_new_user(st, txn, in, in->conn_id, err);
+    }
     return rv == APR_SUCCESS ? signin_admit(st, txn, in, *user, auto_membership, admitted, p, err)
                              : rv;
 }
@@ -64,6 +73,7 @@ apr_status_t orgs_store_signin_commit(orgs_store_t *st, orgs_signin_t *in, orgs_
 {
     apr_status_t rv;
     *user = NULL;
+    in->over_quota = ORGS_QUOTA_NONE;
     ST_WRITE_RV(rv, st, txn, err, signin_commit(st, txn, in, user, admitted, p, err));
     if (rv != APR_SUCCESS) {
         *user = NULL; /* nothing was written */

@@ -353,6 +353,17 @@ apr_status_t st_pending_consume(orgs_store_t *st, MDB_txn *txn, const char *stat
 apr_status_t st_pending_load(orgs_store_t *st, MDB_txn *txn, const char *state,
                              orgs_pending_t **out, apr_pool_t *p, orgs_err_t *err);
 
+/* quota.c: the tenant bounds of a sign-in (in->quota; none when NULL),
+ * each APR_ENOSPC with in->over_quota set when exceeded. */
+/* A user just inserted for conn_id: the connection's users and its new
+ * users this minute (counted here). */
+apr_status_t st_quota_new_user(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in,
+                               const char *conn_id, orgs_err_t *err);
+/* An auto-membership join to in->org_id: the org's members. */
+apr_status_t st_quota_join(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in, orgs_err_t *err);
+/* A new session of in->org_id: the org's sessions. */
+apr_status_t st_quota_session(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in, orgs_err_t *err);
+
 /* invite.c */
 apr_status_t st_invite_insert(orgs_store_t *st, MDB_txn *txn, orgs_invite_t *inv, apr_pool_t *p,
                               orgs_err_t *err);
