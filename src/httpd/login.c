@@ -56,6 +56,12 @@ int orgs_login_challenge(request_rec *r, const char *org)
     if (!return_to || orgs_url_return_to_check(return_to, &err) != APR_SUCCESS) {
         return_to = "/";
     }
+    /* the browser cookie now, so a browser arriving from a page shows it
+     * at the login start and is never asked for it there (admit.h) */
+    if (orgs_srv_cfg(r->server)->keys) {
+        int proven, issued;
+        orgs_admit_browser(r, &proven, &issued);
+    }
     orgs_log_rerror(r, APLOG_DEBUG, 0,
                     ORGSLOGNO(00202) "no valid session: redirecting to the login endpoint");
     return orgs_endpoints_redirect(r, orgs_url_append_params(orgs_endpoints_path(r, "/login"),

@@ -10,6 +10,7 @@
  *   org.c conn.c user.c member.c session.c pending.c cache.c invite.c
  *                                 the objects: a record, its indexes, its
  *                                 cascades and its public operations
+ *   quota.c user_purge.c          tenant bounds of a sign-in; unused users
  *   dump.c consistency.c          the tools: export/import and the checker
  *
  * Verbs of the internal functions (st_<object>_<verb>):
@@ -53,10 +54,13 @@
  *   sessions         sid hash (32) -> binary record (format at srec_t in codec.h)
  *   session_idx      org id + user id + sid hash -> ""
  *   session_hints    sid hash (32) -> the ID token kept for logout (read only there)
- *   pending          state -> JSON record
+ *   pending          state -> JSON record (a state from orgs_store_pending_admit
+ *                    starts with the client's tag, 11 chars, and its creation
+ *                    time, 16 hex: a client's entries are one range, by age)
  *   pending_browser  browser hash (32) + created (8 bytes BE) + state -> ""
  *   pending_time     created (8 bytes BE) + state -> "" (oldest first: expiry)
- *   cache            key (or "#" + SHA-256 of a long key) -> fetched (8 LE) + value
+ *   cache            key (or "#" + SHA-256 of a long key) -> fetched (8 LE) + value;
+ *                    also "quota:new-users:" + conn id -> window start + count
  *   invites          invite id -> JSON record
  *   invite_org       org id + invite id -> ""
  *   audit            reserved
