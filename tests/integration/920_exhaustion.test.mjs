@@ -217,7 +217,7 @@ test(`${FLOOD} cookieless login starts from one address store almost nothing; ot
 });
 
 test('a client keeping cookies only displaces its own logins (ORGS00524); other orgs still sign in', async () => {
-  const h = await server('exhaust-pending-cookie', 'OrgsMaxPendingPerClient 40');
+  const h = await server('exhaust-pending-cookie'); // OrgsMaxPendingPerClient 100
   await rogue.mode('good');
   // a victim behind another address starts its login first
   const victim = h.client({ headers: HTML });
