@@ -111,6 +111,43 @@ const char *orgs_signin_display_name(const json_t *claims)
     return name && orgs_check_display_name(name, &err) == APR_SUCCESS ? name : NULL;
 }
 
+/* ---- the IdP's error answer ------------------------------------------ */
+
+static const struct {
+    const char *code;
+    const char *text;
+} idp_errors[] = {
+    {"access_denied", "The identity provider refused the sign-in."},
+    {"login_required", "The identity provider needs you to sign in there first."},
+    {"interaction_required", "The identity provider needs you to sign in there first."},
+    {"account_selection_required", "The identity provider needs you to choose an account."},
+    {"consent_required", "The identity provider needs your consent for this application."},
+    {"temporarily_unavailable",
+     "The identity provider is temporarily unavailable. Try again later."},
+    {"server_error", "The identity provider could not complete the sign-in."},
+    {"invalid_request", "The identity provider refused the sign-in request."},
+    {"unauthorized_client", "The identity provider refused the sign-in request."},
+    {"unsupported_response_type", "The identity provider refused the sign-in request."},
+    {"invalid_scope", "The identity provider refused the sign-in request."},
+    {"request_not_supported", "The identity provider refused the sign-in request."},
+    {"request_uri_not_supported", "The identity provider refused the sign-in request."},
+    {"registration_not_supported", "The identity provider refused the sign-in request."},
+    {"invalid_request_uri", "The identity provider refused the sign-in request."},
+    {"invalid_request_object", "The identity provider refused the sign-in request."},
+};
+
+const char *orgs_signin_idp_error(const char *error, const char **text)
+{
+    for (size_t i = 0; error && i < sizeof(idp_errors) / sizeof(idp_errors[0]); i++) {
+        if (strcmp(error, idp_errors[i].code) == 0) {
+            *text = idp_errors[i].text;
+            return idp_errors[i].code;
+        }
+    }
+    *text = idp_errors[0].text;
+    return idp_errors[0].code;
+}
+
 /* ---- admission ------------------------------------------------------ */
 
 orgs_admit_t orgs_signin_admit(int is_member, int conn_enabled, int auto_membership)

@@ -23,6 +23,13 @@ int orgs_signin_param_count(const char *query, const char *name);
  * than letting "first value wins" pick one. */
 const char *orgs_signin_param_repeated(const char *query);
 
+/* The error code and the text the page shows for an IdP's error answer:
+ * the codes of OAuth 2.0 and OpenID Connect Core are kept, anything else
+ * becomes access_denied; the text is fixed per code. The IdP's own
+ * error_description is never shown (a tenant's IdP would write on this
+ * site's pages: phishing text, a support number): the glue logs it. */
+const char *orgs_signin_idp_error(const char *error, const char **text);
+
 /* ---- the trusted email ---------------------------------------------- */
 
 /* What the store knows about the domain of an asserted email, filled by

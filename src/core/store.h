@@ -249,9 +249,21 @@ apr_status_t orgs_store_conn_get_secret(orgs_store_t *st, const char *ref, orgs_
 apr_status_t orgs_store_conn_list(orgs_store_t *st, apr_array_header_t **out /* orgs_conn_t* */,
                                   apr_pool_t *p, orgs_err_t *err);
 /* Fields of upd that are non-NULL replace the stored ones (name cannot
- * change; client_secret re-sealed with a fresh nonce). */
+ * change; client_secret re-sealed with a fresh nonce). A new issuer on a
+ * connection that has users: APR_EEXIST (nothing written), since users are
+ * bound to (connection, sub) under the issuer and another issuer's sub may
+ * be somebody else; see orgs_store_conn_update_flags. */
 apr_status_t orgs_store_conn_update(orgs_store_t *st, const char *ref, const orgs_conn_t *upd,
                                     apr_pool_t *p, orgs_err_t *err);
+/* The same with flags for an issuer change on a connection with users:
+ * ORGS_CONN_MIGRATE_USERS keeps them (the new issuer vouches for the same
+ * subs), ORGS_CONN_DROP_USERS removes them with their memberships. Either
+ * way every session signed in through the connection ends, in the same
+ * transaction. Without a new issuer the flags change nothing. */
+#define ORGS_CONN_MIGRATE_USERS 0x1u
+#define ORGS_CONN_DROP_USERS 0x2u
+apr_status_t orgs_store_conn_update_flags(orgs_store_t *st, const char *ref, const orgs_conn_t *upd,
+                                          unsigned flags, apr_pool_t *p, orgs_err_t *err);
 /* Removes the connection and its enablements. Users of the connection and
  * their memberships and sessions go too. */
 apr_status_t orgs_store_conn_delete(orgs_store_t *st, const char *ref, apr_pool_t *p,

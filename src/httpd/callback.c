@@ -167,12 +167,15 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
                       "The sign-in response came from the wrong identity provider.");
     }
     if (error) {
-        const char *desc = apr_table_get(c->args, "error_description");
+        /* the IdP's description goes to the log only: the page says a fixed text */
+        const char *desc = apr_table_get(c->args, "error_description"), *text;
+        const char *shown = orgs_signin_idp_error(error, &text);
         orgs_log_rerror(r, APLOG_INFO, 0,
-                        ORGSLOGNO(00221) "callback: connection %s answered error '%s'",
-                        cb->conn->name, ap_escape_logitem(r->pool, error));
-        return refuse(c, strcmp(error, "access_denied") == 0 ? HTTP_FORBIDDEN : HTTP_BAD_REQUEST,
-                      error, desc ? desc : "The identity provider refused the sign-in.");
+                        ORGSLOGNO(00221) "callback: connection %s answered error '%s' (%.200s)",
+                        cb->conn->name, ap_escape_logitem(r->pool, error),
+                        desc ? ap_escape_logitem(r->pool, desc) : "no description");
+        return refuse(c, strcmp(shown, "access_denied") == 0 ? HTTP_FORBIDDEN : HTTP_BAD_REQUEST,
+                      shown, text);
     }
     if (!code || !*code) {
         orgs_log_rerror(r, APLOG_WARNING, 0, ORGSLOGNO(00222) "callback: no code parameter");

@@ -485,6 +485,27 @@ else
 fi
 expect 2 --max-size lots org list
 
+# ---- issuer change: users are bound to the issuer ---------------------------
+
+expect 0 conn create iss1 --issuer https://old-idp.example.com --client-id c1 \
+    --client-secret-file "$tmp/secret"
+expect 0 conn update iss1 --issuer https://idp2.example.com
+expect 0 org enable-conn org1 iss1 --auto-membership
+expect 0 member add org1 --connection iss1 --sub old-sub-1 --role admin
+issuser=$(cat "$out")
+expect 4 conn update iss1 --issuer https://evil-idp.example.com
+assert_match 'migrate-users' "$(cat "$err")" "issuer change with users names the options"
+expect 0 conn show iss1 --json
+assert_eq "$(j 'd["issuer"]')" "https://idp2.example.com" "refused issuer change wrote nothing"
+expect 2 conn update iss1 --issuer https://x.example.com --migrate-users --drop-users
+expect 2 conn update iss1 --display-name X --migrate-users
+expect 0 conn update iss1 --issuer https://idp3.example.com --migrate-users
+expect 0 user show "$issuser"
+expect 0 conn update iss1 --issuer https://idp4.example.com --drop-users
+expect 3 user show "$issuser"
+expect 0 conn show iss1 --json
+assert_eq "$(j 'd["issuer"]')" "https://idp4.example.com" "issuer changed after --drop-users"
+
 # ---- concurrent writers ----------------------------------------------------
 
 mkdir "$tmp/conc"

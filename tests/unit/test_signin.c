@@ -246,6 +246,25 @@ END_TEST
 
 /* ---- admission */
 
+START_TEST(test_idp_error_fixed_text)
+{
+    const char *text = NULL;
+    ck_assert_str_eq(orgs_signin_idp_error("access_denied", &text), "access_denied");
+    ck_assert_str_eq(text, "The identity provider refused the sign-in.");
+    ck_assert_str_eq(orgs_signin_idp_error("login_required", &text), "login_required");
+    ck_assert_ptr_null(strstr(text, "refused"));
+    ck_assert_str_eq(orgs_signin_idp_error("temporarily_unavailable", &text),
+                     "temporarily_unavailable");
+    /* anything else, the IdP's free text included, is never echoed */
+    ck_assert_str_eq(orgs_signin_idp_error("call_+1-555-0100", &text), "access_denied");
+    ck_assert_str_eq(text, "The identity provider refused the sign-in.");
+    ck_assert_str_eq(orgs_signin_idp_error("", &text), "access_denied");
+    ck_assert_str_eq(orgs_signin_idp_error("ACCESS_DENIED", &text), "access_denied");
+    ck_assert_str_eq(orgs_signin_idp_error(NULL, &text), "access_denied");
+    ck_assert_ptr_nonnull(text);
+}
+END_TEST
+
 START_TEST(test_admit)
 {
     ck_assert_int_eq(orgs_signin_admit(1, 1, 0), ORGS_ADMIT_MEMBER);
@@ -321,6 +340,7 @@ static Suite *signin_suite(void)
     tcase_add_test(tc, test_email_foreign_auto_without_enabled);
     tcase_add_test(tc, test_email_store_error_fails_closed);
     tcase_add_test(tc, test_display_name);
+    tcase_add_test(tc, test_idp_error_fixed_text);
     tcase_add_test(tc, test_admit);
     tcase_add_test(tc, test_session_claims_drops_protocol_claims);
     tcase_add_test(tc, test_session_claims_oversized_keeps_identity);

@@ -41,9 +41,10 @@ static const command_t commands[] = {
      "[--auth-method client_secret_basic|client_secret_post]"},
     {"conn", "list", "", 0, 0, STORE_READ, KEY_NONE, cmd_conn_list, ""},
     {"conn", "show", "", 1, 1, STORE_READ, KEY_NONE, cmd_conn_show, "CONN"},
-    {"conn", "update", CONN_OPTS, 1, 1, STORE_WRITE, KEY_IF_SECRET, cmd_conn_update,
+    {"conn", "update", CONN_OPTS ",migrate-users,drop-users", 1, 1, STORE_WRITE, KEY_IF_SECRET,
+     cmd_conn_update,
      "CONN [--issuer URL] [--client-id ID] [--client-secret-file F | --client-secret-env VAR] "
-     "[--display-name S] [--scopes S] [--auth-method M]"},
+     "[--display-name S] [--scopes S] [--auth-method M] [--migrate-users | --drop-users]"},
     {"conn", "delete", "", 1, 1, STORE_WRITE, KEY_NONE, cmd_conn_delete, "CONN"},
     {"user", "list", "email=", 0, 0, STORE_READ, KEY_NONE, cmd_user_list, "[--email E]"},
     {"user", "show", "", 1, 1, STORE_READ, KEY_NONE, cmd_user_show, "USER"},
