@@ -172,8 +172,54 @@ const char *orgs_signin_admit_str(orgs_admit_t a)
         return "not a member";
     case ORGS_ADMIT_NOT_ENABLED:
         return "connection no longer enabled on the org";
+    case ORGS_ADMIT_UNMET:
+        return "auto-membership condition not met";
     }
     return "?";
+}
+
+static int claim_holds(const json_t *v, const char *want)
+{
+    size_t i;
+    const json_t *e;
+    if (json_is_string(v)) {
+        return strcmp(json_string_value(v), want) == 0;
+    }
+    json_array_foreach((json_t *)v, i, e)
+    {
+        if (json_is_string(e) && strcmp(json_string_value(e), want) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int orgs_signin_condition_met(const char *cond, const json_t *claims, const char *email,
+                              const apr_array_header_t *domains)
+{
+    if (!cond) {
+        return 1;
+    }
+    if (strncmp(cond, "claim:", 6) == 0) {
+        const char *name = cond + 6, *eq = strchr(name, '=');
+        char key[ORGS_AUTO_CLAIM_MAX + 1];
+        size_t n = eq ? (size_t)(eq - name) : 0;
+        if (!eq || n == 0 || n > ORGS_AUTO_CLAIM_MAX || !claims) {
+            return 0;
+        }
+        memcpy(key, name, n);
+        key[n] = '\0';
+        return claim_holds(json_object_get(claims, key), eq + 1);
+    }
+    if (strcmp(cond, "email-domain") == 0) {
+        const char *at = email ? strrchr(email, '@') : NULL;
+        for (int i = 0; at && domains && i < domains->nelts; i++) {
+            if (strcmp(at + 1, APR_ARRAY_IDX(domains, i, const char *)) == 0) {
+                return 1;
+            }
+        }
+    }
+    return 0;
 }
 
 /* ---- the session ---------------------------------------------------- */

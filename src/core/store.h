@@ -89,6 +89,7 @@ typedef struct orgs_enabled_conn_t {
     const char *conn_name;
     const char *conn_display_name;
     int auto_membership;
+    const char *require; /* the auto-membership condition (orgs_check_auto_condition), or NULL */
 } orgs_enabled_conn_t;
 
 typedef struct orgs_user_t {
@@ -271,9 +272,19 @@ apr_status_t orgs_store_conn_delete(orgs_store_t *st, const char *ref, apr_pool_
 
 /* ---- enablement ----------------------------------------------------- */
 
-/* Enables (or updates the auto-membership flag of) conn on org. */
+/* Enables (or updates the auto-membership flag of) conn on org; any
+ * auto-membership condition is cleared. */
 apr_status_t orgs_store_org_enable_conn(orgs_store_t *st, const char *org_ref, const char *conn_ref,
                                         int auto_membership, apr_pool_t *p, orgs_err_t *err);
+/* The same with an auto-membership condition (NULL: none), met by a
+ * non-member's sign-in before auto-membership admits them
+ * (orgs_signin_condition_met): "claim:NAME=VALUE" or "email-domain".
+ * APR_EINVAL for a condition orgs_check_auto_condition refuses or a
+ * condition without auto_membership. */
+apr_status_t orgs_store_org_enable_conn_require(orgs_store_t *st, const char *org_ref,
+                                                const char *conn_ref, int auto_membership,
+                                                const char *require, apr_pool_t *p,
+                                                orgs_err_t *err);
 /* Also ends, in the same transaction, the org's sessions signed in through
  * that connection (an org-scoped walk of the session index).
  * APR_NOTFOUND if org, conn or the enablement does not exist. */
@@ -424,6 +435,7 @@ apr_status_t orgs_store_pending_take(orgs_store_t *st, const char *state,
 /* ---- sign-in: the callback's store changes, all or nothing ----------- */
 
 /* What a verified callback hands to the store. */
+struct json_t; /* jansson's; the store never parses it, signin.c's condition does */
 typedef struct orgs_signin_t {
     const char *state;                 /* the pending login, consumed here */
     const char *org_id;                /* from the pending login */
@@ -436,7 +448,8 @@ typedef struct orgs_signin_t {
     orgs_session_t session;            /* claims_json, id_token_hint, created, last_seen, expires;
                                           org_id, conn_id and user_id are filled in here */
     apr_time_t now;
-    apr_interval_time_t ttl; /* the pending login's lifetime (0 = not checked again) */
+    apr_interval_time_t ttl;     /* the pending login's lifetime (0 = not checked again) */
+    const struct json_t *claims; /* the ID token's claims, for an auto-membership condition */
 } orgs_signin_t;
 
 /* One write transaction, one commit: consumes the pending login in->state
@@ -448,7 +461,9 @@ typedef struct orgs_signin_t {
  * orgs_signin_admit(), adds the membership when the connection's
  * auto-membership admits a non-member, ends the old session and writes the
  * new one (orgs_store_session_put's rules). *admitted says what happened;
- * on ORGS_ADMIT_DENIED / ORGS_ADMIT_NOT_ENABLED the pending login is still
+ * on ORGS_ADMIT_DENIED / ORGS_ADMIT_NOT_ENABLED / ORGS_ADMIT_UNMET (a
+ * non-member whose sign-in does not meet the enablement's auto-membership
+ * condition, checked against in->claims) the pending login is still
  * consumed and the user still upserted (when the connection is enabled),
  * but no membership or session is written. Returns APR_NOTFOUND when the
  * pending login is gone (used by a concurrent callback: nothing is

@@ -307,6 +307,7 @@ static int decide(orgs_route_t *c, callback_t *cb)
     }
     in->email = trusted_email(r, cb);
     in->name = orgs_signin_display_name(cb->claims);
+    in->claims = cb->claims; /* for an auto-membership condition */
     in->old_sid_hash = old ? cb->old_hash : NULL;
     in->sid_hash = cb->sid_hash;
     in->session.claims_json = orgs_signin_session_claims(cb->claims, r->pool);
@@ -342,13 +343,12 @@ static int commit_and_answer(orgs_route_t *c, callback_t *cb)
         orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00227) "callback: store error: %s", err.msg);
         return refuse(c, orgs_status_for(rv), "server_error", "The sign-in failed.");
     }
-    if (admitted == ORGS_ADMIT_DENIED || admitted == ORGS_ADMIT_NOT_ENABLED) {
-        orgs_log_rerror(
-            r, APLOG_WARNING, 0,
-            ORGSLOGNO(00226) "access_denied: user %s of connection %s is not a member "
-                             "of org %s%s",
-            cb->user ? cb->user->id : "-", cb->conn->name, cb->org->name,
-            admitted == ORGS_ADMIT_NOT_ENABLED ? " (connection no longer enabled on the org)" : "");
+    if (admitted != ORGS_ADMIT_MEMBER && admitted != ORGS_ADMIT_JOINED) {
+        orgs_log_rerror(r, APLOG_WARNING, 0,
+                        ORGSLOGNO(00226) "access_denied: user %s of connection %s is not a member "
+                                         "of org %s (%s)",
+                        cb->user ? cb->user->id : "-", cb->conn->name, cb->org->name,
+                        orgs_signin_admit_str((orgs_admit_t)admitted));
         return refuse(c, HTTP_FORBIDDEN, "access_denied",
                       "You are not a member of this organization.");
     }

@@ -51,7 +51,6 @@ static const char *token_make(request_rec *r, const char *purpose, const char *b
 {
     const orgs_crypto_keys_t *keys = orgs_req_keys(r);
     unsigned char mac[32];
-    const char *data;
     apr_size_t plen = strlen(purpose), blen = strlen(binding);
     char *buf;
 
@@ -62,8 +61,7 @@ static const char *token_make(request_rec *r, const char *purpose, const char *b
     memcpy(buf, purpose, plen);
     buf[plen] = '\0';
     memcpy(buf + plen + 1, binding, blen);
-    data = buf;
-    if (orgs_crypto_hmac(keys->state, data, plen + 1 + blen, mac) != APR_SUCCESS) {
+    if (orgs_crypto_hmac(keys->state, buf, plen + 1 + blen, mac) != APR_SUCCESS) {
         return NULL;
     }
     return orgs_text_b64url_encode(mac, sizeof(mac), r->pool);

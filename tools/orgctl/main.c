@@ -32,8 +32,9 @@ static const command_t commands[] = {
     {"org", "delete", "", 1, 1, STORE_WRITE, KEY_NONE, cmd_org_delete, "ORG"},
     {"org", "add-domain", "", 2, 2, STORE_WRITE, KEY_NONE, cmd_org_add_domain, "ORG DOMAIN"},
     {"org", "remove-domain", "", 2, 2, STORE_WRITE, KEY_NONE, cmd_org_remove_domain, "ORG DOMAIN"},
-    {"org", "enable-conn", "auto-membership", 2, 2, STORE_WRITE, KEY_NONE, cmd_org_enable_conn,
-     "ORG CONN [--auto-membership]"},
+    {"org", "enable-conn", "auto-membership,require-claim=,require-email-domain", 2, 2, STORE_WRITE,
+     KEY_NONE, cmd_org_enable_conn,
+     "ORG CONN [--auto-membership [--require-claim NAME=VALUE | --require-email-domain]]"},
     {"org", "disable-conn", "", 2, 2, STORE_WRITE, KEY_NONE, cmd_org_disable_conn, "ORG CONN"},
     {"conn", "create", CONN_OPTS, 1, 1, STORE_WRITE, KEY_REQUIRED, cmd_conn_create,
      "NAME --issuer URL --client-id ID (--client-secret-file F | --client-secret-env VAR) "
