@@ -18,6 +18,7 @@
 #include "authz.h"
 #include "endpoints.h"
 #include "env.h"
+#include "fixups.h"
 
 /* Reader slots beyond httpd's own threads: orgctl runs and old children
  * still draining after a graceful restart. */
@@ -185,6 +186,7 @@ static void register_hooks(apr_pool_t *p)
     orgs_authz_register_hooks(p); /* Require org-member / org-role / org-meta / org-connection */
     orgs_endpoints_register_hooks(p); /* /login, /callback, /logout */
     orgs_env_register_hooks(p);       /* ORG_* environment, X-Org-* headers */
+    orgs_fixups_register_hooks(p);    /* module cookies stripped, responses marked private */
 }
 
 /* private.h already declared it (APLOG_USE_MODULE), so no AP_DECLARE_MODULE. */

@@ -4,7 +4,9 @@
  * form (sizes, durations, domains, emails, metadata pairs) is parse.c's. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include "checks.h"
@@ -443,6 +445,57 @@ apr_status_t orgs_check_user(orgs_user_t *u, apr_pool_t *p, orgs_err_t *err)
     }
     if (u->name && (rv = orgs_check_display_name(u->name, err)) != APR_SUCCESS) {
         return rv;
+    }
+    return APR_SUCCESS;
+}
+
+int orgs_check_issuer_shared(const char *issuer)
+{
+    static const char *const shared[] = {
+        "https://accounts.google.com",
+        "https://login.microsoftonline.com/common",
+        "https://login.microsoftonline.com/organizations",
+        "https://login.microsoftonline.com/consumers",
+        "https://appleid.apple.com",
+    };
+    for (size_t i = 0; issuer && i < sizeof(shared) / sizeof(shared[0]); i++) {
+        size_t n = strlen(shared[i]);
+        /* the name itself, or a path below it (".../common/v2.0") */
+        if (strncasecmp(issuer, shared[i], n) == 0 && (issuer[n] == '\0' || issuer[n] == '/')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+apr_status_t orgs_check_auto_condition(const char *cond, orgs_err_t *err)
+{
+    const char *name, *eq, *v;
+    if (cond && strcmp(cond, "email-domain") == 0) {
+        return APR_SUCCESS;
+    }
+    if (!cond || strncmp(cond, "claim:", 6) != 0 || !(eq = strchr(cond + 6, '='))) {
+        return orgs_err_set(err, APR_EINVAL,
+                            "condition must be 'email-domain' or 'claim:NAME=VALUE'");
+    }
+    name = cond + 6;
+    if (eq == name || eq - name > ORGS_AUTO_CLAIM_MAX) {
+        return orgs_err_set(err, APR_EINVAL, "condition: claim name must be 1..%d bytes",
+                            ORGS_AUTO_CLAIM_MAX);
+    }
+    for (const char *c = name; c < eq; c++) {
+        if (!apr_isalnum(*c) && !strchr("_.:-", *c)) {
+            return orgs_err_set(err, APR_EINVAL, "condition: claim name may hold [A-Za-z0-9_.:-]");
+        }
+    }
+    v = eq + 1;
+    if (!*v || strlen(v) > 255) {
+        return orgs_err_set(err, APR_EINVAL, "condition: claim value must be 1..255 bytes");
+    }
+    for (const char *c = v; *c; c++) {
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e) {
+            return orgs_err_set(err, APR_EINVAL, "condition: claim value must be printable ASCII");
+        }
     }
     return APR_SUCCESS;
 }

@@ -67,6 +67,19 @@ apr_status_t orgs_check_display_name(const char *s, orgs_err_t *err);
  * APR_ENOMEM only when no scratch pool can be made. */
 apr_status_t orgs_check_issuer_url(const char *s, orgs_err_t *err);
 
+/* Whether the issuer is a known multi-tenant one, serving accounts of many
+ * companies (Google, Microsoft Entra's common/organizations/consumers
+ * endpoints, Apple): auto-membership through it admits every account
+ * there. 1 or 0; NULL is 0. */
+int orgs_check_issuer_shared(const char *issuer);
+
+/* An auto-membership condition (orgs_signin_condition_met): "email-domain",
+ * or "claim:NAME=VALUE" with NAME 1..ORGS_AUTO_CLAIM_MAX bytes of
+ * [A-Za-z0-9_.:-] and VALUE 1..255 bytes of printable ASCII. APR_EINVAL
+ * otherwise. */
+#define ORGS_AUTO_CLAIM_MAX 64
+apr_status_t orgs_check_auto_condition(const char *cond, orgs_err_t *err);
+
 /* Scopes: 1..ORGS_CONN_SCOPES_MAX bytes of space-separated scope tokens
  * (RFC 6749 section 3.3: printable ASCII without '"' and '\'), one of
  * them "openid" (orgs_oidc_scopes_have_openid). */

@@ -74,3 +74,66 @@ const char *orgs_cookie_header_make(const char *name, const char *value, int htt
     }
     return hdr;
 }
+
+/* Whether the pair's name (s, n bytes) is one of names: an entry ending in
+ * '_' matches every name it starts (orgs_sess_<org>); both the plain and
+ * the __Host- form count, whatever the scheme of this request. */
+static int cookie_is_listed(const char *s, apr_size_t n, const char *const *names)
+{
+    apr_size_t plen = sizeof(ORGS_COOKIE_HOST_PREFIX) - 1;
+
+    if (n > plen && strncmp(s, ORGS_COOKIE_HOST_PREFIX, plen) == 0) {
+        s += plen;
+        n -= plen;
+    }
+    for (; *names; names++) {
+        apr_size_t len = strlen(*names);
+        int prefix = len > 0 && (*names)[len - 1] == '_';
+        if (prefix ? (n > len && strncmp(s, *names, len) == 0)
+                   : (n == len && strncmp(s, *names, len) == 0)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *orgs_cookie_strip(const char *header, const char *const *names, int *removed,
+                              apr_pool_t *p)
+{
+    const char *s = header;
+    /* each kept pair grows by at most the "; " put before it */
+    char *out = apr_palloc(p, 2 * strlen(header) + 1), *o = out;
+
+    while (*s) {
+        const char *end;
+        apr_size_t nlen;
+        while (*s == ' ' || *s == '\t' || *s == ';') {
+            s++;
+        }
+        end = s + strcspn(s, ";");
+        if (end == s) {
+            continue;
+        }
+        nlen = strcspn(s, "=;");
+        while (nlen > 0 && (s[nlen - 1] == ' ' || s[nlen - 1] == '\t')) {
+            nlen--;
+        }
+        if (cookie_is_listed(s, nlen, names)) {
+            (*removed)++;
+        } else {
+            const char *e = end;
+            while (e > s && (e[-1] == ' ' || e[-1] == '\t')) {
+                e--;
+            }
+            if (o != out) {
+                *o++ = ';';
+                *o++ = ' ';
+            }
+            memcpy(o, s, (apr_size_t)(e - s));
+            o += e - s;
+        }
+        s = end;
+    }
+    *o = '\0';
+    return o == out ? NULL : out;
+}

@@ -52,4 +52,12 @@ const char *orgs_cookie_name(const char *name, int https, apr_pool_t *p);
 const char *orgs_cookie_header_make(const char *name, const char *value, int https, long max_age,
                                     apr_pool_t *p);
 
+/* The Cookie header without the pairs named in names (NULL-terminated; an
+ * entry ending in '_' is a prefix, e.g. "orgs_sess_"; the __Host- form of
+ * each name goes too), so the app behind never sees the module's session
+ * tokens. The kept pairs are joined by "; " in p; NULL when none is left.
+ * *removed is incremented once per pair dropped. */
+const char *orgs_cookie_strip(const char *header, const char *const *names, int *removed,
+                              apr_pool_t *p);
+
 #endif

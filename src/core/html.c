@@ -174,3 +174,24 @@ char *orgs_html_error_page(const char *title, const char *code, const char *desc
                     orgs_html_escape(description, p), "</p>\n", retry, NULL);
     return page(t, body, p);
 }
+
+char *orgs_html_confirm_page(const char *form_id, const char *title, const char *text,
+                             const char *action, const char *const *fields, const char *button,
+                             apr_pool_t *p)
+{
+    const char *t = orgs_html_escape(title, p);
+    const char *hidden = "";
+    for (const char *const *f = fields; f && f[0]; f += 2) {
+        if (f[1]) {
+            hidden =
+                apr_pstrcat(p, hidden, "<input type=\"hidden\" name=\"", orgs_html_escape(f[0], p),
+                            "\" value=\"", orgs_html_escape(f[1], p), "\">\n", NULL);
+        }
+    }
+    const char *body = apr_pstrcat(
+        p, "<h1>", t, "</h1>\n<p id=\"confirm-text\">", orgs_html_escape(text, p), "</p>\n",
+        "<form id=\"", orgs_html_escape(form_id, p), "\" method=\"post\" action=\"",
+        orgs_html_escape(action, p), "\">\n", hidden, "<button id=\"confirm\" type=\"submit\">",
+        orgs_html_escape(button, p), "</button>\n</form>\n", NULL);
+    return page(t, body, p);
+}

@@ -49,4 +49,12 @@ char *orgs_html_chooser_page(const char *login_path, const char *org_name,
 char *orgs_html_error_page(const char *title, const char *code, const char *description,
                            const char *retry_url, apr_pool_t *p);
 
+/* A page asking the user to confirm an action this site did not start
+ * (a sign-in or a sign-out asked for by another site): title, a sentence,
+ * and one button posting the hidden fields (name, value pairs, NULL
+ * terminated; a NULL value is left out) to action. Every text is escaped. */
+char *orgs_html_confirm_page(const char *form_id, const char *title, const char *text,
+                             const char *action, const char *const *fields, const char *button,
+                             apr_pool_t *p);
+
 #endif

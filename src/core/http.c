@@ -7,12 +7,13 @@
 #include <apr_base64.h>
 #include <apr_strings.h>
 
-#include "orgs_build.h" /* PACKAGE_VERSION */
 #include "http.h"
 #include "url.h"
 #include "crypto.h"
 
-#define ORGS_HTTP_USER_AGENT "mod_auth_orgs/" PACKAGE_VERSION
+/* The product, never its exact version: a tenant's IdP (or whatever a
+ * discovery document points at) learns nothing to match against known bugs. */
+#define ORGS_HTTP_USER_AGENT "mod_auth_orgs"
 
 /* Response body being received; malloc'ed so a large aborted transfer does
  * not bloat the request pool, copied into the pool once complete. */

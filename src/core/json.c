@@ -108,6 +108,7 @@ json_t *orgs_json_enabled_conn(const orgs_enabled_conn_t *e)
     put(j, "name", str(e->conn_name), &ok);
     put(j, "display_name", str(e->conn_display_name), &ok);
     put(j, "auto_membership", json_boolean(e->auto_membership), &ok);
+    put(j, "auto_membership_condition", e->require ? str(e->require) : json_null(), &ok);
     return done(j, ok);
 }
 
@@ -428,7 +429,11 @@ apr_status_t orgs_json_conn_from(const json_t *j, const char *const *extra, orgs
 apr_status_t orgs_json_enabled_conn_from(const json_t *j, const char *const *extra,
                                          orgs_enabled_conn_t **out, apr_pool_t *p, orgs_err_t *err)
 {
-    static const char *const shape[] = {"connection_id", "name", "display_name", "auto_membership",
+    static const char *const shape[] = {"connection_id",
+                                        "name",
+                                        "display_name",
+                                        "auto_membership",
+                                        "auto_membership_condition",
                                         NULL};
     orgs_enabled_conn_t *e = apr_pcalloc(p, sizeof(*e));
     rd_t r;
@@ -437,6 +442,10 @@ apr_status_t orgs_json_enabled_conn_from(const json_t *j, const char *const *ext
         (rv = rd_str(&r, "name", 0, &e->conn_name)) == APR_SUCCESS &&
         (rv = rd_str(&r, "display_name", 0, &e->conn_display_name)) == APR_SUCCESS) {
         rv = rd_bool(&r, "auto_membership", &e->auto_membership);
+    }
+    /* absent in exports made before conditions existed */
+    if (rv == APR_SUCCESS && json_object_get(j, "auto_membership_condition")) {
+        rv = rd_str(&r, "auto_membership_condition", 1, &e->require);
     }
     *out = rv == APR_SUCCESS ? e : NULL;
     return rv;

@@ -111,6 +111,43 @@ const char *orgs_signin_display_name(const json_t *claims)
     return name && orgs_check_display_name(name, &err) == APR_SUCCESS ? name : NULL;
 }
 
+/* ---- the IdP's error answer ------------------------------------------ */
+
+static const struct {
+    const char *code;
+    const char *text;
+} idp_errors[] = {
+    {"access_denied", "The identity provider refused the sign-in."},
+    {"login_required", "The identity provider needs you to sign in there first."},
+    {"interaction_required", "The identity provider needs you to sign in there first."},
+    {"account_selection_required", "The identity provider needs you to choose an account."},
+    {"consent_required", "The identity provider needs your consent for this application."},
+    {"temporarily_unavailable",
+     "The identity provider is temporarily unavailable. Try again later."},
+    {"server_error", "The identity provider could not complete the sign-in."},
+    {"invalid_request", "The identity provider refused the sign-in request."},
+    {"unauthorized_client", "The identity provider refused the sign-in request."},
+    {"unsupported_response_type", "The identity provider refused the sign-in request."},
+    {"invalid_scope", "The identity provider refused the sign-in request."},
+    {"request_not_supported", "The identity provider refused the sign-in request."},
+    {"request_uri_not_supported", "The identity provider refused the sign-in request."},
+    {"registration_not_supported", "The identity provider refused the sign-in request."},
+    {"invalid_request_uri", "The identity provider refused the sign-in request."},
+    {"invalid_request_object", "The identity provider refused the sign-in request."},
+};
+
+const char *orgs_signin_idp_error(const char *error, const char **text)
+{
+    for (size_t i = 0; error && i < sizeof(idp_errors) / sizeof(idp_errors[0]); i++) {
+        if (strcmp(error, idp_errors[i].code) == 0) {
+            *text = idp_errors[i].text;
+            return idp_errors[i].code;
+        }
+    }
+    *text = idp_errors[0].text;
+    return idp_errors[0].code;
+}
+
 /* ---- admission ------------------------------------------------------ */
 
 orgs_admit_t orgs_signin_admit(int is_member, int conn_enabled, int auto_membership)
@@ -135,8 +172,54 @@ const char *orgs_signin_admit_str(orgs_admit_t a)
         return "not a member";
     case ORGS_ADMIT_NOT_ENABLED:
         return "connection no longer enabled on the org";
+    case ORGS_ADMIT_UNMET:
+        return "auto-membership condition not met";
     }
     return "?";
+}
+
+static int claim_holds(const json_t *v, const char *want)
+{
+    size_t i;
+    const json_t *e;
+    if (json_is_string(v)) {
+        return strcmp(json_string_value(v), want) == 0;
+    }
+    json_array_foreach((json_t *)v, i, e)
+    {
+        if (json_is_string(e) && strcmp(json_string_value(e), want) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int orgs_signin_condition_met(const char *cond, const json_t *claims, const char *email,
+                              const apr_array_header_t *domains)
+{
+    if (!cond) {
+        return 1;
+    }
+    if (strncmp(cond, "claim:", 6) == 0) {
+        const char *name = cond + 6, *eq = strchr(name, '=');
+        char key[ORGS_AUTO_CLAIM_MAX + 1];
+        size_t n = eq ? (size_t)(eq - name) : 0;
+        if (!eq || n == 0 || n > ORGS_AUTO_CLAIM_MAX || !claims) {
+            return 0;
+        }
+        memcpy(key, name, n);
+        key[n] = '\0';
+        return claim_holds(json_object_get(claims, key), eq + 1);
+    }
+    if (strcmp(cond, "email-domain") == 0) {
+        const char *at = email ? strrchr(email, '@') : NULL;
+        for (int i = 0; at && domains && i < domains->nelts; i++) {
+            if (strcmp(at + 1, APR_ARRAY_IDX(domains, i, const char *)) == 0) {
+                return 1;
+            }
+        }
+    }
+    return 0;
 }
 
 /* ---- the session ---------------------------------------------------- */

@@ -23,6 +23,13 @@ int orgs_signin_param_count(const char *query, const char *name);
  * than letting "first value wins" pick one. */
 const char *orgs_signin_param_repeated(const char *query);
 
+/* The error code and the text the page shows for an IdP's error answer:
+ * the codes of OAuth 2.0 and OpenID Connect Core are kept, anything else
+ * becomes access_denied; the text is fixed per code. The IdP's own
+ * error_description is never shown (a tenant's IdP would write on this
+ * site's pages: phishing text, a support number): the glue logs it. */
+const char *orgs_signin_idp_error(const char *error, const char **text);
+
 /* ---- the trusted email ---------------------------------------------- */
 
 /* What the store knows about the domain of an asserted email, filled by
@@ -76,6 +83,8 @@ typedef enum orgs_admit_t {
     ORGS_ADMIT_JOINED = 1,      /* made a member by the connection's auto-membership */
     ORGS_ADMIT_DENIED = 2,      /* not a member, and the connection does not add members */
     ORGS_ADMIT_NOT_ENABLED = 3, /* the connection is no longer enabled on the org */
+    ORGS_ADMIT_UNMET = 4,       /* not a member, and the sign-in does not meet the condition
+                                   of the connection's auto-membership */
 } orgs_admit_t;
 
 /* The admission rule (design.md): a member gets in; a non-member gets in
@@ -86,6 +95,17 @@ orgs_admit_t orgs_signin_admit(int is_member, int conn_enabled, int auto_members
 
 /* Short text for logs. */
 const char *orgs_signin_admit_str(orgs_admit_t a);
+
+/* Whether a sign-in meets the auto-membership condition cond of an
+ * enabled connection (orgs_check_auto_condition's syntax): NULL admits;
+ * "claim:NAME=VALUE" wants the ID token's claim NAME to be the string
+ * VALUE (or an array holding it), e.g. Google's hd or Entra's tid, so an
+ * issuer serving many companies admits one of them; "email-domain" wants
+ * the trusted email (signin.h: NULL when not trusted) to have one of the
+ * org's domains (sorted, lowercase). Anything else, or a claim that is
+ * absent or of another type, does not meet it (fail closed). */
+int orgs_signin_condition_met(const char *cond, const json_t *claims, const char *email,
+                              const apr_array_header_t *domains);
 
 /* ---- the session ---------------------------------------------------- */
 

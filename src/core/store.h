@@ -89,6 +89,7 @@ typedef struct orgs_enabled_conn_t {
     const char *conn_name;
     const char *conn_display_name;
     int auto_membership;
+    const char *require; /* the auto-membership condition (orgs_check_auto_condition), or NULL */
 } orgs_enabled_conn_t;
 
 typedef struct orgs_user_t {
@@ -249,9 +250,21 @@ apr_status_t orgs_store_conn_get_secret(orgs_store_t *st, const char *ref, orgs_
 apr_status_t orgs_store_conn_list(orgs_store_t *st, apr_array_header_t **out /* orgs_conn_t* */,
                                   apr_pool_t *p, orgs_err_t *err);
 /* Fields of upd that are non-NULL replace the stored ones (name cannot
- * change; client_secret re-sealed with a fresh nonce). */
+ * change; client_secret re-sealed with a fresh nonce). A new issuer on a
+ * connection that has users: APR_EEXIST (nothing written), since users are
+ * bound to (connection, sub) under the issuer and another issuer's sub may
+ * be somebody else; see orgs_store_conn_update_flags. */
 apr_status_t orgs_store_conn_update(orgs_store_t *st, const char *ref, const orgs_conn_t *upd,
                                     apr_pool_t *p, orgs_err_t *err);
+/* The same with flags for an issuer change on a connection with users:
+ * ORGS_CONN_MIGRATE_USERS keeps them (the new issuer vouches for the same
+ * subs), ORGS_CONN_DROP_USERS removes them with their memberships. Either
+ * way every session signed in through the connection ends, in the same
+ * transaction. Without a new issuer the flags change nothing. */
+#define ORGS_CONN_MIGRATE_USERS 0x1u
+#define ORGS_CONN_DROP_USERS 0x2u
+apr_status_t orgs_store_conn_update_flags(orgs_store_t *st, const char *ref, const orgs_conn_t *upd,
+                                          unsigned flags, apr_pool_t *p, orgs_err_t *err);
 /* Removes the connection and its enablements. Users of the connection and
  * their memberships and sessions go too. */
 apr_status_t orgs_store_conn_delete(orgs_store_t *st, const char *ref, apr_pool_t *p,
@@ -259,9 +272,19 @@ apr_status_t orgs_store_conn_delete(orgs_store_t *st, const char *ref, apr_pool_
 
 /* ---- enablement ----------------------------------------------------- */
 
-/* Enables (or updates the auto-membership flag of) conn on org. */
+/* Enables (or updates the auto-membership flag of) conn on org; any
+ * auto-membership condition is cleared. */
 apr_status_t orgs_store_org_enable_conn(orgs_store_t *st, const char *org_ref, const char *conn_ref,
                                         int auto_membership, apr_pool_t *p, orgs_err_t *err);
+/* The same with an auto-membership condition (NULL: none), met by a
+ * non-member's sign-in before auto-membership admits them
+ * (orgs_signin_condition_met): "claim:NAME=VALUE" or "email-domain".
+ * APR_EINVAL for a condition orgs_check_auto_condition refuses or a
+ * condition without auto_membership. */
+apr_status_t orgs_store_org_enable_conn_require(orgs_store_t *st, const char *org_ref,
+                                                const char *conn_ref, int auto_membership,
+                                                const char *require, apr_pool_t *p,
+                                                orgs_err_t *err);
 /* Also ends, in the same transaction, the org's sessions signed in through
  * that connection (an org-scoped walk of the session index).
  * APR_NOTFOUND if org, conn or the enablement does not exist. */
@@ -445,6 +468,7 @@ apr_status_t orgs_store_pending_take(orgs_store_t *st, const char *state,
 /* ---- sign-in: the callback's store changes, all or nothing ----------- */
 
 /* What a verified callback hands to the store. */
+struct json_t; /* jansson's; the store never parses it, signin.c's condition does */
 typedef struct orgs_signin_t {
     const char *state;                 /* the pending login, consumed here */
     const char *org_id;                /* from the pending login */
@@ -460,6 +484,7 @@ typedef struct orgs_signin_t {
     apr_interval_time_t ttl; /* the pending login's lifetime (0 = not checked again) */
     const struct orgs_store_quota_t *quota; /* the tenant bounds applied; NULL = none */
     int over_quota; /* out: the orgs_quota_kind_t that refused it (APR_ENOSPC), else 0 */
+    const struct json_t *claims; /* the ID token's claims, for an auto-membership condition */
 } orgs_signin_t;
 
 /* ---- tenant quotas: what one connection or org may add --------------- */
@@ -501,7 +526,9 @@ apr_status_t orgs_store_user_purge(orgs_store_t *st, apr_time_t cutoff, apr_size
  * orgs_signin_admit(), adds the membership when the connection's
  * auto-membership admits a non-member, ends the old session and writes the
  * new one (orgs_store_session_put's rules). *admitted says what happened;
- * on ORGS_ADMIT_DENIED / ORGS_ADMIT_NOT_ENABLED the pending login is still
+ * on ORGS_ADMIT_DENIED / ORGS_ADMIT_NOT_ENABLED / ORGS_ADMIT_UNMET (a
+ * non-member whose sign-in does not meet the enablement's auto-membership
+ * condition, checked against in->claims) the pending login is still
  * consumed and the user still upserted (when the connection is enabled),
  * but no membership or session is written. Returns APR_NOTFOUND when the
  * pending login is gone (used by a concurrent callback: nothing is

@@ -167,12 +167,15 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
                       "The sign-in response came from the wrong identity provider.");
     }
     if (error) {
-        const char *desc = apr_table_get(c->args, "error_description");
+        /* the IdP's description goes to the log only: the page says a fixed text */
+        const char *desc = apr_table_get(c->args, "error_description"), *text;
+        const char *shown = orgs_signin_idp_error(error, &text);
         orgs_log_rerror(r, APLOG_INFO, 0,
-                        ORGSLOGNO(00221) "callback: connection %s answered error '%s'",
-                        cb->conn->name, ap_escape_logitem(r->pool, error));
-        return refuse(c, strcmp(error, "access_denied") == 0 ? HTTP_FORBIDDEN : HTTP_BAD_REQUEST,
-                      error, desc ? desc : "The identity provider refused the sign-in.");
+                        ORGSLOGNO(00221) "callback: connection %s answered error '%s' (%.200s)",
+                        cb->conn->name, ap_escape_logitem(r->pool, error),
+                        desc ? ap_escape_logitem(r->pool, desc) : "no description");
+        return refuse(c, strcmp(shown, "access_denied") == 0 ? HTTP_FORBIDDEN : HTTP_BAD_REQUEST,
+                      shown, text);
     }
     if (!code || !*code) {
         orgs_log_rerror(r, APLOG_WARNING, 0, ORGSLOGNO(00222) "callback: no code parameter");
@@ -305,6 +308,7 @@ static int decide(orgs_route_t *c, callback_t *cb)
     }
     in->email = trusted_email(r, cb);
     in->name = orgs_signin_display_name(cb->claims);
+    in->claims = cb->claims; /* for an auto-membership condition */
     in->old_sid_hash = old ? cb->old_hash : NULL;
     in->sid_hash = cb->sid_hash;
     in->session.claims_json = orgs_signin_session_claims(cb->claims, r->pool);
@@ -371,13 +375,12 @@ static int commit_and_answer(orgs_route_t *c, callback_t *cb)
         orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00227) "callback: store error: %s", err.msg);
         return refuse(c, orgs_status_for(rv), "server_error", "The sign-in failed.");
     }
-    if (admitted == ORGS_ADMIT_DENIED || admitted == ORGS_ADMIT_NOT_ENABLED) {
-        orgs_log_rerror(
-            r, APLOG_WARNING, 0,
-            ORGSLOGNO(00226) "access_denied: user %s of connection %s is not a member "
-                             "of org %s%s",
-            cb->user ? cb->user->id : "-", cb->conn->name, cb->org->name,
-            admitted == ORGS_ADMIT_NOT_ENABLED ? " (connection no longer enabled on the org)" : "");
+    if (admitted != ORGS_ADMIT_MEMBER && admitted != ORGS_ADMIT_JOINED) {
+        orgs_log_rerror(r, APLOG_WARNING, 0,
+                        ORGSLOGNO(00226) "access_denied: user %s of connection %s is not a member "
+                                         "of org %s (%s)",
+                        cb->user ? cb->user->id : "-", cb->conn->name, cb->org->name,
+                        orgs_signin_admit_str((orgs_admit_t)admitted));
         return refuse(c, HTTP_FORBIDDEN, "access_denied",
                       "You are not a member of this organization.");
     }

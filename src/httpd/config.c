@@ -281,6 +281,12 @@ static const char *set_error_url(cmd_parms *cmd, void *dcv, const char *arg)
     return NULL;
 }
 
+static const char *set_dir_flag(cmd_parms *cmd, void *dcv, int flag)
+{
+    *(int *)((char *)dcv + (apr_size_t)cmd->info) = flag ? 1 : 0;
+    return NULL;
+}
+
 const command_rec orgs_config_cmds[] = {
     AP_INIT_TAKE1("OrgsStore", set_store, NULL, RSRC_CONF,
                   "LMDB environment directory of the organization store"),
@@ -328,6 +334,12 @@ const command_rec orgs_config_cmds[] = {
                  "also pass the organization and claims as X-Org-* request headers"),
     AP_INIT_TAKE1("OrgsErrorURL", set_error_url, NULL, RSRC_CONF | OR_AUTHCFG,
                   "where login errors are sent instead of the module's error page"),
+    AP_INIT_FLAG("OrgsStripCookies", set_dir_flag,
+                 (void *)APR_OFFSETOF(orgs_dir_cfg_t, strip_cookies), RSRC_CONF | ACCESS_CONF,
+                 "remove the module's cookies from the request before the handler (default On)"),
+    AP_INIT_FLAG("OrgsPrivateResponses", set_dir_flag,
+                 (void *)APR_OFFSETOF(orgs_dir_cfg_t, private_responses), RSRC_CONF | ACCESS_CONF,
+                 "mark authenticated responses as not cacheable by shared caches (default On)"),
     {NULL},
 };
 
@@ -397,6 +409,8 @@ void *orgs_config_create_dir(apr_pool_t *p, char *dir)
 
     dc->unauthenticated = ORGS_UNSET;
     dc->pass_headers = ORGS_UNSET;
+    dc->strip_cookies = ORGS_UNSET;
+    dc->private_responses = ORGS_UNSET;
     return dc;
 }
 
@@ -410,6 +424,9 @@ void *orgs_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
         add->unauthenticated != ORGS_UNSET ? add->unauthenticated : base->unauthenticated;
     dc->pass_headers = add->pass_headers != ORGS_UNSET ? add->pass_headers : base->pass_headers;
     dc->error_url = add->error_url != NULL ? add->error_url : base->error_url;
+    dc->strip_cookies = add->strip_cookies != ORGS_UNSET ? add->strip_cookies : base->strip_cookies;
+    dc->private_responses =
+        add->private_responses != ORGS_UNSET ? add->private_responses : base->private_responses;
     return dc;
 }
 
@@ -445,6 +462,16 @@ int orgs_dir_pass_headers(const orgs_dir_cfg_t *dc)
 const char *orgs_dir_error_url(const orgs_dir_cfg_t *dc)
 {
     return dc ? dc->error_url : NULL;
+}
+
+int orgs_dir_strip_cookies(const orgs_dir_cfg_t *dc)
+{
+    return (dc && dc->strip_cookies != ORGS_UNSET) ? dc->strip_cookies : 1;
+}
+
+int orgs_dir_private_responses(const orgs_dir_cfg_t *dc)
+{
+    return (dc && dc->private_responses != ORGS_UNSET) ? dc->private_responses : 1;
 }
 
 /* ---- cross-directive checks ------------------------------------------ */

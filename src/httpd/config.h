@@ -67,6 +67,8 @@ typedef struct orgs_dir_cfg_t {
     int unauthenticated;          /* OrgsUnauthenticated: ORGS_UNAUTH_*; ORGS_UNSET */
     int pass_headers;             /* OrgsPassHeaders: 0/1; ORGS_UNSET */
     const char *error_url;        /* OrgsErrorURL; NULL = unset */
+    int strip_cookies;            /* OrgsStripCookies: 0/1; ORGS_UNSET */
+    int private_responses;        /* OrgsPrivateResponses: 0/1; ORGS_UNSET */
 } orgs_dir_cfg_t;
 
 /* The module record's slots. */
@@ -90,5 +92,7 @@ const char *orgs_dir_organization(request_rec *r, const orgs_dir_cfg_t *dc);
 int orgs_dir_unauthenticated(const orgs_dir_cfg_t *dc);   /* ORGS_UNAUTH_LOGIN by default */
 int orgs_dir_pass_headers(const orgs_dir_cfg_t *dc);      /* 0 by default */
 const char *orgs_dir_error_url(const orgs_dir_cfg_t *dc); /* NULL by default */
+int orgs_dir_strip_cookies(const orgs_dir_cfg_t *dc);     /* 1 by default */
+int orgs_dir_private_responses(const orgs_dir_cfg_t *dc); /* 1 by default */
 
 #endif

@@ -10,6 +10,8 @@
 #include "html.h"
 #include "url.h"
 #include "endpoints.h"
+#include "fixups.h"
+#include "crosssite.h"
 
 /* ---- status ----------------------------------------------------------- */
 
@@ -52,7 +54,7 @@ const char *orgs_endpoints_cookie_get(request_rec *r, const char *name)
     const char *value;
 
     orgs_cookie_scan_init(&scan, orgs_cookie_name(name, is_https(r), r->pool));
-    apr_table_do(feed_cookie_header, &scan, r->headers_in, "Cookie", NULL);
+    apr_table_do(feed_cookie_header, &scan, orgs_fixups_cookie_headers(r), "Cookie", NULL);
     if (orgs_cookie_scan_value(&scan, &value, r->pool) == APR_EEXIST) {
         orgs_log_rerror(r, APLOG_WARNING, 0,
                         ORGSLOGNO(00240) "cookie %s sent twice with different values: ignored",
@@ -163,11 +165,12 @@ int orgs_endpoints_error_send(request_rec *r, int status, const char *code, cons
 static const struct {
     const char *path;
     int (*handler)(orgs_route_t *c);
+    int post; /* also takes the POST of its confirmation page (crosssite.c) */
 } routes[] = {
-    {"/login", orgs_login_route},
-    {"/callback", orgs_callback_route},
-    {"/logout", orgs_logout_route},
-    {"/logged-out", orgs_logout_done_route},
+    {"/login", orgs_login_route, 1},
+    {"/callback", orgs_callback_route, 0},
+    {"/logout", orgs_logout_route, 1},
+    {"/logged-out", orgs_logout_done_route, 0},
 };
 
 /* The endpoints are served before httpd's access checks, so a site-wide
@@ -192,8 +195,9 @@ static int orgs_hook_quick_handler(request_rec *r, int lookup_uri)
         if (strcmp(path + n, routes[i].path) != 0) {
             continue;
         }
-        if (r->method_number != M_GET) {
-            apr_table_setn(r->err_headers_out, "Allow", "GET, HEAD");
+        if (r->method_number != M_GET && !(routes[i].post && r->method_number == M_POST)) {
+            apr_table_setn(r->err_headers_out, "Allow",
+                           routes[i].post ? "GET, HEAD, POST" : "GET, HEAD");
             return HTTP_METHOD_NOT_ALLOWED;
         }
         memset(&c, 0, sizeof(c));
@@ -205,7 +209,9 @@ static int orgs_hook_quick_handler(request_rec *r, int lookup_uri)
                             path);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-        if ((rv = orgs_url_query_parse(r->args, &c.args, r->pool)) != APR_SUCCESS) {
+        rv = r->method_number == M_POST ? orgs_crosssite_form_read(r, &c.args)
+                                        : orgs_url_query_parse(r->args, &c.args, r->pool);
+        if (rv != APR_SUCCESS) {
             orgs_log_rerror(r, APLOG_INFO, rv, ORGSLOGNO(00232) "%s: malformed query string", path);
             return orgs_endpoints_error_send(r, HTTP_BAD_REQUEST, "invalid_request",
                                              "Malformed request.", "/");

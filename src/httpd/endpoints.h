@@ -15,6 +15,9 @@
 #define ORGS_COOKIE_SESSION "orgs_sess_"   /* + org name: the session id of that org */
 #define ORGS_COOKIE_ORG "orgs_org"         /* the org chosen last, for locations not fixing one */
 #define ORGS_COOKIE_BROWSER "orgs_browser" /* binds pending logins to this browser */
+/* The prefix of every cookie the module sets: stripped from the request
+ * before the app sees it (fixups.c). */
+#define ORGS_COOKIE_NAMESPACE "orgs_"
 
 /* Set in r->notes while the endpoints look up the configuration of the
  * location a login returns to; check_authn then answers that lookup at once. */

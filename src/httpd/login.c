@@ -14,6 +14,7 @@
 #include "url.h"
 #include "endpoints.h"
 #include "admit.h"
+#include "crosssite.h"
 
 /* Pending logins kept per browser; older ones are dropped. */
 #define ORGS_PENDING_PER_BROWSER 5
@@ -308,6 +309,10 @@ int orgs_login_route(orgs_route_t *c)
     }
     if (!chosen) {
         chosen = APR_ARRAY_IDX(conns, 0, orgs_enabled_conn_t *);
+    }
+    if (!orgs_crosssite_login_gate(c, org->name, org->display_name ? org->display_name : org->name,
+                                   chosen->conn_name, hint, &done)) {
+        return done;
     }
     return start_login(c, org, chosen, hint);
 }

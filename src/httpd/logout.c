@@ -11,6 +11,7 @@
 #include "checks.h"
 #include "url.h"
 #include "endpoints.h"
+#include "crosssite.h"
 
 /* ---- /logout ----------------------------------------------------------- */
 
@@ -26,6 +27,7 @@ int orgs_logout_route(orgs_route_t *c)
     unsigned char hash[32];
     orgs_err_t err = {{0}};
     apr_status_t rv;
+    int done = DECLINED;
 
     if (!org) {
         org = current;
@@ -35,6 +37,10 @@ int orgs_logout_route(orgs_route_t *c)
     }
     cookie = apr_pstrcat(r->pool, ORGS_COOKIE_SESSION, org, NULL);
     sid = orgs_endpoints_cookie_get(r, cookie);
+    /* a sign-out another site asked for waits for the user's confirmation */
+    if (!orgs_crosssite_logout_gate(c, org, sid, &done)) {
+        return done;
+    }
     if (sid && (rv = orgs_crypto_sha256(sid, strlen(sid), hash)) != APR_SUCCESS) {
         /* the cookie goes anyway; the session stays until it expires */
         orgs_log_rerror(r, APLOG_ERR, rv,

@@ -71,6 +71,8 @@ static APR_INLINE const orgs_crypto_keys_t *orgs_req_keys(const request_rec *r)
  * r->pool). The authn/login/env owners add the fields they need here. */
 typedef struct orgs_req_t {
     orgs_session_view_t *view; /* the signed-in session, set by authn; NULL otherwise */
+    apr_table_t *cookies_in;   /* the Cookie headers as sent, kept when fixups.c stripped the
+                                  module's cookies before the handler; NULL otherwise */
 } orgs_req_t;
 
 static APR_INLINE orgs_req_t *orgs_req_get(request_rec *r)

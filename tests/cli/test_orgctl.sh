@@ -507,6 +507,58 @@ else
 fi
 expect 2 --max-size lots org list
 
+# ---- issuer change: users are bound to the issuer ---------------------------
+
+expect 0 org create issorg
+expect 0 conn create iss1 --issuer https://old-idp.example.com --client-id c1 \
+    --client-secret-file "$tmp/secret"
+expect 0 conn update iss1 --issuer https://idp2.example.com
+expect 0 org enable-conn issorg iss1 --auto-membership
+expect 0 member add issorg --connection iss1 --sub old-sub-1 --role admin
+issuser=$(cat "$out")
+expect 4 conn update iss1 --issuer https://evil-idp.example.com
+assert_match 'migrate-users' "$(cat "$err")" "issuer change with users names the options"
+expect 0 conn show iss1 --json
+assert_eq "$(j 'd["issuer"]')" "https://idp2.example.com" "refused issuer change wrote nothing"
+expect 2 conn update iss1 --issuer https://x.example.com --migrate-users --drop-users
+expect 2 conn update iss1 --display-name X --migrate-users
+expect 0 conn update iss1 --issuer https://idp3.example.com --migrate-users
+expect 0 user show "$issuser"
+expect 0 conn update iss1 --issuer https://idp4.example.com --drop-users
+expect 3 user show "$issuser"
+expect 0 conn show iss1 --json
+assert_eq "$(j 'd["issuer"]')" "https://idp4.example.com" "issuer changed after --drop-users"
+
+# ---- auto-membership on an issuer shared by many companies ------------------
+
+expect 0 conn create google --issuer https://accounts.google.com --client-id g1 \
+    --client-secret-file "$tmp/secret"
+expect 0 org enable-conn issorg google # no warning without auto-membership
+run org enable-conn issorg google --auto-membership
+assert_eq "$rc" 0 "auto-membership on a shared issuer succeeds"
+assert_match "warning: .*'google' uses https://accounts.google.com, an issuer shared by many companies" \
+    "$(cat "$err")" "auto-membership on a shared issuer warns"
+expect 0 org enable-conn issorg iss1 --auto-membership # a tenant's own issuer: no warning
+expect 0 org enable-conn issorg google --auto-membership --require-claim hd=org1.example.com
+expect 0 org show issorg --json
+assert_eq "$(j '[c["auto_membership_condition"] for c in d["enabled_connections"] if c["name"] == "google"]')" \
+    '["claim:hd=org1.example.com"]' "enable-conn --require-claim is stored"
+expect 0 org show issorg
+assert_match 'google \(auto-membership if claim:hd=org1.example.com\)' "$(cat "$out")" \
+    "org show prints the condition"
+expect 0 org enable-conn issorg google --auto-membership --require-email-domain
+expect 0 org show issorg --json
+assert_eq "$(j '[c["auto_membership_condition"] for c in d["enabled_connections"] if c["name"] == "google"]')" \
+    '["email-domain"]' "enable-conn --require-email-domain is stored"
+expect 2 org enable-conn issorg google --require-claim hd=x
+expect 2 org enable-conn issorg google --auto-membership --require-claim hd=x --require-email-domain
+expect 1 org enable-conn issorg google --auto-membership --require-claim hd
+expect 1 org enable-conn issorg google --auto-membership --require-claim 'h d=x'
+expect 0 org enable-conn issorg google
+expect 0 org show issorg --json
+assert_eq "$(j '[c["auto_membership_condition"] for c in d["enabled_connections"] if c["name"] == "google"]')" \
+    '[null]' "enable-conn without a condition clears it"
+
 # ---- concurrent writers ----------------------------------------------------
 
 mkdir "$tmp/conc"

@@ -53,6 +53,8 @@ const bad = [
   ['login timeout negative', 'OrgsLoginTimeout', `${STORE}\n${KEY}\nOrgsLoginTimeout -5m`, ''],
   ['OrgsUnauthenticated bogus', 'OrgsUnauthenticated', undefined, protectedLoc('OrgsUnauthenticated bogus')],
   ['OrgsPassHeaders not a flag', 'OrgsPassHeaders', undefined, protectedLoc('OrgsPassHeaders maybe')],
+  ['OrgsStripCookies not a flag', 'OrgsStripCookies', undefined, protectedLoc('OrgsStripCookies sometimes')],
+  ['OrgsPrivateResponses not a flag', 'OrgsPrivateResponses', undefined, protectedLoc('OrgsPrivateResponses maybe')],
   ['OrgsOrganization bad name', 'OrgsOrganization', undefined, protectedLoc('OrgsOrganization "Bad Name!"')],
   ['OrgsOrganization bad expression', 'OrgsOrganization', undefined, protectedLoc('OrgsOrganization "%{HTTP_HOST"')],
   ['OrgsOrganization org id (names only)', 'OrgsOrganization', undefined, protectedLoc('OrgsOrganization org_0123456789abcdef')],

@@ -396,6 +396,26 @@ test('IdP error response with iss: 403 page showing access_denied, ORGS00221', a
   await assertStillLoggedOut(c);
 });
 
+test("hostile IdP error text: error_description logged, never shown; unknown code shown as access_denied", async () => {
+  const c = browser();
+  const cb = await startLogin(c);
+  const phish = 'Your account is locked. Call +1-555-0100 and read us your password';
+  const u = new URL(h.url('/orgs/callback'));
+  u.searchParams.set('error', 'account_locked_call_support');
+  u.searchParams.set('error_description', phish);
+  u.searchParams.set('state', cb.searchParams.get('state'));
+  u.searchParams.set('iss', op.issuer);
+  const mark = h.logMark();
+  const res = await c.get(u.toString());
+  assert.equal(res.status, 403);
+  assert.doesNotMatch(res.body, /locked|555-0100|password|account_locked_call_support/i, res.body);
+  assert.match(res.body, /access_denied/);
+  assert.match(res.body, /The identity provider refused the sign-in\./);
+  await logSince(h, mark, /ORGS00221: callback: connection rogue answered error 'account_locked_call_support' \(Your account is locked/);
+  assertNoSession(res);
+  await assertStillLoggedOut(c);
+});
+
 test('missing code: 400, ORGS00222, no session', async () => {
   const c = browser();
   const cb = await startLogin(c);

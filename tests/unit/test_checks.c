@@ -474,6 +474,46 @@ START_TEST(user_check)
 }
 END_TEST
 
+START_TEST(test_auto_condition)
+{
+    ck_assert_int_eq(orgs_check_auto_condition("email-domain", &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_check_auto_condition("claim:hd=acme.com", &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_check_auto_condition("claim:tid=9188040d-6c67", &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_check_auto_condition("claim:x=a=b c", &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_check_auto_condition(NULL, &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_check_auto_condition("", &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_check_auto_condition("email-domains", &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_check_auto_condition("claim:hd", &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_check_auto_condition("claim:=x", &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_check_auto_condition("claim:hd=", &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_check_auto_condition("claim:h d=x", &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_check_auto_condition("claim:hd=a\tb", &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_check_auto_condition("claim:hd=caf\xc3\xa9", &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_check_auto_condition("hd=acme.com", &err), APR_EINVAL);
+}
+END_TEST
+
+START_TEST(test_issuer_shared)
+{
+    ck_assert_int_eq(orgs_check_issuer_shared("https://accounts.google.com"), 1);
+    ck_assert_int_eq(orgs_check_issuer_shared("https://login.microsoftonline.com/common/v2.0"), 1);
+    ck_assert_int_eq(orgs_check_issuer_shared("https://login.microsoftonline.com/organizations"),
+                     1);
+    ck_assert_int_eq(orgs_check_issuer_shared("https://LOGIN.microsoftonline.com/consumers/"), 1);
+    ck_assert_int_eq(orgs_check_issuer_shared("https://appleid.apple.com"), 1);
+    /* one tenant's own issuer, or a look-alike, is not shared */
+    ck_assert_int_eq(
+        orgs_check_issuer_shared(
+            "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"),
+        0);
+    ck_assert_int_eq(orgs_check_issuer_shared("https://accounts.google.com.evil.example"), 0);
+    ck_assert_int_eq(orgs_check_issuer_shared("https://login.microsoftonline.com/commonx"), 0);
+    ck_assert_int_eq(orgs_check_issuer_shared("https://acme.okta.com"), 0);
+    ck_assert_int_eq(orgs_check_issuer_shared(""), 0);
+    ck_assert_int_eq(orgs_check_issuer_shared(NULL), 0);
+}
+END_TEST
+
 static Suite *checks_suite(void)
 {
     Suite *s = suite_create("checks");
@@ -495,6 +535,8 @@ static Suite *checks_suite(void)
     tcase_add_test(tc, org_check);
     tcase_add_test(tc, conn_check);
     tcase_add_test(tc, user_check);
+    tcase_add_test(tc, test_issuer_shared);
+    tcase_add_test(tc, test_auto_condition);
     suite_add_tcase(s, tc);
     return s;
 }

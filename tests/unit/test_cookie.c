@@ -99,6 +99,48 @@ START_TEST(test_scan_value_is_a_copy)
 }
 END_TEST
 
+/* ---- strip: the module's cookies never reach the app ------------------ */
+
+static const char *const strip_names[] = {"orgs_sess_", "orgs_org", "orgs_browser", NULL};
+
+typedef struct {
+    const char *in;
+    const char *want; /* NULL: nothing left */
+    int removed;
+} strip_vector_t;
+
+static const strip_vector_t strip_vectors[] = {
+    {"a=1; b=2", "a=1; b=2", 0},
+    {"a=1;b=2", "a=1; b=2", 0},
+    {"orgs_sess_org1=tok", NULL, 1},
+    {"a=1; orgs_sess_org1=tok; b=2", "a=1; b=2", 1},
+    {"orgs_org=org1; orgs_browser=xyz; app=keep", "app=keep", 2},
+    {"__Host-orgs_sess_org1=tok; __Host-orgs_browser=x; app=1", "app=1", 2},
+    {" \t;; orgs_org=acme \t ; x=1 ;", "x=1", 1},
+    {"orgs_org =acme; y=2", "y=2", 1},             /* a lenient reader would see orgs_org */
+    {"orgs_sess_=x; z=3", "orgs_sess_=x; z=3", 0}, /* the prefix alone is no org */
+    {"orgs_orgx=1; xorgs_org=2; ORGS_ORG=3", "orgs_orgx=1; xorgs_org=2; ORGS_ORG=3", 0},
+    {"orgs_browser", NULL, 1},
+    {"a=orgs_org=acme", "a=orgs_org=acme", 0},
+    {"", NULL, 0},
+    {";;", NULL, 0},
+};
+
+START_TEST(test_strip_vectors)
+{
+    const strip_vector_t *v = &strip_vectors[_i];
+    int removed = 0;
+    const char *got = orgs_cookie_strip(v->in, strip_names, &removed, pool);
+    ck_assert_int_eq(removed, v->removed);
+    if (v->want) {
+        ck_assert_ptr_nonnull(got);
+        ck_assert_str_eq(got, v->want);
+    } else {
+        ck_assert_ptr_null(got);
+    }
+}
+END_TEST
+
 START_TEST(test_name)
 {
     ck_assert_str_eq(orgs_cookie_name("orgs_org", 0, pool), "orgs_org");
@@ -158,6 +200,8 @@ static Suite *cookie_suite(void)
     tcase_add_test(tc, test_header_make);
     tcase_add_test(tc, test_header_make_removal);
     tcase_add_test(tc, test_header_roundtrip);
+    tcase_add_loop_test(tc, test_strip_vectors, 0,
+                        (int)(sizeof(strip_vectors) / sizeof(strip_vectors[0])));
     suite_add_tcase(s, tc);
     return s;
 }

@@ -46,7 +46,7 @@ START_TEST(get_ok)
     ts_last(&srv, req, sizeof(req));
     ck_assert_ptr_nonnull(strstr(req, "GET /doc?x=1 HTTP/1.1\r\n"));
     ck_assert_ptr_nonnull(strstr(req, "\r\nAccept: application/json\r\n"));
-    ck_assert_ptr_nonnull(strstr(req, "\r\nUser-Agent: mod_auth_orgs/"));
+    ck_assert_ptr_nonnull(strstr(req, "\r\nUser-Agent: mod_auth_orgs\r\n"));
     ck_assert_int_eq(ts_hits(&srv, "/doc"), 1);
 }
 END_TEST

@@ -246,6 +246,56 @@ END_TEST
 
 /* ---- admission */
 
+START_TEST(test_idp_error_fixed_text)
+{
+    const char *text = NULL;
+    ck_assert_str_eq(orgs_signin_idp_error("access_denied", &text), "access_denied");
+    ck_assert_str_eq(text, "The identity provider refused the sign-in.");
+    ck_assert_str_eq(orgs_signin_idp_error("login_required", &text), "login_required");
+    ck_assert_ptr_null(strstr(text, "refused"));
+    ck_assert_str_eq(orgs_signin_idp_error("temporarily_unavailable", &text),
+                     "temporarily_unavailable");
+    /* anything else, the IdP's free text included, is never echoed */
+    ck_assert_str_eq(orgs_signin_idp_error("call_+1-555-0100", &text), "access_denied");
+    ck_assert_str_eq(text, "The identity provider refused the sign-in.");
+    ck_assert_str_eq(orgs_signin_idp_error("", &text), "access_denied");
+    ck_assert_str_eq(orgs_signin_idp_error("ACCESS_DENIED", &text), "access_denied");
+    ck_assert_str_eq(orgs_signin_idp_error(NULL, &text), "access_denied");
+    ck_assert_ptr_nonnull(text);
+}
+END_TEST
+
+START_TEST(test_condition_met)
+{
+    apr_array_header_t *domains = apr_array_make(pool, 2, sizeof(const char *));
+    json_t *c = json_pack("{s:s,s:[s,s],s:i,s:s}", "hd", "acme.com", "groups", "staff", "admins",
+                          "n", 7, "tid", "tenant-1");
+    APR_ARRAY_PUSH(domains, const char *) = "acme.com";
+    ck_assert_int_eq(orgs_signin_condition_met(NULL, c, NULL, NULL), 1);
+    ck_assert_int_eq(orgs_signin_condition_met("claim:hd=acme.com", c, NULL, NULL), 1);
+    ck_assert_int_eq(orgs_signin_condition_met("claim:tid=tenant-1", c, NULL, NULL), 1);
+    ck_assert_int_eq(orgs_signin_condition_met("claim:groups=staff", c, NULL, NULL), 1);
+    /* another value, another case, a prefix, a number, absent, no claims */
+    ck_assert_int_eq(orgs_signin_condition_met("claim:hd=evil.com", c, NULL, NULL), 0);
+    ck_assert_int_eq(orgs_signin_condition_met("claim:hd=ACME.com", c, NULL, NULL), 0);
+    ck_assert_int_eq(orgs_signin_condition_met("claim:hd=acme", c, NULL, NULL), 0);
+    ck_assert_int_eq(orgs_signin_condition_met("claim:n=7", c, NULL, NULL), 0);
+    ck_assert_int_eq(orgs_signin_condition_met("claim:org=acme.com", c, NULL, NULL), 0);
+    ck_assert_int_eq(orgs_signin_condition_met("claim:hd=acme.com", NULL, NULL, NULL), 0);
+    ck_assert_int_eq(orgs_signin_condition_met("claim:hd", c, NULL, NULL), 0);
+    ck_assert_int_eq(orgs_signin_condition_met("claim:=acme.com", c, NULL, NULL), 0);
+    /* the trusted email's domain is one of the org's */
+    ck_assert_int_eq(orgs_signin_condition_met("email-domain", c, "a@acme.com", domains), 1);
+    ck_assert_int_eq(orgs_signin_condition_met("email-domain", c, "a@evil.com", domains), 0);
+    ck_assert_int_eq(orgs_signin_condition_met("email-domain", c, "a@sub.acme.com", domains), 0);
+    ck_assert_int_eq(orgs_signin_condition_met("email-domain", c, NULL, domains), 0);
+    ck_assert_int_eq(orgs_signin_condition_met("email-domain", c, "a@acme.com", NULL), 0);
+    /* an unknown kind never admits */
+    ck_assert_int_eq(orgs_signin_condition_met("always", c, "a@acme.com", domains), 0);
+    json_decref(c);
+}
+END_TEST
+
 START_TEST(test_admit)
 {
     ck_assert_int_eq(orgs_signin_admit(1, 1, 0), ORGS_ADMIT_MEMBER);
@@ -321,7 +371,9 @@ static Suite *signin_suite(void)
     tcase_add_test(tc, test_email_foreign_auto_without_enabled);
     tcase_add_test(tc, test_email_store_error_fails_closed);
     tcase_add_test(tc, test_display_name);
+    tcase_add_test(tc, test_idp_error_fixed_text);
     tcase_add_test(tc, test_admit);
+    tcase_add_test(tc, test_condition_met);
     tcase_add_test(tc, test_session_claims_drops_protocol_claims);
     tcase_add_test(tc, test_session_claims_oversized_keeps_identity);
     suite_add_tcase(s, tc);

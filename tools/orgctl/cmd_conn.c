@@ -244,7 +244,15 @@ int cmd_conn_update(cli_t *c)
         !upd.client_secret) {
         return cli_usage_fail(c, "nothing to update");
     }
-    apr_status_t rv = orgs_store_conn_update(c->st, ref, &upd, c->p, &c->err);
+    unsigned flags = (cli_opt(c, "migrate-users") ? ORGS_CONN_MIGRATE_USERS : 0) |
+                     (cli_opt(c, "drop-users") ? ORGS_CONN_DROP_USERS : 0);
+    if (flags == (ORGS_CONN_MIGRATE_USERS | ORGS_CONN_DROP_USERS)) {
+        return cli_usage_fail(c, "--migrate-users and --drop-users exclude each other");
+    }
+    if (flags && !upd.issuer) {
+        return cli_usage_fail(c, "--migrate-users and --drop-users go with --issuer");
+    }
+    apr_status_t rv = orgs_store_conn_update_flags(c->st, ref, &upd, flags, c->p, &c->err);
     return rv == APR_SUCCESS ? RC_OK
                              : cli_fail_rv(c, rv, apr_psprintf(c->p, "connection '%s'", ref));
 }

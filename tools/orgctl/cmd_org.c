@@ -1,5 +1,6 @@
 /* orgctl org ...: organizations, their domains and enabled connections. */
 
+#include <stdio.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -121,8 +122,10 @@ int cmd_org_show(cli_t *c)
     apr_array_header_t *cl = apr_array_make(c->p, 4, sizeof(const char *));
     for (int i = 0; i < conns->nelts; i++) {
         const orgs_enabled_conn_t *e = APR_ARRAY_IDX(conns, i, orgs_enabled_conn_t *);
-        APR_ARRAY_PUSH(cl, const char *) =
-            apr_pstrcat(c->p, e->conn_name, e->auto_membership ? " (auto-membership)" : "", NULL);
+        APR_ARRAY_PUSH(cl, const char *) = apr_pstrcat(
+            c->p, e->conn_name, e->auto_membership ? " (auto-membership" : "",
+            e->auto_membership && e->require ? apr_pstrcat(c->p, " if ", e->require, NULL) : "",
+            e->auto_membership ? ")" : "", NULL);
     }
     out_kv(c->p, "id", o->id);
     out_kv(c->p, "name", o->name);
@@ -194,11 +197,41 @@ int cmd_org_remove_domain(cli_t *c)
 int cmd_org_enable_conn(cli_t *c)
 {
     const char *org = cli_arg(c, 0), *conn = cli_arg(c, 1);
-    apr_status_t rv = orgs_store_org_enable_conn(
-        c->st, org, conn, cli_opt(c, "auto-membership") != NULL, c->p, &c->err);
-    return rv == APR_SUCCESS
-               ? RC_OK
-               : cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s', connection '%s'", org, conn));
+    int auto_membership = cli_opt(c, "auto-membership") != NULL;
+    const char *claim = cli_opt(c, "require-claim"), *require = NULL;
+    orgs_conn_t *cn;
+    apr_status_t rv;
+    if (claim && cli_opt(c, "require-email-domain")) {
+        return cli_usage_fail(c, "--require-claim and --require-email-domain exclude each other");
+    }
+    if ((claim || cli_opt(c, "require-email-domain")) && !auto_membership) {
+        return cli_usage_fail(c,
+                              "--require-claim and --require-email-domain need --auto-membership");
+    }
+    if (claim) {
+        require = apr_pstrcat(c->p, "claim:", claim, NULL);
+    } else if (cli_opt(c, "require-email-domain")) {
+        require = "email-domain";
+    }
+    if (require && orgs_check_auto_condition(require, &c->err) != APR_SUCCESS) {
+        return cli_fail_parse(c);
+    }
+    rv = orgs_store_org_enable_conn_require(c->st, org, conn, auto_membership, require, c->p,
+                                            &c->err);
+    if (rv != APR_SUCCESS) {
+        return cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s', connection '%s'", org, conn));
+    }
+    /* done, but say what it means on an issuer every company's users sign in at */
+    if (auto_membership && !require &&
+        orgs_store_conn_get(c->st, conn, &cn, c->p, &c->err) == APR_SUCCESS &&
+        orgs_check_issuer_shared(cn->issuer)) {
+        fprintf(stderr,
+                "orgctl: warning: %s: connection '%s' uses %s, an issuer shared by many "
+                "companies: auto-membership admits every account there into '%s' (add "
+                "--require-claim or --require-email-domain)\n",
+                c->name ? c->name : "org enable-conn", cn->name, cn->issuer, org);
+    }
+    return RC_OK;
 }
 
 int cmd_org_disable_conn(cli_t *c)

@@ -180,8 +180,61 @@ apr_status_t orgs_store_conn_list(orgs_store_t *st, apr_array_header_t **out, ap
             st_load_all(st, txn, DB(st, CONN_NAMES), NULL, -1, conn_load_any, out, p, err));
 }
 
+/* Ends every session signed in through the connection, in every org. */
+static apr_status_t conn_sessions_drop(orgs_store_t *st, MDB_txn *txn, const orgs_conn_t *c,
+                                       apr_pool_t *p, orgs_err_t *err)
+{
+    apr_array_header_t *orgs;
+    apr_status_t rv = st_collect(txn, DB(st, ORGS), NULL, &orgs, p, err);
+    for (int i = 0; rv == APR_SUCCESS && i < orgs->nelts; i++) {
+        const blob_t *b = &APR_ARRAY_IDX(orgs, i, blob_t);
+        if (b->klen == ID_LEN) {
+            rv = st_sessions_drop_conn(st, txn, apr_pstrmemdup(p, b->k, ID_LEN), c->id, p, err);
+        }
+    }
+    return rv;
+}
+
+/* Users are bound to (connection, sub) under the connection's issuer: a
+ * new issuer is another namespace of subs, where the same sub may be
+ * somebody else. With users on the connection the change needs a decision:
+ * migrate (the new issuer vouches for the same accounts) or drop them;
+ * either way every session through the connection ends with it. */
+static apr_status_t conn_issuer_change(orgs_store_t *st, MDB_txn *txn, const orgs_conn_t *c,
+                                       const char *issuer, unsigned flags, apr_pool_t *p,
+                                       orgs_err_t *err)
+{
+    kbuf_t k;
+    apr_array_header_t *users;
+    apr_status_t rv;
+
+    if (!issuer || strcmp(issuer, c->issuer) == 0) {
+        return APR_SUCCESS;
+    }
+    rv = st_collect(txn, DB(st, CONN_USERS), st_kb1(&k, c->id), &users, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (users->nelts > 0 && !(flags & (ORGS_CONN_MIGRATE_USERS | ORGS_CONN_DROP_USERS))) {
+        return orgs_err_set(err, APR_EEXIST,
+                            "connection '%s' has %d user(s) bound to issuer %s: a new issuer "
+                            "could sign in as them with the same sub; say whether the new "
+                            "issuer keeps these accounts (--migrate-users) or not "
+                            "(--drop-users)",
+                            c->name, users->nelts, c->issuer);
+    }
+    for (int i = 0; (flags & ORGS_CONN_DROP_USERS) && rv == APR_SUCCESS && i < users->nelts; i++) {
+        const blob_t *b = &APR_ARRAY_IDX(users, i, blob_t);
+        if (b->klen == 2 * ID_LEN) {
+            rv = st_user_drop(st, txn, apr_pstrmemdup(p, b->k + ID_LEN, ID_LEN), p, err);
+        }
+    }
+    return rv == APR_SUCCESS ? conn_sessions_drop(st, txn, c, p, err) : rv;
+}
+
 static apr_status_t conn_update(orgs_store_t *st, MDB_txn *txn, const char *ref,
-                                const orgs_conn_t *upd, apr_pool_t *p, orgs_err_t *err)
+                                const orgs_conn_t *upd, unsigned flags, apr_pool_t *p,
+                                orgs_err_t *err)
 {
     orgs_conn_t *c;
     const char *sealed;
@@ -191,6 +244,9 @@ static apr_status_t conn_update(orgs_store_t *st, MDB_txn *txn, const char *ref,
     }
     if (upd->name && strcmp(upd->name, c->name) != 0) {
         return orgs_err_set(err, APR_EINVAL, "a connection's name cannot change");
+    }
+    if ((rv = conn_issuer_change(st, txn, c, upd->issuer, flags, p, err)) != APR_SUCCESS) {
+        return rv;
     }
     c->display_name = upd->display_name ? upd->display_name : c->display_name;
     c->issuer = upd->issuer ? upd->issuer : c->issuer;
@@ -212,7 +268,13 @@ static apr_status_t conn_update(orgs_store_t *st, MDB_txn *txn, const char *ref,
 apr_status_t orgs_store_conn_update(orgs_store_t *st, const char *ref, const orgs_conn_t *upd,
                                     apr_pool_t *p, orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, conn_update(st, txn, ref, upd, p, err));
+    ST_WRITE(st, txn, err, conn_update(st, txn, ref, upd, 0, p, err));
+}
+
+apr_status_t orgs_store_conn_update_flags(orgs_store_t *st, const char *ref, const orgs_conn_t *upd,
+                                          unsigned flags, apr_pool_t *p, orgs_err_t *err)
+{
+    ST_WRITE(st, txn, err, conn_update(st, txn, ref, upd, flags, p, err));
 }
 
 static apr_status_t conn_drop(orgs_store_t *st, MDB_txn *txn, const char *ref, apr_pool_t *p,

@@ -62,7 +62,7 @@ static apr_status_t export_enable(orgs_store_t *st, MDB_txn *txn, const iter_t *
     const char *k = it->k.mv_data;
     orgs_conn_t *c;
     *out = NULL;
-    if (it->k.mv_size != 2 * ID_LEN || it->v.mv_size != 1) {
+    if (it->k.mv_size != 2 * ID_LEN || it->v.mv_size < 1) {
         return orgs_err_set(err, ORGS_ESTORE, "corrupt enablement");
     }
     const char *org_id = apr_pstrmemdup(p, k, ID_LEN);
@@ -71,7 +71,10 @@ static apr_status_t export_enable(orgs_store_t *st, MDB_txn *txn, const iter_t *
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    orgs_enabled_conn_t e = {c->id, c->name, c->display_name, ((const char *)it->v.mv_data)[0]};
+    orgs_enabled_conn_t e = {
+        c->id, c->name, c->display_name, ((const char *)it->v.mv_data)[0],
+        it->v.mv_size > 1 ? apr_pstrmemdup(p, (const char *)it->v.mv_data + 1, it->v.mv_size - 1)
+                          : NULL};
     *out = orgs_json_enabled_conn(&e);
     if (*out && json_object_set_new(*out, "org_id", json_string(org_id))) {
         json_decref(*out);
@@ -283,9 +286,9 @@ static apr_status_t import_line(orgs_store_t *st, MDB_txn *txn, const json_t *j,
             (!orgs_check_id(org_id, "org_") || !orgs_check_id(e->conn_id, "con_"))) {
             rv = orgs_err_set(err, APR_EINVAL, "bad enable record");
         }
-        return rv == APR_SUCCESS
-                   ? st_enable_set(st, txn, org_id, e->conn_id, 1, e->auto_membership, p, err)
-                   : rv;
+        return rv == APR_SUCCESS ? st_enable_set_cond(st, txn, org_id, e->conn_id,
+                                                      e->auto_membership, e->require, p, err)
+                                 : rv;
     }
     if (strcmp(type, "user") == 0) {
         orgs_user_t *u;

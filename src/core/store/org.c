@@ -338,14 +338,55 @@ apr_status_t st_enable_set(orgs_store_t *st, MDB_txn *txn, const char *org_ref,
     }
     st_kb2(&k, o->id, c->id);
     if (enable) {
-        char flag = auto_membership ? 1 : 0;
-        return st_kv_put(txn, DB(st, ENABLE), &k, &flag, 1, 0, err, "enablement");
+        return st_enable_set_cond(st, txn, o->id, c->id, auto_membership, NULL, p, err);
     }
     rv = st_kv_del(txn, DB(st, ENABLE), &k, 1, err, "enablement");
     if (rv == APR_NOTFOUND) {
         return orgs_err_set(err, rv, "'%s' is not enabled on '%s'", c->name, o->name);
     }
     return rv == APR_SUCCESS ? st_sessions_drop_conn(st, txn, o->id, c->id, p, err) : rv;
+}
+
+/* The record: the auto-membership flag (one byte), then the condition's
+ * text when there is one. A build that knows only the one-byte record
+ * reads a longer one as not enabled: it fails closed. */
+apr_status_t st_enable_set_cond(orgs_store_t *st, MDB_txn *txn, const char *org_ref,
+                                const char *conn_ref, int auto_membership, const char *require,
+                                apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_org_t *o;
+    orgs_conn_t *c;
+    kbuf_t k;
+    apr_size_t n = require ? strlen(require) : 0;
+    char *rec;
+    apr_status_t rv = require ? orgs_check_auto_condition(require, err) : APR_SUCCESS;
+    if (rv == APR_SUCCESS && require && !auto_membership) {
+        rv = orgs_err_set(err, APR_EINVAL, "a condition needs auto-membership");
+    }
+    if (rv == APR_SUCCESS) {
+        rv = st_org_find(st, txn, org_ref, &o, p, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = st_conn_find(st, txn, conn_ref, &c, NULL, p, err);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rec = apr_palloc(p, n + 1);
+    rec[0] = auto_membership ? 1 : 0;
+    if (n) {
+        memcpy(rec + 1, require, n);
+    }
+    return st_kv_put(txn, DB(st, ENABLE), st_kb2(&k, o->id, c->id), rec, n + 1, 0, err,
+                     "enablement");
+}
+
+apr_status_t orgs_store_org_enable_conn_require(orgs_store_t *st, const char *org_ref,
+                                                const char *conn_ref, int auto_membership,
+                                                const char *require, apr_pool_t *p, orgs_err_t *err)
+{
+    ST_WRITE(st, txn, err,
+             st_enable_set_cond(st, txn, org_ref, conn_ref, auto_membership, require, p, err));
 }
 
 apr_status_t orgs_store_org_enable_conn(orgs_store_t *st, const char *org_ref, const char *conn_ref,
@@ -367,13 +408,15 @@ static int cmp_enabled(const void *a, const void *b)
 }
 
 /* What a listing of an org's connections shows of one of them. */
-static orgs_enabled_conn_t *enabled_new(const orgs_conn_t *c, int auto_membership, apr_pool_t *p)
+static orgs_enabled_conn_t *enabled_new(const orgs_conn_t *c, int auto_membership,
+                                        const char *require, apr_pool_t *p)
 {
     orgs_enabled_conn_t *e = apr_pcalloc(p, sizeof(*e));
     e->conn_id = c->id;
     e->conn_name = c->name;
     e->conn_display_name = c->display_name;
     e->auto_membership = auto_membership;
+    e->require = require;
     return e;
 }
 
@@ -393,12 +436,13 @@ static apr_status_t org_conns_list(orgs_store_t *st, MDB_txn *txn, const char *o
     for (int i = 0; rv == APR_SUCCESS && i < list->nelts; i++) {
         const blob_t *b = &APR_ARRAY_IDX(list, i, blob_t);
         orgs_conn_t *c;
-        if (b->klen != 2 * ID_LEN || b->vlen != 1) {
+        if (b->klen != 2 * ID_LEN || b->vlen < 1) {
             continue;
         }
         rv = st_conn_load(st, txn, b->k + ID_LEN, &c, NULL, p, err);
         if (rv == APR_SUCCESS) {
-            APR_ARRAY_PUSH(*out, orgs_enabled_conn_t *) = enabled_new(c, b->v[0] != 0, p);
+            APR_ARRAY_PUSH(*out, orgs_enabled_conn_t *) = enabled_new(
+                c, b->v[0] != 0, b->vlen > 1 ? apr_pstrmemdup(p, b->v + 1, b->vlen - 1) : NULL, p);
         }
     }
     if (rv == APR_SUCCESS) {
@@ -413,18 +457,36 @@ apr_status_t orgs_store_org_conns(orgs_store_t *st, const char *org_ref, apr_arr
     ST_READ(st, txn, err, org_conns_list(st, txn, org_ref, out, p, err));
 }
 
-apr_status_t st_enable_load(orgs_store_t *st, MDB_txn *txn, const char *org_id, const char *conn_id,
-                            int *auto_membership, orgs_err_t *err)
+apr_status_t st_enable_load_cond(orgs_store_t *st, MDB_txn *txn, const char *org_id,
+                                 const char *conn_id, int *auto_membership, const char **require,
+                                 apr_pool_t *p, orgs_err_t *err)
 {
     kbuf_t k;
     MDB_val v;
     apr_status_t rv =
         st_kv_get(txn, DB(st, ENABLE), st_kb2(&k, org_id, conn_id), &v, err, "enablement");
+    if (require) {
+        *require = NULL;
+    }
     if (rv == APR_NOTFOUND) {
         return orgs_err_set(err, rv, "connection not enabled on the organization");
     }
-    *auto_membership = rv == APR_SUCCESS && v.mv_size == 1 && ((const char *)v.mv_data)[0] != 0;
+    *auto_membership = rv == APR_SUCCESS && v.mv_size >= 1 && ((const char *)v.mv_data)[0] != 0;
+    if (rv == APR_SUCCESS && v.mv_size > 1) {
+        if (!require) {
+            /* a caller that cannot honour a condition must not auto-admit */
+            *auto_membership = 0;
+        } else {
+            *require = apr_pstrmemdup(p, (const char *)v.mv_data + 1, v.mv_size - 1);
+        }
+    }
     return rv;
+}
+
+apr_status_t st_enable_load(orgs_store_t *st, MDB_txn *txn, const char *org_id, const char *conn_id,
+                            int *auto_membership, orgs_err_t *err)
+{
+    return st_enable_load_cond(st, txn, org_id, conn_id, auto_membership, NULL, NULL, err);
 }
 
 static apr_status_t org_conn_load(orgs_store_t *st, MDB_txn *txn, const char *org_id,
@@ -433,12 +495,13 @@ static apr_status_t org_conn_load(orgs_store_t *st, MDB_txn *txn, const char *or
 {
     orgs_conn_t *c;
     int flag;
-    apr_status_t rv = st_enable_load(st, txn, org_id, conn_id, &flag, err);
+    const char *require;
+    apr_status_t rv = st_enable_load_cond(st, txn, org_id, conn_id, &flag, &require, p, err);
     if (rv == APR_SUCCESS) {
         rv = st_conn_load(st, txn, conn_id, &c, NULL, p, err);
     }
     if (rv == APR_SUCCESS) {
-        *out = enabled_new(c, flag, p);
+        *out = enabled_new(c, flag, require, p);
     }
     return rv;
 }

@@ -7,17 +7,43 @@
 #include "signin.h"
 #include "store_int.h"
 
+/* Whether the connection's auto-membership admits this sign-in: no
+ * condition, or one the ID token's claims (or the trusted email and the
+ * org's domains) meet. */
+static apr_status_t condition_met(orgs_store_t *st, MDB_txn *txn, const orgs_signin_t *in,
+                                  const char *require, int *met, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_org_t *o = NULL;
+    apr_status_t rv = APR_SUCCESS;
+    if (require && strcmp(require, "email-domain") == 0) {
+        rv = st_org_find(st, txn, in->org_id, &o, p, err);
+    }
+    *met = rv == APR_SUCCESS && orgs_signin_condition_met(require, (const json_t *)in->claims,
+                                                          in->email, o ? o->domains : NULL);
+    return rv;
+}
+
 /* The membership of the signed-in user, then the sessions. */
 static apr_status_t signin_admit(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in,
-                                 const orgs_user_t *u, int auto_membership, int *admitted,
-                                 apr_pool_t *p, orgs_err_t *err)
+                                 const orgs_user_t *u, int auto_membership, const char *require,
+                                 int *admitted, apr_pool_t *p, orgs_err_t *err)
 {
     orgs_member_t *m;
+    int met = 1, is_member;
     apr_status_t rv = st_member_load(st, txn, in->org_id, u->id, &m, p, err);
     if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
         return rv;
     }
-    *admitted = orgs_signin_admit(rv == APR_SUCCESS, 1, auto_membership);
+    is_member = rv == APR_SUCCESS;
+    if (!is_member && auto_membership &&
+        (rv = condition_met(st, txn, in, require, &met, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (!is_member && auto_membership && !met) {
+        *admitted = ORGS_ADMIT_UNMET;
+        return APR_SUCCESS; /* denied: no membership, no session */
+    }
+    *admitted = orgs_signin_admit(is_member, 1, auto_membership);
     if (*admitted == ORGS_ADMIT_JOINED) {
         rv = st_quota_join(st, txn, in, err);
         if (rv == APR_SUCCESS) {
@@ -48,11 +74,12 @@ static apr_status_t signin_commit(orgs_store_t *st, MDB_txn *txn, orgs_signin_t 
                                   orgs_user_t **user, int *admitted, apr_pool_t *p, orgs_err_t *err)
 {
     int auto_membership = 0, created;
+    const char *require = NULL;
     apr_status_t rv = st_pending_consume(st, txn, in->state, in, p, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rv = st_enable_load(st, txn, in->org_id, in->conn_id, &auto_membership, err);
+    rv = st_enable_load_cond(st, txn, in->org_id, in->conn_id, &auto_membership, &require, p, err);
     if (rv == APR_NOTFOUND) {
         *admitted = orgs_signin_admit(0, 0, 0); /* the pending login is consumed all the same */
         return APR_SUCCESS;
@@ -64,8 +91,9 @@ static apr_status_t signin_commit(orgs_store_t *st, MDB_txn *txn, orgs_signin_t 
     if (rv == APR_SUCCESS && created) {
         rv = st_quota_new_user(st, txn, in, in->conn_id, err);
     }
-    return rv == APR_SUCCESS ? signin_admit(st, txn, in, *user, auto_membership, admitted, p, err)
-                             : rv;
+    return rv == APR_SUCCESS
+               ? signin_admit(st, txn, in, *user, auto_membership, require, admitted, p, err)
+               : rv;
 }
 
 apr_status_t orgs_store_signin_commit(orgs_store_t *st, orgs_signin_t *in, orgs_user_t **user,

@@ -42,7 +42,7 @@
  *   domains          domain -> org id
  *   conns            conn id -> JSON record (secret sealed, base64url)
  *   conn_names       name -> conn id
- *   enable           org id + conn id -> 1 byte auto-membership flag
+ *   enable           org id + conn id -> 1 byte auto-membership flag [+ its condition]
  *   users            user id -> binary record (format at REC_USER_TAG in codec.h)
  *   user_sub         conn id \0 sub -> user id
  *   user_email       email \0 user id -> ""
@@ -290,6 +290,15 @@ apr_status_t st_enable_set(orgs_store_t *st, MDB_txn *txn, const char *org_ref,
  * flag. */
 apr_status_t st_enable_load(orgs_store_t *st, MDB_txn *txn, const char *org_id, const char *conn_id,
                             int *auto_membership, orgs_err_t *err);
+/* The same with the auto-membership condition (*require, in p; NULL when
+ * none). */
+apr_status_t st_enable_load_cond(orgs_store_t *st, MDB_txn *txn, const char *org_id,
+                                 const char *conn_id, int *auto_membership, const char **require,
+                                 apr_pool_t *p, orgs_err_t *err);
+/* Enables conn on org with the flag and the condition (NULL: none). */
+apr_status_t st_enable_set_cond(orgs_store_t *st, MDB_txn *txn, const char *org_ref,
+                                const char *conn_ref, int auto_membership, const char *require,
+                                apr_pool_t *p, orgs_err_t *err);
 
 /* conn.c */
 apr_status_t st_conn_unseal(orgs_store_t *st, orgs_conn_t *c, const char *sealed, apr_pool_t *p,

@@ -119,6 +119,71 @@ START_TEST(signin_joined_by_auto_membership)
 }
 END_TEST
 
+/* Auto-membership with a condition: a non-member whose ID token does not
+ * meet it is not admitted (no membership, no session); one who meets it
+ * joins; an existing member gets in whatever the claims. */
+START_TEST(signin_auto_membership_condition)
+{
+    world_t w = world(open_store(), 1);
+    unsigned char sid[32];
+    orgs_user_t *u;
+    orgs_enabled_conn_t *e;
+    int admitted = -1;
+    json_t *other = json_pack("{s:s}", "hd", "other.example");
+    json_t *acme = json_pack("{s:s}", "hd", "acme.example");
+    ck_assert_int_eq(orgs_store_org_enable_conn_require(w.st, w.org, w.conn, 1,
+                                                        "claim:hd=acme.example", pool, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_org_conn_get(w.st, w.org, w.conn, &e, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(e->require, "claim:hd=acme.example");
+
+    orgs_signin_t in = signin_of(&w, "sub-other", sid);
+    in.claims = other;
+    ck_assert_int_eq(orgs_store_signin_commit(w.st, &in, &u, &admitted, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(admitted, ORGS_ADMIT_UNMET);
+    ck_assert(!is_member(&w, u->id));
+    ck_assert_int_eq(view(&w, "new-sid"), APR_NOTFOUND);
+
+    /* no claims at all: fails closed */
+    put_pending(w.st, w.org, w.conn, w.now);
+    in = signin_of(&w, "sub-none", sid);
+    ck_assert_int_eq(orgs_store_signin_commit(w.st, &in, &u, &admitted, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(admitted, ORGS_ADMIT_UNMET);
+
+    put_pending(w.st, w.org, w.conn, w.now);
+    in = signin_of(&w, "sub-acme", sid);
+    in.claims = acme;
+    ck_assert_int_eq(orgs_store_signin_commit(w.st, &in, &u, &admitted, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(admitted, ORGS_ADMIT_JOINED);
+    ck_assert(is_member(&w, u->id));
+
+    /* a member made by hand gets in without meeting it */
+    const char *user = mk_user(w.st, w.conn, "sub-hand", NULL);
+    ck_assert_int_eq(orgs_store_member_add(w.st, w.org, user, NULL, pool, &err), APR_SUCCESS);
+    put_pending(w.st, w.org, w.conn, w.now);
+    in = signin_of(&w, "sub-hand", sid);
+    in.claims = other;
+    hash_of("sid-hand", sid);
+    ck_assert_int_eq(orgs_store_signin_commit(w.st, &in, &u, &admitted, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(admitted, ORGS_ADMIT_MEMBER);
+
+    /* a condition without auto-membership, or a malformed one, is refused */
+    ck_assert_int_eq(
+        orgs_store_org_enable_conn_require(w.st, w.org, w.conn, 0, "email-domain", pool, &err),
+        APR_EINVAL);
+    ck_assert_int_eq(
+        orgs_store_org_enable_conn_require(w.st, w.org, w.conn, 1, "claim:=x", pool, &err),
+        APR_EINVAL);
+    /* enabling again without one clears it */
+    ck_assert_int_eq(orgs_store_org_enable_conn(w.st, w.org, w.conn, 1, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_org_conn_get(w.st, w.org, w.conn, &e, pool, &err), APR_SUCCESS);
+    ck_assert_ptr_null(e->require);
+    json_decref(other);
+    json_decref(acme);
+    assert_clean(w.st);
+}
+END_TEST
+
 START_TEST(signin_denied)
 {
     world_t w = world(open_store(), 0);
@@ -335,6 +400,7 @@ static void add_tests(TCase *tc)
 {
     tcase_add_test(tc, signin_member);
     tcase_add_test(tc, signin_joined_by_auto_membership);
+    tcase_add_test(tc, signin_auto_membership_condition);
     tcase_add_test(tc, signin_denied);
     tcase_add_test(tc, signin_not_enabled);
     tcase_add_test(tc, signin_pending_gone);

@@ -1,0 +1,160 @@
+/* [glue] What the app behind and the caches in front are shown: the
+ * module's own cookies are taken out of the request before the handler (a
+ * CGI's HTTP_COOKIE, a proxied backend's Cookie), and every response the
+ * module authenticated is marked as not for shared caches. */
+#include <apr_strings.h>
+#include <http_core.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <util_filter.h>
+
+#include "private.h"
+#include "cookie.h"
+#include "endpoints.h"
+#include "fixups.h"
+
+#define PRIVATE_FILTER "ORGS_PRIVATE"
+
+/* Every cookie the module sets lives in the "orgs_" namespace
+ * (orgs_sess_<org>, orgs_org, orgs_browser, and any later one), plain or
+ * with the __Host- prefix: one prefix keeps the list complete. */
+static const char *const module_cookies[] = {ORGS_COOKIE_NAMESPACE, NULL};
+
+/* The request holding the Cookie headers as the browser sent them: this
+ * one, or the main request of a subrequest, or the request an internal
+ * redirect came from. */
+static const orgs_req_t *original_cookies_of(const request_rec *r)
+{
+    for (const request_rec *rr = r; rr; rr = rr->main ? rr->main : rr->prev) {
+        const orgs_req_t *rq = ap_get_module_config(rr->request_config, &auth_orgs_module);
+        if (rq && rq->cookies_in) {
+            return rq;
+        }
+    }
+    return NULL;
+}
+
+apr_table_t *orgs_fixups_cookie_headers(const request_rec *r)
+{
+    const orgs_req_t *rq = original_cookies_of(r);
+    return rq ? rq->cookies_in : r->headers_in;
+}
+
+static int collect_cookie(void *rec, const char *key, const char *value)
+{
+    apr_table_addn(rec, key, value);
+    return 1;
+}
+
+static int strip_one(void *rec, const char *key, const char *value)
+{
+    void **a = rec;
+    request_rec *r = a[0];
+    int *removed = a[1];
+    const char *kept = orgs_cookie_strip(value, module_cookies, removed, r->pool);
+    if (kept) {
+        apr_table_addn(a[2], "Cookie", kept);
+    }
+    return 1;
+}
+
+/* Runs first in the handler phase: whatever serves the request (a CGI, a
+ * proxy, a script engine) reads a Cookie header without the module's
+ * cookies. The headers as sent are kept for the module itself (an
+ * internal redirect or a subrequest to a protected location still finds
+ * its session). */
+static int orgs_hook_strip_cookies(request_rec *r)
+{
+    const orgs_dir_cfg_t *dc = orgs_dir_cfg(r);
+    apr_table_t *orig, *kept;
+    orgs_req_t *rq;
+    int removed = 0;
+    void *a[3];
+
+    if (!orgs_dir_strip_cookies(dc) || !apr_table_get(r->headers_in, "Cookie")) {
+        return DECLINED;
+    }
+    orig = apr_table_make(r->pool, 2);
+    apr_table_do(collect_cookie, orig, r->headers_in, "Cookie", NULL);
+    kept = apr_table_make(r->pool, 2);
+    a[0] = r;
+    a[1] = &removed;
+    a[2] = kept;
+    apr_table_do(strip_one, a, orig, "Cookie", NULL);
+    if (removed == 0) {
+        return DECLINED;
+    }
+    rq = orgs_req_get(r);
+    if (!original_cookies_of(r)) {
+        rq->cookies_in = orig;
+    }
+    apr_table_unset(r->headers_in, "Cookie");
+    apr_table_do(collect_cookie, r->headers_in, kept, "Cookie", NULL);
+    orgs_log_rerror(r, APLOG_DEBUG, 0,
+                    ORGSLOGNO(00550) "removed %d of the module's cookies from the request "
+                                     "before the handler",
+                    removed);
+    return DECLINED;
+}
+
+/* ---- responses of an authenticated request --------------------------- */
+
+/* Whether the app's Cache-Control already says something about shared
+ * caches: then it is the app's choice, else "private" is added. */
+static int says_shared(const char *cc)
+{
+    return cc && (ap_strcasestr(cc, "private") || ap_strcasestr(cc, "no-store") ||
+                  ap_strcasestr(cc, "public") || ap_strcasestr(cc, "s-maxage"));
+}
+
+static int has_token(const char *list, const char *token)
+{
+    return list && ap_find_token(NULL, list, token);
+}
+
+/* Once, on the first brigade (the headers are final then, whatever the
+ * handler: static file, CGI, proxy): Cache-Control private unless the app
+ * spoke about shared caches, and Vary: Cookie. */
+static apr_status_t private_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    const char *cc = apr_table_get(r->headers_out, "Cache-Control");
+    const char *ecc = apr_table_get(r->err_headers_out, "Cache-Control");
+
+    if (!says_shared(cc) && !says_shared(ecc)) {
+        apr_table_setn(r->headers_out, "Cache-Control",
+                       cc ? apr_pstrcat(r->pool, cc, ", private", NULL) : "private");
+    }
+    if (!has_token(apr_table_get(r->headers_out, "Vary"), "Cookie") &&
+        !has_token(apr_table_get(r->err_headers_out, "Vary"), "Cookie")) {
+        apr_table_mergen(r->headers_out, "Vary", "Cookie");
+    }
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+/* A request this module authenticated: mod_cache must not store its
+ * answer (r->no_cache, so CacheQuickHandler can never hand it to
+ * someone else) and caches in front are told the same. */
+static int orgs_hook_fixups(request_rec *r)
+{
+    const orgs_req_t *rq = ap_get_module_config(r->request_config, &auth_orgs_module);
+
+    if (!rq || !rq->view || !orgs_dir_private_responses(orgs_dir_cfg(r))) {
+        return DECLINED;
+    }
+    r->no_cache = 1;
+    ap_add_output_filter(PRIVATE_FILTER, NULL, r, r->connection);
+    orgs_log_rerror(r, APLOG_TRACE1, 0,
+                    ORGSLOGNO(00551) "authenticated response: marked private, not cached");
+    return DECLINED;
+}
+
+void orgs_fixups_register_hooks(apr_pool_t *p)
+{
+    ap_hook_fixups(orgs_hook_fixups, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_handler(orgs_hook_strip_cookies, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    /* after the content filters (mod_headers may set Cache-Control there), before
+     * the headers are written; mod_cache itself is stopped by r->no_cache */
+    ap_register_output_filter(PRIVATE_FILTER, private_filter, NULL, AP_FTYPE_PROTOCOL - 1);
+}
