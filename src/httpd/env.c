@@ -5,6 +5,8 @@
 
 #include "private.h"
 #include "env.h"
+#include "export.h"
+#include "text.h"
 
 /* Name as CGI would see it, minus the HTTP_ prefix: upper case, '-' -> '_'. */
 static int poses_as_org(const char *name)
@@ -52,39 +54,19 @@ void orgs_env_scrub(request_rec *r)
 }
 
 /* Values go into environment variables and header fields: no control
- * characters (no header splitting), bounded length. */
+ * characters (no header splitting), bounded length. The store already
+ * refuses such values in what it keeps, so this finds nothing to change
+ * and copies nothing, unless a record was written around its checks. */
 static const char *safe_value(const char *v, apr_pool_t *p)
 {
-    apr_size_t n = strlen(v);
-    if (n > ORGS_ENV_VALUE_MAX) {
-        n = ORGS_ENV_VALUE_MAX;
+    apr_size_t n = 0;
+    while (v[n] && !orgs_text_is_ctl((unsigned char)v[n])) {
+        n++;
     }
-    char *out = apr_pstrmemdup(p, v, n);
-    for (char *c = out; *c; c++) {
-        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-            *c = ' ';
-        }
+    if (n <= ORGS_ENV_VALUE_MAX && v[n] == '\0') {
+        return v;
     }
-    return out;
-}
-
-/* Claim names become [A-Za-z0-9_] (others '_'), bounded; NULL if empty. */
-static const char *safe_name(const char *name, apr_pool_t *p)
-{
-    apr_size_t n = strlen(name);
-    if (n == 0) {
-        return NULL;
-    }
-    if (n > ORGS_ENV_CLAIM_NAME_MAX) {
-        n = ORGS_ENV_CLAIM_NAME_MAX;
-    }
-    char *out = apr_pstrmemdup(p, name, n);
-    for (char *c = out; *c; c++) {
-        if (!apr_isalnum((unsigned char)*c) && *c != '_') {
-            *c = '_';
-        }
-    }
-    return out;
+    return orgs_export_value(v, ORGS_ENV_VALUE_MAX, p);
 }
 
 /* X-Org-Meta-license style header name from an env suffix. */
@@ -116,23 +98,11 @@ static void put(export_ctx_t *x, const char *env, const char *header, const char
     }
 }
 
-/* The claims were decoded to text once, at sign-in (see the view). */
-static void export_claims(export_ctx_t *x, const apr_array_header_t *claims)
-{
-    for (int i = 0; claims && i < claims->nelts; i++) {
-        const orgs_kv_t *kv = &APR_ARRAY_IDX(claims, i, orgs_kv_t);
-        const char *name = safe_name(kv->key, x->r->pool);
-        if (name) {
-            put(x, apr_pstrcat(x->r->pool, "ORG_CLAIM_", name, NULL),
-                header_name("X-Org-Claim-", name, x->r->pool), kv->value);
-        }
-    }
-}
-
 void orgs_env_export(request_rec *r, const orgs_session_view_t *v, int pass_headers)
 {
     export_ctx_t x = {r, pass_headers};
     const apr_array_header_t *roles = v->member.roles;
+    const apr_array_header_t *ex = v->session.exports;
 
     put(&x, "ORG_ID", "X-Org-Id", v->org.id);
     put(&x, "ORG_NAME", "X-Org-Name", v->org.name);
@@ -149,7 +119,15 @@ void orgs_env_export(request_rec *r, const orgs_session_view_t *v, int pass_head
         put(&x, apr_pstrcat(r->pool, "ORG_META_", kv->key, NULL),
             header_name("X-Org-Meta-", kv->key, r->pool), kv->value);
     }
-    export_claims(&x, v->claims);
+    /* ORG_EMAIL and ORG_CLAIM_*: names, values and the email policy were
+     * decided at sign-in (export.h); here they are only set */
+    for (int i = 0; ex && i < ex->nelts; i++) {
+        const orgs_export_t *e = &APR_ARRAY_IDX(ex, i, orgs_export_t);
+        apr_table_setn(r->subprocess_env, e->env, e->value);
+        if (pass_headers) {
+            apr_table_setn(r->headers_in, e->header, e->value);
+        }
+    }
 }
 
 static int orgs_hook_post_read_request(request_rec *r)
