@@ -449,6 +449,37 @@ START_TEST(test_jwks_memo_eviction)
 }
 END_TEST
 
+/* Unpinned entries: the least recently used one goes first, the recent
+ * ones stay. */
+START_TEST(test_jwks_memo_lru)
+{
+    apr_size_t len;
+    char *text = slurp("jwks.json", &len);
+    const orgs_jwks_t *set;
+    orgs_err_t err = {{0}};
+    char *docs[ORGS_MEMO_SLOTS + 1];
+    apr_uint64_t n = orgs_jose_jwks_parsed();
+    for (int i = 0; i <= ORGS_MEMO_SLOTS; i++) {
+        apr_pool_t *login;
+        apr_pool_create(&login, pool);
+        docs[i] = apr_pstrcat(pool, text, apr_psprintf(pool, "%*s", i + 1, ""), NULL);
+        ck_assert_int_eq(orgs_jose_jwks_get(&set, docs[i], strlen(docs[i]), login, &err),
+                         APR_SUCCESS);
+        apr_pool_destroy(login); /* unpinned */
+    }
+    ck_assert_int_eq(orgs_jose_jwks_parsed(), n + ORGS_MEMO_SLOTS + 1);
+    /* the last ORGS_MEMO_SLOTS are remembered; the first was evicted */
+    for (int i = 1; i <= ORGS_MEMO_SLOTS; i++) {
+        ck_assert_int_eq(orgs_jose_jwks_get(&set, docs[i], strlen(docs[i]), pool, &err),
+                         APR_SUCCESS);
+    }
+    ck_assert_int_eq(orgs_jose_jwks_parsed(), n + ORGS_MEMO_SLOTS + 1);
+    orgs_jose_jwks_forget(); /* all pinned by pool: nothing goes */
+    ck_assert_int_eq(orgs_jose_jwks_get(&set, docs[0], strlen(docs[0]), pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_jose_jwks_parsed(), n + ORGS_MEMO_SLOTS + 2);
+}
+END_TEST
+
 static Suite *jose_suite(void)
 {
     Suite *s = suite_create("jose");
@@ -463,6 +494,7 @@ static Suite *jose_suite(void)
     tcase_add_test(tc, test_jwks_counts_usable_keys);
     tcase_add_test(tc, test_jwks_memo);
     tcase_add_test(tc, test_jwks_memo_eviction);
+    tcase_add_test(tc, test_jwks_memo_lru);
     tcase_add_test(tc, test_jwks_rejects_malformed);
     tcase_add_test(tc, test_jwks_rejects_bad_ec_material);
     tcase_add_test(tc, test_jwks_accepts_ec_rebuilt);
