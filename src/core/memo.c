@@ -103,9 +103,11 @@ apr_status_t orgs_memo_get(orgs_memo_t *m, const unsigned char key[32], orgs_mem
 
     /* Built outside the lock: two threads missing the same key at once
      * both build, and the second keeps the first one's entry. The pool
-     * is a child of APR's global pool (whose allocator is thread-safe),
-     * so apr_terminate frees what is left at exit. */
-    if (apr_pool_create_ex(&pool, NULL, NULL, NULL) != APR_SUCCESS) {
+     * is unmanaged (no parent): nothing destroys it at exit, when
+     * OpenSSL may already be cleaned up (its atexit handler runs before
+     * apr_terminate), so no EVP_PKEY is freed after OpenSSL is gone.
+     * Entries are freed by eviction and orgs_memo_clear only. */
+    if (apr_pool_create_unmanaged_ex(&pool, NULL, NULL) != APR_SUCCESS) {
         return orgs_err_set(err, APR_ENOMEM, "out of memory");
     }
     if ((rv = build(baton, &v, pool, err)) != APR_SUCCESS) {

@@ -84,7 +84,34 @@ static const char *header_name(const char *prefix, const char *suffix, apr_pool_
 typedef struct {
     request_rec *r;
     int headers;
+    /* how to set: apr_table_setn (replaces a value already there: a scan
+     * of the table per name) or apr_table_addn (appends), chosen per table */
+    void (*env_set)(apr_table_t *, const char *, const char *);
+    void (*hdr_set)(apr_table_t *, const char *, const char *);
 } export_ctx_t;
+
+static int has_org_name(void *rec, const char *key, const char *value)
+{
+    const char *prefix = rec;
+    (void)value;
+    if (strncasecmp(key, prefix, strlen(prefix)) == 0) {
+        return 0; /* found: stop */
+    }
+    return 1;
+}
+
+/* apr_table_addn when the table holds no name starting with prefix (the
+ * common case: a request's first export), so each set is an append; else
+ * apr_table_setn, which replaces (an internal redirect or subrequest
+ * copies the headers of the request it came from, a SetEnvIf may have set
+ * ORG_* before). All the module's names share their first four bytes,
+ * which is all apr_table's index looks at: setn would compare each new name
+ * with every one set before. */
+static void (*choose_set(apr_table_t *t, const char *prefix))(apr_table_t *, const char *,
+                                                              const char *)
+{
+    return apr_table_do(has_org_name, (void *)prefix, t, NULL) ? apr_table_addn : apr_table_setn;
+}
 
 static void put(export_ctx_t *x, const char *env, const char *header, const char *value)
 {
@@ -92,15 +119,16 @@ static void put(export_ctx_t *x, const char *env, const char *header, const char
         return;
     }
     const char *v = safe_value(value, x->r->pool);
-    apr_table_setn(x->r->subprocess_env, env, v);
+    x->env_set(x->r->subprocess_env, env, v);
     if (x->headers) {
-        apr_table_setn(x->r->headers_in, header, v);
+        x->hdr_set(x->r->headers_in, header, v);
     }
 }
 
 void orgs_env_export(request_rec *r, const orgs_session_view_t *v, int pass_headers)
 {
-    export_ctx_t x = {r, pass_headers};
+    export_ctx_t x = {r, pass_headers, choose_set(r->subprocess_env, "ORG_"),
+                      pass_headers ? choose_set(r->headers_in, "X-Org-") : apr_table_setn};
     const apr_array_header_t *roles = v->member.roles;
     const apr_array_header_t *ex = v->session.exports;
 
@@ -112,7 +140,7 @@ void orgs_env_export(request_rec *r, const orgs_session_view_t *v, int pass_head
     put(&x, "ORG_ROLES", "X-Org-Roles",
         roles && roles->nelts ? apr_array_pstrcat(r->pool, roles, ',') : "");
     if (pass_headers && r->user) {
-        apr_table_setn(r->headers_in, "X-Org-User", safe_value(r->user, r->pool));
+        x.hdr_set(r->headers_in, "X-Org-User", safe_value(r->user, r->pool));
     }
     for (int i = 0; v->org.meta && i < v->org.meta->nelts; i++) {
         const orgs_kv_t *kv = &APR_ARRAY_IDX(v->org.meta, i, orgs_kv_t);
@@ -123,9 +151,9 @@ void orgs_env_export(request_rec *r, const orgs_session_view_t *v, int pass_head
      * decided at sign-in (export.h); here they are only set */
     for (int i = 0; ex && i < ex->nelts; i++) {
         const orgs_export_t *e = &APR_ARRAY_IDX(ex, i, orgs_export_t);
-        apr_table_setn(r->subprocess_env, e->env, e->value);
+        x.env_set(r->subprocess_env, e->env, e->value);
         if (pass_headers) {
-            apr_table_setn(r->headers_in, e->header, e->value);
+            x.hdr_set(r->headers_in, e->header, e->value);
         }
     }
 }

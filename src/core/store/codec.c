@@ -345,8 +345,8 @@ int st_srec_open(const void *rec, size_t size, srec_t *r)
         return 1;
     }
     size_t strings = 0;
-    for (const char *c = r->exports, *end = c + r->exports_len; c < end; c++) {
-        strings += *c == '\0';
+    for (const char *c = r->exports, *end = c + r->exports_len; c < end; strings++) {
+        c = (const char *)memchr(c, '\0', (size_t)(end - c)) + 1; /* the block ends with a NUL */
     }
     return strings % 3 == 0;
 }
