@@ -13,7 +13,6 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
@@ -38,12 +37,60 @@ static apr_status_t keys_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+/* Algorithms fetched from the default provider once per process: an
+ * EVP_sha256() / EVP_aes_256_gcm() / HMAC() per call makes OpenSSL 3 look
+ * the algorithm up again each time (a lock and a hash lookup on every
+ * authenticated request, several per login). The HMAC context is a
+ * template with its digest set, duplicated per call. Never freed: they
+ * live as long as the process. A member is NULL when its fetch failed,
+ * and every user then fails closed. */
+static CRYPTO_ONCE algs_once = CRYPTO_ONCE_STATIC_INIT;
+static struct {
+    EVP_MD *sha256;
+    EVP_CIPHER *aes_gcm;
+    EVP_KDF *hkdf;
+    EVP_MAC *hmac;
+    EVP_MAC_CTX *hmac_sha256; /* template: digest set, no key */
+} algs;
+
+static void algs_fetch(void)
+{
+    OSSL_PARAM params[2];
+    algs.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    algs.aes_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    algs.hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    algs.hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (algs.hmac && (algs.hmac_sha256 = EVP_MAC_CTX_new(algs.hmac)) != NULL) {
+        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+        params[1] = OSSL_PARAM_construct_end();
+        if (EVP_MAC_CTX_set_params(algs.hmac_sha256, params) != 1) {
+            EVP_MAC_CTX_free(algs.hmac_sha256);
+            algs.hmac_sha256 = NULL;
+        }
+    }
+}
+
+static int algs_ready(void)
+{
+    return CRYPTO_THREAD_run_once(&algs_once, algs_fetch);
+}
+
+static const EVP_MD *sha256_get(void)
+{
+    return algs_ready() ? algs.sha256 : NULL;
+}
+
+static const EVP_CIPHER *aes_gcm_get(void)
+{
+    return algs_ready() ? algs.aes_gcm : NULL;
+}
+
 /* HKDF-SHA256(ikm, salt = none, info) -> 32 bytes. */
 static apr_status_t hkdf(const unsigned char *ikm, apr_size_t len, const char *info,
                          unsigned char out[ORGS_CRYPTO_KEY_LEN])
 {
     apr_status_t rv = ORGS_ECRYPTO;
-    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF *kdf = algs_ready() ? algs.hkdf : NULL;
     EVP_KDF_CTX *kctx = NULL;
     OSSL_PARAM params[4];
 
@@ -64,7 +111,6 @@ static apr_status_t hkdf(const unsigned char *ikm, apr_size_t len, const char *i
     rv = APR_SUCCESS;
 leave:
     EVP_KDF_CTX_free(kctx);
-    EVP_KDF_free(kdf);
     return rv;
 }
 
@@ -218,7 +264,7 @@ apr_status_t orgs_crypto_seal(const unsigned char key[ORGS_CRYPTO_KEY_LEN], cons
         goto leave;
     }
     ctx = EVP_CIPHER_CTX_new();
-    if (!ctx || EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+    if (!ctx || !aes_gcm_get() || EVP_EncryptInit_ex(ctx, aes_gcm_get(), NULL, NULL, NULL) != 1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, ORGS_CRYPTO_NONCE_LEN, NULL) != 1 ||
         EVP_EncryptInit_ex(ctx, NULL, NULL, key, buf) != 1) {
         goto leave;
@@ -274,7 +320,7 @@ apr_status_t orgs_crypto_open(const unsigned char key[ORGS_CRYPTO_KEY_LEN], cons
     tag = ct + ctlen;
     pt = apr_palloc(p, ctlen + 1);
     ctx = EVP_CIPHER_CTX_new();
-    if (!ctx || EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+    if (!ctx || !aes_gcm_get() || EVP_DecryptInit_ex(ctx, aes_gcm_get(), NULL, NULL, NULL) != 1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, ORGS_CRYPTO_NONCE_LEN, NULL) != 1 ||
         EVP_DecryptInit_ex(ctx, NULL, NULL, key, nonce) != 1) {
         goto leave;
@@ -306,26 +352,6 @@ leave:
     return rv;
 }
 
-/* SHA-256 fetched from the default provider once per process: an
- * EVP_sha256() per call makes OpenSSL 3 look the algorithm up again each
- * time (a lock and a hash lookup on every authenticated request). Never
- * freed: it lives as long as the process. NULL when the fetch failed. */
-static CRYPTO_ONCE sha256_once = CRYPTO_ONCE_STATIC_INIT;
-static EVP_MD *sha256_md;
-
-static void sha256_fetch(void)
-{
-    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-static const EVP_MD *sha256_get(void)
-{
-    if (!CRYPTO_THREAD_run_once(&sha256_once, sha256_fetch)) {
-        return NULL;
-    }
-    return sha256_md;
-}
-
 /* After a failure out is zeroed (no partial digest is left behind);
  * callers check the result and never use it then. */
 static apr_status_t digest_failed(unsigned char out[32])
@@ -338,14 +364,13 @@ apr_status_t orgs_crypto_hmac(const unsigned char key[ORGS_CRYPTO_KEY_LEN], cons
                               apr_size_t len, unsigned char out[32])
 {
     static const unsigned char empty[1] = {0};
-    unsigned int outlen = 32;
-    const EVP_MD *md = sha256_get();
-
-    if (!md ||
-        !HMAC(md, key, ORGS_CRYPTO_KEY_LEN, data ? data : empty, data ? len : 0, out, &outlen)) {
-        return digest_failed(out);
-    }
-    return APR_SUCCESS;
+    size_t outlen = 0;
+    EVP_MAC_CTX *ctx = algs_ready() && algs.hmac_sha256 ? EVP_MAC_CTX_dup(algs.hmac_sha256) : NULL;
+    int ok = ctx && EVP_MAC_init(ctx, key, ORGS_CRYPTO_KEY_LEN, NULL) == 1 &&
+             EVP_MAC_update(ctx, data ? data : empty, data ? len : 0) == 1 &&
+             EVP_MAC_final(ctx, out, &outlen, 32) == 1 && outlen == 32;
+    EVP_MAC_CTX_free(ctx);
+    return ok ? APR_SUCCESS : digest_failed(out);
 }
 
 apr_status_t orgs_crypto_random(void *buf, apr_size_t len)

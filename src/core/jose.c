@@ -14,6 +14,7 @@
 
 #include "jose.h"
 #include "crypto.h"
+#include "memo.h"
 #include "text.h"
 
 enum { KTY_RSA = 1, KTY_EC = 2 };
@@ -27,6 +28,35 @@ typedef struct alg_info {
     const char *crv;    /* EC only: JWK curve name */
     apr_size_t ec_size; /* EC only: bytes per coordinate / per r and s */
 } alg_info;
+
+/* The digests of the allow-list, fetched once per process (index by
+ * alg_info.md_idx): looking one up by name on every verification costs a
+ * provider search each time. Never freed: they live as long as the
+ * process. */
+static const char *const md_names[] = {"SHA256", "SHA384", "SHA512"};
+static EVP_MD *md_fetched[3];
+static CRYPTO_ONCE md_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void md_fetch_all(void)
+{
+    for (int i = 0; i < 3; i++) {
+        md_fetched[i] = EVP_MD_fetch(NULL, md_names[i], NULL);
+    }
+}
+
+/* The fetched digest named name, or NULL (fetch failed). */
+static const EVP_MD *md_get(const char *name)
+{
+    if (!CRYPTO_THREAD_run_once(&md_once, md_fetch_all)) {
+        return NULL;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(name, md_names[i]) == 0) {
+            return md_fetched[i];
+        }
+    }
+    return NULL;
+}
 
 static const alg_info algs[] = {
     {"RS256", "SHA256", KTY_RSA, 0, NULL, 0},    {"RS384", "SHA384", KTY_RSA, 0, NULL, 0},
@@ -300,6 +330,60 @@ leave:
     return rv;
 }
 
+/* ---- the per-process JWKS memo ---------------------------------------- */
+
+/* Parsed sets by the SHA-256 of their document: the keys are built and
+ * checked (EVP_PKEY_public_check, the costly part) once per document and
+ * process, never per login. */
+static orgs_memo_t jwks_memo = ORGS_MEMO_INITIALIZER;
+
+typedef struct {
+    const char *json;
+    apr_size_t len;
+} jwks_doc_t;
+
+static apr_status_t jwks_build(void *baton, void **val, apr_pool_t *pool, orgs_err_t *err)
+{
+    const jwks_doc_t *d = baton;
+    orgs_jwks_t *set = NULL;
+    apr_status_t rv = orgs_jose_jwks_parse(&set, d->json, d->len, pool, err);
+    *val = set;
+    return rv;
+}
+
+apr_status_t orgs_jose_jwks_get(const orgs_jwks_t **jwks, const char *json, apr_size_t len,
+                                apr_pool_t *p, orgs_err_t *err)
+{
+    jwks_doc_t d = {json, len};
+    unsigned char key[32];
+    void *val = NULL;
+    apr_status_t rv;
+
+    *jwks = NULL;
+    if (!json || len == 0) {
+        return orgs_err_set(err, APR_EINVAL, "jwks: empty");
+    }
+    if (len > ORGS_JOSE_JWKS_MAX) {
+        return orgs_err_set(err, APR_EINVAL, "jwks: larger than %d bytes", ORGS_JOSE_JWKS_MAX);
+    }
+    if ((rv = orgs_crypto_sha256(json, len, key)) != APR_SUCCESS) {
+        return orgs_err_set(err, rv, "jwks: cannot hash the document");
+    }
+    rv = orgs_memo_get(&jwks_memo, key, jwks_build, &d, &val, p, err);
+    *jwks = val;
+    return rv;
+}
+
+apr_uint64_t orgs_jose_jwks_parsed(void)
+{
+    return orgs_memo_builds(&jwks_memo);
+}
+
+void orgs_jose_jwks_forget(void)
+{
+    orgs_memo_clear(&jwks_memo);
+}
+
 apr_size_t orgs_jose_jwks_count(const orgs_jwks_t *jwks)
 {
     return jwks ? jwks->nkeys : 0;
@@ -406,7 +490,7 @@ static apr_status_t sig_verify(const alg_info *a, EVP_PKEY *pkey, const char *da
         siglen = (apr_size_t)derlen;
     }
     md = EVP_MD_CTX_new();
-    if (!md || EVP_DigestVerifyInit_ex(md, &pctx, a->md, NULL, NULL, pkey, NULL) != 1) {
+    if (!md || !md_get(a->md) || EVP_DigestVerifyInit(md, &pctx, md_get(a->md), NULL, pkey) != 1) {
         rv = orgs_err_set(err, ORGS_ECRYPTO, "signature: verifier setup failed");
         goto leave;
     }

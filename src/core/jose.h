@@ -46,6 +46,21 @@ typedef struct orgs_jwks_t orgs_jwks_t;
 apr_status_t orgs_jose_jwks_parse(orgs_jwks_t **jwks, const char *json, apr_size_t len,
                                   apr_pool_t *p, orgs_err_t *err);
 
+/* The parsed set of a JWKS document, parsed (and its keys checked) only
+ * the first time this process sees the document: later calls with the
+ * same bytes get the same set, shared, from a per-process memo keyed by
+ * the document's SHA-256 (memo.h). *jwks stays valid as long as p. Same
+ * returns as orgs_jose_jwks_parse; a failed parse is not remembered. */
+apr_status_t orgs_jose_jwks_get(const orgs_jwks_t **jwks, const char *json, apr_size_t len,
+                                apr_pool_t *p, orgs_err_t *err);
+
+/* How many JWKS documents this process has parsed through
+ * orgs_jose_jwks_get: a login with a cached JWKS must not move it. */
+apr_uint64_t orgs_jose_jwks_parsed(void);
+
+/* Forgets the memo's sets that no pool holds (tests). */
+void orgs_jose_jwks_forget(void);
+
 /* Number of usable keys kept by orgs_jose_jwks_parse. */
 apr_size_t orgs_jose_jwks_count(const orgs_jwks_t *jwks);
 

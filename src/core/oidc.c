@@ -9,6 +9,7 @@
 #include "oidc.h"
 #include "jose.h"
 #include "crypto.h"
+#include "memo.h"
 #include "url.h"
 
 #define KEY_DISC "disc:"
@@ -92,8 +93,8 @@ static apr_status_t discovery_target(const char *issuer, const char **url, const
 }
 
 /* Validates a discovery document and fills prov from it. */
-static apr_status_t discovery_parse(const char *body, const char *expect, const char *expect_alt,
-                                    orgs_oidc_provider_t *prov, apr_pool_t *p, orgs_err_t *err)
+static apr_status_t discovery_read(const char *body, const char *expect, const char *expect_alt,
+                                   orgs_oidc_provider_t *prov, apr_pool_t *p, orgs_err_t *err)
 {
     apr_status_t rv = ORGS_EHTTP;
     json_error_t jerr;
@@ -140,6 +141,107 @@ leave:
     return rv;
 }
 
+/* ---- parsed documents, once per process ------------------------------ */
+
+/* Discovery documents as read by discovery_read, and cached JWKS entries
+ * unwrapped, by the SHA-256 of what they depend on (memo.h): a login
+ * reads the cached text from the store and finds it already parsed. */
+static orgs_memo_t disc_memo = ORGS_MEMO_INITIALIZER;
+static orgs_memo_t jwks_entry_memo = ORGS_MEMO_INITIALIZER;
+
+/* SHA-256 of the strings (NULL counts as empty), each ended by a NUL so
+ * that ("ab", "c") and ("a", "bc") differ. */
+static apr_status_t memo_key(unsigned char key[32], const char *const *parts, int n, apr_pool_t *p)
+{
+    apr_size_t len = 0;
+    for (int i = 0; i < n; i++) {
+        len += (parts[i] ? strlen(parts[i]) : 0) + 1;
+    }
+    char *buf = apr_palloc(p, len), *b = buf;
+    for (int i = 0; i < n; i++) {
+        apr_size_t l = parts[i] ? strlen(parts[i]) : 0;
+        memcpy(b, parts[i] ? parts[i] : "", l);
+        b[l] = '\0';
+        b += l + 1;
+    }
+    return orgs_crypto_sha256(buf, len, key);
+}
+
+typedef struct {
+    const char *body, *expect, *expect_alt;
+} disc_doc_t;
+
+static apr_status_t disc_build(void *baton, void **val, apr_pool_t *pool, orgs_err_t *err)
+{
+    const disc_doc_t *d = baton;
+    orgs_oidc_provider_t *prov = apr_pcalloc(pool, sizeof(*prov));
+    apr_status_t rv = discovery_read(d->body, d->expect, d->expect_alt, prov, pool, err);
+    *val = prov;
+    return rv;
+}
+
+/* discovery_read, once per document and expectation in this process; the
+ * strings filled in prov live as long as p. */
+static apr_status_t discovery_parse(const char *body, const char *expect, const char *expect_alt,
+                                    orgs_oidc_provider_t *prov, apr_pool_t *p, orgs_err_t *err)
+{
+    const char *parts[] = {body, expect, expect_alt};
+    disc_doc_t d = {body, expect, expect_alt};
+    unsigned char key[32];
+    void *val;
+    apr_status_t rv = memo_key(key, parts, 3, p);
+    if (rv != APR_SUCCESS) {
+        return discovery_read(body, expect, expect_alt, prov, p, err);
+    }
+    if ((rv = orgs_memo_get(&disc_memo, key, disc_build, &d, &val, p, err)) == APR_SUCCESS) {
+        const orgs_oidc_provider_t *m = val;
+        prov->issuer = m->issuer;
+        prov->authorization_endpoint = m->authorization_endpoint;
+        prov->token_endpoint = m->token_endpoint;
+        prov->jwks_uri = m->jwks_uri;
+        prov->end_session_endpoint = m->end_session_endpoint;
+        prov->userinfo_endpoint = m->userinfo_endpoint;
+        prov->iss_param_supported = m->iss_param_supported;
+    }
+    return rv;
+}
+
+/* A cached JWKS entry {"uri": ..., "jwks": {...}} unwrapped: its set as
+ * compact JSON when it belongs to uri, else NULL. */
+typedef struct {
+    const char *entry, *uri;
+} jwks_entry_t;
+
+static apr_status_t jwks_entry_build(void *baton, void **val, apr_pool_t *pool, orgs_err_t *err)
+{
+    const jwks_entry_t *d = baton;
+    json_t *w = json_loads(d->entry, 0, NULL);
+    const char *uri = jstr(w, "uri");
+    json_t *set = json_object_get(w, "jwks");
+    const char **out = apr_pcalloc(pool, sizeof(*out));
+    (void)err;
+    if (uri && strcmp(uri, d->uri) == 0 && json_is_array(json_object_get(set, "keys"))) {
+        *out = dump(set, pool);
+    }
+    json_decref(w);
+    *val = out;
+    return APR_SUCCESS;
+}
+
+static const char *jwks_entry_unwrap(const char *entry, const char *uri, apr_pool_t *p)
+{
+    const char *parts[] = {entry, uri};
+    jwks_entry_t d = {entry, uri};
+    unsigned char key[32];
+    void *val = NULL;
+    if (memo_key(key, parts, 2, p) != APR_SUCCESS ||
+        orgs_memo_get(&jwks_entry_memo, key, jwks_entry_build, &d, &val, p, NULL) != APR_SUCCESS) {
+        const char **out = NULL;
+        return jwks_entry_build(&d, (void **)&out, p, NULL) == APR_SUCCESS ? *out : NULL;
+    }
+    return *(const char **)val;
+}
+
 /* GET url expecting 200 with a body; what names the document in errors. */
 static apr_status_t fetch_ok(const char *url, const char *what, const orgs_http_opts_t *opts,
                              orgs_http_resp_t **resp, apr_pool_t *p, orgs_err_t *err)
@@ -170,16 +272,8 @@ static apr_status_t jwks_cache_load(orgs_store_t *st, orgs_oidc_provider_t *prov
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rv = APR_NOTFOUND;
-    json_t *w = json_loads(val, 0, NULL);
-    const char *uri = jstr(w, "uri");
-    json_t *set = json_object_get(w, "jwks");
-    if (uri && strcmp(uri, prov->jwks_uri) == 0 && json_is_array(json_object_get(set, "keys"))) {
-        *json = dump(set, p);
-        rv = *json ? APR_SUCCESS : APR_NOTFOUND;
-    }
-    json_decref(w);
-    return rv;
+    *json = jwks_entry_unwrap(val, prov->jwks_uri, p);
+    return *json ? APR_SUCCESS : APR_NOTFOUND;
 }
 
 /* Fetches prov->jwks_uri and caches it. */
@@ -542,9 +636,9 @@ leave:
 static apr_status_t verify_with(const orgs_oidc_provider_t *prov, const char *id_token,
                                 json_t **claims, apr_pool_t *p, orgs_err_t *err)
 {
-    orgs_jwks_t *jwks = NULL;
+    const orgs_jwks_t *jwks = NULL;
     const char *j = prov->jwks_json ? prov->jwks_json : "";
-    apr_status_t rv = orgs_jose_jwks_parse(&jwks, j, strlen(j), p, err);
+    apr_status_t rv = orgs_jose_jwks_get(&jwks, j, strlen(j), p, err);
     if (rv == APR_EINVAL) {
         /* a set without a usable key: treat like a rotation in progress */
         return orgs_err_set(err, ORGS_ENOKID, "JWKS has no usable signing key");

@@ -224,32 +224,10 @@ int orgs_signin_condition_met(const char *cond, const json_t *claims, const char
 
 /* ---- the session ---------------------------------------------------- */
 
-const char *orgs_signin_session_claims(json_t *claims, apr_pool_t *p)
+const char *orgs_signin_logout_hint(const char *id_token)
 {
-    static const char *const dropped[] = {"nonce", "at_hash", "c_hash", "sid", "auth_time"};
-    json_t *copy = claims ? json_copy(claims) : NULL;
-    char *text, *out;
-
-    for (size_t i = 0; copy && i < sizeof(dropped) / sizeof(dropped[0]); i++) {
-        json_object_del(copy, dropped[i]);
-    }
-    text = copy ? json_dumps(copy, JSON_COMPACT) : NULL;
-    if (text && strlen(text) > ORGS_STORE_SESSION_CLAIMS_MAX) {
-        /* An oversized claim set keeps only what identifies the user. */
-        json_t *few = json_object();
-        static const char *const kept[] = {"sub", "email", "name", "iss"};
-        for (size_t i = 0; few && i < sizeof(kept) / sizeof(kept[0]); i++) {
-            json_t *v = json_object_get(copy, kept[i]);
-            if (json_is_string(v) && strlen(json_string_value(v)) < 1024) {
-                json_object_set(few, kept[i], v);
-            }
-        }
-        free(text);
-        text = few ? json_dumps(few, JSON_COMPACT) : NULL;
-        json_decref(few);
-    }
-    json_decref(copy);
-    out = text ? apr_pstrdup(p, text) : NULL;
-    free(text);
-    return out;
+    return id_token &&
+                   strnlen(id_token, ORGS_STORE_SESSION_HINT_MAX + 1) <= ORGS_STORE_SESSION_HINT_MAX
+               ? id_token
+               : NULL;
 }

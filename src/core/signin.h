@@ -1,6 +1,6 @@
 /* The sign-in decisions of the callback, pure and httpd-free so unit tests
  * and fuzzers reach them: which callback queries are refused, which email
- * is trusted, who is admitted to an org, which claims the session keeps.
+ * is trusted, who is admitted to an org, what the session keeps for logout.
  * The glue (src/httpd/callback.c) only sequences them and logs; the store
  * applies them in one write transaction (orgs_store_signin_commit). */
 #ifndef ORGS_SIGNIN_H
@@ -109,12 +109,11 @@ int orgs_signin_condition_met(const char *cond, const json_t *claims, const char
 
 /* ---- the session ---------------------------------------------------- */
 
-/* The claims kept with the session (for ORG_CLAIM_*) as compact JSON in p:
- * the ID token's minus the protocol ones that mean nothing to the app
- * (nonce, at_hash, c_hash, sid, auth_time). A set longer than
- * ORGS_STORE_SESSION_CLAIMS_MAX keeps only what identifies the user (sub,
- * email, name, iss, each when a string under 1024 bytes). NULL when
- * claims is NULL or on allocation failure. */
-const char *orgs_signin_session_claims(json_t *claims, apr_pool_t *p);
+/* What the session keeps for RP-initiated logout: the ID token itself
+ * when it is at most ORGS_STORE_SESSION_HINT_MAX bytes, else NULL (not
+ * kept: logout then names the client only). A hash would not do: the
+ * IdP's end_session_endpoint needs the token. The claims the app sees are
+ * decided by orgs_export_claims (export.h). */
+const char *orgs_signin_logout_hint(const char *id_token);
 
 #endif

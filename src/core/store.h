@@ -27,8 +27,10 @@
  * (in one transaction; src/core/store/migrate.c). A read-only open of an
  * older store reads it as it is (records carry their format in their first
  * byte) and leaves it unchanged. 2: binary org and user records, session
- * records without the claims JSON. */
-#define ORGS_STORE_FORMAT_VERSION 2
+ * records without the claims JSON. 3: session records hold the exports
+ * prepared at sign-in (export.h); the migration to 3 ends every session
+ * (they are short-lived: users sign in again). */
+#define ORGS_STORE_FORMAT_VERSION 3
 
 #define ORGS_STORE_DEFAULT_MAP_SIZE ((apr_uint64_t)1 << 30)
 /* The smallest map OrgsStoreMaxSize and orgctl --max-size accept. */
@@ -47,12 +49,15 @@
  * drops the member's oldest. */
 #define ORGS_STORE_SESSIONS_PER_MEMBER 10
 
-/* Per-session size caps: the ID token kept for logout is at most
- * ORGS_JOSE_TOKEN_MAX, and the claims are taken from its payload (so
- * smaller still). With the per-member bound, a member's sessions stay
- * well under 1 MiB. */
-#define ORGS_STORE_SESSION_HINT_MAX (16 * 1024)
-#define ORGS_STORE_SESSION_CLAIMS_MAX (16 * 1024)
+/* Per-session size caps. The ID token kept for RP-initiated logout
+ * (id_token_hint) is kept only when it is at most this long: a larger one
+ * is not kept at all (logout then names the client instead, which OpenID
+ * Connect RP-Initiated Logout allows), so a padded token cannot grow the
+ * store. The prepared exports (names and values) are at most
+ * ORGS_STORE_SESSION_EXPORTS_MAX bytes together. With the per-member
+ * bound, a member's sessions stay under 256 KiB. */
+#define ORGS_STORE_SESSION_HINT_MAX (4 * 1024)
+#define ORGS_STORE_SESSION_EXPORTS_MAX (16 * 1024)
 
 typedef struct orgs_store_t orgs_store_t;
 
@@ -60,6 +65,15 @@ typedef struct orgs_kv_t {
     const char *key;
     const char *value;
 } orgs_kv_t;
+
+/* One variable the app is told, prepared at sign-in (export.h): its
+ * environment name (ORG_CLAIM_*, ORG_EMAIL), its request header name
+ * (X-Org-Claim-*, X-Org-Email) and its value, all ready to set. */
+typedef struct orgs_export_t {
+    const char *env;
+    const char *header;
+    const char *value;
+} orgs_export_t;
 
 typedef struct orgs_org_t {
     const char *id; /* "org_" + 16 base62 */
@@ -116,12 +130,11 @@ typedef struct orgs_session_t {
     const char *org_id;
     const char *user_id;
     const char *conn_id;
-    const char *claims_json;   /* selected ID token claims (JSON object), may be NULL:
-                                  what sign-in hands in; decoded to pairs when
-                                  written and not kept, so reads leave it NULL */
-    const char *id_token_hint; /* for RP-initiated logout, may be NULL; kept apart from
-                                  the per-request record: the view leaves it NULL, read
-                                  it with orgs_store_session_hint_get */
+    const apr_array_header_t *exports; /* orgs_export_t prepared at sign-in
+                                          (orgs_export_claims), may be NULL: none */
+    const char *id_token_hint;         /* for RP-initiated logout, may be NULL; kept apart from
+                                          the per-request record: the view leaves it NULL, read
+                                          it with orgs_store_session_hint_get */
     apr_time_t created;
     apr_time_t last_seen;
     apr_time_t expires; /* absolute maximum lifetime */
@@ -134,12 +147,7 @@ typedef struct orgs_session_view_t {
     orgs_user_t user;
     orgs_member_t member;
     const char *conn_name;
-    /* orgs_kv_t, in the claims' order: each claim of the claims_json the
-     * session was written with that has a scalar value, as text (strings as they are, integers in
-     * decimal, booleans "true"/"false", reals "%.17g"); decoded once at
-     * sign-in, so the request needs no JSON parser. Empty when there are
-     * no claims or they are not a JSON object. */
-    apr_array_header_t *claims;
+    /* session.exports, as prepared at sign-in: the request sets them as they are */
 } orgs_session_view_t;
 
 /* A login in progress (authorization request sent, callback pending). */
@@ -358,8 +366,9 @@ apr_status_t orgs_store_role_remove(orgs_store_t *st, const char *org_ref, const
 /* sid_hash: SHA-256 of the cookie's session id (32 bytes). APR_NOTFOUND
  * unless s->user_id is a member of s->org_id and s->conn_id exists: a
  * session never outlives its membership. APR_EINVAL: inconsistent times,
- * id_token_hint over ORGS_STORE_SESSION_HINT_MAX or claims_json over
- * ORGS_STORE_SESSION_CLAIMS_MAX bytes. In the same transaction, the
+ * id_token_hint over ORGS_STORE_SESSION_HINT_MAX bytes, exports over
+ * ORGS_STORE_SESSION_EXPORTS_MAX bytes together, or an export string that
+ * is empty (a name) or not UTF-8. In the same transaction, the
  * member's other sessions beyond ORGS_STORE_SESSIONS_PER_MEMBER - 1 are
  * deleted, oldest (by created) first; this one is always kept. */
 apr_status_t orgs_store_session_put(orgs_store_t *st, const unsigned char sid_hash[32],
@@ -368,8 +377,8 @@ apr_status_t orgs_store_session_put(orgs_store_t *st, const unsigned char sid_ha
  * name in one read transaction. APR_NOTFOUND if the session is absent; also
  * APR_NOTFOUND if the org, user, membership or connection is gone;
  * ORGS_EEXPIRED if now > expires or now - last_seen > idle (idle <= 0: no
- * idle limit). The claims are the decoded pairs (view->claims):
- * session.claims_json is NULL, and session.id_token_hint too (see
+ * idle limit). session.exports are the prepared exports (one copy of
+ * the record's block into p); session.id_token_hint is NULL (see
  * orgs_store_session_hint_get). */
 apr_status_t orgs_store_session_view(orgs_store_t *st, const unsigned char sid_hash[32],
                                      apr_time_t now, apr_interval_time_t idle,
@@ -478,7 +487,7 @@ typedef struct orgs_signin_t {
     const char *name;                  /* display name, or NULL */
     const unsigned char *old_sid_hash; /* this browser's previous session for the org, or NULL */
     const unsigned char *sid_hash;     /* the new session's key (32 bytes) */
-    orgs_session_t session;            /* claims_json, id_token_hint, created, last_seen, expires;
+    orgs_session_t session;            /* exports, id_token_hint, created, last_seen, expires;
                                           org_id, conn_id and user_id are filled in here */
     apr_time_t now;
     apr_interval_time_t ttl; /* the pending login's lifetime (0 = not checked again) */

@@ -9,6 +9,7 @@
 #include "private.h"
 #include "checks.h"
 #include "crypto.h"
+#include "export.h"
 #include "jose.h"
 #include "oidc.h"
 #include "signin.h"
@@ -129,6 +130,7 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
     const char *code = apr_table_get(c->args, "code");
     orgs_http_opts_t opts = orgs_endpoints_http_opts();
     orgs_err_t err = {{0}};
+    apr_uint64_t parsed;
     apr_status_t rv;
 
     if ((rv = orgs_store_org_get(c->st, cb->pl->org_id, &cb->org, r->pool, &err)) != APR_SUCCESS ||
@@ -193,9 +195,17 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
         return refuse(c, HTTP_BAD_GATEWAY, "server_error",
                       "The identity provider did not complete the sign-in.");
     }
+    parsed = orgs_jose_jwks_parsed();
     rv = orgs_oidc_id_token_verify(c->st, cb->prov, cb->conn->client_id, cb->id_token,
                                    cb->pl->nonce, apr_time_now(), ORGS_JOSE_DEFAULT_SKEW, &opts,
                                    &cb->claims, r->pool, &err);
+    if (orgs_jose_jwks_parsed() != parsed) {
+        /* once per JWKS document and child: more means a cache that does not hold */
+        orgs_log_rerror(r, APLOG_INFO, 0,
+                        ORGSLOGNO(00500) "connection %s: JWKS parsed and its keys checked "
+                                         "(%" APR_UINT64_T_FMT " JWKS parses in this process)",
+                        cb->conn->name, orgs_jose_jwks_parsed());
+    }
     if (rv != APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_WARNING, rv,
                         ORGSLOGNO(00224) "callback: connection %s: ID token rejected: %s",
@@ -311,8 +321,8 @@ static int decide(orgs_route_t *c, callback_t *cb)
     in->claims = cb->claims; /* for an auto-membership condition */
     in->old_sid_hash = old ? cb->old_hash : NULL;
     in->sid_hash = cb->sid_hash;
-    in->session.claims_json = orgs_signin_session_claims(cb->claims, r->pool);
-    in->session.id_token_hint = cb->id_token;
+    in->session.exports = orgs_export_claims(cb->claims, in->email, r->pool);
+    in->session.id_token_hint = orgs_signin_logout_hint(cb->id_token);
     in->session.created = in->session.last_seen = in->now;
     in->session.expires = in->now + sc->session_max_age;
     return STEP_CONTINUE;

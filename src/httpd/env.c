@@ -5,6 +5,8 @@
 
 #include "private.h"
 #include "env.h"
+#include "export.h"
+#include "text.h"
 
 /* Name as CGI would see it, minus the HTTP_ prefix: upper case, '-' -> '_'. */
 static int poses_as_org(const char *name)
@@ -52,39 +54,19 @@ void orgs_env_scrub(request_rec *r)
 }
 
 /* Values go into environment variables and header fields: no control
- * characters (no header splitting), bounded length. */
+ * characters (no header splitting), bounded length. The store already
+ * refuses such values in what it keeps, so this finds nothing to change
+ * and copies nothing, unless a record was written around its checks. */
 static const char *safe_value(const char *v, apr_pool_t *p)
 {
-    apr_size_t n = strlen(v);
-    if (n > ORGS_ENV_VALUE_MAX) {
-        n = ORGS_ENV_VALUE_MAX;
+    apr_size_t n = 0;
+    while (v[n] && !orgs_text_is_ctl((unsigned char)v[n])) {
+        n++;
     }
-    char *out = apr_pstrmemdup(p, v, n);
-    for (char *c = out; *c; c++) {
-        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-            *c = ' ';
-        }
+    if (n <= ORGS_ENV_VALUE_MAX && v[n] == '\0') {
+        return v;
     }
-    return out;
-}
-
-/* Claim names become [A-Za-z0-9_] (others '_'), bounded; NULL if empty. */
-static const char *safe_name(const char *name, apr_pool_t *p)
-{
-    apr_size_t n = strlen(name);
-    if (n == 0) {
-        return NULL;
-    }
-    if (n > ORGS_ENV_CLAIM_NAME_MAX) {
-        n = ORGS_ENV_CLAIM_NAME_MAX;
-    }
-    char *out = apr_pstrmemdup(p, name, n);
-    for (char *c = out; *c; c++) {
-        if (!apr_isalnum((unsigned char)*c) && *c != '_') {
-            *c = '_';
-        }
-    }
-    return out;
+    return orgs_export_value(v, ORGS_ENV_VALUE_MAX, p);
 }
 
 /* X-Org-Meta-license style header name from an env suffix. */
@@ -102,7 +84,34 @@ static const char *header_name(const char *prefix, const char *suffix, apr_pool_
 typedef struct {
     request_rec *r;
     int headers;
+    /* how to set: apr_table_setn (replaces a value already there: a scan
+     * of the table per name) or apr_table_addn (appends), chosen per table */
+    void (*env_set)(apr_table_t *, const char *, const char *);
+    void (*hdr_set)(apr_table_t *, const char *, const char *);
 } export_ctx_t;
+
+static int has_org_name(void *rec, const char *key, const char *value)
+{
+    const char *prefix = rec;
+    (void)value;
+    if (strncasecmp(key, prefix, strlen(prefix)) == 0) {
+        return 0; /* found: stop */
+    }
+    return 1;
+}
+
+/* apr_table_addn when the table holds no name starting with prefix (the
+ * common case: a request's first export), so each set is an append; else
+ * apr_table_setn, which replaces (an internal redirect or subrequest
+ * copies the headers of the request it came from, a SetEnvIf may have set
+ * ORG_* before). All the module's names share their first four bytes,
+ * which is all apr_table's index looks at: setn would compare each new name
+ * with every one set before. */
+static void (*choose_set(apr_table_t *t, const char *prefix))(apr_table_t *, const char *,
+                                                              const char *)
+{
+    return apr_table_do(has_org_name, (void *)prefix, t, NULL) ? apr_table_addn : apr_table_setn;
+}
 
 static void put(export_ctx_t *x, const char *env, const char *header, const char *value)
 {
@@ -110,29 +119,18 @@ static void put(export_ctx_t *x, const char *env, const char *header, const char
         return;
     }
     const char *v = safe_value(value, x->r->pool);
-    apr_table_setn(x->r->subprocess_env, env, v);
+    x->env_set(x->r->subprocess_env, env, v);
     if (x->headers) {
-        apr_table_setn(x->r->headers_in, header, v);
-    }
-}
-
-/* The claims were decoded to text once, at sign-in (see the view). */
-static void export_claims(export_ctx_t *x, const apr_array_header_t *claims)
-{
-    for (int i = 0; claims && i < claims->nelts; i++) {
-        const orgs_kv_t *kv = &APR_ARRAY_IDX(claims, i, orgs_kv_t);
-        const char *name = safe_name(kv->key, x->r->pool);
-        if (name) {
-            put(x, apr_pstrcat(x->r->pool, "ORG_CLAIM_", name, NULL),
-                header_name("X-Org-Claim-", name, x->r->pool), kv->value);
-        }
+        x->hdr_set(x->r->headers_in, header, v);
     }
 }
 
 void orgs_env_export(request_rec *r, const orgs_session_view_t *v, int pass_headers)
 {
-    export_ctx_t x = {r, pass_headers};
+    export_ctx_t x = {r, pass_headers, choose_set(r->subprocess_env, "ORG_"),
+                      pass_headers ? choose_set(r->headers_in, "X-Org-") : apr_table_setn};
     const apr_array_header_t *roles = v->member.roles;
+    const apr_array_header_t *ex = v->session.exports;
 
     put(&x, "ORG_ID", "X-Org-Id", v->org.id);
     put(&x, "ORG_NAME", "X-Org-Name", v->org.name);
@@ -142,14 +140,22 @@ void orgs_env_export(request_rec *r, const orgs_session_view_t *v, int pass_head
     put(&x, "ORG_ROLES", "X-Org-Roles",
         roles && roles->nelts ? apr_array_pstrcat(r->pool, roles, ',') : "");
     if (pass_headers && r->user) {
-        apr_table_setn(r->headers_in, "X-Org-User", safe_value(r->user, r->pool));
+        x.hdr_set(r->headers_in, "X-Org-User", safe_value(r->user, r->pool));
     }
     for (int i = 0; v->org.meta && i < v->org.meta->nelts; i++) {
         const orgs_kv_t *kv = &APR_ARRAY_IDX(v->org.meta, i, orgs_kv_t);
         put(&x, apr_pstrcat(r->pool, "ORG_META_", kv->key, NULL),
             header_name("X-Org-Meta-", kv->key, r->pool), kv->value);
     }
-    export_claims(&x, v->claims);
+    /* ORG_EMAIL and ORG_CLAIM_*: names, values and the email policy were
+     * decided at sign-in (export.h); here they are only set */
+    for (int i = 0; ex && i < ex->nelts; i++) {
+        const orgs_export_t *e = &APR_ARRAY_IDX(ex, i, orgs_export_t);
+        x.env_set(r->subprocess_env, e->env, e->value);
+        if (pass_headers) {
+            x.hdr_set(r->headers_in, e->header, e->value);
+        }
+    }
 }
 
 static int orgs_hook_post_read_request(request_rec *r)

@@ -8,8 +8,7 @@
 
 #include "store.h"
 
-/* Longest exported claim name (after ORG_CLAIM_) and value, in bytes. */
-#define ORGS_ENV_CLAIM_NAME_MAX 64
+/* Longest exported value, in bytes (claims: ORGS_EXPORT_VALUE_MAX). */
 #define ORGS_ENV_VALUE_MAX 1024
 
 /* Called from register_hooks in mod_auth_orgs.c: the scrub runs on every
@@ -20,8 +19,9 @@ void orgs_env_register_hooks(apr_pool_t *p);
  * '_', starts with ORG_ or X_ORG_. */
 void orgs_env_scrub(request_rec *r);
 
-/* Exports the session's org, user and claims to r->subprocess_env and,
- * when pass_headers, as X-Org-* request headers. */
+/* Exports the session's org, user and the exports prepared at sign-in
+ * (ORG_EMAIL, ORG_CLAIM_*; export.h) to r->subprocess_env and, when
+ * pass_headers, as X-Org-* request headers. */
 void orgs_env_export(request_rec *r, const orgs_session_view_t *v, int pass_headers);
 
 #endif

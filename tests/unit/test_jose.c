@@ -4,6 +4,7 @@
 
 #include "testutil.h"
 #include "jose.h"
+#include "memo.h"
 
 static apr_pool_t *pool;
 static const char *vecdir;
@@ -17,6 +18,7 @@ static void setup(void)
 static void teardown(void)
 {
     apr_pool_destroy(pool);
+    orgs_memo_clear_all(); /* after the pool: nothing pins an entry any more */
 }
 
 /* tests/vectors/jose from $top_srcdir (make check) or from this file's path. */
@@ -384,6 +386,100 @@ START_TEST(test_claims_are_pool_owned)
 }
 END_TEST
 
+/* The memo: the same bytes give the same set without a new parse; other
+ * bytes are a new set; a set stays usable while a pool holds it, even
+ * after the memo forgets it. */
+START_TEST(test_jwks_memo)
+{
+    apr_size_t len;
+    char *text = slurp("jwks.json", &len);
+    const orgs_jwks_t *a = NULL, *b = NULL, *c = NULL;
+    orgs_err_t err = {{0}};
+    apr_pool_t *p1, *p2;
+    apr_pool_create(&p1, pool);
+    apr_pool_create(&p2, pool);
+    apr_uint64_t n = orgs_jose_jwks_parsed();
+
+    ck_assert_int_eq(orgs_jose_jwks_get(&a, text, len, p1, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_jose_jwks_parsed(), n + 1);
+    ck_assert_int_eq(orgs_jose_jwks_get(&b, apr_pstrmemdup(pool, text, len), len, p2, &err),
+                     APR_SUCCESS);
+    ck_assert_ptr_eq(a, b);
+    ck_assert_int_eq(orgs_jose_jwks_parsed(), n + 1);
+    ck_assert_uint_eq(orgs_jose_jwks_count(a), orgs_jose_jwks_count(load_jwks("jwks.json")));
+    /* pinned by p1 and p2: forgetting keeps it */
+    orgs_jose_jwks_forget();
+    ck_assert_int_eq(orgs_jose_jwks_get(&c, text, len, pool, &err), APR_SUCCESS);
+    ck_assert_ptr_eq(a, c);
+    ck_assert_int_eq(orgs_jose_jwks_parsed(), n + 1);
+    apr_pool_destroy(p1);
+    apr_pool_destroy(p2);
+    /* another document */
+    char *other = slurp("jwks-single.json", &len);
+    ck_assert_int_eq(orgs_jose_jwks_get(&b, other, len, pool, &err), APR_SUCCESS);
+    ck_assert_ptr_ne(a, b);
+    ck_assert_int_eq(orgs_jose_jwks_parsed(), n + 2);
+    /* failures are not remembered, and the caps hold before any parse */
+    ck_assert_int_eq(orgs_jose_jwks_get(&b, "{\"keys\":[]}", 11, pool, &err), APR_EINVAL);
+    ck_assert_ptr_null(b);
+    ck_assert_int_eq(orgs_jose_jwks_get(&b, "", 0, pool, &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_jose_jwks_get(&b, text, ORGS_JOSE_JWKS_MAX + 1, pool, &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_jose_jwks_parsed(), n + 2);
+}
+END_TEST
+
+/* More documents than the memo has slots: the oldest unpinned go, and
+ * every set handed out stays usable. */
+START_TEST(test_jwks_memo_eviction)
+{
+    apr_size_t len;
+    char *text = slurp("jwks.json", &len);
+    const orgs_jwks_t *sets[ORGS_MEMO_SLOTS + 4];
+    orgs_err_t err = {{0}};
+    apr_uint64_t n = orgs_jose_jwks_parsed();
+    for (int i = 0; i < ORGS_MEMO_SLOTS + 4; i++) {
+        /* the same keys with trailing spaces: another document */
+        char *doc = apr_pstrcat(pool, text, apr_psprintf(pool, "%*s", i + 1, ""), NULL);
+        ck_assert_int_eq(orgs_jose_jwks_get(&sets[i], doc, strlen(doc), pool, &err), APR_SUCCESS);
+    }
+    ck_assert_int_eq(orgs_jose_jwks_parsed(), n + ORGS_MEMO_SLOTS + 4);
+    for (int i = 0; i < ORGS_MEMO_SLOTS + 4; i++) {
+        ck_assert_uint_gt(orgs_jose_jwks_count(sets[i]), 0);
+    }
+}
+END_TEST
+
+/* Unpinned entries: the least recently used one goes first, the recent
+ * ones stay. */
+START_TEST(test_jwks_memo_lru)
+{
+    apr_size_t len;
+    char *text = slurp("jwks.json", &len);
+    const orgs_jwks_t *set;
+    orgs_err_t err = {{0}};
+    char *docs[ORGS_MEMO_SLOTS + 1];
+    apr_uint64_t n = orgs_jose_jwks_parsed();
+    for (int i = 0; i <= ORGS_MEMO_SLOTS; i++) {
+        apr_pool_t *login;
+        apr_pool_create(&login, pool);
+        docs[i] = apr_pstrcat(pool, text, apr_psprintf(pool, "%*s", i + 1, ""), NULL);
+        ck_assert_int_eq(orgs_jose_jwks_get(&set, docs[i], strlen(docs[i]), login, &err),
+                         APR_SUCCESS);
+        apr_pool_destroy(login); /* unpinned */
+    }
+    ck_assert_int_eq(orgs_jose_jwks_parsed(), n + ORGS_MEMO_SLOTS + 1);
+    /* the last ORGS_MEMO_SLOTS are remembered; the first was evicted */
+    for (int i = 1; i <= ORGS_MEMO_SLOTS; i++) {
+        ck_assert_int_eq(orgs_jose_jwks_get(&set, docs[i], strlen(docs[i]), pool, &err),
+                         APR_SUCCESS);
+    }
+    ck_assert_int_eq(orgs_jose_jwks_parsed(), n + ORGS_MEMO_SLOTS + 1);
+    orgs_jose_jwks_forget(); /* all pinned by pool: nothing goes */
+    ck_assert_int_eq(orgs_jose_jwks_get(&set, docs[0], strlen(docs[0]), pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_jose_jwks_parsed(), n + ORGS_MEMO_SLOTS + 2);
+}
+END_TEST
+
 static Suite *jose_suite(void)
 {
     Suite *s = suite_create("jose");
@@ -396,6 +492,9 @@ static Suite *jose_suite(void)
     tc = tcase_create("jwks");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_jwks_counts_usable_keys);
+    tcase_add_test(tc, test_jwks_memo);
+    tcase_add_test(tc, test_jwks_memo_eviction);
+    tcase_add_test(tc, test_jwks_memo_lru);
     tcase_add_test(tc, test_jwks_rejects_malformed);
     tcase_add_test(tc, test_jwks_rejects_bad_ec_material);
     tcase_add_test(tc, test_jwks_accepts_ec_rebuilt);

@@ -10,6 +10,8 @@
 #include "testutil.h"
 #include "testserver.h"
 #include "crypto.h"
+#include "jose.h"
+#include "memo.h"
 #include "oidc.h"
 #include "store.h"
 
@@ -40,6 +42,7 @@ static void teardown(void)
     ts_stop(&srv);
     apr_pool_destroy(pool); /* closes the store */
     testutil_rmtree(dir);
+    orgs_memo_clear_all(); /* after the pool: nothing pins an entry any more */
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -695,6 +698,51 @@ START_TEST(id_token_bad_claims_and_sig)
 }
 END_TEST
 
+/* A login with the JWKS cached parses neither the JWKS nor the discovery
+ * document again, and checks no key again: the sets are kept per process
+ * by the document's hash. */
+START_TEST(id_token_cached_jwks_parsed_once)
+{
+    orgs_oidc_provider_t *prov = provider();
+    json_t *claims = NULL;
+    orgs_err_t err = {""};
+    apr_uint64_t before = orgs_jose_jwks_parsed();
+    ck_assert_int_eq(orgs_oidc_id_token_verify(st, prov, "client1",
+                                               id_token(key1, "k1", "client1", "N1"), "N1", T0, 0,
+                                               NULL, &claims, pool, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(orgs_jose_jwks_parsed(), before + 1);
+    for (int i = 0; i < 5; i++) {
+        apr_pool_t *login;
+        orgs_oidc_provider_t *again = NULL;
+        apr_pool_create(&login, pool);
+        /* every login reads the provider back from the store's cache */
+        ck_assert_int_eq(orgs_oidc_provider_get(st, iss(), T0 + i, NULL, &again, login, &err),
+                         APR_SUCCESS);
+        ck_assert_str_eq(again->jwks_uri, prov->jwks_uri);
+        ck_assert_int_eq(orgs_oidc_id_token_verify(st, again, "client1",
+                                                   id_token(key1, "k1", "client1", "N1"), "N1", T0,
+                                                   0, NULL, &claims, login, &err),
+                         APR_SUCCESS);
+        apr_pool_destroy(login);
+    }
+    ck_assert_int_eq(orgs_jose_jwks_parsed(), before + 1);
+    ck_assert_int_eq(ts_hits(&srv, "/jwks"), 1);
+    /* a changed set is a new document: parsed once, then remembered too */
+    ts_json(&srv, "/jwks", 200, apr_psprintf(pool, "{\"keys\":[%s]}", jwk(key2, "k2")));
+    ck_assert_int_eq(
+        orgs_oidc_id_token_verify(st, prov, "client1", id_token(key2, "k2", "client1", "N1"), "N1",
+                                  T0 + apr_time_from_sec(120), 0, NULL, &claims, pool, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(orgs_jose_jwks_parsed(), before + 2);
+    ck_assert_int_eq(
+        orgs_oidc_id_token_verify(st, prov, "client1", id_token(key2, "k2", "client1", "N1"), "N1",
+                                  T0 + apr_time_from_sec(120), 0, NULL, &claims, pool, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(orgs_jose_jwks_parsed(), before + 2);
+}
+END_TEST
+
 static Suite *oidc_suite(void)
 {
     Suite *s = suite_create("oidc");
@@ -714,6 +762,7 @@ static Suite *oidc_suite(void)
     tcase_add_test(tc, discovery_size_cap_and_timeout);
     tcase_add_test(tc, discovery_bad_issuer_config);
     tcase_add_test(tc, jwks_bad);
+    tcase_add_test(tc, id_token_cached_jwks_parsed_once);
     tcase_add_test(tc, jwks_refresh_throttled);
     tcase_add_test(tc, jwks_refresh_failed_attempt_throttles);
     tcase_add_test(tc, jwks_refresh_takes_newer_cache);

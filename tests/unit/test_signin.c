@@ -1,6 +1,6 @@
 /* Unit tests for src/core/signin.c: the callback's repeated parameters,
- * the trusted-email rule, the display name, admission and the session's
- * claims. Refusals outnumber acceptances on purpose: each branch that
+ * the trusted-email rule, the display name, admission and the logout
+ * hint. Refusals outnumber acceptances on purpose: each branch that
  * keeps something out has its own case. */
 #include "testutil.h"
 #include "signin.h"
@@ -312,45 +312,16 @@ START_TEST(test_admit)
 }
 END_TEST
 
-/* ---- session claims */
+/* ---- the logout hint */
 
-START_TEST(test_session_claims_drops_protocol_claims)
+START_TEST(test_logout_hint_capped)
 {
-    json_t *c = claims_of("{\"sub\":\"1\",\"nonce\":\"n\",\"at_hash\":\"h\",\"c_hash\":\"h\","
-                          "\"sid\":\"s\",\"auth_time\":1,\"dept\":\"ops\",\"groups\":[\"a\"]}");
-    const char *out = orgs_signin_session_claims(c, pool);
-    json_t *back = claims_of(out);
-    ck_assert_int_eq(json_object_size(back), 3);
-    ck_assert_str_eq(json_string_value(json_object_get(back, "dept")), "ops");
-    ck_assert_ptr_nonnull(json_object_get(back, "groups"));
-    ck_assert_ptr_null(json_object_get(back, "nonce"));
-    /* the token's claims themselves are left alone */
-    ck_assert_ptr_nonnull(json_object_get(c, "nonce"));
-    json_decref(back);
-    json_decref(c);
-    ck_assert_ptr_null(orgs_signin_session_claims(NULL, pool));
-}
-END_TEST
-
-START_TEST(test_session_claims_oversized_keeps_identity)
-{
-    char *big = apr_palloc(pool, ORGS_STORE_SESSION_CLAIMS_MAX + 1);
-    char *longmail = apr_palloc(pool, 1100);
-    memset(big, 'x', ORGS_STORE_SESSION_CLAIMS_MAX);
-    big[ORGS_STORE_SESSION_CLAIMS_MAX] = '\0';
-    memset(longmail, 'm', 1099);
-    longmail[1099] = '\0';
-    json_t *c = json_pack("{s:s,s:s,s:s,s:s,s:i}", "sub", "1", "blob", big, "iss",
-                          "https://idp.example", "email", longmail, "name", 3);
-    const char *out = orgs_signin_session_claims(c, pool);
-    json_t *back = claims_of(out);
-    /* blob dropped; email over 1024 bytes and a non-string name too */
-    ck_assert_int_eq(json_object_size(back), 2);
-    ck_assert_str_eq(json_string_value(json_object_get(back, "sub")), "1");
-    ck_assert_str_eq(json_string_value(json_object_get(back, "iss")), "https://idp.example");
-    ck_assert(strlen(out) <= ORGS_STORE_SESSION_CLAIMS_MAX);
-    json_decref(back);
-    json_decref(c);
+    char *tok = testutil_repeat(pool, 'a', ORGS_STORE_SESSION_HINT_MAX + 1);
+    ck_assert_ptr_null(orgs_signin_logout_hint(NULL));
+    ck_assert_ptr_null(orgs_signin_logout_hint(tok)); /* one byte over: not kept */
+    tok[ORGS_STORE_SESSION_HINT_MAX] = '\0';
+    ck_assert_ptr_eq(orgs_signin_logout_hint(tok), tok);
+    ck_assert_str_eq(orgs_signin_logout_hint("h.p.s"), "h.p.s");
 }
 END_TEST
 
@@ -374,8 +345,7 @@ static Suite *signin_suite(void)
     tcase_add_test(tc, test_idp_error_fixed_text);
     tcase_add_test(tc, test_admit);
     tcase_add_test(tc, test_condition_met);
-    tcase_add_test(tc, test_session_claims_drops_protocol_claims);
-    tcase_add_test(tc, test_session_claims_oversized_keeps_identity);
+    tcase_add_test(tc, test_logout_hint_capped);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -306,7 +306,7 @@ apr_status_t st_mrec_splice(const mrec_t *r, apr_uint32_t pos, int del, const me
 int st_srec_open(const void *rec, size_t size, srec_t *r)
 {
     const unsigned char *d = rec;
-    if (size < SREC_FIXED || (d[0] != SREC_TAG && d[0] != SREC_TAG_V1)) {
+    if (size < SREC_FIXED || (d[0] != SREC_TAG && d[0] != SREC_TAG_V2 && d[0] != SREC_TAG_V1)) {
         return 0;
     }
     size_t n = d[SREC_NAME], at = SREC_FIXED + n;
@@ -334,55 +334,27 @@ int st_srec_open(const void *rec, size_t size, srec_t *r)
     r->expires = (apr_time_t)st_get_u64le(d + SREC_TIMES + 16);
     r->conn_name = (const char *)d + SREC_FIXED;
     r->conn_name_len = n;
-    r->pairs = (const char *)d + at;
-    r->pairs_len = size - at;
-    return memchr(r->conn_name, '\0', n) == NULL &&
-           (r->pairs_len == 0 || r->pairs[r->pairs_len - 1] == '\0');
-}
-
-/* The claims with a scalar value, as text ("name\0value\0"... in p): what
- * the per-request export needs, decoded here once. Strings as they are,
- * integers in decimal, booleans "true"/"false", reals "%.17g"; other
- * values, and claims that are not a JSON object, give nothing. */
-static const char *session_pairs(const char *claims_json, size_t *len, apr_pool_t *p)
-{
-    json_t *claims = claims_json ? json_loads(claims_json, 0, NULL) : NULL;
-    const char *key, *out = "";
-    json_t *val;
-    *len = 0;
-    if (json_is_object(claims)) {
-        apr_array_header_t *parts = apr_array_make(p, 16, sizeof(struct iovec));
-        json_object_foreach(claims, key, val)
-        {
-            const char *text = NULL;
-            if (json_is_string(val)) {
-                text = json_string_value(val);
-            } else if (json_is_integer(val)) {
-                text = apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)json_integer_value(val));
-            } else if (json_is_boolean(val)) {
-                text = json_is_true(val) ? "true" : "false";
-            } else if (json_is_real(val)) {
-                text = apr_psprintf(p, "%.17g", json_real_value(val));
-            }
-            if (text) {
-                struct iovec *io = apr_array_push(parts);
-                io->iov_base = (void *)key;
-                io->iov_len = strlen(key) + 1;
-                io = apr_array_push(parts);
-                io->iov_base = (void *)text;
-                io->iov_len = strlen(text) + 1;
-            }
-        }
-        out = apr_pstrcatv(p, (const struct iovec *)parts->elts, (apr_size_t)parts->nelts, len);
+    r->exports = (const char *)d + at;
+    r->exports_len = size - at;
+    if (memchr(r->conn_name, '\0', n) != NULL ||
+        (r->exports_len && r->exports[r->exports_len - 1] != '\0')) {
+        return 0;
     }
-    json_decref(claims);
-    return out;
+    if (d[0] != SREC_TAG) {
+        r->exports_len = 0; /* old claim pairs: not exports */
+        return 1;
+    }
+    size_t strings = 0;
+    for (const char *c = r->exports, *end = c + r->exports_len; c < end; strings++) {
+        c = (const char *)memchr(c, '\0', (size_t)(end - c)) + 1; /* the block ends with a NUL */
+    }
+    return strings % 3 == 0;
 }
 
 /* The record: the fixed part (ids packed at b + 1 by the caller), the
- * connection's name and the pairs. */
+ * connection's name and the exports. */
 static void srec_fill(unsigned char *b, apr_time_t created, apr_time_t last_seen,
-                      apr_time_t expires, const char *name, size_t n, const char *pairs, size_t pl)
+                      apr_time_t expires, const char *name, size_t n)
 {
     b[0] = SREC_TAG;
     st_put_u64le(b + SREC_TIMES, (apr_uint64_t)created);
@@ -391,57 +363,60 @@ static void srec_fill(unsigned char *b, apr_time_t created, apr_time_t last_seen
     b[SREC_NAME] = (unsigned char)n;
     /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): length in b[SREC_NAME], no NUL */
     memcpy(b + SREC_FIXED, name, n);
-    memcpy(b + SREC_FIXED + n, pairs, pl);
 }
 
-/* The record of s: its claims JSON decoded to pairs here, once. */
 apr_status_t st_srec_encode(const orgs_session_t *s, const char *conn_name, st_bytes_t *out,
                             apr_pool_t *p, orgs_err_t *err)
 {
-    size_t n = strlen(conn_name), pl;
-    const char *pairs = session_pairs(s->claims_json, &pl, p);
-    unsigned char *b = apr_palloc(p, SREC_FIXED + n + pl);
+    size_t n = strlen(conn_name), el = 0;
+    const apr_array_header_t *ex = s->exports;
+    for (int i = 0; ex && i < ex->nelts; i++) {
+        const orgs_export_t *e = &APR_ARRAY_IDX(ex, i, orgs_export_t);
+        if (!e->env || !e->header || !e->value || !*e->env || !*e->header) {
+            return orgs_err_set(err, APR_EINVAL, "session: an export without a name or value");
+        }
+        el += strlen(e->env) + strlen(e->header) + strlen(e->value) + 3;
+    }
+    unsigned char *b = apr_palloc(p, SREC_FIXED + n + el);
     if (n > 255 || !st_id_pack(s->org_id, "org_", b + 1) ||
         !st_id_pack(s->user_id, "usr_", b + 1 + ID_BIN) ||
         !st_id_pack(s->conn_id, "con_", b + 1 + 2 * ID_BIN)) {
         return orgs_err_set(err, APR_EINVAL, "session: bad ids");
     }
-    srec_fill(b, s->created, s->last_seen, s->expires, conn_name, n, pairs, pl);
+    srec_fill(b, s->created, s->last_seen, s->expires, conn_name, n);
+    unsigned char *at = b + SREC_FIXED + n;
+    for (int i = 0; ex && i < ex->nelts; i++) {
+        const orgs_export_t *e = &APR_ARRAY_IDX(ex, i, orgs_export_t);
+        const char *parts[] = {e->env, e->header, e->value};
+        for (int k = 0; k < 3; k++) {
+            size_t l = strlen(parts[k]) + 1;
+            memcpy(at, parts[k], l);
+            at += l;
+        }
+    }
     out->data = b;
-    out->size = SREC_FIXED + n + pl;
+    out->size = SREC_FIXED + n + el;
     return APR_SUCCESS;
 }
 
-/* The record of r in the current format, in p. */
-void st_srec_rewrite(const srec_t *r, st_bytes_t *out, apr_pool_t *p)
+apr_array_header_t *st_srec_exports(const srec_t *r, apr_pool_t *p)
 {
-    unsigned char *b = apr_palloc(p, SREC_FIXED + r->conn_name_len + r->pairs_len);
-    memcpy(b + 1, r->org, ID_BIN);
-    memcpy(b + 1 + ID_BIN, r->user, ID_BIN);
-    memcpy(b + 1 + 2 * ID_BIN, r->conn, ID_BIN);
-    srec_fill(b, r->created, r->last_seen, r->expires, r->conn_name, r->conn_name_len, r->pairs,
-              r->pairs_len);
-    out->data = b;
-    out->size = SREC_FIXED + r->conn_name_len + r->pairs_len;
-}
-
-/* The decoded claims of r as orgs_kv_t (one copy of the block into p). */
-apr_array_header_t *st_srec_claims(const srec_t *r, apr_pool_t *p)
-{
-    apr_array_header_t *a = apr_array_make(p, 8, sizeof(orgs_kv_t));
-    char *copy = apr_pmemdup(p, r->pairs, r->pairs_len);
-    for (size_t off = 0; off < r->pairs_len;) {
-        orgs_kv_t *kv = apr_array_push(a);
-        kv->key = copy + off;
-        off += strlen(copy + off) + 1;
-        kv->value = off < r->pairs_len ? copy + off : "";
-        off += off < r->pairs_len ? strlen(copy + off) + 1 : 0;
+    apr_array_header_t *a = apr_array_make(p, 8, sizeof(orgs_export_t));
+    char *c = r->exports_len ? apr_pmemdup(p, r->exports, r->exports_len) : NULL;
+    for (size_t off = 0; off < r->exports_len;) {
+        orgs_export_t *e = apr_array_push(a);
+        e->env = c + off;
+        off += strlen(c + off) + 1;
+        e->header = c + off;
+        off += strlen(c + off) + 1;
+        e->value = c + off;
+        off += strlen(c + off) + 1;
     }
     return a;
 }
 
-/* Fills s from r (text ids in p; claims_json and id_token_hint stay
- * NULL). 0 if an id is corrupt. */
+/* Fills s from r (text ids in p; exports and id_token_hint stay NULL).
+ * 0 if an id is corrupt. */
 int st_srec_session(const srec_t *r, orgs_session_t *s, apr_pool_t *p)
 {
     memset(s, 0, sizeof(*s));

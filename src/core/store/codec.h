@@ -131,15 +131,17 @@ apr_array_header_t *st_roles_decode(const ment_t *e, apr_pool_t *p);
  *   [61]         length n of the connection's name
  *   [62, 62 + n) the connection's name (it never changes, so the view need
  *                not decode the connection record)
- *   the rest     the claims decoded once, at sign-in (st_srec_encode):
- *                "name\0value\0" for each claim with a scalar value
- * The claims JSON text is not kept: the pairs are all a request uses. The
- * record of format version 1 (SREC_TAG_V1) had it between the name and the
- * pairs (4 bytes LE length L, SREC_NONE when none, then L bytes);
- * st_srec_open still reads it (skipping the text) and the migration
- * rewrites it (st_srec_rewrite). The ID token kept for logout is not in
- * it: it lives in session_hints and is read at logout only. */
-#define SREC_TAG 0x73    /* 's'; not '{', the start of a JSON record */
+ *   the rest     the exports prepared at sign-in (export.h), ready to set:
+ *                "env\0header\0value\0" for each
+ * Nothing else of the ID token is kept. Records of format versions 1
+ * (SREC_TAG_V1, with the claims JSON) and 2 (SREC_TAG_V2, with the raw
+ * claim pairs) are still opened, with no exports (their claims never went
+ * through the export policy), so that a read-only open of an old store
+ * reads its sessions; the migration to version 3 deletes them. The ID
+ * token kept for logout is not in the record: it lives in session_hints
+ * and is read at logout only. */
+#define SREC_TAG 0x65    /* 'e'; not '{', the start of a JSON record */
+#define SREC_TAG_V2 0x73 /* 's': format version 2, claim pairs */
 #define SREC_TAG_V1 0x53 /* 'S': format version 1, with the claims JSON */
 #define SREC_TIMES (1 + 3 * ID_BIN)
 #define SREC_NAME (SREC_TIMES + 24)
@@ -151,26 +153,24 @@ typedef struct {
     apr_time_t created, last_seen, expires;
     const char *conn_name;
     size_t conn_name_len;
-    const char *pairs; /* "name\0value\0"... */
-    size_t pairs_len;
+    const char *exports; /* "env\0header\0value\0"...; empty in an old record */
+    size_t exports_len;
 } srec_t;
 
-/* 1 and r filled (pointing into d) if d is a well-formed record (of either
- * tag); else 0. */
+/* 1 and r filled (pointing into d) if d is a well-formed record (of any
+ * of the tags); else 0. */
 int st_srec_open(const void *d, size_t size, srec_t *r);
-/* The record of s, its claims_json decoded to pairs (ids checked here:
- * APR_EINVAL when one is not an id of its kind or the connection's name is
- * longer than 255 bytes), in p. */
+/* The record of s with its exports (ids checked here: APR_EINVAL when one
+ * is not an id of its kind, the connection's name is longer than 255
+ * bytes, or an export has an empty or NULL name or value), in p. */
 apr_status_t st_srec_encode(const orgs_session_t *s, const char *conn_name, st_bytes_t *out,
                             apr_pool_t *p, orgs_err_t *err);
-/* The record of r in the current format (SREC_TAG), in p. */
-void st_srec_rewrite(const srec_t *r, st_bytes_t *out, apr_pool_t *p);
-/* The decoded claims of r as orgs_kv_t (one copy of the block into p). */
-apr_array_header_t *st_srec_claims(const srec_t *r, apr_pool_t *p);
-/* Fills s from r (text ids in p; claims_json and id_token_hint stay
- * NULL). 0 if an id is corrupt. */
+/* The exports of r as orgs_export_t (one copy of the block into p). */
+apr_array_header_t *st_srec_exports(const srec_t *r, apr_pool_t *p);
+/* Fills s from r (text ids in p; exports and id_token_hint stay NULL). 0
+ * if an id is corrupt. */
 int st_srec_session(const srec_t *r, orgs_session_t *s, apr_pool_t *p);
-/* A whole session in p (claims_json NULL); ORGS_ESTORE when corrupt. */
+/* A whole session in p (exports NULL); ORGS_ESTORE when corrupt. */
 apr_status_t st_srec_decode(const void *d, size_t size, orgs_session_t **out, apr_pool_t *p,
                             orgs_err_t *err);
 

@@ -3,9 +3,13 @@
  * store is either wholly in the old format or wholly in the new one.
  *
  * 1 -> 2: organization and user records from JSON to the binary records
- * of codec_rec.c; session records drop their copy of the claims JSON (the
- * decoded pairs stay). A read-only open of a version 1 store needs none of
- * this: the readers choose the format by a record's first byte. */
+ * of codec_rec.c.
+ * 2 -> 3: session records hold the exports prepared at sign-in, which an
+ * old record cannot give (its claims never went through the export
+ * policy): every session ends (records, logout hints, index), and users
+ * sign in again. Sessions are short-lived; nothing else is lost.
+ * A read-only open of an older store needs none of this: the readers
+ * choose the format by a record's first byte. */
 #include <stdio.h>
 
 #include "store_int.h"
@@ -26,15 +30,11 @@ static apr_status_t rewrite_user(const blob_t *b, st_bytes_t *out, apr_pool_t *p
     return rv == APR_SUCCESS ? st_user_encode(u, out, p, err) : rv;
 }
 
-static apr_status_t rewrite_session(const blob_t *b, st_bytes_t *out, apr_pool_t *p,
-                                    orgs_err_t *err)
+/* Empties db (its handle stays open). */
+static apr_status_t empty_db(orgs_store_t *st, MDB_txn *txn, int db, orgs_err_t *err)
 {
-    srec_t r;
-    if (!st_srec_open(b->v, b->vlen, &r)) {
-        return orgs_err_set(err, ORGS_ESTORE, "corrupt session record");
-    }
-    st_srec_rewrite(&r, out, p);
-    return APR_SUCCESS;
+    int rc = mdb_drop(txn, st->db[db], 0);
+    return rc == MDB_SUCCESS ? APR_SUCCESS : st_mdb_fail(rc, err, "format migration");
 }
 
 /* Every record of db rewritten by fn (a copy of the table first: no put
@@ -79,8 +79,14 @@ apr_status_t st_migrate(orgs_store_t *st, MDB_txn *txn, unsigned from, orgs_err_
         if (rv == APR_SUCCESS) {
             rv = rewrite_db(st, txn, DB_USERS, rewrite_user, "user", p, err);
         }
+    }
+    if (from < 3 && rv == APR_SUCCESS) {
+        rv = empty_db(st, txn, DB_SESSIONS, err);
         if (rv == APR_SUCCESS) {
-            rv = rewrite_db(st, txn, DB_SESSIONS, rewrite_session, "session", p, err);
+            rv = empty_db(st, txn, DB_SESSION_IDX, err);
+        }
+        if (rv == APR_SUCCESS && st->has_session_hints) {
+            rv = empty_db(st, txn, DB_SESSION_HINTS, err);
         }
     }
     if (rv == APR_SUCCESS) { /* last: the records are in the new format now */

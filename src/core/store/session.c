@@ -144,6 +144,28 @@ static apr_status_t sessions_trim(orgs_store_t *st, MDB_txn *txn, const orgs_ses
     return rv;
 }
 
+/* The exports a session may keep: names and values UTF-8, together at
+ * most ORGS_STORE_SESSION_EXPORTS_MAX bytes (the encoder checks the rest). */
+static apr_status_t exports_check(const apr_array_header_t *ex, orgs_err_t *err)
+{
+    apr_size_t total = 0;
+    for (int i = 0; ex && i < ex->nelts; i++) {
+        const orgs_export_t *e = &APR_ARRAY_IDX(ex, i, orgs_export_t);
+        const char *parts[] = {e->env, e->header, e->value};
+        for (int k = 0; k < 3; k++) {
+            apr_size_t n = parts[k] ? strlen(parts[k]) : 0;
+            if (parts[k] && !orgs_text_utf8_valid(parts[k], n, 0)) {
+                return orgs_err_set(err, APR_EINVAL,
+                                    "session: cannot encode record (invalid UTF-8?)");
+            }
+            total += n + 1;
+        }
+    }
+    return total > ORGS_STORE_SESSION_EXPORTS_MAX
+               ? orgs_err_set(err, APR_EINVAL, "session data too large")
+               : APR_SUCCESS;
+}
+
 apr_status_t st_session_put(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
                             const orgs_session_t *s, apr_pool_t *p, orgs_err_t *err)
 {
@@ -156,19 +178,18 @@ apr_status_t st_session_put(orgs_store_t *st, MDB_txn *txn, const unsigned char 
     if (!s->expires || s->expires < s->created || s->last_seen < s->created) {
         return orgs_err_set(err, APR_EINVAL, "session times are inconsistent");
     }
-    if ((s->id_token_hint && strnlen(s->id_token_hint, ORGS_STORE_SESSION_HINT_MAX + 1) >
-                                 ORGS_STORE_SESSION_HINT_MAX) ||
-        (s->claims_json && strnlen(s->claims_json, ORGS_STORE_SESSION_CLAIMS_MAX + 1) >
-                               ORGS_STORE_SESSION_CLAIMS_MAX)) {
+    if (s->id_token_hint &&
+        strnlen(s->id_token_hint, ORGS_STORE_SESSION_HINT_MAX + 1) > ORGS_STORE_SESSION_HINT_MAX) {
         return orgs_err_set(err, APR_EINVAL, "session data too large");
+    }
+    if ((rv = exports_check(s->exports, err)) != APR_SUCCESS) {
+        return rv;
     }
     if ((rv = st_member_load(st, txn, s->org_id, s->user_id, &m, p, err)) != APR_SUCCESS ||
         (rv = st_conn_load(st, txn, s->conn_id, &c, NULL, p, err)) != APR_SUCCESS) {
         return rv;
     }
-    if ((s->claims_json && !orgs_text_utf8_valid(s->claims_json, strlen(s->claims_json), 0)) ||
-        (s->id_token_hint &&
-         !orgs_text_utf8_valid(s->id_token_hint, strlen(s->id_token_hint), 0))) {
+    if (s->id_token_hint && !orgs_text_utf8_valid(s->id_token_hint, strlen(s->id_token_hint), 0)) {
         return orgs_err_set(err, APR_EINVAL, "session: cannot encode record (invalid UTF-8?)");
     }
     if ((rv = st_srec_encode(s, c->name, &rec, p, err)) != APR_SUCCESS) {
@@ -260,7 +281,7 @@ static apr_status_t session_view(orgs_store_t *st, MDB_txn *txn, const unsigned 
     vw->org = *o;
     vw->user = *u;
     vw->conn_name = apr_pstrmemdup(p, r.conn_name, r.conn_name_len);
-    vw->claims = st_srec_claims(&r, p);
+    s->exports = st_srec_exports(&r, p);
     *out = vw;
     return APR_SUCCESS;
 }

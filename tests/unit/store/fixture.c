@@ -103,6 +103,16 @@ void hash_of(const char *sid, unsigned char h[32])
     ck_assert_int_eq(orgs_crypto_sha256(sid, strlen(sid), h), APR_SUCCESS);
 }
 
+const apr_array_header_t *one_export(const char *env, const char *header, const char *value)
+{
+    apr_array_header_t *a = apr_array_make(pool, 1, sizeof(orgs_export_t));
+    orgs_export_t *e = apr_array_push(a);
+    e->env = env;
+    e->header = header;
+    e->value = value;
+    return a;
+}
+
 void put_session(orgs_store_t *st, const char *sid, const char *org, const char *user,
                  const char *conn, apr_time_t now)
 {
@@ -111,7 +121,7 @@ void put_session(orgs_store_t *st, const char *sid, const char *org, const char 
     s.org_id = org;
     s.user_id = user;
     s.conn_id = conn;
-    s.claims_json = "{\"email\":\"a@x.com\"}";
+    s.exports = one_export("ORG_EMAIL", "X-Org-Email", "a@x.com");
     s.created = s.last_seen = now;
     s.expires = now + apr_time_from_sec(3600);
     hash_of(sid, h);

@@ -42,7 +42,10 @@ const char *mk_conn(orgs_store_t *st, const char *name, const char *secret);
 const char *mk_user(orgs_store_t *st, const char *conn, const char *sub, const char *email);
 /* Fails the test when orgs_store_check reports a problem (and prints them). */
 void assert_clean(orgs_store_t *st);
-/* The session key of sid, and a session of one hour for it. */
+/* One prepared export (orgs_export_t), in pool. */
+const apr_array_header_t *one_export(const char *env, const char *header, const char *value);
+/* The session key of sid, and a session of one hour for it (exporting
+ * ORG_EMAIL=a@x.com). */
 void hash_of(const char *sid, unsigned char h[32]);
 void put_session(orgs_store_t *st, const char *sid, const char *org, const char *user,
                  const char *conn, apr_time_t now);

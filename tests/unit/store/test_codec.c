@@ -103,7 +103,23 @@ START_TEST(membership_record_round_trip)
 }
 END_TEST
 
-static orgs_session_t session_of(const char *claims)
+/* Exports from "env", "header", "value" triples (n strings). */
+static apr_array_header_t *exports_of(const char *const *t, int n)
+{
+    apr_array_header_t *a = apr_array_make(pool, 4, sizeof(orgs_export_t));
+    for (int i = 0; i + 2 < n; i += 3) {
+        orgs_export_t *e = apr_array_push(a);
+        e->env = t[i];
+        e->header = t[i + 1];
+        e->value = t[i + 2];
+    }
+    return a;
+}
+
+static const char *const two_exports[] = {"ORG_EMAIL",       "X-Org-Email",       "a@x.com",
+                                          "ORG_CLAIM_given", "X-Org-Claim-given", "Ann"};
+
+static orgs_session_t session_of(const apr_array_header_t *exports)
 {
     orgs_session_t s = {0};
     s.org_id = ORG_A;
@@ -112,13 +128,13 @@ static orgs_session_t session_of(const char *claims)
     s.created = 10;
     s.last_seen = 20;
     s.expires = 30;
-    s.claims_json = claims;
+    s.exports = exports;
     return s;
 }
 
 START_TEST(session_record_round_trip)
 {
-    orgs_session_t s = session_of("{\"email\":\"a@x.com\",\"n\":5,\"ok\":true,\"list\":[1]}");
+    orgs_session_t s = session_of(exports_of(two_exports, 6));
     orgs_session_t back;
     orgs_session_t *dec;
     st_bytes_t rec;
@@ -133,31 +149,34 @@ START_TEST(session_record_round_trip)
     ck_assert_int_eq(back.created, 10);
     ck_assert_int_eq(back.last_seen, 20);
     ck_assert_int_eq(back.expires, 30);
-    ck_assert_ptr_null(back.claims_json); /* the pairs are kept, not the text */
+    ck_assert_ptr_null(back.exports);
     ck_assert_ptr_null(back.id_token_hint);
     ck_assert_str_eq(apr_pstrmemdup(pool, r.conn_name, r.conn_name_len), "acme-idp");
-    /* the scalar claims, decoded once; the array is left out */
-    apr_array_header_t *claims = st_srec_claims(&r, pool);
-    ck_assert_int_eq(claims->nelts, 3);
-    ck_assert_str_eq(APR_ARRAY_IDX(claims, 0, orgs_kv_t).key, "email");
-    ck_assert_str_eq(APR_ARRAY_IDX(claims, 0, orgs_kv_t).value, "a@x.com");
-    ck_assert_str_eq(APR_ARRAY_IDX(claims, 1, orgs_kv_t).key, "n");
-    ck_assert_str_eq(APR_ARRAY_IDX(claims, 1, orgs_kv_t).value, "5");
-    ck_assert_str_eq(APR_ARRAY_IDX(claims, 2, orgs_kv_t).value, "true");
+    /* the exports, as they were prepared */
+    apr_array_header_t *ex = st_srec_exports(&r, pool);
+    ck_assert_int_eq(ex->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(ex, 0, orgs_export_t).env, "ORG_EMAIL");
+    ck_assert_str_eq(APR_ARRAY_IDX(ex, 0, orgs_export_t).header, "X-Org-Email");
+    ck_assert_str_eq(APR_ARRAY_IDX(ex, 0, orgs_export_t).value, "a@x.com");
+    ck_assert_str_eq(APR_ARRAY_IDX(ex, 1, orgs_export_t).env, "ORG_CLAIM_given");
+    ck_assert_str_eq(APR_ARRAY_IDX(ex, 1, orgs_export_t).value, "Ann");
     ck_assert_int_eq(st_srec_decode(rec.data, rec.size, &dec, pool, &err), APR_SUCCESS);
-    ck_assert_ptr_null(dec->claims_json);
+    ck_assert_ptr_null(dec->exports);
     ck_assert_int_eq(dec->expires, 30);
-    /* a record in the current format rewrites to itself */
-    st_bytes_t again;
-    st_srec_rewrite(&r, &again, pool);
-    ck_assert_uint_eq(again.size, rec.size);
-    ck_assert_mem_eq(again.data, rec.data, rec.size);
-    /* without claims: none kept */
+    /* an empty value is a value */
+    static const char *const empty[] = {"ORG_CLAIM_x", "X-Org-Claim-x", ""};
+    s = session_of(exports_of(empty, 3));
+    ck_assert_int_eq(st_srec_encode(&s, "c", &rec, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(st_srec_open(rec.data, rec.size, &r), 1);
+    ex = st_srec_exports(&r, pool);
+    ck_assert_int_eq(ex->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(ex, 0, orgs_export_t).value, "");
+    /* without exports: none kept */
     s = session_of(NULL);
     ck_assert_int_eq(st_srec_encode(&s, "c", &rec, pool, &err), APR_SUCCESS);
     ck_assert_int_eq(st_srec_open(rec.data, rec.size, &r), 1);
-    ck_assert_uint_eq(r.pairs_len, 0);
-    ck_assert_int_eq(st_srec_claims(&r, pool)->nelts, 0);
+    ck_assert_uint_eq(r.exports_len, 0);
+    ck_assert_int_eq(st_srec_exports(&r, pool)->nelts, 0);
 }
 END_TEST
 
@@ -372,60 +391,69 @@ START_TEST(membership_entries_refused)
 END_TEST
 
 /* A well-formed session record in p, to damage. */
-static unsigned char *srec_copy(size_t *size, const char *claims)
+static unsigned char *srec_copy(size_t *size, const apr_array_header_t *exports)
 {
-    orgs_session_t s = session_of(claims);
+    orgs_session_t s = session_of(exports);
     st_bytes_t rec;
     ck_assert_int_eq(st_srec_encode(&s, "idp", &rec, pool, &err), APR_SUCCESS);
     *size = rec.size;
     return rec.data;
 }
 
-/* A session record of format version 1 (SREC_TAG_V1): the current one
- * with the claims JSON text (NULL: SREC_NONE) between name and pairs. */
-static unsigned char *srec_v1(size_t *size, const char *claims)
+/* A session record of an older format: tag SREC_TAG_V1 (with the claims
+ * JSON text, NULL: SREC_NONE, between name and pairs) or SREC_TAG_V2,
+ * then the raw claim pairs. */
+static unsigned char *srec_old(size_t *size, int tag, const char *claims, const char *pairs,
+                               size_t pl)
 {
-    orgs_session_t s = session_of(claims);
+    orgs_session_t s = session_of(NULL);
     st_bytes_t rec;
     ck_assert_int_eq(st_srec_encode(&s, "idp", &rec, pool, &err), APR_SUCCESS);
-    size_t cl = claims ? strlen(claims) : 0, head = SREC_FIXED + 3;
-    unsigned char *b = apr_palloc(pool, rec.size + 4 + cl);
+    size_t cl = claims ? strlen(claims) : 0, head = SREC_FIXED + 3, at = head;
+    unsigned char *b = apr_palloc(pool, head + 4 + cl + pl);
     memcpy(b, rec.data, head);
-    b[0] = SREC_TAG_V1;
-    apr_uint32_t len = claims ? (apr_uint32_t)cl : SREC_NONE;
-    for (int i = 0; i < 4; i++) {
-        b[head + i] = (unsigned char)(len >> (8 * i));
+    b[0] = (unsigned char)tag;
+    if (tag == SREC_TAG_V1) {
+        apr_uint32_t len = claims ? (apr_uint32_t)cl : SREC_NONE;
+        for (int i = 0; i < 4; i++) {
+            b[head + i] = (unsigned char)(len >> (8 * i));
+        }
+        memcpy(b + head + 4, claims ? claims : "", cl);
+        at += 4 + cl;
     }
-    memcpy(b + head + 4, claims ? claims : "", cl);
-    memcpy(b + head + 4 + cl, (unsigned char *)rec.data + head, rec.size - head);
-    *size = rec.size + 4 + cl;
+    memcpy(b + at, pairs, pl);
+    *size = at + pl;
     return b;
 }
 
-START_TEST(session_record_v1_reads_and_rewrites)
+/* Records of format versions 1 and 2 open (for a read-only open of an old
+ * store) but give no exports: their claims never went through the export
+ * policy. */
+START_TEST(session_record_old_formats_read_without_exports)
 {
-    static const char claims[] = "{\"email\":\"a@x.com\",\"n\":5}";
+    static const char pairs[] = "email\0a@x.com\0n\0005";
     size_t n;
-    unsigned char *b = srec_v1(&n, claims);
     srec_t r;
-    orgs_session_t back, s = session_of(claims);
-    st_bytes_t cur, again;
+    orgs_session_t back;
+    unsigned char *b =
+        srec_old(&n, SREC_TAG_V1, "{\"email\":\"a@x.com\",\"n\":5}", pairs, sizeof(pairs));
     ck_assert_int_eq(st_srec_open(b, n, &r), 1);
     ck_assert_int_eq(st_srec_session(&r, &back, pool), 1);
     ck_assert_str_eq(back.user_id, USR_A);
     ck_assert_int_eq(back.last_seen, 20);
-    apr_array_header_t *kv = st_srec_claims(&r, pool);
-    ck_assert_int_eq(kv->nelts, 2);
-    ck_assert_str_eq(APR_ARRAY_IDX(kv, 0, orgs_kv_t).value, "a@x.com");
-    ck_assert_str_eq(APR_ARRAY_IDX(kv, 1, orgs_kv_t).value, "5");
-    /* the rewrite is the record the current code writes */
-    st_srec_rewrite(&r, &again, pool);
-    ck_assert_int_eq(st_srec_encode(&s, "idp", &cur, pool, &err), APR_SUCCESS);
-    ck_assert_uint_eq(again.size, cur.size);
-    ck_assert_mem_eq(again.data, cur.data, cur.size);
-    b = srec_v1(&n, NULL);
+    ck_assert_uint_eq(r.exports_len, 0);
+    ck_assert_int_eq(st_srec_exports(&r, pool)->nelts, 0);
+    b = srec_old(&n, SREC_TAG_V1, NULL, "", 0);
     ck_assert_int_eq(st_srec_open(b, n, &r), 1);
-    ck_assert_uint_eq(r.pairs_len, 0);
+    ck_assert_uint_eq(r.exports_len, 0);
+    b = srec_old(&n, SREC_TAG_V2, NULL, pairs, sizeof(pairs));
+    ck_assert_int_eq(st_srec_open(b, n, &r), 1);
+    ck_assert_int_eq(st_srec_session(&r, &back, pool), 1);
+    ck_assert_int_eq(back.expires, 30);
+    ck_assert_uint_eq(r.exports_len, 0);
+    /* a v2 block that is no triple list is still a v2 record */
+    b = srec_old(&n, SREC_TAG_V2, NULL, "a\0b", 4);
+    ck_assert_int_eq(st_srec_open(b, n, &r), 1);
 }
 END_TEST
 
@@ -435,30 +463,39 @@ START_TEST(session_records_refused)
     unsigned char *b;
     srec_t r;
     orgs_session_t *s;
-    b = srec_copy(&n, "{\"a\":\"b\"}");
+    b = srec_copy(&n, exports_of(two_exports, 6));
     for (size_t len = 0; len < SREC_FIXED + 3; len++) {
         ck_assert_msg(!st_srec_open(b, len, &r), "%zu bytes accepted", len);
     }
-    b = srec_v1(&n, "{\"a\":\"b\"}");
+    /* cut inside the exports: not a whole number of triples, or no final
+     * NUL (a cut right after the first triple is a record with one) */
+    size_t one = SREC_FIXED + 3 + sizeof("ORG_EMAIL") + sizeof("X-Org-Email") + sizeof("a@x.com");
+    for (size_t len = SREC_FIXED + 4; len < n; len++) {
+        ck_assert_msg(st_srec_open(b, len, &r) == (len == one), "%zu of %zu bytes", len, n);
+    }
+    b = srec_old(&n, SREC_TAG_V1, "{\"a\":\"b\"}", "a\0b", 4);
     for (size_t len = 0; len < SREC_FIXED + 3 + 4 + 9; len++) {
         ck_assert_msg(!st_srec_open(b, len, &r), "%zu bytes of a v1 record accepted", len);
     }
     b[0] = '{'; /* a JSON record, not a session record */
     ck_assert_int_eq(st_srec_open(b, n, &r), 0);
-    b = srec_copy(&n, "{\"a\":\"b\"}");
+    b = srec_copy(&n, exports_of(two_exports, 6));
     b[SREC_NAME] = 200; /* the name runs past the end */
     ck_assert_int_eq(st_srec_open(b, n, &r), 0);
-    b = srec_v1(&n, "{\"a\":\"b\"}");
+    b = srec_old(&n, SREC_TAG_V1, "{\"a\":\"b\"}", "a\0b", 4);
     st_put_u64le(b + SREC_FIXED + 3, 1000); /* claims longer than the record (and the next bytes) */
     ck_assert_int_eq(st_srec_open(b, n, &r), 0);
-    b = srec_copy(&n, "{\"a\":\"b\"}");
+    b = srec_copy(&n, exports_of(two_exports, 6));
     b[SREC_FIXED + 1] = '\0'; /* a NUL in the connection's name */
     ck_assert_int_eq(st_srec_open(b, n, &r), 0);
-    b = srec_v1(&n, "{\"a\":\"b\"}");
+    b = srec_old(&n, SREC_TAG_V1, "{\"a\":\"b\"}", "a\0b", 4);
     b[SREC_FIXED + 3 + 4 + 2] = '\0'; /* a NUL in the claims */
     ck_assert_int_eq(st_srec_open(b, n, &r), 0);
-    b = srec_copy(&n, "{\"a\":\"b\"}");
-    b[n - 1] = 'x'; /* pairs without their final NUL */
+    b = srec_copy(&n, exports_of(two_exports, 6));
+    b[n - 1] = 'x'; /* exports without their final NUL */
+    ck_assert_int_eq(st_srec_open(b, n, &r), 0);
+    b = srec_copy(&n, exports_of(two_exports, 6));
+    b[n - 2] = '\0'; /* one string too many */
     ck_assert_int_eq(st_srec_open(b, n, &r), 0);
     b = srec_copy(&n, NULL);
     memset(b + 1, 0xff, ID_BIN); /* the org id is no id */
@@ -483,6 +520,16 @@ START_TEST(session_encode_refused)
     ck_assert_int_eq(st_srec_encode(&s, "idp", &rec, pool, &err), APR_EINVAL);
     s = session_of(NULL);
     s.conn_id = NULL;
+    ck_assert_int_eq(st_srec_encode(&s, "idp", &rec, pool, &err), APR_EINVAL);
+    /* an export without a name, or without a value */
+    static const char *const no_name[] = {"", "X-Org-Claim-a", "v"};
+    static const char *const no_header[] = {"ORG_CLAIM_a", "", "v"};
+    static const char *const no_value[] = {"ORG_CLAIM_a", "X-Org-Claim-a", NULL};
+    s = session_of(exports_of(no_name, 3));
+    ck_assert_int_eq(st_srec_encode(&s, "idp", &rec, pool, &err), APR_EINVAL);
+    s = session_of(exports_of(no_header, 3));
+    ck_assert_int_eq(st_srec_encode(&s, "idp", &rec, pool, &err), APR_EINVAL);
+    s = session_of(exports_of(no_value, 3));
     ck_assert_int_eq(st_srec_encode(&s, "idp", &rec, pool, &err), APR_EINVAL);
 }
 END_TEST
@@ -636,7 +683,7 @@ static void add_tests(TCase *tc)
     tcase_add_test(tc, packed_ids_refused);
     tcase_add_test(tc, membership_headers_refused);
     tcase_add_test(tc, membership_entries_refused);
-    tcase_add_test(tc, session_record_v1_reads_and_rewrites);
+    tcase_add_test(tc, session_record_old_formats_read_without_exports);
     tcase_add_test(tc, session_records_refused);
     tcase_add_test(tc, session_encode_refused);
     tcase_add_test(tc, binary_records_refused);

@@ -22,11 +22,11 @@ START_TEST(sessions)
     ck_assert_str_eq(v->user.email, "a@example.com");
     ck_assert_str_eq(v->conn_name, "okta");
     ck_assert_str_eq(APR_ARRAY_IDX(v->member.roles, 0, const char *), "admin");
-    /* the claims as decoded pairs; the JSON text is not kept */
-    ck_assert_int_eq(v->claims->nelts, 1);
-    ck_assert_str_eq(APR_ARRAY_IDX(v->claims, 0, orgs_kv_t).key, "email");
-    ck_assert_str_eq(APR_ARRAY_IDX(v->claims, 0, orgs_kv_t).value, "a@x.com");
-    ck_assert_ptr_null(v->session.claims_json);
+    /* the exports, as prepared at sign-in */
+    ck_assert_int_eq(v->session.exports->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(v->session.exports, 0, orgs_export_t).env, "ORG_EMAIL");
+    ck_assert_str_eq(APR_ARRAY_IDX(v->session.exports, 0, orgs_export_t).header, "X-Org-Email");
+    ck_assert_str_eq(APR_ARRAY_IDX(v->session.exports, 0, orgs_export_t).value, "a@x.com");
     /* idle: expired after 11 minutes, unless touched */
     ck_assert_int_eq(
         orgs_store_session_view(st, h, now + apr_time_from_sec(660), idle, &v, pool, &err),
@@ -91,11 +91,10 @@ START_TEST(sessions_neg)
 }
 END_TEST
 
-/* The logout hint is kept apart from the per-request record: the view
+/* The ID token kept for logout is kept apart from the record: the view
  * leaves it NULL, orgs_store_session_hint_get reads it, and every way a
  * session ends takes its hint along (orgs_store_check finds none left).
- * The claims come back as the stored text and, decoded once at sign-in,
- * as text pairs of the scalar claims, in order. */
+ * The exports come back as they were put, in order. */
 START_TEST(sessions_hint_and_claims)
 {
     orgs_store_t *st = open_store();
@@ -107,15 +106,17 @@ START_TEST(sessions_hint_and_claims)
     const char *o = mk_org(st, "org1", NULL);
     const char *c = mk_conn(st, "okta", NULL);
     const char *u = mk_user(st, "okta", "s1", NULL);
-    static const char *const want[][2] = {
-        {"sub", "s1"},
-        {"n", "-42"},
-        {"ok", "true"},
-        {"no", "false"},
-        {"r", "1.5"},
-        {"", "empty"},
-        {"name", "Jos\xc3\xa9 \"Q\" \\ \t"},
+    static const orgs_export_t want[] = {
+        {"ORG_EMAIL", "X-Org-Email", "a@x.com"},
+        {"ORG_CLAIM_sub", "X-Org-Claim-sub", "s1"},
+        {"ORG_CLAIM_n", "X-Org-Claim-n", "-42"},
+        {"ORG_CLAIM_empty", "X-Org-Claim-empty", ""},
+        {"ORG_CLAIM_name", "X-Org-Claim-name", "Jos\xc3\xa9 \"Q\" \\"},
     };
+    apr_array_header_t *ex = apr_array_make(pool, 5, sizeof(orgs_export_t));
+    for (int i = 0; i < 5; i++) {
+        *(orgs_export_t *)apr_array_push(ex) = want[i];
+    }
     ck_assert_int_eq(orgs_store_member_add(st, o, u, NULL, pool, &err), APR_SUCCESS);
     s.org_id = o;
     s.user_id = u;
@@ -123,49 +124,41 @@ START_TEST(sessions_hint_and_claims)
     s.created = s.last_seen = now;
     s.expires = now + apr_time_from_sec(60);
     s.id_token_hint = "eyJhbGciOi.eyJzdWIiOi.c2ln";
-    s.claims_json = "{\"sub\":\"s1\",\"n\":-42,\"ok\":true,\"no\":false,\"r\":1.5,\"z\":null,"
-                    "\"a\":[1],\"o\":{\"x\":1},\"\":\"empty\",\"name\":\"Jos\xc3\xa9 \\\"Q\\\" "
-                    "\\\\ \\t\"}";
+    s.exports = ex;
     hash_of("sid", h);
     ck_assert_msg(orgs_store_session_put(st, h, &s, pool, &err) == APR_SUCCESS, "%s", err.msg);
     ck_assert_int_eq(orgs_store_session_view(st, h, now, 0, &v, pool, &err), APR_SUCCESS);
     ck_assert_ptr_null(v->session.id_token_hint);
-    ck_assert_ptr_null(v->session.claims_json); /* only the decoded pairs are kept */
     ck_assert_str_eq(v->conn_name, "okta");
     ck_assert_str_eq(v->session.conn_id, c);
-    ck_assert_int_eq(v->claims->nelts, 7);
-    for (int i = 0; i < 7; i++) {
-        ck_assert_str_eq(APR_ARRAY_IDX(v->claims, i, orgs_kv_t).key, want[i][0]);
-        ck_assert_str_eq(APR_ARRAY_IDX(v->claims, i, orgs_kv_t).value, want[i][1]);
+    ck_assert_int_eq(v->session.exports->nelts, 5);
+    for (int i = 0; i < 5; i++) {
+        const orgs_export_t *e = &APR_ARRAY_IDX(v->session.exports, i, orgs_export_t);
+        ck_assert_str_eq(e->env, want[i].env);
+        ck_assert_str_eq(e->header, want[i].header);
+        ck_assert_str_eq(e->value, want[i].value);
     }
     ck_assert_int_eq(orgs_store_session_hint_get(st, h, &hint, pool, &err), APR_SUCCESS);
     ck_assert_str_eq(hint, s.id_token_hint);
-    /* touch keeps hint and claims */
+    /* touch keeps hint and exports */
     ck_assert_int_eq(orgs_store_session_touch(st, h, now + 5, pool, &err), APR_SUCCESS);
     ck_assert_int_eq(orgs_store_session_view(st, h, now + 5, 0, &v, pool, &err), APR_SUCCESS);
     ck_assert(v->session.last_seen == now + 5);
-    ck_assert_int_eq(v->claims->nelts, 7);
+    ck_assert_int_eq(v->session.exports->nelts, 5);
     ck_assert_int_eq(orgs_store_session_hint_get(st, h, &hint, pool, &err), APR_SUCCESS);
     ck_assert_str_eq(hint, s.id_token_hint);
-    /* re-put without a hint and with claims that are no object */
+    /* re-put without a hint and without exports */
     s.id_token_hint = NULL;
-    s.claims_json = "[1,2]";
+    s.exports = NULL;
     ck_assert_int_eq(orgs_store_session_put(st, h, &s, pool, &err), APR_SUCCESS);
     ck_assert_int_eq(orgs_store_session_hint_get(st, h, &hint, pool, &err), APR_SUCCESS);
     ck_assert_ptr_null(hint);
     ck_assert_int_eq(orgs_store_session_view(st, h, now, 0, &v, pool, &err), APR_SUCCESS);
-    ck_assert_int_eq(v->claims->nelts, 0); /* no object: no pairs */
-    ck_assert_ptr_null(v->session.claims_json);
-    /* no claims at all */
-    s.claims_json = NULL;
-    ck_assert_int_eq(orgs_store_session_put(st, h, &s, pool, &err), APR_SUCCESS);
-    ck_assert_int_eq(orgs_store_session_view(st, h, now, 0, &v, pool, &err), APR_SUCCESS);
-    ck_assert_ptr_null(v->session.claims_json);
-    ck_assert_int_eq(v->claims->nelts, 0);
-    /* invalid UTF-8 is refused, as by the JSON record before */
-    s.claims_json = "{\"a\":\"\xff\"}";
+    ck_assert_int_eq(v->session.exports->nelts, 0);
+    /* invalid UTF-8 is refused */
+    s.exports = one_export("ORG_CLAIM_a", "X-Org-Claim-a", "\xff");
     ck_assert_int_eq(orgs_store_session_put(st, h, &s, pool, &err), APR_EINVAL);
-    s.claims_json = NULL;
+    s.exports = NULL;
     s.id_token_hint = "\xc3";
     ck_assert_int_eq(orgs_store_session_put(st, h, &s, pool, &err), APR_EINVAL);
     /* every end of a session takes its hint along */
@@ -173,30 +166,6 @@ START_TEST(sessions_hint_and_claims)
     ck_assert_int_eq(orgs_store_session_put(st, h, &s, pool, &err), APR_SUCCESS);
     ck_assert_int_eq(orgs_store_session_delete(st, h, pool, &err), APR_SUCCESS);
     ck_assert_int_eq(orgs_store_session_hint_get(st, h, &hint, pool, &err), APR_NOTFOUND);
-    assert_clean(st);
-    ck_assert_int_eq(orgs_store_session_put(st, h, &s, pool, &err), APR_SUCCESS);
-    ck_assert_int_eq(orgs_store_member_remove(st, o, u, pool, &err), APR_SUCCESS);
-    ck_assert_int_eq(orgs_store_session_hint_get(st, h, &hint, pool, &err), APR_NOTFOUND);
-    assert_clean(st);
-    ck_assert_int_eq(orgs_store_member_add(st, o, u, NULL, pool, &err), APR_SUCCESS);
-    ck_assert_int_eq(orgs_store_session_put(st, h, &s, pool, &err), APR_SUCCESS);
-    apr_size_t removed;
-    ck_assert_int_eq(
-        orgs_store_session_purge(st, now + apr_time_from_sec(61), 0, &removed, pool, &err),
-        APR_SUCCESS);
-    ck_assert_uint_eq(removed, 1);
-    ck_assert_int_eq(orgs_store_session_hint_get(st, h, &hint, pool, &err), APR_NOTFOUND);
-    assert_clean(st);
-    ck_assert_int_eq(orgs_store_session_put(st, h, &s, pool, &err), APR_SUCCESS);
-    ck_assert_int_eq(orgs_store_org_disable_conn(st, o, c, pool, &err), APR_NOTFOUND);
-    ck_assert_int_eq(orgs_store_org_enable_conn(st, o, c, 0, pool, &err), APR_SUCCESS);
-    ck_assert_int_eq(orgs_store_org_disable_conn(st, o, c, pool, &err), APR_SUCCESS);
-    ck_assert_int_eq(orgs_store_session_hint_get(st, h, &hint, pool, &err), APR_NOTFOUND);
-    assert_clean(st);
-    ck_assert_int_eq(orgs_store_session_put(st, h, &s, pool, &err), APR_SUCCESS);
-    ck_assert_int_eq(orgs_store_org_delete(st, o, pool, &err), APR_SUCCESS);
-    ck_assert_int_eq(orgs_store_session_hint_get(st, h, &hint, pool, &err), APR_NOTFOUND);
-    assert_clean(st);
 }
 END_TEST
 
@@ -300,8 +269,9 @@ START_TEST(sessions_per_member_cap)
 }
 END_TEST
 
-/* Per-session size caps: the logout hint up to a maximal ID token, the
- * claims up to 16 KiB; one byte more is refused and nothing is written. */
+/* Per-session size caps: the logout hint up to ORGS_STORE_SESSION_HINT_MAX,
+ * the exports up to ORGS_STORE_SESSION_EXPORTS_MAX together (names, values
+ * and a NUL each); one byte more is refused and nothing is written. */
 START_TEST(sessions_size_caps)
 {
     orgs_store_t *st = open_store();
@@ -309,17 +279,17 @@ START_TEST(sessions_size_caps)
     orgs_session_t s = {0};
     apr_time_t now = apr_time_now();
     char *hint = apr_palloc(pool, ORGS_STORE_SESSION_HINT_MAX + 2);
-    char *claims = apr_palloc(pool, ORGS_STORE_SESSION_CLAIMS_MAX + 2);
+    /* one export: "E\0H\0" + value + NUL = the cap, then one byte more */
+    apr_size_t vlen = ORGS_STORE_SESSION_EXPORTS_MAX - 5;
+    char *value = apr_palloc(pool, vlen + 2);
     const char *o = mk_org(st, "org1", NULL);
     const char *c = mk_conn(st, "okta", NULL);
     const char *u = mk_user(st, "okta", "s1", NULL);
     ck_assert_int_eq(orgs_store_member_add(st, o, u, NULL, pool, &err), APR_SUCCESS);
     memset(hint, 'a', ORGS_STORE_SESSION_HINT_MAX + 1);
     hint[ORGS_STORE_SESSION_HINT_MAX + 1] = '\0';
-    /* {"x":"aaa...a"}: exactly the cap, then one byte more */
-    memset(claims, 'a', ORGS_STORE_SESSION_CLAIMS_MAX + 1);
-    memcpy(claims, "{\"x\":\"", 6);
-    memcpy(claims + ORGS_STORE_SESSION_CLAIMS_MAX - 2, "\"}", 3);
+    memset(value, 'v', vlen + 1);
+    value[vlen + 1] = '\0';
     s.org_id = o;
     s.user_id = u;
     s.conn_id = c;
@@ -329,16 +299,13 @@ START_TEST(sessions_size_caps)
     s.id_token_hint = hint; /* cap + 1 */
     ck_assert_int_eq(orgs_store_session_put(st, h, &s, pool, &err), APR_EINVAL);
     s.id_token_hint = NULL;
-    claims[ORGS_STORE_SESSION_CLAIMS_MAX - 1] = 'a'; /* cap + 1: {"x":"aa...a"} */
-    memcpy(claims + ORGS_STORE_SESSION_CLAIMS_MAX - 1, "\"}", 3);
-    s.claims_json = claims;
+    s.exports = one_export("E", "H", value); /* cap + 1 */
     ck_assert_int_eq(orgs_store_session_put(st, h, &s, pool, &err), APR_EINVAL);
     ck_assert_int_eq(view_sid(st, "sid", now), APR_NOTFOUND);
     ck_assert_uint_eq(session_count(st), 0);
     hint[ORGS_STORE_SESSION_HINT_MAX] = '\0';
-    memcpy(claims + ORGS_STORE_SESSION_CLAIMS_MAX - 2, "\"}", 3);
+    value[vlen] = '\0';
     ck_assert_uint_eq(strlen(hint), ORGS_STORE_SESSION_HINT_MAX);
-    ck_assert_uint_eq(strlen(claims), ORGS_STORE_SESSION_CLAIMS_MAX);
     s.id_token_hint = hint;
     ck_assert_msg(orgs_store_session_put(st, h, &s, pool, &err) == APR_SUCCESS, "%s", err.msg);
     ck_assert_int_eq(view_sid(st, "sid", now), APR_SUCCESS);

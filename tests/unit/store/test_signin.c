@@ -54,7 +54,7 @@ static orgs_signin_t signin_of(const world_t *w, const char *sub, unsigned char 
     in.name = "A User";
     hash_of("new-sid", sid);
     in.sid_hash = sid;
-    in.session.claims_json = "{\"email\":\"a@x.com\"}";
+    in.session.exports = one_export("ORG_EMAIL", "X-Org-Email", "a@x.com");
     in.session.created = in.session.last_seen = w->now;
     in.session.expires = w->now + apr_time_from_sec(3600);
     in.now = w->now;
