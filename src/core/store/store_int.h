@@ -35,7 +35,7 @@
  * through it.
  *
  * Layout (keys -> values; ids are fixed length "xxx_" + 16 base62):
- *   meta             "version" -> decimal text
+ *   meta             "version" -> decimal text; "keycheck" -> HMAC of a label (keycheck.c)
  *   orgs             org id -> binary record (format at REC_ORG_TAG in codec.h)
  *   org_names        name -> org id
  *   domains          domain -> org id
@@ -286,6 +286,10 @@ apr_status_t st_enable_set(orgs_store_t *st, MDB_txn *txn, const char *org_ref,
  * flag. */
 apr_status_t st_enable_load(orgs_store_t *st, MDB_txn *txn, const char *org_id, const char *conn_id,
                             int *auto_membership, orgs_err_t *err);
+
+/* keycheck.c: records the key check value of st->keys, when given, in a
+ * store being created (inside the open's write transaction). */
+apr_status_t st_keycheck_init(orgs_store_t *st, MDB_txn *txn, orgs_err_t *err);
 
 /* conn.c */
 apr_status_t st_conn_unseal(orgs_store_t *st, orgs_conn_t *c, const char *sealed, apr_pool_t *p,
