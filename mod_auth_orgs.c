@@ -19,6 +19,7 @@
 #include "endpoints.h"
 #include "env.h"
 #include "fixups.h"
+#include "status.h"
 
 /* Reader slots beyond httpd's own threads: orgctl runs and old children
  * still draining after a graceful restart. */
@@ -87,6 +88,42 @@ static int derive_keys(apr_pool_t *pconf, server_rec *s)
     return OK;
 }
 
+/* A wrong OrgsCryptoKey stops the start: it would fail every sign-in with
+ * the store's connection secrets and mint cookies another key checks. A
+ * store without a check value gets this key's when the key proves itself
+ * (store.h). */
+static apr_status_t check_store_key(orgs_store_t *st, server_rec *s, const char *dir)
+{
+    orgs_store_key_state_t state;
+    orgs_err_t err = {{0}};
+    apr_status_t rv = orgs_store_key_check(st, 1, &state, &err);
+    if (rv == ORGS_ENOKEY) {
+        return APR_SUCCESS; /* no OrgsCryptoKey here: orgs_config_check's to report */
+    }
+    if (rv != APR_SUCCESS) {
+        orgs_log_error(s, APLOG_CRIT, rv,
+                       ORGSLOGNO(00632) "OrgsStore %s: cannot check OrgsCryptoKey: %s", dir,
+                       err.msg);
+        return rv;
+    }
+    if (state == ORGS_STORE_KEY_WRONG) {
+        orgs_log_error(s, APLOG_CRIT, 0,
+                       ORGSLOGNO(00630) "OrgsStore %s: OrgsCryptoKey is not this store's key "
+                                        "(its key check value differs, or none of its client "
+                                        "secrets decrypts): give the key the store was "
+                                        "created with; httpd does not start",
+                       dir);
+        return ORGS_ECRYPTO;
+    }
+    if (state == ORGS_STORE_KEY_RECORDED) {
+        orgs_log_error(s, APLOG_NOTICE, 0,
+                       ORGSLOGNO(00631) "OrgsStore %s: recorded the key check value of "
+                                        "OrgsCryptoKey (the store had none)",
+                       dir);
+    }
+    return APR_SUCCESS;
+}
+
 /* Opens and closes each store once in the parent, so a store that cannot
  * be opened (permissions, newer format, corrupt) stops the start with a
  * clear message instead of failing in every child. Nothing stays open
@@ -118,7 +155,11 @@ static int probe_stores(apr_pool_t *ptemp, server_rec *s)
                            sc->store_dir, err.msg);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
+        rv = check_store_key(st, vs, sc->store_dir);
         orgs_store_close(st);
+        if (rv != APR_SUCCESS) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
         orgs_log_error(vs, APLOG_DEBUG, 0, ORGSLOGNO(00012) "OrgsStore %s: usable", sc->store_dir);
     }
     return OK;
@@ -130,6 +171,7 @@ static int orgs_hook_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t
     if (derive_keys(pconf, s) != OK) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    orgs_status_post_config(pconf, s);
     return probe_stores(ptemp, s);
 }
 
@@ -187,6 +229,7 @@ static void register_hooks(apr_pool_t *p)
     orgs_endpoints_register_hooks(p); /* /login, /callback, /logout */
     orgs_env_register_hooks(p);       /* ORG_* environment, X-Org-* headers */
     orgs_fixups_register_hooks(p);    /* module cookies stripped, responses marked private */
+    orgs_status_register_hooks(p);    /* SetHandler orgs-status: health and counters */
 }
 
 /* private.h already declared it (APLOG_USE_MODULE), so no AP_DECLARE_MODULE. */

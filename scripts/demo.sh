@@ -188,10 +188,10 @@ seed() {
         --domain org2.example.com --domain my.example.com >/dev/null
     orgctl conn create okta1 --issuer "$idp1" --client-id mod-auth-orgs-okta1 \
         --client-secret-file "$state/conf/okta1.secret" --display-name "Okta of Org One" \
-        --auth-method client_secret_basic >/dev/null
+        --auth-method client_secret_basic --no-check >/dev/null # the IdPs start below
     orgctl conn create okta2 --issuer "$idp2" --client-id mod-auth-orgs-okta2 \
         --client-secret-file "$state/conf/okta2.secret" --display-name "Okta of Org Two" \
-        --auth-method client_secret_post >/dev/null
+        --auth-method client_secret_post --no-check >/dev/null
     orgctl org enable-conn org1 okta1 --auto-membership
     orgctl org enable-conn org2 okta2 --auto-membership
     # Collaboration: org2's IdP may sign people into org1, but only those

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks to build, test and demo
-# mod_auth_orgs: build tools and libraries, Debian's apache2, Chromium, and
-# the npm packages of the local OpenID Providers and the integration tests.
+# mod_auth_orgs: build tools and libraries, Debian's apache2, Chromium, the
+# Debian packaging tools (make deb), and the npm packages of the local
+# OpenID Providers and the integration tests.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 
 APT_PACKAGES="apache2 apache2-dev liblmdb-dev lmdb-utils libjansson-dev libcurl4-openssl-dev
   libssl-dev check autoconf automake libtool pkg-config make gcc chromium curl python3
-  clang-format cppcheck"
+  clang-format cppcheck debhelper dpkg-dev fakeroot lintian file"
 
 missing=""
 for pkg in $APT_PACKAGES; do

@@ -41,6 +41,16 @@ rm -rf "$demo_state"
 [ $demo_rc -eq 0 ] || { status=1; tail -30 "$build/demo-check.log"; }
 node "$top/tests/integration/run.mjs" 2>&1 | tee "$build/integration.log" | grep -v '^integration: '
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+# The Debian package: built from the dist tarball (make deb), checked with
+# lintian, installed on this machine's apache2 and purged again
+# (tests/deb/install.sh; restarts no service).
+deb_rc=0
+{
+    (cd "$build" && make deb) &&
+        lintian --fail-on error "$build"/deb/libapache2-mod-auth-orgs_*.deb &&
+        "$top/tests/deb/install.sh" "$build"/deb/libapache2-mod-auth-orgs_*.deb
+} >"$build/deb-test.log" 2>&1 || deb_rc=$?
+[ $deb_rc -eq 0 ] || [ $deb_rc -eq 77 ] || { status=1; tail -30 "$build/deb-test.log"; }
 
 echo
 echo "==== summary"
@@ -55,4 +65,5 @@ if [ $lint_rc -eq 0 ]; then echo "lint: cppcheck clean"; else echo "lint: cppche
 if [ $idp_rc -eq 0 ]; then echo "idp selftest: passed"; else echo "idp selftest: failed"; fi
 if [ $demo_rc -eq 0 ]; then echo "demo check: passed"; else echo "demo check: failed"; fi
 grep -h '^integration: ' "$build/integration.log" || echo "integration: no result"
+grep -h '^deb install: \|^SKIP' "$build/deb-test.log" || echo "deb: failed (see $build/deb-test.log)"
 exit $status

@@ -204,7 +204,8 @@ apr_status_t orgs_check_issuer_url(const char *s, orgs_err_t *err)
     if (apr_pool_create(&tmp, NULL) != APR_SUCCESS) {
         return orgs_err_set(err, APR_ENOMEM, "out of memory checking the issuer URL");
     }
-    rv = orgs_url_absolute_check(s, ORGS_URL_HTTPS, tmp, &e);
+    /* OpenID Connect Discovery 1.0, section 2: no query, no fragment. */
+    rv = orgs_url_absolute_check(s, ORGS_URL_HTTPS | ORGS_URL_NO_QUERY, tmp, &e);
     apr_pool_destroy(tmp);
     if (rv != APR_SUCCESS) {
         return orgs_err_set(err, rv, "issuer %s", e.msg);

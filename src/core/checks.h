@@ -63,7 +63,7 @@ apr_status_t orgs_check_display_name(const char *s, orgs_err_t *err);
 
 /* An issuer URL: orgs_url_absolute_check with ORGS_URL_HTTPS (https, or
  * http only for loopback hosts: 127.0.0.0/8, ::1, localhost; no userinfo,
- * no fragment, <= ORGS_URL_MAX), its reason prefixed with "issuer ".
+ * no query, no fragment, <= ORGS_URL_MAX), its reason prefixed with "issuer ".
  * APR_ENOMEM only when no scratch pool can be made. */
 apr_status_t orgs_check_issuer_url(const char *s, orgs_err_t *err);
 

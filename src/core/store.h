@@ -176,6 +176,7 @@ typedef struct orgs_store_stat_t {
     apr_uint64_t used_bytes; /* last page * page size */
     unsigned version;
     apr_size_t orgs, conns, users, members, sessions;
+    apr_size_t pending; /* logins started, not yet completed or swept */
 } orgs_store_stat_t;
 
 /* ---- environment ---------------------------------------------------- */
@@ -586,7 +587,9 @@ apr_status_t orgs_store_invite_revoke(orgs_store_t *st, const char *id, apr_pool
 /* ---- whole-store operations ----------------------------------------- */
 
 /* Writes the whole store as JSON Lines to fp, one object per line with a
- * "type" field (org, conn, enable, user, member, invite). Sessions, pending
+ * "type" field (org, conn, enable, user, member, invite), after a first
+ * line {"type":"format","version":ORGS_STORE_FORMAT_VERSION} (not counted;
+ * import refuses a newer version and reads exports without it). Sessions, pending
  * logins and cache are not exported. Connection secrets are exported sealed
  * (base64), so the same key is needed on import. */
 apr_status_t orgs_store_export(orgs_store_t *st, FILE *fp, apr_size_t *count, apr_pool_t *p,
@@ -602,5 +605,30 @@ apr_status_t orgs_store_import(orgs_store_t *st, FILE *fp, apr_size_t *count, ap
  * array means consistent. */
 apr_status_t orgs_store_check(orgs_store_t *st, apr_array_header_t **problems, apr_pool_t *p,
                               orgs_err_t *err);
+
+/* ---- the key check value (store/keycheck.c) ---------------------------- */
+
+/* The store keeps a check value of its crypto key in its meta database
+ * ("keycheck": HMAC-SHA256 of a fixed label under keys->secrets; never the
+ * key), so a wrong key is found before it seals a secret nobody can open
+ * or httpd starts with it. Adding it is not a format change. */
+typedef enum {
+    ORGS_STORE_KEY_MATCH,    /* the recorded value is this key's */
+    ORGS_STORE_KEY_RECORDED, /* none was recorded; this key proved itself and is now */
+    ORGS_STORE_KEY_UNPROVEN, /* none recorded, none written (record = 0), no secret against it */
+    ORGS_STORE_KEY_WRONG,    /* another key's value, or secrets stored and none opens */
+} orgs_store_key_state_t;
+
+/* Checks the store's key (ORGS_ENOKEY without one). When no value is
+ * recorded yet (a store older than the check), the key proves itself by
+ * opening a stored client secret, or trivially when no secret is stored;
+ * with record set (a writable open) its value is then written (one write
+ * transaction). A key that opens none of the stored secrets is WRONG. */
+apr_status_t orgs_store_key_check(orgs_store_t *st, int record, orgs_store_key_state_t *state,
+                                  orgs_err_t *err);
+/* Counts the connections' sealed client secrets and how many open with the
+ * store's key (opened is 0 without a key). */
+apr_status_t orgs_store_secrets_check(orgs_store_t *st, apr_size_t *total, apr_size_t *opened,
+                                      apr_pool_t *p, orgs_err_t *err);
 
 #endif

@@ -6,6 +6,7 @@
 #include "private.h"
 #include "checks.h"
 #include "authz.h"
+#include "status.h"
 
 /* A Require line split into words at config time. */
 typedef struct {
@@ -88,6 +89,7 @@ static authz_status decide(request_rec *r, int ok, const char *what)
     if (!ok) {
         orgs_log_rerror(r, APLOG_INFO, 0, ORGSLOGNO(00401) "authorization denied for '%s': %s",
                         r->user, what);
+        orgs_status_count(ORGS_CTR_DENY_AUTHZ);
         return AUTHZ_DENIED;
     }
     return AUTHZ_GRANTED;

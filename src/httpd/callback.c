@@ -15,6 +15,7 @@
 #include "signin.h"
 #include "endpoints.h"
 #include "sweep.h"
+#include "status.h"
 
 /* Callback steps return this to go on; anything else is the response
  * already decided (an error page returns OK, so OK cannot mean "go on"). */
@@ -45,6 +46,7 @@ static int refuse_state(request_rec *r, apr_status_t rv)
 {
     orgs_log_rerror(r, APLOG_WARNING, 0, ORGSLOGNO(00215) "callback: state %s",
                     rv == ORGS_EEXPIRED ? "expired" : "unknown, forged or already used");
+    orgs_status_count(ORGS_CTR_DENY_BAD_STATE);
     return orgs_endpoints_error_send(
         r, HTTP_BAD_REQUEST, "invalid_request",
         "This sign-in attempt is unknown or has expired. Please sign in again.", "/");
@@ -149,6 +151,7 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
             r, APLOG_ERR, rv,
             ORGSLOGNO(00219) "callback: connection %s: provider metadata unavailable: %s",
             cb->conn->name, err.msg);
+        orgs_status_idp_error(cb->conn->name);
         return refuse(c, HTTP_BAD_GATEWAY, "temporarily_unavailable",
                       "The organization's identity provider cannot be reached.");
     }
@@ -176,6 +179,7 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
                         ORGSLOGNO(00221) "callback: connection %s answered error '%s' (%.200s)",
                         cb->conn->name, ap_escape_logitem(r->pool, error),
                         desc ? ap_escape_logitem(r->pool, desc) : "no description");
+        orgs_status_count(ORGS_CTR_DENY_IDP_REFUSED);
         return refuse(c, strcmp(shown, "access_denied") == 0 ? HTTP_FORBIDDEN : HTTP_BAD_REQUEST,
                       shown, text);
     }
@@ -192,6 +196,7 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
         orgs_log_rerror(r, APLOG_WARNING, rv,
                         ORGSLOGNO(00223) "callback: connection %s: code exchange failed: %s",
                         cb->conn->name, err.msg);
+        orgs_status_idp_error(cb->conn->name);
         return refuse(c, HTTP_BAD_GATEWAY, "server_error",
                       "The identity provider did not complete the sign-in.");
     }
@@ -210,6 +215,7 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
         orgs_log_rerror(r, APLOG_WARNING, rv,
                         ORGSLOGNO(00224) "callback: connection %s: ID token rejected: %s",
                         cb->conn->name, err.msg);
+        orgs_status_count(ORGS_CTR_DENY_BAD_TOKEN);
         return refuse(c, HTTP_FORBIDDEN, "access_denied",
                       "The identity provider's answer could not be verified.");
     }
@@ -391,6 +397,7 @@ static int commit_and_answer(orgs_route_t *c, callback_t *cb)
                                          "of org %s (%s)",
                         cb->user ? cb->user->id : "-", cb->conn->name, cb->org->name,
                         orgs_signin_admit_str((orgs_admit_t)admitted));
+        orgs_status_count(ORGS_CTR_DENY_NOT_MEMBER);
         return refuse(c, HTTP_FORBIDDEN, "access_denied",
                       "You are not a member of this organization.");
     }
@@ -406,6 +413,7 @@ static int commit_and_answer(orgs_route_t *c, callback_t *cb)
     orgs_log_rerror(r, APLOG_INFO, 0,
                     ORGSLOGNO(00229) "user %s signed in to org %s via connection %s", cb->user->id,
                     cb->org->name, cb->conn->name);
+    orgs_status_count(ORGS_CTR_SIGNINS);
     return orgs_endpoints_redirect(r, c->return_to);
 }
 

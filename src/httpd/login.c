@@ -15,6 +15,7 @@
 #include "endpoints.h"
 #include "admit.h"
 #include "crosssite.h"
+#include "status.h"
 
 /* Pending logins kept per browser; older ones are dropped. */
 #define ORGS_PENDING_PER_BROWSER 5
@@ -144,6 +145,7 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
             r, APLOG_ERR, rv,
             ORGSLOGNO(00204) "connection %s: identity provider metadata unavailable: %s",
             conn->name, err.msg);
+        orgs_status_idp_error(conn->name);
         return orgs_endpoints_error_send(r, HTTP_BAD_GATEWAY, "temporarily_unavailable",
                                          "The organization's identity provider cannot be reached.",
                                          c->return_to);

@@ -188,7 +188,7 @@ expect 1 org update org1 --meta "1bad=x"
 expect 0 org create metadup --meta k=1 --meta k=2
 expect 0 org show metadup --json
 assert_eq "$(j 'd["metadata"]')" '{"k": "2"}' "repeated --meta on create"
-expect 0 org delete metadup
+expect 0 org delete metadup --yes
 expect 0 org update org1 --meta region=us --meta region=eu
 expect 0 org show org1 --json
 assert_eq "$(j 'd["metadata"]')" '{"license": "premium", "region": "eu"}' "repeated --meta on update"
@@ -201,12 +201,12 @@ expect 0 org remove-domain org1 Example.ORG
 expect 3 org remove-domain org1 example.org
 expect 0 org show org1 --json
 assert_eq "$(j 'd["domains"]')" '["example.com"]' "domains after add/remove"
-expect 0 org delete org3
-expect 3 org delete org3
+expect 0 org delete org3 --yes
+expect 3 org delete org3 --yes
 
 # ---- connections -----------------------------------------------------------
 
-cc=(conn create okta --issuer https://idp.example.com --client-id client-1)
+cc=(conn create okta --issuer https://idp.example.com --client-id client-1 --no-check)
 (unset ORGS_KEY_FILE && expect 1 "${cc[@]}" --client-secret-file "$tmp/secret" &&
     grep -q 'key' "$err") || fail "conn create without a key file must fail with a clear error"
 expect 2 "${cc[@]}" # no secret
@@ -239,15 +239,15 @@ head -c 1025 /dev/zero | tr '\0' s >"$tmp/secret-long"
 expect 1 "${cc[@]}" --client-secret-file "$tmp/secret-long"
 LONG_SECRET=$(cat "$tmp/secret-long") expect 1 "${cc[@]}" --client-secret-env LONG_SECRET
 { head -c 1024 /dev/zero | tr '\0' s && printf '\r\n'; } >"$tmp/secret-max"
-expect 0 conn create edge --issuer https://idp.example.com --client-id c \
+expect 0 conn create edge --issuer https://idp.example.com --client-id c --no-check \
     --client-secret-file "$tmp/secret-max" # the longest secret, its line end dropped
-expect 0 conn delete edge
+expect 0 conn delete edge --yes
 expect 2 conn create okta --client-id c --client-secret-file "$tmp/secret"
 expect 0 "${cc[@]}" --client-secret-file "$tmp/secret" --display-name "Okta"
 okta=$(cat "$out")
 assert_match '^con_[A-Za-z0-9]{16}$' "$okta" "conn create prints only the id"
 expect 4 "${cc[@]}" --client-secret-file "$tmp/secret"
-SECRET_VAR=$secret2 expect 0 conn create azure --issuer http://127.0.0.1:9/ --client-id c2 \
+SECRET_VAR=$secret2 expect 0 conn create azure --issuer http://127.0.0.1:9/ --client-id c2 --no-check \
     --client-secret-env SECRET_VAR --scopes "openid email" --auth-method client_secret_post
 expect 0 conn list
 assert_match '^NAME +ID +ISSUER' "$(head -1 "$out")" "conn list header"
@@ -385,7 +385,9 @@ expect 2 invite create org1
 # ---- consistency, secrets --------------------------------------------------
 
 expect 0 check
-assert_eq "$(cat "$out")" "store consistent" "check on a good store"
+assert_match "store consistent\$" "$(tail -1 "$out")" "check on a good store"
+assert_match "^key: matches" "$(head -1 "$out")" "check verifies the key"
+assert_match "^secrets: 2 of 2 decrypt" "$(sed -n 2p "$out")" "check counts the secrets that decrypt"
 expect 0 check --json
 assert_eq "$(j 'd["consistent"]')" "true" "check --json"
 
@@ -441,13 +443,13 @@ done
 
 # ---- cascades --------------------------------------------------------------
 
-expect 0 org delete org1
+expect 0 org delete org1 --yes
 expect 3 org show org1
 expect 3 member list org1
 expect 0 user show "$alice" --json
 assert_eq "$(j '[o["org_name"] for o in d["organizations"]]')" '["org2"]' "org delete cascades memberships"
 expect 0 check
-expect 0 conn delete okta
+expect 0 conn delete okta --yes
 expect 3 conn show okta
 expect 3 user show "$alice" # users of a deleted connection go too
 expect 0 org show org2 --json
@@ -464,7 +466,7 @@ expect 0 -s "$tmp/store2" check
 expect 2 user purge
 expect 2 user purge extra --older-than 1d
 expect 1 user purge --older-than forever
-expect 0 conn create purgeidp --issuer https://idp.example.com --client-id c \
+expect 0 conn create purgeidp --no-check --issuer https://idp.example.com --client-id c \
     --client-secret-file "$tmp/secret"
 expect 0 org create purgeorg
 expect 0 member add purgeorg --connection purgeidp --email kept@example.com
@@ -510,28 +512,28 @@ expect 2 --max-size lots org list
 # ---- issuer change: users are bound to the issuer ---------------------------
 
 expect 0 org create issorg
-expect 0 conn create iss1 --issuer https://old-idp.example.com --client-id c1 \
+expect 0 conn create iss1 --no-check --issuer https://old-idp.example.com --client-id c1 \
     --client-secret-file "$tmp/secret"
-expect 0 conn update iss1 --issuer https://idp2.example.com
+expect 0 conn update iss1 --no-check --issuer https://idp2.example.com
 expect 0 org enable-conn issorg iss1 --auto-membership
 expect 0 member add issorg --connection iss1 --sub old-sub-1 --role admin
 issuser=$(cat "$out")
-expect 4 conn update iss1 --issuer https://evil-idp.example.com
+expect 4 conn update iss1 --no-check --issuer https://evil-idp.example.com
 assert_match 'migrate-users' "$(cat "$err")" "issuer change with users names the options"
 expect 0 conn show iss1 --json
 assert_eq "$(j 'd["issuer"]')" "https://idp2.example.com" "refused issuer change wrote nothing"
-expect 2 conn update iss1 --issuer https://x.example.com --migrate-users --drop-users
+expect 2 conn update iss1 --no-check --issuer https://x.example.com --migrate-users --drop-users
 expect 2 conn update iss1 --display-name X --migrate-users
-expect 0 conn update iss1 --issuer https://idp3.example.com --migrate-users
+expect 0 conn update iss1 --no-check --issuer https://idp3.example.com --migrate-users
 expect 0 user show "$issuser"
-expect 0 conn update iss1 --issuer https://idp4.example.com --drop-users
+expect 0 conn update iss1 --no-check --issuer https://idp4.example.com --drop-users
 expect 3 user show "$issuser"
 expect 0 conn show iss1 --json
 assert_eq "$(j 'd["issuer"]')" "https://idp4.example.com" "issuer changed after --drop-users"
 
 # ---- auto-membership on an issuer shared by many companies ------------------
 
-expect 0 conn create google --issuer https://accounts.google.com --client-id g1 \
+expect 0 conn create google --no-check --issuer https://accounts.google.com --client-id g1 \
     --client-secret-file "$tmp/secret"
 expect 0 org enable-conn issorg google # no warning without auto-membership
 run org enable-conn issorg google --auto-membership

@@ -304,7 +304,7 @@ test('5: removing the member or deleting the org ends access at once', async () 
   r = await login(b3, { start: '/org3/', email: 'alice@org1.example.com' });
   assertServed(r, 'alice at /org3/');
   assert.equal(r.env.ORG_NAME, 'org3');
-  await h.orgctlOk('org', 'delete', 'org3');
+  await h.orgctlOk('org', 'delete', 'org3', '--yes');
   mark = h.logMark();
   res = await b3.app.get('/org3/', { headers: HTML });
   assert.equal(res.status, 302);

@@ -71,6 +71,9 @@ test('two orgctl loops and concurrent logins lose nothing', async () => {
   for (let i = 0; i < LOGINS; i++) {
     assert.ok(members.some((m) => m.email === `user${i}@concurrent.example`), `user${i} not a member`);
   }
-  assert.equal(await h.orgctlOk('check'), 'store consistent');
+  // check verifies the key first (orgctl() passes httpd's key file)
+  const check = (await h.orgctlOk('check')).split('\n');
+  assert.equal(check.at(-1), 'store consistent', check.join('\n'));
+  assert.match(check[0], /^key: matches/);
   assert.doesNotMatch(h.errorLog(), /ORGS002(05|27|28)|\[(emerg|alert|crit)\]/);
 });

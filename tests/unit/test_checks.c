@@ -410,6 +410,12 @@ START_TEST(conn_check)
     c->issuer = "http://idp.example.com";
     REFUSED(orgs_check_conn(c, &err), "plain http off loopback");
     c = good_conn();
+    c->issuer = "https://idp.example.com/tenant?x=1";
+    REFUSED(orgs_check_conn(c, &err), "an issuer with a query");
+    c = good_conn();
+    c->issuer = "https://idp.example.com/tenant#x";
+    REFUSED(orgs_check_conn(c, &err), "an issuer with a fragment");
+    c = good_conn();
     c->client_id = NULL;
     REFUSED(orgs_check_conn(c, &err), "no client id");
     c = good_conn();

@@ -139,6 +139,9 @@ int cmd_conn_create(cli_t *c)
         return cli_usage_fail(c, "a client secret is required (--client-secret-file F or "
                                  "--client-secret-env VAR)");
     }
+    if ((rc = cli_idp_check_or_fail(c, cn.issuer)) != RC_OK) {
+        return rc;
+    }
     apr_status_t rv = orgs_store_conn_create(c->st, &cn, c->p, &c->err);
     if (rv != APR_SUCCESS) {
         return cli_fail_rv(c, rv, apr_psprintf(c->p, "connection '%s'", cn.name));
@@ -252,6 +255,9 @@ int cmd_conn_update(cli_t *c)
     if (flags && !upd.issuer) {
         return cli_usage_fail(c, "--migrate-users and --drop-users go with --issuer");
     }
+    if (upd.issuer && (rc = cli_idp_check_or_fail(c, upd.issuer)) != RC_OK) {
+        return rc;
+    }
     apr_status_t rv = orgs_store_conn_update_flags(c->st, ref, &upd, flags, c->p, &c->err);
     return rv == APR_SUCCESS ? RC_OK
                              : cli_fail_rv(c, rv, apr_psprintf(c->p, "connection '%s'", ref));
@@ -260,7 +266,20 @@ int cmd_conn_update(cli_t *c)
 int cmd_conn_delete(cli_t *c)
 {
     const char *ref = cli_arg(c, 0);
-    apr_status_t rv = orgs_store_conn_delete(c->st, ref, c->p, &c->err);
+    orgs_conn_t *cn;
+    int rc;
+    apr_status_t rv = orgs_store_conn_get(c->st, ref, &cn, c->p, &c->err);
+    if (rv != APR_SUCCESS) {
+        return cli_fail_rv(c, rv, apr_psprintf(c->p, "connection '%s'", ref));
+    }
+    rc = cli_confirm(c, apr_psprintf(c->p,
+                                     "Delete connection '%s' (%s) with its users, their "
+                                     "memberships and sessions, and its enablements?",
+                                     cn->name, cn->issuer));
+    if (rc != RC_OK) {
+        return rc;
+    }
+    rv = orgs_store_conn_delete(c->st, cn->id, c->p, &c->err);
     return rv == APR_SUCCESS ? RC_OK
                              : cli_fail_rv(c, rv, apr_psprintf(c->p, "connection '%s'", ref));
 }

@@ -206,31 +206,47 @@ int cmd_member_list(cli_t *c)
     return RC_OK;
 }
 
+/* The user a command names: USER (a usr_ id) when by_email is 0, else the
+ * user --connection CONN --email E (both required) names. */
+static int user_ref(cli_t *c, const char *user, int by_email, const char **out)
+{
+    const char *conn = cli_opt(c, "connection"), *email = cli_opt(c, "email");
+    char *norm;
+    const char *dom;
+    orgs_user_t *u;
+    if (!by_email) {
+        if (!user) {
+            return cli_usage_fail(c, "missing USER (or --connection CONN --email E)");
+        }
+        *out = user;
+        return RC_OK;
+    }
+    if (!conn || !email) {
+        return cli_usage_fail(c, "--connection and --email go together");
+    }
+    if (orgs_parse_email(email, &norm, &dom, c->p, &c->err) != APR_SUCCESS) {
+        return cli_fail_parse(c);
+    }
+    apr_status_t rv = orgs_store_user_by_email(c->st, conn, norm, &u, c->p, &c->err);
+    if (rv != APR_SUCCESS) {
+        return cli_fail_rv(c, rv, apr_psprintf(c->p, "user '%s' of connection '%s'", norm, conn));
+    }
+    *out = u->id;
+    return RC_OK;
+}
+
 int cmd_member_remove(cli_t *c)
 {
     const char *org = cli_arg(c, 0), *user = cli_arg(c, 1);
-    const char *conn = cli_opt(c, "connection"), *email = cli_opt(c, "email");
+    int by_email = cli_opt(c, "connection") || cli_opt(c, "email");
     apr_status_t rv;
+    int rc;
 
-    if (user && (conn || email)) {
+    if (user && by_email) {
         return cli_usage_fail(c, "give USER or --connection with --email, not both");
     }
-    if (!user && (!conn || !email)) {
-        return cli_usage_fail(c, "missing USER (or --connection CONN --email E)");
-    }
-    if (!user) {
-        char *norm;
-        const char *dom;
-        orgs_user_t *u;
-        if (orgs_parse_email(email, &norm, &dom, c->p, &c->err) != APR_SUCCESS) {
-            return cli_fail_parse(c);
-        }
-        rv = orgs_store_user_by_email(c->st, conn, norm, &u, c->p, &c->err);
-        if (rv != APR_SUCCESS) {
-            return cli_fail_rv(c, rv,
-                               apr_psprintf(c->p, "user '%s' of connection '%s'", norm, conn));
-        }
-        user = u->id;
+    if ((rc = user_ref(c, user, by_email, &user)) != RC_OK) {
+        return rc;
     }
     rv = orgs_store_member_remove(c->st, org, user, c->p, &c->err);
     return rv == APR_SUCCESS
@@ -238,16 +254,23 @@ int cmd_member_remove(cli_t *c)
                : cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s', user '%s'", org, user));
 }
 
+/* role add|remove ORG (USER | --connection CONN --email E) ROLE... */
 static int role_change(cli_t *c, int add)
 {
-    const char *org = cli_arg(c, 0), *user = cli_arg(c, 1);
+    int by_email = cli_opt(c, "connection") || cli_opt(c, "email");
+    const char *org = cli_arg(c, 0), *user = by_email ? NULL : cli_arg(c, 1);
+    int first = by_email ? 1 : 2; /* the first role's position */
     apr_array_header_t *in = apr_array_make(c->p, c->args->nelts, sizeof(const char *));
     apr_array_header_t *roles;
     int rc;
-    for (int i = 2; i < c->args->nelts; i++) {
+    if (c->args->nelts <= first) {
+        return cli_usage_fail(c, "missing ROLE");
+    }
+    for (int i = first; i < c->args->nelts; i++) {
         APR_ARRAY_PUSH(in, const char *) = cli_arg(c, i);
     }
-    if ((rc = cli_parse_roles(c, in, &roles)) != RC_OK) {
+    if ((rc = cli_parse_roles(c, in, &roles)) != RC_OK ||
+        (rc = user_ref(c, user, by_email, &user)) != RC_OK) {
         return rc;
     }
     apr_status_t rv = add ? orgs_store_role_add(c->st, org, user, roles, c->p, &c->err)

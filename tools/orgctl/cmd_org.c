@@ -165,7 +165,24 @@ int cmd_org_update(cli_t *c)
 int cmd_org_delete(cli_t *c)
 {
     const char *ref = cli_arg(c, 0);
-    apr_status_t rv = orgs_store_org_delete(c->st, ref, c->p, &c->err);
+    orgs_org_t *o;
+    apr_array_header_t *ms = NULL;
+    int rc;
+    apr_status_t rv = orgs_store_org_get(c->st, ref, &o, c->p, &c->err);
+    if (rv == APR_SUCCESS) {
+        rv = orgs_store_member_list(c->st, o->id, &ms, c->p, &c->err);
+    }
+    if (rv != APR_SUCCESS) {
+        return cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", ref));
+    }
+    rc = cli_confirm(c, apr_psprintf(c->p,
+                                     "Delete org '%s' with its %d member%s, domains, "
+                                     "invitations and sessions?",
+                                     o->name, ms->nelts, ms->nelts == 1 ? "" : "s"));
+    if (rc != RC_OK) {
+        return rc;
+    }
+    rv = orgs_store_org_delete(c->st, o->id, c->p, &c->err);
     return rv == APR_SUCCESS ? RC_OK : cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", ref));
 }
 

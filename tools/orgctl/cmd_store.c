@@ -85,19 +85,49 @@ int cmd_import(cli_t *c)
     return RC_OK;
 }
 
+/* What check says of the key (main.c checked it already when given). */
+static const char *key_text(cli_t *c)
+{
+    if (!c->keys) {
+        return "not given: client secrets not checked (--key-file or ORGS_KEY_FILE)";
+    }
+    return c->key_state == ORGS_STORE_KEY_MATCH
+               ? "matches the store's key check value"
+               : "opens the stored secrets (no key check value recorded yet: the next "
+                 "write command records it)";
+}
+
 int cmd_check(cli_t *c)
 {
     apr_array_header_t *problems;
+    apr_size_t total = 0, opened = 0;
     apr_status_t rv = orgs_store_check(c->st, &problems, c->p, &c->err);
+    if (rv == APR_SUCCESS) {
+        rv = orgs_store_secrets_check(c->st, &total, &opened, c->p, &c->err);
+    }
     if (rv != APR_SUCCESS) {
         return cli_fail_rv(c, rv, NULL);
+    }
+    if (c->keys && opened < total) {
+        APR_ARRAY_PUSH(problems, const char *) = apr_psprintf(
+            c->p, "%" APR_SIZE_T_FMT " client secret%s do%s not decrypt with this key",
+            total - opened, total - opened == 1 ? "" : "s", total - opened == 1 ? "es" : "");
     }
     if (c->json) {
         json_t *j = json_object();
         json_object_set_new(j, "consistent", json_boolean(problems->nelts == 0));
         json_object_set_new(j, "problems", out_jstrings(problems));
+        json_object_set_new(j, "key_checked", json_boolean(c->keys != NULL));
+        json_object_set_new(j, "secrets", json_integer((json_int_t)total));
+        if (c->keys) {
+            json_object_set_new(j, "secrets_decrypted", json_integer((json_int_t)opened));
+        }
         out_json_new(c, j);
     } else if (problems->nelts == 0) {
+        printf("key: %s\n", key_text(c));
+        if (c->keys) {
+            printf("secrets: %" APR_SIZE_T_FMT " of %" APR_SIZE_T_FMT " decrypt\n", opened, total);
+        }
         printf("store consistent\n");
     } else {
         for (int i = 0; i < problems->nelts; i++) {

@@ -20,7 +20,7 @@
 static int cmd_help(cli_t *c);
 
 #define SECRET_OPTS "client-secret-file=,client-secret-env="
-#define CONN_OPTS "issuer=,client-id=,display-name=,scopes=,auth-method=," SECRET_OPTS
+#define CONN_OPTS "issuer=,client-id=,display-name=,scopes=,auth-method=,no-check," SECRET_OPTS
 
 static const command_t commands[] = {
     {"org", "create", "display-name=,meta=*,domain=*", 1, 1, STORE_WRITE, KEY_NONE, cmd_org_create,
@@ -29,7 +29,7 @@ static const command_t commands[] = {
     {"org", "show", "", 1, 1, STORE_READ, KEY_NONE, cmd_org_show, "ORG"},
     {"org", "update", "display-name=,meta=*,unset-meta=*", 1, 1, STORE_WRITE, KEY_NONE,
      cmd_org_update, "ORG [--display-name S] [--meta K=V]... [--unset-meta K]..."},
-    {"org", "delete", "", 1, 1, STORE_WRITE, KEY_NONE, cmd_org_delete, "ORG"},
+    {"org", "delete", "yes", 1, 1, STORE_WRITE, KEY_NONE, cmd_org_delete, "ORG [--yes]"},
     {"org", "add-domain", "", 2, 2, STORE_WRITE, KEY_NONE, cmd_org_add_domain, "ORG DOMAIN"},
     {"org", "remove-domain", "", 2, 2, STORE_WRITE, KEY_NONE, cmd_org_remove_domain, "ORG DOMAIN"},
     {"org", "enable-conn", "auto-membership,require-claim=,require-email-domain", 2, 2, STORE_WRITE,
@@ -39,14 +39,15 @@ static const command_t commands[] = {
     {"conn", "create", CONN_OPTS, 1, 1, STORE_WRITE, KEY_REQUIRED, cmd_conn_create,
      "NAME --issuer URL --client-id ID (--client-secret-file F | --client-secret-env VAR) "
      "[--display-name S] [--scopes \"openid email profile\"] "
-     "[--auth-method client_secret_basic|client_secret_post]"},
+     "[--auth-method client_secret_basic|client_secret_post] [--no-check]"},
     {"conn", "list", "", 0, 0, STORE_READ, KEY_NONE, cmd_conn_list, ""},
     {"conn", "show", "", 1, 1, STORE_READ, KEY_NONE, cmd_conn_show, "CONN"},
     {"conn", "update", CONN_OPTS ",migrate-users,drop-users", 1, 1, STORE_WRITE, KEY_IF_SECRET,
      cmd_conn_update,
      "CONN [--issuer URL] [--client-id ID] [--client-secret-file F | --client-secret-env VAR] "
-     "[--display-name S] [--scopes S] [--auth-method M] [--migrate-users | --drop-users]"},
-    {"conn", "delete", "", 1, 1, STORE_WRITE, KEY_NONE, cmd_conn_delete, "CONN"},
+     "[--display-name S] [--scopes S] [--auth-method M] [--migrate-users | --drop-users] "
+     "[--no-check]"},
+    {"conn", "delete", "yes", 1, 1, STORE_WRITE, KEY_NONE, cmd_conn_delete, "CONN [--yes]"},
     {"user", "list", "email=", 0, 0, STORE_READ, KEY_NONE, cmd_user_list, "[--email E]"},
     {"user", "show", "", 1, 1, STORE_READ, KEY_NONE, cmd_user_show, "USER"},
     {"user", "delete", "", 1, 1, STORE_WRITE, KEY_NONE, cmd_user_delete, "USER"},
@@ -57,8 +58,10 @@ static const command_t commands[] = {
     {"member", "list", "", 1, 1, STORE_READ, KEY_NONE, cmd_member_list, "ORG"},
     {"member", "remove", "connection=,email=", 1, 2, STORE_WRITE, KEY_NONE, cmd_member_remove,
      "ORG (USER | --connection CONN --email E)"},
-    {"role", "add", "", 3, -1, STORE_WRITE, KEY_NONE, cmd_role_add, "ORG USER ROLE..."},
-    {"role", "remove", "", 3, -1, STORE_WRITE, KEY_NONE, cmd_role_remove, "ORG USER ROLE..."},
+    {"role", "add", "connection=,email=", 2, -1, STORE_WRITE, KEY_NONE, cmd_role_add,
+     "ORG (USER | --connection CONN --email E) ROLE..."},
+    {"role", "remove", "connection=,email=", 2, -1, STORE_WRITE, KEY_NONE, cmd_role_remove,
+     "ORG (USER | --connection CONN --email E) ROLE..."},
     {"invite", "create", "role=*,ttl=", 2, 2, STORE_WRITE, KEY_NONE, cmd_invite_create,
      "ORG EMAIL [--role R]... [--ttl 7d]"},
     {"invite", "list", "", 1, 1, STORE_READ, KEY_NONE, cmd_invite_list, "ORG"},
@@ -66,6 +69,8 @@ static const command_t commands[] = {
     {"export", NULL, "", 0, 1, STORE_READ, KEY_OPTIONAL, cmd_export, "[FILE]"},
     {"import", NULL, "", 0, 1, STORE_WRITE, KEY_OPTIONAL, cmd_import, "[FILE]"},
     {"check", NULL, "", 0, 0, STORE_READ, KEY_OPTIONAL, cmd_check, ""},
+    {"doctor", NULL, "apache-dir=,no-network", 0, 0, STORE_READ, KEY_OPTIONAL, cmd_doctor,
+     "[--apache-dir DIR] [--no-network]"},
     {"help", NULL, "", 0, 2, STORE_NONE, KEY_NONE, cmd_help, "[COMMAND]"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -101,8 +106,14 @@ static void print_usage(FILE *fp, const char *group)
 
 static int cmd_help(cli_t *c)
 {
-    print_usage(stdout, c->args->nelts ? cli_arg(c, 0) : NULL);
-    return RC_OK;
+    if (!c->args->nelts) {
+        print_usage(stdout, NULL);
+        return RC_OK;
+    }
+    const char *words = c->args->nelts > 1
+                            ? apr_pstrcat(c->p, cli_arg(c, 0), " ", cli_arg(c, 1), NULL)
+                            : cli_arg(c, 0);
+    return cli_help_command(c, commands, NCOMMANDS, words);
 }
 
 /* ---- store and key ---------------------------------------------------- */
@@ -113,7 +124,10 @@ static int load_key(cli_t *c)
     int need = k->key == KEY_REQUIRED ||
                (k->key == KEY_IF_SECRET &&
                 (cli_opt(c, "client-secret-file") || cli_opt(c, "client-secret-env")));
-    if (k->key == KEY_NONE || (!need && k->key != KEY_OPTIONAL)) {
+    /* Every write loads a configured key and checks it against the store
+     * (verify_key): a store being created records it, an older store
+     * without a check value records it once the key proves itself. */
+    if (!need && k->key != KEY_OPTIONAL && k->store != STORE_WRITE) {
         return RC_OK;
     }
     if (!c->key_file || !*c->key_file) {
@@ -132,6 +146,26 @@ static int load_key(cli_t *c)
         }
         return cli_fail(c, RC_ERROR, "key file '%s': %s", c->key_file,
                         c->err.msg[0] ? c->err.msg : "cannot load");
+    }
+    return RC_OK;
+}
+
+/* Every command that loaded the key checks it against the store's check
+ * value first (a write records it when the store has none and the key
+ * proves itself): a wrong key never seals a secret httpd cannot open. */
+static int verify_key(cli_t *c)
+{
+    orgs_store_key_state_t state;
+    apr_status_t rv = orgs_store_key_check(c->st, c->cmd->store == STORE_WRITE, &state, &c->err);
+    if (rv != APR_SUCCESS) {
+        return cli_fail_rv(c, rv, "key check");
+    }
+    c->key_state = (int)state;
+    if (state == ORGS_STORE_KEY_WRONG) {
+        return cli_fail(c, RC_STORE,
+                        "wrong key for this store: '%s' is not the key its data was written "
+                        "with (use the file OrgsCryptoKey names)",
+                        c->key_file);
     }
     return RC_OK;
 }
@@ -188,14 +222,15 @@ static int run(cli_t *c, int argc, const char *const *argv)
     }
     if (!c->cmd || c->help) {
         if (c->cmd && c->cmd->fn != cmd_help) {
-            printf("usage: orgctl %s%s%s\n", c->name, *c->cmd->usage ? " " : "", c->cmd->usage);
+            return cli_help_command(c, commands, NCOMMANDS, c->name);
         } else {
             print_usage(stdout, c->cmd && c->args->nelts ? cli_arg(c, 0) : NULL);
         }
         return RC_OK;
     }
     if (c->cmd->store != STORE_NONE) {
-        if ((rc = load_key(c)) != RC_OK || (rc = open_store(c)) != RC_OK) {
+        if ((rc = load_key(c)) != RC_OK || (rc = open_store(c)) != RC_OK ||
+            (c->keys && (rc = verify_key(c)) != RC_OK)) {
             return rc;
         }
     }

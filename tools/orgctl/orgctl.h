@@ -17,6 +17,8 @@
 #ifndef ORGCTL_H
 #define ORGCTL_H
 
+#include <stdio.h>
+
 #include <apr_pools.h>
 #include <apr_tables.h>
 #include <apr_time.h>
@@ -75,6 +77,7 @@ struct cli_t {
     apr_array_header_t *args; /* positional arguments, const char * */
     orgs_store_t *st;
     orgs_crypto_keys_t *keys;
+    int key_state; /* orgs_store_key_state_t, when keys were checked */
     apr_uint64_t map_size;
     orgs_err_t err;
 };
@@ -149,6 +152,38 @@ int out_json_new(cli_t *c, json_t *j);
 /* Prints a new object's id: alone on a line, or {"id": ...} with --json. */
 int out_id(cli_t *c, const char *id);
 
+/* ---- idpcheck.c: an issuer's discovery document and JWKS ---------------- */
+
+typedef struct cli_idp_report_t {
+    const char *issuer;
+    const char *authorization_endpoint;
+    const char *token_endpoint;
+    const char *jwks_uri;
+    int end_session; /* an end_session_endpoint is advertised */
+    int keys;        /* signing keys in the JWK set */
+    const char *algs;
+} cli_idp_report_t;
+
+/* Fetches issuer's discovery document and JWK set as httpd will (no cache);
+ * err says what is wrong with them. */
+apr_status_t cli_idp_check(cli_t *c, const char *issuer, cli_idp_report_t *r, orgs_err_t *err);
+void cli_idp_report_print(FILE *fp, const char *indent, const cli_idp_report_t *r);
+/* Unless --no-check: checks issuer and reports on stderr, or fails (RC_ERROR). */
+int cli_idp_check_or_fail(cli_t *c, const char *issuer);
+
+/* ---- confirm.c: questions before destructive commands ------------------ */
+
+/* RC_OK when the command may go on: --yes was given, or the operator
+ * answered y/yes to question on a terminal. Without a terminal and without
+ * --yes it fails (RC_USAGE) rather than wait or guess. */
+int cli_confirm(cli_t *c, const char *question);
+
+/* ---- help.c: per-command help ------------------------------------------ */
+
+/* The long help of the command named by words ("org create", "org", ...):
+ * RC_OK after printing it, RC_USAGE (one error line) for an unknown one. */
+int cli_help_command(cli_t *c, const command_t *table, apr_size_t n, const char *words);
+
 /* ---- the commands, one file per family ---------------------------------- */
 
 int cmd_org_create(cli_t *c);
@@ -185,5 +220,6 @@ int cmd_invite_revoke(cli_t *c);
 int cmd_export(cli_t *c);
 int cmd_import(cli_t *c);
 int cmd_check(cli_t *c);
+int cmd_doctor(cli_t *c);
 
 #endif

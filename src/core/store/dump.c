@@ -15,6 +15,8 @@
 /* The export member that carries a connection's sealed secret (base64url
  * of the store's sealed bytes: it opens only with the store's key). */
 #define EXPORT_SEALED "sealed_secret"
+/* The type of an export's first line: {"type":"format","version":N}. */
+#define EXPORT_FORMAT "format"
 
 /* Writes one line; steals j. */
 static apr_status_t emit_new(FILE *fp, const char *type, json_t *j, apr_size_t *count,
@@ -158,6 +160,12 @@ static apr_status_t export_all(orgs_store_t *st, MDB_txn *txn, FILE *fp, apr_siz
     apr_status_t rv = APR_SUCCESS;
     if ((rv = st_pool_new(&tmp, p, err)) != APR_SUCCESS) {
         return rv;
+    }
+    /* First line: the format the export is written in (not counted), so
+     * an import can refuse an export newer than itself. */
+    if (fprintf(fp, "{\"type\":\"" EXPORT_FORMAT "\",\"version\":%d}\n",
+                ORGS_STORE_FORMAT_VERSION) < 0) {
+        rv = orgs_err_set(err, APR_EGENERAL, "write failed: %s", strerror(errno));
     }
     for (size_t i = 0; rv == APR_SUCCESS && i < sizeof(order) / sizeof(order[0]); i++) {
         rv = export_db(st, txn, order[i], fp, count, tmp, err);
@@ -321,6 +329,12 @@ static apr_status_t import_line(orgs_store_t *st, MDB_txn *txn, const json_t *j,
     return orgs_err_set(err, APR_EINVAL, "unknown type '%s'", type);
 }
 
+static int is_format_line(const json_t *j)
+{
+    const char *type = json_string_value(json_object_get(j, "type"));
+    return type && strcmp(type, EXPORT_FORMAT) == 0;
+}
+
 /* Every line of fp, in one transaction: all or nothing. */
 static apr_status_t import_all(orgs_store_t *st, MDB_txn *txn, FILE *fp, apr_size_t *count,
                                apr_pool_t *p, orgs_err_t *err)
@@ -348,6 +362,14 @@ static apr_status_t import_all(orgs_store_t *st, MDB_txn *txn, FILE *fp, apr_siz
         if (!json_is_object(j)) {
             rv = orgs_err_set(err, APR_EINVAL, "line %" APR_SIZE_T_FMT ": not a JSON object",
                               lineno);
+        } else if (is_format_line(j)) {
+            json_int_t ver = json_integer_value(json_object_get(j, "version"));
+            if (ver < 1 || ver > ORGS_STORE_FORMAT_VERSION) {
+                rv = orgs_err_set(err, ORGS_EVERSION,
+                                  "line %" APR_SIZE_T_FMT ": an export of format %" APR_INT64_T_FMT
+                                  ", this build reads up to %d",
+                                  lineno, (apr_int64_t)ver, ORGS_STORE_FORMAT_VERSION);
+            }
         } else {
             rv = import_line(st, txn, j, tmp, err);
             if (rv != APR_SUCCESS) {

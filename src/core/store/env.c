@@ -237,6 +237,9 @@ static apr_status_t open_dbs(orgs_store_t *st, int rdonly, orgs_err_t *err)
             int n = snprintf(buf, sizeof(buf), "%d", ORGS_STORE_FORMAT_VERSION);
             rv = st_kv_put(txn, DB(st, META), &k, buf, (size_t)n, 0, err, "format version");
             st->version = ORGS_STORE_FORMAT_VERSION;
+            if (rv == APR_SUCCESS) { /* a new store: its key from the start */
+                rv = st_keycheck_init(st, txn, err);
+            }
         } else if (rv == APR_SUCCESS) {
             char buf[16] = "";
             memcpy(buf, v.mv_data, v.mv_size < sizeof(buf) - 1 ? v.mv_size : sizeof(buf) - 1);
@@ -346,11 +349,10 @@ static apr_status_t store_stat(orgs_store_t *st, MDB_txn *txn, orgs_store_stat_t
     const struct {
         int db;
         apr_size_t *n;
-    } counts[] = {{DB_ORGS, &out->orgs},
-                  {DB_CONNS, &out->conns},
-                  {DB_USERS, &out->users},
-                  {DB_ORG_MEMBERS, &out->members}, /* one entry per membership */
-                  {DB_SESSIONS, &out->sessions}};
+    } counts[] = {
+        {DB_ORGS, &out->orgs},           {DB_CONNS, &out->conns},    {DB_USERS, &out->users},
+        {DB_ORG_MEMBERS, &out->members}, /* one entry per membership */
+        {DB_SESSIONS, &out->sessions},   {DB_PENDING, &out->pending}};
     for (size_t i = 0; rv == APR_SUCCESS && i < sizeof(counts) / sizeof(counts[0]); i++) {
         int rc = mdb_stat(txn, st->db[counts[i].db], &ms);
         if (rc != MDB_SUCCESS) {

@@ -36,7 +36,7 @@
  * through it.
  *
  * Layout (keys -> values; ids are fixed length "xxx_" + 16 base62):
- *   meta             "version" -> decimal text
+ *   meta             "version" -> decimal text; "keycheck" -> HMAC of a label (keycheck.c)
  *   orgs             org id -> binary record (format at REC_ORG_TAG in codec.h)
  *   org_names        name -> org id
  *   domains          domain -> org id
@@ -299,6 +299,10 @@ apr_status_t st_enable_load_cond(orgs_store_t *st, MDB_txn *txn, const char *org
 apr_status_t st_enable_set_cond(orgs_store_t *st, MDB_txn *txn, const char *org_ref,
                                 const char *conn_ref, int auto_membership, const char *require,
                                 apr_pool_t *p, orgs_err_t *err);
+
+/* keycheck.c: records the key check value of st->keys, when given, in a
+ * store being created (inside the open's write transaction). */
+apr_status_t st_keycheck_init(orgs_store_t *st, MDB_txn *txn, orgs_err_t *err);
 
 /* conn.c */
 apr_status_t st_conn_unseal(orgs_store_t *st, orgs_conn_t *c, const char *sealed, apr_pool_t *p,

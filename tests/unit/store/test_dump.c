@@ -34,6 +34,12 @@ START_TEST(export_import)
     populate(st);
     ck_assert_int_eq(orgs_store_export(st, fp, &n, pool, &err), APR_SUCCESS);
     ck_assert_uint_eq(n, 8);
+    /* the first line names the format, and is not an object */
+    char first[64] = "";
+    rewind(fp);
+    ck_assert_ptr_nonnull(fgets(first, sizeof(first), fp));
+    ck_assert_str_eq(
+        first, "{\"type\":\"format\",\"version\":" APR_STRINGIFY(ORGS_STORE_FORMAT_VERSION) "}\n");
     rewind(fp);
     st2 = open_in(dir2, keys);
     ck_assert_int_eq(orgs_store_import(st2, fp, &m, pool, &err), APR_SUCCESS);
@@ -51,11 +57,27 @@ START_TEST(export_import)
     /* again into the same store: conflicts, all or nothing */
     rewind(fp);
     ck_assert_int_eq(orgs_store_import(st2, fp, &m, pool, &err), APR_EEXIST);
-    ck_assert_ptr_nonnull(strstr(err.msg, "line 1"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "line 2")); /* line 1: the format */
     ck_assert_int_eq(orgs_store_stat(st2, &s2, &err), APR_SUCCESS);
     ck_assert_uint_eq(s1.orgs, s2.orgs);
     fclose(fp);
     testutil_rmtree(dir2);
+}
+END_TEST
+
+START_TEST(import_newer_format)
+{
+    orgs_store_t *st = open_store();
+    apr_size_t n;
+    FILE *fp = tmpfile();
+    fputs("{\"type\":\"format\",\"version\":999}\n"
+          "{\"type\":\"org\",\"id\":\"org_AAAAAAAAAAAAAAAA\",\"name\":\"a\"}\n",
+          fp);
+    rewind(fp);
+    ck_assert_int_eq(orgs_store_import(st, fp, &n, pool, &err), ORGS_EVERSION);
+    ck_assert_ptr_nonnull(strstr(err.msg, "format 999"));
+    ck_assert_uint_eq(n, 0);
+    fclose(fp);
 }
 END_TEST
 
@@ -91,6 +113,7 @@ END_TEST
 static void add_tests(TCase *tc)
 {
     tcase_add_test(tc, export_import);
+    tcase_add_test(tc, import_newer_format);
     tcase_add_test(tc, import_bad);
 }
 
