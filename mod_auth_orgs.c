@@ -8,6 +8,7 @@
 #include <http_config.h>
 #include <http_log.h>
 #include <ap_mpm.h>
+#include <unixd.h>
 
 #include "orgs.h"
 #include "crypto.h"
@@ -131,10 +132,11 @@ static apr_status_t check_store_key(orgs_store_t *st, server_rec *s, const char 
 static int probe_stores(apr_pool_t *ptemp, server_rec *s)
 {
     for (server_rec *vs = s; vs; vs = vs->next) {
-        const orgs_srv_cfg_t *sc = orgs_srv_cfg(vs);
+        orgs_srv_cfg_t *sc = orgs_srv_cfg(vs);
         orgs_store_t *st;
         orgs_err_t err = {{0}};
         apr_status_t rv;
+        apr_uint64_t recorded, used;
         int seen = 0;
 
         if (!sc->store_dir) {
@@ -147,8 +149,29 @@ static int probe_stores(apr_pool_t *ptemp, server_rec *s)
         if (seen) {
             continue;
         }
+        /* as the children will open it, before root creates anything */
+        rv = orgs_store_check_access(sc->store_dir, ap_unixd_config.user_id,
+                                     ap_unixd_config.group_id, ptemp, &err);
+        if (rv != APR_SUCCESS) {
+            orgs_log_error(vs, APLOG_CRIT, rv,
+                           ORGSLOGNO(00601) "OrgsStore %s: the children could not use the store: "
+                                            "%s",
+                           sc->store_dir, err.msg);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        /* more data than OrgsStoreMaxSize maps (grown by orgctl
+         * --max-size): LMDB maps the data's size, with no room for inserts */
+        if (orgs_store_file_info(sc->store_dir, &recorded, &used, ptemp, &err) == APR_SUCCESS &&
+            used > sc->store_max_size) {
+            orgs_log_error(vs, APLOG_WARNING, 0,
+                           ORGSLOGNO(00602) "OrgsStore %s: the store holds %" APR_UINT64_T_FMT
+                                            " bytes, more than OrgsStoreMaxSize (%" APR_UINT64_T_FMT
+                                            "): it is full until OrgsStoreMaxSize is raised to "
+                                            "the size given to orgctl --max-size",
+                           sc->store_dir, used, sc->store_max_size);
+        }
         rv = orgs_store_open(&st, sc->store_dir, sc->store_max_size, max_readers(),
-                             ORGS_STORE_CREATE, sc->keys, ptemp, &err);
+                             ORGS_STORE_CREATE | ORGS_STORE_MAP_RECORD, sc->keys, ptemp, &err);
         if (rv != APR_SUCCESS) {
             orgs_log_error(vs, APLOG_CRIT, rv,
                            ORGSLOGNO(00011) "OrgsStore %s: cannot open the store: %s",

@@ -18,6 +18,7 @@
 #define ORGS_STORE_H
 
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "orgs.h"
 #include "crypto.h"
@@ -42,6 +43,19 @@
  * ~4 KiB each (return_to up to ORGS_URL_MAX) this is ~80 MiB at most: keep
  * OrgsStoreMaxSize well above it. */
 #define ORGS_STORE_PENDING_MAX 20000
+/* What one pending login may take in the map at most (a return_to of
+ * ORGS_URL_MAX makes its record an overflow page, plus its two index
+ * entries). */
+#define ORGS_STORE_PENDING_BYTES (6 * 1024)
+/* The fewest pending logins a map must hold: OrgsStoreMaxSize is refused
+ * at configuration time below that (orgs_store_pending_max_for). */
+#define ORGS_STORE_PENDING_MIN 256
+
+/* The global bound on pending logins for a map of map_size bytes: at most
+ * a quarter of the map, so pending logins (which unauthenticated clients
+ * create) can never fill it, and at most ORGS_STORE_PENDING_MAX. A handle
+ * opened with that map size starts with this bound. */
+apr_size_t orgs_store_pending_max_for(apr_uint64_t map_size);
 
 /* Sessions kept per (org, user): a member who can sign in at will (e.g.
  * through an auto-membership connection) cannot grow the table without
@@ -189,6 +203,12 @@ enum {
      * (ORGS_ESTORE, until a restart) instead of remapped, because LMDB may
      * only remap while no transaction of the process is active. */
     ORGS_STORE_THREADED = 4,
+    /* Records map_size in the store as its map size (httpd's parent with
+     * OrgsStoreMaxSize, orgctl --max-size); a read-only open ignores it. */
+    ORGS_STORE_MAP_RECORD = 8,
+    /* Maps at the size the store records when it records one (orgctl
+     * without --max-size), else at map_size. */
+    ORGS_STORE_MAP_RECORDED = 16,
 };
 
 /* Opens (and creates when allowed) the environment in dir, which must
@@ -213,6 +233,32 @@ apr_status_t orgs_store_open(orgs_store_t **st, const char *dir, apr_uint64_t ma
                              apr_pool_t *p, orgs_err_t *err);
 void orgs_store_close(orgs_store_t *st);
 apr_status_t orgs_store_stat(orgs_store_t *st, orgs_store_stat_t *out, orgs_err_t *err);
+/* What data.mdb's header records, read without mapping it: the map size
+ * the last writer used (LMDB keeps it in the file, so every process sees
+ * the same) and the bytes in use up to its last page. APR_NOTFOUND when
+ * there is no data.mdb or it is empty; ORGS_ESTORE when its header is not
+ * LMDB's. Every writable and read-only open also checks that the file
+ * holds the pages its header counts (ORGS_ESTORE "truncated") before
+ * mapping it. */
+apr_status_t orgs_store_file_info(const char *dir, apr_uint64_t *map_size, apr_uint64_t *used,
+                                  apr_pool_t *p, orgs_err_t *err);
+/* Run as root for processes that will run as uid:gid (httpd's children):
+ * ORGS_ESTORE, naming the file, unless that user can create a file in dir
+ * and open its data.mdb and lock.mdb (where they exist) read-write. A
+ * directory uid owns passes without a try (the open takes its identity);
+ * does nothing when not root or uid is 0. */
+apr_status_t orgs_store_check_access(const char *dir, uid_t uid, gid_t gid, apr_pool_t *p,
+                                     orgs_err_t *err);
+
+/* Space: a write that may grow the store (create, add, sign-in, pending
+ * login, cache) is refused with ORGS_ESTOREFULL once the pages in use
+ * leave less than a reserve (an eighth of the map, at most 64 MiB);
+ * deletes, revocations, sign-outs, sweeps and session touches may use the
+ * reserve, so they succeed on a store full for everything else. A disk
+ * full (ENOSPC, EDQUOT) is ORGS_ESTOREFULL too.
+ * Growth: a threaded handle (ORGS_STORE_THREADED) whose map another process
+ * outgrew (orgctl --max-size) remaps to the size recorded in the file at
+ * its next transaction, waiting until none of its threads is inside one. */
 
 /* ---- organizations -------------------------------------------------- */
 
@@ -403,6 +449,17 @@ apr_status_t orgs_store_session_delete(orgs_store_t *st, const unsigned char sid
  * reports it). */
 apr_status_t orgs_store_session_purge(orgs_store_t *st, apr_time_t now, apr_interval_time_t idle,
                                       apr_size_t *removed, apr_pool_t *p, orgs_err_t *err);
+
+/* At most max_batches purge batches (orgs_store_session_purge's; 0 = no
+ * bound), so the request that triggers it pays a bounded cost. resume:
+ * NULL or "" to start at the first session, else a *next of an earlier
+ * call; *next (hex, in p) is where to go on when *more says sessions were
+ * left unread. */
+apr_status_t orgs_store_session_purge_some(orgs_store_t *st, apr_time_t now,
+                                           apr_interval_time_t idle, apr_size_t max_batches,
+                                           const char *resume, const char **next,
+                                           apr_size_t *removed, int *more, apr_pool_t *p,
+                                           orgs_err_t *err);
 
 /* Changes the batch bounds of orgs_store_session_purge on this handle:
  * sessions deleted and records read per transaction (0 = the default,
@@ -605,6 +662,22 @@ apr_status_t orgs_store_import(orgs_store_t *st, FILE *fp, apr_size_t *count, ap
  * array means consistent. */
 apr_status_t orgs_store_check(orgs_store_t *st, apr_array_header_t **problems, apr_pool_t *p,
                               orgs_err_t *err);
+/* orgs_store_check, and also reads every byte of every record of every
+ * database (the cache, pending logins and the free list included), so
+ * damage anywhere in the file is met. Damage LMDB does not detect may
+ * make it abort the process: run it in a child process (orgctl check
+ * does). */
+apr_status_t orgs_store_check_deep(orgs_store_t *st, apr_array_header_t **problems, apr_pool_t *p,
+                                   orgs_err_t *err);
+/* A compacted copy of the store (free pages left out) written to fd, from
+ * one read transaction: consistent while other processes write. */
+apr_status_t orgs_store_backup(orgs_store_t *st, int fd, orgs_err_t *err);
+/* Installs file (a backup) as dir's data.mdb: refused (ORGS_ESTORE) while
+ * any process has the store open (httpd, orgctl); the copy is checked
+ * first (an LMDB file of this module, not truncated), then renamed into
+ * place, owned by the directory's owner, and the old lock file removed. */
+apr_status_t orgs_store_restore(const char *dir, const char *file, const orgs_crypto_keys_t *keys,
+                                apr_pool_t *p, orgs_err_t *err);
 
 /* ---- the key check value (store/keycheck.c) ---------------------------- */
 

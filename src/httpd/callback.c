@@ -92,7 +92,7 @@ static int read_pending(orgs_route_t *c, callback_t *cb)
     }
     if (rv != APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00216) "callback: store error: %s", err.msg);
-        return orgs_endpoints_error_send(r, HTTP_INTERNAL_SERVER_ERROR, "server_error",
+        return orgs_endpoints_error_send(r, orgs_status_for(rv), "server_error",
                                          "The sign-in failed.", "/");
     }
     c->return_to = cb->pl->return_to;

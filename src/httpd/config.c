@@ -585,6 +585,24 @@ int orgs_config_check(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
                 return HTTP_INTERNAL_SERVER_ERROR;
             }
         }
+        /* pending logins may take a quarter of the map (the store bounds
+         * them so): that must be room for a useful number of them */
+        if (sc->store_dir &&
+            orgs_store_pending_max_for(sc->store_max_size) < ORGS_STORE_PENDING_MIN) {
+            orgs_log_error(
+                vs, APLOG_CRIT, 0,
+                ORGSLOGNO(00600) "OrgsStoreMaxSize: %" APR_UINT64_T_FMT
+                                 " bytes hold only %" APR_SIZE_T_FMT
+                                 " sign-ins in progress (a quarter of the map, %d "
+                                 "bytes each); at least %d are needed: set it to %dM "
+                                 "or more",
+                sc->store_max_size, orgs_store_pending_max_for(sc->store_max_size),
+                ORGS_STORE_PENDING_BYTES, ORGS_STORE_PENDING_MIN,
+                (int)(((apr_uint64_t)ORGS_STORE_PENDING_MIN * ORGS_STORE_PENDING_BYTES * 4 +
+                       (1 << 20) - 1) >>
+                      20));
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
         if (sc->session_idle > sc->session_max_age) {
             orgs_log_error(vs, APLOG_WARNING, 0,
                            ORGSLOGNO(00005) "OrgsSessionIdleTimeout is longer than "

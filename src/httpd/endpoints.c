@@ -149,6 +149,13 @@ static const char *error_url_for(request_rec *r, const char *return_to)
 int orgs_endpoints_error_send(request_rec *r, int status, const char *code, const char *desc,
                               const char *return_to)
 {
+    if (status == HTTP_SERVICE_UNAVAILABLE) {
+        /* a full store, a full disk, too many sign-ins at once: it passes */
+        code = "temporarily_unavailable";
+        desc = apr_pstrcat(r->pool, desc, " This is temporary: please try again in a few minutes.",
+                           NULL);
+        apr_table_setn(r->err_headers_out, "Retry-After", "60");
+    }
     const char *error_url = error_url_for(r, return_to);
     if (error_url) {
         return orgs_endpoints_redirect(r, orgs_url_append_params(error_url, r->pool, "error", code,

@@ -7,6 +7,11 @@
 
 #include "private.h"
 
+/* The module's own codes: httpd would print them as "APR does not
+ * understand this error code", so they go to httpd as 0 and are named by
+ * status_text instead. */
+#define HTTPD_RV(rv) ((rv) > ORGS_EBASE && (rv) < ORGS_EBASE + 100 ? 0 : (rv))
+
 /* " (text)" for an ORGS_E* code, "" otherwise (httpd names APR's own). */
 static const char *status_text(apr_status_t rv, char *buf, apr_size_t size)
 {
@@ -27,7 +32,7 @@ void orgs_log_rerror_(const char *file, int line, int module_index, int level, a
     va_start(ap, fmt);
     apr_vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    ap_log_rerror_(file, line, module_index, level, rv, r, "%s%s", msg,
+    ap_log_rerror_(file, line, module_index, level, HTTPD_RV(rv), r, "%s%s", msg,
                    status_text(rv, buf, sizeof(buf)));
 }
 
@@ -40,6 +45,6 @@ void orgs_log_error_(const char *file, int line, int module_index, int level, ap
     va_start(ap, fmt);
     apr_vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    ap_log_error_(file, line, module_index, level, rv, s, "%s%s", msg,
+    ap_log_error_(file, line, module_index, level, HTTPD_RV(rv), s, "%s%s", msg,
                   status_text(rv, buf, sizeof(buf)));
 }

@@ -8,6 +8,11 @@
  * cache. */
 #define PURGE_INTERVAL apr_time_from_sec(900)
 #define PURGE_KEY "purge:sessions"
+/* One sign-in sweeps at most this many batches (orgs_store_session_purge's,
+ * up to 1000 deletions each), then leaves the rest to the next sign-in
+ * at least PURGE_STEP_INTERVAL later: no sign-in pays for a large backlog. */
+#define PURGE_BATCHES 2
+#define PURGE_STEP_INTERVAL apr_time_from_sec(1)
 
 #define USER_PURGE_INTERVAL apr_time_from_sec(3600)
 #define USER_PURGE_KEY "purge:users"
@@ -50,20 +55,30 @@ void orgs_sweep_sessions(request_rec *r, orgs_store_t *st, apr_time_t now)
     const char *last = NULL;
     apr_time_t at = 0;
     apr_size_t removed = 0;
+    int more = 0;
     orgs_err_t err = {{0}};
     apr_status_t rv;
 
+    /* the marker's value: "" when the last sweep finished, else the key it
+     * stopped at (a sweep in progress goes on at the next sign-in) */
     if (orgs_store_cache_get(st, PURGE_KEY, &last, &at, r->pool, &err) == APR_SUCCESS &&
-        now - at < PURGE_INTERVAL) {
+        now - at < (last && *last ? PURGE_STEP_INTERVAL : PURGE_INTERVAL)) {
         return;
     }
-    if ((rv = orgs_store_cache_put(st, PURGE_KEY, "", now, r->pool, &err)) != APR_SUCCESS ||
-        (rv = orgs_store_session_purge(st, now, sc->session_idle, &removed, r->pool, &err)) !=
-            APR_SUCCESS) {
+    /* claimed first, so concurrent sign-ins do not sweep the same range; a
+     * store too full to write the marker is swept all the same */
+    rv = orgs_store_cache_put(st, PURGE_KEY, last ? last : "", now, r->pool, &err);
+    if (rv == APR_SUCCESS || rv == ORGS_ESTOREFULL) {
+        rv = orgs_store_session_purge_some(st, now, sc->session_idle, PURGE_BATCHES, last, &last,
+                                           &removed, &more, r->pool, &err);
+    }
+    if (rv != APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_WARNING, rv, ORGSLOGNO(00236) "cannot remove expired sessions: %s",
                         err.msg);
         return;
     }
+    orgs_store_cache_put(st, PURGE_KEY, more && last ? last : "", now, r->pool, &err);
     orgs_log_rerror(r, APLOG_DEBUG, 0,
-                    ORGSLOGNO(00237) "removed %" APR_SIZE_T_FMT " expired sessions", removed);
+                    ORGSLOGNO(00237) "removed %" APR_SIZE_T_FMT " expired sessions%s", removed,
+                    more ? " (more at the next sign-in)" : "");
 }

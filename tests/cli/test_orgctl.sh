@@ -560,6 +560,139 @@ expect 0 org enable-conn issorg google
 expect 0 org show issorg --json
 assert_eq "$(j '[c["auto_membership_condition"] for c in d["enabled_connections"] if c["name"] == "google"]')" \
     '[null]' "enable-conn without a condition clears it"
+# ---- revocation on a full store ---------------------------------------------
+# Inserts stop at a soft limit; deletes and revocations use the reserve.
+
+rv=$tmp/revoke
+mkdir "$rv"
+expect 0 -s "$rv" --max-size 1M org create keep
+expect 0 -s "$rv" --max-size 1M conn create idp --no-check --issuer https://idp.example.com --client-id c \
+    --client-secret-file "$tmp/secret"
+expect 0 -s "$rv" --max-size 1M org enable-conn keep idp
+expect 0 -s "$rv" --max-size 1M member add keep --connection idp --email a@example.com
+rv_user=$(cat "$out")
+expect 0 -s "$rv" --max-size 1M member add keep --connection idp --email b@example.com
+rv_user2=$(cat "$out")
+for i in $(seq 1 2000); do
+    "$ORGCTL" -s "$rv" org create "f$i" "${meta[@]}" >"$out" 2>"$err" || break
+done
+assert_match 'store is full' "$(cat "$err")" "inserts refused on a full store"
+expect 5 -s "$rv" member add keep --connection idp --email c@example.com
+expect 0 -s "$rv" member remove keep "$rv_user"
+expect 0 -s "$rv" user delete "$rv_user2"
+expect 0 -s "$rv" org disable-conn keep idp
+expect 0 -s "$rv" org delete f1 --yes
+expect 0 -s "$rv" check
+
+# ---- the map size is the one the store records ------------------------------
+
+ms=$tmp/mapsize
+mkdir "$ms"
+expect 0 -s "$ms" --max-size 8M org create m1
+expect 0 -s "$ms" org create m2
+assert_match 'Map size: 8388608' "$(mdb_stat -e "$ms")" "orgctl without --max-size keeps the recorded size"
+python3 - "$tmp/big.jsonl" <<'PY'
+import json, random, string, sys
+with open(sys.argv[1], 'w') as f:
+    for i in range(250):
+        oid = 'org_' + ''.join(random.choice(string.ascii_letters + string.digits) for _ in range(16))
+        meta = {'k%d' % k: 'v' * 240 for k in range(25)}
+        f.write(json.dumps({'type': 'org', 'id': oid, 'name': 'big%d' % i, 'display_name': 'b',
+                            'metadata': meta, 'domains': [], 'created_at': '2026-01-01T00:00:00Z',
+                            'updated_at': '2026-01-01T00:00:00Z'}) + '\n')
+PY
+expect 0 -s "$ms" import "$tmp/big.jsonl"
+expect 5 -s "$ms" --max-size 1M org create m3
+assert_match 'cannot shrink' "$(cat "$err")" "--max-size below the data is refused"
+
+# ---- damaged and foreign files ------------------------------------------------
+
+tr_dir=$tmp/truncated
+mkdir "$tr_dir"
+cp "$ms/data.mdb" "$tr_dir/data.mdb"
+truncate -s 40000 "$tr_dir/data.mdb"
+expect 5 -s "$tr_dir" check
+assert_match 'truncated' "$(cat "$err")" "a truncated data.mdb is named as such"
+expect 5 -s "$tr_dir" org list
+expect 5 -s "$tr_dir" org create t1
+
+aborted=0
+for seed in 1 2 3 4 5 6 7 8 9 10; do
+    dd=$tmp/damaged-$seed
+    mkdir "$dd"
+    cp "$ms/data.mdb" "$dd/data.mdb"
+    python3 - "$dd/data.mdb" "$seed" <<'PY'
+import random, sys
+random.seed(int(sys.argv[2]))
+with open(sys.argv[1], 'r+b') as f:
+    d = bytearray(f.read())
+    n = len(d) // 4096
+    pg = random.randrange(2, n)
+    for _ in range(64):
+        d[pg * 4096 + random.randrange(4096)] = random.randrange(256)
+    f.seek(0)
+    f.write(d)
+PY
+    "$ORGCTL" -s "$dd" check --deep >"$out" 2>"$err"
+    rc=$?
+    cat "$out" "$err" >>"$all"
+    # a damaged copy may read as consistent (the damage hit free space);
+    # it must never kill orgctl (>= 128) or print more than one error line
+    if [ "$rc" -ge 128 ] || [ "$(wc -l <"$err")" -gt 1 ]; then
+        aborted=$((aborted + 1))
+        echo "damaged copy $seed: exit $rc: $(head -c 300 "$err")"
+    fi
+done
+checks=$((checks + 1))
+assert_eq "$aborted" 0 "orgctl check --deep on damaged copies reports, never aborts"
+
+fo=$tmp/foreign
+mkdir "$fo"
+printf 'VERSION=3\nformat=print\ntype=btree\nHEADER=END\n key1\n value1\nDATA=END\n' |
+    mdb_load -s other "$fo"
+expect 5 -s "$fo" org create intruder
+assert_match "another application" "$(cat "$err")" "another application's LMDB is refused"
+assert_eq "$(mdb_stat -s other "$fo" >/dev/null 2>&1 && mdb_dump -a "$fo" 2>/dev/null | grep -c '^database=')" 1 \
+    "nothing was added to another application's LMDB"
+
+# ---- import refuses duplicate keys ----------------------------------------------
+
+dup=$tmp/dup
+mkdir "$dup"
+printf '{"type":"org","id":"org_AAAAAAAAAAAAAAAA","name":"a","name":"b","display_name":"x"}\n' >"$tmp/dup.jsonl"
+expect 1 -s "$dup" import "$tmp/dup.jsonl"
+assert_match 'duplicate' "$(cat "$err")" "import refuses a duplicate JSON key"
+
+# ---- backup while writing, restore --------------------------------------------
+
+bk=$tmp/bk
+mkdir "$bk"
+expect 0 -s "$bk" org create before
+(for i in $(seq 1 30); do "$ORGCTL" -s "$bk" org create "w$i" >/dev/null 2>&1; done) &
+bgpids+=($!)
+expect 0 -s "$bk" backup "$tmp/bk.mdb"
+wait "${bgpids[@]}"
+bgpids=()
+assert_eq "$(stat -c %a "$tmp/bk.mdb")" 600 "backup file mode"
+expect 0 -s "$bk" org create after
+# a process holding the store open (LMDB's shared lock) blocks a restore
+python3 -c '
+import fcntl, sys, time
+f = open(sys.argv[1], "r+b"); fcntl.lockf(f, fcntl.LOCK_SH, 1, 0)
+open(sys.argv[2], "w").close(); time.sleep(30)' "$bk/lock.mdb" "$tmp/locked" &
+holder=$!
+for i in $(seq 1 100); do [ -e "$tmp/locked" ] && break; sleep 0.1; done
+expect 5 -s "$bk" restore "$tmp/bk.mdb"
+assert_match 'open in another process' "$(cat "$err")" "restore refused while the store is open"
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+expect 0 -s "$bk" restore "$tmp/bk.mdb"
+expect 0 -s "$bk" org show before
+expect 3 -s "$bk" org show after
+expect 0 -s "$bk" check
+expect 0 -s "$bk" org create after-restore
+expect 5 -s "$bk" restore "$tr_dir/data.mdb"
+expect 0 -s "$bk" org show after-restore
 
 # ---- concurrent writers ----------------------------------------------------
 

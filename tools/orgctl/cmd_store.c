@@ -1,9 +1,11 @@
-/* orgctl export, import, check: the whole store at once. */
+/* orgctl export, import, check, backup, restore: the whole store at once. */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <apr_strings.h>
@@ -85,7 +87,7 @@ int cmd_import(cli_t *c)
     return RC_OK;
 }
 
-/* What check says of the key (main.c checked it already when given). */
+/* What check says of the key (store_open checked it already when given). */
 static const char *key_text(cli_t *c)
 {
     if (!c->keys) {
@@ -97,11 +99,16 @@ static const char *key_text(cli_t *c)
                  "write command records it)";
 }
 
-int cmd_check(cli_t *c)
+static int check_run(cli_t *c)
 {
     apr_array_header_t *problems;
     apr_size_t total = 0, opened = 0;
-    apr_status_t rv = orgs_store_check(c->st, &problems, c->p, &c->err);
+    int rc = c->store_open(c, 0);
+    if (rc != RC_OK) {
+        return rc;
+    }
+    apr_status_t rv = cli_opt(c, "deep") ? orgs_store_check_deep(c->st, &problems, c->p, &c->err)
+                                         : orgs_store_check(c->st, &problems, c->p, &c->err);
     if (rv == APR_SUCCESS) {
         rv = orgs_store_secrets_check(c->st, &total, &opened, c->p, &c->err);
     }
@@ -138,5 +145,83 @@ int cmd_check(cli_t *c)
         return cli_fail(c, RC_ERROR, "%d problem%s found", problems->nelts,
                         problems->nelts == 1 ? "" : "s");
     }
+    return RC_OK;
+}
+
+/* The check runs in a child process: LMDB may abort (an assertion) or
+ * fault on a damaged page it does not detect, and that must end as a
+ * report of damage, not as orgctl dying. */
+int cmd_check(cli_t *c)
+{
+    int status;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        return cli_fail(c, RC_ERROR, "cannot fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        int rc = check_run(c);
+        fflush(stdout);
+        fflush(stderr);
+        _exit(rc);
+    }
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            return cli_fail(c, RC_ERROR, "cannot wait for the check: %s", strerror(errno));
+        }
+    }
+    if (WIFSIGNALED(status)) {
+        return cli_fail(c, RC_STORE,
+                        "the store is damaged: reading it stopped the check (signal %d, %s); "
+                        "restore it from a backup (see orgctl restore)",
+                        WTERMSIG(status), strsignal(WTERMSIG(status)));
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : RC_ERROR;
+}
+
+int cmd_backup(cli_t *c)
+{
+    const char *file = cli_arg(c, 0);
+    /* beside the target and renamed: a failed backup never leaves a
+     * truncated file under the final name; 0600, as the store */
+    const char *tmp = apr_psprintf(c->p, "%s.tmp.%ld", file, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) {
+        return cli_fail(c, RC_ERROR, "cannot create '%s': %s", tmp, strerror(errno));
+    }
+    apr_status_t rv = orgs_store_backup(c->st, fd, &c->err);
+    int werr = rv == APR_SUCCESS && fsync(fd) != 0;
+    werr |= close(fd) != 0;
+    if (rv == APR_SUCCESS && !werr && rename(tmp, file) != 0) {
+        werr = 1;
+    }
+    if (rv != APR_SUCCESS || werr) {
+        int e = errno;
+        unlink(tmp);
+        return rv != APR_SUCCESS
+                   ? cli_fail_rv(c, rv, NULL)
+                   : cli_fail(c, RC_ERROR, "cannot write '%s': %s", file, strerror(e));
+    }
+    if (c->json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "backup", json_string(file));
+        return out_json_new(c, j);
+    }
+    printf("store copied to %s\n", file);
+    return RC_OK;
+}
+
+int cmd_restore(cli_t *c)
+{
+    const char *file = cli_arg(c, 0);
+    if (!c->store_dir || !*c->store_dir) {
+        return cli_usage_fail(c, "no store: give -s STOREDIR or set ORGS_STORE");
+    }
+    apr_status_t rv = orgs_store_restore(c->store_dir, file, NULL, c->p, &c->err);
+    if (rv != APR_SUCCESS) {
+        return cli_fail_rv(c, rv, NULL);
+    }
+    printf("store in %s restored from %s\n", c->store_dir, file);
     return RC_OK;
 }

@@ -100,12 +100,22 @@ static const help_t helps[] = {
     {"export", "Writes the store as JSON Lines (first line: its format version); client\n"
                "secrets stay sealed. Safe while httpd runs.\n\n"
                "  orgctl export /var/backups/orgs-$(date +%F).jsonl\n"},
-    {"import", "Loads an export into the store in one transaction (all or nothing).\n\n"
+    {"import", "Loads an export into the store in one transaction (all or nothing); a\n"
+               "line with a key twice is refused.\n\n"
                "  orgctl --key-file /etc/apache2/orgs.key import orgs.jsonl\n"},
     {"check", "Verifies every index; with the key, checks it against the store and\n"
               "counts the client secrets that decrypt. Exit 1 when a problem is found,\n"
-              "5 for a wrong key.\n\n"
-              "  orgctl --key-file /etc/apache2/orgs.key check\n"},
+              "5 for a wrong key or a damaged file. --deep also reads every byte of\n"
+              "every record; the check runs in a child process, so damage that makes\n"
+              "LMDB abort is reported, not a crash.\n\n"
+              "  orgctl --key-file /etc/apache2/orgs.key check\n"
+              "  orgctl check --deep\n"},
+    {"backup", "Writes a compacted copy of the store to FILE (mode 0600), consistent\n"
+               "while httpd and other commands write.\n\n"
+               "  orgctl backup /var/backups/orgs-$(date +%F).mdb\n"},
+    {"restore", "Installs a backup as the store's data.mdb after checking it. Refused\n"
+                "while any process has the store open: stop httpd first.\n\n"
+                "  orgctl restore /var/backups/orgs-2026-11-30.mdb\n"},
     {"doctor", "One report on the store (format, size), the key, every connection's\n"
                "discovery document and JWKS (--no-network skips them) and httpd's\n"
                "configuration under --apache-dir (default /etc/apache2): does it name\n"

@@ -68,9 +68,11 @@ static const command_t commands[] = {
     {"invite", "revoke", "", 1, 1, STORE_WRITE, KEY_NONE, cmd_invite_revoke, "ID"},
     {"export", NULL, "", 0, 1, STORE_READ, KEY_OPTIONAL, cmd_export, "[FILE]"},
     {"import", NULL, "", 0, 1, STORE_WRITE, KEY_OPTIONAL, cmd_import, "[FILE]"},
-    {"check", NULL, "", 0, 0, STORE_READ, KEY_OPTIONAL, cmd_check, ""},
+    {"check", NULL, "deep", 0, 0, STORE_NONE, KEY_OPTIONAL, cmd_check, "[--deep]"},
     {"doctor", NULL, "apache-dir=,no-network", 0, 0, STORE_READ, KEY_OPTIONAL, cmd_doctor,
      "[--apache-dir DIR] [--no-network]"},
+    {"backup", NULL, "", 1, 1, STORE_READ, KEY_NONE, cmd_backup, "FILE"},
+    {"restore", NULL, "", 1, 1, STORE_NONE, KEY_OPTIONAL, cmd_restore, "FILE"},
     {"help", NULL, "", 0, 2, STORE_NONE, KEY_NONE, cmd_help, "[COMMAND]"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -85,7 +87,8 @@ static void print_usage(FILE *fp, const char *group)
               "  -s, --store DIR    store directory (default: $ORGS_STORE)\n"
               "  --key-file FILE    crypto key, as OrgsCryptoKey file: (default: "
               "$ORGS_KEY_FILE)\n"
-              "  --max-size SIZE    LMDB map size, as OrgsStoreMaxSize (default: 1G)\n"
+              "  --max-size SIZE    LMDB map size, as OrgsStoreMaxSize (default: the size\n"
+              "                     the store records, 1G for a new one)\n"
               "  --json             JSON output for reads\n"
               "  -h, --help         this help;  --version  the version\n\n"
               "commands (ORG and CONN: name or id, USER: user id):\n",
@@ -153,10 +156,10 @@ static int load_key(cli_t *c)
 /* Every command that loaded the key checks it against the store's check
  * value first (a write records it when the store has none and the key
  * proves itself): a wrong key never seals a secret httpd cannot open. */
-static int verify_key(cli_t *c)
+static int verify_key(cli_t *c, int write)
 {
     orgs_store_key_state_t state;
-    apr_status_t rv = orgs_store_key_check(c->st, c->cmd->store == STORE_WRITE, &state, &c->err);
+    apr_status_t rv = orgs_store_key_check(c->st, write, &state, &c->err);
     if (rv != APR_SUCCESS) {
         return cli_fail_rv(c, rv, "key check");
     }
@@ -170,19 +173,29 @@ static int verify_key(cli_t *c)
     return RC_OK;
 }
 
-static int open_store(cli_t *c)
+static int open_store(cli_t *c, int write)
 {
-    int write = c->cmd->store == STORE_WRITE;
     apr_finfo_t fi;
 
     if (!c->store_dir || !*c->store_dir) {
         return cli_usage_fail(c, "no store: give -s STOREDIR or set ORGS_STORE");
     }
+    apr_uint64_t recorded = 0, used = 0;
     c->map_size = ORGS_STORE_DEFAULT_MAP_SIZE;
     if (c->max_size &&
         orgs_parse_size(c->max_size, ORGS_STORE_MIN_MAP_SIZE, &c->map_size, &c->err)) {
         return cli_usage_fail(c, "--max-size: %s", c->err.msg);
     }
+    /* a store cannot shrink: LMDB would map the data's size anyway */
+    if (c->max_size &&
+        orgs_store_file_info(c->store_dir, &recorded, &used, c->p, &c->err) == APR_SUCCESS &&
+        c->map_size < used) {
+        return cli_fail(c, RC_STORE,
+                        "--max-size %s is smaller than the data in the store (%" APR_UINT64_T_FMT
+                        " bytes): a store cannot shrink",
+                        c->max_size, used);
+    }
+    c->err.msg[0] = '\0';
     if (apr_stat(&fi, c->store_dir, APR_FINFO_TYPE, c->p) != APR_SUCCESS ||
         fi.filetype != APR_DIR) {
         return cli_fail(c, RC_STORE, "store directory '%s' does not exist%s", c->store_dir,
@@ -199,11 +212,29 @@ static int open_store(cli_t *c)
     }
     apr_status_t rv =
         orgs_store_open(&c->st, c->store_dir, c->map_size, 0,
-                        write ? ORGS_STORE_CREATE : ORGS_STORE_RDONLY, c->keys, c->p, &c->err);
+                        (write ? ORGS_STORE_CREATE : ORGS_STORE_RDONLY) |
+                            /* the size httpd's OrgsStoreMaxSize (or the last --max-size)
+                             * recorded in the store, unless told otherwise */
+                            (c->max_size ? ORGS_STORE_MAP_RECORD : ORGS_STORE_MAP_RECORDED),
+                        c->keys, c->p, &c->err);
     if (rv != APR_SUCCESS) {
         return cli_fail_rv(c, rv, apr_psprintf(c->p, "store '%s'", c->store_dir));
     }
+    orgs_store_stat_t sst; /* the size mapped, for the "store full" message */
+    if (orgs_store_stat(c->st, &sst, &c->err) == APR_SUCCESS) {
+        c->map_size = sst.map_size;
+    }
+    c->err.msg[0] = '\0';
     return RC_OK;
+}
+
+static int store_open(cli_t *c, int write)
+{
+    int rc = load_key(c);
+    if (rc == RC_OK) {
+        rc = open_store(c, write);
+    }
+    return rc == RC_OK && c->keys ? verify_key(c, write) : rc;
 }
 
 static int run(cli_t *c, int argc, const char *const *argv)
@@ -229,8 +260,9 @@ static int run(cli_t *c, int argc, const char *const *argv)
         return RC_OK;
     }
     if (c->cmd->store != STORE_NONE) {
-        if ((rc = load_key(c)) != RC_OK || (rc = open_store(c)) != RC_OK ||
-            (c->keys && (rc = verify_key(c)) != RC_OK)) {
+        if ((rc = load_key(c)) != RC_OK ||
+            (rc = open_store(c, c->cmd->store == STORE_WRITE)) != RC_OK ||
+            (c->keys && (rc = verify_key(c, c->cmd->store == STORE_WRITE)) != RC_OK)) {
             return rc;
         }
     }
@@ -262,6 +294,7 @@ int main(int argc, const char *const *argv)
     c.args = apr_array_make(p, 8, sizeof(const char *));
     c.store_dir = getenv("ORGS_STORE");
     c.key_file = getenv("ORGS_KEY_FILE");
+    c.store_open = store_open;
     rc = run(&c, argc, argv);
     /* Closes the store and cleanses the keys and secrets (pool cleanups). */
     apr_pool_destroy(p);

@@ -80,6 +80,10 @@ struct cli_t {
     int key_state; /* orgs_store_key_state_t, when keys were checked */
     apr_uint64_t map_size;
     orgs_err_t err;
+    /* Loads the key (as the command asks) and opens the store (main.c's),
+     * for a command whose row says STORE_NONE because it opens the store
+     * itself (check, in a child process). */
+    int (*store_open)(cli_t *c, int write);
 };
 
 /* ---- args.c: the command line ------------------------------------------ */
@@ -221,5 +225,7 @@ int cmd_export(cli_t *c);
 int cmd_import(cli_t *c);
 int cmd_check(cli_t *c);
 int cmd_doctor(cli_t *c);
+int cmd_backup(cli_t *c);
+int cmd_restore(cli_t *c);
 
 #endif

@@ -315,5 +315,5 @@ static apr_status_t conn_drop(orgs_store_t *st, MDB_txn *txn, const char *ref, a
 apr_status_t orgs_store_conn_delete(orgs_store_t *st, const char *ref, apr_pool_t *p,
                                     orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, conn_drop(st, txn, ref, p, err));
+    ST_RELEASE(st, txn, err, conn_drop(st, txn, ref, p, err));
 }

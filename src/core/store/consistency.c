@@ -449,3 +449,48 @@ apr_status_t orgs_store_check(orgs_store_t *st, apr_array_header_t **problems, a
     *problems = c.problems;
     ST_READ(st, txn, err, check_all(&c, txn, err));
 }
+
+/* Every byte of every entry of one database (dbi), so each page is read;
+ * LMDB's own errors (a damaged page it detects) become problems. */
+static void read_all(check_t *c, MDB_txn *txn, MDB_dbi dbi, const char *name)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    unsigned sum = 0;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc == MDB_SUCCESS) {
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            for (size_t i = 0; i < v.mv_size; i++) {
+                sum += ((const unsigned char *)v.mv_data)[i];
+            }
+        }
+        mdb_cursor_close(cur);
+    }
+    if (rc != MDB_NOTFOUND) {
+        problem(c, "database %s: unreadable (%s)", name, mdb_strerror(rc));
+    }
+    (void)sum;
+}
+
+static apr_status_t check_deep(check_t *c, MDB_txn *txn, orgs_err_t *err)
+{
+    apr_status_t rv = check_all(c, txn, err);
+    read_all(c, txn, 0, "(free list)");
+    for (int i = 0; rv == APR_SUCCESS && i < DB_COUNT; i++) {
+        if ((i == DB_SESSION_HINTS && !c->st->has_session_hints) ||
+            (i == DB_PENDING_TIME && !c->st->has_pending_time)) {
+            continue;
+        }
+        read_all(c, txn, c->st->db[i], st_db_names[i]);
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_check_deep(orgs_store_t *st, apr_array_header_t **problems, apr_pool_t *p,
+                                   orgs_err_t *err)
+{
+    check_t c = {st, NULL, apr_array_make(p, 8, sizeof(const char *)), p};
+    *problems = c.problems;
+    ST_READ(st, txn, err, check_deep(&c, txn, err));
+}

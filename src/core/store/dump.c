@@ -358,8 +358,10 @@ static apr_status_t import_all(orgs_store_t *st, MDB_txn *txn, FILE *fp, apr_siz
         }
         apr_pool_clear(tmp);
         json_error_t jerr;
-        json_t *j = json_loadb(line, (size_t)n, 0, &jerr);
-        if (!json_is_object(j)) {
+        json_t *j = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
+        if (!j && strstr(jerr.text, "duplicate")) { /* two values for one field: which one? */
+            rv = orgs_err_set(err, APR_EINVAL, "line %" APR_SIZE_T_FMT ": %s", lineno, jerr.text);
+        } else if (!json_is_object(j)) {
             rv = orgs_err_set(err, APR_EINVAL, "line %" APR_SIZE_T_FMT ": not a JSON object",
                               lineno);
         } else if (is_format_line(j)) {

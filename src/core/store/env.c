@@ -28,6 +28,11 @@ apr_status_t st_mdb_fail(int rc, orgs_err_t *err, const char *what)
         return orgs_err_set(err, APR_EEXIST, "%s already exists", what);
     case MDB_MAP_FULL:
         return orgs_err_set(err, ORGS_ESTOREFULL, "%s: " FULL_TEXT, what);
+    case ENOSPC:
+    case EDQUOT:
+        /* the same answer as a full map: temporary, nothing written */
+        return orgs_err_set(err, ORGS_ESTOREFULL, "%s: the disk holding the store is full (%s)",
+                            what, mdb_strerror(rc));
     default:
         return orgs_err_set(err, ORGS_ESTORE, "%s: %s", what, mdb_strerror(rc));
     }
@@ -37,10 +42,10 @@ apr_status_t st_txn_begin(orgs_store_t *st, unsigned flags, MDB_txn **txn, orgs_
 {
     int rc = mdb_txn_begin(st->env, NULL, flags, txn);
     if (rc == MDB_MAP_RESIZED && st->threaded) {
+        /* st_run_begin remaps under the exclusive remap lock and retries */
         *txn = NULL;
-        return orgs_err_set(err, ORGS_ESTORE,
-                            "another process grew the store beyond this process's map size: "
-                            "raise OrgsStoreMaxSize to match and restart httpd gracefully");
+        return orgs_err_set(err, APR_EAGAIN,
+                            "another process grew the store beyond this process's map size");
     }
     if (rc == MDB_MAP_RESIZED) {
         /* another process grew the map: adopt its size, retry once (only
@@ -68,19 +73,145 @@ apr_status_t st_txn_end(MDB_txn *txn, apr_status_t rv, orgs_err_t *err)
     return rc == MDB_SUCCESS ? APR_SUCCESS : st_mdb_fail(rc, err, "commit");
 }
 
-apr_status_t st_run_begin(orgs_store_t *st, int rdonly, MDB_txn **txn, orgs_err_t *err)
+/* The reserve kept for deletes: an eighth of the map, at most 64 MiB. */
+static apr_uint64_t reserve_pages(apr_uint64_t map_size, apr_uint64_t psize)
 {
-    return rdonly ? st_rd_begin(st, txn, err) : st_txn_begin(st, 0, txn, err);
+    apr_uint64_t r = map_size / 8;
+    return (r > ((apr_uint64_t)64 << 20) ? ((apr_uint64_t)64 << 20) : r) / psize;
 }
 
-apr_status_t st_run_end(orgs_store_t *st, int rdonly, MDB_txn *txn, apr_status_t rv,
-                        orgs_err_t *err)
+/* Pages on LMDB's free list (reusable by the next writer), counted in a
+ * read transaction: the free list may not be opened in a write one. */
+static apr_status_t free_pages(orgs_store_t *st, apr_uint64_t txnid, apr_uint64_t *out,
+                               orgs_err_t *err)
 {
-    if (rdonly) {
-        st_rd_end(st, txn);
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc;
+    apr_uint64_t n = 0;
+    if (atomic_load(&st->free_txnid) == txnid + 1) {
+        *out = atomic_load(&st->free_pages);
+        return APR_SUCCESS;
+    }
+    apr_status_t rv = st_rd_begin(st, &txn, err);
+    if (rv != APR_SUCCESS) {
         return rv;
     }
-    return st_txn_end(txn, rv, err);
+    if ((rc = mdb_cursor_open(txn, 0, &cur)) == MDB_SUCCESS) {
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            if (v.mv_size >= sizeof(size_t)) {
+                size_t count;
+                memcpy(&count, v.mv_data, sizeof(count)); /* an IDL: its length first */
+                n += count;
+            }
+        }
+        mdb_cursor_close(cur);
+    }
+    st_rd_end(st, txn);
+    if (rc != MDB_NOTFOUND) {
+        return st_mdb_fail(rc, err, "free list");
+    }
+    atomic_store(&st->free_pages, n);
+    atomic_store(&st->free_txnid, txnid + 1);
+    *out = n;
+    return APR_SUCCESS;
+}
+
+/* Refuses a write that may grow the store once the pages in use (the
+ * file's high-water mark less the free list) leave less than the reserve:
+ * the reserve stays for deletes, so revocations and sign-outs work on a
+ * store that is full for everything else. */
+static apr_status_t room_check(orgs_store_t *st, orgs_err_t *err)
+{
+    MDB_envinfo info;
+    MDB_stat ms;
+    apr_uint64_t nfree = 0;
+    mdb_env_info(st->env, &info);
+    mdb_env_stat(st->env, &ms);
+    apr_uint64_t pages = (apr_uint64_t)info.me_mapsize / ms.ms_psize;
+    apr_uint64_t limit = pages - reserve_pages(info.me_mapsize, ms.ms_psize);
+    apr_uint64_t used = (apr_uint64_t)info.me_last_pgno + 1;
+    if (used <= limit) {
+        return APR_SUCCESS;
+    }
+    apr_status_t rv = free_pages(st, (apr_uint64_t)info.me_last_txnid, &nfree, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    used -= nfree < used ? nfree : used;
+    if (used <= limit) {
+        return APR_SUCCESS;
+    }
+    return orgs_err_set(err, ORGS_ESTOREFULL,
+                        "store full: %" APR_UINT64_T_FMT " of %" APR_UINT64_T_FMT
+                        " pages in use, the rest is kept for deletes and sign-outs; "
+                        "grow OrgsStoreMaxSize / orgctl --max-size",
+                        used, pages);
+}
+
+/* The map was grown by another process beyond this one's (threaded
+ * handles): remap while no transaction of this process is active, i.e.
+ * holding the remap lock exclusively. The caller holds it shared. */
+static apr_status_t remap(orgs_store_t *st, orgs_err_t *err)
+{
+    pthread_rwlock_unlock(&st->remap_lock);
+    pthread_rwlock_wrlock(&st->remap_lock);
+    for (unsigned i = 0; i < RTXN_CACHE; i++) {
+        MDB_txn *t = atomic_exchange(&st->rtxn[i], NULL);
+        if (t) {
+            mdb_txn_abort(t);
+        }
+    }
+    int rc = mdb_env_set_mapsize(st->env, 0); /* the size recorded in the file */
+    pthread_rwlock_unlock(&st->remap_lock);
+    pthread_rwlock_rdlock(&st->remap_lock);
+    return rc == MDB_SUCCESS ? APR_SUCCESS : st_mdb_fail(rc, err, "remap");
+}
+
+static apr_status_t run_begin(orgs_store_t *st, int mode, MDB_txn **txn, orgs_err_t *err)
+{
+    apr_status_t rv = APR_SUCCESS;
+    if (mode == ST_MODE_WRITE) {
+        rv = room_check(st, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = mode == ST_MODE_READ ? st_rd_begin(st, txn, err) : st_txn_begin(st, 0, txn, err);
+    }
+    return rv;
+}
+
+apr_status_t st_run_begin(orgs_store_t *st, int mode, MDB_txn **txn, orgs_err_t *err)
+{
+    if (!st->threaded) {
+        return run_begin(st, mode, txn, err);
+    }
+    pthread_rwlock_rdlock(&st->remap_lock);
+    apr_status_t rv = run_begin(st, mode, txn, err);
+    if (rv == APR_EAGAIN && (rv = remap(st, err)) == APR_SUCCESS) {
+        rv = run_begin(st, mode, txn, err);
+    }
+    if (rv == APR_EAGAIN) {
+        rv = orgs_err_set(err, ORGS_ESTORE, "cannot adopt the store's grown map size");
+    }
+    if (rv != APR_SUCCESS) {
+        pthread_rwlock_unlock(&st->remap_lock);
+    }
+    return rv;
+}
+
+apr_status_t st_run_end(orgs_store_t *st, int mode, MDB_txn *txn, apr_status_t rv, orgs_err_t *err)
+{
+    if (mode == ST_MODE_READ) {
+        st_rd_end(st, txn);
+    } else {
+        rv = st_txn_end(txn, rv, err);
+    }
+    if (st->threaded) {
+        pthread_rwlock_unlock(&st->remap_lock);
+    }
+    return rv;
 }
 
 apr_status_t st_pool_new(apr_pool_t **pool, apr_pool_t *parent, orgs_err_t *err)
@@ -155,6 +286,11 @@ static apr_status_t store_cleanup(void *data)
         mdb_env_close(st->env);
         st->env = NULL;
     }
+    if (st->remap_lock_init) {
+        pthread_rwlock_destroy(&st->remap_lock);
+        st->remap_lock_init = 0;
+    }
+    st_revoked_fini(st);
     return APR_SUCCESS;
 }
 
@@ -196,12 +332,88 @@ static apr_status_t pending_time_rebuild(orgs_store_t *st, MDB_txn *txn, orgs_er
     return rc == MDB_NOTFOUND ? APR_SUCCESS : st_mdb_fail(rc, err, "pending logins");
 }
 
-static apr_status_t open_dbs(orgs_store_t *st, int rdonly, orgs_err_t *err)
+#define FORMAT_MARKER "mod_auth_orgs"
+
+/* A writable open may create this module's databases only in an empty
+ * environment or in one of this module's stores: one with the format
+ * marker, or an older one with a format version but no marker yet (the
+ * marker is added). Anything else is another application's LMDB. */
+static apr_status_t check_owner(orgs_store_t *st, MDB_txn *txn, int *mark, orgs_err_t *err)
+{
+    MDB_dbi main_db, meta;
+    MDB_stat ms;
+    MDB_val k = {6, "format"}, v;
+    int rc = mdb_dbi_open(txn, NULL, 0, &main_db);
+    *mark = 1;
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_stat(txn, main_db, &ms);
+    }
+    if (rc != MDB_SUCCESS) {
+        return st_mdb_fail(rc, err, "open database");
+    }
+    if (ms.ms_entries == 0) {
+        return APR_SUCCESS;
+    }
+    rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    if (rc == MDB_SUCCESS && mdb_get(txn, meta, &k, &v) == MDB_SUCCESS) {
+        *mark = 0;
+        return v.mv_size == strlen(FORMAT_MARKER) &&
+                       memcmp(v.mv_data, FORMAT_MARKER, v.mv_size) == 0
+                   ? APR_SUCCESS
+                   : orgs_err_set(err, ORGS_ESTORE,
+                                  "%s holds a store of another format: refusing to use it",
+                                  st->dir);
+    }
+    k.mv_size = 7;
+    k.mv_data = "version";
+    if (rc == MDB_SUCCESS && mdb_get(txn, meta, &k, &v) == MDB_SUCCESS) {
+        return APR_SUCCESS; /* a store of this module from before the marker */
+    }
+    return orgs_err_set(err, ORGS_ESTORE,
+                        "%s holds another application's LMDB database (no mod_auth_orgs format "
+                        "marker): refusing to write into it; give OrgsStore an empty directory",
+                        st->dir);
+}
+
+/* The map size the store records (meta "map_size"): the one httpd's
+ * OrgsStoreMaxSize or orgctl --max-size last set, which orgctl maps when
+ * not told otherwise. LMDB's own record in the file only ever grows (it
+ * keeps the largest map any process used), so it cannot serve. With
+ * record, map_size becomes the recorded size (when it differs); else
+ * *recorded is the recorded size, 0 when none. */
+static apr_status_t map_size_meta(orgs_store_t *st, MDB_txn *txn, int record, apr_uint64_t map_size,
+                                  apr_uint64_t *recorded, orgs_err_t *err)
+{
+    kbuf_t k;
+    MDB_val v;
+    char buf[32] = "";
+    *recorded = 0;
+    apr_status_t rv = st_kv_get(txn, DB(st, META), st_kb1(&k, "map_size"), &v, err, "map size");
+    if (rv == APR_SUCCESS && v.mv_size < sizeof(buf)) {
+        memcpy(buf, v.mv_data, v.mv_size);
+        *recorded = (apr_uint64_t)strtoull(buf, NULL, 10);
+    }
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+        return rv;
+    }
+    if (!record || *recorded == map_size) {
+        return APR_SUCCESS;
+    }
+    int n = snprintf(buf, sizeof(buf), "%" APR_UINT64_T_FMT, map_size);
+    return st_kv_put(txn, DB(st, META), &k, buf, (size_t)n, 0, err, "map size");
+}
+
+static apr_status_t open_dbs(orgs_store_t *st, int rdonly, int open_flags, apr_uint64_t map_size,
+                             apr_uint64_t *recorded, orgs_err_t *err)
 {
     MDB_txn *txn;
+    int mark = 0;
     apr_status_t rv = st_txn_begin(st, rdonly ? MDB_RDONLY : 0, &txn, err);
     if (rv != APR_SUCCESS) {
         return rv;
+    }
+    if (!rdonly && (rv = check_owner(st, txn, &mark, err)) != APR_SUCCESS) {
+        return st_txn_end(txn, rv, err);
     }
     for (int i = 0; rv == APR_SUCCESS && i < DB_COUNT; i++) {
         unsigned flags = i == DB_ORG_MEMBERS ? MDB_DUPSORT | MDB_DUPFIXED : 0;
@@ -232,7 +444,9 @@ static apr_status_t open_dbs(orgs_store_t *st, int rdonly, orgs_err_t *err)
     MDB_val v;
     if (rv == APR_SUCCESS) {
         rv = st_kv_get(txn, DB(st, META), st_kb1(&k, "version"), &v, err, "format version");
-        if (rv == APR_NOTFOUND && !rdonly) {
+        if (rv == APR_NOTFOUND && rdonly) {
+            rv = orgs_err_set(err, ORGS_ESTORE, "%s is not a mod_auth_orgs store", st->dir);
+        } else if (rv == APR_NOTFOUND && !rdonly) {
             char buf[16];
             int n = snprintf(buf, sizeof(buf), "%d", ORGS_STORE_FORMAT_VERSION);
             rv = st_kv_put(txn, DB(st, META), &k, buf, (size_t)n, 0, err, "format version");
@@ -262,6 +476,17 @@ static apr_status_t open_dbs(orgs_store_t *st, int rdonly, orgs_err_t *err)
     if (rv == APR_SUCCESS && !rdonly) {
         rv = pending_time_rebuild(st, txn, err);
     }
+    if (rv == APR_SUCCESS && (open_flags & (ORGS_STORE_MAP_RECORD | ORGS_STORE_MAP_RECORDED))) {
+        rv = map_size_meta(st, txn, !rdonly && (open_flags & ORGS_STORE_MAP_RECORD), map_size,
+                           recorded, err);
+        if (rv == APR_NOTFOUND) {
+            rv = APR_SUCCESS;
+        }
+    }
+    if (rv == APR_SUCCESS && mark) { /* new, or a store from before the marker */
+        rv = st_kv_put(txn, DB(st, META), st_kb1(&k, "format"), FORMAT_MARKER,
+                       strlen(FORMAT_MARKER), 0, err, "format marker");
+    }
     return st_txn_end(txn, rv, err);
 }
 
@@ -288,18 +513,30 @@ apr_status_t orgs_store_open(orgs_store_t **out, const char *dir, apr_uint64_t m
     if (!(flags & ORGS_STORE_CREATE) && !has_data) {
         return orgs_err_set(err, ORGS_ESTORE, "no store in %s", dir);
     }
+    if (has_data && (rv = st_check_header(dir, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
     orgs_store_t *st = apr_pcalloc(p, sizeof(*st));
     st->pool = p;
     st->dir = apr_pstrdup(p, dir);
     st->keys = keys;
     st->threaded = (flags & ORGS_STORE_THREADED) != 0;
-    st->pending_max = ORGS_STORE_PENDING_MAX;
+    st->pending_max = orgs_store_pending_max_for(map_size ? map_size : ORGS_STORE_DEFAULT_MAP_SIZE);
     orgs_store_session_purge_set_batch(st, 0, 0);
     int rc = mdb_env_create(&st->env);
     if (rc != MDB_SUCCESS) {
         return st_mdb_fail(rc, err, "create environment");
     }
     apr_pool_cleanup_register(p, st, store_cleanup, apr_pool_cleanup_null);
+    if (pthread_rwlock_init(&st->remap_lock, NULL) != 0) {
+        apr_pool_cleanup_run(p, st, store_cleanup);
+        return orgs_err_set(err, APR_ENOMEM, "cannot create the remap lock");
+    }
+    st->remap_lock_init = 1;
+    if ((rv = st_revoked_init(st, err)) != APR_SUCCESS) {
+        apr_pool_cleanup_run(p, st, store_cleanup);
+        return rv;
+    }
     if ((rc = mdb_env_set_maxreaders(st->env, max_readers ? max_readers : 512)) ||
         (rc = mdb_env_set_maxdbs(st->env, DB_COUNT + 4)) ||
         (rc = mdb_env_set_mapsize(st->env, map_size ? map_size : ORGS_STORE_DEFAULT_MAP_SIZE))) {
@@ -318,7 +555,17 @@ apr_status_t orgs_store_open(orgs_store_t **out, const char *dir, apr_uint64_t m
         rv = st_mdb_fail(rc, err, "reader check");
     }
     if (rv == APR_SUCCESS) {
-        rv = open_dbs(st, rdonly, err);
+        apr_uint64_t recorded = 0;
+        rv = open_dbs(st, rdonly, flags, map_size, &recorded, err);
+        /* no transaction is active: the map may change */
+        if (rv == APR_SUCCESS && (flags & ORGS_STORE_MAP_RECORDED) &&
+            !(flags & ORGS_STORE_MAP_RECORD) && recorded &&
+            (rc = mdb_env_set_mapsize(st->env, recorded)) != MDB_SUCCESS) {
+            rv = st_mdb_fail(rc, err, "map size");
+        }
+        if (rv == APR_SUCCESS && recorded && !(flags & ORGS_STORE_MAP_RECORD)) {
+            st->pending_max = orgs_store_pending_max_for(recorded);
+        }
     }
     if (rv != APR_SUCCESS) {
         apr_pool_cleanup_run(p, st, store_cleanup);

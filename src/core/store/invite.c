@@ -111,5 +111,5 @@ static apr_status_t invite_erase(orgs_store_t *st, MDB_txn *txn, const char *id,
 apr_status_t orgs_store_invite_revoke(orgs_store_t *st, const char *id, apr_pool_t *p,
                                       orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, invite_erase(st, txn, id, p, err));
+    ST_RELEASE(st, txn, err, invite_erase(st, txn, id, p, err));
 }

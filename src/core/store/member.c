@@ -263,7 +263,7 @@ static apr_status_t member_remove(orgs_store_t *st, MDB_txn *txn, const char *or
 apr_status_t orgs_store_member_remove(orgs_store_t *st, const char *org_ref, const char *user_id,
                                       apr_pool_t *p, orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, member_remove(st, txn, org_ref, user_id, p, err));
+    ST_RELEASE(st, txn, err, member_remove(st, txn, org_ref, user_id, p, err));
 }
 
 /* An org's members (by user id, through the index) or a user's memberships
@@ -369,5 +369,5 @@ apr_status_t orgs_store_role_add(orgs_store_t *st, const char *org_ref, const ch
 apr_status_t orgs_store_role_remove(orgs_store_t *st, const char *org_ref, const char *user_id,
                                     const apr_array_header_t *roles, apr_pool_t *p, orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, role_change(st, txn, org_ref, user_id, roles, 0, p, err));
+    ST_RELEASE(st, txn, err, role_change(st, txn, org_ref, user_id, roles, 0, p, err));
 }

@@ -235,7 +235,7 @@ static apr_status_t org_drop(orgs_store_t *st, MDB_txn *txn, const char *ref, ap
 apr_status_t orgs_store_org_delete(orgs_store_t *st, const char *ref, apr_pool_t *p,
                                    orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, org_drop(st, txn, ref, p, err));
+    ST_RELEASE(st, txn, err, org_drop(st, txn, ref, p, err));
 }
 
 static apr_status_t org_domain(orgs_store_t *st, MDB_txn *txn, const char *ref, const char *domain,
@@ -294,7 +294,7 @@ apr_status_t orgs_store_org_add_domain(orgs_store_t *st, const char *ref, const 
 apr_status_t orgs_store_org_remove_domain(orgs_store_t *st, const char *ref, const char *domain,
                                           apr_pool_t *p, orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, org_domain(st, txn, ref, domain, 0, p, err));
+    ST_RELEASE(st, txn, err, org_domain(st, txn, ref, domain, 0, p, err));
 }
 
 static apr_status_t org_find_by_domain(orgs_store_t *st, MDB_txn *txn, const char *dom,
@@ -398,7 +398,7 @@ apr_status_t orgs_store_org_enable_conn(orgs_store_t *st, const char *org_ref, c
 apr_status_t orgs_store_org_disable_conn(orgs_store_t *st, const char *org_ref,
                                          const char *conn_ref, apr_pool_t *p, orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, st_enable_set(st, txn, org_ref, conn_ref, 0, 0, p, err));
+    ST_RELEASE(st, txn, err, st_enable_set(st, txn, org_ref, conn_ref, 0, 0, p, err));
 }
 
 static int cmp_enabled(const void *a, const void *b)

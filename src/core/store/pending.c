@@ -5,8 +5,9 @@
 #include "store_int.h"
 #include "text.h"
 
-#define PENDING_SWEEP 4        /* expired pending logins dropped by every put */
-#define PENDING_SWEEP_FULL 256 /* per batch when the table is at its bound */
+#define PENDING_SWEEP 4         /* expired pending logins dropped by every put */
+#define PENDING_SWEEP_FULL 256  /* per batch when the table is at its bound */
+#define PENDING_SWEEP_BATCHES 8 /* batches one put may run before its insert */
 
 static apr_status_t check_state(const char *state, orgs_err_t *err)
 {
@@ -167,7 +168,6 @@ static apr_status_t pending_put(orgs_store_t *st, MDB_txn *txn, const orgs_pendi
     apr_array_header_t *mine;
     kbuf_t k;
     apr_status_t rv;
-    int more;
     apr_time_t now = pl->created ? pl->created : apr_time_now();
     if ((rv = check_state(pl->state, err)) != APR_SUCCESS) {
         return rv;
@@ -177,12 +177,10 @@ static apr_status_t pending_put(orgs_store_t *st, MDB_txn *txn, const orgs_pendi
         (pl->return_to && strlen(pl->return_to) > ORGS_URL_MAX)) {
         return orgs_err_set(err, APR_EINVAL, "bad pending login");
     }
-    /* a few old ones of any browser on every put: garbage never piles up */
-    rv = pending_sweep(st, txn, now, ttl, PENDING_SWEEP, &more, p, err);
-    if (rv == APR_SUCCESS) {
-        rv = st_collect(txn, DB(st, PENDING_BROWSER), st_kbraw(&k, pl->browser, HASH_LEN), &mine, p,
-                        err);
-    }
+    /* (a few old ones of any browser went in pending_sweep_own, before
+     * this transaction) */
+    rv = st_collect(txn, DB(st, PENDING_BROWSER), st_kbraw(&k, pl->browser, HASH_LEN), &mine, p,
+                    err);
     int left = 0;
     for (int i = 0; rv == APR_SUCCESS && i < mine->nelts; i++) {
         const blob_t *b = &APR_ARRAY_IDX(mine, i, blob_t);
@@ -228,10 +226,54 @@ static apr_status_t pending_put(orgs_store_t *st, MDB_txn *txn, const orgs_pendi
     return rv;
 }
 
+/* One sweep transaction ahead of an insert: a few expired entries, or a
+ * full batch when the table is at its bound (*more then says whether
+ * expired ones remain). */
+static apr_status_t pending_sweep_ahead(orgs_store_t *st, MDB_txn *txn, apr_time_t now,
+                                        apr_interval_time_t ttl, int *more, apr_pool_t *p,
+                                        orgs_err_t *err)
+{
+    MDB_stat ms;
+    int rc = mdb_stat(txn, DB(st, PENDING), &ms);
+    if (rc != MDB_SUCCESS) {
+        return st_mdb_fail(rc, err, "pending logins");
+    }
+    int full = ms.ms_entries >= st->pending_max;
+    apr_status_t rv =
+        pending_sweep(st, txn, now, ttl, full ? PENDING_SWEEP_FULL : PENDING_SWEEP, more, p, err);
+    *more = *more && full;
+    return rv;
+}
+
+/* The sweep runs in transactions of its own, before the insert's, and may
+ * use the reserve: on a full store the expired entries still go, so the
+ * next sign-in finds room even when this insert is refused. Bounded: the
+ * sign-in that triggers it pays for PENDING_SWEEP_BATCHES at most. */
+static apr_status_t pending_sweep_own(orgs_store_t *st, apr_time_t now, apr_interval_time_t ttl,
+                                      apr_pool_t *p, orgs_err_t *err)
+{
+    apr_status_t rv = APR_SUCCESS;
+    int more = 1;
+    for (int i = 0; rv == APR_SUCCESS && more && i < PENDING_SWEEP_BATCHES; i++) {
+        apr_pool_t *bp;
+        if ((rv = st_pool_new(&bp, p, err)) != APR_SUCCESS) {
+            return rv;
+        }
+        ST_RELEASE_RV(rv, st, txn, err, pending_sweep_ahead(st, txn, now, ttl, &more, bp, err));
+        apr_pool_destroy(bp);
+    }
+    return rv;
+}
+
 apr_status_t orgs_store_pending_put(orgs_store_t *st, const orgs_pending_t *pl,
                                     unsigned max_per_browser, apr_interval_time_t ttl,
                                     apr_pool_t *p, orgs_err_t *err)
 {
+    apr_status_t rv =
+        pending_sweep_own(st, pl->created ? pl->created : apr_time_now(), ttl, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     ST_WRITE(st, txn, err, pending_put(st, txn, pl, max_per_browser, ttl, p, err));
 }
 
@@ -383,12 +425,24 @@ apr_status_t orgs_store_pending_admit(orgs_store_t *st, orgs_pending_t *pl,
     const char *state = pl->state;
     apr_status_t rv;
     *evicted = 0;
+    /* expired entries go first, in transactions of their own (as for
+     * orgs_store_pending_put): a full store still frees them */
+    rv = pending_sweep_own(st, pl->created ? pl->created : apr_time_now(), lim->ttl, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     ST_WRITE_RV(rv, st, txn, err, pending_admit(st, txn, pl, lim, evicted, p, err));
     if (rv != APR_SUCCESS) {
         pl->state = state; /* nothing was written */
         *evicted = 0;
     }
     return rv;
+}
+
+apr_size_t orgs_store_pending_max_for(apr_uint64_t map_size)
+{
+    apr_uint64_t n = map_size / 4 / ORGS_STORE_PENDING_BYTES;
+    return n > ORGS_STORE_PENDING_MAX ? ORGS_STORE_PENDING_MAX : (apr_size_t)n;
 }
 
 void orgs_store_pending_set_max(orgs_store_t *st, apr_size_t max)
@@ -444,8 +498,8 @@ static apr_status_t pending_read(orgs_store_t *st, const char *state, const unsi
     orgs_pending_t *pl = NULL;
     int expired = 0;
     apr_status_t rv;
-    ST_WRITE_RV(rv, st, txn, err,
-                pending_take(st, txn, state, browser, consume, now, ttl, &pl, &expired, p, err));
+    ST_RELEASE_RV(rv, st, txn, err,
+                  pending_take(st, txn, state, browser, consume, now, ttl, &pl, &expired, p, err));
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -502,5 +556,5 @@ apr_status_t st_pending_consume(orgs_store_t *st, MDB_txn *txn, const char *stat
 apr_status_t orgs_store_pending_delete(orgs_store_t *st, const char *state, apr_pool_t *p,
                                        orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, st_pending_consume(st, txn, state, NULL, p, err));
+    ST_RELEASE(st, txn, err, st_pending_consume(st, txn, state, NULL, p, err));
 }

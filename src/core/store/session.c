@@ -1,5 +1,6 @@
 /* Sessions: put, view, touch, logout hint, delete, the per-member trim
  * and the batched purge. */
+#include <stdio.h>
 #include <string.h>
 
 #include "store_int.h"
@@ -290,6 +291,9 @@ apr_status_t orgs_store_session_view(orgs_store_t *st, const unsigned char sid_h
                                      apr_time_t now, apr_interval_time_t idle,
                                      orgs_session_view_t **out, apr_pool_t *p, orgs_err_t *err)
 {
+    if (st_revoked_has(st, sid_hash)) { /* its delete failed: ended all the same */
+        return orgs_err_set(err, APR_NOTFOUND, "session ended");
+    }
     ST_READ(st, txn, err, session_view(st, txn, sid_hash, now, idle, out, p, err));
 }
 
@@ -312,7 +316,7 @@ static apr_status_t session_touch(orgs_store_t *st, MDB_txn *txn, const unsigned
 apr_status_t orgs_store_session_touch(orgs_store_t *st, const unsigned char sid_hash[32],
                                       apr_time_t now, apr_pool_t *p, orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, session_touch(st, txn, sid_hash, now, p, err));
+    ST_RELEASE(st, txn, err, session_touch(st, txn, sid_hash, now, p, err));
 }
 
 apr_status_t st_session_erase_hash(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
@@ -353,7 +357,12 @@ apr_status_t orgs_store_session_hint_get(orgs_store_t *st, const unsigned char s
 apr_status_t orgs_store_session_delete(orgs_store_t *st, const unsigned char sid_hash[32],
                                        apr_pool_t *p, orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, st_session_erase_hash(st, txn, sid_hash, p, err));
+    apr_status_t rv;
+    ST_RELEASE_RV(rv, st, txn, err, st_session_erase_hash(st, txn, sid_hash, p, err));
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+        st_revoked_add(st, sid_hash); /* refused by this process anyway */
+    }
+    return rv;
 }
 
 /* A session the purge found expired: its key and what its index entry needs. */
@@ -429,25 +438,53 @@ void orgs_store_session_purge_set_batch(orgs_store_t *st, apr_size_t batch, apr_
 /* Batch after batch, each its own short write transaction (the purge runs
  * on a request thread, and the store has one writer at a time); the
  * memory of a batch is freed before the next. */
-apr_status_t orgs_store_session_purge(orgs_store_t *st, apr_time_t now, apr_interval_time_t idle,
-                                      apr_size_t *removed, apr_pool_t *p, orgs_err_t *err)
+apr_status_t orgs_store_session_purge_some(orgs_store_t *st, apr_time_t now,
+                                           apr_interval_time_t idle, apr_size_t max_batches,
+                                           const char *resume, const char **next,
+                                           apr_size_t *removed, int *more, apr_pool_t *p,
+                                           orgs_err_t *err)
 {
     kbuf_t from = {.len = 0};
-    int more = 1;
     apr_status_t rv = APR_SUCCESS;
     *removed = 0;
-    while (rv == APR_SUCCESS && more) {
+    *more = 1;
+    *next = NULL;
+    for (size_t i = 0; resume && resume[2 * i] && resume[2 * i + 1] && i < HASH_LEN; i++) {
+        unsigned b;
+        if (sscanf(resume + 2 * i, "%2x", &b) != 1) {
+            from.len = 0; /* not one of ours: from the start */
+            break;
+        }
+        from.buf[from.len++] = (char)b;
+    }
+    for (apr_size_t i = 0; rv == APR_SUCCESS && *more && (!max_batches || i < max_batches); i++) {
         apr_pool_t *bp;
         apr_size_t n = 0;
         if ((rv = st_pool_new(&bp, p, err)) != APR_SUCCESS) {
             return rv;
         }
-        ST_WRITE_RV(rv, st, txn, err,
-                    session_purge_batch(st, txn, now, idle, &from, &n, &more, bp, err));
+        ST_RELEASE_RV(rv, st, txn, err,
+                      session_purge_batch(st, txn, now, idle, &from, &n, more, bp, err));
         if (rv == APR_SUCCESS) {
             *removed += n;
         }
         apr_pool_destroy(bp);
     }
+    if (rv == APR_SUCCESS && *more) {
+        char *hex = apr_palloc(p, 2 * from.len + 1);
+        for (size_t i = 0; i < from.len; i++) {
+            apr_snprintf(hex + 2 * i, 3, "%02x", (unsigned char)from.buf[i]);
+        }
+        hex[2 * from.len] = '\0';
+        *next = hex;
+    }
     return rv;
+}
+
+apr_status_t orgs_store_session_purge(orgs_store_t *st, apr_time_t now, apr_interval_time_t idle,
+                                      apr_size_t *removed, apr_pool_t *p, orgs_err_t *err)
+{
+    int more;
+    const char *next;
+    return orgs_store_session_purge_some(st, now, idle, 0, NULL, &next, removed, &more, p, err);
 }

@@ -72,6 +72,7 @@
 #ifndef ORGS_STORE_INT_H
 #define ORGS_STORE_INT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -133,7 +134,22 @@ struct orgs_store_t {
     apr_size_t purge_scan;  /* session records read per purge transaction */
     int has_pending_time;   /* 0: an older read-only store without that index */
     int has_session_hints;  /* 0: an older read-only store without that database */
-    int threaded;           /* ORGS_STORE_THREADED: never remap in-process */
+    int threaded;           /* ORGS_STORE_THREADED: remap only under remap_lock */
+    /* Threaded handles: every transaction holds it shared, a remap (the
+     * map grown by another process) holds it exclusive, so LMDB's
+     * "no transaction active in this process" rule holds while it remaps. */
+    pthread_rwlock_t remap_lock;
+    int remap_lock_init;
+    /* The free-page count of the last room check and the transaction it
+     * was taken at: counted again only when a write committed since. */
+    _Atomic(apr_uint64_t) free_txnid;
+    _Atomic(apr_uint64_t) free_pages;
+    /* Sessions whose delete failed (disk full, I/O error): refused by this
+     * process's session reads until they are gone (revoke.c). */
+    pthread_mutex_t revoked_lock;
+    int revoked_lock_init;
+    _Atomic(unsigned) revoked_n;
+    unsigned char revoked[16][32];
     /* Reset read transactions ready for mdb_txn_renew: with MDB_NOTLS any
      * thread may use one, so threads take and return them with atomic
      * exchanges. Each holds a reader slot, hence only a few. */
@@ -161,26 +177,32 @@ void st_rd_end(orgs_store_t *st, MDB_txn *txn);
  * in a cached read transaction. rv becomes the body's status, or the
  * begin's or the commit's failure. ST_WRITE and ST_READ are the whole of a
  * public operation: they return that status from the calling function. */
-apr_status_t st_run_begin(orgs_store_t *st, int rdonly, MDB_txn **txn, orgs_err_t *err);
-apr_status_t st_run_end(orgs_store_t *st, int rdonly, MDB_txn *txn, apr_status_t rv,
-                        orgs_err_t *err);
-#define ST_RUN_RV(rv, st, txn, err, rdonly, body)                                                  \
+/* The modes of the runner: a write that may grow the store (refused with
+ * ORGS_ESTOREFULL past the soft limit, keeping the reserve), a read, and a
+ * write that only deletes or rewrites in place (revocations, logouts,
+ * sweeps, session touches), which may use the reserve. */
+enum { ST_MODE_WRITE = 0, ST_MODE_READ = 1, ST_MODE_RELEASE = 2 };
+apr_status_t st_run_begin(orgs_store_t *st, int mode, MDB_txn **txn, orgs_err_t *err);
+apr_status_t st_run_end(orgs_store_t *st, int mode, MDB_txn *txn, apr_status_t rv, orgs_err_t *err);
+#define ST_RUN_RV(rv, st, txn, err, mode, body)                                                    \
     do {                                                                                           \
         MDB_txn *txn;                                                                              \
-        if (((rv) = st_run_begin((st), (rdonly), &txn, (err))) == APR_SUCCESS) {                   \
-            (rv) = st_run_end((st), (rdonly), txn, (body), (err));                                 \
+        if (((rv) = st_run_begin((st), (mode), &txn, (err))) == APR_SUCCESS) {                     \
+            (rv) = st_run_end((st), (mode), txn, (body), (err));                                   \
         }                                                                                          \
     } while (0)
-#define ST_RUN(st, txn, err, rdonly, body)                                                         \
+#define ST_RUN(st, txn, err, mode, body)                                                           \
     do {                                                                                           \
         apr_status_t st_rv_;                                                                       \
-        ST_RUN_RV(st_rv_, st, txn, err, rdonly, body);                                             \
+        ST_RUN_RV(st_rv_, st, txn, err, mode, body);                                               \
         return st_rv_;                                                                             \
     } while (0)
-#define ST_WRITE_RV(rv, st, txn, err, body) ST_RUN_RV(rv, st, txn, err, 0, body)
-#define ST_READ_RV(rv, st, txn, err, body) ST_RUN_RV(rv, st, txn, err, 1, body)
-#define ST_WRITE(st, txn, err, body) ST_RUN(st, txn, err, 0, body)
-#define ST_READ(st, txn, err, body) ST_RUN(st, txn, err, 1, body)
+#define ST_WRITE_RV(rv, st, txn, err, body) ST_RUN_RV(rv, st, txn, err, ST_MODE_WRITE, body)
+#define ST_READ_RV(rv, st, txn, err, body) ST_RUN_RV(rv, st, txn, err, ST_MODE_READ, body)
+#define ST_RELEASE_RV(rv, st, txn, err, body) ST_RUN_RV(rv, st, txn, err, ST_MODE_RELEASE, body)
+#define ST_WRITE(st, txn, err, body) ST_RUN(st, txn, err, ST_MODE_WRITE, body)
+#define ST_READ(st, txn, err, body) ST_RUN(st, txn, err, ST_MODE_READ, body)
+#define ST_RELEASE(st, txn, err, body) ST_RUN(st, txn, err, ST_MODE_RELEASE, body)
 
 /* A subpool of parent; APR_ENOMEM when it cannot be made. */
 apr_status_t st_pool_new(apr_pool_t **pool, apr_pool_t *parent, orgs_err_t *err);
@@ -200,6 +222,12 @@ typedef struct {
  * only through this directory; *exists tells whether it is there. */
 apr_status_t st_check_file(const char *dir, const char *name, int *exists, apr_pool_t *p,
                            orgs_err_t *err);
+/* An existing data.mdb, read before LMDB maps it: both meta pages must be
+ * LMDB's, and the file must hold every page the newer one counts (a
+ * truncated file would be mapped, and touching a missing page kills the
+ * process with SIGBUS). ORGS_ESTORE naming the damage; APR_SUCCESS for an
+ * empty file (LMDB initializes it). */
+apr_status_t st_check_header(const char *dir, apr_pool_t *p, orgs_err_t *err);
 /* Takes the directory owner's filesystem identity when root opens a store
  * owned by another user; st_fs_ident_leave restores it (both verified). */
 apr_status_t st_fs_ident_enter(const struct stat *dir_sb, fs_ident_t *saved, orgs_err_t *err);
@@ -355,6 +383,12 @@ apr_status_t st_session_put(orgs_store_t *st, MDB_txn *txn, const unsigned char 
 apr_status_t st_session_erase_hash(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
                                    apr_pool_t *p, orgs_err_t *err);
 kbuf_t *st_kb_session_idx(kbuf_t *k, const orgs_session_t *s, const unsigned char *hash);
+
+/* revoke.c: the per-process note of sessions whose delete failed */
+apr_status_t st_revoked_init(orgs_store_t *st, orgs_err_t *err);
+void st_revoked_fini(orgs_store_t *st);
+void st_revoked_add(orgs_store_t *st, const unsigned char *hash);
+int st_revoked_has(orgs_store_t *st, const unsigned char *hash);
 
 /* pending.c */
 kbuf_t *st_kb_pending_idx(kbuf_t *k, const unsigned char *browser, apr_time_t created,

@@ -331,5 +331,5 @@ apr_status_t orgs_store_user_provision(orgs_store_t *st, const char *conn_ref, c
 apr_status_t orgs_store_user_delete(orgs_store_t *st, const char *user_id, apr_pool_t *p,
                                     orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, st_user_drop(st, txn, user_id, p, err));
+    ST_RELEASE(st, txn, err, st_user_drop(st, txn, user_id, p, err));
 }

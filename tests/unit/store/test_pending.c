@@ -187,6 +187,51 @@ START_TEST(pending_sweep_on_put)
 }
 END_TEST
 
+/* A store full for inserts, with the pending table at its bound and every
+ * entry expired: the put's sweep commits in its own transaction (which may
+ * use the reserve) even though the insert after it is refused, so the
+ * expired entries are gone after the first attempt. */
+START_TEST(pending_sweep_on_full_store)
+{
+    orgs_store_t *st;
+    orgs_pending_t *pl;
+    apr_status_t rv = APR_SUCCESS;
+    apr_time_t now = apr_time_now(), later = now + apr_time_from_sec(601);
+    char dn[200];
+    memset(dn, 'D', sizeof(dn) - 1);
+    dn[sizeof(dn) - 1] = '\0';
+    ck_assert_int_eq(
+        orgs_store_open(&st, dir, (apr_uint64_t)1 << 20, 0, ORGS_STORE_CREATE, keys, pool, &err),
+        APR_SUCCESS);
+    orgs_store_pending_set_max(st, 40);
+    for (int i = 0; i < 40; i++) {
+        pending(st, apr_psprintf(pool, "state-full-%08d", i), (unsigned char)(i + 1), now,
+                APR_SUCCESS);
+    }
+    for (int i = 0; i < 100000 && rv == APR_SUCCESS; i++) {
+        orgs_org_t o = {.name = apr_psprintf(pool, "org%d", i), .display_name = dn};
+        rv = orgs_store_org_create(st, &o, pool, &err);
+    }
+    ck_assert_int_eq(rv, ORGS_ESTOREFULL);
+    orgs_pending_t in = {.state = "state-new-0000000000",
+                         .nonce = "n",
+                         .code_verifier = "v",
+                         .org_id = "org_AAAAAAAAAAAAAAAA",
+                         .return_to = "/",
+                         .created = later};
+    rv = orgs_store_pending_put(st, &in, 2, apr_time_from_sec(600), pool, &err);
+    ck_assert_msg(rv == APR_SUCCESS || rv == ORGS_ESTOREFULL, "put: %d %s", rv, err.msg);
+    for (int i = 0; i < 40; i++) {
+        unsigned char mac[32];
+        memset(mac, i + 1, sizeof(mac));
+        ck_assert_int_eq(orgs_store_pending_get(st, apr_psprintf(pool, "state-full-%08d", i), mac,
+                                                now, apr_time_from_sec(600), &pl, pool, &err),
+                         APR_NOTFOUND);
+    }
+    orgs_store_close(st);
+}
+END_TEST
+
 /* Stores written before the time index: a read-only open works without
  * it, a write open indexes their pending logins. */
 START_TEST(pending_time_index_rebuilt)
@@ -228,6 +273,7 @@ static void add_tests(TCase *tc)
     tcase_add_test(tc, pending_other_browser_keeps_entry);
     tcase_add_test(tc, pending_global_bound);
     tcase_add_test(tc, pending_sweep_on_put);
+    tcase_add_test(tc, pending_sweep_on_full_store);
     tcase_add_test(tc, pending_time_index_rebuilt);
 }
 

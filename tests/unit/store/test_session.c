@@ -351,6 +351,44 @@ START_TEST(sessions_purge_batches)
 }
 END_TEST
 
+/* The sign-in's sweep pays for a bounded number of batches and goes on
+ * where it stopped at the next call (resume), until everything is read. */
+START_TEST(sessions_purge_some_resumes)
+{
+    enum { N = 40 };
+    orgs_store_t *st = open_store();
+    apr_time_t now = apr_time_now();
+    apr_size_t removed = 0, total = 0;
+    const char *next = NULL;
+    int more = 1, calls = 0;
+    const char *c = mk_conn(st, "okta", NULL);
+    const char *u = mk_user(st, "okta", "s1", NULL);
+    for (int i = 0; i < N / 5; i++) {
+        const char *o = mk_org(st, apr_psprintf(pool, "org%d", i), NULL);
+        ck_assert_int_eq(orgs_store_member_add(st, o, u, NULL, pool, &err), APR_SUCCESS);
+        for (int j = 0; j < 5; j++) {
+            ck_assert_int_eq(put_session_at(st, apr_psprintf(pool, "s-%d-%d", i, j), o, u, c,
+                                            now - apr_time_from_sec(60) + j, now - 1),
+                             APR_SUCCESS);
+        }
+    }
+    orgs_store_session_purge_set_batch(st, 4, 4);
+    while (more) {
+        ck_assert_int_eq(
+            orgs_store_session_purge_some(st, now, 0, 2, next, &next, &removed, &more, pool, &err),
+            APR_SUCCESS);
+        ck_assert_uint_le(removed, 8); /* two batches of at most 4 */
+        ck_assert(more == (next != NULL));
+        total += removed;
+        ck_assert_int_lt(++calls, N);
+    }
+    ck_assert_uint_eq(total, N);
+    ck_assert_uint_eq(session_count(st), 0);
+    ck_assert_int_gt(calls, 4);
+    assert_clean(st);
+}
+END_TEST
+
 /* Small batches hit both bounds (deletions and records read), including a
  * batch ending on a live session, and idle expiry. */
 START_TEST(sessions_purge_small_batches)
@@ -412,6 +450,7 @@ static void add_tests(TCase *tc)
     tcase_add_test(tc, sessions_size_caps);
     tcase_add_test(tc, sessions_purge_batches);
     tcase_add_test(tc, sessions_purge_small_batches);
+    tcase_add_test(tc, sessions_purge_some_resumes);
 }
 
 int main(void)
