@@ -13,6 +13,7 @@
 #include "oidc.h"
 #include "signin.h"
 #include "endpoints.h"
+#include "upstream.h"
 #include "sweep.h"
 
 /* Callback steps return this to go on; anything else is the response
@@ -127,7 +128,7 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
     const char *iss = apr_table_get(c->args, "iss");
     const char *error = apr_table_get(c->args, "error");
     const char *code = apr_table_get(c->args, "code");
-    orgs_http_opts_t opts = orgs_endpoints_http_opts();
+    orgs_http_opts_t opts;
     orgs_err_t err = {{0}};
     apr_status_t rv;
 
@@ -140,15 +141,20 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
         return refuse(c, rv == APR_NOTFOUND ? HTTP_FORBIDDEN : HTTP_INTERNAL_SERVER_ERROR,
                       "access_denied", "The organization or its sign-in method was removed.");
     }
+    opts = orgs_upstream_opts(r, cb->conn->id);
     rv = orgs_oidc_provider_get(c->st, cb->conn->issuer, apr_time_now(), &opts, &cb->prov, r->pool,
                                 &err);
     if (rv != APR_SUCCESS) {
-        orgs_log_rerror(
-            r, APLOG_ERR, rv,
-            ORGSLOGNO(00219) "callback: connection %s: provider metadata unavailable: %s",
-            cb->conn->name, err.msg);
-        return refuse(c, HTTP_BAD_GATEWAY, "temporarily_unavailable",
-                      "The organization's identity provider cannot be reached.");
+        const char *note;
+        if (orgs_upstream_log_gate(r, cb->conn->issuer, &note)) {
+            orgs_log_rerror(
+                r, APLOG_ERR, rv,
+                ORGSLOGNO(00219) "callback: connection %s: provider metadata unavailable: %s%s",
+                cb->conn->name, err.msg, note);
+        }
+        return refuse(c, orgs_upstream_status(r, rv), "temporarily_unavailable",
+                      "The organization's identity provider cannot be reached right now. Please "
+                      "sign in again in a few seconds.");
     }
     if (iss ? strcmp(iss, cb->prov->issuer) != 0 : cb->prov->iss_param_supported) {
         if (iss) {
@@ -183,6 +189,17 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
                                   cb->conn->auth_method, code, cb->pl->code_verifier,
                                   orgs_endpoints_redirect_uri(r), &opts, &cb->id_token, NULL,
                                   r->pool, &err);
+    if (rv == APR_EAGAIN || rv == APR_EACCES) {
+        const char *note;
+        if (orgs_upstream_log_gate(r, cb->conn->issuer, &note)) {
+            orgs_log_rerror(r, APLOG_WARNING, rv,
+                            ORGSLOGNO(00583) "callback: connection %s: token endpoint not "
+                                             "called: %s%s",
+                            cb->conn->name, err.msg, note);
+        }
+        return refuse(c, orgs_upstream_status(r, rv), "temporarily_unavailable",
+                      "The identity provider did not complete the sign-in.");
+    }
     if (rv != APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_WARNING, rv,
                         ORGSLOGNO(00223) "callback: connection %s: code exchange failed: %s",
@@ -193,6 +210,16 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
     rv = orgs_oidc_id_token_verify(c->st, cb->prov, cb->conn->client_id, cb->id_token,
                                    cb->pl->nonce, apr_time_now(), ORGS_JOSE_DEFAULT_SKEW, &opts,
                                    &cb->claims, r->pool, &err);
+    if (rv == ORGS_ENOKID || rv == APR_EAGAIN || rv == ORGS_EHTTP) {
+        /* the IdP switched keys and the new set is not here (yet): temporary */
+        orgs_log_rerror(r, APLOG_WARNING, rv,
+                        ORGSLOGNO(00582) "callback: connection %s: ID token signed with a key "
+                                         "not in the JWKS (yet): %s; answered 503",
+                        cb->conn->name, err.msg);
+        return refuse(c, orgs_upstream_status(r, rv), "temporarily_unavailable",
+                      "The identity provider's signing keys are changing. Please sign in again "
+                      "in a few seconds.");
+    }
     if (rv != APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_WARNING, rv,
                         ORGSLOGNO(00224) "callback: connection %s: ID token rejected: %s",

@@ -28,6 +28,10 @@
 #define ORGS_DEFAULT_SESSION_IDLE apr_time_from_sec(8 * 3600)
 #define ORGS_DEFAULT_SESSION_MAX_AGE apr_time_from_sec(24 * 3600)
 #define ORGS_DEFAULT_LOGIN_TIMEOUT apr_time_from_sec(10 * 60)
+#define ORGS_DEFAULT_BC_CONNECT_TIMEOUT apr_time_from_sec(5)
+#define ORGS_DEFAULT_BC_TIMEOUT apr_time_from_sec(10)
+#define ORGS_DEFAULT_BC_MAX_CONCURRENT 4
+#define ORGS_MAX_BC_TIMEOUT apr_time_from_sec(120)
 
 /* OrgsUnauthenticated */
 #define ORGS_UNAUTH_LOGIN 1 /* redirect to the login endpoint (default) */
@@ -41,8 +45,12 @@ typedef struct orgs_srv_cfg_t {
     const char *endpoint;             /* OrgsEndpoint, "/orgs": starts with '/', no trailing '/' */
     const char *public_url;           /* OrgsPublicURL without trailing '/'; NULL = from request */
     apr_interval_time_t session_idle; /* OrgsSessionIdleTimeout */
-    apr_interval_time_t session_max_age; /* OrgsSessionMaxAge */
-    apr_interval_time_t login_timeout;   /* OrgsLoginTimeout: pending login ttl */
+    apr_interval_time_t session_max_age;    /* OrgsSessionMaxAge */
+    apr_interval_time_t login_timeout;      /* OrgsLoginTimeout: pending login ttl */
+    apr_interval_time_t bc_connect_timeout; /* OrgsBackchannelConnectTimeout */
+    apr_interval_time_t bc_timeout;         /* OrgsBackchannelTimeout (whole call) */
+    int bc_max_concurrent;                  /* OrgsBackchannelMaxConcurrent, per conn and child */
+    apr_array_header_t *bc_allow_hosts;     /* OrgsBackchannelAllowHost: const char *, NULL-ended */
     /* ---- derived in post_config (pconf); NULL when no OrgsCryptoKey */
     const orgs_crypto_keys_t *keys;
     /* ---- per child, set in child_init; NULL when not configured or the

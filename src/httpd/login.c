@@ -13,6 +13,7 @@
 #include "parse.h"
 #include "url.h"
 #include "endpoints.h"
+#include "upstream.h"
 
 /* Pending logins kept per browser; older ones are dropped. */
 #define ORGS_PENDING_PER_BROWSER 5
@@ -71,6 +72,32 @@ static int prompt(orgs_route_t *c, int status, const char *error, const char *va
                                                           c->return_to, error, value, c->r->pool));
 }
 
+/* One line per issuer and interval while its IdP fails (the log gate):
+ * retrying clients must not flood the error log. */
+static void log_metadata_failure(request_rec *r, const orgs_conn_t *conn, apr_status_t rv,
+                                 const orgs_err_t *err)
+{
+    const char *note;
+    if (!orgs_upstream_log_gate(r, conn->issuer, &note)) {
+        return;
+    }
+    if (rv == APR_EAGAIN) {
+        orgs_log_rerror(r, APLOG_WARNING, rv,
+                        ORGSLOGNO(00580) "connection %s: identity provider not asked now: %s; "
+                                         "answered 503%s",
+                        conn->name, err->msg, note);
+    } else if (rv == APR_EACCES) {
+        orgs_log_rerror(r, APLOG_ERR, rv,
+                        ORGSLOGNO(00581) "connection %s: back-channel endpoint refused: %s%s",
+                        conn->name, err->msg, note);
+    } else {
+        orgs_log_rerror(
+            r, APLOG_ERR, rv,
+            ORGSLOGNO(00204) "connection %s: identity provider metadata unavailable: %s%s",
+            conn->name, err->msg, note);
+    }
+}
+
 /* Sends the browser to the IdP with a fresh state, nonce and PKCE
  * verifier, remembered server-side as a pending login bound to this
  * browser. */
@@ -79,7 +106,6 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
 {
     request_rec *r = c->r;
     const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
-    orgs_http_opts_t opts = orgs_endpoints_http_opts();
     orgs_conn_t *conn;
     orgs_oidc_provider_t *prov;
     orgs_pending_t pl;
@@ -95,14 +121,13 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
         return orgs_endpoints_error_send(r, HTTP_INTERNAL_SERVER_ERROR, "server_error",
                                          "The sign-in could not be started.", c->return_to);
     }
+    orgs_http_opts_t opts = orgs_upstream_opts(r, conn->id);
     rv = orgs_oidc_provider_get(c->st, conn->issuer, apr_time_now(), &opts, &prov, r->pool, &err);
     if (rv != APR_SUCCESS) {
-        orgs_log_rerror(
-            r, APLOG_ERR, rv,
-            ORGSLOGNO(00204) "connection %s: identity provider metadata unavailable: %s",
-            conn->name, err.msg);
-        return orgs_endpoints_error_send(r, HTTP_BAD_GATEWAY, "temporarily_unavailable",
-                                         "The organization's identity provider cannot be reached.",
+        log_metadata_failure(r, conn, rv, &err);
+        return orgs_endpoints_error_send(r, orgs_upstream_status(r, rv), "temporarily_unavailable",
+                                         "The organization's identity provider cannot be reached "
+                                         "right now. Please try again in a few seconds.",
                                          c->return_to);
     }
 
