@@ -182,7 +182,7 @@ apr_status_t orgs_backchan_begin(orgs_store_t *st, const char *issuer, orgs_back
         }
         if (now < e->remote_until[kind]) {
             unlock();
-            return orgs_err_set(err, APR_EAGAIN, "another process is fetching it");
+            return orgs_err_set(err, APR_EBUSY, "another process is fetching it");
         }
         if (e->busy[kind]) {
 #if APR_HAS_THREADS
@@ -198,7 +198,7 @@ apr_status_t orgs_backchan_begin(orgs_store_t *st, const char *issuer, orgs_back
 #endif
             *waited = 1;
             unlock();
-            return orgs_err_set(err, APR_EAGAIN, "another request is fetching it");
+            return orgs_err_set(err, APR_EBUSY, "another request is fetching it");
         }
         e->busy[kind] = 1;
         t->local = 1;
@@ -232,7 +232,7 @@ apr_status_t orgs_backchan_begin(orgs_store_t *st, const char *issuer, orgs_back
                 unlock();
             }
             flight_release(t);
-            return orgs_err_set(err, APR_EAGAIN, "another process is fetching it (%s)", e2.msg);
+            return orgs_err_set(err, APR_EBUSY, "another process is fetching it (%s)", e2.msg);
         }
         /* a store error only loses the cross-process coordination */
         t->leased = rv == APR_SUCCESS;

@@ -47,8 +47,9 @@ apr_status_t orgs_backchan_init(apr_pool_t *p, orgs_err_t *err);
 
 /* Asks to fetch document kind of issuer now. APR_SUCCESS: the caller
  * fetches and then calls orgs_backchan_end with the outcome (*t in p).
- * APR_EAGAIN: do not fetch; err says why (a fetch in flight in this or
- * another process, or backing off after failures). *waited is set to 1
+ * APR_EBUSY: do not fetch, a fetch is in flight in this or another
+ * process. APR_EAGAIN: do not fetch, the issuer backs off after failures
+ * (err quotes the last one). *waited is set to 1
  * when this call waited for another thread's fetch to finish, so that a
  * fresh copy may now be in the cache. lease: how long a cross-process
  * lease may be held (the fetch's total timeout plus a margin). st may be

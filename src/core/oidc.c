@@ -371,7 +371,8 @@ static apr_status_t discovery_fetch(orgs_store_t *st, const char *url, const cha
  * (COPY_*). When not fresh, one request (single flight, not while backing
  * off) fetches; the others keep the stale copy, or, without one, wait
  * briefly for the fetching request and read the cache again (reread), or
- * fail with APR_EAGAIN. A failed fetch with a stale copy keeps the copy. */
+ * fail with begin's APR_EBUSY / APR_EAGAIN. A failed fetch with a stale
+ * copy keeps the copy. */
 typedef apr_status_t (*fetch_fn)(void *baton, orgs_err_t *err);
 typedef int (*reread_fn)(void *baton);
 
@@ -401,7 +402,7 @@ static apr_status_t revalidate(orgs_store_t *st, const char *issuer, orgs_backch
     if (have != COPY_NONE) {
         return APR_SUCCESS;
     }
-    return orgs_err_set(err, APR_EAGAIN, "%s: %s", what, berr.msg);
+    return orgs_err_set(err, rv, "%s: %s", what, berr.msg);
 }
 
 typedef struct disc_baton_t {
@@ -710,7 +711,7 @@ apr_status_t orgs_oidc_id_token_verify(orgs_store_t *st, orgs_oidc_provider_t *p
     if (rv == ORGS_ENOKID) {
         orgs_err_t e = {""};
         apr_status_t rr = orgs_oidc_jwks_refresh(st, prov, now, 0, opts, p, &e);
-        if (rr == APR_EAGAIN) {
+        if (rr == APR_EAGAIN || rr == APR_EBUSY) {
             return rv; /* throttled or in flight: keep the "no key" answer in err */
         }
         if (rr != APR_SUCCESS) {

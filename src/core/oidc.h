@@ -63,11 +63,11 @@ typedef struct orgs_oidc_provider_t {
  * Returns APR_SUCCESS (*out in p), APR_EINVAL (issuer not an http(s) URL),
  * ORGS_EHTTP (unreachable, non-200 answer, redirect, not JSON, issuer
  * mismatch, a required endpoint missing or not http(s), JWKS without a
- * "keys" array), APR_EAGAIN (no usable copy and no fetch now: another
- * request or process is fetching, the issuer backs off, or the cap of
- * opts->max_concurrent is reached), APR_EACCES (token_endpoint or jwks_uri
- * off the issuer's origin and not in opts->allow_hosts, or resolving to an
- * internal address while the issuer does not). */
+ * "keys" array), APR_EBUSY (no usable copy, and another request or process
+ * is fetching it), APR_EAGAIN (no usable copy, and the issuer backs off
+ * after failures or the cap of opts->max_concurrent is reached), APR_EACCES (token_endpoint or
+ * jwks_uri off the issuer's origin and not in opts->allow_hosts, or resolving to an internal
+ * address while the issuer does not). */
 apr_status_t orgs_oidc_provider_get(orgs_store_t *st, const char *issuer, apr_time_t now,
                                     const orgs_http_opts_t *opts, orgs_oidc_provider_t **out,
                                     apr_pool_t *p, orgs_err_t *err);
@@ -76,8 +76,9 @@ apr_status_t orgs_oidc_provider_get(orgs_store_t *st, const char *issuer, apr_ti
  * cached a newer set than prov's, that one is taken without a fetch.
  * Otherwise fetches jwks_uri unless the last refresh for an unknown kid for
  * this issuer is younger than min_interval (0 = ORGS_OIDC_JWKS_MIN_INTERVAL),
- * another request is refreshing it, or the issuer backs off: then
- * APR_EAGAIN and prov unchanged (or the other request's new set taken). On success prov->jwks_json and
+ * another request is refreshing it (APR_EBUSY), or the issuer backs off:
+ * then APR_EAGAIN / APR_EBUSY and prov unchanged (or the other request's
+ * new set taken). On success prov->jwks_json and
  * prov->jwks_fetched are updated (allocated in p) and the cache rewritten.
  * ORGS_EHTTP when the fetch fails. */
 apr_status_t orgs_oidc_jwks_refresh(orgs_store_t *st, orgs_oidc_provider_t *prov, apr_time_t now,

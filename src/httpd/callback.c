@@ -146,7 +146,8 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
                                 &err);
     if (rv != APR_SUCCESS) {
         const char *note;
-        if (orgs_upstream_log_gate(r, cb->conn->issuer, &note)) {
+        /* a request that only waited for another's fetch leaves the line to it */
+        if (rv != APR_EBUSY && orgs_upstream_log_gate(r, cb->conn->issuer, &note)) {
             orgs_log_rerror(
                 r, APLOG_ERR, rv,
                 ORGSLOGNO(00219) "callback: connection %s: provider metadata unavailable: %s%s",
@@ -210,7 +211,7 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
     rv = orgs_oidc_id_token_verify(c->st, cb->prov, cb->conn->client_id, cb->id_token,
                                    cb->pl->nonce, apr_time_now(), ORGS_JOSE_DEFAULT_SKEW, &opts,
                                    &cb->claims, r->pool, &err);
-    if (rv == ORGS_ENOKID || rv == APR_EAGAIN || rv == ORGS_EHTTP) {
+    if (rv == ORGS_ENOKID || rv == APR_EAGAIN || rv == APR_EBUSY || rv == ORGS_EHTTP) {
         /* the IdP switched keys and the new set is not here (yet): temporary */
         orgs_log_rerror(r, APLOG_WARNING, rv,
                         ORGSLOGNO(00582) "callback: connection %s: ID token signed with a key "

@@ -78,6 +78,14 @@ static void log_metadata_failure(request_rec *r, const orgs_conn_t *conn, apr_st
                                  const orgs_err_t *err)
 {
     const char *note;
+    if (rv == APR_EBUSY) {
+        /* the fetching request logs the outcome; this one only waited */
+        orgs_log_rerror(r, APLOG_DEBUG, rv,
+                        ORGSLOGNO(00585) "connection %s: identity provider metadata being "
+                                         "fetched by another request: %s; answered 503",
+                        conn->name, err->msg);
+        return;
+    }
     if (!orgs_upstream_log_gate(r, conn->issuer, &note)) {
         return;
     }

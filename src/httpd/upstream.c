@@ -23,7 +23,7 @@ orgs_http_opts_t orgs_upstream_opts(request_rec *r, const char *conn_id)
 
 int orgs_upstream_status(request_rec *r, apr_status_t rv)
 {
-    if (rv == APR_EAGAIN || rv == ORGS_ENOKID) {
+    if (rv == APR_EAGAIN || rv == APR_EBUSY || rv == ORGS_ENOKID) {
         apr_table_setn(r->err_headers_out, "Retry-After", "5");
         return HTTP_SERVICE_UNAVAILABLE;
     }

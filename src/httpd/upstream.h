@@ -13,9 +13,9 @@
 orgs_http_opts_t orgs_upstream_opts(request_rec *r, const char *conn_id);
 
 /* The status a login answers when a back-channel step failed with rv:
- * 503 (with Retry-After) for what passes by itself (APR_EAGAIN: busy,
- * backing off, at the cap; ORGS_ENOKID: a key not yet in the JWKS), 502
- * otherwise. */
+ * 503 (with Retry-After) for what passes by itself (APR_EBUSY: fetched by
+ * another request; APR_EAGAIN: backing off, at the cap; ORGS_ENOKID: a key
+ * not yet in the JWKS), 502 otherwise. */
 int orgs_upstream_status(request_rec *r, apr_status_t rv);
 
 /* 1 when a line about issuer's back channel may be logged now: the first,

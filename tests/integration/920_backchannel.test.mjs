@@ -123,7 +123,61 @@ test('one org\'s hanging IdP: a static page and another org\'s login keep their 
   assert.ok((statuses[503] ?? 0) >= 55, JSON.stringify(statuses));
   // one fetch for the issuer, whatever the number of children and threads
   assert.ok(counts.discovery >= 1 && counts.discovery <= 2, `discovery fetched ${counts.discovery} times`);
-  await h.waitForLog(/ORGS00580: connection rogue: identity provider not asked now: discovery: another (request|process) is fetching it; answered 503/, { from: mark });
+  // the waiting requests say so at debug level; the fetching one logs the outcome
+  await h.waitForLog(/ORGS00585: connection rogue: identity provider metadata being fetched by another request: discovery: another (request|process) is fetching it/, { from: mark });
+  await h.waitForLog(/ORGS00204: connection rogue: identity provider metadata unavailable: discovery: timeout/, { from: mark, timeoutMs: 15000 });
+});
+
+test('a token endpoint answering after 9 s: other traffic keeps its latency, calls per child are capped', async (t) => {
+  const op = ops.acme;
+  await op.mode('good');
+  // the org's metadata may still be backing off after the previous test
+  let start;
+  for (let i = 0; i < 40; i++) {
+    start = await h.client({ headers: HTML }).get('/orgs/login?organization=acme&return_to=%2Fapp%2F');
+    if (start.status === 302) break;
+    await sleep(500);
+  }
+  assert.equal(start.status, 302, start.body.slice(0, 300));
+  // 40 browsers back from the IdP's authorize step, each with its callback
+  const cbs = [];
+  for (let i = 0; i < 40; i++) {
+    const c = h.client({ headers: HTML, timeoutMs: 30000 });
+    const s = await c.get('/orgs/login?organization=acme&return_to=%2Fapp%2F');
+    assert.equal(s.status, 302);
+    const auth = await fetch(s.location, { redirect: 'manual' });
+    cbs.push({ c, url: auth.headers.get('location') });
+  }
+  await probe(3);
+  const base = await probe(15);
+
+  await op.mode('good', { hang: ['token'], delayMs: 9000 });
+  const mark = h.logMark();
+  const t0 = performance.now();
+  const burst = cbs.map(({ c, url }) => c.get(url)
+    .then((r) => ({ status: r.status, ms: performance.now() - t0 }))
+    .catch(() => ({ status: 0, ms: performance.now() - t0 })));
+  const during = await probe(25);
+  const results = await Promise.all(burst);
+  const counts = await op.counts();
+  await op.mode('good');
+
+  const statuses = {};
+  for (const r of results) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+  t.diagnostic(`baseline: static ${base.stat.toFixed(1)} ms, other org's login ${base.login.toFixed(1)} ms`);
+  t.diagnostic(`while the token endpoint takes 9 s: static ${during.stat.toFixed(1)} ms, `
+    + `other org's login ${during.login.toFixed(1)} ms; 40 callbacks: ${JSON.stringify(statuses)}`);
+  assert.ok(during.stat <= 2 * base.stat + 10, `static page ${during.stat} ms vs baseline ${base.stat} ms`);
+  assert.ok(during.login <= 2 * base.login + 10, `other org's login ${during.login} ms vs baseline ${base.login} ms`);
+  // 503 at the cap; the others reach the token endpoint, which answers after
+  // OrgsBackchannelTimeout (8 s): 502
+  for (const r of results) assert.ok([302, 502, 503].includes(r.status), `status ${r.status}`);
+  // at most OrgsBackchannelMaxConcurrent (4) calls per child (at most 4 children)
+  const called = results.filter((r) => r.status !== 503).length;
+  assert.ok(called <= 16, `${called} callbacks reached the token endpoint`);
+  assert.ok((statuses[503] ?? 0) >= 24, JSON.stringify(statuses));
+  await h.waitForLog(/ORGS00583: callback: connection rogue: token endpoint not called: token endpoint: \d+ calls to this identity provider already in flight/, { from: mark });
+  assert.ok(counts.token <= 16 + 1, `token endpoint asked ${counts.token} times`);
 });
 
 test('a discovery document pointing jwks_uri at another loopback origin: 502, ORGS00581, no call', async () => {
@@ -169,4 +223,37 @@ test('a dead IdP: retrying clients get 502/503 and one log line per issuer and i
   assert.ok(errorLines.length >= 1 && errorLines.length <= 4, `${errorLines.length} lines:\n${errorLines.join('\n')}`);
   // the cause is in them: the failed call itself, or the backoff quoting it
   assert.match(errorLines.join('\n'), /discovery: request failed: .*(Couldn't connect|Connection refused)/);
+});
+
+// ---- the directives: a bad value stops httpd at configuration time -----------
+
+const BAD_DIRECTIVES = [
+  ['OrgsBackchannelConnectTimeout', 'OrgsBackchannelConnectTimeout 0'],
+  ['OrgsBackchannelConnectTimeout', 'OrgsBackchannelConnectTimeout 5x'],
+  ['OrgsBackchannelTimeout', 'OrgsBackchannelTimeout 10m'],
+  ['OrgsBackchannelTimeout', 'OrgsBackchannelTimeout -1'],
+  ['OrgsBackchannelMaxConcurrent', 'OrgsBackchannelMaxConcurrent 0'],
+  ['OrgsBackchannelMaxConcurrent', 'OrgsBackchannelMaxConcurrent many'],
+  ['OrgsBackchannelAllowHost', 'OrgsBackchannelAllowHost https://keys.example.com'],
+  ['OrgsBackchannelAllowHost', 'OrgsBackchannelAllowHost keys.example.com/jwks'],
+];
+
+test('apache2 -t rejects bad Orgs Backchannel* values, naming the directive; accepts good ones', async () => {
+  const c = await Httpd.create({ name: 'backchannel-config' });
+  try {
+    for (const [directive, line] of BAD_DIRECTIVES) {
+      const r = await c.configtest('', `${DEFAULT_SERVER_ORGS}\n${line}`);
+      assert.notEqual(r.code, 0, `accepted: ${line}`);
+      assert.ok(r.stderr.includes(directive), `${line}: stderr does not name ${directive}:\n${r.stderr}`);
+    }
+    const ok = await c.configtest('', `${DEFAULT_SERVER_ORGS}
+OrgsBackchannelConnectTimeout 2s
+OrgsBackchannelTimeout 120s
+OrgsBackchannelMaxConcurrent 16
+OrgsBackchannelAllowHost keys.example.com 192.0.2.7 ::1
+OrgsBackchannelAllowHost login.example.net`);
+    assert.equal(ok.code, 0, ok.stderr);
+  } finally {
+    await c.close();
+  }
 });

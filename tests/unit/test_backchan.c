@@ -80,13 +80,13 @@ START_TEST(single_flight_in_process)
     orgs_backchan_end(NULL, tj, APR_SUCCESS, NULL, T0, pool);
     /* a second thread waits at most ORGS_BACKCHAN_WAIT, then gives up */
     racer_t r = run_racer(-1, NULL);
-    ck_assert_int_eq(r.rv, APR_EAGAIN);
+    ck_assert_int_eq(r.rv, APR_EBUSY);
     ck_assert_int_eq(r.waited, 1);
     ck_assert_int_ge(r.took, ORGS_BACKCHAN_WAIT - apr_time_from_msec(50));
     ck_assert_int_lt(r.took, ORGS_BACKCHAN_WAIT + apr_time_from_sec(2));
     /* ... and is woken as soon as the fetch ends */
     r = run_racer(apr_time_from_msec(200), t);
-    ck_assert_int_eq(r.rv, APR_EAGAIN);
+    ck_assert_int_eq(r.rv, APR_EBUSY);
     ck_assert_int_eq(r.waited, 1);
     ck_assert_int_lt(r.took, ORGS_BACKCHAN_WAIT);
     /* once it ended, the next one may fetch */

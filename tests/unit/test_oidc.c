@@ -404,7 +404,7 @@ START_TEST(stale_while_revalidate)
         APR_SUCCESS);
     ck_assert_int_eq(ts_hits(&srv, WK), 3);
     ck_assert_int_eq(prov->discovery_fetched, t + apr_time_from_sec(30));
-    /* without any copy, a held lease means a quick APR_EAGAIN */
+    /* without any copy, a held lease means a quick APR_EBUSY */
     ck_assert_int_eq(orgs_store_cache_claim(st, apr_pstrcat(pool, "bclease:disc:", iss(), NULL),
                                             t + apr_time_from_sec(40), apr_time_from_sec(12), pool,
                                             &err),
@@ -416,7 +416,7 @@ START_TEST(stale_while_revalidate)
                      APR_SUCCESS);
     ck_assert_int_eq(
         orgs_oidc_provider_get(st, other, t + apr_time_from_sec(41), NULL, &prov, pool, &err),
-        APR_EAGAIN);
+        APR_EBUSY);
     ck_assert_ptr_nonnull(strstr(err.msg, "another process"));
 }
 END_TEST
