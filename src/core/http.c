@@ -106,7 +106,12 @@ static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct cur
             }
         }
     }
+#ifdef SOCK_CLOEXEC
+    /* not inherited by programs a child may start */
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+#else
     return socket(a->family, a->socktype, a->protocol);
+#endif
 }
 
 static long to_ms(apr_interval_time_t t, apr_interval_time_t dflt)
