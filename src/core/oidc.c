@@ -376,6 +376,29 @@ static apr_status_t discovery_fetch(orgs_store_t *st, const char *url, const cha
 typedef apr_status_t (*fetch_fn)(void *baton, orgs_err_t *err);
 typedef int (*reread_fn)(void *baton);
 
+/* Another process fetches a document this request has no copy of: read the
+ * cache again every 25 ms for up to ORGS_BACKCHAN_WAIT, so that the first
+ * logins of an org at once all succeed when the IdP answers quickly. At
+ * most twice max_concurrent requests per issuer and child wait (the others
+ * fail at once), so a hanging IdP holds few worker threads. */
+static int wait_other_process(const char *issuer, const orgs_http_opts_t *opts, reread_fn reread,
+                              void *baton, apr_pool_t *p)
+{
+    int max = cap_max(opts) > 0 ? 2 * cap_max(opts) : ORGS_OIDC_WAITERS_DEFAULT;
+    const char *key = apr_pstrcat(p, "wait:", issuer, NULL);
+    int have = COPY_NONE;
+    if (orgs_backchan_slot_take(key, max, NULL) != APR_SUCCESS) {
+        return COPY_NONE;
+    }
+    for (apr_time_t end = apr_time_now() + ORGS_BACKCHAN_WAIT;
+         have == COPY_NONE && apr_time_now() < end;) {
+        apr_sleep(apr_time_from_msec(25));
+        have = reread(baton);
+    }
+    orgs_backchan_slot_give(key, max);
+    return have;
+}
+
 static apr_status_t revalidate(orgs_store_t *st, const char *issuer, orgs_backchan_kind_t kind,
                                int have, apr_time_t now, const orgs_http_opts_t *opts,
                                fetch_fn fetch, reread_fn reread, void *baton, apr_pool_t *p,
@@ -398,6 +421,8 @@ static apr_status_t revalidate(orgs_store_t *st, const char *issuer, orgs_backch
     }
     if (have == COPY_NONE && waited) {
         have = reread(baton);
+    } else if (have == COPY_NONE && rv == APR_EBUSY) {
+        have = wait_other_process(issuer, opts, reread, baton, p);
     }
     if (have != COPY_NONE) {
         return APR_SUCCESS;
@@ -421,10 +446,18 @@ static apr_status_t disc_fetch_cb(void *baton, orgs_err_t *err)
                            b->opts, b->p, err);
 }
 
+/* The request's time, or the clock when later: a copy another request
+ * just fetched must count as fresh. */
+static apr_time_t reread_now(const disc_baton_t *b)
+{
+    apr_time_t t = apr_time_now();
+    return t > b->now ? t : b->now;
+}
+
 static int disc_reread_cb(void *baton)
 {
     disc_baton_t *b = baton;
-    return discovery_cached(b->st, b->key, b->expect, b->expect_alt, b->prov, b->now, b->p);
+    return discovery_cached(b->st, b->key, b->expect, b->expect_alt, b->prov, reread_now(b), b->p);
 }
 
 static apr_status_t jwks_fetch_cb(void *baton, orgs_err_t *err)
@@ -436,7 +469,7 @@ static apr_status_t jwks_fetch_cb(void *baton, orgs_err_t *err)
 static int jwks_reread_cb(void *baton)
 {
     disc_baton_t *b = baton;
-    return jwks_cached(b->st, b->prov, b->now, b->p);
+    return jwks_cached(b->st, b->prov, reread_now(b), b->p);
 }
 
 apr_status_t orgs_oidc_provider_get(orgs_store_t *st, const char *issuer, apr_time_t now,

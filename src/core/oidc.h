@@ -34,6 +34,9 @@
 /* How long past ORGS_OIDC_CACHE_TTL a cached document is still served
  * while a refresh fails or runs in another request (stale-while-revalidate). */
 #define ORGS_OIDC_STALE_MAX apr_time_from_sec(24 * 3600)
+/* Requests per issuer and child that wait for another process's fetch when
+ * opts->max_concurrent is 0. */
+#define ORGS_OIDC_WAITERS_DEFAULT 8
 /* The scopes asked for when a connection names none: the one default. */
 #define ORGS_OIDC_DEFAULT_SCOPES "openid email profile"
 

@@ -213,11 +213,12 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
                                    &cb->claims, r->pool, &err);
     if (rv == ORGS_ENOKID || rv == APR_EAGAIN || rv == APR_EBUSY || rv == ORGS_EHTTP) {
         /* the IdP switched keys and the new set is not here (yet): temporary */
+        int status = orgs_upstream_status(r, rv);
         orgs_log_rerror(r, APLOG_WARNING, rv,
                         ORGSLOGNO(00582) "callback: connection %s: ID token signed with a key "
-                                         "not in the JWKS (yet): %s; answered 503",
-                        cb->conn->name, err.msg);
-        return refuse(c, orgs_upstream_status(r, rv), "temporarily_unavailable",
+                                         "not in the JWKS (yet): %s; answered %d",
+                        cb->conn->name, err.msg, status);
+        return refuse(c, status, "temporarily_unavailable",
                       "The identity provider's signing keys are changing. Please sign in again "
                       "in a few seconds.");
     }

@@ -333,7 +333,7 @@ const command_rec orgs_config_cmds[] = {
                   (void *)APR_OFFSETOF(orgs_srv_cfg_t, bc_timeout), RSRC_CONF,
                   "time allowed for a whole call to an identity provider (default 10s)"),
     AP_INIT_TAKE1("OrgsBackchannelMaxConcurrent", set_bc_max_concurrent, NULL, RSRC_CONF,
-                  "calls in flight to one connection's IdP per child process (default 4)"),
+                  "calls in flight to one connection's IdP per child process (default 10)"),
     AP_INIT_ITERATE("OrgsBackchannelAllowHost", add_bc_allow_host, NULL, RSRC_CONF,
                     "hosts an IdP's token endpoint and JWKS may be on besides the issuer's"),
     AP_INIT_TAKE1("OrgsOrganization", set_organization, NULL, OR_AUTHCFG,

@@ -30,7 +30,7 @@
 #define ORGS_DEFAULT_LOGIN_TIMEOUT apr_time_from_sec(10 * 60)
 #define ORGS_DEFAULT_BC_CONNECT_TIMEOUT apr_time_from_sec(5)
 #define ORGS_DEFAULT_BC_TIMEOUT apr_time_from_sec(10)
-#define ORGS_DEFAULT_BC_MAX_CONCURRENT 4
+#define ORGS_DEFAULT_BC_MAX_CONCURRENT 10
 #define ORGS_MAX_BC_TIMEOUT apr_time_from_sec(120)
 
 /* OrgsUnauthenticated */

@@ -34,7 +34,7 @@ before(async () => {
   }
   h = await Httpd.create({
     name: 'backchannel',
-    serverOrgs: `${DEFAULT_SERVER_ORGS}\nOrgsBackchannelConnectTimeout 2s\nOrgsBackchannelTimeout 8s`,
+    serverOrgs: `${DEFAULT_SERVER_ORGS}\nOrgsBackchannelConnectTimeout 2s\nOrgsBackchannelTimeout 8s\nOrgsBackchannelMaxConcurrent 4`,
     body: `<Location /app/>
     AuthType orgs
     Require org-member
