@@ -21,6 +21,7 @@
 #include "env.h"
 #include "fixups.h"
 #include "status.h"
+#include "backchan.h"
 
 /* Reader slots beyond httpd's own threads: orgctl runs and old children
  * still draining after a graceful restart. */
@@ -205,6 +206,12 @@ static int orgs_hook_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t
 static void orgs_hook_child_init(apr_pool_t *pchild, server_rec *s)
 {
     unsigned readers = max_readers();
+    orgs_err_t bc_err = {{0}};
+
+    /* the back channel's single flight, backoff and caps, per child */
+    if (orgs_backchan_init(pchild, &bc_err) != APR_SUCCESS) {
+        orgs_log_error(s, APLOG_ERR, 0, ORGSLOGNO(00584) "%s", bc_err.msg);
+    }
 
     for (server_rec *vs = s; vs; vs = vs->next) {
         orgs_srv_cfg_t *sc = orgs_srv_cfg(vs);

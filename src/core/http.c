@@ -10,6 +10,7 @@
 #include "http.h"
 #include "url.h"
 #include "crypto.h"
+#include "netaddr.h"
 
 /* The product, never its exact version: a tenant's IdP (or whatever a
  * discovery document points at) learns nothing to match against known bugs. */
@@ -73,6 +74,47 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+/* The SSRF guard's state for one request (CURLOPT_OPENSOCKETFUNCTION). */
+typedef struct sock_guard_t {
+    const orgs_http_opts_t *opts;
+    int issuer_checked; /* issuer_internal below is known */
+    int issuer_internal;
+    orgs_netaddr_class_t refused; /* the class of a refused address */
+    int was_refused;
+} sock_guard_t;
+
+/* Called by libcurl with each resolved address it is about to connect to:
+ * checking here, after resolution, leaves no window for a DNS answer that
+ * changes between a check and the connection. */
+static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    sock_guard_t *g = clientp;
+    if (purpose == CURLSOCKTYPE_IPCXN && g->opts->refuse_internal) {
+        orgs_netaddr_class_t c = orgs_netaddr_sockaddr_class(&a->addr, a->addrlen);
+        if (c != ORGS_NETADDR_PUBLIC) {
+            if (!g->issuer_checked) {
+                orgs_err_t ignored;
+                g->issuer_checked = 1;
+                if (orgs_netaddr_host_internal(g->opts->issuer_host, &g->issuer_internal,
+                                               &ignored) != APR_SUCCESS) {
+                    g->issuer_internal = 0;
+                }
+            }
+            if (!g->issuer_internal) {
+                g->refused = c;
+                g->was_refused = 1;
+                return CURL_SOCKET_BAD;
+            }
+        }
+    }
+#ifdef SOCK_CLOEXEC
+    /* not inherited by programs a child may start */
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+#else
+    return socket(a->family, a->socktype, a->protocol);
+#endif
+}
+
 static long to_ms(apr_interval_time_t t, apr_interval_time_t dflt)
 {
     apr_interval_time_t v = t > 0 ? t : dflt;
@@ -110,6 +152,7 @@ static apr_status_t perform(const char *url, const char *form, const char *auth_
     struct curl_slist *hdrs = NULL;
     body_buf_t body = {NULL, 0, 0, opts->max_body ? opts->max_body : ORGS_HTTP_MAX_BODY_DEFAULT, 0};
     char errbuf[CURL_ERROR_SIZE] = "";
+    sock_guard_t guard = {opts, 0, 0, ORGS_NETADDR_PUBLIC, 0};
     if (h == NULL) {
         return orgs_err_set(err, ORGS_EHTTP, "libcurl handle allocation failed");
     }
@@ -150,6 +193,8 @@ static apr_status_t perform(const char *url, const char *form, const char *auth_
     SETOPT(h, CURLOPT_WRITEFUNCTION, on_body);
     SETOPT(h, CURLOPT_WRITEDATA, &body);
     SETOPT(h, CURLOPT_ERRORBUFFER, errbuf);
+    SETOPT(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    SETOPT(h, CURLOPT_OPENSOCKETDATA, &guard);
     if (opts->ca_file) {
         SETOPT(h, CURLOPT_CAINFO, opts->ca_file);
     }
@@ -161,7 +206,12 @@ static apr_status_t perform(const char *url, const char *form, const char *auth_
 
     CURLcode cc = curl_easy_perform(h);
     if (cc != CURLE_OK) {
-        if (body.too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+        if (guard.was_refused) {
+            rv = orgs_err_set(err, APR_EACCES,
+                              "refused: the host resolves to a %s address and the issuer's "
+                              "does not",
+                              orgs_netaddr_class_name(guard.refused));
+        } else if (body.too_big || cc == CURLE_FILESIZE_EXCEEDED) {
             rv = orgs_err_set(err, ORGS_EHTTP,
                               "response body larger than %" APR_SIZE_T_FMT " bytes", body.max);
         } else if (cc == CURLE_OPERATION_TIMEDOUT) {

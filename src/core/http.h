@@ -5,6 +5,9 @@
  * - connect and total timeouts, a cap on the response body (aborted when
  *   exceeded, whether announced by Content-Length or not);
  * - CURLOPT_NOSIGNAL (safe on threaded MPMs);
+ * - optionally (refuse_internal) the SSRF guard: the address libcurl is about
+ *   to connect to, after resolution, must be public unless the issuer's own
+ *   host resolves to an internal address too (netaddr.h);
  * - "Accept: application/json" and "User-Agent: mod_auth_orgs/VERSION".
  *
  * orgs_http_global_init() must be called once per process before any thread
@@ -27,6 +30,12 @@ typedef struct orgs_http_opts_t {
     apr_interval_time_t timeout;         /* whole transfer, 0 = 10 s */
     apr_size_t max_body;                 /* bytes, 0 = 512 KiB */
     const char *ca_file;                 /* PEM bundle, NULL = system store */
+    /* Back-channel policy (oidc.c, backchan.h); zero = off. */
+    int refuse_internal;            /* refuse non-public resolved addresses (APR_EACCES) ... */
+    const char *issuer_host;        /* ... unless this host resolves to one itself */
+    const char *const *allow_hosts; /* NULL-terminated: hosts besides the issuer's origin */
+    const char *limit_key;          /* concurrency bucket (a connection id); NULL = issuer */
+    int max_concurrent;             /* calls in flight per bucket and process; 0 = no cap */
 } orgs_http_opts_t;
 
 typedef struct orgs_http_resp_t {
@@ -45,6 +54,7 @@ void orgs_http_global_cleanup(void);
 /* GET url. APR_SUCCESS whenever an HTTP answer arrived, whatever its status
  * (the caller decides what a 3xx/4xx/5xx means); *resp is allocated in p.
  * APR_EINVAL: url is not an absolute http(s) URL (orgs_url_absolute_check).
+ * APR_EACCES: refused by the SSRF guard (opts->refuse_internal).
  * ORGS_EHTTP: connection / TLS failure, timeout, body over the cap. */
 apr_status_t orgs_http_get(const char *url, const orgs_http_opts_t *opts, orgs_http_resp_t **resp,
                            apr_pool_t *p, orgs_err_t *err);

@@ -11,11 +11,11 @@
 #include "crypto.h"
 #include "memo.h"
 #include "url.h"
+#include "backchan.h"
 
 #define KEY_DISC "disc:"
 #define KEY_JWKS "jwks:"
 #define KEY_JWKS_TRY "jwkstry:"
-#define KEY_FAIL "discfail:"
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -259,6 +259,78 @@ static apr_status_t fetch_ok(const char *url, const char *what, const orgs_http_
     return APR_SUCCESS;
 }
 
+/* ---- back-channel policy ----------------------------------------------- */
+
+/* opts for a call to an endpoint the discovery document named: the SSRF
+ * guard on, an internal address allowed only when the issuer's is one. */
+static orgs_http_opts_t guarded(const orgs_http_opts_t *opts, const char *issuer, apr_pool_t *p)
+{
+    orgs_http_opts_t o;
+    memset(&o, 0, sizeof(o));
+    if (opts) {
+        o = *opts;
+    }
+    o.refuse_internal = 1;
+    o.issuer_host = orgs_backchan_url_host(issuer, p);
+    return o;
+}
+
+/* How long a cross-process fetch lease may be held: the whole transfer's
+ * timeout and a margin, after which a crashed holder no longer blocks. */
+static apr_interval_time_t lease_for(const orgs_http_opts_t *opts)
+{
+    apr_interval_time_t t = opts && opts->timeout > 0 ? opts->timeout : ORGS_HTTP_TIMEOUT_DEFAULT;
+    return t + apr_time_from_sec(2);
+}
+
+/* The bucket of the per-connection cap. */
+static const char *cap_key(const orgs_http_opts_t *opts, const char *issuer)
+{
+    return opts && opts->limit_key ? opts->limit_key : issuer;
+}
+
+static int cap_max(const orgs_http_opts_t *opts)
+{
+    return opts ? opts->max_concurrent : 0;
+}
+
+/* fetch_ok within the cap of opts' connection. */
+static apr_status_t capped_fetch(const char *url, const char *what, const char *issuer,
+                                 const orgs_http_opts_t *opts, orgs_http_resp_t **resp,
+                                 apr_pool_t *p, orgs_err_t *err)
+{
+    const char *key = cap_key(opts, issuer);
+    apr_status_t rv = orgs_backchan_slot_take(key, cap_max(opts), err);
+    if (rv != APR_SUCCESS) {
+        return err_prefix(err, rv, what);
+    }
+    rv = fetch_ok(url, what, opts, resp, p, err);
+    orgs_backchan_slot_give(key, cap_max(opts));
+    return rv;
+}
+
+/* The endpoints the module calls itself must be on the issuer's origin or
+ * an allowed host; userinfo, which it does not call, is dropped instead. */
+static apr_status_t endpoints_check(orgs_oidc_provider_t *prov, const orgs_http_opts_t *opts,
+                                    apr_pool_t *p, orgs_err_t *err)
+{
+    const char *const *allow = opts ? opts->allow_hosts : NULL;
+    apr_status_t rv = orgs_backchan_endpoint_check("token_endpoint", prov->token_endpoint,
+                                                   prov->issuer, allow, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = orgs_backchan_endpoint_check("jwks_uri", prov->jwks_uri, prov->issuer, allow, p, err);
+    }
+    if (rv != APR_SUCCESS) {
+        return err_prefix(err, rv, "discovery document refused");
+    }
+    if (prov->userinfo_endpoint &&
+        orgs_backchan_endpoint_check("userinfo_endpoint", prov->userinfo_endpoint, prov->issuer,
+                                     allow, p, NULL) != APR_SUCCESS) {
+        prov->userinfo_endpoint = NULL;
+    }
+    return APR_SUCCESS;
+}
+
 /* ---- JWKS ------------------------------------------------------------- */
 
 /* Reads the cached JWKS for prov's issuer when it belongs to prov's
@@ -281,7 +353,8 @@ static apr_status_t jwks_fetch(orgs_store_t *st, orgs_oidc_provider_t *prov, apr
                                const orgs_http_opts_t *opts, apr_pool_t *p, orgs_err_t *err)
 {
     orgs_http_resp_t *resp = NULL;
-    apr_status_t rv = fetch_ok(prov->jwks_uri, "JWKS", opts, &resp, p, err);
+    orgs_http_opts_t g = guarded(opts, prov->issuer, p);
+    apr_status_t rv = capped_fetch(prov->jwks_uri, "JWKS", prov->config_issuer, &g, &resp, p, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -315,134 +388,218 @@ leave:
     return rv;
 }
 
-/* A provider whose metadata could not be fetched is not asked again for
- * ORGS_OIDC_FAIL_TTL: unauthenticated logins naming its org would otherwise
- * each hold a worker thread for the whole HTTP timeout. Shared by all
- * children through the store. */
-static apr_status_t failed_recently(orgs_store_t *st, const char *issuer, apr_time_t now,
-                                    apr_pool_t *p, orgs_err_t *err)
+/* How usable a cached copy fetched at `fetched` is now. */
+enum { COPY_NONE = 0, COPY_STALE = 1, COPY_FRESH = 2 };
+
+static int copy_age(apr_time_t fetched, apr_time_t now)
 {
-    const char *reason = NULL;
-    apr_time_t at = 0;
-    orgs_err_t ignored;
-    if (st &&
-        orgs_store_cache_get(st, apr_pstrcat(p, KEY_FAIL, issuer, NULL), &reason, &at, p,
-                             &ignored) == APR_SUCCESS &&
-        now >= at && now - at < ORGS_OIDC_FAIL_TTL) {
-        return orgs_err_set(err, ORGS_EHTTP, "not retried for %" APR_TIME_T_FMT " s: %s",
-                            apr_time_sec(ORGS_OIDC_FAIL_TTL - (now - at)), reason);
+    if (fresh(fetched, now, ORGS_OIDC_CACHE_TTL)) {
+        return COPY_FRESH;
     }
+    return fresh(fetched, now, ORGS_OIDC_CACHE_TTL + ORGS_OIDC_STALE_MAX) ? COPY_STALE : COPY_NONE;
+}
+
+/* prov's JWK set from the cache: COPY_* (prov set unless COPY_NONE). */
+static int jwks_cached(orgs_store_t *st, orgs_oidc_provider_t *prov, apr_time_t now, apr_pool_t *p)
+{
+    const char *json = NULL;
+    apr_time_t fetched = 0;
+    orgs_err_t ignored;
+    if (!st || jwks_cache_load(st, prov, &json, &fetched, p, &ignored) != APR_SUCCESS) {
+        return COPY_NONE;
+    }
+    int age = copy_age(fetched, now);
+    if (age != COPY_NONE) {
+        prov->jwks_json = json;
+        prov->jwks_fetched = fetched;
+    }
+    return age;
+}
+
+/* The discovery document from the cache: COPY_* (prov filled unless
+ * COPY_NONE). */
+static int discovery_cached(orgs_store_t *st, const char *key, const char *expect,
+                            const char *expect_alt, orgs_oidc_provider_t *prov, apr_time_t now,
+                            apr_pool_t *p)
+{
+    const char *cached = NULL;
+    apr_time_t fetched = 0;
+    orgs_err_t ignored;
+    if (!st || orgs_store_cache_get(st, key, &cached, &fetched, p, &ignored) != APR_SUCCESS) {
+        return COPY_NONE;
+    }
+    int age = copy_age(fetched, now);
+    if (age == COPY_NONE ||
+        discovery_parse(cached, expect, expect_alt, prov, p, &ignored) != APR_SUCCESS) {
+        return COPY_NONE;
+    }
+    prov->discovery_fetched = fetched;
+    return age;
+}
+
+static apr_status_t discovery_fetch(orgs_store_t *st, const char *url, const char *key,
+                                    const char *expect, const char *expect_alt,
+                                    orgs_oidc_provider_t *prov, apr_time_t now,
+                                    const orgs_http_opts_t *opts, apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_http_resp_t *resp = NULL;
+    /* the issuer itself is configured by the operator: no SSRF guard */
+    apr_status_t rv = capped_fetch(url, "discovery", prov->config_issuer, opts, &resp, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    orgs_oidc_provider_t fresh_prov = *prov;
+    rv = discovery_parse(resp->body, expect, expect_alt, &fresh_prov, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (st && (rv = orgs_store_cache_put(st, key, resp->body, now, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    *prov = fresh_prov;
+    prov->discovery_fetched = now;
     return APR_SUCCESS;
 }
 
-static void remember_failure(orgs_store_t *st, const char *issuer, apr_time_t now,
-                             const orgs_err_t *why, apr_pool_t *p)
+/* Stale-while-revalidate for one document: have is what the cache gave
+ * (COPY_*). When not fresh, one request (single flight, not while backing
+ * off) fetches; the others keep the stale copy, or, without one, wait
+ * briefly for the fetching request and read the cache again (reread), or
+ * fail with begin's APR_EBUSY / APR_EAGAIN. A failed fetch with a stale
+ * copy keeps the copy. */
+typedef apr_status_t (*fetch_fn)(void *baton, orgs_err_t *err);
+typedef int (*reread_fn)(void *baton);
+
+/* Another process fetches a document this request has no copy of: read the
+ * cache again every 25 ms for up to ORGS_BACKCHAN_WAIT, so that the first
+ * logins of an org at once all succeed when the IdP answers quickly. At
+ * most twice max_concurrent requests per issuer and child wait (the others
+ * fail at once), so a hanging IdP holds few worker threads. */
+static int wait_other_process(const char *issuer, const orgs_http_opts_t *opts, reread_fn reread,
+                              void *baton, apr_pool_t *p)
 {
-    orgs_err_t ignored;
-    if (st) {
-        orgs_store_cache_put(st, apr_pstrcat(p, KEY_FAIL, issuer, NULL), why->msg, now, p,
-                             &ignored);
+    int max = cap_max(opts) > 0 ? 2 * cap_max(opts) : ORGS_OIDC_WAITERS_DEFAULT;
+    const char *key = apr_pstrcat(p, "wait:", issuer, NULL);
+    int have = COPY_NONE;
+    if (orgs_backchan_slot_take(key, max, NULL) != APR_SUCCESS) {
+        return COPY_NONE;
     }
+    for (apr_time_t end = apr_time_now() + ORGS_BACKCHAN_WAIT;
+         have == COPY_NONE && apr_time_now() < end;) {
+        apr_sleep(apr_time_from_msec(25));
+        have = reread(baton);
+    }
+    orgs_backchan_slot_give(key, max);
+    return have;
 }
 
-static apr_status_t provider_load(orgs_store_t *st, const char *issuer, apr_time_t now,
-                                  const orgs_http_opts_t *opts, orgs_oidc_provider_t **out,
-                                  apr_pool_t *p, orgs_err_t *err, int *fetching);
+static apr_status_t revalidate(orgs_store_t *st, const char *issuer, orgs_backchan_kind_t kind,
+                               int have, apr_time_t now, const orgs_http_opts_t *opts,
+                               fetch_fn fetch, reread_fn reread, void *baton, apr_pool_t *p,
+                               orgs_err_t *err)
+{
+    const char *what = kind == ORGS_BACKCHAN_JWKS ? "JWKS" : "discovery";
+    orgs_backchan_ticket_t *t = NULL;
+    orgs_err_t berr = {{0}};
+    int waited = 0;
+
+    if (have == COPY_FRESH) {
+        return APR_SUCCESS;
+    }
+    apr_status_t rv =
+        orgs_backchan_begin(st, issuer, kind, now, lease_for(opts), &waited, &t, p, &berr);
+    if (rv == APR_SUCCESS) {
+        rv = fetch(baton, err);
+        orgs_backchan_end(st, t, rv, err, now, p);
+        return rv == APR_SUCCESS || have == COPY_STALE ? APR_SUCCESS : rv;
+    }
+    if (have == COPY_NONE && waited) {
+        have = reread(baton);
+    } else if (have == COPY_NONE && rv == APR_EBUSY) {
+        have = wait_other_process(issuer, opts, reread, baton, p);
+    }
+    if (have != COPY_NONE) {
+        return APR_SUCCESS;
+    }
+    return orgs_err_set(err, rv, "%s: %s", what, berr.msg);
+}
+
+typedef struct disc_baton_t {
+    orgs_store_t *st;
+    const char *url, *key, *expect, *expect_alt;
+    orgs_oidc_provider_t *prov;
+    apr_time_t now;
+    const orgs_http_opts_t *opts;
+    apr_pool_t *p;
+} disc_baton_t;
+
+static apr_status_t disc_fetch_cb(void *baton, orgs_err_t *err)
+{
+    disc_baton_t *b = baton;
+    return discovery_fetch(b->st, b->url, b->key, b->expect, b->expect_alt, b->prov, b->now,
+                           b->opts, b->p, err);
+}
+
+/* The request's time, or the clock when later: a copy another request
+ * just fetched must count as fresh. */
+static apr_time_t reread_now(const disc_baton_t *b)
+{
+    apr_time_t t = apr_time_now();
+    return t > b->now ? t : b->now;
+}
+
+static int disc_reread_cb(void *baton)
+{
+    disc_baton_t *b = baton;
+    return discovery_cached(b->st, b->key, b->expect, b->expect_alt, b->prov, reread_now(b), b->p);
+}
+
+static apr_status_t jwks_fetch_cb(void *baton, orgs_err_t *err)
+{
+    disc_baton_t *b = baton;
+    return jwks_fetch(b->st, b->prov, b->now, b->opts, b->p, err);
+}
+
+static int jwks_reread_cb(void *baton)
+{
+    disc_baton_t *b = baton;
+    return jwks_cached(b->st, b->prov, reread_now(b), b->p);
+}
 
 apr_status_t orgs_oidc_provider_get(orgs_store_t *st, const char *issuer, apr_time_t now,
                                     const orgs_http_opts_t *opts, orgs_oidc_provider_t **out,
                                     apr_pool_t *p, orgs_err_t *err)
 {
     orgs_err_t local = {{0}};
-    int fetching = 0;
-    apr_status_t rv;
+    disc_baton_t b = {st, NULL, NULL, NULL, NULL, NULL, now, opts, p};
 
     if (!err) {
         err = &local;
     }
-    rv = provider_load(st, issuer, now, opts, out, p, err, &fetching);
-    if (rv != APR_SUCCESS && fetching) {
-        remember_failure(st, issuer, now, err, p);
-    }
-    return rv;
-}
-
-/* Cached metadata when fresh, else fetched (after failed_recently);
- * *fetching tells whether the network was involved in a failure. */
-static apr_status_t provider_load(orgs_store_t *st, const char *issuer, apr_time_t now,
-                                  const orgs_http_opts_t *opts, orgs_oidc_provider_t **out,
-                                  apr_pool_t *p, orgs_err_t *err, int *fetching)
-{
-    const char *url = NULL, *expect = NULL, *expect_alt = NULL;
-    apr_status_t rv = discovery_target(issuer, &url, &expect, &expect_alt, p, err);
+    apr_status_t rv = discovery_target(issuer, &b.url, &b.expect, &b.expect_alt, p, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    orgs_oidc_provider_t *prov = apr_pcalloc(p, sizeof(*prov));
-    prov->config_issuer = apr_pstrdup(p, issuer);
-    const char *key = apr_pstrcat(p, KEY_DISC, issuer, NULL);
+    b.prov = apr_pcalloc(p, sizeof(*b.prov));
+    b.prov->config_issuer = apr_pstrdup(p, issuer);
+    b.key = apr_pstrcat(p, KEY_DISC, issuer, NULL);
 
-    /* discovery: cache, else fetch */
-    const char *cached = NULL;
-    apr_time_t fetched = 0;
-    int have = 0;
-    if (st) {
-        rv = orgs_store_cache_get(st, key, &cached, &fetched, p, err);
-        if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
-            return rv;
-        }
-        if (rv == APR_SUCCESS && fresh(fetched, now, ORGS_OIDC_CACHE_TTL) &&
-            discovery_parse(cached, expect, expect_alt, prov, p, err) == APR_SUCCESS) {
-            prov->discovery_fetched = fetched;
-            have = 1;
-        }
+    int have = discovery_cached(st, b.key, b.expect, b.expect_alt, b.prov, now, p);
+    rv = revalidate(st, issuer, ORGS_BACKCHAN_DISCOVERY, have, now, opts, disc_fetch_cb,
+                    disc_reread_cb, &b, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
-    if (!have) {
-        orgs_http_resp_t *resp = NULL;
-        if ((rv = failed_recently(st, issuer, now, p, err)) != APR_SUCCESS) {
-            return rv;
-        }
-        *fetching = 1;
-        rv = fetch_ok(url, "discovery", opts, &resp, p, err);
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-        rv = discovery_parse(resp->body, expect, expect_alt, prov, p, err);
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-        if (st) {
-            rv = orgs_store_cache_put(st, key, resp->body, now, p, err);
-            if (rv != APR_SUCCESS) {
-                return rv;
-            }
-        }
-        prov->discovery_fetched = now;
+    if ((rv = endpoints_check(b.prov, opts, p, err)) != APR_SUCCESS) {
+        return rv;
     }
-
-    /* JWKS: cache (same jwks_uri, fresh), else fetch */
-    if (st) {
-        const char *json = NULL;
-        rv = jwks_cache_load(st, prov, &json, &fetched, p, err);
-        if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
-            return rv;
-        }
-        if (rv == APR_SUCCESS && fresh(fetched, now, ORGS_OIDC_CACHE_TTL)) {
-            prov->jwks_json = json;
-            prov->jwks_fetched = fetched;
-        }
+    have = jwks_cached(st, b.prov, now, p);
+    rv = revalidate(st, issuer, ORGS_BACKCHAN_JWKS, have, now, opts, jwks_fetch_cb, jwks_reread_cb,
+                    &b, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
-    if (prov->jwks_json == NULL) {
-        if ((rv = failed_recently(st, issuer, now, p, err)) != APR_SUCCESS) {
-            return rv;
-        }
-        *fetching = 1;
-        rv = jwks_fetch(st, prov, now, opts, p, err);
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-    }
-    *out = prov;
+    *out = b.prov;
     return APR_SUCCESS;
 }
 
@@ -453,7 +610,7 @@ apr_status_t orgs_oidc_jwks_refresh(orgs_store_t *st, orgs_oidc_provider_t *prov
     if (min_interval <= 0) {
         min_interval = ORGS_OIDC_JWKS_MIN_INTERVAL;
     }
-    apr_time_t last = prov->jwks_fetched;
+    apr_time_t last = 0;
     const char *try_key = apr_pstrcat(p, KEY_JWKS_TRY, prov->config_issuer, NULL);
     if (st) {
         /* another child may already have fetched a newer set */
@@ -469,29 +626,41 @@ apr_status_t orgs_oidc_jwks_refresh(orgs_store_t *st, orgs_oidc_provider_t *prov
             return APR_SUCCESS;
         }
         const char *v = NULL;
-        apr_time_t tried = 0;
-        rv = orgs_store_cache_get(st, try_key, &v, &tried, p, err);
+        rv = orgs_store_cache_get(st, try_key, &v, &last, p, err);
         if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
             return rv;
         }
-        if (rv == APR_SUCCESS && tried > last) {
-            last = tried;
-        }
     }
+    /* Only refreshes caused by an unknown kid count: the first one after a
+     * key switch goes out at once, a stream of forged kids at most once per
+     * min_interval. */
     if (last <= now && now - last < min_interval) {
         return orgs_err_set(err, APR_EAGAIN,
-                            "JWKS fetched less than %" APR_TIME_T_FMT
-                            " s ago; not fetching again yet",
+                            "JWKS refreshed less than %" APR_TIME_T_FMT
+                            " s ago for an unknown kid; not fetching again yet",
                             apr_time_sec(min_interval));
+    }
+    orgs_backchan_ticket_t *t = NULL;
+    int waited = 0;
+    apr_time_t before = prov->jwks_fetched;
+    apr_status_t rv = orgs_backchan_begin(st, prov->config_issuer, ORGS_BACKCHAN_JWKS, now,
+                                          lease_for(opts), &waited, &t, p, err);
+    if (rv != APR_SUCCESS) {
+        /* another request was refreshing it: take its result */
+        if (waited && jwks_cached(st, prov, now, p) != COPY_NONE && prov->jwks_fetched > before) {
+            return APR_SUCCESS;
+        }
+        return rv;
     }
     if (st) {
         /* record the attempt first, so a failing IdP is throttled too */
-        apr_status_t rv = orgs_store_cache_put(st, try_key, "{}", now, p, err);
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
+        rv = orgs_store_cache_put(st, try_key, "{}", now, p, err);
     }
-    return jwks_fetch(st, prov, now, opts, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = jwks_fetch(st, prov, now, opts, p, err);
+    }
+    orgs_backchan_end(st, t, rv, err, now, p);
+    return rv;
 }
 
 /* ---- authorization URL ------------------------------------------------ */
@@ -584,8 +753,14 @@ apr_status_t orgs_oidc_token_exchange(const orgs_oidc_provider_t *prov, const ch
     }
 
     orgs_http_resp_t *resp = NULL;
-    apr_status_t rv = orgs_http_post_form(prov->token_endpoint, form, post ? NULL : client_id,
-                                          post ? NULL : client_secret, opts, &resp, p, err);
+    orgs_http_opts_t g = guarded(opts, prov->issuer, p);
+    const char *key = cap_key(opts, prov->config_issuer);
+    apr_status_t rv = orgs_backchan_slot_take(key, cap_max(opts), err);
+    if (rv == APR_SUCCESS) {
+        rv = orgs_http_post_form(prov->token_endpoint, form, post ? NULL : client_id,
+                                 post ? NULL : client_secret, &g, &resp, p, err);
+        orgs_backchan_slot_give(key, cap_max(opts));
+    }
     if (post) {
         orgs_crypto_cleanse((char *)form, strlen(form)); /* holds the client secret */
     }
@@ -663,8 +838,8 @@ apr_status_t orgs_oidc_id_token_verify(orgs_store_t *st, orgs_oidc_provider_t *p
     if (rv == ORGS_ENOKID) {
         orgs_err_t e = {""};
         apr_status_t rr = orgs_oidc_jwks_refresh(st, prov, now, 0, opts, p, &e);
-        if (rr == APR_EAGAIN) {
-            return rv; /* throttled: keep the "no key" answer in err */
+        if (rr == APR_EAGAIN || rr == APR_EBUSY) {
+            return rv; /* throttled or in flight: keep the "no key" answer in err */
         }
         if (rr != APR_SUCCESS) {
             return orgs_err_set(err, rr, "%s", e.msg);

@@ -4,10 +4,17 @@
  * exchange, and ID token verification on top of jose.c with one JWKS
  * refresh for an unknown kid.
  *
+ * Every call to the IdP follows backchan.h's policy: single flight per
+ * issuer, backoff after failures, stale-while-revalidate, the per-connection
+ * cap of opts->max_concurrent; the token endpoint and jwks_uri must be on the
+ * issuer's origin or in opts->allow_hosts, and are called with the SSRF
+ * guard on (http.h: refuse_internal unless the issuer's host is internal).
+ *
  * Cache entries (orgs_store_cache_put/get, keyed by the configured issuer):
  *   "disc:<issuer>"     the discovery document as fetched
  *   "jwks:<issuer>"     {"uri": jwks_uri, "jwks": <JWK set>}
- *   "jwkstry:<issuer>"  time of the last JWKS fetch attempt (throttle)
+ *   "jwkstry:<issuer>"  time of the last JWKS refresh for an unknown kid
+ *   "bclease:..." "bcfail:<issuer>"  backchan.c's lease and failure record
  * The store may be NULL: then nothing is cached. */
 #ifndef ORGS_OIDC_H
 #define ORGS_OIDC_H
@@ -21,10 +28,15 @@
 #define ORGS_OIDC_WELL_KNOWN "/.well-known/openid-configuration"
 /* How long discovery documents and JWK sets are reused. */
 #define ORGS_OIDC_CACHE_TTL apr_time_from_sec(3600)
-/* Minimum time between two JWKS fetches for one issuer on an unknown kid. */
-#define ORGS_OIDC_JWKS_MIN_INTERVAL apr_time_from_sec(60)
-/* After a failed metadata fetch, the provider is not asked again for this long. */
-#define ORGS_OIDC_FAIL_TTL apr_time_from_sec(30)
+/* Minimum time between two JWKS refreshes for one issuer caused by an
+ * unknown kid (the first one after a key switch is immediate). */
+#define ORGS_OIDC_JWKS_MIN_INTERVAL apr_time_from_sec(5)
+/* How long past ORGS_OIDC_CACHE_TTL a cached document is still served
+ * while a refresh fails or runs in another request (stale-while-revalidate). */
+#define ORGS_OIDC_STALE_MAX apr_time_from_sec(24 * 3600)
+/* Requests per issuer and child that wait for another process's fetch when
+ * opts->max_concurrent is 0. */
+#define ORGS_OIDC_WAITERS_DEFAULT 8
 /* The scopes asked for when a connection names none: the one default. */
 #define ORGS_OIDC_DEFAULT_SCOPES "openid email profile"
 
@@ -44,7 +56,9 @@ typedef struct orgs_oidc_provider_t {
 
 /* Loads the provider for issuer: from the store cache when younger than
  * ORGS_OIDC_CACHE_TTL, otherwise GET <issuer without trailing '/'>
- * ORGS_OIDC_WELL_KNOWN and its jwks_uri, and caches both.
+ * ORGS_OIDC_WELL_KNOWN and its jwks_uri, and caches both. A copy older than
+ * the TTL (up to ORGS_OIDC_STALE_MAX more) is served while another request
+ * refreshes it, while the issuer backs off, or when the refresh fails.
  * issuer may also be given as the full discovery URL (ending in
  * ORGS_OIDC_WELL_KNOWN); then the document's issuer must equal the part
  * before it, with or without one trailing '/'. Otherwise the document's
@@ -52,16 +66,22 @@ typedef struct orgs_oidc_provider_t {
  * Returns APR_SUCCESS (*out in p), APR_EINVAL (issuer not an http(s) URL),
  * ORGS_EHTTP (unreachable, non-200 answer, redirect, not JSON, issuer
  * mismatch, a required endpoint missing or not http(s), JWKS without a
- * "keys" array), or a store error from the cache (fail closed). */
+ * "keys" array), APR_EBUSY (no usable copy, and another request or process
+ * is fetching it), APR_EAGAIN (no usable copy, and the issuer backs off
+ * after failures or the cap of opts->max_concurrent is reached), APR_EACCES (token_endpoint or
+ * jwks_uri off the issuer's origin and not in opts->allow_hosts, or resolving to an internal
+ * address while the issuer does not). */
 apr_status_t orgs_oidc_provider_get(orgs_store_t *st, const char *issuer, apr_time_t now,
                                     const orgs_http_opts_t *opts, orgs_oidc_provider_t **out,
                                     apr_pool_t *p, orgs_err_t *err);
 
 /* Refreshes prov's JWK set after an unknown kid. When another process has
  * cached a newer set than prov's, that one is taken without a fetch.
- * Otherwise fetches jwks_uri unless the last fetch or attempt for this
- * issuer is younger than min_interval (0 = ORGS_OIDC_JWKS_MIN_INTERVAL):
- * then APR_EAGAIN and prov unchanged. On success prov->jwks_json and
+ * Otherwise fetches jwks_uri unless the last refresh for an unknown kid for
+ * this issuer is younger than min_interval (0 = ORGS_OIDC_JWKS_MIN_INTERVAL),
+ * another request is refreshing it (APR_EBUSY), or the issuer backs off:
+ * then APR_EAGAIN / APR_EBUSY and prov unchanged (or the other request's
+ * new set taken). On success prov->jwks_json and
  * prov->jwks_fetched are updated (allocated in p) and the cache rewritten.
  * ORGS_EHTTP when the fetch fails. */
 apr_status_t orgs_oidc_jwks_refresh(orgs_store_t *st, orgs_oidc_provider_t *prov, apr_time_t now,
@@ -90,6 +110,8 @@ char *orgs_oidc_auth_url(const orgs_oidc_provider_t *prov, const char *client_id
  * "Bearer" (any case) and a non-empty id_token. *id_token is set;
  * *access_token too when access_token is not NULL (NULL if none).
  * Returns APR_SUCCESS, APR_EINVAL (unknown auth_method, missing argument),
+ * APR_EAGAIN (opts->max_concurrent calls in flight), APR_EACCES (the
+ * endpoint resolves to an internal address while the issuer does not),
  * ORGS_EHTTP (transport failure; an OAuth "error" answer, whose error code,
  * and only that, is quoted in err; non-200; not JSON; bad token_type; no
  * id_token). err never contains the secret, the code or a token. */

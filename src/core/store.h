@@ -630,6 +630,13 @@ apr_status_t orgs_store_cache_put(orgs_store_t *st, const char *key, const char 
                                   apr_time_t fetched, apr_pool_t *p, orgs_err_t *err);
 apr_status_t orgs_store_cache_get(orgs_store_t *st, const char *key, const char **value,
                                   apr_time_t *fetched, apr_pool_t *p, orgs_err_t *err);
+/* A lease shared by every process on the store (one back-channel fetch per
+ * issuer at a time): in one write transaction, APR_EBUSY when the entry key
+ * exists with a time in (now - ttl, now]; otherwise it is written with the
+ * value "" and the time now, and APR_SUCCESS returned. Released by
+ * orgs_store_cache_put(st, key, "", 0, ...). APR_EINVAL without a key. */
+apr_status_t orgs_store_cache_claim(orgs_store_t *st, const char *key, apr_time_t now,
+                                    apr_interval_time_t ttl, apr_pool_t *p, orgs_err_t *err);
 
 /* ---- invitations ---------------------------------------------------- */
 

@@ -14,6 +14,7 @@
 #include "oidc.h"
 #include "signin.h"
 #include "endpoints.h"
+#include "upstream.h"
 #include "sweep.h"
 #include "status.h"
 
@@ -130,7 +131,7 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
     const char *iss = apr_table_get(c->args, "iss");
     const char *error = apr_table_get(c->args, "error");
     const char *code = apr_table_get(c->args, "code");
-    orgs_http_opts_t opts = orgs_endpoints_http_opts();
+    orgs_http_opts_t opts;
     orgs_err_t err = {{0}};
     apr_uint64_t parsed;
     apr_status_t rv;
@@ -144,16 +145,22 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
         return refuse(c, rv == APR_NOTFOUND ? HTTP_FORBIDDEN : HTTP_INTERNAL_SERVER_ERROR,
                       "access_denied", "The organization or its sign-in method was removed.");
     }
+    opts = orgs_upstream_opts(r, cb->conn->id);
     rv = orgs_oidc_provider_get(c->st, cb->conn->issuer, apr_time_now(), &opts, &cb->prov, r->pool,
                                 &err);
     if (rv != APR_SUCCESS) {
-        orgs_log_rerror(
-            r, APLOG_ERR, rv,
-            ORGSLOGNO(00219) "callback: connection %s: provider metadata unavailable: %s",
-            cb->conn->name, err.msg);
+        const char *note;
+        /* a request that only waited for another's fetch leaves the line to it */
+        if (rv != APR_EBUSY && orgs_upstream_log_gate(r, cb->conn->issuer, &note)) {
+            orgs_log_rerror(
+                r, APLOG_ERR, rv,
+                ORGSLOGNO(00219) "callback: connection %s: provider metadata unavailable: %s%s",
+                cb->conn->name, err.msg, note);
+        }
         orgs_status_idp_error(cb->conn->name);
-        return refuse(c, HTTP_BAD_GATEWAY, "temporarily_unavailable",
-                      "The organization's identity provider cannot be reached.");
+        return refuse(c, orgs_upstream_status(r, rv), "temporarily_unavailable",
+                      "The organization's identity provider cannot be reached right now. Please "
+                      "sign in again in a few seconds.");
     }
     if (iss ? strcmp(iss, cb->prov->issuer) != 0 : cb->prov->iss_param_supported) {
         if (iss) {
@@ -192,6 +199,17 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
                                   cb->conn->auth_method, code, cb->pl->code_verifier,
                                   orgs_endpoints_redirect_uri(r), &opts, &cb->id_token, NULL,
                                   r->pool, &err);
+    if (rv == APR_EAGAIN || rv == APR_EACCES) {
+        const char *note;
+        if (orgs_upstream_log_gate(r, cb->conn->issuer, &note)) {
+            orgs_log_rerror(r, APLOG_WARNING, rv,
+                            ORGSLOGNO(00583) "callback: connection %s: token endpoint not "
+                                             "called: %s%s",
+                            cb->conn->name, err.msg, note);
+        }
+        return refuse(c, orgs_upstream_status(r, rv), "temporarily_unavailable",
+                      "The identity provider did not complete the sign-in.");
+    }
     if (rv != APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_WARNING, rv,
                         ORGSLOGNO(00223) "callback: connection %s: code exchange failed: %s",
@@ -210,6 +228,17 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
                         ORGSLOGNO(00500) "connection %s: JWKS parsed and its keys checked "
                                          "(%" APR_UINT64_T_FMT " JWKS parses in this process)",
                         cb->conn->name, orgs_jose_jwks_parsed());
+    }
+    if (rv == ORGS_ENOKID || rv == APR_EAGAIN || rv == APR_EBUSY || rv == ORGS_EHTTP) {
+        /* the IdP switched keys and the new set is not here (yet): temporary */
+        int status = orgs_upstream_status(r, rv);
+        orgs_log_rerror(r, APLOG_WARNING, rv,
+                        ORGSLOGNO(00582) "callback: connection %s: ID token signed with a key "
+                                         "not in the JWKS (yet): %s; answered %d",
+                        cb->conn->name, err.msg, status);
+        return refuse(c, status, "temporarily_unavailable",
+                      "The identity provider's signing keys are changing. Please sign in again "
+                      "in a few seconds.");
     }
     if (rv != APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_WARNING, rv,

@@ -217,6 +217,57 @@ static const char *set_user_purge_after(cmd_parms *cmd, void *dummy, const char 
     return set_srv_duration(cmd, dummy, arg);
 }
 
+/* OrgsBackchannelConnectTimeout / OrgsBackchannelTimeout: a duration up to
+ * ORGS_MAX_BC_TIMEOUT (a worker waits that long at most for an IdP). */
+static const char *set_bc_timeout(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    orgs_err_t err = {{0}};
+    apr_interval_time_t t;
+    apr_status_t rv = orgs_parse_duration(arg, &t, &err);
+
+    if (rv != APR_SUCCESS) {
+        return bad_err(cmd, rv, &err, arg);
+    }
+    if (t > ORGS_MAX_BC_TIMEOUT) {
+        return bad(cmd, "must be at most 120s", arg);
+    }
+    *(apr_interval_time_t *)((char *)cmd_srv(cmd) + (apr_size_t)cmd->info) = t;
+    return NULL;
+}
+
+static const char *set_bc_max_concurrent(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    char *end = NULL;
+    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+
+    if (!*arg || *end || n < 1 || n > 10000) {
+        return bad(cmd, "must be a number from 1 to 10000", arg);
+    }
+    cmd_srv(cmd)->bc_max_concurrent = (int)n;
+    return NULL;
+}
+
+/* A host name or IP address (no scheme, port or path), compared without
+ * case with the host of a discovery document's endpoints. */
+static const char *add_bc_allow_host(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    orgs_srv_cfg_t *sc = cmd_srv(cmd);
+
+    if (!*arg || strlen(arg) > 253 ||
+        strspn(arg, "abcdefghijklmnopqrstuvwxyz"
+                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:") != strlen(arg)) {
+        return bad(cmd, "must be a host name or an IP address, without scheme, port or path", arg);
+    }
+    if (!sc->bc_allow_hosts) {
+        sc->bc_allow_hosts = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    } else {
+        apr_array_pop(sc->bc_allow_hosts); /* the NULL at the end */
+    }
+    APR_ARRAY_PUSH(sc->bc_allow_hosts, const char *) = apr_pstrdup(cmd->pool, arg);
+    APR_ARRAY_PUSH(sc->bc_allow_hosts, const char *) = NULL;
+    return NULL;
+}
+
 /* ---- per-directory directives ---------------------------------------- */
 
 static const char *set_organization(cmd_parms *cmd, void *dcv, const char *arg)
@@ -326,6 +377,16 @@ const command_rec orgs_config_cmds[] = {
     AP_INIT_TAKE1("OrgsMaxPendingPerClient", set_srv_count,
                   (void *)APR_OFFSETOF(orgs_srv_cfg_t, pending_per_client), RSRC_CONF,
                   "logins in progress per client address (default 100; 0 = no limit)"),
+    AP_INIT_TAKE1("OrgsBackchannelConnectTimeout", set_bc_timeout,
+                  (void *)APR_OFFSETOF(orgs_srv_cfg_t, bc_connect_timeout), RSRC_CONF,
+                  "time allowed to connect to an identity provider (default 5s)"),
+    AP_INIT_TAKE1("OrgsBackchannelTimeout", set_bc_timeout,
+                  (void *)APR_OFFSETOF(orgs_srv_cfg_t, bc_timeout), RSRC_CONF,
+                  "time allowed for a whole call to an identity provider (default 10s)"),
+    AP_INIT_TAKE1("OrgsBackchannelMaxConcurrent", set_bc_max_concurrent, NULL, RSRC_CONF,
+                  "calls in flight to one connection's IdP per child process (default 10)"),
+    AP_INIT_ITERATE("OrgsBackchannelAllowHost", add_bc_allow_host, NULL, RSRC_CONF,
+                    "hosts an IdP's token endpoint and JWKS may be on besides the issuer's"),
     AP_INIT_TAKE1("OrgsOrganization", set_organization, NULL, OR_AUTHCFG,
                   "organization of this location: a name or a string expression"),
     AP_INIT_TAKE1("OrgsUnauthenticated", set_unauthenticated, NULL, OR_AUTHCFG,
@@ -358,6 +419,9 @@ void *orgs_config_create_srv(apr_pool_t *p, server_rec *s)
     sc->quota.sessions_per_org = ORGS_UNSET_COUNT;
     sc->user_purge_after = ORGS_UNSET;
     sc->pending_per_client = ORGS_UNSET_COUNT;
+    sc->bc_connect_timeout = ORGS_UNSET;
+    sc->bc_timeout = ORGS_UNSET;
+    sc->bc_max_concurrent = ORGS_UNSET;
     return sc;
 }
 
@@ -399,6 +463,12 @@ void *orgs_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
         add->session_max_age != ORGS_UNSET ? add->session_max_age : base->session_max_age;
     sc->login_timeout = add->login_timeout != ORGS_UNSET ? add->login_timeout : base->login_timeout;
     merge_exhaustion(sc, base, add);
+    sc->bc_connect_timeout =
+        add->bc_connect_timeout != ORGS_UNSET ? add->bc_connect_timeout : base->bc_connect_timeout;
+    sc->bc_timeout = add->bc_timeout != ORGS_UNSET ? add->bc_timeout : base->bc_timeout;
+    sc->bc_max_concurrent =
+        add->bc_max_concurrent != ORGS_UNSET ? add->bc_max_concurrent : base->bc_max_concurrent;
+    sc->bc_allow_hosts = add->bc_allow_hosts != NULL ? add->bc_allow_hosts : base->bc_allow_hosts;
     /* keys and store are runtime state, set later for every server */
     return sc;
 }
@@ -552,6 +622,15 @@ static void apply_defaults(orgs_srv_cfg_t *sc)
     default_count(&sc->pending_per_client, ORGS_DEFAULT_PENDING_PER_CLIENT);
     if (sc->user_purge_after == ORGS_UNSET) {
         sc->user_purge_after = ORGS_DEFAULT_USER_PURGE_AFTER;
+    }
+    if (sc->bc_connect_timeout == ORGS_UNSET) {
+        sc->bc_connect_timeout = ORGS_DEFAULT_BC_CONNECT_TIMEOUT;
+    }
+    if (sc->bc_timeout == ORGS_UNSET) {
+        sc->bc_timeout = ORGS_DEFAULT_BC_TIMEOUT;
+    }
+    if (sc->bc_max_concurrent == ORGS_UNSET) {
+        sc->bc_max_concurrent = ORGS_DEFAULT_BC_MAX_CONCURRENT;
     }
 }
 

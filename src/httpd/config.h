@@ -35,6 +35,10 @@
 #define ORGS_DEFAULT_SESSIONS_PER_ORG 10000
 #define ORGS_DEFAULT_USER_PURGE_AFTER apr_time_from_sec(90 * 24 * 3600)
 #define ORGS_DEFAULT_PENDING_PER_CLIENT 100
+#define ORGS_DEFAULT_BC_CONNECT_TIMEOUT apr_time_from_sec(5)
+#define ORGS_DEFAULT_BC_TIMEOUT apr_time_from_sec(10)
+#define ORGS_DEFAULT_BC_MAX_CONCURRENT 10
+#define ORGS_MAX_BC_TIMEOUT apr_time_from_sec(120)
 
 /* OrgsUnauthenticated */
 #define ORGS_UNAUTH_LOGIN 1 /* redirect to the login endpoint (default) */
@@ -53,8 +57,12 @@ typedef struct orgs_srv_cfg_t {
     /* OrgsMaxUsersPerConnection, OrgsMaxNewUsersPerMinute, OrgsMaxUsersPerOrg,
      * OrgsMaxSessionsPerOrg: ORGS_UNSET fields until orgs_config_check; 0 = no bound */
     orgs_store_quota_t quota;
-    apr_interval_time_t user_purge_after; /* OrgsUserPurgeAfter; 0 = off */
-    apr_size_t pending_per_client;        /* OrgsMaxPendingPerClient; 0 = no bound */
+    apr_interval_time_t user_purge_after;   /* OrgsUserPurgeAfter; 0 = off */
+    apr_size_t pending_per_client;          /* OrgsMaxPendingPerClient; 0 = no bound */
+    apr_interval_time_t bc_connect_timeout; /* OrgsBackchannelConnectTimeout */
+    apr_interval_time_t bc_timeout;         /* OrgsBackchannelTimeout (whole call) */
+    int bc_max_concurrent;                  /* OrgsBackchannelMaxConcurrent, per conn and child */
+    apr_array_header_t *bc_allow_hosts;     /* OrgsBackchannelAllowHost: const char *, NULL-ended */
     /* ---- derived in post_config (pconf); NULL when no OrgsCryptoKey */
     const orgs_crypto_keys_t *keys;
     /* ---- per child, set in child_init; NULL when not configured or the

@@ -117,12 +117,6 @@ const char *orgs_endpoints_redirect_uri(request_rec *r)
                        "/callback", NULL);
 }
 
-orgs_http_opts_t orgs_endpoints_http_opts(void)
-{
-    orgs_http_opts_t opts = {0, 0, 0, NULL};
-    return opts;
-}
-
 /* OrgsErrorURL of the location the login returns to (the endpoints
  * themselves only see the server's defaults). Looked up on the error path
  * only, with a subrequest that check_authn answers without any work. */

@@ -77,7 +77,4 @@ const char *orgs_endpoints_path(request_rec *r, const char *route);
 const char *orgs_endpoints_base_url(request_rec *r);
 const char *orgs_endpoints_redirect_uri(request_rec *r);
 
-/* Options of the calls to identity providers. */
-orgs_http_opts_t orgs_endpoints_http_opts(void);
-
 #endif

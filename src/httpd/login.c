@@ -16,6 +16,7 @@
 #include "admit.h"
 #include "crosssite.h"
 #include "status.h"
+#include "upstream.h"
 
 /* Pending logins kept per browser; older ones are dropped. */
 #define ORGS_PENDING_PER_BROWSER 5
@@ -114,6 +115,40 @@ static apr_status_t admit_pending(orgs_route_t *c, orgs_pending_t *pl, int prove
     return rv;
 }
 
+/* One line per issuer and interval while its IdP fails (the log gate):
+ * retrying clients must not flood the error log. */
+static void log_metadata_failure(request_rec *r, const orgs_conn_t *conn, apr_status_t rv,
+                                 const orgs_err_t *err)
+{
+    const char *note;
+    if (rv == APR_EBUSY) {
+        /* the fetching request logs the outcome; this one only waited */
+        orgs_log_rerror(r, APLOG_DEBUG, rv,
+                        ORGSLOGNO(00585) "connection %s: identity provider metadata being "
+                                         "fetched by another request: %s; answered 503",
+                        conn->name, err->msg);
+        return;
+    }
+    if (!orgs_upstream_log_gate(r, conn->issuer, &note)) {
+        return;
+    }
+    if (rv == APR_EAGAIN) {
+        orgs_log_rerror(r, APLOG_WARNING, rv,
+                        ORGSLOGNO(00580) "connection %s: identity provider not asked now: %s; "
+                                         "answered 503%s",
+                        conn->name, err->msg, note);
+    } else if (rv == APR_EACCES) {
+        orgs_log_rerror(r, APLOG_ERR, rv,
+                        ORGSLOGNO(00581) "connection %s: back-channel endpoint refused: %s%s",
+                        conn->name, err->msg, note);
+    } else {
+        orgs_log_rerror(
+            r, APLOG_ERR, rv,
+            ORGSLOGNO(00204) "connection %s: identity provider metadata unavailable: %s%s",
+            conn->name, err->msg, note);
+    }
+}
+
 /* Sends the browser to the IdP with a fresh state, nonce and PKCE
  * verifier, remembered server-side as a pending login bound to this
  * browser. */
@@ -122,7 +157,6 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
 {
     request_rec *r = c->r;
     const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
-    orgs_http_opts_t opts = orgs_endpoints_http_opts();
     orgs_conn_t *conn;
     orgs_oidc_provider_t *prov;
     orgs_pending_t pl;
@@ -139,15 +173,14 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
         return orgs_endpoints_error_send(r, HTTP_INTERNAL_SERVER_ERROR, "server_error",
                                          "The sign-in could not be started.", c->return_to);
     }
+    orgs_http_opts_t opts = orgs_upstream_opts(r, conn->id);
     rv = orgs_oidc_provider_get(c->st, conn->issuer, apr_time_now(), &opts, &prov, r->pool, &err);
     if (rv != APR_SUCCESS) {
-        orgs_log_rerror(
-            r, APLOG_ERR, rv,
-            ORGSLOGNO(00204) "connection %s: identity provider metadata unavailable: %s",
-            conn->name, err.msg);
+        log_metadata_failure(r, conn, rv, &err);
         orgs_status_idp_error(conn->name);
-        return orgs_endpoints_error_send(r, HTTP_BAD_GATEWAY, "temporarily_unavailable",
-                                         "The organization's identity provider cannot be reached.",
+        return orgs_endpoints_error_send(r, orgs_upstream_status(r, rv), "temporarily_unavailable",
+                                         "The organization's identity provider cannot be reached "
+                                         "right now. Please try again in a few seconds.",
                                          c->return_to);
     }
 

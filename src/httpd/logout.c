@@ -12,6 +12,7 @@
 #include "url.h"
 #include "endpoints.h"
 #include "crosssite.h"
+#include "upstream.h"
 
 /* ---- /logout ----------------------------------------------------------- */
 
@@ -78,7 +79,7 @@ int orgs_logout_route(orgs_route_t *c)
     if (view) {
         orgs_conn_t *conn;
         orgs_oidc_provider_t *prov;
-        orgs_http_opts_t opts = orgs_endpoints_http_opts();
+        orgs_http_opts_t opts = orgs_upstream_opts(r, NULL);
         orgs_log_rerror(r, APLOG_INFO, 0, ORGSLOGNO(00230) "user %s signed out of org %s",
                         view->user.id, org);
         if (orgs_store_conn_get(c->st, view->session.conn_id, &conn, r->pool, &err) ==

@@ -6,6 +6,12 @@
 // according to a mode set through POST /_mode. Mode "good" is a fully valid
 // OP, so a test can first prove the happy path works against it.
 //
+// Besides the mode, POST /_mode takes back-channel faults: `hang` (a list of
+// 'discovery', 'jwks', 'token') makes those endpoints accept the request and
+// answer only after `delayMs` ms (0 or absent: never); `jwksUri` and
+// `tokenEndpoint` replace the URLs the discovery document announces.
+// GET /_counts tells how often each endpoint was asked.
+//
 //   node tests/idp/rogue.mjs --port 9013 --client-id ID --client-secret S
 //
 // See tests/idp/README.md.
@@ -191,8 +197,8 @@ function discovery() {
   return {
     issuer,
     authorization_endpoint: `${issuer}/authorize`,
-    token_endpoint: `${issuer}/token`,
-    jwks_uri: `${issuer}/jwks`,
+    token_endpoint: state.tokenEndpoint ?? `${issuer}/token`,
+    jwks_uri: state.jwksUri ?? `${issuer}/jwks`,
     userinfo_endpoint: `${issuer}/userinfo`,
     end_session_endpoint: `${issuer}/logout`,
     response_types_supported: ['code'],
@@ -318,15 +324,41 @@ async function handleMode(req, res) {
     fromLoginHint: body.fromLoginHint === true,
     // mode mint: bytes of the padding claim
     padBytes: Number.isInteger(body.padBytes) ? body.padBytes : undefined,
+    hang: Array.isArray(body.hang) ? body.hang.map(String) : [],
+    delayMs: Number.isFinite(body.delayMs) ? body.delayMs : 0,
+    jwksUri: typeof body.jwksUri === 'string' ? body.jwksUri : undefined,
+    tokenEndpoint: typeof body.tokenEndpoint === 'string' ? body.tokenEndpoint : undefined,
   };
   if (!quiet) process.stderr.write(`rogue: mode ${state.mode}\n`);
   return send(res, 200, state);
 }
 
+// Requests per back-channel endpoint, and the faults on them.
+const counts = { discovery: 0, jwks: 0, token: 0 };
+const BACKCHANNEL = {
+  'GET /.well-known/openid-configuration': 'discovery',
+  'GET /jwks': 'jwks',
+  'POST /token': 'token',
+};
+const hanging = new Set();
+
 const server = http.createServer(async (req, res) => {
   try {
     const url = new URL(req.url, issuer);
     const route = `${req.method} ${url.pathname}`;
+    const which = BACKCHANNEL[route];
+    if (which) {
+      counts[which] += 1;
+      if ((state.hang ?? []).includes(which)) {
+        // accept, read, and answer late or never (a dead or overloaded IdP)
+        hanging.add(res);
+        res.on('close', () => hanging.delete(res));
+        if (!state.delayMs) return undefined;
+        await new Promise((r) => setTimeout(r, state.delayMs));
+        hanging.delete(res);
+        if (res.destroyed) return undefined;
+      }
+    }
     switch (route) {
       case 'GET /.well-known/openid-configuration': return send(res, 200, discovery());
       case 'GET /jwks': return send(res, 200, { keys: [key.jwk] });
@@ -347,6 +379,7 @@ const server = http.createServer(async (req, res) => {
       case 'GET /_mode':
       case 'POST /_mode': return await handleMode(req, res);
       case 'GET /_last': return send(res, 200, log);
+      case 'GET /_counts': return send(res, 200, { ...counts, hanging: hanging.size });
       case 'GET /_health': return send(res, 200, { ok: true, issuer, mode: state.mode });
       default: return send(res, 404, 'not found\n');
     }

@@ -177,7 +177,6 @@ const tokenAttacks = [
   ['alg_none', /ORGS00224: .*ID token rejected: alg: unsigned tokens are refused/],
   ['hs256_with_pubkey', /ORGS00224: .*ID token rejected: alg: HMAC is refused/],
   ['bad_signature', /ORGS00224: .*ID token rejected: signature: verification failed/],
-  ['unknown_kid', /ORGS00224: .*ID token rejected: kid: no such key in the JWKS/],
   ['wrong_aud', /ORGS00224: .*ID token rejected: aud: client_id not in audience/],
   ['wrong_iss', /ORGS00224: .*ID token rejected: iss: /],
   ['expired', /ORGS00224: .*ID token rejected: exp: token expired/],
@@ -192,6 +191,15 @@ for (const [mode, re] of tokenAttacks) {
     assert.match(res.body, /access_denied/);
   });
 }
+
+// A key that is not in the JWKS, even after the refresh it triggers, is
+// what an abrupt key switch looks like: a temporary error, not a denial.
+test('unknown_kid: 503 temporarily_unavailable with Retry-After, ORGS00582, no session', async () => {
+  const res = await idTokenAttack('unknown_kid', 503,
+    /ORGS00582: callback: connection rogue: ID token signed with a key not in the JWKS \(yet\): kid: no such key in the JWKS; answered 503/);
+  assert.match(res.body, /temporarily_unavailable/);
+  assert.equal(res.headers['retry-after'], '5');
+});
 
 // One customer's IdP asserting another customer's addresses: signed in,
 // but the address is not taken as the user's email (REMOTE_USER falls back

@@ -13,6 +13,7 @@
 #include "jose.h"
 #include "memo.h"
 #include "oidc.h"
+#include "backchan.h"
 #include "store.h"
 
 static apr_pool_t *pool;
@@ -130,7 +131,7 @@ static void forget_failure(const char *issuer)
 {
     orgs_err_t ignored;
     if (issuer) {
-        orgs_store_cache_put(st, apr_pstrcat(pool, "discfail:", issuer, NULL), "", 0, pool,
+        orgs_store_cache_put(st, apr_pstrcat(pool, "bcfail:", issuer, NULL), "0 0 ", 0, pool,
                              &ignored);
     }
 }
@@ -328,17 +329,128 @@ START_TEST(failure_remembered)
     ck_assert_int_eq(orgs_oidc_provider_get(st, iss(), T0, NULL, &prov, pool, &err), ORGS_EHTTP);
     ck_assert_int_eq(ts_hits(&srv, WK), 1);
     serve_ok();
-    /* within ORGS_OIDC_FAIL_TTL the provider is not asked again */
+    /* within the first backoff the provider is not asked again */
     ck_assert_int_eq(
         orgs_oidc_provider_get(st, iss(), T0 + apr_time_from_sec(1), NULL, &prov, pool, &err),
-        ORGS_EHTTP);
-    ck_assert_ptr_nonnull(strstr(err.msg, "not retried"));
+        APR_EAGAIN);
+    ck_assert_ptr_nonnull(strstr(err.msg, "not asked again"));
     ck_assert_int_eq(ts_hits(&srv, WK), 1);
     /* after it, it is */
     ck_assert_int_eq(
-        orgs_oidc_provider_get(st, iss(), T0 + ORGS_OIDC_FAIL_TTL, NULL, &prov, pool, &err),
+        orgs_oidc_provider_get(st, iss(), T0 + ORGS_BACKCHAN_BACKOFF_MIN, NULL, &prov, pool, &err),
         APR_SUCCESS);
     ck_assert_int_eq(ts_hits(&srv, WK), 2);
+}
+END_TEST
+
+START_TEST(backoff_doubles_and_resets)
+{
+    orgs_oidc_provider_t *prov = NULL;
+    orgs_err_t err = {""};
+    ts_json(&srv, WK, 500, "{}");
+    apr_time_t t = T0;
+    for (unsigned n = 1; n <= 3; n++) {
+        ck_assert_int_eq(orgs_oidc_provider_get(st, iss(), t, NULL, &prov, pool, &err), ORGS_EHTTP);
+        ck_assert_int_eq(ts_hits(&srv, WK), (int)n);
+        /* one second before the backoff ends: refused without a call */
+        ck_assert_int_eq(orgs_oidc_provider_get(st, iss(),
+                                                t + orgs_backchan_backoff(n) - apr_time_from_sec(1),
+                                                NULL, &prov, pool, &err),
+                         APR_EAGAIN);
+        ck_assert_int_eq(ts_hits(&srv, WK), (int)n);
+        t += orgs_backchan_backoff(n);
+    }
+    ck_assert_int_eq(orgs_backchan_backoff(3), 4 * ORGS_BACKCHAN_BACKOFF_MIN);
+    ck_assert_int_eq(orgs_backchan_backoff(60), ORGS_BACKCHAN_BACKOFF_MAX);
+    /* a success resets the count: the next failure backs off the minimum */
+    serve_ok();
+    ck_assert_int_eq(orgs_oidc_provider_get(st, iss(), t, NULL, &prov, pool, &err), APR_SUCCESS);
+    ts_json(&srv, WK, 500, "{}");
+    t += ORGS_OIDC_CACHE_TTL + ORGS_OIDC_STALE_MAX;
+    ck_assert_int_eq(orgs_oidc_provider_get(st, iss(), t, NULL, &prov, pool, &err), ORGS_EHTTP);
+    ck_assert_int_eq(
+        orgs_oidc_provider_get(st, iss(), t + ORGS_BACKCHAN_BACKOFF_MIN, NULL, &prov, pool, &err),
+        ORGS_EHTTP);
+}
+END_TEST
+
+START_TEST(stale_while_revalidate)
+{
+    provider();
+    orgs_oidc_provider_t *prov = NULL;
+    orgs_err_t err = {""};
+    /* past the TTL the IdP fails: the stale copy is served */
+    ts_json(&srv, WK, 500, "{}");
+    apr_time_t t = T0 + ORGS_OIDC_CACHE_TTL + apr_time_from_sec(1);
+    ck_assert_int_eq(orgs_oidc_provider_get(st, iss(), t, NULL, &prov, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(ts_hits(&srv, WK), 2);
+    ck_assert_int_eq(prov->discovery_fetched, T0);
+    /* while backing off, no call, still the stale copy */
+    ck_assert_int_eq(
+        orgs_oidc_provider_get(st, iss(), t + apr_time_from_sec(1), NULL, &prov, pool, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(ts_hits(&srv, WK), 2);
+    /* another process holds the fetch lease: stale copy, no call */
+    ck_assert_int_eq(orgs_store_cache_claim(st, apr_pstrcat(pool, "bclease:disc:", iss(), NULL),
+                                            t + apr_time_from_sec(10), apr_time_from_sec(12), pool,
+                                            &err),
+                     APR_SUCCESS);
+    serve_ok();
+    ck_assert_int_eq(
+        orgs_oidc_provider_get(st, iss(), t + apr_time_from_sec(11), NULL, &prov, pool, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(ts_hits(&srv, WK), 2);
+    ck_assert_int_eq(prov->discovery_fetched, T0);
+    /* once the lease ran out, one fetch refreshes it */
+    ck_assert_int_eq(
+        orgs_oidc_provider_get(st, iss(), t + apr_time_from_sec(30), NULL, &prov, pool, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(ts_hits(&srv, WK), 3);
+    ck_assert_int_eq(prov->discovery_fetched, t + apr_time_from_sec(30));
+    /* without any copy, a held lease means a quick APR_EBUSY */
+    ck_assert_int_eq(orgs_store_cache_claim(st, apr_pstrcat(pool, "bclease:disc:", iss(), NULL),
+                                            t + apr_time_from_sec(40), apr_time_from_sec(12), pool,
+                                            &err),
+                     APR_SUCCESS);
+    const char *other = apr_pstrcat(pool, iss(), "/", NULL);
+    ck_assert_int_eq(orgs_store_cache_claim(st, apr_pstrcat(pool, "bclease:disc:", other, NULL),
+                                            t + apr_time_from_sec(40), apr_time_from_sec(12), pool,
+                                            &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(
+        orgs_oidc_provider_get(st, other, t + apr_time_from_sec(41), NULL, &prov, pool, &err),
+        APR_EBUSY);
+    ck_assert_ptr_nonnull(strstr(err.msg, "another process"));
+}
+END_TEST
+
+START_TEST(endpoints_on_issuer_origin)
+{
+    /* jwks_uri on another loopback port: refused before any call to it */
+    ts_json(&srv, WK, 200,
+            apr_psprintf(pool,
+                         "{\"issuer\":\"%s\",\"authorization_endpoint\":\"%s/authorize\","
+                         "\"token_endpoint\":\"%s/token\",\"jwks_uri\":"
+                         "\"http://127.0.0.1:1/jwks\"}",
+                         iss(), iss(), iss()));
+    orgs_err_t err = {""};
+    ck_assert_int_eq(get(iss(), NULL, &err), APR_EACCES);
+    ck_assert_ptr_nonnull(strstr(err.msg, "jwks_uri"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "origin"));
+    /* the allow-list admits its host (here: the same host, another port) */
+    const char *const allow[] = {"127.0.0.1", NULL};
+    orgs_http_opts_t o = {.allow_hosts = allow};
+    ck_assert_int_ne(get(iss(), &o, &err), APR_EACCES);
+    /* token endpoint elsewhere, by host name (the cached copy forgotten) */
+    orgs_store_cache_put(st, apr_pstrcat(pool, "disc:", iss(), NULL), "", 0, pool, &err);
+    ts_json(&srv, WK, 200,
+            apr_psprintf(pool,
+                         "{\"issuer\":\"%s\",\"authorization_endpoint\":\"%s/authorize\","
+                         "\"token_endpoint\":\"http://metadata.internal/token\",\"jwks_uri\":"
+                         "\"%s/jwks\"}",
+                         iss(), iss(), iss()));
+    ck_assert_int_eq(get(iss(), NULL, &err), APR_EACCES);
+    ck_assert_ptr_nonnull(strstr(err.msg, "token_endpoint"));
 }
 END_TEST
 
@@ -390,22 +502,24 @@ START_TEST(jwks_refresh_throttled)
 {
     orgs_oidc_provider_t *prov = provider();
     orgs_err_t err = {""};
-    /* too soon after the fetch */
-    ck_assert_int_eq(
-        orgs_oidc_jwks_refresh(st, prov, T0 + apr_time_from_sec(59), 0, NULL, pool, &err),
-        APR_EAGAIN);
-    ck_assert_int_eq(ts_hits(&srv, "/jwks"), 1);
-    /* a rotated set is picked up once the interval passed */
+    /* the first unknown kid after the fetch refreshes at once: a rotated
+     * set is picked up */
     ts_json(&srv, "/jwks", 200,
             apr_psprintf(pool, "{\"keys\":[%s,%s]}", jwk(key1, "k1"), jwk(key2, "k2")));
-    apr_time_t t1 = T0 + apr_time_from_sec(61);
+    apr_time_t t1 = T0 + apr_time_from_sec(1);
     ck_assert_int_eq(orgs_oidc_jwks_refresh(st, prov, t1, 0, NULL, pool, &err), APR_SUCCESS);
     ck_assert_int_eq(ts_hits(&srv, "/jwks"), 2);
     ck_assert_ptr_nonnull(strstr(prov->jwks_json, "\"kid\":\"k2\""));
     ck_assert_int_eq(prov->jwks_fetched, t1);
-    /* and immediately after: throttled again */
-    ck_assert_int_eq(orgs_oidc_jwks_refresh(st, prov, t1 + 1, 0, NULL, pool, &err), APR_EAGAIN);
+    /* and within the interval after it: throttled */
+    ck_assert_int_eq(
+        orgs_oidc_jwks_refresh(st, prov, t1 + ORGS_OIDC_JWKS_MIN_INTERVAL - 1, 0, NULL, pool, &err),
+        APR_EAGAIN);
     ck_assert_int_eq(ts_hits(&srv, "/jwks"), 2);
+    ck_assert_int_eq(
+        orgs_oidc_jwks_refresh(st, prov, t1 + ORGS_OIDC_JWKS_MIN_INTERVAL, 0, NULL, pool, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(ts_hits(&srv, "/jwks"), 3);
 }
 END_TEST
 
@@ -419,7 +533,7 @@ START_TEST(jwks_refresh_failed_attempt_throttles)
     ck_assert_int_eq(ts_hits(&srv, "/jwks"), 2);
     /* the IdP is down: the next unknown kid does not hammer it */
     ck_assert_int_eq(
-        orgs_oidc_jwks_refresh(st, prov, t1 + apr_time_from_sec(10), 0, NULL, pool, &err),
+        orgs_oidc_jwks_refresh(st, prov, t1 + apr_time_from_sec(1), 0, NULL, pool, &err),
         APR_EAGAIN);
     ck_assert_int_eq(ts_hits(&srv, "/jwks"), 2);
     ck_assert_ptr_nonnull(strstr(prov->jwks_json, "\"kid\":\"k1\""));
@@ -499,6 +613,7 @@ static orgs_oidc_provider_t *token_provider(void)
 {
     orgs_oidc_provider_t *prov = apr_pcalloc(pool, sizeof(*prov));
     prov->token_endpoint = apr_pstrcat(pool, iss(), "/token", NULL);
+    prov->issuer = prov->config_issuer = iss();
     return prov;
 }
 
@@ -611,7 +726,8 @@ START_TEST(token_bad_arguments)
                      APR_EINVAL);
     ck_assert_int_eq(ts_hits(&srv, "/token"), 0);
     /* token endpoint unreachable */
-    orgs_oidc_provider_t prov = {.token_endpoint = "http://127.0.0.1:1/token"};
+    orgs_oidc_provider_t prov = {.token_endpoint = "http://127.0.0.1:1/token",
+                                 .issuer = "http://127.0.0.1:1"};
     ck_assert_int_eq(orgs_oidc_token_exchange(&prov, "c", "SECRET", NULL, "code", "v",
                                               "https://a/cb", NULL, &idt, NULL, pool, &err),
                      ORGS_EHTTP);
@@ -656,18 +772,25 @@ START_TEST(id_token_unknown_kid_throttled)
     orgs_oidc_provider_t *prov = provider();
     json_t *claims = NULL;
     orgs_err_t err = {""};
+    /* an unknown kid: one refresh at once, still unknown */
     ck_assert_int_eq(orgs_oidc_id_token_verify(st, prov, "client1",
                                                id_token(key2, "k2", "client1", "N1"), "N1", T0, 0,
                                                NULL, &claims, pool, &err),
                      ORGS_ENOKID);
     ck_assert_ptr_null(claims);
-    ck_assert_int_eq(ts_hits(&srv, "/jwks"), 1);
+    ck_assert_int_eq(ts_hits(&srv, "/jwks"), 2);
+    /* right after: no second fetch */
+    ck_assert_int_eq(
+        orgs_oidc_id_token_verify(st, prov, "client1", id_token(key2, "k2", "client1", "N1"), "N1",
+                                  T0 + apr_time_from_sec(1), 0, NULL, &claims, pool, &err),
+        ORGS_ENOKID);
+    ck_assert_int_eq(ts_hits(&srv, "/jwks"), 2);
     /* after the interval: one fetch, still unknown */
     ck_assert_int_eq(
         orgs_oidc_id_token_verify(st, prov, "client1", id_token(key2, "k2", "client1", "N1"), "N1",
                                   T0 + apr_time_from_sec(120), 0, NULL, &claims, pool, &err),
         ORGS_ENOKID);
-    ck_assert_int_eq(ts_hits(&srv, "/jwks"), 2);
+    ck_assert_int_eq(ts_hits(&srv, "/jwks"), 3);
 }
 END_TEST
 
@@ -743,6 +866,35 @@ START_TEST(id_token_cached_jwks_parsed_once)
 }
 END_TEST
 
+START_TEST(token_endpoint_internal_address)
+{
+    ts_json(&srv, "/token", 200, TOKEN_OK);
+    const char *idt = NULL;
+    orgs_err_t err = {""};
+    /* an issuer on a public address whose token endpoint resolves to
+     * loopback: refused at connect time, nothing sent */
+    orgs_oidc_provider_t *prov = token_provider();
+    prov->issuer = prov->config_issuer = "https://93.184.216.34";
+    ck_assert_int_eq(orgs_oidc_token_exchange(prov, "c", "SECRET", NULL, "code", "v",
+                                              "https://a/cb", NULL, &idt, NULL, pool, &err),
+                     APR_EACCES);
+    ck_assert_ptr_nonnull(strstr(err.msg, "loopback"));
+    ck_assert_int_eq(ts_hits(&srv, "/token"), 0);
+    /* a provider that names no issuer fails closed too */
+    prov->issuer = prov->config_issuer = NULL;
+    ck_assert_int_eq(orgs_oidc_token_exchange(prov, "c", "SECRET", NULL, "code", "v",
+                                              "https://a/cb", NULL, &idt, NULL, pool, &err),
+                     APR_EACCES);
+    ck_assert_int_eq(ts_hits(&srv, "/token"), 0);
+    /* the issuer on loopback itself: allowed */
+    prov->issuer = prov->config_issuer = iss();
+    ck_assert_int_eq(orgs_oidc_token_exchange(prov, "c", "SECRET", NULL, "code", "v",
+                                              "https://a/cb", NULL, &idt, NULL, pool, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(ts_hits(&srv, "/token"), 1);
+}
+END_TEST
+
 static Suite *oidc_suite(void)
 {
     Suite *s = suite_create("oidc");
@@ -759,6 +911,9 @@ static Suite *oidc_suite(void)
     tcase_add_test(tc, discovery_not_json);
     tcase_add_test(tc, discovery_http_errors);
     tcase_add_test(tc, failure_remembered);
+    tcase_add_test(tc, backoff_doubles_and_resets);
+    tcase_add_test(tc, stale_while_revalidate);
+    tcase_add_test(tc, endpoints_on_issuer_origin);
     tcase_add_test(tc, discovery_size_cap_and_timeout);
     tcase_add_test(tc, discovery_bad_issuer_config);
     tcase_add_test(tc, jwks_bad);
@@ -774,6 +929,7 @@ static Suite *oidc_suite(void)
     tcase_add_test(tc, token_error_json);
     tcase_add_test(tc, token_bad_answers);
     tcase_add_test(tc, token_bad_arguments);
+    tcase_add_test(tc, token_endpoint_internal_address);
     tcase_add_test(tc, id_token_ok);
     tcase_add_test(tc, id_token_rotated_key);
     tcase_add_test(tc, id_token_unknown_kid_throttled);

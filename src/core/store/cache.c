@@ -67,3 +67,34 @@ apr_status_t orgs_store_cache_get(orgs_store_t *st, const char *key, const char 
     }
     ST_READ(st, txn, err, cache_load(st, txn, key, value, fetched, p, err));
 }
+
+static apr_status_t cache_claim(orgs_store_t *st, MDB_txn *txn, const char *key, apr_time_t now,
+                                apr_interval_time_t ttl, apr_pool_t *p, orgs_err_t *err)
+{
+    const char *old = NULL;
+    apr_time_t at = 0;
+    kbuf_t k;
+    unsigned char buf[8];
+    apr_status_t rv = cache_load(st, txn, key, &old, &at, p, err);
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+        return rv;
+    }
+    if (rv == APR_SUCCESS && at <= now && now - at < ttl) {
+        return orgs_err_set(err, APR_EBUSY, "held since %" APR_TIME_T_FMT " ms",
+                            apr_time_as_msec(now - at));
+    }
+    if ((rv = kb_cache(&k, key, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    st_put_u64le(buf, (apr_uint64_t)now);
+    return st_kv_put(txn, DB(st, CACHE), &k, buf, sizeof(buf), 0, err, "cache");
+}
+
+apr_status_t orgs_store_cache_claim(orgs_store_t *st, const char *key, apr_time_t now,
+                                    apr_interval_time_t ttl, apr_pool_t *p, orgs_err_t *err)
+{
+    if (!key || !*key) {
+        return orgs_err_set(err, APR_EINVAL, "no cache key");
+    }
+    ST_WRITE(st, txn, err, cache_claim(st, txn, key, now, ttl, p, err));
+}

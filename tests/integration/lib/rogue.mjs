@@ -87,6 +87,11 @@ export class Rogue {
     return r.json.kid;
   }
 
+  // { discovery, jwks, token, hanging }: requests seen per endpoint.
+  async counts() {
+    return (await request('GET', `${this.issuer}/_counts`)).json;
+  }
+
   async state() {
     return (await request('GET', `${this.issuer}/_mode`)).json;
   }

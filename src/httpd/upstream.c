@@ -1,0 +1,45 @@
+/* [glue] The back channel's options, statuses and log gate. See upstream.h. */
+#include <apr_strings.h>
+#include <http_protocol.h>
+
+#include "private.h"
+#include "backchan.h"
+#include "upstream.h"
+
+orgs_http_opts_t orgs_upstream_opts(request_rec *r, const char *conn_id)
+{
+    const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
+    orgs_http_opts_t o;
+
+    memset(&o, 0, sizeof(o));
+    o.connect_timeout = sc->bc_connect_timeout;
+    o.timeout = sc->bc_timeout;
+    /* kept NULL-terminated by the directive */
+    o.allow_hosts = sc->bc_allow_hosts ? (const char *const *)sc->bc_allow_hosts->elts : NULL;
+    o.limit_key = conn_id;
+    o.max_concurrent = sc->bc_max_concurrent;
+    return o;
+}
+
+int orgs_upstream_status(request_rec *r, apr_status_t rv)
+{
+    if (rv == APR_EAGAIN || rv == APR_EBUSY || rv == ORGS_ENOKID) {
+        apr_table_setn(r->err_headers_out, "Retry-After", "5");
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    return HTTP_BAD_GATEWAY;
+}
+
+int orgs_upstream_log_gate(request_rec *r, const char *issuer, const char **note)
+{
+    unsigned held = 0;
+    *note = "";
+    if (!orgs_backchan_log_gate(issuer, apr_time_now(), ORGS_BACKCHAN_LOG_INTERVAL, &held)) {
+        return 0;
+    }
+    if (held) {
+        *note = apr_psprintf(r->pool, " (%u similar line%s held back since the previous one)", held,
+                             held == 1 ? "" : "s");
+    }
+    return 1;
+}

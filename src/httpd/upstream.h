@@ -1,0 +1,26 @@
+/* [glue] The back channel to tenants' IdPs as the endpoints use it: the
+ * HTTP options from the Orgs Backchannel* directives, the HTTP status of a
+ * failed step, and the per-issuer log gate (backchan.h). */
+#ifndef ORGS_UPSTREAM_H
+#define ORGS_UPSTREAM_H
+
+#include <httpd.h>
+
+#include "http.h"
+
+/* Options for calls made for connection conn_id (the bucket of
+ * OrgsBackchannelMaxConcurrent; NULL: the issuer's). */
+orgs_http_opts_t orgs_upstream_opts(request_rec *r, const char *conn_id);
+
+/* The status a login answers when a back-channel step failed with rv:
+ * 503 (with Retry-After) for what passes by itself (APR_EBUSY: fetched by
+ * another request; APR_EAGAIN: backing off, at the cap; ORGS_ENOKID: a key
+ * not yet in the JWKS), 502 otherwise. */
+int orgs_upstream_status(request_rec *r, apr_status_t rv);
+
+/* 1 when a line about issuer's back channel may be logged now: the first,
+ * then one per ORGS_BACKCHAN_LOG_INTERVAL per child. *note is then "" or
+ * " (N similar lines held back since the previous one)", to end the line with. 0: skip it. */
+int orgs_upstream_log_gate(request_rec *r, const char *issuer, const char **note);
+
+#endif
