@@ -146,9 +146,12 @@ int orgs_endpoints_error_send(request_rec *r, int status, const char *code, cons
     if (status == HTTP_SERVICE_UNAVAILABLE) {
         /* a full store, a full disk, too many sign-ins at once: it passes */
         code = "temporarily_unavailable";
-        desc = apr_pstrcat(r->pool, desc, " This is temporary: please try again in a few minutes.",
-                           NULL);
-        apr_table_setn(r->err_headers_out, "Retry-After", "60");
+        if (!apr_table_get(r->err_headers_out, "Retry-After")) {
+            /* a caller that set its own Retry-After said when, in its own text */
+            desc = apr_pstrcat(r->pool, desc,
+                               " This is temporary: please try again in a few minutes.", NULL);
+            apr_table_setn(r->err_headers_out, "Retry-After", "60");
+        }
     }
     const char *error_url = error_url_for(r, return_to);
     if (error_url) {

@@ -57,6 +57,10 @@ async function orgLoop(prefix) {
 test('two orgctl loops and concurrent logins lose nothing', async () => {
   // each login its own user: the OP takes sub and email from login_hint
   await op.mode('good', { fromLoginHint: true });
+  // one login first: the provider's metadata and keys are then cached, as on
+  // a running site (a burst of first logins on a cold cache may get 503
+  // while one request fetches them: the back channel's single flight)
+  await loginAs('warm');
   const logins = [];
   for (let i = 0; i < LOGINS; i++) logins.push(loginAs(i));
   await Promise.all([orgLoop('loop-a'), orgLoop('loop-b'), ...logins]);

@@ -133,7 +133,7 @@ test('a full store: revocations and sign-outs work, sign-ins answer 503 (tempora
 
     // and disabling the connection
     await h.orgctlOk('org', 'disable-conn', 'acme', 'rogue');
-    assert.equal(await h.orgctlOk('check'), 'store consistent');
+    assert.equal((await h.orgctlOk('check')).split('\n').at(-1), 'store consistent');
   } finally {
     await h.close();
   }

@@ -110,5 +110,5 @@ test('restarts and graceful restarts under load: no child dies of a signal', asy
   assert.deepEqual(dumped, [], 'core files were written');
   assert.equal(tally[500] || 0, 0, `500 answers: ${JSON.stringify(tally)}`);
   assert.doesNotMatch(log, /ORGS00013|ORGS00105|\[(emerg|alert|crit)\]/);
-  assert.equal(await h.orgctlOk('check'), 'store consistent');
+  assert.equal((await h.orgctlOk('check')).split('\n').at(-1), 'store consistent');
 });

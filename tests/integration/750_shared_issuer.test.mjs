@@ -92,7 +92,7 @@ test('(b) --require-email-domain: only a trusted email of the org\'s domains joi
 
 test('(c) orgctl warns about auto-membership without a condition on a shared issuer', async () => {
   const secretFile = h.file('conf/g.secret', 'x\n', 0o600);
-  await h.orgctlOk('conn', 'create', 'google-real', '--issuer', 'https://accounts.google.com',
+  await h.orgctlOk('conn', 'create', 'google-real', '--no-check', '--issuer', 'https://accounts.google.com',
     '--client-id', 'g', '--client-secret-file', secretFile);
   const r = await h.orgctl('org', 'enable-conn', 'acme', 'google-real', '--auto-membership');
   assert.equal(r.code, 0);

@@ -161,8 +161,14 @@ test('a token endpoint answering after 9 s: other traffic keeps its latency, cal
   const cbs = [];
   for (let i = 0; i < 40; i++) {
     const c = h.client({ headers: HTML, timeoutMs: 30000 });
-    const s = await c.get('/orgs/login?organization=acme&return_to=%2Fapp%2F');
+    let s = await c.get('/orgs/login?organization=acme&return_to=%2Fapp%2F');
+    if (s.status === 302 && s.location.includes('/orgs/login?')) {
+      // many starts from one address: a new browser first shows it keeps
+      // the cookie (one redirect to the same login)
+      s = await c.get(s.location);
+    }
     assert.equal(s.status, 302);
+    assert.ok(s.location.startsWith(op.issuer), s.location);
     const auth = await fetch(s.location, { redirect: 'manual' });
     cbs.push({ c, url: auth.headers.get('location') });
   }
