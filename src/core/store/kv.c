@@ -207,3 +207,17 @@ apr_status_t st_load_all(orgs_store_t *st, MDB_txn *txn, MDB_dbi dbi, const kbuf
     }
     return st_iter_end(&it, rv, err);
 }
+
+int st_cursor_resume(MDB_cursor *cur, const kbuf_t *from, MDB_val *key, MDB_val *val)
+{
+    if (from->len == 0) {
+        return mdb_cursor_get(cur, key, val, MDB_FIRST);
+    }
+    *key = (MDB_val){from->len, (void *)from->buf};
+    int rc = mdb_cursor_get(cur, key, val, MDB_SET_RANGE);
+    if (rc == MDB_SUCCESS && key->mv_size == from->len &&
+        memcmp(key->mv_data, from->buf, from->len) == 0) {
+        rc = mdb_cursor_get(cur, key, val, MDB_NEXT); /* read (and kept) last time */
+    }
+    return rc;
+}

@@ -381,7 +381,7 @@ static apr_status_t session_purge_batch(orgs_store_t *st, MDB_txn *txn, apr_time
 {
     session_gone_t *gone = apr_palloc(p, sizeof(*gone) * st->purge_batch);
     MDB_cursor *cur;
-    MDB_val key = {from->len, from->buf}, val;
+    MDB_val key = {0, NULL}, val;
     kbuf_t k;
     apr_size_t n = 0, seen = 0;
     int rc = mdb_cursor_open(txn, DB(st, SESSIONS), &cur);
@@ -391,15 +391,7 @@ static apr_status_t session_purge_batch(orgs_store_t *st, MDB_txn *txn, apr_time
     if (rc != MDB_SUCCESS) {
         return st_mdb_fail(rc, err, "cursor");
     }
-    if (from->len == 0) {
-        rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-    } else {
-        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-        if (rc == MDB_SUCCESS && key.mv_size == from->len &&
-            memcmp(key.mv_data, from->buf, from->len) == 0) {
-            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT); /* read (and kept) last time */
-        }
-    }
+    rc = st_cursor_resume(cur, from, &key, &val);
     for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
         orgs_session_t *s = apr_palloc(p, sizeof(*s));
         srec_t r;

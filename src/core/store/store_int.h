@@ -271,6 +271,11 @@ apr_status_t st_kv_put(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, const void *d
 apr_status_t st_kv_del(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, int must_exist, orgs_err_t *err,
                        const char *what);
 /* The entries under pfx (all when NULL), in key order. */
+/* Positions cur for a batch that resumes a walk: the first key of all
+ * when from is empty, else the first key after from (the last one the
+ * previous batch read). Returns LMDB's code (MDB_NOTFOUND at the end). */
+int st_cursor_resume(MDB_cursor *cur, const kbuf_t *from, MDB_val *key, MDB_val *val);
+
 apr_status_t st_iter_open(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *pfx, iter_t *it,
                           orgs_err_t *err);
 int st_iter_next(iter_t *it);

@@ -37,7 +37,7 @@ static apr_status_t user_purge_batch(orgs_store_t *st, MDB_txn *txn, apr_time_t 
 {
     apr_array_header_t *gone = apr_array_make(p, 16, sizeof(const char *));
     MDB_cursor *cur;
-    MDB_val key = {from->len, from->buf}, val;
+    MDB_val key = {0, NULL}, val;
     apr_size_t seen = 0;
     apr_status_t rv = APR_SUCCESS;
     int none, rc = mdb_cursor_open(txn, DB(st, USERS), &cur);
@@ -46,15 +46,7 @@ static apr_status_t user_purge_batch(orgs_store_t *st, MDB_txn *txn, apr_time_t 
     if (rc != MDB_SUCCESS) {
         return st_mdb_fail(rc, err, "cursor");
     }
-    if (from->len == 0) {
-        rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-    } else {
-        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-        if (rc == MDB_SUCCESS && key.mv_size == from->len &&
-            memcmp(key.mv_data, from->buf, from->len) == 0) {
-            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT); /* read (and kept) last time */
-        }
-    }
+    rc = st_cursor_resume(cur, from, &key, &val);
     for (; rc == MDB_SUCCESS && rv == APR_SUCCESS; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
         orgs_user_t *u;
         if (seen == USER_PURGE_SCAN || gone->nelts == USER_PURGE_BATCH) {
