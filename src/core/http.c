@@ -6,6 +6,7 @@
 
 #include <apr_base64.h>
 #include <apr_strings.h>
+#include <apr_uri.h>
 
 #include "http.h"
 #include "url.h"
@@ -77,8 +78,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 /* The SSRF guard's state for one request (CURLOPT_OPENSOCKETFUNCTION). */
 typedef struct sock_guard_t {
     const orgs_http_opts_t *opts;
-    int issuer_checked; /* issuer_internal below is known */
-    int issuer_internal;
+    const char *url_host;         /* the host as written in the URL */
     orgs_netaddr_class_t refused; /* the class of a refused address */
     int was_refused;
 } sock_guard_t;
@@ -91,20 +91,11 @@ static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct cur
     sock_guard_t *g = clientp;
     if (purpose == CURLSOCKTYPE_IPCXN && g->opts->refuse_internal) {
         orgs_netaddr_class_t c = orgs_netaddr_sockaddr_class(&a->addr, a->addrlen);
-        if (c != ORGS_NETADDR_PUBLIC) {
-            if (!g->issuer_checked) {
-                orgs_err_t ignored;
-                g->issuer_checked = 1;
-                if (orgs_netaddr_host_internal(g->opts->issuer_host, &g->issuer_internal,
-                                               &ignored) != APR_SUCCESS) {
-                    g->issuer_internal = 0;
-                }
-            }
-            if (!g->issuer_internal) {
-                g->refused = c;
-                g->was_refused = 1;
-                return CURL_SOCKET_BAD;
-            }
+        if (c != ORGS_NETADDR_PUBLIC &&
+            !orgs_netaddr_allowed(g->opts->allow_internal, g->url_host, &a->addr, a->addrlen)) {
+            g->refused = c;
+            g->was_refused = 1;
+            return CURL_SOCKET_BAD;
         }
     }
 #ifdef SOCK_CLOEXEC
@@ -152,7 +143,11 @@ static apr_status_t perform(const char *url, const char *form, const char *auth_
     struct curl_slist *hdrs = NULL;
     body_buf_t body = {NULL, 0, 0, opts->max_body ? opts->max_body : ORGS_HTTP_MAX_BODY_DEFAULT, 0};
     char errbuf[CURL_ERROR_SIZE] = "";
-    sock_guard_t guard = {opts, 0, 0, ORGS_NETADDR_PUBLIC, 0};
+    apr_uri_t uri;
+    sock_guard_t guard = {opts, NULL, ORGS_NETADDR_PUBLIC, 0};
+    if (apr_uri_parse(p, url, &uri) == APR_SUCCESS) {
+        guard.url_host = uri.hostname; /* IPv6 brackets stripped */
+    }
     if (h == NULL) {
         return orgs_err_set(err, ORGS_EHTTP, "libcurl handle allocation failed");
     }
@@ -208,8 +203,8 @@ static apr_status_t perform(const char *url, const char *form, const char *auth_
     if (cc != CURLE_OK) {
         if (guard.was_refused) {
             rv = orgs_err_set(err, APR_EACCES,
-                              "refused: the host resolves to a %s address and the issuer's "
-                              "does not",
+                              "refused: the host resolves to a %s address that "
+                              "OrgsBackchannelAllowInternal does not list",
                               orgs_netaddr_class_name(guard.refused));
         } else if (body.too_big || cc == CURLE_FILESIZE_EXCEEDED) {
             rv = orgs_err_set(err, ORGS_EHTTP,

@@ -6,8 +6,10 @@
  *   exceeded, whether announced by Content-Length or not);
  * - CURLOPT_NOSIGNAL (safe on threaded MPMs);
  * - optionally (refuse_internal) the SSRF guard: the address libcurl is about
- *   to connect to, after resolution, must be public unless the issuer's own
- *   host resolves to an internal address too (netaddr.h);
+ *   to connect to, after resolution, must be public unless the operator
+ *   allowed it (allow_internal: the URL's host name as written, or an
+ *   address or CIDR holding it; netaddr.h). What a name resolves to never
+ *   widens what is allowed;
  * - "Accept: application/json" and "User-Agent: mod_auth_orgs/VERSION".
  *
  * orgs_http_global_init() must be called once per process before any thread
@@ -31,11 +33,11 @@ typedef struct orgs_http_opts_t {
     apr_size_t max_body;                 /* bytes, 0 = 512 KiB */
     const char *ca_file;                 /* PEM bundle, NULL = system store */
     /* Back-channel policy (oidc.c, backchan.h); zero = off. */
-    int refuse_internal;            /* refuse non-public resolved addresses (APR_EACCES) ... */
-    const char *issuer_host;        /* ... unless this host resolves to one itself */
-    const char *const *allow_hosts; /* NULL-terminated: hosts besides the issuer's origin */
-    const char *limit_key;          /* concurrency bucket (a connection id); NULL = issuer */
-    int max_concurrent;             /* calls in flight per bucket and process; 0 = no cap */
+    int refuse_internal;               /* refuse non-public resolved addresses (APR_EACCES) ... */
+    const char *const *allow_internal; /* ... but these (NULL-terminated names/addresses/CIDRs) */
+    const char *const *allow_hosts;    /* NULL-terminated: hosts besides the issuer's origin */
+    const char *limit_key;             /* concurrency bucket (a connection id); NULL = issuer */
+    int max_concurrent;                /* calls in flight per bucket and process; 0 = no cap */
 } orgs_http_opts_t;
 
 typedef struct orgs_http_resp_t {

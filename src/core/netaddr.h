@@ -1,7 +1,7 @@
 /* Network addresses as the back channel's SSRF guard sees them: which
  * addresses are internal (loopback, private, link-local, reserved) and
- * whether a host name resolves to one. Pure classification plus one
- * getaddrinfo wrapper; no httpd, no libcurl. */
+ * which of them the operator allowed. Pure classification: no DNS, no
+ * httpd, no libcurl. */
 #ifndef ORGS_NETADDR_H
 #define ORGS_NETADDR_H
 
@@ -18,8 +18,10 @@ typedef enum {
 } orgs_netaddr_class_t;
 
 /* Class of a raw address: family AF_INET with 4 bytes or AF_INET6 with 16
- * bytes at addr. IPv4-mapped (::ffff:a.b.c.d) and NAT64 (64:ff9b::a.b.c.d)
- * addresses are judged by their IPv4 part. An unknown family is
+ * bytes at addr. IPv4-mapped (::ffff:a.b.c.d), NAT64 (64:ff9b::a.b.c.d)
+ * and 6to4 (2002:AABB:CCDD::/48) addresses are judged by their IPv4 part;
+ * Teredo (2001::/32) is reserved and local-use NAT64 (64:ff9b:1::/48)
+ * private: their IPv4 part cannot be told from the address alone. An unknown family is
  * ORGS_NETADDR_RESERVED (fail closed). */
 orgs_netaddr_class_t orgs_netaddr_classify(int family, const unsigned char *addr);
 
@@ -30,11 +32,19 @@ orgs_netaddr_class_t orgs_netaddr_sockaddr_class(const struct sockaddr *sa, sock
 /* "public", "loopback", "private", "link-local", "reserved". */
 const char *orgs_netaddr_class_name(orgs_netaddr_class_t c);
 
-/* Resolves host (a name or an address literal, brackets allowed) and sets
- * *internal to 1 when any of its addresses is not public. APR_SUCCESS, or
- * APR_EINVAL when it does not resolve (then *internal is 0). Blocking: call
- * it only when an internal target was met, never on the request path of a
- * fresh cache. */
-apr_status_t orgs_netaddr_host_internal(const char *host, int *internal, orgs_err_t *err);
+/* One entry of the operator's list of internal back-channel targets
+ * (OrgsBackchannelAllowInternal): a host name, an IPv4 or IPv6 address, or
+ * a CIDR (address/bits). APR_SUCCESS or APR_EINVAL with a reason. */
+apr_status_t orgs_netaddr_allow_check(const char *entry, orgs_err_t *err);
+
+/* Whether the operator allowed a connection to the internal address sa,
+ * made for a URL whose host is url_host (as written in the URL, brackets
+ * stripped): some entry of allow (NULL-terminated, may be NULL) is that
+ * host name (compared without case), or an address or CIDR holding sa
+ * (an IPv4-mapped IPv6 address counts as its IPv4 address). Never
+ * resolves anything: the decision does not rest on a DNS answer that the
+ * owner of a name controls. */
+int orgs_netaddr_allowed(const char *const *allow, const char *url_host, const struct sockaddr *sa,
+                         socklen_t len);
 
 #endif

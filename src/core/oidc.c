@@ -261,20 +261,6 @@ static apr_status_t fetch_ok(const char *url, const char *what, const orgs_http_
 
 /* ---- back-channel policy ----------------------------------------------- */
 
-/* opts for a call to an endpoint the discovery document named: the SSRF
- * guard on, an internal address allowed only when the issuer's is one. */
-static orgs_http_opts_t guarded(const orgs_http_opts_t *opts, const char *issuer, apr_pool_t *p)
-{
-    orgs_http_opts_t o;
-    memset(&o, 0, sizeof(o));
-    if (opts) {
-        o = *opts;
-    }
-    o.refuse_internal = 1;
-    o.issuer_host = orgs_backchan_url_host(issuer, p);
-    return o;
-}
-
 /* How long a cross-process fetch lease may be held: the whole transfer's
  * timeout and a margin, after which a crashed holder no longer blocks. */
 static apr_interval_time_t lease_for(const orgs_http_opts_t *opts)
@@ -353,8 +339,8 @@ static apr_status_t jwks_fetch(orgs_store_t *st, orgs_oidc_provider_t *prov, apr
                                const orgs_http_opts_t *opts, apr_pool_t *p, orgs_err_t *err)
 {
     orgs_http_resp_t *resp = NULL;
-    orgs_http_opts_t g = guarded(opts, prov->issuer, p);
-    apr_status_t rv = capped_fetch(prov->jwks_uri, "JWKS", prov->config_issuer, &g, &resp, p, err);
+    apr_status_t rv =
+        capped_fetch(prov->jwks_uri, "JWKS", prov->config_issuer, opts, &resp, p, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -443,7 +429,8 @@ static apr_status_t discovery_fetch(orgs_store_t *st, const char *url, const cha
                                     const orgs_http_opts_t *opts, apr_pool_t *p, orgs_err_t *err)
 {
     orgs_http_resp_t *resp = NULL;
-    /* the issuer itself is configured by the operator: no SSRF guard */
+    /* guarded like every call: the issuer's name is the operator's
+     * choice, but what it resolves to is whoever runs its DNS */
     apr_status_t rv = capped_fetch(url, "discovery", prov->config_issuer, opts, &resp, p, err);
     if (rv != APR_SUCCESS) {
         return rv;
@@ -753,12 +740,11 @@ apr_status_t orgs_oidc_token_exchange(const orgs_oidc_provider_t *prov, const ch
     }
 
     orgs_http_resp_t *resp = NULL;
-    orgs_http_opts_t g = guarded(opts, prov->issuer, p);
     const char *key = cap_key(opts, prov->config_issuer);
     apr_status_t rv = orgs_backchan_slot_take(key, cap_max(opts), err);
     if (rv == APR_SUCCESS) {
         rv = orgs_http_post_form(prov->token_endpoint, form, post ? NULL : client_id,
-                                 post ? NULL : client_secret, &g, &resp, p, err);
+                                 post ? NULL : client_secret, opts, &resp, p, err);
         orgs_backchan_slot_give(key, cap_max(opts));
     }
     if (post) {

@@ -7,8 +7,10 @@
  * Every call to the IdP follows backchan.h's policy: single flight per
  * issuer, backoff after failures, stale-while-revalidate, the per-connection
  * cap of opts->max_concurrent; the token endpoint and jwks_uri must be on the
- * issuer's origin or in opts->allow_hosts, and are called with the SSRF
- * guard on (http.h: refuse_internal unless the issuer's host is internal).
+ * issuer's origin or in opts->allow_hosts. Every call (discovery, JWKS,
+ * token) is made with the caller's SSRF guard (http.h: opts->refuse_internal
+ * and the operator's opts->allow_internal); the issuer's own address never
+ * widens it.
  *
  * Cache entries (orgs_store_cache_put/get, keyed by the configured issuer):
  *   "disc:<issuer>"     the discovery document as fetched
@@ -69,8 +71,8 @@ typedef struct orgs_oidc_provider_t {
  * "keys" array), APR_EBUSY (no usable copy, and another request or process
  * is fetching it), APR_EAGAIN (no usable copy, and the issuer backs off
  * after failures or the cap of opts->max_concurrent is reached), APR_EACCES (token_endpoint or
- * jwks_uri off the issuer's origin and not in opts->allow_hosts, or resolving to an internal
- * address while the issuer does not). */
+ * jwks_uri off the issuer's origin and not in opts->allow_hosts, or the issuer or an
+ * endpoint resolving to an internal address opts->allow_internal does not list). */
 apr_status_t orgs_oidc_provider_get(orgs_store_t *st, const char *issuer, apr_time_t now,
                                     const orgs_http_opts_t *opts, orgs_oidc_provider_t **out,
                                     apr_pool_t *p, orgs_err_t *err);
@@ -111,7 +113,7 @@ char *orgs_oidc_auth_url(const orgs_oidc_provider_t *prov, const char *client_id
  * *access_token too when access_token is not NULL (NULL if none).
  * Returns APR_SUCCESS, APR_EINVAL (unknown auth_method, missing argument),
  * APR_EAGAIN (opts->max_concurrent calls in flight), APR_EACCES (the
- * endpoint resolves to an internal address while the issuer does not),
+ * endpoint resolves to an internal address opts->allow_internal does not list),
  * ORGS_EHTTP (transport failure; an OAuth "error" answer, whose error code,
  * and only that, is quoted in err; non-200; not JSON; bad token_type; no
  * id_token). err never contains the secret, the code or a token. */

@@ -18,6 +18,7 @@
 #include "parse.h"
 #include "url.h"
 #include "crypto.h"
+#include "netaddr.h"
 #include "config.h"
 #include "private.h"
 
@@ -268,6 +269,27 @@ static const char *add_bc_allow_host(cmd_parms *cmd, void *dummy, const char *ar
     return NULL;
 }
 
+/* A host name, an IP address or a CIDR the back channel may reach although
+ * it is internal (netaddr.h). */
+static const char *add_bc_allow_internal(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    orgs_srv_cfg_t *sc = cmd_srv(cmd);
+    orgs_err_t err = {{0}};
+    apr_status_t rv = orgs_netaddr_allow_check(arg, &err);
+
+    if (rv != APR_SUCCESS) {
+        return bad_err(cmd, rv, &err, arg);
+    }
+    if (!sc->bc_allow_internal) {
+        sc->bc_allow_internal = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    } else {
+        apr_array_pop(sc->bc_allow_internal); /* the NULL at the end */
+    }
+    APR_ARRAY_PUSH(sc->bc_allow_internal, const char *) = apr_pstrdup(cmd->pool, arg);
+    APR_ARRAY_PUSH(sc->bc_allow_internal, const char *) = NULL;
+    return NULL;
+}
+
 /* ---- per-directory directives ---------------------------------------- */
 
 static const char *set_organization(cmd_parms *cmd, void *dcv, const char *arg)
@@ -387,6 +409,8 @@ const command_rec orgs_config_cmds[] = {
                   "calls in flight to one connection's IdP per child process (default 10)"),
     AP_INIT_ITERATE("OrgsBackchannelAllowHost", add_bc_allow_host, NULL, RSRC_CONF,
                     "hosts an IdP's token endpoint and JWKS may be on besides the issuer's"),
+    AP_INIT_ITERATE("OrgsBackchannelAllowInternal", add_bc_allow_internal, NULL, RSRC_CONF,
+                    "internal hosts, addresses or CIDRs the back channel may reach"),
     AP_INIT_TAKE1("OrgsOrganization", set_organization, NULL, OR_AUTHCFG,
                   "organization of this location: a name or a string expression"),
     AP_INIT_TAKE1("OrgsUnauthenticated", set_unauthenticated, NULL, OR_AUTHCFG,
@@ -469,6 +493,8 @@ void *orgs_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
     sc->bc_max_concurrent =
         add->bc_max_concurrent != ORGS_UNSET ? add->bc_max_concurrent : base->bc_max_concurrent;
     sc->bc_allow_hosts = add->bc_allow_hosts != NULL ? add->bc_allow_hosts : base->bc_allow_hosts;
+    sc->bc_allow_internal =
+        add->bc_allow_internal != NULL ? add->bc_allow_internal : base->bc_allow_internal;
     /* keys and store are runtime state, set later for every server */
     return sc;
 }

@@ -63,6 +63,7 @@ typedef struct orgs_srv_cfg_t {
     apr_interval_time_t bc_timeout;         /* OrgsBackchannelTimeout (whole call) */
     int bc_max_concurrent;                  /* OrgsBackchannelMaxConcurrent, per conn and child */
     apr_array_header_t *bc_allow_hosts;     /* OrgsBackchannelAllowHost: const char *, NULL-ended */
+    apr_array_header_t *bc_allow_internal;  /* OrgsBackchannelAllowInternal: likewise */
     /* ---- derived in post_config (pconf); NULL when no OrgsCryptoKey */
     const orgs_crypto_keys_t *keys;
     /* ---- per child, set in child_init; NULL when not configured or the

@@ -31,17 +31,51 @@ static const char *own_origin(request_rec *r)
     return end ? apr_pstrmemdup(r->pool, base, (apr_size_t)(end - base)) : base;
 }
 
+/* scheme://host[:port] of an absolute URL (a Referer), or NULL. */
+static const char *url_origin(request_rec *r, const char *url)
+{
+    const char *host = strstr(url, "://");
+    const char *end;
+
+    if (!host || host == url) {
+        return NULL;
+    }
+    end = host + 3 + strcspn(host + 3, "/?#");
+    return apr_pstrmemdup(r->pool, url, (apr_size_t)(end - url));
+}
+
 int orgs_crosssite_foreign(request_rec *r)
 {
     const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
     const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *referer = apr_table_get(r->headers_in, "Referer");
+    const char *from;
 
     /* same-site is another origin on this registrable domain (a sibling
      * host): the module's cookies are host-only, so it counts as foreign */
     if (site && (strcasecmp(site, "cross-site") == 0 || strcasecmp(site, "same-site") == 0)) {
         return 1;
     }
-    return origin && strcasecmp(origin, own_origin(r)) != 0;
+    if (origin) {
+        return strcasecmp(origin, own_origin(r)) != 0;
+    }
+    if (site) {
+        return 0; /* same-origin, or none (typed, a bookmark): set by the browser itself */
+    }
+    if (referer) {
+        /* a browser without Fetch Metadata still names the page it came
+         * from: it must be this origin */
+        from = url_origin(r, referer);
+        return !from || strcasecmp(from, own_origin(r)) != 0;
+    }
+    /* No signal at all. Every current browser sends Sec-Fetch-Site on a
+     * navigation, and another site can suppress Referer (Referrer-Policy:
+     * no-referrer) but cannot add Sec-Fetch-Site: a request with none of
+     * the three is an older browser (perhaps on an attacker's page) or a
+     * client that is no browser. Counted as foreign: the cost is one
+     * click on the confirmation; counting it as this site's would let a
+     * login or logout CSRF through on exactly those browsers. */
+    return 1;
 }
 
 /* HMAC(state key, purpose NUL binding), base64url: bound to a secret of

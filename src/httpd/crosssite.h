@@ -9,8 +9,9 @@
 #include "endpoints.h"
 
 /* Whether another site started this request: Sec-Fetch-Site cross-site or
- * same-site (a sibling host), or an Origin that is not this site's. A
- * request without either (typed address, bookmark, older browser) is not. */
+ * same-site (a sibling host), an Origin that is not this site's, or (no
+ * Sec-Fetch-Site, no Origin) a Referer of another origin. A request with
+ * none of the three counts as foreign (see crosssite.c for why). */
 int orgs_crosssite_foreign(request_rec *r);
 
 /* The fields of an application/x-www-form-urlencoded POST body (at most

@@ -16,6 +16,10 @@ orgs_http_opts_t orgs_upstream_opts(request_rec *r, const char *conn_id)
     o.timeout = sc->bc_timeout;
     /* kept NULL-terminated by the directive */
     o.allow_hosts = sc->bc_allow_hosts ? (const char *const *)sc->bc_allow_hosts->elts : NULL;
+    /* the SSRF guard on every call; internal targets only as listed */
+    o.refuse_internal = 1;
+    o.allow_internal =
+        sc->bc_allow_internal ? (const char *const *)sc->bc_allow_internal->elts : NULL;
     o.limit_key = conn_id;
     o.max_concurrent = sc->bc_max_concurrent;
     return o;

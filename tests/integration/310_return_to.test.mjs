@@ -17,7 +17,7 @@ import { Rogue, seedAcme } from './lib/rogue.mjs';
 
 const CLIENT_ID = 'mod-auth-orgs-rogue';
 const CLIENT_SECRET = `rogue-${crypto.randomBytes(18).toString('hex')}`;
-const HTML = { Accept: 'text/html' };
+const HTML = { Accept: 'text/html', 'sec-fetch-site': 'same-origin' };
 
 // ---- vectors ------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import { Rogue, startAcmeServer } from './lib/rogue.mjs';
 
 const CLIENT_ID = 'mod-auth-orgs-rogue';
 const CLIENT_SECRET = `rogue-${crypto.randomBytes(18).toString('hex')}`;
-const HTML = { accept: 'text/html' };
+const HTML = { accept: 'text/html', 'sec-fetch-site': 'same-origin' };
 
 let op;
 let plain;

@@ -125,6 +125,71 @@ test('login CSRF: an Origin of another site counts as cross-site too', async () 
   assert.equal(await appOrg(app), 'org1');
 });
 
+// A browser without Fetch Metadata sends no Sec-Fetch-Site; a GET
+// navigation carries no Origin either, so the Referer is what is left.
+const OLD_BROWSER = { ...HTML, 'sec-fetch-site': null };
+
+test('login CSRF from an older browser: a Referer of another site counts as cross-site', async () => {
+  const app = await victim();
+  const mark = h.logMark();
+  const res = await app.get('/orgs/login?organization=evilorg&return_to=/app/', {
+    headers: { ...OLD_BROWSER, referer: 'http://attacker.example/prize.html' },
+  });
+  assert.equal(res.status, 200, `${res.status} ${res.location ?? ''}`);
+  assert.ok(parseForm(res.body, 'login-confirm'), 'no confirmation page');
+  assert.equal(await appOrg(app), 'org1');
+  await h.waitForLog(/ORGS00553: login to org evilorg asked for by another site/, { from: mark });
+  // a Referer that only starts like this site's origin is another origin
+  const lookalike = await app.get('/orgs/login?organization=evilorg&return_to=/app/', {
+    headers: { ...OLD_BROWSER, referer: `${h.baseURL}.attacker.example/` },
+  });
+  assert.ok(parseForm(lookalike.body, 'login-confirm'), 'a look-alike Referer went through');
+});
+
+test('login CSRF from an older browser: no Sec-Fetch-Site, Origin nor Referer asks to confirm', async () => {
+  // the attacker's page can suppress the Referer (Referrer-Policy:
+  // no-referrer); only Sec-Fetch-Site cannot be forged by a page
+  const app = await victim();
+  const mark = h.logMark();
+  const res = await app.get('/orgs/login?organization=evilorg&return_to=/app/', { headers: OLD_BROWSER });
+  assert.equal(res.status, 200, `${res.status} ${res.location ?? ''}`);
+  const form = parseForm(res.body, 'login-confirm');
+  assert.ok(form, 'no confirmation page');
+  assert.equal(await appOrg(app), 'org1');
+  await h.waitForLog(/ORGS00553: login to org evilorg asked for by another site/, { from: mark });
+  // the user's click (an older browser still sends this site's Referer) goes on
+  const ok = await app.post(form.action, {
+    form: form.fields,
+    headers: { ...OLD_BROWSER, referer: `${h.baseURL}/orgs/login?organization=evilorg` },
+  });
+  assert.equal(ok.status, 302, ok.body);
+  assert.ok(ok.location.startsWith(`${rogue.issuer}/authorize?`), ok.location);
+});
+
+test('an older browser coming from a page of this site goes straight to the IdP', async () => {
+  const c = h.client();
+  const res = await c.get('/orgs/login?organization=org1&return_to=/app/', {
+    headers: { ...OLD_BROWSER, referer: `${h.baseURL}/app/` },
+  });
+  assert.equal(res.status, 302);
+  assert.ok(res.location.startsWith(okta1.issuer), res.location);
+});
+
+test('logout CSRF from an older browser: no Sec-Fetch-Site, Origin nor Referer keeps the session', async () => {
+  const app = await victim();
+  const mark = h.logMark();
+  const res = await app.get('/orgs/logout?organization=org1', { headers: OLD_BROWSER });
+  assert.equal(res.status, 200, `${res.status} ${res.location ?? ''}`);
+  assert.ok(parseForm(res.body, 'logout-confirm'), 'no confirmation page');
+  assert.equal(await appOrg(app), 'org1', 'the session was ended');
+  await h.waitForLog(/ORGS00555: logout of org org1 asked for by another site/, { from: mark });
+  const own = await app.get('/orgs/logout?organization=org1', {
+    headers: { ...OLD_BROWSER, referer: `${h.baseURL}/app/` },
+  });
+  assert.equal(own.status, 302);
+  assert.equal(await appOrg(app), 'HTTP 302');
+});
+
 test('login CSRF: a forged POST (no or wrong token) is refused with 403, nothing sent to the IdP', async () => {
   const app = await victim();
   for (const csrf of [undefined, 'A'.repeat(43)]) {
@@ -156,7 +221,7 @@ test('login confirmed by the user on this site goes on to the IdP', async () => 
 });
 
 test('same-site login starts still go straight to the IdP', async () => {
-  for (const headers of [HTML, { ...HTML, 'sec-fetch-site': 'same-origin' }, { ...HTML, 'sec-fetch-site': 'none' }]) {
+  for (const headers of [{ ...HTML, 'sec-fetch-site': 'same-origin' }, { ...HTML, 'sec-fetch-site': 'none' }]) {
     const c = h.client();
     const res = await c.get('/orgs/login?organization=org1&return_to=/app/', { headers });
     assert.equal(res.status, 302);

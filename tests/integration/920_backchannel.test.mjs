@@ -14,7 +14,7 @@ import { sleep } from './lib/proc.mjs';
 
 const CLIENT_ID = 'mod-auth-orgs-rogue';
 const CLIENT_SECRET = `rogue-${crypto.randomBytes(18).toString('hex')}`;
-const HTML = { accept: 'text/html' };
+const HTML = { accept: 'text/html', 'sec-fetch-site': 'same-origin' };
 
 const ops = {};
 let h;

@@ -17,7 +17,7 @@ import { Rogue, seedAcme } from './lib/rogue.mjs';
 
 const CLIENT_ID = 'mod-auth-orgs-rogue';
 const CLIENT_SECRET = `rogue-${crypto.randomBytes(18).toString('hex')}`;
-const HTML = { Accept: 'text/html' };
+const HTML = { Accept: 'text/html', 'sec-fetch-site': 'same-origin' };
 const FLOOD = Number(process.env.EXHAUSTION_FLOOD || 20000);
 
 let rogue; // acme's IdP: hostile
@@ -164,7 +164,7 @@ function rawGetOnce(agent, h, path, cookie) {
   return new Promise((resolve, reject) => {
     const req = http.request(h.url(path), {
       agent,
-      headers: { accept: 'text/html', ...(cookie ? { cookie } : {}) },
+      headers: { accept: 'text/html', 'sec-fetch-site': 'same-origin', ...(cookie ? { cookie } : {}) },
     }, (res) => {
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode, location: res.headers.location ?? '',

@@ -871,27 +871,60 @@ START_TEST(token_endpoint_internal_address)
     ts_json(&srv, "/token", 200, TOKEN_OK);
     const char *idt = NULL;
     orgs_err_t err = {""};
+    const char *const loopback_net[] = {"127.0.0.0/8", NULL};
+    const char *const other_net[] = {"10.0.0.0/8", "idp.corp.example", NULL};
+    const char *const by_name[] = {"127.0.0.1", NULL};
+    orgs_http_opts_t guard = {.refuse_internal = 1};
+    orgs_oidc_provider_t *prov = token_provider();
+
     /* an issuer on a public address whose token endpoint resolves to
      * loopback: refused at connect time, nothing sent */
-    orgs_oidc_provider_t *prov = token_provider();
     prov->issuer = prov->config_issuer = "https://93.184.216.34";
     ck_assert_int_eq(orgs_oidc_token_exchange(prov, "c", "SECRET", NULL, "code", "v",
-                                              "https://a/cb", NULL, &idt, NULL, pool, &err),
+                                              "https://a/cb", &guard, &idt, NULL, pool, &err),
                      APR_EACCES);
     ck_assert_ptr_nonnull(strstr(err.msg, "loopback"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "OrgsBackchannelAllowInternal"));
     ck_assert_int_eq(ts_hits(&srv, "/token"), 0);
-    /* a provider that names no issuer fails closed too */
-    prov->issuer = prov->config_issuer = NULL;
-    ck_assert_int_eq(orgs_oidc_token_exchange(prov, "c", "SECRET", NULL, "code", "v",
-                                              "https://a/cb", NULL, &idt, NULL, pool, &err),
-                     APR_EACCES);
-    ck_assert_int_eq(ts_hits(&srv, "/token"), 0);
-    /* the issuer on loopback itself: allowed */
+    /* the issuer on loopback itself widens nothing: internal targets are
+     * the operator's list, never what the issuer's name resolves to */
     prov->issuer = prov->config_issuer = iss();
     ck_assert_int_eq(orgs_oidc_token_exchange(prov, "c", "SECRET", NULL, "code", "v",
-                                              "https://a/cb", NULL, &idt, NULL, pool, &err),
+                                              "https://a/cb", &guard, &idt, NULL, pool, &err),
+                     APR_EACCES);
+    ck_assert_int_eq(ts_hits(&srv, "/token"), 0);
+    guard.allow_internal = other_net;
+    ck_assert_int_eq(orgs_oidc_token_exchange(prov, "c", "SECRET", NULL, "code", "v",
+                                              "https://a/cb", &guard, &idt, NULL, pool, &err),
+                     APR_EACCES);
+    ck_assert_int_eq(ts_hits(&srv, "/token"), 0);
+    /* listed by the operator (a CIDR, or the URL's host as written) */
+    guard.allow_internal = loopback_net;
+    ck_assert_int_eq(orgs_oidc_token_exchange(prov, "c", "SECRET", NULL, "code", "v",
+                                              "https://a/cb", &guard, &idt, NULL, pool, &err),
                      APR_SUCCESS);
     ck_assert_int_eq(ts_hits(&srv, "/token"), 1);
+    guard.allow_internal = by_name;
+    ck_assert_int_eq(orgs_oidc_token_exchange(prov, "c", "SECRET", NULL, "code", "v",
+                                              "https://a/cb", &guard, &idt, NULL, pool, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(ts_hits(&srv, "/token"), 2);
+}
+END_TEST
+
+START_TEST(discovery_internal_issuer_refused)
+{
+    /* a tenant's issuer whose name resolves to an internal address: the
+     * discovery document itself is not fetched unless the operator lists it */
+    const char *const listed[] = {"127.0.0.0/8", NULL};
+    orgs_http_opts_t guard = {.refuse_internal = 1};
+    orgs_err_t err = {""};
+    serve_ok();
+    ck_assert_int_eq(get(iss(), &guard, &err), APR_EACCES);
+    ck_assert_int_eq(ts_hits(&srv, WK), 0);
+    guard.allow_internal = listed;
+    ck_assert_int_eq(get(iss(), &guard, &err), APR_SUCCESS);
+    ck_assert_int_eq(ts_hits(&srv, WK), 1);
 }
 END_TEST
 
@@ -930,6 +963,7 @@ static Suite *oidc_suite(void)
     tcase_add_test(tc, token_bad_answers);
     tcase_add_test(tc, token_bad_arguments);
     tcase_add_test(tc, token_endpoint_internal_address);
+    tcase_add_test(tc, discovery_internal_issuer_refused);
     tcase_add_test(tc, id_token_ok);
     tcase_add_test(tc, id_token_rotated_key);
     tcase_add_test(tc, id_token_unknown_kid_throttled);

@@ -133,7 +133,9 @@ function lowerHeaders(raw) {
 
 export class Client {
   // opts: base (URL for relative paths), headers (sent on every request),
-  // jar (share a CookieJar), timeoutMs
+  // jar (share a CookieJar), timeoutMs. Like a current browser, every
+  // request carries Sec-Fetch-Site (same-origin unless a header sets it; a
+  // header given as null is not sent at all, e.g. to act as an old browser).
   constructor({ base, headers = {}, jar, timeoutMs = 15000 } = {}) {
     this.base = base;
     this.headers = headers;
@@ -160,6 +162,10 @@ export class Client {
       headers['content-type'] ??= 'application/json';
     }
     if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
+    if (!Object.keys(headers).some((k) => k.toLowerCase() === 'sec-fetch-site')) {
+      headers['sec-fetch-site'] = 'same-origin';
+    }
+    for (const k of Object.keys(headers)) if (headers[k] === null) delete headers[k];
     const cookie = opts.cookies === false ? '' : this.jar.header(target);
     if (cookie && !Object.keys(headers).some((k) => k.toLowerCase() === 'cookie')) {
       headers.cookie = cookie;
