@@ -21,6 +21,7 @@
 #include "env.h"
 #include "fixups.h"
 #include "status.h"
+#include "shared.h"
 #include "backchan.h"
 
 /* Reader slots beyond httpd's own threads: orgctl runs and old children
@@ -196,6 +197,7 @@ static int orgs_hook_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     orgs_status_post_config(pconf, s);
+    orgs_shared_post_config(s);
     return probe_stores(ptemp, s);
 }
 
@@ -241,6 +243,7 @@ static void orgs_hook_child_init(apr_pool_t *pchild, server_rec *s)
                            sc->store_dir, err.msg);
             continue;
         }
+        orgs_shared_child_init(sc->store);
         orgs_log_error(vs, APLOG_DEBUG, 0,
                        ORGSLOGNO(00014) "OrgsStore %s: opened (%u reader slots)", sc->store_dir,
                        readers);

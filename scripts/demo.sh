@@ -266,9 +266,28 @@ fail() {
     failures=$((failures + 1))
 }
 
-# status and Location of one browser-like GET (no redirects followed)
+# Headers a current browser sends on a navigation from this site: the
+# module asks for a confirmation when another site (or nothing) says where
+# a login or a logout came from.
+browser_headers=(-H 'Accept: text/html' -H 'Sec-Fetch-Site: same-origin')
+
+# status and Location of one browser-like GET: no redirect followed but the
+# login's one cookie self-redirect, which a browser keeping cookies follows
 probe() {
-    curl -sS -o /dev/null -H 'Accept: text/html' -w '%{http_code} %header{location}' "$@"
+    local pj got loc
+    pj=$(mktemp)
+    got=$(curl -sS -o /dev/null -c "$pj" -b "$pj" "${browser_headers[@]}" \
+        -w '%{http_code} %header{location}' "$@")
+    case "$got" in
+    *cookie_check=1*)
+        loc=${got#* }
+        case "$loc" in /*) loc=$base$loc ;; esac
+        got=$(curl -sS -o /dev/null -c "$pj" -b "$pj" "${browser_headers[@]}" \
+            -w '%{http_code} %header{location}' "$loc")
+        ;;
+    esac
+    rm -f "$pj"
+    echo "$got"
 }
 
 # A full sign-in with curl, as a browser would: $1 URL, $2 email; prints
@@ -276,7 +295,7 @@ probe() {
 sign_in() {
     local url
     rm -f "$jar"
-    url=$(curl -sS -L -c "$jar" -b "$jar" -H 'Accept: text/html' -o "$3" \
+    url=$(curl -sS -L -c "$jar" -b "$jar" "${browser_headers[@]}" -o "$3" \
         -w '%{url_effective}' "$1") || return 1
     case "$url" in
     */interaction/*) ;;
@@ -285,7 +304,7 @@ sign_in() {
         return 0
         ;;
     esac
-    curl -sS -L -c "$jar" -b "$jar" -H 'Accept: text/html' -o "$3" -w '%{http_code}' \
+    curl -sS -L -c "$jar" -b "$jar" "${browser_headers[@]}" -o "$3" -w '%{http_code}' \
         --data-urlencode "login=$2" --data-urlencode password=password "$url/login"
 }
 
@@ -293,7 +312,7 @@ jar=$state/run/curl.jar
 page=$state/run/check.html
 
 # status of a GET with the cookies of the last sign-in
-get() { curl -sS -o "$page" -b "$jar" -H 'Accept: text/html' -w '%{http_code}' "$1"; }
+get() { curl -sS -o "$page" -b "$jar" "${browser_headers[@]}" -w '%{http_code}' "$1"; }
 
 # the demo app's page shows NAME=VALUE in its table
 has_env() { grep -qF "<tr><th>$1</th><td>$2</td></tr>" "$page"; }

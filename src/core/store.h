@@ -410,6 +410,17 @@ apr_status_t orgs_store_role_remove(orgs_store_t *st, const char *org_ref, const
 
 /* ---- sessions ------------------------------------------------------- */
 
+/* Sessions whose delete failed are refused all the same, by a note in the
+ * process. For the note to hold in every process (httpd's children),
+ * the parent makes a region of memory they all share, before they fork,
+ * of orgs_store_revoked_shared_size() bytes, and prepares it with
+ * orgs_store_revoked_shared_init (1: ready; a region already prepared by
+ * this layout keeps its notes); each process then gives it to its handle
+ * with orgs_store_revoked_share (a region of another layout is ignored). */
+apr_size_t orgs_store_revoked_shared_size(void);
+int orgs_store_revoked_shared_init(void *mem, apr_size_t size);
+void orgs_store_revoked_share(orgs_store_t *st, void *mem);
+
 /* sid_hash: SHA-256 of the cookie's session id (32 bytes). APR_NOTFOUND
  * unless s->user_id is a member of s->org_id and s->conn_id exists: a
  * session never outlives its membership. APR_EINVAL: inconsistent times,
@@ -492,8 +503,11 @@ apr_status_t orgs_store_pending_put(orgs_store_t *st, const orgs_pending_t *pl,
 typedef struct orgs_pending_admit_t {
     const unsigned char *client; /* ORGS_STORE_CLIENT_TAG_LEN bytes: the client's address,
                                     keyed-hashed; NULL = no per-client bound */
+    const unsigned char *net;    /* ORGS_STORE_CLIENT_TAG_LEN bytes: the client's network (an
+                                    IPv4 /24, an IPv6 /48), keyed-hashed; NULL = one for all */
     unsigned max_per_browser;    /* as orgs_store_pending_put (0 = none) */
     apr_size_t max_per_client;   /* live entries per client tag (0 = none) */
+    apr_size_t max_per_net;      /* live entries per network tag (0 = none) */
     apr_size_t unproven_max;     /* live entries of the client at which a browser that has
                                     not shown a cookie of ours is refused (0 = never) */
     int proven;                  /* the browser showed a cookie this server issued */
@@ -502,15 +516,19 @@ typedef struct orgs_pending_admit_t {
 
 /* Stores a pending login like orgs_store_pending_put, in one write
  * transaction, but never refuses a client for what others did:
- * - the state is prefixed with the client's tag and the creation time
- *   (pl->state becomes the stored one, in p: send that to the IdP), so a
- *   client's entries are one range of the table, oldest first;
+ * - the state is prefixed with the network's tag, the client's tag and
+ *   the creation time (pl->state becomes the stored one, in p: send that
+ *   to the IdP), so a network's entries are one range of the table and a
+ *   client's one range within it, oldest first;
  * - a browser that has not shown a cookie of ours (lim->proven 0) is
  *   refused with ORGS_EDENIED, nothing written, when its client already
  *   holds lim->unproven_max live entries: the caller asks it to show one;
  * - at lim->max_per_client live entries, the client's oldest is dropped;
+ * - at lim->max_per_net live entries, the network's oldest is dropped;
  * - when the whole table is at its global bound and no entry is expired,
- *   the oldest entry of all is dropped instead of refusing everybody.
+ *   the oldest entry of the fullest network (of its fullest client) is
+ *   dropped instead of refusing everybody: a network that floods the
+ *   table displaces its own entries, not those of other networks.
  * *evicted counts the live entries dropped by the last two rules. Returns
  * as orgs_store_pending_put otherwise (never APR_ENOSPC). */
 apr_status_t orgs_store_pending_admit(orgs_store_t *st, orgs_pending_t *pl,

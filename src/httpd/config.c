@@ -290,6 +290,13 @@ static const char *add_bc_allow_internal(cmd_parms *cmd, void *dummy, const char
     return NULL;
 }
 
+/* OrgsStatusConnectionNames: the status page's per-connection series. */
+static const char *set_status_conn_names(cmd_parms *cmd, void *dummy, int on)
+{
+    cmd_srv(cmd)->status_conn_names = on ? 1 : 0;
+    return NULL;
+}
+
 /* ---- per-directory directives ---------------------------------------- */
 
 static const char *set_organization(cmd_parms *cmd, void *dcv, const char *arg)
@@ -399,6 +406,10 @@ const command_rec orgs_config_cmds[] = {
     AP_INIT_TAKE1("OrgsMaxPendingPerClient", set_srv_count,
                   (void *)APR_OFFSETOF(orgs_srv_cfg_t, pending_per_client), RSRC_CONF,
                   "logins in progress per client address (default 100; 0 = no limit)"),
+    AP_INIT_TAKE1("OrgsMaxPendingPerNetwork", set_srv_count,
+                  (void *)APR_OFFSETOF(orgs_srv_cfg_t, pending_per_network), RSRC_CONF,
+                  "logins in progress per client network, IPv4 /24 or IPv6 /48 (default 400; "
+                  "0 = no limit)"),
     AP_INIT_TAKE1("OrgsBackchannelConnectTimeout", set_bc_timeout,
                   (void *)APR_OFFSETOF(orgs_srv_cfg_t, bc_connect_timeout), RSRC_CONF,
                   "time allowed to connect to an identity provider (default 5s)"),
@@ -409,6 +420,9 @@ const command_rec orgs_config_cmds[] = {
                   "calls in flight to one connection's IdP per child process (default 10)"),
     AP_INIT_ITERATE("OrgsBackchannelAllowHost", add_bc_allow_host, NULL, RSRC_CONF,
                     "hosts an IdP's token endpoint and JWKS may be on besides the issuer's"),
+    AP_INIT_FLAG("OrgsStatusConnectionNames", set_status_conn_names, NULL, RSRC_CONF,
+                 "orgs-status breaks identity provider errors down by connection name "
+                 "(default Off)"),
     AP_INIT_ITERATE("OrgsBackchannelAllowInternal", add_bc_allow_internal, NULL, RSRC_CONF,
                     "internal hosts, addresses or CIDRs the back channel may reach"),
     AP_INIT_TAKE1("OrgsOrganization", set_organization, NULL, OR_AUTHCFG,
@@ -443,9 +457,11 @@ void *orgs_config_create_srv(apr_pool_t *p, server_rec *s)
     sc->quota.sessions_per_org = ORGS_UNSET_COUNT;
     sc->user_purge_after = ORGS_UNSET;
     sc->pending_per_client = ORGS_UNSET_COUNT;
+    sc->pending_per_network = ORGS_UNSET_COUNT;
     sc->bc_connect_timeout = ORGS_UNSET;
     sc->bc_timeout = ORGS_UNSET;
     sc->bc_max_concurrent = ORGS_UNSET;
+    sc->status_conn_names = ORGS_UNSET;
     return sc;
 }
 
@@ -460,6 +476,7 @@ static void merge_exhaustion(orgs_srv_cfg_t *sc, const orgs_srv_cfg_t *base,
     MERGE_COUNT(quota.users_per_org);
     MERGE_COUNT(quota.sessions_per_org);
     MERGE_COUNT(pending_per_client);
+    MERGE_COUNT(pending_per_network);
 #undef MERGE_COUNT
     sc->user_purge_after =
         add->user_purge_after != ORGS_UNSET ? add->user_purge_after : base->user_purge_after;
@@ -492,6 +509,8 @@ void *orgs_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
     sc->bc_timeout = add->bc_timeout != ORGS_UNSET ? add->bc_timeout : base->bc_timeout;
     sc->bc_max_concurrent =
         add->bc_max_concurrent != ORGS_UNSET ? add->bc_max_concurrent : base->bc_max_concurrent;
+    sc->status_conn_names =
+        add->status_conn_names != ORGS_UNSET ? add->status_conn_names : base->status_conn_names;
     sc->bc_allow_hosts = add->bc_allow_hosts != NULL ? add->bc_allow_hosts : base->bc_allow_hosts;
     sc->bc_allow_internal =
         add->bc_allow_internal != NULL ? add->bc_allow_internal : base->bc_allow_internal;
@@ -646,6 +665,7 @@ static void apply_defaults(orgs_srv_cfg_t *sc)
     default_count(&sc->quota.users_per_org, ORGS_DEFAULT_USERS_PER_ORG);
     default_count(&sc->quota.sessions_per_org, ORGS_DEFAULT_SESSIONS_PER_ORG);
     default_count(&sc->pending_per_client, ORGS_DEFAULT_PENDING_PER_CLIENT);
+    default_count(&sc->pending_per_network, ORGS_DEFAULT_PENDING_PER_NETWORK);
     if (sc->user_purge_after == ORGS_UNSET) {
         sc->user_purge_after = ORGS_DEFAULT_USER_PURGE_AFTER;
     }
@@ -654,6 +674,9 @@ static void apply_defaults(orgs_srv_cfg_t *sc)
     }
     if (sc->bc_timeout == ORGS_UNSET) {
         sc->bc_timeout = ORGS_DEFAULT_BC_TIMEOUT;
+    }
+    if (sc->status_conn_names == ORGS_UNSET) {
+        sc->status_conn_names = 0;
     }
     if (sc->bc_max_concurrent == ORGS_UNSET) {
         sc->bc_max_concurrent = ORGS_DEFAULT_BC_MAX_CONCURRENT;

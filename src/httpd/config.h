@@ -35,6 +35,7 @@
 #define ORGS_DEFAULT_SESSIONS_PER_ORG 10000
 #define ORGS_DEFAULT_USER_PURGE_AFTER apr_time_from_sec(90 * 24 * 3600)
 #define ORGS_DEFAULT_PENDING_PER_CLIENT 100
+#define ORGS_DEFAULT_PENDING_PER_NETWORK 400
 #define ORGS_DEFAULT_BC_CONNECT_TIMEOUT apr_time_from_sec(5)
 #define ORGS_DEFAULT_BC_TIMEOUT apr_time_from_sec(10)
 #define ORGS_DEFAULT_BC_MAX_CONCURRENT 10
@@ -59,9 +60,11 @@ typedef struct orgs_srv_cfg_t {
     orgs_store_quota_t quota;
     apr_interval_time_t user_purge_after;   /* OrgsUserPurgeAfter; 0 = off */
     apr_size_t pending_per_client;          /* OrgsMaxPendingPerClient; 0 = no bound */
+    apr_size_t pending_per_network;         /* OrgsMaxPendingPerNetwork; 0 = no bound */
     apr_interval_time_t bc_connect_timeout; /* OrgsBackchannelConnectTimeout */
     apr_interval_time_t bc_timeout;         /* OrgsBackchannelTimeout (whole call) */
     int bc_max_concurrent;                  /* OrgsBackchannelMaxConcurrent, per conn and child */
+    int status_conn_names;                  /* OrgsStatusConnectionNames */
     apr_array_header_t *bc_allow_hosts;     /* OrgsBackchannelAllowHost: const char *, NULL-ended */
     apr_array_header_t *bc_allow_internal;  /* OrgsBackchannelAllowInternal: likewise */
     /* ---- derived in post_config (pconf); NULL when no OrgsCryptoKey */

@@ -15,6 +15,7 @@
 #include "html.h"
 #include "text.h"
 #include "endpoints.h"
+#include "admit.h"
 #include "crosssite.h"
 
 /* What a confirmation form may post: a few short fields. */
@@ -141,6 +142,47 @@ apr_status_t orgs_crosssite_form_read(request_rec *r, apr_table_t **args)
     return APR_SUCCESS;
 }
 
+/* ---- the confirmation both endpoints share ---------------------------- */
+
+/* A posted confirmation: whether its token is the one for purpose and
+ * binding (NULL binding: nothing to check against, refused). */
+static int confirm_posted(orgs_route_t *c, const char *purpose, const char *binding)
+{
+    return token_ok(c->r, purpose, binding, apr_table_get(c->args, "csrf"));
+}
+
+static int confirm_refused(orgs_route_t *c, const char *text)
+{
+    return orgs_endpoints_error_send(c->r, HTTP_FORBIDDEN, "access_denied", text, c->return_to);
+}
+
+/* The page with one button that posts fields (NULL-terminated name/value
+ * pairs, a value may be NULL) and the token for purpose and binding. */
+static int confirm_page(orgs_route_t *c, const char *form_id, const char *title, const char *text,
+                        const char *action, const char *const *fields, const char *button,
+                        const char *purpose, const char *binding)
+{
+    request_rec *r = c->r;
+    const char *token = token_make(r, purpose, binding);
+    apr_size_t n = 0;
+    const char **all;
+
+    if (!token) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    while (fields[n]) {
+        n += 2;
+    }
+    all = apr_pcalloc(r->pool, (n + 3) * sizeof(*all));
+    memcpy(all, fields, n * sizeof(*all));
+    all[n] = "csrf";
+    all[n + 1] = token;
+    return orgs_endpoints_page_send(r, HTTP_OK,
+                                    orgs_html_confirm_page(form_id, title, text,
+                                                           orgs_endpoints_path(r, action), all,
+                                                           button, r->pool));
+}
+
 /* ---- login ------------------------------------------------------------ */
 
 int orgs_crosssite_login_gate(orgs_route_t *c, const char *org_name, const char *org_label,
@@ -148,34 +190,32 @@ int orgs_crosssite_login_gate(orgs_route_t *c, const char *org_name, const char 
 {
     request_rec *r = c->r;
     const char *browser = orgs_endpoints_cookie_get(r, ORGS_COOKIE_BROWSER);
-    const char *current = orgs_endpoints_cookie_get(r, ORGS_COOKIE_ORG), *token, *text;
-    char *fresh;
+    const char *current = orgs_endpoints_cookie_get(r, ORGS_COOKIE_ORG), *text;
 
     if (r->method_number == M_POST) {
-        if (token_ok(r, "login", browser, apr_table_get(c->args, "csrf"))) {
+        if (confirm_posted(c, "login", browser)) {
+            /* single use: the token is bound to this browser cookie, and
+             * the login goes on with a fresh one (orgs_admit_browser
+             * takes it), so the same form posted again is refused */
+            if (!orgs_admit_browser_new(r)) {
+                *done = HTTP_INTERNAL_SERVER_ERROR;
+                return 0;
+            }
             return 1;
         }
         orgs_log_rerror(r, APLOG_WARNING, 0,
                         ORGSLOGNO(00552) "login to org %s posted without this browser's "
                                          "confirmation token: refused (login CSRF?)",
                         org_name);
-        *done =
-            orgs_endpoints_error_send(r, HTTP_FORBIDDEN, "access_denied",
-                                      "This sign-in was not started on this site.", c->return_to);
+        *done = confirm_refused(c, "This sign-in was not started on this site.");
         return 0;
     }
     if (!orgs_crosssite_foreign(r)) {
         return 1;
     }
-    if (!browser || strlen(browser) != 43) {
-        if (orgs_crypto_random_token(32, &fresh, r->pool) != APR_SUCCESS) {
-            *done = HTTP_INTERNAL_SERVER_ERROR;
-            return 0;
-        }
-        browser = fresh;
-        orgs_endpoints_cookie_set(r, ORGS_COOKIE_BROWSER, browser, -1);
-    }
-    if (!(token = token_make(r, "login", browser))) {
+    /* the cookie the token is bound to; one the admission vouches for, so
+     * the confirmed login needs no cookie round trip of its own */
+    if (!(browser = orgs_admit_browser_new(r))) {
         *done = HTTP_INTERNAL_SERVER_ERROR;
         return 0;
     }
@@ -191,14 +231,11 @@ int orgs_crosssite_login_gate(orgs_route_t *c, const char *org_name, const char 
                            : "",
                        " Continue only if you meant to.", NULL);
     {
-        const char *fields[] = {"organization", org_name, "connection", conn_name,
-                                "login_hint",   hint,     "return_to",  c->return_to,
-                                "csrf",         token,    NULL};
-        *done = orgs_endpoints_page_send(
-            r, HTTP_OK,
-            orgs_html_confirm_page(
-                "login-confirm", apr_pstrcat(r->pool, "Sign in to ", org_label, "?", NULL), text,
-                orgs_endpoints_path(r, "/login"), fields, "Continue to sign in", r->pool));
+        const char *fields[] = {"organization", org_name,    "connection", conn_name, "login_hint",
+                                hint,           "return_to", c->return_to, NULL};
+        *done = confirm_page(c, "login-confirm",
+                             apr_pstrcat(r->pool, "Sign in to ", org_label, "?", NULL), text,
+                             "/login", fields, "Continue to sign in", "login", browser);
     }
     return 0;
 }
@@ -208,41 +245,32 @@ int orgs_crosssite_login_gate(orgs_route_t *c, const char *org_name, const char 
 int orgs_crosssite_logout_gate(orgs_route_t *c, const char *org, const char *sid, int *done)
 {
     request_rec *r = c->r;
-    const char *token;
 
     if (r->method_number == M_POST) {
-        if (!sid || token_ok(r, "logout", sid, apr_table_get(c->args, "csrf"))) {
+        /* single use by nature: the session it is bound to ends */
+        if (!sid || confirm_posted(c, "logout", sid)) {
             return 1;
         }
         orgs_log_rerror(r, APLOG_WARNING, 0,
                         ORGSLOGNO(00554) "logout of org %s posted without the session's "
                                          "confirmation token: the session is kept (logout CSRF?)",
                         org);
-        *done =
-            orgs_endpoints_error_send(r, HTTP_FORBIDDEN, "access_denied",
-                                      "This sign-out was not started on this site.", c->return_to);
+        *done = confirm_refused(c, "This sign-out was not started on this site.");
         return 0;
     }
     if (!sid || !orgs_crosssite_foreign(r)) {
         return 1;
-    }
-    if (!(token = token_make(r, "logout", sid))) {
-        *done = HTTP_INTERNAL_SERVER_ERROR;
-        return 0;
     }
     orgs_log_rerror(r, APLOG_INFO, 0,
                     ORGSLOGNO(00555) "logout of org %s asked for by another site: the session is "
                                      "kept until the user confirms",
                     org);
     {
-        const char *fields[] = {"organization", org,   "return_to", c->return_to,
-                                "csrf",         token, NULL};
-        *done = orgs_endpoints_page_send(
-            r, HTTP_OK,
-            orgs_html_confirm_page("logout-confirm", "Sign out?",
-                                   apr_pstrcat(r->pool, "Another site asked to sign you out of ",
-                                               org, ". Sign out only if you meant to.", NULL),
-                                   orgs_endpoints_path(r, "/logout"), fields, "Sign out", r->pool));
+        const char *fields[] = {"organization", org, "return_to", c->return_to, NULL};
+        *done = confirm_page(c, "logout-confirm", "Sign out?",
+                             apr_pstrcat(r->pool, "Another site asked to sign you out of ", org,
+                                         ". Sign out only if you meant to.", NULL),
+                             "/logout", fields, "Sign out", "logout", sid);
     }
     return 0;
 }

@@ -81,17 +81,17 @@ static int prompt(orgs_route_t *c, int status, const char *error, const char *va
                                                           c->return_to, error, value, c->r->pool));
 }
 
-/* Stores the pending login within the per-client bounds: pl->state
- * becomes the stored state. ORGS_EDENIED: the client holds many logins in
- * progress and this browser has shown no cookie of ours (nothing stored). */
-static apr_status_t admit_pending(orgs_route_t *c, orgs_pending_t *pl, int proven, orgs_err_t *err)
+/* Stores the pending login (of a browser that showed our cookie) within
+ * the per-client and per-network bounds: pl->state becomes the stored
+ * state. */
+static apr_status_t admit_pending(orgs_route_t *c, orgs_pending_t *pl, orgs_err_t *err)
 {
     request_rec *r = c->r;
     const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
-    unsigned char client[ORGS_STORE_CLIENT_TAG_LEN];
+    unsigned char client[ORGS_STORE_CLIENT_TAG_LEN], net[ORGS_STORE_CLIENT_TAG_LEN];
     orgs_pending_admit_t lim;
     apr_size_t evicted = 0;
-    apr_status_t rv = orgs_admit_client(r, client);
+    apr_status_t rv = orgs_admit_client(r, client, net);
 
     if (rv != APR_SUCCESS) {
         return orgs_err_set(err, rv, "cannot hash the client's address");
@@ -100,16 +100,17 @@ static apr_status_t admit_pending(orgs_route_t *c, orgs_pending_t *pl, int prove
     lim.client = sc->pending_per_client ? client : NULL;
     lim.max_per_browser = ORGS_PENDING_PER_BROWSER;
     lim.max_per_client = sc->pending_per_client;
-    /* a browser without our cookie: a quarter of its client's share */
-    lim.unproven_max = sc->pending_per_client ? (sc->pending_per_client + 3) / 4 : 0;
-    lim.proven = proven;
+    lim.net = net;
+    lim.max_per_net = sc->pending_per_network;
+    lim.proven = 1;
     lim.ttl = sc->login_timeout;
     rv = orgs_store_pending_admit(c->st, pl, &lim, &evicted, r->pool, err);
     if (rv == APR_SUCCESS && evicted) {
         orgs_log_rerror(r, APLOG_WARNING, 0,
                         ORGSLOGNO(00524) "login: %" APR_SIZE_T_FMT " sign-ins in progress were "
                                          "dropped to admit this one from client %s "
-                                         "(OrgsMaxPendingPerClient, or the table is full)",
+                                         "(OrgsMaxPendingPerClient, OrgsMaxPendingPerNetwork, "
+                                         "or the table is full: its fullest network's went)",
                         evicted, r->useragent_ip);
     }
     return rv;
@@ -166,6 +167,13 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
     orgs_err_t err = {{0}};
     apr_status_t rv;
 
+    /* Nothing is stored, and the IdP not asked, for a browser that has not
+     * shown the cookie of ours it keeps: it is given one and sent back
+     * here once (a cookieless flood stores nothing). */
+    browser = orgs_admit_browser(r, &proven, &issued);
+    if (browser && !proven) {
+        return orgs_admit_ask_cookie(c, issued, org->name, ec->conn_name, login_hint);
+    }
     rv = orgs_store_conn_get(c->st, ec->conn_id, &conn, r->pool, &err);
     if (rv != APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00203) "connection %s: cannot read it: %s",
@@ -184,7 +192,6 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
                                          c->return_to);
     }
 
-    browser = orgs_admit_browser(r, &proven, &issued);
     rv = browser ? APR_SUCCESS : ORGS_ECRYPTO;
     if (rv != APR_SUCCESS || (rv = orgs_crypto_random_token(32, &state, r->pool)) != APR_SUCCESS ||
         (rv = orgs_crypto_random_token(32, &nonce, r->pool)) != APR_SUCCESS ||
@@ -210,10 +217,7 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
     pl.conn_id = conn->id;
     pl.return_to = c->return_to;
     pl.created = apr_time_now();
-    rv = admit_pending(c, &pl, proven, &err);
-    if (rv == ORGS_EDENIED) {
-        return orgs_admit_ask_cookie(c, issued, org->name, ec->conn_name, login_hint);
-    }
+    rv = admit_pending(c, &pl, &err);
     if (rv != APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00205) "cannot record the pending login: %s",
                         err.msg);

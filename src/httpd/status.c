@@ -7,6 +7,7 @@
 
 #include <apr_shm.h>
 #include <apr_strings.h>
+#include <apr_thread_proc.h>
 
 #include <httpd.h>
 #include <http_config.h>
@@ -30,7 +31,16 @@ typedef struct {
     apr_uint64_t errors;
 } idp_slot_t;
 
+/* The segment's header: a graceful restart may load another build of the
+ * module, whose layout differs; a segment that is not this layout is left
+ * to the old generation's children and a new one made. */
+#define SHM_MAGIC 0x4f524753u /* "ORGS" */
+#define SHM_VERSION 2u
+
 typedef struct {
+    apr_uint32_t magic;
+    apr_uint32_t version;
+    apr_uint64_t size;
     apr_time_t since; /* when the segment was made: counters count from then */
     apr_uint64_t ctr[ORGS_CTR_COUNT];
     apr_uint64_t idp_other; /* errors of connections beyond IDP_SLOTS */
@@ -55,6 +65,21 @@ void orgs_status_count(orgs_status_ctr_t which)
     }
 }
 
+/* A slot another process is naming (used 1): wait for its name, a few
+ * bytes' copy away. A process that died in between leaves it at 1: after
+ * the bounded wait it is passed over. */
+static unsigned slot_wait_named(idp_slot_t *sl)
+{
+    unsigned used = __atomic_load_n(&sl->used, __ATOMIC_ACQUIRE);
+    for (int spin = 0; used == 1 && spin < 10000; spin++) {
+        if (spin > 100) {
+            apr_thread_yield();
+        }
+        used = __atomic_load_n(&sl->used, __ATOMIC_ACQUIRE);
+    }
+    return used;
+}
+
 void orgs_status_idp_error(const char *conn_name)
 {
     if (!counters || !conn_name) {
@@ -72,10 +97,10 @@ void orgs_status_idp_error(const char *conn_name)
                 __atomic_fetch_add(&sl->errors, 1, __ATOMIC_RELAXED);
                 return;
             }
-            used = expected;
         }
-        /* a slot being named by another process is skipped: rare, and the
-         * error is still counted, under the name's own slot or "other" */
+        /* named by another process, perhaps this very name: its name is
+         * read before going on, or two slots would count one connection */
+        used = slot_wait_named(sl);
         if (used == 2 && strcmp(sl->name, conn_name) == 0) {
             __atomic_fetch_add(&sl->errors, 1, __ATOMIC_RELAXED);
             return;
@@ -91,8 +116,14 @@ int orgs_status_post_config(apr_pool_t *pconf, server_rec *s)
     void *data = NULL;
     apr_pool_userdata_get(&data, SHM_KEY, pproc);
     if (data) {
-        counters = data; /* a restart: keep counting in the same segment */
-        return OK;
+        const counters_t *old = data;
+        if (old->magic == SHM_MAGIC && old->version == SHM_VERSION &&
+            old->size == sizeof(counters_t)) {
+            counters = data; /* a restart: keep counting in the same segment */
+            return OK;
+        }
+        /* another build's layout: counters start again in a new segment
+         * (the old one stays, for the old generation's children) */
     }
     apr_status_t rv = apr_shm_create(&shm, sizeof(counters_t), NULL, pproc);
     if (rv != APR_SUCCESS) {
@@ -103,6 +134,9 @@ int orgs_status_post_config(apr_pool_t *pconf, server_rec *s)
     }
     counters = apr_shm_baseaddr_get(shm);
     memset(counters, 0, sizeof(*counters));
+    counters->magic = SHM_MAGIC;
+    counters->version = SHM_VERSION;
+    counters->size = sizeof(counters_t);
     counters->since = apr_time_now();
     apr_pool_userdata_set(counters, SHM_KEY, apr_pool_cleanup_null, pproc);
     return OK;
@@ -151,14 +185,23 @@ static void prometheus(request_rec *r, const orgs_store_stat_t *st, int store_ok
     metric(r, "orgs_idp_errors_total", "counter",
            "Identity provider failures (metadata unavailable, code exchange failed), by "
            "connection");
-    for (int i = 0; counters && i < IDP_SLOTS; i++) {
+    if (!orgs_srv_cfg(r->server)->status_conn_names) {
+        /* connection names often say which customer it is: one sum by
+         * default (OrgsStatusConnectionNames On breaks it down) */
+        apr_uint64_t sum = counters ? __atomic_load_n(&counters->idp_other, __ATOMIC_RELAXED) : 0;
+        for (int i = 0; counters && i < IDP_SLOTS; i++) {
+            sum += __atomic_load_n(&counters->idp[i].errors, __ATOMIC_RELAXED);
+        }
+        ap_rprintf(r, "orgs_idp_errors_total %" APR_UINT64_T_FMT "\n", sum);
+    }
+    for (int i = 0; counters && orgs_srv_cfg(r->server)->status_conn_names && i < IDP_SLOTS; i++) {
         const idp_slot_t *sl = &counters->idp[i];
         if (__atomic_load_n(&sl->used, __ATOMIC_ACQUIRE) == 2) {
             ap_rprintf(r, "orgs_idp_errors_total{connection=\"%s\"} %" APR_UINT64_T_FMT "\n",
                        label(r->pool, sl->name), __atomic_load_n(&sl->errors, __ATOMIC_RELAXED));
         }
     }
-    if (counters && counters->idp_other) {
+    if (counters && orgs_srv_cfg(r->server)->status_conn_names && counters->idp_other) {
         ap_rprintf(r, "orgs_idp_errors_total{connection=\"(other)\"} %" APR_UINT64_T_FMT "\n",
                    counters->idp_other);
     }

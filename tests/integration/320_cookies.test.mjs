@@ -42,8 +42,10 @@ function setCookies(res) {
 
 test('plain http: HttpOnly, SameSite=Lax, Path=/, no Secure', async () => {
   const c = plain.client({ headers: HTML });
-  const res = await c.get('/orgs/login?organization=acme');
+  // the first start of a browser: the cookie, and one redirect back
+  const res = await c.get('/orgs/login?organization=acme', { cookieCheck: 'manual' });
   assert.equal(res.status, 302);
+  assert.equal(new URL(res.location).searchParams.get('cookie_check'), '1');
   const cookies = setCookies(res);
   assert.ok(cookies.length >= 1, 'a browser-binding cookie is set');
   for (const ck of cookies) {
@@ -57,9 +59,11 @@ test('plain http: HttpOnly, SameSite=Lax, Path=/, no Secure', async () => {
 
 test('https public URL: __Host- prefix and Secure; redirect URI on the public URL', async () => {
   const c = tls.client({ headers: HTML });
-  const res = await c.get('/orgs/login?organization=acme');
+  const res = await c.get('/orgs/login?organization=acme', { cookieCheck: 'manual' });
   assert.equal(res.status, 302);
-  const auth = new URL(res.location);
+  const back = await c.get(res.location);
+  assert.equal(back.status, 302);
+  const auth = new URL(back.location);
   assert.equal(auth.searchParams.get('redirect_uri'), 'https://apps.example.test/orgs/callback');
   const cookies = setCookies(res);
   assert.ok(cookies.length >= 1);
@@ -76,14 +80,23 @@ test('https public URL: __Host- prefix and Secure; redirect URI on the public UR
 // A full login behind the https public URL: the IdP's redirect goes to the
 // public URL, so the callback is replayed here on the loopback port.
 test('https public URL: the session lives in __Host- cookies only', async () => {
-  const start = await fetch(`${tls.baseURL}/orgs/login?organization=acme&return_to=%2Fapp%2F`, {
+  const first = await fetch(`${tls.baseURL}/orgs/login?organization=acme&return_to=%2Fapp%2F`, {
     headers: HTML,
     redirect: 'manual',
   });
-  assert.equal(start.status, 302);
-  const browserCookie = start.headers.getSetCookie().find((c) => c.startsWith('__Host-orgs_browser='));
+  assert.equal(first.status, 302);
+  const browserCookie = first.headers.getSetCookie().find((c) => c.startsWith('__Host-orgs_browser='));
   assert.ok(browserCookie, 'browser-binding cookie');
   const bind = browserCookie.split(';')[0];
+  // the cookie self-redirect, followed with the cookie (behind the public
+  // URL, replayed on the loopback port)
+  const again = new URL(first.headers.get('location'), tls.baseURL);
+  assert.equal(again.searchParams.get('cookie_check'), '1');
+  const start = await fetch(`${tls.baseURL}${again.pathname}${again.search}`, {
+    headers: { ...HTML, cookie: bind },
+    redirect: 'manual',
+  });
+  assert.equal(start.status, 302);
 
   const auth = await fetch(start.headers.get('location'), { redirect: 'manual' });
   assert.equal(auth.status, 302);

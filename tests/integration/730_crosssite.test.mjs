@@ -218,6 +218,17 @@ test('login confirmed by the user on this site goes on to the IdP', async () => 
   });
   assert.equal(res.status, 302, res.body);
   assert.ok(res.location.startsWith(`${rogue.issuer}/authorize?`), res.location);
+  // the page's cookie carried its proof: no cookie self-redirect on the way
+  assert.equal(new URL(res.location).searchParams.get('cookie_check'), null);
+  // single use: the same form posted again is refused, nothing sent to the IdP
+  const mark = h.logMark();
+  const again = await app.post(form.action, {
+    form: form.fields,
+    headers: { ...HTML, 'sec-fetch-site': 'same-origin', origin: h.baseURL },
+    cookieCheck: 'manual',
+  });
+  assert.equal(again.status, 403, `${again.status} ${again.location ?? ''}`);
+  await h.waitForLog(/ORGS00552: login to org evilorg posted without this browser's confirmation token/, { from: mark });
 });
 
 test('same-site login starts still go straight to the IdP', async () => {

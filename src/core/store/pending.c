@@ -277,11 +277,13 @@ apr_status_t orgs_store_pending_put(orgs_store_t *st, const orgs_pending_t *pl,
     ST_WRITE(st, txn, err, pending_put(st, txn, pl, max_per_browser, ttl, p, err));
 }
 
-/* ---- admission: per-client bound and eviction (orgs_store_pending_admit) */
+/* ---- admission: per-client and per-network bounds, eviction ------------ */
 
-#define CLIENT_TAG_CHARS 11  /* base64url of ORGS_STORE_CLIENT_TAG_LEN bytes */
+#define TAG_CHARS 11         /* base64url of ORGS_STORE_CLIENT_TAG_LEN bytes */
 #define CLIENT_TIME_CHARS 16 /* created, hex, big-endian: a client's keys sort by age */
-#define CLIENT_PFX (CLIENT_TAG_CHARS + CLIENT_TIME_CHARS)
+#define NET_PFX TAG_CHARS    /* the network's tag */
+#define CLIENT_TAG_END (2 * TAG_CHARS)
+#define CLIENT_PFX (CLIENT_TAG_END + CLIENT_TIME_CHARS)
 
 /* Drops the pending login whose time index entry is (created, state), as
  * the sweep does: a stale index entry (no record, or another record's
@@ -305,9 +307,101 @@ static apr_status_t pending_evict(orgs_store_t *st, MDB_txn *txn, apr_time_t cre
     return pending_erase(st, txn, rv == APR_SUCCESS ? pl->browser : NULL, created, state, err);
 }
 
-/* The whole table at its global bound: its oldest entries go (expired ones
- * are the oldest, live ones only when none is expired), one by one through
- * the time index, until there is room. */
+/* Drops the pending login stored under state, whatever its layout (its
+ * time read from the record); an unreadable record goes alone, its time
+ * index entry is left to the sweep's walk, which drops stale ones. */
+static apr_status_t pending_evict_state(orgs_store_t *st, MDB_txn *txn, const char *state,
+                                        apr_time_t now, apr_interval_time_t ttl, int *live,
+                                        apr_pool_t *p, orgs_err_t *err)
+{
+    orgs_pending_t *pl;
+    kbuf_t k;
+    apr_status_t rv = st_pending_load(st, txn, state, &pl, p, err);
+    *live = 0;
+    if (rv == ORGS_ESTORE) {
+        return st_kv_del(txn, DB(st, PENDING), st_kb1(&k, state), 0, err, "pending login");
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *live = now - pl->created <= ttl;
+    return pending_erase(st, txn, pl->browser, pl->created, state, err);
+}
+
+/* A key's first len bytes, zero-padded when shorter. */
+static void key_prefix(char *dst, const char *key, apr_size_t n, apr_size_t len)
+{
+    memcpy(dst, key, n < len ? n : len);
+    if (n < len) {
+        memset(dst + n, 0, len - n);
+    }
+}
+
+#define KEY_BUF 512 /* LMDB's largest key is 511 bytes */
+
+/* Between two client-layout keys, whether a was created before b (the
+ * fixed-width hex time after the tags); other keys: never. */
+static int older(const char *a, const char *b)
+{
+    return strlen(a) > CLIENT_PFX && strlen(b) > CLIENT_PFX &&
+           memcmp(a + CLIENT_TAG_END, b + CLIENT_TAG_END, CLIENT_TIME_CHARS) < 0;
+}
+
+/* The table at its bound with no expired entry: the fullest network (by
+ * the first NET_PFX bytes of the keys: a network's entries are one range)
+ * gives up the oldest entry of its fullest client (a client's first key
+ * is its oldest: the time follows the tag; between clients as full, the
+ * older entry). One walk of the table, only
+ * while it is full. *state NULL when the table is empty. */
+static apr_status_t fullest_network_oldest(orgs_store_t *st, MDB_txn *txn, const char **state,
+                                           apr_pool_t *p, orgs_err_t *err)
+{
+    iter_t it;
+    apr_status_t rv = st_iter_open(txn, DB(st, PENDING), NULL, &it, err);
+    char net[NET_PFX], client[CLIENT_TAG_END];
+    char client_first[KEY_BUF], net_top[KEY_BUF], best[KEY_BUF];
+    apr_size_t net_n = 0, client_n = 0, net_top_n = 0, best_net_n = 0, best_client_n = 0;
+    int have = 0;
+
+    *state = NULL;
+    while (rv == APR_SUCCESS && st_iter_next(&it)) {
+        const char *key = it.k.mv_data;
+        apr_size_t n = it.k.mv_size < KEY_BUF ? it.k.mv_size : KEY_BUF - 1;
+        int in_net = have && memcmp(key, net, n < NET_PFX ? n : NET_PFX) == 0 && n >= NET_PFX;
+        int in_client = in_net && n >= CLIENT_TAG_END && memcmp(key, client, CLIENT_TAG_END) == 0;
+        if (!in_net) {
+            key_prefix(net, key, n, NET_PFX);
+            net_n = net_top_n = 0;
+            have = 1;
+        }
+        if (!in_client) {
+            key_prefix(client, key, n, CLIENT_TAG_END);
+            memcpy(client_first, key, n);
+            client_first[n] = '\0';
+            client_n = 0;
+        }
+        client_n++;
+        net_n++;
+        if (client_n > net_top_n || (client_n == net_top_n && older(client_first, net_top))) {
+            net_top_n = client_n;
+            memcpy(net_top, client_first, sizeof(net_top));
+        }
+        if (net_n > best_net_n || (net_n == best_net_n && net_top_n > best_client_n)) {
+            best_net_n = net_n;
+            best_client_n = net_top_n;
+            memcpy(best, net_top, sizeof(best));
+        }
+    }
+    rv = st_iter_end(&it, rv, err);
+    if (rv == APR_SUCCESS && best_net_n) {
+        *state = apr_pstrdup(p, best);
+    }
+    return rv;
+}
+
+/* The whole table at its global bound: expired entries go first (the
+ * oldest, through the time index), then live ones of the fullest network,
+ * one by one, until there is room. */
 static apr_status_t admit_room(orgs_store_t *st, MDB_txn *txn, apr_time_t now,
                                apr_interval_time_t ttl, apr_size_t *evicted, apr_pool_t *p,
                                orgs_err_t *err)
@@ -327,65 +421,112 @@ static apr_status_t admit_room(orgs_store_t *st, MDB_txn *txn, apr_time_t now,
             key = apr_pstrmemdup(p, it.k.mv_data, klen);
         }
         rv = st_iter_end(&it, rv, err);
-        if (rv != APR_SUCCESS || !key) {
-            return rv; /* no time index entry: nothing the bound can act on */
+        if (rv != APR_SUCCESS) {
+            return rv;
         }
-        if (klen <= 8) {
+        if (key && klen <= 8) {
             kbuf_t k;
             rv = st_kv_del(txn, DB(st, PENDING_TIME), st_kbraw(&k, key, klen), 0, err,
                            "pending login");
             continue;
         }
-        rv = pending_evict(st, txn, (apr_time_t)st_get_u64be((const unsigned char *)key), key + 8,
-                           now, ttl, &live, p, err);
+        if (key && now - (apr_time_t)st_get_u64be((const unsigned char *)key) > ttl) {
+            rv = pending_evict(st, txn, (apr_time_t)st_get_u64be((const unsigned char *)key),
+                               key + 8, now, ttl, &live, p, err);
+            continue;
+        }
+        const char *victim = NULL;
+        rv = fullest_network_oldest(st, txn, &victim, p, err);
+        if (rv != APR_SUCCESS || !victim) {
+            return rv;
+        }
+        rv = pending_evict_state(st, txn, victim, now, ttl, &live, p, err);
         *evicted += live ? 1 : 0;
     }
     return rv == APR_SUCCESS && rc != MDB_SUCCESS ? st_mdb_fail(rc, err, "pending logins") : rv;
 }
 
-/* The client's entries (a range of the table: its tag, then the creation
- * time in hex): the live ones' states, oldest first. */
-static apr_status_t client_live(orgs_store_t *st, MDB_txn *txn, const char *tag, apr_time_t now,
-                                apr_interval_time_t ttl, apr_array_header_t **live, apr_pool_t *p,
-                                orgs_err_t *err)
+/* A live entry of a range: its key (the stored state) and its time. */
+typedef struct live_t {
+    const char *state;
+    apr_time_t created;
+} live_t;
+
+static int live_older(const void *a, const void *b)
+{
+    const live_t *x = a, *y = b;
+    return x->created < y->created ? -1 : x->created > y->created;
+}
+
+/* The live entries whose key starts with pfx (a network's tag, or a
+ * network's and a client's), oldest first. */
+static apr_status_t range_live(orgs_store_t *st, MDB_txn *txn, const char *pfx, apr_size_t plen,
+                               apr_time_t now, apr_interval_time_t ttl, apr_array_header_t **live,
+                               apr_pool_t *p, orgs_err_t *err)
 {
     iter_t it;
     kbuf_t k;
-    apr_status_t rv =
-        st_iter_open(txn, DB(st, PENDING), st_kbraw(&k, tag, CLIENT_TAG_CHARS), &it, err);
-    *live = apr_array_make(p, 8, sizeof(const char *));
+    apr_status_t rv = st_iter_open(txn, DB(st, PENDING), st_kbraw(&k, pfx, plen), &it, err);
+    *live = apr_array_make(p, 8, sizeof(live_t));
     while (rv == APR_SUCCESS && st_iter_next(&it)) {
         const char *key = it.k.mv_data;
         char hex[CLIENT_TIME_CHARS + 1];
         if (it.k.mv_size <= CLIENT_PFX) {
             continue;
         }
-        memcpy(hex, key + CLIENT_TAG_CHARS, CLIENT_TIME_CHARS);
+        memcpy(hex, key + CLIENT_TAG_END, CLIENT_TIME_CHARS);
         hex[CLIENT_TIME_CHARS] = '\0';
         apr_time_t created = (apr_time_t)apr_strtoi64(hex, NULL, 16);
         if (now - created <= ttl) {
-            APR_ARRAY_PUSH(*live, const char *) = apr_pstrmemdup(p, key, it.k.mv_size);
+            live_t *l = apr_array_push(*live);
+            l->state = apr_pstrmemdup(p, key, it.k.mv_size);
+            l->created = created;
         }
     }
-    return st_iter_end(&it, rv, err);
+    rv = st_iter_end(&it, rv, err);
+    if (rv == APR_SUCCESS && (*live)->nelts > 1) {
+        qsort((*live)->elts, (size_t)(*live)->nelts, sizeof(live_t), live_older);
+    }
+    return rv;
+}
+
+/* Keeps at most max - 1 live entries of a range (oldest dropped), so that
+ * one more fits. */
+static apr_status_t range_trim(orgs_store_t *st, MDB_txn *txn, apr_array_header_t *live,
+                               apr_size_t max, apr_time_t now, apr_interval_time_t ttl,
+                               apr_size_t *evicted, apr_pool_t *p, orgs_err_t *err)
+{
+    apr_status_t rv = APR_SUCCESS;
+    for (int i = 0; rv == APR_SUCCESS && max && (apr_size_t)(live->nelts - i) >= max; i++) {
+        const live_t *l = &APR_ARRAY_IDX(live, i, live_t);
+        int was_live;
+        rv = pending_evict(st, txn, l->created, l->state, now, ttl, &was_live, p, err);
+        *evicted += was_live ? 1 : 0;
+    }
+    return rv;
 }
 
 static apr_status_t pending_admit(orgs_store_t *st, MDB_txn *txn, orgs_pending_t *pl,
                                   const orgs_pending_admit_t *lim, apr_size_t *evicted,
                                   apr_pool_t *p, orgs_err_t *err)
 {
+    static const unsigned char no_net[ORGS_STORE_CLIENT_TAG_LEN] = {0};
     apr_time_t now = pl->created ? pl->created : apr_time_now();
     apr_status_t rv = check_state(pl->state, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
     if (lim->client) {
-        const char *tag = orgs_text_b64url_encode(lim->client, ORGS_STORE_CLIENT_TAG_LEN, p);
-        apr_array_header_t *live;
-        if (strlen(tag) != CLIENT_TAG_CHARS || strlen(pl->state) > STATE_MAX - CLIENT_PFX) {
+        const char *net =
+            orgs_text_b64url_encode(lim->net ? lim->net : no_net, ORGS_STORE_CLIENT_TAG_LEN, p);
+        const char *tag = apr_pstrcat(
+            p, net, orgs_text_b64url_encode(lim->client, ORGS_STORE_CLIENT_TAG_LEN, p), NULL);
+        apr_array_header_t *live, *net_live;
+        if (strlen(tag) != CLIENT_TAG_END || strlen(pl->state) > STATE_MAX - CLIENT_PFX) {
             return orgs_err_set(err, APR_EINVAL, "bad pending login");
         }
-        if ((rv = client_live(st, txn, tag, now, lim->ttl, &live, p, err)) != APR_SUCCESS) {
+        if ((rv = range_live(st, txn, tag, CLIENT_TAG_END, now, lim->ttl, &live, p, err)) !=
+            APR_SUCCESS) {
             return rv;
         }
         if (!lim->proven && lim->unproven_max && (apr_size_t)live->nelts >= lim->unproven_max) {
@@ -393,17 +534,13 @@ static apr_status_t pending_admit(orgs_store_t *st, MDB_txn *txn, orgs_pending_t
                                 "this client has %d sign-ins in progress: it must show a cookie",
                                 live->nelts);
         }
-        for (int i = 0; rv == APR_SUCCESS && lim->max_per_client &&
-                        (apr_size_t)(live->nelts - i) >= lim->max_per_client;
-             i++) {
-            const char *old = APR_ARRAY_IDX(live, i, const char *);
-            char hex[CLIENT_TIME_CHARS + 1];
-            int was_live;
-            memcpy(hex, old + CLIENT_TAG_CHARS, CLIENT_TIME_CHARS);
-            hex[CLIENT_TIME_CHARS] = '\0';
-            rv = pending_evict(st, txn, (apr_time_t)apr_strtoi64(hex, NULL, 16), old, now, lim->ttl,
-                               &was_live, p, err);
-            *evicted += was_live ? 1 : 0;
+        rv = range_trim(st, txn, live, lim->max_per_client, now, lim->ttl, evicted, p, err);
+        if (rv == APR_SUCCESS && lim->max_per_net) {
+            rv = range_live(st, txn, tag, NET_PFX, now, lim->ttl, &net_live, p, err);
+            if (rv == APR_SUCCESS) {
+                rv =
+                    range_trim(st, txn, net_live, lim->max_per_net, now, lim->ttl, evicted, p, err);
+            }
         }
         pl->state =
             apr_psprintf(p, "%s%016" APR_UINT64_T_HEX_FMT "%s", tag, (apr_uint64_t)now, pl->state);

@@ -150,6 +150,7 @@ struct orgs_store_t {
     int revoked_lock_init;
     _Atomic(unsigned) revoked_n;
     unsigned char revoked[16][32];
+    void *revoked_shared; /* the note every process shares (revoke.c), or NULL */
     /* Reset read transactions ready for mdb_txn_renew: with MDB_NOTLS any
      * thread may use one, so threads take and return them with atomic
      * exchanges. Each holds a reader slot, hence only a few. */
@@ -394,6 +395,8 @@ apr_status_t st_revoked_init(orgs_store_t *st, orgs_err_t *err);
 void st_revoked_fini(orgs_store_t *st);
 void st_revoked_add(orgs_store_t *st, const unsigned char *hash);
 int st_revoked_has(orgs_store_t *st, const unsigned char *hash);
+void st_revoked_shared_add(orgs_store_t *st, const unsigned char *hash);
+int st_revoked_shared_has(orgs_store_t *st, const unsigned char *hash);
 
 /* pending.c */
 kbuf_t *st_kb_pending_idx(kbuf_t *k, const unsigned char *browser, apr_time_t created,

@@ -183,14 +183,19 @@ END_TEST
 
 /* ---- pending admission ------------------------------------------------- */
 
-static apr_status_t admit(orgs_store_t *st, unsigned char client, int proven, apr_size_t per_client,
-                          apr_time_t now, const char **state, apr_size_t *evicted)
+/* net 0: no network given (all clients in one) */
+static apr_status_t admit_net(orgs_store_t *st, unsigned char net, apr_size_t per_net,
+                              unsigned char client, int proven, apr_size_t per_client,
+                              apr_time_t now, const char **state, apr_size_t *evicted)
 {
     orgs_pending_t pl = {0};
-    unsigned char tag[ORGS_STORE_CLIENT_TAG_LEN];
+    unsigned char tag[ORGS_STORE_CLIENT_TAG_LEN], ntag[ORGS_STORE_CLIENT_TAG_LEN];
     orgs_pending_admit_t lim = {0};
     static int n;
     memset(tag, client, sizeof(tag));
+    memset(ntag, net, sizeof(ntag));
+    lim.net = net ? ntag : NULL;
+    lim.max_per_net = per_net;
     pl.state = apr_psprintf(pool, "random-state-%06d", n++);
     memset(pl.browser, n & 0xff, sizeof(pl.browser));
     pl.nonce = "n";
@@ -208,6 +213,12 @@ static apr_status_t admit(orgs_store_t *st, unsigned char client, int proven, ap
     return rv;
 }
 
+static apr_status_t admit(orgs_store_t *st, unsigned char client, int proven, apr_size_t per_client,
+                          apr_time_t now, const char **state, apr_size_t *evicted)
+{
+    return admit_net(st, 0, 0, client, proven, per_client, now, state, evicted);
+}
+
 static apr_status_t pending_there(orgs_store_t *st, const char *state)
 {
     orgs_pending_t *pl;
@@ -223,7 +234,8 @@ START_TEST(pending_admit_per_client)
     apr_size_t ev;
     apr_time_t now = apr_time_now();
     ck_assert_int_eq(admit(st, 1, 1, 4, now, &first, &ev), APR_SUCCESS);
-    ck_assert_int_eq(strncmp(first, "AQEBAQEBAQE", 11), 0); /* the client's range */
+    /* the network's range (none given: all zero), then the client's */
+    ck_assert_int_eq(strncmp(first, "AAAAAAAAAAAAQEBAQEBAQE", 22), 0);
     for (int i = 1; i < 4; i++) {
         ck_assert_int_eq(admit(st, 1, 1, 4, now + i, &s, &ev), APR_SUCCESS);
         ck_assert_uint_eq(ev, 0);
@@ -280,6 +292,64 @@ START_TEST(pending_admit_full_table_evicts_oldest)
 }
 END_TEST
 
+START_TEST(pending_admit_per_network)
+{
+    orgs_store_t *st = open_store();
+    const char *first, *s, *elsewhere;
+    apr_size_t ev;
+    apr_time_t now = apr_time_now();
+    /* many clients of one network (many IPv6 /64s of one /48): together
+     * they hold at most the network's bound */
+    ck_assert_int_eq(admit_net(st, 7, 4, 1, 1, 100, now, &first, &ev), APR_SUCCESS);
+    ck_assert_int_eq(strncmp(first, "BwcHBwcHBwc", 11), 0); /* the network's range first */
+    ck_assert_int_eq(admit_net(st, 8, 4, 1, 1, 100, now, &elsewhere, &ev), APR_SUCCESS);
+    for (int i = 1; i < 4; i++) {
+        ck_assert_int_eq(admit_net(st, 7, 4, (unsigned char)(i + 1), 1, 100, now + i, &s, &ev),
+                         APR_SUCCESS);
+        ck_assert_uint_eq(ev, 0);
+    }
+    /* a fifth client of the network: the network's oldest goes (another
+     * client's), never another network's */
+    ck_assert_int_eq(admit_net(st, 7, 4, 9, 1, 100, now + 10, &s, &ev), APR_SUCCESS);
+    ck_assert_uint_eq(ev, 1);
+    ck_assert_int_eq(pending_there(st, first), APR_NOTFOUND);
+    ck_assert_int_eq(pending_there(st, elsewhere), APR_SUCCESS);
+    ck_assert_int_eq(pending_there(st, s), APR_SUCCESS);
+    assert_clean(st);
+}
+END_TEST
+
+START_TEST(pending_admit_full_table_evicts_fullest_network)
+{
+    orgs_store_t *st = open_store();
+    const char *victim1, *victim2, *s, *latest = NULL;
+    apr_size_t ev;
+    apr_time_t now = apr_time_now();
+    orgs_store_pending_set_max(st, 10);
+    /* two other networks' logins, the oldest of the table */
+    ck_assert_int_eq(admit_net(st, 1, 0, 1, 1, 0, now, &victim1, &ev), APR_SUCCESS);
+    ck_assert_int_eq(admit_net(st, 2, 0, 2, 1, 0, now + 1, &victim2, &ev), APR_SUCCESS);
+    /* one network's many clients fill the table and go on */
+    for (int i = 0; i < 30; i++) {
+        ck_assert_int_eq(admit_net(st, 3, 0, (unsigned char)(10 + i), 1, 0, now + 10 + i, &s, &ev),
+                         APR_SUCCESS);
+        latest = s;
+    }
+    /* it only displaced its own: the other networks' older logins stay */
+    ck_assert_int_eq(pending_there(st, victim1), APR_SUCCESS);
+    ck_assert_int_eq(pending_there(st, victim2), APR_SUCCESS);
+    ck_assert_int_eq(pending_there(st, latest), APR_SUCCESS);
+    /* another network starting a login on the full table displaces the
+     * flooding network's oldest too */
+    ck_assert_int_eq(admit_net(st, 4, 0, 50, 1, 0, now + 100, &s, &ev), APR_SUCCESS);
+    ck_assert_uint_eq(ev, 1);
+    ck_assert_int_eq(pending_there(st, victim1), APR_SUCCESS);
+    ck_assert_int_eq(pending_there(st, victim2), APR_SUCCESS);
+    ck_assert_int_eq(pending_there(st, s), APR_SUCCESS);
+    assert_clean(st);
+}
+END_TEST
+
 static void add_tests(TCase *tc)
 {
     tcase_set_timeout(tc, 60);
@@ -292,6 +362,8 @@ static void add_tests(TCase *tc)
     tcase_add_test(tc, pending_admit_per_client);
     tcase_add_test(tc, pending_admit_unproven);
     tcase_add_test(tc, pending_admit_full_table_evicts_oldest);
+    tcase_add_test(tc, pending_admit_per_network);
+    tcase_add_test(tc, pending_admit_full_table_evicts_fullest_network);
 }
 
 int main(void)

@@ -1,5 +1,7 @@
 /* Unit tests for src/core/store/session.c: sessions: put, view, touch, hints and claims, the
  * per-member cap, size caps and the batched purge. */
+#include <apr_file_io.h>
+
 #include "fixture.h"
 
 START_TEST(sessions)
@@ -441,6 +443,54 @@ START_TEST(sessions_purge_small_batches)
 }
 END_TEST
 
+/* A session whose delete failed is refused by every process sharing the
+ * note: here "processes" are handles on two stores holding the same
+ * session, one of them read-only (its delete fails). */
+START_TEST(sessions_delete_failed_refused_everywhere)
+{
+    void *shared = apr_pcalloc(pool, orgs_store_revoked_shared_size());
+    const char *a_dir = apr_pstrcat(pool, dir, "/a", NULL),
+               *b_dir = apr_pstrcat(pool, dir, "/b", NULL);
+    orgs_session_view_t *v;
+    unsigned char h[32];
+    apr_time_t now = apr_time_now();
+    orgs_store_t *a, *b;
+
+    ck_assert(!orgs_store_revoked_shared_init(shared, 8)); /* too small */
+    ck_assert(orgs_store_revoked_shared_init(shared, orgs_store_revoked_shared_size()));
+    hash_of("sid-shared", h);
+    for (int i = 0; i < 2; i++) {
+        const char *d = i ? b_dir : a_dir;
+        ck_assert_int_eq(apr_dir_make(d, APR_FPROT_OS_DEFAULT, pool), APR_SUCCESS);
+        orgs_store_t *st = open_in(d, keys);
+        const char *o = mk_org(st, "org1", NULL);
+        const char *c = mk_conn(st, "okta", NULL);
+        const char *u = mk_user(st, "okta", "s1", "a@example.com");
+        ck_assert_int_eq(orgs_store_member_add(st, "org1", u, NULL, pool, &err), APR_SUCCESS);
+        put_session(st, "sid-shared", o, u, c, now);
+        if (i == 0) {
+            orgs_store_close(st);
+        } else {
+            b = st;
+        }
+    }
+    ck_assert_int_eq(orgs_store_open(&a, a_dir, 0, 0, ORGS_STORE_RDONLY, keys, pool, &err),
+                     APR_SUCCESS);
+    orgs_store_revoked_share(a, shared);
+    orgs_store_revoked_share(b, shared);
+    ck_assert_int_eq(orgs_store_session_view(b, h, now, 0, &v, pool, &err), APR_SUCCESS);
+    /* the delete fails (read-only): a refuses it, and so does b */
+    ck_assert_int_ne(orgs_store_session_delete(a, h, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_session_view(a, h, now, 0, &v, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_session_view(b, h, now, 0, &v, pool, &err), APR_NOTFOUND);
+    /* prepared again (a restart of the same build): the note still holds */
+    ck_assert(orgs_store_revoked_shared_init(shared, orgs_store_revoked_shared_size()));
+    ck_assert_int_eq(orgs_store_session_view(b, h, now, 0, &v, pool, &err), APR_NOTFOUND);
+    orgs_store_close(a);
+    orgs_store_close(b);
+}
+END_TEST
+
 static void add_tests(TCase *tc)
 {
     tcase_add_test(tc, sessions);
@@ -451,6 +501,7 @@ static void add_tests(TCase *tc)
     tcase_add_test(tc, sessions_purge_batches);
     tcase_add_test(tc, sessions_purge_small_batches);
     tcase_add_test(tc, sessions_purge_some_resumes);
+    tcase_add_test(tc, sessions_delete_failed_refused_everywhere);
 }
 
 int main(void)
