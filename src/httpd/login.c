@@ -167,13 +167,6 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
     orgs_err_t err = {{0}};
     apr_status_t rv;
 
-    /* Nothing is stored, and the IdP not asked, for a browser that has not
-     * shown the cookie of ours it keeps: it is given one and sent back
-     * here once (a cookieless flood stores nothing). */
-    browser = orgs_admit_browser(r, &proven, &issued);
-    if (browser && !proven) {
-        return orgs_admit_ask_cookie(c, issued, org->name, ec->conn_name, login_hint);
-    }
     rv = orgs_store_conn_get(c->st, ec->conn_id, &conn, r->pool, &err);
     if (rv != APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00203) "connection %s: cannot read it: %s",
@@ -192,6 +185,15 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
                                          c->return_to);
     }
 
+    /* Nothing is stored for a browser that has not shown the cookie of
+     * ours it keeps: it is given one and sent back here once (a cookieless
+     * flood stores nothing). After the provider's metadata, which is
+     * shared, cached and single-flight: an unreachable IdP answers 502/503
+     * at once, cookie or not. */
+    browser = orgs_admit_browser(r, &proven, &issued);
+    if (browser && !proven) {
+        return orgs_admit_ask_cookie(c, issued, org->name, ec->conn_name, login_hint);
+    }
     rv = browser ? APR_SUCCESS : ORGS_ECRYPTO;
     if (rv != APR_SUCCESS || (rv = orgs_crypto_random_token(32, &state, r->pool)) != APR_SUCCESS ||
         (rv = orgs_crypto_random_token(32, &nonce, r->pool)) != APR_SUCCESS ||
