@@ -158,7 +158,7 @@ export class Client {
   // follows it at once, and so does this client (once), so that a test
   // sees the answer to the login itself.
   async request(method, url, opts = {}) {
-    const res = await this.requestOnce(method, url, opts);
+    const res = await this.requestRetried(method, url, opts);
     if (opts.cookieCheck === 'manual' || opts.cookies === false || res.status !== 302 || !res.location) {
       return res;
     }
@@ -166,7 +166,19 @@ export class Client {
     if (next.searchParams.get('cookie_check') !== '1' || !res.setCookies.some((c) => /orgs_browser=/.test(c))) {
       return res;
     }
-    return this.requestOnce('GET', next.toString(), { headers: opts.headers });
+    return this.requestRetried('GET', next.toString(), { headers: opts.headers });
+  }
+
+  // A GET on a kept-alive connection the server closed at that instant
+  // fails with a reset; browsers retry such a request once, and so does
+  // this client (GET only: it changes nothing).
+  async requestRetried(method, url, opts) {
+    try {
+      return await this.requestOnce(method, url, opts);
+    } catch (e) {
+      if (method !== 'GET' || !/socket hang up|ECONNRESET/.test(e.message)) throw e;
+      return this.requestOnce(method, url, opts);
+    }
   }
 
   requestOnce(method, url, opts = {}) {
