@@ -22,6 +22,7 @@
 #include "fixups.h"
 #include "status.h"
 #include "shared.h"
+#include "admin_httpd.h"
 #include "backchan.h"
 
 /* Reader slots beyond httpd's own threads: orgctl runs and old children
@@ -263,6 +264,7 @@ static void register_hooks(apr_pool_t *p)
     orgs_env_register_hooks(p);       /* ORG_* environment, X-Org-* headers */
     orgs_fixups_register_hooks(p);    /* module cookies stripped, responses marked private */
     orgs_status_register_hooks(p);    /* SetHandler orgs-status: health and counters */
+    orgs_admin_register_hooks(p);     /* SetHandler orgs-admin, Require org-api-token */
 }
 
 /* private.h already declared it (APLOG_USE_MODULE), so no AP_DECLARE_MODULE. */

@@ -201,6 +201,8 @@ seed() {
     orgctl member add org1 --connection okta1 --sub okta1-alice --role admin >/dev/null
 }
 seed || die "seeding the store with orgctl failed (see the message above)"
+# A bearer token for the admin API, shown once (the store keeps its hash).
+api_token=$(orgctl token create --name demo) || die "cannot create an admin API token"
 say "store seeded: $state/store"
 
 # ---- start the IdPs and httpd ----------------------------------------------
@@ -322,6 +324,14 @@ show_page() { sed -n '1,30p' "$page" 2>/dev/null | sed 's/^/      /'; }
 run_checks() {
     local got
 
+    got=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $api_token" \
+        "$base/orgs/api/v1/organizations/name/org1")
+    [ "$got" = 200 ] && ok "admin API with the token -> $got" ||
+        fail "admin API with the token: expected 200, got '$got'"
+    got=$(curl -sS -o /dev/null -w '%{http_code}' "$base/orgs/api/v1/organizations")
+    [ "$got" = 401 ] && ok "admin API without a token -> $got" ||
+        fail "admin API without a token: expected 401, got '$got'"
+
     got=$(probe "$base/app/")
     case "$got" in
     "302 /orgs/login?"* | "302 $base/orgs/login?"*) ok "GET /app/ -> $got" ;;
@@ -439,6 +449,9 @@ cat <<EOF
     carol is also a member of org1 (okta2 is enabled on org1 without
     auto-membership), so she can sign in there; dave is refused.
     alice is an admin of org1 (ORG_ROLES=admin).
+
+  Admin REST API (docs/admin-api.md), with a token made for the demo:
+    curl -H "Authorization: Bearer $api_token" $base/orgs/api/v1/organizations
 
   Manage the store while it runs:
     ORGS_STORE=$state/store ORGS_KEY_FILE=$key $orgctl_bin org list

@@ -109,6 +109,40 @@ apr_status_t orgs_check_slug(const char *s, orgs_err_t *err)
     return APR_SUCCESS;
 }
 
+apr_status_t orgs_check_slug_from_label(const char *label, const char **out, apr_pool_t *p,
+                                        orgs_err_t *err)
+{
+    apr_size_t n = 0;
+    char *buf = apr_palloc(p, ORGS_NAME_MAX + 1);
+    int sep = 0;
+    for (const char *c = label ? label : ""; *c && n < ORGS_NAME_MAX; c++) {
+        unsigned char ch = (unsigned char)apr_tolower(*c);
+        if (orgs_text_is_lower_alnum(ch)) {
+            if (sep && n > 0 && n + 1 < ORGS_NAME_MAX) {
+                buf[n++] = '-';
+            }
+            buf[n++] = (char)ch;
+            sep = 0;
+        } else {
+            sep = 1;
+        }
+    }
+    buf[n] = '\0';
+    if (n == 0) {
+        return orgs_err_set(err, APR_EINVAL, "no name can be derived from the label");
+    }
+    *out = buf;
+    return orgs_check_slug(buf, err);
+}
+
+apr_status_t orgs_check_token_scope(const char *s, orgs_err_t *err)
+{
+    if (s && (strcmp(s, "read") == 0 || strcmp(s, "write") == 0)) {
+        return APR_SUCCESS;
+    }
+    return orgs_err_set(err, APR_EINVAL, "unknown token scope '%.64s' (read, write)", s ? s : "");
+}
+
 apr_status_t orgs_check_meta_key(const char *key, orgs_err_t *err)
 {
     apr_size_t len;

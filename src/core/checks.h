@@ -49,6 +49,14 @@ apr_status_t orgs_check_email_normalize(const char *email, const char **out, apr
  * 1..ORGS_NAME_MAX chars, starts with a letter or digit, no "--" rules. Must
  * not look like an id (org_/con_/usr_ prefix) so name-or-id lookups stay unambiguous. */
 apr_status_t orgs_check_slug(const char *s, orgs_err_t *err);
+/* A name derived from a label (an Ory-style "label" without a "name"):
+ * lowercase letters and digits kept, every other run of characters one
+ * '-', trimmed, cut at ORGS_NAME_MAX. APR_EINVAL (in err) when nothing of
+ * it is left or the result is not a valid slug. */
+apr_status_t orgs_check_slug_from_label(const char *label, const char **out, apr_pool_t *p,
+                                        orgs_err_t *err);
+/* A scope of an admin API token: "read" (GET) or "write" (every change). */
+apr_status_t orgs_check_token_scope(const char *s, orgs_err_t *err);
 
 /* Metadata key [A-Za-z][A-Za-z0-9_]* <= ORGS_META_KEY_MAX; value <=
  * ORGS_META_VALUE_MAX bytes of UTF-8 without control characters. */

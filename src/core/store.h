@@ -729,4 +729,98 @@ apr_status_t orgs_store_key_check(orgs_store_t *st, int record, orgs_store_key_s
 apr_status_t orgs_store_secrets_check(orgs_store_t *st, apr_size_t *total, apr_size_t *opened,
                                       apr_pool_t *p, orgs_err_t *err);
 
+/* ---- admin API tokens (store/token.c) --------------------------------- */
+
+/* A machine client's bearer token for the admin API. The token itself
+ * ("tok_" + 16 base62, '.', 43 base64url characters of randomness) is
+ * shown once, at creation; the store keeps only its SHA-256, so a copy
+ * of the store does not hand out access. Tokens are not exported. */
+typedef struct orgs_token_t {
+    const char *id;             /* "tok_" + 16 base62: what list and revoke name */
+    const char *name;           /* a label, may be NULL */
+    apr_array_header_t *scopes; /* const char *, sorted, unique (orgs_check_token_scope) */
+    apr_time_t created;
+    apr_time_t expires; /* 0 = never */
+} orgs_token_t;
+
+/* in: name, scopes (NULL or empty: every scope), expires. out: id,
+ * created, scopes normalized; *secret is the whole token (in p), the only
+ * time it exists. APR_EINVAL for a bad scope, name or an expiry not in
+ * the future. */
+apr_status_t orgs_store_token_create(orgs_store_t *st, orgs_token_t *tok, const char **secret,
+                                     apr_pool_t *p, orgs_err_t *err);
+/* The token a client presented, checked in one read transaction:
+ * APR_NOTFOUND when it is malformed, unknown, revoked or does not match
+ * (constant-time compare of the hashes); ORGS_EEXPIRED past its expiry. */
+apr_status_t orgs_store_token_verify(orgs_store_t *st, const char *presented, apr_time_t now,
+                                     orgs_token_t **out, apr_pool_t *p, orgs_err_t *err);
+/* Every token, by id (never a secret). */
+apr_status_t orgs_store_token_list(orgs_store_t *st, apr_array_header_t **out /* orgs_token_t* */,
+                                   apr_pool_t *p, orgs_err_t *err);
+/* APR_NOTFOUND when there is no such token. */
+apr_status_t orgs_store_token_revoke(orgs_store_t *st, const char *id, apr_pool_t *p,
+                                     orgs_err_t *err);
+
+/* ---- pages of a listing (store/page.c) -------------------------------- */
+
+/* A page: take at most `take` entries (0 = none, only the totals), either
+ * after the checkpoint `from` (a *next of the previous page; NULL or ""
+ * starts at the first entry) — an LMDB cursor set at that key, as fast at
+ * the millionth entry as at the first — or, without `from`, after
+ * skipping `skip` entries from the start (the page/per_page form). */
+typedef struct orgs_page_t {
+    const char *from;
+    apr_size_t skip;
+    apr_size_t take;
+} orgs_page_t;
+
+/* Orgs by name: *next is the last name returned when more follow, else
+ * NULL; *total (when not NULL) counts all orgs. */
+apr_status_t orgs_store_org_page(orgs_store_t *st, const orgs_page_t *pg,
+                                 apr_array_header_t **out /* orgs_org_t* */, const char **next,
+                                 apr_size_t *total, apr_pool_t *p, orgs_err_t *err);
+/* An org's members by user id (the org index, a range of one key):
+ * *next is the last user id returned when more follow; *total counts the
+ * org's members (the index's count of the key, no walk). */
+apr_status_t orgs_store_member_page(orgs_store_t *st, const char *org_ref, const orgs_page_t *pg,
+                                    apr_array_header_t **out /* orgs_member_t* */,
+                                    const char **next, apr_size_t *total, apr_pool_t *p,
+                                    orgs_err_t *err);
+/* Users by id; *next and *total as above. */
+apr_status_t orgs_store_user_page(orgs_store_t *st, const orgs_page_t *pg,
+                                  apr_array_header_t **out /* orgs_user_t* */, const char **next,
+                                  apr_size_t *total, apr_pool_t *p, orgs_err_t *err);
+
+/* ---- several changes, one transaction (store/batch.c) ----------------- */
+
+/* Adds the users (ids) as members of the org with roles (may be NULL);
+ * users already members are left as they are. *added counts the new
+ * memberships. APR_NOTFOUND for an unknown org or user: nothing written. */
+apr_status_t orgs_store_member_add_many(orgs_store_t *st, const char *org_ref,
+                                        const apr_array_header_t *user_ids,
+                                        const apr_array_header_t *roles, apr_size_t *added,
+                                        apr_pool_t *p, orgs_err_t *err);
+/* Removes the memberships (and their sessions) of the users in the org;
+ * users that are not members are skipped. *removed counts them. */
+apr_status_t orgs_store_member_remove_many(orgs_store_t *st, const char *org_ref,
+                                           const apr_array_header_t *user_ids, apr_size_t *removed,
+                                           apr_pool_t *p, orgs_err_t *err);
+/* Changes display_name (NULL: unchanged) and replaces the whole metadata
+ * with meta (orgs_kv_t; NULL: unchanged). */
+apr_status_t orgs_store_org_patch(orgs_store_t *st, const char *ref, const char *display_name,
+                                  const apr_array_header_t *meta, apr_pool_t *p, orgs_err_t *err);
+/* Changes the auto-membership flag of a connection enabled on the org
+ * (its condition is kept when the flag stays set, dropped otherwise).
+ * APR_NOTFOUND when the connection is not enabled there. */
+apr_status_t orgs_store_org_conn_patch(orgs_store_t *st, const char *org_ref, const char *conn_ref,
+                                       int auto_membership, apr_pool_t *p, orgs_err_t *err);
+/* Enables the connection on the org; APR_EEXIST when it is enabled already
+ * (nothing changed). */
+apr_status_t orgs_store_org_conn_add(orgs_store_t *st, const char *org_ref, const char *conn_ref,
+                                     int auto_membership, apr_pool_t *p, orgs_err_t *err);
+/* Revokes the invitation only when it belongs to the org: APR_NOTFOUND
+ * otherwise (an id of another org is not found). */
+apr_status_t orgs_store_invite_revoke_in(orgs_store_t *st, const char *org_ref, const char *id,
+                                         apr_pool_t *p, orgs_err_t *err);
+
 #endif

@@ -9,6 +9,7 @@
 #include "env.h"
 #include "endpoints.h"
 #include "authn.h"
+#include "admin_httpd.h"
 
 /* Subrequests (DirectoryIndex, SSI includes) reuse the main request's
  * answer rather than reading the store again, unless they reach a location
@@ -93,6 +94,9 @@ static int orgs_hook_check_authn(request_rec *r)
     }
     if (r->main && apr_table_get(r->main->notes, ORGS_NOTE_LOOKUP)) {
         return HTTP_UNAUTHORIZED; /* a configuration lookup, not a request */
+    }
+    if ((rv = orgs_admin_authn(r)) != DECLINED) {
+        return rv; /* an admin API bearer token, valid or not */
     }
     /* A location fixed to one org only ever accepts that org's session; if
      * its OrgsOrganization does not evaluate to an org name, nobody gets in

@@ -526,6 +526,7 @@ void *orgs_config_create_dir(apr_pool_t *p, char *dir)
     dc->pass_headers = ORGS_UNSET;
     dc->strip_cookies = ORGS_UNSET;
     dc->private_responses = ORGS_UNSET;
+    dc->location = dir;
     return dc;
 }
 
@@ -542,6 +543,7 @@ void *orgs_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     dc->strip_cookies = add->strip_cookies != ORGS_UNSET ? add->strip_cookies : base->strip_cookies;
     dc->private_responses =
         add->private_responses != ORGS_UNSET ? add->private_responses : base->private_responses;
+    dc->location = add->location != NULL ? add->location : base->location;
     return dc;
 }
 

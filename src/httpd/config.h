@@ -81,6 +81,7 @@ typedef struct orgs_dir_cfg_t {
     const char *error_url;        /* OrgsErrorURL; NULL = unset */
     int strip_cookies;            /* OrgsStripCookies: 0/1; ORGS_UNSET */
     int private_responses;        /* OrgsPrivateResponses: 0/1; ORGS_UNSET */
+    const char *location;         /* the <Location> path (SetHandler orgs-admin routes under it) */
 } orgs_dir_cfg_t;
 
 /* The module record's slots. */

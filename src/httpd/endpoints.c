@@ -195,6 +195,9 @@ static int orgs_hook_quick_handler(request_rec *r, int lookup_uri)
     if (strncmp(path, sc->endpoint, n) != 0 || path[n] != '/') {
         return DECLINED;
     }
+    if (strncmp(path + n, "/api/", 5) == 0) {
+        return DECLINED; /* left to a location under it (SetHandler orgs-admin) */
+    }
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         if (strcmp(path + n, routes[i].path) != 0) {
             continue;

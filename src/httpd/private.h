@@ -73,6 +73,7 @@ typedef struct orgs_req_t {
     orgs_session_view_t *view; /* the signed-in session, set by authn; NULL otherwise */
     apr_table_t *cookies_in;   /* the Cookie headers as sent, kept when fixups.c stripped the
                                   module's cookies before the handler; NULL otherwise */
+    const orgs_token_t *token; /* the admin API bearer token, set by admin_auth.c; NULL otherwise */
 } orgs_req_t;
 
 static APR_INLINE orgs_req_t *orgs_req_get(request_rec *r)

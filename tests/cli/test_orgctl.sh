@@ -382,6 +382,23 @@ expect 1 invite create org1 not-an-email
 expect 1 invite create org1 bob@example.com --ttl forever
 expect 2 invite create org1
 
+# ---- admin API tokens -------------------------------------------------------
+
+expect 0 token create --scope read --expires 1d --name reporting
+tok=$(cat "$out")
+assert_match '^tok_[A-Za-z0-9]{16}[.][A-Za-z0-9_-]{43}$' "$tok" "token create prints the token"
+expect 0 token list --json
+assert_eq "$(j '[t["id"] for t in d]')" "[\"${tok%%.*}\"]" "token list"
+assert_eq "$(j '[t["scopes"] for t in d]')" '[["read"]]' "token scopes"
+if grep -q "${tok#*.}" "$out"; then fail "token list shows the secret"; fi
+expect 0 token list
+if grep -q "${tok#*.}" "$out"; then fail "token list shows the secret"; fi
+expect 0 token revoke "${tok%%.*}"
+expect 3 token revoke "${tok%%.*}"
+expect 1 token create --scope admin
+expect 1 token create --expires forever
+expect 2 token revoke
+
 # ---- consistency, secrets --------------------------------------------------
 
 expect 0 check

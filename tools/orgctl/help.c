@@ -97,6 +97,14 @@ static const help_t helps[] = {
                       "  orgctl invite create acme bob@acme.com --role viewer --ttl 3d\n"},
     {"invite list", "Lists an organization's invitations.\n\n  orgctl invite list acme\n"},
     {"invite revoke", "Revokes an invitation.\n\n  orgctl invite revoke inv_...\n"},
+    {"token create", "Creates a bearer token for the admin API (Require org-api-token) and\n"
+                     "prints it: the only time it is shown, the store keeps its hash. Scopes:\n"
+                     "read (GET), write (changes); both by default. --expires 30m, 8h, 90d;\n"
+                     "default never.\n\n"
+                     "  orgctl token create --scope read --expires 90d --name reporting\n"},
+    {"token list", "Lists the admin API tokens (never the tokens themselves).\n\n"
+                   "  orgctl token list\n"},
+    {"token revoke", "Revokes an admin API token at once.\n\n  orgctl token revoke tok_...\n"},
     {"export", "Writes the store as JSON Lines (first line: its format version); client\n"
                "secrets stay sealed. Safe while httpd runs.\n\n"
                "  orgctl export /var/backups/orgs-$(date +%F).jsonl\n"},

@@ -220,6 +220,9 @@ int cmd_role_remove(cli_t *c);
 int cmd_invite_create(cli_t *c);
 int cmd_invite_list(cli_t *c);
 int cmd_invite_revoke(cli_t *c);
+int cmd_token_create(cli_t *c);
+int cmd_token_list(cli_t *c);
+int cmd_token_revoke(cli_t *c);
 
 int cmd_export(cli_t *c);
 int cmd_import(cli_t *c);

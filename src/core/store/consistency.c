@@ -479,6 +479,7 @@ static apr_status_t check_deep(check_t *c, MDB_txn *txn, orgs_err_t *err)
     read_all(c, txn, 0, "(free list)");
     for (int i = 0; rv == APR_SUCCESS && i < DB_COUNT; i++) {
         if ((i == DB_SESSION_HINTS && !c->st->has_session_hints) ||
+            (i == DB_API_TOKENS && !c->st->has_api_tokens) ||
             (i == DB_PENDING_TIME && !c->st->has_pending_time)) {
             continue;
         }

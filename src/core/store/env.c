@@ -13,10 +13,11 @@
 #define FULL_TEXT "store full: grow OrgsStoreMaxSize / orgctl --max-size"
 
 const char *const st_db_names[DB_COUNT] = {
-    "meta",    "orgs",        "org_names",  "domains",     "conns",           "conn_names",
-    "enable",  "users",       "user_sub",   "user_email",  "user_conn_email", "conn_users",
-    "members", "org_members", "sessions",   "session_idx", "pending",         "pending_browser",
-    "cache",   "invites",     "invite_org", "audit",       "pending_time",    "session_hints",
+    "meta",       "orgs",        "org_names",  "domains",     "conns",           "conn_names",
+    "enable",     "users",       "user_sub",   "user_email",  "user_conn_email", "conn_users",
+    "members",    "org_members", "sessions",   "session_idx", "pending",         "pending_browser",
+    "cache",      "invites",     "invite_org", "audit",       "pending_time",    "session_hints",
+    "api_tokens",
 };
 
 apr_status_t st_mdb_fail(int rc, orgs_err_t *err, const char *what)
@@ -418,7 +419,8 @@ static apr_status_t open_dbs(orgs_store_t *st, int rdonly, int open_flags, apr_u
     for (int i = 0; rv == APR_SUCCESS && i < DB_COUNT; i++) {
         unsigned flags = i == DB_ORG_MEMBERS ? MDB_DUPSORT | MDB_DUPFIXED : 0;
         int rc = mdb_dbi_open(txn, st_db_names[i], flags | (rdonly ? 0 : MDB_CREATE), &st->db[i]);
-        if (rc == MDB_NOTFOUND && (i == DB_PENDING_TIME || i == DB_SESSION_HINTS)) {
+        if (rc == MDB_NOTFOUND &&
+            (i == DB_PENDING_TIME || i == DB_SESSION_HINTS || i == DB_API_TOKENS)) {
             continue; /* added later; read-only handles check the flags below */
         }
         if (rc == MDB_SUCCESS && i == DB_PENDING_TIME) {
@@ -426,6 +428,9 @@ static apr_status_t open_dbs(orgs_store_t *st, int rdonly, int open_flags, apr_u
         }
         if (rc == MDB_SUCCESS && i == DB_SESSION_HINTS) {
             st->has_session_hints = 1;
+        }
+        if (rc == MDB_SUCCESS && i == DB_API_TOKENS) {
+            st->has_api_tokens = 1;
         }
         if (rc == MDB_NOTFOUND) {
             rv = orgs_err_set(err, ORGS_ESTORE, "store in %s is not initialized", st->dir);

@@ -139,9 +139,9 @@ apr_status_t orgs_store_org_list(orgs_store_t *st, apr_array_header_t **out, apr
             st_load_all(st, txn, DB(st, ORG_NAMES), NULL, -1, org_load_any, out, p, err));
 }
 
-static apr_status_t org_update(orgs_store_t *st, MDB_txn *txn, const char *ref,
-                               const char *display_name, const apr_array_header_t *set_meta,
-                               const apr_array_header_t *unset_meta, apr_pool_t *p, orgs_err_t *err)
+apr_status_t st_org_update(orgs_store_t *st, MDB_txn *txn, const char *ref,
+                           const char *display_name, const apr_array_header_t *set_meta,
+                           const apr_array_header_t *unset_meta, apr_pool_t *p, orgs_err_t *err)
 {
     orgs_org_t *o;
     apr_status_t rv = st_org_find(st, txn, ref, &o, p, err);
@@ -185,7 +185,7 @@ apr_status_t orgs_store_org_update(orgs_store_t *st, const char *ref, const char
                                    const apr_array_header_t *unset_meta, apr_pool_t *p,
                                    orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, org_update(st, txn, ref, display_name, set_meta, unset_meta, p, err));
+    ST_WRITE(st, txn, err, st_org_update(st, txn, ref, display_name, set_meta, unset_meta, p, err));
 }
 
 static apr_status_t org_drop(orgs_store_t *st, MDB_txn *txn, const char *ref, apr_pool_t *p,

@@ -64,6 +64,7 @@
  *   invites          invite id -> JSON record
  *   invite_org       org id + invite id -> ""
  *   audit            reserved
+ *   api_tokens       token id -> JSON record (its secret's SHA-256, scopes, expiry)
  *
  * Invariant: a session exists only while its membership does (session_put
  * requires the membership, member removal deletes the sessions), so every
@@ -117,6 +118,7 @@ enum {
     DB_AUDIT,
     DB_PENDING_TIME,
     DB_SESSION_HINTS,
+    DB_API_TOKENS,
     DB_COUNT
 };
 
@@ -134,6 +136,7 @@ struct orgs_store_t {
     apr_size_t purge_scan;  /* session records read per purge transaction */
     int has_pending_time;   /* 0: an older read-only store without that index */
     int has_session_hints;  /* 0: an older read-only store without that database */
+    int has_api_tokens;     /* 0: an older read-only store without that database */
     int threaded;           /* ORGS_STORE_THREADED: remap only under remap_lock */
     /* Threaded handles: every transaction holds it shared, a remap (the
      * map grown by another process) holds it exclusive, so LMDB's
@@ -314,6 +317,11 @@ apr_status_t st_org_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_or
                          apr_pool_t *p, orgs_err_t *err);
 apr_status_t st_org_find(orgs_store_t *st, MDB_txn *txn, const char *ref, orgs_org_t **out,
                          apr_pool_t *p, orgs_err_t *err);
+/* Changes display_name (NULL: unchanged) and metadata (unset_meta keys
+ * removed, then set_meta pairs added or replaced) of the org ref. */
+apr_status_t st_org_update(orgs_store_t *st, MDB_txn *txn, const char *ref,
+                           const char *display_name, const apr_array_header_t *set_meta,
+                           const apr_array_header_t *unset_meta, apr_pool_t *p, orgs_err_t *err);
 apr_status_t st_org_insert(orgs_store_t *st, MDB_txn *txn, orgs_org_t *o, apr_pool_t *p,
                            orgs_err_t *err);
 apr_status_t st_enable_set(orgs_store_t *st, MDB_txn *txn, const char *org_ref,
