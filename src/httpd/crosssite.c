@@ -16,6 +16,7 @@
 #include "text.h"
 #include "endpoints.h"
 #include "crosssite.h"
+#include "render.h"
 
 /* What a confirmation form may post: a few short fields. */
 #define FORM_MAX_FIELDS 16
@@ -107,6 +108,17 @@ apr_status_t orgs_crosssite_form_read(request_rec *r, apr_table_t **args)
     return APR_SUCCESS;
 }
 
+/* The context of the confirmation page, naming org_label. */
+static const orgs_html_ctx_t *page_ctx(request_rec *r, const char *org_label)
+{
+    const orgs_html_ctx_t *h = orgs_req_get(r)->page;
+    if (!h) {
+        h = orgs_render_ctx(r, NULL);
+    }
+    orgs_tmpl_vars_set(h->vars, "org_label", org_label);
+    return h;
+}
+
 /* ---- login ------------------------------------------------------------ */
 
 int orgs_crosssite_login_gate(orgs_route_t *c, const char *org_name, const char *org_label,
@@ -114,7 +126,7 @@ int orgs_crosssite_login_gate(orgs_route_t *c, const char *org_name, const char 
 {
     request_rec *r = c->r;
     const char *browser = orgs_endpoints_cookie_get(r, ORGS_COOKIE_BROWSER);
-    const char *current = orgs_endpoints_cookie_get(r, ORGS_COOKIE_ORG), *token, *text;
+    const char *current = orgs_endpoints_cookie_get(r, ORGS_COOKIE_ORG), *token;
     char *fresh;
 
     if (r->method_number == M_POST) {
@@ -149,22 +161,20 @@ int orgs_crosssite_login_gate(orgs_route_t *c, const char *org_name, const char 
                     ORGSLOGNO(00553) "login to org %s asked for by another site: the user is "
                                      "asked to confirm",
                     org_name);
-    text = apr_pstrcat(r->pool, "Another site sent you here to sign in to ", org_label, ".",
-                       current && strcmp(current, org_name) != 0
-                           ? apr_pstrcat(r->pool, " You are using ", current,
-                                         " here; signing in would switch this browser to ",
-                                         org_label, ".", NULL)
-                           : "",
-                       " Continue only if you meant to.", NULL);
     {
         const char *fields[] = {"organization", org_name, "connection", conn_name,
                                 "login_hint",   hint,     "return_to",  c->return_to,
                                 "csrf",         token,    NULL};
+        /* the org's page when the login made it known (login.c), else the site's */
+        const orgs_html_ctx_t *h = page_ctx(r, org_label);
+        int other = current && strcmp(current, org_name) != 0;
+        orgs_tmpl_vars_set(h->vars, "current", other ? current : NULL);
         *done = orgs_endpoints_page_send(
             r, HTTP_OK,
-            orgs_html_confirm_page(
-                "login-confirm", apr_pstrcat(r->pool, "Sign in to ", org_label, "?", NULL), text,
-                orgs_endpoints_path(r, "/login"), fields, "Continue to sign in", r->pool));
+            orgs_html_confirm_page(h, "login-confirm", "confirm.login.title",
+                                   other ? "confirm.login.text_switch" : "confirm.login.text",
+                                   orgs_endpoints_path(r, "/login"), fields,
+                                   "confirm.login.button"));
     }
     return 0;
 }
@@ -203,12 +213,12 @@ int orgs_crosssite_logout_gate(orgs_route_t *c, const char *org, const char *sid
     {
         const char *fields[] = {"organization", org,   "return_to", c->return_to,
                                 "csrf",         token, NULL};
+        const orgs_html_ctx_t *h = page_ctx(r, org);
         *done = orgs_endpoints_page_send(
             r, HTTP_OK,
-            orgs_html_confirm_page("logout-confirm", "Sign out?",
-                                   apr_pstrcat(r->pool, "Another site asked to sign you out of ",
-                                               org, ". Sign out only if you meant to.", NULL),
-                                   orgs_endpoints_path(r, "/logout"), fields, "Sign out", r->pool));
+            orgs_html_confirm_page(h, "logout-confirm", "confirm.logout.title",
+                                   "confirm.logout.text", orgs_endpoints_path(r, "/logout"), fields,
+                                   "confirm.logout.button"));
     }
     return 0;
 }

@@ -73,6 +73,8 @@ typedef struct orgs_req_t {
     orgs_session_view_t *view; /* the signed-in session, set by authn; NULL otherwise */
     apr_table_t *cookies_in;   /* the Cookie headers as sent, kept when fixups.c stripped the
                                   module's cookies before the handler; NULL otherwise */
+    const struct orgs_html_ctx_t *page; /* the page being answered (render.c): its CSP
+                                           nonce and logo; NULL otherwise */
 } orgs_req_t;
 
 static APR_INLINE orgs_req_t *orgs_req_get(request_rec *r)
