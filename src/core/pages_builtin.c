@@ -67,7 +67,7 @@ const orgs_pages_file_t orgs_pages_builtin[] = {
      "<body>\n"
      "<main>\n"
      "{{#if logo_url}}<img id=\"logo\" class=\"logo\" src=\"{{logo_url}}\" alt=\"{{logo_alt}}\">\n"
-     "{{/if}}{{#if org_label}}<p id=\"org-name\" class=\"org\">{{org_label}}</p>\n"
+     "{{/if}}{{#if org_label}}<p class=\"org\" id=\"org-name\">{{org_label}}</p>\n"
      "{{/if}}\n"
     },
     {"chooser.html",

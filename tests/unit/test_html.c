@@ -135,7 +135,7 @@ START_TEST(test_chooser_page)
     char *h =
         orgs_html_chooser_page(hc, "/orgs/login", "org1", "Org One", conns, 3, "/app/?a=1&b=2");
     assert_document(h);
-    ck_assert(contains(h, "<p id=\"org-name\" class=\"org\">Org One</p>"));
+    ck_assert(contains(h, "<p class=\"org\" id=\"org-name\">Org One</p>"));
     ck_assert(contains(h, "<a class=\"conn\" data-conn=\"okta1\" href=\"/orgs/login?"
                           "organization=org1&amp;connection=okta1&amp;return_to="
                           "%2Fapp%2F%3Fa%3D1%26b%3D2\">Okta (staff)</a>"));
@@ -151,7 +151,7 @@ START_TEST(test_chooser_page_no_return_to_no_display_name)
     orgs_html_conn_t conns[] = {{"okta1", "Okta"}};
     char *h = orgs_html_chooser_page(hc, "/orgs/login", "org1", NULL, conns, 1, NULL);
     assert_document(h);
-    ck_assert(contains(h, "<p id=\"org-name\" class=\"org\">org1</p>"));
+    ck_assert(contains(h, "<p class=\"org\" id=\"org-name\">org1</p>"));
     ck_assert(contains(h, "href=\"/orgs/login?organization=org1&amp;connection=okta1\""));
     ck_assert(!contains(h, "return_to"));
 }
@@ -173,7 +173,7 @@ START_TEST(test_chooser_page_escapes_every_field)
     assert_document(h);
     assert_no_raw(h);
     ck_assert(contains(h, apr_pstrcat(pool, "data-conn=\"", xss_esc, "\"", NULL)));
-    ck_assert(contains(h, apr_pstrcat(pool, "<p id=\"org-name\" class=\"org\">", xss_esc, NULL)));
+    ck_assert(contains(h, apr_pstrcat(pool, "<p class=\"org\" id=\"org-name\">", xss_esc, NULL)));
     /* query values are percent-encoded inside the escaped href */
     ck_assert(contains(h, "organization=%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E"));
     ck_assert(contains(h, "return_to=%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E"));
