@@ -12,7 +12,8 @@
 #     mod_auth_orgs.c; LMDB only under src/core/store/, libcurl only in
 #     src/core/http.c, OpenSSL only in src/core/crypto.c and jose.c;
 #  5. the module exports only auth_orgs_module;
-#  6. sources.am (the build lists) matches the folders.
+#  6. sources.am (the build lists) matches the folders;
+#  7. src/core/pages_builtin.c matches templates/.
 # Runs from automake (top_srcdir/top_builddir set) or by hand from the
 # build directory.
 set -u
@@ -133,6 +134,15 @@ fi
 if ! sh "$srcdir/scripts/gen-sources.sh" --check; then
     fail "sources.am does not match the folders: run scripts/gen-sources.sh and autoreconf"
 fi
+
+# ---- 7. the pages compiled into the module are templates/
+if ! sh "$srcdir/scripts/gen-pages.sh" --check; then
+    fail "src/core/pages_builtin.c does not match templates/: run scripts/gen-pages.sh"
+fi
+for f in "$srcdir"/templates/*; do
+    grep -q "templates/$(basename "$f")" "$srcdir/Makefile.am" ||
+        fail "templates/$(basename "$f") is not installed: add it to dist_pages_DATA in Makefile.am"
+done
 
 if [ "$fails" -ne 0 ]; then
     echo "drift: $fails problem(s)" >&2

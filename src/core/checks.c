@@ -10,6 +10,7 @@
 #include <apr_strings.h>
 
 #include "checks.h"
+#include "brand.h"
 #include "oidc.h"
 #include "parse.h"
 #include "text.h"
@@ -423,6 +424,12 @@ apr_status_t orgs_check_org(orgs_org_t *o, apr_pool_t *p, orgs_err_t *err)
     if ((rv = orgs_check_display_name(o->display_name, err)) != APR_SUCCESS ||
         (rv = orgs_check_meta_normalize(o->meta, &o->meta, p, err)) != APR_SUCCESS ||
         (rv = orgs_check_domains_normalize(o->domains, &o->domains, p, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((o->logo_url && (rv = orgs_brand_logo_check(o->logo_url, err)) != APR_SUCCESS) ||
+        (o->color_primary && (rv = orgs_brand_color_check(o->color_primary, err)) != APR_SUCCESS) ||
+        (o->color_page_background &&
+         (rv = orgs_brand_color_check(o->color_page_background, err)) != APR_SUCCESS)) {
         return rv;
     }
     return APR_SUCCESS;

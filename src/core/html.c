@@ -1,3 +1,4 @@
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -5,41 +6,20 @@
 #include "html.h"
 #include "url.h"
 
-/* One stylesheet for every page: no external resource, no script. */
-static const char page_style[] =
-    "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;background:#f4f5f7;"
-    "color:#1d2330;margin:0;display:flex;justify-content:center}"
-    "main{background:#fff;margin-top:10vh;padding:2rem 2.5rem;border-radius:8px;"
-    "box-shadow:0 2px 12px rgba(0,0,0,.08);width:100%;max-width:26rem}"
-    "h1{font-size:1.35rem;margin:0 0 1.2rem}"
-    "label{display:block;margin-bottom:.4rem;font-weight:600}"
-    "input[type=text]{box-sizing:border-box;width:100%;padding:.6rem;font-size:1rem;"
-    "border:1px solid #b8bfcc;border-radius:4px}"
-    "button,a.conn,a#try-again{display:block;box-sizing:border-box;width:100%;margin-top:1rem;"
-    "padding:.65rem;font-size:1rem;text-align:center;text-decoration:none;border:0;"
-    "border-radius:4px;background:#2851c8;color:#fff;cursor:pointer}"
-    "ul{list-style:none;padding:0;margin:0}"
-    ".error{background:#fdecec;color:#8a1c1c;padding:.6rem;border-radius:4px}"
-    "code{font-size:.95rem}";
-
-/* Wraps body into a complete document; title and body are already safe. */
-static char *page(const char *title, const char *body, apr_pool_t *p)
-{
-    return apr_pstrcat(p,
-                       "<!DOCTYPE html>\n"
-                       "<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                       "<meta name=\"referrer\" content=\"no-referrer\">\n"
-                       "<meta name=\"robots\" content=\"noindex, nofollow\">\n"
-                       "<title>",
-                       title, "</title>\n<style>", page_style,
-                       "</style>\n</head>\n<body>\n<main>\n", body, "</main>\n</body>\n</html>\n",
-                       NULL);
-}
-
 static int nonempty(const char *s)
 {
     return s != NULL && *s != '\0';
+}
+
+/* A scope of its own for one page's values, over the request's. */
+static orgs_tmpl_vars_t *scope(const orgs_html_ctx_t *h)
+{
+    return orgs_tmpl_vars_make(h->vars, h->p);
+}
+
+static char *render(const orgs_html_ctx_t *h, const char *page, orgs_tmpl_vars_t *v)
+{
+    return orgs_pages_render(h->ps, page, h->lang, v, h->p);
 }
 
 const char *orgs_html_escape(const char *s, apr_pool_t *p)
@@ -103,95 +83,112 @@ const char *orgs_html_escape(const char *s, apr_pool_t *p)
     return out;
 }
 
-char *orgs_html_prompt_page(const char *login_path, const char *return_to, const char *error,
-                            const char *value, apr_pool_t *p)
+char *orgs_html_prompt_page(const orgs_html_ctx_t *h, const char *login_path, const char *return_to,
+                            const char *error_key, const char *value)
 {
-    const char *err_html = nonempty(error)
-                               ? apr_pstrcat(p, "<p id=\"error\" class=\"error\" role=\"alert\">",
-                                             orgs_html_escape(error, p), "</p>\n", NULL)
-                               : "";
-    const char *hidden = return_to ? apr_pstrcat(p,
-                                                 "<input type=\"hidden\" name=\"return_to\" "
-                                                 "value=\"",
-                                                 orgs_html_escape(return_to, p), "\">\n", NULL)
-                                   : "";
-    const char *body = apr_pstrcat(
-        p, "<h1>Sign in</h1>\n", err_html, "<form id=\"org-form\" method=\"get\" action=\"",
-        orgs_html_escape(login_path, p), "\">\n",
-        "<label for=\"org-input\">Organization name or work email</label>\n"
-        "<input type=\"text\" id=\"org-input\" name=\"organization\" required autofocus "
-        "autocomplete=\"organization\" autocapitalize=\"none\" spellcheck=\"false\" "
-        "maxlength=\"254\" value=\"",
-        orgs_html_escape(value, p), "\">\n", hidden,
-        "<button id=\"continue\" type=\"submit\">Continue</button>\n</form>\n", NULL);
-    return page("Sign in", body, p);
+    orgs_tmpl_vars_t *v = scope(h);
+    orgs_tmpl_vars_set(v, "action", login_path);
+    orgs_tmpl_vars_set(v, "return_to", return_to);
+    orgs_tmpl_vars_set(v, "value", value);
+    if (nonempty(error_key)) {
+        /* a message key, or a text of the caller's own when it is none */
+        const char *msg = orgs_pages_message(h->ps, h->lang, error_key, -1, v, h->p);
+        orgs_tmpl_vars_set(v, "error", msg ? msg : error_key);
+    }
+    return render(h, "prompt", v);
 }
 
-char *orgs_html_chooser_page(const char *login_path, const char *org_name,
+char *orgs_html_chooser_page(const orgs_html_ctx_t *h, const char *login_path, const char *org_name,
                              const char *org_display_name, const orgs_html_conn_t *conns,
-                             apr_size_t n, const char *return_to, apr_pool_t *p)
+                             apr_size_t n, const char *return_to)
 {
-    const char *org_label =
-        orgs_html_escape(nonempty(org_display_name) ? org_display_name : org_name, p);
-    const char *list;
-    if (n == 0 || conns == NULL) {
-        list = "<p id=\"no-connections\" class=\"error\">No sign-in method is enabled for this "
-               "organization.</p>\n";
-    } else {
-        list = "<ul id=\"connections\">\n";
-        for (apr_size_t i = 0; i < n; i++) {
-            const char *label =
-                nonempty(conns[i].display_name) ? conns[i].display_name : conns[i].name;
-            const char *href =
-                orgs_url_append_params(login_path, p, "organization", org_name, "connection",
-                                       conns[i].name, "return_to", return_to, NULL);
-            list = apr_pstrcat(p, list, "<li><a class=\"conn\" data-conn=\"",
-                               orgs_html_escape(conns[i].name, p), "\" href=\"",
-                               orgs_html_escape(href, p), "\">", orgs_html_escape(label, p),
-                               "</a></li>\n", NULL);
-        }
-        list = apr_pstrcat(p, list, "</ul>\n", NULL);
+    orgs_tmpl_vars_t *v = scope(h);
+    orgs_tmpl_vars_set(v, "org_label", nonempty(org_display_name) ? org_display_name : org_name);
+    for (apr_size_t i = 0; conns && i < n; i++) {
+        orgs_tmpl_vars_t *item = orgs_tmpl_vars_add(v, "conns");
+        orgs_tmpl_vars_set(item, "name", conns[i].name);
+        orgs_tmpl_vars_set(item, "label",
+                           nonempty(conns[i].display_name) ? conns[i].display_name : conns[i].name);
+        orgs_tmpl_vars_set(item, "href",
+                           orgs_url_append_params(login_path, h->p, "organization", org_name,
+                                                  "connection", conns[i].name, "return_to",
+                                                  return_to, NULL));
     }
-    const char *body = apr_pstrcat(p, "<h1>Sign in to <span id=\"org-name\">", org_label,
-                                   "</span></h1>\n", list, NULL);
-    return page(apr_pstrcat(p, "Sign in to ", org_label, NULL), body, p);
+    return render(h, "chooser", v);
 }
 
-char *orgs_html_error_page(const char *title, const char *code, const char *description,
-                           const char *retry_url, apr_pool_t *p)
+char *orgs_html_error_page(const orgs_html_ctx_t *h, const char *title, const char *code,
+                           const char *description, const char *retry_url)
 {
-    const char *t = orgs_html_escape(nonempty(title) ? title : "Sign-in failed", p);
-    const char *retry = "";
+    orgs_tmpl_vars_t *v = scope(h);
+    const char *key = apr_pstrcat(h->p, "error.code.", code ? code : "", NULL);
+    const char *sentence = orgs_pages_message(h->ps, h->lang, key, -1, v, h->p);
+
+    orgs_tmpl_vars_set(v, "title", nonempty(title) ? title : NULL);
+    orgs_tmpl_vars_set(v, "code", code);
+    orgs_tmpl_vars_set(
+        v, "sentence",
+        sentence ? sentence : orgs_pages_message(h->ps, h->lang, "error.code.other", -1, v, h->p));
+    orgs_tmpl_vars_set(v, "description", description);
     if (orgs_url_return_to_check(retry_url, NULL) == APR_SUCCESS) {
-        retry = apr_pstrcat(p, "<a id=\"try-again\" href=\"", orgs_html_escape(retry_url, p),
-                            "\">Try again</a>\n", NULL);
+        orgs_tmpl_vars_set(v, "retry_url", retry_url);
     }
-    const char *body =
-        apr_pstrcat(p, "<h1>", t,
-                    "</h1>\n<p class=\"error\">Error: <code "
-                    "id=\"error-code\">",
-                    orgs_html_escape(code, p), "</code></p>\n", "<p id=\"error-description\">",
-                    orgs_html_escape(description, p), "</p>\n", retry, NULL);
-    return page(t, body, p);
+    return render(h, "error", v);
 }
 
-char *orgs_html_confirm_page(const char *form_id, const char *title, const char *text,
-                             const char *action, const char *const *fields, const char *button,
-                             apr_pool_t *p)
+char *orgs_html_confirm_page(const orgs_html_ctx_t *h, const char *form_id, const char *title_key,
+                             const char *text_key, const char *action, const char *const *fields,
+                             const char *button_key)
 {
-    const char *t = orgs_html_escape(title, p);
-    const char *hidden = "";
+    orgs_tmpl_vars_t *v = scope(h);
+    orgs_tmpl_vars_set(v, "form_id", form_id);
+    orgs_tmpl_vars_set(v, "title", orgs_pages_message(h->ps, h->lang, title_key, -1, v, h->p));
+    orgs_tmpl_vars_set(v, "text", orgs_pages_message(h->ps, h->lang, text_key, -1, v, h->p));
+    orgs_tmpl_vars_set(v, "button", orgs_pages_message(h->ps, h->lang, button_key, -1, v, h->p));
+    orgs_tmpl_vars_set(v, "action", action);
     for (const char *const *f = fields; f && f[0]; f += 2) {
         if (f[1]) {
-            hidden =
-                apr_pstrcat(p, hidden, "<input type=\"hidden\" name=\"", orgs_html_escape(f[0], p),
-                            "\" value=\"", orgs_html_escape(f[1], p), "\">\n", NULL);
+            orgs_tmpl_vars_t *item = orgs_tmpl_vars_add(v, "fields");
+            orgs_tmpl_vars_set(item, "name", f[0]);
+            orgs_tmpl_vars_set(item, "value", f[1]);
         }
     }
-    const char *body = apr_pstrcat(
-        p, "<h1>", t, "</h1>\n<p id=\"confirm-text\">", orgs_html_escape(text, p), "</p>\n",
-        "<form id=\"", orgs_html_escape(form_id, p), "\" method=\"post\" action=\"",
-        orgs_html_escape(action, p), "\">\n", hidden, "<button id=\"confirm\" type=\"submit\">",
-        orgs_html_escape(button, p), "</button>\n</form>\n", NULL);
-    return page(t, body, p);
+    return render(h, "confirm", v);
+}
+
+char *orgs_html_denied_page(const orgs_html_ctx_t *h, const char *reason_key, long count,
+                            const char *user, const char *needed, const char *since,
+                            const char *switch_url, const char *logout_url)
+{
+    orgs_tmpl_vars_t *v = scope(h);
+    const char *sentence;
+
+    orgs_tmpl_vars_set(v, "user", user);
+    orgs_tmpl_vars_set(v, "needed", needed);
+    orgs_tmpl_vars_set(v, "since", since);
+    orgs_tmpl_vars_set(v, "switch_url", switch_url);
+    orgs_tmpl_vars_set(v, "logout_url", logout_url);
+    sentence = orgs_pages_message(h->ps, h->lang, reason_key, count, v, h->p);
+    orgs_tmpl_vars_set(v, "sentence",
+                       sentence ? sentence
+                                : orgs_pages_message(h->ps, h->lang, "denied.other", -1, v, h->p));
+    return render(h, "denied", v);
+}
+
+char *orgs_html_signed_out_page(const orgs_html_ctx_t *h, const char *login_url)
+{
+    orgs_tmpl_vars_t *v = scope(h);
+    orgs_tmpl_vars_set(v, "login_url", login_url);
+    return render(h, "signed-out", v);
+}
+
+void orgs_html_switch_add(const orgs_html_ctx_t *h, const char *name, const char *href)
+{
+    orgs_tmpl_vars_t *item = orgs_tmpl_vars_add(h->vars, "sessions");
+    int n = 0;
+    orgs_tmpl_vars_set(item, "name", name);
+    orgs_tmpl_vars_set(item, "href", href);
+    const char *c = orgs_tmpl_vars_get(h->vars, "count");
+    n = c ? atoi(c) : 0;
+    orgs_tmpl_vars_set(h->vars, "count", apr_itoa(h->p, n + 1));
 }

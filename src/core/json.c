@@ -79,6 +79,15 @@ json_t *orgs_json_org(const orgs_org_t *o)
     put(j, "domains", strings(o->domains), &ok);
     put(j, "created_at", orgs_json_time(o->created), &ok);
     put(j, "updated_at", orgs_json_time(o->updated), &ok);
+    if (o->logo_url || o->color_primary || o->color_page_background) {
+        json_t *b = json_object(), *colors = json_object();
+        int bok = 1;
+        put(colors, "primary", str(o->color_primary), &bok);
+        put(colors, "page_background", str(o->color_page_background), &bok);
+        put(b, "logo_url", str(o->logo_url), &bok);
+        put(b, "colors", done(colors, bok), &bok);
+        put(j, "branding", done(b, bok), &ok);
+    }
     return done(j, ok);
 }
 
@@ -381,11 +390,36 @@ apr_status_t orgs_json_time_from(const json_t *j, apr_time_t *out)
     return APR_SUCCESS;
 }
 
+/* The optional "branding": {"logo_url", "colors": {"primary",
+ * "page_background"}}, each member optional or null. */
+static apr_status_t rd_branding(const rd_t *r, const json_t *b, orgs_org_t *o)
+{
+    static const char *const bshape[] = {"logo_url", "colors", NULL};
+    static const char *const cshape[] = {"primary", "page_background", NULL};
+    const json_t *colors = json_object_get(b, "colors");
+    rd_t rb, rc;
+    apr_status_t rv = rd_open(&rb, b, "org branding", bshape, NULL, r->p, r->err);
+    if (rv == APR_SUCCESS && json_object_get(b, "logo_url")) {
+        rv = rd_str(&rb, "logo_url", 1, &o->logo_url);
+    }
+    if (rv == APR_SUCCESS && colors && !json_is_null(colors)) {
+        rv = rd_open(&rc, colors, "org branding colors", cshape, NULL, r->p, r->err);
+        if (rv == APR_SUCCESS && json_object_get(colors, "primary")) {
+            rv = rd_str(&rc, "primary", 1, &o->color_primary);
+        }
+        if (rv == APR_SUCCESS && json_object_get(colors, "page_background")) {
+            rv = rd_str(&rc, "page_background", 1, &o->color_page_background);
+        }
+    }
+    return rv;
+}
+
 apr_status_t orgs_json_org_from(const json_t *j, const char *const *extra, orgs_org_t **out,
                                 apr_pool_t *p, orgs_err_t *err)
 {
-    static const char *const shape[] = {"id",      "name",       "display_name", "metadata",
-                                        "domains", "created_at", "updated_at",   NULL};
+    static const char *const shape[] = {"id",         "name",     "display_name",
+                                        "metadata",   "domains",  "created_at",
+                                        "updated_at", "branding", NULL};
     orgs_org_t *o = apr_pcalloc(p, sizeof(*o));
     rd_t r;
     apr_status_t rv = rd_open(&r, j, "org", shape, extra, p, err);
@@ -394,8 +428,10 @@ apr_status_t orgs_json_org_from(const json_t *j, const char *const *extra, orgs_
         (rv = rd_str(&r, "display_name", 0, &o->display_name)) == APR_SUCCESS &&
         (rv = rd_meta(&r, "metadata", &o->meta)) == APR_SUCCESS &&
         (rv = rd_strings(&r, "domains", &o->domains)) == APR_SUCCESS &&
-        (rv = rd_time(&r, "created_at", 0, &o->created)) == APR_SUCCESS) {
-        rv = rd_time(&r, "updated_at", 0, &o->updated);
+        (rv = rd_time(&r, "created_at", 0, &o->created)) == APR_SUCCESS &&
+        (rv = rd_time(&r, "updated_at", 0, &o->updated)) == APR_SUCCESS &&
+        json_object_get(j, "branding")) {
+        rv = rd_branding(&r, json_object_get(j, "branding"), o);
     }
     *out = rv == APR_SUCCESS ? o : NULL;
     return rv;

@@ -4,7 +4,8 @@
  * `display_name`, `metadata`, `domains`, `created_at`).
  *
  *   org     {"id", "name", "display_name", "metadata": {K: V}, "domains": [..],
- *            "created_at", "updated_at"}
+ *            "created_at", "updated_at", "branding": {"logo_url", "colors":
+ *            {"primary", "page_background"}} only when one is set}
  *   conn    {"id", "name", "display_name", "issuer", "client_id",
  *            "client_secret_set": true, "scopes", "auth_method",
  *            "created_at", "updated_at"}          never the client secret

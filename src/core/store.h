@@ -97,6 +97,10 @@ typedef struct orgs_org_t {
     apr_array_header_t *domains; /* const char *, lowercase, sorted */
     apr_time_t created;
     apr_time_t updated;
+    /* branding, each NULL when unset (brand.h): shown on the org's pages */
+    const char *logo_url;              /* https:// or data:image/ URL */
+    const char *color_primary;         /* #rrggbb: buttons */
+    const char *color_page_background; /* #rrggbb */
 } orgs_org_t;
 
 typedef struct orgs_conn_t {
@@ -277,6 +281,14 @@ apr_status_t orgs_store_org_update(orgs_store_t *st, const char *ref, const char
                                    const apr_array_header_t *set_meta,
                                    const apr_array_header_t *unset_meta, apr_pool_t *p,
                                    orgs_err_t *err);
+/* orgs_store_org_update and, in the same transaction, the branding of
+ * brand (logo_url, color_primary, color_page_background; the rest is
+ * ignored; brand NULL: none): NULL keeps a field, "" clears it (brand.h). */
+apr_status_t orgs_store_org_update_brand(orgs_store_t *st, const char *ref,
+                                         const char *display_name,
+                                         const apr_array_header_t *set_meta,
+                                         const apr_array_header_t *unset_meta,
+                                         const orgs_org_t *brand, apr_pool_t *p, orgs_err_t *err);
 /* Removes the org with its domains, enablements, memberships (both
  * indexes), invitations and sessions, in one transaction. */
 apr_status_t orgs_store_org_delete(orgs_store_t *st, const char *ref, apr_pool_t *p,

@@ -6,6 +6,7 @@
 #include "private.h"
 #include "checks.h"
 #include "authz.h"
+#include "account.h"
 #include "status.h"
 
 /* A Require line split into words at config time. */
@@ -95,6 +96,27 @@ static authz_status decide(request_rec *r, int ok, const char *what)
     return AUTHZ_GRANTED;
 }
 
+/* The words of a Require line from from on, as one list for a page. */
+static const char *joined(request_rec *r, const require_t *req, int from)
+{
+    const char *out = NULL;
+    for (int i = from; i < req->words->nelts; i++) {
+        const char *w = APR_ARRAY_IDX(req->words, i, const char *);
+        out = out ? apr_pstrcat(r->pool, out, ", ", w, NULL) : w;
+    }
+    return out ? out : "";
+}
+
+/* A denial of a signed-in user: logged as decide does, and answered with
+ * the module's page saying what the location needs (account.c). */
+static authz_status deny(request_rec *r, const orgs_session_view_t *v, const char *what,
+                         const char *key, const require_t *req, int from)
+{
+    orgs_account_denied(r, v, key, req ? (long)(req->words->nelts - from) : -1,
+                        req ? joined(r, req, from) : NULL);
+    return decide(r, 0, what);
+}
+
 static int in_words(const require_t *req, int from, const char *a, const char *b)
 {
     for (int i = from; i < req->words->nelts; i++) {
@@ -130,7 +152,10 @@ static authz_status judge_member(request_rec *r, const require_t *req, const org
     if (req->words->nelts == 0) {
         return AUTHZ_GRANTED; /* check_authn already proved the membership */
     }
-    return decide(r, in_words(req, 0, v->org.name, v->org.id), "not a member of these orgs");
+    if (in_words(req, 0, v->org.name, v->org.id)) {
+        return AUTHZ_GRANTED;
+    }
+    return deny(r, v, "not a member of these orgs", "denied.member", NULL, 0);
 }
 
 static authz_status judge_role(request_rec *r, const require_t *req, const orgs_session_view_t *v)
@@ -140,7 +165,7 @@ static authz_status judge_role(request_rec *r, const require_t *req, const orgs_
             return AUTHZ_GRANTED;
         }
     }
-    return decide(r, 0, "none of the required roles");
+    return deny(r, v, "none of the required roles", "denied.role", req, 0);
 }
 
 static authz_status judge_meta(request_rec *r, const require_t *req, const orgs_session_view_t *v)
@@ -149,16 +174,20 @@ static authz_status judge_meta(request_rec *r, const require_t *req, const orgs_
     for (int i = 0; v->org.meta && i < v->org.meta->nelts; i++) {
         const orgs_kv_t *kv = &APR_ARRAY_IDX(v->org.meta, i, orgs_kv_t);
         if (strcmp(kv->key, key) == 0) {
-            return decide(r, in_words(req, 1, kv->value, NULL), "metadata value not allowed");
+            return in_words(req, 1, kv->value, NULL)
+                       ? AUTHZ_GRANTED
+                       : deny(r, v, "metadata value not allowed", "denied.meta", NULL, 0);
         }
     }
-    return decide(r, 0, "metadata key not set on the org");
+    return deny(r, v, "metadata key not set on the org", "denied.meta", NULL, 0);
 }
 
 static authz_status judge_conn(request_rec *r, const require_t *req, const orgs_session_view_t *v)
 {
-    return decide(r, in_words(req, 0, v->conn_name, v->session.conn_id),
-                  "signed in through another connection");
+    if (in_words(req, 0, v->conn_name, v->session.conn_id)) {
+        return AUTHZ_GRANTED;
+    }
+    return deny(r, v, "signed in through another connection", "denied.connection", req, 0);
 }
 
 static authz_status check_member(request_rec *r, const char *line, const void *parsed)

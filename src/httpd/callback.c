@@ -16,6 +16,7 @@
 #include "endpoints.h"
 #include "upstream.h"
 #include "sweep.h"
+#include "render.h"
 #include "status.h"
 
 /* Callback steps return this to go on; anything else is the response
@@ -145,6 +146,7 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
         return refuse(c, rv == APR_NOTFOUND ? HTTP_FORBIDDEN : HTTP_INTERNAL_SERVER_ERROR,
                       "access_denied", "The organization or its sign-in method was removed.");
     }
+    orgs_render_ctx(r, cb->org); /* a refusal from here on is the org's page */
     opts = orgs_upstream_opts(r, cb->conn->id);
     rv = orgs_oidc_provider_get(c->st, cb->conn->issuer, apr_time_now(), &opts, &cb->prov, r->pool,
                                 &err);

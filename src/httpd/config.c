@@ -425,6 +425,14 @@ const command_rec orgs_config_cmds[] = {
                  "(default Off)"),
     AP_INIT_ITERATE("OrgsBackchannelAllowInternal", add_bc_allow_internal, NULL, RSRC_CONF,
                     "internal hosts, addresses or CIDRs the back channel may reach"),
+    AP_INIT_TAKE1("OrgsTemplateDir", orgs_config_set_template_dir, NULL, RSRC_CONF,
+                  "directory of page templates and message catalogs replacing the shipped ones"),
+    AP_INIT_TAKE1("OrgsLanguage", orgs_config_set_language, NULL, RSRC_CONF,
+                  "answer every page in this language (default: the browser's Accept-Language)"),
+    AP_INIT_TAKE1("OrgsBrandName", orgs_config_set_brand_name, NULL, RSRC_CONF,
+                  "the application's name on the sign-in prompt"),
+    AP_INIT_TAKE1("OrgsBrandLogo", orgs_config_set_brand_logo, NULL, RSRC_CONF,
+                  "the application's logo on the sign-in prompt (https:// or data:image/ URL)"),
     AP_INIT_TAKE1("OrgsOrganization", set_organization, NULL, OR_AUTHCFG,
                   "organization of this location: a name or a string expression"),
     AP_INIT_TAKE1("OrgsUnauthenticated", set_unauthenticated, NULL, OR_AUTHCFG,
@@ -514,6 +522,11 @@ void *orgs_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
     sc->bc_allow_hosts = add->bc_allow_hosts != NULL ? add->bc_allow_hosts : base->bc_allow_hosts;
     sc->bc_allow_internal =
         add->bc_allow_internal != NULL ? add->bc_allow_internal : base->bc_allow_internal;
+    sc->template_dir = add->template_dir != NULL ? add->template_dir : base->template_dir;
+    sc->pages = add->pages != NULL ? add->pages : base->pages;
+    sc->language = add->language != NULL ? add->language : base->language;
+    sc->brand_name = add->brand_name != NULL ? add->brand_name : base->brand_name;
+    sc->brand_logo = add->brand_logo != NULL ? add->brand_logo : base->brand_logo;
     /* keys and store are runtime state, set later for every server */
     return sc;
 }
@@ -687,7 +700,8 @@ static void apply_defaults(orgs_srv_cfg_t *sc)
 
 int orgs_config_check(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
-    if (check_auth_type_uses(ap_conftree, s, ptemp) != OK) {
+    if (check_auth_type_uses(ap_conftree, s, ptemp) != OK ||
+        orgs_config_pages_check(pconf, s) != OK) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     for (server_rec *vs = s; vs; vs = vs->next) {

@@ -20,6 +20,7 @@
 
 #include "orgs.h"
 #include "crypto.h"
+#include "pages.h"
 #include "store.h"
 
 #define ORGS_UNSET (-1)
@@ -67,6 +68,12 @@ typedef struct orgs_srv_cfg_t {
     int status_conn_names;                  /* OrgsStatusConnectionNames */
     apr_array_header_t *bc_allow_hosts;     /* OrgsBackchannelAllowHost: const char *, NULL-ended */
     apr_array_header_t *bc_allow_internal;  /* OrgsBackchannelAllowInternal: likewise */
+    /* ---- the pages (docs/pages.md) */
+    const char *template_dir;  /* OrgsTemplateDir; NULL = the shipped pages only */
+    const orgs_pages_t *pages; /* compiled when OrgsTemplateDir is read, else in check_config */
+    const char *language;      /* OrgsLanguage: answer in this one; NULL = Accept-Language */
+    const char *brand_name;    /* OrgsBrandName: "Sign in to continue to NAME"; NULL = none */
+    const char *brand_logo;    /* OrgsBrandLogo: https:// or data:image/ URL; NULL = none */
     /* ---- derived in post_config (pconf); NULL when no OrgsCryptoKey */
     const orgs_crypto_keys_t *keys;
     /* ---- per child, set in child_init; NULL when not configured or the
@@ -95,6 +102,14 @@ void *orgs_config_merge_dir(apr_pool_t *p, void *basev, void *addv);
  * OrgsCryptoKey are required where AuthType orgs is used) and defaults.
  * Logs each problem with a number; returns OK or HTTP_INTERNAL_SERVER_ERROR. */
 int orgs_config_check(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+
+/* The pages' directives and checks (config_pages.c). */
+const char *orgs_config_set_template_dir(cmd_parms *cmd, void *dummy, const char *arg);
+const char *orgs_config_set_language(cmd_parms *cmd, void *dummy, const char *arg);
+const char *orgs_config_set_brand_name(cmd_parms *cmd, void *dummy, const char *arg);
+const char *orgs_config_set_brand_logo(cmd_parms *cmd, void *dummy, const char *arg);
+/* Gives every server its page set and checks OrgsLanguage against it. */
+int orgs_config_pages_check(apr_pool_t *pconf, server_rec *s);
 
 /* ---- per-directory accessors (defaults applied) --------------------- */
 

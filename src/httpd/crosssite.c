@@ -17,6 +17,7 @@
 #include "endpoints.h"
 #include "admit.h"
 #include "crosssite.h"
+#include "render.h"
 
 /* What a confirmation form may post: a few short fields. */
 #define FORM_MAX_FIELDS 16
@@ -142,6 +143,17 @@ apr_status_t orgs_crosssite_form_read(request_rec *r, apr_table_t **args)
     return APR_SUCCESS;
 }
 
+/* The context of the confirmation page, naming org_label. */
+static const orgs_html_ctx_t *page_ctx(request_rec *r, const char *org_label)
+{
+    const orgs_html_ctx_t *h = orgs_req_get(r)->page;
+    if (!h) {
+        h = orgs_render_ctx(r, NULL);
+    }
+    orgs_tmpl_vars_set(h->vars, "org_label", org_label);
+    return h;
+}
+
 /* ---- the confirmation both endpoints share ---------------------------- */
 
 /* A posted confirmation: whether its token is the one for purpose and
@@ -156,11 +168,13 @@ static int confirm_refused(orgs_route_t *c, const char *text)
     return orgs_endpoints_error_send(c->r, HTTP_FORBIDDEN, "access_denied", text, c->return_to);
 }
 
-/* The page with one button that posts fields (NULL-terminated name/value
- * pairs, a value may be NULL) and the token for purpose and binding. */
-static int confirm_page(orgs_route_t *c, const char *form_id, const char *title, const char *text,
-                        const char *action, const char *const *fields, const char *button,
-                        const char *purpose, const char *binding)
+/* The page h with one button that posts fields (NULL-terminated name/value
+ * pairs, a value may be NULL) and the token for purpose and binding; title,
+ * text and button are message keys. */
+static int confirm_page(orgs_route_t *c, const orgs_html_ctx_t *h, const char *form_id,
+                        const char *title, const char *text, const char *action,
+                        const char *const *fields, const char *button, const char *purpose,
+                        const char *binding)
 {
     request_rec *r = c->r;
     const char *token = token_make(r, purpose, binding);
@@ -178,9 +192,9 @@ static int confirm_page(orgs_route_t *c, const char *form_id, const char *title,
     all[n] = "csrf";
     all[n + 1] = token;
     return orgs_endpoints_page_send(r, HTTP_OK,
-                                    orgs_html_confirm_page(form_id, title, text,
+                                    orgs_html_confirm_page(h, form_id, title, text,
                                                            orgs_endpoints_path(r, action), all,
-                                                           button, r->pool));
+                                                           button));
 }
 
 /* ---- login ------------------------------------------------------------ */
@@ -190,7 +204,7 @@ int orgs_crosssite_login_gate(orgs_route_t *c, const char *org_name, const char 
 {
     request_rec *r = c->r;
     const char *browser = orgs_endpoints_cookie_get(r, ORGS_COOKIE_BROWSER);
-    const char *current = orgs_endpoints_cookie_get(r, ORGS_COOKIE_ORG), *text;
+    const char *current = orgs_endpoints_cookie_get(r, ORGS_COOKIE_ORG);
 
     if (r->method_number == M_POST) {
         if (confirm_posted(c, "login", browser)) {
@@ -223,19 +237,16 @@ int orgs_crosssite_login_gate(orgs_route_t *c, const char *org_name, const char 
                     ORGSLOGNO(00553) "login to org %s asked for by another site: the user is "
                                      "asked to confirm",
                     org_name);
-    text = apr_pstrcat(r->pool, "Another site sent you here to sign in to ", org_label, ".",
-                       current && strcmp(current, org_name) != 0
-                           ? apr_pstrcat(r->pool, " You are using ", current,
-                                         " here; signing in would switch this browser to ",
-                                         org_label, ".", NULL)
-                           : "",
-                       " Continue only if you meant to.", NULL);
     {
         const char *fields[] = {"organization", org_name,    "connection", conn_name, "login_hint",
                                 hint,           "return_to", c->return_to, NULL};
-        *done = confirm_page(c, "login-confirm",
-                             apr_pstrcat(r->pool, "Sign in to ", org_label, "?", NULL), text,
-                             "/login", fields, "Continue to sign in", "login", browser);
+        /* the org's page when the login made it known (login.c), else the site's */
+        const orgs_html_ctx_t *h = page_ctx(r, org_label);
+        int other = current && strcmp(current, org_name) != 0;
+        orgs_tmpl_vars_set(h->vars, "current", other ? current : NULL);
+        *done = confirm_page(c, h, "login-confirm", "confirm.login.title",
+                             other ? "confirm.login.text_switch" : "confirm.login.text", "/login",
+                             fields, "confirm.login.button", "login", browser);
     }
     return 0;
 }
@@ -267,10 +278,9 @@ int orgs_crosssite_logout_gate(orgs_route_t *c, const char *org, const char *sid
                     org);
     {
         const char *fields[] = {"organization", org, "return_to", c->return_to, NULL};
-        *done = confirm_page(c, "logout-confirm", "Sign out?",
-                             apr_pstrcat(r->pool, "Another site asked to sign you out of ", org,
-                                         ". Sign out only if you meant to.", NULL),
-                             "/logout", fields, "Sign out", "logout", sid);
+        *done = confirm_page(c, page_ctx(r, org), "logout-confirm", "confirm.logout.title",
+                             "confirm.logout.text", "/logout", fields, "confirm.logout.button",
+                             "logout", sid);
     }
     return 0;
 }

@@ -12,6 +12,7 @@
 #include "endpoints.h"
 #include "fixups.h"
 #include "crosssite.h"
+#include "render.h"
 
 /* ---- status ----------------------------------------------------------- */
 
@@ -82,7 +83,7 @@ int orgs_endpoints_page_send(request_rec *r, int status, const char *html)
 {
     orgs_endpoints_no_store(r);
     apr_table_setn(r->err_headers_out, "Content-Security-Policy",
-                   "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+                   orgs_render_csp(r, orgs_req_get(r)->page));
     apr_table_setn(r->err_headers_out, "X-Content-Type-Options", "nosniff");
     apr_table_setn(r->err_headers_out, "Referrer-Policy", "no-referrer");
     r->status = status;
@@ -158,10 +159,16 @@ int orgs_endpoints_error_send(request_rec *r, int status, const char *code, cons
         return orgs_endpoints_redirect(r, orgs_url_append_params(error_url, r->pool, "error", code,
                                                                  "error_description", desc, NULL));
     }
-    const char *retry = orgs_url_append_params(orgs_endpoints_path(r, "/login"), r->pool,
-                                               "return_to", return_to ? return_to : "/", NULL);
-    return orgs_endpoints_page_send(r, status,
-                                    orgs_html_error_page(NULL, code, desc, retry, r->pool));
+    /* the page of the org when it is known (its look, and a retry that
+     * keeps it), else the site's */
+    const orgs_html_ctx_t *h = orgs_req_get(r)->page;
+    if (!h) {
+        h = orgs_render_ctx(r, NULL);
+    }
+    const char *retry = orgs_url_append_params(
+        orgs_endpoints_path(r, "/login"), r->pool, "return_to", return_to ? return_to : "/",
+        "organization", orgs_tmpl_vars_get(h->vars, "org_name"), NULL);
+    return orgs_endpoints_page_send(r, status, orgs_html_error_page(h, NULL, code, desc, retry));
 }
 
 /* ---- the route table -------------------------------------------------- */
@@ -171,10 +178,9 @@ static const struct {
     int (*handler)(orgs_route_t *c);
     int post; /* also takes the POST of its confirmation page (crosssite.c) */
 } routes[] = {
-    {"/login", orgs_login_route, 1},
-    {"/callback", orgs_callback_route, 0},
-    {"/logout", orgs_logout_route, 1},
-    {"/logged-out", orgs_logout_done_route, 0},
+    {"/login", orgs_login_route, 1},           {"/callback", orgs_callback_route, 0},
+    {"/logout", orgs_logout_route, 1},         {"/logged-out", orgs_logout_done_route, 0},
+    {"/signed-out", orgs_signed_out_route, 0}, {"/switch", orgs_switch_route, 0},
 };
 
 /* The endpoints are served before httpd's access checks, so a site-wide

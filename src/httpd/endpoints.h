@@ -41,6 +41,8 @@ int orgs_login_route(orgs_route_t *c);       /* /login (login.c) */
 int orgs_callback_route(orgs_route_t *c);    /* /callback (callback.c) */
 int orgs_logout_route(orgs_route_t *c);      /* /logout (logout.c) */
 int orgs_logout_done_route(orgs_route_t *c); /* /logged-out (logout.c) */
+int orgs_signed_out_route(orgs_route_t *c);  /* /signed-out (pages.c) */
+int orgs_switch_route(orgs_route_t *c);      /* /switch (pages.c) */
 
 /* The answer to a request without a valid session (login.c): a redirect
  * to the login endpoint for browsers, 401 for API-style requests. org is

@@ -15,6 +15,8 @@
 #include "endpoints.h"
 #include "admit.h"
 #include "crosssite.h"
+#include "render.h"
+#include "account.h"
 #include "status.h"
 #include "upstream.h"
 
@@ -76,9 +78,7 @@ int orgs_login_challenge(request_rec *r, const char *org)
 
 static int prompt(orgs_route_t *c, int status, const char *error, const char *value)
 {
-    return orgs_endpoints_page_send(c->r, status,
-                                    orgs_html_prompt_page(orgs_endpoints_path(c->r, "/login"),
-                                                          c->return_to, error, value, c->r->pool));
+    return orgs_render_prompt(c, status, error, value);
 }
 
 /* Stores the pending login (of a browser that showed our cookie) within
@@ -251,11 +251,15 @@ static const orgs_org_t *resolve_org(orgs_route_t *c, const char **hint, int *do
         name = NULL;
     }
     if (name && *name) {
-        rv = orgs_store_org_get(c->st, name, &org, r->pool, &err);
+        rv = orgs_account_org_find(c->st, name, &org, r->pool, &err);
+        if (rv == APR_EEXIST) {
+            *done = prompt(c, HTTP_NOT_FOUND, "prompt.ambiguous", name);
+            return NULL;
+        }
         if (rv == APR_NOTFOUND) {
             orgs_log_rerror(r, APLOG_INFO, 0,
                             ORGSLOGNO(00207) "login: unknown organization requested");
-            *done = prompt(c, HTTP_NOT_FOUND, "No organization by that name.", name);
+            *done = prompt(c, HTTP_NOT_FOUND, "prompt.unknown", name);
             return NULL;
         }
     } else if (*hint && **hint) {
@@ -264,7 +268,7 @@ static const orgs_org_t *resolve_org(orgs_route_t *c, const char **hint, int *do
         if ((rv = orgs_parse_email(*hint, &email, &domain, r->pool, &err)) != APR_SUCCESS) {
             orgs_log_rerror(r, APLOG_INFO, rv, ORGSLOGNO(00208) "login: malformed email: %s",
                             err.msg);
-            *done = prompt(c, HTTP_BAD_REQUEST, "That is not a valid email address.", *hint);
+            *done = prompt(c, HTTP_BAD_REQUEST, "prompt.bad_email", *hint);
             return NULL;
         }
         *hint = email;
@@ -272,10 +276,7 @@ static const orgs_org_t *resolve_org(orgs_route_t *c, const char **hint, int *do
         if (rv == APR_NOTFOUND) {
             orgs_log_rerror(r, APLOG_INFO, 0,
                             ORGSLOGNO(00209) "login: no organization owns the domain %s", domain);
-            *done = prompt(c, HTTP_NOT_FOUND,
-                           "No organization uses that email domain. Enter your organization's "
-                           "name instead.",
-                           email);
+            *done = prompt(c, HTTP_NOT_FOUND, "prompt.no_domain", email);
             return NULL;
         }
     } else {
@@ -306,6 +307,7 @@ int orgs_login_route(orgs_route_t *c)
     if (!(org = resolve_org(c, &hint, &done))) {
         return done;
     }
+    orgs_render_ctx(r, org); /* from here on the org's own pages */
     rv = orgs_store_org_conns(c->st, org->id, &conns, r->pool, &err);
     if (rv != APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_ERR, rv,
@@ -345,8 +347,9 @@ int orgs_login_route(orgs_route_t *c)
         }
         return orgs_endpoints_page_send(
             r, HTTP_OK,
-            orgs_html_chooser_page(orgs_endpoints_path(r, "/login"), org->name, org->display_name,
-                                   list, (apr_size_t)conns->nelts, c->return_to, r->pool));
+            orgs_html_chooser_page(orgs_req_get(r)->page, orgs_endpoints_path(r, "/login"),
+                                   org->name, org->display_name, list, (apr_size_t)conns->nelts,
+                                   c->return_to));
     }
     if (!chosen) {
         chosen = APR_ARRAY_IDX(conns, 0, orgs_enabled_conn_t *);

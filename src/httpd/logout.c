@@ -36,6 +36,11 @@ int orgs_logout_route(orgs_route_t *c)
     if (!org || orgs_check_slug(org, &err) != APR_SUCCESS) {
         return orgs_endpoints_redirect(r, dest);
     }
+    if (!apr_table_get(c->args, "return_to")) {
+        /* nowhere asked for: the page saying so (here or after the IdP) */
+        dest = c->return_to = orgs_url_append_params(orgs_endpoints_path(r, "/signed-out"), r->pool,
+                                                     "organization", org, NULL);
+    }
     cookie = apr_pstrcat(r->pool, ORGS_COOKIE_SESSION, org, NULL);
     sid = orgs_endpoints_cookie_get(r, cookie);
     /* a sign-out another site asked for waits for the user's confirmation */

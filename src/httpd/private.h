@@ -74,6 +74,8 @@ typedef struct orgs_req_t {
     apr_table_t *cookies_in;   /* the Cookie headers as sent, kept when fixups.c stripped the
                                   module's cookies before the handler; NULL otherwise */
     const orgs_token_t *token; /* the admin API bearer token, set by admin_auth.c; NULL otherwise */
+    const struct orgs_html_ctx_t *page; /* the page being answered (render.c): its CSP
+                                           nonce and logo; NULL otherwise */
 } orgs_req_t;
 
 static APR_INLINE orgs_req_t *orgs_req_get(request_rec *r)

@@ -193,6 +193,33 @@ expect 0 org update org1 --meta region=us --meta region=eu
 expect 0 org show org1 --json
 assert_eq "$(j 'd["metadata"]')" '{"license": "premium", "region": "eu"}' "repeated --meta on update"
 
+# branding: set, shown, kept by other updates, cleared; bad values refused
+expect 0 org show org1 --json
+assert_eq "$(j '"branding" in d')" "false" "no branding until set"
+expect 0 org update org1 --logo-url https://cdn.example.com/logo.png --color-primary '#0B5CAD' \
+    --color-background '#f2f6fb'
+expect 0 org show org1 --json
+assert_eq "$(j 'd["branding"]')" '{"logo_url": "https://cdn.example.com/logo.png", "colors": {"primary": "#0B5CAD", "page_background": "#f2f6fb"}}' "branding set"
+expect 0 org update org1 --display-name "Org 1"
+expect 0 org show org1
+assert_match '^logo_url: +https://cdn.example.com/logo.png' "$(grep logo_url "$out")" "org show: logo_url"
+assert_match '^color_primary: +#0B5CAD' "$(grep color_primary "$out")" "org show: color_primary"
+expect 0 org update org1 --logo-url 'data:image/png;base64,iVBORw0KGgo=' --color-primary ''
+expect 0 org show org1 --json
+assert_eq "$(j 'd["branding"]')" '{"logo_url": "data:image/png;base64,iVBORw0KGgo=", "colors": {"primary": null, "page_background": "#f2f6fb"}}' "one colour cleared"
+expect 1 org update org1 --logo-url http://cdn.example.com/logo.png
+expect 1 org update org1 --logo-url 'javascript:alert(1)'
+expect 1 org update org1 --logo-url 'https://cdn.example.com/a b.png'
+expect 1 org update org1 --logo-url 'https://cdn.example.com/x;script-src *'
+expect 1 org update org1 --logo-url 'data:text/html;base64,PGI+'
+expect 1 org update org1 --logo-url 'data:image/png;base64,<script>'
+expect 1 org update org1 --color-primary 'red'
+expect 1 org update org1 --color-background '#fff;background:url(x)'
+expect 1 org update org1 --color-primary '#12345g'
+expect 0 org update org1 --logo-url '' --color-background ''
+expect 0 org show org1 --json
+assert_eq "$(j '"branding" in d')" "false" "branding cleared"
+
 expect 0 org add-domain org1 example.org
 expect 4 org add-domain org2 EXAMPLE.org
 expect 1 org add-domain org2 "bad_domain"

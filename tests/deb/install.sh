@@ -65,7 +65,8 @@ apt_install || { fail "the package does not install"; exit 1; }
 for f in /usr/lib/apache2/modules/mod_auth_orgs.so /usr/bin/orgctl \
     /etc/apache2/mods-available/auth_orgs.load /etc/apache2/mods-available/auth_orgs.conf \
     /usr/share/man/man1/orgctl.1.gz /usr/share/man/man8/mod_auth_orgs.8.gz \
-    /usr/share/doc/$pkg/copyright /usr/share/doc/$pkg/changelog.gz; do
+    /usr/share/doc/$pkg/copyright /usr/share/doc/$pkg/changelog.gz \
+    /usr/share/mod_auth_orgs/pages/prompt.html /usr/share/mod_auth_orgs/pages/messages.ja; do
     ok "installed: $f" test -f "$f"
 done
 for doc in directives orgctl quickstart upgrading log-messages; do

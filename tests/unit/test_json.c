@@ -203,6 +203,30 @@ START_TEST(org_round_trip)
     strs_eq(b->domains, a->domains);
     ck_assert(b->created == a->created);
     ck_assert(b->updated == a->updated); /* microseconds kept */
+    ck_assert_ptr_null(b->logo_url);
+}
+END_TEST
+
+START_TEST(org_branding_round_trip)
+{
+    orgs_org_t *a = sample_org(), *b = NULL;
+    a->logo_url = "https://cdn.example.com/l.png";
+    a->color_page_background = "#f2f6fb";
+    json_t *j = orgs_json_org(a);
+    char *text = json_dumps(json_object_get(j, "branding"), JSON_COMPACT);
+    ck_assert_str_eq(text, "{\"logo_url\":\"https://cdn.example.com/l.png\",\"colors\":"
+                           "{\"primary\":null,\"page_background\":\"#f2f6fb\"}}");
+    free(text);
+    ck_assert_int_eq(orgs_json_org_from(j, NULL, &b, pool, &err), APR_SUCCESS);
+    json_decref(j);
+    ck_assert_str_eq(b->logo_url, a->logo_url);
+    ck_assert_ptr_null(b->color_primary);
+    ck_assert_str_eq(b->color_page_background, "#f2f6fb");
+    /* an unknown member of the branding is refused, as anywhere else */
+    j = orgs_json_org(a);
+    json_object_set_new(json_object_get(j, "branding"), "font", json_string("x"));
+    ck_assert_int_eq(orgs_json_org_from(j, NULL, &b, pool, &err), APR_EINVAL);
+    json_decref(j);
 }
 END_TEST
 
@@ -561,6 +585,7 @@ static Suite *json_suite(void)
     tcase_add_test(tc, conn_shape_has_no_secret);
     tcase_add_test(tc, other_shapes);
     tcase_add_test(tc, org_round_trip);
+    tcase_add_test(tc, org_branding_round_trip);
     tcase_add_test(tc, conn_round_trip);
     tcase_add_test(tc, user_member_invite_round_trips);
     tcase_add_test(tc, extra_members_named_by_the_caller);

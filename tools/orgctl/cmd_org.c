@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 
 #include "orgctl.h"
+#include "brand.h"
 #include "checks.h"
 #include "parse.h"
 
@@ -133,6 +134,15 @@ int cmd_org_show(cli_t *c)
     out_kv_list(c->p, "metadata", meta);
     out_kv_list(c->p, "domains", o->domains);
     out_kv_list(c->p, "connections", cl);
+    if (o->logo_url) {
+        out_kv(c->p, "logo_url", o->logo_url);
+    }
+    if (o->color_primary) {
+        out_kv(c->p, "color_primary", o->color_primary);
+    }
+    if (o->color_page_background) {
+        out_kv(c->p, "color_background", o->color_page_background);
+    }
     out_kv(c->p, "created", out_time(c->p, o->created));
     out_kv(c->p, "updated", out_time(c->p, o->updated));
     return RC_OK;
@@ -143,13 +153,29 @@ int cmd_org_update(cli_t *c)
     const char *ref = cli_arg(c, 0);
     const char *dn = cli_opt(c, "display-name");
     apr_array_header_t *set_meta, *unset = cli_opt_all(c, "unset-meta");
+    orgs_org_t brand;
     int rc;
+
+    /* "" clears a branding value; any other value must follow its rule */
+    memset(&brand, 0, sizeof(brand));
+    brand.logo_url = cli_opt(c, "logo-url");
+    brand.color_primary = cli_opt(c, "color-primary");
+    brand.color_page_background = cli_opt(c, "color-background");
+    if ((brand.logo_url && *brand.logo_url &&
+         orgs_brand_logo_check(brand.logo_url, &c->err) != APR_SUCCESS) ||
+        (brand.color_primary && *brand.color_primary &&
+         orgs_brand_color_check(brand.color_primary, &c->err) != APR_SUCCESS) ||
+        (brand.color_page_background && *brand.color_page_background &&
+         orgs_brand_color_check(brand.color_page_background, &c->err) != APR_SUCCESS)) {
+        return cli_fail_parse(c);
+    }
+    int branded = brand.logo_url || brand.color_primary || brand.color_page_background;
 
     if ((rc = cli_check_display_name(c, dn)) != RC_OK ||
         (rc = parse_meta_opts(c, &set_meta)) != RC_OK) {
         return rc;
     }
-    if (!dn && !set_meta && unset->nelts == 0) {
+    if (!dn && !set_meta && unset->nelts == 0 && !branded) {
         return cli_usage_fail(c, "nothing to update");
     }
     for (int i = 0; i < unset->nelts; i++) {
@@ -158,7 +184,8 @@ int cmd_org_update(cli_t *c)
         }
     }
     apr_status_t rv =
-        orgs_store_org_update(c->st, ref, dn, set_meta, unset->nelts ? unset : NULL, c->p, &c->err);
+        orgs_store_org_update_brand(c->st, ref, dn, set_meta, unset->nelts ? unset : NULL,
+                                    branded ? &brand : NULL, c->p, &c->err);
     return rv == APR_SUCCESS ? RC_OK : cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", ref));
 }
 

@@ -23,9 +23,14 @@ static const help_t helps[] = {
     {"org list", "Lists the organizations.\n\n  orgctl org list\n  orgctl --json org list\n"},
     {"org show", "Shows an organization with its metadata, domains and connections.\n\n"
                  "  orgctl org show acme\n"},
-    {"org update", "Changes the display name or metadata (--meta adds or replaces a key,\n"
-                   "--unset-meta removes one).\n\n"
-                   "  orgctl org update acme --meta tier=gold --unset-meta license\n"},
+    {"org update", "Changes the display name, metadata (--meta adds or replaces a key,\n"
+                   "--unset-meta removes one) or branding shown on the org's sign-in pages:\n"
+                   "--logo-url (https:// or data:image/ URL), --color-primary and\n"
+                   "--color-background (#rrggbb); an empty value clears one.\n\n"
+                   "  orgctl org update acme --meta tier=gold --unset-meta license\n"
+                   "  orgctl org update acme --logo-url https://cdn.acme.com/logo.png \\\n"
+                   "      --color-primary '#0b5cad' --color-background '#f2f6fb'\n"
+                   "  orgctl org update acme --logo-url ''\n"},
     {"org delete", "Deletes an organization with its domains, enabled connections,\n"
                    "memberships, invitations and sessions, in one transaction. Asks first on\n"
                    "a terminal; scripts pass --yes.\n\n"

@@ -83,7 +83,7 @@ static apr_status_t org_patch(orgs_store_t *st, MDB_txn *txn, const char *ref,
             APR_ARRAY_PUSH(unset, const char *) = APR_ARRAY_IDX(o->meta, i, orgs_kv_t).key;
         }
     }
-    return st_org_update(st, txn, o->id, display_name, meta, unset, p, err);
+    return st_org_update(st, txn, o->id, display_name, meta, unset, NULL, p, err);
 }
 
 apr_status_t orgs_store_org_patch(orgs_store_t *st, const char *ref, const char *display_name,

@@ -154,6 +154,13 @@ static int org_write(rw_t *w, const orgs_org_t *o, const apr_array_header_t *met
     for (int i = 0; i < domains->nelts; i++) {
         w_str(w, APR_ARRAY_IDX(domains, i, const char *));
     }
+    /* the branding, appended: a record without it ends here, as records
+     * written before it existed do, and decodes with it absent */
+    if (o->logo_url || o->color_primary || o->color_page_background) {
+        w_str(w, o->logo_url);
+        w_str(w, o->color_primary);
+        w_str(w, o->color_page_background);
+    }
     return 1;
 }
 
@@ -161,7 +168,8 @@ apr_status_t st_org_encode(const orgs_org_t *o, st_bytes_t *out, apr_pool_t *p, 
 {
     apr_array_header_t *meta = sorted(o->meta, sizeof(orgs_kv_t), st_cmp_kv, p);
     apr_array_header_t *domains = sorted(o->domains, sizeof(const char *), st_cmp_str, p);
-    int ok = str_ok(o->name) && str_ok(o->display_name);
+    int ok = str_ok(o->name) && str_ok(o->display_name) && str_ok(o->logo_url) &&
+             str_ok(o->color_primary) && str_ok(o->color_page_background);
     for (int i = 0; ok && i < meta->nelts; i++) {
         const orgs_kv_t *kv = &APR_ARRAY_IDX(meta, i, orgs_kv_t);
         ok = kv->key && kv->value && str_ok(kv->key) && str_ok(kv->value) &&
@@ -211,6 +219,11 @@ apr_status_t st_org_decode(const void *d, size_t size, orgs_org_t **out, apr_poo
         const char *dom = r_str(&r, 0);
         ok = r.ok && (i == 0 || strcmp(APR_ARRAY_IDX(o->domains, i - 1, const char *), dom) < 0);
         APR_ARRAY_PUSH(o->domains, const char *) = dom;
+    }
+    if (ok && r.ok && r.at < size) {
+        o->logo_url = r_str(&r, 1);
+        o->color_primary = r_str(&r, 1);
+        o->color_page_background = r_str(&r, 1);
     }
     if (!ok || !r.ok || r.at != size) {
         return orgs_err_set(err, ORGS_ESTORE, "corrupt organization record");

@@ -139,9 +139,16 @@ apr_status_t orgs_store_org_list(orgs_store_t *st, apr_array_header_t **out, apr
             st_load_all(st, txn, DB(st, ORG_NAMES), NULL, -1, org_load_any, out, p, err));
 }
 
+/* One branding field: NULL keeps it, "" clears it, else the new value. */
+static const char *brand_field(const char *now, const char *change)
+{
+    return !change ? now : *change ? change : NULL;
+}
+
 apr_status_t st_org_update(orgs_store_t *st, MDB_txn *txn, const char *ref,
                            const char *display_name, const apr_array_header_t *set_meta,
-                           const apr_array_header_t *unset_meta, apr_pool_t *p, orgs_err_t *err)
+                           const apr_array_header_t *unset_meta, const orgs_org_t *brand,
+                           apr_pool_t *p, orgs_err_t *err)
 {
     orgs_org_t *o;
     apr_status_t rv = st_org_find(st, txn, ref, &o, p, err);
@@ -150,6 +157,12 @@ apr_status_t st_org_update(orgs_store_t *st, MDB_txn *txn, const char *ref,
     }
     if (display_name) {
         o->display_name = display_name;
+    }
+    if (brand) {
+        o->logo_url = brand_field(o->logo_url, brand->logo_url);
+        o->color_primary = brand_field(o->color_primary, brand->color_primary);
+        o->color_page_background =
+            brand_field(o->color_page_background, brand->color_page_background);
     }
     for (int i = 0; unset_meta && i < unset_meta->nelts; i++) {
         const char *key = APR_ARRAY_IDX(unset_meta, i, const char *);
@@ -185,7 +198,18 @@ apr_status_t orgs_store_org_update(orgs_store_t *st, const char *ref, const char
                                    const apr_array_header_t *unset_meta, apr_pool_t *p,
                                    orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, st_org_update(st, txn, ref, display_name, set_meta, unset_meta, p, err));
+    ST_WRITE(st, txn, err,
+             st_org_update(st, txn, ref, display_name, set_meta, unset_meta, NULL, p, err));
+}
+
+apr_status_t orgs_store_org_update_brand(orgs_store_t *st, const char *ref,
+                                         const char *display_name,
+                                         const apr_array_header_t *set_meta,
+                                         const apr_array_header_t *unset_meta,
+                                         const orgs_org_t *brand, apr_pool_t *p, orgs_err_t *err)
+{
+    ST_WRITE(st, txn, err,
+             st_org_update(st, txn, ref, display_name, set_meta, unset_meta, brand, p, err));
 }
 
 static apr_status_t org_drop(orgs_store_t *st, MDB_txn *txn, const char *ref, apr_pool_t *p,

@@ -318,10 +318,12 @@ apr_status_t st_org_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_or
 apr_status_t st_org_find(orgs_store_t *st, MDB_txn *txn, const char *ref, orgs_org_t **out,
                          apr_pool_t *p, orgs_err_t *err);
 /* Changes display_name (NULL: unchanged) and metadata (unset_meta keys
- * removed, then set_meta pairs added or replaced) of the org ref. */
+ * removed, then set_meta pairs added or replaced) and branding (brand: NULL keeps
+ * all; a NULL field keeps it, "" clears it) of the org ref. */
 apr_status_t st_org_update(orgs_store_t *st, MDB_txn *txn, const char *ref,
                            const char *display_name, const apr_array_header_t *set_meta,
-                           const apr_array_header_t *unset_meta, apr_pool_t *p, orgs_err_t *err);
+                           const apr_array_header_t *unset_meta, const orgs_org_t *brand,
+                           apr_pool_t *p, orgs_err_t *err);
 apr_status_t st_org_insert(orgs_store_t *st, MDB_txn *txn, orgs_org_t *o, apr_pool_t *p,
                            orgs_err_t *err);
 apr_status_t st_enable_set(orgs_store_t *st, MDB_txn *txn, const char *org_ref,

@@ -237,6 +237,24 @@ START_TEST(org_and_user_records_round_trip)
     ck_assert_str_eq(jd->display_name, o.display_name);
     ck_assert_str_eq(APR_ARRAY_IDX(jd->meta, 0, orgs_kv_t).value, "gold");
 
+    /* a record without branding ends as before it existed; with it, the
+     * branding is appended and read back; a cut trailer is corrupt */
+    ck_assert_ptr_null(d->logo_url);
+    ck_assert_ptr_null(d->color_primary);
+    o.logo_url = "https://cdn.example.com/l.png";
+    o.color_page_background = "#f2f6fb";
+    st_bytes_t branded;
+    ck_assert_int_eq(st_org_encode(&o, &branded, pool, &err), APR_SUCCESS);
+    ck_assert_uint_eq(branded.size, rec.size + 4 + strlen(o.logo_url) + 4 + 4 + 7);
+    ck_assert_mem_eq(branded.data, rec.data, rec.size);
+    ck_assert_int_eq(st_org_decode(branded.data, branded.size, &d, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(d->logo_url, o.logo_url);
+    ck_assert_ptr_null(d->color_primary);
+    ck_assert_str_eq(d->color_page_background, "#f2f6fb");
+    ck_assert_int_eq(st_org_decode(branded.data, branded.size - 3, &d, pool, &err), ORGS_ESTORE);
+    ck_assert_int_eq(st_org_decode(branded.data, rec.size + 2, &d, pool, &err), ORGS_ESTORE);
+    o.logo_url = o.color_page_background = NULL;
+
     ck_assert_int_eq(st_user_encode(&u, &rec, pool, &err), APR_SUCCESS);
     ck_assert_int_eq(((unsigned char *)rec.data)[0], REC_USER_TAG);
     ck_assert_int_eq(st_user_decode(rec.data, rec.size, &ud, pool, &err), APR_SUCCESS);
