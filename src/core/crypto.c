@@ -447,7 +447,10 @@ apr_status_t orgs_crypto_b64url_decode(const char *s, apr_size_t slen, unsigned 
  * for each: EVP_Digest allocates, sets up and frees a context on every
  * call, about a third of the cost of hashing a session cookie on each
  * authenticated request. Freed when its thread exits (the key's
- * destructor); the thread-local pointer keeps it reachable until then. */
+ * destructor); the thread-local pointer keeps it reachable until then.
+ * The key is deleted when this code is unloaded (httpd reloads the module
+ * at each restart), so restarts do not use up the process's keys; without
+ * a key, digests take the EVP_Digest path. */
 static pthread_once_t sha256_key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t sha256_key;
 static int sha256_key_ok;
@@ -461,6 +464,14 @@ static void sha256_ctx_free(void *ctx)
 static void sha256_key_make(void)
 {
     sha256_key_ok = pthread_key_create(&sha256_key, sha256_ctx_free) == 0;
+}
+
+__attribute__((destructor)) static void sha256_key_drop(void)
+{
+    if (sha256_key_ok) {
+        pthread_key_delete(sha256_key);
+        sha256_key_ok = 0;
+    }
 }
 
 static EVP_MD_CTX *sha256_ctx_get(void)
@@ -482,16 +493,20 @@ static EVP_MD_CTX *sha256_ctx_get(void)
 apr_status_t orgs_crypto_sha256(const void *data, apr_size_t len, unsigned char out[32])
 {
     static const unsigned char empty[1] = {0};
+    const unsigned char *d = data ? data : empty;
     unsigned int outlen = 32;
     const EVP_MD *md = sha256_get();
     EVP_MD_CTX *ctx = md ? sha256_ctx_get() : NULL;
+    int ok;
 
-    if (!ctx || EVP_DigestInit_ex2(ctx, md, NULL) != 1 ||
-        EVP_DigestUpdate(ctx, data ? data : empty, data ? len : 0) != 1 ||
-        EVP_DigestFinal_ex(ctx, out, &outlen) != 1) {
+    if (!md) {
         return digest_failed(out);
     }
-    return APR_SUCCESS;
+    len = data ? len : 0;
+    ok = ctx ? EVP_DigestInit_ex2(ctx, md, NULL) == 1 && EVP_DigestUpdate(ctx, d, len) == 1 &&
+                   EVP_DigestFinal_ex(ctx, out, &outlen) == 1
+             : EVP_Digest(d, len, out, &outlen, md, NULL) == 1;
+    return ok ? APR_SUCCESS : digest_failed(out);
 }
 
 char *orgs_crypto_sha256_b64url(const char *s, apr_pool_t *p)
