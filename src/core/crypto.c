@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -443,70 +442,16 @@ apr_status_t orgs_crypto_b64url_decode(const char *s, apr_size_t slen, unsigned 
     return orgs_text_b64url_decode(s, slen, out, outlen, p, NULL);
 }
 
-/* One SHA-256 context per thread, made at its first digest and re-initialised
- * for each: EVP_Digest allocates, sets up and frees a context on every
- * call, about a third of the cost of hashing a session cookie on each
- * authenticated request. Freed when its thread exits (the key's
- * destructor); the thread-local pointer keeps it reachable until then.
- * The key is deleted when this code is unloaded (httpd reloads the module
- * at each restart), so restarts do not use up the process's keys; without
- * a key, digests take the EVP_Digest path. */
-static pthread_once_t sha256_key_once = PTHREAD_ONCE_INIT;
-static pthread_key_t sha256_key;
-static int sha256_key_ok;
-static _Thread_local EVP_MD_CTX *sha256_ctx;
-
-static void sha256_ctx_free(void *ctx)
-{
-    EVP_MD_CTX_free(ctx);
-}
-
-static void sha256_key_make(void)
-{
-    sha256_key_ok = pthread_key_create(&sha256_key, sha256_ctx_free) == 0;
-}
-
-__attribute__((destructor)) static void sha256_key_drop(void)
-{
-    if (sha256_key_ok) {
-        pthread_key_delete(sha256_key);
-        sha256_key_ok = 0;
-    }
-}
-
-static EVP_MD_CTX *sha256_ctx_get(void)
-{
-    if (sha256_ctx) {
-        return sha256_ctx;
-    }
-    if (pthread_once(&sha256_key_once, sha256_key_make) != 0 || !sha256_key_ok) {
-        return NULL;
-    }
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (ctx && pthread_setspecific(sha256_key, ctx) != 0) {
-        EVP_MD_CTX_free(ctx);
-        ctx = NULL;
-    }
-    return sha256_ctx = ctx;
-}
-
 apr_status_t orgs_crypto_sha256(const void *data, apr_size_t len, unsigned char out[32])
 {
     static const unsigned char empty[1] = {0};
-    const unsigned char *d = data ? data : empty;
     unsigned int outlen = 32;
     const EVP_MD *md = sha256_get();
-    EVP_MD_CTX *ctx = md ? sha256_ctx_get() : NULL;
-    int ok;
 
-    if (!md) {
+    if (!md || EVP_Digest(data ? data : empty, data ? len : 0, out, &outlen, md, NULL) != 1) {
         return digest_failed(out);
     }
-    len = data ? len : 0;
-    ok = ctx ? EVP_DigestInit_ex2(ctx, md, NULL) == 1 && EVP_DigestUpdate(ctx, d, len) == 1 &&
-                   EVP_DigestFinal_ex(ctx, out, &outlen) == 1
-             : EVP_Digest(d, len, out, &outlen, md, NULL) == 1;
-    return ok ? APR_SUCCESS : digest_failed(out);
+    return APR_SUCCESS;
 }
 
 char *orgs_crypto_sha256_b64url(const char *s, apr_pool_t *p)
