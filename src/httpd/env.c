@@ -69,11 +69,16 @@ static const char *safe_value(const char *v, apr_pool_t *p)
     return orgs_export_value(v, ORGS_ENV_VALUE_MAX, p);
 }
 
-/* X-Org-Meta-license style header name from an env suffix. */
-static const char *header_name(const char *prefix, const char *suffix, apr_pool_t *p)
+/* prefix (plen bytes) + suffix in p, with '_' in the suffix as '-' when
+ * dashes is set (X-Org-Meta-license from a metadata key). */
+static const char *prefixed(const char *prefix, apr_size_t plen, const char *suffix, int dashes,
+                            apr_pool_t *p)
 {
-    char *h = apr_pstrcat(p, prefix, suffix, NULL);
-    for (char *c = h + strlen(prefix); *c; c++) {
+    apr_size_t n = strlen(suffix);
+    char *h = apr_palloc(p, plen + n + 1);
+    memcpy(h, prefix, plen);
+    memcpy(h + plen, suffix, n + 1);
+    for (char *c = h + plen; dashes && *c; c++) {
         if (*c == '_') {
             *c = '-';
         }
@@ -113,15 +118,19 @@ static void (*choose_set(apr_table_t *t, const char *prefix))(apr_table_t *, con
     return apr_table_do(has_org_name, (void *)prefix, t, NULL) ? apr_table_addn : apr_table_setn;
 }
 
+/* value as is: an id, text the store made from its packed form (base62) */
+static void put_id(export_ctx_t *x, const char *env, const char *header, const char *value)
+{
+    x->env_set(x->r->subprocess_env, env, value);
+    if (x->headers) {
+        x->hdr_set(x->r->headers_in, header, value);
+    }
+}
+
 static void put(export_ctx_t *x, const char *env, const char *header, const char *value)
 {
-    if (!value) {
-        return;
-    }
-    const char *v = safe_value(value, x->r->pool);
-    x->env_set(x->r->subprocess_env, env, v);
-    if (x->headers) {
-        x->hdr_set(x->r->headers_in, header, v);
+    if (value) {
+        put_id(x, env, header, safe_value(value, x->r->pool));
     }
 }
 
@@ -132,11 +141,11 @@ void orgs_env_export(request_rec *r, const orgs_session_view_t *v, int pass_head
     const apr_array_header_t *roles = v->member.roles;
     const apr_array_header_t *ex = v->session.exports;
 
-    put(&x, "ORG_ID", "X-Org-Id", v->org.id);
+    put_id(&x, "ORG_ID", "X-Org-Id", v->org.id);
     put(&x, "ORG_NAME", "X-Org-Name", v->org.name);
     put(&x, "ORG_DISPLAY_NAME", "X-Org-Display-Name", v->org.display_name);
     put(&x, "ORG_CONNECTION", "X-Org-Connection", v->conn_name);
-    put(&x, "ORG_USER_ID", "X-Org-User-Id", v->user.id);
+    put_id(&x, "ORG_USER_ID", "X-Org-User-Id", v->user.id);
     put(&x, "ORG_ROLES", "X-Org-Roles",
         roles && roles->nelts ? apr_array_pstrcat(r->pool, roles, ',') : "");
     if (pass_headers && r->user) {
@@ -144,8 +153,8 @@ void orgs_env_export(request_rec *r, const orgs_session_view_t *v, int pass_head
     }
     for (int i = 0; v->org.meta && i < v->org.meta->nelts; i++) {
         const orgs_kv_t *kv = &APR_ARRAY_IDX(v->org.meta, i, orgs_kv_t);
-        put(&x, apr_pstrcat(r->pool, "ORG_META_", kv->key, NULL),
-            header_name("X-Org-Meta-", kv->key, r->pool), kv->value);
+        put(&x, prefixed("ORG_META_", 9, kv->key, 0, r->pool),
+            pass_headers ? prefixed("X-Org-Meta-", 11, kv->key, 1, r->pool) : NULL, kv->value);
     }
     /* ORG_EMAIL and ORG_CLAIM_*: names, values and the email policy were
      * decided at sign-in (export.h); here they are only set */

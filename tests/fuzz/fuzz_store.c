@@ -6,8 +6,10 @@
  *      st_srec_exports; an accepted record in the current format whose
  *      exports all have names encodes (st_srec_encode) to the same bytes;
  *   1  an organization record: st_org_decode; an accepted record must
- *      re-encode (st_org_encode) to the same bytes;
- *   2  a user record: st_user_decode, the same;
+ *      re-encode (st_org_encode) to the same bytes; the request path's
+ *      st_org_view (no UTF-8 checks) must stay inside the record and
+ *      accept what st_org_decode accepts, with the same fields;
+ *   2  a user record: st_user_decode and st_user_view, the same;
  *   3  a membership record: st_mrec_open / st_mrec_search / st_mrec_entry /
  *      st_roles_decode. */
 #include <stdlib.h>
@@ -64,6 +66,79 @@ static void do_session(const unsigned char *d, size_t n, apr_pool_t *p)
     }
 }
 
+static size_t str_room(const char *s)
+{
+    return s ? strlen(s) + 1 : 0;
+}
+
+static int str_same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The trusted reader: its strings fit in the record (each took its length
+ * and bytes there); when the strict decoder accepted the record (o), the
+ * same fields. */
+static void do_org_view(const unsigned char *d, size_t n, const orgs_org_t *o, apr_pool_t *p)
+{
+    orgs_org_t v;
+    orgs_err_t err;
+    if (n == 0 || d[0] != REC_ORG_TAG) {
+        return;
+    }
+    int ok = st_org_view(d, n, NULL, 0, &v, p, &err) == APR_SUCCESS;
+    FUZZ_CHECK(ok || !o);
+    if (!ok) {
+        return;
+    }
+    size_t room = str_room(v.name) + str_room(v.display_name);
+    for (int i = 0; i < v.meta->nelts; i++) {
+        const orgs_kv_t *kv = &APR_ARRAY_IDX(v.meta, i, orgs_kv_t);
+        room += str_room(kv->key) + str_room(kv->value);
+    }
+    for (int i = 0; i < v.domains->nelts; i++) {
+        room += str_room(APR_ARRAY_IDX(v.domains, i, const char *));
+    }
+    FUZZ_CHECK(room <= n && orgs_check_id(v.id, "org_") && v.name);
+    if (o) {
+        FUZZ_CHECK(strcmp(v.id, o->id) == 0 && strcmp(v.name, o->name) == 0 &&
+                   str_same(v.display_name, o->display_name) && v.created == o->created &&
+                   v.updated == o->updated && v.meta->nelts == o->meta->nelts &&
+                   v.domains->nelts == o->domains->nelts);
+        for (int i = 0; i < v.meta->nelts; i++) {
+            const orgs_kv_t *a = &APR_ARRAY_IDX(v.meta, i, orgs_kv_t);
+            const orgs_kv_t *b = &APR_ARRAY_IDX(o->meta, i, orgs_kv_t);
+            FUZZ_CHECK(strcmp(a->key, b->key) == 0 && strcmp(a->value, b->value) == 0);
+        }
+        for (int i = 0; i < v.domains->nelts; i++) {
+            FUZZ_CHECK(strcmp(APR_ARRAY_IDX(v.domains, i, const char *),
+                              APR_ARRAY_IDX(o->domains, i, const char *)) == 0);
+        }
+    }
+}
+
+static void do_user_view(const unsigned char *d, size_t n, const orgs_user_t *u, apr_pool_t *p)
+{
+    orgs_user_t v;
+    orgs_err_t err;
+    if (n == 0 || d[0] != REC_USER_TAG) {
+        return;
+    }
+    int ok = st_user_view(d, n, NULL, 0, &v, p, &err) == APR_SUCCESS;
+    FUZZ_CHECK(ok || !u);
+    if (!ok) {
+        return;
+    }
+    FUZZ_CHECK(str_room(v.sub) + str_room(v.email) + str_room(v.name) <= n &&
+               orgs_check_id(v.id, "usr_") && orgs_check_id(v.conn_id, "con_"));
+    if (u) {
+        FUZZ_CHECK(strcmp(v.id, u->id) == 0 && strcmp(v.conn_id, u->conn_id) == 0 &&
+                   str_same(v.sub, u->sub) && str_same(v.email, u->email) &&
+                   str_same(v.name, u->name) && v.created == u->created &&
+                   v.last_login == u->last_login);
+    }
+}
+
 /* An accepted record is one the encoder writes: the same bytes back. */
 static void do_org(const unsigned char *d, size_t n, apr_pool_t *p)
 {
@@ -71,8 +146,10 @@ static void do_org(const unsigned char *d, size_t n, apr_pool_t *p)
     st_bytes_t back;
     orgs_err_t err;
     if (st_org_decode(d, n, &o, p, &err) != APR_SUCCESS) {
+        do_org_view(d, n, NULL, p);
         return;
     }
+    do_org_view(d, n, o, p);
     FUZZ_CHECK(orgs_check_id(o->id, "org_") && o->name && o->meta && o->domains);
     FUZZ_CHECK(st_org_encode(o, &back, p, &err) == APR_SUCCESS);
     FUZZ_CHECK(back.size == n && memcmp(back.data, d, n) == 0);
@@ -84,8 +161,10 @@ static void do_user(const unsigned char *d, size_t n, apr_pool_t *p)
     st_bytes_t back;
     orgs_err_t err;
     if (st_user_decode(d, n, &u, p, &err) != APR_SUCCESS) {
+        do_user_view(d, n, NULL, p);
         return;
     }
+    do_user_view(d, n, u, p);
     FUZZ_CHECK(orgs_check_id(u->id, "usr_") && orgs_check_id(u->conn_id, "con_"));
     FUZZ_CHECK(st_user_encode(u, &back, p, &err) == APR_SUCCESS);
     FUZZ_CHECK(back.size == n && memcmp(back.data, d, n) == 0);

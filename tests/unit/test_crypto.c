@@ -1,5 +1,6 @@
 /* Unit tests for src/core/crypto.c: AEAD roundtrip and tampering, key derivation
  * and loading, known-answer vectors, base64url strictness, random ids. */
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -396,6 +397,38 @@ START_TEST(sha256_vectors)
 }
 END_TEST
 
+/* Threads hashing at once get the right digests (the algorithm is
+ * fetched once per process and shared). */
+static void *sha256_thread(void *arg)
+{
+    static const unsigned char abc[32] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
+                                          0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+                                          0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
+                                          0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+    unsigned char md[32];
+    int *ok = arg; /* no pool here: pools are not shared between threads */
+    *ok = 1;
+    for (int i = 0; i < 200; i++) {
+        *ok &= orgs_crypto_sha256("abc", 3, md) == APR_SUCCESS && memcmp(md, abc, 32) == 0;
+        *ok &= orgs_crypto_sha256(NULL, 0, md) == APR_SUCCESS && md[0] == 0xe3 && md[31] == 0x55;
+    }
+    return NULL;
+}
+
+START_TEST(sha256_per_thread)
+{
+    pthread_t t[4];
+    int ok[4];
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(pthread_create(&t[i], NULL, sha256_thread, &ok[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+        ck_assert_int_eq(ok[i], 1);
+    }
+}
+END_TEST
+
 /* ---- base64 */
 
 static const char *const b64_plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
@@ -591,6 +624,7 @@ static Suite *crypto_suite(void)
     tcase_add_test(tc, load_bad_source);
     tcase_add_test(tc, hmac_rfc4231_case2);
     tcase_add_test(tc, sha256_vectors);
+    tcase_add_test(tc, sha256_per_thread);
     tcase_add_test(tc, b64url_rfc4648_vectors);
     tcase_add_test(tc, b64url_alphabet);
     tcase_add_test(tc, b64url_rejects);

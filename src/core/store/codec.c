@@ -41,24 +41,25 @@ int st_id_pack(const char *s, const char *prefix, unsigned char out[ID_BIN])
     return (int)ok;
 }
 
-/* The text id of a packed one; 0 if a 6-bit group is no base62 digit. */
+/* The text id of a packed one; 0 if a 6-bit group is no base62 digit.
+ * Without a branch per character: it runs a few times per request. */
 int st_id_unpack(const unsigned char *in, const char *prefix, char out[ID_LEN + 1])
 {
+    unsigned bad = 0;
     memcpy(out, prefix, 4);
     for (int h = 0; h < 2; h++) {
-        apr_uint64_t v = 0;
-        for (int b = 0; b < 6; b++) {
-            v = v << 8 | in[6 * h + b];
-        }
+        const unsigned char *b = in + 6 * h;
+        apr_uint64_t v = (apr_uint64_t)b[0] << 40 | (apr_uint64_t)b[1] << 32 |
+                         (apr_uint64_t)b[2] << 24 | (apr_uint64_t)b[3] << 16 |
+                         (apr_uint64_t)b[4] << 8 | b[5];
         for (int i = 7; i >= 0; i--, v >>= 6) {
-            if ((v & 63) >= 62) {
-                return 0;
-            }
-            out[4 + 8 * h + i] = orgs_text_base62_alphabet[v & 63];
+            unsigned d = (unsigned)(v & 63);
+            bad |= d + 2; /* bit 6 set for 62 and 63 only */
+            out[4 + 8 * h + i] = orgs_text_base62_alphabet[d > 61 ? 0 : d];
         }
     }
     out[ID_LEN] = '\0';
-    return 1;
+    return !(bad & 64);
 }
 
 void st_put_u64le(unsigned char *b, apr_uint64_t v)
@@ -68,13 +69,20 @@ void st_put_u64le(unsigned char *b, apr_uint64_t v)
     }
 }
 
+/* Several per request: one load where the byte order allows. */
 apr_uint64_t st_get_u64le(const unsigned char *b)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    apr_uint64_t v;
+    memcpy(&v, b, 8);
+    return v;
+#else
     apr_uint64_t v = 0;
     for (int i = 7; i >= 0; i--) {
         v = (v << 8) | b[i];
     }
     return v;
+#endif
 }
 
 void st_put_u64be(unsigned char *b, apr_uint64_t v)
@@ -340,6 +348,7 @@ int st_srec_open(const void *rec, size_t size, srec_t *r)
         (r->exports_len && r->exports[r->exports_len - 1] != '\0')) {
         return 0;
     }
+    r->nexports = 0;
     if (d[0] != SREC_TAG) {
         r->exports_len = 0; /* old claim pairs: not exports */
         return 1;
@@ -348,6 +357,7 @@ int st_srec_open(const void *rec, size_t size, srec_t *r)
     for (const char *c = r->exports, *end = c + r->exports_len; c < end; strings++) {
         c = (const char *)memchr(c, '\0', (size_t)(end - c)) + 1; /* the block ends with a NUL */
     }
+    r->nexports = strings / 3;
     return strings % 3 == 0;
 }
 
@@ -399,19 +409,23 @@ apr_status_t st_srec_encode(const orgs_session_t *s, const char *conn_name, st_b
     return APR_SUCCESS;
 }
 
+/* The array made to size and filled in place (st_srec_open counted the
+ * triples and checked that the block ends with a NUL). */
 apr_array_header_t *st_srec_exports(const srec_t *r, apr_pool_t *p)
 {
-    apr_array_header_t *a = apr_array_make(p, 8, sizeof(orgs_export_t));
-    char *c = r->exports_len ? apr_pmemdup(p, r->exports, r->exports_len) : NULL;
-    for (size_t off = 0; off < r->exports_len;) {
-        orgs_export_t *e = apr_array_push(a);
-        e->env = c + off;
-        off += strlen(c + off) + 1;
-        e->header = c + off;
-        off += strlen(c + off) + 1;
-        e->value = c + off;
-        off += strlen(c + off) + 1;
+    int n = (int)r->nexports;
+    apr_array_header_t *a = apr_array_make(p, n ? n : 1, sizeof(orgs_export_t));
+    char *c = n ? apr_pmemdup(p, r->exports, r->exports_len) : NULL;
+    orgs_export_t *e = (orgs_export_t *)a->elts;
+    for (int i = 0; i < n; i++, e++) {
+        e->env = c;
+        c += strlen(c) + 1;
+        e->header = c;
+        c += strlen(c) + 1;
+        e->value = c;
+        c += strlen(c) + 1;
     }
+    a->nelts = n;
     return a;
 }
 

@@ -155,6 +155,7 @@ typedef struct {
     size_t conn_name_len;
     const char *exports; /* "env\0header\0value\0"...; empty in an old record */
     size_t exports_len;
+    size_t nexports; /* triples in exports */
 } srec_t;
 
 /* 1 and r filled (pointing into d) if d is a well-formed record (of any
@@ -209,6 +210,24 @@ apr_status_t st_org_read(const void *d, size_t size, orgs_org_t **out, apr_pool_
                          orgs_err_t *err);
 apr_status_t st_user_read(const void *d, size_t size, orgs_user_t **out, apr_pool_t *p,
                           orgs_err_t *err);
+
+/* An id the caller already has as text, with its packed bytes. */
+typedef struct {
+    const unsigned char *bin; /* ID_BIN bytes */
+    const char *text;         /* prefix + 16 base62 */
+} st_id_known_t;
+
+/* The per-request readers (either format, into *out). A binary record is
+ * one the store wrote after its encoder checked it: its strings are not
+ * checked again for UTF-8 or NUL, nor its metadata keys and domains for
+ * order; every length and bound still is, so a damaged file cannot make
+ * them read outside the record. An id equal to one of known (nknown of
+ * them, same prefix) is that text, not a new copy. ORGS_ESTORE when the
+ * bytes are not a record. */
+apr_status_t st_org_view(const void *d, size_t size, const st_id_known_t *known, int nknown,
+                         orgs_org_t *out, apr_pool_t *p, orgs_err_t *err);
+apr_status_t st_user_view(const void *d, size_t size, const st_id_known_t *known, int nknown,
+                          orgs_user_t *out, apr_pool_t *p, orgs_err_t *err);
 
 /* ---- JSON records (codec_json.c) -------------------------------------- */
 

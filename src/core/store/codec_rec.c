@@ -51,6 +51,11 @@ typedef struct {
     size_t size, at;
     apr_pool_t *p;
     int ok;
+    int trusted;                /* a record the store wrote: no UTF-8/NUL/order checks */
+    char *arena;                /* the strings' copies, NUL-ended: at most size bytes */
+    size_t used;                /* of arena */
+    const st_id_known_t *known; /* ids the caller has as text already */
+    int nknown;
 } rd_t;
 
 static const unsigned char *r_bytes(rd_t *r, size_t n)
@@ -77,8 +82,11 @@ static apr_time_t r_time(rd_t *r)
     return b ? (apr_time_t)st_get_u64le(b) : 0;
 }
 
-/* A string copied into p: no NUL inside, valid UTF-8 (what the JSON records
- * required); NULL for REC_NULL when optional, else corrupt. */
+/* A string copied into the record's arena: no NUL inside, valid UTF-8
+ * (what the JSON records required; not checked again for a trusted
+ * record); NULL for REC_NULL when optional, else corrupt. Every string
+ * takes its 4-byte length plus its bytes in the record and its bytes plus
+ * a NUL in the arena, so an arena of the record's size always has room. */
 static const char *r_str(rd_t *r, int optional)
 {
     apr_uint32_t n = r_u32(r);
@@ -87,16 +95,27 @@ static const char *r_str(rd_t *r, int optional)
         return NULL;
     }
     const unsigned char *b = r_bytes(r, n);
-    if (!b || memchr(b, '\0', n) || !orgs_text_utf8_valid((const char *)b, n, 0)) {
+    if (!b ||
+        (!r->trusted && (memchr(b, '\0', n) || !orgs_text_utf8_valid((const char *)b, n, 0)))) {
         r->ok = 0;
         return NULL;
     }
-    return apr_pstrmemdup(r->p, (const char *)b, n);
+    char *c = r->arena + r->used;
+    memcpy(c, b, n);
+    c[n] = '\0';
+    r->used += (size_t)n + 1;
+    return c;
 }
 
+/* A packed id as text: the caller's own copy when it has the same id. */
 static const char *r_id(rd_t *r, const char *prefix)
 {
     const unsigned char *b = r_bytes(r, ID_BIN);
+    for (int i = 0; b && i < r->nknown; i++) {
+        if (memcmp(b, r->known[i].bin, ID_BIN) == 0 && memcmp(r->known[i].text, prefix, 4) == 0) {
+            return r->known[i].text;
+        }
+    }
     const char *id = b ? st_id_str(b, prefix, r->p) : NULL;
     r->ok = r->ok && id;
     return id;
@@ -110,6 +129,11 @@ static int r_head(rd_t *r, const void *d, size_t size, unsigned char tag, apr_po
     r->at = 0;
     r->p = p;
     r->ok = 1;
+    r->trusted = 0;
+    r->arena = apr_palloc(p, size ? size : 1);
+    r->used = 0;
+    r->known = NULL;
+    r->nknown = 0;
     const unsigned char *h = r_bytes(r, 2);
     return h && h[0] == tag && h[1] == REC_VERSION;
 }
@@ -191,12 +215,15 @@ apr_status_t st_org_encode(const orgs_org_t *o, st_bytes_t *out, apr_pool_t *p, 
     return APR_SUCCESS;
 }
 
-apr_status_t st_org_decode(const void *d, size_t size, orgs_org_t **out, apr_pool_t *p,
-                           orgs_err_t *err)
+/* Into o (zeroed by the caller); trusted, known: as in st_org_view. */
+static int org_decode(const void *d, size_t size, orgs_org_t *o, int trusted,
+                      const st_id_known_t *known, int nknown, apr_pool_t *p)
 {
     rd_t r;
-    orgs_org_t *o = apr_pcalloc(p, sizeof(*o));
     int ok = r_head(&r, d, size, REC_ORG_TAG, p);
+    r.trusted = trusted;
+    r.known = known;
+    r.nknown = nknown;
     o->id = r_id(&r, "org_");
     o->created = r_time(&r);
     o->updated = r_time(&r);
@@ -210,14 +237,15 @@ apr_status_t st_org_decode(const void *d, size_t size, orgs_org_t **out, apr_poo
         orgs_kv_t *kv = apr_array_push(o->meta);
         kv->key = r_str(&r, 0);
         kv->value = r_str(&r, 0);
-        ok = r.ok && (i == 0 || strcmp((kv - 1)->key, kv->key) < 0);
+        ok = r.ok && (trusted || i == 0 || strcmp((kv - 1)->key, kv->key) < 0);
     }
     n = r_u32(&r);
     ok = ok && r.ok && n <= (size - r.at) / 4;
     o->domains = apr_array_make(p, ok && n ? (int)n : 1, sizeof(const char *));
     for (apr_uint32_t i = 0; ok && i < n; i++) {
         const char *dom = r_str(&r, 0);
-        ok = r.ok && (i == 0 || strcmp(APR_ARRAY_IDX(o->domains, i - 1, const char *), dom) < 0);
+        ok = r.ok &&
+             (trusted || i == 0 || strcmp(APR_ARRAY_IDX(o->domains, i - 1, const char *), dom) < 0);
         APR_ARRAY_PUSH(o->domains, const char *) = dom;
     }
     if (ok && r.ok && r.at < size) {
@@ -225,7 +253,14 @@ apr_status_t st_org_decode(const void *d, size_t size, orgs_org_t **out, apr_poo
         o->color_primary = r_str(&r, 1);
         o->color_page_background = r_str(&r, 1);
     }
-    if (!ok || !r.ok || r.at != size) {
+    return ok && r.ok && r.at == size;
+}
+
+apr_status_t st_org_decode(const void *d, size_t size, orgs_org_t **out, apr_pool_t *p,
+                           orgs_err_t *err)
+{
+    orgs_org_t *o = apr_pcalloc(p, sizeof(*o));
+    if (!org_decode(d, size, o, 0, NULL, 0, p)) {
         return orgs_err_set(err, ORGS_ESTORE, "corrupt organization record");
     }
     *out = o;
@@ -261,12 +296,14 @@ apr_status_t st_user_encode(const orgs_user_t *u, st_bytes_t *out, apr_pool_t *p
     return APR_SUCCESS;
 }
 
-apr_status_t st_user_decode(const void *d, size_t size, orgs_user_t **out, apr_pool_t *p,
-                            orgs_err_t *err)
+static int user_decode(const void *d, size_t size, orgs_user_t *u, int trusted,
+                       const st_id_known_t *known, int nknown, apr_pool_t *p)
 {
     rd_t r;
-    orgs_user_t *u = apr_pcalloc(p, sizeof(*u));
     int ok = r_head(&r, d, size, REC_USER_TAG, p);
+    r.trusted = trusted;
+    r.known = known;
+    r.nknown = nknown;
     u->id = r_id(&r, "usr_");
     u->conn_id = r_id(&r, "con_");
     u->created = r_time(&r);
@@ -274,7 +311,14 @@ apr_status_t st_user_decode(const void *d, size_t size, orgs_user_t **out, apr_p
     u->sub = r_str(&r, 1);
     u->email = r_str(&r, 1);
     u->name = r_str(&r, 1);
-    if (!ok || !r.ok || r.at != size) {
+    return ok && r.ok && r.at == size;
+}
+
+apr_status_t st_user_decode(const void *d, size_t size, orgs_user_t **out, apr_pool_t *p,
+                            orgs_err_t *err)
+{
+    orgs_user_t *u = apr_pcalloc(p, sizeof(*u));
+    if (!user_decode(d, size, u, 0, NULL, 0, p)) {
         return orgs_err_set(err, ORGS_ESTORE, "corrupt user record");
     }
     *out = u;
@@ -312,4 +356,47 @@ apr_status_t st_user_read(const void *d, size_t size, orgs_user_t **out, apr_poo
         json_decref(j);
     }
     return rv == APR_SUCCESS ? rv : orgs_err_set(err, ORGS_ESTORE, "corrupt user record");
+}
+
+/* The request path's readers: a binary record decoded trusted, one of
+ * format version 1 through the JSON reader. */
+apr_status_t st_org_view(const void *d, size_t size, const st_id_known_t *known, int nknown,
+                         orgs_org_t *out, apr_pool_t *p, orgs_err_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (size > 0 && *(const unsigned char *)d == REC_ORG_TAG) {
+        return org_decode(d, size, out, 1, known, nknown, p)
+                   ? APR_SUCCESS
+                   : orgs_err_set(err, ORGS_ESTORE, "corrupt organization record");
+    }
+    orgs_org_t *o;
+    apr_status_t rv = st_org_read(d, size, &o, p, err);
+    if (rv == APR_SUCCESS && !orgs_check_id(o->id, "org_")) {
+        rv = orgs_err_set(err, ORGS_ESTORE, "corrupt organization record");
+    }
+    if (rv == APR_SUCCESS) {
+        *out = *o; /* the ids are base62 text in either format */
+    }
+    return rv;
+}
+
+apr_status_t st_user_view(const void *d, size_t size, const st_id_known_t *known, int nknown,
+                          orgs_user_t *out, apr_pool_t *p, orgs_err_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (size > 0 && *(const unsigned char *)d == REC_USER_TAG) {
+        return user_decode(d, size, out, 1, known, nknown, p)
+                   ? APR_SUCCESS
+                   : orgs_err_set(err, ORGS_ESTORE, "corrupt user record");
+    }
+    orgs_user_t *u;
+    apr_status_t rv = st_user_read(d, size, &u, p, err);
+    if (rv == APR_SUCCESS &&
+        (!orgs_check_id(u->id, "usr_") || !orgs_check_id(u->conn_id, "con_"))) {
+        rv = orgs_err_set(err, ORGS_ESTORE, "corrupt user record");
+    }
+    if (rv == APR_SUCCESS) {
+        *out = *u;
+    }
+    return rv;
 }

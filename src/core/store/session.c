@@ -244,14 +244,17 @@ static apr_status_t session_open(orgs_store_t *st, MDB_txn *txn, const unsigned 
 }
 
 /* The hot path: one record decoded without a parser, the membership found
- * inside the user's packed record, the org and the user decoded, the
- * connection only looked up (its name is in the session record). */
+ * inside the user's packed record, the org and the user decoded as records
+ * the store wrote (st_org_view: bounds checked, strings not re-validated;
+ * the ids the session already has are not unpacked again). The connection
+ * (its name is in the session record) is only looked up when the user is
+ * bound to another one: deleting a connection deletes its users in the
+ * same transaction (conn.c), so the user's record standing for the
+ * session's connection says the connection stands too. */
 static apr_status_t session_view(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
                                  apr_time_t now, apr_interval_time_t idle,
                                  orgs_session_view_t **out, apr_pool_t *p, orgs_err_t *err)
 {
-    orgs_org_t *o;
-    orgs_user_t *u;
     srec_t r;
     ment_t e;
     kbuf_t k;
@@ -268,9 +271,23 @@ static apr_status_t session_view(orgs_store_t *st, MDB_txn *txn, const unsigned 
     if (session_expired(s, now, idle)) {
         return orgs_err_set(err, ORGS_EEXPIRED, "session expired");
     }
+    const st_id_known_t known[] = {{r.org, s->org_id}, {r.user, s->user_id}, {r.conn, s->conn_id}};
     if ((rv = st_member_load_packed(st, txn, r.org, r.user, &e, err)) != APR_SUCCESS ||
-        (rv = st_org_load(st, txn, s->org_id, &o, p, err)) != APR_SUCCESS ||
-        (rv = st_user_load(st, txn, s->user_id, &u, p, err)) != APR_SUCCESS ||
+        (rv = st_kv_get(txn, DB(st, ORGS), st_kb1(&k, s->org_id), &v, err, "organization")) !=
+            APR_SUCCESS) {
+        return rv;
+    }
+    if (st_org_view(v.mv_data, v.mv_size, known, 1, &vw->org, p, err) != APR_SUCCESS) {
+        return orgs_err_set(err, ORGS_ESTORE, "corrupt organization %s", s->org_id);
+    }
+    if ((rv = st_kv_get(txn, DB(st, USERS), st_kb1(&k, s->user_id), &v, err, "user")) !=
+        APR_SUCCESS) {
+        return rv == APR_NOTFOUND ? orgs_err_set(err, rv, "user '%s' not found", s->user_id) : rv;
+    }
+    if (st_user_view(v.mv_data, v.mv_size, known + 1, 2, &vw->user, p, err) != APR_SUCCESS) {
+        return orgs_err_set(err, ORGS_ESTORE, "corrupt user %s", s->user_id);
+    }
+    if (vw->user.conn_id != s->conn_id && /* known[2]: the same packed id */
         (rv = st_kv_get(txn, DB(st, CONNS), st_kb1(&k, s->conn_id), &v, err, "connection")) !=
             APR_SUCCESS) {
         return rv;
@@ -279,8 +296,6 @@ static apr_status_t session_view(orgs_store_t *st, MDB_txn *txn, const unsigned 
     vw->member.user_id = s->user_id;
     vw->member.created = e.created;
     vw->member.roles = st_roles_decode(&e, p);
-    vw->org = *o;
-    vw->user = *u;
     vw->conn_name = apr_pstrmemdup(p, r.conn_name, r.conn_name_len);
     s->exports = st_srec_exports(&r, p);
     *out = vw;
