@@ -21,6 +21,7 @@
 #include "env.h"
 #include "fixups.h"
 #include "status.h"
+#include "replica.h"
 #include "backchan.h"
 
 /* Reader slots beyond httpd's own threads: orgctl runs and old children
@@ -196,7 +197,9 @@ static int orgs_hook_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     orgs_status_post_config(pconf, s);
-    return probe_stores(ptemp, s);
+    int rc = probe_stores(ptemp, s);
+    /* a PostgreSQL store: one replicator per node keeps the replica */
+    return rc == OK ? orgs_replica_start(pconf, s) : rc;
 }
 
 /* The LMDB environment is opened here, in each child, after httpd dropped
