@@ -211,6 +211,57 @@ test('a node stopped while the database changes catches up when it starts', asyn
   assert.doesNotMatch(b.errorLog(mark), /ORGS00838/);
 });
 
+test('migrate: an LMDB store into an empty database and back, ids and secrets kept', async (t) => {
+  if (skip) return t.skip(skip);
+  const h = nodes[0];
+  const key = ['--key-file', h.keyFile];
+  const lmdb = fs.mkdtempSync(`${h.root}/lmdb-`);
+  const back = fs.mkdtempSync(`${h.root}/back-`);
+  const rep = fs.mkdtempSync(`${h.root}/rep-`);
+  const ctl = (...args) => run(ORGCTL, [...key, ...args]);
+  const secret = writeSecretFile(h.confDir, 'mig', 'mig-secret');
+  for (const args of [['org', 'create', 'm1', '--domain', 'm1.example.com', '--meta', 'tier=gold'],
+    ['conn', 'create', 'c1', '--issuer', op.issuer, '--client-id', 'x', '--client-secret-file', secret, '--no-check'],
+    ['org', 'enable-conn', 'm1', 'c1', '--auto-membership'],
+    ['member', 'add', 'm1', '--connection', 'c1', '--email', 'z@m1.example.com', '--role', 'admin'],
+    ['invite', 'create', 'm1', 'y@m1.example.com']]) {
+    const r = await ctl('-s', lmdb, ...args);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const uri = await pg.createdb('migrated');
+  let r = await ctl('-s', lmdb, 'migrate', '--to', uri);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^6 objects copied to postgresql:\/\/orgs@127\.0\.0\.1:\d+\/migrated\n$/);
+  // only into an empty database
+  r = await ctl('-s', lmdb, 'migrate', '--to', uri);
+  assert.equal(r.code, 4);
+  assert.match(r.stderr, /^orgctl: migrate: .*the database is not empty\n$/);
+  // the same kind on both sides is a usage error
+  r = await ctl('-s', lmdb, 'migrate', '--to', back);
+  assert.equal(r.code, 2);
+  // back into LMDB: the same export, ids included (the secret opens)
+  r = await ctl('-s', uri, 'migrate', '--to', back);
+  assert.equal(r.code, 0, r.stderr);
+  const exp = async (s) => (await ctl('-s', s, 'export')).stdout.trim().split('\n').sort();
+  assert.deepEqual(await exp(back), await exp(lmdb));
+  assert.deepEqual(await exp(uri), await exp(lmdb));
+  r = await ctl('-s', back, 'check');
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /secrets: 1 of 1 decrypt/);
+  // a replica directory brought up to date once
+  r = await ctl('-s', uri, 'replicate', rep);
+  assert.equal(r.stdout, 'rebuilt, 0 changes applied\n', r.stderr);
+  r = await ctl('-s', uri, 'member', 'remove', 'm1', '--connection', 'c1', '--email', 'z@m1.example.com');
+  assert.equal(r.code, 0, r.stderr);
+  r = await ctl('-s', uri, 'replicate', rep);
+  assert.equal(r.stdout, '1 changes applied\n', r.stderr);
+  assert.equal((await ctl('-s', rep, 'member', 'list', 'm1')).stdout.trim().split('\n').length, 1);
+  // LMDB-only commands are refused on a database
+  r = await ctl('-s', uri, 'check');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^orgctl: check: works on an LMDB store/);
+});
+
 test('PostgreSQL down: sessions keep working, writes exit 5, everything recovers by itself', async (t) => {
   if (skip) return t.skip(skip);
   const carol = [];

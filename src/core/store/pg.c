@@ -208,7 +208,7 @@ static apr_status_t schema_version(orgs_pg_t *pg, int *version, orgs_err_t *err)
 
 apr_status_t orgs_pg_init(orgs_pg_t *pg, int *created, orgs_err_t *err)
 {
-    int version;
+    int version = 0;
     apr_status_t rv = st_pg_exec(pg, "BEGIN", 0, NULL, NULL, err);
     *created = 0;
     /* two inits at once: the second waits, then finds the schema */
@@ -238,7 +238,7 @@ apr_status_t orgs_pg_init(orgs_pg_t *pg, int *created, orgs_err_t *err)
 
 apr_status_t orgs_pg_schema_check(orgs_pg_t *pg, orgs_err_t *err)
 {
-    int version;
+    int version = 0;
     apr_status_t rv = schema_version(pg, &version, err);
     if (rv == APR_SUCCESS && version != ORGS_PG_SCHEMA_VERSION) {
         rv = orgs_err_set(err, ORGS_EVERSION,

@@ -72,17 +72,31 @@ class Postgres {
     if (r.code !== 0) throw new Error(`initdb failed: ${r.stderr}`);
   }
 
+  // After a kill, the old backends may hold the shared memory a moment:
+  // the start is tried again for a few seconds.
   async start() {
     const opts = `-k ${this.dir} -p ${this.port} -h 127.0.0.1 -c fsync=off ` +
       '-c synchronous_commit=off -c full_page_writes=off';
-    const r = await this.#as('pg_ctl', ['-D', this.dataDir, '-o', opts, '-l',
-      join(this.dir, 'postgres.log'), '-w', '-t', '60', 'start'], { timeoutMs: 90000 });
+    let r;
+    for (let i = 0; i < 20; i++) {
+      r = await this.#as('pg_ctl', ['-D', this.dataDir, '-o', opts, '-l',
+        join(this.dir, 'postgres.log'), '-w', '-t', '60', 'start'], { timeoutMs: 90000 });
+      if (r.code === 0) break;
+      await sleep(500);
+    }
     if (r.code !== 0) {
       throw new Error(`pg_ctl start failed: ${r.stderr}${r.stdout}\n${this.log()}`);
     }
     this.pid = readPid(this.dataDir);
     running.add(this);
     return this;
+  }
+
+  // A new empty database; its URI.
+  async createdb(name) {
+    const r = await this.#as('createdb', ['-h', '127.0.0.1', '-p', String(this.port), '-U', this.user, name]);
+    if (r.code !== 0) throw new Error(`createdb failed: ${r.stderr}`);
+    return `postgresql://${this.user}@127.0.0.1:${this.port}/${name}`;
   }
 
   log() {
@@ -93,28 +107,30 @@ class Postgres {
     }
   }
 
-  async #waitGone(timeoutMs) {
+  async #waitGone(pid, timeoutMs) {
     const deadline = Date.now() + timeoutMs;
-    while (this.pid && alive(this.pid) && Date.now() < deadline) await sleep(50);
+    while (pid && alive(pid) && Date.now() < deadline) await sleep(50);
   }
 
   // Fast shutdown by PID (SIGINT), SIGKILL when it lingers.
   async stop() {
-    if (!this.pid) return;
+    const pid = this.pid;
+    if (!pid) return;
     try {
-      process.kill(this.pid, 'SIGINT');
+      process.kill(pid, 'SIGINT');
     } catch {
       // gone
     }
-    await this.#waitGone(20000);
+    await this.#waitGone(pid, 20000);
     this.killSync();
   }
 
   // An outage: the postmaster killed outright (its backends exit with it).
+  // Its backends notice and exit by themselves; start() waits for them.
   async kill() {
+    const pid = this.pid;
     this.killSync();
-    await this.#waitGone(10000);
-    await sleep(200);
+    await this.#waitGone(pid, 10000);
   }
 
   killSync() {
