@@ -23,6 +23,7 @@
 #include "status.h"
 #include "shared.h"
 #include "admin_httpd.h"
+#include "replica.h"
 #include "backchan.h"
 
 /* Reader slots beyond httpd's own threads: orgctl runs and old children
@@ -199,7 +200,9 @@ static int orgs_hook_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t
     }
     orgs_status_post_config(pconf, s);
     orgs_shared_post_config(s);
-    return probe_stores(ptemp, s);
+    int rc = probe_stores(ptemp, s);
+    /* a PostgreSQL store: one replicator per node keeps the replica */
+    return rc == OK ? orgs_replica_start(pconf, s) : rc;
 }
 
 /* The LMDB environment is opened here, in each child, after httpd dropped

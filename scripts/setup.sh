@@ -8,7 +8,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 
 APT_PACKAGES="apache2 apache2-dev liblmdb-dev lmdb-utils libjansson-dev libcurl4-openssl-dev
   libssl-dev check autoconf automake libtool pkg-config make gcc chromium fonts-ipafont-gothic curl python3
-  clang-format cppcheck debhelper dpkg-dev fakeroot lintian file"
+  clang-format cppcheck debhelper dpkg-dev fakeroot lintian file postgresql libpq-dev"
 
 missing=""
 for pkg in $APT_PACKAGES; do

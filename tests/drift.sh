@@ -103,7 +103,7 @@ done
 # mention these libraries in comments)
 only_in() { # PATTERN WHAT ALLOWED-REGEX
     for src in $(grep -rlE --include='*.c' "$1" "$srcdir/src" "$srcdir/tools" "$srcdir/mod_auth_orgs.c"
-        grep -rlE --include='*.h' '#include *<(lmdb\.h|curl/|openssl/)' "$srcdir/src" "$srcdir/tools" |
+        grep -rlE --include='*.h' '#include *<(lmdb\.h|curl/|openssl/|libpq-fe\.h)' "$srcdir/src" "$srcdir/tools" |
         xargs -r grep -lE "$1"); do
         rel=${src#"$srcdir"/}
         echo "$rel" | grep -qE "$3" || fail "$rel uses $2 (only $3 may)"
@@ -112,6 +112,7 @@ only_in() { # PATTERN WHAT ALLOWED-REGEX
 only_in '#include *<lmdb\.h>|MDB_txn|MDB_env|mdb_[a-z_]+\(' 'LMDB' '^src/core/store/'
 only_in '#include *<curl/|curl_[a-z_]+\(' 'libcurl' '^src/core/http\.c$'
 only_in '#include *<openssl/' 'OpenSSL' '^src/core/(crypto|jose)\.c$'
+only_in '#include *<libpq-fe\.h>|PGconn|PGresult|PQ[a-z][A-Za-z]+\(' 'libpq' '^src/core/store/pg[a-z_]*\.[ch]$'
 # the store's private headers stay private
 for src in $(grep -rlE '#include *"(store/)?(store_int|codec)\.h"' "$srcdir/src" "$srcdir/tools" "$srcdir/mod_auth_orgs.c"); do
     rel=${src#"$srcdir"/}

@@ -21,6 +21,7 @@
 #include "netaddr.h"
 #include "config.h"
 #include "private.h"
+#include "replica.h"
 
 /* ---- helpers --------------------------------------------------------- */
 
@@ -69,6 +70,9 @@ static const char *set_store(cmd_parms *cmd, void *dummy, const char *arg)
     const char *path = ap_server_root_relative(cmd->pool, arg);
     apr_finfo_t fi;
 
+    if (orgs_pg_uri_is(arg)) {
+        return orgs_replica_set_source(cmd, arg);
+    }
     if (!*arg || !path) {
         return bad(cmd, "invalid path", arg);
     }
@@ -370,6 +374,8 @@ static const char *set_dir_flag(cmd_parms *cmd, void *dcv, int flag)
 const command_rec orgs_config_cmds[] = {
     AP_INIT_TAKE1("OrgsStore", set_store, NULL, RSRC_CONF,
                   "LMDB environment directory of the organization store"),
+    AP_INIT_TAKE1("OrgsStoreReplica", orgs_replica_set_dir, NULL, RSRC_CONF,
+                  "this node's LMDB replica of an OrgsStore postgresql://... store"),
     AP_INIT_TAKE1("OrgsStoreMaxSize", set_store_max_size, NULL, RSRC_CONF,
                   "maximum size of the store (LMDB map size), e.g. 1G"),
     AP_INIT_TAKE1("OrgsCryptoKey", set_crypto_key, NULL, RSRC_CONF,
@@ -503,6 +509,8 @@ void *orgs_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
     orgs_srv_cfg_t *sc = apr_pcalloc(p, sizeof(*sc));
 
     sc->store_dir = add->store_dir != NULL ? add->store_dir : base->store_dir;
+    sc->store_pg = add->store_dir != NULL ? add->store_pg : base->store_pg;
+    sc->store_replica = add->store_dir != NULL ? add->store_replica : base->store_replica;
     sc->store_max_size = add->store_max_size != 0 ? add->store_max_size : base->store_max_size;
     sc->key_source = add->key_source != NULL ? add->key_source : base->key_source;
     sc->endpoint = add->endpoint != NULL ? add->endpoint : base->endpoint;
@@ -700,6 +708,12 @@ static void apply_defaults(orgs_srv_cfg_t *sc)
 
 int orgs_config_check(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
+    /* first: without its replica, a PostgreSQL store has no directory */
+    for (server_rec *vs = s; vs; vs = vs->next) {
+        if (orgs_replica_check(vs, orgs_srv_cfg(vs)) != OK) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
     if (check_auth_type_uses(ap_conftree, s, ptemp) != OK ||
         orgs_config_pages_check(pconf, s) != OK) {
         return HTTP_INTERNAL_SERVER_ERROR;

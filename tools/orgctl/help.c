@@ -126,6 +126,20 @@ static const help_t helps[] = {
     {"backup", "Writes a compacted copy of the store to FILE (mode 0600), consistent\n"
                "while httpd and other commands write.\n\n"
                "  orgctl backup /var/backups/orgs-$(date +%F).mdb\n"},
+    {"init", "Creates the schema of a PostgreSQL store (or upgrades an older one), in\n"
+             "one transaction; safe to run again. The password comes from a passfile=\n"
+             "file in the URI, PGPASSFILE or ~/.pgpass, never from the URI itself.\n\n"
+             "  ORGS_STORE='postgresql://orgs@db1/orgs?passfile=/etc/apache2/orgs.pgpass' \\\n"
+             "      orgctl init\n"},
+    {"migrate", "Copies the store into the other kind: an LMDB store (-s DIR) into an\n"
+                "empty PostgreSQL database (schema created), or a PostgreSQL store into a\n"
+                "directory without a store. Secrets stay sealed: keep the same key.\n\n"
+                "  orgctl -s /var/lib/apache2/orgs migrate --to postgresql://orgs@db1/orgs\n"
+                "  ORGS_STORE=postgresql://orgs@db1/orgs orgctl migrate --to /srv/orgs-copy\n"},
+    {"replicate", "Brings an LMDB replica directory up to date with a PostgreSQL store\n"
+                  "once (rebuilt when new or of another database), as httpd's replicator\n"
+                  "does continuously; safe while httpd runs.\n\n"
+                  "  orgctl -s postgresql://orgs@db1/orgs replicate /var/cache/apache2/orgs\n"},
     {"restore", "Installs a backup as the store's data.mdb after checking it. Refused\n"
                 "while any process has the store open: stop httpd first.\n\n"
                 "  orgctl restore /var/backups/orgs-2026-11-30.mdb\n"},

@@ -14,6 +14,7 @@
 
 #include "orgctl.h"
 #include "parse.h"
+#include "pgstore.h"
 
 /* ---- the command table ------------------------------------------------ */
 
@@ -79,6 +80,10 @@ static const command_t commands[] = {
      "[--apache-dir DIR] [--no-network]"},
     {"backup", NULL, "", 1, 1, STORE_READ, KEY_NONE, cmd_backup, "FILE"},
     {"restore", NULL, "", 1, 1, STORE_NONE, KEY_OPTIONAL, cmd_restore, "FILE"},
+    {"init", NULL, "", 0, 0, STORE_NONE, KEY_NONE, cmd_init, ""},
+    {"migrate", NULL, "to=", 0, 0, STORE_NONE, KEY_OPTIONAL, cmd_migrate,
+     "--to (postgresql://URI | DIR)"},
+    {"replicate", NULL, "", 1, 1, STORE_NONE, KEY_NONE, cmd_replicate, "DIR"},
     {"help", NULL, "", 0, 2, STORE_NONE, KEY_NONE, cmd_help, "[COMMAND]"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -90,7 +95,7 @@ static void print_usage(FILE *fp, const char *group)
               "COMMAND ...\n\n"
               "Administers the mod_auth_orgs store, safely while httpd runs.\n\n"
               "options (before or after the command):\n"
-              "  -s, --store DIR    store directory (default: $ORGS_STORE)\n"
+              "  -s, --store DIR    store directory or postgresql://URI (default: $ORGS_STORE)\n"
               "  --key-file FILE    crypto key, as OrgsCryptoKey file: (default: "
               "$ORGS_KEY_FILE)\n"
               "  --max-size SIZE    LMDB map size, as OrgsStoreMaxSize (default: the size\n"
@@ -264,6 +269,10 @@ static int run(cli_t *c, int argc, const char *const *argv)
             print_usage(stdout, c->cmd && c->args->nelts ? cli_arg(c, 0) : NULL);
         }
         return RC_OK;
+    }
+    if (orgs_pg_uri_is(c->store_dir) &&
+        (c->cmd->store != STORE_NONE || c->cmd->fn == cmd_check || c->cmd->fn == cmd_restore)) {
+        return (rc = load_key(c)) != RC_OK ? rc : cli_pg_run(c);
     }
     if (c->cmd->store != STORE_NONE) {
         if ((rc = load_key(c)) != RC_OK ||

@@ -231,4 +231,13 @@ int cmd_doctor(cli_t *c);
 int cmd_backup(cli_t *c);
 int cmd_restore(cli_t *c);
 
+/* ---- cmd_pg.c: a PostgreSQL store -------------------------------------- */
+
+/* Runs c->cmd on a private copy of the database's snapshot and writes
+ * what it changed back in one transaction (the key is loaded). */
+int cli_pg_run(cli_t *c);
+int cmd_init(cli_t *c);
+int cmd_migrate(cli_t *c);
+int cmd_replicate(cli_t *c);
+
 #endif

@@ -317,3 +317,23 @@ apr_status_t orgs_store_conn_delete(orgs_store_t *st, const char *ref, apr_pool_
 {
     ST_RELEASE(st, txn, err, conn_drop(st, txn, ref, p, err));
 }
+
+/* For the replica (replica.c): a connection rewritten as another copy has
+ * it (secret sealed as it is), every session through it ended when it
+ * names another issuer or client; and its drop with cascade. */
+apr_status_t st_conn_rewrite(orgs_store_t *st, MDB_txn *txn, const orgs_conn_t *old,
+                             const orgs_conn_t *c, const char *sealed, apr_pool_t *p,
+                             orgs_err_t *err)
+{
+    apr_status_t rv = APR_SUCCESS;
+    if (strcmp(old->issuer, c->issuer) != 0 || strcmp(old->client_id, c->client_id) != 0) {
+        rv = conn_sessions_drop(st, txn, c, p, err);
+    }
+    return rv == APR_SUCCESS ? conn_write(st, txn, c, sealed, 0, err) : rv;
+}
+
+apr_status_t st_conn_drop(orgs_store_t *st, MDB_txn *txn, const char *id, apr_pool_t *p,
+                          orgs_err_t *err)
+{
+    return conn_drop(st, txn, id, p, err);
+}

@@ -113,3 +113,10 @@ apr_status_t orgs_store_invite_revoke(orgs_store_t *st, const char *id, apr_pool
 {
     ST_RELEASE(st, txn, err, invite_erase(st, txn, id, p, err));
 }
+
+/* For the replica (replica.c). */
+apr_status_t st_invite_erase(orgs_store_t *st, MDB_txn *txn, const char *id, apr_pool_t *p,
+                             orgs_err_t *err)
+{
+    return invite_erase(st, txn, id, p, err);
+}

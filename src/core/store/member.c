@@ -371,3 +371,11 @@ apr_status_t orgs_store_role_remove(orgs_store_t *st, const char *org_ref, const
 {
     ST_RELEASE(st, txn, err, role_change(st, txn, org_ref, user_id, roles, 0, p, err));
 }
+
+/* For the replica (replica.c): a membership's roles as another copy has
+ * them (its sessions stay). */
+apr_status_t st_member_rewrite(orgs_store_t *st, MDB_txn *txn, const orgs_member_t *m,
+                               apr_pool_t *p, orgs_err_t *err)
+{
+    return member_write(st, txn, m->org_id, m->user_id, m->roles, m->created, 0, p, err);
+}

@@ -538,3 +538,21 @@ apr_status_t orgs_store_org_conn_get(orgs_store_t *st, const char *org_id, const
     }
     ST_READ(st, txn, err, org_conn_load(st, txn, org_id, conn_id, out, p, err));
 }
+
+/* For the replica (replica.c): an org rewritten as another copy has it,
+ * its name and domain indexes moved with it; and its drop with cascade. */
+apr_status_t st_org_rewrite(orgs_store_t *st, MDB_txn *txn, const orgs_org_t *old,
+                            const orgs_org_t *o, apr_pool_t *p, orgs_err_t *err)
+{
+    apr_status_t rv = org_index(st, txn, old, 0, err);
+    if (rv == APR_SUCCESS) {
+        rv = org_write(st, txn, o, 0, p, err);
+    }
+    return rv == APR_SUCCESS ? org_index(st, txn, o, 1, err) : rv;
+}
+
+apr_status_t st_org_drop(orgs_store_t *st, MDB_txn *txn, const char *id, apr_pool_t *p,
+                         orgs_err_t *err)
+{
+    return org_drop(st, txn, id, p, err);
+}

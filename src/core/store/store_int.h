@@ -439,4 +439,23 @@ apr_status_t st_invite_insert(orgs_store_t *st, MDB_txn *txn, orgs_invite_t *inv
 apr_status_t st_invite_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_invite_t **out,
                             apr_pool_t *p, orgs_err_t *err);
 
+/* The replica's seams (replica.c applies another copy's changes with
+ * them): a record rewritten as the other copy has it, indexes moved; a
+ * drop with its cascade. Defined beside their objects. */
+apr_status_t st_org_rewrite(orgs_store_t *st, MDB_txn *txn, const orgs_org_t *old,
+                            const orgs_org_t *o, apr_pool_t *p, orgs_err_t *err);
+apr_status_t st_org_drop(orgs_store_t *st, MDB_txn *txn, const char *id, apr_pool_t *p,
+                         orgs_err_t *err);
+apr_status_t st_conn_rewrite(orgs_store_t *st, MDB_txn *txn, const orgs_conn_t *old,
+                             const orgs_conn_t *c, const char *sealed, apr_pool_t *p,
+                             orgs_err_t *err);
+apr_status_t st_conn_drop(orgs_store_t *st, MDB_txn *txn, const char *id, apr_pool_t *p,
+                          orgs_err_t *err);
+apr_status_t st_user_rewrite(orgs_store_t *st, MDB_txn *txn, const orgs_user_t *old, orgs_user_t *u,
+                             apr_pool_t *p, orgs_err_t *err);
+apr_status_t st_member_rewrite(orgs_store_t *st, MDB_txn *txn, const orgs_member_t *m,
+                               apr_pool_t *p, orgs_err_t *err);
+apr_status_t st_invite_erase(orgs_store_t *st, MDB_txn *txn, const char *id, apr_pool_t *p,
+                             orgs_err_t *err);
+
 #endif

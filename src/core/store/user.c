@@ -333,3 +333,10 @@ apr_status_t orgs_store_user_delete(orgs_store_t *st, const char *user_id, apr_p
 {
     ST_RELEASE(st, txn, err, st_user_drop(st, txn, user_id, p, err));
 }
+
+/* For the replica (replica.c): a user rewritten as another copy has it. */
+apr_status_t st_user_rewrite(orgs_store_t *st, MDB_txn *txn, const orgs_user_t *old, orgs_user_t *u,
+                             apr_pool_t *p, orgs_err_t *err)
+{
+    return user_update(st, txn, old, u, p, err);
+}

@@ -1,0 +1,29 @@
+/* What pg*.c share: the connection handle and libpq helpers. The only
+ * header that includes libpq; nothing outside pg*.c includes it. */
+#ifndef ORGS_PG_INT_H
+#define ORGS_PG_INT_H
+
+#include "orgs_build.h"
+#include "pgstore.h"
+
+/* The advisory lock every writer takes (two int4 keys: "orgs", 1). */
+#define ORGS_PG_LOCK "1869768563, 1"
+
+#ifdef ORGS_HAVE_LIBPQ
+#include <libpq-fe.h>
+
+struct orgs_pg_t {
+    PGconn *conn;
+    apr_pool_t *pool;
+};
+
+void st_pg_notice_ignore(void *arg, const char *msg);
+/* Runs sql with n text parameters; *out the result when asked (PQclear
+ * it), else cleared. Failures as st_pg_fail_res. */
+apr_status_t st_pg_exec(orgs_pg_t *pg, const char *sql, int n, const char *const *vals,
+                        PGresult **out, orgs_err_t *err);
+apr_status_t st_pg_fail_res(orgs_pg_t *pg, PGresult *res, orgs_err_t *err, const char *what);
+apr_status_t st_pg_fail(orgs_pg_t *pg, orgs_err_t *err, const char *what);
+#endif
+
+#endif
