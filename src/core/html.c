@@ -195,3 +195,32 @@ char *orgs_html_confirm_page(const char *form_id, const char *title, const char 
         orgs_html_escape(button, p), "</button>\n</form>\n", NULL);
     return page(t, body, p);
 }
+
+char *orgs_html_invite_page(const char *login_path, const orgs_html_invite_t *inv,
+                            const orgs_html_conn_t *conns, apr_size_t n, const char *return_to,
+                            apr_pool_t *p)
+{
+    const char *org_label = orgs_html_escape(
+        nonempty(inv->org_display_name) ? inv->org_display_name : inv->org_name, p);
+    const char *list = "<ul id=\"connections\">\n";
+    for (apr_size_t i = 0; conns && i < n; i++) {
+        const char *label = nonempty(conns[i].display_name) ? conns[i].display_name : conns[i].name;
+        const char *href = orgs_url_append_params(login_path, p, "invitation", inv->ticket,
+                                                  "organization", inv->org_name, "connection",
+                                                  conns[i].name, "return_to", return_to, NULL);
+        list =
+            apr_pstrcat(p, list, "<li><a class=\"conn\" data-conn=\"",
+                        orgs_html_escape(conns[i].name, p), "\" href=\"", orgs_html_escape(href, p),
+                        "\">Accept with ", orgs_html_escape(label, p), "</a></li>\n", NULL);
+    }
+    list = apr_pstrcat(p, list, "</ul>\n", NULL);
+    const char *body = apr_pstrcat(
+        p, "<h1>Join <span id=\"org-name\">", org_label, "</span></h1>\n",
+        "<p id=\"invitation\"><span id=\"inviter\">", orgs_html_escape(inv->inviter, p),
+        "</span> invited ",
+        nonempty(inv->email) ? apr_pstrcat(p, "<span id=\"invitee\">",
+                                           orgs_html_escape(inv->email, p), "</span>", NULL)
+                             : "you",
+        " to join ", org_label, ". Sign in to accept.</p>\n", list, NULL);
+    return page(apr_pstrcat(p, "Invitation to ", org_label, NULL), body, p);
+}

@@ -57,4 +57,25 @@ char *orgs_html_confirm_page(const char *form_id, const char *title, const char 
                              const char *action, const char *const *fields, const char *button,
                              apr_pool_t *p);
 
+/* What the invitation page says: the org (display name, NULL or "" shows
+ * the name), who invited (free text) and whom (NULL: "you"), and the
+ * ticket its links carry. */
+typedef struct orgs_html_invite_t {
+    const char *org_name;
+    const char *org_display_name;
+    const char *inviter;
+    const char *email;
+    const char *ticket;
+} orgs_html_invite_t;
+
+/* The invitation page: <h1> "Join ORG" (ORG in <span id="org-name">), a
+ * sentence in <p id="invitation"> naming the inviter (<span id="inviter">)
+ * and the invitee (<span id="invitee">), then the org's connections as on
+ * the chooser (<ul id="connections">, <a class="conn" data-conn="NAME">)
+ * whose links add invitation=TICKET to the chooser's query. Every text is
+ * escaped. */
+char *orgs_html_invite_page(const char *login_path, const orgs_html_invite_t *inv,
+                            const orgs_html_conn_t *conns, apr_size_t n, const char *return_to,
+                            apr_pool_t *p);
+
 #endif

@@ -157,9 +157,19 @@ int orgs_crosssite_login_gate(orgs_route_t *c, const char *org_name, const char 
                            : "",
                        " Continue only if you meant to.", NULL);
     {
-        const char *fields[] = {"organization", org_name, "connection", conn_name,
-                                "login_hint",   hint,     "return_to",  c->return_to,
-                                "csrf",         token,    NULL};
+        const char *fields[] = {"organization",
+                                org_name,
+                                "connection",
+                                conn_name,
+                                "login_hint",
+                                hint,
+                                "return_to",
+                                c->return_to,
+                                "csrf",
+                                token,
+                                "invitation",
+                                apr_table_get(c->args, "invitation"),
+                                NULL};
         *done = orgs_endpoints_page_send(
             r, HTTP_OK,
             orgs_html_confirm_page(

@@ -15,6 +15,7 @@
 #include "endpoints.h"
 #include "admit.h"
 #include "crosssite.h"
+#include "invite.h"
 #include "status.h"
 #include "upstream.h"
 
@@ -153,7 +154,7 @@ static void log_metadata_failure(request_rec *r, const orgs_conn_t *conn, apr_st
  * verifier, remembered server-side as a pending login bound to this
  * browser. */
 static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enabled_conn_t *ec,
-                       const char *login_hint)
+                       const char *login_hint, const char *invite)
 {
     request_rec *r = c->r;
     const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
@@ -210,6 +211,7 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
     pl.conn_id = conn->id;
     pl.return_to = c->return_to;
     pl.created = apr_time_now();
+    pl.invite = invite; /* the invitation followed: its ticket's hash */
     rv = admit_pending(c, &pl, proven, &err);
     if (rv == ORGS_EDENIED) {
         return orgs_admit_ask_cookie(c, issued, org->name, ec->conn_name, login_hint);
@@ -293,12 +295,24 @@ int orgs_login_route(orgs_route_t *c)
     const orgs_enabled_conn_t *chosen = NULL;
     const orgs_org_t *org;
     apr_array_header_t *conns;
+    orgs_invite_t *inv = NULL;
+    const char *invite = NULL;
     orgs_err_t err = {{0}};
     apr_status_t rv;
     int done = DECLINED;
 
+    if (apr_table_get(c->args, "invitation") &&
+        (done = orgs_invite_login(c, &inv, &invite)) != DECLINED) {
+        return done;
+    }
+    if (inv && (!hint || !*hint) && !inv->any_email) {
+        hint = inv->email; /* the IdP may pre-fill it */
+    }
     if (!(org = resolve_org(c, &hint, &done))) {
         return done;
+    }
+    if (inv && strcmp(inv->org_id, org->id) != 0) {
+        return orgs_invite_other_org(c, org, inv);
     }
     rv = orgs_store_org_conns(c->st, org->id, &conns, r->pool, &err);
     if (rv != APR_SUCCESS) {
@@ -330,6 +344,9 @@ int orgs_login_route(orgs_route_t *c)
                                          "Your organization has no sign-in method configured.",
                                          c->return_to);
     }
+    if (inv && !chosen && conns->nelts > 0) {
+        return orgs_invite_page(c, org, inv, conns);
+    }
     if (!chosen && conns->nelts > 1) {
         orgs_html_conn_t *list = apr_pcalloc(r->pool, sizeof(*list) * (apr_size_t)conns->nelts);
         for (int i = 0; i < conns->nelts; i++) {
@@ -349,5 +366,5 @@ int orgs_login_route(orgs_route_t *c)
                                    chosen->conn_name, hint, &done)) {
         return done;
     }
-    return start_login(c, org, chosen, hint);
+    return start_login(c, org, chosen, hint, invite);
 }
