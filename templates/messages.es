@@ -69,3 +69,9 @@ confirm.login.button = Continuar al inicio de sesión
 confirm.logout.title = ¿Cerrar sesión?
 confirm.logout.text = Otro sitio ha pedido cerrar tu sesión de {org_label}. Ciérrala solo si era tu intención.
 confirm.logout.button = Cerrar sesión
+
+invite.title = Invitación a {org_label}
+invite.heading = Unirse a {org_label}
+invite.text = Le han invitado a unirse a {org_label}. Inicie sesión con uno de estos métodos para aceptar.
+invite.from = Invitado por
+invite.to = Invitación para

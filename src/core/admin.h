@@ -50,6 +50,8 @@ typedef struct orgs_admin_req_t {
     apr_table_t *query; /* decoded query parameters (orgs_url_query_parse), may be NULL */
     const json_t *body; /* the parsed body, NULL when none was sent */
     orgs_admin_caller_t caller;
+    const char *from;      /* the client's address, for the audit log; may be NULL */
+    const char *login_url; /* the module's /login, absolute: invitation URLs start there */
 } orgs_admin_req_t;
 
 typedef struct orgs_admin_resp_t {

@@ -246,7 +246,14 @@ void adm_invite_create(adm_t *a)
         adm_fail(a, rv);
         return;
     }
-    adm_send(a, 201, invite_json(&inv));
+    json_t *j = invite_json(&inv);
+    if (j && a->rq->login_url && inv.ticket) {
+        /* shown once, as the ticket: the store keeps only its hash */
+        json_object_set_new(
+            j, "invitation_url",
+            json_string(orgs_store_invite_url(a->rq->login_url, inv.ticket, o->name, a->p)));
+    }
+    adm_send(a, 201, j);
 }
 
 void adm_invite_get(adm_t *a)

@@ -192,3 +192,25 @@ void orgs_html_switch_add(const orgs_html_ctx_t *h, const char *name, const char
     n = c ? atoi(c) : 0;
     orgs_tmpl_vars_set(h->vars, "count", apr_itoa(h->p, n + 1));
 }
+
+char *orgs_html_invite_page(const orgs_html_ctx_t *h, const char *login_path,
+                            const orgs_html_invite_t *inv, const orgs_html_conn_t *conns,
+                            apr_size_t n, const char *return_to)
+{
+    orgs_tmpl_vars_t *v = scope(h);
+    orgs_tmpl_vars_set(v, "org_label",
+                       nonempty(inv->org_display_name) ? inv->org_display_name : inv->org_name);
+    orgs_tmpl_vars_set(v, "inviter", inv->inviter);
+    orgs_tmpl_vars_set(v, "invitee", nonempty(inv->email) ? inv->email : NULL);
+    for (apr_size_t i = 0; conns && i < n; i++) {
+        orgs_tmpl_vars_t *item = orgs_tmpl_vars_add(v, "conns");
+        orgs_tmpl_vars_set(item, "name", conns[i].name);
+        orgs_tmpl_vars_set(item, "label",
+                           nonempty(conns[i].display_name) ? conns[i].display_name : conns[i].name);
+        orgs_tmpl_vars_set(item, "href",
+                           orgs_url_append_params(login_path, h->p, "invitation", inv->ticket,
+                                                  "organization", inv->org_name, "connection",
+                                                  conns[i].name, "return_to", return_to, NULL));
+    }
+    return render(h, "invite", v);
+}

@@ -88,4 +88,24 @@ char *orgs_html_signed_out_page(const orgs_html_ctx_t *h, const char *login_url)
  * pages that have the switcher: adds name to the list with the link href. */
 void orgs_html_switch_add(const orgs_html_ctx_t *h, const char *name, const char *href);
 
+/* What the invitation page says: the org (display name, NULL or "" shows
+ * the name), who invited (free text) and whom (NULL: "you"), and the
+ * ticket its links carry. */
+typedef struct orgs_html_invite_t {
+    const char *org_name;
+    const char *org_display_name;
+    const char *inviter;
+    const char *email;
+    const char *ticket;
+} orgs_html_invite_t;
+
+/* The invitation page (template invite.html): "Join ORG", the sentence in
+ * <p id="invitation">, the inviter (<span id="inviter">) and the invitee
+ * (<span id="invitee">), then the org's connections as on the chooser
+ * (<ul id="connections">, <a class="conn" data-conn="NAME">) whose links add
+ * invitation=TICKET to the chooser's query. Every value is escaped. */
+char *orgs_html_invite_page(const orgs_html_ctx_t *h, const char *login_path,
+                            const orgs_html_invite_t *inv, const orgs_html_conn_t *conns,
+                            apr_size_t n, const char *return_to);
+
 #endif

@@ -156,6 +156,8 @@ json_t *orgs_json_invite(const orgs_invite_t *inv)
     put(j, "roles", strings(inv->roles), &ok);
     put(j, "created_at", orgs_json_time(inv->created), &ok);
     put(j, "expires_at", orgs_json_time(inv->expires), &ok);
+    put(j, "inviter", str(inv->inviter), &ok);
+    put(j, "any_email", json_boolean(inv->any_email), &ok);
     return done(j, ok);
 }
 
@@ -526,8 +528,10 @@ apr_status_t orgs_json_member_from(const json_t *j, const char *const *extra, or
 apr_status_t orgs_json_invite_from(const json_t *j, const char *const *extra, orgs_invite_t **out,
                                    apr_pool_t *p, orgs_err_t *err)
 {
-    static const char *const shape[] = {"id",         "org_id",     "email", "roles",
-                                        "created_at", "expires_at", NULL};
+    /* inviter, any_email and ticket_hash (export only) came later: optional */
+    static const char *const shape[] = {"id",          "org_id",     "email",   "roles",
+                                        "created_at",  "expires_at", "inviter", "any_email",
+                                        "ticket_hash", NULL};
     orgs_invite_t *inv = apr_pcalloc(p, sizeof(*inv));
     rd_t r;
     apr_status_t rv = rd_open(&r, j, "invitation", shape, extra, p, err);
@@ -537,6 +541,15 @@ apr_status_t orgs_json_invite_from(const json_t *j, const char *const *extra, or
         (rv = rd_strings(&r, "roles", &inv->roles)) == APR_SUCCESS &&
         (rv = rd_time(&r, "created_at", 0, &inv->created)) == APR_SUCCESS) {
         rv = rd_time(&r, "expires_at", 0, &inv->expires);
+    }
+    if (rv == APR_SUCCESS && json_object_get(j, "inviter")) {
+        rv = rd_str(&r, "inviter", 1, &inv->inviter);
+    }
+    if (rv == APR_SUCCESS && json_object_get(j, "any_email")) {
+        rv = rd_bool(&r, "any_email", &inv->any_email);
+    }
+    if (rv == APR_SUCCESS && json_object_get(j, "ticket_hash")) {
+        rv = rd_str(&r, "ticket_hash", 1, &inv->ticket_hash);
     }
     *out = rv == APR_SUCCESS ? inv : NULL;
     return rv;

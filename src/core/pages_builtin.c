@@ -108,6 +108,20 @@ const orgs_pages_file_t orgs_pages_builtin[] = {
      "{{#if retry_url}}<a id=\"try-again\" class=\"button\" href=\"{{retry_url}}\">{{t error.try_again}}</a>\n"
      "{{/if}}{{> _foot.html}}\n"
     },
+    {"invite.html",
+     "{{> _head.html}}<title>{{t invite.title}}</title>\n"
+     "{{> _top.html}}<h1>{{t invite.heading}}</h1>\n"
+     "<p id=\"invitation\">{{t invite.text}}</p>\n"
+     "<dl class=\"invite\">\n"
+     "<dt>{{t invite.from}}</dt><dd><span id=\"inviter\">{{inviter}}</span></dd>\n"
+     "{{#if invitee}}<dt>{{t invite.to}}</dt><dd><span id=\"invitee\">{{invitee}}</span></dd>\n"
+     "{{/if}}</dl>\n"
+     "{{#if conns}}<ul id=\"connections\">\n"
+     "{{#each conns}}<li><a class=\"conn\" data-conn=\"{{name}}\" href=\"{{href}}\">{{label}}</a></li>\n"
+     "{{/each}}</ul>\n"
+     "{{else}}<p id=\"no-connections\" class=\"error\">{{t chooser.none}}</p>\n"
+     "{{/if}}{{> _foot.html}}\n"
+    },
     {"messages.de",
      "# Die Seiten des Moduls auf Deutsch.\n"
      "plural = one-if-1\n"
@@ -180,6 +194,12 @@ const orgs_pages_file_t orgs_pages_builtin[] = {
      "confirm.logout.title = Abmelden\?\n"
      "confirm.logout.text = Eine andere Website möchte Sie von {org_label} abmelden. Melden Sie sich nur ab, wenn Sie das wollten.\n"
      "confirm.logout.button = Abmelden\n"
+     "\n"
+     "invite.title = Einladung zu {org_label}\n"
+     "invite.heading = {org_label} beitreten\n"
+     "invite.text = Sie sind eingeladen, {org_label} beizutreten. Melden Sie sich mit einer dieser Methoden an, um anzunehmen.\n"
+     "invite.from = Eingeladen von\n"
+     "invite.to = Einladung für\n"
     },
     {"messages.en",
      "# The module's pages in English. Every key a template uses is here; the\n"
@@ -254,6 +274,12 @@ const orgs_pages_file_t orgs_pages_builtin[] = {
      "confirm.logout.title = Sign out\?\n"
      "confirm.logout.text = Another site asked to sign you out of {org_label}. Sign out only if you meant to.\n"
      "confirm.logout.button = Sign out\n"
+     "\n"
+     "invite.title = Invitation to {org_label}\n"
+     "invite.heading = Join {org_label}\n"
+     "invite.text = You are invited to join {org_label}. Sign in with one of these to accept.\n"
+     "invite.from = Invited by\n"
+     "invite.to = Invitation for\n"
     },
     {"messages.es",
      "# Las páginas del módulo en español.\n"
@@ -327,6 +353,12 @@ const orgs_pages_file_t orgs_pages_builtin[] = {
      "confirm.logout.title = ¿Cerrar sesión\?\n"
      "confirm.logout.text = Otro sitio ha pedido cerrar tu sesión de {org_label}. Ciérrala solo si era tu intención.\n"
      "confirm.logout.button = Cerrar sesión\n"
+     "\n"
+     "invite.title = Invitación a {org_label}\n"
+     "invite.heading = Unirse a {org_label}\n"
+     "invite.text = Le han invitado a unirse a {org_label}. Inicie sesión con uno de estos métodos para aceptar.\n"
+     "invite.from = Invitado por\n"
+     "invite.to = Invitación para\n"
     },
     {"messages.fr",
      "# Les pages du module en français.\n"
@@ -400,6 +432,12 @@ const orgs_pages_file_t orgs_pages_builtin[] = {
      "confirm.logout.title = Se déconnecter \?\n"
      "confirm.logout.text = Un autre site a demandé à vous déconnecter de {org_label}. Ne vous déconnectez que si c’était votre intention.\n"
      "confirm.logout.button = Se déconnecter\n"
+     "\n"
+     "invite.title = Invitation à {org_label}\n"
+     "invite.heading = Rejoindre {org_label}\n"
+     "invite.text = Vous êtes invité à rejoindre {org_label}. Connectez-vous avec l’une de ces méthodes pour accepter.\n"
+     "invite.from = Invité par\n"
+     "invite.to = Invitation pour\n"
     },
     {"messages.ja",
      "# モジュールのページ（日本語）。\n"
@@ -472,6 +510,12 @@ const orgs_pages_file_t orgs_pages_builtin[] = {
      "confirm.logout.title = サインアウトしますか？\n"
      "confirm.logout.text = 別のサイトから {org_label} のサインアウトを求められました。意図した操作の場合のみサインアウトしてください。\n"
      "confirm.logout.button = サインアウト\n"
+     "\n"
+     "invite.title = {org_label} への招待\n"
+     "invite.heading = {org_label} に参加\n"
+     "invite.text = {org_label} への参加に招待されています。承諾するには、次のいずれかでサインインしてください。\n"
+     "invite.from = 招待者\n"
+     "invite.to = 招待先\n"
     },
     {"prompt.html",
      "{{> _head.html}}<title>{{t prompt.title}}</title>\n"

@@ -174,6 +174,49 @@ const char *orgs_signin_admit_str(orgs_admit_t a)
         return "connection no longer enabled on the org";
     case ORGS_ADMIT_UNMET:
         return "auto-membership condition not met";
+    case ORGS_ADMIT_INVITED:
+        return "joined by invitation";
+    case ORGS_ADMIT_INVITE_REFUSED:
+        return "invitation refused";
+    }
+    return "?";
+}
+
+orgs_invite_refusal_t orgs_signin_invite_check(const char *inv_org, apr_time_t inv_expires,
+                                               const char *inv_email, int any_email,
+                                               const char *org_id, apr_time_t now,
+                                               const char *email, int email_verified)
+{
+    if (!inv_org || !org_id || strcmp(inv_org, org_id) != 0) {
+        return ORGS_INVITE_OTHER_ORG;
+    }
+    if (now > inv_expires) {
+        return ORGS_INVITE_EXPIRED;
+    }
+    if (any_email) {
+        return ORGS_INVITE_OK;
+    }
+    /* both are normalised (lowercase domain); the local part is compared
+     * as the store keeps it, exactly */
+    if (!email || !email_verified || !inv_email || strcmp(email, inv_email) != 0) {
+        return ORGS_INVITE_EMAIL;
+    }
+    return ORGS_INVITE_OK;
+}
+
+const char *orgs_signin_invite_str(orgs_invite_refusal_t r)
+{
+    switch (r) {
+    case ORGS_INVITE_OK:
+        return "accepted";
+    case ORGS_INVITE_UNKNOWN:
+        return "unknown, already used or revoked";
+    case ORGS_INVITE_EXPIRED:
+        return "expired";
+    case ORGS_INVITE_OTHER_ORG:
+        return "issued for another organization";
+    case ORGS_INVITE_EMAIL:
+        return "the signed-in email is not the invited one, or not verified";
     }
     return "?";
 }

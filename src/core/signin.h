@@ -79,12 +79,14 @@ const char *orgs_signin_display_name(const json_t *claims);
 
 /* The outcome of admission for one user, one org, one connection. */
 typedef enum orgs_admit_t {
-    ORGS_ADMIT_MEMBER = 0,      /* already a member */
-    ORGS_ADMIT_JOINED = 1,      /* made a member by the connection's auto-membership */
-    ORGS_ADMIT_DENIED = 2,      /* not a member, and the connection does not add members */
-    ORGS_ADMIT_NOT_ENABLED = 3, /* the connection is no longer enabled on the org */
-    ORGS_ADMIT_UNMET = 4,       /* not a member, and the sign-in does not meet the condition
-                                   of the connection's auto-membership */
+    ORGS_ADMIT_MEMBER = 0,         /* already a member */
+    ORGS_ADMIT_JOINED = 1,         /* made a member by the connection's auto-membership */
+    ORGS_ADMIT_DENIED = 2,         /* not a member, and the connection does not add members */
+    ORGS_ADMIT_NOT_ENABLED = 3,    /* the connection is no longer enabled on the org */
+    ORGS_ADMIT_UNMET = 4,          /* not a member, and the sign-in does not meet the condition
+                                      of the connection's auto-membership */
+    ORGS_ADMIT_INVITED = 5,        /* made a member (or given roles) by an invitation */
+    ORGS_ADMIT_INVITE_REFUSED = 6, /* the invitation followed is not valid for this sign-in */
 } orgs_admit_t;
 
 /* The admission rule (design.md): a member gets in; a non-member gets in
@@ -95,6 +97,29 @@ orgs_admit_t orgs_signin_admit(int is_member, int conn_enabled, int auto_members
 
 /* Short text for logs. */
 const char *orgs_signin_admit_str(orgs_admit_t a);
+
+/* Why an invitation followed at sign-in was not accepted. */
+typedef enum {
+    ORGS_INVITE_OK = 0,
+    ORGS_INVITE_UNKNOWN = 1,   /* no such ticket: never issued, used or revoked */
+    ORGS_INVITE_EXPIRED = 2,   /* past its expiry */
+    ORGS_INVITE_OTHER_ORG = 3, /* issued for another org than the login's */
+    ORGS_INVITE_EMAIL = 4,     /* the signed-in email is not the invited one (or is not
+                                  verified and trusted) */
+} orgs_invite_refusal_t;
+
+/* Whether an invitation (issued for inv_org, valid until inv_expires, for
+ * inv_email unless any_email) may be accepted by a sign-in to org_id at
+ * now whose trusted email (orgs_signin_email_trust; NULL when not trusted)
+ * is email: a ticket never crosses orgs, and the email must be the invited
+ * one and marked verified by the IdP (email_verified). */
+orgs_invite_refusal_t orgs_signin_invite_check(const char *inv_org, apr_time_t inv_expires,
+                                               const char *inv_email, int any_email,
+                                               const char *org_id, apr_time_t now,
+                                               const char *email, int email_verified);
+
+/* Short text for logs. */
+const char *orgs_signin_invite_str(orgs_invite_refusal_t r);
 
 /* Whether a sign-in meets the auto-membership condition cond of an
  * enabled connection (orgs_check_auto_condition's syntax): NULL admits;

@@ -178,6 +178,8 @@ typedef struct orgs_pending_t {
     const char *conn_id;
     const char *return_to;
     apr_time_t created;
+    const char *invite; /* the invitation followed: its ticket's hash
+                           (orgs_store_invite_ticket_hash), or NULL */
 } orgs_pending_t;
 
 typedef struct orgs_invite_t {
@@ -187,7 +189,18 @@ typedef struct orgs_invite_t {
     apr_array_header_t *roles;
     apr_time_t created;
     apr_time_t expires;
+    const char *inviter;     /* who invited (free text: "orgctl:root", "user:usr_..."); at
+                                create, NULL takes the thread's actor (orgs_store_actor_set) */
+    int any_email;           /* 0 (default): only a sign-in whose verified, trusted email is
+                                the invited one accepts it; 1: whoever follows the URL */
+    const char *ticket;      /* out of orgs_store_invite_create only: the secret of the
+                                invitation URL, shown once; the store keeps its hash */
+    const char *ticket_hash; /* SHA-256 of the ticket, base64url (the stored key) */
 } orgs_invite_t;
+
+/* An invitation lives 7 days unless told otherwise, 30 at most. */
+#define ORGS_INVITE_TTL_DEFAULT apr_time_from_sec(7 * 86400)
+#define ORGS_INVITE_TTL_MAX apr_time_from_sec(30 * 86400)
 
 typedef struct orgs_store_stat_t {
     apr_uint64_t map_size;
@@ -582,6 +595,12 @@ typedef struct orgs_signin_t {
     const struct orgs_store_quota_t *quota; /* the tenant bounds applied; NULL = none */
     int over_quota; /* out: the orgs_quota_kind_t that refused it (APR_ENOSPC), else 0 */
     const struct json_t *claims; /* the ID token's claims, for an auto-membership condition */
+    /* appended: invitations (the pending login's invite) */
+    const char *invite;    /* the ticket hash the login followed, or NULL */
+    int email_verified;    /* the IdP said email_verified: true about email */
+    int invite_refused;    /* out: the orgs_invite_refusal_t (signin.h) when admitted is
+                              ORGS_ADMIT_INVITE_REFUSED */
+    const char *invite_id; /* out: the invitation accepted or refused, when known */
 } orgs_signin_t;
 
 /* ---- tenant quotas: what one connection or org may add --------------- */
@@ -670,13 +689,140 @@ apr_status_t orgs_store_cache_claim(orgs_store_t *st, const char *key, apr_time_
 
 /* ---- invitations ---------------------------------------------------- */
 
+/* An invitation of inv->email into inv->org_id (a name or an id) with
+ * inv->roles. in: created (0 = now), expires (0 = created +
+ * ORGS_INVITE_TTL_DEFAULT; later than created + ORGS_INVITE_TTL_MAX is
+ * APR_EINVAL), inviter (NULL = the thread's actor), any_email. out: id,
+ * ticket (a fresh random secret for the URL, in p: only its hash is kept)
+ * and ticket_hash. The URL is orgs_store_invite_url's. */
 apr_status_t orgs_store_invite_create(orgs_store_t *st, orgs_invite_t *inv, apr_pool_t *p,
                                       orgs_err_t *err);
+/* The org's invitations, expired ones included (by id). */
 apr_status_t orgs_store_invite_list(orgs_store_t *st, const char *org_ref,
                                     apr_array_header_t **out /* orgs_invite_t* */, apr_pool_t *p,
                                     orgs_err_t *err);
+/* Deletes the invitation (its ticket no longer works). APR_NOTFOUND. */
 apr_status_t orgs_store_invite_revoke(orgs_store_t *st, const char *id, apr_pool_t *p,
                                       orgs_err_t *err);
+/* One invitation by id; APR_NOTFOUND. */
+apr_status_t orgs_store_invite_get(orgs_store_t *st, const char *id, orgs_invite_t **out,
+                                   apr_pool_t *p, orgs_err_t *err);
+/* The invitation whose ticket hashes to ticket_hash (from the URL, through
+ * orgs_store_invite_ticket_hash): APR_NOTFOUND (unknown, used or revoked),
+ * ORGS_EEXPIRED (past expires at now; *out is still set), else
+ * APR_SUCCESS. Read only: a sign-in consumes it (orgs_store_signin_commit). */
+apr_status_t orgs_store_invite_by_ticket(orgs_store_t *st, const char *ticket_hash, apr_time_t now,
+                                         orgs_invite_t **out, apr_pool_t *p, orgs_err_t *err);
+/* SHA-256 of a ticket, base64url (in p); NULL when ticket is NULL, empty
+ * or longer than a ticket can be. */
+const char *orgs_store_invite_ticket_hash(const char *ticket, apr_pool_t *p);
+/* The invitation URL: login_url (e.g. "https://app.example/orgs/login";
+ * NULL = "/orgs/login") with invitation=TICKET&organization=ORG. */
+const char *orgs_store_invite_url(const char *login_url, const char *ticket, const char *org_name,
+                                  apr_pool_t *p);
+
+/* ---- audit log (store/audit.c) ---------------------------------------- */
+
+/* Every write of the store that changes orgs, connections, enablements,
+ * domains, users, members, roles or invitations appends an audit record
+ * in the same transaction as the change, attributed to the calling
+ * thread's actor: who ("orgctl:root", "login:okta", "invitation",
+ * "token:tok_...", "user:usr_...") and from where (a client address,
+ * "shell"). Set it before the writes, clear it after; a thread that set
+ * none is recorded as "unknown". The actor is per thread and per handle:
+ * set on another handle it does not apply. Strings longer than
+ * ORGS_STORE_ACTOR_MAX bytes are cut. */
+#define ORGS_STORE_ACTOR_MAX 128
+void orgs_store_actor_set(orgs_store_t *st, const char *who, const char *from);
+void orgs_store_actor_clear(orgs_store_t *st);
+
+/* Records kept per org at most: past it, each new record of the org drops
+ * its oldest (so one tenant, e.g. a hostile IdP joining users by
+ * auto-membership at every login, cannot fill the store through it).
+ * Records about no org (connections) are bounded by age only. */
+#define ORGS_STORE_AUDIT_PER_ORG_DEFAULT 10000
+/* A record's before/after are left out (and "truncated" set) past this. */
+#define ORGS_STORE_AUDIT_RECORD_MAX 4096
+/* Changes the per-org bound of this handle (0 = the default). */
+void orgs_store_audit_set_max_per_org(orgs_store_t *st, apr_size_t max);
+
+/* Writes an audit record in its own transaction: for changes made outside
+ * the store's writers (the admin API's tokens). action is "object.verb"
+ * ("token.create"); org_id, target, before and after (JSON text) may be
+ * NULL. A writer inside the store records its change itself. */
+apr_status_t orgs_store_audit_append(orgs_store_t *st, const char *action, const char *org_id,
+                                     const char *target, const char *before, const char *after,
+                                     apr_pool_t *p, orgs_err_t *err);
+
+typedef struct orgs_audit_t {
+    const char *id; /* the record's key: 16 hex digits, time-ordered (a paging cursor) */
+    apr_time_t time;
+    const char *actor;  /* who */
+    const char *from;   /* from where, or NULL */
+    const char *action; /* "org.create", "member.add", "invitation.accept", ... */
+    const char *org_id; /* the org concerned, or NULL */
+    const char *target; /* the object changed (an id, a domain, a connection id), or NULL */
+    const char *before; /* JSON text of the object before, or NULL */
+    const char *after;  /* JSON text of the object after, or NULL */
+    int truncated;      /* before/after were too large and left out */
+} orgs_audit_t;
+
+typedef struct orgs_audit_query_t {
+    const char *org;  /* an org name or id (an id also of an org deleted since); NULL = all */
+    const char *from; /* a record id: start after it (paging); NULL = the oldest */
+    apr_time_t since; /* only records at or after this time (0 = all) */
+    apr_size_t limit; /* at most this many (0 = 100) */
+} orgs_audit_query_t;
+
+/* Records in time order (oldest first) matching q, one read transaction,
+ * a cursor from q->from (no offset scan). *next is the id to pass as
+ * q->from for the next page, NULL when there is none. */
+apr_status_t orgs_store_audit_list(orgs_store_t *st, const orgs_audit_query_t *q,
+                                   apr_array_header_t **out /* orgs_audit_t* */, const char **next,
+                                   apr_pool_t *p, orgs_err_t *err);
+/* Deletes records older than before, at most max (0 = 1000) in one short
+ * write transaction, oldest first; *removed counts them, *more says older
+ * ones are left (call again). Uses the store's reserve (a delete). */
+apr_status_t orgs_store_audit_prune(orgs_store_t *st, apr_time_t before, apr_size_t max,
+                                    apr_size_t *removed, int *more, apr_pool_t *p, orgs_err_t *err);
+
+/* ---- usage statistics (store/stats.c) --------------------------------- */
+
+/* Per org and day (UTC): sign-ins and denials, counted at sign-in (the
+ * commit counts in its own transaction; a refusal before it calls
+ * orgs_store_stats_count). Kept ORGS_STORE_STATS_DAYS days. */
+#define ORGS_STORE_STATS_DAYS 400
+
+typedef enum {
+    ORGS_STATS_SIGNIN = 0, /* a session was written */
+    ORGS_STATS_DENIAL = 1, /* a sign-in to the org refused */
+    ORGS_STATS_JOIN = 2,   /* a member added at sign-in (auto-membership, invitation) */
+    ORGS_STATS_KINDS = 3
+} orgs_stats_kind_t;
+
+/* Adds one to kind for org_id on now's day, in one write transaction.
+ * APR_NOTFOUND if the org is gone. */
+apr_status_t orgs_store_stats_count(orgs_store_t *st, const char *org_id, int kind, apr_time_t now,
+                                    apr_pool_t *p, orgs_err_t *err);
+
+typedef struct orgs_stats_day_t {
+    apr_time_t day; /* midnight UTC */
+    apr_uint64_t signins, denials, joins;
+} orgs_stats_day_t;
+
+typedef struct orgs_org_stats_t {
+    const char *org_id;
+    apr_size_t members;        /* members now */
+    apr_size_t active_members; /* members seen (signed in, or a session used) in the window */
+    apr_uint64_t signins, denials, joins; /* totals over the window */
+    apr_array_header_t *days; /* orgs_stats_day_t, oldest first, every day of the window */
+} orgs_org_stats_t;
+
+/* The org's usage over the last `days` days up to now (1..ORGS_STORE_STATS_DAYS;
+ * 0 = 30), one read transaction. */
+apr_status_t orgs_store_org_stats(orgs_store_t *st, const char *org_ref, unsigned days,
+                                  apr_time_t now, orgs_org_stats_t **out, apr_pool_t *p,
+                                  orgs_err_t *err);
 
 /* ---- whole-store operations ----------------------------------------- */
 
@@ -684,7 +830,8 @@ apr_status_t orgs_store_invite_revoke(orgs_store_t *st, const char *id, apr_pool
  * "type" field (org, conn, enable, user, member, invite), after a first
  * line {"type":"format","version":ORGS_STORE_FORMAT_VERSION} (not counted;
  * import refuses a newer version and reads exports without it). Sessions, pending
- * logins and cache are not exported. Connection secrets are exported sealed
+ * logins, cache, the audit log and usage counters are not exported (an
+ * import is one "store.import" audit record). Connection secrets are exported sealed
  * (base64), so the same key is needed on import. */
 apr_status_t orgs_store_export(orgs_store_t *st, FILE *fp, apr_size_t *count, apr_pool_t *p,
                                orgs_err_t *err);

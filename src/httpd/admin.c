@@ -13,6 +13,7 @@
 #include "url.h"
 #include "admin.h"
 #include "admin_httpd.h"
+#include "endpoints.h"
 
 /* Writes a JSON answer; the body is released here. */
 static int send_json(request_rec *r, int status, json_t *body, const char *allow)
@@ -240,6 +241,8 @@ static int admin_handler(request_rec *r)
     }
     rq.path = route_path(r);
     rq.body = parsed;
+    rq.from = r->useragent_ip;
+    rq.login_url = ap_construct_url(r->pool, orgs_endpoints_path(r, "/login"), r);
     orgs_admin_handle(st, &rq, &rs, r->pool);
     json_decref(parsed);
     if (rs.status == 403) {

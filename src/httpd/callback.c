@@ -17,6 +17,7 @@
 #include "upstream.h"
 #include "sweep.h"
 #include "render.h"
+#include "invite.h"
 #include "status.h"
 
 /* Callback steps return this to go on; anything else is the response
@@ -189,6 +190,7 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
                         cb->conn->name, ap_escape_logitem(r->pool, error),
                         desc ? ap_escape_logitem(r->pool, desc) : "no description");
         orgs_status_count(ORGS_CTR_DENY_IDP_REFUSED);
+        orgs_invite_count_denial(r, c->st, cb->org->id);
         return refuse(c, strcmp(shown, "access_denied") == 0 ? HTTP_FORBIDDEN : HTTP_BAD_REQUEST,
                       shown, text);
     }
@@ -247,6 +249,7 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
                         ORGSLOGNO(00224) "callback: connection %s: ID token rejected: %s",
                         cb->conn->name, err.msg);
         orgs_status_count(ORGS_CTR_DENY_BAD_TOKEN);
+        orgs_invite_count_denial(r, c->st, cb->org->id);
         return refuse(c, HTTP_FORBIDDEN, "access_denied",
                       "The identity provider's answer could not be verified.");
     }
@@ -356,6 +359,8 @@ static int decide(orgs_route_t *c, callback_t *cb)
     in->email = trusted_email(r, cb);
     in->name = orgs_signin_display_name(cb->claims);
     in->claims = cb->claims; /* for an auto-membership condition */
+    in->invite = cb->pl->invite;
+    in->email_verified = json_is_true(json_object_get(cb->claims, "email_verified"));
     in->old_sid_hash = old ? cb->old_hash : NULL;
     in->sid_hash = cb->sid_hash;
     in->session.exports = orgs_export_claims(cb->claims, in->email, r->pool);
@@ -405,7 +410,14 @@ static int commit_and_answer(orgs_route_t *c, callback_t *cb)
     const long max_age = (long)apr_time_sec(sc->session_max_age);
     int admitted = ORGS_ADMIT_DENIED;
     orgs_err_t err = {{0}};
-    apr_status_t rv = orgs_store_signin_commit(c->st, &cb->in, &cb->user, &admitted, r->pool, &err);
+    apr_status_t rv;
+
+    /* the audit records of this commit (a join, an invitation accepted) */
+    orgs_store_actor_set(
+        c->st, apr_pstrcat(r->pool, cb->in.invite ? "invitation:" : "login:", cb->conn->name, NULL),
+        r->useragent_ip);
+    rv = orgs_store_signin_commit(c->st, &cb->in, &cb->user, &admitted, r->pool, &err);
+    orgs_store_actor_clear(c->st);
 
     if (rv == APR_NOTFOUND) { /* a concurrent callback consumed the state first */
         return refuse_state(r, rv);
@@ -417,12 +429,24 @@ static int commit_and_answer(orgs_route_t *c, callback_t *cb)
             return refuse_state(r, rv);
         }
         if (rv == APR_ENOSPC && cb->in.over_quota != ORGS_QUOTA_NONE) {
+            orgs_invite_count_denial(r, c->st, cb->org->id);
             return refuse_quota(c, cb, &err);
         }
         orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00227) "callback: store error: %s", err.msg);
         return refuse(c, orgs_status_for(rv), "server_error", "The sign-in failed.");
     }
-    if (admitted != ORGS_ADMIT_MEMBER && admitted != ORGS_ADMIT_JOINED) {
+    if (admitted == ORGS_ADMIT_INVITE_REFUSED) {
+        orgs_status_count(ORGS_CTR_DENY_NOT_MEMBER);
+        return orgs_invite_refused(c, cb->in.invite_refused, cb->in.invite_id, cb->org->name,
+                                   cb->conn->name);
+    }
+    if (admitted == ORGS_ADMIT_INVITED) {
+        orgs_log_rerror(
+            r, APLOG_INFO, 0, ORGSLOGNO(00759) "user %s accepted invitation %s to org %s via %s",
+            cb->user->id, cb->in.invite_id ? cb->in.invite_id : "-", cb->org->name, cb->conn->name);
+    }
+    if (admitted != ORGS_ADMIT_MEMBER && admitted != ORGS_ADMIT_JOINED &&
+        admitted != ORGS_ADMIT_INVITED) {
         orgs_log_rerror(r, APLOG_WARNING, 0,
                         ORGSLOGNO(00226) "access_denied: user %s of connection %s is not a member "
                                          "of org %s (%s)",

@@ -222,6 +222,16 @@ static const char *set_user_purge_after(cmd_parms *cmd, void *dummy, const char 
     return set_srv_duration(cmd, dummy, arg);
 }
 
+/* OrgsAuditMaxAge: a duration, or "off". */
+static const char *set_audit_max_age(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    if (strcasecmp(arg, "off") == 0) {
+        cmd_srv(cmd)->audit_max_age = 0;
+        return NULL;
+    }
+    return set_srv_duration(cmd, dummy, arg);
+}
+
 /* OrgsBackchannelConnectTimeout / OrgsBackchannelTimeout: a duration up to
  * ORGS_MAX_BC_TIMEOUT (a worker waits that long at most for an IdP). */
 static const char *set_bc_timeout(cmd_parms *cmd, void *dummy, const char *arg)
@@ -409,6 +419,13 @@ const command_rec orgs_config_cmds[] = {
     AP_INIT_TAKE1("OrgsUserPurgeAfter", set_user_purge_after,
                   (void *)APR_OFFSETOF(orgs_srv_cfg_t, user_purge_after), RSRC_CONF,
                   "remove users without membership unused this long (default 90d; 'off')"),
+    AP_INIT_TAKE1("OrgsAuditMaxAge", set_audit_max_age,
+                  (void *)APR_OFFSETOF(orgs_srv_cfg_t, audit_max_age), RSRC_CONF,
+                  "remove audit records older than this (default 365d; 'off')"),
+    AP_INIT_TAKE1("OrgsAuditMaxPerOrg", set_srv_count,
+                  (void *)APR_OFFSETOF(orgs_srv_cfg_t, audit_per_org), RSRC_CONF,
+                  "audit records kept per org, oldest dropped first (default 10000; 0 = no "
+                  "limit)"),
     AP_INIT_TAKE1("OrgsMaxPendingPerClient", set_srv_count,
                   (void *)APR_OFFSETOF(orgs_srv_cfg_t, pending_per_client), RSRC_CONF,
                   "logins in progress per client address (default 100; 0 = no limit)"),
@@ -470,6 +487,8 @@ void *orgs_config_create_srv(apr_pool_t *p, server_rec *s)
     sc->quota.users_per_org = ORGS_UNSET_COUNT;
     sc->quota.sessions_per_org = ORGS_UNSET_COUNT;
     sc->user_purge_after = ORGS_UNSET;
+    sc->audit_max_age = ORGS_UNSET;
+    sc->audit_per_org = ORGS_UNSET_COUNT;
     sc->pending_per_client = ORGS_UNSET_COUNT;
     sc->pending_per_network = ORGS_UNSET_COUNT;
     sc->bc_connect_timeout = ORGS_UNSET;
@@ -491,7 +510,9 @@ static void merge_exhaustion(orgs_srv_cfg_t *sc, const orgs_srv_cfg_t *base,
     MERGE_COUNT(quota.sessions_per_org);
     MERGE_COUNT(pending_per_client);
     MERGE_COUNT(pending_per_network);
+    MERGE_COUNT(audit_per_org);
 #undef MERGE_COUNT
+    sc->audit_max_age = add->audit_max_age != ORGS_UNSET ? add->audit_max_age : base->audit_max_age;
     sc->user_purge_after =
         add->user_purge_after != ORGS_UNSET ? add->user_purge_after : base->user_purge_after;
 }
@@ -692,6 +713,10 @@ static void apply_defaults(orgs_srv_cfg_t *sc)
     if (sc->user_purge_after == ORGS_UNSET) {
         sc->user_purge_after = ORGS_DEFAULT_USER_PURGE_AFTER;
     }
+    if (sc->audit_max_age == ORGS_UNSET) {
+        sc->audit_max_age = ORGS_DEFAULT_AUDIT_MAX_AGE;
+    }
+    default_count(&sc->audit_per_org, ORGS_STORE_AUDIT_PER_ORG_DEFAULT);
     if (sc->bc_connect_timeout == ORGS_UNSET) {
         sc->bc_connect_timeout = ORGS_DEFAULT_BC_CONNECT_TIMEOUT;
     }

@@ -35,6 +35,7 @@
 #define ORGS_DEFAULT_USERS_PER_ORG 10000
 #define ORGS_DEFAULT_SESSIONS_PER_ORG 10000
 #define ORGS_DEFAULT_USER_PURGE_AFTER apr_time_from_sec(90 * 24 * 3600)
+#define ORGS_DEFAULT_AUDIT_MAX_AGE apr_time_from_sec(365 * 24 * 3600)
 #define ORGS_DEFAULT_PENDING_PER_CLIENT 100
 #define ORGS_DEFAULT_PENDING_PER_NETWORK 400
 #define ORGS_DEFAULT_BC_CONNECT_TIMEOUT apr_time_from_sec(5)
@@ -63,6 +64,8 @@ typedef struct orgs_srv_cfg_t {
      * OrgsMaxSessionsPerOrg: ORGS_UNSET fields until orgs_config_check; 0 = no bound */
     orgs_store_quota_t quota;
     apr_interval_time_t user_purge_after;   /* OrgsUserPurgeAfter; 0 = off */
+    apr_interval_time_t audit_max_age;      /* OrgsAuditMaxAge; 0 = off */
+    apr_size_t audit_per_org;               /* OrgsAuditMaxPerOrg; 0 = no limit */
     apr_size_t pending_per_client;          /* OrgsMaxPendingPerClient; 0 = no bound */
     apr_size_t pending_per_network;         /* OrgsMaxPendingPerNetwork; 0 = no bound */
     apr_interval_time_t bc_connect_timeout; /* OrgsBackchannelConnectTimeout */

@@ -17,6 +17,7 @@
 #include "crosssite.h"
 #include "render.h"
 #include "account.h"
+#include "invite.h"
 #include "status.h"
 #include "upstream.h"
 
@@ -154,7 +155,7 @@ static void log_metadata_failure(request_rec *r, const orgs_conn_t *conn, apr_st
  * verifier, remembered server-side as a pending login bound to this
  * browser. */
 static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enabled_conn_t *ec,
-                       const char *login_hint)
+                       const char *login_hint, const char *invite)
 {
     request_rec *r = c->r;
     const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
@@ -219,6 +220,7 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
     pl.conn_id = conn->id;
     pl.return_to = c->return_to;
     pl.created = apr_time_now();
+    pl.invite = invite; /* the invitation followed: its ticket's hash */
     rv = admit_pending(c, &pl, &err);
     if (rv != APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00205) "cannot record the pending login: %s",
@@ -300,12 +302,24 @@ int orgs_login_route(orgs_route_t *c)
     const orgs_enabled_conn_t *chosen = NULL;
     const orgs_org_t *org;
     apr_array_header_t *conns;
+    orgs_invite_t *inv = NULL;
+    const char *invite = NULL;
     orgs_err_t err = {{0}};
     apr_status_t rv;
     int done = DECLINED;
 
+    if (apr_table_get(c->args, "invitation") &&
+        (done = orgs_invite_login(c, &inv, &invite)) != DECLINED) {
+        return done;
+    }
+    if (inv && (!hint || !*hint) && !inv->any_email) {
+        hint = inv->email; /* the IdP may pre-fill it */
+    }
     if (!(org = resolve_org(c, &hint, &done))) {
         return done;
+    }
+    if (inv && strcmp(inv->org_id, org->id) != 0) {
+        return orgs_invite_other_org(c, org, inv);
     }
     orgs_render_ctx(r, org); /* from here on the org's own pages */
     rv = orgs_store_org_conns(c->st, org->id, &conns, r->pool, &err);
@@ -338,6 +352,9 @@ int orgs_login_route(orgs_route_t *c)
                                          "Your organization has no sign-in method configured.",
                                          c->return_to);
     }
+    if (inv && !chosen && conns->nelts > 0) {
+        return orgs_invite_page(c, org, inv, conns);
+    }
     if (!chosen && conns->nelts > 1) {
         orgs_html_conn_t *list = apr_pcalloc(r->pool, sizeof(*list) * (apr_size_t)conns->nelts);
         for (int i = 0; i < conns->nelts; i++) {
@@ -358,5 +375,5 @@ int orgs_login_route(orgs_route_t *c)
                                    chosen->conn_name, hint, &done)) {
         return done;
     }
-    return start_login(c, org, chosen, hint);
+    return start_login(c, org, chosen, hint, invite);
 }

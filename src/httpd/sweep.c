@@ -48,9 +48,51 @@ static void sweep_users(request_rec *r, orgs_store_t *st, apr_time_t now)
                     removed);
 }
 
+#define AUDIT_PRUNE_INTERVAL apr_time_from_sec(3600)
+#define AUDIT_PRUNE_KEY "purge:audit"
+/* Records one sign-in prunes at most (one transaction); a backlog goes at
+ * the next sign-ins, AUDIT_PRUNE_STEP apart. */
+#define AUDIT_PRUNE_BATCH 1000
+#define AUDIT_PRUNE_STEP apr_time_from_sec(1)
+
+/* Audit records older than OrgsAuditMaxAge, one bounded batch per sign-in
+ * at most hourly (every second while a backlog remains). */
+static void sweep_audit(request_rec *r, orgs_store_t *st, apr_time_t now)
+{
+    const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
+    const char *last = NULL;
+    apr_time_t at = 0;
+    apr_size_t removed = 0;
+    int more = 0;
+    orgs_err_t err = {{0}};
+    apr_status_t rv;
+
+    if (sc->audit_max_age <= 0 ||
+        (orgs_store_cache_get(st, AUDIT_PRUNE_KEY, &last, &at, r->pool, &err) == APR_SUCCESS &&
+         now - at < (last && *last ? AUDIT_PRUNE_STEP : AUDIT_PRUNE_INTERVAL))) {
+        return;
+    }
+    if ((rv = orgs_store_cache_put(st, AUDIT_PRUNE_KEY, "", now, r->pool, &err)) != APR_SUCCESS ||
+        (rv = orgs_store_audit_prune(st, now - sc->audit_max_age, AUDIT_PRUNE_BATCH, &removed,
+                                     &more, r->pool, &err)) != APR_SUCCESS) {
+        orgs_log_rerror(r, APLOG_WARNING, rv,
+                        ORGSLOGNO(00761) "cannot prune the audit log (OrgsAuditMaxAge): %s",
+                        err.msg);
+        return;
+    }
+    if (more) {
+        orgs_store_cache_put(st, AUDIT_PRUNE_KEY, "more", now, r->pool, &err);
+    }
+    orgs_log_rerror(r, removed ? APLOG_INFO : APLOG_DEBUG, 0,
+                    ORGSLOGNO(00762) "pruned %" APR_SIZE_T_FMT " audit records older than "
+                                     "OrgsAuditMaxAge%s",
+                    removed, more ? " (more at the next sign-in)" : "");
+}
+
 void orgs_sweep_sessions(request_rec *r, orgs_store_t *st, apr_time_t now)
 {
     sweep_users(r, st, now);
+    sweep_audit(r, st, now);
     const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
     const char *last = NULL;
     apr_time_t at = 0;

@@ -389,24 +389,40 @@ expect 3 member remove org1 --connection okta --email nobody@example.com
 expect 0 member list org1 --json
 assert_eq "$(j '[m["user_id"] for m in d]')" "[\"$bysub\"]" "member remove"
 
-# ---- invitations (store support may come later) ------------------------------
+# ---- invitations -------------------------------------------------------------
 
-run invite create org1 bob@example.com --role admin --ttl 3d
-if [ "$rc" -eq 0 ]; then
-    inv=$(cat "$out")
-    assert_match '^inv_' "$inv" "invite create prints the id"
-    expect 0 invite list org1 --json
-    assert_eq "$(j '[i["email"] for i in d]')" '["bob@example.com"]' "invite list"
-    assert_eq "$(j '[list(i) for i in d]')" \
-        '[["id", "org_id", "email", "roles", "created_at", "expires_at"]]' "invitation JSON shape"
-    expect 0 invite list org1
-    expect 0 invite revoke "$inv"
-    expect 3 invite revoke "$inv"
-else
-    echo "note: invitations not supported by this store yet (exit $rc: $(cat "$err"))"
-fi
+expect 0 invite create org1 bob@example.com --role admin --ttl 3d --url https://app.example/orgs/login
+inv=$(head -1 "$out")
+url=$(sed -n 2p "$out")
+assert_match '^inv_' "$inv" "invite create prints the id"
+assert_match '^https://app\.example/orgs/login\?invitation=[A-Za-z0-9_-]{43}&organization=org1$' "$url" \
+    "invite create prints the invitation URL"
+ticket=${url#*invitation=}
+ticket=${ticket%%&*}
+assert_eq "$(grep -c "$ticket" "$store/data.mdb")" 0 "the ticket itself is not stored"
+expect 0 invite list org1 --json
+assert_eq "$(j '[i["email"] for i in d]')" '["bob@example.com"]' "invite list"
+assert_eq "$(j '[list(i) for i in d]')" \
+    '[["id", "org_id", "email", "roles", "created_at", "expires_at", "inviter", "any_email"]]' \
+    "invitation JSON shape"
+assert_match '^orgctl:' "$(j 'd[0]["inviter"]')" "the inviter defaults to orgctl:USER"
+assert_eq "$(j 'd[0]["roles"]')" '["admin"]' "invitation roles"
+expect 0 invite list org1
+expect 0 --json invite create org1 carol@example.com --inviter "Jane Admin" --any-email
+assert_eq "$(j 'd["inviter"]')" "Jane Admin" "--inviter"
+assert_eq "$(j 'd["any_email"]')" "true" "--any-email"
+assert_match '^/orgs/login\?invitation=.*&organization=org1$' "$(j 'd["url"]')" "default login URL"
+assert_eq "$(j 'd["ticket"] != "" and d["ticket"] not in d["id"]')" "true" "ticket apart from the id"
+inv2=$(j 'd["id"]')
+exp_days=$(j '(__import__("datetime").datetime.fromisoformat(d["expires_at"].replace("Z","+00:00")) - __import__("datetime").datetime.fromisoformat(d["created_at"].replace("Z","+00:00"))).days')
+assert_eq "$exp_days" 7 "an invitation lives 7 days by default"
+expect 0 invite revoke "$inv"
+expect 3 invite revoke "$inv"
+expect 0 invite revoke "$inv2"
 expect 1 invite create org1 not-an-email
 expect 1 invite create org1 bob@example.com --ttl forever
+expect 1 invite create org1 bob@example.com --ttl 31d
+expect 3 invite create nosuchorg bob@example.com
 expect 2 invite create org1
 
 # ---- admin API tokens -------------------------------------------------------
@@ -425,6 +441,50 @@ expect 3 token revoke "${tok%%.*}"
 expect 1 token create --scope admin
 expect 1 token create --expires forever
 expect 2 token revoke
+
+# ---- audit log and usage ------------------------------------------------------
+
+expect 0 audit --json --limit 10000
+assert_match '"org.create"' "$(cat "$out")" "org create is audited"
+assert_match '"invitation.revoke"' "$(cat "$out")" "invite revoke is audited"
+assert_match '"member.add"' "$(cat "$out")" "member add is audited"
+assert_match '"connection.create"' "$(cat "$out")" "conn create is audited"
+assert_eq "$(j 'all(r["actor"].startswith("orgctl:") for r in d["records"])')" "true" \
+    "orgctl's records name orgctl:USER"
+assert_eq "$(j 'sorted(set(r["from"] for r in d["records"]))')" '["shell"]' "from the shell"
+assert_eq "$(j '[r["id"] for r in d["records"]] == sorted(r["id"] for r in d["records"])')" \
+    "true" "records in time order"
+assert_eq "$(grep -c "$secret" "$out")" 0 "no client secret in the audit log"
+expect 0 org update org1 --meta audited=yes
+expect 0 audit --json --org org1 --since 1h
+assert_eq "$(j 'd["records"][-1]["action"]')" "org.update" "audit --org: the last change"
+assert_eq "$(j '"audited" in json.dumps(d["records"][-1]["after"]) and "audited" not in json.dumps(d["records"][-1]["before"])')" \
+    "true" "before and after"
+assert_eq "$(j 'all(r["org_id"] == d["records"][0]["org_id"] for r in d["records"])')" "true" \
+    "audit --org shows that org only"
+expect 0 audit --json --org org1 --limit 1
+first=$(j 'd["records"][0]["id"]')
+next=$(j 'd["next"]')
+assert_eq "$first" "$next" "one record a page: next is its id"
+expect 0 audit --json --org org1 --limit 1 --from "$next"
+assert_eq "$(j 'd["records"][0]["id"] > "'"$first"'"')" "true" "--from goes on after the page"
+expect 0 audit --since 2000-01-01
+expect 0 audit
+expect 1 audit --since yesterday-ish
+expect 1 audit --limit 0
+expect 1 audit --from nothex
+expect 3 audit --org nosuchorg
+expect 0 --json prune-audit --older-than 3650d
+assert_eq "$(j 'd["removed"]')" 0 "nothing that old to prune"
+expect 2 prune-audit
+expect 0 org stats org1
+expect 0 --json org stats org1 --days 7
+assert_eq "$(j 'len(d["per_day"])')" 7 "stats: one entry per day"
+assert_eq "$(j 'd["signins"]')" 0 "stats: no sign-in yet"
+assert_eq "$(j 'd["members"] >= 1')" "true" "stats: members counted"
+expect 1 org stats org1 --days 0
+expect 1 org stats org1 --days 401
+expect 3 org stats nosuchorg
 
 # ---- consistency, secrets --------------------------------------------------
 

@@ -14,7 +14,7 @@ int cmd_invite_create(cli_t *c)
     orgs_invite_t inv;
     orgs_org_t *o;
     char *email;
-    const char *dom, *ttl_s = cli_opt(c, "ttl");
+    const char *dom, *ttl_s = cli_opt(c, "ttl"), *url;
     apr_interval_time_t ttl;
     int rc;
 
@@ -23,9 +23,17 @@ int cmd_invite_create(cli_t *c)
         orgs_parse_duration(ttl_s ? ttl_s : INVITE_TTL_DEFAULT, &ttl, &c->err) != APR_SUCCESS) {
         return cli_fail_parse(c);
     }
+    if (ttl > ORGS_INVITE_TTL_MAX) {
+        return cli_fail(c, RC_ERROR, "--ttl: an invitation lives at most 30 days");
+    }
     if ((rc = cli_parse_roles(c, cli_opt_all(c, "role"), &inv.roles)) != RC_OK) {
         return rc;
     }
+    if (cli_opt(c, "inviter") && (rc = cli_check_display_name(c, cli_opt(c, "inviter"))) != RC_OK) {
+        return rc;
+    }
+    inv.inviter = cli_opt(c, "inviter"); /* NULL: the actor, orgctl:USER */
+    inv.any_email = cli_opt(c, "any-email") != NULL;
     apr_status_t rv = orgs_store_org_get(c->st, cli_arg(c, 0), &o, c->p, &c->err);
     if (rv != APR_SUCCESS) {
         return cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", cli_arg(c, 0)));
@@ -38,7 +46,15 @@ int cmd_invite_create(cli_t *c)
     if (rv != APR_SUCCESS) {
         return cli_fail_rv(c, rv, apr_psprintf(c->p, "invitation for '%s'", email));
     }
-    return out_id(c, inv.id);
+    /* the ticket exists only now: shown once, in the URL */
+    url = orgs_store_invite_url(cli_opt(c, "url"), inv.ticket, o->name, c->p);
+    if (c->json) {
+        json_t *j = orgs_json_invite(&inv);
+        j = out_set(j, "ticket", out_jstr(inv.ticket));
+        return out_json_new(c, out_set(j, "url", out_jstr(url)));
+    }
+    printf("%s\n%s\n", inv.id, url);
+    return RC_OK;
 }
 
 int cmd_invite_list(cli_t *c)

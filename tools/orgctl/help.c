@@ -97,11 +97,19 @@ static const help_t helps[] = {
     {"role remove", "Takes roles from a member.\n\n"
                     "  orgctl role remove acme --connection acme-okta --email jane@acme.com "
                     "billing\n"},
-    {"invite create", "Invites an email into an organization (--ttl 30m, 8h, 7d; default 7d).\n"
-                      "Prints the invitation id.\n\n"
-                      "  orgctl invite create acme bob@acme.com --role viewer --ttl 3d\n"},
+    {"invite create",
+     "Invites an email into an organization with roles (--ttl 30m, 8h, 7d; default\n"
+     "7d, at most 30d). Prints the invitation id, then the invitation URL: its\n"
+     "ticket is shown this once (only its hash is kept). Following it, the invitee\n"
+     "signs in through a connection enabled on the organization and becomes a\n"
+     "member; the verified email must be the invited one unless --any-email.\n"
+     "--url is the login endpoint's public URL (default /orgs/login); --inviter\n"
+     "the name the page shows (default orgctl:USER).\n\n"
+     "  orgctl invite create acme bob@acme.com --role viewer --ttl 3d \\\n"
+     "      --url https://app.example.com/orgs/login --inviter \"Jane (Acme IT)\"\n"},
     {"invite list", "Lists an organization's invitations.\n\n  orgctl invite list acme\n"},
-    {"invite revoke", "Revokes an invitation.\n\n  orgctl invite revoke inv_...\n"},
+    {"invite revoke", "Revokes an invitation: its URL no longer works.\n\n"
+                      "  orgctl invite revoke inv_...\n"},
     {"token create", "Creates a bearer token for the admin API (Require org-api-token) and\n"
                      "prints it: the only time it is shown, the store keeps its hash. Scopes:\n"
                      "read (GET), write (changes); both by default. --expires 30m, 8h, 90d;\n"
@@ -110,6 +118,18 @@ static const help_t helps[] = {
     {"token list", "Lists the admin API tokens (never the tokens themselves).\n\n"
                    "  orgctl token list\n"},
     {"token revoke", "Revokes an admin API token at once.\n\n  orgctl token revoke tok_...\n"},
+    {"org stats", "Shows an organization's usage over the last days (default 30, at most\n"
+                  "400): members, members seen, sign-ins, denials and joins per day.\n\n"
+                  "  orgctl org stats acme --days 7\n  orgctl --json org stats acme\n"},
+    {"audit", "Lists the audit log, oldest first: every change to organizations,\n"
+              "connections, domains, members, roles and invitations, with who, from where\n"
+              "and the object before and after. --since takes a duration back from now\n"
+              "or a UTC time; --from ID goes on after a record (the next page).\n\n"
+              "  orgctl audit --org acme --since 24h\n"
+              "  orgctl --json audit --since 2026-11-30T08:00:00Z --limit 500\n"},
+    {"prune-audit", "Deletes audit records older than a duration (in short transactions;\n"
+                    "httpd also prunes by OrgsAuditMaxAge).\n\n"
+                    "  orgctl prune-audit --older-than 365d\n"},
     {"export", "Writes the store as JSON Lines (first line: its format version); client\n"
                "secrets stay sealed. Safe while httpd runs.\n\n"
                "  orgctl export /var/backups/orgs-$(date +%F).jsonl\n"},

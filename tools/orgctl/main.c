@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <apr_general.h>
 #include <apr_file_info.h>
 #include <apr_strings.h>
@@ -65,14 +68,20 @@ static const command_t commands[] = {
      "ORG (USER | --connection CONN --email E) ROLE..."},
     {"role", "remove", "connection=,email=", 2, -1, STORE_WRITE, KEY_NONE, cmd_role_remove,
      "ORG (USER | --connection CONN --email E) ROLE..."},
-    {"invite", "create", "role=*,ttl=", 2, 2, STORE_WRITE, KEY_NONE, cmd_invite_create,
-     "ORG EMAIL [--role R]... [--ttl 7d]"},
+    {"org", "stats", "days=", 1, 1, STORE_READ, KEY_NONE, cmd_org_stats, "ORG [--days N]"},
+    {"invite", "create", "role=*,ttl=,inviter=,any-email,url=", 2, 2, STORE_WRITE, KEY_NONE,
+     cmd_invite_create,
+     "ORG EMAIL [--role R]... [--ttl 7d] [--inviter NAME] [--any-email] [--url LOGIN-URL]"},
     {"invite", "list", "", 1, 1, STORE_READ, KEY_NONE, cmd_invite_list, "ORG"},
     {"invite", "revoke", "", 1, 1, STORE_WRITE, KEY_NONE, cmd_invite_revoke, "ID"},
     {"token", "create", "scope=*,expires=,name=", 0, 0, STORE_WRITE, KEY_NONE, cmd_token_create,
      "[--scope read|write]... [--expires 90d] [--name S]"},
     {"token", "list", "", 0, 0, STORE_READ, KEY_NONE, cmd_token_list, ""},
     {"token", "revoke", "", 1, 1, STORE_WRITE, KEY_NONE, cmd_token_revoke, "ID"},
+    {"audit", NULL, "org=,since=,limit=,from=", 0, 0, STORE_READ, KEY_NONE, cmd_audit,
+     "[--org ORG] [--since TIME] [--limit N] [--from ID]"},
+    {"prune-audit", NULL, "older-than=", 0, 0, STORE_WRITE, KEY_NONE, cmd_prune_audit,
+     "--older-than DURATION"},
     {"export", NULL, "", 0, 1, STORE_READ, KEY_OPTIONAL, cmd_export, "[FILE]"},
     {"import", NULL, "", 0, 1, STORE_WRITE, KEY_OPTIONAL, cmd_import, "[FILE]"},
     {"check", NULL, "deep", 0, 0, STORE_NONE, KEY_OPTIONAL, cmd_check, "[--deep]"},
@@ -184,6 +193,23 @@ static int verify_key(cli_t *c, int write)
     return RC_OK;
 }
 
+/* Whom the audit records name: orgctl and the user who runs it (the one
+ * behind sudo when there is one), from an SSH client's address or the shell. */
+static void set_actor(cli_t *c)
+{
+    const char *user = getuid() == 0 ? getenv("SUDO_USER") : NULL;
+    const struct passwd *pw = user ? NULL : getpwuid(getuid());
+    const char *ssh = getenv("SSH_CONNECTION");
+    const char *sp = ssh ? strchr(ssh, ' ') : NULL;
+    if (!user) {
+        user = pw ? pw->pw_name : apr_psprintf(c->p, "uid%lu", (unsigned long)getuid());
+    }
+    orgs_store_actor_set(
+        c->st, apr_pstrcat(c->p, "orgctl:", user, NULL),
+        sp ? apr_pstrcat(c->p, "ssh:", apr_pstrmemdup(c->p, ssh, (apr_size_t)(sp - ssh)), NULL)
+           : "shell");
+}
+
 static int open_store(cli_t *c, int write)
 {
     apr_finfo_t fi;
@@ -231,6 +257,7 @@ static int open_store(cli_t *c, int write)
     if (rv != APR_SUCCESS) {
         return cli_fail_rv(c, rv, apr_psprintf(c->p, "store '%s'", c->store_dir));
     }
+    set_actor(c);
     orgs_store_stat_t sst; /* the size mapped, for the "store full" message */
     if (orgs_store_stat(c->st, &sst, &c->err) == APR_SUCCESS) {
         c->map_size = sst.map_size;

@@ -224,6 +224,11 @@ int cmd_token_create(cli_t *c);
 int cmd_token_list(cli_t *c);
 int cmd_token_revoke(cli_t *c);
 
+/* cmd_usage.c */
+int cmd_audit(cli_t *c);
+int cmd_prune_audit(cli_t *c);
+int cmd_org_stats(cli_t *c);
+
 int cmd_export(cli_t *c);
 int cmd_import(cli_t *c);
 int cmd_check(cli_t *c);

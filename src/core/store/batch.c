@@ -21,7 +21,11 @@ static apr_status_t add_many(orgs_store_t *st, MDB_txn *txn, const char *org_ref
             continue; /* already a member: left as it is */
         }
         if (rv == APR_NOTFOUND) {
-            rv = st_member_insert(st, txn, o->id, user_id, roles, now, p, err);
+            st_audit_snap_t a;
+            st_audit_begin(st, txn, ST_AUDIT_MEMBER, o->id, user_id, &a, p);
+            rv = st_audit_end(st, txn, "member.add", &a,
+                              st_member_insert(st, txn, o->id, user_id, roles, now, p, err), p,
+                              err);
             *added += rv == APR_SUCCESS;
         }
     }
@@ -51,9 +55,12 @@ static apr_status_t remove_many(orgs_store_t *st, MDB_txn *txn, const char *org_
             rv = APR_SUCCESS; /* not a member: nothing to remove */
             continue;
         }
-        if (rv == APR_SUCCESS &&
-            (rv = st_member_drop(st, txn, o->id, user_id, 1, p, err)) == APR_SUCCESS) {
-            (*removed)++;
+        if (rv == APR_SUCCESS) {
+            st_audit_snap_t a;
+            st_audit_begin(st, txn, ST_AUDIT_MEMBER, o->id, user_id, &a, p);
+            rv = st_audit_end(st, txn, "member.remove", &a,
+                              st_member_drop(st, txn, o->id, user_id, 1, p, err), p, err);
+            *removed += rv == APR_SUCCESS;
         }
     }
     return rv;
@@ -117,8 +124,12 @@ static apr_status_t conn_set(orgs_store_t *st, MDB_txn *txn, const char *org_ref
     } else if (rv != APR_SUCCESS) {
         return rv;
     }
-    return st_enable_set_cond(st, txn, o->id, c->id, auto_membership,
-                              auto_membership ? require : NULL, p, err);
+    st_audit_snap_t a;
+    st_audit_begin(st, txn, ST_AUDIT_ENABLE, o->id, c->id, &a, p);
+    return st_audit_end(st, txn, "connection.enable", &a,
+                        st_enable_set_cond(st, txn, o->id, c->id, auto_membership,
+                                           auto_membership ? require : NULL, p, err),
+                        p, err);
 }
 
 apr_status_t orgs_store_org_conn_patch(orgs_store_t *st, const char *org_ref, const char *conn_ref,
@@ -138,7 +149,6 @@ static apr_status_t revoke_in(orgs_store_t *st, MDB_txn *txn, const char *org_re
 {
     orgs_org_t *o;
     orgs_invite_t *inv = NULL;
-    kbuf_t k;
     apr_status_t rv = st_org_find(st, txn, org_ref, &o, p, err);
     if (rv == APR_SUCCESS) {
         rv = st_invite_load(st, txn, id, &inv, p, err);
@@ -146,13 +156,7 @@ static apr_status_t revoke_in(orgs_store_t *st, MDB_txn *txn, const char *org_re
     if (rv == APR_SUCCESS && strcmp(inv->org_id, o->id) != 0) {
         rv = orgs_err_set(err, APR_NOTFOUND, "invitation not found");
     }
-    if (rv == APR_SUCCESS) {
-        rv = st_kv_del(txn, DB(st, INVITE_ORG), st_kb2(&k, o->id, id), 0, err, "invitation");
-    }
-    if (rv == APR_SUCCESS) {
-        rv = st_kv_del(txn, DB(st, INVITES), st_kb1(&k, id), 1, err, "invitation");
-    }
-    return rv;
+    return rv == APR_SUCCESS ? st_invite_revoke(st, txn, inv, p, err) : rv;
 }
 
 apr_status_t orgs_store_invite_revoke_in(orgs_store_t *st, const char *org_ref, const char *id,

@@ -219,11 +219,14 @@ apr_status_t st_user_decode_json(const json_t *j, orgs_user_t **out, apr_pool_t 
     return APR_SUCCESS;
 }
 
-static const char *const invite_strs[] = {"id", "org_id", "email", NULL};
+/* inviter, ticket_hash and any_email came later: older records lack them
+ * (an invitation without a ticket hash cannot be followed). */
+static const char *const invite_strs[] = {"id", "org_id", "email", "inviter", "ticket_hash", NULL};
 static const char *const invite_nums[] = {"created", "expires", NULL};
 /* clang-format off */
 #define INVITE_SHAPE(i)                                                                           \
-    {invite_strs, (void *const[]){(void *)&(i)->id, (void *)&(i)->org_id, (void *)&(i)->email},   \
+    {invite_strs, (void *const[]){(void *)&(i)->id, (void *)&(i)->org_id, (void *)&(i)->email,    \
+                                  (void *)&(i)->inviter, (void *)&(i)->ticket_hash},              \
      invite_nums, (void *const[]){(void *)&(i)->created, (void *)&(i)->expires}}
 /* clang-format on */
 
@@ -236,6 +239,10 @@ json_t *st_invite_encode(const orgs_invite_t *inv)
         json_decref(r);
         return NULL;
     }
+    if (inv->any_email && st_jset_int(j, "any_email", 1)) {
+        json_decref(j);
+        return NULL;
+    }
     return j;
 }
 
@@ -245,6 +252,7 @@ apr_status_t st_invite_decode(const json_t *j, orgs_invite_t **out, apr_pool_t *
     const shape_t s = INVITE_SHAPE(inv);
     jget_shape(j, &s, p);
     inv->roles = st_jget_str_array(j, "roles", p);
+    inv->any_email = st_jget_int(j, "any_email") != 0;
     if (!inv->id || !inv->org_id || !inv->email || !inv->roles) {
         return orgs_err_set(err, APR_EINVAL, "malformed invitation record");
     }
@@ -253,14 +261,15 @@ apr_status_t st_invite_decode(const json_t *j, orgs_invite_t **out, apr_pool_t *
 }
 
 /* The pending login's browser hash is kept in base64url. */
-static const char *const pending_strs[] = {"state",  "browser", "nonce",     "code_verifier",
-                                           "org_id", "conn_id", "return_to", NULL};
+static const char *const pending_strs[] = {
+    "state", "browser", "nonce", "code_verifier", "org_id", "conn_id", "return_to", "invite", NULL};
 static const char *const pending_nums[] = {"created", NULL};
 /* clang-format off */
 #define PENDING_SHAPE(pl, browser)                                                                \
     {pending_strs, (void *const[]){(void *)&(pl)->state, (void *)(browser), (void *)&(pl)->nonce, \
                                    (void *)&(pl)->code_verifier, (void *)&(pl)->org_id,           \
-                                   (void *)&(pl)->conn_id, (void *)&(pl)->return_to},             \
+                                   (void *)&(pl)->conn_id, (void *)&(pl)->return_to,              \
+                                   (void *)&(pl)->invite},                                         \
      pending_nums, (void *const[]){(void *)&(pl)->created}}
 /* clang-format on */
 

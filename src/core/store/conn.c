@@ -1,6 +1,7 @@
 /* Connections: the record (its client secret sealed) and the name index. */
 #include <string.h>
 
+#include "json.h"
 #include "store_int.h"
 
 static apr_status_t conn_seal(orgs_store_t *st, const orgs_conn_t *c, const char **sealed,
@@ -116,6 +117,19 @@ apr_status_t st_conn_insert(orgs_store_t *st, MDB_txn *txn, orgs_conn_t *c, cons
     return rv;
 }
 
+static apr_status_t conn_create(orgs_store_t *st, MDB_txn *txn, orgs_conn_t *c, const char *sealed,
+                                apr_pool_t *p, orgs_err_t *err)
+{
+    apr_status_t rv = st_conn_insert(st, txn, c, sealed, err);
+    if (rv == APR_SUCCESS) {
+        orgs_conn_t shown = *c;
+        shown.client_secret = NULL; /* never in a record */
+        rv = st_audit_add(st, txn, "connection.create", NULL, c->id, NULL, orgs_json_conn(&shown),
+                          p, err);
+    }
+    return rv;
+}
+
 apr_status_t orgs_store_conn_create(orgs_store_t *st, orgs_conn_t *conn, apr_pool_t *p,
                                     orgs_err_t *err)
 {
@@ -134,7 +148,7 @@ apr_status_t orgs_store_conn_create(orgs_store_t *st, orgs_conn_t *conn, apr_poo
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    ST_WRITE_RV(rv, st, txn, err, st_conn_insert(st, txn, &c, sealed, err));
+    ST_WRITE_RV(rv, st, txn, err, conn_create(st, txn, &c, sealed, p, err));
     if (rv == APR_SUCCESS) {
         c.client_secret = NULL;
         *conn = c;
@@ -265,16 +279,26 @@ static apr_status_t conn_update(orgs_store_t *st, MDB_txn *txn, const char *ref,
     return rv;
 }
 
+static apr_status_t conn_update_logged(orgs_store_t *st, MDB_txn *txn, const char *ref,
+                                       const orgs_conn_t *upd, unsigned flags, apr_pool_t *p,
+                                       orgs_err_t *err)
+{
+    st_audit_snap_t a;
+    st_audit_begin(st, txn, ST_AUDIT_CONN, ref, NULL, &a, p);
+    return st_audit_end(st, txn, "connection.update", &a,
+                        conn_update(st, txn, ref, upd, flags, p, err), p, err);
+}
+
 apr_status_t orgs_store_conn_update(orgs_store_t *st, const char *ref, const orgs_conn_t *upd,
                                     apr_pool_t *p, orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, conn_update(st, txn, ref, upd, 0, p, err));
+    ST_WRITE(st, txn, err, conn_update_logged(st, txn, ref, upd, 0, p, err));
 }
 
 apr_status_t orgs_store_conn_update_flags(orgs_store_t *st, const char *ref, const orgs_conn_t *upd,
                                           unsigned flags, apr_pool_t *p, orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, conn_update(st, txn, ref, upd, flags, p, err));
+    ST_WRITE(st, txn, err, conn_update_logged(st, txn, ref, upd, flags, p, err));
 }
 
 static apr_status_t conn_drop(orgs_store_t *st, MDB_txn *txn, const char *ref, apr_pool_t *p,
@@ -315,7 +339,11 @@ static apr_status_t conn_drop(orgs_store_t *st, MDB_txn *txn, const char *ref, a
 apr_status_t orgs_store_conn_delete(orgs_store_t *st, const char *ref, apr_pool_t *p,
                                     orgs_err_t *err)
 {
-    ST_RELEASE(st, txn, err, conn_drop(st, txn, ref, p, err));
+    st_audit_snap_t a;
+    ST_RELEASE(
+        st, txn, err,
+        (st_audit_begin(st, txn, ST_AUDIT_CONN, ref, NULL, &a, p),
+         st_audit_end(st, txn, "connection.delete", &a, conn_drop(st, txn, ref, p, err), p, err)));
 }
 
 /* For the replica (replica.c): a connection rewritten as another copy has

@@ -380,6 +380,22 @@ static void visit_invite(check_t *c, int db, const iter_t *it)
     if (!has_key(c, DB_INVITE_ORG, st_kb2(&k, inv->org_id, id))) {
         problem(c, "invitation %s: not indexed", id);
     }
+    if (inv->ticket_hash && ST_HAS_DB(c->st, DB_INVITE_TICKET) &&
+        !has_key(c, DB_INVITE_TICKET, st_kb1(&k, inv->ticket_hash))) {
+        problem(c, "invitation %s: ticket not indexed", id);
+    }
+}
+
+static void visit_invite_ticket(check_t *c, int db, const iter_t *it)
+{
+    orgs_invite_t *inv;
+    const char *hash = apr_pstrmemdup(c->p, it->k.mv_data, it->k.mv_size);
+    const char *id = apr_pstrmemdup(c->p, it->v.mv_data, it->v.mv_size);
+    (void)db;
+    if (st_invite_load(c->st, c->txn, id, &inv, c->p, NULL) != APR_SUCCESS || !inv->ticket_hash ||
+        strcmp(inv->ticket_hash, hash) != 0) {
+        problem(c, "invite_ticket entry for %s: dangling", printable(c, id, strlen(id)));
+    }
 }
 
 static void visit_invite_org(check_t *c, int db, const iter_t *it)
@@ -420,6 +436,7 @@ static const struct {
     {DB_PENDING, visit_pending},
     {DB_INVITES, visit_invite},
     {DB_INVITE_ORG, visit_invite_org},
+    {DB_INVITE_TICKET, visit_invite_ticket},
 };
 
 static apr_status_t check_all(check_t *c, MDB_txn *txn, orgs_err_t *err)
@@ -430,7 +447,8 @@ static apr_status_t check_all(check_t *c, MDB_txn *txn, orgs_err_t *err)
         iter_t it;
         int db = walk[i].db;
         if ((db == DB_SESSION_HINTS && !c->st->has_session_hints) ||
-            ((db == DB_PENDING_TIME || db == DB_PENDING) && !c->st->has_pending_time)) {
+            ((db == DB_PENDING_TIME || db == DB_PENDING) && !c->st->has_pending_time) ||
+            !ST_HAS_DB(c->st, db)) {
             continue;
         }
         rv = st_iter_open(txn, c->st->db[db], NULL, &it, err);
@@ -479,8 +497,7 @@ static apr_status_t check_deep(check_t *c, MDB_txn *txn, orgs_err_t *err)
     read_all(c, txn, 0, "(free list)");
     for (int i = 0; rv == APR_SUCCESS && i < DB_COUNT; i++) {
         if ((i == DB_SESSION_HINTS && !c->st->has_session_hints) ||
-            (i == DB_API_TOKENS && !c->st->has_api_tokens) ||
-            (i == DB_PENDING_TIME && !c->st->has_pending_time)) {
+            (i == DB_PENDING_TIME && !c->st->has_pending_time) || !ST_HAS_DB(c->st, i)) {
             continue;
         }
         read_all(c, txn, c->st->db[i], st_db_names[i]);

@@ -107,7 +107,13 @@ static apr_status_t export_json_record(int db, const iter_t *it, json_t **out, a
     } else if (rv == APR_SUCCESS) {
         orgs_invite_t *inv;
         if ((rv = st_invite_decode(rec, &inv, p, err)) == APR_SUCCESS) {
+            /* the ticket's hash travels with it, so the URL keeps working */
             *out = orgs_json_invite(inv);
+            if (*out && inv->ticket_hash &&
+                json_object_set_new(*out, "ticket_hash", json_string(inv->ticket_hash))) {
+                json_decref(*out);
+                *out = NULL;
+            }
         }
     }
     json_decref(rec);
@@ -394,12 +400,23 @@ static apr_status_t import_all(orgs_store_t *st, MDB_txn *txn, FILE *fp, apr_siz
     return rv;
 }
 
+/* One audit record for the whole import (its objects are not listed). */
+static apr_status_t import_logged(orgs_store_t *st, MDB_txn *txn, FILE *fp, apr_size_t *count,
+                                  apr_pool_t *p, orgs_err_t *err)
+{
+    apr_status_t rv = import_all(st, txn, fp, count, p, err);
+    return rv == APR_SUCCESS
+               ? st_audit_add(st, txn, "store.import", NULL, NULL, NULL,
+                              json_pack("{s:I}", "objects", (json_int_t)*count), p, err)
+               : rv;
+}
+
 apr_status_t orgs_store_import(orgs_store_t *st, FILE *fp, apr_size_t *count, apr_pool_t *p,
                                orgs_err_t *err)
 {
     apr_status_t rv;
     *count = 0;
-    ST_WRITE_RV(rv, st, txn, err, import_all(st, txn, fp, count, p, err));
+    ST_WRITE_RV(rv, st, txn, err, import_logged(st, txn, fp, count, p, err));
     if (rv != APR_SUCCESS) {
         *count = 0;
     }

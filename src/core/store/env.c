@@ -13,10 +13,33 @@
 #define FULL_TEXT "store full: grow OrgsStoreMaxSize / orgctl --max-size"
 
 const char *const st_db_names[DB_COUNT] = {
-    "meta",       "orgs",        "org_names",  "domains",     "conns",           "conn_names",
-    "enable",     "users",       "user_sub",   "user_email",  "user_conn_email", "conn_users",
-    "members",    "org_members", "sessions",   "session_idx", "pending",         "pending_browser",
-    "cache",      "invites",     "invite_org", "audit",       "pending_time",    "session_hints",
+    "meta",
+    "orgs",
+    "org_names",
+    "domains",
+    "conns",
+    "conn_names",
+    "enable",
+    "users",
+    "user_sub",
+    "user_email",
+    "user_conn_email",
+    "conn_users",
+    "members",
+    "org_members",
+    "sessions",
+    "session_idx",
+    "pending",
+    "pending_browser",
+    "cache",
+    "invites",
+    "invite_org",
+    "audit",
+    "pending_time",
+    "session_hints",
+    "invite_ticket",
+    "audit_org",
+    "stats",
     "api_tokens",
 };
 
@@ -150,6 +173,22 @@ static apr_status_t room_check(orgs_store_t *st, orgs_err_t *err)
                         " pages in use, the rest is kept for deletes and sign-outs; "
                         "grow OrgsStoreMaxSize / orgctl --max-size",
                         used, pages);
+}
+
+int st_room_tight(orgs_store_t *st)
+{
+    MDB_envinfo info;
+    MDB_stat ms;
+    mdb_env_info(st->env, &info);
+    mdb_env_stat(st->env, &ms);
+    apr_uint64_t pages = (apr_uint64_t)info.me_mapsize / ms.ms_psize;
+    apr_uint64_t limit = pages - reserve_pages(info.me_mapsize, ms.ms_psize);
+    apr_uint64_t used = (apr_uint64_t)info.me_last_pgno + 1;
+    if (used > limit && atomic_load(&st->free_txnid) == (apr_uint64_t)info.me_last_txnid + 1) {
+        apr_uint64_t nfree = atomic_load(&st->free_pages); /* counted by the last room check */
+        used -= nfree < used ? nfree : used;
+    }
+    return used > limit;
 }
 
 /* The map was grown by another process beyond this one's (threaded
@@ -419,18 +458,18 @@ static apr_status_t open_dbs(orgs_store_t *st, int rdonly, int open_flags, apr_u
     for (int i = 0; rv == APR_SUCCESS && i < DB_COUNT; i++) {
         unsigned flags = i == DB_ORG_MEMBERS ? MDB_DUPSORT | MDB_DUPFIXED : 0;
         int rc = mdb_dbi_open(txn, st_db_names[i], flags | (rdonly ? 0 : MDB_CREATE), &st->db[i]);
-        if (rc == MDB_NOTFOUND &&
-            (i == DB_PENDING_TIME || i == DB_SESSION_HINTS || i == DB_API_TOKENS)) {
+        if (rc == MDB_NOTFOUND && (i == DB_PENDING_TIME || i == DB_SESSION_HINTS)) {
             continue; /* added later; read-only handles check the flags below */
+        }
+        if (rc == MDB_NOTFOUND && i >= DB_FIRST_LATE) {
+            st->late_absent |= 1u << (i - DB_FIRST_LATE); /* added later: read as empty */
+            continue;
         }
         if (rc == MDB_SUCCESS && i == DB_PENDING_TIME) {
             st->has_pending_time = 1;
         }
         if (rc == MDB_SUCCESS && i == DB_SESSION_HINTS) {
             st->has_session_hints = 1;
-        }
-        if (rc == MDB_SUCCESS && i == DB_API_TOKENS) {
-            st->has_api_tokens = 1;
         }
         if (rc == MDB_NOTFOUND) {
             rv = orgs_err_set(err, ORGS_ESTORE, "store in %s is not initialized", st->dir);

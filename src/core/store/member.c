@@ -2,6 +2,7 @@
  * members index, and the member and user cascades. */
 #include <string.h>
 
+#include "json.h"
 #include "store_int.h"
 
 /* The record of a packed user id; an absent one is empty. */
@@ -239,8 +240,13 @@ apr_status_t st_member_insert(orgs_store_t *st, MDB_txn *txn, const char *org_re
 apr_status_t orgs_store_member_add(orgs_store_t *st, const char *org_ref, const char *user_id,
                                    const apr_array_header_t *roles, apr_pool_t *p, orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err,
-             st_member_insert(st, txn, org_ref, user_id, roles, apr_time_now(), p, err));
+    st_audit_snap_t a;
+    ST_WRITE(
+        st, txn, err,
+        (st_audit_begin(st, txn, ST_AUDIT_MEMBER, org_ref, user_id, &a, p),
+         st_audit_end(st, txn, "member.add", &a,
+                      st_member_insert(st, txn, org_ref, user_id, roles, apr_time_now(), p, err), p,
+                      err)));
 }
 
 apr_status_t orgs_store_member_get(orgs_store_t *st, const char *org_id, const char *user_id,
@@ -263,7 +269,11 @@ static apr_status_t member_remove(orgs_store_t *st, MDB_txn *txn, const char *or
 apr_status_t orgs_store_member_remove(orgs_store_t *st, const char *org_ref, const char *user_id,
                                       apr_pool_t *p, orgs_err_t *err)
 {
-    ST_RELEASE(st, txn, err, member_remove(st, txn, org_ref, user_id, p, err));
+    st_audit_snap_t a;
+    ST_RELEASE(st, txn, err,
+               (st_audit_begin(st, txn, ST_AUDIT_MEMBER, org_ref, user_id, &a, p),
+                st_audit_end(st, txn, "member.remove", &a,
+                             member_remove(st, txn, org_ref, user_id, p, err), p, err)));
 }
 
 /* An org's members (by user id, through the index) or a user's memberships
@@ -363,13 +373,29 @@ static apr_status_t role_change(orgs_store_t *st, MDB_txn *txn, const char *org_
 apr_status_t orgs_store_role_add(orgs_store_t *st, const char *org_ref, const char *user_id,
                                  const apr_array_header_t *roles, apr_pool_t *p, orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, role_change(st, txn, org_ref, user_id, roles, 1, p, err));
+    st_audit_snap_t a;
+    ST_WRITE(st, txn, err,
+             (st_audit_begin(st, txn, ST_AUDIT_MEMBER, org_ref, user_id, &a, p),
+              st_audit_end(st, txn, "member.roles.add", &a,
+                           role_change(st, txn, org_ref, user_id, roles, 1, p, err), p, err)));
 }
 
 apr_status_t orgs_store_role_remove(orgs_store_t *st, const char *org_ref, const char *user_id,
                                     const apr_array_header_t *roles, apr_pool_t *p, orgs_err_t *err)
 {
-    ST_RELEASE(st, txn, err, role_change(st, txn, org_ref, user_id, roles, 0, p, err));
+    st_audit_snap_t a;
+    ST_RELEASE(st, txn, err,
+               (st_audit_begin(st, txn, ST_AUDIT_MEMBER, org_ref, user_id, &a, p),
+                st_audit_end(st, txn, "member.roles.remove", &a,
+                             role_change(st, txn, org_ref, user_id, roles, 0, p, err), p, err)));
+}
+
+/* Adds roles to an existing membership inside txn (an invitation accepted
+ * by a member). */
+apr_status_t st_role_add(orgs_store_t *st, MDB_txn *txn, const char *org_id, const char *user_id,
+                         const apr_array_header_t *roles, apr_pool_t *p, orgs_err_t *err)
+{
+    return role_change(st, txn, org_id, user_id, roles, 1, p, err);
 }
 
 /* For the replica (replica.c): a membership's roles as another copy has

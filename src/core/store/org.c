@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "store_int.h"
 
 static apr_status_t org_write(orgs_store_t *st, MDB_txn *txn, const orgs_org_t *o, unsigned flags,
@@ -102,6 +103,15 @@ apr_status_t st_org_insert(orgs_store_t *st, MDB_txn *txn, orgs_org_t *o, apr_po
     return rv;
 }
 
+static apr_status_t org_create(orgs_store_t *st, MDB_txn *txn, orgs_org_t *o, apr_pool_t *p,
+                               orgs_err_t *err)
+{
+    apr_status_t rv = st_org_insert(st, txn, o, p, err);
+    return rv == APR_SUCCESS
+               ? st_audit_add(st, txn, "org.create", o->id, o->id, NULL, orgs_json_org(o), p, err)
+               : rv;
+}
+
 apr_status_t orgs_store_org_create(orgs_store_t *st, orgs_org_t *org, apr_pool_t *p,
                                    orgs_err_t *err)
 {
@@ -113,7 +123,7 @@ apr_status_t orgs_store_org_create(orgs_store_t *st, orgs_org_t *org, apr_pool_t
     orgs_org_t o = *org;
     o.id = id;
     o.created = o.updated = apr_time_now();
-    ST_WRITE_RV(rv, st, txn, err, st_org_insert(st, txn, &o, p, err));
+    ST_WRITE_RV(rv, st, txn, err, org_create(st, txn, &o, p, err));
     if (rv == APR_SUCCESS) {
         *org = o;
     }
@@ -145,10 +155,10 @@ static const char *brand_field(const char *now, const char *change)
     return !change ? now : *change ? change : NULL;
 }
 
-apr_status_t st_org_update(orgs_store_t *st, MDB_txn *txn, const char *ref,
-                           const char *display_name, const apr_array_header_t *set_meta,
-                           const apr_array_header_t *unset_meta, const orgs_org_t *brand,
-                           apr_pool_t *p, orgs_err_t *err)
+static apr_status_t org_update(orgs_store_t *st, MDB_txn *txn, const char *ref,
+                               const char *display_name, const apr_array_header_t *set_meta,
+                               const apr_array_header_t *unset_meta, const orgs_org_t *brand,
+                               apr_pool_t *p, orgs_err_t *err)
 {
     orgs_org_t *o;
     apr_status_t rv = st_org_find(st, txn, ref, &o, p, err);
@@ -191,6 +201,19 @@ apr_status_t st_org_update(orgs_store_t *st, MDB_txn *txn, const char *ref,
         rv = org_write(st, txn, o, 0, p, err);
     }
     return rv;
+}
+
+/* The update, with its audit record (what the API's patch calls too). */
+apr_status_t st_org_update(orgs_store_t *st, MDB_txn *txn, const char *ref,
+                           const char *display_name, const apr_array_header_t *set_meta,
+                           const apr_array_header_t *unset_meta, const orgs_org_t *brand,
+                           apr_pool_t *p, orgs_err_t *err)
+{
+    st_audit_snap_t a;
+    st_audit_begin(st, txn, ST_AUDIT_ORG, ref, NULL, &a, p);
+    return st_audit_end(st, txn, "org.update", &a,
+                        org_update(st, txn, ref, display_name, set_meta, unset_meta, brand, p, err), p,
+                        err);
 }
 
 apr_status_t orgs_store_org_update(orgs_store_t *st, const char *ref, const char *display_name,
@@ -238,14 +261,10 @@ static apr_status_t org_drop(orgs_store_t *st, MDB_txn *txn, const char *ref, ap
         rv = st_kv_del(txn, DB(st, ENABLE), st_kbraw(&k, b->k, b->klen), 0, err, "enablement");
     }
     if (rv == APR_SUCCESS) {
-        rv = st_collect(txn, DB(st, INVITE_ORG), st_kb1(&k, o->id), &list, p, err);
+        rv = st_invites_drop_org(st, txn, o->id, p, err);
     }
-    for (int i = 0; rv == APR_SUCCESS && i < list->nelts; i++) {
-        const blob_t *b = &APR_ARRAY_IDX(list, i, blob_t);
-        rv = st_kv_del(txn, DB(st, INVITE_ORG), st_kbraw(&k, b->k, b->klen), 0, err, "invitation");
-        if (rv == APR_SUCCESS && b->klen == 2 * ID_LEN) {
-            rv = st_kv_del(txn, DB(st, INVITES), st_kb1(&k, b->k + ID_LEN), 0, err, "invitation");
-        }
+    if (rv == APR_SUCCESS) {
+        rv = st_stats_drop_org(st, txn, o->id, err);
     }
     if (rv == APR_SUCCESS) {
         rv = org_index(st, txn, o, 0, err);
@@ -256,10 +275,18 @@ static apr_status_t org_drop(orgs_store_t *st, MDB_txn *txn, const char *ref, ap
     return rv;
 }
 
+static apr_status_t org_drop_logged(orgs_store_t *st, MDB_txn *txn, const char *ref, apr_pool_t *p,
+                                    orgs_err_t *err)
+{
+    st_audit_snap_t a;
+    st_audit_begin(st, txn, ST_AUDIT_ORG, ref, NULL, &a, p);
+    return st_audit_end(st, txn, "org.delete", &a, org_drop(st, txn, ref, p, err), p, err);
+}
+
 apr_status_t orgs_store_org_delete(orgs_store_t *st, const char *ref, apr_pool_t *p,
                                    orgs_err_t *err)
 {
-    ST_RELEASE(st, txn, err, org_drop(st, txn, ref, p, err));
+    ST_RELEASE(st, txn, err, org_drop_logged(st, txn, ref, p, err));
 }
 
 static apr_status_t org_domain(orgs_store_t *st, MDB_txn *txn, const char *ref, const char *domain,
@@ -309,16 +336,25 @@ static apr_status_t org_domain(orgs_store_t *st, MDB_txn *txn, const char *ref, 
     return rv;
 }
 
+static apr_status_t org_domain_logged(orgs_store_t *st, MDB_txn *txn, const char *ref,
+                                      const char *domain, int add, apr_pool_t *p, orgs_err_t *err)
+{
+    st_audit_snap_t a;
+    st_audit_begin(st, txn, ST_AUDIT_ORG, ref, NULL, &a, p);
+    return st_audit_end(st, txn, add ? "org.domain.add" : "org.domain.remove", &a,
+                        org_domain(st, txn, ref, domain, add, p, err), p, err);
+}
+
 apr_status_t orgs_store_org_add_domain(orgs_store_t *st, const char *ref, const char *domain,
                                        apr_pool_t *p, orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, org_domain(st, txn, ref, domain, 1, p, err));
+    ST_WRITE(st, txn, err, org_domain_logged(st, txn, ref, domain, 1, p, err));
 }
 
 apr_status_t orgs_store_org_remove_domain(orgs_store_t *st, const char *ref, const char *domain,
                                           apr_pool_t *p, orgs_err_t *err)
 {
-    ST_RELEASE(st, txn, err, org_domain(st, txn, ref, domain, 0, p, err));
+    ST_RELEASE(st, txn, err, org_domain_logged(st, txn, ref, domain, 0, p, err));
 }
 
 static apr_status_t org_find_by_domain(orgs_store_t *st, MDB_txn *txn, const char *dom,
@@ -409,20 +445,34 @@ apr_status_t orgs_store_org_enable_conn_require(orgs_store_t *st, const char *or
                                                 const char *conn_ref, int auto_membership,
                                                 const char *require, apr_pool_t *p, orgs_err_t *err)
 {
+    st_audit_snap_t a;
     ST_WRITE(st, txn, err,
-             st_enable_set_cond(st, txn, org_ref, conn_ref, auto_membership, require, p, err));
+             (st_audit_begin(st, txn, ST_AUDIT_ENABLE, org_ref, conn_ref, &a, p),
+              st_audit_end(
+                  st, txn, "connection.enable", &a,
+                  st_enable_set_cond(st, txn, org_ref, conn_ref, auto_membership, require, p, err),
+                  p, err)));
 }
 
 apr_status_t orgs_store_org_enable_conn(orgs_store_t *st, const char *org_ref, const char *conn_ref,
                                         int auto_membership, apr_pool_t *p, orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, st_enable_set(st, txn, org_ref, conn_ref, 1, auto_membership, p, err));
+    st_audit_snap_t a;
+    ST_WRITE(st, txn, err,
+             (st_audit_begin(st, txn, ST_AUDIT_ENABLE, org_ref, conn_ref, &a, p),
+              st_audit_end(st, txn, "connection.enable", &a,
+                           st_enable_set(st, txn, org_ref, conn_ref, 1, auto_membership, p, err), p,
+                           err)));
 }
 
 apr_status_t orgs_store_org_disable_conn(orgs_store_t *st, const char *org_ref,
                                          const char *conn_ref, apr_pool_t *p, orgs_err_t *err)
 {
-    ST_RELEASE(st, txn, err, st_enable_set(st, txn, org_ref, conn_ref, 0, 0, p, err));
+    st_audit_snap_t a;
+    ST_RELEASE(st, txn, err,
+               (st_audit_begin(st, txn, ST_AUDIT_ENABLE, org_ref, conn_ref, &a, p),
+                st_audit_end(st, txn, "connection.disable", &a,
+                             st_enable_set(st, txn, org_ref, conn_ref, 0, 0, p, err), p, err)));
 }
 
 static int cmp_enabled(const void *a, const void *b)

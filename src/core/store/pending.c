@@ -174,7 +174,8 @@ static apr_status_t pending_put(orgs_store_t *st, MDB_txn *txn, const orgs_pendi
     }
     if (!pl->nonce || !pl->code_verifier || strlen(pl->nonce) > STATE_MAX ||
         strlen(pl->code_verifier) > STATE_MAX ||
-        (pl->return_to && strlen(pl->return_to) > ORGS_URL_MAX)) {
+        (pl->return_to && strlen(pl->return_to) > ORGS_URL_MAX) ||
+        (pl->invite && strlen(pl->invite) > STATE_MAX)) {
         return orgs_err_set(err, APR_EINVAL, "bad pending login");
     }
     /* (a few old ones of any browser went in pending_sweep_own, before

@@ -4,6 +4,7 @@
  * new one written. All or nothing, and one disk sync. Each step is the body
  * the single operation uses (orgs_store_user_login, _member_add,
  * _session_delete, _session_put), so the rules are the same. */
+#include "json.h"
 #include "signin.h"
 #include "store_int.h"
 
@@ -23,6 +24,31 @@ static apr_status_t condition_met(orgs_store_t *st, MDB_txn *txn, const orgs_sig
     return rv;
 }
 
+/* The admitted user's new session (the browser's old one of the org ended)
+ * and the day's sign-in count. */
+static apr_status_t signin_session(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in,
+                                   const orgs_user_t *u, apr_pool_t *p, orgs_err_t *err)
+{
+    apr_status_t rv = APR_SUCCESS;
+    if (in->old_sid_hash) {
+        rv = st_session_erase_hash(st, txn, in->old_sid_hash, p, err);
+        rv = rv == APR_NOTFOUND ? APR_SUCCESS : rv; /* ended already */
+    }
+    if (rv == APR_SUCCESS) {
+        rv = st_quota_session(st, txn, in, err);
+    }
+    if (rv == APR_SUCCESS) {
+        in->session.org_id = in->org_id;
+        in->session.conn_id = in->conn_id;
+        in->session.user_id = u->id;
+        rv = st_session_put(st, txn, in->sid_hash, &in->session, p, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = st_stats_add(st, txn, in->org_id, ORGS_STATS_SIGNIN, in->now, err);
+    }
+    return rv;
+}
+
 /* The membership of the signed-in user, then the sessions. */
 static apr_status_t signin_admit(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in,
                                  const orgs_user_t *u, int auto_membership, const char *require,
@@ -35,6 +61,18 @@ static apr_status_t signin_admit(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *
         return rv;
     }
     is_member = rv == APR_SUCCESS;
+    if (in->invite) {
+        /* an invitation decides alone: accepted (a member now, with its
+         * roles) or refused, whatever the membership or auto-membership */
+        rv = st_invite_accept(st, txn, in, u, admitted, p, err);
+        if (rv != APR_SUCCESS || *admitted != ORGS_ADMIT_INVITED) {
+            return rv;
+        }
+        if (!is_member) {
+            rv = st_stats_add(st, txn, in->org_id, ORGS_STATS_JOIN, in->now, err);
+        }
+        return rv == APR_SUCCESS ? signin_session(st, txn, in, u, p, err) : rv;
+    }
     if (!is_member && auto_membership &&
         (rv = condition_met(st, txn, in, require, &met, p, err)) != APR_SUCCESS) {
         return rv;
@@ -49,25 +87,19 @@ static apr_status_t signin_admit(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *
         if (rv == APR_SUCCESS) {
             rv = st_member_insert(st, txn, in->org_id, u->id, NULL, in->now, p, err);
         }
+        if (rv == APR_SUCCESS) {
+            json_t *after = json_pack("{s:s}", "user_id", u->id);
+            rv = st_audit_add(st, txn, "member.join", in->org_id, u->id, NULL, after, p, err);
+        }
+        if (rv == APR_SUCCESS) {
+            rv = st_stats_add(st, txn, in->org_id, ORGS_STATS_JOIN, in->now, err);
+        }
     } else if (*admitted == ORGS_ADMIT_MEMBER) {
         rv = APR_SUCCESS;
     } else {
         return APR_SUCCESS; /* denied: no membership, no session */
     }
-    if (rv == APR_SUCCESS && in->old_sid_hash) {
-        rv = st_session_erase_hash(st, txn, in->old_sid_hash, p, err);
-        rv = rv == APR_NOTFOUND ? APR_SUCCESS : rv; /* ended already */
-    }
-    if (rv == APR_SUCCESS) {
-        rv = st_quota_session(st, txn, in, err);
-    }
-    if (rv == APR_SUCCESS) {
-        in->session.org_id = in->org_id;
-        in->session.conn_id = in->conn_id;
-        in->session.user_id = u->id;
-        rv = st_session_put(st, txn, in->sid_hash, &in->session, p, err);
-    }
-    return rv;
+    return rv == APR_SUCCESS ? signin_session(st, txn, in, u, p, err) : rv;
 }
 
 static apr_status_t signin_commit(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in,
@@ -82,7 +114,7 @@ static apr_status_t signin_commit(orgs_store_t *st, MDB_txn *txn, orgs_signin_t 
     rv = st_enable_load_cond(st, txn, in->org_id, in->conn_id, &auto_membership, &require, p, err);
     if (rv == APR_NOTFOUND) {
         *admitted = orgs_signin_admit(0, 0, 0); /* the pending login is consumed all the same */
-        return APR_SUCCESS;
+        return st_stats_add(st, txn, in->org_id, ORGS_STATS_DENIAL, in->now, err);
     }
     if (rv == APR_SUCCESS) {
         rv = st_user_login(st, txn, in->conn_id, in->sub, in->email, in->name, in->now, user,
@@ -91,9 +123,14 @@ static apr_status_t signin_commit(orgs_store_t *st, MDB_txn *txn, orgs_signin_t 
     if (rv == APR_SUCCESS && created) {
         rv = st_quota_new_user(st, txn, in, in->conn_id, err);
     }
-    return rv == APR_SUCCESS
-               ? signin_admit(st, txn, in, *user, auto_membership, require, admitted, p, err)
-               : rv;
+    if (rv == APR_SUCCESS) {
+        rv = signin_admit(st, txn, in, *user, auto_membership, require, admitted, p, err);
+    }
+    if (rv == APR_SUCCESS && *admitted != ORGS_ADMIT_MEMBER && *admitted != ORGS_ADMIT_JOINED &&
+        *admitted != ORGS_ADMIT_INVITED) {
+        rv = st_stats_add(st, txn, in->org_id, ORGS_STATS_DENIAL, in->now, err);
+    }
+    return rv;
 }
 
 apr_status_t orgs_store_signin_commit(orgs_store_t *st, orgs_signin_t *in, orgs_user_t **user,
@@ -102,6 +139,8 @@ apr_status_t orgs_store_signin_commit(orgs_store_t *st, orgs_signin_t *in, orgs_
     apr_status_t rv;
     *user = NULL;
     in->over_quota = ORGS_QUOTA_NONE;
+    in->invite_refused = ORGS_INVITE_OK;
+    in->invite_id = NULL;
     ST_WRITE_RV(rv, st, txn, err, signin_commit(st, txn, in, user, admitted, p, err));
     if (rv != APR_SUCCESS) {
         *user = NULL; /* nothing was written */

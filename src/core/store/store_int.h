@@ -63,7 +63,12 @@
  *                    also "quota:new-users:" + conn id -> window start + count
  *   invites          invite id -> JSON record
  *   invite_org       org id + invite id -> ""
- *   audit            reserved
+ *   invite_ticket    ticket hash (base64url, 43) -> invite id
+ *   audit            time key (8 bytes BE, microseconds, strictly increasing) -> JSON
+ *                    record (audit.c)
+ *   audit_org        org id + time key -> ""; org id alone -> the org's count (8 LE)
+ *   stats            org id + day (8 bytes BE, days since the epoch) -> counters
+ *                    (stats.c)
  *   api_tokens       token id -> JSON record (its secret's SHA-256, scopes, expiry)
  *
  * Invariant: a session exists only while its membership does (session_put
@@ -118,9 +123,13 @@ enum {
     DB_AUDIT,
     DB_PENDING_TIME,
     DB_SESSION_HINTS,
+    DB_INVITE_TICKET, /* from here on: added later, absent from older read-only stores */
+    DB_AUDIT_ORG,
+    DB_STATS,
     DB_API_TOKENS,
     DB_COUNT
 };
+#define DB_FIRST_LATE DB_INVITE_TICKET
 
 extern const char *const st_db_names[DB_COUNT];
 
@@ -131,13 +140,15 @@ struct orgs_store_t {
     apr_pool_t *pool;
     const char *dir;
     unsigned version;
-    apr_size_t pending_max; /* global bound on pending logins */
-    apr_size_t purge_batch; /* sessions deleted per purge transaction */
-    apr_size_t purge_scan;  /* session records read per purge transaction */
-    int has_pending_time;   /* 0: an older read-only store without that index */
-    int has_session_hints;  /* 0: an older read-only store without that database */
-    int has_api_tokens;     /* 0: an older read-only store without that database */
-    int threaded;           /* ORGS_STORE_THREADED: remap only under remap_lock */
+    apr_size_t pending_max;       /* global bound on pending logins */
+    apr_size_t purge_batch;       /* sessions deleted per purge transaction */
+    apr_size_t purge_scan;        /* session records read per purge transaction */
+    int has_pending_time;         /* 0: an older read-only store without that index */
+    int has_session_hints;        /* 0: an older read-only store without that database */
+    apr_size_t audit_max_per_org; /* audit records kept per org (audit.c) */
+    unsigned late_absent;         /* bit (i - DB_FIRST_LATE): database i is absent (an older
+                                     store opened read-only): reads find nothing there */
+    int threaded;                 /* ORGS_STORE_THREADED: remap only under remap_lock */
     /* Threaded handles: every transaction holds it shared, a remap (the
      * map grown by another process) holds it exclusive, so LMDB's
      * "no transaction active in this process" rule holds while it remaps. */
@@ -161,6 +172,8 @@ struct orgs_store_t {
 };
 
 #define DB(st, n) ((st)->db[DB_##n])
+/* Whether database i exists in this store (see late_absent). */
+#define ST_HAS_DB(st, i) ((i) < DB_FIRST_LATE || !((st)->late_absent & (1u << ((i)-DB_FIRST_LATE))))
 
 /* ---- engine: transactions (env.c) -------------------------------------- */
 
@@ -187,6 +200,10 @@ void st_rd_end(orgs_store_t *st, MDB_txn *txn);
  * sweeps, session touches), which may use the reserve. */
 enum { ST_MODE_WRITE = 0, ST_MODE_READ = 1, ST_MODE_RELEASE = 2 };
 apr_status_t st_run_begin(orgs_store_t *st, int mode, MDB_txn **txn, orgs_err_t *err);
+/* 1 when the pages in use leave less than the reserve (the store is full
+ * for everything but deletes), by the figures of the last commit; no I/O,
+ * safe inside a write transaction. */
+int st_room_tight(orgs_store_t *st);
 apr_status_t st_run_end(orgs_store_t *st, int mode, MDB_txn *txn, apr_status_t rv, orgs_err_t *err);
 #define ST_RUN_RV(rv, st, txn, err, mode, body)                                                    \
     do {                                                                                           \
@@ -438,6 +455,57 @@ apr_status_t st_invite_insert(orgs_store_t *st, MDB_txn *txn, orgs_invite_t *inv
                               orgs_err_t *err);
 apr_status_t st_invite_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_invite_t **out,
                             apr_pool_t *p, orgs_err_t *err);
+/* The loaded invitation inv gone, with its indexes and an audit record. */
+apr_status_t st_invite_revoke(orgs_store_t *st, MDB_txn *txn, const orgs_invite_t *inv,
+                              apr_pool_t *p, orgs_err_t *err);
+/* The org's invitations with their indexes (the org cascade). */
+apr_status_t st_invites_drop_org(orgs_store_t *st, MDB_txn *txn, const char *org_id, apr_pool_t *p,
+                                 orgs_err_t *err);
+/* The invitation in->invite followed by the sign-in of u to in->org_id:
+ * accepted (*admitted ORGS_ADMIT_INVITED: the membership made or given the
+ * roles, the invitation consumed) or refused (ORGS_ADMIT_INVITE_REFUSED,
+ * in->invite_refused says why; nothing written). */
+apr_status_t st_invite_accept(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in,
+                              const orgs_user_t *u, int *admitted, apr_pool_t *p, orgs_err_t *err);
+
+/* member.c */
+apr_status_t st_role_add(orgs_store_t *st, MDB_txn *txn, const char *org_id, const char *user_id,
+                         const apr_array_header_t *roles, apr_pool_t *p, orgs_err_t *err);
+
+/* audit.c: appends a record of action (on org_id and target, each may be
+ * NULL) by the thread's actor inside txn; steals before and after (JSON,
+ * may be NULL). */
+apr_status_t st_audit_add(orgs_store_t *st, MDB_txn *txn, const char *action, const char *org_id,
+                          const char *target, json_t *before, json_t *after, apr_pool_t *p,
+                          orgs_err_t *err);
+/* audit_snap.c: the object a write changes, read before and after it. */
+enum { ST_AUDIT_ORG, ST_AUDIT_CONN, ST_AUDIT_ENABLE, ST_AUDIT_MEMBER, ST_AUDIT_USER };
+typedef struct {
+    int kind;
+    const char *ref1, *ref2;     /* ORG: org; CONN: conn; ENABLE: org, conn; MEMBER: org,
+                                    user id; USER: user id */
+    const char *org_id, *target; /* resolved */
+    json_t *before;
+} st_audit_snap_t;
+void st_audit_begin(orgs_store_t *st, MDB_txn *txn, int kind, const char *ref1, const char *ref2,
+                    st_audit_snap_t *a, apr_pool_t *p);
+/* rv is the body's status: on success the record of action is added with
+ * the object after it; otherwise nothing (rv returned). */
+apr_status_t st_audit_end(orgs_store_t *st, MDB_txn *txn, const char *action, st_audit_snap_t *a,
+                          apr_status_t rv, apr_pool_t *p, orgs_err_t *err);
+/* audit_read.c: deletes the n oldest records (with their org index
+ * entries) inside txn. */
+apr_status_t st_audit_drop_oldest(orgs_store_t *st, MDB_txn *txn, apr_size_t n, apr_pool_t *p,
+                                  orgs_err_t *err);
+/* The thread's actor for this handle ("unknown" when none), in p. */
+const char *st_actor_who(orgs_store_t *st, apr_pool_t *p);
+
+/* stats.c: adds one to kind for org_id on now's day inside txn, dropping
+ * a few of the org's days past ORGS_STORE_STATS_DAYS. */
+apr_status_t st_stats_add(orgs_store_t *st, MDB_txn *txn, const char *org_id, int kind,
+                          apr_time_t now, orgs_err_t *err);
+/* The org's counters (the org cascade). */
+apr_status_t st_stats_drop_org(orgs_store_t *st, MDB_txn *txn, const char *org_id, orgs_err_t *err);
 
 /* The replica's seams (replica.c applies another copy's changes with
  * them): a record rewritten as the other copy has it, indexes moved; a

@@ -97,14 +97,19 @@ static apr_status_t scopes_normalize(const apr_array_header_t *in, apr_array_hea
 }
 
 static apr_status_t token_insert(orgs_store_t *st, MDB_txn *txn, const orgs_token_t *t,
-                                 const char *hash, orgs_err_t *err)
+                                 const char *hash, apr_pool_t *p, orgs_err_t *err)
 {
     kbuf_t k;
-    if (!st->has_api_tokens) {
+    if (!ST_HAS_DB(st, DB_API_TOKENS)) {
         return orgs_err_set(err, ORGS_ESTORE, "the store has no token database");
     }
-    return st_put_json_new(txn, DB(st, API_TOKENS), st_kb1(&k, t->id), token_encode(t, hash),
-                           MDB_NOOVERWRITE, err, "token");
+    apr_status_t rv = st_put_json_new(txn, DB(st, API_TOKENS), st_kb1(&k, t->id),
+                                      token_encode(t, hash), MDB_NOOVERWRITE, err, "token");
+    /* the record names the token, never its secret or hash */
+    return rv == APR_SUCCESS ? st_audit_add(st, txn, "token.create", NULL, t->id, NULL,
+                                            json_pack("{s:s,s:s?}", "id", t->id, "name", t->name),
+                                            p, err)
+                             : rv;
 }
 
 apr_status_t orgs_store_token_create(orgs_store_t *st, orgs_token_t *tok, const char **secret,
@@ -133,7 +138,7 @@ apr_status_t orgs_store_token_create(orgs_store_t *st, orgs_token_t *tok, const 
     if ((rv = token_hash(whole, &hash, p, err)) != APR_SUCCESS) {
         return rv;
     }
-    ST_WRITE_RV(rv, st, txn, err, token_insert(st, txn, &t, hash, err));
+    ST_WRITE_RV(rv, st, txn, err, token_insert(st, txn, &t, hash, p, err));
     if (rv == APR_SUCCESS) {
         *tok = t;
         *secret = whole;
@@ -146,7 +151,7 @@ static apr_status_t token_load(orgs_store_t *st, MDB_txn *txn, const char *id, o
 {
     kbuf_t k;
     json_t *j;
-    if (!st->has_api_tokens || !orgs_check_id(id, "tok_")) {
+    if (!ST_HAS_DB(st, DB_API_TOKENS) || !orgs_check_id(id, "tok_")) {
         return orgs_err_set(err, APR_NOTFOUND, "token not found");
     }
     apr_status_t rv = st_get_json(txn, DB(st, API_TOKENS), st_kb1(&k, id), &j, err, "token");
@@ -210,7 +215,7 @@ static apr_status_t token_load_any(orgs_store_t *st, MDB_txn *txn, const char *i
 static apr_status_t token_list(orgs_store_t *st, MDB_txn *txn, apr_array_header_t **out,
                                apr_pool_t *p, orgs_err_t *err)
 {
-    if (!st->has_api_tokens) {
+    if (!ST_HAS_DB(st, DB_API_TOKENS)) {
         *out = apr_array_make(p, 1, sizeof(orgs_token_t *));
         return APR_SUCCESS;
     }
@@ -223,19 +228,24 @@ apr_status_t orgs_store_token_list(orgs_store_t *st, apr_array_header_t **out, a
     ST_READ(st, txn, err, token_list(st, txn, out, p, err));
 }
 
-static apr_status_t token_erase(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_err_t *err)
+static apr_status_t token_erase(orgs_store_t *st, MDB_txn *txn, const char *id, apr_pool_t *p,
+                                orgs_err_t *err)
 {
     kbuf_t k;
-    if (!st->has_api_tokens || !orgs_check_id(id, "tok_")) {
+    if (!ST_HAS_DB(st, DB_API_TOKENS) || !orgs_check_id(id, "tok_")) {
         return orgs_err_set(err, APR_NOTFOUND, "token '%.40s' not found", id ? id : "");
     }
     apr_status_t rv = st_kv_del(txn, DB(st, API_TOKENS), st_kb1(&k, id), 1, err, "token");
-    return rv == APR_NOTFOUND ? orgs_err_set(err, rv, "token '%s' not found", id) : rv;
+    if (rv == APR_NOTFOUND) {
+        return orgs_err_set(err, rv, "token '%s' not found", id);
+    }
+    return rv == APR_SUCCESS ? st_audit_add(st, txn, "token.revoke", NULL, id,
+                                            json_pack("{s:s}", "id", id), NULL, p, err)
+                             : rv;
 }
 
 apr_status_t orgs_store_token_revoke(orgs_store_t *st, const char *id, apr_pool_t *p,
                                      orgs_err_t *err)
 {
-    (void)p;
-    ST_RELEASE(st, txn, err, token_erase(st, txn, id, err));
+    ST_RELEASE(st, txn, err, token_erase(st, txn, id, p, err));
 }

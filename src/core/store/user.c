@@ -2,6 +2,7 @@
  * provisioning. */
 #include <string.h>
 
+#include "json.h"
 #include "store_int.h"
 
 kbuf_t *st_kb_conn_email(kbuf_t *k, const char *conn_id, const char *email)
@@ -321,17 +322,38 @@ static apr_status_t user_provision(orgs_store_t *st, MDB_txn *txn, const char *c
     return st_user_insert(st, txn, *out, p, err);
 }
 
+/* Audited only when it creates the user (the table grew). */
+static apr_status_t user_provision_logged(orgs_store_t *st, MDB_txn *txn, const char *conn_ref,
+                                          const char *email, const char *sub, orgs_user_t **out,
+                                          apr_pool_t *p, orgs_err_t *err)
+{
+    MDB_stat before, after;
+    int rc = mdb_stat(txn, DB(st, USERS), &before);
+    apr_status_t rv = rc == MDB_SUCCESS ? user_provision(st, txn, conn_ref, email, sub, out, p, err)
+                                        : st_mdb_fail(rc, err, "users");
+    if (rv == APR_SUCCESS && mdb_stat(txn, DB(st, USERS), &after) == MDB_SUCCESS &&
+        after.ms_entries > before.ms_entries) {
+        rv = st_audit_add(st, txn, "user.create", NULL, (*out)->id, NULL, orgs_json_user(*out), p,
+                          err);
+    }
+    return rv;
+}
+
 apr_status_t orgs_store_user_provision(orgs_store_t *st, const char *conn_ref, const char *email,
                                        const char *sub, orgs_user_t **out, apr_pool_t *p,
                                        orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, user_provision(st, txn, conn_ref, email, sub, out, p, err));
+    ST_WRITE(st, txn, err, user_provision_logged(st, txn, conn_ref, email, sub, out, p, err));
 }
 
 apr_status_t orgs_store_user_delete(orgs_store_t *st, const char *user_id, apr_pool_t *p,
                                     orgs_err_t *err)
 {
-    ST_RELEASE(st, txn, err, st_user_drop(st, txn, user_id, p, err));
+    st_audit_snap_t a;
+    ST_RELEASE(
+        st, txn, err,
+        (st_audit_begin(st, txn, ST_AUDIT_USER, user_id, NULL, &a, p),
+         st_audit_end(st, txn, "user.delete", &a, st_user_drop(st, txn, user_id, p, err), p, err)));
 }
 
 /* For the replica (replica.c): a user rewritten as another copy has it. */
