@@ -522,10 +522,9 @@ void orgs_admin_handle(orgs_store_t *st, const orgs_admin_req_t *rq, orgs_admin_
     /* The one place every change passes: the caller (rq->caller) is the
      * actor of whatever the route writes (the audit log names it). */
     static const char *const kinds[] = {"", "operator:", "token:", "user:"};
-    orgs_store_actor_set(st,
-                         apr_pstrcat(p, kinds[rq->caller.kind],
-                                     rq->caller.who ? rq->caller.who : "-", NULL),
-                         rq->from ? rq->from : "api");
+    orgs_store_actor_set(
+        st, apr_pstrcat(p, kinds[rq->caller.kind], rq->caller.who ? rq->caller.who : "-", NULL),
+        rq->from ? rq->from : "api");
     hit->fn(&a);
     orgs_store_actor_clear(st);
     if (rs->status == 0) {

@@ -147,6 +147,6 @@ int orgs_admit_ask_cookie(orgs_route_t *c, int issued, const char *organization,
         r, orgs_url_append_params(orgs_endpoints_path(r, "/login"), r->pool, "organization",
                                   organization, "connection", connection, "login_hint", login_hint,
                                   "return_to", c->return_to, "invitation",
-                                  apr_table_get(c->args, "invitation"), ORGS_ADMIT_COOKIE_CHECK, "1",
-                                  NULL));
+                                  apr_table_get(c->args, "invitation"), ORGS_ADMIT_COOKIE_CHECK,
+                                  "1", NULL));
 }

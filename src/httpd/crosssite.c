@@ -238,9 +238,17 @@ int orgs_crosssite_login_gate(orgs_route_t *c, const char *org_name, const char 
                                      "asked to confirm",
                     org_name);
     {
-        const char *fields[] = {"organization", org_name,    "connection", conn_name, "login_hint",
-                                hint,           "return_to", c->return_to, "invitation",
-                                apr_table_get(c->args, "invitation"), NULL};
+        const char *fields[] = {"organization",
+                                org_name,
+                                "connection",
+                                conn_name,
+                                "login_hint",
+                                hint,
+                                "return_to",
+                                c->return_to,
+                                "invitation",
+                                apr_table_get(c->args, "invitation"),
+                                NULL};
         /* the org's page when the login made it known (login.c), else the site's */
         const orgs_html_ctx_t *h = page_ctx(r, org_label);
         int other = current && strcmp(current, org_name) != 0;

@@ -78,11 +78,10 @@ int orgs_invite_page(orgs_route_t *c, const orgs_org_t *org, const orgs_invite_t
     }
     orgs_log_rerror(r, APLOG_INFO, 0, ORGSLOGNO(00754) "login: invitation %s to org %s shown",
                     inv->id, org->name);
-    return orgs_endpoints_page_send(r, HTTP_OK,
-                                    orgs_html_invite_page(orgs_render_ctx(r, org),
-                                                          orgs_endpoints_path(r, "/login"), &page,
-                                                          list, (apr_size_t)conns->nelts,
-                                                          c->return_to));
+    return orgs_endpoints_page_send(
+        r, HTTP_OK,
+        orgs_html_invite_page(orgs_render_ctx(r, org), orgs_endpoints_path(r, "/login"), &page,
+                              list, (apr_size_t)conns->nelts, c->return_to));
 }
 
 int orgs_invite_refused(orgs_route_t *c, int reason, const char *invite_id, const char *org_name,

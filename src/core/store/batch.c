@@ -23,9 +23,9 @@ static apr_status_t add_many(orgs_store_t *st, MDB_txn *txn, const char *org_ref
         if (rv == APR_NOTFOUND) {
             st_audit_snap_t a;
             st_audit_begin(st, txn, ST_AUDIT_MEMBER, o->id, user_id, &a, p);
-            rv = st_audit_end(st, txn, "member.add", &a,
-                              st_member_insert(st, txn, o->id, user_id, roles, now, p, err), p,
-                              err);
+            rv =
+                st_audit_end(st, txn, "member.add", &a,
+                             st_member_insert(st, txn, o->id, user_id, roles, now, p, err), p, err);
             *added += rv == APR_SUCCESS;
         }
     }

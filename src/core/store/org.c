@@ -212,8 +212,8 @@ apr_status_t st_org_update(orgs_store_t *st, MDB_txn *txn, const char *ref,
     st_audit_snap_t a;
     st_audit_begin(st, txn, ST_AUDIT_ORG, ref, NULL, &a, p);
     return st_audit_end(st, txn, "org.update", &a,
-                        org_update(st, txn, ref, display_name, set_meta, unset_meta, brand, p, err), p,
-                        err);
+                        org_update(st, txn, ref, display_name, set_meta, unset_meta, brand, p, err),
+                        p, err);
 }
 
 apr_status_t orgs_store_org_update(orgs_store_t *st, const char *ref, const char *display_name,

@@ -106,10 +106,10 @@ static apr_status_t token_insert(orgs_store_t *st, MDB_txn *txn, const orgs_toke
     apr_status_t rv = st_put_json_new(txn, DB(st, API_TOKENS), st_kb1(&k, t->id),
                                       token_encode(t, hash), MDB_NOOVERWRITE, err, "token");
     /* the record names the token, never its secret or hash */
-    return rv == APR_SUCCESS ? st_audit_add(st, txn, "token.create", NULL, t->id, NULL,
-                                            json_pack("{s:s,s:s?}", "id", t->id, "name", t->name),
-                                            p, err)
-                             : rv;
+    return rv == APR_SUCCESS
+               ? st_audit_add(st, txn, "token.create", NULL, t->id, NULL,
+                              json_pack("{s:s,s:s?}", "id", t->id, "name", t->name), p, err)
+               : rv;
 }
 
 apr_status_t orgs_store_token_create(orgs_store_t *st, orgs_token_t *tok, const char **secret,
