@@ -28,15 +28,83 @@ void adm_orgs_list(adm_t *a)
     adm_page_send(a, &pg, "organizations", items, total, next);
 }
 
+/* Whether obj has only members named in allowed (else 400 naming one). */
+static int adm_known(adm_t *a, const json_t *obj, const char *const *allowed, const char *what)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        int ok = 0;
+        for (const char *const *k = allowed; *k && !ok; k++) {
+            ok = strcmp(*k, key) == 0;
+        }
+        if (!ok) {
+            adm_error(a, 400, "unknown member '%s.%.40s'", what, key);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* One branding value of obj: absent leaves *out as it is, null or "" clears
+ * it (""), a string sets it; the rules are the store's (orgs_check_org). */
+static int brand_str(adm_t *a, const json_t *obj, const char *key, const char **out)
+{
+    const json_t *v = json_object_get(obj, key);
+    if (!v) {
+        return 1;
+    }
+    if (!json_is_null(v) && !json_is_string(v)) {
+        adm_error(a, 400, "'branding' member '%s' must be a string or null", key);
+        return 0;
+    }
+    *out = json_is_null(v) ? "" : apr_pstrdup(a->p, json_string_value(v));
+    return 1;
+}
+
+/* The Auth0 "branding": {logo_url, colors: {primary, page_background}}
+ * into b (fields as brand_str); *given says whether the body had it. */
+static int adm_branding(adm_t *a, orgs_org_t *b, int *given)
+{
+    static const char *const outer[] = {"logo_url", "colors", NULL};
+    static const char *const inner[] = {"primary", "page_background", NULL};
+    const json_t *j = json_object_get(a->rq->body, "branding"), *colors;
+    *given = j != NULL;
+    if (!j) {
+        return 1;
+    }
+    if (!json_is_object(j) || !adm_known(a, j, outer, "branding") ||
+        !brand_str(a, j, "logo_url", &b->logo_url)) {
+        if (a->rs->status == 0) {
+            adm_error(a, 400, "'branding' must be an object");
+        }
+        return 0;
+    }
+    colors = json_object_get(j, "colors");
+    if (!colors || json_is_null(colors)) {
+        return 1;
+    }
+    if (!json_is_object(colors)) {
+        adm_error(a, 400, "'branding.colors' must be an object");
+        return 0;
+    }
+    return adm_known(a, colors, inner, "branding.colors") &&
+           brand_str(a, colors, "primary", &b->color_primary) &&
+           brand_str(a, colors, "page_background", &b->color_page_background);
+}
+
 void adm_org_create(adm_t *a)
 {
-    static const char *const allowed[] = {"name",     "display_name", "label",
-                                          "metadata", "domains",      NULL};
+    static const char *const allowed[] = {"name",    "display_name", "label", "metadata",
+                                          "domains", "branding",     NULL};
     const char *name, *display, *label;
     apr_array_header_t *meta, *domains;
-    orgs_org_t o = {0};
+    orgs_org_t o = {0}, b = {0};
+    int branded;
     apr_status_t rv;
-    if (!adm_body_object(a, allowed) || !adm_str(a, a->rq->body, "name", &name) ||
+    if (!adm_body_object(a, allowed) || !adm_branding(a, &b, &branded) ||
+        !adm_str(a, a->rq->body, "name", &name) ||
         !adm_str(a, a->rq->body, "display_name", &display) ||
         !adm_str(a, a->rq->body, "label", &label) || !adm_meta(a, a->rq->body, &meta) ||
         !adm_strs(a, a->rq->body, "domains", ORGS_DOMAINS_MAX, &domains)) {
@@ -58,6 +126,12 @@ void adm_org_create(adm_t *a)
     o.display_name = display ? display : label;
     o.meta = meta;
     o.domains = domains;
+    if (branded) { /* "" (null) on a new org: none */
+        o.logo_url = b.logo_url && *b.logo_url ? b.logo_url : NULL;
+        o.color_primary = b.color_primary && *b.color_primary ? b.color_primary : NULL;
+        o.color_page_background =
+            b.color_page_background && *b.color_page_background ? b.color_page_background : NULL;
+    }
     if ((rv = orgs_store_org_create(a->st, &o, a->p, &a->err)) != APR_SUCCESS) {
         adm_fail(a, rv);
         return;
@@ -98,12 +172,15 @@ void adm_org_get(adm_t *a)
 
 void adm_org_patch(adm_t *a)
 {
-    static const char *const allowed[] = {"name", "display_name", "label", "metadata", NULL};
+    static const char *const allowed[] = {"name",     "display_name", "label",
+                                          "metadata", "branding",     NULL};
     const char *name, *display, *label;
     apr_array_header_t *meta;
-    orgs_org_t *o;
+    orgs_org_t *o, b = {0};
+    int branded;
     apr_status_t rv;
-    if (!adm_body_object(a, allowed) || !adm_str(a, a->rq->body, "name", &name) ||
+    if (!adm_body_object(a, allowed) || !adm_branding(a, &b, &branded) ||
+        !adm_str(a, a->rq->body, "name", &name) ||
         !adm_str(a, a->rq->body, "display_name", &display) ||
         !adm_str(a, a->rq->body, "label", &label) || !adm_meta(a, a->rq->body, &meta) ||
         !adm_org(a, a->arg[0], &o)) {
@@ -117,7 +194,8 @@ void adm_org_patch(adm_t *a)
         adm_fail(a, rv);
         return;
     }
-    rv = orgs_store_org_patch(a->st, o->id, display ? display : label, meta, a->p, &a->err);
+    rv = orgs_store_org_patch(a->st, o->id, display ? display : label, meta, branded ? &b : NULL,
+                              a->p, &a->err);
     if (rv == APR_SUCCESS) {
         rv = orgs_store_org_get(a->st, o->id, &o, a->p, &a->err);
     }

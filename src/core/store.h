@@ -964,10 +964,12 @@ apr_status_t orgs_store_member_add_many(orgs_store_t *st, const char *org_ref,
 apr_status_t orgs_store_member_remove_many(orgs_store_t *st, const char *org_ref,
                                            const apr_array_header_t *user_ids, apr_size_t *removed,
                                            apr_pool_t *p, orgs_err_t *err);
-/* Changes display_name (NULL: unchanged) and replaces the whole metadata
- * with meta (orgs_kv_t; NULL: unchanged). */
+/* Changes display_name (NULL: unchanged), replaces the whole metadata
+ * with meta (orgs_kv_t; NULL: unchanged) and changes the branding fields of
+ * brand (NULL: unchanged; as orgs_store_org_update_brand). */
 apr_status_t orgs_store_org_patch(orgs_store_t *st, const char *ref, const char *display_name,
-                                  const apr_array_header_t *meta, apr_pool_t *p, orgs_err_t *err);
+                                  const apr_array_header_t *meta, const orgs_org_t *brand,
+                                  apr_pool_t *p, orgs_err_t *err);
 /* Changes the auto-membership flag of a connection enabled on the org
  * (its condition is kept when the flag stays set, dropped otherwise).
  * APR_NOTFOUND when the connection is not enabled there. */

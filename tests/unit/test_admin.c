@@ -104,6 +104,34 @@ START_TEST(org_crud_and_errors)
     ck_assert_int_eq(call(&OPERATOR, "PATCH", apr_pstrcat(pool, "/organizations/", id, NULL), NULL,
                           "{\"name\":\"renamed\"}", NULL),
                      400);
+    /* branding, as in Auth0's organization object: set, shown, checked, cleared */
+    const char *path = apr_pstrcat(pool, "/organizations/", id, NULL);
+    ck_assert_int_eq(call(&OPERATOR, "PATCH", path, NULL,
+                          "{\"branding\":{\"logo_url\":\"https://cdn.acme.example/l.png\","
+                          "\"colors\":{\"primary\":\"#0055aa\"}}}",
+                          &j),
+                     200);
+    json_t *b = json_object_get(j, "branding");
+    ck_assert_str_eq(str_of(b, "logo_url"), "https://cdn.acme.example/l.png");
+    ck_assert_str_eq(str_of(json_object_get(b, "colors"), "primary"), "#0055aa");
+    json_decref(j);
+    ck_assert_int_eq(call(&OPERATOR, "PATCH", path, NULL,
+                          "{\"branding\":{\"colors\":{\"primary\":\"red;}\"}}}", NULL),
+                     400);
+    ck_assert_int_eq(call(&OPERATOR, "PATCH", path, NULL,
+                          "{\"branding\":{\"logo_url\":\"javascript:alert(1)\"}}", NULL),
+                     400);
+    ck_assert_int_eq(call(&OPERATOR, "PATCH", path, NULL, "{\"branding\":{\"font\":\"x\"}}", NULL),
+                     400);
+    ck_assert_int_eq(call(&OPERATOR, "GET", path, NULL, NULL, &j), 200);
+    ck_assert_str_eq(str_of(json_object_get(json_object_get(j, "branding"), "colors"), "primary"),
+                     "#0055aa");
+    json_decref(j);
+    ck_assert_int_eq(call(&OPERATOR, "PATCH", path, NULL,
+                          "{\"branding\":{\"logo_url\":null,\"colors\":{\"primary\":null}}}", &j),
+                     200);
+    ck_assert_ptr_null(json_object_get(j, "branding"));
+    json_decref(j);
     ck_assert_int_eq(
         call(&OPERATOR, "DELETE", apr_pstrcat(pool, "/organizations/", id, NULL), NULL, NULL, &j),
         204);

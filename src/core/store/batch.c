@@ -75,7 +75,7 @@ apr_status_t orgs_store_member_remove_many(orgs_store_t *st, const char *org_ref
 
 static apr_status_t org_patch(orgs_store_t *st, MDB_txn *txn, const char *ref,
                               const char *display_name, const apr_array_header_t *meta,
-                              apr_pool_t *p, orgs_err_t *err)
+                              const orgs_org_t *brand, apr_pool_t *p, orgs_err_t *err)
 {
     orgs_org_t *o;
     apr_array_header_t *unset = NULL;
@@ -90,13 +90,14 @@ static apr_status_t org_patch(orgs_store_t *st, MDB_txn *txn, const char *ref,
             APR_ARRAY_PUSH(unset, const char *) = APR_ARRAY_IDX(o->meta, i, orgs_kv_t).key;
         }
     }
-    return st_org_update(st, txn, o->id, display_name, meta, unset, NULL, p, err);
+    return st_org_update(st, txn, o->id, display_name, meta, unset, brand, p, err);
 }
 
 apr_status_t orgs_store_org_patch(orgs_store_t *st, const char *ref, const char *display_name,
-                                  const apr_array_header_t *meta, apr_pool_t *p, orgs_err_t *err)
+                                  const apr_array_header_t *meta, const orgs_org_t *brand,
+                                  apr_pool_t *p, orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, org_patch(st, txn, ref, display_name, meta, p, err));
+    ST_WRITE(st, txn, err, org_patch(st, txn, ref, display_name, meta, brand, p, err));
 }
 
 static apr_status_t conn_set(orgs_store_t *st, MDB_txn *txn, const char *org_ref,

@@ -102,14 +102,14 @@ START_TEST(patches)
     const char *c = mk_conn(st, "okta", "s3cret");
     ck_assert_int_eq(orgs_store_org_update(st, org, NULL, meta1("a", "1"), NULL, pool, &err),
                      APR_SUCCESS);
-    ck_assert_int_eq(orgs_store_org_patch(st, org, "Org One", meta1("b", "2"), pool, &err),
+    ck_assert_int_eq(orgs_store_org_patch(st, org, "Org One", meta1("b", "2"), NULL, pool, &err),
                      APR_SUCCESS);
     ck_assert_int_eq(orgs_store_org_get(st, org, &o, pool, &err), APR_SUCCESS);
     ck_assert_str_eq(o->display_name, "Org One");
     ck_assert_int_eq(o->meta->nelts, 1);
     ck_assert_str_eq(APR_ARRAY_IDX(o->meta, 0, orgs_kv_t).key, "b");
     /* a bad value: nothing changes */
-    ck_assert_int_eq(orgs_store_org_patch(st, org, "", NULL, pool, &err), APR_EINVAL);
+    ck_assert_int_eq(orgs_store_org_patch(st, org, "", NULL, NULL, pool, &err), APR_EINVAL);
 
     ck_assert_int_eq(orgs_store_org_conn_patch(st, org, c, 1, pool, &err), APR_NOTFOUND);
     ck_assert_int_eq(orgs_store_org_conn_add(st, org, c, 0, pool, &err), APR_SUCCESS);
