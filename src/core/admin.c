@@ -44,6 +44,8 @@ static const route_t routes[] = {
     {"POST", "/organizations/{id}/invitations", adm_invite_create, R_ORG},
     {"GET", "/organizations/{id}/invitations/{invitation_id}", adm_invite_get, R_ORG},
     {"DELETE", "/organizations/{id}/invitations/{invitation_id}", adm_invite_delete, R_ORG},
+    {"GET", "/organizations/{id}/stats", adm_org_stats, R_ORG},
+    {"GET", "/audit", adm_audit_list, 0},
     {"GET", "/connections", adm_conns_list, 0},
     {"POST", "/connections", adm_conn_create, 0},
     {"GET", "/connections/{id}", adm_conn_get, 0},

@@ -70,6 +70,8 @@ void adm_list_send(adm_t *a, const char *key, json_t *all);
 json_t *adm_json_org(const orgs_org_t *o);
 
 /* ---- the routes */
+/* admin_usage.c */
+adm_fn adm_org_stats, adm_audit_list;
 /* admin_orgs.c */
 adm_fn adm_orgs_list, adm_org_create, adm_org_by_name, adm_org_get, adm_org_patch, adm_org_delete;
 adm_fn adm_domains_list, adm_domain_add, adm_domain_delete;

@@ -161,6 +161,64 @@ json_t *orgs_json_invite(const orgs_invite_t *inv)
     return done(j, ok);
 }
 
+/* JSON text kept in a record, parsed back (null when absent or broken). */
+static json_t *text_json(const char *s)
+{
+    json_t *j = s ? json_loads(s, 0, NULL) : NULL;
+    return j ? j : json_null();
+}
+
+json_t *orgs_json_audit(const orgs_audit_t *a)
+{
+    json_t *j = json_object();
+    int ok = 1;
+    put(j, "id", str(a->id), &ok);
+    put(j, "time", orgs_json_time(a->time), &ok);
+    put(j, "actor", str(a->actor), &ok);
+    put(j, "from", str(a->from), &ok);
+    put(j, "action", str(a->action), &ok);
+    put(j, "org_id", str(a->org_id), &ok);
+    put(j, "target", str(a->target), &ok);
+    put(j, "before", text_json(a->before), &ok);
+    put(j, "after", text_json(a->after), &ok);
+    if (a->truncated) {
+        put(j, "truncated", json_true(), &ok);
+    }
+    return done(j, ok);
+}
+
+json_t *orgs_json_org_stats(const orgs_org_stats_t *s, unsigned days)
+{
+    json_t *j = json_object(), *arr = json_array();
+    int ok = 1;
+    for (int i = 0; arr && s->days && i < s->days->nelts; i++) {
+        const orgs_stats_day_t *d = &APR_ARRAY_IDX(s->days, i, orgs_stats_day_t);
+        apr_time_exp_t tm;
+        char day[16];
+        json_t *o = json_object();
+        int dok = 1;
+        apr_time_exp_gmt(&tm, d->day);
+        apr_snprintf(day, sizeof(day), "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday);
+        put(o, "day", str(day), &dok);
+        put(o, "signins", json_integer((json_int_t)d->signins), &dok);
+        put(o, "denials", json_integer((json_int_t)d->denials), &dok);
+        put(o, "joins", json_integer((json_int_t)d->joins), &dok);
+        if (json_array_append_new(arr, done(o, dok)) != 0) {
+            ok = 0;
+        }
+    }
+    put(j, "org_id", str(s->org_id), &ok);
+    put(j, "days", json_integer((json_int_t)days), &ok);
+    put(j, "members", json_integer((json_int_t)s->members), &ok);
+    put(j, "active_members", json_integer((json_int_t)s->active_members), &ok);
+    put(j, "signins", json_integer((json_int_t)s->signins), &ok);
+    put(j, "denials", json_integer((json_int_t)s->denials), &ok);
+    put(j, "joins", json_integer((json_int_t)s->joins), &ok);
+    put(j, "per_day", arr, &ok);
+    return done(j, ok);
+}
+
 /* ---- reading ----------------------------------------------------------- */
 
 /* What a reader needs at hand: the object, its kind for the messages. */

@@ -49,6 +49,11 @@ json_t *orgs_json_enabled_conn(const orgs_enabled_conn_t *e);
 json_t *orgs_json_user(const orgs_user_t *u);
 json_t *orgs_json_member(const orgs_member_t *m);
 json_t *orgs_json_invite(const orgs_invite_t *inv);
+/* An audit record: before/after as the objects they hold (null when none). */
+json_t *orgs_json_audit(const orgs_audit_t *a);
+/* An org's usage over `days` days: totals and per_day [{day, signins,
+ * denials, joins}] (orgctl org stats --json, GET /organizations/{id}/stats). */
+json_t *orgs_json_org_stats(const orgs_org_stats_t *s, unsigned days);
 
 apr_status_t orgs_json_org_from(const json_t *j, const char *const *extra, orgs_org_t **out,
                                 apr_pool_t *p, orgs_err_t *err);

@@ -170,6 +170,55 @@ START_TEST(pages)
 }
 END_TEST
 
+START_TEST(usage_and_audit)
+{
+    json_t *j;
+    orgs_admin_caller_t admin = {ORGS_ADMIN_ORG, "usr_x", NULL, 1, 1};
+    ck_assert_int_eq(call(&OPERATOR, "POST", "/organizations", NULL, "{\"name\":\"used\"}", &j),
+                     201);
+    admin.org_id = apr_pstrdup(pool, str_of(j, "id"));
+    json_decref(j);
+    ck_assert_int_eq(call(&OPERATOR, "POST", "/organizations", NULL, "{\"name\":\"other\"}", NULL),
+                     201);
+
+    ck_assert_int_eq(call(&OPERATOR, "GET", "/organizations/used/stats", "days=7", NULL, &j), 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "days")), 7);
+    ck_assert_int_eq(json_array_size(json_object_get(j, "per_day")), 7);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "signins")), 0);
+    json_decref(j);
+    ck_assert_int_eq(call(&OPERATOR, "GET", "/organizations/used/stats", "days=0", NULL, NULL),
+                     400);
+    ck_assert_int_eq(call(&OPERATOR, "GET", "/organizations/used/stats", "days=401", NULL, NULL),
+                     400);
+    ck_assert_int_eq(call(&OPERATOR, "GET", "/organizations/none/stats", NULL, NULL, NULL), 404);
+    /* an org admin: its own org's usage, not another's, not the log */
+    ck_assert_int_eq(call(&admin, "GET", "/organizations/used/stats", NULL, NULL, NULL), 200);
+    ck_assert_int_eq(call(&admin, "GET", "/organizations/other/stats", NULL, NULL, NULL), 403);
+    ck_assert_int_eq(call(&admin, "GET", "/audit", NULL, NULL, NULL), 403);
+
+    /* the log, one record at a time by cursor: both creations, in order */
+    ck_assert_int_eq(call(&OPERATOR, "GET", "/audit", "take=1", NULL, &j), 200);
+    json_t *recs = json_object_get(j, "records");
+    ck_assert_int_eq(json_array_size(recs), 1);
+    ck_assert_str_eq(str_of(json_array_get(recs, 0), "action"), "org.create");
+    const char *next = apr_pstrdup(pool, str_of(j, "next"));
+    json_decref(j);
+    ck_assert_int_eq(
+        call(&OPERATOR, "GET", "/audit", apr_pstrcat(pool, "take=1&from=", next, NULL), NULL, &j),
+        200);
+    recs = json_object_get(j, "records");
+    ck_assert_int_eq(json_array_size(recs), 1);
+    ck_assert_str_eq(str_of(json_object_get(json_array_get(recs, 0), "after"), "name"), "other");
+    json_decref(j);
+    ck_assert_int_eq(call(&OPERATOR, "GET", "/audit", "org=used", NULL, &j), 200);
+    ck_assert_int_eq(json_array_size(json_object_get(j, "records")), 1);
+    ck_assert(json_is_null(json_object_get(j, "next")));
+    json_decref(j);
+    ck_assert_int_eq(call(&OPERATOR, "GET", "/audit", "take=0", NULL, NULL), 400);
+    ck_assert_int_eq(call(&OPERATOR, "POST", "/audit", NULL, "{}", NULL), 405);
+}
+END_TEST
+
 START_TEST(org_admin_scope)
 {
     json_t *j;
@@ -238,6 +287,7 @@ static Suite *admin_suite(void)
     tcase_add_test(tc, org_crud_and_errors);
     tcase_add_test(tc, pages);
     tcase_add_test(tc, org_admin_scope);
+    tcase_add_test(tc, usage_and_audit);
     tcase_add_test(tc, route_table);
     suite_add_tcase(s, tc);
     return s;

@@ -55,27 +55,6 @@ static int parse_count(cli_t *c, const char *opt, const char *s, apr_uint64_t ma
     return RC_OK;
 }
 
-static json_t *json_text(const char *s)
-{
-    json_t *j = s ? json_loads(s, 0, NULL) : NULL;
-    return j ? j : json_null();
-}
-
-static json_t *audit_json(const orgs_audit_t *a)
-{
-    json_t *j = json_object();
-    j = out_set(j, "id", out_jstr(a->id));
-    j = out_set(j, "time", orgs_json_time(a->time));
-    j = out_set(j, "actor", out_jstr(a->actor));
-    j = out_set(j, "from", out_jstr(a->from));
-    j = out_set(j, "action", out_jstr(a->action));
-    j = out_set(j, "org_id", out_jstr(a->org_id));
-    j = out_set(j, "target", out_jstr(a->target));
-    j = out_set(j, "before", json_text(a->before));
-    j = out_set(j, "after", json_text(a->after));
-    return a->truncated ? out_set(j, "truncated", json_true()) : j;
-}
-
 int cmd_audit(cli_t *c)
 {
     orgs_audit_query_t q;
@@ -102,7 +81,7 @@ int cmd_audit(cli_t *c)
     if (c->json) {
         json_t *arr = json_array();
         for (int i = 0; i < recs->nelts; i++) {
-            arr = out_push(arr, audit_json(APR_ARRAY_IDX(recs, i, orgs_audit_t *)));
+            arr = out_push(arr, orgs_json_audit(APR_ARRAY_IDX(recs, i, orgs_audit_t *)));
         }
         json_t *j = out_set(json_object(), "records", arr);
         return out_json_new(c, out_set(j, "next", out_jstr(next)));
@@ -165,23 +144,7 @@ int cmd_org_stats(cli_t *c)
         return cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", cli_arg(c, 0)));
     }
     if (c->json) {
-        json_t *arr = json_array();
-        for (int i = 0; i < s->days->nelts; i++) {
-            const orgs_stats_day_t *d = &APR_ARRAY_IDX(s->days, i, orgs_stats_day_t);
-            json_t *o = out_set(json_object(), "day",
-                                out_jstr(apr_pstrndup(c->p, out_time(c->p, d->day), 10)));
-            o = out_set(o, "signins", json_integer((json_int_t)d->signins));
-            o = out_set(o, "denials", json_integer((json_int_t)d->denials));
-            arr = out_push(arr, out_set(o, "joins", json_integer((json_int_t)d->joins)));
-        }
-        json_t *j = out_set(json_object(), "org_id", out_jstr(s->org_id));
-        j = out_set(j, "days", json_integer((json_int_t)days));
-        j = out_set(j, "members", json_integer((json_int_t)s->members));
-        j = out_set(j, "active_members", json_integer((json_int_t)s->active_members));
-        j = out_set(j, "signins", json_integer((json_int_t)s->signins));
-        j = out_set(j, "denials", json_integer((json_int_t)s->denials));
-        j = out_set(j, "joins", json_integer((json_int_t)s->joins));
-        return out_json_new(c, out_set(j, "per_day", arr));
+        return out_json_new(c, orgs_json_org_stats(s, (unsigned)days));
     }
     printf("org %s, last %" APR_UINT64_T_FMT " days: %" APR_SIZE_T_FMT " members, %" APR_SIZE_T_FMT
            " active; %" APR_UINT64_T_FMT " sign-ins, %" APR_UINT64_T_FMT
