@@ -79,7 +79,8 @@ before(async () => {
   await h.orgctlOk('member', 'remove', 'org1', ids.dave); // dave: a user of okta1, not a member
   ids.carol = await add('org2', 'okta2', 'carol@org2.example', ['admin']);
   ids.conn2 = JSON.parse(await h.orgctlOk('--json', 'conn', 'show', 'okta2')).id;
-  ids.inv2 = await h.orgctlOk('invite', 'create', 'org2', 'x@org2.example');
+  // the first line is the id, the second the invitation URL
+  ids.inv2 = (await h.orgctlOk('invite', 'create', 'org2', 'x@org2.example')).split('\n')[0];
   token = await h.orgctlOk('token', 'create');
   await h.start();
   for (const [name, op, org, email] of [['alice', 'okta1', 'org1', 'alice@org1.example'], ['bob', 'okta1', 'org1', 'bob@org1.example'], ['carol', 'okta2', 'org2', 'carol@org2.example']]) {
