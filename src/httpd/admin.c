@@ -242,7 +242,9 @@ static int admin_handler(request_rec *r)
     rq.path = route_path(r);
     rq.body = parsed;
     rq.from = r->useragent_ip;
-    rq.login_url = ap_construct_url(r->pool, orgs_endpoints_path(r, "/login"), r);
+    /* as the callback URL: OrgsPublicURL when set (a proxy in front) */
+    rq.login_url =
+        apr_pstrcat(r->pool, orgs_endpoints_base_url(r), orgs_endpoints_path(r, "/login"), NULL);
     orgs_admin_handle(st, &rq, &rs, r->pool);
     json_decref(parsed);
     if (rs.status == 403) {

@@ -44,6 +44,7 @@ let h;
 let okta1;
 let okta2;
 let browser;
+let invitePath; // the invitation URL of org2's invitation, from orgctl
 let signedIn; // storage state of a browser signed in to org1 (alice) and org2 (dave)
 const contexts = [];
 
@@ -100,6 +101,9 @@ ScriptAliasMatch "^/(app|admin|org2|own-403)/" "{{HTDOCS}}/cgi/env.cgi"
   await h.orgctlOk('org', 'enable-conn', 'org1', 'okta1', '--auto-membership');
   await h.orgctlOk('org', 'enable-conn', 'org1', 'okta2');
   await h.orgctlOk('org', 'enable-conn', 'org2', 'okta2', '--auto-membership');
+  const made = await h.orgctlOk('invite', 'create', 'org2', 'erin@my.example.com', '--inviter', 'Jane (IT)');
+  invitePath = made.split('\n').find((l) => l.includes('invitation='));
+  invitePath = invitePath.slice(invitePath.indexOf('/orgs/login'));
   await h.start();
   browser = await launchBrowser();
 });
@@ -207,6 +211,15 @@ for (const lang of LANGS) {
     await page.goto(h.url('/orgs/signed-out?organization=org2'));
     assert.equal(await page.locator('#logo').getAttribute('src'), ORG2_LOGO);
     await audit(page, `signed-out-org2-${lang}`);
+    // the invitation page: org2's, naming who invites whom
+    res = await page.goto(h.url(invitePath));
+    assert.equal(res.status(), 200);
+    assert.equal(await page.getAttribute('html', 'lang'), lang);
+    assert.equal((await page.locator('#inviter').textContent()).trim(), 'Jane (IT)');
+    assert.equal((await page.locator('#invitee').textContent()).trim(), 'erin@my.example.com');
+    assert.equal(await page.locator('#logo').getAttribute('src'), ORG2_LOGO);
+    assert.equal(await page.locator('a.conn').count(), 1);
+    await audit(page, `invite-org2-${lang}`);
     // the confirmation another site's link leads to (asked for with the
     // browser's own cross-site header, rendered from the module's answer)
     const confirm = await rawGet(`/orgs/login?organization=org1&connection=okta1`, {
