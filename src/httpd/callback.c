@@ -19,6 +19,7 @@
 #include "render.h"
 #include "invite.h"
 #include "status.h"
+#include "pending_cookie.h"
 
 /* Callback steps return this to go on; anything else is the response
  * already decided (an error page returns OK, so OK cannot mean "go on"). */
@@ -72,6 +73,11 @@ static int read_pending(orgs_route_t *c, callback_t *cb)
         orgs_log_rerror(r, APLOG_WARNING, 0, ORGSLOGNO(00214) "callback: no state parameter");
         return orgs_endpoints_error_send(r, HTTP_BAD_REQUEST, "invalid_request",
                                          "The sign-in response is incomplete.", "/");
+    }
+    /* several nodes: the login sealed in the browser's cookie, into this node's store */
+    int done = orgs_pending_cookie_take(c, state);
+    if (done != STEP_CONTINUE) {
+        return done;
     }
     /* the store compares before anything else: another browser cannot burn it */
     if (browser &&

@@ -20,6 +20,7 @@
 #include "invite.h"
 #include "status.h"
 #include "upstream.h"
+#include "pending_cookie.h"
 
 /* Pending logins kept per browser; older ones are dropped. */
 #define ORGS_PENDING_PER_BROWSER 5
@@ -221,7 +222,9 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
     pl.return_to = c->return_to;
     pl.created = apr_time_now();
     pl.invite = invite; /* the invitation followed: its ticket's hash */
-    rv = admit_pending(c, &pl, &err);
+    /* several nodes: in the browser's cookie, so any node takes the callback */
+    rv = orgs_pending_cookie_on(r) ? orgs_pending_cookie_put(r, &pl, &err)
+                                   : admit_pending(c, &pl, &err);
     if (rv != APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00205) "cannot record the pending login: %s",
                         err.msg);
