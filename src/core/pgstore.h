@@ -85,6 +85,13 @@ apr_status_t orgs_store_replica_rebuild(orgs_store_t *st, FILE *fp, apr_int64_t 
                                         const char *cluster, apr_size_t *count, apr_pool_t *p,
                                         orgs_err_t *err);
 
+/* The time the replicator last read the change log to its end
+ * (replica_time.c): *at 0 when never. Requests that would start a session
+ * compare it with OrgsReplicaMaxLag. The write rewrites one meta record
+ * (allowed on a full map). */
+apr_status_t orgs_store_replica_confirm(orgs_store_t *st, apr_time_t now, orgs_err_t *err);
+apr_status_t orgs_store_replica_confirmed(orgs_store_t *st, apr_time_t *at, orgs_err_t *err);
+
 /* ---- PostgreSQL (pg.c, pg_write.c) ------------------------------------- */
 
 typedef struct orgs_pg_t orgs_pg_t;
@@ -125,6 +132,17 @@ void orgs_pg_rollback(orgs_pg_t *pg);
  * transaction. */
 apr_status_t orgs_pg_load(orgs_pg_t *pg, FILE *fp, apr_size_t *count, apr_pool_t *p,
                           orgs_err_t *err);
+
+/* Prunes the change log (pg_prune.c), in one transaction under the
+ * writers' lock: the changes older than older_than (-1: any age) and not
+ * among the newest keep (-1: any) go, except the newest of them, which
+ * becomes a reset marker ({"reset": true, "pruned": true}): a replica
+ * whose position is before it rebuilds, one at or past it is untouched.
+ * *removed counts the rows deleted or turned into the marker, *upto the
+ * marker's seq (0: nothing to prune). */
+apr_status_t orgs_pg_log_prune(orgs_pg_t *pg, apr_interval_time_t older_than, apr_int64_t keep,
+                               apr_size_t *removed, apr_int64_t *upto, apr_pool_t *p,
+                               orgs_err_t *err);
 
 /* ---- the replicator (pg_sync.c) ---------------------------------------- */
 

@@ -20,6 +20,7 @@
 #include "invite.h"
 #include "status.h"
 #include "pending_cookie.h"
+#include "replica_lag.h"
 
 /* Callback steps return this to go on; anything else is the response
  * already decided (an error page returns OK, so OK cannot mean "go on"). */
@@ -491,6 +492,10 @@ int orgs_callback_route(orgs_route_t *c)
                         ORGSLOGNO(00239) "callback: parameter '%s' given more than once", repeated);
         return orgs_endpoints_error_send(c->r, HTTP_BAD_REQUEST, "invalid_request",
                                          "The sign-in response is malformed.", "/");
+    }
+    /* a stale replica starts no session (the pending login stays for a retry) */
+    if ((status = orgs_replica_lag_gate(c->r, c->st, "/")) != DECLINED) {
+        return status;
     }
     memset(&cb, 0, sizeof(cb));
     cb.c = c;

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "private.h"
 #include "replica.h"
+#include "replica_lag.h"
 
 /* ---- helpers --------------------------------------------------------- */
 
@@ -386,6 +387,9 @@ const command_rec orgs_config_cmds[] = {
                   "LMDB environment directory of the organization store"),
     AP_INIT_TAKE1("OrgsStoreReplica", orgs_replica_set_dir, NULL, RSRC_CONF,
                   "this node's LMDB replica of an OrgsStore postgresql://... store"),
+    AP_INIT_TAKE1("OrgsReplicaMaxLag", orgs_replica_lag_set, NULL, RSRC_CONF,
+                  "new sign-ins refused when the replica was last current longer ago (default "
+                  "30s; 'off')"),
     AP_INIT_TAKE1("OrgsStoreMaxSize", set_store_max_size, NULL, RSRC_CONF,
                   "maximum size of the store (LMDB map size), e.g. 1G"),
     AP_INIT_TAKE1("OrgsCryptoKey", set_crypto_key, NULL, RSRC_CONF,
@@ -482,6 +486,7 @@ void *orgs_config_create_srv(apr_pool_t *p, server_rec *s)
     sc->session_idle = ORGS_UNSET;
     sc->session_max_age = ORGS_UNSET;
     sc->login_timeout = ORGS_UNSET;
+    sc->replica_max_lag = ORGS_UNSET;
     sc->quota.users_per_conn = ORGS_UNSET_COUNT;
     sc->quota.new_users_per_min = ORGS_UNSET_COUNT;
     sc->quota.users_per_org = ORGS_UNSET_COUNT;
@@ -540,6 +545,8 @@ void *orgs_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
     sc->session_max_age =
         add->session_max_age != ORGS_UNSET ? add->session_max_age : base->session_max_age;
     sc->login_timeout = add->login_timeout != ORGS_UNSET ? add->login_timeout : base->login_timeout;
+    sc->replica_max_lag =
+        add->replica_max_lag != ORGS_UNSET ? add->replica_max_lag : base->replica_max_lag;
     merge_exhaustion(sc, base, add);
     sc->bc_connect_timeout =
         add->bc_connect_timeout != ORGS_UNSET ? add->bc_connect_timeout : base->bc_connect_timeout;
@@ -703,6 +710,9 @@ static void apply_defaults(orgs_srv_cfg_t *sc)
     }
     if (sc->login_timeout == ORGS_UNSET) {
         sc->login_timeout = ORGS_DEFAULT_LOGIN_TIMEOUT;
+    }
+    if (sc->replica_max_lag == ORGS_UNSET) {
+        sc->replica_max_lag = ORGS_DEFAULT_REPLICA_MAX_LAG;
     }
     default_count(&sc->quota.users_per_conn, ORGS_DEFAULT_USERS_PER_CONN);
     default_count(&sc->quota.new_users_per_min, ORGS_DEFAULT_NEW_USERS_PER_MIN);

@@ -49,12 +49,13 @@
 
 typedef struct orgs_srv_cfg_t {
     /* ---- directives (UNSET: NULL / 0 / ORGS_UNSET until orgs_config_check) */
-    const char *store_dir;            /* OrgsStore, absolute path (OrgsStoreReplica's with
-                                         a PostgreSQL store) */
-    const char *store_pg;             /* OrgsStore postgresql://...: the source of the replica */
-    const char *store_replica;        /* OrgsStoreReplica, absolute path */
-    apr_uint64_t store_max_size;      /* OrgsStoreMaxSize, bytes; 0 = unset */
-    const char *key_source;           /* OrgsCryptoKey "file:/abs" | "env:VAR" */
+    const char *store_dir;               /* OrgsStore, absolute path (OrgsStoreReplica's with
+                                            a PostgreSQL store) */
+    const char *store_pg;                /* OrgsStore postgresql://...: the source of the replica */
+    const char *store_replica;           /* OrgsStoreReplica, absolute path */
+    apr_interval_time_t replica_max_lag; /* OrgsReplicaMaxLag; 0 = off */
+    apr_uint64_t store_max_size;         /* OrgsStoreMaxSize, bytes; 0 = unset */
+    const char *key_source;              /* OrgsCryptoKey "file:/abs" | "env:VAR" */
     const char *endpoint;             /* OrgsEndpoint, "/orgs": starts with '/', no trailing '/' */
     const char *public_url;           /* OrgsPublicURL without trailing '/'; NULL = from request */
     apr_interval_time_t session_idle; /* OrgsSessionIdleTimeout */

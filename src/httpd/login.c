@@ -21,6 +21,7 @@
 #include "status.h"
 #include "upstream.h"
 #include "pending_cookie.h"
+#include "replica_lag.h"
 
 /* Pending logins kept per browser; older ones are dropped. */
 #define ORGS_PENDING_PER_BROWSER 5
@@ -168,7 +169,11 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
     int proven, issued;
     orgs_err_t err = {{0}};
     apr_status_t rv;
+    int lagging = orgs_replica_lag_gate(r, c->st, c->return_to);
 
+    if (lagging != DECLINED) { /* a stale replica starts no session */
+        return lagging;
+    }
     rv = orgs_store_conn_get(c->st, ec->conn_id, &conn, r->pool, &err);
     if (rv != APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00203) "connection %s: cannot read it: %s",

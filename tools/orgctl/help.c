@@ -160,6 +160,12 @@ static const help_t helps[] = {
                   "once (rebuilt when new or of another database), as httpd's replicator\n"
                   "does continuously; safe while httpd runs.\n\n"
                   "  orgctl -s postgresql://orgs@db1/orgs replicate /var/cache/apache2/orgs\n"},
+    {"prune-log", "Prunes a PostgreSQL store's change log: the changes older than\n"
+                  "--older-than and not among the newest --keep go, in one transaction.\n"
+                  "A node whose replica is behind the pruned point rebuilds it from a\n"
+                  "snapshot when it next reads the log (ORGS00838); keep more than the\n"
+                  "longest a node stays down to avoid that. Run it from cron.\n\n"
+                  "  ORGS_STORE=postgresql://orgs@db1/orgs orgctl prune-log --older-than 7d\n"},
     {"restore", "Installs a backup as the store's data.mdb after checking it. Refused\n"
                 "while any process has the store open: stop httpd first.\n\n"
                 "  orgctl restore /var/backups/orgs-2026-11-30.mdb\n"},

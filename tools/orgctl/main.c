@@ -93,6 +93,8 @@ static const command_t commands[] = {
     {"migrate", NULL, "to=", 0, 0, STORE_NONE, KEY_OPTIONAL, cmd_migrate,
      "--to (postgresql://URI | DIR)"},
     {"replicate", NULL, "", 1, 1, STORE_NONE, KEY_NONE, cmd_replicate, "DIR"},
+    {"prune-log", NULL, "older-than=,keep=", 0, 0, STORE_NONE, KEY_NONE, cmd_prune_log,
+     "[--older-than DURATION] [--keep N]"},
     {"help", NULL, "", 0, 2, STORE_NONE, KEY_NONE, cmd_help, "[COMMAND]"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -244,5 +244,6 @@ int cli_pg_run(cli_t *c);
 int cmd_init(cli_t *c);
 int cmd_migrate(cli_t *c);
 int cmd_replicate(cli_t *c);
+int cmd_prune_log(cli_t *c);
 
 #endif

@@ -18,6 +18,14 @@
 
 #ifdef ORGS_HAVE_LIBPQ
 
+/* The replica's confirmation time is one more write transaction: under a
+ * stream of changes (a pass per notification) it is written at most this
+ * often, a small part of OrgsReplicaMaxLag. */
+#define CONFIRM_EVERY apr_time_from_msec(200)
+
+/* When this process last wrote it (one replicator, one thread). */
+static apr_time_t last_confirm;
+
 static apr_status_t rebuild(orgs_pg_t *pg, orgs_store_t *st, apr_size_t *objects, apr_int64_t *seq,
                             apr_pool_t *p, orgs_err_t *err)
 {
@@ -88,6 +96,7 @@ apr_status_t orgs_pg_catch_up(orgs_pg_t *pg, orgs_store_t *st, apr_size_t *appli
 {
     apr_int64_t seq;
     apr_size_t n = 0, objects;
+    apr_time_t now;
     int yes, failed = 0;
     apr_status_t rv = needs_rebuild(pg, st, &seq, &yes, p, err);
     *applied = 0;
@@ -97,6 +106,7 @@ apr_status_t orgs_pg_catch_up(orgs_pg_t *pg, orgs_store_t *st, apr_size_t *appli
         *rebuilt = rv == APR_SUCCESS;
     }
     do {
+        now = apr_time_now(); /* the last batch read to here: current as of now */
         if (rv == APR_SUCCESS) {
             rv = batch(pg, st, &seq, &n, &failed, p, err);
             *applied += n;
@@ -109,7 +119,11 @@ apr_status_t orgs_pg_catch_up(orgs_pg_t *pg, orgs_store_t *st, apr_size_t *appli
             n = rv == APR_SUCCESS ? BATCH : 0;
         }
     } while (rv == APR_SUCCESS && n == BATCH);
-    return rv;
+    if (rv != APR_SUCCESS || now - last_confirm < CONFIRM_EVERY) {
+        return rv;
+    }
+    last_confirm = now;
+    return orgs_store_replica_confirm(st, now, err);
 }
 
 /* Waits for a notification (or ms); ORGS_ESTORE when the connection broke. */

@@ -213,6 +213,10 @@ START_TEST(diff_apply)
     /* a reset is refused (the replicator rebuilds), position unchanged */
     ck_assert_int_eq(orgs_store_replica_apply(rep, "{\"reset\":true}", 9, pool, &err), APR_EINVAL);
     ck_assert_int_eq(orgs_store_replica_apply(rep, "not json", 9, pool, &err), APR_EINVAL);
+    /* the marker a pruned log leaves: a replica before it rebuilds too */
+    ck_assert_int_eq(
+        orgs_store_replica_apply(rep, "{\"reset\":true,\"pruned\":true}", 9, pool, &err),
+        APR_EINVAL);
     ck_assert_int_eq(orgs_store_replica_state(rep, &seq, &cluster, pool, &err), APR_SUCCESS);
     ck_assert_int_eq(seq, 8);
 
@@ -235,6 +239,34 @@ END_TEST
 
 /* A connection's issuer changed at the source ends the sessions through
  * it on the replica; a user deleted takes their memberships. */
+/* The time the replicator last found the replica current: none on a new
+ * replica, then what was written last, untouched by changes and rebuilds'
+ * own transactions. */
+START_TEST(confirmed_time)
+{
+    orgs_store_t *src = open_store(), *rep = open_in(testutil_tempdir(pool), keys);
+    apr_time_t at = -1;
+    apr_size_t objects;
+    FILE *fp;
+
+    mk_org(src, "acme", NULL);
+    ck_assert_int_eq(orgs_store_replica_confirmed(rep, &at, &err), APR_SUCCESS);
+    ck_assert(at == 0);
+    ck_assert_int_eq(orgs_store_replica_confirm(rep, APR_TIME_C(1000000), &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_replica_confirm(rep, APR_TIME_C(2000000), &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_replica_confirmed(rep, &at, &err), APR_SUCCESS);
+    ck_assert(at == APR_TIME_C(2000000));
+    fp = export_of(src);
+    ck_assert_int_eq(orgs_store_replica_rebuild(rep, fp, 3, "db-1", &objects, pool, &err),
+                     APR_SUCCESS);
+    fclose(fp);
+    ck_assert_int_eq(orgs_store_replica_confirmed(rep, &at, &err), APR_SUCCESS);
+    ck_assert(at == APR_TIME_C(2000000));
+    orgs_store_close(src);
+    orgs_store_close(rep);
+}
+END_TEST
+
 START_TEST(conn_and_user)
 {
     orgs_store_t *src = open_store(), *rep = open_in(testutil_tempdir(pool), keys);
@@ -291,6 +323,7 @@ static void add_tests(TCase *tc)
     tcase_add_test(tc, uri_checks);
     tcase_add_test(tc, diff_apply);
     tcase_add_test(tc, conn_and_user);
+    tcase_add_test(tc, confirmed_time);
 }
 
 int main(void)
