@@ -165,7 +165,7 @@ static const help_t helps[] = {
                   "A node whose replica is behind the pruned point rebuilds it from a\n"
                   "snapshot when it next reads the log (ORGS00838); keep more than the\n"
                   "longest a node stays down to avoid that. Run it from cron.\n\n"
-                  "  ORGS_STORE=postgresql://orgs@db1/orgs orgctl prune-log --older-than 7d\n"},
+                  "  orgctl -s postgresql://orgs@db1/orgs prune-log --older-than 7d\n"},
     {"restore", "Installs a backup as the store's data.mdb after checking it. Refused\n"
                 "while any process has the store open: stop httpd first.\n\n"
                 "  orgctl restore /var/backups/orgs-2026-11-30.mdb\n"},
