@@ -35,7 +35,7 @@ const serverOrgs = (uri) => `OrgsStore ${uri}
 OrgsStoreReplica {{STORE}}
 OrgsStoreMaxSize 64M
 OrgsCryptoKey file:{{KEY}}`;
-const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];
+const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'grace'];
 
 let pg;
 let skip;
@@ -128,6 +128,7 @@ test('a sign-in on node A holds on node B at once; the membership it made is in 
   if (skip) return t.skip(skip);
   const [a, b] = nodes;
   const times = [];
+  const again = [];
   const writes = [];
   for (const n of ['alice', 'bob', 'carol']) {
     const mark = a.logMark();
@@ -137,12 +138,17 @@ test('a sign-in on node A holds on node B at once; the membership it made is in 
     times.push(performance.now() - t0);
     assert.equal(res.status, 200, `${n} on node B`);
     assert.match(res.body, new RegExp(`ORG_EMAIL=${n}@org1\\.example\\.com`));
+    // the same request again: the baseline of B's answer (CGI included)
+    const t1 = performance.now();
+    assert.equal((await onNode(b, app).get('/app/', { headers: HTML })).status, 200);
+    again.push(performance.now() - t1);
     assert.equal((await app.get('/app/', { headers: HTML })).status, 200);
     const m = a.errorLog(mark).match(/ORGS00848: sign-in of user usr_\w+ written to PostgreSQL as change \d+ in (\d+) us/);
     assert.ok(m, 'no ORGS00848 line');
     writes.push(Number(m[1]) / 1000);
   }
-  const msg = `login on A -> first request on B answered 200 in ${times.map((x) => x.toFixed(0)).join(', ')} ms; ` +
+  const msg = `login on A -> first request on B answered 200 in ${times.map((x) => x.toFixed(0)).join(', ')} ms ` +
+    `(the next request: ${again.map((x) => x.toFixed(0)).join(', ')} ms); ` +
     `the PostgreSQL write of a sign-in took ${writes.map((x) => x.toFixed(1)).join(', ')} ms (median ${median(writes).toFixed(1)})`;
   t.diagnostic(msg);
   process.stdout.write(`# ${msg}\n`);
@@ -150,6 +156,40 @@ test('a sign-in on node A holds on node B at once; the membership it made is in 
   const members = JSON.parse(await pgctlOk('--json', 'member', 'list', 'org1'));
   assert.deepEqual(members.map((x) => x.email).sort(),
     ['alice@org1.example.com', 'bob@org1.example.com', 'carol@org1.example.com']);
+  assert.deepEqual(members.map((x) => x.roles.length), [0, 0, 0]);
+});
+
+test('replication alone: the session reaches B\'s replica within a second of the sign-in on A', async (t) => {
+  if (skip) return t.skip(skip);
+  const [a, b] = nodes;
+  const mark = b.logMark();
+  await signedInOn(a, 'gina@org1.example.com');
+  // B's replica, read as httpd reads it; no request to B (no lookup)
+  const lag = await until(async () => {
+    const r = await run(ORGCTL, ['-s', b.storeDir, '--json', 'member', 'list', 'org1']);
+    return r.code === 0 && JSON.parse(r.stdout).some((m) => m.email === 'gina@org1.example.com');
+  });
+  const msg = `sign-in on A -> its change in B's replica after ${lag.toFixed(0)} ms (one orgctl read of B's replica takes tens of ms here)`;
+  t.diagnostic(msg);
+  process.stdout.write(`# ${msg}\n`);
+  assert.ok(lag < 1000, `lag ${lag} ms`);
+  assert.doesNotMatch(b.errorLog(mark), /ORGS00850: /);
+});
+
+test('an invitation accepted at a sign-in on A: consumed in the database, its roles on B', async (t) => {
+  if (skip) return t.skip(skip);
+  const [a, b] = nodes;
+  const made = await pgctlOk('invite', 'create', 'org1', 'grace@org1.example.com', '--role', 'admin');
+  const path = made.split('\n').find((l) => l.includes('invitation=')).replace(/^.*?(\/orgs\/login)/, '$1');
+  const app = a.client();
+  const r = await signIn(app, { start: path, idp: new Client(), connection: 'okta1', email: 'grace@org1.example.com' });
+  assert.equal(r.stage, 'app', describeHops(r.hops));
+  const res = await onNode(b, app).get('/app/', { headers: HTML });
+  assert.equal(res.status, 200);
+  assert.match(res.body, /ORG_ROLES=admin/);
+  const members = JSON.parse(await pgctlOk('--json', 'member', 'list', 'org1'));
+  assert.deepEqual(members.find((m) => m.email === 'grace@org1.example.com').roles, ['admin']);
+  assert.equal(JSON.parse(await pgctlOk('--json', 'invite', 'list', 'org1')).length, 0);
 });
 
 test('a session B does not hold yet is looked up in the database once, then served by B', async (t) => {
