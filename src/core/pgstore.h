@@ -3,7 +3,7 @@
  * crosses this header.
  *
  * The database holds the store's objects as relations (orgs, org_domains,
- * conns, enabled_conns, users, members, invites), each row keeping its
+ * conns, enabled_conns, users, members, invites, sessions), each row keeping its
  * object in the export shape (json.h) in a jsonb column beside the columns
  * SQL constrains: unique names, one org per domain, (connection, sub)
  * unique, cascades by foreign key. A change_log table numbers every write
@@ -12,13 +12,18 @@
  * seq order.
  *
  * A change set is JSON text {"put": [line...], "del": [line...]} where a
- * line is an object in the export shape with its "type" (orgs_store_export);
- * {"reset": true} tells replicas to rebuild from the tables.
+ * line is an object in the export shape with its "type" (orgs_store_export),
+ * or a session (type "session": sid_hash in hex, org_id, user_id,
+ * connection_id, created, last_seen, expires, exports, id_token_hint; a
+ * delete carries sid_hash alone); {"reset": true} tells replicas to
+ * rebuild from the tables.
  *
  * change.c (pure): change sets and the SQL row of an export line.
  * replica.c (LMDB): a replica's position, a change applied, a rebuild.
- * pg.c pg_write.c pg_sync.c (libpq): connection, schema, snapshot and
- * writes, the replicator's loop. Without libpq at build time every
+ * capture.c (LMDB): a node's own write in capture mode, its change set.
+ * pg.c pg_write.c pg_sync.c pg_session.c (libpq): connection, schema,
+ * snapshot and writes, the replicator's loop, the children's connection
+ * pool and session lookup. Without libpq at build time every
  * orgs_pg_* function returns APR_ENOTIMPL. */
 #ifndef ORGS_PGSTORE_H
 #define ORGS_PGSTORE_H
@@ -31,7 +36,7 @@
 #include "store.h"
 
 /* The schema this build creates and reads. */
-#define ORGS_PG_SCHEMA_VERSION 1
+#define ORGS_PG_SCHEMA_VERSION 2
 /* The channel writers notify and replicators listen on. */
 #define ORGS_PG_CHANNEL "orgs_changes"
 
@@ -108,18 +113,22 @@ const char *orgs_pg_uri_display(const char *uri, apr_pool_t *p);
 /* Connects (a pool cleanup closes it); ORGS_ESTORE with libpq's reason. */
 apr_status_t orgs_pg_connect(orgs_pg_t **pg, const char *uri, apr_pool_t *p, orgs_err_t *err);
 void orgs_pg_close(orgs_pg_t *pg);
-/* Creates the schema, or upgrades an older one, in one transaction;
- * *created tells which. ORGS_EVERSION for a newer schema. */
+/* Creates the schema (*created 1), or upgrades an older one (2), in one
+ * transaction; 0: it was there. ORGS_EVERSION for a newer schema. */
 apr_status_t orgs_pg_init(orgs_pg_t *pg, int *created, orgs_err_t *err);
 /* ORGS_EVERSION unless the schema is this build's (orgctl init makes it). */
 apr_status_t orgs_pg_schema_check(orgs_pg_t *pg, orgs_err_t *err);
 
 /* Writes the database as export lines (format line first) to out, with
  * the change-log position they include (*seq) and the database's id
- * (*cluster). for_write: opens the write transaction (advisory lock
- * taken) that orgs_pg_write_commit or orgs_pg_rollback ends; else one
- * read-only snapshot. */
-apr_status_t orgs_pg_snapshot(orgs_pg_t *pg, int for_write, FILE *out, apr_int64_t *seq,
+ * (*cluster). flags ORGS_PG_SNAP_WRITE: opens the write transaction
+ * (advisory lock taken) that orgs_pg_write_commit or orgs_pg_rollback
+ * ends; else one read-only snapshot. ORGS_PG_SNAP_SESSIONS: the live
+ * sessions too (session lines, last: a replica's rebuild); without it,
+ * what orgctl export would write. */
+#define ORGS_PG_SNAP_WRITE 1
+#define ORGS_PG_SNAP_SESSIONS 2
+apr_status_t orgs_pg_snapshot(orgs_pg_t *pg, int flags, FILE *out, apr_int64_t *seq,
                               const char **cluster, apr_pool_t *p, orgs_err_t *err);
 /* Applies a change set to the tables, appends it to the change log and
  * notifies, then commits (*seq its number). APR_EEXIST for a unique
@@ -175,5 +184,79 @@ void orgs_pg_replicate(const orgs_repl_t *r, apr_pool_t *p);
  * orgctl and the tests). *applied counts changes. */
 apr_status_t orgs_pg_catch_up(orgs_pg_t *pg, orgs_store_t *st, apr_size_t *applied, int *rebuilt,
                               apr_pool_t *p, orgs_err_t *err);
+
+/* ---- a node's own writes (capture.c, pg_session.c) -------------------- */
+
+/* The write path of a node (a sign-in, a sign-out; the admin API can take
+ * the same one): no write is made twice, once in SQL and once in LMDB.
+ *  1. The store's own operation runs in an LMDB write transaction on the
+ *     node's replica in capture mode: its record writers note each object
+ *     they touch, and the change set is read from inside that transaction
+ *     (each touched object as it is now: put; or its keys: del). The
+ *     transaction is then rolled back: the replica is unchanged.
+ *  2. The change set is written to the database as one SQL transaction
+ *     under the writers' advisory lock, with its change_log row and a
+ *     NOTIFY (orgs_pg_change_write). The database's constraints judge it
+ *     against every node's writes: a membership removed meanwhile on
+ *     another node fails the session's foreign key, nothing is written.
+ *  3. The node applies the same change set to its replica at once
+ *     (orgs_store_change_apply_local, or orgs_store_signin_local with the
+ *     sign-in's local counters), so it reads its own write; its position
+ *     stays where it is, and the replicator applies the change again in
+ *     seq order later, which changes nothing (puts and deletes by key are
+ *     idempotent). A write that failed at step 2 for a lost connection may
+ *     be sent again for the same reason.
+ * A new writer needs only its store body run in capture mode (a public
+ * wrapper like orgs_store_signin_capture) and the record writers it uses
+ * noting what they touch (st_capture_note; users, memberships,
+ * invitations and sessions do). */
+
+/* Step 1 of a sign-in: orgs_store_signin_commit's checks and writes run and
+ * rolled back; *change is the change set (NULL when nothing would change),
+ * *user and *admitted as orgs_store_signin_commit says. The pending login
+ * is not consumed (the caller deletes it before step 2, so a state stays
+ * single use). */
+apr_status_t orgs_store_signin_capture(orgs_store_t *st, orgs_signin_t *in, orgs_user_t **user,
+                                       int *admitted, char **change, apr_pool_t *p,
+                                       orgs_err_t *err);
+/* Step 3 of a sign-in: change applied, with the day's counters (sign-in,
+ * join, denial) and a join's audit record, which stay on the node. */
+apr_status_t orgs_store_signin_local(orgs_store_t *st, const orgs_signin_t *in, int admitted,
+                                     const char *change, apr_pool_t *p, orgs_err_t *err);
+/* Step 3 of any other write, and a session fetched from the database
+ * (orgs_pg_session_fetch) kept in the replica. */
+apr_status_t orgs_store_change_apply_local(orgs_store_t *st, const char *change, apr_pool_t *p,
+                                           orgs_err_t *err);
+/* The change set that ends one session (a sign-out); its key in hex. */
+const char *orgs_store_session_change_del(const unsigned char sid_hash[32], apr_pool_t *p);
+const char *orgs_store_session_hex(const unsigned char sid_hash[32], apr_pool_t *p);
+
+/* A few connections shared by the threads of one process, each opened on
+ * first use with short bounds (timeout_ms: the connect, each statement,
+ * each lock, and the wait for a free connection when max are busy,
+ * APR_TIMEUP): a worker thread never waits unbounded on the database. */
+typedef struct orgs_pg_pool_t orgs_pg_pool_t;
+apr_status_t orgs_pg_pool_create(orgs_pg_pool_t **pool, const char *uri, int max, int timeout_ms,
+                                 apr_pool_t *p);
+/* A connection (ORGS_ESTORE with libpq's reason when it cannot connect). */
+apr_status_t orgs_pg_pool_get(orgs_pg_pool_t *pool, orgs_pg_t **pg, orgs_err_t *err);
+/* Back to the pool (rolled back if a transaction was left open); a broken
+ * connection is closed instead. */
+void orgs_pg_pool_put(orgs_pg_pool_t *pool, orgs_pg_t *pg);
+/* Whether the connection is lost (after a failure: the database is down,
+ * not the write refused). */
+int orgs_pg_is_down(const orgs_pg_t *pg);
+/* Step 2: BEGIN, the advisory lock, orgs_pg_write_commit. */
+apr_status_t orgs_pg_change_write(orgs_pg_t *pg, const char *change, apr_int64_t *seq,
+                                  apr_pool_t *p, orgs_err_t *err);
+/* Deletes up to 1000 expired sessions from the database (sign-ins call it
+ * now and then). */
+apr_status_t orgs_pg_sessions_prune(orgs_pg_t *pg, orgs_err_t *err);
+/* The session of that hash (hex) when it is live in the database (its
+ * membership, its user and its connection's enablement there, not
+ * expired), as a change set putting its user, its membership and itself:
+ * APR_NOTFOUND otherwise. */
+apr_status_t orgs_pg_session_fetch(orgs_pg_t *pg, const char *sid_hash_hex, char **change,
+                                   apr_pool_t *p, orgs_err_t *err);
 
 #endif

@@ -10,6 +10,7 @@
 #include "endpoints.h"
 #include "authn.h"
 #include "admin_httpd.h"
+#include "pgwrite.h"
 
 /* Subrequests (DirectoryIndex, SSI includes) reuse the main request's
  * answer rather than reading the store again, unless they reach a location
@@ -55,6 +56,11 @@ static apr_status_t find_session(request_rec *r, orgs_store_t *st, const char *o
         return APR_NOTFOUND;
     }
     rv = orgs_store_session_view(st, hash, now, sc->session_idle, out, r->pool, &err);
+    /* made on another node and not replicated here yet: asked once */
+    if (rv == APR_NOTFOUND && sc->store_pg &&
+        orgs_pgwrite_session_find(r, st, hash) == APR_SUCCESS) {
+        rv = orgs_store_session_view(st, hash, now, sc->session_idle, out, r->pool, &err);
+    }
     if (rv == APR_NOTFOUND || rv == ORGS_EEXPIRED) {
         orgs_log_rerror(r, APLOG_INFO, 0, ORGSLOGNO(00101) "session for org %s no longer valid: %s",
                         org,

@@ -21,6 +21,7 @@
 #include "status.h"
 #include "pending_cookie.h"
 #include "replica_lag.h"
+#include "pgwrite.h"
 
 /* Callback steps return this to go on; anything else is the response
  * already decided (an error page returns OK, so OK cannot mean "go on"). */
@@ -423,8 +424,15 @@ static int commit_and_answer(orgs_route_t *c, callback_t *cb)
     orgs_store_actor_set(
         c->st, apr_pstrcat(r->pool, cb->in.invite ? "invitation:" : "login:", cb->conn->name, NULL),
         r->useragent_ip);
-    rv = orgs_store_signin_commit(c->st, &cb->in, &cb->user, &admitted, r->pool, &err);
+    /* a node of a PostgreSQL store writes through the database */
+    rv = orgs_pgwrite_on(r)
+             ? orgs_pgwrite_signin(r, c->st, &cb->in, &cb->user, &admitted, &err)
+             : orgs_store_signin_commit(c->st, &cb->in, &cb->user, &admitted, r->pool, &err);
     orgs_store_actor_clear(c->st);
+    if (rv == ORGS_PGWRITE_DOWN || rv == ORGS_PGWRITE_REFUSED) {
+        discard_pending(c, cb); /* logged; nothing was written */
+        return orgs_pgwrite_unavailable(r, "Signing in", c->return_to);
+    }
 
     if (rv == APR_NOTFOUND) { /* a concurrent callback consumed the state first */
         return refuse_state(r, rv);

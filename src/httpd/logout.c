@@ -13,6 +13,7 @@
 #include "endpoints.h"
 #include "crosssite.h"
 #include "upstream.h"
+#include "pgwrite.h"
 
 /* ---- /logout ----------------------------------------------------------- */
 
@@ -69,7 +70,14 @@ int orgs_logout_route(orgs_route_t *c)
             }
             view = NULL;
         }
-        rv = orgs_store_session_delete(c->st, hash, r->pool, &err);
+        /* on every node: through the database when there is one; while it
+         * is down the session and its cookie stay, so signing out again
+         * later ends it everywhere */
+        rv = orgs_pgwrite_on(r) ? orgs_pgwrite_session_end(r, c->st, hash, &err)
+                                : orgs_store_session_delete(c->st, hash, r->pool, &err);
+        if (rv == ORGS_PGWRITE_DOWN || rv == ORGS_PGWRITE_REFUSED) {
+            return orgs_pgwrite_unavailable(r, "Signing out", dest);
+        }
         if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
             /* the cookie goes anyway; the session stays until it expires */
             orgs_log_rerror(r, APLOG_WARNING, rv,

@@ -195,10 +195,13 @@ int cmd_init(cli_t *c)
     if (c->json) {
         json_t *j = json_object();
         json_object_set_new(j, "schema_version", json_integer(ORGS_PG_SCHEMA_VERSION));
-        json_object_set_new(j, "created", json_boolean(created));
+        json_object_set_new(j, "created", json_boolean(created == 1));
         return out_json_new(c, j);
     }
-    printf("schema version %d %s\n", ORGS_PG_SCHEMA_VERSION, created ? "created" : "already there");
+    printf("schema version %d %s\n", ORGS_PG_SCHEMA_VERSION,
+           created == 2   ? "upgraded"
+           : created == 1 ? "created"
+                          : "already there");
     return RC_OK;
 }
 

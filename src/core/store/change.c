@@ -9,7 +9,7 @@
 #include "pgstore.h"
 
 /* Parents first: the order puts apply in (deletes the other way). */
-static const char *const types[] = {"org", "conn", "enable", "user", "member", "invite"};
+static const char *const types[] = {"org", "conn", "enable", "user", "member", "invite", "session"};
 #define NTYPES ((int)(sizeof(types) / sizeof(types[0])))
 
 int orgs_change_type_rank(const char *type)
@@ -48,6 +48,7 @@ apr_status_t orgs_pg_row_of(const json_t *line, orgs_pg_row_t *row, apr_pool_t *
         {"users", 1, {"id", "connection_id", "sub", "email"}},
         {"members", 2, {"org_id", "user_id"}},
         {"invites", 1, {"id", "org_id"}},
+        {"sessions", 1, {"sid_hash", "org_id", "user_id", "expires"}},
     };
     row->table = map[rank].table;
     row->nkeys = map[rank].nkeys;
@@ -56,8 +57,11 @@ apr_status_t orgs_pg_row_of(const json_t *line, orgs_pg_row_t *row, apr_pool_t *
         row->cols[row->ncols] = strcmp(col, "connection_id") == 0 ? "conn_id" : col;
         row->vals[row->ncols] = jstr(line, col, p);
         if (!row->vals[row->ncols] &&
-            (i < row->nkeys || strcmp(col, "name") == 0 || strcmp(col, "connection_id") == 0 ||
-             strcmp(col, "org_id") == 0)) {
+            (i < row->nkeys ||
+             (rank != 6 && (strcmp(col, "name") == 0 || strcmp(col, "connection_id") == 0 ||
+                            strcmp(col, "org_id") == 0)))) {
+            /* a session's other columns are NOT NULL in SQL; its delete
+             * line carries its key alone */
             return orgs_err_set(err, APR_EINVAL, "%s: no %s", row->type, col);
         }
         row->ncols++;

@@ -59,6 +59,7 @@ apr_status_t st_invite_insert(orgs_store_t *st, MDB_txn *txn, orgs_invite_t *inv
         return rv;
     }
     inv->org_id = o->id;
+    st_capture_note(st, "invite", inv->id, inv->org_id);
     rv = st_put_json_new(txn, DB(st, INVITES), st_kb1(&k, inv->id), st_invite_encode(inv),
                          MDB_NOOVERWRITE, err, "invitation");
     if (rv == APR_SUCCESS) {
@@ -202,6 +203,7 @@ static apr_status_t invite_erase(orgs_store_t *st, MDB_txn *txn, const orgs_invi
                                  orgs_err_t *err)
 {
     kbuf_t k;
+    st_capture_note(st, "invite", inv->id, inv->org_id);
     apr_status_t rv =
         st_kv_del(txn, DB(st, INVITE_ORG), st_kb2(&k, inv->org_id, inv->id), 0, err, "invitation");
     if (rv == APR_SUCCESS && inv->ticket_hash) {

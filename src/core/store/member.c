@@ -90,6 +90,7 @@ static apr_status_t member_write(orgs_store_t *st, MDB_txn *txn, const char *org
         return orgs_err_set(err, APR_NOTFOUND, "not a member");
     }
     st_roles_encode(roles, &e, p);
+    st_capture_note(st, "member", org_id, user_id);
     apr_status_t rv = st_mrec_load(st, txn, user, &r, err);
     if (rv != APR_SUCCESS) {
         return rv;
@@ -121,6 +122,7 @@ apr_status_t st_member_drop(orgs_store_t *st, MDB_txn *txn, const char *org_id, 
     if (!st_id_pack(org_id, "org_", org) || !st_id_pack(user_id, "usr_", user)) {
         return orgs_err_set(err, APR_NOTFOUND, "user %s is not a member of %s", user_id, org_id);
     }
+    st_capture_note(st, "member", org_id, user_id);
     apr_status_t rv = st_mrec_load(st, txn, user, &r, err);
     if (rv != APR_SUCCESS) {
         return rv;
@@ -178,6 +180,7 @@ apr_status_t st_user_drop(orgs_store_t *st, MDB_txn *txn, const char *user_id, a
     if (rv != APR_SUCCESS) {
         return rv;
     }
+    st_capture_note(st, "user", u->id, u->conn_id);
     if (!st_id_pack(u->id, "usr_", user)) {
         return orgs_err_set(err, ORGS_ESTORE, "corrupt user record");
     }

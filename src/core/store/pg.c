@@ -184,6 +184,17 @@ static const char *const schema_v1[] = {
     "INSERT INTO orgs_schema (version, cluster) VALUES (1, gen_random_uuid()::text)",
     NULL};
 
+/* Version 2: sessions, so a sign-in on one node holds on every node. A
+ * session goes with its membership (the cascade of members, users, conns
+ * and orgs); the row keeps the session line (capture.c) in doc. */
+static const char *const schema_v2[] = {
+    "CREATE TABLE sessions (sid_hash text PRIMARY KEY, org_id text NOT NULL, "
+    "user_id text NOT NULL, expires timestamptz NOT NULL, doc jsonb NOT NULL, "
+    "FOREIGN KEY (org_id, user_id) REFERENCES members (org_id, user_id) ON DELETE CASCADE)",
+    "CREATE INDEX sessions_member ON sessions (org_id, user_id)",
+    "CREATE INDEX sessions_expires ON sessions (expires)", "UPDATE orgs_schema SET version = 2",
+    NULL};
+
 static apr_status_t schema_version(orgs_pg_t *pg, int *version, orgs_err_t *err)
 {
     PGresult *res;
@@ -223,10 +234,14 @@ apr_status_t orgs_pg_init(orgs_pg_t *pg, int *created, orgs_err_t *err)
                           "the database has schema version %d, this build knows up to %d", version,
                           ORGS_PG_SCHEMA_VERSION);
     }
-    /* upgrades from version N go here, each as its own list after v1 */
+    /* each version's list upgrades from the one before */
     for (int i = 0; rv == APR_SUCCESS && version == 0 && schema_v1[i]; i++) {
         rv = st_pg_exec(pg, schema_v1[i], 0, NULL, NULL, err);
         *created = 1;
+    }
+    for (int i = 0; rv == APR_SUCCESS && version <= 1 && schema_v2[i]; i++) {
+        rv = st_pg_exec(pg, schema_v2[i], 0, NULL, NULL, err);
+        *created = *created ? 1 : 2;
     }
     if (rv == APR_SUCCESS) {
         return st_pg_exec(pg, "COMMIT", 0, NULL, NULL, err);

@@ -15,6 +15,7 @@
 struct orgs_pg_t {
     PGconn *conn;
     apr_pool_t *pool;
+    void *slot; /* its place in an orgs_pg_pool_t (pg_session.c), or NULL */
 };
 
 void st_pg_notice_ignore(void *arg, const char *msg);

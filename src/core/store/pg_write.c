@@ -24,8 +24,16 @@ static const char *const snapshot_sql[] = {
     "SELECT doc::text FROM invites ORDER BY id",
     NULL};
 
-static apr_status_t snapshot_body(orgs_pg_t *pg, FILE *out, apr_int64_t *seq, const char **cluster,
-                                  apr_pool_t *p, orgs_err_t *err)
+/* With ORGS_PG_SNAP_SESSIONS (a replica's rebuild): a session whose
+ * connection the org no longer enables is over (the replicas dropped it
+ * with the enablement), and so is an expired one. */
+static const char *const snapshot_sessions_sql[] = {
+    "SELECT s.doc::text FROM sessions s JOIN enabled_conns e ON e.org_id = s.org_id "
+    "AND e.conn_id = s.doc->>'connection_id' WHERE s.expires > now() ORDER BY s.sid_hash",
+    NULL};
+
+static apr_status_t snapshot_body(orgs_pg_t *pg, int flags, FILE *out, apr_int64_t *seq,
+                                  const char **cluster, apr_pool_t *p, orgs_err_t *err)
 {
     PGresult *res;
     apr_status_t rv = orgs_pg_schema_check(pg, err);
@@ -44,8 +52,9 @@ static apr_status_t snapshot_body(orgs_pg_t *pg, FILE *out, apr_int64_t *seq, co
     if (fprintf(out, "{\"type\":\"format\",\"version\":%d}\n", ORGS_STORE_FORMAT_VERSION) < 0) {
         return orgs_err_set(err, APR_EGENERAL, "write failed: %s", strerror(errno));
     }
-    for (int i = 0; rv == APR_SUCCESS && snapshot_sql[i]; i++) {
-        if ((rv = st_pg_exec(pg, snapshot_sql[i], 0, NULL, &res, err)) != APR_SUCCESS) {
+    const char *const *sql = snapshot_sql;
+    for (int i = 0; rv == APR_SUCCESS && sql[i]; i++) {
+        if ((rv = st_pg_exec(pg, sql[i], 0, NULL, &res, err)) != APR_SUCCESS) {
             break;
         }
         for (int r = 0; r < PQntuples(res); r++) {
@@ -55,6 +64,10 @@ static apr_status_t snapshot_body(orgs_pg_t *pg, FILE *out, apr_int64_t *seq, co
             }
         }
         PQclear(res);
+        if (!sql[i + 1] && sql == snapshot_sql && (flags & ORGS_PG_SNAP_SESSIONS)) {
+            sql = snapshot_sessions_sql;
+            i = -1;
+        }
     }
     if (rv == APR_SUCCESS && fflush(out) != 0) {
         rv = orgs_err_set(err, APR_EGENERAL, "write failed: %s", strerror(errno));
@@ -62,9 +75,10 @@ static apr_status_t snapshot_body(orgs_pg_t *pg, FILE *out, apr_int64_t *seq, co
     return rv;
 }
 
-apr_status_t orgs_pg_snapshot(orgs_pg_t *pg, int for_write, FILE *out, apr_int64_t *seq,
+apr_status_t orgs_pg_snapshot(orgs_pg_t *pg, int flags, FILE *out, apr_int64_t *seq,
                               const char **cluster, apr_pool_t *p, orgs_err_t *err)
 {
+    int for_write = flags & ORGS_PG_SNAP_WRITE;
     /* a write serializes on the lock, so what it reads is what it changes;
      * a read sees one consistent snapshot, change-log position included */
     apr_status_t rv =
@@ -74,7 +88,7 @@ apr_status_t orgs_pg_snapshot(orgs_pg_t *pg, int for_write, FILE *out, apr_int64
         rv = st_pg_exec(pg, "SELECT pg_advisory_xact_lock(" ORGS_PG_LOCK ")", 0, NULL, NULL, err);
     }
     if (rv == APR_SUCCESS) {
-        rv = snapshot_body(pg, out, seq, cluster, p, err);
+        rv = snapshot_body(pg, flags, out, seq, cluster, p, err);
     }
     if (rv == APR_SUCCESS && !for_write) {
         rv = st_pg_exec(pg, "COMMIT", 0, NULL, NULL, err);
@@ -129,9 +143,11 @@ static apr_status_t log_and_commit(orgs_pg_t *pg, const char *payload, apr_int64
     if (rv == APR_SUCCESS) {
         *seq = apr_atoi64(PQgetvalue(res, 0, 0));
         PQclear(res);
-        rv = st_pg_exec(pg, "SELECT pg_notify('" ORGS_PG_CHANNEL "', $1)", 1,
-                        (const char *[]){apr_psprintf(pg->pool, "%" APR_INT64_T_FMT, *seq)}, NULL,
-                        err);
+        /* not in pg->pool: a pooled connection lives as long as the child */
+        char buf[32];
+        apr_snprintf(buf, sizeof(buf), "%" APR_INT64_T_FMT, *seq);
+        rv = st_pg_exec(pg, "SELECT pg_notify('" ORGS_PG_CHANNEL "', $1)", 1, (const char *[]){buf},
+                        NULL, err);
     }
     if (rv == APR_SUCCESS) {
         rv = st_pg_exec(pg, "COMMIT", 0, NULL, NULL, err);
@@ -229,7 +245,7 @@ apr_status_t orgs_pg_load(orgs_pg_t *pg, FILE *fp, apr_size_t *count, apr_pool_t
 
 #else
 
-apr_status_t orgs_pg_snapshot(orgs_pg_t *pg, int for_write, FILE *out, apr_int64_t *seq,
+apr_status_t orgs_pg_snapshot(orgs_pg_t *pg, int flags, FILE *out, apr_int64_t *seq,
                               const char **cluster, apr_pool_t *p, orgs_err_t *err)
 {
     return orgs_pg_schema_check(pg, err);

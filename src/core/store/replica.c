@@ -150,6 +150,8 @@ static apr_status_t put_line(orgs_store_t *st, MDB_txn *txn, const json_t *j, ap
         return put_member(st, txn, j, p, err);
     case 5:
         return put_invite(st, txn, j, p, err);
+    case 6:
+        return st_session_line_put(st, txn, j, p, err);
     default:
         return orgs_err_set(err, APR_EINVAL, "unknown type");
     }
@@ -185,8 +187,11 @@ static apr_status_t del_line(orgs_store_t *st, MDB_txn *txn, const json_t *j, ap
                  ? st_member_drop(st, txn, a, b, 0, p, err)
                  : APR_NOTFOUND;
         break;
-    default:
+    case 5:
         rv = st_invite_erase(st, txn, a, p, err);
+        break;
+    default:
+        rv = st_session_line_del(st, txn, j, p, err);
         break;
     }
     return not_found_ok(rv);
@@ -212,8 +217,8 @@ static apr_status_t each(orgs_store_t *st, MDB_txn *txn, const json_t *list, int
     return rv;
 }
 
-static apr_status_t apply(orgs_store_t *st, MDB_txn *txn, const char *change, apr_int64_t seq,
-                          apr_pool_t *p, orgs_err_t *err)
+static apr_status_t apply_set(orgs_store_t *st, MDB_txn *txn, const char *change, apr_int64_t seq,
+                              apr_pool_t *p, orgs_err_t *err)
 {
     json_error_t jerr;
     json_t *set = json_loads(change, 0, &jerr);
@@ -229,6 +234,19 @@ static apr_status_t apply(orgs_store_t *st, MDB_txn *txn, const char *change, ap
         rv = each(st, txn, json_object_get(set, "put"), 0, p, err);
     }
     json_decref(set);
+    return rv;
+}
+
+apr_status_t st_change_apply(orgs_store_t *st, MDB_txn *txn, const char *change, apr_pool_t *p,
+                             orgs_err_t *err)
+{
+    return apply_set(st, txn, change, 0, p, err);
+}
+
+static apr_status_t apply(orgs_store_t *st, MDB_txn *txn, const char *change, apr_int64_t seq,
+                          apr_pool_t *p, orgs_err_t *err)
+{
+    apr_status_t rv = apply_set(st, txn, change, seq, p, err);
     return rv == APR_SUCCESS ? seq_write(st, txn, seq, err) : rv;
 }
 

@@ -17,6 +17,7 @@ static apr_status_t session_erase(orgs_store_t *st, MDB_txn *txn, const unsigned
 {
     kbuf_t k;
     st_kbraw(&k, hash, HASH_LEN);
+    st_capture_note_session(st, hash);
     apr_status_t rv = st_kv_del(txn, DB(st, SESSIONS), &k, must_exist, err, "session");
     if (rv == APR_SUCCESS && st->has_session_hints) {
         rv = st_kv_del(txn, DB(st, SESSION_HINTS), &k, 0, err, "session");
@@ -196,6 +197,7 @@ apr_status_t st_session_put(orgs_store_t *st, MDB_txn *txn, const unsigned char 
     if ((rv = st_srec_encode(s, c->name, &rec, p, err)) != APR_SUCCESS) {
         return rv;
     }
+    st_capture_note_session(st, hash);
     rv = st_session_load(st, txn, hash, &old, p, err);
     if (rv == APR_SUCCESS) {
         rv = st_kv_del(txn, DB(st, SESSION_IDX), st_kb_session_idx(&k, old, hash), 0, err,

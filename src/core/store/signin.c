@@ -102,8 +102,8 @@ static apr_status_t signin_admit(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *
     return rv == APR_SUCCESS ? signin_session(st, txn, in, u, p, err) : rv;
 }
 
-static apr_status_t signin_commit(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in,
-                                  orgs_user_t **user, int *admitted, apr_pool_t *p, orgs_err_t *err)
+apr_status_t st_signin_body(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in, orgs_user_t **user,
+                            int *admitted, apr_pool_t *p, orgs_err_t *err)
 {
     int auto_membership = 0, created;
     const char *require = NULL;
@@ -141,7 +141,7 @@ apr_status_t orgs_store_signin_commit(orgs_store_t *st, orgs_signin_t *in, orgs_
     in->over_quota = ORGS_QUOTA_NONE;
     in->invite_refused = ORGS_INVITE_OK;
     in->invite_id = NULL;
-    ST_WRITE_RV(rv, st, txn, err, signin_commit(st, txn, in, user, admitted, p, err));
+    ST_WRITE_RV(rv, st, txn, err, st_signin_body(st, txn, in, user, admitted, p, err));
     if (rv != APR_SUCCESS) {
         *user = NULL; /* nothing was written */
     }

@@ -169,6 +169,9 @@ struct orgs_store_t {
      * thread may use one, so threads take and return them with atomic
      * exchanges. Each holds a reader slot, hence only a few. */
     _Atomic(MDB_txn *) rtxn[RTXN_CACHE];
+    /* Capture mode (capture.c): set only inside a write transaction, so
+     * at most one thread of the process sees it (LMDB has one writer). */
+    struct st_capture_t *capture;
 };
 
 #define DB(st, n) ((st)->db[DB_##n])
@@ -525,5 +528,36 @@ apr_status_t st_member_rewrite(orgs_store_t *st, MDB_txn *txn, const orgs_member
                                apr_pool_t *p, orgs_err_t *err);
 apr_status_t st_invite_erase(orgs_store_t *st, MDB_txn *txn, const char *id, apr_pool_t *p,
                              orgs_err_t *err);
+
+/* ---- capture mode (capture.c) ----------------------------------------- */
+
+/* While a write runs in capture mode, the record writers note each object
+ * they touch (user: id and connection id; member: org and user ids;
+ * invite: id and org id; session: its hash); the change set is then read
+ * from the same transaction: the object as it is now (put) or, when it is
+ * gone, those (del: what the SQL row of the line needs). No-ops outside
+ * capture mode. */
+typedef struct st_capture_t st_capture_t;
+void st_capture_note(orgs_store_t *st, const char *type, const char *a, const char *b);
+void st_capture_note_session(orgs_store_t *st, const unsigned char *hash);
+/* A session as a change-set line (type "session", sid_hash in hex) and
+ * back; the line of a gone session keeps only its sid_hash. */
+json_t *st_session_line(const unsigned char *hash, const orgs_session_t *s, const char *hint);
+/* A session line written into the replica (st_session_put's rules); a
+ * session whose membership or connection this replica does not hold (yet,
+ * or any more) is skipped: the database accepted it, the replica will
+ * follow. */
+apr_status_t st_session_line_put(orgs_store_t *st, MDB_txn *txn, const json_t *j, apr_pool_t *p,
+                                 orgs_err_t *err);
+apr_status_t st_session_line_del(orgs_store_t *st, MDB_txn *txn, const json_t *j, apr_pool_t *p,
+                                 orgs_err_t *err);
+/* replica.c: a change set's lines applied inside txn, the position left
+ * as it is (a node's own write, applied before the replicator reaches it:
+ * the replicator applies it again in order, which changes nothing). */
+apr_status_t st_change_apply(orgs_store_t *st, MDB_txn *txn, const char *change, apr_pool_t *p,
+                             orgs_err_t *err);
+/* signin.c: the sign-in's body (orgs_store_signin_commit's transaction). */
+apr_status_t st_signin_body(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in, orgs_user_t **user,
+                            int *admitted, apr_pool_t *p, orgs_err_t *err);
 
 #endif

@@ -58,6 +58,7 @@ static apr_status_t user_write(orgs_store_t *st, MDB_txn *txn, const orgs_user_t
     kbuf_t k;
     st_bytes_t rec;
     apr_status_t rv = st_user_encode(u, &rec, p, err);
+    st_capture_note(st, "user", u->id, u->conn_id);
     if (rv == APR_SUCCESS) {
         rv = st_kv_put(txn, DB(st, USERS), st_kb1(&k, u->id), rec.data, rec.size, flags, err,
                        "user");

@@ -1,0 +1,351 @@
+/* [glue] A node's own writes through PostgreSQL from the children
+ * (pgwrite.h): the sign-in, the sign-out, and the lookup of a session
+ * another node made. Per process: one small connection pool per database,
+ * the outage state (logged once, retried at most once a second), and the
+ * lookup budget with the misses remembered, against clients that send
+ * made-up session cookies to reach the database. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <http_protocol.h>
+
+#include "private.h"
+#include "endpoints.h"
+#include "pgstore.h"
+#include "pgwrite.h"
+
+/* Connections per process: a sign-in holds one for a few milliseconds. */
+#define PG_CONNS 4
+/* Every wait on the database: connect, statement, lock, a free connection. */
+#define PG_TIMEOUT_MS 2000
+/* While down: the next attempt, and the one log line per outage. */
+#define PG_RETRY apr_time_from_sec(1)
+/* Session hashes the database did not have, remembered per process. */
+#define NEG_SLOTS 256
+/* Expired sessions are pruned from the database every this many sign-ins
+ * of a process. */
+#define PRUNE_EVERY 100
+
+typedef struct node_t {
+    const char *uri;
+    orgs_pg_pool_t *pool;
+    _Atomic int down;
+    _Atomic(apr_time_t) next_try;
+    _Atomic unsigned signins;
+    pthread_mutex_t lock; /* the lookup budget and the misses */
+    double tokens;
+    apr_time_t refilled, budget_logged;
+    unsigned neg_next, neg_used;
+    unsigned char neg[NEG_SLOTS][32];
+    struct node_t *next;
+} node_t;
+
+static pthread_mutex_t nodes_lock = PTHREAD_MUTEX_INITIALIZER;
+static node_t *nodes;
+static apr_pool_t *nodes_pool;
+
+int orgs_pgwrite_on(const request_rec *r)
+{
+    return orgs_srv_cfg(r->server)->store_pg != NULL;
+}
+
+/* This process's state for the request's database, made on first use. */
+static node_t *node_of(request_rec *r)
+{
+    const char *uri = orgs_srv_cfg(r->server)->store_pg;
+    node_t *n;
+    pthread_mutex_lock(&nodes_lock);
+    for (n = nodes; n && strcmp(n->uri, uri) != 0; n = n->next) {
+    }
+    if (!n && (nodes_pool || apr_pool_create(&nodes_pool, NULL) == APR_SUCCESS)) {
+        n = apr_pcalloc(nodes_pool, sizeof(*n));
+        n->uri = apr_pstrdup(nodes_pool, uri);
+        n->tokens = ORGS_PGWRITE_LOOKUPS;
+        n->refilled = apr_time_now();
+        if (pthread_mutex_init(&n->lock, NULL) != 0 ||
+            orgs_pg_pool_create(&n->pool, uri, PG_CONNS, PG_TIMEOUT_MS, nodes_pool) !=
+                APR_SUCCESS) {
+            n = NULL;
+        } else {
+            n->next = nodes;
+            nodes = n;
+        }
+    }
+    pthread_mutex_unlock(&nodes_lock);
+    return n;
+}
+
+static void mark_down(request_rec *r, node_t *n, const char *msg)
+{
+    atomic_store(&n->next_try, apr_time_now() + PG_RETRY);
+    if (atomic_exchange(&n->down, 1) == 0) {
+        orgs_log_rerror(r, APLOG_ERR, 0,
+                        ORGSLOGNO(00842) "OrgsStore %s: PostgreSQL cannot be reached from this "
+                                         "process (%s): sign-ins and sign-outs answer 503 until "
+                                         "it is back, signed-in users keep working from the "
+                                         "replica",
+                        orgs_pg_uri_display(n->uri, r->pool), msg);
+    }
+}
+
+static void mark_up(request_rec *r, node_t *n)
+{
+    if (atomic_exchange(&n->down, 0) == 1) {
+        orgs_log_rerror(r, APLOG_NOTICE, 0,
+                        ORGSLOGNO(00843) "OrgsStore %s: PostgreSQL reachable again from this "
+                                         "process: sign-ins are written again",
+                        orgs_pg_uri_display(n->uri, r->pool));
+    }
+}
+
+/* A connection, or ORGS_PGWRITE_DOWN at once while the database is down
+ * and its next attempt (one thread's, once a second) is not due. */
+static apr_status_t conn_get(request_rec *r, node_t *n, orgs_pg_t **pg, orgs_err_t *err)
+{
+    apr_time_t now = apr_time_now(), due = atomic_load(&n->next_try);
+    *pg = NULL;
+    if (atomic_load(&n->down) &&
+        (now < due || !atomic_compare_exchange_strong(&n->next_try, &due, now + PG_RETRY))) {
+        return orgs_err_set(err, ORGS_PGWRITE_DOWN, "PostgreSQL is down");
+    }
+    apr_status_t rv = orgs_pg_pool_get(n->pool, pg, err);
+    if (rv == APR_TIMEUP) {
+        orgs_log_rerror(r, APLOG_WARNING, rv, ORGSLOGNO(00846) "OrgsStore %s: %s",
+                        orgs_pg_uri_display(n->uri, r->pool), err->msg);
+        return orgs_err_set(err, ORGS_PGWRITE_DOWN, "PostgreSQL is busy");
+    }
+    if (rv != APR_SUCCESS) {
+        mark_down(r, n, err->msg);
+        return orgs_err_set(err, ORGS_PGWRITE_DOWN, "PostgreSQL is down");
+    }
+    return APR_SUCCESS;
+}
+
+typedef apr_status_t (*pg_op_t)(orgs_pg_t *pg, void *baton, apr_pool_t *p, orgs_err_t *err);
+
+/* Runs op on a connection; a connection found broken (the database
+ * restarted since it was opened) is replaced and op sent again, which is
+ * safe: a change set's puts and deletes are by key. A lost database is
+ * ORGS_PGWRITE_DOWN; a write the database refused keeps its status
+ * (APR_EEXIST, APR_NOTFOUND). */
+static apr_status_t pg_run(request_rec *r, node_t *n, pg_op_t op, void *baton, orgs_err_t *err)
+{
+    apr_status_t rv = ORGS_PGWRITE_DOWN;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        orgs_pg_t *pg;
+        if ((rv = conn_get(r, n, &pg, err)) != APR_SUCCESS) {
+            return rv;
+        }
+        rv = op(pg, baton, r->pool, err);
+        int lost = rv != APR_SUCCESS && orgs_pg_is_down(pg);
+        orgs_pg_pool_put(n->pool, pg);
+        if (!lost) {
+            mark_up(r, n);
+            return rv;
+        }
+    }
+    mark_down(r, n, err->msg);
+    return orgs_err_set(err, ORGS_PGWRITE_DOWN, "PostgreSQL is down");
+}
+
+typedef struct {
+    const char *change;
+    apr_int64_t seq;
+    int prune; /* expired sessions pruned after the write */
+} write_t;
+
+static apr_status_t op_write(orgs_pg_t *pg, void *baton, apr_pool_t *p, orgs_err_t *err)
+{
+    write_t *w = baton;
+    apr_status_t rv = orgs_pg_change_write(pg, w->change, &w->seq, p, err);
+    if (rv == APR_SUCCESS && w->prune) {
+        orgs_err_t perr = {{0}};
+        (void)orgs_pg_sessions_prune(pg, &perr); /* the next one tries again */
+    }
+    return rv;
+}
+
+/* The change set into the database; ORGS_PGWRITE_DOWN or
+ * ORGS_PGWRITE_REFUSED, each logged, when it is not written. */
+static apr_status_t write_change(request_rec *r, node_t *n, write_t *w, const char *what,
+                                 orgs_err_t *err)
+{
+    apr_status_t rv = pg_run(r, n, op_write, w, err);
+    if (rv == APR_SUCCESS || rv == ORGS_PGWRITE_DOWN) {
+        return rv;
+    }
+    if (rv == APR_EEXIST || rv == APR_NOTFOUND) {
+        orgs_log_rerror(r, APLOG_WARNING, rv,
+                        ORGSLOGNO(00844) "%s: PostgreSQL refused the write (a concurrent change "
+                                         "on another node?): %s",
+                        what, err->msg);
+        return orgs_err_set(err, ORGS_PGWRITE_REFUSED, "%s", err->msg);
+    }
+    orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00845) "%s: the PostgreSQL write failed: %s", what,
+                    err->msg);
+    return orgs_err_set(err, ORGS_PGWRITE_DOWN, "%s", err->msg);
+}
+
+apr_status_t orgs_pgwrite_signin(request_rec *r, orgs_store_t *st, orgs_signin_t *in,
+                                 orgs_user_t **user, int *admitted, orgs_err_t *err)
+{
+    node_t *n = node_of(r);
+    write_t w = {NULL, 0, 0};
+    char *change = NULL;
+    orgs_err_t lerr = {{0}};
+    apr_status_t rv;
+    *user = NULL;
+    if (!n) {
+        return orgs_err_set(err, ORGS_PGWRITE_DOWN, "out of memory");
+    }
+    /* fail fast while the database is known to be down: nothing consumed */
+    if (atomic_load(&n->down) && apr_time_now() < atomic_load(&n->next_try)) {
+        return orgs_err_set(err, ORGS_PGWRITE_DOWN, "PostgreSQL is down");
+    }
+    rv = orgs_store_signin_capture(st, in, user, admitted, &change, r->pool, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    w.change = change;
+    w.prune = atomic_fetch_add(&n->signins, 1) % PRUNE_EVERY == PRUNE_EVERY - 1;
+    /* single use before anything is written: a concurrent callback with
+     * the same state finds it gone (APR_NOTFOUND) */
+    if ((rv = orgs_store_pending_delete(st, in->state, r->pool, err)) != APR_SUCCESS) {
+        *user = NULL;
+        return rv;
+    }
+    if (w.change) {
+        apr_time_t t0 = apr_time_now();
+        if ((rv = write_change(r, n, &w, "sign-in", err)) != APR_SUCCESS) {
+            *user = NULL;
+            return rv;
+        }
+        orgs_log_rerror(r, APLOG_INFO, 0,
+                        ORGSLOGNO(00848) "sign-in of user %s written to PostgreSQL as change "
+                                         "%" APR_INT64_T_FMT " in %" APR_TIME_T_FMT " us",
+                        *user ? (*user)->id : "-", w.seq, apr_time_now() - t0);
+    }
+    /* the node reads its own write now, not after the replicator's round */
+    if (orgs_store_signin_local(st, in, *admitted, w.change, r->pool, &lerr) != APR_SUCCESS) {
+        orgs_log_rerror(r, APLOG_WARNING, 0,
+                        ORGSLOGNO(00847) "sign-in written to PostgreSQL but not yet to this "
+                                         "node's replica (the replicator brings it): %s",
+                        lerr.msg);
+    }
+    return APR_SUCCESS;
+}
+
+static void neg_add(node_t *n, const unsigned char *hash)
+{
+    pthread_mutex_lock(&n->lock);
+    memcpy(n->neg[n->neg_next], hash, 32);
+    n->neg_next = (n->neg_next + 1) % NEG_SLOTS;
+    if (n->neg_used < NEG_SLOTS) {
+        n->neg_used++;
+    }
+    pthread_mutex_unlock(&n->lock);
+}
+
+apr_status_t orgs_pgwrite_session_end(request_rec *r, orgs_store_t *st,
+                                      const unsigned char sid_hash[32], orgs_err_t *err)
+{
+    node_t *n = node_of(r);
+    write_t w = {orgs_store_session_change_del(sid_hash, r->pool), 0, 0};
+    apr_status_t rv = n ? write_change(r, n, &w, "sign-out", err)
+                        : orgs_err_set(err, ORGS_PGWRITE_DOWN, "out of memory");
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    neg_add(n, sid_hash);
+    return orgs_store_session_delete(st, sid_hash, r->pool, err);
+}
+
+/* Whether a lookup may go to the database: not a known miss, and within
+ * this process's budget (a token bucket of ORGS_PGWRITE_LOOKUPS a second). */
+static int lookup_allowed(request_rec *r, node_t *n, const unsigned char *hash)
+{
+    apr_time_t now = apr_time_now();
+    int ok = 1, log = 0;
+    pthread_mutex_lock(&n->lock);
+    for (unsigned i = 0; ok && i < n->neg_used; i++) {
+        ok = memcmp(n->neg[i], hash, 32) != 0;
+    }
+    if (ok) {
+        n->tokens += (double)(now - n->refilled) * ORGS_PGWRITE_LOOKUPS / APR_USEC_PER_SEC;
+        n->tokens = n->tokens > ORGS_PGWRITE_LOOKUPS ? ORGS_PGWRITE_LOOKUPS : n->tokens;
+        n->refilled = now;
+        ok = n->tokens >= 1;
+        n->tokens -= ok ? 1 : 0;
+        if (!ok && now - n->budget_logged >= PG_RETRY) {
+            n->budget_logged = now;
+            log = 1;
+        }
+    }
+    pthread_mutex_unlock(&n->lock);
+    if (log) {
+        orgs_log_rerror(r, APLOG_WARNING, 0,
+                        ORGSLOGNO(00849) "unknown session cookies arrive faster than %d a "
+                                         "second in this process: the ones over that are not "
+                                         "looked up in PostgreSQL (they count as signed out)",
+                        ORGS_PGWRITE_LOOKUPS);
+    }
+    return ok;
+}
+
+typedef struct {
+    const char *hex;
+    char *change;
+} fetch_t;
+
+static apr_status_t op_fetch(orgs_pg_t *pg, void *baton, apr_pool_t *p, orgs_err_t *err)
+{
+    fetch_t *f = baton;
+    return orgs_pg_session_fetch(pg, f->hex, &f->change, p, err);
+}
+
+apr_status_t orgs_pgwrite_session_find(request_rec *r, orgs_store_t *st,
+                                       const unsigned char sid_hash[32])
+{
+    node_t *n = node_of(r);
+    fetch_t f = {orgs_store_session_hex(sid_hash, r->pool), NULL};
+    orgs_err_t err = {{0}};
+    if (!n || !lookup_allowed(r, n, sid_hash)) {
+        return APR_NOTFOUND;
+    }
+    apr_status_t rv = pg_run(r, n, op_fetch, &f, &err);
+    if (rv == APR_NOTFOUND) {
+        neg_add(n, sid_hash); /* a session id is never reused: a miss is final */
+        return rv;
+    }
+    if (rv != APR_SUCCESS) {
+        if (rv != ORGS_PGWRITE_DOWN) {
+            orgs_log_rerror(r, APLOG_ERR, rv,
+                            ORGSLOGNO(00851) "session lookup: the PostgreSQL read failed: %s",
+                            err.msg);
+        }
+        return APR_NOTFOUND;
+    }
+    if ((rv = orgs_store_change_apply_local(st, f.change, r->pool, &err)) != APR_SUCCESS) {
+        orgs_log_rerror(r, APLOG_WARNING, rv,
+                        ORGSLOGNO(00852) "a session found in PostgreSQL could not be kept in "
+                                         "this node's replica: %s",
+                        err.msg);
+        return APR_NOTFOUND;
+    }
+    orgs_log_rerror(r, APLOG_INFO, 0,
+                    ORGSLOGNO(00850) "a session made on another node was found in PostgreSQL "
+                                     "and kept in this node's replica");
+    return APR_SUCCESS;
+}
+
+int orgs_pgwrite_unavailable(request_rec *r, const char *what, const char *return_to)
+{
+    apr_table_setn(r->err_headers_out, "Retry-After", "5");
+    return orgs_endpoints_error_send(
+        r, HTTP_SERVICE_UNAVAILABLE, "temporarily_unavailable",
+        apr_pstrcat(r->pool, what, " is temporarily unavailable. Please try again in a moment.",
+                    NULL),
+        return_to);
+}

@@ -1,0 +1,49 @@
+/* A node of a PostgreSQL store writing through the database from its
+ * children (pgstore.h, "a node's own writes"): the callback's sign-in, the
+ * sign-out, and a session made on another node looked up once when this
+ * node's replica does not have it yet. One small pool of connections per
+ * child, opened on first use, every wait bounded; while the database
+ * cannot be reached, these answer at once (503) and log once per outage
+ * and process; the next attempt is at most a second later. */
+#ifndef ORGS_HTTPD_PGWRITE_H
+#define ORGS_HTTPD_PGWRITE_H
+
+#include <httpd.h>
+
+#include "orgs.h"
+#include "store.h"
+
+/* The database cannot be reached (or took too long): answer 503. */
+#define ORGS_PGWRITE_DOWN (ORGS_EBASE + 90)
+/* The database refused the write (a concurrent change on another node,
+ * e.g. the membership removed meanwhile): nothing was written. */
+#define ORGS_PGWRITE_REFUSED (ORGS_EBASE + 91)
+
+/* Whether this request's server writes through PostgreSQL. */
+int orgs_pgwrite_on(const request_rec *r);
+
+/* orgs_store_signin_commit for a PostgreSQL store: the same outcomes, plus
+ * ORGS_PGWRITE_DOWN and ORGS_PGWRITE_REFUSED (both logged here); the
+ * pending login is consumed before the database is written. */
+apr_status_t orgs_pgwrite_signin(request_rec *r, orgs_store_t *st, orgs_signin_t *in,
+                                 orgs_user_t **user, int *admitted, orgs_err_t *err);
+
+/* Ends the session in the database, then in the replica; the other nodes
+ * follow through the change log. ORGS_PGWRITE_DOWN when the database
+ * cannot be reached: nothing was ended. */
+apr_status_t orgs_pgwrite_session_end(request_rec *r, orgs_store_t *st,
+                                      const unsigned char sid_hash[32], orgs_err_t *err);
+
+/* A session this replica does not hold: looked up in the database and, when
+ * live there, kept in the replica (APR_SUCCESS: read it again). APR_NOTFOUND
+ * when the database does not have it, the lookup budget of this process is
+ * spent (a client spraying made-up cookies: at most ORGS_PGWRITE_LOOKUPS a
+ * second, misses remembered), or the database cannot be reached. */
+#define ORGS_PGWRITE_LOOKUPS 10
+apr_status_t orgs_pgwrite_session_find(request_rec *r, orgs_store_t *st,
+                                       const unsigned char sid_hash[32]);
+
+/* The temporary page: 503, Retry-After, "try again in a moment". */
+int orgs_pgwrite_unavailable(request_rec *r, const char *what, const char *return_to);
+
+#endif
