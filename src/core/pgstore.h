@@ -83,6 +83,13 @@ apr_status_t orgs_store_replica_state(orgs_store_t *st, apr_int64_t *seq, const 
  * gone is fine. */
 apr_status_t orgs_store_replica_apply(orgs_store_t *st, const char *change, apr_int64_t seq,
                                       apr_pool_t *p, orgs_err_t *err);
+/* Applies n change sets in seq order and records the last seq, in one
+ * transaction (one commit for a batch the replicator read at once): any
+ * failure applies none of them; the caller then applies them one by one
+ * to find the one that fails. */
+apr_status_t orgs_store_replica_apply_batch(orgs_store_t *st, const char *const *changes,
+                                            const apr_int64_t *seqs, apr_size_t n, apr_pool_t *p,
+                                            orgs_err_t *err);
 /* Replaces every object (and every session) with the export lines of fp
  * and records seq and cluster, in one transaction. Pending logins and the
  * fetch cache stay. */

@@ -75,6 +75,25 @@ static apr_status_t batch(orgs_pg_t *pg, orgs_store_t *st, apr_int64_t *seq, apr
                                  1, &after, &res, err);
     *n = 0;
     *failed = 0;
+    if (rv == APR_SUCCESS && PQntuples(res) > 1) {
+        /* the whole batch in one replica transaction: one commit, not one
+         * per change (a stream of writes); when any of it fails, one by
+         * one below, to apply what applies and find the one that fails */
+        apr_size_t rows = (apr_size_t)PQntuples(res);
+        const char **changes = apr_palloc(p, rows * sizeof(*changes));
+        apr_int64_t *seqs = apr_palloc(p, rows * sizeof(*seqs));
+        orgs_err_t berr = {{0}};
+        for (apr_size_t i = 0; i < rows; i++) {
+            seqs[i] = apr_atoi64(PQgetvalue(res, (int)i, 0));
+            changes[i] = PQgetvalue(res, (int)i, 1);
+        }
+        if (orgs_store_replica_apply_batch(st, changes, seqs, rows, p, &berr) == APR_SUCCESS) {
+            *seq = seqs[rows - 1];
+            *n = rows;
+            PQclear(res);
+            return APR_SUCCESS;
+        }
+    }
     for (int i = 0; rv == APR_SUCCESS && i < PQntuples(res); i++) {
         apr_int64_t s = apr_atoi64(PQgetvalue(res, i, 0));
         rv = orgs_store_replica_apply(st, PQgetvalue(res, i, 1), s, p, err);

@@ -256,6 +256,28 @@ apr_status_t orgs_store_replica_apply(orgs_store_t *st, const char *change, apr_
     ST_WRITE(st, txn, err, apply(st, txn, change, seq, p, err));
 }
 
+static apr_status_t apply_all(orgs_store_t *st, MDB_txn *txn, const char *const *changes,
+                              const apr_int64_t *seqs, apr_size_t n, apr_pool_t *p, orgs_err_t *err)
+{
+    apr_pool_t *tmp = NULL;
+    apr_status_t rv = st_pool_new(&tmp, p, err);
+    for (apr_size_t i = 0; rv == APR_SUCCESS && i < n; i++) {
+        apr_pool_clear(tmp);
+        rv = apply(st, txn, changes[i], seqs[i], tmp, err);
+    }
+    if (tmp) {
+        apr_pool_destroy(tmp);
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_replica_apply_batch(orgs_store_t *st, const char *const *changes,
+                                            const apr_int64_t *seqs, apr_size_t n, apr_pool_t *p,
+                                            orgs_err_t *err)
+{
+    ST_WRITE(st, txn, err, apply_all(st, txn, changes, seqs, n, p, err));
+}
+
 /* ---- rebuild ----------------------------------------------------------- */
 
 /* What a rebuild empties: every object, its indexes and the sessions. */

@@ -210,6 +210,21 @@ START_TEST(diff_apply)
     ck_assert_ptr_null(diff_of(src, rep, &n));
     assert_clean(rep);
 
+    /* a batch: all in one transaction, or nothing (a reset in it) */
+    {
+        const char *two[] = {change, "{\"reset\":true}"};
+        const apr_int64_t seqs[] = {10, 11};
+        ck_assert_int_eq(orgs_store_replica_apply_batch(rep, two, seqs, 2, pool, &err), APR_EINVAL);
+        ck_assert_int_eq(orgs_store_replica_state(rep, &seq, &cluster, pool, &err), APR_SUCCESS);
+        ck_assert_int_eq(seq, 8);
+        two[1] = change;
+        ck_assert_int_eq(orgs_store_replica_apply_batch(rep, two, seqs, 2, pool, &err),
+                         APR_SUCCESS);
+        ck_assert_int_eq(orgs_store_replica_state(rep, &seq, &cluster, pool, &err), APR_SUCCESS);
+        ck_assert_int_eq(seq, 11);
+        ck_assert_ptr_null(diff_of(src, rep, &n));
+    }
+
     /* a reset is refused (the replicator rebuilds), position unchanged */
     ck_assert_int_eq(orgs_store_replica_apply(rep, "{\"reset\":true}", 9, pool, &err), APR_EINVAL);
     ck_assert_int_eq(orgs_store_replica_apply(rep, "not json", 9, pool, &err), APR_EINVAL);
@@ -218,7 +233,7 @@ START_TEST(diff_apply)
         orgs_store_replica_apply(rep, "{\"reset\":true,\"pruned\":true}", 9, pool, &err),
         APR_EINVAL);
     ck_assert_int_eq(orgs_store_replica_state(rep, &seq, &cluster, pool, &err), APR_SUCCESS);
-    ck_assert_int_eq(seq, 8);
+    ck_assert_int_eq(seq, 11);
 
     /* a rebuild replaces everything, sessions included */
     fp = export_of(src);
