@@ -97,9 +97,6 @@ static apr_status_t purge_batch(orgs_store_t *st, MDB_txn *txn, apr_time_t now, 
     apr_array_header_t *gone = apr_array_make(p, 16, sizeof(orgs_invite_t *));
     apr_status_t rv = APR_SUCCESS;
     *next = NULL;
-    if (!ST_HAS_DB(st, DB_INVITES)) {
-        return APR_SUCCESS;
-    }
     int rc = mdb_cursor_open(txn, DB(st, INVITES), &cur);
     if (rc != MDB_SUCCESS) {
         return st_mdb_fail(rc, err, "cursor");
