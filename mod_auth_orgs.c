@@ -251,6 +251,7 @@ static void orgs_hook_child_init(apr_pool_t *pchild, server_rec *s)
         /* OrgsAuditMaxPerOrg (0: no limit) */
         orgs_store_audit_set_max_per_org(sc->store,
                                          sc->audit_per_org ? sc->audit_per_org : (apr_size_t)-1);
+        orgs_store_invite_set_max_per_org(sc->store, sc->invites_per_org); /* 0: no limit */
         orgs_log_error(vs, APLOG_DEBUG, 0,
                        ORGSLOGNO(00014) "OrgsStore %s: opened (%u reader slots)", sc->store_dir,
                        readers);

@@ -154,6 +154,15 @@ void adm_fail(adm_t *a, apr_status_t rv)
     adm_error(a, status, "%s", a->err.msg[0] ? a->err.msg : "failed");
 }
 
+void adm_done(adm_t *a, apr_status_t rv, int status)
+{
+    if (rv != APR_SUCCESS) {
+        adm_fail(a, rv);
+        return;
+    }
+    adm_send(a, status, NULL);
+}
+
 void adm_deny(adm_t *a, const char *why)
 {
     a->rs->denied = why;
@@ -190,26 +199,35 @@ json_t *adm_json_org(const orgs_org_t *o)
 
 /* ---- bodies ------------------------------------------------------------ */
 
-int adm_body_object(adm_t *a, const char *const *allowed)
+int adm_known(adm_t *a, const json_t *obj, const char *const *allowed, const char *what)
 {
     const char *key;
     json_t *v;
-    if (!json_is_object(a->rq->body)) {
-        adm_error(a, 400, "the body must be a JSON object");
-        return 0;
-    }
-    json_object_foreach((json_t *)a->rq->body, key, v)
+    json_object_foreach((json_t *)obj, key, v)
     {
         int known = 0;
         for (const char *const *k = allowed; *k && !known; k++) {
             known = strcmp(*k, key) == 0;
         }
         if (!known) {
-            adm_error(a, 400, "unknown member '%.60s'", key);
+            if (what) {
+                adm_error(a, 400, "unknown member '%s.%.40s'", what, key);
+            } else {
+                adm_error(a, 400, "unknown member '%.60s'", key);
+            }
             return 0;
         }
     }
     return 1;
+}
+
+int adm_body_object(adm_t *a, const char *const *allowed)
+{
+    if (!json_is_object(a->rq->body)) {
+        adm_error(a, 400, "the body must be a JSON object");
+        return 0;
+    }
+    return adm_known(a, a->rq->body, allowed, NULL);
 }
 
 int adm_str(adm_t *a, const json_t *obj, const char *key, const char **out)

@@ -6,7 +6,8 @@
  * the status, the Allow header and the body this returns.
  *
  * Errors are {"statusCode", "error", "message"}: 400 a bad field, 403 a
- * caller not allowed, 404, 405 (with Allow), 409 a name or domain taken,
+ * caller not allowed, 404, 405 (with Allow), 409 a name or domain taken or
+ * an org at its bound of open invitations,
  * 500/503 a store failure. Every write is one store transaction. */
 #ifndef ORGS_ADMIN_H
 #define ORGS_ADMIN_H
@@ -60,6 +61,7 @@ typedef struct orgs_admin_resp_t {
     const char *allow;  /* 405: the methods of the path */
     const char *denied; /* 403: why, for the log line */
     const char *failed; /* 5xx: the store's message, for the log line */
+    const char *capped; /* 409 at a per-org bound (open invitations): why, for the log */
     int write;          /* the request was a change (audit and logs) */
 } orgs_admin_resp_t;
 

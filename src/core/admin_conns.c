@@ -144,12 +144,7 @@ void adm_conn_patch(adm_t *a)
 
 void adm_conn_delete(adm_t *a)
 {
-    apr_status_t rv = orgs_store_conn_delete(a->st, a->arg[0], a->p, &a->err);
-    if (rv != APR_SUCCESS) {
-        adm_fail(a, rv);
-        return;
-    }
-    adm_send(a, 204, NULL);
+    adm_done(a, orgs_store_conn_delete(a->st, a->arg[0], a->p, &a->err), 204);
 }
 
 /* ---- users ------------------------------------------------------------- */

@@ -30,6 +30,8 @@ void adm_error(adm_t *a, int status, const char *fmt, ...) __attribute__((format
  * APR_NOTFOUND 404, APR_EEXIST 409, APR_ENOSPC 400, ORGS_ESTOREFULL 503,
  * else 500. */
 void adm_fail(adm_t *a, apr_status_t rv);
+/* The tail of a write: adm_fail(rv) on a failure, else status without a body. */
+void adm_done(adm_t *a, apr_status_t rv, int status);
 /* A 403 for an org admin reaching past its org, with the reason logged. */
 void adm_deny(adm_t *a, const char *why);
 
@@ -41,6 +43,9 @@ int adm_org(adm_t *a, const char *ref, orgs_org_t **out);
 /* ---- bodies (admin.c): each sends a 400 and returns 0 on a bad one */
 /* The body is an object whose members are all in allowed (NULL-ended). */
 int adm_body_object(adm_t *a, const char *const *allowed);
+/* obj (an object) has only members named in allowed; else a 400 naming the
+ * first other one, as 'what.key' (what NULL: the body's, 'key'). */
+int adm_known(adm_t *a, const json_t *obj, const char *const *allowed, const char *what);
 /* Member key of obj: absent gives *out NULL; a non-string is a 400. */
 int adm_str(adm_t *a, const json_t *obj, const char *key, const char **out);
 /* Member key of obj: an array of strings (absent: *out NULL), at most max. */

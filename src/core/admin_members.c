@@ -91,16 +91,10 @@ void adm_members_add(adm_t *a)
     apr_array_header_t *ids, *roles;
     orgs_org_t *o;
     apr_size_t added;
-    apr_status_t rv;
     if (!member_ids(a, &ids, &roles) || !adm_org(a, a->arg[0], &o) || !users_reachable(a, o, ids)) {
         return;
     }
-    rv = orgs_store_member_add_many(a->st, o->id, ids, roles, &added, a->p, &a->err);
-    if (rv != APR_SUCCESS) {
-        adm_fail(a, rv);
-        return;
-    }
-    adm_send(a, 204, NULL);
+    adm_done(a, orgs_store_member_add_many(a->st, o->id, ids, roles, &added, a->p, &a->err), 204);
 }
 
 void adm_members_remove(adm_t *a)
@@ -108,16 +102,10 @@ void adm_members_remove(adm_t *a)
     apr_array_header_t *ids;
     orgs_org_t *o;
     apr_size_t removed;
-    apr_status_t rv;
     if (!member_ids(a, &ids, NULL) || !adm_org(a, a->arg[0], &o)) {
         return;
     }
-    rv = orgs_store_member_remove_many(a->st, o->id, ids, &removed, a->p, &a->err);
-    if (rv != APR_SUCCESS) {
-        adm_fail(a, rv);
-        return;
-    }
-    adm_send(a, 204, NULL);
+    adm_done(a, orgs_store_member_remove_many(a->st, o->id, ids, &removed, a->p, &a->err), 204);
 }
 
 /* ---- roles ------------------------------------------------------------- */
@@ -147,7 +135,6 @@ static void roles_change(adm_t *a, int add)
     static const char *const allowed[] = {"roles", NULL};
     apr_array_header_t *roles;
     orgs_org_t *o;
-    apr_status_t rv;
     if (!adm_body_object(a, allowed) ||
         !adm_strs(a, a->rq->body, "roles", ORGS_ROLES_MAX, &roles) || !adm_org(a, a->arg[0], &o)) {
         return;
@@ -156,13 +143,10 @@ static void roles_change(adm_t *a, int add)
         adm_error(a, 400, "'roles' must list at least one role");
         return;
     }
-    rv = add ? orgs_store_role_add(a->st, o->id, a->arg[1], roles, a->p, &a->err)
-             : orgs_store_role_remove(a->st, o->id, a->arg[1], roles, a->p, &a->err);
-    if (rv != APR_SUCCESS) {
-        adm_fail(a, rv);
-        return;
-    }
-    adm_send(a, 204, NULL);
+    adm_done(a,
+             add ? orgs_store_role_add(a->st, o->id, a->arg[1], roles, a->p, &a->err)
+                 : orgs_store_role_remove(a->st, o->id, a->arg[1], roles, a->p, &a->err),
+             204);
 }
 
 void adm_roles_add(adm_t *a)
@@ -242,7 +226,14 @@ void adm_invite_create(adm_t *a)
     inv.roles = roles;
     inv.created = apr_time_now();
     inv.expires = inv.created + apr_time_from_sec(secs);
-    if ((rv = orgs_store_invite_create(a->st, &inv, a->p, &a->err)) != APR_SUCCESS) {
+    if ((rv = orgs_store_invite_create(a->st, &inv, a->p, &a->err)) == APR_ENOSPC) {
+        /* not 429: the bound is no rate, and clients retry a 429 by
+         * themselves; it takes a revocation or an expiry to go on */
+        a->rs->capped = apr_pstrdup(a->p, a->err.msg);
+        adm_error(a, 409, "%s", a->err.msg);
+        return;
+    }
+    if (rv != APR_SUCCESS) {
         adm_fail(a, rv);
         return;
     }
@@ -259,35 +250,29 @@ void adm_invite_create(adm_t *a)
 void adm_invite_get(adm_t *a)
 {
     orgs_org_t *o;
-    apr_array_header_t *list;
+    orgs_invite_t *inv;
     apr_status_t rv;
     if (!adm_org(a, a->arg[0], &o)) {
         return;
     }
-    if ((rv = orgs_store_invite_list(a->st, o->id, &list, a->p, &a->err)) != APR_SUCCESS) {
+    rv = orgs_store_invite_get(a->st, a->arg[1], &inv, a->p, &a->err);
+    if (rv == APR_NOTFOUND || (rv == APR_SUCCESS && strcmp(inv->org_id, o->id) != 0)) {
+        /* another org's invitation is not found, as one that does not exist */
+        adm_error(a, 404, "invitation not found");
+        return;
+    }
+    if (rv != APR_SUCCESS) {
         adm_fail(a, rv);
         return;
     }
-    for (int i = 0; i < list->nelts; i++) {
-        const orgs_invite_t *inv = APR_ARRAY_IDX(list, i, orgs_invite_t *);
-        if (strcmp(inv->id, a->arg[1]) == 0) {
-            adm_send(a, 200, invite_json(inv));
-            return;
-        }
-    }
-    adm_error(a, 404, "invitation not found");
+    adm_send(a, 200, invite_json(inv));
 }
 
 void adm_invite_delete(adm_t *a)
 {
     orgs_org_t *o;
-    apr_status_t rv;
     if (!adm_org(a, a->arg[0], &o)) {
         return;
     }
-    if ((rv = orgs_store_invite_revoke_in(a->st, o->id, a->arg[1], a->p, &a->err)) != APR_SUCCESS) {
-        adm_fail(a, rv);
-        return;
-    }
-    adm_send(a, 204, NULL);
+    adm_done(a, orgs_store_invite_revoke_in(a->st, o->id, a->arg[1], a->p, &a->err), 204);
 }

@@ -28,25 +28,6 @@ void adm_orgs_list(adm_t *a)
     adm_page_send(a, &pg, "organizations", items, total, next);
 }
 
-/* Whether obj has only members named in allowed (else 400 naming one). */
-static int adm_known(adm_t *a, const json_t *obj, const char *const *allowed, const char *what)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        int ok = 0;
-        for (const char *const *k = allowed; *k && !ok; k++) {
-            ok = strcmp(*k, key) == 0;
-        }
-        if (!ok) {
-            adm_error(a, 400, "unknown member '%s.%.40s'", what, key);
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* One branding value of obj: absent leaves *out as it is, null or "" clears
  * it (""), a string sets it; the rules are the store's (orgs_check_org). */
 static int brand_str(adm_t *a, const json_t *obj, const char *key, const char **out)
@@ -209,15 +190,10 @@ void adm_org_patch(adm_t *a)
 void adm_org_delete(adm_t *a)
 {
     orgs_org_t *o;
-    apr_status_t rv;
     if (!adm_org(a, a->arg[0], &o)) {
         return;
     }
-    if ((rv = orgs_store_org_delete(a->st, o->id, a->p, &a->err)) != APR_SUCCESS) {
-        adm_fail(a, rv);
-        return;
-    }
-    adm_send(a, 204, NULL);
+    adm_done(a, orgs_store_org_delete(a->st, o->id, a->p, &a->err), 204);
 }
 
 /* ---- domains ----------------------------------------------------------- */
@@ -275,11 +251,7 @@ void adm_domain_delete(adm_t *a)
         adm_fail(a, APR_NOTFOUND);
         return;
     }
-    if ((rv = orgs_store_org_remove_domain(a->st, o->id, norm, a->p, &a->err)) != APR_SUCCESS) {
-        adm_fail(a, rv);
-        return;
-    }
-    adm_send(a, 204, NULL);
+    adm_done(a, orgs_store_org_remove_domain(a->st, o->id, norm, a->p, &a->err), 204);
 }
 
 /* ---- enabled connections ----------------------------------------------- */
@@ -385,14 +357,8 @@ void adm_econn_patch(adm_t *a)
 void adm_econn_delete(adm_t *a)
 {
     orgs_org_t *o;
-    apr_status_t rv;
     if (!adm_org(a, a->arg[0], &o)) {
         return;
     }
-    rv = orgs_store_org_disable_conn(a->st, o->id, a->arg[1], a->p, &a->err);
-    if (rv != APR_SUCCESS) {
-        adm_fail(a, rv);
-        return;
-    }
-    adm_send(a, 204, NULL);
+    adm_done(a, orgs_store_org_disable_conn(a->st, o->id, a->arg[1], a->p, &a->err), 204);
 }

@@ -713,6 +713,20 @@ apr_status_t orgs_store_invite_get(orgs_store_t *st, const char *id, orgs_invite
  * APR_SUCCESS. Read only: a sign-in consumes it (orgs_store_signin_commit). */
 apr_status_t orgs_store_invite_by_ticket(orgs_store_t *st, const char *ticket_hash, apr_time_t now,
                                          orgs_invite_t **out, apr_pool_t *p, orgs_err_t *err);
+/* Open invitations one org may hold (OrgsMaxInvitationsPerOrg): a create
+ * at the bound first deletes the org's expired invitations, then is
+ * refused with APR_ENOSPC. Set per handle; 0 = no bound. */
+#define ORGS_STORE_INVITES_PER_ORG_DEFAULT 1000
+void orgs_store_invite_set_max_per_org(orgs_store_t *st, apr_size_t max);
+/* The sweep of expired invitations: at most max_batches transactions (0 =
+ * no bound), each reading at most 1000 invitations and deleting the
+ * expired ones (without an audit record: nobody changed them). resume:
+ * NULL or "" to start at the first, else an earlier *next; *next (in p)
+ * is where to go on, NULL when the walk reached the end. On an error the
+ * batches committed before it stay done and *removed counts them. */
+apr_status_t orgs_store_invite_purge_some(orgs_store_t *st, apr_time_t now, apr_size_t max_batches,
+                                          const char *resume, const char **next,
+                                          apr_size_t *removed, apr_pool_t *p, orgs_err_t *err);
 /* SHA-256 of a ticket, base64url (in p); NULL when ticket is NULL, empty
  * or longer than a ticket can be. */
 const char *orgs_store_invite_ticket_hash(const char *ticket, apr_pool_t *p);

@@ -251,6 +251,10 @@ static int admin_handler(request_rec *r)
         orgs_log_rerror(r, APLOG_WARNING, 0, ORGSLOGNO(00701) "admin API: %s %s refused for %s: %s",
                         r->method, r->uri, rq.caller.who ? rq.caller.who : "-",
                         rs.denied ? rs.denied : "");
+    } else if (rs.status == 409 && rs.capped) {
+        orgs_log_rerror(r, APLOG_WARNING, 0,
+                        ORGSLOGNO(00763) "admin API: %s %s by %s refused at a bound: %s", r->method,
+                        r->uri, rq.caller.who ? rq.caller.who : "-", rs.capped);
     } else if (rs.status >= 500) {
         orgs_log_rerror(r, APLOG_ERR, 0, ORGSLOGNO(00702) "admin API: %s %s failed: %s", r->method,
                         r->uri, rs.failed ? rs.failed : "");

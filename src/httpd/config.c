@@ -430,6 +430,9 @@ const command_rec orgs_config_cmds[] = {
                   (void *)APR_OFFSETOF(orgs_srv_cfg_t, audit_per_org), RSRC_CONF,
                   "audit records kept per org, oldest dropped first (default 10000; 0 = no "
                   "limit)"),
+    AP_INIT_TAKE1("OrgsMaxInvitationsPerOrg", set_srv_count,
+                  (void *)APR_OFFSETOF(orgs_srv_cfg_t, invites_per_org), RSRC_CONF,
+                  "open invitations one org may hold (default 1000; 0 = no limit)"),
     AP_INIT_TAKE1("OrgsMaxPendingPerClient", set_srv_count,
                   (void *)APR_OFFSETOF(orgs_srv_cfg_t, pending_per_client), RSRC_CONF,
                   "logins in progress per client address (default 100; 0 = no limit)"),
@@ -494,6 +497,7 @@ void *orgs_config_create_srv(apr_pool_t *p, server_rec *s)
     sc->user_purge_after = ORGS_UNSET;
     sc->audit_max_age = ORGS_UNSET;
     sc->audit_per_org = ORGS_UNSET_COUNT;
+    sc->invites_per_org = ORGS_UNSET_COUNT;
     sc->pending_per_client = ORGS_UNSET_COUNT;
     sc->pending_per_network = ORGS_UNSET_COUNT;
     sc->bc_connect_timeout = ORGS_UNSET;
@@ -516,6 +520,7 @@ static void merge_exhaustion(orgs_srv_cfg_t *sc, const orgs_srv_cfg_t *base,
     MERGE_COUNT(pending_per_client);
     MERGE_COUNT(pending_per_network);
     MERGE_COUNT(audit_per_org);
+    MERGE_COUNT(invites_per_org);
 #undef MERGE_COUNT
     sc->audit_max_age = add->audit_max_age != ORGS_UNSET ? add->audit_max_age : base->audit_max_age;
     sc->user_purge_after =
@@ -727,6 +732,7 @@ static void apply_defaults(orgs_srv_cfg_t *sc)
         sc->audit_max_age = ORGS_DEFAULT_AUDIT_MAX_AGE;
     }
     default_count(&sc->audit_per_org, ORGS_STORE_AUDIT_PER_ORG_DEFAULT);
+    default_count(&sc->invites_per_org, ORGS_STORE_INVITES_PER_ORG_DEFAULT);
     if (sc->bc_connect_timeout == ORGS_UNSET) {
         sc->bc_connect_timeout = ORGS_DEFAULT_BC_CONNECT_TIMEOUT;
     }

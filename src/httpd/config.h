@@ -67,6 +67,7 @@ typedef struct orgs_srv_cfg_t {
     apr_interval_time_t user_purge_after;   /* OrgsUserPurgeAfter; 0 = off */
     apr_interval_time_t audit_max_age;      /* OrgsAuditMaxAge; 0 = off */
     apr_size_t audit_per_org;               /* OrgsAuditMaxPerOrg; 0 = no limit */
+    apr_size_t invites_per_org;             /* OrgsMaxInvitationsPerOrg; 0 = no limit */
     apr_size_t pending_per_client;          /* OrgsMaxPendingPerClient; 0 = no bound */
     apr_size_t pending_per_network;         /* OrgsMaxPendingPerNetwork; 0 = no bound */
     apr_interval_time_t bc_connect_timeout; /* OrgsBackchannelConnectTimeout */

@@ -1,6 +1,7 @@
 /* [glue] The session sweep (sweep.h): run by a successful sign-in, at most
  * every PURGE_INTERVAL across all children, so the store does not keep
- * sessions nobody can use any more; and, hourly, the purge of unused users. */
+ * sessions nobody can use any more; and, hourly, the purge of unused users,
+ * of old audit records and of expired invitations. */
 #include "private.h"
 #include "sweep.h"
 
@@ -89,10 +90,53 @@ static void sweep_audit(request_rec *r, orgs_store_t *st, apr_time_t now)
                     removed, more ? " (more at the next sign-in)" : "");
 }
 
+#define INVITE_PURGE_INTERVAL apr_time_from_sec(3600)
+#define INVITE_PURGE_KEY "purge:invitations"
+/* Transactions (up to 1000 invitations read each) one sign-in runs at
+ * most; a longer walk goes on at the next sign-ins, a second apart. */
+#define INVITE_PURGE_BATCHES 2
+#define INVITE_PURGE_STEP apr_time_from_sec(1)
+
+/* Expired invitations, hourly in bounded batches: an org at its
+ * OrgsMaxInvitationsPerOrg bound frees its own at the next create, this
+ * frees the others'. */
+static void sweep_invites(request_rec *r, orgs_store_t *st, apr_time_t now)
+{
+    const char *last = NULL, *next = NULL;
+    apr_time_t at = 0;
+    apr_size_t removed = 0;
+    orgs_err_t err = {{0}};
+    apr_status_t rv;
+
+    /* the marker's value: "" when the last walk finished, else the id it
+     * stopped at */
+    if (orgs_store_cache_get(st, INVITE_PURGE_KEY, &last, &at, r->pool, &err) == APR_SUCCESS &&
+        now - at < (last && *last ? INVITE_PURGE_STEP : INVITE_PURGE_INTERVAL)) {
+        return;
+    }
+    /* claimed first, so concurrent sign-ins do not walk the same range; a
+     * store too full to write the marker is swept all the same */
+    rv = orgs_store_cache_put(st, INVITE_PURGE_KEY, last ? last : "", now, r->pool, &err);
+    if (rv == APR_SUCCESS || rv == ORGS_ESTOREFULL) {
+        rv = orgs_store_invite_purge_some(st, now, INVITE_PURGE_BATCHES, last, &next, &removed,
+                                          r->pool, &err);
+    }
+    if (rv != APR_SUCCESS) {
+        orgs_log_rerror(r, APLOG_WARNING, rv,
+                        ORGSLOGNO(00764) "cannot remove expired invitations: %s", err.msg);
+        return;
+    }
+    orgs_store_cache_put(st, INVITE_PURGE_KEY, next ? next : "", now, r->pool, &err);
+    orgs_log_rerror(r, removed ? APLOG_INFO : APLOG_DEBUG, 0,
+                    ORGSLOGNO(00765) "removed %" APR_SIZE_T_FMT " expired invitations%s", removed,
+                    next ? " (more at the next sign-in)" : "");
+}
+
 void orgs_sweep_sessions(request_rec *r, orgs_store_t *st, apr_time_t now)
 {
     sweep_users(r, st, now);
     sweep_audit(r, st, now);
+    sweep_invites(r, st, now);
     const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
     const char *last = NULL;
     apr_time_t at = 0;

@@ -9,6 +9,20 @@
 
 #define INVITE_TTL_DEFAULT "7d"
 
+/* --max-open N: the org's bound on open invitations, as httpd's
+ * OrgsMaxInvitationsPerOrg (the same default; 0 = no bound). */
+static int max_open(cli_t *c)
+{
+    const char *s = cli_opt(c, "max-open");
+    char *end;
+    apr_int64_t v = s ? apr_strtoi64(s, &end, 10) : ORGS_STORE_INVITES_PER_ORG_DEFAULT;
+    if (s && (*end || end == s || v < 0 || v > 999999999)) {
+        return cli_fail(c, RC_ERROR, "--max-open: a number from 0 (no limit) to 999999999");
+    }
+    orgs_store_invite_set_max_per_org(c->st, (apr_size_t)v);
+    return RC_OK;
+}
+
 int cmd_invite_create(cli_t *c)
 {
     orgs_invite_t inv;
@@ -34,6 +48,9 @@ int cmd_invite_create(cli_t *c)
     }
     inv.inviter = cli_opt(c, "inviter"); /* NULL: the actor, orgctl:USER */
     inv.any_email = cli_opt(c, "any-email") != NULL;
+    if ((rc = max_open(c)) != RC_OK) {
+        return rc;
+    }
     apr_status_t rv = orgs_store_org_get(c->st, cli_arg(c, 0), &o, c->p, &c->err);
     if (rv != APR_SUCCESS) {
         return cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", cli_arg(c, 0)));

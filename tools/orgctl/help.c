@@ -104,7 +104,9 @@ static const help_t helps[] = {
      "signs in through a connection enabled on the organization and becomes a\n"
      "member; the verified email must be the invited one unless --any-email.\n"
      "--url is the login endpoint's public URL (default /orgs/login); --inviter\n"
-     "the name the page shows (default orgctl:USER).\n\n"
+     "the name the page shows (default orgctl:USER). An organization holds at most\n"
+     "--max-open open invitations (default 1000, as OrgsMaxInvitationsPerOrg; 0 = no\n"
+     "limit): at it, its expired ones are removed, then the invitation is refused.\n\n"
      "  orgctl invite create acme bob@acme.com --role viewer --ttl 3d \\\n"
      "      --url https://app.example.com/orgs/login --inviter \"Jane (Acme IT)\"\n"},
     {"invite list", "Lists an organization's invitations.\n\n  orgctl invite list acme\n"},

@@ -69,9 +69,10 @@ static const command_t commands[] = {
     {"role", "remove", "connection=,email=", 2, -1, STORE_WRITE, KEY_NONE, cmd_role_remove,
      "ORG (USER | --connection CONN --email E) ROLE..."},
     {"org", "stats", "days=", 1, 1, STORE_READ, KEY_NONE, cmd_org_stats, "ORG [--days N]"},
-    {"invite", "create", "role=*,ttl=,inviter=,any-email,url=", 2, 2, STORE_WRITE, KEY_NONE,
-     cmd_invite_create,
-     "ORG EMAIL [--role R]... [--ttl 7d] [--inviter NAME] [--any-email] [--url LOGIN-URL]"},
+    {"invite", "create", "role=*,ttl=,inviter=,any-email,url=,max-open=", 2, 2, STORE_WRITE,
+     KEY_NONE, cmd_invite_create,
+     "ORG EMAIL [--role R]... [--ttl 7d] [--inviter NAME] [--any-email] [--url LOGIN-URL] "
+     "[--max-open N]"},
     {"invite", "list", "", 1, 1, STORE_READ, KEY_NONE, cmd_invite_list, "ORG"},
     {"invite", "revoke", "", 1, 1, STORE_WRITE, KEY_NONE, cmd_invite_revoke, "ID"},
     {"token", "create", "scope=*,expires=,name=", 0, 0, STORE_WRITE, KEY_NONE, cmd_token_create,

@@ -254,7 +254,7 @@ static apr_status_t import_line_v1(orgs_store_t *st, MDB_txn *txn, const json_t 
         if (rv == APR_SUCCESS && !orgs_check_id(inv->org_id, "org_")) {
             rv = orgs_err_set(err, APR_EINVAL, "bad invitation org id");
         }
-        return rv == APR_SUCCESS ? st_invite_insert(st, txn, inv, p, err) : rv;
+        return rv == APR_SUCCESS ? st_invite_insert(st, txn, inv, 0, p, err) : rv;
     }
     return orgs_err_set(err, APR_EINVAL, "unknown type '%s'", type);
 }
@@ -330,7 +330,7 @@ static apr_status_t import_line(orgs_store_t *st, MDB_txn *txn, const json_t *j,
         if (rv == APR_SUCCESS && !orgs_check_id(inv->org_id, "org_")) {
             rv = orgs_err_set(err, APR_EINVAL, "bad invitation org id");
         }
-        return rv == APR_SUCCESS ? st_invite_insert(st, txn, inv, p, err) : rv;
+        return rv == APR_SUCCESS ? st_invite_insert(st, txn, inv, 0, p, err) : rv;
     }
     return orgs_err_set(err, APR_EINVAL, "unknown type '%s'", type);
 }

@@ -29,9 +29,10 @@ const char *orgs_store_invite_url(const char *login_url, const char *ticket, con
                                   "organization", org_name, NULL);
 }
 
-/* inv->org_id may be a name or an id; it becomes the id. */
-apr_status_t st_invite_insert(orgs_store_t *st, MDB_txn *txn, orgs_invite_t *inv, apr_pool_t *p,
-                              orgs_err_t *err)
+/* inv->org_id may be a name or an id; it becomes the id. max: the org's
+ * bound on open invitations (st_invite_room), 0 for none. */
+apr_status_t st_invite_insert(orgs_store_t *st, MDB_txn *txn, orgs_invite_t *inv, apr_size_t max,
+                              apr_pool_t *p, orgs_err_t *err)
 {
     orgs_org_t *o;
     kbuf_t k;
@@ -59,6 +60,9 @@ apr_status_t st_invite_insert(orgs_store_t *st, MDB_txn *txn, orgs_invite_t *inv
         return rv;
     }
     inv->org_id = o->id;
+    if ((rv = st_invite_room(st, txn, o->id, max, apr_time_now(), p, err)) != APR_SUCCESS) {
+        return rv;
+    }
     st_capture_note(st, "invite", inv->id, inv->org_id);
     rv = st_put_json_new(txn, DB(st, INVITES), st_kb1(&k, inv->id), st_invite_encode(inv),
                          MDB_NOOVERWRITE, err, "invitation");
@@ -76,7 +80,7 @@ apr_status_t st_invite_insert(orgs_store_t *st, MDB_txn *txn, orgs_invite_t *inv
 static apr_status_t invite_create(orgs_store_t *st, MDB_txn *txn, orgs_invite_t *inv, apr_pool_t *p,
                                   orgs_err_t *err)
 {
-    apr_status_t rv = st_invite_insert(st, txn, inv, p, err);
+    apr_status_t rv = st_invite_insert(st, txn, inv, st_invite_max(st), p, err);
     if (rv == APR_SUCCESS) {
         rv = st_audit_add(st, txn, "invitation.create", inv->org_id, inv->id, NULL,
                           orgs_json_invite(inv), p, err);
@@ -199,8 +203,8 @@ apr_status_t orgs_store_invite_list(orgs_store_t *st, const char *org_ref, apr_a
 }
 
 /* The record and its two indexes. */
-static apr_status_t invite_erase(orgs_store_t *st, MDB_txn *txn, const orgs_invite_t *inv,
-                                 orgs_err_t *err)
+apr_status_t st_invite_erase_loaded(orgs_store_t *st, MDB_txn *txn, const orgs_invite_t *inv,
+                                    orgs_err_t *err)
 {
     kbuf_t k;
     st_capture_note(st, "invite", inv->id, inv->org_id);
@@ -219,7 +223,7 @@ static apr_status_t invite_erase(orgs_store_t *st, MDB_txn *txn, const orgs_invi
 apr_status_t st_invite_revoke(orgs_store_t *st, MDB_txn *txn, const orgs_invite_t *inv,
                               apr_pool_t *p, orgs_err_t *err)
 {
-    apr_status_t rv = invite_erase(st, txn, inv, err);
+    apr_status_t rv = st_invite_erase_loaded(st, txn, inv, err);
     if (rv == APR_SUCCESS) {
         rv = st_audit_add(st, txn, "invitation.revoke", inv->org_id, inv->id, orgs_json_invite(inv),
                           NULL, p, err);
@@ -289,13 +293,19 @@ apr_status_t st_invite_accept(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in,
         return APR_SUCCESS;
     }
     /* single use: gone in the transaction that makes the membership */
-    rv = invite_erase(st, txn, inv, err);
+    rv = st_invite_erase_loaded(st, txn, inv, err);
     if (rv == APR_SUCCESS) {
         rv = st_member_load(st, txn, in->org_id, u->id, &m, p, err);
         if (rv == APR_SUCCESS) {
             rv = st_role_add(st, txn, in->org_id, u->id, inv->roles, p, err);
         } else if (rv == APR_NOTFOUND) {
-            rv = st_member_insert(st, txn, in->org_id, u->id, inv->roles, in->now, p, err);
+            /* a new member counts against the org's bound, as an
+             * auto-membership join does (the refusal writes nothing: the
+             * invitation stays usable once there is room) */
+            rv = st_quota_join(st, txn, in, err);
+            if (rv == APR_SUCCESS) {
+                rv = st_member_insert(st, txn, in->org_id, u->id, inv->roles, in->now, p, err);
+            }
         }
     }
     if (rv == APR_SUCCESS) {
@@ -317,5 +327,5 @@ apr_status_t st_invite_erase(orgs_store_t *st, MDB_txn *txn, const char *id, apr
 {
     orgs_invite_t *inv;
     apr_status_t rv = st_invite_load(st, txn, id, &inv, p, err);
-    return rv == APR_SUCCESS ? invite_erase(st, txn, inv, err) : rv;
+    return rv == APR_SUCCESS ? st_invite_erase_loaded(st, txn, inv, err) : rv;
 }

@@ -169,31 +169,46 @@ apr_status_t st_org_member_ids(orgs_store_t *st, MDB_txn *txn, const char *org_i
     return rc == MDB_NOTFOUND ? APR_SUCCESS : st_mdb_fail(rc, err, "cursor");
 }
 
+apr_status_t st_user_org_ids(orgs_store_t *st, MDB_txn *txn, const char *user_id,
+                             apr_array_header_t **out, apr_pool_t *p, orgs_err_t *err)
+{
+    unsigned char user[ID_BIN];
+    mrec_t r;
+    apr_status_t rv;
+    *out = apr_array_make(p, 4, sizeof(const char *));
+    if (!st_id_pack(user_id, "usr_", user)) {
+        return orgs_err_set(err, ORGS_ESTORE, "corrupt user record");
+    }
+    if ((rv = st_mrec_load(st, txn, user, &r, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    /* r points into the map: the ids are copied before any record changes */
+    for (apr_uint32_t i = 0; i < r.n; i++) {
+        const char *org_id = st_id_str(r.d + 4 + (size_t)i * ID_BIN, "org_", p);
+        if (!org_id) {
+            return orgs_err_set(err, ORGS_ESTORE, "corrupt membership record");
+        }
+        APR_ARRAY_PUSH(*out, const char *) = org_id;
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t st_user_drop(orgs_store_t *st, MDB_txn *txn, const char *user_id, apr_pool_t *p,
                           orgs_err_t *err)
 {
     orgs_user_t *u;
-    unsigned char user[ID_BIN];
-    mrec_t r;
+    apr_array_header_t *orgs;
     kbuf_t k;
     apr_status_t rv = st_user_load(st, txn, user_id, &u, p, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
     st_capture_note(st, "user", u->id, u->conn_id);
-    if (!st_id_pack(u->id, "usr_", user)) {
-        return orgs_err_set(err, ORGS_ESTORE, "corrupt user record");
-    }
-    if ((rv = st_mrec_load(st, txn, user, &r, err)) != APR_SUCCESS) {
+    if ((rv = st_user_org_ids(st, txn, u->id, &orgs, p, err)) != APR_SUCCESS) {
         return rv;
     }
-    /* r points into the map: copy the org ids before the record changes */
-    apr_uint32_t n = r.n;
-    unsigned char *orgs = apr_pmemdup(p, r.d + 4, (size_t)n * ID_BIN);
-    for (apr_uint32_t i = 0; rv == APR_SUCCESS && i < n; i++) {
-        const char *org_id = st_id_str(orgs + (size_t)i * ID_BIN, "org_", p);
-        rv = org_id ? st_member_drop(st, txn, org_id, u->id, 0, p, err)
-                    : orgs_err_set(err, ORGS_ESTORE, "corrupt membership record");
+    for (int i = 0; rv == APR_SUCCESS && i < orgs->nelts; i++) {
+        rv = st_member_drop(st, txn, APR_ARRAY_IDX(orgs, i, const char *), u->id, 0, p, err);
     }
     if (rv == APR_SUCCESS) {
         rv = st_user_index(st, txn, u, 0, err);

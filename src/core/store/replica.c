@@ -121,7 +121,7 @@ static apr_status_t put_invite(orgs_store_t *st, MDB_txn *txn, const json_t *j, 
     if (rv == APR_SUCCESS) {
         rv = not_found_ok(st_invite_erase(st, txn, inv->id, p, err));
     }
-    return rv == APR_SUCCESS ? st_invite_insert(st, txn, inv, p, err) : rv;
+    return rv == APR_SUCCESS ? st_invite_insert(st, txn, inv, 0, p, err) : rv;
 }
 
 static apr_status_t put_line(orgs_store_t *st, MDB_txn *txn, const json_t *j, apr_pool_t *p,

@@ -146,6 +146,8 @@ struct orgs_store_t {
     int has_pending_time;         /* 0: an older read-only store without that index */
     int has_session_hints;        /* 0: an older read-only store without that database */
     apr_size_t audit_max_per_org; /* audit records kept per org (audit.c) */
+    apr_size_t invites_per_org;   /* open invitations per org (invite_bound.c); 0 = the
+                                     default, (apr_size_t)-1 = no bound */
     unsigned late_absent;         /* bit (i - DB_FIRST_LATE): database i is absent (an older
                                      store opened read-only): reads find nothing there */
     int threaded;                 /* ORGS_STORE_THREADED: remap only under remap_lock */
@@ -401,6 +403,9 @@ apr_status_t st_member_drop(orgs_store_t *st, MDB_txn *txn, const char *org_id, 
                             int must_exist, apr_pool_t *p, orgs_err_t *err);
 apr_status_t st_org_member_ids(orgs_store_t *st, MDB_txn *txn, const char *org_id,
                                apr_array_header_t **out, apr_pool_t *p, orgs_err_t *err);
+/* The ids of the orgs user_id is a member of (copies, in p). */
+apr_status_t st_user_org_ids(orgs_store_t *st, MDB_txn *txn, const char *user_id,
+                             apr_array_header_t **out, apr_pool_t *p, orgs_err_t *err);
 apr_status_t st_user_drop(orgs_store_t *st, MDB_txn *txn, const char *user_id, apr_pool_t *p,
                           orgs_err_t *err);
 apr_status_t st_member_insert(orgs_store_t *st, MDB_txn *txn, const char *org_ref,
@@ -454,8 +459,21 @@ apr_status_t st_quota_join(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in, or
 apr_status_t st_quota_session(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in, orgs_err_t *err);
 
 /* invite.c */
-apr_status_t st_invite_insert(orgs_store_t *st, MDB_txn *txn, orgs_invite_t *inv, apr_pool_t *p,
-                              orgs_err_t *err);
+/* max: the org's bound on open invitations (st_invite_room); 0 for none
+ * (a replayed or imported record was bounded where it was made). */
+apr_status_t st_invite_insert(orgs_store_t *st, MDB_txn *txn, orgs_invite_t *inv, apr_size_t max,
+                              apr_pool_t *p, orgs_err_t *err);
+/* The loaded invitation gone with its two indexes, without an audit record. */
+apr_status_t st_invite_erase_loaded(orgs_store_t *st, MDB_txn *txn, const orgs_invite_t *inv,
+                                    orgs_err_t *err);
+/* invite_bound.c */
+/* The bound in force (orgs_store_invite_set_max_per_org): 0 = none. */
+apr_size_t st_invite_max(const orgs_store_t *st);
+/* Room for one more invitation of org_id under max (0 = no bound): when the
+ * org holds max, its invitations expired at now are deleted first (in txn);
+ * APR_ENOSPC when it still holds max. */
+apr_status_t st_invite_room(orgs_store_t *st, MDB_txn *txn, const char *org_id, apr_size_t max,
+                            apr_time_t now, apr_pool_t *p, orgs_err_t *err);
 apr_status_t st_invite_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_invite_t **out,
                             apr_pool_t *p, orgs_err_t *err);
 /* The loaded invitation inv gone, with its indexes and an audit record. */

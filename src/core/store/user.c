@@ -347,14 +347,51 @@ apr_status_t orgs_store_user_provision(orgs_store_t *st, const char *conn_ref, c
     ST_WRITE(st, txn, err, user_provision_logged(st, txn, conn_ref, email, sub, out, p, err));
 }
 
+/* The global record, and one per org the user was a member of (its
+ * membership before), so each org's admin sees the deletion in the org's
+ * own audit. */
+static apr_status_t user_delete(orgs_store_t *st, MDB_txn *txn, const char *user_id, apr_pool_t *p,
+                                orgs_err_t *err)
+{
+    st_audit_snap_t a;
+    apr_array_header_t *orgs = NULL, *before;
+    orgs_user_t *u;
+    apr_status_t rv = st_user_load(st, txn, user_id, &u, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = st_user_org_ids(st, txn, u->id, &orgs, p, err);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    before = apr_array_make(p, orgs->nelts, sizeof(json_t *));
+    for (int i = 0; i < orgs->nelts; i++) {
+        orgs_member_t *m;
+        json_t *j = NULL;
+        if (st_member_load(st, txn, APR_ARRAY_IDX(orgs, i, const char *), u->id, &m, p, NULL) ==
+                APR_SUCCESS &&
+            (j = orgs_json_member(m)) != NULL) {
+            json_object_set_new(j, "email", u->email ? json_string(u->email) : json_null());
+        }
+        APR_ARRAY_PUSH(before, json_t *) = j;
+    }
+    st_audit_begin(st, txn, ST_AUDIT_USER, u->id, NULL, &a, p);
+    rv = st_audit_end(st, txn, "user.delete", &a, st_user_drop(st, txn, u->id, p, err), p, err);
+    for (int i = 0; i < orgs->nelts; i++) {
+        json_t *j = APR_ARRAY_IDX(before, i, json_t *);
+        if (rv == APR_SUCCESS) {
+            rv = st_audit_add(st, txn, "user.delete", APR_ARRAY_IDX(orgs, i, const char *), u->id,
+                              j, NULL, p, err); /* takes j */
+        } else {
+            json_decref(j);
+        }
+    }
+    return rv;
+}
+
 apr_status_t orgs_store_user_delete(orgs_store_t *st, const char *user_id, apr_pool_t *p,
                                     orgs_err_t *err)
 {
-    st_audit_snap_t a;
-    ST_RELEASE(
-        st, txn, err,
-        (st_audit_begin(st, txn, ST_AUDIT_USER, user_id, NULL, &a, p),
-         st_audit_end(st, txn, "user.delete", &a, st_user_drop(st, txn, user_id, p, err), p, err)));
+    ST_RELEASE(st, txn, err, user_delete(st, txn, user_id, p, err));
 }
 
 /* For the replica (replica.c): a user rewritten as another copy has it. */

@@ -88,6 +88,45 @@ START_TEST(writers_record)
 }
 END_TEST
 
+/* A user's deletion is recorded globally and in each org it was a member
+ * of, so each org's admin sees it in the org's own audit. */
+START_TEST(user_delete_per_org)
+{
+    orgs_store_t *st = open_store();
+    const char *a = mk_org(st, "a", NULL), *b = mk_org(st, "b", NULL);
+    mk_org(st, "c", NULL);
+    mk_conn(st, "idp", NULL);
+    const char *u = mk_user(st, "idp", "sub-1", "a@x.com");
+    ck_assert_int_eq(orgs_store_member_add(st, "a", u, strs(1, "admin"), pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_member_add(st, "b", u, NULL, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_user_delete(st, u, pool, &err), APR_SUCCESS);
+    const char *orgs[] = {a, b};
+    for (int i = 0; i < 2; i++) {
+        apr_array_header_t *l = list(st, orgs[i], NULL, 0, NULL);
+        const orgs_audit_t *r = rec(l, -1);
+        ck_assert_str_eq(r->action, "user.delete");
+        ck_assert_str_eq(r->org_id, orgs[i]);
+        ck_assert_str_eq(r->target, u);
+        ck_assert_ptr_nonnull(strstr(r->before, "a@x.com"));
+    }
+    ck_assert_ptr_nonnull(strstr(rec(list(st, a, NULL, 0, NULL), -1)->before, "admin"));
+    /* not in an org it was no member of */
+    apr_array_header_t *lc = list(st, "c", NULL, 0, NULL);
+    ck_assert_str_ne(rec(lc, -1)->action, "user.delete");
+    /* and once globally, without an org */
+    apr_array_header_t *all = list(st, NULL, NULL, 0, NULL);
+    int global = 0;
+    for (int i = 0; i < all->nelts; i++) {
+        global += strcmp(rec(all, i)->action, "user.delete") == 0 && !rec(all, i)->org_id;
+    }
+    ck_assert_int_eq(global, 1);
+    /* a user that is gone: not found, nothing recorded */
+    ck_assert_int_eq(orgs_store_user_delete(st, u, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(list(st, NULL, NULL, 0, NULL)->nelts, all->nelts);
+    assert_clean(st);
+}
+END_TEST
+
 START_TEST(paging)
 {
     orgs_store_t *st = open_store();
@@ -212,6 +251,7 @@ END_TEST
 static void add_tests(TCase *tc)
 {
     tcase_add_test(tc, writers_record);
+    tcase_add_test(tc, user_delete_per_org);
     tcase_add_test(tc, paging);
     tcase_add_test(tc, bounded_per_org);
     tcase_add_test(tc, prune_and_append);

@@ -2,14 +2,8 @@
  * without a store. Each encoding round-trips, and each reader refuses what
  * it must (more refusals than round trips: the readers see bytes from the
  * map, which a damaged or hostile file may hold). */
-#include "fixture.h"
+#include "codec_fixture.h"
 #include "store/codec.h"
-
-#define ORG_A "org_0000000000000000"
-#define ORG_B "org_0000000000000001"
-#define ORG_C "org_zzzzzzzzzzzzzzzz"
-#define USR_A "usr_AbCdEfGhIjKlMnOp"
-#define CON_A "con_0123456789abcdef"
 
 /* ---- round trips ------------------------------------------------------ */
 
@@ -180,31 +174,6 @@ START_TEST(session_record_round_trip)
 }
 END_TEST
 
-static orgs_org_t org_of(void)
-{
-    orgs_org_t o = {0};
-    o.id = ORG_A;
-    o.name = "acme";
-    o.display_name = "Acme \"Inc\" \xc3\xa9";
-    o.created = 1;
-    o.updated = 2;
-    o.domains = strs(2, "b.example", "a.example"); /* stored sorted */
-    o.meta = meta1("tier", "gold");
-    return o;
-}
-
-static orgs_user_t user_of(void)
-{
-    orgs_user_t u = {0};
-    u.id = USR_A;
-    u.conn_id = CON_A;
-    u.sub = "sub-1";
-    u.email = "a@x.com";
-    u.created = 5;
-    u.last_login = 6;
-    return u;
-}
-
 START_TEST(org_and_user_records_round_trip)
 {
     orgs_org_t o = org_of(), *d, *jd;
@@ -221,9 +190,11 @@ START_TEST(org_and_user_records_round_trip)
     ck_assert_int_eq(d->domains->nelts, 2);
     ck_assert_str_eq(APR_ARRAY_IDX(d->domains, 0, const char *), "a.example");
     ck_assert_str_eq(APR_ARRAY_IDX(d->domains, 1, const char *), "b.example");
-    ck_assert_int_eq(d->meta->nelts, 1);
-    ck_assert_str_eq(APR_ARRAY_IDX(d->meta, 0, orgs_kv_t).key, "tier");
-    ck_assert_str_eq(APR_ARRAY_IDX(d->meta, 0, orgs_kv_t).value, "gold");
+    ck_assert_int_eq(d->meta->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(d->meta, 0, orgs_kv_t).key, "license");
+    ck_assert_str_eq(APR_ARRAY_IDX(d->meta, 0, orgs_kv_t).value, "premium");
+    ck_assert_str_eq(APR_ARRAY_IDX(d->meta, 1, orgs_kv_t).key, "tier");
+    ck_assert_str_eq(APR_ARRAY_IDX(d->meta, 1, orgs_kv_t).value, "");
     ck_assert_int_eq(st_org_encode(d, &again, pool, &err), APR_SUCCESS);
     ck_assert_uint_eq(again.size, rec.size);
     ck_assert_mem_eq(again.data, rec.data, rec.size);

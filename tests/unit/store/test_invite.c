@@ -127,6 +127,10 @@ static orgs_invite_t invite(world_t *w, const char *org, const char *email, apr_
     return inv;
 }
 
+/* The tenant bounds the sign-ins below apply, and the status they expect. */
+static const orgs_store_quota_t *quota;
+static apr_status_t expect = APR_SUCCESS;
+
 /* A pending login carrying the ticket's hash, then the commit of a sign-in
  * with email (verified or not); *admitted and the input back. */
 static orgs_signin_t sign_in(world_t *w, const char *ticket_hash, const char *sub,
@@ -163,7 +167,8 @@ static orgs_signin_t sign_in(world_t *w, const char *ticket_hash, const char *su
     in.session.created = in.session.last_seen = w->now;
     in.session.expires = w->now + apr_time_from_sec(3600);
     in.now = w->now;
-    ck_assert_int_eq(orgs_store_signin_commit(w->st, &in, &u, admitted, pool, &err), APR_SUCCESS);
+    in.quota = quota;
+    ck_assert_int_eq(orgs_store_signin_commit(w->st, &in, &u, admitted, pool, &err), expect);
     return in;
 }
 
@@ -225,6 +230,36 @@ START_TEST(accept_member_gets_roles)
     sign_in(&w, inv.ticket_hash, "sub-a", "a@x.example", 1, &admitted);
     ck_assert_int_eq(admitted, ORGS_ADMIT_INVITED);
     ck_assert_int_eq(member_of(&w, "sub-a")->roles->nelts, 2);
+    assert_clean(w.st);
+}
+END_TEST
+
+/* A join by invitation counts against OrgsMaxUsersPerOrg as an
+ * auto-membership join does; a member given roles does not. */
+START_TEST(accept_held_to_org_quota)
+{
+    static const orgs_store_quota_t q = {0, 0, 1, 0};
+    world_t w = world(1);
+    int admitted = -1;
+    quota = &q;
+    sign_in(&w, NULL, "sub-a", "a@x.example", 1, &admitted);
+    ck_assert_int_eq(admitted, ORGS_ADMIT_JOINED);
+    orgs_invite_t inv = invite(&w, w.org, "b@x.example", w.now + TTL);
+    expect = APR_ENOSPC;
+    orgs_signin_t in = sign_in(&w, inv.ticket_hash, "sub-b", "b@x.example", 1, &admitted);
+    expect = APR_SUCCESS;
+    ck_assert_int_eq(orgs_store_pending_delete(w.st, STATE, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(in.over_quota, ORGS_QUOTA_USERS_PER_ORG);
+    ck_assert_ptr_null(member_of(&w, "sub-b"));
+    /* nothing written: the invitation is still there for when there is room */
+    orgs_invite_t *got;
+    ck_assert_int_eq(orgs_store_invite_get(w.st, inv.id, &got, pool, &err), APR_SUCCESS);
+    /* a member already is no join: the roles are added at the bound */
+    orgs_invite_t roles = invite(&w, w.org, "a@x.example", w.now + TTL);
+    sign_in(&w, roles.ticket_hash, "sub-a", "a@x.example", 1, &admitted);
+    ck_assert_int_eq(admitted, ORGS_ADMIT_INVITED);
+    ck_assert_int_eq(member_of(&w, "sub-a")->roles->nelts, 2);
+    quota = NULL;
     assert_clean(w.st);
 }
 END_TEST
@@ -310,6 +345,7 @@ static void add_tests(TCase *tc)
     tcase_add_test(tc, tickets);
     tcase_add_test(tc, accept_without_auto_membership);
     tcase_add_test(tc, accept_member_gets_roles);
+    tcase_add_test(tc, accept_held_to_org_quota);
     tcase_add_test(tc, refusals);
     tcase_add_test(tc, not_enabled_ignores_invitation);
     tcase_add_test(tc, decision);
