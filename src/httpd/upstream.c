@@ -6,7 +6,21 @@
 #include "backchan.h"
 #include "upstream.h"
 
-orgs_http_opts_t orgs_upstream_opts(request_rec *r, const char *conn_id)
+/* The connection's own endpoint hosts, NULL-terminated, in r's pool. */
+static const char *const *conn_hosts(request_rec *r, const orgs_conn_t *conn)
+{
+    if (!conn || !conn->endpoint_hosts || conn->endpoint_hosts->nelts == 0) {
+        return NULL;
+    }
+    const char **v =
+        apr_pcalloc(r->pool, sizeof(*v) * ((apr_size_t)conn->endpoint_hosts->nelts + 1));
+    for (int i = 0; i < conn->endpoint_hosts->nelts; i++) {
+        v[i] = APR_ARRAY_IDX(conn->endpoint_hosts, i, const char *);
+    }
+    return v;
+}
+
+orgs_http_opts_t orgs_upstream_opts(request_rec *r, const orgs_conn_t *conn)
 {
     const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
     orgs_http_opts_t o;
@@ -16,11 +30,12 @@ orgs_http_opts_t orgs_upstream_opts(request_rec *r, const char *conn_id)
     o.timeout = sc->bc_timeout;
     /* kept NULL-terminated by the directive */
     o.allow_hosts = sc->bc_allow_hosts ? (const char *const *)sc->bc_allow_hosts->elts : NULL;
+    o.conn_hosts = conn_hosts(r, conn);
     /* the SSRF guard on every call; internal targets only as listed */
     o.refuse_internal = 1;
     o.allow_internal =
         sc->bc_allow_internal ? (const char *const *)sc->bc_allow_internal->elts : NULL;
-    o.limit_key = conn_id;
+    o.limit_key = conn ? conn->id : NULL;
     o.max_concurrent = sc->bc_max_concurrent;
     return o;
 }

@@ -7,10 +7,12 @@
 #include <httpd.h>
 
 #include "http.h"
+#include "store.h"
 
-/* Options for calls made for connection conn_id (the bucket of
- * OrgsBackchannelMaxConcurrent; NULL: the issuer's). */
-orgs_http_opts_t orgs_upstream_opts(request_rec *r, const char *conn_id);
+/* Options for calls made for connection conn: its id is the bucket of
+ * OrgsBackchannelMaxConcurrent, its endpoint hosts are allowed besides
+ * the issuer's origin and OrgsBackchannelAllowHost. */
+orgs_http_opts_t orgs_upstream_opts(request_rec *r, const orgs_conn_t *conn);
 
 /* The status a login answers when a back-channel step failed with rv:
  * 503 (with Retry-After) for what passes by itself (APR_EBUSY: fetched by
