@@ -154,7 +154,7 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
     if (rv != APR_SUCCESS) {
         const char *note;
         /* a request that only waited for another's fetch leaves the line to it */
-        if (rv == APR_EACCES && orgs_upstream_log_gate(r, cb->conn->issuer, &note)) {
+        if (rv == APR_EACCES && orgs_upstream_log_gate(r, cb->conn->issuer, "callback", &note)) {
             /* the endpoints or the hosts the connection allows changed
              * since the login started: nothing is sent there */
             orgs_log_rerror(r, APLOG_ERR, rv,
@@ -162,7 +162,7 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
                                              "refused: %s%s",
                             cb->conn->name, err.msg, note);
         } else if (rv != APR_EBUSY && rv != APR_EACCES &&
-                   orgs_upstream_log_gate(r, cb->conn->issuer, &note)) {
+                   orgs_upstream_log_gate(r, cb->conn->issuer, "callback", &note)) {
             orgs_log_rerror(
                 r, APLOG_ERR, rv,
                 ORGSLOGNO(00219) "callback: connection %s: provider metadata unavailable: %s%s",
@@ -213,7 +213,7 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
                                   r->pool, &err);
     if (rv == APR_EAGAIN || rv == APR_EACCES) {
         const char *note;
-        if (orgs_upstream_log_gate(r, cb->conn->issuer, &note)) {
+        if (orgs_upstream_log_gate(r, cb->conn->issuer, "token", &note)) {
             orgs_log_rerror(r, APLOG_WARNING, rv,
                             ORGSLOGNO(00583) "callback: connection %s: token endpoint not "
                                              "called: %s%s",

@@ -131,7 +131,7 @@ static void log_metadata_failure(request_rec *r, const orgs_conn_t *conn, apr_st
                         conn->name, err->msg);
         return;
     }
-    if (!orgs_upstream_log_gate(r, conn->issuer, &note)) {
+    if (!orgs_upstream_log_gate(r, conn->issuer, "login", &note)) {
         return;
     }
     if (rv == APR_EAGAIN) {

@@ -49,11 +49,14 @@ int orgs_upstream_status(request_rec *r, apr_status_t rv)
     return HTTP_BAD_GATEWAY;
 }
 
-int orgs_upstream_log_gate(request_rec *r, const char *issuer, const char **note)
+int orgs_upstream_log_gate(request_rec *r, const char *issuer, const char *step, const char **note)
 {
     unsigned held = 0;
     *note = "";
-    if (!orgs_backchan_log_gate(issuer, apr_time_now(), ORGS_BACKCHAN_LOG_INTERVAL, &held)) {
+    /* one gate per issuer and step: a failing token endpoint is still told
+     * while discovery failures of the same IdP are being held back */
+    const char *key = issuer ? apr_pstrcat(r->pool, step, " ", issuer, NULL) : NULL;
+    if (!orgs_backchan_log_gate(key, apr_time_now(), ORGS_BACKCHAN_LOG_INTERVAL, &held)) {
         return 0;
     }
     if (held) {
