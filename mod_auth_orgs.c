@@ -218,6 +218,7 @@ static void orgs_hook_child_init(apr_pool_t *pchild, server_rec *s)
     if (orgs_backchan_init(pchild, &bc_err) != APR_SUCCESS) {
         orgs_log_error(s, APLOG_ERR, 0, ORGSLOGNO(00584) "%s", bc_err.msg);
     }
+    orgs_shared_backchan_child_init(); /* its log gate: one for all children */
 
     for (server_rec *vs = s; vs; vs = vs->next) {
         orgs_srv_cfg_t *sc = orgs_srv_cfg(vs);

@@ -8,12 +8,18 @@
  * part of it, only whether one is set. */
 static json_t *conn_json(const orgs_conn_t *c)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:o, s:o}", "id", c->id, "name",
-                     c->name, "display_name", c->display_name ? c->display_name : c->name,
+    json_t *hosts = json_array();
+    for (int i = 0; hosts && c->endpoint_hosts && i < c->endpoint_hosts->nelts; i++) {
+        json_array_append_new(hosts,
+                              json_string(APR_ARRAY_IDX(c->endpoint_hosts, i, const char *)));
+    }
+    return json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:o}, s:o, s:o}", "id", c->id,
+                     "name", c->name, "display_name", c->display_name ? c->display_name : c->name,
                      "strategy", "oidc", "options", "issuer", c->issuer, "client_id", c->client_id,
                      "scope", c->scopes ? c->scopes : "", "auth_method",
-                     c->auth_method ? c->auth_method : "client_secret_basic", "created_at",
-                     orgs_json_time(c->created), "updated_at", orgs_json_time(c->updated));
+                     c->auth_method ? c->auth_method : "client_secret_basic",
+                     "allowed_endpoint_hosts", hosts, "created_at", orgs_json_time(c->created),
+                     "updated_at", orgs_json_time(c->updated));
 }
 
 void adm_conns_list(adm_t *a)
@@ -35,7 +41,8 @@ void adm_conns_list(adm_t *a)
 static int conn_options(adm_t *a, orgs_conn_t *c)
 {
     static const char *const allowed[] = {"issuer", "client_id",   "client_secret",
-                                          "scope",  "auth_method", NULL};
+                                          "scope",  "auth_method", "allowed_endpoint_hosts",
+                                          NULL};
     const json_t *opt = json_object_get(a->rq->body, "options");
     const char *key;
     json_t *v;
@@ -59,7 +66,11 @@ static int conn_options(adm_t *a, orgs_conn_t *c)
     }
     return adm_str(a, opt, "issuer", &c->issuer) && adm_str(a, opt, "client_id", &c->client_id) &&
            adm_str(a, opt, "client_secret", &c->client_secret) &&
-           adm_str(a, opt, "scope", &c->scopes) && adm_str(a, opt, "auth_method", &c->auth_method);
+           adm_str(a, opt, "scope", &c->scopes) &&
+           adm_str(a, opt, "auth_method", &c->auth_method) &&
+           /* given, the list replaces the connection's ([] clears it) */
+           adm_strs(a, opt, "allowed_endpoint_hosts", ORGS_CONN_ENDPOINT_HOSTS_MAX,
+                    &c->endpoint_hosts);
 }
 
 static int strategy_ok(adm_t *a)

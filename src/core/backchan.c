@@ -1,5 +1,6 @@
 /* The back channel's fetch policy: single flight, backoff, concurrency cap,
  * log gate, endpoint origin rule. See backchan.h. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <apr_uri.h>
 
 #include "backchan.h"
+#include "crypto.h"
 
 #define KEY_LEASE "bclease:"
 #define KEY_FAIL "bcfail:"
@@ -326,6 +328,113 @@ void orgs_backchan_slot_give(const char *key, int max)
     unlock();
 }
 
+/* ---- the log gate shared by every process ---------------------------- */
+
+#define LOG_MAGIC 0x42434c31u /* "BCL1": this layout */
+#define LOG_PROBE 16          /* slots tried from an issuer's home slot */
+
+/* A slot belongs to an issuer by the first 16 bytes of its SHA-256 (an
+ * issuer is the tenant's to choose: a short hash could be made to collide
+ * with another tenant's and hold its lines back). key[0] is claimed by a
+ * compare-and-swap from 0; the rest is written once, before ready is set. */
+typedef struct {
+    _Atomic(apr_uint64_t) key0;
+    apr_uint64_t key1;
+    _Atomic(int) ready;
+    _Atomic(apr_int64_t) log_at; /* start of the current interval, 0 = none */
+    _Atomic(unsigned) held;      /* lines held back in it */
+} log_slot_t;
+
+typedef struct {
+    apr_uint32_t magic;
+    apr_uint32_t size;
+    log_slot_t slot[ORGS_BACKCHAN_LOG_SLOTS];
+} log_shared_t;
+
+static log_shared_t *LOG_SHARED;
+
+apr_size_t orgs_backchan_log_shared_size(void)
+{
+    return sizeof(log_shared_t);
+}
+
+int orgs_backchan_log_shared_init(void *mem, apr_size_t size)
+{
+    log_shared_t *sh = mem;
+    if (!mem || size < sizeof(log_shared_t)) {
+        return 0;
+    }
+    if (sh->magic == LOG_MAGIC && sh->size == sizeof(log_shared_t)) {
+        return 1; /* this layout already (a restart): its intervals still run */
+    }
+    memset(sh, 0, sizeof(*sh));
+    sh->magic = LOG_MAGIC;
+    sh->size = sizeof(log_shared_t);
+    return 1;
+}
+
+void orgs_backchan_log_share(void *mem)
+{
+    const log_shared_t *sh = mem;
+    LOG_SHARED = sh && sh->magic == LOG_MAGIC && sh->size == sizeof(log_shared_t) ? mem : NULL;
+}
+
+/* The issuer's slot: its own, or a free one claimed now; NULL when the
+ * LOG_PROBE slots from its home are taken by others. */
+static log_slot_t *log_slot(const char *issuer)
+{
+    unsigned char h[32];
+    apr_uint64_t k0 = 0, k1 = 0;
+    if (orgs_crypto_sha256(issuer, strlen(issuer), h) != APR_SUCCESS) {
+        return NULL;
+    }
+    for (int i = 0; i < 8; i++) {
+        k0 = k0 << 8 | h[i];
+        k1 = k1 << 8 | h[8 + i];
+    }
+    k0 |= 1; /* 0 marks a free slot */
+    for (unsigned i = 0; i < LOG_PROBE; i++) {
+        log_slot_t *sl = &LOG_SHARED->slot[(k1 + i) % ORGS_BACKCHAN_LOG_SLOTS];
+        apr_uint64_t cur = atomic_load(&sl->key0);
+        if (cur == 0) {
+            apr_uint64_t expected = 0;
+            if (atomic_compare_exchange_strong(&sl->key0, &expected, k0)) {
+                sl->key1 = k1;
+                atomic_store(&sl->ready, 1);
+                return sl;
+            }
+            cur = expected; /* another process claimed it just now */
+        }
+        if (cur == k0) {
+            /* claimed by another process: its key1 is written before ready */
+            for (int spin = 0; spin < 1000 && !atomic_load(&sl->ready); spin++) {
+            }
+            if (atomic_load(&sl->ready) && sl->key1 == k1) {
+                return sl;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* One interval per issuer for every process: the process whose
+ * compare-and-swap starts the interval writes the line. */
+static int log_gate_shared(log_slot_t *sl, apr_time_t now, apr_interval_time_t interval,
+                           unsigned *suppressed)
+{
+    apr_int64_t at = atomic_load(&sl->log_at);
+    /* a start a little after now is another process's of this very
+     * moment; only one far ahead (the clock went back) starts anew */
+    while (at == 0 || now - at >= interval || at - now >= interval) {
+        if (atomic_compare_exchange_weak(&sl->log_at, &at, (apr_int64_t)now)) {
+            *suppressed = atomic_exchange(&sl->held, 0u);
+            return 1;
+        }
+    }
+    atomic_fetch_add(&sl->held, 1u);
+    return 0;
+}
+
 int orgs_backchan_log_gate(const char *issuer, apr_time_t now, apr_interval_time_t interval,
                            unsigned *suppressed)
 {
@@ -333,6 +442,10 @@ int orgs_backchan_log_gate(const char *issuer, apr_time_t now, apr_interval_time
     *suppressed = 0;
     if (!G || !issuer) {
         return 1;
+    }
+    log_slot_t *sl = LOG_SHARED ? log_slot(issuer) : NULL;
+    if (sl) {
+        return log_gate_shared(sl, now, interval, suppressed);
     }
     lock();
     issuer_state_t *e = issuer_state(issuer);
@@ -364,8 +477,19 @@ const char *orgs_backchan_url_host(const char *url, apr_pool_t *p)
     return u.hostname; /* apr_uri_parse strips the IPv6 brackets */
 }
 
+static int host_listed(const char *const *list, const char *host)
+{
+    for (const char *const *h = list; h && *h; h++) {
+        if (strcasecmp(*h, host) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 apr_status_t orgs_backchan_endpoint_check(const char *what, const char *url, const char *issuer,
-                                          const char *const *allow_hosts, apr_pool_t *p,
+                                          const char *const *conn_hosts,
+                                          const char *const *server_hosts, apr_pool_t *p,
                                           orgs_err_t *err)
 {
     apr_uri_t u, i;
@@ -380,13 +504,12 @@ apr_status_t orgs_backchan_endpoint_check(const char *what, const char *url, con
         up == ip) {
         return APR_SUCCESS;
     }
-    for (const char *const *h = allow_hosts; h && *h; h++) {
-        if (strcasecmp(*h, u.hostname) == 0) {
-            return APR_SUCCESS;
-        }
+    if (host_listed(conn_hosts, u.hostname) || host_listed(server_hosts, u.hostname)) {
+        return APR_SUCCESS;
     }
     return orgs_err_set(err, APR_EACCES,
-                        "%s %s://%s:%d is not on the issuer's origin %s://%s:%d nor an "
-                        "OrgsBackchannelAllowHost",
+                        "%s %s://%s:%d is not on the issuer's origin %s://%s:%d nor a host the "
+                        "connection allows (allowed_endpoint_hosts) or OrgsBackchannelAllowHost "
+                        "lists",
                         what, u.scheme, u.hostname, up, i.scheme, i.hostname, ip);
 }

@@ -75,16 +75,35 @@ void orgs_backchan_slot_give(const char *key, int max);
 
 /* 1 when a log line about issuer's back channel should be written now (the
  * first one, then one per interval); *suppressed is the number of lines
- * held back since the last one that passed. 0: hold this one back. */
+ * held back since the last one that passed. 0: hold this one back. Shared
+ * by every process when a region was given to orgs_backchan_log_share
+ * (one line per issuer and interval in the whole server), else per
+ * process; without process state either, every line passes. */
 int orgs_backchan_log_gate(const char *issuer, apr_time_t now, apr_interval_time_t interval,
                            unsigned *suppressed);
 
+/* The log gate's shared region: memory every process maps (httpd: made by
+ * the parent before it forks) of orgs_backchan_log_shared_size() bytes,
+ * prepared by orgs_backchan_log_shared_init (1: ready; a region already of
+ * this layout, after a graceful restart, is kept as it is) and handed to
+ * each process with orgs_backchan_log_share (NULL, or a region of another
+ * layout: the per-process gate). ORGS_BACKCHAN_LOG_SLOTS issuers fit; an
+ * issuer that finds no slot is gated per process. Lock-free. */
+#define ORGS_BACKCHAN_LOG_SLOTS 256
+apr_size_t orgs_backchan_log_shared_size(void);
+int orgs_backchan_log_shared_init(void *mem, apr_size_t size);
+void orgs_backchan_log_share(void *mem);
+
 /* Back-channel endpoint rule: url (token endpoint, JWKS, userinfo) must be
- * on issuer's origin (same scheme, host and port) or its host must be in
- * allow_hosts (NULL-terminated, compared without case; may be NULL).
- * APR_SUCCESS or APR_EACCES with err naming what (e.g. "jwks_uri"). */
+ * on issuer's origin (same scheme, host and port), or its host must be in
+ * conn_hosts (the connection's own list: what one tenant's IdP needs is
+ * allowed for that tenant only) or in server_hosts (the operator's
+ * server-wide list, for every connection). Both NULL-terminated, compared
+ * without case, may be NULL. APR_SUCCESS or APR_EACCES with err naming
+ * what (e.g. "jwks_uri"). */
 apr_status_t orgs_backchan_endpoint_check(const char *what, const char *url, const char *issuer,
-                                          const char *const *allow_hosts, apr_pool_t *p,
+                                          const char *const *conn_hosts,
+                                          const char *const *server_hosts, apr_pool_t *p,
                                           orgs_err_t *err);
 
 /* The host of an absolute URL without brackets or port, in p; NULL when

@@ -11,6 +11,7 @@
 
 #include "checks.h"
 #include "brand.h"
+#include "netaddr.h"
 #include "oidc.h"
 #include "parse.h"
 #include "text.h"
@@ -370,6 +371,48 @@ apr_status_t orgs_check_domains_normalize(const apr_array_header_t *in, apr_arra
     return APR_SUCCESS;
 }
 
+apr_status_t orgs_check_endpoint_host(const char *s, orgs_err_t *err)
+{
+    /* the rule of OrgsBackchannelAllowHost: a name or an address, compared
+     * with the host of an endpoint's URL, never a network */
+    if (!s || strchr(s, '/') || orgs_netaddr_allow_check(s, NULL) != APR_SUCCESS) {
+        return orgs_err_set(err, APR_EINVAL,
+                            "endpoint host '%.80s' must be a host name or an IP address, without "
+                            "scheme, port or path",
+                            s ? s : "");
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_check_endpoint_hosts_normalize(const apr_array_header_t *in,
+                                                 apr_array_header_t **out, apr_pool_t *p,
+                                                 orgs_err_t *err)
+{
+    apr_array_header_t *h =
+        apr_array_make(p, in && in->nelts ? in->nelts : 1, sizeof(const char *));
+    for (int i = 0; in && i < in->nelts; i++) {
+        const char *host = APR_ARRAY_IDX(in, i, const char *);
+        apr_status_t rv = orgs_check_endpoint_host(host, err);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        char *low = apr_pstrdup(p, host);
+        for (char *c = low; *c; c++) {
+            *c = (char)apr_tolower(*c);
+        }
+        if (!has_str(h, low)) {
+            APR_ARRAY_PUSH(h, const char *) = low;
+        }
+    }
+    if (h->nelts > ORGS_CONN_ENDPOINT_HOSTS_MAX) {
+        return orgs_err_set(err, APR_ENOSPC, "more than %d endpoint hosts",
+                            ORGS_CONN_ENDPOINT_HOSTS_MAX);
+    }
+    qsort(h->elts, h->nelts, sizeof(const char *), cmp_str);
+    *out = h;
+    return APR_SUCCESS;
+}
+
 apr_status_t orgs_check_roles_normalize(const apr_array_header_t *in, apr_array_header_t **out,
                                         apr_pool_t *p, orgs_err_t *err)
 {
@@ -435,7 +478,7 @@ apr_status_t orgs_check_org(orgs_org_t *o, apr_pool_t *p, orgs_err_t *err)
     return APR_SUCCESS;
 }
 
-apr_status_t orgs_check_conn(orgs_conn_t *c, orgs_err_t *err)
+apr_status_t orgs_check_conn(orgs_conn_t *c, apr_pool_t *p, orgs_err_t *err)
 {
     apr_status_t rv;
     if (!orgs_check_id(c->id, "con_")) {
@@ -465,6 +508,10 @@ apr_status_t orgs_check_conn(orgs_conn_t *c, orgs_err_t *err)
     }
     if (c->client_secret && (rv = orgs_check_conn_secret(c->client_secret, strlen(c->client_secret),
                                                          err)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (c->endpoint_hosts && (rv = orgs_check_endpoint_hosts_normalize(
+                                  c->endpoint_hosts, &c->endpoint_hosts, p, err)) != APR_SUCCESS) {
         return rv;
     }
     return APR_SUCCESS;

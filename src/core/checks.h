@@ -17,6 +17,7 @@
 #define ORGS_CONN_CLIENT_ID_MAX 255     /* bytes */
 #define ORGS_CONN_SCOPES_MAX 1024       /* bytes */
 #define ORGS_CONN_SECRET_MAX 1024       /* bytes */
+#define ORGS_CONN_ENDPOINT_HOSTS_MAX 16 /* hosts per connection */
 
 /* 1 if s is prefix ("org_", "con_", "usr_", "inv_") + 16 base62 characters. */
 int orgs_check_id(const char *s, const char *prefix);
@@ -35,6 +36,15 @@ apr_status_t orgs_check_meta_normalize(const apr_array_header_t *in, apr_array_h
                                        apr_pool_t *p, orgs_err_t *err);
 apr_status_t orgs_check_domains_normalize(const apr_array_header_t *in, apr_array_header_t **out,
                                           apr_pool_t *p, orgs_err_t *err);
+/* A host a connection's back-channel endpoints may be on besides its
+ * issuer's origin: a host name or an IP address, no scheme, port, path or
+ * CIDR (the rule of OrgsBackchannelAllowHost). */
+apr_status_t orgs_check_endpoint_host(const char *s, orgs_err_t *err);
+/* Each orgs_check_endpoint_host, lowercased, sorted, without repeats, at
+ * most ORGS_CONN_ENDPOINT_HOSTS_MAX (APR_ENOSPC). in may be NULL. */
+apr_status_t orgs_check_endpoint_hosts_normalize(const apr_array_header_t *in,
+                                                 apr_array_header_t **out, apr_pool_t *p,
+                                                 orgs_err_t *err);
 apr_status_t orgs_check_roles_normalize(const apr_array_header_t *in, apr_array_header_t **out,
                                         apr_pool_t *p, orgs_err_t *err);
 /* The stored form of an email (orgs_parse_email, at most ORGS_EMAIL_MAX
@@ -113,11 +123,11 @@ apr_status_t orgs_check_user_sub(const char *s, orgs_err_t *err);
  *   conn: an issuer URL, orgs_check_conn_client_id, orgs_check_conn_scopes
  *         (default ORGS_OIDC_DEFAULT_SCOPES), orgs_check_conn_auth_method
  *         (default client_secret_basic), orgs_check_conn_secret when a
- *         client secret is given;
+ *         client secret is given, its endpoint hosts normalized;
  *   user: a connection id, a sub or an email (or both), the sub
  *         orgs_check_user_sub, the email normalized. */
 apr_status_t orgs_check_org(orgs_org_t *o, apr_pool_t *p, orgs_err_t *err);
-apr_status_t orgs_check_conn(orgs_conn_t *c, orgs_err_t *err);
+apr_status_t orgs_check_conn(orgs_conn_t *c, apr_pool_t *p, orgs_err_t *err);
 apr_status_t orgs_check_user(orgs_user_t *u, apr_pool_t *p, orgs_err_t *err);
 
 #endif

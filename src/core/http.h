@@ -35,7 +35,9 @@ typedef struct orgs_http_opts_t {
     /* Back-channel policy (oidc.c, backchan.h); zero = off. */
     int refuse_internal;               /* refuse non-public resolved addresses (APR_EACCES) ... */
     const char *const *allow_internal; /* ... but these (NULL-terminated names/addresses/CIDRs) */
-    const char *const *allow_hosts;    /* NULL-terminated: hosts besides the issuer's origin */
+    const char *const *allow_hosts;    /* NULL-terminated: hosts besides the issuer's origin,
+                                          for every connection (OrgsBackchannelAllowHost) */
+    const char *const *conn_hosts;     /* NULL-terminated: the same for this connection only */
     const char *limit_key;             /* concurrency bucket (a connection id); NULL = issuer */
     int max_concurrent;                /* calls in flight per bucket and process; 0 = no cap */
 } orgs_http_opts_t;

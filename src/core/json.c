@@ -106,6 +106,10 @@ json_t *orgs_json_conn(const orgs_conn_t *cn)
     put(j, "auth_method", str(cn->auth_method), &ok);
     put(j, "created_at", orgs_json_time(cn->created), &ok);
     put(j, "updated_at", orgs_json_time(cn->updated), &ok);
+    /* only when set, as records without it read */
+    if (cn->endpoint_hosts && cn->endpoint_hosts->nelts > 0) {
+        put(j, "allowed_endpoint_hosts", strings(cn->endpoint_hosts), &ok);
+    }
     return done(j, ok);
 }
 
@@ -500,9 +504,18 @@ apr_status_t orgs_json_org_from(const json_t *j, const char *const *extra, orgs_
 apr_status_t orgs_json_conn_from(const json_t *j, const char *const *extra, orgs_conn_t **out,
                                  apr_pool_t *p, orgs_err_t *err)
 {
-    static const char *const shape[] = {
-        "id",     "name",        "display_name", "issuer",     "client_id", "client_secret_set",
-        "scopes", "auth_method", "created_at",   "updated_at", NULL};
+    static const char *const shape[] = {"id",
+                                        "name",
+                                        "display_name",
+                                        "issuer",
+                                        "client_id",
+                                        "client_secret_set",
+                                        "scopes",
+                                        "auth_method",
+                                        "created_at",
+                                        "updated_at",
+                                        "allowed_endpoint_hosts",
+                                        NULL};
     orgs_conn_t *cn = apr_pcalloc(p, sizeof(*cn));
     int secret_set;
     rd_t r;
@@ -517,6 +530,10 @@ apr_status_t orgs_json_conn_from(const json_t *j, const char *const *extra, orgs
         (rv = rd_str(&r, "auth_method", 0, &cn->auth_method)) == APR_SUCCESS &&
         (rv = rd_time(&r, "created_at", 0, &cn->created)) == APR_SUCCESS) {
         rv = rd_time(&r, "updated_at", 0, &cn->updated);
+    }
+    /* absent in exports made before it existed, and when empty */
+    if (rv == APR_SUCCESS && json_object_get(j, "allowed_endpoint_hosts")) {
+        rv = rd_strings(&r, "allowed_endpoint_hosts", &cn->endpoint_hosts);
     }
     *out = rv == APR_SUCCESS ? cn : NULL;
     return rv;

@@ -295,23 +295,32 @@ static apr_status_t capped_fetch(const char *url, const char *what, const char *
     return rv;
 }
 
+/* One endpoint against the issuer's origin and the hosts opts allows (the
+ * connection's and the server's). */
+static apr_status_t endpoint_allowed(const char *what, const char *url, const char *issuer,
+                                     const orgs_http_opts_t *opts, apr_pool_t *p, orgs_err_t *err)
+{
+    return orgs_backchan_endpoint_check(what, url, issuer, opts ? opts->conn_hosts : NULL,
+                                        opts ? opts->allow_hosts : NULL, p, err);
+}
+
 /* The endpoints the module calls itself must be on the issuer's origin or
- * an allowed host; userinfo, which it does not call, is dropped instead. */
+ * an allowed host; userinfo, which it does not call, is dropped instead.
+ * Checked on every use with the caller's opts, never once per cached
+ * document: the cache is per issuer, the allowed hosts per connection. */
 static apr_status_t endpoints_check(orgs_oidc_provider_t *prov, const orgs_http_opts_t *opts,
                                     apr_pool_t *p, orgs_err_t *err)
 {
-    const char *const *allow = opts ? opts->allow_hosts : NULL;
-    apr_status_t rv = orgs_backchan_endpoint_check("token_endpoint", prov->token_endpoint,
-                                                   prov->issuer, allow, p, err);
+    apr_status_t rv =
+        endpoint_allowed("token_endpoint", prov->token_endpoint, prov->issuer, opts, p, err);
     if (rv == APR_SUCCESS) {
-        rv = orgs_backchan_endpoint_check("jwks_uri", prov->jwks_uri, prov->issuer, allow, p, err);
+        rv = endpoint_allowed("jwks_uri", prov->jwks_uri, prov->issuer, opts, p, err);
     }
     if (rv != APR_SUCCESS) {
         return err_prefix(err, rv, "discovery document refused");
     }
-    if (prov->userinfo_endpoint &&
-        orgs_backchan_endpoint_check("userinfo_endpoint", prov->userinfo_endpoint, prov->issuer,
-                                     allow, p, NULL) != APR_SUCCESS) {
+    if (prov->userinfo_endpoint && endpoint_allowed("userinfo_endpoint", prov->userinfo_endpoint,
+                                                    prov->issuer, opts, p, NULL) != APR_SUCCESS) {
         prov->userinfo_endpoint = NULL;
     }
     return APR_SUCCESS;
@@ -339,8 +348,11 @@ static apr_status_t jwks_fetch(orgs_store_t *st, orgs_oidc_provider_t *prov, apr
                                const orgs_http_opts_t *opts, apr_pool_t *p, orgs_err_t *err)
 {
     orgs_http_resp_t *resp = NULL;
-    apr_status_t rv =
-        capped_fetch(prov->jwks_uri, "JWKS", prov->config_issuer, opts, &resp, p, err);
+    /* again at the call: a provider may come from a caller with other opts */
+    apr_status_t rv = endpoint_allowed("jwks_uri", prov->jwks_uri, prov->issuer, opts, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = capped_fetch(prov->jwks_uri, "JWKS", prov->config_issuer, opts, &resp, p, err);
+    }
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -741,8 +753,11 @@ apr_status_t orgs_oidc_token_exchange(const orgs_oidc_provider_t *prov, const ch
 
     orgs_http_resp_t *resp = NULL;
     const char *key = cap_key(opts, prov->config_issuer);
-    apr_status_t rv = orgs_backchan_slot_take(key, cap_max(opts), err);
-    if (rv == APR_SUCCESS) {
+    /* the client secret goes there: the rule once more at the call itself */
+    apr_status_t rv =
+        endpoint_allowed("token_endpoint", prov->token_endpoint, prov->issuer, opts, p, err);
+    if (rv == APR_SUCCESS &&
+        (rv = orgs_backchan_slot_take(key, cap_max(opts), err)) == APR_SUCCESS) {
         rv = orgs_http_post_form(prov->token_endpoint, form, post ? NULL : client_id,
                                  post ? NULL : client_secret, opts, &resp, p, err);
         orgs_backchan_slot_give(key, cap_max(opts));

@@ -112,6 +112,11 @@ typedef struct orgs_conn_t {
     const char *client_secret; /* plaintext; only filled by *_get_secret, never listed */
     const char *scopes;        /* space separated, default "openid email profile" */
     const char *auth_method;   /* "client_secret_basic" (default) | "client_secret_post" */
+    /* Hosts besides the issuer's origin where this connection's
+     * token_endpoint and jwks_uri may be (const char *, lowercase, sorted,
+     * unique; orgs_check_endpoint_hosts_normalize). NULL or empty: none.
+     * In an update, NULL keeps the stored list and an empty array clears it. */
+    apr_array_header_t *endpoint_hosts;
     apr_time_t created;
     apr_time_t updated;
 } orgs_conn_t;

@@ -156,13 +156,21 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
                       "access_denied", "The organization or its sign-in method was removed.");
     }
     orgs_render_ctx(r, cb->org); /* a refusal from here on is the org's page */
-    opts = orgs_upstream_opts(r, cb->conn->id);
+    opts = orgs_upstream_opts(r, cb->conn);
     rv = orgs_oidc_provider_get(c->st, cb->conn->issuer, apr_time_now(), &opts, &cb->prov, r->pool,
                                 &err);
     if (rv != APR_SUCCESS) {
         const char *note;
         /* a request that only waited for another's fetch leaves the line to it */
-        if (rv != APR_EBUSY && orgs_upstream_log_gate(r, cb->conn->issuer, &note)) {
+        if (rv == APR_EACCES && orgs_upstream_log_gate(r, cb->conn->issuer, "callback", &note)) {
+            /* the endpoints or the hosts the connection allows changed
+             * since the login started: nothing is sent there */
+            orgs_log_rerror(r, APLOG_ERR, rv,
+                            ORGSLOGNO(00586) "callback: connection %s: back-channel endpoint "
+                                             "refused: %s%s",
+                            cb->conn->name, err.msg, note);
+        } else if (rv != APR_EBUSY && rv != APR_EACCES &&
+                   orgs_upstream_log_gate(r, cb->conn->issuer, "callback", &note)) {
             orgs_log_rerror(
                 r, APLOG_ERR, rv,
                 ORGSLOGNO(00219) "callback: connection %s: provider metadata unavailable: %s%s",
@@ -213,7 +221,7 @@ static int verify_response(orgs_route_t *c, callback_t *cb)
                                   r->pool, &err);
     if (rv == APR_EAGAIN || rv == APR_EACCES) {
         const char *note;
-        if (orgs_upstream_log_gate(r, cb->conn->issuer, &note)) {
+        if (orgs_upstream_log_gate(r, cb->conn->issuer, "token", &note)) {
             orgs_log_rerror(r, APLOG_WARNING, rv,
                             ORGSLOGNO(00583) "callback: connection %s: token endpoint not "
                                              "called: %s%s",

@@ -97,6 +97,19 @@ static int orgs_hook_strip_cookies(request_rec *r)
     return DECLINED;
 }
 
+/* TRACE is answered by httpd's core in map_to_storage, long before the
+ * handler phase, and echoes the request's headers: a page that can make a
+ * browser send it would read the session cookie in the echo. Stripped
+ * first there (by the server's OrgsStripCookies: no location is walked
+ * yet); `TraceEnable Off` refuses TRACE altogether. */
+static int orgs_hook_trace_strip(request_rec *r)
+{
+    if (r->method_number == M_TRACE) {
+        orgs_hook_strip_cookies(r);
+    }
+    return DECLINED;
+}
+
 /* ---- responses of an authenticated request --------------------------- */
 
 /* Whether the app's Cache-Control already says something about shared
@@ -154,6 +167,7 @@ void orgs_fixups_register_hooks(apr_pool_t *p)
 {
     ap_hook_fixups(orgs_hook_fixups, NULL, NULL, APR_HOOK_LAST);
     ap_hook_handler(orgs_hook_strip_cookies, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_map_to_storage(orgs_hook_trace_strip, NULL, NULL, APR_HOOK_REALLY_FIRST);
     /* after the content filters (mod_headers may set Cache-Control there), before
      * the headers are written; mod_cache itself is stopped by r->no_cache */
     ap_register_output_filter(PRIVATE_FILTER, private_filter, NULL, AP_FTYPE_PROTOCOL - 1);

@@ -133,7 +133,7 @@ static void log_metadata_failure(request_rec *r, const orgs_conn_t *conn, apr_st
                         conn->name, err->msg);
         return;
     }
-    if (!orgs_upstream_log_gate(r, conn->issuer, &note)) {
+    if (!orgs_upstream_log_gate(r, conn->issuer, "login", &note)) {
         return;
     }
     if (rv == APR_EAGAIN) {
@@ -181,7 +181,7 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
         return orgs_endpoints_error_send(r, HTTP_INTERNAL_SERVER_ERROR, "server_error",
                                          "The sign-in could not be started.", c->return_to);
     }
-    orgs_http_opts_t opts = orgs_upstream_opts(r, conn->id);
+    orgs_http_opts_t opts = orgs_upstream_opts(r, conn);
     rv = orgs_oidc_provider_get(c->st, conn->issuer, apr_time_now(), &opts, &prov, r->pool, &err);
     if (rv != APR_SUCCESS) {
         log_metadata_failure(r, conn, rv, &err);

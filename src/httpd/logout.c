@@ -92,11 +92,15 @@ int orgs_logout_route(orgs_route_t *c)
     if (view) {
         orgs_conn_t *conn;
         orgs_oidc_provider_t *prov;
-        orgs_http_opts_t opts = orgs_upstream_opts(r, NULL);
+        orgs_http_opts_t opts;
         orgs_log_rerror(r, APLOG_INFO, 0, ORGSLOGNO(00230) "user %s signed out of org %s",
                         view->user.id, org);
-        if (orgs_store_conn_get(c->st, view->session.conn_id, &conn, r->pool, &err) ==
-                APR_SUCCESS &&
+        if (orgs_store_conn_get(c->st, view->session.conn_id, &conn, r->pool, &err) !=
+            APR_SUCCESS) {
+            conn = NULL;
+        }
+        opts = orgs_upstream_opts(r, conn);
+        if (conn &&
             orgs_oidc_provider_get(c->st, conn->issuer, apr_time_now(), &opts, &prov, r->pool,
                                    &err) == APR_SUCCESS &&
             prov->end_session_endpoint) {

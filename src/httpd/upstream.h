@@ -7,10 +7,12 @@
 #include <httpd.h>
 
 #include "http.h"
+#include "store.h"
 
-/* Options for calls made for connection conn_id (the bucket of
- * OrgsBackchannelMaxConcurrent; NULL: the issuer's). */
-orgs_http_opts_t orgs_upstream_opts(request_rec *r, const char *conn_id);
+/* Options for calls made for connection conn: its id is the bucket of
+ * OrgsBackchannelMaxConcurrent, its endpoint hosts are allowed besides
+ * the issuer's origin and OrgsBackchannelAllowHost. */
+orgs_http_opts_t orgs_upstream_opts(request_rec *r, const orgs_conn_t *conn);
 
 /* The status a login answers when a back-channel step failed with rv:
  * 503 (with Retry-After) for what passes by itself (APR_EBUSY: fetched by
@@ -18,9 +20,11 @@ orgs_http_opts_t orgs_upstream_opts(request_rec *r, const char *conn_id);
  * not yet in the JWKS), 502 otherwise. */
 int orgs_upstream_status(request_rec *r, apr_status_t rv);
 
-/* 1 when a line about issuer's back channel may be logged now: the first,
- * then one per ORGS_BACKCHAN_LOG_INTERVAL per child. *note is then "" or
- * " (N similar lines held back since the previous one)", to end the line with. 0: skip it. */
-int orgs_upstream_log_gate(request_rec *r, const char *issuer, const char **note);
+/* 1 when a line about issuer's back channel at step ("login", "callback",
+ * "token") may be logged now: the first, then one per
+ * ORGS_BACKCHAN_LOG_INTERVAL in the whole server (per child without the
+ * shared gate). *note is then "" or " (N similar lines held back since the
+ * previous one)", to end the line with. 0: skip it. */
+int orgs_upstream_log_gate(request_rec *r, const char *issuer, const char *step, const char **note);
 
 #endif

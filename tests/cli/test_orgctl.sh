@@ -301,6 +301,31 @@ expect 3 conn update nosuch --client-id x
 (unset ORGS_KEY_FILE && expect 1 conn update okta --client-secret-file "$tmp/secret") ||
     fail "conn update of the secret without a key must fail"
 
+# endpoint hosts of one connection: set, shown, replaced, cleared; bad ones refused
+expect 0 conn show azure --json
+assert_eq "$(j '"allowed_endpoint_hosts" in d')" "false" "no endpoint hosts until set"
+expect 0 conn update azure --allow-endpoint-host Keys.Example.NET --allow-endpoint-host 192.0.2.7 \
+    --allow-endpoint-host keys.example.net
+expect 0 conn show azure --json
+assert_eq "$(j 'd["allowed_endpoint_hosts"]')" '["192.0.2.7", "keys.example.net"]' \
+    "endpoint hosts set, lowercased, sorted, without repeats"
+expect 0 conn show azure
+assert_match 'endpoint_hosts: +192\.0\.2\.7 +keys\.example\.net' "$(tr '\n' ' ' <"$out")" \
+    "conn show lists the endpoint hosts"
+expect 0 conn update azure --display-name "Azure"
+expect 0 conn show azure --json
+assert_eq "$(j 'd["allowed_endpoint_hosts"]')" '["192.0.2.7", "keys.example.net"]' \
+    "another update keeps the endpoint hosts"
+for bad in https://keys.example.net keys.example.net:443 keys.example.net/jwks 10.0.0.0/8 "a b"; do
+    expect 1 conn update azure --allow-endpoint-host "$bad"
+    assert_match 'endpoint host' "$(cat "$err")" "bad endpoint host '$bad' refused"
+done
+expect 2 conn update azure --allow-endpoint-host a.example --clear-endpoint-hosts
+expect 0 conn update azure --clear-endpoint-hosts
+expect 0 conn show azure --json
+assert_eq "$(j '"allowed_endpoint_hosts" in d')" "false" "endpoint hosts cleared"
+expect 0 conn update azure --allow-endpoint-host keys.azure.example
+
 # ---- enablement ------------------------------------------------------------
 
 expect 0 org enable-conn org1 okta --auto-membership
@@ -526,6 +551,10 @@ for cmd in "org list" "conn list" "user list" "member list org1" "org show org1"
         fail "'$cmd --json' differs after export/import"
     fi
 done
+# the connection's endpoint hosts travel with it
+expect 0 -s "$tmp/store2" conn show azure --json
+assert_eq "$(j 'd["allowed_endpoint_hosts"]')" '["keys.azure.example"]' \
+    "endpoint hosts after export/import"
 echo '{"type": "nonsense"' >"$tmp/bad.jsonl"
 mkdir "$tmp/store4"
 expect 1 -s "$tmp/store4" import "$tmp/bad.jsonl"

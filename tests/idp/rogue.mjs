@@ -10,7 +10,8 @@
 // 'discovery', 'jwks', 'token') makes those endpoints accept the request and
 // answer only after `delayMs` ms (0 or absent: never); `jwksUri` and
 // `tokenEndpoint` replace the URLs the discovery document announces.
-// GET /_counts tells how often each endpoint was asked.
+// GET /_counts tells how often each endpoint was asked; GET /_last the last
+// authorize and token requests and every User-Agent the back channel sent.
 //
 //   node tests/idp/rogue.mjs --port 9013 --client-id ID --client-secret S
 //
@@ -169,7 +170,7 @@ function idToken(code, mode) {
 
 // code -> {client_id, redirect_uri, nonce, code_challenge, code_challenge_method, scope, used, expires}
 const codes = new Map();
-const log = { authorize: null, token: null };
+const log = { authorize: null, token: null, userAgents: [] };
 
 function send(res, status, body, headers = {}) {
   const isObj = typeof body === 'object';
@@ -349,6 +350,9 @@ const server = http.createServer(async (req, res) => {
     const which = BACKCHANNEL[route];
     if (which) {
       counts[which] += 1;
+      // what the relying party says it is (its exact version must not show)
+      const ua = String(req.headers['user-agent'] ?? '');
+      if (!log.userAgents.includes(ua)) log.userAgents.push(ua);
       if ((state.hang ?? []).includes(which)) {
         // accept, read, and answer late or never (a dead or overloaded IdP)
         hanging.add(res);

@@ -1,6 +1,10 @@
 /* Unit tests for src/core/backchan.c: single flight inside a process,
  * backoff, the per-connection cap, the log gate and the endpoint origin
  * rule. The store-shared parts are covered through oidc.c in test_oidc.c. */
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <apr_thread_proc.h>
 
 #include "testutil.h"
@@ -189,6 +193,57 @@ START_TEST(log_gate)
 }
 END_TEST
 
+/* The gate in memory several processes share: a line held back in one
+ * process is held back in the others (a forked child here). */
+START_TEST(log_gate_shared)
+{
+    orgs_err_t err = {""};
+    unsigned held = 0;
+    apr_interval_time_t iv = apr_time_from_sec(30);
+    apr_size_t size = orgs_backchan_log_shared_size();
+    void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(mem, MAP_FAILED);
+    ck_assert_int_eq(orgs_backchan_log_shared_init(mem, size - 1), 0);
+    ck_assert_int_eq(orgs_backchan_log_shared_init(mem, size), 1);
+    ck_assert_int_eq(orgs_backchan_init(pool, &err), APR_SUCCESS);
+    orgs_backchan_log_share(mem);
+
+    ck_assert_int_eq(orgs_backchan_log_gate(ISS, T0, iv, &held), 1);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        /* another child of the server: its first line of the interval is
+         * held back, another issuer's passes */
+        unsigned h = 0;
+        int a = orgs_backchan_log_gate(ISS, T0 + apr_time_from_sec(1), iv, &h);
+        int b = orgs_backchan_log_gate("https://b.example", T0, iv, &h);
+        _exit(a == 0 && b == 1 ? 0 : 1);
+    }
+    int status = -1;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the other process logged");
+    ck_assert_int_eq(orgs_backchan_log_gate("https://b.example", T0, iv, &held), 0);
+    /* the next interval: one line, counting the other process's too */
+    ck_assert_int_eq(orgs_backchan_log_gate(ISS, T0 + iv, iv, &held), 1);
+    ck_assert_uint_eq(held, 1);
+    /* a start a moment after now (another process's) holds; a clock gone
+     * back by an interval starts anew */
+    ck_assert_int_eq(orgs_backchan_log_gate(ISS, T0 + iv - 5, iv, &held), 0);
+    ck_assert_int_eq(orgs_backchan_log_gate(ISS, T0 - iv, iv, &held), 1);
+    /* a region kept across a restart keeps its intervals */
+    ck_assert_int_eq(orgs_backchan_log_shared_init(mem, size), 1);
+    ck_assert_int_eq(orgs_backchan_log_gate(ISS, T0 - iv + 1, iv, &held), 0);
+    /* a full table: issuers without a slot are gated per process */
+    for (int i = 0; i < ORGS_BACKCHAN_LOG_SLOTS + 50; i++) {
+        const char *is = apr_psprintf(pool, "https://idp%d.example", i);
+        ck_assert_int_eq(orgs_backchan_log_gate(is, T0, iv, &held), 1);
+        ck_assert_int_eq(orgs_backchan_log_gate(is, T0 + 1, iv, &held), 0);
+    }
+    orgs_backchan_log_share(NULL);
+    munmap(mem, size);
+}
+END_TEST
+
 START_TEST(endpoint_origin)
 {
     orgs_err_t err = {""};
@@ -197,7 +252,7 @@ START_TEST(endpoint_origin)
         "https://idp.example.com/token", "https://IDP.example.com:443/x?y=1",
         "https://idp.example.com/realms/a/protocol/openid-connect/certs", NULL};
     for (const char *const *u = same; *u; u++) {
-        ck_assert_int_eq(orgs_backchan_endpoint_check("jwks_uri", *u, ISS, NULL, pool, &err),
+        ck_assert_int_eq(orgs_backchan_endpoint_check("jwks_uri", *u, ISS, NULL, NULL, pool, &err),
                          APR_SUCCESS);
     }
     static const char *const other[] = {"http://idp.example.com/token",       /* scheme */
@@ -209,19 +264,28 @@ START_TEST(endpoint_origin)
                                         "not a url",
                                         NULL};
     for (const char *const *u = other; *u; u++) {
-        ck_assert_msg(orgs_backchan_endpoint_check("jwks_uri", *u, ISS, allow, pool, &err) ==
+        ck_assert_msg(orgs_backchan_endpoint_check("jwks_uri", *u, ISS, allow, allow, pool, &err) ==
                           APR_EACCES,
                       "%s accepted", *u);
     }
     ck_assert_ptr_nonnull(strstr(err.msg, "jwks_uri"));
     ck_assert_int_eq(orgs_backchan_endpoint_check("token_endpoint", "https://KEYS.example.net/t",
-                                                  ISS, allow, pool, &err),
+                                                  ISS, NULL, allow, pool, &err),
                      APR_SUCCESS);
+    /* the connection's own list admits its hosts, as the server's does */
+    ck_assert_int_eq(orgs_backchan_endpoint_check("token_endpoint", "https://keys.example.net/t",
+                                                  ISS, allow, NULL, pool, &err),
+                     APR_SUCCESS);
+    const char *const other_conn[] = {"keys.other.example", NULL};
+    ck_assert_int_eq(orgs_backchan_endpoint_check("token_endpoint", "https://keys.example.net/t",
+                                                  ISS, other_conn, NULL, pool, &err),
+                     APR_EACCES);
+    ck_assert_ptr_nonnull(strstr(err.msg, "allowed_endpoint_hosts"));
     ck_assert_int_eq(orgs_backchan_endpoint_check("jwks_uri", "http://127.0.0.1:8080/jwks",
-                                                  "http://127.0.0.1:8080", NULL, pool, &err),
+                                                  "http://127.0.0.1:8080", NULL, NULL, pool, &err),
                      APR_SUCCESS);
     ck_assert_int_eq(orgs_backchan_endpoint_check("jwks_uri", "http://127.0.0.1:8081/jwks",
-                                                  "http://127.0.0.1:8080", NULL, pool, &err),
+                                                  "http://127.0.0.1:8080", NULL, NULL, pool, &err),
                      APR_EACCES);
     ck_assert_str_eq(orgs_backchan_url_host("http://[::1]:80/x", pool), "::1");
     ck_assert_ptr_null(orgs_backchan_url_host("/relative", pool));
@@ -239,6 +303,7 @@ static Suite *backchan_suite(void)
     tcase_add_test(tc, backoff_in_process);
     tcase_add_test(tc, concurrency_cap);
     tcase_add_test(tc, log_gate);
+    tcase_add_test(tc, log_gate_shared);
     tcase_add_test(tc, endpoint_origin);
     suite_add_tcase(s, tc);
     return s;

@@ -386,7 +386,7 @@ END_TEST
 START_TEST(conn_check)
 {
     orgs_conn_t *c = good_conn();
-    ck_assert_int_eq(orgs_check_conn(c, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_check_conn(c, pool, &err), APR_SUCCESS);
     ck_assert_str_eq(c->display_name, "okta");
     ck_assert_str_eq(c->scopes, ORGS_OIDC_DEFAULT_SCOPES);
     ck_assert_str_eq(c->auth_method, "client_secret_basic");
@@ -395,53 +395,83 @@ START_TEST(conn_check)
     c->auth_method = "client_secret_post";
     c->client_secret = "s3cr3t";
     c->issuer = "http://127.0.0.1:9/";
-    ck_assert_int_eq(orgs_check_conn(c, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_check_conn(c, pool, &err), APR_SUCCESS);
 
     c = good_conn();
     c->id = "org_AAAAAAAAAAAAAAAA";
-    REFUSED(orgs_check_conn(c, &err), "a connection with an org id");
+    REFUSED(orgs_check_conn(c, pool, &err), "a connection with an org id");
     c = good_conn();
     c->name = "con_x";
-    REFUSED(orgs_check_conn(c, &err), "a name that looks like an id");
+    REFUSED(orgs_check_conn(c, pool, &err), "a name that looks like an id");
     c = good_conn();
     c->issuer = NULL;
-    REFUSED(orgs_check_conn(c, &err), "no issuer");
+    REFUSED(orgs_check_conn(c, pool, &err), "no issuer");
     c = good_conn();
     c->issuer = "http://idp.example.com";
-    REFUSED(orgs_check_conn(c, &err), "plain http off loopback");
+    REFUSED(orgs_check_conn(c, pool, &err), "plain http off loopback");
     c = good_conn();
     c->issuer = "https://idp.example.com/tenant?x=1";
-    REFUSED(orgs_check_conn(c, &err), "an issuer with a query");
+    REFUSED(orgs_check_conn(c, pool, &err), "an issuer with a query");
     c = good_conn();
     c->issuer = "https://idp.example.com/tenant#x";
-    REFUSED(orgs_check_conn(c, &err), "an issuer with a fragment");
+    REFUSED(orgs_check_conn(c, pool, &err), "an issuer with a fragment");
     c = good_conn();
     c->client_id = NULL;
-    REFUSED(orgs_check_conn(c, &err), "no client id");
+    REFUSED(orgs_check_conn(c, pool, &err), "no client id");
     c = good_conn();
     c->client_id = "a b";
-    REFUSED(orgs_check_conn(c, &err), "a client id with a space");
+    REFUSED(orgs_check_conn(c, pool, &err), "a client id with a space");
     c = good_conn();
     c->scopes = "email profile";
-    REFUSED(orgs_check_conn(c, &err), "scopes without openid");
+    REFUSED(orgs_check_conn(c, pool, &err), "scopes without openid");
     c = good_conn();
     c->scopes = "openid \"email\"";
-    REFUSED(orgs_check_conn(c, &err), "a quote in the scopes");
+    REFUSED(orgs_check_conn(c, pool, &err), "a quote in the scopes");
     c = good_conn();
     c->scopes = "openid a\\b";
-    REFUSED(orgs_check_conn(c, &err), "a backslash in the scopes");
+    REFUSED(orgs_check_conn(c, pool, &err), "a backslash in the scopes");
     c = good_conn();
     c->auth_method = "private_key_jwt";
-    REFUSED(orgs_check_conn(c, &err), "an unknown auth method");
+    REFUSED(orgs_check_conn(c, pool, &err), "an unknown auth method");
     c = good_conn();
     c->client_secret = "";
-    REFUSED(orgs_check_conn(c, &err), "an empty secret");
+    REFUSED(orgs_check_conn(c, pool, &err), "an empty secret");
     c = good_conn();
     c->client_secret = testutil_repeat(pool, 's', ORGS_CONN_SECRET_MAX + 1);
-    REFUSED(orgs_check_conn(c, &err), "a secret over the maximum");
+    REFUSED(orgs_check_conn(c, pool, &err), "a secret over the maximum");
     c = good_conn();
     c->display_name = "";
-    REFUSED(orgs_check_conn(c, &err), "an empty display name");
+    REFUSED(orgs_check_conn(c, pool, &err), "an empty display name");
+
+    /* endpoint hosts: normalized in place, bad ones refused */
+    c = good_conn();
+    c->endpoint_hosts = strings(4, "Keys.Example.NET", "192.0.2.7", "keys.example.net", "::1");
+    ck_assert_int_eq(orgs_check_conn(c, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(c->endpoint_hosts->nelts, 3);
+    ck_assert_str_eq(APR_ARRAY_IDX(c->endpoint_hosts, 0, const char *), "192.0.2.7");
+    ck_assert_str_eq(APR_ARRAY_IDX(c->endpoint_hosts, 1, const char *), "::1");
+    ck_assert_str_eq(APR_ARRAY_IDX(c->endpoint_hosts, 2, const char *), "keys.example.net");
+    static const char *const bad_hosts[] = {"",
+                                            "https://keys.example.net",
+                                            "keys.example.net:443",
+                                            "keys.example.net/jwks",
+                                            "10.0.0.0/8",
+                                            "a b",
+                                            "k\xc3\xa9ys.example",
+                                            NULL};
+    for (const char *const *h = bad_hosts; *h; h++) {
+        c = good_conn();
+        c->endpoint_hosts = strings(1, *h);
+        REFUSED(orgs_check_conn(c, pool, &err), *h);
+        ck_assert_ptr_nonnull(strstr(err.msg, "endpoint host"));
+    }
+    apr_array_header_t *many = apr_array_make(pool, 20, sizeof(const char *));
+    for (int i = 0; i <= ORGS_CONN_ENDPOINT_HOSTS_MAX; i++) {
+        APR_ARRAY_PUSH(many, const char *) = apr_psprintf(pool, "h%d.example", i);
+    }
+    c = good_conn();
+    c->endpoint_hosts = many;
+    ck_assert_int_eq(orgs_check_conn(c, pool, &err), APR_ENOSPC);
 }
 END_TEST
 

@@ -451,6 +451,13 @@ START_TEST(endpoints_on_issuer_origin)
                          iss(), iss(), iss()));
     ck_assert_int_eq(get(iss(), NULL, &err), APR_EACCES);
     ck_assert_ptr_nonnull(strstr(err.msg, "token_endpoint"));
+    /* the same cached document for a connection that allows that host, and
+     * again for one that does not: checked per use, not per document */
+    const char *const conn_allow[] = {"metadata.internal", NULL};
+    orgs_http_opts_t oc = {.conn_hosts = conn_allow};
+    ck_assert_int_ne(get(iss(), &oc, &err), APR_EACCES);
+    ck_assert_int_eq(get(iss(), NULL, &err), APR_EACCES);
+    ck_assert_ptr_nonnull(strstr(err.msg, "token_endpoint"));
 }
 END_TEST
 
@@ -866,6 +873,30 @@ START_TEST(id_token_cached_jwks_parsed_once)
 }
 END_TEST
 
+START_TEST(token_endpoint_other_host_refused_at_the_call)
+{
+    /* a provider whose token endpoint is on a host the caller's connection
+     * does not allow: the secret is not sent, whoever built the provider */
+    ts_json(&srv, "/token", 200, TOKEN_OK);
+    const char *idt = NULL;
+    orgs_err_t err = {""};
+    const char *const b_hosts[] = {"127.0.0.1", NULL};
+    orgs_oidc_provider_t *prov = token_provider();
+    prov->issuer = prov->config_issuer = "https://idp-a.example";
+    ck_assert_int_eq(orgs_oidc_token_exchange(prov, "c", "SECRET", NULL, "code", "v",
+                                              "https://a/cb", NULL, &idt, NULL, pool, &err),
+                     APR_EACCES);
+    ck_assert_ptr_nonnull(strstr(err.msg, "token_endpoint"));
+    ck_assert_ptr_null(strstr(err.msg, "SECRET"));
+    ck_assert_int_eq(ts_hits(&srv, "/token"), 0);
+    orgs_http_opts_t b = {.conn_hosts = b_hosts};
+    ck_assert_int_eq(orgs_oidc_token_exchange(prov, "c", "SECRET", NULL, "code", "v",
+                                              "https://a/cb", &b, &idt, NULL, pool, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(ts_hits(&srv, "/token"), 1);
+}
+END_TEST
+
 START_TEST(token_endpoint_internal_address)
 {
     ts_json(&srv, "/token", 200, TOKEN_OK);
@@ -877,8 +908,10 @@ START_TEST(token_endpoint_internal_address)
     orgs_http_opts_t guard = {.refuse_internal = 1};
     orgs_oidc_provider_t *prov = token_provider();
 
-    /* an issuer on a public address whose token endpoint resolves to
-     * loopback: refused at connect time, nothing sent */
+    /* an issuer on a public address whose token endpoint (allowed as an
+     * endpoint host) resolves to loopback: refused at connect time, nothing
+     * sent */
+    guard.allow_hosts = by_name;
     prov->issuer = prov->config_issuer = "https://93.184.216.34";
     ck_assert_int_eq(orgs_oidc_token_exchange(prov, "c", "SECRET", NULL, "code", "v",
                                               "https://a/cb", &guard, &idt, NULL, pool, &err),
@@ -963,6 +996,7 @@ static Suite *oidc_suite(void)
     tcase_add_test(tc, token_bad_answers);
     tcase_add_test(tc, token_bad_arguments);
     tcase_add_test(tc, token_endpoint_internal_address);
+    tcase_add_test(tc, token_endpoint_other_host_refused_at_the_call);
     tcase_add_test(tc, discovery_internal_issuer_refused);
     tcase_add_test(tc, id_token_ok);
     tcase_add_test(tc, id_token_rotated_key);

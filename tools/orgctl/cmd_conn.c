@@ -100,6 +100,28 @@ static int read_secret(cli_t *c, const char **out)
 
 /* ---- conn ------------------------------------------------------------- */
 
+/* --allow-endpoint-host HOST (repeatable): the hosts besides the issuer's
+ * origin where this connection's token endpoint and JWKS may be; given,
+ * they replace the connection's list. --clear-endpoint-hosts empties it.
+ * cn->endpoint_hosts stays NULL (unchanged) when neither is given. */
+static int endpoint_hosts(cli_t *c, orgs_conn_t *cn)
+{
+    apr_array_header_t *hosts = cli_opt_all(c, "allow-endpoint-host");
+    int clear = cli_opt(c, "clear-endpoint-hosts") != NULL;
+    if (clear && hosts && hosts->nelts > 0) {
+        return cli_usage_fail(c, "--allow-endpoint-host and --clear-endpoint-hosts exclude each "
+                                 "other (the hosts given replace the list)");
+    }
+    if (clear) {
+        cn->endpoint_hosts = apr_array_make(c->p, 1, sizeof(const char *));
+    } else if (hosts && hosts->nelts > 0 &&
+               orgs_check_endpoint_hosts_normalize(hosts, &cn->endpoint_hosts, c->p, &c->err) !=
+                   APR_SUCCESS) {
+        return cli_fail_parse(c);
+    }
+    return RC_OK;
+}
+
 static int conn_fields(cli_t *c, orgs_conn_t *cn)
 {
     int rc;
@@ -116,6 +138,9 @@ static int conn_fields(cli_t *c, orgs_conn_t *cn)
         (cn->issuer && orgs_check_issuer_url(cn->issuer, &c->err)) ||
         (cn->client_id && orgs_check_conn_client_id(cn->client_id, &c->err))) {
         return cli_fail_parse(c);
+    }
+    if ((rc = endpoint_hosts(c, cn)) != RC_OK) {
+        return rc;
     }
     return read_secret(c, &cn->client_secret);
 }
@@ -139,7 +164,7 @@ int cmd_conn_create(cli_t *c)
         return cli_usage_fail(c, "a client secret is required (--client-secret-file F or "
                                  "--client-secret-env VAR)");
     }
-    if ((rc = cli_idp_check_or_fail(c, cn.issuer)) != RC_OK) {
+    if ((rc = cli_idp_check_or_fail(c, cn.issuer, cn.endpoint_hosts)) != RC_OK) {
         return rc;
     }
     apr_status_t rv = orgs_store_conn_create(c->st, &cn, c->p, &c->err);
@@ -228,6 +253,9 @@ int cmd_conn_show(cli_t *c)
     out_kv(c->p, "client_secret", "(set)");
     out_kv(c->p, "scopes", cn->scopes);
     out_kv(c->p, "auth_method", cn->auth_method);
+    if (cn->endpoint_hosts && cn->endpoint_hosts->nelts > 0) {
+        out_kv_list(c->p, "endpoint_hosts", cn->endpoint_hosts);
+    }
     out_kv_list(c->p, "organizations", names);
     out_kv(c->p, "created", out_time(c->p, cn->created));
     out_kv(c->p, "updated", out_time(c->p, cn->updated));
@@ -244,7 +272,7 @@ int cmd_conn_update(cli_t *c)
         return rc;
     }
     if (!upd.display_name && !upd.issuer && !upd.client_id && !upd.scopes && !upd.auth_method &&
-        !upd.client_secret) {
+        !upd.client_secret && !upd.endpoint_hosts) {
         return cli_usage_fail(c, "nothing to update");
     }
     unsigned flags = (cli_opt(c, "migrate-users") ? ORGS_CONN_MIGRATE_USERS : 0) |
@@ -255,8 +283,16 @@ int cmd_conn_update(cli_t *c)
     if (flags && !upd.issuer) {
         return cli_usage_fail(c, "--migrate-users and --drop-users go with --issuer");
     }
-    if (upd.issuer && (rc = cli_idp_check_or_fail(c, upd.issuer)) != RC_OK) {
-        return rc;
+    if (upd.issuer && !cli_opt(c, "no-check")) {
+        /* checked with the hosts the connection will allow */
+        const apr_array_header_t *hosts = upd.endpoint_hosts;
+        orgs_conn_t *cur;
+        if (!hosts && orgs_store_conn_get(c->st, ref, &cur, c->p, &c->err) == APR_SUCCESS) {
+            hosts = cur->endpoint_hosts;
+        }
+        if ((rc = cli_idp_check_or_fail(c, upd.issuer, hosts)) != RC_OK) {
+            return rc;
+        }
     }
     apr_status_t rv = orgs_store_conn_update_flags(c->st, ref, &upd, flags, c->p, &c->err);
     return rv == APR_SUCCESS ? RC_OK

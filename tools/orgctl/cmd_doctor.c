@@ -118,7 +118,7 @@ static void conns_report(doctor_t *d)
         orgs_err_t err = {{0}};
         if (cli_opt(c, "no-network")) {
             say(d, 1, "connection %s (%s): not checked (--no-network)", cn->name, cn->issuer);
-        } else if (cli_idp_check(c, cn->issuer, &r, &err) != APR_SUCCESS) {
+        } else if (cli_idp_check(c, cn->issuer, cn->endpoint_hosts, &r, &err) != APR_SUCCESS) {
             say(d, 2, "connection %s (%s): %s", cn->name, cn->issuer, err.msg);
         } else {
             say(d, 0, "connection %s (%s): discovery and JWKS ok, %d signing key%s (%s)", cn->name,

@@ -12,13 +12,21 @@
 #include "oidc.h"
 #include "orgctl.h"
 
-apr_status_t cli_idp_check(cli_t *c, const char *issuer, cli_idp_report_t *r, orgs_err_t *err)
+apr_status_t cli_idp_check(cli_t *c, const char *issuer, const apr_array_header_t *hosts,
+                           cli_idp_report_t *r, orgs_err_t *err)
 {
     static int curl_ready;
     orgs_oidc_provider_t *prov;
     orgs_http_opts_t opts;
     memset(r, 0, sizeof(*r));
     memset(&opts, 0, sizeof(opts));
+    if (hosts && hosts->nelts > 0) {
+        const char **v = apr_pcalloc(c->p, sizeof(*v) * ((apr_size_t)hosts->nelts + 1));
+        for (int i = 0; i < hosts->nelts; i++) {
+            v[i] = APR_ARRAY_IDX(hosts, i, const char *);
+        }
+        opts.conn_hosts = v;
+    }
     if (!curl_ready) {
         apr_status_t rv = orgs_http_global_init(err);
         if (rv != APR_SUCCESS) {
@@ -70,14 +78,14 @@ void cli_idp_report_print(FILE *fp, const char *indent, const cli_idp_report_t *
             r->keys == 1 ? "" : "s", r->algs);
 }
 
-int cli_idp_check_or_fail(cli_t *c, const char *issuer)
+int cli_idp_check_or_fail(cli_t *c, const char *issuer, const apr_array_header_t *hosts)
 {
     cli_idp_report_t r;
     orgs_err_t err = {{0}};
     if (cli_opt(c, "no-check")) {
         return RC_OK;
     }
-    if (cli_idp_check(c, issuer, &r, &err) != APR_SUCCESS) {
+    if (cli_idp_check(c, issuer, hosts, &r, &err) != APR_SUCCESS) {
         return cli_fail(c, RC_ERROR, "issuer %s: %s (fix the issuer, or --no-check to skip)",
                         issuer, err.msg);
     }

@@ -24,7 +24,9 @@
 static int cmd_help(cli_t *c);
 
 #define SECRET_OPTS "client-secret-file=,client-secret-env="
-#define CONN_OPTS "issuer=,client-id=,display-name=,scopes=,auth-method=,no-check," SECRET_OPTS
+#define CONN_OPTS                                                                                  \
+    "issuer=,client-id=,display-name=,scopes=,auth-method=,no-check,allow-endpoint-host=*,"        \
+    "clear-endpoint-hosts," SECRET_OPTS
 
 static const command_t commands[] = {
     {"org", "create", "display-name=,meta=*,domain=*", 1, 1, STORE_WRITE, KEY_NONE, cmd_org_create,
@@ -45,14 +47,15 @@ static const command_t commands[] = {
     {"conn", "create", CONN_OPTS, 1, 1, STORE_WRITE, KEY_REQUIRED, cmd_conn_create,
      "NAME --issuer URL --client-id ID (--client-secret-file F | --client-secret-env VAR) "
      "[--display-name S] [--scopes \"openid email profile\"] "
-     "[--auth-method client_secret_basic|client_secret_post] [--no-check]"},
+     "[--auth-method client_secret_basic|client_secret_post] [--allow-endpoint-host HOST]... "
+     "[--no-check]"},
     {"conn", "list", "", 0, 0, STORE_READ, KEY_NONE, cmd_conn_list, ""},
     {"conn", "show", "", 1, 1, STORE_READ, KEY_NONE, cmd_conn_show, "CONN"},
     {"conn", "update", CONN_OPTS ",migrate-users,drop-users", 1, 1, STORE_WRITE, KEY_IF_SECRET,
      cmd_conn_update,
      "CONN [--issuer URL] [--client-id ID] [--client-secret-file F | --client-secret-env VAR] "
      "[--display-name S] [--scopes S] [--auth-method M] [--migrate-users | --drop-users] "
-     "[--no-check]"},
+     "[--allow-endpoint-host HOST... | --clear-endpoint-hosts] [--no-check]"},
     {"conn", "delete", "yes", 1, 1, STORE_WRITE, KEY_NONE, cmd_conn_delete, "CONN [--yes]"},
     {"user", "list", "email=", 0, 0, STORE_READ, KEY_NONE, cmd_user_list, "[--email E]"},
     {"user", "show", "", 1, 1, STORE_READ, KEY_NONE, cmd_user_show, "USER"},

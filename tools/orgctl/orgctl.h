@@ -168,12 +168,15 @@ typedef struct cli_idp_report_t {
     const char *algs;
 } cli_idp_report_t;
 
-/* Fetches issuer's discovery document and JWK set as httpd will (no cache);
- * err says what is wrong with them. */
-apr_status_t cli_idp_check(cli_t *c, const char *issuer, cli_idp_report_t *r, orgs_err_t *err);
+/* Fetches issuer's discovery document and JWK set as httpd will (no cache),
+ * with the connection's endpoint hosts (const char *, may be NULL) allowed
+ * besides the issuer's origin (httpd's OrgsBackchannelAllowHost is not
+ * known here); err says what is wrong with them. */
+apr_status_t cli_idp_check(cli_t *c, const char *issuer, const apr_array_header_t *hosts,
+                           cli_idp_report_t *r, orgs_err_t *err);
 void cli_idp_report_print(FILE *fp, const char *indent, const cli_idp_report_t *r);
 /* Unless --no-check: checks issuer and reports on stderr, or fails (RC_ERROR). */
-int cli_idp_check_or_fail(cli_t *c, const char *issuer);
+int cli_idp_check_or_fail(cli_t *c, const char *issuer, const apr_array_header_t *hosts);
 
 /* ---- confirm.c: questions before destructive commands ------------------ */
 

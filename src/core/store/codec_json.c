@@ -182,7 +182,15 @@ static const char *const conn_nums[] = {"created", "updated", NULL};
 json_t *st_conn_encode(const orgs_conn_t *c, const char *sealed)
 {
     const shape_t s = CONN_SHAPE(c, &sealed);
-    return jnew_shape(&s);
+    json_t *j = jnew_shape(&s);
+    /* appended: a record without the member (as written before it
+     * existed, or with no hosts) decodes with none */
+    if (j && c->endpoint_hosts && c->endpoint_hosts->nelts > 0 &&
+        json_object_set_new(j, "endpoint_hosts", st_jstr_array(c->endpoint_hosts)) != 0) {
+        json_decref(j);
+        j = NULL;
+    }
+    return j;
 }
 
 apr_status_t st_conn_decode(const json_t *j, orgs_conn_t **out, const char **sealed, apr_pool_t *p,
@@ -191,7 +199,8 @@ apr_status_t st_conn_decode(const json_t *j, orgs_conn_t **out, const char **sea
     orgs_conn_t *c = apr_pcalloc(p, sizeof(*c));
     const shape_t s = CONN_SHAPE(c, sealed);
     jget_shape(j, &s, p);
-    if (!c->id || !c->name) {
+    c->endpoint_hosts = st_jget_str_array(j, "endpoint_hosts", p);
+    if (!c->id || !c->name || !c->endpoint_hosts) {
         return orgs_err_set(err, APR_EINVAL, "malformed connection record");
     }
     *out = c;

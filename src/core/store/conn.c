@@ -100,10 +100,10 @@ apr_status_t st_conn_find(orgs_store_t *st, MDB_txn *txn, const char *ref, orgs_
 }
 
 apr_status_t st_conn_insert(orgs_store_t *st, MDB_txn *txn, orgs_conn_t *c, const char *sealed,
-                            orgs_err_t *err)
+                            apr_pool_t *p, orgs_err_t *err)
 {
     kbuf_t k;
-    apr_status_t rv = orgs_check_conn(c, err);
+    apr_status_t rv = orgs_check_conn(c, p, err);
     if (rv == APR_SUCCESS) {
         rv = conn_write(st, txn, c, sealed, MDB_NOOVERWRITE, err);
     }
@@ -120,7 +120,7 @@ apr_status_t st_conn_insert(orgs_store_t *st, MDB_txn *txn, orgs_conn_t *c, cons
 static apr_status_t conn_create(orgs_store_t *st, MDB_txn *txn, orgs_conn_t *c, const char *sealed,
                                 apr_pool_t *p, orgs_err_t *err)
 {
-    apr_status_t rv = st_conn_insert(st, txn, c, sealed, err);
+    apr_status_t rv = st_conn_insert(st, txn, c, sealed, p, err);
     if (rv == APR_SUCCESS) {
         orgs_conn_t shown = *c;
         shown.client_secret = NULL; /* never in a record */
@@ -140,7 +140,7 @@ apr_status_t orgs_store_conn_create(orgs_store_t *st, orgs_conn_t *conn, apr_poo
     c.id = id;
     c.created = c.updated = apr_time_now();
     if (rv == APR_SUCCESS) {
-        rv = orgs_check_conn(&c, err);
+        rv = orgs_check_conn(&c, p, err);
     }
     if (rv == APR_SUCCESS) {
         rv = conn_seal(st, &c, &sealed, p, err);
@@ -267,9 +267,10 @@ static apr_status_t conn_update(orgs_store_t *st, MDB_txn *txn, const char *ref,
     c->client_id = upd->client_id ? upd->client_id : c->client_id;
     c->scopes = upd->scopes ? upd->scopes : c->scopes;
     c->auth_method = upd->auth_method ? upd->auth_method : c->auth_method;
+    c->endpoint_hosts = upd->endpoint_hosts ? upd->endpoint_hosts : c->endpoint_hosts;
     c->client_secret = upd->client_secret;
     c->updated = apr_time_now();
-    rv = orgs_check_conn(c, err);
+    rv = orgs_check_conn(c, p, err);
     if (rv == APR_SUCCESS && upd->client_secret) {
         rv = conn_seal(st, c, &sealed, p, err);
     }

@@ -200,7 +200,7 @@ static apr_status_t import_conn(orgs_store_t *st, MDB_txn *txn, orgs_conn_t *c, 
         rv = st_conn_unseal(st, c, sealed, p, err);
         c->client_secret = NULL;
     }
-    return rv == APR_SUCCESS ? st_conn_insert(st, txn, c, sealed, err) : rv;
+    return rv == APR_SUCCESS ? st_conn_insert(st, txn, c, sealed, p, err) : rv;
 }
 
 /* A line in the shape of format version 1's export. */

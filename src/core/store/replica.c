@@ -78,7 +78,7 @@ static apr_status_t put_conn(orgs_store_t *st, MDB_txn *txn, const json_t *j, ap
     apr_status_t rv = orgs_json_conn_from(j, env, &c, p, err);
     if (rv == APR_SUCCESS &&
         (rv = st_conn_load(st, txn, c->id, &old, NULL, p, err)) == APR_NOTFOUND) {
-        return st_conn_insert(st, txn, c, sealed, err);
+        return st_conn_insert(st, txn, c, sealed, p, err);
     }
     return rv == APR_SUCCESS ? st_conn_rewrite(st, txn, old, c, sealed, p, err) : rv;
 }

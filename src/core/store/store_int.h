@@ -378,7 +378,7 @@ apr_status_t st_conn_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_c
 apr_status_t st_conn_find(orgs_store_t *st, MDB_txn *txn, const char *ref, orgs_conn_t **out,
                           const char **sealed, apr_pool_t *p, orgs_err_t *err);
 apr_status_t st_conn_insert(orgs_store_t *st, MDB_txn *txn, orgs_conn_t *c, const char *sealed,
-                            orgs_err_t *err);
+                            apr_pool_t *p, orgs_err_t *err);
 
 /* user.c */
 kbuf_t *st_kb_conn_email(kbuf_t *k, const char *conn_id, const char *email);

@@ -96,7 +96,7 @@ export class Rogue {
     return (await request('GET', `${this.issuer}/_mode`)).json;
   }
 
-  // { authorize: {...}, token: { auth_method, params } }
+  // { authorize: {...}, token: { auth_method, params }, userAgents: [...] }
   async last() {
     return (await request('GET', `${this.issuer}/_last`)).json;
   }
