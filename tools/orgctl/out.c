@@ -106,8 +106,9 @@ int cli_fail_rv(cli_t *c, apr_status_t rv, const char *what)
     if (rv == ORGS_ESTOREFULL) {
         return cli_fail(
             c, RC_STORE,
-            "%s%sthe store is full: rerun with a bigger --max-size (now %" APR_UINT64_T_FMT
-            " bytes) and raise OrgsStoreMaxSize in httpd.conf to the same size",
+            "%s%sthe store is full (map %" APR_UINT64_T_FMT
+            " bytes): raise OrgsStoreMaxSize and reload httpd (apachectl graceful), then rerun; "
+            "with httpd stopped, rerun with a bigger --max-size",
             what ? what : "", what ? ": " : "", c->map_size);
     }
     return cli_fail(c, rc_for(rv), "%s%s%s", what ? what : "", what ? ": " : "", reason);
