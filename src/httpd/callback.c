@@ -417,6 +417,10 @@ static int commit_and_answer(orgs_route_t *c, callback_t *cb)
         c->st, apr_pstrcat(r->pool, cb->in.invite ? "invitation:" : "login:", cb->conn->name, NULL),
         r->useragent_ip);
     rv = orgs_store_signin_commit(c->st, &cb->in, &cb->user, &admitted, r->pool, &err);
+    if (rv == ORGS_ESTOREFULL && orgs_sweep_when_full(r, c->st, cb->in.now)) {
+        /* expired sessions made room; the refused commit wrote nothing */
+        rv = orgs_store_signin_commit(c->st, &cb->in, &cb->user, &admitted, r->pool, &err);
+    }
     orgs_store_actor_clear(c->st);
 
     if (rv == APR_NOTFOUND) { /* a concurrent callback consumed the state first */

@@ -13,6 +13,7 @@
 #include "parse.h"
 #include "url.h"
 #include "endpoints.h"
+#include "sweep.h"
 #include "admit.h"
 #include "crosssite.h"
 #include "render.h"
@@ -222,6 +223,9 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
     pl.created = apr_time_now();
     pl.invite = invite; /* the invitation followed: its ticket's hash */
     rv = admit_pending(c, &pl, &err);
+    if (rv == ORGS_ESTOREFULL && orgs_sweep_when_full(r, c->st, pl.created)) {
+        rv = admit_pending(c, &pl, &err); /* expired sessions made room */
+    }
     if (rv != APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00205) "cannot record the pending login: %s",
                         err.msg);

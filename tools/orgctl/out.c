@@ -103,6 +103,10 @@ int cli_fail_rv(cli_t *c, apr_status_t rv, const char *what)
     } else if (rv == APR_EEXIST && !c->err.msg[0]) {
         reason = "already exists";
     }
+    if (rv == ORGS_ESTOREFULL && strstr(c->err.msg, "the disk holding the store is full")) {
+        return cli_fail(c, RC_STORE, "%s%s%s: free space on it, then rerun", what ? what : "",
+                        what ? ": " : "", c->err.msg);
+    }
     if (rv == ORGS_ESTOREFULL) {
         return cli_fail(
             c, RC_STORE,
