@@ -133,7 +133,7 @@ static apr_status_t check_store_key(orgs_store_t *st, server_rec *s, const char 
  * be opened (permissions, newer format, corrupt) stops the start with a
  * clear message instead of failing in every child. Nothing stays open
  * across fork. */
-static int probe_stores(apr_pool_t *ptemp, server_rec *s)
+static int probe_stores(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
     for (server_rec *vs = s; vs; vs = vs->next) {
         orgs_srv_cfg_t *sc = orgs_srv_cfg(vs);
@@ -187,6 +187,16 @@ static int probe_stores(apr_pool_t *ptemp, server_rec *s)
         if (rv != APR_SUCCESS) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
+        /* what the children map, for orgctl --max-size to check against,
+         * held until the next restart records it again */
+        if (orgs_store_maplimit_hold(sc->store_dir, sc->store_max_size, pconf, &err) !=
+            APR_SUCCESS) {
+            orgs_log_error(vs, APLOG_WARNING, 0,
+                           ORGSLOGNO(00603) "OrgsStore %s: cannot record the map size the "
+                                            "children accept, so orgctl --max-size cannot "
+                                            "check it against OrgsStoreMaxSize: %s",
+                           sc->store_dir, err.msg);
+        }
         orgs_log_error(vs, APLOG_DEBUG, 0, ORGSLOGNO(00012) "OrgsStore %s: usable", sc->store_dir);
     }
     return OK;
@@ -200,7 +210,7 @@ static int orgs_hook_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t
     }
     orgs_status_post_config(pconf, s);
     orgs_shared_post_config(s);
-    int rc = probe_stores(ptemp, s);
+    int rc = probe_stores(pconf, ptemp, s);
     /* a PostgreSQL store: one replicator per node keeps the replica */
     return rc == OK ? orgs_replica_start(pconf, s) : rc;
 }

@@ -372,7 +372,9 @@ static apr_status_t jwks_fetch(orgs_store_t *st, orgs_oidc_provider_t *prov, apr
     if (st) {
         rv = orgs_store_cache_put(st, apr_pstrcat(p, KEY_JWKS, prov->config_issuer, NULL), wj, now,
                                   p, err);
-        if (rv != APR_SUCCESS) {
+        /* a full store: used uncached, so the sign-in meets the store's own
+         * answer (503, or room made by the expired-session sweep) */
+        if (rv != APR_SUCCESS && rv != ORGS_ESTOREFULL) {
             goto leave;
         }
     }
@@ -452,7 +454,8 @@ static apr_status_t discovery_fetch(orgs_store_t *st, const char *url, const cha
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    if (st && (rv = orgs_store_cache_put(st, key, resp->body, now, p, err)) != APR_SUCCESS) {
+    if (st && (rv = orgs_store_cache_put(st, key, resp->body, now, p, err)) != APR_SUCCESS &&
+        rv != ORGS_ESTOREFULL) { /* a full store: used uncached, as the JWKS */
         return rv;
     }
     *prov = fresh_prov;

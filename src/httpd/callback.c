@@ -433,9 +433,15 @@ static int commit_and_answer(orgs_route_t *c, callback_t *cb)
         c->st, apr_pstrcat(r->pool, cb->in.invite ? "invitation:" : "login:", cb->conn->name, NULL),
         r->useragent_ip);
     /* a node of a PostgreSQL store writes through the database */
-    rv = orgs_pgwrite_on(r)
-             ? orgs_pgwrite_signin(r, c->st, &cb->in, &cb->user, &admitted, &err)
-             : orgs_store_signin_commit(c->st, &cb->in, &cb->user, &admitted, r->pool, &err);
+    if (orgs_pgwrite_on(r)) {
+        rv = orgs_pgwrite_signin(r, c->st, &cb->in, &cb->user, &admitted, &err);
+    } else {
+        rv = orgs_store_signin_commit(c->st, &cb->in, &cb->user, &admitted, r->pool, &err);
+        if (rv == ORGS_ESTOREFULL && orgs_sweep_when_full(r, c->st, cb->in.now)) {
+            /* expired sessions made room; the refused commit wrote nothing */
+            rv = orgs_store_signin_commit(c->st, &cb->in, &cb->user, &admitted, r->pool, &err);
+        }
+    }
     orgs_store_actor_clear(c->st);
     if (rv == ORGS_PGWRITE_DOWN || rv == ORGS_PGWRITE_REFUSED) {
         discard_pending(c, cb); /* logged; nothing was written */

@@ -13,6 +13,7 @@
 #include "parse.h"
 #include "url.h"
 #include "endpoints.h"
+#include "sweep.h"
 #include "admit.h"
 #include "crosssite.h"
 #include "render.h"
@@ -228,8 +229,14 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
     pl.created = apr_time_now();
     pl.invite = invite; /* the invitation followed: its ticket's hash */
     /* several nodes: in the browser's cookie, so any node takes the callback */
-    rv = orgs_pending_cookie_on(r) ? orgs_pending_cookie_put(r, &pl, &err)
-                                   : admit_pending(c, &pl, &err);
+    if (orgs_pending_cookie_on(r)) {
+        rv = orgs_pending_cookie_put(r, &pl, &err);
+    } else {
+        rv = admit_pending(c, &pl, &err);
+        if (rv == ORGS_ESTOREFULL && orgs_sweep_when_full(r, c->st, pl.created)) {
+            rv = admit_pending(c, &pl, &err); /* expired sessions made room */
+        }
+    }
     if (rv != APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00205) "cannot record the pending login: %s",
                         err.msg);

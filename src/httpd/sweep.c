@@ -2,6 +2,8 @@
  * every PURGE_INTERVAL across all children, so the store does not keep
  * sessions nobody can use any more; and, hourly, the purge of unused users,
  * of old audit records and of expired invitations. */
+#include <stdatomic.h>
+
 #include "private.h"
 #include "sweep.h"
 
@@ -167,4 +169,45 @@ void orgs_sweep_sessions(request_rec *r, orgs_store_t *st, apr_time_t now)
     orgs_log_rerror(r, APLOG_DEBUG, 0,
                     ORGSLOGNO(00237) "removed %" APR_SIZE_T_FMT " expired sessions%s", removed,
                     more ? " (more at the next sign-in)" : "");
+}
+
+/* When the store is full: at most once a second per child, so sign-ins
+ * refused in a burst do not all sweep. */
+static _Atomic(apr_int64_t) full_sweep_at;
+
+int orgs_sweep_when_full(request_rec *r, orgs_store_t *st, apr_time_t now)
+{
+    const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
+    const char *last = NULL, *next = NULL;
+    apr_time_t at = 0;
+    apr_int64_t prev = atomic_load(&full_sweep_at);
+    apr_size_t removed = 0;
+    int more = 0;
+    orgs_err_t err = {{0}};
+
+    if (now - prev < PURGE_STEP_INTERVAL ||
+        !atomic_compare_exchange_strong(&full_sweep_at, &prev, (apr_int64_t)now)) {
+        return 0;
+    }
+    /* on from where the regular sweep stopped, if it did */
+    if (orgs_store_cache_get(st, PURGE_KEY, &last, &at, r->pool, &err) != APR_SUCCESS ||
+        (last && !*last)) {
+        last = NULL;
+    }
+    apr_status_t rv = orgs_store_session_purge_some(st, now, sc->session_idle, PURGE_BATCHES, last,
+                                                    &next, &removed, &more, r->pool, &err);
+    if (rv != APR_SUCCESS) {
+        orgs_log_rerror(r, APLOG_WARNING, rv,
+                        ORGSLOGNO(00605) "the store is full and expired sessions could "
+                                         "not be removed: %s",
+                        err.msg);
+        return 0;
+    }
+    /* may fail on the full store: the next sweep starts over */
+    orgs_store_cache_put(st, PURGE_KEY, more && next ? next : "", now, r->pool, &err);
+    orgs_log_rerror(r, removed ? APLOG_NOTICE : APLOG_DEBUG, 0,
+                    ORGSLOGNO(00604) "the store is full: removed %" APR_SIZE_T_FMT
+                                     " expired sessions at once to make room%s",
+                    removed, removed ? ", trying again" : "");
+    return removed > 0;
 }

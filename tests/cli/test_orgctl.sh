@@ -738,6 +738,26 @@ expect 0 -s "$ms" import "$tmp/big.jsonl"
 expect 5 -s "$ms" --max-size 1M org create m3
 assert_match 'cannot shrink' "$(cat "$err")" "--max-size below the data is refused"
 
+# Running httpd records what its children map (OrgsStoreMaxSize) in
+# httpd-map-size and holds it locked: --max-size beyond it is refused while
+# the record is held, ignored once nobody holds it (httpd stopped).
+printf '%020d %010d\n' 16777216 4242 >"$ms/httpd-map-size"
+expect 0 -s "$ms" --max-size 32M org create grown-while-stopped
+exec 9<"$ms/httpd-map-size" # held as httpd holds it: a shared lock
+flock -s 9
+expect 5 -s "$ms" --max-size 64M org create too-big
+assert_match 'raise OrgsStoreMaxSize to at least 64M and reload httpd \(apachectl graceful\), then rerun' \
+    "$(cat "$err")" "--max-size beyond running httpd's map says what to do"
+assert_match 'pid 4242.*OrgsStoreMaxSize 16M' "$(cat "$err")" "the refusal names httpd's size"
+expect 3 -s "$ms" org show too-big
+expect 0 -s "$ms" --max-size 16M org create within-httpd
+expect 0 -s "$ms" --max-size 64M --force org create forced
+expect 0 -s "$ms" --max-size 64M org list # reads record nothing
+expect 2 -s "$ms" --force org list
+assert_match 'only with --max-size' "$(cat "$err")" "--force alone is a usage error"
+exec 9<&- # httpd stopped
+expect 0 -s "$ms" --max-size 64M org create after-httpd-stopped
+
 # ---- damaged and foreign files ------------------------------------------------
 
 tr_dir=$tmp/truncated

@@ -128,6 +128,10 @@ static int take_global(cli_t *c, int argc, const char *const *argv, int *i)
         c->version = 1;
         return 1;
     }
+    if (strcmp(a, "--force") == 0) {
+        c->force = 1;
+        return 1;
+    }
     if (strcmp(a, "-s") == 0 || (nlen == 7 && strncmp(a, "--store", 7) == 0)) {
         slot = &c->store_dir;
     } else if (nlen == 10 && strncmp(a, "--key-file", 10) == 0) {

@@ -106,7 +106,7 @@ static const command_t commands[] = {
 static void print_usage(FILE *fp, const char *group)
 {
     if (!group) {
-        fputs("usage: orgctl [-s STOREDIR] [--key-file FILE] [--max-size SIZE] [--json] "
+        fputs("usage: orgctl [-s STOREDIR] [--key-file FILE] [--max-size SIZE [--force]] [--json] "
               "COMMAND ...\n\n"
               "Administers the mod_auth_orgs store, safely while httpd runs.\n\n"
               "options (before or after the command):\n"
@@ -114,7 +114,9 @@ static void print_usage(FILE *fp, const char *group)
               "  --key-file FILE    crypto key, as OrgsCryptoKey file: (default: "
               "$ORGS_KEY_FILE)\n"
               "  --max-size SIZE    LMDB map size, as OrgsStoreMaxSize (default: the size\n"
-              "                     the store records, 1G for a new one)\n"
+              "                     the store records, 1G for a new one); not more than\n"
+              "                     running httpd's OrgsStoreMaxSize\n"
+              "  --force            with --max-size: httpd is known not to run\n"
               "  --json             JSON output for reads\n"
               "  -h, --help         this help;  --version  the version\n\n"
               "commands (ORG and CONN: name or id, USER: user id):\n",
@@ -216,6 +218,47 @@ static void set_actor(cli_t *c)
            : "shell");
 }
 
+/* A size as OrgsStoreMaxSize would be written: 8M, 4G, or bytes. */
+static const char *size_text(cli_t *c, apr_uint64_t n)
+{
+    static const char units[] = "GMK";
+    for (int i = 0; i < 3; i++) {
+        apr_uint64_t u = (apr_uint64_t)1 << (10 * (3 - i));
+        if (n >= u && n % u == 0) {
+            return apr_psprintf(c->p, "%" APR_UINT64_T_FMT "%c", n / u, units[i]);
+        }
+    }
+    return apr_psprintf(c->p, "%" APR_UINT64_T_FMT, n);
+}
+
+/* --max-size must not exceed what running httpd maps: its children would
+ * follow a grown file, but its next start maps OrgsStoreMaxSize, and a
+ * store holding more is full for sign-ins (ORGS00602). The size comes
+ * from the record running httpd holds in the store directory; a record
+ * nobody holds (httpd stopped) does not count. */
+static int check_httpd_map(cli_t *c)
+{
+    apr_uint64_t max = 0;
+    long pid = 0;
+    if (c->force) {
+        return RC_OK;
+    }
+    if (orgs_store_maplimit_get(c->store_dir, &max, &pid, c->p, &c->err) != APR_SUCCESS) {
+        return cli_fail(c, RC_STORE,
+                        "cannot tell the map size running httpd accepts (%s); give --force "
+                        "if httpd is not running",
+                        c->err.msg);
+    }
+    if (max == 0 || c->map_size <= max) {
+        return RC_OK;
+    }
+    return cli_fail(c, RC_STORE,
+                    "--max-size %s is more than running httpd (pid %ld) maps, OrgsStoreMaxSize "
+                    "%s: raise OrgsStoreMaxSize to at least %s and reload httpd (apachectl "
+                    "graceful), then rerun",
+                    c->max_size, pid, size_text(c, max), c->max_size);
+}
+
 static int open_store(cli_t *c, int write)
 {
     apr_finfo_t fi;
@@ -243,6 +286,10 @@ static int open_store(cli_t *c, int write)
         fi.filetype != APR_DIR) {
         return cli_fail(c, RC_STORE, "store directory '%s' does not exist%s", c->store_dir,
                         write ? " (create it first, owned by the user httpd runs as)" : "");
+    }
+    int rc = c->max_size && write ? check_httpd_map(c) : RC_OK;
+    if (rc != RC_OK) {
+        return rc;
     }
     /* Reads never create a store: an empty answer from a mistyped path
      * would look like an empty store. */
@@ -294,6 +341,9 @@ static int run(cli_t *c, int argc, const char *const *argv)
     if (c->version) {
         printf("orgctl (mod_auth_orgs) %s\n", PACKAGE_VERSION);
         return RC_OK;
+    }
+    if (c->force && !c->max_size) {
+        return cli_usage_fail(c, "--force applies only with --max-size");
     }
     if (!c->cmd || c->help) {
         if (c->cmd && c->cmd->fn != cmd_help) {

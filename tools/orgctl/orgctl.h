@@ -70,6 +70,7 @@ struct cli_t {
     const char *store_dir;
     const char *key_file;
     const char *max_size;
+    int force; /* --force: --max-size beyond what running httpd maps */
     int json;
     int help;
     int version;

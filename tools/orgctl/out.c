@@ -103,11 +103,16 @@ int cli_fail_rv(cli_t *c, apr_status_t rv, const char *what)
     } else if (rv == APR_EEXIST && !c->err.msg[0]) {
         reason = "already exists";
     }
+    if (rv == ORGS_ESTOREFULL && strstr(c->err.msg, "the disk holding the store is full")) {
+        return cli_fail(c, RC_STORE, "%s%s%s: free space on it, then rerun", what ? what : "",
+                        what ? ": " : "", c->err.msg);
+    }
     if (rv == ORGS_ESTOREFULL) {
         return cli_fail(
             c, RC_STORE,
-            "%s%sthe store is full: rerun with a bigger --max-size (now %" APR_UINT64_T_FMT
-            " bytes) and raise OrgsStoreMaxSize in httpd.conf to the same size",
+            "%s%sthe store is full (map %" APR_UINT64_T_FMT
+            " bytes): raise OrgsStoreMaxSize and reload httpd (apachectl graceful), then rerun; "
+            "with httpd stopped, rerun with a bigger --max-size",
             what ? what : "", what ? ": " : "", c->map_size);
     }
     return cli_fail(c, rc_for(rv), "%s%s%s", what ? what : "", what ? ": " : "", reason);

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#ifdef __linux__
+#include <sys/statfs.h> /* not statvfs.h: its ST_WRITE is the store's macro */
+#endif
 
 #include "store_int.h"
 
@@ -86,6 +89,22 @@ apr_status_t st_txn_begin(orgs_store_t *st, unsigned flags, MDB_txn **txn, orgs_
     return APR_SUCCESS;
 }
 
+/* LMDB reports a write cut short as EIO, and on a full file system a
+ * write is cut short rather than refused: EIO while the disk holding the
+ * store has (almost) no room left is a full disk. */
+static int disk_full(MDB_env *env)
+{
+#ifdef __linux__
+    const char *path = NULL;
+    struct statfs fs;
+    return mdb_env_get_path(env, &path) == MDB_SUCCESS && path && statfs(path, &fs) == 0 &&
+           (apr_uint64_t)fs.f_bavail * (apr_uint64_t)fs.f_bsize < ((apr_uint64_t)1 << 20);
+#else
+    (void)env;
+    return 0;
+#endif
+}
+
 /* Commits when rv is APR_SUCCESS, aborts otherwise; returns the final status. */
 apr_status_t st_txn_end(MDB_txn *txn, apr_status_t rv, orgs_err_t *err)
 {
@@ -93,7 +112,11 @@ apr_status_t st_txn_end(MDB_txn *txn, apr_status_t rv, orgs_err_t *err)
         mdb_txn_abort(txn);
         return rv;
     }
+    MDB_env *env = mdb_txn_env(txn);
     int rc = mdb_txn_commit(txn);
+    if (rc == EIO && disk_full(env)) {
+        rc = ENOSPC;
+    }
     return rc == MDB_SUCCESS ? APR_SUCCESS : st_mdb_fail(rc, err, "commit");
 }
 

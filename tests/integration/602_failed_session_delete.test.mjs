@@ -1,0 +1,201 @@
+// Layer 602: a sign-out whose delete really fails, and the session refused
+// anyway by every child. The failure is a real one: a store filled to its
+// soft limit while a stuck reader (an `orgctl export` into a pipe nobody
+// reads) pins an old snapshot, so every write transaction needs new pages
+// and the reserve kept for deletes runs out: the map is full even for
+// deletes. The sign-out then logs ORGS00244, and the note in memory the
+// children share makes every child refuse the session (ORGS00101), those
+// that did not serve the sign-out and those started by a graceful restart
+// after it.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { join } from 'node:path';
+
+import { ORGCTL } from './lib/paths.mjs';
+import { sleep } from './lib/proc.mjs';
+import { Rogue, startAcmeServer } from './lib/rogue.mjs';
+
+const CLIENT_ID = 'mod-auth-orgs-rogue';
+const CLIENT_SECRET = `rogue-${crypto.randomBytes(18).toString('hex')}`;
+const HTML = { accept: 'text/html', connection: 'close' };
+const BIG = 'v'.repeat(240);
+const B62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+let op;
+
+before(async () => {
+  op = await Rogue.start({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
+  await op.mode('good', { fromLoginHint: true });
+});
+
+after(async () => {
+  await op?.stop();
+});
+
+function orgLine(name) {
+  let id = 'org_';
+  for (const b of crypto.randomBytes(16)) id += B62[b % 62];
+  const metadata = {};
+  for (let k = 0; k < 25; k++) metadata[`k${k}`] = BIG;
+  const now = new Date().toISOString();
+  return JSON.stringify({ type: 'org', id, name, display_name: name, metadata, domains: [],
+    created_at: now, updated_at: now });
+}
+
+// Imports batches of large orgs until the store refuses them: the store
+// ends at its soft limit. The names made.
+async function fill(h) {
+  const names = [];
+  for (const size of [50, 10, 1]) {
+    for (;;) {
+      const batch = [];
+      for (let i = 0; i < size; i++) batch.push(`fill-${names.length + i}`);
+      const file = h.file(`conf/fill-${names.length}.jsonl`, `${batch.map(orgLine).join('\n')}\n`, 0o600);
+      const r = await h.orgctl('import', file);
+      if (r.code !== 0) {
+        assert.equal(r.code, 5, r.stderr);
+        assert.match(r.stderr, /full/);
+        break;
+      }
+      names.push(...batch);
+    }
+  }
+  return names;
+}
+
+async function login(h, email) {
+  const c = h.client({ headers: HTML });
+  const start = await c.get(`/orgs/login?organization=acme&login_hint=${encodeURIComponent(email)}&return_to=%2Fapp%2F`);
+  assert.equal(start.status, 302, start.body);
+  const auth = await fetch(start.location, { redirect: 'manual' });
+  const cb = await c.get(auth.headers.get('location'));
+  assert.equal(cb.status, 302, `${email}: ${cb.status} ${cb.body.slice(0, 200)}`);
+  assert.equal((await c.get('/app/')).status, 200);
+  return c;
+}
+
+// The access log written with the serving child's pid: [{ pid, status, path }].
+function served(h) {
+  let text = '';
+  try {
+    text = fs.readFileSync(join(h.logs, 'pid_log'), 'utf8');
+  } catch {
+    return [];
+  }
+  return text.trim().split('\n').filter(Boolean).map((l) => {
+    const [pid, status, path] = l.split(' ');
+    return { pid: Number(pid), status: Number(status), path };
+  });
+}
+
+// n concurrent requests for /app/ with the cookies of a signed-in browser,
+// kept before its sign-out (a copied cookie): the answers.
+async function replay(h, cookies, n) {
+  const reqs = [];
+  for (let i = 0; i < n; i++) {
+    const c = h.client({ headers: HTML });
+    c.jar.cookies = cookies.map((k) => ({ ...k }));
+    reqs.push(c.get('/app/'));
+  }
+  return Promise.all(reqs);
+}
+
+test('a sign-out whose delete fails (map full even for deletes): every child refuses the session', async () => {
+  const h = await startAcmeServer(op, { name: 'delfail', clientId: CLIENT_ID, clientSecret: CLIENT_SECRET,
+    serverOrgs: 'OrgsStoreMaxSize 8M\nCustomLog {{LOGS}}/pid_log "%P %>s %U"' });
+  let stuck;
+  try {
+    const staying = await login(h, 'staying@delfail.example');
+    const browsers = [];
+    for (let i = 0; i < 16; i++) browsers.push(await login(h, `b${i}@delfail.example`));
+    // the sessions are valid in every child that answers
+    for (const res of await replay(h, browsers[0].jar.cookies, 16)) assert.equal(res.status, 200);
+
+    const names = await fill(h);
+    assert.ok(names.length > 100, `only ${names.length} orgs fit`);
+
+    // a reader stuck inside its transaction: an export into a pipe that
+    // nobody reads
+    stuck = spawn('sh', ['-c', `"$0" -s "$1" --key-file "$2" export | sleep 600`, ORGCTL, h.storeDir, h.keyFile],
+      { detached: true, stdio: 'ignore' });
+    await sleep(1500);
+
+    // deletes eat the reserve: each needs new pages the stuck reader's
+    // snapshot keeps from being reused, until the map is full for them too
+    let deleted = 0;
+    let refusal = null;
+    for (const name of names) {
+      const r = await h.orgctl('org', 'delete', name, '--yes');
+      if (r.code !== 0) {
+        refusal = r;
+        break;
+      }
+      deleted++;
+    }
+    assert.ok(refusal, `all ${deleted} deletes went through: the reader did not pin the map`);
+    assert.equal(refusal.code, 5, refusal.stderr);
+    assert.match(refusal.stderr, /full/);
+
+    // sign-outs, until one's delete fails: logged, the cookie goes anyway
+    let sid = null;
+    let log = '';
+    let signedOut = 0;
+    for (const b of browsers) {
+      const cookies = b.jar.cookies.map((k) => ({ ...k }));
+      const mark = h.logMark();
+      const out = await b.get('/orgs/logout?organization=acme');
+      assert.equal(out.status, 302);
+      log = h.errorLog(mark);
+      if (/ORGS00244/.test(log)) {
+        sid = cookies;
+        break;
+      }
+      signedOut++;
+    }
+    assert.ok(sid, `all ${signedOut} sign-outs deleted their session`);
+    assert.match(log, /ORGS00244: cannot end the session of org acme: .*full/);
+    const signOut = served(h).filter((s) => s.path === '/orgs/logout').at(-1);
+
+    // the session is still in the store, refused by every child all the same
+    let mark = h.logMark();
+    const before = served(h).length;
+    for (const res of await replay(h, sid, 24)) {
+      assert.equal(res.status, 302, res.body.slice(0, 200));
+      assert.match(res.location, /\/orgs\/login\?/);
+    }
+    const replays = served(h).slice(before);
+    assert.equal(replays.length, 24);
+    assert.ok(replays.every((s) => s.status === 302), JSON.stringify(replays));
+    assert.match(h.errorLog(mark), /ORGS00101: session for org acme no longer valid/);
+    const pidsBefore = new Set(replays.map((s) => s.pid));
+
+    // children started after the sign-out (a graceful restart) refuse it too
+    mark = h.logMark();
+    await h.graceful({ waitMs: 0 });
+    await h.waitForLog(/AH00489/, { from: mark, timeoutMs: 15000 });
+    await sleep(500);
+    const fromNew = served(h).length;
+    for (const res of await replay(h, sid, 16)) assert.equal(res.status, 302);
+    const fresh = served(h).slice(fromNew);
+    const pids = new Set(fresh.map((s) => s.pid));
+    assert.ok(fresh.every((s) => s.pid !== signOut.pid && s.status === 302), JSON.stringify(fresh));
+    console.log(`# ${deleted} org deletes and ${signedOut} sign-outs before the map was full; ` +
+      `the failed sign-out in child ${signOut.pid}, ` +
+      `refused by children ${[...pidsBefore].join(',')} then, after a graceful restart, by ${[...pids].join(',')}`);
+    // the other session was never signed out
+    assert.equal((await staying.get('/app/')).status, 200);
+    assert.doesNotMatch(h.errorLog(), /\[(emerg|alert|crit)\]|AH00052/);
+  } finally {
+    if (stuck?.pid) {
+      try {
+        process.kill(-stuck.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+    await h.close();
+  }
+});
