@@ -215,6 +215,18 @@ static int orgs_hook_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t
     return rc == OK ? orgs_replica_start(pconf, s) : rc;
 }
 
+/* Slots of the per-child session view cache: a few per thread (the
+ * sessions a child serves again soon), at most 256; each holds one view
+ * (an 8 KiB pool), so a prefork child keeps 16 and an event child 256. */
+static apr_size_t view_cache_slots(void)
+{
+    int threads = 1;
+    if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS || threads < 1) {
+        threads = 1;
+    }
+    return threads >= 16 ? 256 : (apr_size_t)threads * 16;
+}
+
 /* The LMDB environment is opened here, in each child, after httpd dropped
  * privileges: never inherited across fork. Servers naming the same
  * directory share one handle (LMDB allows one per process). On failure the
@@ -259,6 +271,13 @@ static void orgs_hook_child_init(apr_pool_t *pchild, server_rec *s)
             continue;
         }
         orgs_shared_child_init(sc->store);
+        /* the per-child cache of prepared session views */
+        if (orgs_store_view_cache_enable(sc->store, view_cache_slots(), &err) != APR_SUCCESS) {
+            orgs_log_error(vs, APLOG_WARNING, 0,
+                           ORGSLOGNO(00108) "OrgsStore %s: no session view cache in this child: "
+                                            "%s",
+                           sc->store_dir, err.msg);
+        }
         /* OrgsAuditMaxPerOrg (0: no limit) */
         orgs_store_audit_set_max_per_org(sc->store,
                                          sc->audit_per_org ? sc->audit_per_org : (apr_size_t)-1);

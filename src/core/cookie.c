@@ -58,6 +58,92 @@ apr_status_t orgs_cookie_scan_value(const orgs_cookie_scan_t *scan, const char *
     return APR_SUCCESS;
 }
 
+void orgs_cookie_pair_scan_init(orgs_cookie_pair_scan_t *scan, const char *name, const char *prefix)
+{
+    orgs_cookie_scan_init(&scan->first, name);
+    scan->prefix = prefix;
+    scan->plen = strlen(prefix);
+    scan->n = 0;
+    scan->overflow = 0;
+}
+
+/* The value of the pair s..end after its '=' at eq, blanks at its end
+ * dropped. */
+static apr_size_t pair_value(const char *eq, const char *end, const char **v)
+{
+    const char *e = end;
+    *v = eq + 1;
+    while (e > *v && (e[-1] == ' ' || e[-1] == '\t')) {
+        e--;
+    }
+    return (apr_size_t)(e - *v);
+}
+
+void orgs_cookie_pair_scan_feed(orgs_cookie_pair_scan_t *scan, const char *header)
+{
+    orgs_cookie_scan_t *f = &scan->first;
+    const char *s = header;
+
+    while (*s) {
+        const char *end, *v, *eq;
+        apr_size_t vlen;
+        while (*s == ' ' || *s == '\t' || *s == ';') {
+            s++;
+        }
+        end = s + strcspn(s, ";");
+        if ((apr_size_t)(end - s) > f->len && strncmp(s, f->name, f->len) == 0 &&
+            s[f->len] == '=') {
+            vlen = pair_value(s + f->len, end, &v);
+            if (!f->value) {
+                f->value = v;
+                f->vlen = vlen;
+            } else if (f->vlen != vlen || memcmp(f->value, v, vlen) != 0) {
+                f->conflict = 1;
+            }
+        } else if ((apr_size_t)(end - s) > scan->plen &&
+                   strncmp(s, scan->prefix, scan->plen) == 0 &&
+                   (eq = memchr(s + scan->plen, '=', (apr_size_t)(end - s) - scan->plen))) {
+            if (scan->n == ORGS_COOKIE_PREFIXED_MAX) {
+                scan->overflow = 1;
+            } else {
+                scan->kept[scan->n].name = s;
+                scan->kept[scan->n].nlen = (apr_size_t)(eq - s);
+                scan->kept[scan->n].vlen = pair_value(eq, end, &scan->kept[scan->n].value);
+                scan->n++;
+            }
+        }
+        s = end;
+    }
+}
+
+apr_status_t orgs_cookie_pair_scan_value(const orgs_cookie_pair_scan_t *scan, const char *suffix,
+                                         const char **value, apr_pool_t *p)
+{
+    apr_size_t slen = strlen(suffix);
+    const char *v = NULL;
+    apr_size_t vlen = 0;
+    *value = NULL;
+    if (scan->overflow) {
+        return APR_INCOMPLETE;
+    }
+    for (int i = 0; i < scan->n; i++) {
+        if (scan->kept[i].nlen != scan->plen + slen ||
+            memcmp(scan->kept[i].name + scan->plen, suffix, slen) != 0) {
+            continue;
+        }
+        if (!v) {
+            v = scan->kept[i].value;
+            vlen = scan->kept[i].vlen;
+        } else if (vlen != scan->kept[i].vlen || memcmp(v, scan->kept[i].value, vlen) != 0) {
+            return APR_EEXIST;
+        }
+    }
+    if (v && vlen) {
+        *value = apr_pstrmemdup(p, v, vlen);
+    }
+    return APR_SUCCESS;
+}
+
 const char *orgs_cookie_name(const char *name, int https, apr_pool_t *p)
 {
     return https ? apr_pstrcat(p, ORGS_COOKIE_HOST_PREFIX, name, NULL) : name;

@@ -39,6 +39,35 @@ int orgs_cookie_scan_feed(orgs_cookie_scan_t *scan, const char *header);
 apr_status_t orgs_cookie_scan_value(const orgs_cookie_scan_t *scan, const char **value,
                                     apr_pool_t *p);
 
+/* Two searches in one pass, for the request path: a cookie by name
+ * (first, as orgs_cookie_scan_t) and the cookies whose name starts with
+ * prefix (kept, up to ORGS_COOKIE_PREFIXED_MAX of them), so that a cookie
+ * whose name depends on the first's value (the session cookie of the org
+ * the org cookie names) needs no second scan. */
+#define ORGS_COOKIE_PREFIXED_MAX 4
+typedef struct orgs_cookie_pair_scan_t {
+    orgs_cookie_scan_t first;
+    const char *prefix;
+    apr_size_t plen;
+    int n;        /* prefixed pairs kept */
+    int overflow; /* more came than are kept */
+    struct {
+        const char *name, *value; /* in the header, not NUL-terminated */
+        apr_size_t nlen, vlen;
+    } kept[ORGS_COOKIE_PREFIXED_MAX];
+} orgs_cookie_pair_scan_t;
+
+void orgs_cookie_pair_scan_init(orgs_cookie_pair_scan_t *scan, const char *name,
+                                const char *prefix);
+/* Feeds one Cookie header (pairs split as orgs_cookie_scan_feed does). */
+void orgs_cookie_pair_scan_feed(orgs_cookie_pair_scan_t *scan, const char *header);
+/* The cookie named prefix + suffix, by the rule of orgs_cookie_scan_value
+ * (APR_SUCCESS with a copy or NULL, APR_EEXIST when it came with two
+ * values); APR_INCOMPLETE when more prefixed cookies came than were kept
+ * (scan again for that name alone). */
+apr_status_t orgs_cookie_pair_scan_value(const orgs_cookie_pair_scan_t *scan, const char *suffix,
+                                         const char **value, apr_pool_t *p);
+
 /* The cookie's name on the wire: ORGS_COOKIE_HOST_PREFIX + name on https,
  * name otherwise (p is used on https only). */
 const char *orgs_cookie_name(const char *name, int https, apr_pool_t *p);

@@ -485,6 +485,32 @@ apr_status_t orgs_store_session_put(orgs_store_t *st, const unsigned char sid_ha
 apr_status_t orgs_store_session_view(orgs_store_t *st, const unsigned char sid_hash[32],
                                      apr_time_t now, apr_interval_time_t idle,
                                      orgs_session_view_t **out, apr_pool_t *p, orgs_err_t *err);
+/* The per-request read by the cookie's session id itself (sid, sid_len
+ * bytes): the result of orgs_store_session_view for SHA-256(sid), with
+ * sid_hash set to that digest (also on APR_NOTFOUND and ORGS_EEXPIRED).
+ * *out is read-only and stays valid until p is cleared.
+ * With the view cache enabled (orgs_store_view_cache_enable), a view read
+ * before is served again, without a digest or a transaction, only while
+ * the store has not changed since: the last committed transaction, by any
+ * process, is still the one it was read under; its session id is not in
+ * the note of failed deletes; and its times are checked against now and
+ * idle on every use, as the store read does. Any write anywhere makes
+ * every entry a miss, so a revocation is exact. Only a valid session's
+ * view enters the cache, keyed by the whole session id (compared in
+ * constant time); *cached is set to 1 when the view came from it (cached
+ * may be NULL). */
+apr_status_t orgs_store_session_view_sid(orgs_store_t *st, const char *sid, apr_size_t sid_len,
+                                         apr_time_t now, apr_interval_time_t idle,
+                                         unsigned char sid_hash[32],
+                                         const orgs_session_view_t **out, int *cached,
+                                         apr_pool_t *p, orgs_err_t *err);
+/* Gives the handle a cache of slots prepared session views (a fixed
+ * table: a new view replaces the one in its slot; 0 leaves it disabled),
+ * safe for concurrent threads. Call once, after the open, before the
+ * handle is shared between threads. APR_ENOMEM when it cannot be made. */
+apr_status_t orgs_store_view_cache_enable(orgs_store_t *st, apr_size_t slots, orgs_err_t *err);
+/* How many slots hold a view (for tests and the status page). */
+apr_size_t orgs_store_view_cache_used(orgs_store_t *st);
 /* The ID token kept for RP-initiated logout: *hint is a copy in p, NULL when
  * the session has none. APR_NOTFOUND if there is no such session. Read
  * only at logout, so the per-request record stays small. */

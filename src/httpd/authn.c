@@ -11,6 +11,7 @@
 #include "authn.h"
 #include "admin_httpd.h"
 #include "pgwrite.h"
+#include "status.h"
 
 /* Subrequests (DirectoryIndex, SSI includes) reuse the main request's
  * answer rather than reading the store again, unless they reach a location
@@ -31,35 +32,35 @@ static int inherit_from_main(request_rec *r, const char *fixed)
 /* The session of org in this browser, re-checked against the store:
  * APR_SUCCESS with *out, APR_NOTFOUND when there is none (or no longer a
  * valid one), another status on store failure. */
-static apr_status_t find_session(request_rec *r, orgs_store_t *st, const char *org,
-                                 orgs_session_view_t **out)
+static apr_status_t find_session(request_rec *r, orgs_store_t *st, const char *org, const char *sid,
+                                 const orgs_session_view_t **out)
 {
     const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
-    const char *sid;
     unsigned char hash[32];
     orgs_err_t err = {{0}};
     apr_status_t rv;
     apr_time_t now = apr_time_now();
+    int cached = 0;
 
-    if (!org || orgs_check_slug(org, &err) != APR_SUCCESS) {
+    if (!org || !sid || orgs_check_slug(org, &err) != APR_SUCCESS) {
         return APR_NOTFOUND;
     }
-    sid = orgs_endpoints_cookie_get(r, apr_pstrcat(r->pool, ORGS_COOKIE_SESSION, org, NULL));
-    if (!sid) {
-        return APR_NOTFOUND;
-    }
-    if ((rv = orgs_crypto_sha256(sid, strlen(sid), hash)) != APR_SUCCESS) {
+    /* served from this child's view cache while the store is unchanged */
+    rv = orgs_store_session_view_sid(st, sid, strlen(sid), now, sc->session_idle, hash, out,
+                                     &cached, r->pool, &err);
+    orgs_status_count(cached ? ORGS_CTR_VIEW_CACHED : ORGS_CTR_VIEW_READ);
+    if (rv == ORGS_ECRYPTO) {
         orgs_log_rerror(r, APLOG_ERR, rv,
                         ORGSLOGNO(00107) "cannot hash the session cookie of org %s: the request "
                                          "counts as signed out",
                         org);
         return APR_NOTFOUND;
     }
-    rv = orgs_store_session_view(st, hash, now, sc->session_idle, out, r->pool, &err);
     /* made on another node and not replicated here yet: asked once */
     if (rv == APR_NOTFOUND && sc->store_pg &&
         orgs_pgwrite_session_find(r, st, hash) == APR_SUCCESS) {
-        rv = orgs_store_session_view(st, hash, now, sc->session_idle, out, r->pool, &err);
+        rv = orgs_store_session_view_sid(st, sid, strlen(sid), now, sc->session_idle, hash, out,
+                                         &cached, r->pool, &err);
     }
     if (rv == APR_NOTFOUND || rv == ORGS_EEXPIRED) {
         orgs_log_rerror(r, APLOG_INFO, 0, ORGSLOGNO(00101) "session for org %s no longer valid: %s",
@@ -90,8 +91,8 @@ static int orgs_hook_check_authn(request_rec *r)
     const char *type = ap_auth_type(r);
     const orgs_dir_cfg_t *dc = orgs_dir_cfg(r);
     orgs_store_t *st = orgs_req_store(r);
-    orgs_session_view_t *view = NULL;
-    const char *fixed, *org;
+    const orgs_session_view_t *view = NULL;
+    const char *fixed, *org, *sid;
     orgs_err_t err;
     apr_status_t rv;
 
@@ -123,8 +124,8 @@ static int orgs_hook_check_authn(request_rec *r)
                                          "(see OrgsStore)");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    org = fixed ? fixed : orgs_endpoints_cookie_get(r, ORGS_COOKIE_ORG);
-    rv = find_session(r, st, org, &view);
+    sid = orgs_endpoints_session_cookie_get(r, fixed, &org);
+    rv = find_session(r, st, org, sid, &view);
     if (rv == APR_NOTFOUND) {
         return orgs_login_challenge(r, fixed);
     }

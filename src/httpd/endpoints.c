@@ -49,6 +49,13 @@ static int feed_cookie_header(void *rec, const char *key, const char *header)
     return orgs_cookie_scan_feed(rec, header);
 }
 
+static void cookie_conflict(request_rec *r, const char *name, const char *suffix)
+{
+    orgs_log_rerror(r, APLOG_WARNING, 0,
+                    ORGSLOGNO(00240) "cookie %s%s sent twice with different values: ignored", name,
+                    suffix);
+}
+
 const char *orgs_endpoints_cookie_get(request_rec *r, const char *name)
 {
     orgs_cookie_scan_t scan;
@@ -57,12 +64,44 @@ const char *orgs_endpoints_cookie_get(request_rec *r, const char *name)
     orgs_cookie_scan_init(&scan, orgs_cookie_name(name, is_https(r), r->pool));
     apr_table_do(feed_cookie_header, &scan, orgs_fixups_cookie_headers(r), "Cookie", NULL);
     if (orgs_cookie_scan_value(&scan, &value, r->pool) == APR_EEXIST) {
-        orgs_log_rerror(r, APLOG_WARNING, 0,
-                        ORGSLOGNO(00240) "cookie %s sent twice with different values: ignored",
-                        scan.name);
+        cookie_conflict(r, scan.name, "");
         return NULL;
     }
     return value;
+}
+
+static int feed_pair_scan(void *rec, const char *key, const char *header)
+{
+    orgs_cookie_pair_scan_feed(rec, header);
+    return 1;
+}
+
+const char *orgs_endpoints_session_cookie_get(request_rec *r, const char *fixed, const char **org)
+{
+    orgs_cookie_pair_scan_t scan;
+    const char *sid = NULL;
+    int https = is_https(r);
+    apr_status_t rv;
+
+    orgs_cookie_pair_scan_init(
+        &scan, https ? ORGS_COOKIE_HOST_PREFIX ORGS_COOKIE_ORG : ORGS_COOKIE_ORG,
+        https ? ORGS_COOKIE_HOST_PREFIX ORGS_COOKIE_SESSION : ORGS_COOKIE_SESSION);
+    apr_table_do(feed_pair_scan, &scan, orgs_fixups_cookie_headers(r), "Cookie", NULL);
+    *org = fixed;
+    if (!fixed && orgs_cookie_scan_value(&scan.first, org, r->pool) == APR_EEXIST) {
+        cookie_conflict(r, scan.first.name, "");
+    }
+    if (!*org) {
+        return NULL;
+    }
+    rv = orgs_cookie_pair_scan_value(&scan, *org, &sid, r->pool);
+    if (rv == APR_INCOMPLETE) { /* many session cookies: this org's alone */
+        return orgs_endpoints_cookie_get(r, apr_pstrcat(r->pool, ORGS_COOKIE_SESSION, *org, NULL));
+    }
+    if (rv == APR_EEXIST) {
+        cookie_conflict(r, scan.prefix, *org);
+    }
+    return sid;
 }
 
 void orgs_endpoints_cookie_set(request_rec *r, const char *name, const char *value, long max_age)

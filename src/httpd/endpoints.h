@@ -59,6 +59,12 @@ int orgs_status_for(apr_status_t rv);
 /* The value of one of our cookies (name without prefix), NULL when absent
  * or sent twice with different values (logged). */
 const char *orgs_endpoints_cookie_get(request_rec *r, const char *name);
+/* The session id of the request's org, found in one pass over the Cookie
+ * headers: the org is fixed (a location's OrgsOrganization) or, when
+ * fixed is NULL, the org cookie's; *org is set to it (NULL: none). NULL
+ * when there is no session cookie of that org, or it came twice with
+ * different values (logged as orgs_endpoints_cookie_get does). */
+const char *orgs_endpoints_session_cookie_get(request_rec *r, const char *fixed, const char **org);
 /* Adds a Set-Cookie; max_age < 0: a browser-session cookie; 0 removes it. */
 void orgs_endpoints_cookie_set(request_rec *r, const char *name, const char *value, long max_age);
 

@@ -70,9 +70,9 @@ static APR_INLINE const orgs_crypto_keys_t *orgs_req_keys(const request_rec *r)
 /* Per-request state, kept in r->request_config (created on first use in
  * r->pool). The authn/login/env owners add the fields they need here. */
 typedef struct orgs_req_t {
-    orgs_session_view_t *view; /* the signed-in session, set by authn; NULL otherwise */
-    apr_table_t *cookies_in;   /* the Cookie headers as sent, kept when fixups.c stripped the
-                                  module's cookies before the handler; NULL otherwise */
+    const orgs_session_view_t *view; /* the signed-in session, set by authn; NULL otherwise */
+    apr_table_t *cookies_in;         /* the Cookie headers as sent, kept when fixups.c stripped the
+                                        module's cookies before the handler; NULL otherwise */
     const orgs_token_t *token; /* the admin API bearer token, set by admin_auth.c; NULL otherwise */
     const struct orgs_html_ctx_t *page; /* the page being answered (render.c): its CSP
                                            nonce and logo; NULL otherwise */

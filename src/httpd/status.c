@@ -205,6 +205,13 @@ static void prometheus(request_rec *r, const orgs_store_stat_t *st, int store_ok
         ap_rprintf(r, "orgs_idp_errors_total{connection=\"(other)\"} %" APR_UINT64_T_FMT "\n",
                    counters->idp_other);
     }
+    metric(r, "orgs_session_views_total", "counter",
+           "Authenticated requests' sessions, by where they were read: the child's view "
+           "cache or the store");
+    ap_rprintf(r,
+               "orgs_session_views_total{source=\"cache\"} %" APR_UINT64_T_FMT "\n"
+               "orgs_session_views_total{source=\"store\"} %" APR_UINT64_T_FMT "\n",
+               ctr(ORGS_CTR_VIEW_CACHED), ctr(ORGS_CTR_VIEW_READ));
     if (!store_ok) {
         return;
     }

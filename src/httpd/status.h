@@ -15,6 +15,8 @@ typedef enum {
     ORGS_CTR_DENY_IDP_REFUSED, /* the IdP answered with an error (access_denied, ...) */
     ORGS_CTR_DENY_BAD_TOKEN,   /* the ID token did not verify */
     ORGS_CTR_DENY_BAD_STATE,   /* callback without a valid, unexpired login state */
+    ORGS_CTR_VIEW_CACHED,      /* a request's session served from the child's view cache */
+    ORGS_CTR_VIEW_READ,        /* a request's session read from the store (a cache miss) */
     ORGS_CTR_COUNT
 } orgs_status_ctr_t;
 

@@ -71,6 +71,64 @@ START_TEST(test_scan_vectors)
 }
 END_TEST
 
+/* The one-pass search of a name and a prefix answers every vector as the
+ * plain search does: the name as the first cookie, and as a prefixed one
+ * (its last two characters the suffix asked for). */
+START_TEST(test_pair_scan_vectors)
+{
+    for (size_t i = 0; i < sizeof(scan_vectors) / sizeof(scan_vectors[0]); i++) {
+        const scan_vector_t *v = &scan_vectors[i];
+        apr_size_t n = strlen(v->name);
+        const char *prefix = apr_pstrndup(pool, v->name, n - 2);
+        for (int as_prefixed = 0; as_prefixed < 2; as_prefixed++) {
+            orgs_cookie_pair_scan_t scan;
+            const char *value = "unset";
+            apr_status_t rv;
+            orgs_cookie_pair_scan_init(&scan, as_prefixed ? "unrelated" : v->name,
+                                       as_prefixed ? prefix : "zz_");
+            orgs_cookie_pair_scan_feed(&scan, v->h1);
+            if (v->h2) {
+                orgs_cookie_pair_scan_feed(&scan, v->h2);
+            }
+            rv = as_prefixed ? orgs_cookie_pair_scan_value(&scan, v->name + n - 2, &value, pool)
+                             : orgs_cookie_scan_value(&scan.first, &value, pool);
+            ck_assert_msg(rv == v->rv, "vector %zu/%d (%s | %s): rv %d", i, as_prefixed, v->h1,
+                          v->h2 ? v->h2 : "-", rv);
+            if (v->want) {
+                ck_assert_msg(value && strcmp(value, v->want) == 0,
+                              "vector %zu/%d: got '%s', want '%s'", i, as_prefixed,
+                              value ? value : "(null)", v->want);
+            } else {
+                ck_assert_msg(value == NULL, "vector %zu/%d: got '%s', want none", i, as_prefixed,
+                              value);
+            }
+        }
+    }
+}
+END_TEST
+
+/* Both in one header, in either order; more prefixed cookies than are
+ * kept asks for a scan of the one name. */
+START_TEST(test_pair_scan_both_and_overflow)
+{
+    orgs_cookie_pair_scan_t scan;
+    const char *value;
+    orgs_cookie_pair_scan_init(&scan, "orgs_org", "orgs_sess_");
+    orgs_cookie_pair_scan_feed(&scan, "orgs_sess_b=2; x=1; orgs_org=b; orgs_sess_a=1");
+    ck_assert_int_eq(orgs_cookie_scan_value(&scan.first, &value, pool), APR_SUCCESS);
+    ck_assert_str_eq(value, "b");
+    ck_assert_int_eq(orgs_cookie_pair_scan_value(&scan, "b", &value, pool), APR_SUCCESS);
+    ck_assert_str_eq(value, "2");
+    ck_assert_int_eq(orgs_cookie_pair_scan_value(&scan, "a", &value, pool), APR_SUCCESS);
+    ck_assert_str_eq(value, "1");
+    ck_assert_int_eq(orgs_cookie_pair_scan_value(&scan, "c", &value, pool), APR_SUCCESS);
+    ck_assert_ptr_null(value);
+    orgs_cookie_pair_scan_feed(&scan, "orgs_sess_c=3; orgs_sess_d=4; orgs_sess_e=5");
+    ck_assert_int_eq(orgs_cookie_pair_scan_value(&scan, "b", &value, pool), APR_INCOMPLETE);
+    ck_assert_ptr_null(value);
+}
+END_TEST
+
 /* Once a conflict is seen the caller may stop reading headers, and a later
  * header cannot undo it. */
 START_TEST(test_scan_conflict_stops_and_sticks)
@@ -196,6 +254,8 @@ static Suite *cookie_suite(void)
     tcase_add_test(tc, test_scan_vectors);
     tcase_add_test(tc, test_scan_conflict_stops_and_sticks);
     tcase_add_test(tc, test_scan_value_is_a_copy);
+    tcase_add_test(tc, test_pair_scan_vectors);
+    tcase_add_test(tc, test_pair_scan_both_and_overflow);
     tcase_add_test(tc, test_name);
     tcase_add_test(tc, test_header_make);
     tcase_add_test(tc, test_header_make_removal);

@@ -323,6 +323,22 @@ void st_rd_end(orgs_store_t *st, MDB_txn *txn)
     mdb_txn_abort(txn);
 }
 
+int st_last_txnid(orgs_store_t *st, apr_uint64_t *txnid)
+{
+    MDB_envinfo info;
+    /* the meta pages are read through the map: not while another thread
+     * remaps it */
+    if (st->threaded) {
+        pthread_rwlock_rdlock(&st->remap_lock);
+    }
+    int rc = mdb_env_info(st->env, &info);
+    if (st->threaded) {
+        pthread_rwlock_unlock(&st->remap_lock);
+    }
+    *txnid = (apr_uint64_t)info.me_last_txnid;
+    return rc == MDB_SUCCESS;
+}
+
 /* LMDB key order for the packed-id databases: the same as LMDB's default
  * (memcmp, then shorter first), so mdb_dump / mdb_load stay compatible;
  * only faster for the 12-byte keys. */

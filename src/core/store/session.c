@@ -227,7 +227,7 @@ apr_status_t orgs_store_session_put(orgs_store_t *st, const unsigned char sid_ha
     ST_WRITE(st, txn, err, st_session_put(st, txn, sid_hash, s, p, err));
 }
 
-static int session_expired(const orgs_session_t *s, apr_time_t now, apr_interval_time_t idle)
+int st_session_expired(const orgs_session_t *s, apr_time_t now, apr_interval_time_t idle)
 {
     return now > s->expires || (idle > 0 && now - s->last_seen > idle);
 }
@@ -253,9 +253,9 @@ static apr_status_t session_open(orgs_store_t *st, MDB_txn *txn, const unsigned 
  * bound to another one: deleting a connection deletes its users in the
  * same transaction (conn.c), so the user's record standing for the
  * session's connection says the connection stands too. */
-static apr_status_t session_view(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
-                                 apr_time_t now, apr_interval_time_t idle,
-                                 orgs_session_view_t **out, apr_pool_t *p, orgs_err_t *err)
+apr_status_t st_session_view(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
+                             apr_time_t now, apr_interval_time_t idle, orgs_session_view_t **out,
+                             apr_pool_t *p, orgs_err_t *err)
 {
     srec_t r;
     ment_t e;
@@ -270,7 +270,7 @@ static apr_status_t session_view(orgs_store_t *st, MDB_txn *txn, const unsigned 
     if (!st_srec_session(&r, s, p)) {
         return orgs_err_set(err, ORGS_ESTORE, "corrupt session record");
     }
-    if (session_expired(s, now, idle)) {
+    if (st_session_expired(s, now, idle)) {
         return orgs_err_set(err, ORGS_EEXPIRED, "session expired");
     }
     const st_id_known_t known[] = {{r.org, s->org_id}, {r.user, s->user_id}, {r.conn, s->conn_id}};
@@ -311,7 +311,7 @@ apr_status_t orgs_store_session_view(orgs_store_t *st, const unsigned char sid_h
     if (st_revoked_has(st, sid_hash)) { /* its delete failed: ended all the same */
         return orgs_err_set(err, APR_NOTFOUND, "session ended");
     }
-    ST_READ(st, txn, err, session_view(st, txn, sid_hash, now, idle, out, p, err));
+    ST_READ(st, txn, err, st_session_view(st, txn, sid_hash, now, idle, out, p, err));
 }
 
 static apr_status_t session_touch(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
@@ -419,7 +419,7 @@ static apr_status_t session_purge_batch(orgs_store_t *st, MDB_txn *txn, apr_time
         seen++;
         st_kbraw(from, key.mv_data, key.mv_size);
         if (key.mv_size == HASH_LEN && st_srec_open(val.mv_data, val.mv_size, &r) &&
-            st_srec_session(&r, s, p) && session_expired(s, now, idle)) {
+            st_srec_session(&r, s, p) && st_session_expired(s, now, idle)) {
             memcpy(gone[n].hash, key.mv_data, HASH_LEN);
             gone[n++].s = s;
         }

@@ -174,6 +174,9 @@ struct orgs_store_t {
     /* Capture mode (capture.c): set only inside a write transaction, so
      * at most one thread of the process sees it (LMDB has one writer). */
     struct st_capture_t *capture;
+    /* The per-process cache of prepared session views (viewcache.c), or
+     * NULL: not enabled (orgs_store_view_cache_enable). */
+    struct st_vcache_t *vcache;
 };
 
 #define DB(st, n) ((st)->db[DB_##n])
@@ -191,6 +194,10 @@ apr_status_t st_txn_end(MDB_txn *txn, apr_status_t rv, orgs_err_t *err);
 /* A read transaction from the cache of reset ones; st_rd_end gives it back. */
 apr_status_t st_rd_begin(orgs_store_t *st, MDB_txn **txn, orgs_err_t *err);
 void st_rd_end(orgs_store_t *st, MDB_txn *txn);
+/* The id of the store's last committed write transaction, by any process
+ * (LMDB's newer meta page: no transaction, no lock file access): 1 with
+ * *txnid, 0 when it cannot be read. A commit that has returned is seen. */
+int st_last_txnid(orgs_store_t *st, apr_uint64_t *txnid);
 
 /* The transaction runner, written once: every public operation is one
  * transaction around one body, an expression of txn (declared here for it)
@@ -424,6 +431,12 @@ apr_status_t st_session_put(orgs_store_t *st, MDB_txn *txn, const unsigned char 
 apr_status_t st_session_erase_hash(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
                                    apr_pool_t *p, orgs_err_t *err);
 kbuf_t *st_kb_session_idx(kbuf_t *k, const orgs_session_t *s, const unsigned char *hash);
+/* The body of orgs_store_session_view (without the revocation note), in txn. */
+apr_status_t st_session_view(orgs_store_t *st, MDB_txn *txn, const unsigned char *hash,
+                             apr_time_t now, apr_interval_time_t idle, orgs_session_view_t **out,
+                             apr_pool_t *p, orgs_err_t *err);
+/* Past its absolute lifetime, or idle (idle > 0) for longer than idle. */
+int st_session_expired(const orgs_session_t *s, apr_time_t now, apr_interval_time_t idle);
 
 /* revoke.c: the per-process note of sessions whose delete failed */
 apr_status_t st_revoked_init(orgs_store_t *st, orgs_err_t *err);
