@@ -321,13 +321,15 @@ ${body}
   }
 
   // Runs the built orgctl on this server's store and key:
-  // { code, stdout, stderr }. Pass { input } as the last argument for stdin.
+  // { code, stdout, stderr }. Pass { input, env, timeoutMs } as the last
+  // argument for stdin, more environment, a longer limit than 30 s.
   async orgctl(...args) {
     let opts = {};
     if (args.length && typeof args[args.length - 1] === 'object') opts = args.pop();
     const r = await run(ORGCTL, ['-s', this.storeDir, '--key-file', this.keyFile, ...args], {
       input: opts.input,
       env: { ...process.env, ...(opts.env || {}) },
+      timeoutMs: opts.timeoutMs,
     });
     // orgctl runs as root on a store directory owned by httpd's user: the
     // store creates its files as that user (checked in 000_load).
