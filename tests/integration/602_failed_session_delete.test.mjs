@@ -91,6 +91,14 @@ function served(h) {
   });
 }
 
+// httpd writes a request's access-log line after its answer is sent: waits
+// (at most 5 s) until the log holds `n` lines after the first `from`.
+async function servedAfter(h, from, n) {
+  const deadline = Date.now() + 5000;
+  while (served(h).length < from + n && Date.now() < deadline) await sleep(50);
+  return served(h).slice(from);
+}
+
 // n concurrent requests for /app/ with the cookies of a signed-in browser,
 // kept before its sign-out (a copied cookie): the answers.
 async function replay(h, cookies, n) {
@@ -157,7 +165,11 @@ test('a sign-out whose delete fails (map full even for deletes): every child ref
     }
     assert.ok(sid, `all ${signedOut} sign-outs deleted their session`);
     assert.match(log, /ORGS00244: cannot end the session of org acme: .*full/);
-    const signOut = served(h).filter((s) => s.path === '/orgs/logout').at(-1);
+    // every sign-out's line is logged before the replays are counted
+    const deadline = Date.now() + 5000;
+    const logouts = () => served(h).filter((s) => s.path === '/orgs/logout');
+    while (logouts().length < signedOut + 1 && Date.now() < deadline) await sleep(50);
+    const signOut = logouts().at(-1);
 
     // the session is still in the store, refused by every child all the same
     let mark = h.logMark();
@@ -166,7 +178,7 @@ test('a sign-out whose delete fails (map full even for deletes): every child ref
       assert.equal(res.status, 302, res.body.slice(0, 200));
       assert.match(res.location, /\/orgs\/login\?/);
     }
-    const replays = served(h).slice(before);
+    const replays = await servedAfter(h, before, 24);
     assert.equal(replays.length, 24);
     assert.ok(replays.every((s) => s.status === 302), JSON.stringify(replays));
     assert.match(h.errorLog(mark), /ORGS00101: session for org acme no longer valid/);
@@ -179,7 +191,7 @@ test('a sign-out whose delete fails (map full even for deletes): every child ref
     await sleep(500);
     const fromNew = served(h).length;
     for (const res of await replay(h, sid, 16)) assert.equal(res.status, 302);
-    const fresh = served(h).slice(fromNew);
+    const fresh = await servedAfter(h, fromNew, 16);
     const pids = new Set(fresh.map((s) => s.pid));
     assert.ok(fresh.every((s) => s.pid !== signOut.pid && s.status === 302), JSON.stringify(fresh));
     console.log(`# ${deleted} org deletes and ${signedOut} sign-outs before the map was full; ` +
