@@ -10,7 +10,7 @@
 #     httpd header or calls ap_*, and no core object references an ap_*
 #     symbol; httpd headers appear only under src/httpd/ and in
 #     mod_auth_orgs.c; LMDB only under src/core/store/, libcurl only in
-#     src/core/http.c, OpenSSL only in src/core/crypto.c and jose.c;
+#     src/core/http.c, OpenSSL only in src/core/crypto.c and jose_*.c;
 #  5. the module exports only auth_orgs_module;
 #  6. sources.am (the build lists) matches the folders;
 #  7. src/core/pages_builtin.c matches templates/.
@@ -111,7 +111,7 @@ only_in() { # PATTERN WHAT ALLOWED-REGEX
 }
 only_in '#include *<lmdb\.h>|MDB_txn|MDB_env|mdb_[a-z_]+\(' 'LMDB' '^src/core/store/'
 only_in '#include *<curl/|curl_[a-z_]+\(' 'libcurl' '^src/core/http\.c$'
-only_in '#include *<openssl/' 'OpenSSL' '^src/core/(crypto|jose)\.c$'
+only_in '#include *<openssl/' 'OpenSSL' '^src/core/(crypto|jose_[a-z]+)\.c$'
 only_in '#include *<libpq-fe\.h>|PGconn|PGresult|PQ[a-z][A-Za-z]+\(' 'libpq' '^src/core/store/pg[a-z_]*\.[ch]$'
 # the store's private headers stay private
 for src in $(grep -rlE '#include *"(store/)?(store_int|codec)\.h"' "$srcdir/src" "$srcdir/tools" "$srcdir/mod_auth_orgs.c"); do

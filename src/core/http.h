@@ -32,7 +32,7 @@ typedef struct orgs_http_opts_t {
     apr_interval_time_t timeout;         /* whole transfer, 0 = 10 s */
     apr_size_t max_body;                 /* bytes, 0 = 512 KiB */
     const char *ca_file;                 /* PEM bundle, NULL = system store */
-    /* Back-channel policy (oidc.c, backchan.h); zero = off. */
+    /* Back-channel policy (oidc_provider.c, backchan.h); zero = off. */
     int refuse_internal;               /* refuse non-public resolved addresses (APR_EACCES) ... */
     const char *const *allow_internal; /* ... but these (NULL-terminated names/addresses/CIDRs) */
     const char *const *allow_hosts;    /* NULL-terminated: hosts besides the issuer's origin,

@@ -1,7 +1,7 @@
 /* OpenID Connect relying party, core part: provider discovery and JWKS
  * (fetched through http.c, cached in the store so every httpd child shares
  * them), the authorization URL (code flow with PKCE S256), the code
- * exchange, and ID token verification on top of jose.c with one JWKS
+ * exchange, and ID token verification on top of jose.h with one JWKS
  * refresh for an unknown kid.
  *
  * Every call to the IdP follows backchan.h's policy: single flight per

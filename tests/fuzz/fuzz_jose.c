@@ -1,4 +1,4 @@
-/* libFuzzer target: src/core/jose.c. The first byte picks what the rest is:
+/* libFuzzer target: src/core/jose_*.c. The first byte picks what the rest is:
  *   0  a JWKS document for orgs_jose_jwks_parse;
  *   1  a compact JWS for orgs_jose_jws_verify against the fixed set
  *      tests/vectors/jose/jwks.json (then its claims are checked);

@@ -1,6 +1,6 @@
 /* Unit tests for src/core/backchan.c: single flight inside a process,
  * backoff, the per-connection cap, the log gate and the endpoint origin
- * rule. The store-shared parts are covered through oidc.c in test_oidc.c. */
+ * rule. The store-shared parts are covered through oidc_provider.c in oidc/test_provider.c. */
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-// Generates the JOSE test vectors used by tests/unit/test_jose.c:
+// Generates the JOSE test vectors used by tests/unit/jose/:
 //   jwks.json         the verifier's key set (several keys, some to be skipped)
 //   jwks-single.json  one RSA key only (tokens without kid)
 //   cases.json        [{name, jwks, token, verify, claims}] where verify is the

@@ -1,12 +1,13 @@
-/* OpenID Connect relying party core: discovery, JWKS cache and refresh,
- * authorization URL, code exchange, ID token verification. See oidc.h. */
+/* OpenID Connect relying party core: the provider (discovery document and
+ * JWKS, cached and refreshed) and the back-channel policy every call to the
+ * IdP follows. See oidc.h. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <apr_strings.h>
 
-#include "oidc.h"
+#include "oidc_int.h"
 #include "jose.h"
 #include "crypto.h"
 #include "memo.h"
@@ -30,7 +31,7 @@ static int url_ok(const char *u, apr_pool_t *p)
     return orgs_url_absolute_check(u, 0, p, NULL) == APR_SUCCESS;
 }
 
-static const char *jstr(const json_t *o, const char *key)
+const char *orgs_oidc_json_str(const json_t *o, const char *key)
 {
     const json_t *v = json_object_get(o, key);
     return json_is_string(v) ? json_string_value(v) : NULL;
@@ -42,7 +43,7 @@ static int fresh(apr_time_t fetched, apr_time_t now, apr_interval_time_t ttl)
 }
 
 /* Prefixes err's text with what (err may be NULL) and returns rv. */
-static apr_status_t err_prefix(orgs_err_t *err, apr_status_t rv, const char *what)
+apr_status_t orgs_oidc_err_prefix(orgs_err_t *err, apr_status_t rv, const char *what)
 {
     if (err) {
         orgs_err_t e = *err;
@@ -103,7 +104,7 @@ static apr_status_t discovery_read(const char *body, const char *expect, const c
         orgs_err_set(err, rv, "discovery document is not a JSON object");
         goto leave;
     }
-    const char *iss = jstr(doc, "issuer");
+    const char *iss = orgs_oidc_json_str(doc, "issuer");
     if (iss == NULL ||
         (strcmp(iss, expect) != 0 && (!expect_alt || strcmp(iss, expect_alt) != 0))) {
         orgs_err_set(err, rv, "discovery document's issuer does not equal the configured '%s'",
@@ -113,7 +114,7 @@ static apr_status_t discovery_read(const char *body, const char *expect, const c
     static const char *const required[] = {"authorization_endpoint", "token_endpoint", "jwks_uri"};
     const char *vals[3];
     for (int i = 0; i < 3; i++) {
-        vals[i] = jstr(doc, required[i]);
+        vals[i] = orgs_oidc_json_str(doc, required[i]);
         if (!url_ok(vals[i], p) || (is_https(iss) && !is_https(vals[i]))) {
             orgs_err_set(err, rv, "discovery document: %s missing or not a%s URL", required[i],
                          is_https(iss) ? "n https" : "n http(s)");
@@ -126,8 +127,8 @@ static apr_status_t discovery_read(const char *body, const char *expect, const c
     prov->jwks_uri = apr_pstrdup(p, vals[2]);
     /* Optional endpoints we would send a browser or a token to: a value
      * that is not a usable URL is treated as absent. */
-    const char *es = jstr(doc, "end_session_endpoint");
-    const char *ui = jstr(doc, "userinfo_endpoint");
+    const char *es = orgs_oidc_json_str(doc, "end_session_endpoint");
+    const char *ui = orgs_oidc_json_str(doc, "userinfo_endpoint");
     prov->end_session_endpoint =
         url_ok(es, p) && (!is_https(iss) || is_https(es)) ? apr_pstrdup(p, es) : NULL;
     prov->userinfo_endpoint =
@@ -216,7 +217,7 @@ static apr_status_t jwks_entry_build(void *baton, void **val, apr_pool_t *pool, 
 {
     const jwks_entry_t *d = baton;
     json_t *w = json_loads(d->entry, 0, NULL);
-    const char *uri = jstr(w, "uri");
+    const char *uri = orgs_oidc_json_str(w, "uri");
     json_t *set = json_object_get(w, "jwks");
     const char **out = apr_pcalloc(pool, sizeof(*out));
     (void)err;
@@ -251,7 +252,7 @@ static apr_status_t fetch_ok(const char *url, const char *what, const orgs_http_
         return orgs_err_set(err, ORGS_EHTTP, "%s URL is not http(s)", what);
     }
     if (rv != APR_SUCCESS) {
-        return err_prefix(err, rv, what); /* keep http.c's detail */
+        return orgs_oidc_err_prefix(err, rv, what); /* keep http.c's detail */
     }
     if ((*resp)->status != 200) {
         return orgs_err_set(err, ORGS_EHTTP, "%s: HTTP status %d", what, (*resp)->status);
@@ -270,12 +271,12 @@ static apr_interval_time_t lease_for(const orgs_http_opts_t *opts)
 }
 
 /* The bucket of the per-connection cap. */
-static const char *cap_key(const orgs_http_opts_t *opts, const char *issuer)
+const char *orgs_oidc_cap_key(const orgs_http_opts_t *opts, const char *issuer)
 {
     return opts && opts->limit_key ? opts->limit_key : issuer;
 }
 
-static int cap_max(const orgs_http_opts_t *opts)
+int orgs_oidc_cap_max(const orgs_http_opts_t *opts)
 {
     return opts ? opts->max_concurrent : 0;
 }
@@ -285,20 +286,21 @@ static apr_status_t capped_fetch(const char *url, const char *what, const char *
                                  const orgs_http_opts_t *opts, orgs_http_resp_t **resp,
                                  apr_pool_t *p, orgs_err_t *err)
 {
-    const char *key = cap_key(opts, issuer);
-    apr_status_t rv = orgs_backchan_slot_take(key, cap_max(opts), err);
+    const char *key = orgs_oidc_cap_key(opts, issuer);
+    apr_status_t rv = orgs_backchan_slot_take(key, orgs_oidc_cap_max(opts), err);
     if (rv != APR_SUCCESS) {
-        return err_prefix(err, rv, what);
+        return orgs_oidc_err_prefix(err, rv, what);
     }
     rv = fetch_ok(url, what, opts, resp, p, err);
-    orgs_backchan_slot_give(key, cap_max(opts));
+    orgs_backchan_slot_give(key, orgs_oidc_cap_max(opts));
     return rv;
 }
 
 /* One endpoint against the issuer's origin and the hosts opts allows (the
  * connection's and the server's). */
-static apr_status_t endpoint_allowed(const char *what, const char *url, const char *issuer,
-                                     const orgs_http_opts_t *opts, apr_pool_t *p, orgs_err_t *err)
+apr_status_t orgs_oidc_endpoint_allowed(const char *what, const char *url, const char *issuer,
+                                        const orgs_http_opts_t *opts, apr_pool_t *p,
+                                        orgs_err_t *err)
 {
     return orgs_backchan_endpoint_check(what, url, issuer, opts ? opts->conn_hosts : NULL,
                                         opts ? opts->allow_hosts : NULL, p, err);
@@ -311,16 +313,17 @@ static apr_status_t endpoint_allowed(const char *what, const char *url, const ch
 static apr_status_t endpoints_check(orgs_oidc_provider_t *prov, const orgs_http_opts_t *opts,
                                     apr_pool_t *p, orgs_err_t *err)
 {
-    apr_status_t rv =
-        endpoint_allowed("token_endpoint", prov->token_endpoint, prov->issuer, opts, p, err);
+    apr_status_t rv = orgs_oidc_endpoint_allowed("token_endpoint", prov->token_endpoint,
+                                                 prov->issuer, opts, p, err);
     if (rv == APR_SUCCESS) {
-        rv = endpoint_allowed("jwks_uri", prov->jwks_uri, prov->issuer, opts, p, err);
+        rv = orgs_oidc_endpoint_allowed("jwks_uri", prov->jwks_uri, prov->issuer, opts, p, err);
     }
     if (rv != APR_SUCCESS) {
-        return err_prefix(err, rv, "discovery document refused");
+        return orgs_oidc_err_prefix(err, rv, "discovery document refused");
     }
-    if (prov->userinfo_endpoint && endpoint_allowed("userinfo_endpoint", prov->userinfo_endpoint,
-                                                    prov->issuer, opts, p, NULL) != APR_SUCCESS) {
+    if (prov->userinfo_endpoint &&
+        orgs_oidc_endpoint_allowed("userinfo_endpoint", prov->userinfo_endpoint, prov->issuer, opts,
+                                   p, NULL) != APR_SUCCESS) {
         prov->userinfo_endpoint = NULL;
     }
     return APR_SUCCESS;
@@ -349,7 +352,8 @@ static apr_status_t jwks_fetch(orgs_store_t *st, orgs_oidc_provider_t *prov, apr
 {
     orgs_http_resp_t *resp = NULL;
     /* again at the call: a provider may come from a caller with other opts */
-    apr_status_t rv = endpoint_allowed("jwks_uri", prov->jwks_uri, prov->issuer, opts, p, err);
+    apr_status_t rv =
+        orgs_oidc_endpoint_allowed("jwks_uri", prov->jwks_uri, prov->issuer, opts, p, err);
     if (rv == APR_SUCCESS) {
         rv = capped_fetch(prov->jwks_uri, "JWKS", prov->config_issuer, opts, &resp, p, err);
     }
@@ -480,7 +484,7 @@ typedef int (*reread_fn)(void *baton);
 static int wait_other_process(const char *issuer, const orgs_http_opts_t *opts, reread_fn reread,
                               void *baton, apr_pool_t *p)
 {
-    int max = cap_max(opts) > 0 ? 2 * cap_max(opts) : ORGS_OIDC_WAITERS_DEFAULT;
+    int max = orgs_oidc_cap_max(opts) > 0 ? 2 * orgs_oidc_cap_max(opts) : ORGS_OIDC_WAITERS_DEFAULT;
     const char *key = apr_pstrcat(p, "wait:", issuer, NULL);
     int have = COPY_NONE;
     if (orgs_backchan_slot_take(key, max, NULL) != APR_SUCCESS) {
@@ -663,202 +667,4 @@ apr_status_t orgs_oidc_jwks_refresh(orgs_store_t *st, orgs_oidc_provider_t *prov
     }
     orgs_backchan_end(st, t, rv, err, now, p);
     return rv;
-}
-
-/* ---- authorization URL ------------------------------------------------ */
-
-int orgs_oidc_scopes_have_openid(const char *scopes)
-{
-    for (const char *s = scopes ? scopes : ""; *s;) {
-        while (*s == ' ') {
-            s++;
-        }
-        apr_size_t n = strcspn(s, " ");
-        if (n == 6 && strncmp(s, "openid", 6) == 0) {
-            return 1;
-        }
-        s += n;
-    }
-    return 0;
-}
-
-/* NULL as "": a required parameter is always sent, if empty. */
-static const char *nz(const char *s)
-{
-    return s ? s : "";
-}
-
-char *orgs_oidc_auth_url(const orgs_oidc_provider_t *prov, const char *client_id,
-                         const char *redirect_uri, const char *scopes, const char *state,
-                         const char *nonce, const char *code_challenge, const char *login_hint,
-                         apr_pool_t *p)
-{
-    if (scopes == NULL || *scopes == '\0') {
-        scopes = ORGS_OIDC_DEFAULT_SCOPES;
-    }
-    if (!orgs_oidc_scopes_have_openid(scopes)) {
-        scopes = apr_pstrcat(p, "openid ", scopes, NULL);
-    }
-    return orgs_url_append_params(
-        prov->authorization_endpoint, p, "response_type", "code", "client_id", nz(client_id),
-        "redirect_uri", nz(redirect_uri), "scope", scopes, "state", nz(state), "nonce", nz(nonce),
-        "code_challenge", nz(code_challenge), "code_challenge_method", "S256", "login_hint",
-        login_hint && *login_hint ? login_hint : NULL, NULL);
-}
-
-/* ---- code exchange ---------------------------------------------------- */
-
-/* An OAuth error code is %x20-21 / %x23-5B / %x5D-7E (RFC 6749 5.2); anything
- * else, or too long, is not quoted. */
-static const char *error_code_text(const char *code)
-{
-    apr_size_t n = strlen(code);
-    if (n == 0 || n > 64) {
-        return "(unprintable)";
-    }
-    for (const unsigned char *c = (const unsigned char *)code; *c; c++) {
-        if (*c < 0x20 || *c > 0x7e || *c == '"' || *c == '\\') {
-            return "(unprintable)";
-        }
-    }
-    return code;
-}
-
-apr_status_t orgs_oidc_token_exchange(const orgs_oidc_provider_t *prov, const char *client_id,
-                                      const char *client_secret, const char *auth_method,
-                                      const char *code, const char *code_verifier,
-                                      const char *redirect_uri, const orgs_http_opts_t *opts,
-                                      const char **id_token, const char **access_token,
-                                      apr_pool_t *p, orgs_err_t *err)
-{
-    int post;
-    if (auth_method == NULL || strcmp(auth_method, "client_secret_basic") == 0) {
-        post = 0;
-    } else if (strcmp(auth_method, "client_secret_post") == 0) {
-        post = 1;
-    } else {
-        return orgs_err_set(err, APR_EINVAL, "unknown token endpoint auth method");
-    }
-    if (prov == NULL || client_id == NULL || client_secret == NULL || code == NULL ||
-        code_verifier == NULL || redirect_uri == NULL || id_token == NULL) {
-        return orgs_err_set(err, APR_EINVAL, "token exchange: missing argument");
-    }
-
-    const char *form = NULL;
-    orgs_http_form_add(&form, "grant_type", "authorization_code", p);
-    orgs_http_form_add(&form, "code", code, p);
-    orgs_http_form_add(&form, "redirect_uri", redirect_uri, p);
-    orgs_http_form_add(&form, "code_verifier", code_verifier, p);
-    if (post) {
-        orgs_http_form_add(&form, "client_id", client_id, p);
-        orgs_http_form_add(&form, "client_secret", client_secret, p);
-    }
-
-    orgs_http_resp_t *resp = NULL;
-    const char *key = cap_key(opts, prov->config_issuer);
-    /* the client secret goes there: the rule once more at the call itself */
-    apr_status_t rv =
-        endpoint_allowed("token_endpoint", prov->token_endpoint, prov->issuer, opts, p, err);
-    if (rv == APR_SUCCESS &&
-        (rv = orgs_backchan_slot_take(key, cap_max(opts), err)) == APR_SUCCESS) {
-        rv = orgs_http_post_form(prov->token_endpoint, form, post ? NULL : client_id,
-                                 post ? NULL : client_secret, opts, &resp, p, err);
-        orgs_backchan_slot_give(key, cap_max(opts));
-    }
-    if (post) {
-        orgs_crypto_cleanse((char *)form, strlen(form)); /* holds the client secret */
-    }
-    if (rv != APR_SUCCESS) {
-        return err_prefix(err, rv == APR_EINVAL ? ORGS_EHTTP : rv, "token endpoint");
-    }
-
-    json_t *doc = json_loads(resp->body, JSON_REJECT_DUPLICATES, NULL);
-    rv = ORGS_EHTTP;
-    const char *ecode = json_is_object(doc) ? jstr(doc, "error") : NULL;
-    if (ecode) {
-        orgs_err_set(err, rv, "token endpoint error %s (HTTP %d)", error_code_text(ecode),
-                     resp->status);
-        goto leave;
-    }
-    if (resp->status != 200) {
-        orgs_err_set(err, rv, "token endpoint: HTTP status %d", resp->status);
-        goto leave;
-    }
-    if (!json_is_object(doc)) {
-        orgs_err_set(err, rv, "token endpoint: answer is not a JSON object");
-        goto leave;
-    }
-    const char *tt = jstr(doc, "token_type");
-    if (tt == NULL || strcasecmp(tt, "Bearer") != 0) {
-        orgs_err_set(err, rv, "token endpoint: token_type is not Bearer");
-        goto leave;
-    }
-    const char *idt = jstr(doc, "id_token");
-    if (idt == NULL || *idt == '\0') {
-        orgs_err_set(err, rv, "token endpoint: no id_token in the answer");
-        goto leave;
-    }
-    *id_token = apr_pstrdup(p, idt);
-    if (access_token) {
-        const char *at = jstr(doc, "access_token");
-        *access_token = at ? apr_pstrdup(p, at) : NULL;
-    }
-    rv = APR_SUCCESS;
-
-leave:
-    json_decref(doc);
-    return rv;
-}
-
-/* ---- ID token --------------------------------------------------------- */
-
-static apr_status_t verify_with(const orgs_oidc_provider_t *prov, const char *id_token,
-                                json_t **claims, apr_pool_t *p, orgs_err_t *err)
-{
-    const orgs_jwks_t *jwks = NULL;
-    const char *j = prov->jwks_json ? prov->jwks_json : "";
-    apr_status_t rv = orgs_jose_jwks_get(&jwks, j, strlen(j), p, err);
-    if (rv == APR_EINVAL) {
-        /* a set without a usable key: treat like a rotation in progress */
-        return orgs_err_set(err, ORGS_ENOKID, "JWKS has no usable signing key");
-    }
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return orgs_jose_jws_verify(id_token, jwks, claims, p, err);
-}
-
-apr_status_t orgs_oidc_id_token_verify(orgs_store_t *st, orgs_oidc_provider_t *prov,
-                                       const char *client_id, const char *id_token,
-                                       const char *nonce, apr_time_t now, apr_interval_time_t skew,
-                                       const orgs_http_opts_t *opts, json_t **claims, apr_pool_t *p,
-                                       orgs_err_t *err)
-{
-    if (prov == NULL || id_token == NULL || claims == NULL) {
-        return orgs_err_set(err, APR_EINVAL, "ID token verification: missing argument");
-    }
-    json_t *c = NULL;
-    apr_status_t rv = verify_with(prov, id_token, &c, p, err);
-    if (rv == ORGS_ENOKID) {
-        orgs_err_t e = {""};
-        apr_status_t rr = orgs_oidc_jwks_refresh(st, prov, now, 0, opts, p, &e);
-        if (rr == APR_EAGAIN || rr == APR_EBUSY) {
-            return rv; /* throttled or in flight: keep the "no key" answer in err */
-        }
-        if (rr != APR_SUCCESS) {
-            return orgs_err_set(err, rr, "%s", e.msg);
-        }
-        rv = verify_with(prov, id_token, &c, p, err);
-    }
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    orgs_jose_expect_t expect = {prov->issuer, client_id, nonce,
-                                 skew > 0 ? skew : ORGS_JOSE_DEFAULT_SKEW};
-    rv = orgs_jose_claims_check(c, &expect, now, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    *claims = c;
-    return APR_SUCCESS;
 }
