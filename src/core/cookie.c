@@ -223,3 +223,22 @@ const char *orgs_cookie_strip(const char *header, const char *const *names, int 
     *o = '\0';
     return o == out ? NULL : out;
 }
+
+int orgs_cookie_sid_ok(const char *sid)
+{
+    /* 43 x 6 = 258 bits: the last character's two low bits are zero */
+    static const char last[] = "AEIMQUYcgkosw048";
+    size_t n = 0;
+    if (!sid) {
+        return 0;
+    }
+    for (; sid[n]; n++) {
+        char c = sid[n];
+        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                 c == '-' || c == '_';
+        if (!ok || n >= ORGS_COOKIE_SID_LEN) {
+            return 0;
+        }
+    }
+    return n == ORGS_COOKIE_SID_LEN && strchr(last, sid[n - 1]) != NULL;
+}

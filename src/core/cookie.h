@@ -89,4 +89,11 @@ const char *orgs_cookie_header_make(const char *name, const char *value, int htt
 const char *orgs_cookie_strip(const char *header, const char *const *names, int *removed,
                               apr_pool_t *p);
 
+/* Whether a session cookie's value has the shape of a session id this
+ * module draws: 32 random bytes in unpadded base64url, 43 characters of
+ * [A-Za-z0-9_-], the last one carrying no bits past the 256th. Anything
+ * else is no session, decided without a lookup anywhere. */
+#define ORGS_COOKIE_SID_LEN 43
+int orgs_cookie_sid_ok(const char *sid);
+
 #endif

@@ -16,7 +16,9 @@
  * or a session (type "session": sid_hash in hex, org_id, user_id,
  * connection_id, created, last_seen, expires, exports, id_token_hint; a
  * delete carries sid_hash alone); {"reset": true} tells replicas to
- * rebuild from the tables.
+ * rebuild from the tables. A node's own change set also carries "base", the
+ * replica position it was computed on (orgs_pg_change_write); replicas
+ * ignore it.
  *
  * change.c (pure): change sets and the SQL row of an export line.
  * replica.c (LMDB): a replica's position, a change applied, a rebuild.
@@ -226,6 +228,12 @@ apr_status_t orgs_pg_catch_up(orgs_pg_t *pg, orgs_store_t *st, apr_size_t *appli
 apr_status_t orgs_store_signin_capture(orgs_store_t *st, orgs_signin_t *in, orgs_user_t **user,
                                        int *admitted, char **change, apr_pool_t *p,
                                        orgs_err_t *err);
+/* The same computed again after the replica was brought up to the change
+ * log (orgs_pg_change_write said ORGS_PG_ESTALE): the pending login was
+ * consumed before the first write, so it is not looked for. */
+apr_status_t orgs_store_signin_recapture(orgs_store_t *st, orgs_signin_t *in, orgs_user_t **user,
+                                         int *admitted, char **change, apr_pool_t *p,
+                                         orgs_err_t *err);
 /* Step 3 of a sign-in: change applied, with the day's counters (sign-in,
  * join, denial) and a join's audit record, which stay on the node. */
 apr_status_t orgs_store_signin_local(orgs_store_t *st, const orgs_signin_t *in, int admitted,
@@ -234,6 +242,14 @@ apr_status_t orgs_store_signin_local(orgs_store_t *st, const orgs_signin_t *in, 
  * (orgs_pg_session_fetch) kept in the replica. */
 apr_status_t orgs_store_change_apply_local(orgs_store_t *st, const char *change, apr_pool_t *p,
                                            orgs_err_t *err);
+/* A session fetched from the database (orgs_pg_session_fetch: the change
+ * set as of change `seq`) kept in the replica, only when the replica's
+ * position is not past seq: rows from an older snapshot applied on a
+ * replica that has applied later changes (a membership removed after the
+ * fetch's snapshot) would undo them. APR_EAGAIN when it is past (nothing
+ * applied: the replica knows better; read it again). */
+apr_status_t orgs_store_fetch_apply(orgs_store_t *st, const char *change, apr_int64_t seq,
+                                    apr_pool_t *p, orgs_err_t *err);
 /* The change set that ends one session (a sign-out); its key in hex. */
 const char *orgs_store_session_change_del(const unsigned char sid_hash[32], apr_pool_t *p);
 const char *orgs_store_session_hex(const unsigned char sid_hash[32], apr_pool_t *p);
@@ -253,17 +269,34 @@ void orgs_pg_pool_put(orgs_pg_pool_t *pool, orgs_pg_t *pg);
 /* Whether the connection is lost (after a failure: the database is down,
  * not the write refused). */
 int orgs_pg_is_down(const orgs_pg_t *pg);
-/* Step 2: BEGIN, the advisory lock, orgs_pg_write_commit. */
+/* Step 2: BEGIN, the advisory lock, orgs_pg_write_commit. A change set
+ * with a "base" (a capture's: the replica position it was computed on,
+ * st_replica_seq) is written only when the change log ends at that
+ * position: when another write came after it, nothing is written and the
+ * answer is ORGS_PG_ESTALE with *seq the log's end. The caller brings its
+ * replica there (orgs_pg_replica_advance) and captures again. */
+#define ORGS_PG_ESTALE (ORGS_EBASE + 93)
 apr_status_t orgs_pg_change_write(orgs_pg_t *pg, const char *change, apr_int64_t *seq,
                                   apr_pool_t *p, orgs_err_t *err);
+/* The replica brought from its position to `upto` from inside a child:
+ * the change log's rows after its position applied in seq order in one
+ * replica transaction (each change at or below the position skipped, so
+ * the replicator doing the same meanwhile is harmless). *applied counts
+ * the rows read. ORGS_ESTORE when the replica was never filled or follows
+ * another database, or a change does not apply (the replicator rebuilds);
+ * APR_EINCOMPLETE when more than a batch is missing (the replicator is far
+ * behind: the caller gives up rather than hold the request). */
+apr_status_t orgs_pg_replica_advance(orgs_pg_t *pg, orgs_store_t *st, apr_int64_t upto,
+                                     apr_size_t *applied, apr_pool_t *p, orgs_err_t *err);
 /* Deletes up to 1000 expired sessions from the database (sign-ins call it
  * now and then). */
 apr_status_t orgs_pg_sessions_prune(orgs_pg_t *pg, orgs_err_t *err);
 /* The session of that hash (hex) when it is live in the database (its
  * membership, its user and its connection's enablement there, not
- * expired), as a change set putting its user, its membership and itself:
- * APR_NOTFOUND otherwise. */
+ * expired), as a change set putting its user, its membership and itself,
+ * and *seq the change log's end in the same snapshot: APR_NOTFOUND
+ * otherwise. Keep it with orgs_store_fetch_apply. */
 apr_status_t orgs_pg_session_fetch(orgs_pg_t *pg, const char *sid_hash_hex, char **change,
-                                   apr_pool_t *p, orgs_err_t *err);
+                                   apr_int64_t *seq, apr_pool_t *p, orgs_err_t *err);
 
 #endif

@@ -58,7 +58,7 @@ static apr_status_t find_session(request_rec *r, orgs_store_t *st, const char *o
     }
     /* made on another node and not replicated here yet: asked once */
     if (rv == APR_NOTFOUND && sc->store_pg &&
-        orgs_pgwrite_session_find(r, st, hash) == APR_SUCCESS) {
+        orgs_pgwrite_session_find(r, st, sid, hash) == APR_SUCCESS) {
         rv = orgs_store_session_view_sid(st, sid, strlen(sid), now, sc->session_idle, hash, out,
                                          &cached, r->pool, &err);
     }

@@ -12,6 +12,7 @@
 #include <http_protocol.h>
 
 #include "private.h"
+#include "cookie.h"
 #include "endpoints.h"
 #include "pgstore.h"
 #include "pgwrite.h"
@@ -27,6 +28,10 @@
 /* Expired sessions are pruned from the database every this many sign-ins
  * of a process. */
 #define PRUNE_EVERY 100
+/* A write computed on a replica behind the change log: caught up and
+ * computed again at most this many times, within this long. */
+#define FRESH_TRIES 4
+#define FRESH_WITHIN apr_time_from_sec(1)
 
 typedef struct node_t {
     const char *uri;
@@ -168,12 +173,14 @@ static apr_status_t op_write(orgs_pg_t *pg, void *baton, apr_pool_t *p, orgs_err
 }
 
 /* The change set into the database; ORGS_PGWRITE_DOWN or
- * ORGS_PGWRITE_REFUSED, each logged, when it is not written. */
+ * ORGS_PGWRITE_REFUSED, each logged, when it is not written;
+ * ORGS_PG_ESTALE (not logged, w->seq the log's end) when it was computed
+ * on a replica behind the change log. */
 static apr_status_t write_change(request_rec *r, node_t *n, write_t *w, const char *what,
                                  orgs_err_t *err)
 {
     apr_status_t rv = pg_run(r, n, op_write, w, err);
-    if (rv == APR_SUCCESS || rv == ORGS_PGWRITE_DOWN) {
+    if (rv == APR_SUCCESS || rv == ORGS_PGWRITE_DOWN || rv == ORGS_PG_ESTALE) {
         return rv;
     }
     if (rv == APR_EEXIST || rv == APR_NOTFOUND) {
@@ -188,12 +195,94 @@ static apr_status_t write_change(request_rec *r, node_t *n, write_t *w, const ch
     return orgs_err_set(err, ORGS_PGWRITE_DOWN, "%s", err->msg);
 }
 
+typedef struct {
+    orgs_store_t *st;
+    apr_int64_t upto;
+    apr_size_t applied;
+} advance_t;
+
+static apr_status_t op_advance(orgs_pg_t *pg, void *baton, apr_pool_t *p, orgs_err_t *err)
+{
+    advance_t *a = baton;
+    return orgs_pg_replica_advance(pg, a->st, a->upto, &a->applied, p, err);
+}
+
+apr_status_t orgs_pgwrite_fresh(request_rec *r, orgs_store_t *st, const char *what,
+                                orgs_pgwrite_capture_t again, void *baton, const char **change,
+                                apr_int64_t *seq, orgs_err_t *err)
+{
+    node_t *n = node_of(r);
+    write_t w = {*change, 0, 0};
+    apr_status_t rv;
+    apr_time_t t0 = apr_time_now();
+    if (!n) {
+        return orgs_err_set(err, ORGS_PGWRITE_DOWN, "out of memory");
+    }
+    w.prune = strcmp(what, "sign-in") == 0 &&
+              atomic_fetch_add(&n->signins, 1) % PRUNE_EVERY == PRUNE_EVERY - 1;
+    for (int tries = 1;; tries++) {
+        if ((rv = write_change(r, n, &w, what, err)) != ORGS_PG_ESTALE) {
+            *seq = w.seq;
+            return rv;
+        }
+        /* the replica has not applied every change yet: apply the missing
+         * ones here, in order, and compute the write again on it */
+        const char *why = apr_pstrdup(r->pool, err->msg);
+        advance_t a = {st, w.seq, 0};
+        if (tries < FRESH_TRIES && apr_time_now() - t0 < FRESH_WITHIN) {
+            rv = pg_run(r, n, op_advance, &a, err);
+        } else {
+            rv = orgs_err_set(err, APR_TIMEUP, "%d attempts in %" APR_TIME_T_FMT " ms", tries,
+                              apr_time_as_msec(apr_time_now() - t0));
+        }
+        if (rv == ORGS_PGWRITE_DOWN) {
+            return rv; /* logged */
+        }
+        if (rv != APR_SUCCESS) {
+            orgs_log_rerror(r, APLOG_ERR, rv,
+                            ORGSLOGNO(00853) "%s: this node's replica is behind the PostgreSQL "
+                                             "change log (%s) and could not be brought up to "
+                                             "it (%s): nothing written, answered 503",
+                            what, why, err->msg);
+            return orgs_err_set(err, ORGS_PGWRITE_DOWN, "the replica is behind");
+        }
+        orgs_log_rerror(r, APLOG_INFO, 0,
+                        ORGSLOGNO(00854) "%s: computed on this node's replica while it was "
+                                         "behind the PostgreSQL change log (%s): %" APR_SIZE_T_FMT
+                                         " changes applied to the replica here, computed again",
+                        what, why, a.applied);
+        char *next = NULL;
+        if ((rv = again(baton, &next, err)) != APR_SUCCESS || !next) {
+            *change = next;
+            *seq = 0;
+            return rv;
+        }
+        w.change = *change = next;
+    }
+}
+
+typedef struct {
+    orgs_store_t *st;
+    orgs_signin_t *in;
+    orgs_user_t **user;
+    int *admitted;
+    apr_pool_t *p;
+} signin_again_t;
+
+static apr_status_t signin_again(void *baton, char **change, orgs_err_t *err)
+{
+    signin_again_t *b = baton;
+    return orgs_store_signin_recapture(b->st, b->in, b->user, b->admitted, change, b->p, err);
+}
+
 apr_status_t orgs_pgwrite_signin(request_rec *r, orgs_store_t *st, orgs_signin_t *in,
                                  orgs_user_t **user, int *admitted, orgs_err_t *err)
 {
     node_t *n = node_of(r);
-    write_t w = {NULL, 0, 0};
     char *change = NULL;
+    const char *written;
+    apr_int64_t seq = 0;
+    signin_again_t again = {st, in, user, admitted, r->pool};
     orgs_err_t lerr = {{0}};
     apr_status_t rv;
     *user = NULL;
@@ -208,27 +297,30 @@ apr_status_t orgs_pgwrite_signin(request_rec *r, orgs_store_t *st, orgs_signin_t
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    w.change = change;
-    w.prune = atomic_fetch_add(&n->signins, 1) % PRUNE_EVERY == PRUNE_EVERY - 1;
+    written = change;
     /* single use before anything is written: a concurrent callback with
      * the same state finds it gone (APR_NOTFOUND) */
     if ((rv = orgs_store_pending_delete(st, in->state, r->pool, err)) != APR_SUCCESS) {
         *user = NULL;
         return rv;
     }
-    if (w.change) {
+    if (written) {
         apr_time_t t0 = apr_time_now();
-        if ((rv = write_change(r, n, &w, "sign-in", err)) != APR_SUCCESS) {
+        rv = orgs_pgwrite_fresh(r, st, "sign-in", signin_again, &again, &written, &seq, err);
+        if (rv != APR_SUCCESS) {
             *user = NULL;
             return rv;
         }
-        orgs_log_rerror(r, APLOG_INFO, 0,
-                        ORGSLOGNO(00848) "sign-in of user %s written to PostgreSQL as change "
-                                         "%" APR_INT64_T_FMT " in %" APR_TIME_T_FMT " us",
-                        *user ? (*user)->id : "-", w.seq, apr_time_now() - t0);
+        if (written) {
+            orgs_log_rerror(r, APLOG_INFO, 0,
+                            ORGSLOGNO(00848) "sign-in of user %s written to PostgreSQL as "
+                                             "change %" APR_INT64_T_FMT " in %" APR_TIME_T_FMT
+                                             " us",
+                            *user ? (*user)->id : "-", seq, apr_time_now() - t0);
+        }
     }
     /* the node reads its own write now, not after the replicator's round */
-    if (orgs_store_signin_local(st, in, *admitted, w.change, r->pool, &lerr) != APR_SUCCESS) {
+    if (orgs_store_signin_local(st, in, *admitted, written, r->pool, &lerr) != APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_WARNING, 0,
                         ORGSLOGNO(00847) "sign-in written to PostgreSQL but not yet to this "
                                          "node's replica (the replicator brings it): %s",
@@ -297,20 +389,27 @@ static int lookup_allowed(request_rec *r, node_t *n, const unsigned char *hash)
 typedef struct {
     const char *hex;
     char *change;
+    apr_int64_t seq;
 } fetch_t;
 
 static apr_status_t op_fetch(orgs_pg_t *pg, void *baton, apr_pool_t *p, orgs_err_t *err)
 {
     fetch_t *f = baton;
-    return orgs_pg_session_fetch(pg, f->hex, &f->change, p, err);
+    return orgs_pg_session_fetch(pg, f->hex, &f->change, &f->seq, p, err);
 }
 
-apr_status_t orgs_pgwrite_session_find(request_rec *r, orgs_store_t *st,
+apr_status_t orgs_pgwrite_session_find(request_rec *r, orgs_store_t *st, const char *sid,
                                        const unsigned char sid_hash[32])
 {
-    node_t *n = node_of(r);
-    fetch_t f = {orgs_store_session_hex(sid_hash, r->pool), NULL};
+    node_t *n;
+    fetch_t f = {NULL, NULL, 0};
     orgs_err_t err = {{0}};
+    /* not an id this module draws: no session anywhere, and no budget spent */
+    if (!orgs_cookie_sid_ok(sid)) {
+        return APR_NOTFOUND;
+    }
+    n = node_of(r);
+    f.hex = orgs_store_session_hex(sid_hash, r->pool);
     if (!n || !lookup_allowed(r, n, sid_hash)) {
         return APR_NOTFOUND;
     }
@@ -327,7 +426,17 @@ apr_status_t orgs_pgwrite_session_find(request_rec *r, orgs_store_t *st,
         }
         return APR_NOTFOUND;
     }
-    if ((rv = orgs_store_change_apply_local(st, f.change, r->pool, &err)) != APR_SUCCESS) {
+    rv = orgs_store_fetch_apply(st, f.change, f.seq, r->pool, &err);
+    if (rv == APR_EAGAIN) {
+        /* the replicator applied changes after the lookup's snapshot (the
+         * session, or what ended it): the replica is the newer answer */
+        orgs_log_rerror(r, APLOG_INFO, 0,
+                        ORGSLOGNO(00855) "a session found in PostgreSQL was not kept: %s; "
+                                         "this node's replica answers",
+                        err.msg);
+        return APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_WARNING, rv,
                         ORGSLOGNO(00852) "a session found in PostgreSQL could not be kept in "
                                          "this node's replica: %s",

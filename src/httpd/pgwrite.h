@@ -28,6 +28,19 @@ int orgs_pgwrite_on(const request_rec *r);
 apr_status_t orgs_pgwrite_signin(request_rec *r, orgs_store_t *st, orgs_signin_t *in,
                                  orgs_user_t **user, int *admitted, orgs_err_t *err);
 
+/* A node's change set (computed on its replica in capture mode, with its
+ * "base") written to the database. When the replica was behind the change
+ * log, nothing is written: the missing changes are applied to the replica
+ * here in seq order (orgs_pg_replica_advance), `again` computes the change
+ * set anew on it (*change NULL: nothing to write any more) and the write
+ * is tried again, a few times within a second; beyond that
+ * ORGS_PGWRITE_DOWN (ORGS00853). *change is the change set written, *seq
+ * its change-log number. what names the write in the log ("sign-in"). */
+typedef apr_status_t (*orgs_pgwrite_capture_t)(void *baton, char **change, orgs_err_t *err);
+apr_status_t orgs_pgwrite_fresh(request_rec *r, orgs_store_t *st, const char *what,
+                                orgs_pgwrite_capture_t again, void *baton, const char **change,
+                                apr_int64_t *seq, orgs_err_t *err);
+
 /* Ends the session in the database, then in the replica; the other nodes
  * follow through the change log. ORGS_PGWRITE_DOWN when the database
  * cannot be reached: nothing was ended. */
@@ -36,11 +49,12 @@ apr_status_t orgs_pgwrite_session_end(request_rec *r, orgs_store_t *st,
 
 /* A session this replica does not hold: looked up in the database and, when
  * live there, kept in the replica (APR_SUCCESS: read it again). APR_NOTFOUND
- * when the database does not have it, the lookup budget of this process is
+ * at once, with no budget spent, when sid is not shaped as a session id
+ * (orgs_cookie_sid_ok); when the database does not have it, the lookup budget of this process is
  * spent (a client spraying made-up cookies: at most ORGS_PGWRITE_LOOKUPS a
  * second, misses remembered), or the database cannot be reached. */
 #define ORGS_PGWRITE_LOOKUPS 10
-apr_status_t orgs_pgwrite_session_find(request_rec *r, orgs_store_t *st,
+apr_status_t orgs_pgwrite_session_find(request_rec *r, orgs_store_t *st, const char *sid,
                                        const unsigned char sid_hash[32]);
 
 /* The temporary page: 503, Retry-After, "try again in a moment". */

@@ -2,6 +2,7 @@
  * headers (the conflict rule included) and the Set-Cookie builder. */
 #include "testutil.h"
 #include "cookie.h"
+#include "crypto.h"
 
 TESTUTIL_POOL_FIXTURE
 
@@ -246,6 +247,29 @@ START_TEST(test_header_roundtrip)
 }
 END_TEST
 
+/* Only the shape of a drawn session id reaches a lookup. */
+START_TEST(test_sid_ok)
+{
+    for (int i = 0; i < 50; i++) {
+        char *sid;
+        ck_assert_int_eq(orgs_crypto_random_token(32, &sid, pool), APR_SUCCESS);
+        ck_assert(orgs_cookie_sid_ok(sid));
+    }
+    ck_assert(orgs_cookie_sid_ok("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+    ck_assert(orgs_cookie_sid_ok("_-9zZ_-9zZ_-9zZ_-9zZ_-9zZ_-9zZ_-9zZ_-9zZ_-8"));
+    ck_assert(!orgs_cookie_sid_ok(NULL));
+    ck_assert(!orgs_cookie_sid_ok(""));
+    ck_assert(!orgs_cookie_sid_ok("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));   /* 42 */
+    ck_assert(!orgs_cookie_sid_ok("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")); /* 44 */
+    ck_assert(
+        !orgs_cookie_sid_ok("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB")); /* bits past 256 */
+    ck_assert(
+        !orgs_cookie_sid_ok("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+A")); /* base64, not url */
+    ck_assert(!orgs_cookie_sid_ok("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
+    ck_assert(!orgs_cookie_sid_ok("' OR 1=1 --"));
+}
+END_TEST
+
 static Suite *cookie_suite(void)
 {
     Suite *s = suite_create("cookie");
@@ -260,6 +284,7 @@ static Suite *cookie_suite(void)
     tcase_add_test(tc, test_header_make);
     tcase_add_test(tc, test_header_make_removal);
     tcase_add_test(tc, test_header_roundtrip);
+    tcase_add_test(tc, test_sid_ok);
     tcase_add_loop_test(tc, test_strip_vectors, 0,
                         (int)(sizeof(strip_vectors) / sizeof(strip_vectors[0])));
     suite_add_tcase(s, tc);

@@ -27,7 +27,13 @@ struct st_capture_t {
     apr_pool_t *p;
     apr_hash_t *seen;
     apr_array_header_t *keys; /* cap_key_t */
+    int pending_taken;        /* a sign-in computed again: its login consumed already */
 };
+
+int st_capture_pending_taken(const orgs_store_t *st)
+{
+    return st->capture && st->capture->pending_taken;
+}
 
 void st_capture_note(orgs_store_t *st, const char *type, const char *a, const char *b)
 {
@@ -264,12 +270,19 @@ static int cmp_key(const void *x, const void *y)
 }
 
 /* The change set of what the capture noted, read inside txn; NULL when
- * nothing was touched. */
+ * nothing was touched. Its "base" is the replica's position the capture
+ * ran on (st_replica_seq): the database takes the change set only when no
+ * change after that position was written meanwhile (orgs_pg_change_write),
+ * so nothing computed on a replica that is behind overwrites a newer row. */
 static apr_status_t capture_build(orgs_store_t *st, MDB_txn *txn, st_capture_t *c, char **change,
                                   apr_pool_t *p, orgs_err_t *err)
 {
+    apr_int64_t base;
+    apr_status_t rv = st_replica_seq(st, txn, &base, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     json_t *put = json_array(), *del = json_array();
-    apr_status_t rv = APR_SUCCESS;
     *change = NULL;
     qsort(c->keys->elts, (size_t)c->keys->nelts, sizeof(cap_key_t), cmp_key);
     for (int i = 0; rv == APR_SUCCESS && i < c->keys->nelts; i++) {
@@ -281,7 +294,8 @@ static apr_status_t capture_build(orgs_store_t *st, MDB_txn *txn, st_capture_t *
         }
     }
     if (rv == APR_SUCCESS && json_array_size(put) + json_array_size(del) > 0) {
-        json_t *set = json_pack("{s:O, s:O}", "put", put, "del", del);
+        json_t *set =
+            json_pack("{s:O, s:O, s:I}", "put", put, "del", del, "base", (json_int_t)base);
         char *s = set ? json_dumps(set, JSON_COMPACT) : NULL;
         *change = s ? apr_pstrdup(p, s) : NULL;
         free(s);
@@ -295,11 +309,12 @@ static apr_status_t capture_build(orgs_store_t *st, MDB_txn *txn, st_capture_t *
 
 /* ---- the sign-in in capture mode ---------------------------------------- */
 
-apr_status_t orgs_store_signin_capture(orgs_store_t *st, orgs_signin_t *in, orgs_user_t **user,
-                                       int *admitted, char **change, apr_pool_t *p, orgs_err_t *err)
+static apr_status_t signin_capture(orgs_store_t *st, orgs_signin_t *in, orgs_user_t **user,
+                                   int *admitted, char **change, int again, apr_pool_t *p,
+                                   orgs_err_t *err)
 {
     MDB_txn *txn;
-    st_capture_t cap = {p, apr_hash_make(p), apr_array_make(p, 8, sizeof(cap_key_t))};
+    st_capture_t cap = {p, apr_hash_make(p), apr_array_make(p, 8, sizeof(cap_key_t)), again};
     apr_status_t rv = st_run_begin(st, ST_MODE_WRITE, &txn, err);
     *user = NULL;
     *change = NULL;
@@ -324,6 +339,19 @@ apr_status_t orgs_store_signin_capture(orgs_store_t *st, orgs_signin_t *in, orgs
         *change = NULL;
     }
     return rv;
+}
+
+apr_status_t orgs_store_signin_capture(orgs_store_t *st, orgs_signin_t *in, orgs_user_t **user,
+                                       int *admitted, char **change, apr_pool_t *p, orgs_err_t *err)
+{
+    return signin_capture(st, in, user, admitted, change, 0, p, err);
+}
+
+apr_status_t orgs_store_signin_recapture(orgs_store_t *st, orgs_signin_t *in, orgs_user_t **user,
+                                         int *admitted, char **change, apr_pool_t *p,
+                                         orgs_err_t *err)
+{
+    return signin_capture(st, in, user, admitted, change, 1, p, err);
 }
 
 /* The sign-in's own writes on this node after the database took its change
@@ -369,6 +397,28 @@ apr_status_t orgs_store_change_apply_local(orgs_store_t *st, const char *change,
                                            orgs_err_t *err)
 {
     ST_WRITE(st, txn, err, st_change_apply(st, txn, change, p, err));
+}
+
+static apr_status_t fetch_apply(orgs_store_t *st, MDB_txn *txn, const char *change, apr_int64_t seq,
+                                apr_pool_t *p, orgs_err_t *err)
+{
+    apr_int64_t at;
+    /* the position read in the transaction that applies: the replicator
+     * cannot move it in between */
+    apr_status_t rv = st_replica_seq(st, txn, &at, p, err);
+    if (rv == APR_SUCCESS && at > seq) {
+        return orgs_err_set(err, APR_EAGAIN,
+                            "the replica is at change %" APR_INT64_T_FMT
+                            ", past the lookup's %" APR_INT64_T_FMT,
+                            at, seq);
+    }
+    return rv == APR_SUCCESS ? st_change_apply(st, txn, change, p, err) : rv;
+}
+
+apr_status_t orgs_store_fetch_apply(orgs_store_t *st, const char *change, apr_int64_t seq,
+                                    apr_pool_t *p, orgs_err_t *err)
+{
+    ST_WRITE(st, txn, err, fetch_apply(st, txn, change, seq, p, err));
 }
 
 const char *orgs_store_session_change_del(const unsigned char sid_hash[32], apr_pool_t *p)

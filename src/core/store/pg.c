@@ -2,6 +2,8 @@
  * the few files that use libpq (pg*.c). */
 #include "orgs_build.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -137,10 +139,63 @@ apr_status_t st_pg_fail(orgs_pg_t *pg, orgs_err_t *err, const char *what)
     return st_pg_fail_res(pg, NULL, err, what);
 }
 
+/* The statement sent, its answer awaited at most pg->deadline_ms: the
+ * server's statement_timeout cannot end a wait on a database (or a path to
+ * it) that stopped answering after taking the query. Past the deadline the
+ * connection is given up (pg->dead): never used again, closed by its pool.
+ * The first error result is kept, else the last result. */
+static PGresult *exec_bounded(orgs_pg_t *pg, const char *sql, int n, const char *const *vals,
+                              int *timed_out)
+{
+    PGresult *keep = NULL, *r;
+    apr_time_t until = apr_time_now() + apr_time_from_msec(pg->deadline_ms);
+    *timed_out = 0;
+    if (!PQsendQueryParams(pg->conn, sql, n, NULL, vals, NULL, NULL, 0)) {
+        return NULL;
+    }
+    for (;;) {
+        while (!PQisBusy(pg->conn)) {
+            if (!(r = PQgetResult(pg->conn))) {
+                return keep;
+            }
+            if (keep && PQresultStatus(keep) == PGRES_FATAL_ERROR) {
+                PQclear(r);
+            } else {
+                PQclear(keep);
+                keep = r;
+            }
+        }
+        apr_interval_time_t left = until - apr_time_now();
+        struct pollfd pfd = {PQsocket(pg->conn), POLLIN, 0};
+        int rc = left > 0 ? poll(&pfd, 1, (int)((left + 999) / 1000)) : 0;
+        if (rc == 0 && apr_time_now() >= until) {
+            *timed_out = 1;
+        }
+        if (*timed_out || (rc < 0 && errno != EINTR) || !PQconsumeInput(pg->conn)) {
+            pg->dead = 1;
+            PQclear(keep);
+            return NULL;
+        }
+    }
+}
+
 apr_status_t st_pg_exec(orgs_pg_t *pg, const char *sql, int n, const char *const *vals,
                         PGresult **out, orgs_err_t *err)
 {
-    PGresult *res = PQexecParams(pg->conn, sql, n, NULL, vals, NULL, NULL, 0);
+    int timed_out = 0;
+    PGresult *res;
+    if (pg->dead) {
+        return orgs_err_set(err, ORGS_ESTORE, "PostgreSQL: the connection was given up");
+    }
+    res = pg->deadline_ms > 0 ? exec_bounded(pg, sql, n, vals, &timed_out)
+                              : PQexecParams(pg->conn, sql, n, NULL, vals, NULL, NULL, 0);
+    if (timed_out) {
+        if (out) {
+            *out = NULL;
+        }
+        return orgs_err_set(err, ORGS_ESTORE, "PostgreSQL: no answer within %d ms",
+                            pg->deadline_ms);
+    }
     ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
         apr_status_t rv = st_pg_fail_res(pg, res, err, "PostgreSQL");
@@ -266,8 +321,8 @@ apr_status_t orgs_pg_schema_check(orgs_pg_t *pg, orgs_err_t *err)
 
 void orgs_pg_rollback(orgs_pg_t *pg)
 {
-    if (pg && pg->conn && PQtransactionStatus(pg->conn) != PQTRANS_IDLE) {
-        PQclear(PQexec(pg->conn, "ROLLBACK"));
+    if (pg && pg->conn && !pg->dead && PQtransactionStatus(pg->conn) != PQTRANS_IDLE) {
+        (void)st_pg_exec(pg, "ROLLBACK", 0, NULL, NULL, NULL);
     }
 }
 

@@ -15,7 +15,9 @@
 struct orgs_pg_t {
     PGconn *conn;
     apr_pool_t *pool;
-    void *slot; /* its place in an orgs_pg_pool_t (pg_session.c), or NULL */
+    void *slot;      /* its place in an orgs_pg_pool_t (pg_session.c), or NULL */
+    int deadline_ms; /* > 0: each statement's answer awaited at most this long */
+    int dead;        /* given up (no answer in time): not used again */
 };
 
 void st_pg_notice_ignore(void *arg, const char *msg);

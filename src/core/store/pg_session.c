@@ -69,15 +69,20 @@ apr_status_t orgs_pg_pool_create(orgs_pg_pool_t **out, const char *uri, int max,
 static apr_status_t pool_connect(orgs_pg_pool_t *pool, pool_conn_t *c, orgs_err_t *err)
 {
     int secs = (pool->timeout_ms + 999) / 1000;
-    char ct[16], tu[16], set[96];
+    char ct[16], tu[16], st_set[64], lock_set[64];
     apr_snprintf(ct, sizeof(ct), "%d", secs < 2 ? 2 : secs);
     apr_snprintf(tu, sizeof(tu), "%d", pool->timeout_ms);
-    apr_snprintf(set, sizeof(set), "SET statement_timeout = %d; SET lock_timeout = %d",
-                 pool->timeout_ms, pool->timeout_ms);
-    const char *const keys[] = {"dbname", "connect_timeout", "tcp_user_timeout", NULL};
-    const char *const vals[] = {pool->uri, ct, tu, NULL};
+    apr_snprintf(st_set, sizeof(st_set), "SET statement_timeout = %d", pool->timeout_ms);
+    apr_snprintf(lock_set, sizeof(lock_set), "SET lock_timeout = %d", pool->timeout_ms);
+    /* keepalives: a peer that vanished while the connection idles in the
+     * pool is found within idle + interval x count seconds */
+    const char *const keys[] = {
+        "dbname",          "connect_timeout",     "tcp_user_timeout", "keepalives",
+        "keepalives_idle", "keepalives_interval", "keepalives_count", NULL};
+    const char *const vals[] = {pool->uri, ct, tu, "1", "5", "2", "3", NULL};
     orgs_pg_t *pg = apr_pcalloc(c->p, sizeof(*pg));
     pg->pool = c->p;
+    pg->deadline_ms = pool->timeout_ms;
     pg->conn = PQconnectdbParams(keys, vals, 1);
     if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
         apr_status_t rv = st_pg_fail(
@@ -89,11 +94,11 @@ static apr_status_t pool_connect(orgs_pg_pool_t *pool, pool_conn_t *c, orgs_err_
         return rv;
     }
     PQsetNoticeProcessor(pg->conn, st_pg_notice_ignore, NULL);
-    PGresult *res = PQexec(pg->conn, set);
-    int ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
-    PQclear(res);
-    if (!ok) {
-        apr_status_t rv = st_pg_fail(pg, err, "PostgreSQL");
+    apr_status_t rv = st_pg_exec(pg, st_set, 0, NULL, NULL, err);
+    if (rv == APR_SUCCESS) {
+        rv = st_pg_exec(pg, lock_set, 0, NULL, NULL, err);
+    }
+    if (rv != APR_SUCCESS) {
         PQfinish(pg->conn);
         return rv;
     }
@@ -139,7 +144,7 @@ apr_status_t orgs_pg_pool_get(orgs_pg_pool_t *pool, orgs_pg_t **out, orgs_err_t 
         pool->open++;
     }
     pthread_mutex_unlock(&pool->lock);
-    if (c->pg && PQstatus(c->pg->conn) == CONNECTION_OK) {
+    if (c->pg && !c->pg->dead && PQstatus(c->pg->conn) == CONNECTION_OK) {
         *out = c->pg;
         c->pg->slot = c;
         return APR_SUCCESS;
@@ -169,7 +174,7 @@ void orgs_pg_pool_put(orgs_pg_pool_t *pool, orgs_pg_t *pg)
     }
     pool_conn_t *c = pg->slot;
     orgs_pg_rollback(pg); /* never idle inside a transaction */
-    int broken = PQstatus(pg->conn) != CONNECTION_OK;
+    int broken = pg->dead || PQstatus(pg->conn) != CONNECTION_OK;
     if (broken) {
         PQfinish(pg->conn);
         c->pg = NULL;
@@ -188,15 +193,44 @@ void orgs_pg_pool_put(orgs_pg_pool_t *pool, orgs_pg_t *pg)
 
 int orgs_pg_is_down(const orgs_pg_t *pg)
 {
-    return !pg || !pg->conn || PQstatus(pg->conn) != CONNECTION_OK;
+    return !pg || !pg->conn || pg->dead || PQstatus(pg->conn) != CONNECTION_OK;
+}
+
+/* The replica position a change set was computed on ("base"), or -2 when
+ * it carries none (a delete by key, a session fetched from the database:
+ * nothing in it depends on what the replica held). */
+static apr_int64_t change_base(const char *change)
+{
+    json_t *set = json_loads(change, 0, NULL);
+    const json_t *b = json_object_get(set, "base");
+    apr_int64_t base = json_is_integer(b) ? (apr_int64_t)json_integer_value(b) : -2;
+    json_decref(set);
+    return base;
 }
 
 apr_status_t orgs_pg_change_write(orgs_pg_t *pg, const char *change, apr_int64_t *seq,
                                   apr_pool_t *p, orgs_err_t *err)
 {
+    PGresult *res;
+    apr_int64_t base = change_base(change);
     apr_status_t rv = st_pg_exec(pg, "BEGIN", 0, NULL, NULL, err);
     if (rv == APR_SUCCESS) {
         rv = st_pg_exec(pg, "SELECT pg_advisory_xact_lock(" ORGS_PG_LOCK ")", 0, NULL, NULL, err);
+    }
+    /* under the lock the log's end is final: every writer holds it */
+    if (rv == APR_SUCCESS && base != -2) {
+        rv = st_pg_exec(pg, "SELECT coalesce(max(seq), 0) FROM change_log", 0, NULL, &res, err);
+        if (rv == APR_SUCCESS) {
+            apr_int64_t last = apr_atoi64(PQgetvalue(res, 0, 0));
+            PQclear(res);
+            if (last > base) {
+                *seq = last;
+                rv = orgs_err_set(err, ORGS_PG_ESTALE,
+                                  "computed on a replica at change %" APR_INT64_T_FMT
+                                  ", the change log is at %" APR_INT64_T_FMT,
+                                  base, last);
+            }
+        }
     }
     if (rv != APR_SUCCESS) {
         orgs_pg_rollback(pg);
@@ -215,21 +249,25 @@ apr_status_t orgs_pg_sessions_prune(orgs_pg_t *pg, orgs_err_t *err)
 }
 
 apr_status_t orgs_pg_session_fetch(orgs_pg_t *pg, const char *sid_hash_hex, char **change,
-                                   apr_pool_t *p, orgs_err_t *err)
+                                   apr_int64_t *seq, apr_pool_t *p, orgs_err_t *err)
 {
     PGresult *res;
     const char *v[1] = {sid_hash_hex};
     /* live only as every node would see it: its membership, its user and
-     * the org's enablement of its connection still there, not expired */
+     * the org's enablement of its connection still there, not expired;
+     * with the change log's end in the same statement, so the same
+     * snapshot (writers commit in seq order under their lock) */
     apr_status_t rv = st_pg_exec(
         pg,
-        "SELECT u.doc::text, m.doc::text, s.doc::text FROM sessions s "
+        "SELECT u.doc::text, m.doc::text, s.doc::text, "
+        "(SELECT coalesce(max(seq), 0) FROM change_log) FROM sessions s "
         "JOIN members m ON m.org_id = s.org_id AND m.user_id = s.user_id "
         "JOIN users u ON u.id = s.user_id "
         "JOIN enabled_conns e ON e.org_id = s.org_id AND e.conn_id = s.doc->>'connection_id' "
         "WHERE s.sid_hash = $1 AND s.expires > now()",
         1, v, &res, err);
     *change = NULL;
+    *seq = 0;
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -239,6 +277,7 @@ apr_status_t orgs_pg_session_fetch(orgs_pg_t *pg, const char *sid_hash_hex, char
     }
     *change = apr_pstrcat(p, "{\"put\":[", PQgetvalue(res, 0, 0), ",", PQgetvalue(res, 0, 1), ",",
                           PQgetvalue(res, 0, 2), "]}", NULL);
+    *seq = apr_atoi64(PQgetvalue(res, 0, 3));
     PQclear(res);
     return APR_SUCCESS;
 }
@@ -279,9 +318,10 @@ apr_status_t orgs_pg_sessions_prune(orgs_pg_t *pg, orgs_err_t *err)
 }
 
 apr_status_t orgs_pg_session_fetch(orgs_pg_t *pg, const char *sid_hash_hex, char **change,
-                                   apr_pool_t *p, orgs_err_t *err)
+                                   apr_int64_t *seq, apr_pool_t *p, orgs_err_t *err)
 {
     *change = NULL;
+    *seq = 0;
     return orgs_pg_uri_check(NULL, NULL, err);
 }
 

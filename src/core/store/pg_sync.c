@@ -145,6 +145,49 @@ apr_status_t orgs_pg_catch_up(orgs_pg_t *pg, orgs_store_t *st, apr_size_t *appli
     return orgs_store_replica_confirm(st, now, err);
 }
 
+apr_status_t orgs_pg_replica_advance(orgs_pg_t *pg, orgs_store_t *st, apr_int64_t upto,
+                                     apr_size_t *applied, apr_pool_t *p, orgs_err_t *err)
+{
+    apr_int64_t seq;
+    int yes;
+    PGresult *res = NULL;
+    apr_status_t rv = needs_rebuild(pg, st, &seq, &yes, p, err);
+    *applied = 0;
+    if (rv == APR_SUCCESS && yes) {
+        rv = orgs_err_set(err, ORGS_ESTORE, "the replica is not filled from this database yet");
+    }
+    if (rv != APR_SUCCESS || seq >= upto) {
+        return rv;
+    }
+    const char *v[2] = {apr_psprintf(p, "%" APR_INT64_T_FMT, seq),
+                        apr_psprintf(p, "%" APR_INT64_T_FMT, upto)};
+    rv = st_pg_exec(pg,
+                    "SELECT seq, payload FROM change_log WHERE seq > $1::bigint AND "
+                    "seq <= $2::bigint ORDER BY seq LIMIT " APR_STRINGIFY(BATCH),
+                    2, v, &res, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    apr_size_t rows = (apr_size_t)PQntuples(res);
+    const char **changes = apr_palloc(p, (rows + 1) * sizeof(*changes));
+    apr_int64_t *seqs = apr_palloc(p, (rows + 1) * sizeof(*seqs));
+    for (apr_size_t i = 0; i < rows; i++) {
+        seqs[i] = apr_atoi64(PQgetvalue(res, (int)i, 0));
+        changes[i] = PQgetvalue(res, (int)i, 1);
+    }
+    if (rows) {
+        rv = orgs_store_replica_apply_batch(st, changes, seqs, rows, p, err);
+    }
+    if (rv != APR_SUCCESS) {
+        rv = orgs_err_set(err, ORGS_ESTORE, "a change does not apply here: %s", err->msg);
+    } else if (!rows || seqs[rows - 1] < upto) {
+        rv = orgs_err_set(err, APR_EINCOMPLETE, "more than %d changes behind", BATCH);
+    }
+    *applied = rows;
+    PQclear(res);
+    return rv;
+}
+
 /* Waits for a notification (or ms); ORGS_ESTORE when the connection broke. */
 static apr_status_t wait_notify(orgs_pg_t *pg, int ms, orgs_err_t *err)
 {
@@ -233,6 +276,13 @@ apr_status_t orgs_pg_catch_up(orgs_pg_t *pg, orgs_store_t *st, apr_size_t *appli
 {
     *applied = 0;
     *rebuilt = 0;
+    return orgs_pg_schema_check(pg, err);
+}
+
+apr_status_t orgs_pg_replica_advance(orgs_pg_t *pg, orgs_store_t *st, apr_int64_t upto,
+                                     apr_size_t *applied, apr_pool_t *p, orgs_err_t *err)
+{
+    *applied = 0;
     return orgs_pg_schema_check(pg, err);
 }
 

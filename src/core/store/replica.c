@@ -34,6 +34,15 @@ static apr_status_t state_read(orgs_store_t *st, MDB_txn *txn, apr_int64_t *seq,
     return rv == APR_SUCCESS ? meta_get(st, txn, META_CLUSTER, cluster, p, err) : rv;
 }
 
+apr_status_t st_replica_seq(orgs_store_t *st, MDB_txn *txn, apr_int64_t *seq, apr_pool_t *p,
+                            orgs_err_t *err)
+{
+    const char *s;
+    apr_status_t rv = meta_get(st, txn, META_SEQ, &s, p, err);
+    *seq = rv == APR_SUCCESS && s ? apr_atoi64(s) : -1;
+    return rv;
+}
+
 apr_status_t orgs_store_replica_state(orgs_store_t *st, apr_int64_t *seq, const char **cluster,
                                       apr_pool_t *p, orgs_err_t *err)
 {
@@ -243,10 +252,20 @@ apr_status_t st_change_apply(orgs_store_t *st, MDB_txn *txn, const char *change,
     return apply_set(st, txn, change, 0, p, err);
 }
 
+/* A change at or below the position is already in the replica: skipped.
+ * The replicator and a child catching its replica up before a write
+ * (orgs_pg_replica_advance) both apply in seq order, one LMDB writer at a
+ * time; whichever comes second must not take the replica back to an older
+ * state and position. */
 static apr_status_t apply(orgs_store_t *st, MDB_txn *txn, const char *change, apr_int64_t seq,
                           apr_pool_t *p, orgs_err_t *err)
 {
-    apr_status_t rv = apply_set(st, txn, change, seq, p, err);
+    apr_int64_t at;
+    apr_status_t rv = st_replica_seq(st, txn, &at, p, err);
+    if (rv != APR_SUCCESS || at >= seq) {
+        return rv;
+    }
+    rv = apply_set(st, txn, change, seq, p, err);
     return rv == APR_SUCCESS ? seq_write(st, txn, seq, err) : rv;
 }
 

@@ -107,7 +107,9 @@ apr_status_t st_signin_body(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in, o
 {
     int auto_membership = 0, created;
     const char *require = NULL;
-    apr_status_t rv = st_pending_consume(st, txn, in->state, in, p, err);
+    apr_status_t rv = st_capture_pending_taken(st)
+                          ? APR_SUCCESS
+                          : st_pending_consume(st, txn, in->state, in, p, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }

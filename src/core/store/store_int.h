@@ -587,6 +587,15 @@ apr_status_t st_session_line_del(orgs_store_t *st, MDB_txn *txn, const json_t *j
  * the replicator applies it again in order, which changes nothing). */
 apr_status_t st_change_apply(orgs_store_t *st, MDB_txn *txn, const char *change, apr_pool_t *p,
                              orgs_err_t *err);
+/* replica.c: the position inside txn: every change of the log up to *seq
+ * is in the replica, applied in order (-1: never filled). A node's own
+ * writes applied ahead of the replicator (st_change_apply) do not move it. */
+apr_status_t st_replica_seq(orgs_store_t *st, MDB_txn *txn, apr_int64_t *seq, apr_pool_t *p,
+                            orgs_err_t *err);
+/* capture.c: whether a capture computes a sign-in again, its pending
+ * login consumed already (orgs_store_signin_recapture): the body does not
+ * look for it. */
+int st_capture_pending_taken(const orgs_store_t *st);
 /* signin.c: the sign-in's body (orgs_store_signin_commit's transaction). */
 apr_status_t st_signin_body(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in, orgs_user_t **user,
                             int *admitted, apr_pool_t *p, orgs_err_t *err);

@@ -64,6 +64,16 @@ static int has_line(const char *change, int del, const char *type)
     return found;
 }
 
+/* The change set's "base" (-2: none). */
+static long long base_of(const char *change)
+{
+    json_t *set = json_loads(change, 0, NULL);
+    const json_t *b = json_object_get(set, "base");
+    long long base = json_is_integer(b) ? (long long)json_integer_value(b) : -2;
+    json_decref(set);
+    return base;
+}
+
 START_TEST(signin_capture)
 {
     orgs_store_t *a = open_store(), *b = open_in(testutil_tempdir(pool), keys);
@@ -125,6 +135,44 @@ START_TEST(signin_capture)
     ck_assert_int_eq(orgs_store_replica_apply(b, end, 3, pool, &err), APR_SUCCESS);
     ck_assert_int_eq(orgs_store_change_apply_local(b, end, pool, &err), APR_SUCCESS);
     ck_assert_int_eq(view_of(b, sid, &v), APR_NOTFOUND);
+
+    /* a session fetched from the database as of change 2 (its user,
+     * membership and itself): b has applied change 3 (which ended it), so
+     * the fetch is older than b and is not kept; as of change 3 it is */
+    ck_assert_int_eq(orgs_store_fetch_apply(b, change, 2, pool, &err), APR_EAGAIN);
+    ck_assert_int_eq(view_of(b, sid, &v), APR_NOTFOUND);
+    ck_assert_int_eq(orgs_store_fetch_apply(b, change, 3, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(view_of(b, sid, &v), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_change_apply_local(b, end, pool, &err), APR_SUCCESS);
+
+    /* a change set carries the position it was computed on: -1 on a store
+     * that is no replica; on b the position the replicator reached, which
+     * a local apply (the node's own write) does not move */
+    ck_assert_int_eq(base_of(change), -1);
+    {
+        apr_int64_t seq;
+        const char *cluster;
+        char *onb;
+        ck_assert_int_eq(orgs_store_change_apply_local(b, change, pool, &err), APR_SUCCESS);
+        ck_assert_int_eq(orgs_store_replica_state(b, &seq, &cluster, pool, &err), APR_SUCCESS);
+        ck_assert_int_eq(seq, 3);
+        put_pending(b, org, conn, now);
+        orgs_signin_t inb = signin_of(org, conn, now, old, NULL);
+        ck_assert_int_eq(orgs_store_signin_capture(b, &inb, &u, &admitted, &onb, pool, &err),
+                         APR_SUCCESS);
+        ck_assert_ptr_nonnull(onb);
+        ck_assert_int_eq(base_of(onb), 3);
+        /* computed again once the pending login is consumed (before the
+         * first write): the capture would find it gone, the recapture
+         * does not look for it */
+        ck_assert_int_eq(orgs_store_pending_delete(b, STATE, pool, &err), APR_SUCCESS);
+        ck_assert_int_eq(orgs_store_signin_capture(b, &inb, &u, &admitted, &onb, pool, &err),
+                         APR_NOTFOUND);
+        ck_assert_int_eq(orgs_store_signin_recapture(b, &inb, &u, &admitted, &onb, pool, &err),
+                         APR_SUCCESS);
+        ck_assert_ptr_nonnull(onb);
+        ck_assert(has_line(onb, 0, "session"));
+    }
 
     /* a second sign-in of the same browser ends the first session */
     put_pending(a, org, conn, now);
