@@ -340,6 +340,24 @@ apr_status_t orgs_pgwrite_session_find(request_rec *r, orgs_store_t *st,
     return APR_SUCCESS;
 }
 
+int orgs_pgwrite_known_down(request_rec *r)
+{
+    node_t *n = orgs_pgwrite_on(r) ? node_of(r) : NULL;
+    return n && atomic_load(&n->down) &&
+           apr_time_now() < atomic_load(&n->next_try) + ORGS_PGWRITE_KNOWN_DOWN;
+}
+
+apr_status_t orgs_pgwrite_change(request_rec *r, const char *change, const char *what,
+                                 apr_int64_t *seq, orgs_err_t *err)
+{
+    node_t *n = node_of(r);
+    write_t w = {change, 0, 0};
+    apr_status_t rv = n ? write_change(r, n, &w, what, err)
+                        : orgs_err_set(err, ORGS_PGWRITE_DOWN, "out of memory");
+    *seq = w.seq;
+    return rv;
+}
+
 int orgs_pgwrite_unavailable(request_rec *r, const char *what, const char *return_to)
 {
     apr_table_setn(r->err_headers_out, "Retry-After", "5");
