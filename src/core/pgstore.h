@@ -217,8 +217,8 @@ apr_status_t orgs_pg_catch_up(orgs_pg_t *pg, orgs_store_t *st, apr_size_t *appli
  *     be sent again for the same reason.
  * A new writer needs only its store body run in capture mode (a public
  * wrapper like orgs_store_signin_capture) and the record writers it uses
- * noting what they touch (st_capture_note; users, memberships,
- * invitations and sessions do). */
+ * noting what they touch (st_capture_note; organizations, connections,
+ * enablements, users, memberships, invitations and sessions do). */
 
 /* Step 1 of a sign-in: orgs_store_signin_commit's checks and writes run and
  * rolled back; *change is the change set (NULL when nothing would change),
@@ -238,6 +238,25 @@ apr_status_t orgs_store_signin_recapture(orgs_store_t *st, orgs_signin_t *in, or
  * join, denial) and a join's audit record, which stay on the node. */
 apr_status_t orgs_store_signin_local(orgs_store_t *st, const orgs_signin_t *in, int admitted,
                                      const char *change, apr_pool_t *p, orgs_err_t *err);
+/* Step 1 of any write of the store's public API (the admin API's): from
+ * begin to end, every operation on st from this thread runs in one LMDB
+ * write transaction (reads see its writes; each write is a nested
+ * transaction, so one that fails leaves nothing), other writers wait as
+ * for any write. end (build 1) gives the change set of what was touched
+ * (NULL: nothing) and the audit records written meanwhile (NULL: none),
+ * then rolls everything back; build 0 only rolls back. Call end on the
+ * thread that called begin, always. */
+typedef struct orgs_store_capture_t orgs_store_capture_t;
+apr_status_t orgs_store_capture_begin(orgs_store_t *st, orgs_store_capture_t **cap, apr_pool_t *p,
+                                      orgs_err_t *err);
+apr_status_t orgs_store_capture_end(orgs_store_t *st, orgs_store_capture_t *cap, int build,
+                                    char **change, apr_array_header_t **audit, apr_pool_t *p,
+                                    orgs_err_t *err);
+/* Step 3 of such a write: the change set (may be NULL) and the audit
+ * records (this node's log: may be NULL) in one replica transaction. */
+apr_status_t orgs_store_capture_apply_local(orgs_store_t *st, const char *change,
+                                            const apr_array_header_t *audit, apr_pool_t *p,
+                                            orgs_err_t *err);
 /* Step 3 of any other write, and a session fetched from the database
  * (orgs_pg_session_fetch) kept in the replica. */
 apr_status_t orgs_store_change_apply_local(orgs_store_t *st, const char *change, apr_pool_t *p,

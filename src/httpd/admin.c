@@ -14,6 +14,7 @@
 #include "admin.h"
 #include "admin_httpd.h"
 #include "endpoints.h"
+#include "pgwrite.h"
 
 /* Writes a JSON answer; the body is released here. */
 static int send_json(request_rec *r, int status, json_t *body, const char *allow)
@@ -245,7 +246,11 @@ static int admin_handler(request_rec *r)
     /* as the callback URL: OrgsPublicURL when set (a proxy in front) */
     rq.login_url =
         apr_pstrcat(r->pool, orgs_endpoints_base_url(r), orgs_endpoints_path(r, "/login"), NULL);
-    orgs_admin_handle(st, &rq, &rs, r->pool);
+    if (orgs_pgwrite_on(r) && strcmp(rq.method, "GET") != 0) {
+        orgs_pgwrite_admin(r, st, &rq, &rs); /* through the database */
+    } else {
+        orgs_admin_handle(st, &rq, &rs, r->pool);
+    }
     json_decref(parsed);
     if (rs.status == 403) {
         orgs_log_rerror(r, APLOG_WARNING, 0, ORGSLOGNO(00701) "admin API: %s %s refused for %s: %s",

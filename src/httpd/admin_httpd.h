@@ -16,6 +16,17 @@ int orgs_admin_authn(request_rec *r);
 /* Whether SetHandler of this request's location is orgs-admin. */
 int orgs_admin_location(request_rec *r);
 
+/* A change through the API on a node of a PostgreSQL store
+ * (pgwrite_admin.c): the core's answer in rs as orgs_admin_handle gives
+ * it, the change made through the database first; 503 when the database
+ * cannot be reached, 409 when it refuses the change (each logged):
+ * nothing was written then. */
+struct orgs_store_t;
+struct orgs_admin_req_t;
+struct orgs_admin_resp_t;
+void orgs_pgwrite_admin(request_rec *r, struct orgs_store_t *st, const struct orgs_admin_req_t *rq,
+                        struct orgs_admin_resp_t *rs);
+
 /* Registers `Require org-api-token` (admin_auth.c). */
 void orgs_admin_auth_register(apr_pool_t *p);
 /* The handler and the provider. */

@@ -23,6 +23,7 @@
 #include "upstream.h"
 #include "pending_cookie.h"
 #include "replica_lag.h"
+#include "pgwrite.h"
 
 /* Pending logins kept per browser; older ones are dropped. */
 #define ORGS_PENDING_PER_BROWSER 5
@@ -174,6 +175,12 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
 
     if (lagging != DECLINED) { /* a stale replica starts no session */
         return lagging;
+    }
+    if (orgs_pgwrite_known_down(r)) { /* its callback could not be written */
+        orgs_log_rerror(r, APLOG_INFO, 0,
+                        ORGSLOGNO(00867) "login start refused: this process found PostgreSQL "
+                                         "down moments ago (503 at once, not at the callback)");
+        return orgs_pgwrite_unavailable(r, "Signing in", c->return_to);
     }
     rv = orgs_store_conn_get(c->st, ec->conn_id, &conn, r->pool, &err);
     if (rv != APR_SUCCESS) {

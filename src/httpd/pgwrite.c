@@ -449,6 +449,13 @@ apr_status_t orgs_pgwrite_session_find(request_rec *r, orgs_store_t *st, const c
     return APR_SUCCESS;
 }
 
+int orgs_pgwrite_known_down(request_rec *r)
+{
+    node_t *n = orgs_pgwrite_on(r) ? node_of(r) : NULL;
+    return n && atomic_load(&n->down) &&
+           apr_time_now() < atomic_load(&n->next_try) + ORGS_PGWRITE_KNOWN_DOWN;
+}
+
 int orgs_pgwrite_unavailable(request_rec *r, const char *what, const char *return_to)
 {
     apr_table_setn(r->err_headers_out, "Retry-After", "5");

@@ -57,6 +57,13 @@ apr_status_t orgs_pgwrite_session_end(request_rec *r, orgs_store_t *st,
 apr_status_t orgs_pgwrite_session_find(request_rec *r, orgs_store_t *st, const char *sid,
                                        const unsigned char sid_hash[32]);
 
+/* Whether this process's last attempt to reach the database failed less
+ * than ORGS_PGWRITE_KNOWN_DOWN past its next retry: no network. A login
+ * start answers 503 then rather than at its callback; later a start goes
+ * on, and its callback tries the database again. */
+#define ORGS_PGWRITE_KNOWN_DOWN apr_time_from_sec(4)
+int orgs_pgwrite_known_down(request_rec *r);
+
 /* The temporary page: 503, Retry-After, "try again in a moment". */
 int orgs_pgwrite_unavailable(request_rec *r, const char *what, const char *return_to);
 

@@ -246,6 +246,7 @@ apr_status_t st_audit_add(orgs_store_t *st, MDB_txn *txn, const char *action, co
     if (!text) {
         return orgs_err_set(err, APR_ENOMEM, "cannot encode an audit record");
     }
+    st_capture_audit(st, text);
     rv = st_kv_put(txn, DB(st, AUDIT), st_kbraw(&k, rec, AUDIT_KEY_LEN), text, strlen(text),
                    MDB_APPEND, err, "audit record");
     free(text);
@@ -274,4 +275,31 @@ apr_status_t orgs_store_audit_append(orgs_store_t *st, const char *action, const
                                      apr_pool_t *p, orgs_err_t *err)
 {
     ST_WRITE(st, txn, err, audit_append(st, txn, action, org_id, target, before, after, p, err));
+}
+
+apr_status_t st_audit_replay(orgs_store_t *st, MDB_txn *txn, const char *text, apr_pool_t *p,
+                             orgs_err_t *err)
+{
+    unsigned char rec[AUDIT_KEY_LEN];
+    kbuf_t k;
+    json_t *j = json_loads(text, 0, NULL);
+    apr_status_t rv = j ? key_next(st, txn, rec, err)
+                        : orgs_err_set(err, APR_EINVAL, "bad captured audit record");
+    const char *org_id = rv == APR_SUCCESS ? st_jget_str(j, "org_id", p) : NULL;
+    char *out = NULL;
+    if (rv == APR_SUCCESS) {
+        st_jset_int(j, "time", (apr_time_t)key_get(rec));
+        out = json_dumps(j, JSON_COMPACT);
+        rv = out ? APR_SUCCESS : orgs_err_set(err, APR_ENOMEM, "cannot encode an audit record");
+    }
+    json_decref(j);
+    if (rv == APR_SUCCESS) {
+        rv = st_kv_put(txn, DB(st, AUDIT), st_kbraw(&k, rec, AUDIT_KEY_LEN), out, strlen(out),
+                       MDB_APPEND, err, "audit record");
+    }
+    free(out);
+    if (rv == APR_SUCCESS && org_id && strlen(org_id) == ID_LEN) {
+        rv = org_index_add(st, txn, org_id, rec, err);
+    }
+    return rv;
 }

@@ -26,8 +26,9 @@ typedef struct {
 struct st_capture_t {
     apr_pool_t *p;
     apr_hash_t *seen;
-    apr_array_header_t *keys; /* cap_key_t */
-    int pending_taken;        /* a sign-in computed again: its login consumed already */
+    apr_array_header_t *keys;  /* cap_key_t */
+    apr_array_header_t *audit; /* const char *: the audit records' texts */
+    int pending_taken;         /* a sign-in computed again: its login consumed already */
 };
 
 int st_capture_pending_taken(const orgs_store_t *st)
@@ -41,7 +42,9 @@ void st_capture_note(orgs_store_t *st, const char *type, const char *a, const ch
     if (!c || !a) {
         return;
     }
-    const char *key = apr_pstrcat(c->p, type, ":", a, ":", b ? b : "", NULL);
+    /* an org or a connection is one object whatever name it is noted with */
+    int by_id = strcmp(type, "org") == 0 || strcmp(type, "conn") == 0;
+    const char *key = apr_pstrcat(c->p, type, ":", a, ":", b && !by_id ? b : "", NULL);
     if (apr_hash_get(c->seen, key, APR_HASH_KEY_STRING)) {
         return;
     }
@@ -80,6 +83,23 @@ static int unhex(const char *s, unsigned char *h)
         h[i / 2] = (unsigned char)(i % 2 ? (h[i / 2] << 4) | v : v);
     }
     return 1;
+}
+
+void st_capture_note_enable(orgs_store_t *st, const char *key, apr_size_t len)
+{
+    st_capture_t *c = st->capture;
+    if (c && len == 2 * ID_LEN) {
+        st_capture_note(st, "enable", apr_pstrmemdup(c->p, key, ID_LEN),
+                        apr_pstrmemdup(c->p, key + ID_LEN, ID_LEN));
+    }
+}
+
+void st_capture_audit(orgs_store_t *st, const char *text)
+{
+    st_capture_t *c = st->capture;
+    if (c && c->audit) {
+        APR_ARRAY_PUSH(c->audit, const char *) = apr_pstrdup(c->p, text);
+    }
 }
 
 void st_capture_note_session(orgs_store_t *st, const unsigned char *hash)
@@ -194,6 +214,56 @@ static json_t *with_type(json_t *j, const char *type)
     return j;
 }
 
+/* An org, a connection or an enablement as now (put, in the export's
+ * shape: the connection's secret sealed) or its keys (del). */
+static apr_status_t admin_line(orgs_store_t *st, MDB_txn *txn, const cap_key_t *k, json_t **j,
+                               apr_pool_t *p, orgs_err_t *err)
+{
+    apr_status_t rv;
+    *j = NULL;
+    if (strcmp(k->type, "org") == 0) {
+        orgs_org_t *o;
+        if ((rv = st_org_load(st, txn, k->a, &o, p, err)) == APR_SUCCESS) {
+            *j = orgs_json_org(o);
+        } else if (rv == APR_NOTFOUND) {
+            *j = json_pack("{s:s, s:s}", "id", k->a, "name", k->b ? k->b : "");
+        }
+        return rv;
+    }
+    if (strcmp(k->type, "conn") == 0) {
+        orgs_conn_t *c;
+        const char *sealed = NULL;
+        if ((rv = st_conn_load(st, txn, k->a, &c, &sealed, p, err)) == APR_SUCCESS) {
+            *j = orgs_json_conn(c);
+            if (*j && sealed && json_object_set_new(*j, "sealed_secret", json_string(sealed))) {
+                json_decref(*j);
+                *j = NULL;
+            }
+        } else if (rv == APR_NOTFOUND) {
+            *j = json_pack("{s:s, s:s}", "id", k->a, "name", k->b ? k->b : "");
+        }
+        return rv;
+    }
+    int autom = 0;
+    const char *require = NULL;
+    orgs_conn_t *c = NULL;
+    rv = st_enable_load_cond(st, txn, k->a, k->b, &autom, &require, p, err);
+    if (rv == APR_SUCCESS) {
+        rv = st_conn_load(st, txn, k->b, &c, NULL, p, err);
+    }
+    if (rv == APR_SUCCESS) {
+        orgs_enabled_conn_t e = {c->id, c->name, c->display_name, autom, require};
+        *j = orgs_json_enabled_conn(&e);
+        if (*j && json_object_set_new(*j, "org_id", json_string(k->a))) {
+            json_decref(*j);
+            *j = NULL;
+        }
+    } else if (rv == APR_NOTFOUND) {
+        *j = json_pack("{s:s, s:s}", "org_id", k->a, "connection_id", k->b);
+    }
+    return rv;
+}
+
 /* The line of one touched object: put (as it is now) or del (its keys). */
 static apr_status_t capture_line(orgs_store_t *st, MDB_txn *txn, const cap_key_t *k, json_t **line,
                                  int *del, apr_pool_t *p, orgs_err_t *err)
@@ -201,7 +271,9 @@ static apr_status_t capture_line(orgs_store_t *st, MDB_txn *txn, const cap_key_t
     apr_status_t rv;
     json_t *j = NULL;
     *del = 0;
-    if (strcmp(k->type, "user") == 0) {
+    if (orgs_change_type_rank(k->type) <= orgs_change_type_rank("enable")) {
+        rv = admin_line(st, txn, k, &j, p, err);
+    } else if (strcmp(k->type, "user") == 0) {
         orgs_user_t *u;
         if ((rv = st_user_load(st, txn, k->a, &u, p, err)) == APR_SUCCESS) {
             j = orgs_json_user(u);
@@ -314,7 +386,7 @@ static apr_status_t signin_capture(orgs_store_t *st, orgs_signin_t *in, orgs_use
                                    orgs_err_t *err)
 {
     MDB_txn *txn;
-    st_capture_t cap = {p, apr_hash_make(p), apr_array_make(p, 8, sizeof(cap_key_t)), again};
+    st_capture_t cap = {p, apr_hash_make(p), apr_array_make(p, 8, sizeof(cap_key_t)), NULL, again};
     apr_status_t rv = st_run_begin(st, ST_MODE_WRITE, &txn, err);
     *user = NULL;
     *change = NULL;
@@ -352,6 +424,67 @@ apr_status_t orgs_store_signin_recapture(orgs_store_t *st, orgs_signin_t *in, or
                                          orgs_err_t *err)
 {
     return signin_capture(st, in, user, admitted, change, 1, p, err);
+}
+
+/* ---- a whole request in capture mode ------------------------------------- */
+
+struct orgs_store_capture_t {
+    st_capture_t c;
+    MDB_txn *txn;
+};
+
+apr_status_t orgs_store_capture_begin(orgs_store_t *st, orgs_store_capture_t **cap, apr_pool_t *p,
+                                      orgs_err_t *err)
+{
+    orgs_store_capture_t *c = apr_pcalloc(p, sizeof(*c));
+    apr_status_t rv = st_run_begin(st, ST_MODE_WRITE, &c->txn, err);
+    *cap = NULL;
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    c->c.p = p;
+    c->c.seen = apr_hash_make(p);
+    c->c.keys = apr_array_make(p, 8, sizeof(cap_key_t));
+    c->c.audit = apr_array_make(p, 2, sizeof(const char *));
+    st->capture = &c->c;
+    st_ambient_set(st, c->txn);
+    *cap = c;
+    return APR_SUCCESS;
+}
+
+apr_status_t orgs_store_capture_end(orgs_store_t *st, orgs_store_capture_t *cap, int build,
+                                    char **change, apr_array_header_t **audit, apr_pool_t *p,
+                                    orgs_err_t *err)
+{
+    apr_status_t rv = APR_SUCCESS;
+    st_ambient_set(st, NULL);
+    st->capture = NULL;
+    *change = NULL;
+    *audit = NULL;
+    if (build) {
+        rv = capture_build(st, cap->txn, &cap->c, change, p, err);
+        *audit = rv == APR_SUCCESS && cap->c.audit->nelts ? cap->c.audit : NULL;
+    }
+    /* never committed here: the database first, then the replica */
+    (void)st_run_end(st, ST_MODE_WRITE, cap->txn, APR_EINCOMPLETE, NULL);
+    return rv;
+}
+
+static apr_status_t apply_local(orgs_store_t *st, MDB_txn *txn, const char *change,
+                                const apr_array_header_t *audit, apr_pool_t *p, orgs_err_t *err)
+{
+    apr_status_t rv = change ? st_change_apply(st, txn, change, p, err) : APR_SUCCESS;
+    for (int i = 0; rv == APR_SUCCESS && audit && i < audit->nelts; i++) {
+        rv = st_audit_replay(st, txn, APR_ARRAY_IDX(audit, i, const char *), p, err);
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_capture_apply_local(orgs_store_t *st, const char *change,
+                                            const apr_array_header_t *audit, apr_pool_t *p,
+                                            orgs_err_t *err)
+{
+    ST_WRITE(st, txn, err, apply_local(st, txn, change, audit, p, err));
 }
 
 /* The sign-in's own writes on this node after the database took its change

@@ -51,6 +51,7 @@ static apr_status_t conn_write(orgs_store_t *st, MDB_txn *txn, const orgs_conn_t
                                const char *sealed, unsigned flags, orgs_err_t *err)
 {
     kbuf_t k;
+    st_capture_note(st, "conn", c->id, c->name);
     apr_status_t rv = st_put_json_new(txn, DB(st, CONNS), st_kb1(&k, c->id),
                                       st_conn_encode(c, sealed), flags, err, "connection");
     if (rv == APR_EEXIST) {
@@ -310,6 +311,7 @@ static apr_status_t conn_drop(orgs_store_t *st, MDB_txn *txn, const char *ref, a
     apr_array_header_t *list;
     apr_status_t rv = st_conn_find(st, txn, ref, &c, NULL, p, err);
     if (rv == APR_SUCCESS) {
+        st_capture_note(st, "conn", c->id, c->name);
         rv = st_collect(txn, DB(st, CONN_USERS), st_kb1(&k, c->id), &list, p, err);
     }
     for (int i = 0; rv == APR_SUCCESS && i < list->nelts; i++) {
@@ -325,6 +327,7 @@ static apr_status_t conn_drop(orgs_store_t *st, MDB_txn *txn, const char *ref, a
     for (int i = 0; rv == APR_SUCCESS && i < list->nelts; i++) {
         const blob_t *b = &APR_ARRAY_IDX(list, i, blob_t);
         if (b->klen == 2 * ID_LEN && memcmp(b->k + ID_LEN, c->id, ID_LEN) == 0) {
+            st_capture_note_enable(st, b->k, b->klen);
             rv = st_kv_del(txn, DB(st, ENABLE), st_kbraw(&k, b->k, b->klen), 0, err, "enablement");
         }
     }

@@ -245,8 +245,39 @@ static apr_status_t run_begin(orgs_store_t *st, int mode, MDB_txn **txn, orgs_er
     return rv;
 }
 
+/* The capture of a whole request (capture.c) on this thread: every
+ * operation on that store runs inside its write transaction, a read in it
+ * (it sees the request's own writes), a write as a nested transaction of
+ * it (committed into it, or aborted alone: an operation that fails leaves
+ * nothing, as on its own). Other threads never see it. The capture holds
+ * the remap lock for the whole, so the nested ones take none. */
+static _Thread_local struct {
+    const orgs_store_t *st;
+    MDB_txn *txn;
+} ambient;
+
+void st_ambient_set(const orgs_store_t *st, MDB_txn *txn)
+{
+    ambient.st = txn ? st : NULL;
+    ambient.txn = txn;
+}
+
+static int in_ambient(const orgs_store_t *st)
+{
+    return ambient.txn && ambient.st == st;
+}
+
 apr_status_t st_run_begin(orgs_store_t *st, int mode, MDB_txn **txn, orgs_err_t *err)
 {
+    if (in_ambient(st)) {
+        int rc = MDB_SUCCESS;
+        if (mode == ST_MODE_READ) {
+            *txn = ambient.txn;
+        } else if ((rc = mdb_txn_begin(st->env, ambient.txn, 0, txn)) != MDB_SUCCESS) {
+            *txn = NULL;
+        }
+        return rc == MDB_SUCCESS ? APR_SUCCESS : st_mdb_fail(rc, err, "nested transaction");
+    }
     if (!st->threaded) {
         return run_begin(st, mode, txn, err);
     }
@@ -266,6 +297,9 @@ apr_status_t st_run_begin(orgs_store_t *st, int mode, MDB_txn **txn, orgs_err_t 
 
 apr_status_t st_run_end(orgs_store_t *st, int mode, MDB_txn *txn, apr_status_t rv, orgs_err_t *err)
 {
+    if (in_ambient(st)) {
+        return mode == ST_MODE_READ ? rv : st_txn_end(txn, rv, err);
+    }
     if (mode == ST_MODE_READ) {
         st_rd_end(st, txn);
     } else {

@@ -259,6 +259,7 @@ apr_status_t st_invites_drop_org(orgs_store_t *st, MDB_txn *txn, const char *org
             continue;
         }
         const char *id = b->k + ID_LEN;
+        st_capture_note(st, "invite", id, org_id);
         if (st_invite_load(st, txn, id, &inv, p, NULL) == APR_SUCCESS && inv->ticket_hash) {
             rv = st_kv_del(txn, DB(st, INVITE_TICKET), st_kb1(&k, inv->ticket_hash), 0, err,
                            "invitation ticket");

@@ -12,6 +12,7 @@ static apr_status_t org_write(orgs_store_t *st, MDB_txn *txn, const orgs_org_t *
     kbuf_t k;
     st_bytes_t rec;
     apr_status_t rv = st_org_encode(o, &rec, p, err);
+    st_capture_note(st, "org", o->id, o->name);
     if (rv == APR_SUCCESS) {
         rv = st_kv_put(txn, DB(st, ORGS), st_kb1(&k, o->id), rec.data, rec.size, flags, err,
                        "organization");
@@ -243,6 +244,7 @@ static apr_status_t org_drop(orgs_store_t *st, MDB_txn *txn, const char *ref, ap
     apr_array_header_t *list;
     apr_status_t rv = st_org_find(st, txn, ref, &o, p, err);
     if (rv == APR_SUCCESS) {
+        st_capture_note(st, "org", o->id, o->name);
         rv = st_org_member_ids(st, txn, o->id, &list, p, err);
     }
     for (int i = 0; rv == APR_SUCCESS && i < list->nelts; i++) {
@@ -258,6 +260,7 @@ static apr_status_t org_drop(orgs_store_t *st, MDB_txn *txn, const char *ref, ap
     }
     for (int i = 0; rv == APR_SUCCESS && i < list->nelts; i++) {
         const blob_t *b = &APR_ARRAY_IDX(list, i, blob_t);
+        st_capture_note_enable(st, b->k, b->klen);
         rv = st_kv_del(txn, DB(st, ENABLE), st_kbraw(&k, b->k, b->klen), 0, err, "enablement");
     }
     if (rv == APR_SUCCESS) {
@@ -397,6 +400,7 @@ apr_status_t st_enable_set(orgs_store_t *st, MDB_txn *txn, const char *org_ref,
         return rv;
     }
     st_kb2(&k, o->id, c->id);
+    st_capture_note(st, "enable", o->id, c->id);
     if (enable) {
         return st_enable_set_cond(st, txn, o->id, c->id, auto_membership, NULL, p, err);
     }
@@ -432,6 +436,7 @@ apr_status_t st_enable_set_cond(orgs_store_t *st, MDB_txn *txn, const char *org_
     if (rv != APR_SUCCESS) {
         return rv;
     }
+    st_capture_note(st, "enable", o->id, c->id);
     rec = apr_palloc(p, n + 1);
     rec[0] = auto_membership ? 1 : 0;
     if (n) {

@@ -569,8 +569,23 @@ apr_status_t st_invite_erase(orgs_store_t *st, MDB_txn *txn, const char *id, apr
  * gone, those (del: what the SQL row of the line needs). No-ops outside
  * capture mode. */
 typedef struct st_capture_t st_capture_t;
+/* Notes are by type and keys: user (id, connection id), member (org id,
+ * user id), invite (id, org id), org (id, name), conn (id, name), enable
+ * (org id, connection id), session (st_capture_note_session). */
 void st_capture_note(orgs_store_t *st, const char *type, const char *a, const char *b);
+/* An audit record (its final text) written while capturing: kept with
+ * the capture, written on this node when the change is applied here. */
+void st_capture_audit(orgs_store_t *st, const char *text);
+/* env.c: makes txn the transaction of every operation on st from this
+ * thread (NULL ends it): a whole request captured in one transaction. */
+void st_ambient_set(const orgs_store_t *st, MDB_txn *txn);
+/* audit.c: an audit record captured elsewhere (st_capture_audit) written
+ * here, under a new key (its time becomes the key's). */
+apr_status_t st_audit_replay(orgs_store_t *st, MDB_txn *txn, const char *text, apr_pool_t *p,
+                             orgs_err_t *err);
 void st_capture_note_session(orgs_store_t *st, const unsigned char *hash);
+/* An enablement by its key (org id, then connection id). */
+void st_capture_note_enable(orgs_store_t *st, const char *key, apr_size_t len);
 /* A session as a change-set line (type "session", sid_hash in hex) and
  * back; the line of a gone session keeps only its sid_hash. */
 json_t *st_session_line(const unsigned char *hash, const orgs_session_t *s, const char *hint);
