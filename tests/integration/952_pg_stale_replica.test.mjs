@@ -86,6 +86,9 @@ function replicatorPid(h) {
 // Runs fn with node h's replicator paused: h's replica receives nothing.
 async function paused(h, fn) {
   const pid = replicatorPid(h);
+  // the replicator applies a change within tens of milliseconds: stopped
+  // after that, it holds no replica transaction the children would wait on
+  await sleep(300);
   process.kill(pid, 'SIGSTOP');
   try {
     return await fn();
@@ -170,8 +173,10 @@ test('a single-use invitation followed on A, then on B whose replica still has i
   if (skip) return t.skip(skip);
   const [a, b] = nodes;
   const inv = await inviteLink('anyone@org1.example.com', '--any-email');
-  // B's replica holds the open invitation before its replicator stops
-  await until(async () => (await replicaJson(b, 'invite', 'list', 'org1')).some((i) => i.id === inv.id));
+  // both replicas hold the open invitation before B's replicator stops
+  for (const h of [a, b]) {
+    await until(async () => (await replicaJson(h, 'invite', 'list', 'org1')).some((i) => i.id === inv.id));
+  }
   const mark = b.logMark();
   await paused(b, async () => {
     const first = await follow(a, inv.path, 'alice@org1.example.com');
@@ -212,6 +217,7 @@ test('a user deleted on A while B\'s replica is behind: refused on B (403), not 
   if (skip) return t.skip(skip);
   const [a, b] = nodes;
   const inv = await inviteLink('dave@org1.example.com');
+  await until(async () => (await replicaJson(a, 'invite', 'list', 'org1')).some((i) => i.id === inv.id));
   const joined = await follow(a, inv.path, 'dave@org1.example.com');
   assert.equal(joined.r.stage, 'app', describeHops(joined.r.hops));
   const users = JSON.parse(await pgctlOk('--json', 'user', 'list', '--email', 'dave@org1.example.com'));
