@@ -172,6 +172,9 @@ test('a session B does not hold yet is looked up in the database once, then serv
   if (skip) return t.skip(skip);
   const [a, b] = nodes;
   const pid = replicatorPid(b);
+  // stopped while idle (caught up, waiting for a notification), not in the
+  // middle of a replica write the request's lookup would then wait for
+  await store.synced([b]);
   process.kill(pid, 'SIGSTOP'); // B's replica receives nothing meanwhile
   try {
     const app = await signedInOn(a, 'dave@org1.example.com');

@@ -32,11 +32,12 @@ const FILE_TIMEOUT_MS = Number(process.env.INTEGRATION_FILE_TIMEOUT_MS || 600000
 
 let current = null; // the running test file's process
 
-// Tests left out by name: a pattern that matches every other name.
+// Tests left out by name: a pattern that matches every other name (and
+// not the runner's root, '<root>', which would let every test run).
 const escape = (x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 function namePattern(skips) {
   const names = skips.filter((s) => s.test).map((s) => escape(s.test));
-  return names.length ? [`--test-name-pattern=^(?!.*(${names.join('|')}))`] : [];
+  return names.length ? [`--test-name-pattern=^(?!<root>$)(?!.*(${names.join('|')}))`] : [];
 }
 
 function runFile(file, skips = []) {
