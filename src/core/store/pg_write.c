@@ -144,8 +144,7 @@ static apr_status_t apply_list(orgs_pg_t *pg, const json_t *list, int del, apr_p
         }
         if (rv == APR_SUCCESS) {
             rv = del ? st_pg_exec(pg, orgs_pg_sql_delete(&row, p), row.nkeys, row.vals, NULL, err)
-                     : st_pg_exec(pg, orgs_pg_sql_upsert(&row, p), row.ncols, row.vals, NULL,
-                                  err);
+                     : st_pg_exec(pg, orgs_pg_sql_upsert(&row, p), row.ncols, row.vals, NULL, err);
         }
         if (rv == APR_SUCCESS && !del && row.domains) {
             rv = put_domains(pg, &row, err);
