@@ -157,6 +157,7 @@ test('an invitation accepted at a sign-in on A: consumed in the database, its ro
   const [a, b] = nodes;
   const made = await pgctlOk('invite', 'create', 'org1', 'grace@org1.example.com', '--role', 'admin');
   const path = made.split('\n').find((l) => l.includes('invitation=')).replace(/^.*?(\/orgs\/login)/, '$1');
+  await store.synced([a]); // A's replica holds the invitation before the browser shows it
   const app = a.client();
   const r = await signIn(app, { start: path, idp: new Client(), connection: 'okta1', email: 'grace@org1.example.com' });
   assert.equal(r.stage, 'app', describeHops(r.hops));
