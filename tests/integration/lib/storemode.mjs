@@ -9,6 +9,8 @@
 // PG_SKIP is the one list of what cannot pass on a PostgreSQL store, each
 // with its reason: run.mjs leaves those files (or tests, by name) out in
 // that mode and prints why.
+import fs from 'node:fs';
+
 import { startPostgres } from './pg.mjs';
 
 export const STORE_MODE = (process.env.ORGS_TEST_STORE || 'lmdb').toLowerCase();
@@ -63,5 +65,10 @@ export async function sharedPostgres() {
   const pg = await startPostgres();
   if (pg.skip) throw new Error(`ORGS_TEST_STORE=postgresql: ${pg.skip}`);
   shared = { uri: pg.uri, host: '127.0.0.1', port: pg.port, user: pg.user, own: pg };
+  // stopped by lib/pg.mjs's exit handler (registered first), then removed
+  process.on('exit', () => {
+    pg.killSync();
+    if (!process.env.KEEP_TMP) fs.rmSync(pg.dir, { recursive: true, force: true });
+  });
   return shared;
 }
