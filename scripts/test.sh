@@ -41,6 +41,14 @@ rm -rf "$demo_state"
 [ $demo_rc -eq 0 ] || { status=1; tail -30 "$build/demo-check.log"; }
 node "$top/tests/integration/run.mjs" 2>&1 | tee "$build/integration.log" | grep -v '^integration: '
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+# The same suite with every server's store in PostgreSQL (docs/testing.md)
+# when INTEGRATION_PG=1 (it doubles the integration time: not run by
+# default); ORGS_TEST_STORE=postgresql runs only that one.
+if [ "${INTEGRATION_PG:-0}" != 0 ] && [ "${ORGS_TEST_STORE:-lmdb}" != postgresql ]; then
+    ORGS_TEST_STORE=postgresql node "$top/tests/integration/run.mjs" 2>&1 |
+        tee "$build/integration-pg.log" | grep -v '^integration: '
+    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+fi
 # The Debian package: built from the dist tarball (make deb), checked with
 # lintian, installed on this machine's apache2 and purged again
 # (tests/deb/install.sh; restarts no service).
@@ -65,5 +73,8 @@ if [ $lint_rc -eq 0 ]; then echo "lint: cppcheck clean"; else echo "lint: cppche
 if [ $idp_rc -eq 0 ]; then echo "idp selftest: passed"; else echo "idp selftest: failed"; fi
 if [ $demo_rc -eq 0 ]; then echo "demo check: passed"; else echo "demo check: failed"; fi
 grep -h '^integration: ' "$build/integration.log" || echo "integration: no result"
+if [ "${INTEGRATION_PG:-0}" != 0 ] && [ "${ORGS_TEST_STORE:-lmdb}" != postgresql ]; then
+    grep -h '^integration: ' "$build/integration-pg.log" || echo "integration (postgresql): no result"
+fi
 grep -h '^deb install: \|^SKIP' "$build/deb-test.log" || echo "deb: failed (see $build/deb-test.log)"
 exit $status

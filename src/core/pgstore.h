@@ -162,6 +162,10 @@ apr_status_t orgs_pg_log_prune(orgs_pg_t *pg, apr_interval_time_t older_than, ap
                                apr_size_t *removed, apr_int64_t *upto, apr_pool_t *p,
                                orgs_err_t *err);
 
+/* The newest change-log position (*seq; 0 when the log is empty): a
+ * replica at or past it holds every change committed before the call. */
+apr_status_t orgs_pg_log_head(orgs_pg_t *pg, apr_int64_t *seq, orgs_err_t *err);
+
 /* ---- the replicator (pg_sync.c) ---------------------------------------- */
 
 /* What the replicator reports (the module logs each with its number). */

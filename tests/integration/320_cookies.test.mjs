@@ -97,6 +97,11 @@ test('https public URL: the session lives in __Host- cookies only', async () => 
     redirect: 'manual',
   });
   assert.equal(start.status, 302);
+  // a pending login kept in a cookie (a PostgreSQL store) goes back too,
+  // under the __Host- prefix as well
+  const pending = start.headers.getSetCookie().map((c) => c.split(';')[0]);
+  for (const ck of pending) assert.match(ck, /^__Host-/, ck);
+  const jar = [bind, ...pending].join('; ');
 
   const auth = await fetch(start.headers.get('location'), { redirect: 'manual' });
   assert.equal(auth.status, 302);
@@ -104,7 +109,7 @@ test('https public URL: the session lives in __Host- cookies only', async () => 
   assert.equal(`${back.origin}${back.pathname}`, 'https://apps.example.test/orgs/callback');
 
   const cb = await fetch(`${tls.baseURL}/orgs/callback${back.search}`, {
-    headers: { ...HTML, cookie: bind },
+    headers: { ...HTML, cookie: jar },
     redirect: 'manual',
   });
   assert.equal(cb.status, 302, await cb.text());

@@ -13,13 +13,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 
-import { Httpd } from './lib/httpd.mjs';
 import { Client } from './lib/client.mjs';
 import { startOp, writeSecretFile } from './lib/idp.mjs';
 import { ENV_CGI, describeHops, signIn } from './lib/flow.mjs';
 import { ORGCTL } from './lib/paths.mjs';
-import { run, sleep } from './lib/proc.mjs';
-import { startPostgres } from './lib/pg.mjs';
+import { run } from './lib/proc.mjs';
+import { PgStore, nodeServerOrgs, until } from './lib/pgnodes.mjs';
 
 const HTML = { accept: 'text/html' };
 const body = `<Directory "{{HTDOCS}}">
@@ -35,31 +34,15 @@ OrgsStoreReplica {{STORE}}
 OrgsStoreMaxSize 64M
 OrgsCryptoKey file:{{KEY}}`;
 
+let store;
 let pg;
 let skip;
 let op;
-const nodes = [];
-const who = {};
+let nodes = [];
 
 // orgctl on the database (the key of node A, the same file content as B's).
-async function pgctl(...args) {
-  return run(ORGCTL, ['-s', pg.uri, '--key-file', nodes[0].keyFile, ...args]);
-}
-async function pgctlOk(...args) {
-  const r = await pgctl(...args);
-  if (r.code !== 0) throw new Error(`orgctl ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-// Waits until fn() is true; the time it took (ms).
-async function until(fn, { timeoutMs = 10000, stepMs = 10 } = {}) {
-  const t0 = performance.now();
-  for (;;) {
-    if (await fn()) return performance.now() - t0;
-    if (performance.now() - t0 > timeoutMs) throw new Error(`not within ${timeoutMs} ms`);
-    await sleep(stepMs);
-  }
-}
+const pgctl = (...args) => store.ctl(...args);
+const pgctlOk = (...args) => store.ctlOk(...args);
 
 // The org names a node's replica holds (read-only, as httpd serves).
 async function replicaOrgs(h) {
@@ -79,16 +62,14 @@ async function signInOn(h, email) {
 }
 
 before(async () => {
-  pg = await startPostgres();
-  if (pg.skip) {
-    skip = pg.skip;
+  store = await PgStore.start();
+  if (store.skip) {
+    skip = store.skip;
     return;
   }
-  for (const name of ['a', 'b']) {
-    nodes.push(await Httpd.create({ name: `pg-node-${name}`, body, serverOrgs: serverOrgs(pg.uri) }));
-  }
+  pg = store.pg;
   // every node must open the connections' sealed secrets: one key
-  fs.copyFileSync(nodes[0].keyFile, nodes[1].keyFile);
+  nodes = await store.addNodes(['a', 'b'], { name: 'pg-node', body });
   for (const h of nodes) h.cgi('app/index.cgi', ENV_CGI);
   op = await startOp({
     name: 'okta1',
@@ -104,18 +85,13 @@ before(async () => {
   for (const n of ['alice', 'bob', 'carol', 'dave']) {
     await pgctlOk('member', 'add', 'org1', '--connection', 'okta1', '--email', `${n}@org1.example.com`);
   }
-  for (const h of nodes) {
-    await h.start();
-    // a new replica is filled from a snapshot by the node's replicator
-    await h.waitForLog(/ORGS00838: OrgsStoreReplica .* rebuilt from postgresql:\/\/orgs@127\.0\.0\.1/,
-      { timeoutMs: 20000 });
-  }
+  // a new replica is filled from a snapshot by the node's replicator
+  await store.startNodes();
 });
 
 after(async () => {
-  for (const h of nodes) await h.close();
   await op?.stop();
-  await pg?.close?.();
+  await store?.close();
 });
 
 test('the directives: a bad URI, a password in it, a missing replica stop httpd', async (t) => {
@@ -140,7 +116,10 @@ test('the directives: a bad URI, a password in it, a missing replica stop httpd'
   assert.match(r.stderr, /ORGS00831: OrgsStoreReplica: /);
   r = await h.configtest(body, serverOrgs(pg.uri));
   assert.equal(r.code, 0, r.stderr);
-  h.writeConf(); // back to the running configuration
+  // what the nodes run with: the same, written by the test library
+  assert.match(h.confText, new RegExp(`^OrgsStore ${pg.uri}\nOrgsStoreReplica ${h.storeDir}$`, 'm'));
+  h.writeConf(body, nodeServerOrgs()); // back to the running configuration
+  assert.match(h.confText, new RegExp(`^OrgsStore ${pg.uri}\nOrgsStoreReplica ${h.storeDir}$`, 'm'));
 });
 
 test('both replicas hold what orgctl wrote to the database', async (t) => {

@@ -12,15 +12,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 
-import { Httpd } from './lib/httpd.mjs';
 import { Client } from './lib/client.mjs';
 import { startOp, writeSecretFile } from './lib/idp.mjs';
 import { ENV_CGI, describeHops, signIn } from './lib/flow.mjs';
 import { ORGCTL } from './lib/paths.mjs';
 import { run, sleep } from './lib/proc.mjs';
-import { startPostgres } from './lib/pg.mjs';
+import { PgStore, until } from './lib/pgnodes.mjs';
 
 const HTML = { accept: 'text/html' };
 const body = `<Directory "{{HTDOCS}}">
@@ -31,31 +29,15 @@ const body = `<Directory "{{HTDOCS}}">
     OrgsUnauthenticated 401
     Require org-member
 </Location>`;
-const serverOrgs = (uri) => `OrgsStore ${uri}
-OrgsStoreReplica {{STORE}}
-OrgsStoreMaxSize 64M
-OrgsCryptoKey file:{{KEY}}`;
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'grace'];
 
+let store;
 let pg;
 let skip;
 let op;
-const nodes = [];
+let nodes = [];
 
-async function pgctlOk(...args) {
-  const r = await run(ORGCTL, ['-s', pg.uri, '--key-file', nodes[0].keyFile, ...args]);
-  if (r.code !== 0) throw new Error(`orgctl ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-async function until(fn, { timeoutMs = 10000, stepMs = 10 } = {}) {
-  const t0 = performance.now();
-  for (;;) {
-    if (await fn()) return performance.now() - t0;
-    if (performance.now() - t0 > timeoutMs) throw new Error(`not within ${timeoutMs} ms`);
-    await sleep(stepMs);
-  }
-}
+const pgctlOk = (...args) => store.ctlOk(...args);
 
 // Signs in on node h; the browser (its cookie jar) and the hops.
 async function signInOn(h, email) {
@@ -90,15 +72,13 @@ function replicatorPid(h) {
 }
 
 before(async () => {
-  pg = await startPostgres();
-  if (pg.skip) {
-    skip = pg.skip;
+  store = await PgStore.start();
+  if (store.skip) {
+    skip = store.skip;
     return;
   }
-  for (const name of ['a', 'b']) {
-    nodes.push(await Httpd.create({ name: `pgsign-${name}`, body, serverOrgs: serverOrgs(pg.uri) }));
-  }
-  fs.copyFileSync(nodes[0].keyFile, nodes[1].keyFile);
+  pg = store.pg;
+  nodes = await store.addNodes(['a', 'b'], { name: 'pgsign', body });
   for (const h of nodes) h.cgi('app/index.cgi', ENV_CGI);
   op = await startOp({
     name: 'okta1',
@@ -112,16 +92,12 @@ before(async () => {
     '--client-secret-file', secret);
   // no members: each sign-in joins by auto-membership, written to the database
   await pgctlOk('org', 'enable-conn', 'org1', 'okta1', '--auto-membership');
-  for (const h of nodes) {
-    await h.start();
-    await h.waitForLog(/ORGS00838: /, { timeoutMs: 20000 });
-  }
+  await store.startNodes();
 });
 
 after(async () => {
-  for (const h of nodes) await h.close();
   await op?.stop();
-  await pg?.close?.();
+  await store?.close();
 });
 
 test('a sign-in on node A holds on node B at once; the membership it made is in the database', async (t) => {
@@ -181,6 +157,7 @@ test('an invitation accepted at a sign-in on A: consumed in the database, its ro
   const [a, b] = nodes;
   const made = await pgctlOk('invite', 'create', 'org1', 'grace@org1.example.com', '--role', 'admin');
   const path = made.split('\n').find((l) => l.includes('invitation=')).replace(/^.*?(\/orgs\/login)/, '$1');
+  await store.synced([a]); // A's replica holds the invitation before the browser shows it
   const app = a.client();
   const r = await signIn(app, { start: path, idp: new Client(), connection: 'okta1', email: 'grace@org1.example.com' });
   assert.equal(r.stage, 'app', describeHops(r.hops));
@@ -196,6 +173,9 @@ test('a session B does not hold yet is looked up in the database once, then serv
   if (skip) return t.skip(skip);
   const [a, b] = nodes;
   const pid = replicatorPid(b);
+  // stopped while idle (caught up, waiting for a notification), not in the
+  // middle of a replica write the request's lookup would then wait for
+  await store.synced([b]);
   process.kill(pid, 'SIGSTOP'); // B's replica receives nothing meanwhile
   try {
     const app = await signedInOn(a, 'dave@org1.example.com');

@@ -12,16 +12,13 @@
 // gets the one self-redirect and nothing else.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 
-import { Httpd } from './lib/httpd.mjs';
 import { Client, CookieJar } from './lib/client.mjs';
 import { startOp, writeSecretFile } from './lib/idp.mjs';
 import { ENV_CGI, errorCode, parseForm } from './lib/flow.mjs';
 import { DEFAULT_PASSWORD } from './lib/idp.mjs';
-import { ORGCTL } from './lib/paths.mjs';
-import { run, sleep } from './lib/proc.mjs';
-import { startPostgres } from './lib/pg.mjs';
+import { sleep } from './lib/proc.mjs';
+import { PgStore } from './lib/pgnodes.mjs';
 
 const HTML = { accept: 'text/html' };
 const START = '/orgs/login?organization=org1&connection=okta1&return_to=%2Fapp%2F';
@@ -43,16 +40,13 @@ ${extra}`;
 // balancer): node A's; the test sends each request to the node it picks.
 const pub = () => `OrgsPublicURL ${nodes[0].baseURL}`;
 
+let store;
 let pg;
 let skip;
 let op;
-const nodes = [];
+let nodes = [];
 
-async function pgctlOk(...args) {
-  const r = await run(ORGCTL, ['-s', pg.uri, '--key-file', nodes[0].keyFile, ...args]);
-  if (r.code !== 0) throw new Error(`orgctl ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout.trim();
-}
+const pgctlOk = (...args) => store.ctlOk(...args);
 
 // A browser behind a load balancer: one jar for both nodes (cookies do not
 // tell ports apart), its IdP side apart.
@@ -91,16 +85,16 @@ const onNode = (url, h) => url.replace(/^http:\/\/[^/]+/, h.baseURL);
 const pendingCookies = (jar) => jar.cookies.filter((c) => /^orgs_pl\d$/.test(c.name));
 
 before(async () => {
-  pg = await startPostgres();
-  if (pg.skip) {
-    skip = pg.skip;
+  store = await PgStore.start();
+  if (store.skip) {
+    skip = store.skip;
     return;
   }
-  for (const name of ['a', 'b']) {
-    nodes.push(await Httpd.create({ name: `pgp-node-${name}`, body, serverOrgs: serverOrgs(pg.uri) }));
-  }
-  fs.copyFileSync(nodes[0].keyFile, nodes[1].keyFile); // one key for all nodes
-  for (const h of nodes) h.writeConf(body, serverOrgs(pg.uri, pub()));
+  pg = store.pg;
+  // one key for all nodes; the public URL is node A's
+  nodes = await store.addNodes(['a', 'b'], {
+    name: 'pgp-node', body, extra: (ns) => `OrgsPublicURL ${ns[0].baseURL}`,
+  });
   for (const h of nodes) h.cgi('app/index.cgi', ENV_CGI);
   op = await startOp({
     name: 'okta1',
@@ -116,16 +110,12 @@ before(async () => {
   for (const n of ['alice', 'bob']) {
     await pgctlOk('member', 'add', 'org1', '--connection', 'okta1', '--email', `${n}@org1.example.com`);
   }
-  for (const h of nodes) {
-    await h.start();
-    await h.waitForLog(/ORGS00838: /, { timeoutMs: 20000 });
-  }
+  await store.startNodes();
 });
 
 after(async () => {
-  for (const h of nodes) await h.close();
   await op?.stop();
-  await pg?.close?.();
+  await store?.close();
 });
 
 test('a login started on node A completes on node B; replays are refused', async (t) => {

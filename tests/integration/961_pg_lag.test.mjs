@@ -8,13 +8,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { Httpd } from './lib/httpd.mjs';
 import { Client } from './lib/client.mjs';
 import { DEFAULT_PASSWORD, startOp, writeSecretFile } from './lib/idp.mjs';
 import { ENV_CGI, describeHops, errorCode, parseForm, signIn } from './lib/flow.mjs';
-import { ORGCTL } from './lib/paths.mjs';
-import { run, sleep } from './lib/proc.mjs';
-import { startPostgres } from './lib/pg.mjs';
+import { sleep } from './lib/proc.mjs';
+import { PgStore } from './lib/pgnodes.mjs';
 
 const HTML = { accept: 'text/html' };
 const START = '/orgs/login?organization=org1&connection=okta1&return_to=%2Fapp%2F';
@@ -32,16 +30,13 @@ OrgsStoreMaxSize 64M
 OrgsCryptoKey file:{{KEY}}
 ${lag}`;
 
+let store;
 let pg;
 let skip;
 let op;
 let h;
 
-async function pgctlOk(...args) {
-  const r = await run(ORGCTL, ['-s', pg.uri, '--key-file', h.keyFile, ...args]);
-  if (r.code !== 0) throw new Error(`orgctl ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout.trim();
-}
+const pgctlOk = (...args) => store.ctlOk(...args);
 
 async function signInOk(email) {
   const app = h.client();
@@ -76,12 +71,13 @@ async function toCallback(app, email) {
 }
 
 before(async () => {
-  pg = await startPostgres();
-  if (pg.skip) {
-    skip = pg.skip;
+  store = await PgStore.start();
+  if (store.skip) {
+    skip = store.skip;
     return;
   }
-  h = await Httpd.create({ name: 'pg-lag', body, serverOrgs: serverOrgs(pg.uri) });
+  pg = store.pg;
+  [h] = await store.addNodes(['a'], { name: 'pg-lag', body, extra: 'OrgsReplicaMaxLag 3s' });
   h.cgi('app/index.cgi', ENV_CGI);
   op = await startOp({
     name: 'okta1',
@@ -97,14 +93,12 @@ before(async () => {
   for (const n of ['alice', 'bob']) {
     await pgctlOk('member', 'add', 'org1', '--connection', 'okta1', '--email', `${n}@org1.example.com`);
   }
-  await h.start();
-  await h.waitForLog(/ORGS00838: /, { timeoutMs: 20000 });
+  await store.startNodes();
 });
 
 after(async () => {
-  await h?.close();
   await op?.stop();
-  await pg?.close?.();
+  await store?.close();
 });
 
 test('OrgsReplicaMaxLag: bad values stop httpd naming the directive', async (t) => {

@@ -9,23 +9,18 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 
-import { Httpd } from './lib/httpd.mjs';
 import { ORGCTL } from './lib/paths.mjs';
 import { run } from './lib/proc.mjs';
-import { startPostgres } from './lib/pg.mjs';
+import { PgStore, until as untilMs } from './lib/pgnodes.mjs';
 
-const serverOrgs = (uri) => `OrgsStore ${uri}
-OrgsStoreReplica {{STORE}}
-OrgsStoreMaxSize 64M
-OrgsCryptoKey file:{{KEY}}`;
-
+let store;
 let pg;
 let skip;
 let h;
 
 const ctl = (...args) => run(ORGCTL, ['--key-file', h.keyFile, ...args]);
 async function pgctlOk(...args) {
-  const r = await ctl('-s', pg.uri, ...args);
+  const r = await store.ctl(...args);
   if (r.code !== 0) throw new Error(`orgctl ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return r.stdout;
 }
@@ -34,30 +29,23 @@ async function orgsOf(dir) {
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout).map((o) => o.name).sort();
 }
-async function until(fn, timeoutMs = 10000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (fn, timeoutMs = 10000) => untilMs(fn, { timeoutMs, stepMs: 50 });
 
 before(async () => {
-  pg = await startPostgres();
-  if (pg.skip) {
-    skip = pg.skip;
+  store = await PgStore.start();
+  if (store.skip) {
+    skip = store.skip;
     return;
   }
-  h = await Httpd.create({ name: 'pg-prune', body: '', serverOrgs: serverOrgs(pg.uri) });
+  pg = store.pg;
+  [h] = await store.addNodes(['a'], { name: 'pg-prune' });
   await pgctlOk('init');
   await pgctlOk('org', 'create', 'first');
-  await h.start();
-  await h.waitForLog(/ORGS00838: /, { timeoutMs: 20000 });
+  await store.startNodes();
 });
 
 after(async () => {
-  await h?.close();
-  await pg?.close?.();
+  await store?.close();
 });
 
 test('prune-log: usage errors, and a retention that keeps everything', async (t) => {
@@ -73,6 +61,13 @@ test('prune-log: usage errors, and a retention that keeps everything', async (t)
   r = await ctl('-s', h.storeDir, 'prune-log', '--keep', '10');
   assert.equal(r.code, 2);
   assert.match(r.stderr, /needs a PostgreSQL store/);
+  // replica-status: on a database only, of a directory holding a store
+  r = await ctl('-s', h.storeDir, 'replica-status', h.storeDir);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^orgctl: replica-status: .*needs a PostgreSQL store/);
+  r = await ctl('-s', pg.uri, 'replica-status', `${h.root}/no-such-dir`);
+  assert.notEqual(r.code, 0);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   // every change is minutes old at most, and there are fewer than 1000
   assert.equal(await pgctlOk('prune-log', '--older-than', '1h'), '0 changes pruned\n');
   assert.equal(await pgctlOk('prune-log', '--keep', '1000'), '0 changes pruned\n');
@@ -87,7 +82,15 @@ test('a pruned log: the current node goes on, a node behind rebuilds, a new node
   }
   const mark = h.logMark();
   for (let i = 0; i < 5; i++) await pgctlOk('org', 'create', `o${i}`);
+  // how far a replica is behind: the five changes, until it applies them
+  const status = async (dir) => JSON.parse(await pgctlOk('--json', 'replica-status', dir));
+  const before5 = await status(current);
+  assert.equal(before5.behind, 5, JSON.stringify(before5));
+  assert.equal(before5.log - before5.replica, 5);
   assert.equal(await pgctlOk('replicate', current), '5 changes applied\n');
+  assert.deepEqual(await status(current), { replica: before5.log, log: before5.log, behind: 0 });
+  assert.equal(await pgctlOk('replica-status', current),
+    `replica at ${before5.log}, log at ${before5.log}, 0 behind\n`);
   await until(async () => (await orgsOf(h.storeDir)).includes('o4'));
 
   // keep the newest 2: the 4 before them go (3 deleted, 1 turned into the marker)

@@ -55,3 +55,47 @@ int cmd_prune_log(cli_t *c)
     }
     return RC_OK;
 }
+
+/* orgctl replica-status DIR: how far the LMDB replica in DIR is behind the
+ * change log (read only; safe while httpd runs). A replica at the log's
+ * head holds every change committed before the command: what a script (or
+ * a test) waits for after a write before it reads a node. */
+int cmd_replica_status(cli_t *c)
+{
+    const char *dir = cli_arg(c, 0), *cluster;
+    apr_int64_t head = 0, seq = -1;
+    orgs_pg_t *pg;
+    orgs_store_t *st;
+
+    if (!c->store_dir || !orgs_pg_uri_is(c->store_dir)) {
+        return cli_usage_fail(
+            c, "replica-status needs a PostgreSQL store: ORGS_STORE=postgresql://...");
+    }
+    apr_status_t rv =
+        orgs_store_open(&st, dir, ORGS_STORE_DEFAULT_MAP_SIZE, 0,
+                        ORGS_STORE_RDONLY | ORGS_STORE_MAP_RECORDED, NULL, c->p, &c->err);
+    if (rv == APR_SUCCESS) {
+        rv = orgs_store_replica_state(st, &seq, &cluster, c->p, &c->err);
+        orgs_store_close(st);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = orgs_pg_connect(&pg, c->store_dir, c->p, &c->err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = orgs_pg_log_head(pg, &head, &c->err);
+    }
+    if (rv != APR_SUCCESS) {
+        return cli_fail_rv(c, rv, NULL);
+    }
+    apr_int64_t behind = seq < head ? head - (seq < 0 ? 0 : seq) : 0;
+    if (c->json) {
+        return out_json_new(
+            c, out_set(out_set(out_set(json_object(), "replica", json_integer((json_int_t)seq)),
+                               "log", json_integer((json_int_t)head)),
+                       "behind", json_integer((json_int_t)behind)));
+    }
+    printf("replica at %" APR_INT64_T_FMT ", log at %" APR_INT64_T_FMT ", %" APR_INT64_T_FMT
+           " behind\n",
+           seq, head, behind);
+    return RC_OK;
+}

@@ -162,6 +162,12 @@ static const help_t helps[] = {
                   "once (rebuilt when new or of another database), as httpd's replicator\n"
                   "does continuously; safe while httpd runs.\n\n"
                   "  orgctl -s postgresql://orgs@db1/orgs replicate /var/cache/apache2/orgs\n"},
+    {"replica-status",
+     "How far the LMDB replica in DIR is behind the PostgreSQL store's change\n"
+     "log: its position, the log's newest and the difference (read only,\n"
+     "safe while httpd runs). At 0 behind, the replica holds every change\n"
+     "committed before the command.\n\n"
+     "  orgctl -s postgresql://orgs@db1/orgs replica-status /var/cache/apache2/orgs\n"},
     {"prune-log", "Prunes a PostgreSQL store's change log: the changes older than\n"
                   "--older-than and not among the newest --keep go, in one transaction.\n"
                   "A node whose replica is behind the pruned point rebuilds it from a\n"

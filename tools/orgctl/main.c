@@ -97,6 +97,7 @@ static const command_t commands[] = {
     {"migrate", NULL, "to=", 0, 0, STORE_NONE, KEY_OPTIONAL, cmd_migrate,
      "--to (postgresql://URI | DIR)"},
     {"replicate", NULL, "", 1, 1, STORE_NONE, KEY_NONE, cmd_replicate, "DIR"},
+    {"replica-status", NULL, "", 1, 1, STORE_NONE, KEY_NONE, cmd_replica_status, "DIR"},
     {"prune-log", NULL, "older-than=,keep=", 0, 0, STORE_NONE, KEY_NONE, cmd_prune_log,
      "[--older-than DURATION] [--keep N]"},
     {"help", NULL, "", 0, 2, STORE_NONE, KEY_NONE, cmd_help, "[COMMAND]"},

@@ -249,5 +249,6 @@ int cmd_init(cli_t *c);
 int cmd_migrate(cli_t *c);
 int cmd_replicate(cli_t *c);
 int cmd_prune_log(cli_t *c);
+int cmd_replica_status(cli_t *c);
 
 #endif

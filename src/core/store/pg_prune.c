@@ -79,6 +79,21 @@ apr_status_t orgs_pg_log_prune(orgs_pg_t *pg, apr_interval_time_t older_than, ap
     return rv;
 }
 
+apr_status_t orgs_pg_log_head(orgs_pg_t *pg, apr_int64_t *seq, orgs_err_t *err)
+{
+    PGresult *res;
+    apr_status_t rv = orgs_pg_schema_check(pg, err);
+    *seq = 0;
+    if (rv == APR_SUCCESS) {
+        rv = st_pg_exec(pg, "SELECT coalesce(max(seq), 0) FROM change_log", 0, NULL, &res, err);
+    }
+    if (rv == APR_SUCCESS) {
+        *seq = apr_atoi64(PQgetvalue(res, 0, 0));
+        PQclear(res);
+    }
+    return rv;
+}
+
 #else
 
 apr_status_t orgs_pg_log_prune(orgs_pg_t *pg, apr_interval_time_t older_than, apr_int64_t keep,
@@ -87,6 +102,12 @@ apr_status_t orgs_pg_log_prune(orgs_pg_t *pg, apr_interval_time_t older_than, ap
 {
     *removed = 0;
     *upto = 0;
+    return orgs_pg_schema_check(pg, err);
+}
+
+apr_status_t orgs_pg_log_head(orgs_pg_t *pg, apr_int64_t *seq, orgs_err_t *err)
+{
+    *seq = 0;
     return orgs_pg_schema_check(pg, err);
 }
 

@@ -113,6 +113,21 @@ static apr_status_t put_domains(orgs_pg_t *pg, const orgs_pg_row_t *row, orgs_er
     return rv;
 }
 
+/* A connection that names another issuer or client ends every session
+ * through it, as the store does (conn.c): the replicas drop theirs when
+ * they apply the row (st_conn_rewrite), and the database's go here, before
+ * the row changes, or a node would fetch such a session back. */
+static apr_status_t conn_sessions_end(orgs_pg_t *pg, const orgs_pg_row_t *row, orgs_err_t *err)
+{
+    const char *v[2] = {row->vals[0], row->vals[row->ncols - 1]};
+    return st_pg_exec(pg,
+                      "DELETE FROM sessions WHERE doc->>'connection_id' = $1 AND EXISTS "
+                      "(SELECT 1 FROM conns c WHERE c.id = $1 AND "
+                      "(c.doc->>'issuer' IS DISTINCT FROM ($2::jsonb)->>'issuer' OR "
+                      "c.doc->>'client_id' IS DISTINCT FROM ($2::jsonb)->>'client_id'))",
+                      2, v, NULL, err);
+}
+
 static apr_status_t apply_list(orgs_pg_t *pg, const json_t *list, int del, apr_pool_t *p,
                                orgs_err_t *err)
 {
@@ -124,8 +139,13 @@ static apr_status_t apply_list(orgs_pg_t *pg, const json_t *list, int del, apr_p
         if ((rv = orgs_pg_row_of(j, &row, p, err)) != APR_SUCCESS) {
             break;
         }
-        rv = del ? st_pg_exec(pg, orgs_pg_sql_delete(&row, p), row.nkeys, row.vals, NULL, err)
-                 : st_pg_exec(pg, orgs_pg_sql_upsert(&row, p), row.ncols, row.vals, NULL, err);
+        if (!del && strcmp(row.type, "conn") == 0) {
+            rv = conn_sessions_end(pg, &row, err);
+        }
+        if (rv == APR_SUCCESS) {
+            rv = del ? st_pg_exec(pg, orgs_pg_sql_delete(&row, p), row.nkeys, row.vals, NULL, err)
+                     : st_pg_exec(pg, orgs_pg_sql_upsert(&row, p), row.ncols, row.vals, NULL, err);
+        }
         if (rv == APR_SUCCESS && !del && row.domains) {
             rv = put_domains(pg, &row, err);
         }

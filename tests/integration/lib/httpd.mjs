@@ -11,7 +11,14 @@
 //
 // Template variables ({{NAME}}) usable in `body`, `serverOrgs` and `vars`:
 // ROOT, PORT, BASE_URL, HTDOCS, LOGS, RUN, STORE, KEY, MODULE_SO, MODULES_DIR,
-// plus any opts.vars.
+// PG_URI (the server's PostgreSQL database, '' when none), plus any opts.vars.
+//
+// On a PostgreSQL store (ORGS_TEST_STORE=postgresql, lib/storemode.mjs, or
+// opts.pgUri): the server's `OrgsStore {{STORE}}` line becomes
+// `OrgsStore {{PG_URI}}` + `OrgsStoreReplica {{STORE}}` (the store
+// directory is then the node's replica), orgctl() works on the database,
+// and every write made through orgctl() returns once this node's replica
+// has applied it (syncReplica()), so a test reads what it wrote.
 import fs from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -25,8 +32,10 @@ import {
   MODULE_SO,
   ORGCTL,
 } from './paths.mjs';
-import { freePort, run, spawnTracked, stopProcess, waitForPort } from './proc.mjs';
+import { freePort, run, sleep, spawnTracked, stopProcess, waitForPort } from './proc.mjs';
 import { Client } from './client.mjs';
+import { PG_MODE, sharedPostgres } from './storemode.mjs';
+import { pgDatabaseUri, pgSql } from './pg.mjs';
 
 // Modules every test server loads (besides the compiled-in core, so,
 // log_config, unixd, ...). Order matters only for mpm first.
@@ -69,6 +78,29 @@ function lookupId(file, name) {
   throw new Error(`${name} not found in ${file}`);
 }
 
+// orgctl commands that work on an LMDB store only: on a PostgreSQL node
+// they run on its replica (as an operator would).
+const LMDB_ONLY = ['check', 'doctor', 'backup', 'restore'];
+// orgctl commands that change nothing (no wait for the replica).
+const READ_VERBS = ['list', 'show', 'stats'];
+const READ_COMMANDS = ['audit', 'export', 'help', 'replica-status', ...LMDB_ONLY];
+
+// The first word of an orgctl argument list that is not an option.
+function orgctlCommand(args) {
+  const i = args.findIndex((a) => typeof a === 'string' && !a.startsWith('-'));
+  return i < 0 ? [] : [args[i], args[i + 1]];
+}
+
+// A server-wide config on a PostgreSQL store: its `OrgsStore <its own
+// store directory>` line turned into the database + the replica there
+// (a config that names a replica itself is left as written).
+export function pgStoreLines(orgs, storeDir) {
+  if (/^OrgsStoreReplica\b/m.test(orgs)) return orgs; // written for a replica already
+  const dir = storeDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return orgs.replace(new RegExp(`^OrgsStore[ \t]+(\\{\\{STORE\\}\\}|${dir})[ \t]*$`, 'm'),
+    'OrgsStore {{PG_URI}}\nOrgsStoreReplica {{STORE}}');
+}
+
 export function render(template, vars) {
   return template.replace(/\{\{([A-Z0-9_]+)\}\}/g, (m, name) => {
     if (!(name in vars)) throw new Error(`template variable ${name} is not defined`);
@@ -88,6 +120,9 @@ export class Httpd {
   //               test OPs all listen on loopback); null = the directive not written
   //   vars        extra template variables
   //   keyBytes    size of the generated crypto key (default 48 random bytes, base64)
+  //   pgUri       a PostgreSQL database (schema created) this server's store is in, shared
+  //               with other servers; default: in PostgreSQL mode a new database of its own
+  //   store       'lmdb': an LMDB store even in PostgreSQL mode
   static async create(opts = {}) {
     const h = new Httpd(opts);
     await h.#init();
@@ -142,9 +177,28 @@ export class Httpd {
       KEY: this.keyFile,
       MODULE_SO,
       MODULES_DIR: APACHE_MODULES_DIR,
+      PG_URI: '',
       ...(o.vars || {}),
     };
+    if (o.pgUri) {
+      this.pgUri = o.pgUri;
+    } else if (PG_MODE && o.loadOrgs !== false && o.store !== 'lmdb') {
+      await this.#createDatabase(label);
+    }
+    if (this.pgUri) this.vars.PG_URI = this.pgUri;
     this.writeConf();
+  }
+
+  // A database of its own in the run's cluster, its schema created.
+  async #createDatabase(label) {
+    const pg = await sharedPostgres();
+    const name = `it_${label.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 40)}_` +
+      crypto.randomBytes(4).toString('hex');
+    await pgSql(pg.uri, `CREATE DATABASE ${name}`);
+    this.ownDatabase = { admin: pg.uri, name };
+    this.pgUri = pgDatabaseUri(pg.uri, name);
+    const r = await run(ORGCTL, ['-s', this.pgUri, 'init']);
+    if (r.code !== 0) throw new Error(`orgctl init on ${this.pgUri}: ${r.stderr}`);
   }
 
   get errorLogFile() {
@@ -162,7 +216,8 @@ export class Httpd {
       .map((m) => `LoadModule ${m}_module {{MODULES_DIR}}/mod_${m}.so`)
       .join('\n');
     const orgsModule = o.loadOrgs === false ? '' : 'LoadModule auth_orgs_module {{MODULE_SO}}';
-    const orgs = serverOrgs === undefined ? DEFAULT_SERVER_ORGS : serverOrgs || '';
+    let orgs = serverOrgs === undefined ? DEFAULT_SERVER_ORGS : serverOrgs || '';
+    if (this.pgUri) orgs = pgStoreLines(orgs, this.storeDir);
     const internal = o.allowInternal === undefined ? '127.0.0.1' : o.allowInternal;
     const allowInternal = o.loadOrgs === false || !internal ? '' : `OrgsBackchannelAllowInternal ${internal}`;
     const tpl = `# generated by tests/integration/lib/httpd.mjs
@@ -249,6 +304,9 @@ ${body}
           `--- error_log ---\n${this.errorLog()}`,
       );
     }
+    // a server on a database of its own serves what was written before
+    // it started (a shared one's tests wait as they need)
+    if (this.ownDatabase) await this.syncReplica();
     return this;
   }
 
@@ -270,9 +328,15 @@ ${body}
     await new Promise((r) => setTimeout(r, waitMs));
   }
 
-  // Stops httpd and removes the ServerRoot (unless KEEP_TMP is set).
+  // Stops httpd and removes the ServerRoot (unless KEEP_TMP is set) and
+  // its own database.
   async close() {
     await this.stop();
+    if (this.ownDatabase && !process.env.KEEP_TMP) {
+      const { admin, name } = this.ownDatabase;
+      this.ownDatabase = null;
+      await pgSql(admin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+    }
     if (!process.env.KEEP_TMP) {
       fs.rmSync(this.root, { recursive: true, force: true });
       roots.delete(this.root);
@@ -323,17 +387,49 @@ ${body}
   // Runs the built orgctl on this server's store and key:
   // { code, stdout, stderr }. Pass { input, env, timeoutMs } as the last
   // argument for stdin, more environment, a longer limit than 30 s.
+  // On a PostgreSQL store it runs on the database (the LMDB-only commands
+  // on the replica) and a write returns once the replica has it.
   async orgctl(...args) {
     let opts = {};
     if (args.length && typeof args[args.length - 1] === 'object') opts = args.pop();
-    const r = await run(ORGCTL, ['-s', this.storeDir, '--key-file', this.keyFile, ...args], {
+    const [cmd, verb] = orgctlCommand(args);
+    const onDb = !!this.pgUri && !LMDB_ONLY.includes(cmd);
+    const r = await run(ORGCTL, ['-s', onDb ? this.pgUri : this.storeDir, '--key-file', this.keyFile, ...args], {
       input: opts.input,
       env: { ...process.env, ...(opts.env || {}) },
       timeoutMs: opts.timeoutMs,
     });
     // orgctl runs as root on a store directory owned by httpd's user: the
     // store creates its files as that user (checked in 000_load).
+    if (onDb && !READ_COMMANDS.includes(cmd) && !READ_VERBS.includes(verb)) {
+      await this.syncReplica({ timeoutMs: Math.max(30000, opts.timeoutMs ?? 0) });
+    }
     return r;
+  }
+
+  // On a PostgreSQL store: returns once this node's replica has applied
+  // every change committed so far (the replica's position against the
+  // change log's newest, `orgctl replica-status`). While httpd is down
+  // nobody applies the log: it is applied here (`orgctl replicate`), so
+  // the node starts current.
+  async syncReplica({ timeoutMs = 30000 } = {}) {
+    if (!this.pgUri) return;
+    if (!this.child) {
+      const r = await run(ORGCTL, ['-s', this.pgUri, 'replicate', this.storeDir], { timeoutMs: 120000 });
+      if (r.code !== 0) throw new Error(`orgctl replicate ${this.storeDir}: ${r.stderr.trim()}`);
+      return;
+    }
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await run(ORGCTL, ['-s', this.pgUri, '--json', 'replica-status', this.storeDir]);
+      const st = r.code === 0 ? JSON.parse(r.stdout) : r.stderr.trim();
+      if (st.behind === 0 && st.replica >= 0) return;
+      if (!this.child) return this.syncReplica();
+      if (Date.now() > deadline) {
+        throw new Error(`the replica of ${this.baseURL} did not catch up: ${JSON.stringify(st)}`);
+      }
+      await sleep(20);
+    }
   }
 
   // Like orgctl() but throws on a non-zero exit; returns trimmed stdout.

@@ -173,3 +173,21 @@ export async function startPostgres() {
   }
   return pg;
 }
+
+// One SQL statement on a cluster (psql as a client: no privileges needed),
+// e.g. pgSql(uri, 'CREATE DATABASE x'); throws with psql's error.
+export async function pgSql(uri, sql) {
+  const bin = pgBinDir();
+  const psql = bin ? join(bin, 'psql') : 'psql';
+  const r = await run(psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', uri, '-c', sql],
+    { timeoutMs: 60000 });
+  if (r.code !== 0) throw new Error(`psql ${sql}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+// A URI of the same cluster naming another database.
+export function pgDatabaseUri(uri, name) {
+  const u = new URL(uri);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
