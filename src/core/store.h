@@ -646,6 +646,7 @@ typedef struct orgs_signin_t {
     int invite_refused;    /* out: the orgs_invite_refusal_t (signin.h) when admitted is
                               ORGS_ADMIT_INVITE_REFUSED */
     const char *invite_id; /* out: the invitation accepted or refused, when known */
+    int user_created;      /* out: the sign-in made a new user (counted in its minute) */
 } orgs_signin_t;
 
 /* ---- tenant quotas: what one connection or org may add --------------- */

@@ -489,14 +489,18 @@ apr_status_t orgs_store_capture_apply_local(orgs_store_t *st, const char *change
 
 /* The sign-in's own writes on this node after the database took its change
  * set: the pending login consumed (APR_NOTFOUND when a concurrent callback
- * took it), the change applied, the day's counters and the audit record of
- * a join. */
+ * took it), the change applied, the day's counters, a new user in its
+ * connection's minute (OrgsMaxNewUsersPerMinute counts per node) and the
+ * audit record of a join. */
 static apr_status_t signin_local(orgs_store_t *st, MDB_txn *txn, const orgs_signin_t *in,
                                  int admitted, const char *change, apr_pool_t *p, orgs_err_t *err)
 {
     apr_status_t rv = APR_SUCCESS;
     if (change) {
         rv = st_change_apply(st, txn, change, p, err);
+    }
+    if (rv == APR_SUCCESS && in->user_created) {
+        rv = st_quota_new_user_count(st, txn, in, err);
     }
     if (rv != APR_SUCCESS) {
         return rv;

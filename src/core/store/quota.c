@@ -36,8 +36,8 @@ static apr_status_t over(orgs_signin_t *in, orgs_quota_kind_t kind, orgs_err_t *
 
 /* Counts this new user in its connection's minute; APR_ENOSPC past the
  * rate. */
-static apr_status_t throttle_new_user(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in,
-                                      const char *conn_id, orgs_err_t *err)
+static apr_status_t throttle_new_user(orgs_store_t *st, MDB_txn *txn, const orgs_signin_t *in,
+                                      const char *conn_id, int refuse, orgs_err_t *err)
 {
     kbuf_t k;
     MDB_val v;
@@ -58,9 +58,10 @@ static apr_status_t throttle_new_user(orgs_store_t *st, MDB_txn *txn, orgs_signi
     } else if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
         return rv;
     }
-    if (count >= in->quota->new_users_per_min) {
-        return over(in, ORGS_QUOTA_NEW_USERS_PER_MIN, err, "the connection's new users per minute",
-                    in->quota->new_users_per_min);
+    if (refuse && count >= in->quota->new_users_per_min) {
+        return orgs_err_set(err, APR_ENOSPC,
+                            "the connection's new users per minute (%" APR_SIZE_T_FMT ") reached",
+                            in->quota->new_users_per_min);
     }
     st_put_u64le((unsigned char *)buf, (apr_uint64_t)start);
     int n = apr_snprintf(buf + 8, sizeof(buf) - 8, "%" APR_SIZE_T_FMT, count + 1);
@@ -87,9 +88,21 @@ apr_status_t st_quota_new_user(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in
         }
     }
     if (rv == APR_SUCCESS && q->new_users_per_min) {
-        rv = throttle_new_user(st, txn, in, conn_id, err);
+        rv = throttle_new_user(st, txn, in, conn_id, 1, err);
+        if (rv == APR_ENOSPC) {
+            in->over_quota = ORGS_QUOTA_NEW_USERS_PER_MIN;
+        }
     }
     return rv;
+}
+
+apr_status_t st_quota_new_user_count(orgs_store_t *st, MDB_txn *txn, const orgs_signin_t *in,
+                                     orgs_err_t *err)
+{
+    if (!in->quota || !in->quota->new_users_per_min) {
+        return APR_SUCCESS;
+    }
+    return throttle_new_user(st, txn, in, in->conn_id, 0, err);
 }
 
 apr_status_t st_quota_join(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in, orgs_err_t *err)

@@ -122,7 +122,8 @@ apr_status_t st_signin_body(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in, o
         rv = st_user_login(st, txn, in->conn_id, in->sub, in->email, in->name, in->now, user,
                            &created, p, err);
     }
-    if (rv == APR_SUCCESS && created) {
+    in->user_created = rv == APR_SUCCESS && created;
+    if (in->user_created) {
         rv = st_quota_new_user(st, txn, in, in->conn_id, err);
     }
     if (rv == APR_SUCCESS) {

@@ -466,6 +466,11 @@ apr_status_t st_pending_load(orgs_store_t *st, MDB_txn *txn, const char *state,
  * users this minute (counted here). */
 apr_status_t st_quota_new_user(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in,
                                const char *conn_id, orgs_err_t *err);
+/* The new user of a sign-in another transaction checked (captured, then
+ * written through PostgreSQL) counted in its connection's minute here,
+ * never refused: the database took it already. */
+apr_status_t st_quota_new_user_count(orgs_store_t *st, MDB_txn *txn, const orgs_signin_t *in,
+                                     orgs_err_t *err);
 /* An auto-membership join to in->org_id: the org's members. */
 apr_status_t st_quota_join(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in, orgs_err_t *err);
 /* A new session of in->org_id: the org's sessions. */

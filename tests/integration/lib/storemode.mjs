@@ -27,23 +27,12 @@ export const PG_SKIP = [
   { file: '602_failed_session_delete', reason: 'the LMDB file itself: a writer held by a stuck reader' },
   { file: '603_full_of_expired_sessions', reason: 'the LMDB file itself: a full map' },
   { file: '604_disk_full', reason: 'the LMDB file itself: a full disk under the store' },
-  { file: '920_exhaustion', test: 'a connection minting a subject per login is throttled',
-    reason: 'OrgsMaxNewUsersPerMinute is not counted for sign-ins written through PostgreSQL' },
   { file: '920_exhaustion', test: 'a client keeping cookies only displaces its own logins',
     reason: 'pending logins travel in the browser\'s sealed cookie: no pending-login table to fill' },
   { file: '931_pending_networks', test: 'a network filling the whole table',
     reason: 'pending logins travel in the browser\'s sealed cookie: no pending-login table to fill' },
   { file: '931_pending_networks', test: 'one network holds at most OrgsMaxPendingPerNetwork',
     reason: 'pending logins travel in the browser\'s sealed cookie: no pending-login table to fill' },
-  { file: '932_endpoint_hosts', test: '(c) the admin API shows the list',
-    reason: 'admin API writes through PostgreSQL: pending' },
-  { file: '800_admin_api', reason: 'admin API writes through PostgreSQL: pending' },
-  { file: '810_admin_resources', reason: 'admin API writes through PostgreSQL: pending' },
-  { file: '811_admin_org_admin', reason: 'admin API writes through PostgreSQL: pending' },
-  { file: '812_admin_openapi', reason: 'admin API writes through PostgreSQL: pending' },
-  { file: '820_invitations', reason: 'admin API writes through PostgreSQL: pending' },
-  { file: '821_audit_config', reason: 'admin API writes through PostgreSQL: pending' },
-  { file: '822_invitation_bound', reason: 'admin API writes through PostgreSQL: pending' },
 ];
 
 // The entries for a file (all of it: one entry without `test`).
