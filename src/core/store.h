@@ -269,15 +269,20 @@ apr_status_t orgs_store_file_info(const char *dir, apr_uint64_t *map_size, apr_u
  * httpd's parent at each start and restart: records max and this
  * process's id, and holds the record (a shared lock, kept while this
  * process or any child forked from it lives; the descriptor is closed by
- * p's cleanup, i.e. at the next restart, which records again).
- * orgs_store_maplimit_get, in orgctl: *max and *pid as recorded when a
- * running process holds the record; 0 and 0 when none does (httpd
- * stopped: a stale record is ignored) or there is none. ORGS_ESTORE when
- * the record cannot be opened, locked or read (or is not a plain file). */
+ * p's cleanup, i.e. at the next restart, which records again; a record the
+ * previous generation's children still hold is kept beside the new one
+ * until they are gone).
+ * orgs_store_maplimit_get, in orgctl: the smallest size of the records
+ * running processes hold, in *max, with the *pid recorded with it and
+ * *older 1 when it is a previous generation's (children still finishing
+ * their requests after a graceful restart), else 0; 0, 0, 0 when none is
+ * held (httpd stopped: a stale record is ignored) or there is none.
+ * ORGS_ESTORE when a record cannot be opened, locked or read (or is not a
+ * plain file). */
 apr_status_t orgs_store_maplimit_hold(const char *dir, apr_uint64_t max, apr_pool_t *p,
                                       orgs_err_t *err);
-apr_status_t orgs_store_maplimit_get(const char *dir, apr_uint64_t *max, long *pid, apr_pool_t *p,
-                                     orgs_err_t *err);
+apr_status_t orgs_store_maplimit_get(const char *dir, apr_uint64_t *max, long *pid, int *older,
+                                     apr_pool_t *p, orgs_err_t *err);
 /* Run as root for processes that will run as uid:gid (httpd's children):
  * ORGS_ESTORE, naming the file, unless that user can create a file in dir
  * and open its data.mdb and lock.mdb (where they exist) read-write. A

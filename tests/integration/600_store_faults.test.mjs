@@ -6,82 +6,18 @@
 // another application's LMDB, a store directory the children cannot
 // write. Also the size check of OrgsStoreMaxSize against the pending-login
 // bound.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { join } from 'node:path';
 
 import { Httpd } from './lib/httpd.mjs';
 import { APACHE2 } from './lib/paths.mjs';
 import { run } from './lib/proc.mjs';
-import { Rogue, startAcmeServer } from './lib/rogue.mjs';
+import { BIG, HTML, fillStore, login, orgsFile, rogueAcme, startLogin } from './lib/storefill.mjs';
 
-const CLIENT_ID = 'mod-auth-orgs-rogue';
-const CLIENT_SECRET = `rogue-${crypto.randomBytes(18).toString('hex')}`;
-const HTML = { accept: 'text/html', connection: 'close' };
-const BIG = 'v'.repeat(240);
-const B62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
-let op;
-
-before(async () => {
-  op = await Rogue.start({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
-  await op.mode('good', { fromLoginHint: true });
-});
-
-after(async () => {
-  await op?.stop();
-});
-
-function orgLine(name) {
-  let id = 'org_';
-  for (const b of crypto.randomBytes(16)) id += B62[b % 62];
-  const metadata = {};
-  for (let k = 0; k < 25; k++) metadata[`k${k}`] = BIG;
-  const now = new Date().toISOString();
-  return JSON.stringify({ type: 'org', id, name, display_name: name, metadata, domains: [],
-    created_at: now, updated_at: now });
-}
-
-// Imports batches of large orgs until the store refuses them (each import
-// is all or nothing), then smaller batches: the store ends full.
-async function fill(h, prefix, extra = []) {
-  let n = 0;
-  for (const size of [50, 10, 1]) {
-    for (;;) {
-      const lines = [];
-      for (let i = 0; i < size; i++) lines.push(orgLine(`${prefix}-${n + i}`));
-      const file = h.file(`conf/fill-${n}.jsonl`, `${lines.join('\n')}\n`, 0o600);
-      const r = await h.orgctl(...extra, 'import', file);
-      if (r.code !== 0) {
-        assert.equal(r.code, 5, r.stderr);
-        assert.match(r.stderr, /full/);
-        break;
-      }
-      n += size;
-    }
-  }
-  return n;
-}
-
-// Starts a login of email: { c, callback } with the IdP's redirect back.
-async function startLogin(h, email) {
-  const c = h.client({ headers: HTML });
-  const start = await c.get(`/orgs/login?organization=acme&login_hint=${encodeURIComponent(email)}&return_to=%2Fapp%2F`);
-  assert.equal(start.status, 302, start.body);
-  const auth = await fetch(start.location, { redirect: 'manual' });
-  assert.equal(auth.status, 302);
-  return { c, callback: auth.headers.get('location') };
-}
-
-async function login(h, email) {
-  const { c, callback } = await startLogin(h, email);
-  const cb = await c.get(callback);
-  assert.equal(cb.status, 302, `${email}: ${cb.status} ${cb.body.slice(0, 200)}`);
-  assert.equal((await c.get('/app/')).status, 200);
-  return c;
-}
+const rogue = rogueAcme();
 
 async function userId(h, email) {
   const users = JSON.parse(await h.orgctlOk('--json', 'user', 'list', '--email', email));
@@ -89,14 +25,13 @@ async function userId(h, email) {
 }
 
 test('a full store: revocations and sign-outs work, sign-ins answer 503 (temporary)', async () => {
-  const h = await startAcmeServer(op, { name: 'full', clientId: CLIENT_ID, clientSecret: CLIENT_SECRET,
-    serverOrgs: 'OrgsStoreMaxSize 8M' });
+  const h = await rogue.start({ name: 'full', serverOrgs: 'OrgsStoreMaxSize 8M' });
   try {
     const removed = await login(h, 'removed@full.example');
     const leaving = await login(h, 'leaving@full.example');
     const deleted = await login(h, 'deleted@full.example');
     const pending = await startLogin(h, 'late@full.example');
-    const made = await fill(h, 'fill');
+    const made = (await fillStore(h)).length;
     assert.ok(made > 100, `only ${made} orgs fit`);
     const full = await h.orgctl('org', 'create', 'one-more');
     assert.equal(full.code, 5);
@@ -140,8 +75,7 @@ test('a full store: revocations and sign-outs work, sign-ins answer 503 (tempora
 });
 
 test('orgctl grows the store while httpd runs: the children remap', async () => {
-  const h = await startAcmeServer(op, { name: 'grow', clientId: CLIENT_ID, clientSecret: CLIENT_SECRET,
-    serverOrgs: 'OrgsStoreMaxSize 8M' });
+  const h = await rogue.start({ name: 'grow', serverOrgs: 'OrgsStoreMaxSize 8M' });
   try {
     const clients = [];
     for (let i = 0; i < 6; i++) clients.push(await login(h, `grow${i}@grow.example`));
@@ -149,9 +83,7 @@ test('orgctl grows the store while httpd runs: the children remap', async () => 
     // the store holds more than httpd's 8M map afterwards (--force: beyond
     // what running httpd maps, refused otherwise; see 601)
     for (let b = 0; b < 6; b++) {
-      const lines = [];
-      for (let i = 0; i < 250; i++) lines.push(orgLine(`grown-${b}-${i}`));
-      const file = h.file(`conf/grow-${b}.jsonl`, `${lines.join('\n')}\n`, 0o600);
+      const file = orgsFile(h, `grow-${b}`, Array.from({ length: 250 }, (_, i) => `grown-${b}-${i}`));
       await h.orgctlOk('--max-size', '32M', '--force', 'import', file);
     }
     assert.ok(fs.statSync(join(h.storeDir, 'data.mdb')).size > 8 << 20, 'the store did not grow');

@@ -5,60 +5,19 @@
 // to do; doing that (raise OrgsStoreMaxSize, apachectl graceful, rerun)
 // grows the store with every session served; once httpd is stopped the
 // record no longer binds orgctl.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { join } from 'node:path';
 
 import { DEFAULT_SERVER_ORGS } from './lib/httpd.mjs';
-import { Rogue, startAcmeServer } from './lib/rogue.mjs';
+import { login, orgsFile, rogueAcme } from './lib/storefill.mjs';
 
-const CLIENT_ID = 'mod-auth-orgs-rogue';
-const CLIENT_SECRET = `rogue-${crypto.randomBytes(18).toString('hex')}`;
-const HTML = { accept: 'text/html', connection: 'close' };
-const BIG = 'v'.repeat(240);
-const B62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
-let op;
-
-before(async () => {
-  op = await Rogue.start({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
-  await op.mode('good', { fromLoginHint: true });
-});
-
-after(async () => {
-  await op?.stop();
-});
-
-function orgLines(prefix, n) {
-  const lines = [];
-  for (let i = 0; i < n; i++) {
-    let id = 'org_';
-    for (const b of crypto.randomBytes(16)) id += B62[b % 62];
-    const metadata = {};
-    for (let k = 0; k < 25; k++) metadata[`k${k}`] = BIG;
-    const now = new Date().toISOString();
-    lines.push(JSON.stringify({ type: 'org', id, name: `${prefix}-${i}`, display_name: 'g', metadata,
-      domains: [], created_at: now, updated_at: now }));
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-async function login(h, email) {
-  const c = h.client({ headers: HTML });
-  const start = await c.get(`/orgs/login?organization=acme&login_hint=${encodeURIComponent(email)}&return_to=%2Fapp%2F`);
-  assert.equal(start.status, 302, start.body);
-  const auth = await fetch(start.location, { redirect: 'manual' });
-  const cb = await c.get(auth.headers.get('location'));
-  assert.equal(cb.status, 302, `${email}: ${cb.status} ${cb.body.slice(0, 200)}`);
-  assert.equal((await c.get('/app/')).status, 200);
-  return c;
-}
+const rogue = rogueAcme();
 
 test('orgctl --max-size beyond running httpd is refused; raising OrgsStoreMaxSize and a graceful restart grow it', async () => {
-  const h = await startAcmeServer(op, { name: 'growth', clientId: CLIENT_ID, clientSecret: CLIENT_SECRET,
-    serverOrgs: 'OrgsStoreMaxSize 8M' });
+  const h = await rogue.start({ name: 'growth', serverOrgs: 'OrgsStoreMaxSize 8M' });
   try {
     await h.waitForLog(/AH00489/, { timeoutMs: 15000 });
     const record = join(h.storeDir, 'httpd-map-size');
@@ -71,7 +30,9 @@ test('orgctl --max-size beyond running httpd is refused; raising OrgsStoreMaxSiz
     const data = join(h.storeDir, 'data.mdb');
     const before = fs.statSync(data).size;
     const files = [];
-    for (let b = 0; b < 6; b++) files.push(h.file(`conf/grow-${b}.jsonl`, orgLines(`grown${b}`, 250), 0o600));
+    for (let b = 0; b < 6; b++) {
+      files.push(orgsFile(h, `grow-${b}`, Array.from({ length: 250 }, (_, i) => `grown${b}-${i}`), { displayName: 'g' }));
+    }
 
     // the docs' old advice: refused, nothing written
     const refused = await h.orgctl('--max-size', '32M', 'import', files[0]);

@@ -7,75 +7,18 @@
 // children share makes every child refuse the session (ORGS00101), those
 // that did not serve the sign-out and those started by a graceful restart
 // after it.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { join } from 'node:path';
 
 import { ORGCTL } from './lib/paths.mjs';
 import { sleep } from './lib/proc.mjs';
-import { Rogue, startAcmeServer } from './lib/rogue.mjs';
+import { HTML, fillStore, login, rogueAcme } from './lib/storefill.mjs';
 
-const CLIENT_ID = 'mod-auth-orgs-rogue';
-const CLIENT_SECRET = `rogue-${crypto.randomBytes(18).toString('hex')}`;
-const HTML = { accept: 'text/html', connection: 'close' };
-const BIG = 'v'.repeat(240);
-const B62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
-let op;
-
-before(async () => {
-  op = await Rogue.start({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
-  await op.mode('good', { fromLoginHint: true });
-});
-
-after(async () => {
-  await op?.stop();
-});
-
-function orgLine(name) {
-  let id = 'org_';
-  for (const b of crypto.randomBytes(16)) id += B62[b % 62];
-  const metadata = {};
-  for (let k = 0; k < 25; k++) metadata[`k${k}`] = BIG;
-  const now = new Date().toISOString();
-  return JSON.stringify({ type: 'org', id, name, display_name: name, metadata, domains: [],
-    created_at: now, updated_at: now });
-}
-
-// Imports batches of large orgs until the store refuses them: the store
-// ends at its soft limit. The names made.
-async function fill(h) {
-  const names = [];
-  for (const size of [50, 10, 1]) {
-    for (;;) {
-      const batch = [];
-      for (let i = 0; i < size; i++) batch.push(`fill-${names.length + i}`);
-      const file = h.file(`conf/fill-${names.length}.jsonl`, `${batch.map(orgLine).join('\n')}\n`, 0o600);
-      const r = await h.orgctl('import', file);
-      if (r.code !== 0) {
-        assert.equal(r.code, 5, r.stderr);
-        assert.match(r.stderr, /full/);
-        break;
-      }
-      names.push(...batch);
-    }
-  }
-  return names;
-}
-
-async function login(h, email) {
-  const c = h.client({ headers: HTML });
-  const start = await c.get(`/orgs/login?organization=acme&login_hint=${encodeURIComponent(email)}&return_to=%2Fapp%2F`);
-  assert.equal(start.status, 302, start.body);
-  const auth = await fetch(start.location, { redirect: 'manual' });
-  const cb = await c.get(auth.headers.get('location'));
-  assert.equal(cb.status, 302, `${email}: ${cb.status} ${cb.body.slice(0, 200)}`);
-  assert.equal((await c.get('/app/')).status, 200);
-  return c;
-}
+const rogue = rogueAcme();
 
 // The access log written with the serving child's pid: [{ pid, status, path }].
 function served(h) {
@@ -112,8 +55,7 @@ async function replay(h, cookies, n) {
 }
 
 test('a sign-out whose delete fails (map full even for deletes): every child refuses the session', async () => {
-  const h = await startAcmeServer(op, { name: 'delfail', clientId: CLIENT_ID, clientSecret: CLIENT_SECRET,
-    serverOrgs: 'OrgsStoreMaxSize 8M\nCustomLog {{LOGS}}/pid_log "%P %>s %U"' });
+  const h = await rogue.start({ name: 'delfail', serverOrgs: 'OrgsStoreMaxSize 8M\nCustomLog {{LOGS}}/pid_log "%P %>s %U"' });
   let stuck;
   try {
     const staying = await login(h, 'staying@delfail.example');
@@ -122,7 +64,7 @@ test('a sign-out whose delete fails (map full even for deletes): every child ref
     // the sessions are valid in every child that answers
     for (const res of await replay(h, browsers[0].jar.cookies, 16)) assert.equal(res.status, 200);
 
-    const names = await fill(h);
+    const names = await fillStore(h);
     assert.ok(names.length > 100, `only ${names.length} orgs fit`);
 
     // a reader stuck inside its transaction: an export into a pipe that

@@ -4,52 +4,15 @@
 // with the page that says it is temporary and the store-full log line,
 // signed-in users keep working, and once space is freed sign-ins work
 // again. Needs root with the right to mount (skipped otherwise).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { join } from 'node:path';
 
 import { run } from './lib/proc.mjs';
-import { Rogue, startAcmeServer } from './lib/rogue.mjs';
+import { HTML, login, orgsFile, rogueAcme } from './lib/storefill.mjs';
 
-const CLIENT_ID = 'mod-auth-orgs-rogue';
-const CLIENT_SECRET = `rogue-${crypto.randomBytes(18).toString('hex')}`;
-const HTML = { accept: 'text/html', connection: 'close' };
-
-const B62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-
-let op;
-
-function orgLine(name) {
-  let id = 'org_';
-  for (const b of crypto.randomBytes(16)) id += B62[b % 62];
-  const metadata = {};
-  for (let k = 0; k < 20; k++) metadata[`k${k}`] = 'd'.repeat(200);
-  const now = new Date().toISOString();
-  return JSON.stringify({ type: 'org', id, name, display_name: name, metadata, domains: [],
-    created_at: now, updated_at: now });
-}
-
-before(async () => {
-  op = await Rogue.start({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
-  await op.mode('good', { fromLoginHint: true });
-});
-
-after(async () => {
-  await op?.stop();
-});
-
-async function login(h, email) {
-  const c = h.client({ headers: HTML });
-  const start = await c.get(`/orgs/login?organization=acme&login_hint=${encodeURIComponent(email)}&return_to=%2Fapp%2F`);
-  assert.equal(start.status, 302, start.body);
-  const auth = await fetch(start.location, { redirect: 'manual' });
-  const cb = await c.get(auth.headers.get('location'));
-  assert.equal(cb.status, 302, `${email}: ${cb.status} ${cb.body.slice(0, 200)}`);
-  assert.equal((await c.get('/app/')).status, 200);
-  return c;
-}
+const rogue = rogueAcme();
 
 test('a full disk: orgctl exits 5, sign-ins answer 503 (temporary), sessions keep working', async (t) => {
   const probe = fs.mkdtempSync('/tmp/orgs-mount-probe-');
@@ -63,7 +26,7 @@ test('a full disk: orgctl exits 5, sign-ins answer 503 (temporary), sessions kee
   fs.rmdirSync(probe);
 
   let mounted = null;
-  const h = await startAcmeServer(op, { name: 'diskfull', clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
+  const h = await rogue.start({ name: 'diskfull' });
   try {
     // the store moved onto a 1 MiB file system while httpd is stopped
     await h.stop();
@@ -88,9 +51,8 @@ test('a full disk: orgctl exits 5, sign-ins answer 503 (temporary), sessions kee
     let full = null;
     for (const size of [10, 1]) {
       for (;;) {
-        const lines = [];
-        for (let i = 0; i < size; i++) lines.push(orgLine(`disk-${made + i}`));
-        const file = h.file(`conf/disk-${made}.jsonl`, `${lines.join('\n')}\n`, 0o600);
+        const names = Array.from({ length: size }, (_, i) => `disk-${made + i}`);
+        const file = orgsFile(h, `disk-${made}`, names, { keys: 20, value: 'd'.repeat(200) });
         const res = await h.orgctl('import', file);
         if (res.code !== 0) {
           full = res;

@@ -10,10 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 
-import { browserUnavailable, launchBrowser } from './lib/browser.mjs';
+import { assertBrowserReady, browserPages, startTestIdp } from './lib/browsersite.mjs';
 import { Httpd } from './lib/httpd.mjs';
-import { IDP_DIR, startOp, writeSecretFile } from './lib/idp.mjs';
-import { MODULE_SO, ORGCTL } from './lib/paths.mjs';
 
 const PASSWORD = 'password';
 const ALICE = 'alice@org1.example.com'; // okta1
@@ -31,15 +29,11 @@ printf '</pre></body></html>\\n'
 let h;
 let okta1;
 let okta2;
-let browser;
+const browser = browserPages();
 let shotDir;
-const contexts = [];
 
 before(async () => {
-  const missing = await browserUnavailable();
-  assert.equal(missing, null, `${missing} (scripts/setup.sh installs it)`);
-  assert.ok(fs.existsSync(MODULE_SO), `module not built: ${MODULE_SO} (set BUILD_DIR)`);
-  assert.ok(fs.existsSync(ORGCTL), `orgctl not built: ${ORGCTL} (set BUILD_DIR)`);
+  await assertBrowserReady();
   shotDir = fs.mkdtempSync(join(os.tmpdir(), 'orgs-it-browser-shots-'));
   h = await Httpd.create({
     name: 'browser',
@@ -51,31 +45,9 @@ before(async () => {
   });
   h.cgi('cgi/env.cgi', ENV_CGI);
 
-  const redirectUri = h.url('/orgs/callback');
   // the users of tests/idp/okta1.json and okta2.json (alice, bob; carol, dave)
-  okta1 = await startOp({
-    name: 'okta1',
-    config: join(IDP_DIR, 'okta1.json'),
-    redirectUri,
-    authMethod: 'client_secret_basic',
-  });
-  okta2 = await startOp({
-    name: 'okta2',
-    config: join(IDP_DIR, 'okta2.json'),
-    redirectUri,
-    authMethod: 'client_secret_post',
-  });
-
-  for (const op of [okta1, okta2]) {
-    await h.orgctlOk(
-      'conn', 'create', op.name,
-      '--issuer', op.issuer,
-      '--client-id', op.clientId,
-      '--client-secret-file', writeSecretFile(h.confDir, op.name, op.clientSecret),
-      '--auth-method', op.authMethod,
-      '--display-name', op.name === 'okta1' ? 'Okta of Org One' : 'Okta of Org Two',
-    );
-  }
+  okta1 = await startTestIdp(h, 'okta1', { authMethod: 'client_secret_basic' });
+  okta2 = await startTestIdp(h, 'okta2', { authMethod: 'client_secret_post' });
   await h.orgctlOk('org', 'create', 'org1', '--display-name', 'Org One', '--meta', 'license=corporate');
   await h.orgctlOk('org', 'create', 'org2', '--display-name', 'Org Two', '--domain', 'my.example.com');
   await h.orgctlOk('org', 'enable-conn', 'org1', 'okta1', '--auto-membership');
@@ -84,12 +56,11 @@ before(async () => {
   await h.orgctlOk('member', 'add', 'org1', '--connection', 'okta2', '--email', CAROL);
 
   await h.start();
-  browser = await launchBrowser();
+  await browser.launch();
 });
 
 after(async () => {
-  for (const ctx of contexts) await ctx.close().catch(() => {});
-  await browser?.close().catch(() => {});
+  await browser.close();
   await h?.close();
   await okta1?.stop();
   await okta2?.stop();
@@ -98,14 +69,7 @@ after(async () => {
 });
 
 // A fresh browser context: no cookies, no IdP session.
-async function freshPage() {
-  const ctx = await browser.newContext();
-  contexts.push(ctx);
-  ctx.setDefaultTimeout(15000);
-  ctx.setDefaultNavigationTimeout(15000);
-  const page = await ctx.newPage();
-  return { ctx, page };
-}
+const freshPage = () => browser.newPage();
 
 // Runs fn(page, ctx); on failure adds where the browser was and the
 // error_log to the message.

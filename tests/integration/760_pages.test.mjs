@@ -10,10 +10,9 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
-import { browserUnavailable, launchBrowser } from './lib/browser.mjs';
+import { assertBrowserReady, browserPages, startTestIdp } from './lib/browsersite.mjs';
 import { Httpd } from './lib/httpd.mjs';
-import { IDP_DIR, startOp, writeSecretFile } from './lib/idp.mjs';
-import { BUILD_DIR, MODULE_SO, ORGCTL } from './lib/paths.mjs';
+import { BUILD_DIR } from './lib/paths.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -43,16 +42,12 @@ printf '</pre></main></body></html>\\n'
 let h;
 let okta1;
 let okta2;
-let browser;
+const browser = browserPages();
 let invitePath; // the invitation URL of org2's invitation, from orgctl
 let signedIn; // storage state of a browser signed in to org1 (alice) and org2 (dave)
-const contexts = [];
 
 before(async () => {
-  const missing = await browserUnavailable();
-  assert.equal(missing, null, `${missing} (scripts/setup.sh installs it)`);
-  assert.ok(fs.existsSync(MODULE_SO), `module not built: ${MODULE_SO} (set BUILD_DIR)`);
-  assert.ok(fs.existsSync(ORGCTL), `orgctl not built: ${ORGCTL} (set BUILD_DIR)`);
+  await assertBrowserReady();
   fs.mkdirSync(SHOTS, { recursive: true });
   h = await Httpd.create({
     name: 'pages',
@@ -81,19 +76,8 @@ ScriptAliasMatch "^/(app|admin|org2|own-403)/" "{{HTDOCS}}/cgi/env.cgi"
 </Location>`,
   });
   h.cgi('cgi/env.cgi', ENV_CGI);
-  const redirectUri = h.url('/orgs/callback');
-  okta1 = await startOp({ name: 'okta1', config: join(IDP_DIR, 'okta1.json'), redirectUri });
-  okta2 = await startOp({ name: 'okta2', config: join(IDP_DIR, 'okta2.json'), redirectUri });
-  for (const op of [okta1, okta2]) {
-    await h.orgctlOk(
-      'conn', 'create', op.name,
-      '--issuer', op.issuer,
-      '--client-id', op.clientId,
-      '--client-secret-file', writeSecretFile(h.confDir, op.name, op.clientSecret),
-      '--auth-method', op.authMethod,
-      '--display-name', op.name === 'okta1' ? 'Okta of Org One' : 'Okta of Org Two',
-    );
-  }
+  okta1 = await startTestIdp(h, 'okta1');
+  okta2 = await startTestIdp(h, 'okta2');
   await h.orgctlOk('org', 'create', 'org1', '--display-name', 'Org One');
   await h.orgctlOk('org', 'create', 'org2', '--display-name', 'Org Two', '--domain', 'my.example.com');
   await h.orgctlOk('org', 'update', 'org2', '--logo-url', ORG2_LOGO,
@@ -105,24 +89,17 @@ ScriptAliasMatch "^/(app|admin|org2|own-403)/" "{{HTDOCS}}/cgi/env.cgi"
   invitePath = made.split('\n').find((l) => l.includes('invitation='));
   invitePath = invitePath.slice(invitePath.indexOf('/orgs/login'));
   await h.start();
-  browser = await launchBrowser();
+  await browser.launch();
 });
 
 after(async () => {
-  for (const ctx of contexts) await ctx.close().catch(() => {});
-  await browser?.close().catch(() => {});
+  await browser.close();
   await h?.close();
   await okta1?.stop();
   await okta2?.stop();
 });
 
-async function newPage(opts = {}) {
-  const ctx = await browser.newContext(opts);
-  contexts.push(ctx);
-  ctx.setDefaultTimeout(15000);
-  ctx.setDefaultNavigationTimeout(15000);
-  return { ctx, page: await ctx.newPage() };
-}
+const newPage = (opts) => browser.newPage(opts);
 
 const onIdP = (op) => (url) => url.origin === op.issuer && url.pathname.startsWith('/interaction/');
 

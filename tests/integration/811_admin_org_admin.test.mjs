@@ -7,29 +7,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { Httpd } from './lib/httpd.mjs';
-import { Client } from './lib/client.mjs';
-import { startOp } from './lib/idp.mjs';
-import { ENV_CGI, describeHops, seed, signIn } from './lib/flow.mjs';
+import { ENV_CGI } from './lib/flow.mjs';
 import { adminRoutes } from './lib/admin.mjs';
-
-const BASE = '/orgs/api/v1';
-const body = `<Directory "{{HTDOCS}}">
-    DirectoryIndex index.cgi index.html
-</Directory>
-<Location /app/>
-    AuthType orgs
-    Require org-member
-</Location>
-<Location /orgs/api/v1>
-    SetHandler orgs-admin
-    AuthType orgs
-    OrgsUnauthenticated 401
-    AuthzSendForbiddenOnFailure On
-    <RequireAny>
-        Require org-api-token
-        Require org-role admin
-    </RequireAny>
-</Location>`;
+import { ADMIN_BASE as BASE, ORG_ADMIN_BODY as body, XRW, adminApi as api, memberAdd, signInAs, startTwoOrgs } from './lib/orgadmin.mjs';
 
 let h;
 let okta1;
@@ -38,44 +18,26 @@ let token;
 const ids = {};
 const who = {};
 
-async function api(client, method, path, { json, headers = {} } = {}) {
-  const r = await client.request(method, `${BASE}${path}`, { json, headers: { accept: 'application/json', ...headers } });
-  let parsed = null;
-  try {
-    parsed = r.body ? JSON.parse(r.body) : null;
-  } catch {
-    parsed = null;
-  }
-  return { status: r.status, body: parsed, text: r.body };
-}
-const XRW = { 'x-requested-with': 'XMLHttpRequest' };
 const bearer = () => ({ authorization: `Bearer ${token}` });
 
 before(async () => {
   h = await Httpd.create({ name: 'admin-orgadmin', body });
   h.cgi('app/index.cgi', ENV_CGI);
-  const redirectUri = `${h.baseURL}/orgs/callback`;
-  [okta1, okta2] = await Promise.all([
-    startOp({ name: 'okta1', redirectUri, users: [
+  let orgIds;
+  ({ okta1, okta2, orgIds } = await startTwoOrgs(h, {
+    users1: [
       { email: 'alice@org1.example', sub: 'alice' },
       { email: 'bob@org1.example', sub: 'bob' },
       { email: 'dave@org1.example', sub: 'dave' },
-    ] }),
-    startOp({ name: 'okta2', redirectUri, users: [{ email: 'carol@org2.example', sub: 'carol' }] }),
-  ]);
-  const { orgIds } = await seed(h, {
+    ],
+    users2: [{ email: 'carol@org2.example', sub: 'carol' }],
     orgs: { org1: {}, org2: { domains: ['org2-corp.example'] } },
-    conns: [{ op: okta1 }, { op: okta2 }],
-    enable: [['org1', 'okta1', {}], ['org2', 'okta2', {}]],
-  });
+  }));
   Object.assign(ids, orgIds);
-  const add = async (org, conn, email, roles) => {
-    const out = await h.orgctlOk('member', 'add', org, '--connection', conn, '--email', email, ...roles.flatMap((r) => ['--role', r]));
-    return out.split(/\s+/).find((w) => w.startsWith('usr_'));
-  };
+  const add = (org, conn, email, roles) => memberAdd(h, org, conn, email, roles);
   ids.alice = await add('org1', 'okta1', 'alice@org1.example', ['admin']);
   ids.bob = await add('org1', 'okta1', 'bob@org1.example', ['viewer']);
-  ids.dave = (await h.orgctlOk('member', 'add', 'org1', '--connection', 'okta1', '--email', 'dave@org1.example')).split(/\s+/).find((w) => w.startsWith('usr_'));
+  ids.dave = await add('org1', 'okta1', 'dave@org1.example', []);
   await h.orgctlOk('member', 'remove', 'org1', ids.dave); // dave: a user of okta1, not a member
   ids.carol = await add('org2', 'okta2', 'carol@org2.example', ['admin']);
   ids.conn2 = JSON.parse(await h.orgctlOk('--json', 'conn', 'show', 'okta2')).id;
@@ -84,10 +46,7 @@ before(async () => {
   token = await h.orgctlOk('token', 'create');
   await h.start();
   for (const [name, op, org, email] of [['alice', 'okta1', 'org1', 'alice@org1.example'], ['bob', 'okta1', 'org1', 'bob@org1.example'], ['carol', 'okta2', 'org2', 'carol@org2.example']]) {
-    const app = h.client();
-    const r = await signIn(app, { idp: new Client(), start: `/orgs/login?organization=${org}&connection=${op}&return_to=/app/`, email });
-    assert.equal(r.stage, "app", `${name} could not sign in\n${describeHops(r.hops)}\n${h.errorLog().split("\n").filter((l) => /ORGS00[2-5]/.test(l)).slice(-5).join("\n")}`);
-    who[name] = app;
+    who[name] = await signInAs(h, op, org, email);
   }
 });
 

@@ -9,29 +9,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { DEFAULT_SERVER_ORGS, Httpd } from './lib/httpd.mjs';
-import { Client } from './lib/client.mjs';
-import { startOp } from './lib/idp.mjs';
-import { ENV_CGI, describeHops, seed, signIn } from './lib/flow.mjs';
+import { ENV_CGI } from './lib/flow.mjs';
+import { ADMIN_BASE as BASE, ORG_ADMIN_BODY as body, XRW, adminApi as api, memberAdd, signInAs as signInAsOn, startTwoOrgs } from './lib/orgadmin.mjs';
 
-const BASE = '/orgs/api/v1';
 const BOUND = 25;
-const body = `<Directory "{{HTDOCS}}">
-    DirectoryIndex index.cgi index.html
-</Directory>
-<Location /app/>
-    AuthType orgs
-    Require org-member
-</Location>
-<Location /orgs/api/v1>
-    SetHandler orgs-admin
-    AuthType orgs
-    OrgsUnauthenticated 401
-    AuthzSendForbiddenOnFailure On
-    <RequireAny>
-        Require org-api-token
-        Require org-role admin
-    </RequireAny>
-</Location>`;
 
 let h;
 let okta1;
@@ -42,26 +23,9 @@ const who = {};
 const expired1 = [];
 const expired2 = [];
 
-async function api(client, method, path, { json, headers = {} } = {}) {
-  const r = await client.request(method, `${BASE}${path}`, { json, headers: { accept: 'application/json', ...headers } });
-  let parsed = null;
-  try {
-    parsed = r.body ? JSON.parse(r.body) : null;
-  } catch {
-    parsed = null;
-  }
-  return { status: r.status, body: parsed, text: r.body };
-}
-const XRW = { 'x-requested-with': 'XMLHttpRequest' };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const openInvites = async (org) => JSON.parse(await h.orgctlOk('--json', 'invite', 'list', org));
-
-async function signInAs(op, org, email) {
-  const app = h.client();
-  const r = await signIn(app, { idp: new Client(), start: `/orgs/login?organization=${org}&connection=${op}&return_to=/app/`, email });
-  assert.equal(r.stage, 'app', `${email} could not sign in\n${describeHops(r.hops)}\n${h.errorLog().split('\n').filter((l) => /ORGS00[2-7]/.test(l)).slice(-5).join('\n')}`);
-  return app;
-}
+const signInAs = (op, org, email) => signInAsOn(h, op, org, email, { logs: /ORGS00[2-7]/ });
 
 before(async () => {
   h = await Httpd.create({
@@ -70,24 +34,16 @@ before(async () => {
     serverOrgs: `${DEFAULT_SERVER_ORGS}\nOrgsMaxInvitationsPerOrg ${BOUND}`,
   });
   h.cgi('app/index.cgi', ENV_CGI);
-  const redirectUri = `${h.baseURL}/orgs/callback`;
-  [okta1, okta2] = await Promise.all([
-    startOp({ name: 'okta1', redirectUri, users: [{ email: 'alice@org1.example', sub: 'alice' }] }),
-    startOp({ name: 'okta2', redirectUri, users: [
+  let orgIds;
+  ({ okta1, okta2, orgIds } = await startTwoOrgs(h, {
+    users1: [{ email: 'alice@org1.example', sub: 'alice' }],
+    users2: [
       { email: 'carol@org2.example', sub: 'carol' },
       { email: 'erin@org2.example', sub: 'erin' },
-    ] }),
-  ]);
-  const { orgIds } = await seed(h, {
-    orgs: { org1: {}, org2: {} },
-    conns: [{ op: okta1 }, { op: okta2 }],
-    enable: [['org1', 'okta1', {}], ['org2', 'okta2', {}]],
-  });
+    ],
+  }));
   Object.assign(ids, orgIds);
-  const add = async (org, conn, email, roles) => {
-    const out = await h.orgctlOk('member', 'add', org, '--connection', conn, '--email', email, ...roles.flatMap((r) => ['--role', r]));
-    return out.split(/\s+/).find((w) => w.startsWith('usr_'));
-  };
+  const add = (org, conn, email, roles) => memberAdd(h, org, conn, email, roles);
   ids.alice = await add('org1', 'okta1', 'alice@org1.example', ['admin']);
   ids.carol = await add('org2', 'okta2', 'carol@org2.example', ['admin']);
   ids.erin = await add('org2', 'okta2', 'erin@org2.example', []);

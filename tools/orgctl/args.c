@@ -13,6 +13,7 @@
 
 #include "orgctl.h"
 #include "checks.h"
+#include "parse.h"
 
 /* ---- parsed arguments ------------------------------------------------ */
 
@@ -60,6 +61,49 @@ int cli_check_display_name(cli_t *c, const char *s)
         return cli_fail_parse(c);
     }
     return RC_OK;
+}
+
+int cli_parse_email(cli_t *c, const char *in, char **norm)
+{
+    const char *dom;
+    *norm = NULL;
+    if (in && orgs_parse_email(in, norm, &dom, c->p, &c->err) != APR_SUCCESS) {
+        return cli_fail_parse(c);
+    }
+    return RC_OK;
+}
+
+int cli_parse_domain(cli_t *c, const char *in, char **out)
+{
+    if (orgs_parse_domain(in, out, c->p, &c->err) != APR_SUCCESS) {
+        return cli_fail_parse(c);
+    }
+    return RC_OK;
+}
+
+int cli_parse_domains(cli_t *c, const apr_array_header_t *in, apr_array_header_t **out)
+{
+    *out = NULL;
+    if (in->nelts == 0) {
+        return RC_OK;
+    }
+    *out = apr_array_make(c->p, in->nelts, sizeof(const char *));
+    for (int i = 0; i < in->nelts; i++) {
+        char *d;
+        int rc = cli_parse_domain(c, APR_ARRAY_IDX(in, i, const char *), &d);
+        if (rc != RC_OK) {
+            return rc;
+        }
+        APR_ARRAY_PUSH(*out, const char *) = d;
+    }
+    return RC_OK;
+}
+
+/* ---- the objects arguments name ---------------------------------------- */
+
+int cli_org_get(cli_t *c, const char *ref, orgs_org_t **o)
+{
+    return cli_result(c, orgs_store_org_get(c->st, ref, o, c->p, &c->err), "org '%s'", ref);
 }
 
 /* ---- argument parsing ------------------------------------------------- */

@@ -169,7 +169,7 @@ int cmd_conn_create(cli_t *c)
     }
     apr_status_t rv = orgs_store_conn_create(c->st, &cn, c->p, &c->err);
     if (rv != APR_SUCCESS) {
-        return cli_fail_rv(c, rv, apr_psprintf(c->p, "connection '%s'", cn.name));
+        return cli_result(c, rv, "connection '%s'", cn.name);
     }
     return out_id(c, cn.id);
 }
@@ -238,7 +238,7 @@ int cmd_conn_show(cli_t *c)
     }
     if (rv != APR_SUCCESS) {
         json_decref(orgs);
-        return cli_fail_rv(c, rv, apr_psprintf(c->p, "connection '%s'", ref));
+        return cli_result(c, rv, "connection '%s'", ref);
     }
     if (c->json) {
         json_t *j = out_set(orgs_json_conn(cn), "organizations", orgs);
@@ -295,8 +295,7 @@ int cmd_conn_update(cli_t *c)
         }
     }
     apr_status_t rv = orgs_store_conn_update_flags(c->st, ref, &upd, flags, c->p, &c->err);
-    return rv == APR_SUCCESS ? RC_OK
-                             : cli_fail_rv(c, rv, apr_psprintf(c->p, "connection '%s'", ref));
+    return cli_result(c, rv, "connection '%s'", ref);
 }
 
 int cmd_conn_delete(cli_t *c)
@@ -306,7 +305,7 @@ int cmd_conn_delete(cli_t *c)
     int rc;
     apr_status_t rv = orgs_store_conn_get(c->st, ref, &cn, c->p, &c->err);
     if (rv != APR_SUCCESS) {
-        return cli_fail_rv(c, rv, apr_psprintf(c->p, "connection '%s'", ref));
+        return cli_result(c, rv, "connection '%s'", ref);
     }
     rc = cli_confirm(c, apr_psprintf(c->p,
                                      "Delete connection '%s' (%s) with its users, their "
@@ -316,6 +315,5 @@ int cmd_conn_delete(cli_t *c)
         return rc;
     }
     rv = orgs_store_conn_delete(c->st, cn->id, c->p, &c->err);
-    return rv == APR_SUCCESS ? RC_OK
-                             : cli_fail_rv(c, rv, apr_psprintf(c->p, "connection '%s'", ref));
+    return cli_result(c, rv, "connection '%s'", ref);
 }

@@ -53,7 +53,7 @@ int cmd_invite_create(cli_t *c)
     }
     apr_status_t rv = orgs_store_org_get(c->st, cli_arg(c, 0), &o, c->p, &c->err);
     if (rv != APR_SUCCESS) {
-        return cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", cli_arg(c, 0)));
+        return cli_result(c, rv, "org '%s'", cli_arg(c, 0));
     }
     inv.org_id = o->id;
     inv.email = email;
@@ -61,7 +61,7 @@ int cmd_invite_create(cli_t *c)
     inv.expires = inv.created + ttl;
     rv = orgs_store_invite_create(c->st, &inv, c->p, &c->err);
     if (rv != APR_SUCCESS) {
-        return cli_fail_rv(c, rv, apr_psprintf(c->p, "invitation for '%s'", email));
+        return cli_result(c, rv, "invitation for '%s'", email);
     }
     /* the ticket exists only now: shown once, in the URL */
     url = orgs_store_invite_url(cli_opt(c, "url"), inv.ticket, o->name, c->p);
@@ -80,7 +80,7 @@ int cmd_invite_list(cli_t *c)
     const char *org = cli_arg(c, 0);
     apr_status_t rv = orgs_store_invite_list(c->st, org, &invs, c->p, &c->err);
     if (rv != APR_SUCCESS) {
-        return cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", org));
+        return cli_result(c, rv, "org '%s'", org);
     }
     if (c->json) {
         json_t *arr = json_array();
@@ -106,6 +106,5 @@ int cmd_invite_revoke(cli_t *c)
 {
     const char *id = cli_arg(c, 0);
     apr_status_t rv = orgs_store_invite_revoke(c->st, id, c->p, &c->err);
-    return rv == APR_SUCCESS ? RC_OK
-                             : cli_fail_rv(c, rv, apr_psprintf(c->p, "invitation '%s'", id));
+    return cli_result(c, rv, "invitation '%s'", id);
 }

@@ -8,7 +8,6 @@
 
 #include "checks.h"
 #include "orgctl.h"
-#include "parse.h"
 
 /* conn id -> name, for listings that show users. */
 static apr_hash_t *conn_names(cli_t *c)
@@ -30,11 +29,10 @@ static apr_hash_t *conn_names(cli_t *c)
 int cmd_user_list(cli_t *c)
 {
     apr_array_header_t *users;
-    const char *email = cli_opt(c, "email");
-    char *norm = NULL;
-    const char *dom;
-    if (email && orgs_parse_email(email, &norm, &dom, c->p, &c->err) != APR_SUCCESS) {
-        return cli_fail_parse(c);
+    char *norm;
+    int rc = cli_parse_email(c, cli_opt(c, "email"), &norm);
+    if (rc != RC_OK) {
+        return rc;
     }
     apr_status_t rv = orgs_store_user_list(c->st, norm, &users, c->p, &c->err);
     if (rv != APR_SUCCESS) {
@@ -72,7 +70,7 @@ int cmd_user_show(cli_t *c)
         rv = orgs_store_user_orgs(c->st, u->id, &ms, c->p, &c->err);
     }
     if (rv != APR_SUCCESS) {
-        return cli_fail_rv(c, rv, apr_psprintf(c->p, "user '%s'", id));
+        return cli_result(c, rv, "user '%s'", id);
     }
     apr_hash_t *cnames = conn_names(c);
     const char *cname = apr_hash_get(cnames, u->conn_id, APR_HASH_KEY_STRING);
@@ -109,8 +107,7 @@ int cmd_user_show(cli_t *c)
 int cmd_user_delete(cli_t *c)
 {
     const char *id = cli_arg(c, 0);
-    apr_status_t rv = orgs_store_user_delete(c->st, id, c->p, &c->err);
-    return rv == APR_SUCCESS ? RC_OK : cli_fail_rv(c, rv, apr_psprintf(c->p, "user '%s'", id));
+    return cli_result(c, orgs_store_user_delete(c->st, id, c->p, &c->err), "user '%s'", id);
 }
 
 /* ---- member and role -------------------------------------------------- */
@@ -121,10 +118,8 @@ int cmd_member_add(cli_t *c)
     const char *conn = cli_opt(c, "connection"), *email = cli_opt(c, "email"),
                *sub = cli_opt(c, "sub");
     apr_array_header_t *roles;
-    char *norm = NULL;
-    const char *dom;
+    char *norm;
     int rc;
-    apr_status_t rv;
 
     if (user && (conn || email || sub)) {
         return cli_usage_fail(c, "give USER or --connection with --email/--sub, not both");
@@ -135,32 +130,29 @@ int cmd_member_add(cli_t *c)
     if (conn && (!email == !sub)) {
         return cli_usage_fail(c, "--connection needs exactly one of --email or --sub");
     }
-    if ((rc = cli_parse_roles(c, cli_opt_all(c, "role"), &roles)) != RC_OK) {
+    if ((rc = cli_parse_roles(c, cli_opt_all(c, "role"), &roles)) != RC_OK ||
+        (rc = cli_parse_email(c, email, &norm)) != RC_OK) {
         return rc;
-    }
-    if (email && orgs_parse_email(email, &norm, &dom, c->p, &c->err) != APR_SUCCESS) {
-        return cli_fail_parse(c);
     }
     if (sub && orgs_check_user_sub(sub, &c->err) != APR_SUCCESS) {
         return cli_fail_parse(c);
     }
     if (conn) {
         orgs_org_t *o;
-        orgs_user_t *u;
+        orgs_user_t *u = NULL;
         /* Check the org first so a typo does not leave a provisioned user. */
-        rv = orgs_store_org_get(c->st, org, &o, c->p, &c->err);
-        if (rv != APR_SUCCESS) {
-            return cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", org));
-        }
-        rv = orgs_store_user_provision(c->st, conn, norm, sub, &u, c->p, &c->err);
-        if (rv != APR_SUCCESS) {
-            return cli_fail_rv(c, rv, apr_psprintf(c->p, "connection '%s'", conn));
+        if ((rc = cli_org_get(c, org, &o)) != RC_OK ||
+            (rc =
+                 cli_result(c, orgs_store_user_provision(c->st, conn, norm, sub, &u, c->p, &c->err),
+                            "connection '%s'", conn)) != RC_OK) {
+            return rc;
         }
         user = u->id;
     }
-    rv = orgs_store_member_add(c->st, org, user, roles->nelts ? roles : NULL, c->p, &c->err);
-    if (rv != APR_SUCCESS) {
-        return cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s', user '%s'", org, user));
+    if ((rc = cli_result(
+             c, orgs_store_member_add(c->st, org, user, roles->nelts ? roles : NULL, c->p, &c->err),
+             "org '%s', user '%s'", org, user)) != RC_OK) {
+        return rc;
     }
     return out_id(c, user);
 }
@@ -169,9 +161,9 @@ int cmd_member_list(cli_t *c)
 {
     apr_array_header_t *ms;
     const char *org = cli_arg(c, 0);
-    apr_status_t rv = orgs_store_member_list(c->st, org, &ms, c->p, &c->err);
-    if (rv != APR_SUCCESS) {
-        return cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", org));
+    int rc = cli_result(c, orgs_store_member_list(c->st, org, &ms, c->p, &c->err), "org '%s'", org);
+    if (rc != RC_OK) {
+        return rc;
     }
     apr_hash_t *cnames = conn_names(c);
     json_t *arr = c->json ? json_array() : NULL;
@@ -212,8 +204,8 @@ static int user_ref(cli_t *c, const char *user, int by_email, const char **out)
 {
     const char *conn = cli_opt(c, "connection"), *email = cli_opt(c, "email");
     char *norm;
-    const char *dom;
-    orgs_user_t *u;
+    orgs_user_t *u = NULL;
+    int rc;
     if (!by_email) {
         if (!user) {
             return cli_usage_fail(c, "missing USER (or --connection CONN --email E)");
@@ -224,12 +216,10 @@ static int user_ref(cli_t *c, const char *user, int by_email, const char **out)
     if (!conn || !email) {
         return cli_usage_fail(c, "--connection and --email go together");
     }
-    if (orgs_parse_email(email, &norm, &dom, c->p, &c->err) != APR_SUCCESS) {
-        return cli_fail_parse(c);
-    }
-    apr_status_t rv = orgs_store_user_by_email(c->st, conn, norm, &u, c->p, &c->err);
-    if (rv != APR_SUCCESS) {
-        return cli_fail_rv(c, rv, apr_psprintf(c->p, "user '%s' of connection '%s'", norm, conn));
+    if ((rc = cli_parse_email(c, email, &norm)) != RC_OK ||
+        (rc = cli_result(c, orgs_store_user_by_email(c->st, conn, norm, &u, c->p, &c->err),
+                         "user '%s' of connection '%s'", norm, conn)) != RC_OK) {
+        return rc;
     }
     *out = u->id;
     return RC_OK;
@@ -239,7 +229,6 @@ int cmd_member_remove(cli_t *c)
 {
     const char *org = cli_arg(c, 0), *user = cli_arg(c, 1);
     int by_email = cli_opt(c, "connection") || cli_opt(c, "email");
-    apr_status_t rv;
     int rc;
 
     if (user && by_email) {
@@ -248,10 +237,8 @@ int cmd_member_remove(cli_t *c)
     if ((rc = user_ref(c, user, by_email, &user)) != RC_OK) {
         return rc;
     }
-    rv = orgs_store_member_remove(c->st, org, user, c->p, &c->err);
-    return rv == APR_SUCCESS
-               ? RC_OK
-               : cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s', user '%s'", org, user));
+    return cli_result(c, orgs_store_member_remove(c->st, org, user, c->p, &c->err),
+                      "org '%s', user '%s'", org, user);
 }
 
 /* role add|remove ORG (USER | --connection CONN --email E) ROLE... */
@@ -273,11 +260,10 @@ static int role_change(cli_t *c, int add)
         (rc = user_ref(c, user, by_email, &user)) != RC_OK) {
         return rc;
     }
-    apr_status_t rv = add ? orgs_store_role_add(c->st, org, user, roles, c->p, &c->err)
-                          : orgs_store_role_remove(c->st, org, user, roles, c->p, &c->err);
-    return rv == APR_SUCCESS
-               ? RC_OK
-               : cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s', user '%s'", org, user));
+    return cli_result(c,
+                      add ? orgs_store_role_add(c->st, org, user, roles, c->p, &c->err)
+                          : orgs_store_role_remove(c->st, org, user, roles, c->p, &c->err),
+                      "org '%s', user '%s'", org, user);
 }
 
 int cmd_role_add(cli_t *c)

@@ -49,23 +49,11 @@ int cmd_org_create(cli_t *c)
         return cli_fail_parse(c);
     }
     if ((rc = cli_check_display_name(c, org.display_name)) != RC_OK ||
-        (rc = parse_meta_opts(c, &org.meta)) != RC_OK) {
+        (rc = parse_meta_opts(c, &org.meta)) != RC_OK ||
+        (rc = cli_parse_domains(c, domains, &org.domains)) != RC_OK ||
+        (rc = cli_result(c, orgs_store_org_create(c->st, &org, c->p, &c->err), "org '%s'",
+                         org.name)) != RC_OK) {
         return rc;
-    }
-    if (domains->nelts > 0) {
-        org.domains = apr_array_make(c->p, domains->nelts, sizeof(const char *));
-        for (int i = 0; i < domains->nelts; i++) {
-            char *d;
-            if (orgs_parse_domain(APR_ARRAY_IDX(domains, i, const char *), &d, c->p, &c->err) !=
-                APR_SUCCESS) {
-                return cli_fail_parse(c);
-            }
-            APR_ARRAY_PUSH(org.domains, const char *) = d;
-        }
-    }
-    apr_status_t rv = orgs_store_org_create(c->st, &org, c->p, &c->err);
-    if (rv != APR_SUCCESS) {
-        return cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", org.name));
     }
     return out_id(c, org.id);
 }
@@ -99,12 +87,11 @@ int cmd_org_show(cli_t *c)
     orgs_org_t *o;
     apr_array_header_t *conns;
     const char *ref = cli_arg(c, 0);
-    apr_status_t rv = orgs_store_org_get(c->st, ref, &o, c->p, &c->err);
-    if (rv == APR_SUCCESS) {
-        rv = orgs_store_org_conns(c->st, o->id, &conns, c->p, &c->err);
-    }
-    if (rv != APR_SUCCESS) {
-        return cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", ref));
+    int rc;
+    if ((rc = cli_org_get(c, ref, &o)) != RC_OK ||
+        (rc = cli_result(c, orgs_store_org_conns(c->st, o->id, &conns, c->p, &c->err), "org '%s'",
+                         ref)) != RC_OK) {
+        return rc;
     }
     if (c->json) {
         json_t *arr = json_array();
@@ -183,10 +170,11 @@ int cmd_org_update(cli_t *c)
             return cli_fail_parse(c);
         }
     }
-    apr_status_t rv =
-        orgs_store_org_update_brand(c->st, ref, dn, set_meta, unset->nelts ? unset : NULL,
-                                    branded ? &brand : NULL, c->p, &c->err);
-    return rv == APR_SUCCESS ? RC_OK : cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", ref));
+    return cli_result(c,
+                      orgs_store_org_update_brand(c->st, ref, dn, set_meta,
+                                                  unset->nelts ? unset : NULL,
+                                                  branded ? &brand : NULL, c->p, &c->err),
+                      "org '%s'", ref);
 }
 
 int cmd_org_delete(cli_t *c)
@@ -195,12 +183,10 @@ int cmd_org_delete(cli_t *c)
     orgs_org_t *o;
     apr_array_header_t *ms = NULL;
     int rc;
-    apr_status_t rv = orgs_store_org_get(c->st, ref, &o, c->p, &c->err);
-    if (rv == APR_SUCCESS) {
-        rv = orgs_store_member_list(c->st, o->id, &ms, c->p, &c->err);
-    }
-    if (rv != APR_SUCCESS) {
-        return cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", ref));
+    if ((rc = cli_org_get(c, ref, &o)) != RC_OK ||
+        (rc = cli_result(c, orgs_store_member_list(c->st, o->id, &ms, c->p, &c->err), "org '%s'",
+                         ref)) != RC_OK) {
+        return rc;
     }
     rc = cli_confirm(c, apr_psprintf(c->p,
                                      "Delete org '%s' with its %d member%s, domains, "
@@ -209,23 +195,21 @@ int cmd_org_delete(cli_t *c)
     if (rc != RC_OK) {
         return rc;
     }
-    rv = orgs_store_org_delete(c->st, o->id, c->p, &c->err);
-    return rv == APR_SUCCESS ? RC_OK : cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", ref));
+    return cli_result(c, orgs_store_org_delete(c->st, o->id, c->p, &c->err), "org '%s'", ref);
 }
 
 static int org_domain(cli_t *c, int add)
 {
     const char *ref = cli_arg(c, 0);
     char *d;
-    apr_status_t rv;
-    if (orgs_parse_domain(cli_arg(c, 1), &d, c->p, &c->err) != APR_SUCCESS) {
-        return cli_fail_parse(c);
+    int rc = cli_parse_domain(c, cli_arg(c, 1), &d);
+    if (rc != RC_OK) {
+        return rc;
     }
-    rv = add ? orgs_store_org_add_domain(c->st, ref, d, c->p, &c->err)
-             : orgs_store_org_remove_domain(c->st, ref, d, c->p, &c->err);
-    return rv == APR_SUCCESS
-               ? RC_OK
-               : cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s', domain '%s'", ref, d));
+    return cli_result(c,
+                      add ? orgs_store_org_add_domain(c->st, ref, d, c->p, &c->err)
+                          : orgs_store_org_remove_domain(c->st, ref, d, c->p, &c->err),
+                      "org '%s', domain '%s'", ref, d);
 }
 
 int cmd_org_add_domain(cli_t *c)
@@ -244,7 +228,7 @@ int cmd_org_enable_conn(cli_t *c)
     int auto_membership = cli_opt(c, "auto-membership") != NULL;
     const char *claim = cli_opt(c, "require-claim"), *require = NULL;
     orgs_conn_t *cn;
-    apr_status_t rv;
+    int rc;
     if (claim && cli_opt(c, "require-email-domain")) {
         return cli_usage_fail(c, "--require-claim and --require-email-domain exclude each other");
     }
@@ -260,10 +244,11 @@ int cmd_org_enable_conn(cli_t *c)
     if (require && orgs_check_auto_condition(require, &c->err) != APR_SUCCESS) {
         return cli_fail_parse(c);
     }
-    rv = orgs_store_org_enable_conn_require(c->st, org, conn, auto_membership, require, c->p,
-                                            &c->err);
-    if (rv != APR_SUCCESS) {
-        return cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s', connection '%s'", org, conn));
+    if ((rc = cli_result(c,
+                         orgs_store_org_enable_conn_require(c->st, org, conn, auto_membership,
+                                                            require, c->p, &c->err),
+                         "org '%s', connection '%s'", org, conn)) != RC_OK) {
+        return rc;
     }
     /* done, but say what it means on an issuer every company's users sign in at */
     if (auto_membership && !require &&
@@ -281,8 +266,6 @@ int cmd_org_enable_conn(cli_t *c)
 int cmd_org_disable_conn(cli_t *c)
 {
     const char *org = cli_arg(c, 0), *conn = cli_arg(c, 1);
-    apr_status_t rv = orgs_store_org_disable_conn(c->st, org, conn, c->p, &c->err);
-    return rv == APR_SUCCESS
-               ? RC_OK
-               : cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s', connection '%s'", org, conn));
+    return cli_result(c, orgs_store_org_disable_conn(c->st, org, conn, c->p, &c->err),
+                      "org '%s', connection '%s'", org, conn);
 }

@@ -82,5 +82,5 @@ int cmd_token_revoke(cli_t *c)
 {
     const char *id = cli_arg(c, 0);
     apr_status_t rv = orgs_store_token_revoke(c->st, id, c->p, &c->err);
-    return rv == APR_SUCCESS ? RC_OK : cli_fail_rv(c, rv, apr_psprintf(c->p, "token '%s'", id));
+    return cli_result(c, rv, "token '%s'", id);
 }

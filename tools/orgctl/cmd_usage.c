@@ -141,7 +141,7 @@ int cmd_org_stats(cli_t *c)
     apr_status_t rv = orgs_store_org_stats(c->st, cli_arg(c, 0), (unsigned)days, apr_time_now(), &s,
                                            c->p, &c->err);
     if (rv != APR_SUCCESS) {
-        return cli_fail_rv(c, rv, apr_psprintf(c->p, "org '%s'", cli_arg(c, 0)));
+        return cli_result(c, rv, "org '%s'", cli_arg(c, 0));
     }
     if (c->json) {
         return out_json_new(c, orgs_json_org_stats(s, (unsigned)days));

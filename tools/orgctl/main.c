@@ -14,6 +14,7 @@
 #include <apr_general.h>
 #include <apr_file_info.h>
 #include <apr_strings.h>
+#include <apr_time.h>
 
 #include "orgctl.h"
 #include "parse.h"
@@ -232,26 +233,49 @@ static const char *size_text(cli_t *c, apr_uint64_t n)
     return apr_psprintf(c->p, "%" APR_UINT64_T_FMT, n);
 }
 
+/* How long --max-size waits for the children of httpd's previous
+ * generation when only they map less: after a graceful restart, idle ones
+ * exit at once, busy ones when their request ends. */
+#define OLD_CHILDREN_WAIT apr_time_from_sec(5)
+
 /* --max-size must not exceed what running httpd maps: its children would
  * follow a grown file, but its next start maps OrgsStoreMaxSize, and a
  * store holding more is full for sign-ins (ORGS00602). The size comes
- * from the record running httpd holds in the store directory; a record
- * nobody holds (httpd stopped) does not count. */
+ * from the records running httpd holds in the store directory, the
+ * smallest of the current generation's and those of a previous one whose
+ * children still run; a record nobody holds (httpd stopped) does not
+ * count. */
 static int check_httpd_map(cli_t *c)
 {
     apr_uint64_t max = 0;
     long pid = 0;
+    int older = 0;
+    apr_time_t until = apr_time_now() + OLD_CHILDREN_WAIT;
     if (c->force) {
         return RC_OK;
     }
-    if (orgs_store_maplimit_get(c->store_dir, &max, &pid, c->p, &c->err) != APR_SUCCESS) {
-        return cli_fail(c, RC_STORE,
-                        "cannot tell the map size running httpd accepts (%s); give --force "
-                        "if httpd is not running",
-                        c->err.msg);
+    for (;;) {
+        if (orgs_store_maplimit_get(c->store_dir, &max, &pid, &older, c->p, &c->err) !=
+            APR_SUCCESS) {
+            return cli_fail(c, RC_STORE,
+                            "cannot tell the map size running httpd accepts (%s); give --force "
+                            "if httpd is not running",
+                            c->err.msg);
+        }
+        if (max == 0 || c->map_size <= max) {
+            return RC_OK;
+        }
+        if (!older || apr_time_now() >= until) {
+            break;
+        }
+        apr_sleep(apr_time_from_msec(100));
     }
-    if (max == 0 || c->map_size <= max) {
-        return RC_OK;
+    if (older) {
+        return cli_fail(c, RC_STORE,
+                        "--max-size %s is more than children of httpd (pid %ld) started before "
+                        "its last restart still map, OrgsStoreMaxSize %s: rerun once they have "
+                        "finished their requests",
+                        c->max_size, pid, size_text(c, max));
     }
     return cli_fail(c, RC_STORE,
                     "--max-size %s is more than running httpd (pid %ld) maps, OrgsStoreMaxSize "

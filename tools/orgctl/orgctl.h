@@ -108,6 +108,17 @@ apr_array_header_t *cli_opt_all(cli_t *c, const char *name);
 int cli_parse_roles(cli_t *c, const apr_array_header_t *in, apr_array_header_t **out);
 /* A display name when given (s may be NULL). */
 int cli_check_display_name(cli_t *c, const char *s);
+/* An email address as the store keeps it; in may be NULL (then *norm is
+ * NULL). Fails (RC_ERROR, after printing) on a bad one. */
+int cli_parse_email(cli_t *c, const char *in, char **norm);
+/* A domain name as the store keeps it; fails like cli_parse_email. */
+int cli_parse_domain(cli_t *c, const char *in, char **out);
+/* Domain names, each parsed; *out stays NULL when in is empty. */
+int cli_parse_domains(cli_t *c, const apr_array_header_t *in, apr_array_header_t **out);
+
+/* The org that ref (an org_ id or a name) names; fails (after printing
+ * "org '<ref>': ...") with the exit code of the store's answer. */
+int cli_org_get(cli_t *c, const char *ref, orgs_org_t **o);
 
 /* ---- out.c: errors ----------------------------------------------------- */
 
@@ -117,6 +128,10 @@ int cli_fail(cli_t *c, int code, const char *fmt, ...) __attribute__((format(pri
 int cli_usage_fail(cli_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The error line for a failed core call, its exit code from rv. */
 int cli_fail_rv(cli_t *c, apr_status_t rv, const char *what);
+/* A core call's outcome: RC_OK on APR_SUCCESS, else cli_fail_rv with what
+ * formatted from fmt (formatted only then). */
+int cli_result(cli_t *c, apr_status_t rv, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* The error line for a value a core parser rejected (c->err). */
 int cli_fail_parse(cli_t *c);
 

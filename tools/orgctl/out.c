@@ -118,6 +118,18 @@ int cli_fail_rv(cli_t *c, apr_status_t rv, const char *what)
     return cli_fail(c, rc_for(rv), "%s%s%s", what ? what : "", what ? ": " : "", reason);
 }
 
+int cli_result(cli_t *c, apr_status_t rv, const char *fmt, ...)
+{
+    if (rv == APR_SUCCESS) {
+        return RC_OK;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    const char *what = apr_pvsprintf(c->p, fmt, ap);
+    va_end(ap);
+    return cli_fail_rv(c, rv, what);
+}
+
 int cli_fail_parse(cli_t *c)
 {
     return cli_fail(c, RC_ERROR, "%s", c->err.msg[0] ? c->err.msg : "invalid value");
