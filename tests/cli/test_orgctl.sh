@@ -458,9 +458,9 @@ assert_match '^tok_[A-Za-z0-9]{16}[.][A-Za-z0-9_-]{43}$' "$tok" "token create pr
 expect 0 token list --json
 assert_eq "$(j '[t["id"] for t in d]')" "[\"${tok%%.*}\"]" "token list"
 assert_eq "$(j '[t["scopes"] for t in d]')" '[["read"]]' "token scopes"
-if grep -q "${tok#*.}" "$out"; then fail "token list shows the secret"; fi
+if grep -qF -- "${tok#*.}" "$out"; then fail "token list shows the secret"; fi
 expect 0 token list
-if grep -q "${tok#*.}" "$out"; then fail "token list shows the secret"; fi
+if grep -qF -- "${tok#*.}" "$out"; then fail "token list shows the secret"; fi
 expect 0 token revoke "${tok%%.*}"
 expect 3 token revoke "${tok%%.*}"
 expect 1 token create --scope admin
