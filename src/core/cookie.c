@@ -5,6 +5,13 @@
 
 #include "cookie.h"
 
+/* The end of the pair starting at s: its ';' or the header's end (stop). */
+static const char *pair_end(const char *s, const char *stop)
+{
+    const char *e = memchr(s, ';', (apr_size_t)(stop - s));
+    return e ? e : stop;
+}
+
 void orgs_cookie_scan_init(orgs_cookie_scan_t *scan, const char *name)
 {
     memset(scan, 0, sizeof(*scan));
@@ -14,7 +21,7 @@ void orgs_cookie_scan_init(orgs_cookie_scan_t *scan, const char *name)
 
 int orgs_cookie_scan_feed(orgs_cookie_scan_t *scan, const char *header)
 {
-    const char *s = header;
+    const char *s = header, *stop = header + strlen(header);
 
     if (scan->conflict) {
         return 0;
@@ -24,7 +31,7 @@ int orgs_cookie_scan_feed(orgs_cookie_scan_t *scan, const char *header)
         while (*s == ' ' || *s == '\t' || *s == ';') {
             s++;
         }
-        end = s + strcspn(s, ";");
+        end = pair_end(s, stop);
         if ((apr_size_t)(end - s) > scan->len && strncmp(s, scan->name, scan->len) == 0 &&
             s[scan->len] == '=') {
             const char *v = s + scan->len + 1, *e = end;
@@ -82,7 +89,7 @@ static apr_size_t pair_value(const char *eq, const char *end, const char **v)
 void orgs_cookie_pair_scan_feed(orgs_cookie_pair_scan_t *scan, const char *header)
 {
     orgs_cookie_scan_t *f = &scan->first;
-    const char *s = header;
+    const char *s = header, *stop = header + strlen(header);
 
     while (*s) {
         const char *end, *v, *eq;
@@ -90,9 +97,8 @@ void orgs_cookie_pair_scan_feed(orgs_cookie_pair_scan_t *scan, const char *heade
         while (*s == ' ' || *s == '\t' || *s == ';') {
             s++;
         }
-        end = s + strcspn(s, ";");
-        if ((apr_size_t)(end - s) > f->len && strncmp(s, f->name, f->len) == 0 &&
-            s[f->len] == '=') {
+        end = pair_end(s, stop);
+        if ((apr_size_t)(end - s) > f->len && s[f->len] == '=' && memcmp(s, f->name, f->len) == 0) {
             vlen = pair_value(s + f->len, end, &v);
             if (!f->value) {
                 f->value = v;
@@ -100,8 +106,7 @@ void orgs_cookie_pair_scan_feed(orgs_cookie_pair_scan_t *scan, const char *heade
             } else if (f->vlen != vlen || memcmp(f->value, v, vlen) != 0) {
                 f->conflict = 1;
             }
-        } else if ((apr_size_t)(end - s) > scan->plen &&
-                   strncmp(s, scan->prefix, scan->plen) == 0 &&
+        } else if ((apr_size_t)(end - s) > scan->plen && memcmp(s, scan->prefix, scan->plen) == 0 &&
                    (eq = memchr(s + scan->plen, '=', (apr_size_t)(end - s) - scan->plen))) {
             if (scan->n == ORGS_COOKIE_PREFIXED_MAX) {
                 scan->overflow = 1;
@@ -168,15 +173,14 @@ static int cookie_is_listed(const char *s, apr_size_t n, const char *const *name
 {
     apr_size_t plen = sizeof(ORGS_COOKIE_HOST_PREFIX) - 1;
 
-    if (n > plen && strncmp(s, ORGS_COOKIE_HOST_PREFIX, plen) == 0) {
+    if (n > plen && memcmp(s, ORGS_COOKIE_HOST_PREFIX, plen) == 0) {
         s += plen;
         n -= plen;
     }
     for (; *names; names++) {
         apr_size_t len = strlen(*names);
         int prefix = len > 0 && (*names)[len - 1] == '_';
-        if (prefix ? (n > len && strncmp(s, *names, len) == 0)
-                   : (n == len && strncmp(s, *names, len) == 0)) {
+        if ((prefix ? n > len : n == len) && memcmp(s, *names, len) == 0) {
             return 1;
         }
     }
@@ -186,25 +190,26 @@ static int cookie_is_listed(const char *s, apr_size_t n, const char *const *name
 const char *orgs_cookie_strip(const char *header, const char *const *names, int *removed,
                               apr_pool_t *p)
 {
-    const char *s = header;
+    apr_size_t len = strlen(header);
+    const char *s = header, *stop = header + len;
     /* each kept pair grows by at most the "; " put before it */
-    char *out = apr_palloc(p, 2 * strlen(header) + 1), *o = out;
+    char *out = apr_palloc(p, 2 * len + 1), *o = out;
 
-    while (*s) {
-        const char *end;
-        apr_size_t nlen;
+    while (s < stop) {
+        const char *end, *eq, *n;
         while (*s == ' ' || *s == '\t' || *s == ';') {
             s++;
         }
-        end = s + strcspn(s, ";");
-        if (end == s) {
-            continue;
+        if (s == stop) {
+            break;
         }
-        nlen = strcspn(s, "=;");
-        while (nlen > 0 && (s[nlen - 1] == ' ' || s[nlen - 1] == '\t')) {
-            nlen--;
+        end = pair_end(s, stop);
+        eq = memchr(s, '=', (apr_size_t)(end - s));
+        n = eq ? eq : end;
+        while (n > s && (n[-1] == ' ' || n[-1] == '\t')) {
+            n--;
         }
-        if (cookie_is_listed(s, nlen, names)) {
+        if (cookie_is_listed(s, (apr_size_t)(n - s), names)) {
             (*removed)++;
         } else {
             const char *e = end;

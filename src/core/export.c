@@ -37,6 +37,68 @@ const char *orgs_export_value(const char *v, apr_size_t max, apr_pool_t *p)
     return out;
 }
 
+/* v as exported: itself when it needs no change (the store refuses
+ * control characters in what it keeps), else a fixed copy. */
+static const char *view_value(const char *v, apr_pool_t *p)
+{
+    apr_size_t n = 0;
+    while (v[n] && !orgs_text_is_ctl((unsigned char)v[n])) {
+        n++;
+    }
+    return (n <= ORGS_EXPORT_VALUE_MAX && v[n] == '\0')
+               ? v
+               : orgs_export_value(v, ORGS_EXPORT_VALUE_MAX, p);
+}
+
+/* prefix + suffix in p, '_' in the suffix as '-' when dashes is set. */
+static const char *view_name(const char *prefix, const char *suffix, int dashes, apr_pool_t *p)
+{
+    char *s = apr_pstrcat(p, prefix, suffix, NULL);
+    for (char *c = s + strlen(prefix); dashes && *c; c++) {
+        *c = *c == '_' ? '-' : *c;
+    }
+    return s;
+}
+
+static void view_push(apr_table_t *env, apr_table_t *hdr, const char *ename, const char *hname,
+                      const char *value, apr_pool_t *p)
+{
+    if (value) {
+        value = view_value(value, p);
+        apr_table_addn(env, ename, value);
+        apr_table_addn(hdr, hname, value);
+    }
+}
+
+void orgs_export_view_prepare(orgs_session_view_t *v, apr_pool_t *p)
+{
+    const apr_array_header_t *roles = v->member.roles, *meta = v->org.meta;
+    const apr_array_header_t *ex = v->session.exports;
+    int n = 6 + (meta ? meta->nelts : 0) + (ex ? ex->nelts : 0);
+    apr_table_t *env = apr_table_make(p, n), *hdr = apr_table_make(p, n);
+
+    view_push(env, hdr, "ORG_ID", "X-Org-Id", v->org.id, p);
+    view_push(env, hdr, "ORG_NAME", "X-Org-Name", v->org.name, p);
+    view_push(env, hdr, "ORG_DISPLAY_NAME", "X-Org-Display-Name", v->org.display_name, p);
+    view_push(env, hdr, "ORG_CONNECTION", "X-Org-Connection", v->conn_name, p);
+    view_push(env, hdr, "ORG_USER_ID", "X-Org-User-Id", v->user.id, p);
+    view_push(env, hdr, "ORG_ROLES", "X-Org-Roles",
+              roles && roles->nelts ? apr_array_pstrcat(p, roles, ',') : "", p);
+    for (int i = 0; meta && i < meta->nelts; i++) {
+        const orgs_kv_t *kv = &APR_ARRAY_IDX(meta, i, orgs_kv_t);
+        view_push(env, hdr, view_name("ORG_META_", kv->key, 0, p),
+                  view_name("X-Org-Meta-", kv->key, 1, p), kv->value, p);
+    }
+    /* prepared at sign-in (orgs_export_claims): as they are */
+    for (int i = 0; ex && i < ex->nelts; i++) {
+        const orgs_export_t *e = &APR_ARRAY_IDX(ex, i, orgs_export_t);
+        apr_table_addn(env, e->env, e->value);
+        apr_table_addn(hdr, e->header, e->value);
+    }
+    v->ready_env = env;
+    v->ready_headers = hdr;
+}
+
 /* The claim's value as text, or NULL when it has none the app can use. */
 static const char *claim_text(const json_t *val, apr_pool_t *p)
 {

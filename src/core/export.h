@@ -54,4 +54,16 @@ apr_array_header_t *orgs_export_claims(const json_t *claims, const char *trusted
  * cut on a UTF-8 boundary; in p. */
 const char *orgs_export_value(const char *v, apr_size_t max, apr_pool_t *p);
 
+/* Every variable a request of the session's view v exports, names and
+ * values final, in p, as v->ready_env (environment names) and
+ * v->ready_headers (request header names): ORG_ID, ORG_NAME,
+ * ORG_DISPLAY_NAME, ORG_CONNECTION, ORG_USER_ID, ORG_ROLES (comma-joined,
+ * empty when none), ORG_META_<key> (header X-Org-Meta-<key> with '_' as
+ * '-'), then the session's exports (ORG_EMAIL, ORG_CLAIM_*). Values with
+ * a control character or longer than ORGS_EXPORT_VALUE_MAX are exported
+ * as orgs_export_value makes them; the others are not copied (they live
+ * as long as v). Made once per cached view (the view cache), so a request
+ * only adds them to its tables. */
+void orgs_export_view_prepare(orgs_session_view_t *v, apr_pool_t *p);
+
 #endif

@@ -171,6 +171,12 @@ typedef struct orgs_session_view_t {
     orgs_member_t member;
     const char *conn_name;
     /* session.exports, as prepared at sign-in: the request sets them as they are */
+    /* every export of this view, names and values final, as environment
+     * variables and as request headers (orgs_export_view_prepare), made
+     * when the view cache keeps the view, so its requests only add them;
+     * NULL: not made */
+    const apr_table_t *ready_env;
+    const apr_table_t *ready_headers;
 } orgs_session_view_t;
 
 /* A login in progress (authorization request sent, callback pending). */

@@ -30,20 +30,22 @@ static int poses_as_org(const char *name)
     return 0;
 }
 
-static int collect_spoofed(void *rec, const char *key, const char *value)
-{
-    apr_array_header_t *names = rec;
-    if (poses_as_org(key)) {
-        APR_ARRAY_PUSH(names, const char *) = key;
-    }
-    return 1;
-}
-
 void orgs_env_scrub(request_rec *r)
 {
-    apr_array_header_t *names = apr_array_make(r->pool, 2, sizeof(const char *));
-    apr_table_do(collect_spoofed, names, r->headers_in, NULL);
-    for (int i = 0; i < names->nelts; i++) {
+    const apr_array_header_t *a = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)a->elts;
+    apr_array_header_t *names = NULL;
+
+    /* the names first, then the removals: unset reshapes the table */
+    for (int i = 0; i < a->nelts; i++) {
+        if (e[i].key && poses_as_org(e[i].key)) {
+            if (!names) {
+                names = apr_array_make(r->pool, 2, sizeof(const char *));
+            }
+            APR_ARRAY_PUSH(names, const char *) = e[i].key;
+        }
+    }
+    for (int i = 0; names && i < names->nelts; i++) {
         const char *name = APR_ARRAY_IDX(names, i, const char *);
         orgs_log_rerror(r, APLOG_INFO, 0,
                         ORGSLOGNO(00301) "removed incoming header '%s' that could pose as the "
@@ -69,101 +71,63 @@ static const char *safe_value(const char *v, apr_pool_t *p)
     return orgs_export_value(v, ORGS_ENV_VALUE_MAX, p);
 }
 
-/* prefix (plen bytes) + suffix in p, with '_' in the suffix as '-' when
- * dashes is set (X-Org-Meta-license from a metadata key). */
-static const char *prefixed(const char *prefix, apr_size_t plen, const char *suffix, int dashes,
-                            apr_pool_t *p)
+/* Whether t holds a name starting with prefix (n bytes). */
+static int has_prefixed(const apr_table_t *t, const char *prefix, apr_size_t n)
 {
-    apr_size_t n = strlen(suffix);
-    char *h = apr_palloc(p, plen + n + 1);
-    memcpy(h, prefix, plen);
-    memcpy(h + plen, suffix, n + 1);
-    for (char *c = h + plen; dashes && *c; c++) {
-        if (*c == '_') {
-            *c = '-';
+    const apr_array_header_t *a = apr_table_elts(t);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)a->elts;
+    for (int i = 0; i < a->nelts; i++) {
+        if (e[i].key && strncasecmp(e[i].key, prefix, n) == 0) {
+            return 1;
         }
     }
-    return h;
+    return 0;
 }
 
-typedef struct {
-    request_rec *r;
-    int headers;
-    /* how to set: apr_table_setn (replaces a value already there: a scan
-     * of the table per name) or apr_table_addn (appends), chosen per table */
-    void (*env_set)(apr_table_t *, const char *, const char *);
-    void (*hdr_set)(apr_table_t *, const char *, const char *);
-} export_ctx_t;
-
-static int has_org_name(void *rec, const char *key, const char *value)
+/* All of src into t: appended, or, when t already holds one of the
+ * module's names (an internal redirect or subrequest copies the headers
+ * of the request it came from, a SetEnvIf may have set ORG_* before),
+ * each replacing it. Appended one by one with apr_table_addn rather than
+ * apr_table_setn: all the module's names share their first four bytes,
+ * which is all apr_table's index looks at, so setn would compare each new
+ * name with every one set before. */
+static void add_all(apr_table_t *t, const char *prefix, apr_size_t n, const apr_table_t *src,
+                    const request_rec *r)
 {
-    const char *prefix = rec;
-    (void)value;
-    if (strncasecmp(key, prefix, strlen(prefix)) == 0) {
-        return 0; /* found: stop */
-    }
-    return 1;
-}
+    const apr_array_header_t *a = apr_table_elts(src);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)a->elts;
+    void (*set)(apr_table_t *, const char *, const char *) =
+        has_prefixed(t, prefix, n) ? apr_table_setn : apr_table_addn;
 
-/* apr_table_addn when the table holds no name starting with prefix (the
- * common case: a request's first export), so each set is an append; else
- * apr_table_setn, which replaces (an internal redirect or subrequest
- * copies the headers of the request it came from, a SetEnvIf may have set
- * ORG_* before). All the module's names share their first four bytes,
- * which is all apr_table's index looks at: setn would compare each new name
- * with every one set before. */
-static void (*choose_set(apr_table_t *t, const char *prefix))(apr_table_t *, const char *,
-                                                              const char *)
-{
-    return apr_table_do(has_org_name, (void *)prefix, t, NULL) ? apr_table_addn : apr_table_setn;
-}
-
-/* value as is: an id, text the store made from its packed form (base62) */
-static void put_id(export_ctx_t *x, const char *env, const char *header, const char *value)
-{
-    x->env_set(x->r->subprocess_env, env, value);
-    if (x->headers) {
-        x->hdr_set(x->r->headers_in, header, value);
-    }
-}
-
-static void put(export_ctx_t *x, const char *env, const char *header, const char *value)
-{
-    if (value) {
-        put_id(x, env, header, safe_value(value, x->r->pool));
+    for (int i = 0; i < a->nelts; i++) {
+        set(t, e[i].key, e[i].val);
+        /* X-Org-User after the org's and the user's own (X-Org-Roles ends them) */
+        if (r && strcmp(e[i].key, "X-Org-Roles") == 0) {
+            set(t, "X-Org-User", safe_value(r->user, r->pool));
+        }
     }
 }
 
 void orgs_env_export(request_rec *r, const orgs_session_view_t *v, int pass_headers)
 {
-    export_ctx_t x = {r, pass_headers, choose_set(r->subprocess_env, "ORG_"),
-                      pass_headers ? choose_set(r->headers_in, "X-Org-") : apr_table_setn};
-    const apr_array_header_t *roles = v->member.roles;
-    const apr_array_header_t *ex = v->session.exports;
+    orgs_session_view_t made;
 
-    put_id(&x, "ORG_ID", "X-Org-Id", v->org.id);
-    put(&x, "ORG_NAME", "X-Org-Name", v->org.name);
-    put(&x, "ORG_DISPLAY_NAME", "X-Org-Display-Name", v->org.display_name);
-    put(&x, "ORG_CONNECTION", "X-Org-Connection", v->conn_name);
-    put_id(&x, "ORG_USER_ID", "X-Org-User-Id", v->user.id);
-    put(&x, "ORG_ROLES", "X-Org-Roles",
-        roles && roles->nelts ? apr_array_pstrcat(r->pool, roles, ',') : "");
-    if (pass_headers && r->user) {
-        x.hdr_set(r->headers_in, "X-Org-User", safe_value(r->user, r->pool));
+    /* names and values made when the view was cached
+     * (orgs_export_view_prepare): here they are only added */
+    if (!v->ready_env || !v->ready_headers) {
+        made = *v;
+        orgs_export_view_prepare(&made, r->pool);
+        v = &made;
     }
-    for (int i = 0; v->org.meta && i < v->org.meta->nelts; i++) {
-        const orgs_kv_t *kv = &APR_ARRAY_IDX(v->org.meta, i, orgs_kv_t);
-        put(&x, prefixed("ORG_META_", 9, kv->key, 0, r->pool),
-            pass_headers ? prefixed("X-Org-Meta-", 11, kv->key, 1, r->pool) : NULL, kv->value);
+    if (has_prefixed(r->subprocess_env, "ORG_", 4)) {
+        add_all(r->subprocess_env, "ORG_", 4, v->ready_env, NULL);
+    } else {
+        /* the common case: none there yet, all appended in one copy (as
+         * httpd itself merges err_headers_out into headers_out) */
+        r->subprocess_env = apr_table_overlay(r->pool, r->subprocess_env, v->ready_env);
     }
-    /* ORG_EMAIL and ORG_CLAIM_*: names, values and the email policy were
-     * decided at sign-in (export.h); here they are only set */
-    for (int i = 0; ex && i < ex->nelts; i++) {
-        const orgs_export_t *e = &APR_ARRAY_IDX(ex, i, orgs_export_t);
-        x.env_set(r->subprocess_env, e->env, e->value);
-        if (pass_headers) {
-            x.hdr_set(r->headers_in, e->header, e->value);
-        }
+    if (pass_headers) {
+        add_all(r->headers_in, "X-Org-", 6, v->ready_headers, r->user ? r : NULL);
     }
 }
 

@@ -15,6 +15,9 @@
 
 #define PRIVATE_FILTER "ORGS_PRIVATE"
 
+/* the filter, as registered: added by handle, not looked up by name per request */
+static ap_filter_rec_t *private_filter_rec;
+
 /* Every cookie the module sets lives in the "orgs_" namespace
  * (orgs_sess_<org>, orgs_org, orgs_browser, and any later one), plain or
  * with the __Host- prefix: one prefix keeps the list complete. */
@@ -40,72 +43,105 @@ apr_table_t *orgs_fixups_cookie_headers(const request_rec *r)
     return rq ? rq->cookies_in : r->headers_in;
 }
 
-static int collect_cookie(void *rec, const char *key, const char *value)
+static int is_cookie(const apr_table_entry_t *e)
 {
-    apr_table_addn(rec, key, value);
-    return 1;
+    /* the first letter first: most headers are not Cookie */
+    return e->key && e->val && (e->key[0] == 'C' || e->key[0] == 'c') &&
+           strcasecmp(e->key, "Cookie") == 0;
 }
 
-static int strip_one(void *rec, const char *key, const char *value)
+/* Takes the module's cookies out of r's Cookie headers, keeping the
+ * headers as sent for the module itself (an internal redirect or a
+ * subrequest to a protected location still finds its session). A request
+ * none of whose Cookie headers names the namespace (an app's own cookies,
+ * no cookie at all) is only looked at: no copy, no rewrite. */
+static void strip_cookies(request_rec *r)
 {
-    void **a = rec;
-    request_rec *r = a[0];
-    int *removed = a[1];
-    const char *kept = orgs_cookie_strip(value, module_cookies, removed, r->pool);
-    if (kept) {
-        apr_table_addn(a[2], "Cookie", kept);
-    }
-    return 1;
-}
+    const apr_array_header_t *a = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)a->elts;
+    const char **kept;
+    apr_table_t *orig = NULL;
+    int n = 0, named = 0, k = 0, removed = 0;
 
-/* Runs first in the handler phase: whatever serves the request (a CGI, a
- * proxy, a script engine) reads a Cookie header without the module's
- * cookies. The headers as sent are kept for the module itself (an
- * internal redirect or a subrequest to a protected location still finds
- * its session). */
-static int orgs_hook_strip_cookies(request_rec *r)
-{
-    const orgs_dir_cfg_t *dc = orgs_dir_cfg(r);
-    apr_table_t *orig, *kept;
-    orgs_req_t *rq;
-    int removed = 0;
-    void *a[3];
-
-    if (!orgs_dir_strip_cookies(dc) || !apr_table_get(r->headers_in, "Cookie")) {
-        return DECLINED;
+    for (int i = 0; i < a->nelts; i++) {
+        if (is_cookie(&e[i])) {
+            n++;
+            named |= strstr(e[i].val, ORGS_COOKIE_NAMESPACE) != NULL;
+        }
     }
-    orig = apr_table_make(r->pool, 2);
-    apr_table_do(collect_cookie, orig, r->headers_in, "Cookie", NULL);
-    kept = apr_table_make(r->pool, 2);
-    a[0] = r;
-    a[1] = &removed;
-    a[2] = kept;
-    apr_table_do(strip_one, a, orig, "Cookie", NULL);
-    if (removed == 0) {
-        return DECLINED;
+    if (!named) {
+        return;
     }
-    rq = orgs_req_get(r);
+    kept = apr_palloc(r->pool, sizeof(*kept) * (apr_size_t)n);
     if (!original_cookies_of(r)) {
-        rq->cookies_in = orig;
+        orig = apr_table_make(r->pool, n);
+    }
+    for (int i = 0; i < a->nelts; i++) {
+        if (is_cookie(&e[i])) {
+            const char *v = orgs_cookie_strip(e[i].val, module_cookies, &removed, r->pool);
+            if (orig) {
+                apr_table_addn(orig, "Cookie", e[i].val);
+            }
+            if (v) {
+                kept[k++] = v;
+            }
+        }
+    }
+    if (removed == 0) {
+        return;
+    }
+    if (orig) {
+        orgs_req_get(r)->cookies_in = orig;
     }
     apr_table_unset(r->headers_in, "Cookie");
-    apr_table_do(collect_cookie, r->headers_in, kept, "Cookie", NULL);
+    for (int i = 0; i < k; i++) {
+        apr_table_addn(r->headers_in, "Cookie", kept[i]);
+    }
     orgs_log_rerror(r, APLOG_DEBUG, 0,
                     ORGSLOGNO(00550) "removed %d of the module's cookies from the request "
                                      "before the handler",
                     removed);
+}
+
+/* Runs first in the handler phase: whatever serves the request (a CGI, a
+ * proxy, a script engine) reads a Cookie header without the module's
+ * cookies. */
+static int orgs_hook_strip_cookies(request_rec *r)
+{
+    if (orgs_dir_strip_cookies(orgs_dir_cfg(r))) {
+        strip_cookies(r);
+    }
     return DECLINED;
 }
 
 /* TRACE is answered by httpd's core in map_to_storage, long before the
  * handler phase, and echoes the request's headers: a page that can make a
  * browser send it would read the session cookie in the echo. Stripped
- * first there (by the server's OrgsStripCookies: no location is walked
- * yet); `TraceEnable Off` refuses TRACE altogether. */
+ * first there, by the OrgsStripCookies of the location the request names
+ * (no location is walked yet at this point: a configuration lookup, which
+ * check_authn answers without any work, finds it); `TraceEnable Off`
+ * refuses TRACE altogether. */
 static int orgs_hook_trace_strip(request_rec *r)
 {
-    if (r->method_number == M_TRACE) {
-        orgs_hook_strip_cookies(r);
+    const orgs_dir_cfg_t *dc = orgs_dir_cfg(r);
+    request_rec *rr = NULL;
+
+    if (r->method_number != M_TRACE) {
+        return DECLINED;
+    }
+    if (r->parsed_uri.path && r->parsed_uri.path[0] == '/') {
+        apr_table_setn(r->notes, ORGS_NOTE_LOOKUP, "1");
+        rr = ap_sub_req_lookup_uri(r->parsed_uri.path, r, NULL);
+        apr_table_unset(r->notes, ORGS_NOTE_LOOKUP);
+        if (rr && rr->per_dir_config) {
+            dc = ap_get_module_config(rr->per_dir_config, &auth_orgs_module);
+        }
+    }
+    if (orgs_dir_strip_cookies(dc)) {
+        strip_cookies(r);
+    }
+    if (rr) {
+        ap_destroy_sub_req(rr);
     }
     return DECLINED;
 }
@@ -157,7 +193,7 @@ static int orgs_hook_fixups(request_rec *r)
         return DECLINED;
     }
     r->no_cache = 1;
-    ap_add_output_filter(PRIVATE_FILTER, NULL, r, r->connection);
+    ap_add_output_filter_handle(private_filter_rec, NULL, r, r->connection);
     orgs_log_rerror(r, APLOG_TRACE1, 0,
                     ORGSLOGNO(00551) "authenticated response: marked private, not cached");
     return DECLINED;
@@ -170,5 +206,6 @@ void orgs_fixups_register_hooks(apr_pool_t *p)
     ap_hook_map_to_storage(orgs_hook_trace_strip, NULL, NULL, APR_HOOK_REALLY_FIRST);
     /* after the content filters (mod_headers may set Cache-Control there), before
      * the headers are written; mod_cache itself is stopped by r->no_cache */
-    ap_register_output_filter(PRIVATE_FILTER, private_filter, NULL, AP_FTYPE_PROTOCOL - 1);
+    private_filter_rec =
+        ap_register_output_filter(PRIVATE_FILTER, private_filter, NULL, AP_FTYPE_PROTOCOL - 1);
 }

@@ -189,12 +189,57 @@ START_TEST(test_oversized_keeps_identity)
 }
 END_TEST
 
+/* A view's exports as a request sets them: the org's and the user's
+ * fields, roles joined, metadata under both name forms, then the
+ * session's own; clean values are the view's own strings (a request
+ * copies nothing), a value with a control character is made safe. */
+START_TEST(test_view_prepared)
+{
+    orgs_session_view_t v = {0};
+    apr_array_header_t *roles = apr_array_make(pool, 2, sizeof(const char *));
+    apr_array_header_t *meta = apr_array_make(pool, 2, sizeof(orgs_kv_t));
+    orgs_kv_t *kv = apr_array_push(meta);
+    const char *name = apr_pstrdup(pool, "acme");
+
+    APR_ARRAY_PUSH(roles, const char *) = "admin";
+    APR_ARRAY_PUSH(roles, const char *) = "dev";
+    kv->key = "cost_center";
+    kv->value = "42";
+    v.org.id = "org_0000000000000001";
+    v.org.name = name;
+    v.org.display_name = "Acme\r\nX-Evil: 1";
+    v.org.meta = meta;
+    v.user.id = "usr_0000000000000001";
+    v.member.roles = roles;
+    v.conn_name = NULL; /* not exported */
+    v.session.exports = exports_of("{\"sub\":\"s1\"}", NULL);
+    orgs_export_view_prepare(&v, pool);
+
+    ck_assert_ptr_eq(apr_table_get(v.ready_env, "ORG_NAME"), name);
+    ck_assert_ptr_eq(apr_table_get(v.ready_headers, "X-Org-Name"), name);
+    ck_assert_str_eq(apr_table_get(v.ready_env, "ORG_DISPLAY_NAME"), "Acme  X-Evil: 1");
+    ck_assert_ptr_null(apr_table_get(v.ready_env, "ORG_CONNECTION"));
+    ck_assert_str_eq(apr_table_get(v.ready_env, "ORG_ROLES"), "admin,dev");
+    ck_assert_str_eq(apr_table_get(v.ready_env, "ORG_META_cost_center"), "42");
+    ck_assert_str_eq(apr_table_get(v.ready_headers, "X-Org-Meta-cost-center"), "42");
+    ck_assert_str_eq(apr_table_get(v.ready_env, "ORG_CLAIM_sub"), "s1");
+    ck_assert_str_eq(apr_table_get(v.ready_headers, "X-Org-Claim-sub"), "s1");
+    ck_assert_int_eq(apr_table_elts(v.ready_env)->nelts, 7);
+    ck_assert_int_eq(apr_table_elts(v.ready_headers)->nelts, 7);
+    /* no roles: set, empty */
+    v.member.roles = NULL;
+    orgs_export_view_prepare(&v, pool);
+    ck_assert_str_eq(apr_table_get(v.ready_env, "ORG_ROLES"), "");
+}
+END_TEST
+
 static Suite *export_suite(void)
 {
     Suite *s = suite_create("export");
     TCase *tc = tcase_create("core");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_names_and_values);
+    tcase_add_test(tc, test_view_prepared);
     tcase_add_test(tc, test_protocol_claims_left_out);
     tcase_add_test(tc, test_untrusted_email_not_exported);
     tcase_add_test(tc, test_trusted_email_exported);

@@ -373,13 +373,27 @@ int st_last_txnid(orgs_store_t *st, apr_uint64_t *txnid)
     return rc == MDB_SUCCESS;
 }
 
-/* LMDB key order for the packed-id databases: the same as LMDB's default
- * (memcmp, then shorter first), so mdb_dump / mdb_load stay compatible;
- * only faster for the 12-byte keys. */
+/* LMDB key order for the packed-id databases and the sessions: the same
+ * as LMDB's default (memcmp, then shorter first), so mdb_dump / mdb_load
+ * and a process without it stay compatible; only faster for the 12-byte
+ * ids and the 32-byte session digests (a miss searches orgs, users and
+ * sessions: with LMDB's default, a call to memcmp per key compared). */
 static int mdb_cmp_bin(const MDB_val *a, const MDB_val *b)
 {
     if (a->mv_size == ID_BIN && b->mv_size == ID_BIN) {
         return st_cmp_bin(a->mv_data, b->mv_data);
+    }
+    if (a->mv_size == HASH_LEN && b->mv_size == HASH_LEN) { /* sessions: a digest */
+        const unsigned char *x = a->mv_data, *y = b->mv_data;
+        for (int i = 0; i < HASH_LEN; i += 8) {
+            apr_uint64_t u, v;
+            memcpy(&u, x + i, 8);
+            memcpy(&v, y + i, 8);
+            if (u != v) {
+                return memcmp(x + i, y + i, 8) < 0 ? -1 : 1;
+            }
+        }
+        return 0;
     }
     size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
     int c = n ? memcmp(a->mv_data, b->mv_data, n) : 0;
@@ -548,7 +562,8 @@ static apr_status_t open_dbs(orgs_store_t *st, int rdonly, int open_flags, apr_u
             rv = orgs_err_set(err, ORGS_ESTORE, "store in %s is not initialized", st->dir);
         } else if (rc != MDB_SUCCESS) {
             rv = st_mdb_fail(rc, err, "open database");
-        } else if (i == DB_MEMBERS || i == DB_ORG_MEMBERS) {
+        } else if (i == DB_MEMBERS || i == DB_ORG_MEMBERS || i == DB_ORGS || i == DB_USERS ||
+                   i == DB_SESSIONS) {
             /* set in every process before any access, as LMDB requires */
             rc = mdb_set_compare(txn, st->db[i], mdb_cmp_bin);
             if (rc == MDB_SUCCESS && i == DB_ORG_MEMBERS) {

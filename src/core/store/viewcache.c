@@ -25,6 +25,7 @@
 
 #include "store_int.h"
 #include "crypto.h"
+#include "export.h"
 
 /* Session ids are 43 characters (32 random bytes, base64url); anything
  * much longer is not one the module issued and is not cached. */
@@ -239,6 +240,7 @@ static apr_status_t vc_fill(orgs_store_t *st, apr_size_t i, const char *sid, apr
     memcpy(e->hash, hash, HASH_LEN);
     e->klen = len;
     memcpy(e->key, sid, len);
+    orgs_export_view_prepare(rd.view, ep); /* its requests only add them */
     e->view = rd.view;
     vc_replace(vc, i, NULL, e);
     vc_pin(vc, e, p);

@@ -111,6 +111,11 @@ START_TEST(view_cache_exact)
     ck_assert_str_eq(v2->org.name, "org1");
     ck_assert_str_eq(v2->user.email, "a@example.com");
     ck_assert_uint_eq(orgs_store_view_cache_used(st), 1);
+    /* a hit comes with its exports made: a request only adds them */
+    ck_assert_ptr_nonnull(v2->ready_env);
+    ck_assert_ptr_nonnull(v2->ready_headers);
+    ck_assert_ptr_eq(apr_table_get(v2->ready_env, "ORG_NAME"), v2->org.name);
+    ck_assert_ptr_eq(apr_table_get(v2->ready_env, "ORG_USER_ID"), v2->user.id);
 
     /* a write elsewhere: one miss, then served again */
     in_other_process(unrelated_write, 0);
