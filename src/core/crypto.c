@@ -1,5 +1,5 @@
 /* Key derivation, AES-256-GCM, random ids, base64url, SHA-256 and
- * constant-time compare. Besides jose.c this is the only OpenSSL user. */
+ * constant-time compare. Besides jose_jwk.c and jose_jws.c this is the only OpenSSL user. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

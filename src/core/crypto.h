@@ -1,4 +1,4 @@
-/* The only OpenSSL user besides jose.c: key derivation, AES-256-GCM,
+/* The only OpenSSL user besides jose_jwk.c and jose_jws.c: key derivation, AES-256-GCM,
  * random ids, base64url, SHA-256, constant-time compare. */
 #ifndef ORGS_CRYPTO_H
 #define ORGS_CRYPTO_H

@@ -78,9 +78,10 @@ function lookupId(file, name) {
   throw new Error(`${name} not found in ${file}`);
 }
 
-// orgctl commands that work on an LMDB store only: on a PostgreSQL node
-// they run on its replica (as an operator would).
-const LMDB_ONLY = ['check', 'doctor', 'backup', 'restore'];
+// orgctl commands that work on an LMDB store only, and what each node keeps
+// for itself (API tokens, the audit of the changes it served): on a
+// PostgreSQL node they run on its replica (as an operator would).
+const LMDB_ONLY = ['check', 'doctor', 'backup', 'restore', 'token', 'audit'];
 // orgctl commands that change nothing (no wait for the replica).
 const READ_VERBS = ['list', 'show', 'stats'];
 const READ_COMMANDS = ['audit', 'export', 'help', 'replica-status', ...LMDB_ONLY];
