@@ -658,6 +658,8 @@ typedef struct orgs_signin_t {
                               ORGS_ADMIT_INVITE_REFUSED */
     const char *invite_id; /* out: the invitation accepted or refused, when known */
     int user_created;      /* out: the sign-in made a new user (counted in its minute) */
+    const struct apr_array_header_t *audit; /* out, in capture mode: the audit records'
+                                               texts, written on the node that served it */
 } orgs_signin_t;
 
 /* ---- tenant quotas: what one connection or org may add --------------- */

@@ -116,32 +116,15 @@ static int orgs_hook_strip_cookies(request_rec *r)
 
 /* TRACE is answered by httpd's core in map_to_storage, long before the
  * handler phase, and echoes the request's headers: a page that can make a
- * browser send it would read the session cookie in the echo. Stripped
- * first there, by the OrgsStripCookies of the location the request names
- * (no location is walked yet at this point: a configuration lookup, which
- * check_authn answers without any work, finds it); `TraceEnable Off`
- * refuses TRACE altogether. */
+ * browser send it would read the session cookie in the echo. The module's
+ * cookies are stripped first there, whatever OrgsStripCookies says: no app
+ * answers a TRACE, so nothing needs them in the echo, and no location's
+ * setting can turn the echo of a path=/ session cookie back on.
+ * `TraceEnable Off` refuses TRACE altogether. */
 static int orgs_hook_trace_strip(request_rec *r)
 {
-    const orgs_dir_cfg_t *dc = orgs_dir_cfg(r);
-    request_rec *rr = NULL;
-
-    if (r->method_number != M_TRACE) {
-        return DECLINED;
-    }
-    if (r->parsed_uri.path && r->parsed_uri.path[0] == '/') {
-        apr_table_setn(r->notes, ORGS_NOTE_LOOKUP, "1");
-        rr = ap_sub_req_lookup_uri(r->parsed_uri.path, r, NULL);
-        apr_table_unset(r->notes, ORGS_NOTE_LOOKUP);
-        if (rr && rr->per_dir_config) {
-            dc = ap_get_module_config(rr->per_dir_config, &auth_orgs_module);
-        }
-    }
-    if (orgs_dir_strip_cookies(dc)) {
+    if (r->method_number == M_TRACE) {
         strip_cookies(r);
-    }
-    if (rr) {
-        ap_destroy_sub_req(rr);
     }
     return DECLINED;
 }

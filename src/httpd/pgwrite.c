@@ -29,9 +29,13 @@
  * of a process. */
 #define PRUNE_EVERY 100
 /* A write computed on a replica behind the change log: caught up and
- * computed again at most this many times, within this long. */
-#define FRESH_TRIES 4
-#define FRESH_WITHIN apr_time_from_sec(1)
+ * computed again at most this many times, within this long (the database's
+ * own bound). Writers of one node at once each move the log on for the
+ * others: each attempt after the first waits a random few milliseconds
+ * (up to FRESH_JITTER per attempt, capped) so that they stop meeting. */
+#define FRESH_TRIES 64
+#define FRESH_WITHIN apr_time_from_sec(2)
+#define FRESH_JITTER 1000 /* microseconds */
 
 typedef struct node_t {
     const char *uri;
@@ -230,6 +234,12 @@ apr_status_t orgs_pgwrite_fresh(request_rec *r, orgs_store_t *st, const char *wh
         const char *why = apr_pstrdup(r->pool, err->msg);
         advance_t a = {st, w.seq, 0};
         if (tries < FRESH_TRIES && apr_time_now() - t0 < FRESH_WITHIN) {
+            if (tries > 1) {
+                apr_uint64_t spread = (apr_uint64_t)FRESH_JITTER * (tries < 10 ? tries : 10);
+                apr_sleep((apr_interval_time_t)(((apr_uint64_t)apr_time_now() ^
+                                                 (apr_uint64_t)(uintptr_t)r) %
+                                                spread));
+            }
             rv = pg_run(r, n, op_advance, &a, err);
         } else {
             rv = orgs_err_set(err, APR_TIMEUP, "%d attempts in %" APR_TIME_T_FMT " ms", tries,

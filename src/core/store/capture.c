@@ -386,13 +386,15 @@ static apr_status_t signin_capture(orgs_store_t *st, orgs_signin_t *in, orgs_use
                                    orgs_err_t *err)
 {
     MDB_txn *txn;
-    st_capture_t cap = {p, apr_hash_make(p), apr_array_make(p, 8, sizeof(cap_key_t)), NULL, again};
+    st_capture_t cap = {p, apr_hash_make(p), apr_array_make(p, 8, sizeof(cap_key_t)),
+                        apr_array_make(p, 2, sizeof(const char *)), again};
     apr_status_t rv = st_run_begin(st, ST_MODE_WRITE, &txn, err);
     *user = NULL;
     *change = NULL;
     in->over_quota = ORGS_QUOTA_NONE;
     in->invite_refused = ORGS_INVITE_OK;
     in->invite_id = NULL;
+    in->audit = NULL;
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -401,6 +403,7 @@ static apr_status_t signin_capture(orgs_store_t *st, orgs_signin_t *in, orgs_use
     st->capture = NULL;
     if (rv == APR_SUCCESS) {
         rv = capture_build(st, txn, &cap, change, p, err);
+        in->audit = cap.audit->nelts ? cap.audit : NULL;
     }
     /* never committed here: the database first, then the replica */
     apr_status_t end =
@@ -491,7 +494,7 @@ apr_status_t orgs_store_capture_apply_local(orgs_store_t *st, const char *change
  * set: the pending login consumed (APR_NOTFOUND when a concurrent callback
  * took it), the change applied, the day's counters, a new user in its
  * connection's minute (OrgsMaxNewUsersPerMinute counts per node) and the
- * audit record of a join. */
+ * audit records the capture made. */
 static apr_status_t signin_local(orgs_store_t *st, MDB_txn *txn, const orgs_signin_t *in,
                                  int admitted, const char *change, apr_pool_t *p, orgs_err_t *err)
 {
@@ -512,14 +515,12 @@ static apr_status_t signin_local(orgs_store_t *st, MDB_txn *txn, const orgs_sign
         rv = st_stats_add(st, txn, in->org_id, ORGS_STATS_DENIAL, in->now, err);
     }
     if (rv == APR_SUCCESS && admitted == ORGS_ADMIT_JOINED) {
-        json_t *after = json_pack("{s:s}", "user_id", in->session.user_id);
         rv = st_stats_add(st, txn, in->org_id, ORGS_STATS_JOIN, in->now, err);
-        if (rv == APR_SUCCESS) {
-            rv = st_audit_add(st, txn, "member.join", in->org_id, in->session.user_id, NULL, after,
-                              p, err);
-        } else {
-            json_decref(after);
-        }
+    }
+    /* what the sign-in recorded (a join, an invitation accepted), as the
+     * capture left it: this node's audit, as for the admin API */
+    for (int i = 0; rv == APR_SUCCESS && in->audit && i < in->audit->nelts; i++) {
+        rv = st_audit_replay(st, txn, APR_ARRAY_IDX(in->audit, i, const char *), p, err);
     }
     return rv;
 }

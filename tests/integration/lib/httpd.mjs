@@ -394,7 +394,9 @@ ${body}
     let opts = {};
     if (args.length && typeof args[args.length - 1] === 'object') opts = args.pop();
     const [cmd, verb] = orgctlCommand(args);
-    const onDb = !!this.pgUri && !LMDB_ONLY.includes(cmd);
+    // the day's counters are each node's too (org stats, usage)
+    const perNode = LMDB_ONLY.includes(cmd) || cmd === 'usage' || (cmd === 'org' && verb === 'stats');
+    const onDb = !!this.pgUri && !perNode;
     const r = await run(ORGCTL, ['-s', onDb ? this.pgUri : this.storeDir, '--key-file', this.keyFile, ...args], {
       input: opts.input,
       env: { ...process.env, ...(opts.env || {}) },
