@@ -34,8 +34,8 @@ static apr_status_t over(orgs_signin_t *in, orgs_quota_kind_t kind, orgs_err_t *
     return orgs_err_set(err, APR_ENOSPC, "%s (%" APR_SIZE_T_FMT ") reached", what, bound);
 }
 
-/* Counts this new user in its connection's minute; APR_ENOSPC past the
- * rate. */
+/* Counts this new user in its connection's minute; with refuse,
+ * APR_ENOSPC past the rate (nothing counted). */
 static apr_status_t throttle_new_user(orgs_store_t *st, MDB_txn *txn, const orgs_signin_t *in,
                                       const char *conn_id, int refuse, orgs_err_t *err)
 {
