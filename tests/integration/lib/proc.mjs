@@ -26,8 +26,11 @@ for (const [sig, num] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
 
 // Starts a long-running process; its stdout/stderr are collected in
 // child.output (string). The process is stopped at exit if still running.
+// It leads its own process group, so that a stop that has to force it
+// also ends what it started (httpd's children, a cluster's backends)
+// instead of leaving them to init.
 export function spawnTracked(cmd, args, opts = {}) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...opts });
   child.output = '';
   child.exited = new Promise((resolve) => {
     child.on('exit', (code, signal) => {
@@ -53,7 +56,8 @@ export function spawnTracked(cmd, args, opts = {}) {
   return child;
 }
 
-// Stops one process by its PID: signal, wait; SIGKILL after timeoutMs.
+// Stops one process by its PID: signal, wait; after timeoutMs, SIGKILL
+// to its whole process group (said on stderr, so that a slow stop is seen).
 export async function stopProcess(child, { signal = 'SIGTERM', timeoutMs = 10000 } = {}) {
   if (!child || !live.has(child)) return child ? child.exited : undefined;
   try {
@@ -68,10 +72,13 @@ export async function stopProcess(child, { signal = 'SIGTERM', timeoutMs = 10000
   const r = await Promise.race([child.exited, timeout]);
   clearTimeout(timer);
   if (r === 'timeout') {
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {
-      // gone meanwhile
+    process.stderr.write(`[harness] PID ${child.pid} still running ${timeoutMs} ms after ${signal}: killing its process group\n`);
+    for (const target of [-child.pid, child.pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        // not a group leader, or gone meanwhile
+      }
     }
     return child.exited;
   }
