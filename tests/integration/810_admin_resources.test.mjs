@@ -199,7 +199,9 @@ test('pagination over 5,000 members: page/per_page/include_totals and from/take'
   }
   const file = join(h.root, 'big.jsonl');
   fs.writeFileSync(file, lines.join('\n') + '\n');
-  await h.orgctlOk('import', file);
+  // on a PostgreSQL store the 10,000 rows are written one statement each:
+  // longer than orgctl()'s default 30 s on a loaded machine
+  await h.orgctlOk('import', file, { timeoutMs: 180000 });
 
   let r = await api('GET', `/organizations/${org}/members?include_totals=true&per_page=100&page=49`);
   expectStatus(r, 200);

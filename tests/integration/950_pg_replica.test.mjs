@@ -18,17 +18,10 @@ import { startOp, writeSecretFile } from './lib/idp.mjs';
 import { ENV_CGI, describeHops, signIn } from './lib/flow.mjs';
 import { ORGCTL } from './lib/paths.mjs';
 import { run } from './lib/proc.mjs';
-import { PgStore, nodeServerOrgs, until } from './lib/pgnodes.mjs';
+import { APP_BODY, PgStore, nodeServerOrgs, until } from './lib/pgnodes.mjs';
 
 const HTML = { accept: 'text/html' };
-const body = `<Directory "{{HTDOCS}}">
-    DirectoryIndex index.cgi index.html
-</Directory>
-<Location /app/>
-    AuthType orgs
-    OrgsUnauthenticated 401
-    Require org-member
-</Location>`;
+const body = APP_BODY;
 const serverOrgs = (uri) => `OrgsStore ${uri}
 OrgsStoreReplica {{STORE}}
 OrgsStoreMaxSize 64M

@@ -18,17 +18,10 @@ import { startOp, writeSecretFile } from './lib/idp.mjs';
 import { ENV_CGI, describeHops, signIn } from './lib/flow.mjs';
 import { ORGCTL } from './lib/paths.mjs';
 import { run, sleep } from './lib/proc.mjs';
-import { PgStore, until } from './lib/pgnodes.mjs';
+import { APP_BODY, PgStore, replicatorPid, until } from './lib/pgnodes.mjs';
 
 const HTML = { accept: 'text/html' };
-const body = `<Directory "{{HTDOCS}}">
-    DirectoryIndex index.cgi index.html
-</Directory>
-<Location /app/>
-    AuthType orgs
-    OrgsUnauthenticated 401
-    Require org-member
-</Location>`;
+const body = APP_BODY;
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'grace'];
 
 let store;
@@ -62,13 +55,6 @@ const onNode = (h, app) => h.client({ jar: app.jar });
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
-}
-
-// The replicator's pid on node h (ORGS00832), to pause it.
-function replicatorPid(h) {
-  const all = [...h.errorLog().matchAll(/ORGS00832: .*replicator started \(pid (\d+)\)/g)];
-  assert.ok(all.length, 'no ORGS00832 line');
-  return Number(all[all.length - 1][1]);
 }
 
 before(async () => {

@@ -1,5 +1,5 @@
 // Layer 952: a sign-in computed on a replica that is behind the database.
-// Two httpd nodes on one throw-away database (lib/pg.mjs); node B's
+// Two httpd nodes on one throw-away database (lib/pgnodes.mjs); node B's
 // replicator is paused (SIGSTOP by its pid) so B's replica misses what
 // happens meanwhile. A sign-in on B is computed on B's replica; the
 // database takes its change set only when no change came after the
@@ -18,84 +18,22 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import net from 'node:net';
 
-import { Httpd } from './lib/httpd.mjs';
 import { Client } from './lib/client.mjs';
-import { startOp, writeSecretFile } from './lib/idp.mjs';
 import { ENV_CGI, describeHops, signIn } from './lib/flow.mjs';
-import { ORGCTL } from './lib/paths.mjs';
-import { run, sleep } from './lib/proc.mjs';
-import { startPostgres } from './lib/pg.mjs';
+import { APP_BODY, PgStore, paused, replicaJson, report, signInOn, until } from './lib/pgnodes.mjs';
 
 const HTML = { accept: 'text/html' };
-const body = `<Directory "{{HTDOCS}}">
-    DirectoryIndex index.cgi index.html
-</Directory>
-<Location /app/>
-    AuthType orgs
-    OrgsUnauthenticated 401
-    Require org-member
-</Location>`;
-const serverOrgs = (uri) => `OrgsStore ${uri}
-OrgsStoreReplica {{STORE}}
-OrgsStoreMaxSize 64M
-OrgsCryptoKey file:{{KEY}}`;
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];
 
-let pg;
+let store;
 let skip;
-let op;
 let proxy;
 let silent;
-const nodes = [];
+let nodes = [];
 
-async function pgctl(...args) {
-  return run(ORGCTL, ['-s', pg.uri, '--key-file', nodes[0].keyFile, ...args]);
-}
-
-async function pgctlOk(...args) {
-  const r = await pgctl(...args);
-  if (r.code !== 0) throw new Error(`orgctl ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-// What node h's replica holds, read as httpd reads it.
-async function replicaJson(h, ...args) {
-  const r = await run(ORGCTL, ['-s', h.storeDir, '--json', ...args]);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout);
-}
-
-async function until(fn, { timeoutMs = 10000, stepMs = 20 } = {}) {
-  const t0 = performance.now();
-  for (;;) {
-    if (await fn()) return performance.now() - t0;
-    if (performance.now() - t0 > timeoutMs) throw new Error(`not within ${timeoutMs} ms`);
-    await sleep(stepMs);
-  }
-}
-
-function replicatorPid(h) {
-  const all = [...h.errorLog().matchAll(/ORGS00832: .*replicator started \(pid (\d+)\)/g)];
-  assert.ok(all.length, 'no ORGS00832 line');
-  return Number(all[all.length - 1][1]);
-}
-
-// Runs fn with node h's replicator paused: h's replica receives nothing.
-async function paused(h, fn) {
-  const pid = replicatorPid(h);
-  // the replicator applies a change within tens of milliseconds: stopped
-  // after that, it holds no replica transaction the children would wait on
-  await sleep(300);
-  process.kill(pid, 'SIGSTOP');
-  try {
-    return await fn();
-  } finally {
-    process.kill(pid, 'SIGCONT');
-  }
-}
+const pgctlOk = (...args) => store.ctlOk(...args);
 
 async function inviteLink(...args) {
   const made = await pgctlOk('invite', 'create', 'org1', ...args);
@@ -112,61 +50,35 @@ async function follow(h, path, email) {
   return { app, r, last: r.hops[r.hops.length - 1] };
 }
 
-async function signInOn(h, email) {
-  const app = h.client();
-  const r = await signIn(app, {
-    idp: new Client(),
-    start: '/orgs/login?organization=org1&connection=okta1&return_to=/app/',
-    email,
-  });
-  return { app, r, last: r.hops[r.hops.length - 1] };
-}
-
 const dbMembers = async () => JSON.parse(await pgctlOk('--json', 'member', 'list', 'org1')).map((m) => m.email).sort();
 
 before(async () => {
-  pg = await startPostgres();
-  if (pg.skip) {
-    skip = pg.skip;
+  store = await PgStore.start();
+  if (store.skip) {
+    skip = store.skip;
     return;
   }
-  for (const name of ['a', 'b']) {
-    nodes.push(await Httpd.create({ name: `pgstale-${name}`, body, serverOrgs: serverOrgs(pg.uri) }));
-  }
+  nodes = await store.addNodes(['a', 'b'], { name: 'pgstale', body: APP_BODY });
   // node C reaches the database through a proxy that can go silent; it
   // starts in its own test
-  proxy = await silentProxy(Number(new URL(pg.uri).port));
-  silent = await Httpd.create({
-    name: 'pgstale-c', body, serverOrgs: serverOrgs(pg.uri.replace(/:\d+\//, `:${proxy.port}/`)),
+  proxy = await silentProxy(Number(new URL(store.uri).port));
+  [silent] = await store.addNodes(['c'], {
+    name: 'pgstale', body: APP_BODY, uri: store.uri.replace(/:\d+\//, `:${proxy.port}/`),
   });
-  for (const h of [nodes[1], silent]) fs.copyFileSync(nodes[0].keyFile, h.keyFile);
-  for (const h of [...nodes, silent]) h.cgi('app/index.cgi', ENV_CGI);
-  op = await startOp({
-    name: 'okta1',
-    redirectUri: [...nodes, silent].map((h) => `${h.baseURL}/orgs/callback`),
-    users: USERS.map((n) => ({ email: `${n}@org1.example.com`, sub: `okta1-${n}` })),
-  });
+  for (const h of store.nodes) h.cgi('app/index.cgi', ENV_CGI);
   assert.match(await pgctlOk('init'), /schema version 2 created/);
   // no domain: an invited email need not be one the connection serves
   await pgctlOk('org', 'create', 'org1');
-  const secret = writeSecretFile(nodes[0].confDir, 'okta1', op.clientSecret);
-  await pgctlOk('conn', 'create', 'okta1', '--issuer', op.issuer, '--client-id', op.clientId,
-    '--client-secret-file', secret);
+  await store.okta1(USERS);
   // members only: a user enters by an invitation
   await pgctlOk('org', 'enable-conn', 'org1', 'okta1');
-  for (const h of nodes) {
-    await h.start();
-    await h.waitForLog(/ORGS00838: /, { timeoutMs: 20000 });
-  }
+  await store.startNodes(nodes);
 });
 
 after(async () => {
   if (proxy) proxy.frozen = false;
-  for (const h of nodes) await h.close();
-  await silent?.close();
+  await store?.close();
   await proxy?.close();
-  await op?.stop();
-  await pg?.close?.();
 });
 
 test('a single-use invitation followed on A, then on B whose replica still has it open: admitted once', async (t) => {
@@ -256,9 +168,7 @@ test('with its replicator paused, a node signs in again and again: its own write
   // from the second on, the replica is behind the node's own last write
   assert.ok([...log.matchAll(/ORGS00854: /g)].length >= 3, log);
   assert.doesNotMatch(log, /ORGS00853: /);
-  const msg = `sign-ins on a node whose replicator is paused: ${times.map((x) => x.toFixed(0)).join(', ')} ms each`;
-  t.diagnostic(msg);
-  process.stdout.write(`# ${msg}\n`);
+  report(t, `sign-ins on a node whose replicator is paused: ${times.map((x) => x.toFixed(0)).join(', ')} ms each`);
 });
 
 test('malformed session cookies sprayed at B spend no lookup budget: a fresh session from A is looked up right after', async (t) => {
@@ -320,8 +230,7 @@ async function silentProxy(port) {
 test('a database that stops answering after taking the query: the sign-in answers 503 within the bound, and recovers', async (t) => {
   if (skip) return t.skip(skip);
   const c = silent;
-  await c.start();
-  await c.waitForLog(/ORGS00838: /, { timeoutMs: 20000 });
+  await store.startNodes([c]);
   // a sign-in opens this child's connections through the proxy
   const first = await signInOn(c, 'alice@org1.example.com');
   assert.equal(first.r.stage, 'app', describeHops(first.r.hops));
@@ -332,9 +241,7 @@ test('a database that stops answering after taking the query: the sign-in answer
     const t0 = performance.now();
     const res = await signInOn(c, 'alice@org1.example.com');
     took = performance.now() - t0;
-    const msg = `a sign-in while the database is silent: ${res.last.status} after ${took.toFixed(0)} ms`;
-    t.diagnostic(msg);
-    process.stdout.write(`# ${msg}\n`);
+    report(t, `a sign-in while the database is silent: ${res.last.status} after ${took.toFixed(0)} ms`);
     assert.equal(res.last.status, 503, describeHops(res.r.hops));
     assert.ok(took < 12000, `${took} ms`);
     await c.waitForLog(/ORGS00842: OrgsStore postgresql:\/\/\S+: PostgreSQL cannot be reached from this process/, { from: mark });

@@ -12,18 +12,11 @@ import { Client } from './lib/client.mjs';
 import { DEFAULT_PASSWORD, startOp, writeSecretFile } from './lib/idp.mjs';
 import { ENV_CGI, describeHops, errorCode, parseForm, signIn } from './lib/flow.mjs';
 import { sleep } from './lib/proc.mjs';
-import { PgStore } from './lib/pgnodes.mjs';
+import { APP_BODY, PgStore } from './lib/pgnodes.mjs';
 
 const HTML = { accept: 'text/html' };
 const START = '/orgs/login?organization=org1&connection=okta1&return_to=%2Fapp%2F';
-const body = `<Directory "{{HTDOCS}}">
-    DirectoryIndex index.cgi index.html
-</Directory>
-<Location /app/>
-    AuthType orgs
-    OrgsUnauthenticated 401
-    Require org-member
-</Location>`;
+const body = APP_BODY;
 const serverOrgs = (uri, lag = 'OrgsReplicaMaxLag 3s') => `OrgsStore ${uri}
 OrgsStoreReplica {{STORE}}
 OrgsStoreMaxSize 64M

@@ -1,6 +1,6 @@
 // Layer 963: the admin API (SetHandler orgs-admin) on nodes of a PostgreSQL
 // store writes through the database. Two httpd nodes on one throw-away
-// database (lib/pg.mjs), each with its own replica and API token. Covers:
+// database (lib/pgnodes.mjs), each with its own replica and API token. Covers:
 // an org created, a domain added, a connection enabled and a member added
 // through node A's API are seen by node B's API and by a sign-in on B
 // within a second (the lags printed); the same org name (or the same
@@ -12,27 +12,15 @@
 // back: writes work again without a restart.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 
-import { Httpd } from './lib/httpd.mjs';
-import { Client } from './lib/client.mjs';
-import { startOp, writeSecretFile } from './lib/idp.mjs';
-import { ENV_CGI, describeHops, signIn } from './lib/flow.mjs';
-import { ORGCTL } from './lib/paths.mjs';
-import { run, sleep } from './lib/proc.mjs';
-import { startPostgres } from './lib/pg.mjs';
+import { ENV_CGI, describeHops } from './lib/flow.mjs';
+import { sleep } from './lib/proc.mjs';
+import { APP_BODY, PgStore, replicatorPid, report, signInOn, until } from './lib/pgnodes.mjs';
 
 const HTML = { accept: 'text/html' };
 const BASE = '/orgs/api/v1';
-const body = `<Directory "{{HTDOCS}}">
-    DirectoryIndex index.cgi index.html
-</Directory>
-<Location /app/>
-    AuthType orgs
-    OrgsUnauthenticated 401
-    Require org-member
-</Location>
-<Location /orgs/api/v1>
+const body = `${APP_BODY}
+<Location ${BASE}>
     SetHandler orgs-admin
     AuthType orgs
     OrgsUnauthenticated 401
@@ -42,31 +30,15 @@ const body = `<Directory "{{HTDOCS}}">
         Require org-role admin
     </RequireAny>
 </Location>`;
-const serverOrgs = (uri) => `OrgsStore ${uri}
-OrgsStoreReplica {{STORE}}
-OrgsStoreMaxSize 64M
-OrgsCryptoKey file:{{KEY}}`;
 
+let store;
 let pg;
 let skip;
 let op;
-const nodes = [];
+let nodes = [];
 const tokens = new Map();
 
-async function pgctlOk(...args) {
-  const r = await run(ORGCTL, ['-s', pg.uri, '--key-file', nodes[0].keyFile, ...args]);
-  if (r.code !== 0) throw new Error(`orgctl ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-async function until(fn, { timeoutMs = 10000, stepMs = 10 } = {}) {
-  const t0 = performance.now();
-  for (;;) {
-    if (await fn()) return performance.now() - t0;
-    if (performance.now() - t0 > timeoutMs) throw new Error(`not within ${timeoutMs} ms`);
-    await sleep(stepMs);
-  }
-}
+const pgctlOk = (...args) => store.ctlOk(...args);
 
 // One API call on node h: { status, headers, body (parsed JSON or null), text }.
 async function api(h, method, path, json) {
@@ -97,64 +69,30 @@ async function seenOn(h, path, ok) {
   });
 }
 
-async function signInOn(h, org, email) {
-  const app = h.client();
-  const r = await signIn(app, {
-    idp: new Client(),
-    start: `/orgs/login?organization=${org}&connection=okta1&return_to=/app/`,
-    email,
-  });
-  return { app, r };
-}
-
-// The replicator's pid on node h (ORGS00832), to pause it.
-function replicatorPid(h) {
-  const all = [...h.errorLog().matchAll(/ORGS00832: .*replicator started \(pid (\d+)\)/g)];
-  assert.ok(all.length, 'no ORGS00832 line');
-  return Number(all[all.length - 1][1]);
-}
-
 const orgNames = async () => JSON.parse(await pgctlOk('--json', 'org', 'list')).map((o) => o.name);
 
-function report(t, msg) {
-  t.diagnostic(msg);
-  process.stdout.write(`# ${msg}\n`);
-}
-
 before(async () => {
-  pg = await startPostgres();
-  if (pg.skip) {
-    skip = pg.skip;
+  store = await PgStore.start();
+  if (store.skip) {
+    skip = store.skip;
     return;
   }
-  for (const name of ['a', 'b']) {
-    nodes.push(await Httpd.create({ name: `pgadmin-${name}`, body, serverOrgs: serverOrgs(pg.uri) }));
-  }
-  fs.copyFileSync(nodes[0].keyFile, nodes[1].keyFile);
+  pg = store.pg;
+  nodes = await store.addNodes(['a', 'b'], { name: 'pgadmin', body });
   for (const h of nodes) h.cgi('app/index.cgi', ENV_CGI);
-  op = await startOp({
-    name: 'okta1',
-    redirectUri: nodes.map((h) => `${h.baseURL}/orgs/callback`),
-    users: ['alice', 'bob'].map((n) => ({ email: `${n}@org1.example.com`, sub: `okta1-${n}` })),
-  });
   assert.match(await pgctlOk('init'), /schema version \d+ created/);
   await pgctlOk('org', 'create', 'org1', '--domain', 'org1.example.com');
-  const secret = writeSecretFile(nodes[0].confDir, 'okta1', op.clientSecret);
-  await pgctlOk('conn', 'create', 'okta1', '--issuer', op.issuer, '--client-id', op.clientId,
-    '--client-secret-file', secret);
+  op = await store.okta1(['alice', 'bob']);
   await pgctlOk('org', 'enable-conn', 'org1', 'okta1', '--auto-membership');
+  await store.startNodes();
   for (const h of nodes) {
-    await h.start();
-    await h.waitForLog(/ORGS00838: /, { timeoutMs: 20000 });
     // API tokens are kept per node, in its replica (not in the database)
     tokens.set(h, await h.orgctlOk('token', 'create', '--name', 'tests'));
   }
 });
 
 after(async () => {
-  for (const h of nodes) await h.close();
-  await op?.stop();
-  await pg?.close?.();
+  await store?.close();
 });
 
 test('org, domain, enablement and member made through A\'s API are seen by B\'s API and a sign-in on B within a second', async (t) => {
@@ -181,18 +119,18 @@ test('org, domain, enablement and member made through A\'s API are seen by B\'s 
   lags.enable = await seenOn(b, '/organizations/acme/enabled_connections/okta1', (e) => e.connection_id !== undefined);
 
   // alice exists once she signed in (to org1, by auto-membership)
-  assert.equal((await signInOn(a, 'org1', 'alice@org1.example.com')).r.stage, 'app');
+  assert.equal((await signInOn(a, 'alice@org1.example.com', 'org1')).r.stage, 'app');
   const alice = JSON.parse(await pgctlOk('--json', 'member', 'list', 'org1'))
     .find((m) => m.email === 'alice@org1.example.com');
   assert.ok(alice?.user_id, 'alice in the database');
   // without the membership, a sign-in to acme on B is refused
-  const refused = await signInOn(b, 'acme', 'alice@org1.example.com');
+  const refused = await signInOn(b, 'alice@org1.example.com', 'acme');
   assert.notEqual(refused.r.stage, 'app', describeHops(refused.r.hops));
   r = await api(a, 'POST', '/organizations/acme/members', { members: [alice.user_id], roles: ['viewer'] });
   assert.equal(r.status, 204, r.text);
   lags.member = await seenOn(b, '/organizations/acme/members', (l) => l.some((m) => m.user_id === alice.user_id));
   const t0 = performance.now();
-  const { app, r: hops } = await signInOn(b, 'acme', 'alice@org1.example.com');
+  const { app, r: hops } = await signInOn(b, 'alice@org1.example.com', 'acme');
   assert.equal(hops.stage, 'app', describeHops(hops.hops));
   const signin = performance.now() - t0;
   const res = await app.get('/app/', { headers: HTML });

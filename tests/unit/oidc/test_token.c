@@ -21,6 +21,15 @@ static apr_status_t exchange(const char *method, const char **idt, const char **
                                     pool, err);
 }
 
+/* The exchange of client c's code with secret SECRET at prov's endpoint,
+ * under the back channel's rules opts. */
+static apr_status_t exchange_at(orgs_oidc_provider_t *prov, const orgs_http_opts_t *opts,
+                                const char **idt, orgs_err_t *err)
+{
+    return orgs_oidc_token_exchange(prov, "c", "SECRET", NULL, "code", "v", "https://a/cb", opts,
+                                    idt, NULL, pool, err);
+}
+
 START_TEST(token_basic)
 {
     ts_json(&srv, "/token", 200, TOKEN_OK);
@@ -125,9 +134,7 @@ START_TEST(token_bad_arguments)
     /* token endpoint unreachable */
     orgs_oidc_provider_t prov = {.token_endpoint = "http://127.0.0.1:1/token",
                                  .issuer = "http://127.0.0.1:1"};
-    ck_assert_int_eq(orgs_oidc_token_exchange(&prov, "c", "SECRET", NULL, "code", "v",
-                                              "https://a/cb", NULL, &idt, NULL, pool, &err),
-                     ORGS_EHTTP);
+    ck_assert_int_eq(exchange_at(&prov, NULL, &idt, &err), ORGS_EHTTP);
     ck_assert_ptr_null(strstr(err.msg, "SECRET"));
     ck_assert_ptr_null(idt);
 }
@@ -143,16 +150,12 @@ START_TEST(token_endpoint_other_host_refused_at_the_call)
     const char *const b_hosts[] = {"127.0.0.1", NULL};
     orgs_oidc_provider_t *prov = token_provider();
     prov->issuer = prov->config_issuer = "https://idp-a.example";
-    ck_assert_int_eq(orgs_oidc_token_exchange(prov, "c", "SECRET", NULL, "code", "v",
-                                              "https://a/cb", NULL, &idt, NULL, pool, &err),
-                     APR_EACCES);
+    ck_assert_int_eq(exchange_at(prov, NULL, &idt, &err), APR_EACCES);
     ck_assert_ptr_nonnull(strstr(err.msg, "token_endpoint"));
     ck_assert_ptr_null(strstr(err.msg, "SECRET"));
     ck_assert_int_eq(ts_hits(&srv, "/token"), 0);
     orgs_http_opts_t b = {.conn_hosts = b_hosts};
-    ck_assert_int_eq(orgs_oidc_token_exchange(prov, "c", "SECRET", NULL, "code", "v",
-                                              "https://a/cb", &b, &idt, NULL, pool, &err),
-                     APR_SUCCESS);
+    ck_assert_int_eq(exchange_at(prov, &b, &idt, &err), APR_SUCCESS);
     ck_assert_int_eq(ts_hits(&srv, "/token"), 1);
 }
 END_TEST
@@ -160,48 +163,47 @@ END_TEST
 START_TEST(token_endpoint_internal_address)
 {
     ts_json(&srv, "/token", 200, TOKEN_OK);
-    const char *idt = NULL;
-    orgs_err_t err = {""};
     const char *const loopback_net[] = {"127.0.0.0/8", NULL};
     const char *const other_net[] = {"10.0.0.0/8", "idp.corp.example", NULL};
     const char *const by_name[] = {"127.0.0.1", NULL};
-    orgs_http_opts_t guard = {.refuse_internal = 1};
+    const char *public_ip = "https://93.184.216.34";
+    /* the token endpoint on loopback, allowed as an endpoint host, with
+     * internal addresses refused unless the operator lists them: each
+     * step's issuer and list, what the exchange gives, the requests the
+     * endpoint has had so far, what the error names */
+    const struct {
+        const char *issuer;
+        const char *const *internal;
+        apr_status_t want;
+        int hits;
+        const char *names[2];
+    } steps[] = {
+        /* an issuer on a public address whose endpoint resolves to
+         * loopback: refused at connect time, nothing sent */
+        {public_ip, NULL, APR_EACCES, 0, {"loopback", "OrgsBackchannelAllowInternal"}},
+        /* the issuer on loopback itself widens nothing: internal targets
+         * are the operator's list, never what the issuer's name resolves to */
+        {iss(), NULL, APR_EACCES, 0, {NULL, NULL}},
+        {iss(), other_net, APR_EACCES, 0, {NULL, NULL}},
+        /* listed by the operator (a CIDR, or the URL's host as written) */
+        {iss(), loopback_net, APR_SUCCESS, 1, {NULL, NULL}},
+        {iss(), by_name, APR_SUCCESS, 2, {NULL, NULL}},
+    };
     orgs_oidc_provider_t *prov = token_provider();
-
-    /* an issuer on a public address whose token endpoint (allowed as an
-     * endpoint host) resolves to loopback: refused at connect time, nothing
-     * sent */
-    guard.allow_hosts = by_name;
-    prov->issuer = prov->config_issuer = "https://93.184.216.34";
-    ck_assert_int_eq(orgs_oidc_token_exchange(prov, "c", "SECRET", NULL, "code", "v",
-                                              "https://a/cb", &guard, &idt, NULL, pool, &err),
-                     APR_EACCES);
-    ck_assert_ptr_nonnull(strstr(err.msg, "loopback"));
-    ck_assert_ptr_nonnull(strstr(err.msg, "OrgsBackchannelAllowInternal"));
-    ck_assert_int_eq(ts_hits(&srv, "/token"), 0);
-    /* the issuer on loopback itself widens nothing: internal targets are
-     * the operator's list, never what the issuer's name resolves to */
-    prov->issuer = prov->config_issuer = iss();
-    ck_assert_int_eq(orgs_oidc_token_exchange(prov, "c", "SECRET", NULL, "code", "v",
-                                              "https://a/cb", &guard, &idt, NULL, pool, &err),
-                     APR_EACCES);
-    ck_assert_int_eq(ts_hits(&srv, "/token"), 0);
-    guard.allow_internal = other_net;
-    ck_assert_int_eq(orgs_oidc_token_exchange(prov, "c", "SECRET", NULL, "code", "v",
-                                              "https://a/cb", &guard, &idt, NULL, pool, &err),
-                     APR_EACCES);
-    ck_assert_int_eq(ts_hits(&srv, "/token"), 0);
-    /* listed by the operator (a CIDR, or the URL's host as written) */
-    guard.allow_internal = loopback_net;
-    ck_assert_int_eq(orgs_oidc_token_exchange(prov, "c", "SECRET", NULL, "code", "v",
-                                              "https://a/cb", &guard, &idt, NULL, pool, &err),
-                     APR_SUCCESS);
-    ck_assert_int_eq(ts_hits(&srv, "/token"), 1);
-    guard.allow_internal = by_name;
-    ck_assert_int_eq(orgs_oidc_token_exchange(prov, "c", "SECRET", NULL, "code", "v",
-                                              "https://a/cb", &guard, &idt, NULL, pool, &err),
-                     APR_SUCCESS);
-    ck_assert_int_eq(ts_hits(&srv, "/token"), 2);
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        const char *idt = NULL;
+        orgs_err_t err = {""};
+        orgs_http_opts_t guard = {
+            .refuse_internal = 1, .allow_hosts = by_name, .allow_internal = steps[i].internal};
+        prov->issuer = prov->config_issuer = steps[i].issuer;
+        apr_status_t rv = exchange_at(prov, &guard, &idt, &err);
+        ck_assert_msg(rv == steps[i].want, "step %zu: %d (%s)", i, rv, err.msg);
+        ck_assert_msg(ts_hits(&srv, "/token") == steps[i].hits, "step %zu: %d requests", i,
+                      ts_hits(&srv, "/token"));
+        for (int k = 0; k < 2 && steps[i].names[k]; k++) {
+            ck_assert_msg(strstr(err.msg, steps[i].names[k]), "step %zu: %s", i, err.msg);
+        }
+    }
 }
 END_TEST
 

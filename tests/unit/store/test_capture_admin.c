@@ -130,41 +130,74 @@ static const char *at(const char *a, const char *b, const char *c)
     return apr_pstrcat(pool, a, b, c, NULL);
 }
 
+/* One request of a table: its status, and the types of line (separated
+ * by spaces) its change set must put and delete. */
+typedef struct {
+    int status;
+    const char *method, *path, *body, *put, *del;
+} step_t;
+
+/* Whether the change set puts (del 0) or deletes (1) a line of each of types. */
+static int has_lines(const char *change, int del, const char *types)
+{
+    char *last, *list = apr_pstrdup(pool, types ? types : "");
+    int all = 1;
+    for (char *t = apr_strtok(list, " ", &last); t; t = apr_strtok(NULL, " ", &last)) {
+        all &= has_line(change, del, t);
+    }
+    return all;
+}
+
+static void run_steps(orgs_store_t *a, const step_t *steps, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const step_t *s = &steps[i];
+        char *change = NULL;
+        int status = round_trip(a, s->method, s->path, s->body, &change, NULL);
+        ck_assert_msg(status == s->status, "%s %s: %d, not %d", s->method, s->path, status,
+                      s->status);
+        ck_assert_msg(has_lines(change, 0, s->put), "%s %s: not put: %s", s->method, s->path,
+                      s->put);
+        ck_assert_msg(has_lines(change, 1, s->del), "%s %s: not deleted: %s", s->method, s->path,
+                      s->del);
+    }
+}
+#define RUN_STEPS(a, steps) run_steps(a, steps, sizeof(steps) / sizeof(steps[0]))
+
+/* A POST answered 201 whose change set puts a line of type: the id in
+ * its body. */
+static const char *created_id(orgs_store_t *a, const char *path, const char *body, const char *type)
+{
+    char *change;
+    json_t *j;
+    ck_assert_int_eq(round_trip(a, "POST", path, body, &change, &j), 201);
+    ck_assert(has_line(change, 0, type));
+    const char *id = apr_pstrdup(pool, json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    return id;
+}
+
 START_TEST(org_writes)
 {
     orgs_store_t *a = open_store();
-    char *change;
-    json_t *j;
-    ck_assert_int_eq(round_trip(a, "POST", "/organizations",
+    const char *id = created_id(a, "/organizations",
                                 "{\"name\":\"acme\",\"display_name\":\"Acme\",\"metadata\":"
                                 "{\"tier\":\"gold\"},\"domains\":[\"acme.example\"]}",
-                                &change, &j),
-                     201);
-    ck_assert(has_line(change, 0, "org"));
-    const char *id = apr_pstrdup(pool, json_string_value(json_object_get(j, "id")));
-    json_decref(j);
-    ck_assert_int_eq(round_trip(a, "PATCH", "/organizations/acme",
-                                "{\"display_name\":\"ACME\",\"metadata\":{\"plan\":\"pro\"},"
-                                "\"branding\":{\"logo_url\":\"https://cdn.acme.example/l.png\","
-                                "\"colors\":{\"primary\":\"#0055aa\"}}}",
-                                &change, NULL),
-                     200);
-    ck_assert(has_line(change, 0, "org"));
-    ck_assert_int_eq(round_trip(a, "POST", "/organizations/acme/domains",
-                                "{\"domain\":\"acme.io\"}", &change, NULL),
-                     201);
-    ck_assert_int_eq(
-        round_trip(a, "DELETE", "/organizations/acme/domains/acme.example", NULL, &change, NULL),
-        204);
-    /* refused by the store's own rules: nothing to write anywhere */
-    ck_assert_int_eq(round_trip(a, "POST", "/organizations", "{\"name\":\"acme\"}", NULL, NULL),
-                     409);
-    ck_assert_int_eq(round_trip(a, "POST", "/organizations",
-                                "{\"name\":\"other\",\"domains\":[\"acme.io\"]}", NULL, NULL),
-                     409);
-    ck_assert_int_eq(round_trip(a, "DELETE", at("/organizations/", id, ""), NULL, &change, NULL),
-                     204);
-    ck_assert(has_line(change, 1, "org"));
+                                "org");
+    const char *patch = "{\"display_name\":\"ACME\",\"metadata\":{\"plan\":\"pro\"},"
+                        "\"branding\":{\"logo_url\":\"https://cdn.acme.example/l.png\","
+                        "\"colors\":{\"primary\":\"#0055aa\"}}}";
+    const step_t steps[] = {
+        {200, "PATCH", "/organizations/acme", patch, "org", NULL},
+        {201, "POST", "/organizations/acme/domains", "{\"domain\":\"acme.io\"}", NULL, NULL},
+        {204, "DELETE", "/organizations/acme/domains/acme.example", NULL, NULL, NULL},
+        /* refused by the store's own rules: nothing to write anywhere */
+        {409, "POST", "/organizations", "{\"name\":\"acme\"}", NULL, NULL},
+        {409, "POST", "/organizations", "{\"name\":\"other\",\"domains\":[\"acme.io\"]}", NULL,
+         NULL},
+        {204, "DELETE", at("/organizations/", id, ""), NULL, NULL, "org"},
+    };
+    RUN_STEPS(a, steps);
     orgs_store_close(a);
 }
 END_TEST
@@ -173,46 +206,37 @@ START_TEST(conn_and_enable_writes)
 {
     orgs_store_t *a = open_store();
     char *change;
-    json_t *j;
     mk_org(a, "acme", NULL);
     ck_assert_int_eq(round_trip(a, "POST", "/connections",
                                 "{\"name\":\"okta\",\"strategy\":\"oidc\",\"options\":{"
                                 "\"issuer\":\"https://idp.example\",\"client_id\":\"c1\","
                                 "\"client_secret\":\"s1\"}}",
-                                &change, &j),
+                                &change, NULL),
                      201);
     ck_assert(has_line(change, 0, "conn"));
     ck_assert_ptr_nonnull(strstr(change, "sealed_secret"));
     ck_assert_ptr_null(strstr(change, "\"s1\"")); /* the secret travels sealed */
-    json_decref(j);
-    ck_assert_int_eq(
-        round_trip(a, "PATCH", "/connections/okta",
-                   "{\"display_name\":\"Okta\",\"options\":{\"client_secret\":\"s2\"}}", &change,
-                   NULL),
-        200);
-    ck_assert_int_eq(round_trip(a, "POST", "/organizations/acme/enabled_connections",
-                                "{\"connection_id\":\"okta\",\"assign_membership_on_login\":true}",
-                                &change, NULL),
-                     201);
-    ck_assert(has_line(change, 0, "enable"));
-    ck_assert_int_eq(round_trip(a, "PATCH", "/organizations/acme/enabled_connections/okta",
-                                "{\"assign_membership_on_login\":false}", &change, NULL),
-                     200);
-    ck_assert_int_eq(round_trip(a, "DELETE", "/organizations/acme/enabled_connections/okta", NULL,
-                                &change, NULL),
-                     204);
-    ck_assert(has_line(change, 1, "enable"));
+    const char *enabled = "/organizations/acme/enabled_connections";
+    const step_t steps[] = {
+        {200, "PATCH", "/connections/okta",
+         "{\"display_name\":\"Okta\",\"options\":{\"client_secret\":\"s2\"}}", NULL, NULL},
+        {201, "POST", enabled, "{\"connection_id\":\"okta\",\"assign_membership_on_login\":true}",
+         "enable", NULL},
+        {200, "PATCH", at(enabled, "/okta", ""), "{\"assign_membership_on_login\":false}", NULL,
+         NULL},
+        {204, "DELETE", at(enabled, "/okta", ""), NULL, NULL, "enable"},
+    };
+    RUN_STEPS(a, steps);
     /* a connection's delete takes its users, memberships and enablements */
     const char *org = mk_org(a, "beta", NULL);
     const char *conn = mk_conn(a, "gone", "x");
     const char *user = mk_user(a, conn, "sub-1", "u@beta.example");
     ck_assert_int_eq(orgs_store_org_enable_conn(a, org, conn, 1, pool, &err), APR_SUCCESS);
     ck_assert_int_eq(orgs_store_member_add(a, org, user, NULL, pool, &err), APR_SUCCESS);
-    ck_assert_int_eq(round_trip(a, "DELETE", "/connections/gone", NULL, &change, NULL), 204);
-    ck_assert(has_line(change, 1, "conn"));
-    ck_assert(has_line(change, 1, "user"));
-    ck_assert(has_line(change, 1, "member"));
-    ck_assert(has_line(change, 1, "enable"));
+    const step_t gone[] = {
+        {204, "DELETE", "/connections/gone", NULL, NULL, "conn user member enable"},
+    };
+    RUN_STEPS(a, gone);
     orgs_store_close(a);
 }
 END_TEST
@@ -220,49 +244,33 @@ END_TEST
 START_TEST(member_role_invite_writes)
 {
     orgs_store_t *a = open_store();
-    char *change;
-    json_t *j;
     const char *org = mk_org(a, "acme", NULL), *conn = mk_conn(a, "idp", NULL);
     const char *u1 = mk_user(a, conn, "s1", "one@acme.example");
     const char *u2 = mk_user(a, conn, "s2", "two@acme.example");
+    const char *roles = at("/organizations/acme/members/", u1, "/roles");
     ck_assert_int_eq(orgs_store_org_enable_conn(a, org, conn, 0, pool, &err), APR_SUCCESS);
-    ck_assert_int_eq(
-        round_trip(
-            a, "POST", "/organizations/acme/members",
-            apr_psprintf(pool, "{\"members\":[\"%s\",\"%s\"],\"roles\":[\"viewer\"]}", u1, u2),
-            &change, NULL),
-        204);
-    ck_assert(has_line(change, 0, "member"));
-    ck_assert_int_eq(round_trip(a, "POST", at("/organizations/acme/members/", u1, "/roles"),
-                                "{\"roles\":[\"admin\"]}", &change, NULL),
-                     204);
-    ck_assert_int_eq(round_trip(a, "DELETE", at("/organizations/acme/members/", u1, "/roles"),
-                                "{\"roles\":[\"viewer\"]}", &change, NULL),
-                     204);
-    ck_assert_int_eq(round_trip(a, "DELETE", "/organizations/acme/members",
-                                apr_psprintf(pool, "{\"members\":[\"%s\"]}", u2), &change, NULL),
-                     204);
-    ck_assert(has_line(change, 1, "member"));
-    ck_assert_int_eq(round_trip(a, "POST", "/organizations/acme/invitations",
-                                "{\"invitee\":{\"email\":\"new@partner.example\"},"
-                                "\"roles\":[\"viewer\"]}",
-                                &change, &j),
-                     201);
-    ck_assert(has_line(change, 0, "invite"));
-    const char *inv = apr_pstrdup(pool, json_string_value(json_object_get(j, "id")));
-    json_decref(j);
-    ck_assert_int_eq(round_trip(a, "DELETE", at("/organizations/acme/invitations/", inv, ""), NULL,
-                                &change, NULL),
-                     204);
-    ck_assert(has_line(change, 1, "invite"));
-    /* an org's delete takes its memberships, enablements and invitations */
-    ck_assert_int_eq(round_trip(a, "POST", "/organizations/acme/invitations",
-                                "{\"invitee\":{\"email\":\"late@partner.example\"}}", NULL, NULL),
-                     201);
-    ck_assert_int_eq(round_trip(a, "DELETE", "/organizations/acme", NULL, &change, NULL), 204);
-    ck_assert(has_line(change, 1, "member"));
-    ck_assert(has_line(change, 1, "invite"));
-    ck_assert(has_line(change, 1, "enable"));
+    const step_t members[] = {
+        {204, "POST", "/organizations/acme/members",
+         apr_psprintf(pool, "{\"members\":[\"%s\",\"%s\"],\"roles\":[\"viewer\"]}", u1, u2),
+         "member", NULL},
+        {204, "POST", roles, "{\"roles\":[\"admin\"]}", NULL, NULL},
+        {204, "DELETE", roles, "{\"roles\":[\"viewer\"]}", NULL, NULL},
+        {204, "DELETE", "/organizations/acme/members",
+         apr_psprintf(pool, "{\"members\":[\"%s\"]}", u2), NULL, "member"},
+    };
+    RUN_STEPS(a, members);
+    const char *inv = created_id(a, "/organizations/acme/invitations",
+                                 "{\"invitee\":{\"email\":\"new@partner.example\"},"
+                                 "\"roles\":[\"viewer\"]}",
+                                 "invite");
+    const step_t invites[] = {
+        {204, "DELETE", at("/organizations/acme/invitations/", inv, ""), NULL, NULL, "invite"},
+        /* an org's delete takes its memberships, enablements and invitations */
+        {201, "POST", "/organizations/acme/invitations",
+         "{\"invitee\":{\"email\":\"late@partner.example\"}}", NULL, NULL},
+        {204, "DELETE", "/organizations/acme", NULL, NULL, "member invite enable"},
+    };
+    RUN_STEPS(a, invites);
     orgs_store_close(a);
 }
 END_TEST
