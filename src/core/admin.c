@@ -89,6 +89,8 @@ const char *orgs_admin_reason(int status)
         return "Payload Too Large";
     case 415:
         return "Unsupported Media Type";
+    case 429:
+        return "Too Many Requests";
     case 503:
         return "Service Unavailable";
     default:

@@ -242,6 +242,12 @@ apr_status_t orgs_store_signin_recapture(orgs_store_t *st, orgs_signin_t *in, or
  * join, denial) and a join's audit record, which stay on the node. */
 apr_status_t orgs_store_signin_local(orgs_store_t *st, const orgs_signin_t *in, int admitted,
                                      const char *change, apr_pool_t *p, orgs_err_t *err);
+/* The same for a change the database took as change seq: when seq is the
+ * replica's position + 1, the position moves to seq in the same
+ * transaction (the replicator has nothing older of it to apply again). */
+apr_status_t orgs_store_signin_local_at(orgs_store_t *st, const orgs_signin_t *in, int admitted,
+                                        const char *change, apr_int64_t seq, apr_pool_t *p,
+                                        orgs_err_t *err);
 /* Step 1 of any write of the store's public API (the admin API's): from
  * begin to end, every operation on st from this thread runs in one LMDB
  * write transaction (reads see its writes; each write is a nested
@@ -253,6 +259,11 @@ apr_status_t orgs_store_signin_local(orgs_store_t *st, const orgs_signin_t *in, 
 typedef struct orgs_store_capture_t orgs_store_capture_t;
 apr_status_t orgs_store_capture_begin(orgs_store_t *st, orgs_store_capture_t **cap, apr_pool_t *p,
                                       orgs_err_t *err);
+/* begin for a deletion (an admin API DELETE): like the store's own
+ * deletions, it is not refused past the soft limit (it may use the
+ * reserve), so a full replica still lets an operator delete. */
+apr_status_t orgs_store_capture_begin_release(orgs_store_t *st, orgs_store_capture_t **cap,
+                                              apr_pool_t *p, orgs_err_t *err);
 apr_status_t orgs_store_capture_end(orgs_store_t *st, orgs_store_capture_t *cap, int build,
                                     char **change, apr_array_header_t **audit, apr_pool_t *p,
                                     orgs_err_t *err);
@@ -261,6 +272,20 @@ apr_status_t orgs_store_capture_end(orgs_store_t *st, orgs_store_capture_t *cap,
 apr_status_t orgs_store_capture_apply_local(orgs_store_t *st, const char *change,
                                             const apr_array_header_t *audit, apr_pool_t *p,
                                             orgs_err_t *err);
+/* The same for a change the database took as change seq, the position
+ * moved as orgs_store_signin_local_at says; release: a deletion's, which
+ * may use the store's reserve (orgs_store_capture_begin_release). */
+apr_status_t orgs_store_capture_apply_at(orgs_store_t *st, const char *change,
+                                         const apr_array_header_t *audit, apr_int64_t seq,
+                                         int release, apr_pool_t *p, orgs_err_t *err);
+/* A node's own sign-out, taken by the database as change seq: the session
+ * deleted from the replica (orgs_store_session_delete's outcomes) and,
+ * when seq is the position + 1, the position moved to seq in the same
+ * transaction. Otherwise the replicator, whose next batch may end before
+ * seq, would first apply older changes that put the session back, and
+ * the session would be served again until it reached seq. */
+apr_status_t orgs_store_session_end_at(orgs_store_t *st, const unsigned char sid_hash[32],
+                                       apr_int64_t seq, apr_pool_t *p, orgs_err_t *err);
 /* Step 3 of any other write, and a session fetched from the database
  * (orgs_pg_session_fetch) kept in the replica. */
 apr_status_t orgs_store_change_apply_local(orgs_store_t *st, const char *change, apr_pool_t *p,
@@ -280,7 +305,12 @@ const char *orgs_store_session_hex(const unsigned char sid_hash[32], apr_pool_t 
 /* A few connections shared by the threads of one process, each opened on
  * first use with short bounds (timeout_ms: the connect, each statement,
  * each lock, and the wait for a free connection when max are busy,
- * APR_TIMEUP): a worker thread never waits unbounded on the database. */
+ * APR_TIMEUP): a worker thread never waits unbounded on the database.
+ * The server's lock and statement timeouts are timeout_ms; the client's own
+ * deadline on an answer is ORGS_PG_DEADLINE_MARGIN_MS longer, so a long
+ * lock wait ends with the server's answer (ORGS_PG_EBUSY) and only a
+ * database that stopped answering with the connection given up. */
+#define ORGS_PG_DEADLINE_MARGIN_MS 1000
 typedef struct orgs_pg_pool_t orgs_pg_pool_t;
 apr_status_t orgs_pg_pool_create(orgs_pg_pool_t **pool, const char *uri, int max, int timeout_ms,
                                  apr_pool_t *p);
@@ -299,8 +329,26 @@ int orgs_pg_is_down(const orgs_pg_t *pg);
  * answer is ORGS_PG_ESTALE with *seq the log's end. The caller brings its
  * replica there (orgs_pg_replica_advance) and captures again. */
 #define ORGS_PG_ESTALE (ORGS_EBASE + 93)
+/* On a connection of a pool (a child's): the server gave up waiting for a
+ * lock (lock_timeout, SQLSTATE 55P03) or a statement (statement_timeout,
+ * 57014). The database answered: it is busy, not down. */
+#define ORGS_PG_EBUSY (ORGS_EBASE + 94)
 apr_status_t orgs_pg_change_write(orgs_pg_t *pg, const char *change, apr_int64_t *seq,
                                   apr_pool_t *p, orgs_err_t *err);
+/* The last attempt of a write that kept finding the change log moved on
+ * (pg_locked.c): BEGIN and the writers' lock first, *end the log's end,
+ * final while the lock is held (every writer takes it). The caller brings
+ * its replica to *end (orgs_pg_replica_advance), computes the change set
+ * again, and ends the transaction with orgs_pg_write_locked, or
+ * orgs_pg_rollback when there is nothing to write; it holds the lock, so
+ * it keeps that short (no network but this connection's). On failure
+ * nothing is held. */
+apr_status_t orgs_pg_write_lock(orgs_pg_t *pg, apr_int64_t *end, orgs_err_t *err);
+/* Writes the change set (computed on the replica at `end`) and commits,
+ * releasing the lock; ORGS_PG_ESTALE (rolled back) when its base is not
+ * `end`. */
+apr_status_t orgs_pg_write_locked(orgs_pg_t *pg, const char *change, apr_int64_t end,
+                                  apr_int64_t *seq, apr_pool_t *p, orgs_err_t *err);
 /* The replica brought from its position to `upto` from inside a child:
  * the change log's rows after its position applied in seq order in one
  * replica transaction (each change at or below the position skipped, so

@@ -746,6 +746,14 @@ apr_status_t orgs_store_cache_get(orgs_store_t *st, const char *key, const char 
 apr_status_t orgs_store_cache_claim(orgs_store_t *st, const char *key, apr_time_t now,
                                     apr_interval_time_t ttl, apr_pool_t *p, orgs_err_t *err);
 
+/* One admin API change of org_id (its id) counted in this node's minute
+ * for that org (the cache database: per node, never replicated); past
+ * limit changes in the minute, APR_ENOSPC with *retry the time until the
+ * minute ends, nothing counted. limit 0: no bound, nothing counted. */
+apr_status_t orgs_store_admin_rate_take(orgs_store_t *st, const char *org_id, apr_size_t limit,
+                                        apr_time_t now, apr_interval_time_t *retry,
+                                        orgs_err_t *err);
+
 /* ---- invitations ---------------------------------------------------- */
 
 /* An invitation of inv->email into inv->org_id (a name or an id) with

@@ -246,6 +246,11 @@ static int admin_handler(request_rec *r)
     /* as the callback URL: OrgsPublicURL when set (a proxy in front) */
     rq.login_url =
         apr_pstrcat(r->pool, orgs_endpoints_base_url(r), orgs_endpoints_path(r, "/login"), NULL);
+    if (strcmp(rq.method, "GET") != 0 && (rc = orgs_admin_rate_refused(r, st, &rq)) > 0) {
+        json_decref(parsed); /* logged */
+        apr_table_setn(r->err_headers_out, "Retry-After", apr_itoa(r->pool, rc));
+        return send_error(r, 429, "too many changes to this organization in the last minute");
+    }
     if (orgs_pgwrite_on(r) && strcmp(rq.method, "GET") != 0) {
         orgs_pgwrite_admin(r, st, &rq, &rs); /* through the database */
     } else {

@@ -27,6 +27,13 @@ struct orgs_admin_resp_t;
 void orgs_pgwrite_admin(request_rec *r, struct orgs_store_t *st, const struct orgs_admin_req_t *rq,
                         struct orgs_admin_resp_t *rs);
 
+/* OrgsAdminWritesPerMinute (admin_rate.c): a change under
+ * /organizations/{org} counted in the org's minute on this server; the
+ * seconds until it may be tried again (> 0, logged) when the org is past
+ * its bound, else 0. */
+int orgs_admin_rate_refused(request_rec *r, struct orgs_store_t *st,
+                            const struct orgs_admin_req_t *rq);
+
 /* Registers `Require org-api-token` (admin_auth.c). */
 void orgs_admin_auth_register(apr_pool_t *p);
 /* The handler and the provider. */

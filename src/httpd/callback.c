@@ -443,7 +443,7 @@ static int commit_and_answer(orgs_route_t *c, callback_t *cb)
         }
     }
     orgs_store_actor_clear(c->st);
-    if (rv == ORGS_PGWRITE_DOWN || rv == ORGS_PGWRITE_REFUSED) {
+    if (rv == ORGS_PGWRITE_DOWN || rv == ORGS_PGWRITE_BUSY || rv == ORGS_PGWRITE_REFUSED) {
         discard_pending(c, cb); /* logged; nothing was written */
         return orgs_pgwrite_unavailable(r, "Signing in", c->return_to);
     }

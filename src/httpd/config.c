@@ -440,6 +440,10 @@ const command_rec orgs_config_cmds[] = {
                   (void *)APR_OFFSETOF(orgs_srv_cfg_t, pending_per_network), RSRC_CONF,
                   "logins in progress per client network, IPv4 /24 or IPv6 /48 (default 400; "
                   "0 = no limit)"),
+    AP_INIT_TAKE1("OrgsAdminWritesPerMinute", set_srv_count,
+                  (void *)APR_OFFSETOF(orgs_srv_cfg_t, admin_writes_per_min), RSRC_CONF,
+                  "admin API changes of one org per minute on this server (default 600; 0 = no "
+                  "limit)"),
     AP_INIT_TAKE1("OrgsBackchannelConnectTimeout", set_bc_timeout,
                   (void *)APR_OFFSETOF(orgs_srv_cfg_t, bc_connect_timeout), RSRC_CONF,
                   "time allowed to connect to an identity provider (default 5s)"),
@@ -500,6 +504,7 @@ void *orgs_config_create_srv(apr_pool_t *p, server_rec *s)
     sc->invites_per_org = ORGS_UNSET_COUNT;
     sc->pending_per_client = ORGS_UNSET_COUNT;
     sc->pending_per_network = ORGS_UNSET_COUNT;
+    sc->admin_writes_per_min = ORGS_UNSET_COUNT;
     sc->bc_connect_timeout = ORGS_UNSET;
     sc->bc_timeout = ORGS_UNSET;
     sc->bc_max_concurrent = ORGS_UNSET;
@@ -519,6 +524,7 @@ static void merge_exhaustion(orgs_srv_cfg_t *sc, const orgs_srv_cfg_t *base,
     MERGE_COUNT(quota.sessions_per_org);
     MERGE_COUNT(pending_per_client);
     MERGE_COUNT(pending_per_network);
+    MERGE_COUNT(admin_writes_per_min);
     MERGE_COUNT(audit_per_org);
     MERGE_COUNT(invites_per_org);
 #undef MERGE_COUNT
@@ -725,6 +731,7 @@ static void apply_defaults(orgs_srv_cfg_t *sc)
     default_count(&sc->quota.sessions_per_org, ORGS_DEFAULT_SESSIONS_PER_ORG);
     default_count(&sc->pending_per_client, ORGS_DEFAULT_PENDING_PER_CLIENT);
     default_count(&sc->pending_per_network, ORGS_DEFAULT_PENDING_PER_NETWORK);
+    default_count(&sc->admin_writes_per_min, ORGS_DEFAULT_ADMIN_WRITES_PER_MIN);
     if (sc->user_purge_after == ORGS_UNSET) {
         sc->user_purge_after = ORGS_DEFAULT_USER_PURGE_AFTER;
     }

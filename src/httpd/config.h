@@ -32,6 +32,7 @@
 #define ORGS_DEFAULT_LOGIN_TIMEOUT apr_time_from_sec(10 * 60)
 #define ORGS_DEFAULT_USERS_PER_CONN 10000
 #define ORGS_DEFAULT_NEW_USERS_PER_MIN 120
+#define ORGS_DEFAULT_ADMIN_WRITES_PER_MIN 600
 #define ORGS_DEFAULT_USERS_PER_ORG 10000
 #define ORGS_DEFAULT_SESSIONS_PER_ORG 10000
 #define ORGS_DEFAULT_USER_PURGE_AFTER apr_time_from_sec(90 * 24 * 3600)
@@ -70,6 +71,7 @@ typedef struct orgs_srv_cfg_t {
     apr_size_t invites_per_org;             /* OrgsMaxInvitationsPerOrg; 0 = no limit */
     apr_size_t pending_per_client;          /* OrgsMaxPendingPerClient; 0 = no bound */
     apr_size_t pending_per_network;         /* OrgsMaxPendingPerNetwork; 0 = no bound */
+    apr_size_t admin_writes_per_min;        /* OrgsAdminWritesPerMinute, per org; 0 = none */
     apr_interval_time_t bc_connect_timeout; /* OrgsBackchannelConnectTimeout */
     apr_interval_time_t bc_timeout;         /* OrgsBackchannelTimeout (whole call) */
     int bc_max_concurrent;                  /* OrgsBackchannelMaxConcurrent, per conn and child */

@@ -75,7 +75,7 @@ int orgs_logout_route(orgs_route_t *c)
          * later ends it everywhere */
         rv = orgs_pgwrite_on(r) ? orgs_pgwrite_session_end(r, c->st, hash, &err)
                                 : orgs_store_session_delete(c->st, hash, r->pool, &err);
-        if (rv == ORGS_PGWRITE_DOWN || rv == ORGS_PGWRITE_REFUSED) {
+        if (rv == ORGS_PGWRITE_DOWN || rv == ORGS_PGWRITE_BUSY || rv == ORGS_PGWRITE_REFUSED) {
             return orgs_pgwrite_unavailable(r, "Signing out", dest);
         }
         if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {

@@ -29,13 +29,22 @@
  * of a process. */
 #define PRUNE_EVERY 100
 /* A write computed on a replica behind the change log: caught up and
- * computed again at most this many times, within this long (the database's
- * own bound). Writers of one node at once each move the log on for the
- * others: each attempt after the first waits a random few milliseconds
- * (up to FRESH_JITTER per attempt, capped) so that they stop meeting. */
-#define FRESH_TRIES 64
-#define FRESH_WITHIN apr_time_from_sec(2)
+ * computed again at most this many times, within this long, optimistically
+ * (without the writers' lock). Writers of one node at once each move the
+ * log on for the others: each attempt after the first waits a random few
+ * milliseconds (up to FRESH_JITTER per attempt) so that they stop meeting.
+ * Then one last attempt holds the writers' lock from before the replica is
+ * brought up to the log, so another tenant's stream of writes cannot keep
+ * it out (fresh_locked). */
+#define FRESH_TRIES 3
+#define FRESH_WITHIN apr_time_from_sec(1)
 #define FRESH_JITTER 1000 /* microseconds */
+/* The last attempt holds the writers' lock while it catches the replica up
+ * (at most LOCKED_BATCHES batches of the log) and computes the write again
+ * in memory and LMDB: past LOCKED_HOLD of that it gives up (503) rather
+ * than keep every writer of the cluster waiting. */
+#define LOCKED_BATCHES 4
+#define LOCKED_HOLD apr_time_from_msec(1000)
 
 typedef struct node_t {
     const char *uri;
@@ -123,7 +132,8 @@ static apr_status_t conn_get(request_rec *r, node_t *n, orgs_pg_t **pg, orgs_err
     if (rv == APR_TIMEUP) {
         orgs_log_rerror(r, APLOG_WARNING, rv, ORGSLOGNO(00846) "OrgsStore %s: %s",
                         orgs_pg_uri_display(n->uri, r->pool), err->msg);
-        return orgs_err_set(err, ORGS_PGWRITE_DOWN, "PostgreSQL is busy");
+        apr_table_setn(r->err_headers_out, "Retry-After", ORGS_PGWRITE_BUSY_RETRY);
+        return orgs_err_set(err, ORGS_PGWRITE_BUSY, "PostgreSQL is busy");
     }
     if (rv != APR_SUCCESS) {
         mark_down(r, n, err->msg);
@@ -176,16 +186,25 @@ static apr_status_t op_write(orgs_pg_t *pg, void *baton, apr_pool_t *p, orgs_err
     return rv;
 }
 
-/* The change set into the database; ORGS_PGWRITE_DOWN or
- * ORGS_PGWRITE_REFUSED, each logged, when it is not written;
- * ORGS_PG_ESTALE (not logged, w->seq the log's end) when it was computed
- * on a replica behind the change log. */
-static apr_status_t write_change(request_rec *r, node_t *n, write_t *w, const char *what,
-                                 orgs_err_t *err)
+/* A write's outcome as the callers know it: ORGS_PGWRITE_REFUSED (a
+ * constraint), ORGS_PGWRITE_BUSY or ORGS_PGWRITE_DOWN, each logged; the
+ * others as they are. */
+static apr_status_t write_outcome(request_rec *r, apr_status_t rv, const char *what,
+                                  orgs_err_t *err)
 {
-    apr_status_t rv = pg_run(r, n, op_write, w, err);
-    if (rv == APR_SUCCESS || rv == ORGS_PGWRITE_DOWN || rv == ORGS_PG_ESTALE) {
+    if (rv == APR_SUCCESS || rv == ORGS_PGWRITE_DOWN || rv == ORGS_PGWRITE_BUSY ||
+        rv == ORGS_PG_ESTALE) {
         return rv;
+    }
+    if (rv == ORGS_PG_EBUSY) {
+        /* the server answered: up, its writers' lock held long elsewhere */
+        orgs_log_rerror(r, APLOG_WARNING, 0,
+                        ORGSLOGNO(00871) "%s: PostgreSQL is busy (%s): nothing written, "
+                                         "answered 503 with Retry-After; the database is "
+                                         "not taken for down",
+                        what, err->msg);
+        apr_table_setn(r->err_headers_out, "Retry-After", ORGS_PGWRITE_BUSY_RETRY);
+        return orgs_err_set(err, ORGS_PGWRITE_BUSY, "PostgreSQL is busy");
     }
     if (rv == APR_EEXIST || rv == APR_NOTFOUND) {
         orgs_log_rerror(r, APLOG_WARNING, rv,
@@ -199,6 +218,16 @@ static apr_status_t write_change(request_rec *r, node_t *n, write_t *w, const ch
     return orgs_err_set(err, ORGS_PGWRITE_DOWN, "%s", err->msg);
 }
 
+/* The change set into the database; ORGS_PGWRITE_DOWN or
+ * ORGS_PGWRITE_REFUSED, each logged, when it is not written;
+ * ORGS_PG_ESTALE (not logged, w->seq the log's end) when it was computed
+ * on a replica behind the change log. */
+static apr_status_t write_change(request_rec *r, node_t *n, write_t *w, const char *what,
+                                 orgs_err_t *err)
+{
+    return write_outcome(r, pg_run(r, n, op_write, w, err), what, err);
+}
+
 typedef struct {
     orgs_store_t *st;
     apr_int64_t upto;
@@ -209,6 +238,111 @@ static apr_status_t op_advance(orgs_pg_t *pg, void *baton, apr_pool_t *p, orgs_e
 {
     advance_t *a = baton;
     return orgs_pg_replica_advance(pg, a->st, a->upto, &a->applied, p, err);
+}
+
+/* A write given up because the replica could not be brought up to the
+ * change log (never filled, a change that does not apply, far behind, or
+ * too long under the lock): 503. */
+static apr_status_t behind(request_rec *r, apr_status_t rv, const char *what, const char *why,
+                           orgs_err_t *err)
+{
+    orgs_log_rerror(r, APLOG_ERR, rv,
+                    ORGSLOGNO(00853) "%s: this node's replica is behind the PostgreSQL change "
+                                     "log (%s) and could not be brought up to it (%s): nothing "
+                                     "written, answered 503",
+                    what, why, err->msg);
+    return orgs_err_set(err, ORGS_PGWRITE_DOWN, "the replica is behind");
+}
+
+/* The last attempt, holding the writers' lock (orgs_pg_write_lock). */
+enum { LOCKED_LOCK, LOCKED_AGAIN, LOCKED_WRITE };
+
+typedef struct {
+    orgs_store_t *st;
+    orgs_pgwrite_capture_t again;
+    void *baton;
+    int phase;          /* where it stopped */
+    const char *change; /* what was written (NULL: nothing to write) */
+    apr_int64_t seq;
+    apr_size_t applied;
+    apr_time_t held;
+} locked_t;
+
+static apr_status_t op_locked(orgs_pg_t *pg, void *baton, apr_pool_t *p, orgs_err_t *err)
+{
+    locked_t *l = baton;
+    apr_int64_t end;
+    char *next = NULL;
+    apr_time_t t0;
+    apr_status_t rv;
+    l->phase = LOCKED_LOCK;
+    l->change = NULL;
+    l->applied = 0;
+    if ((rv = orgs_pg_write_lock(pg, &end, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    t0 = apr_time_now();
+    /* no other writer until the commit: the replica brought to the log's
+     * end is current, and so is what is computed on it */
+    for (int i = 0; i < LOCKED_BATCHES; i++) {
+        apr_size_t n = 0;
+        rv = orgs_pg_replica_advance(pg, l->st, end, &n, p, err);
+        l->applied += n;
+        if (rv != APR_EINCOMPLETE) {
+            break;
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        l->phase = LOCKED_AGAIN;
+        rv = l->again(l->baton, &next, err);
+    }
+    if (rv == APR_SUCCESS && next && apr_time_now() - t0 > LOCKED_HOLD) {
+        l->phase = LOCKED_LOCK;
+        rv = orgs_err_set(err, APR_TIMEUP,
+                          "bringing the replica up to the change log and computing the write "
+                          "took %" APR_TIME_T_FMT " ms holding the writers' lock",
+                          apr_time_as_msec(apr_time_now() - t0));
+    }
+    if (rv != APR_SUCCESS || !next) {
+        orgs_pg_rollback(pg);
+        l->held = apr_time_now() - t0;
+        return rv;
+    }
+    l->phase = LOCKED_WRITE;
+    rv = orgs_pg_write_locked(pg, next, end, &l->seq, p, err);
+    l->held = apr_time_now() - t0;
+    l->change = rv == APR_SUCCESS ? next : NULL;
+    return rv;
+}
+
+/* The write computed again and written holding the writers' lock: it
+ * cannot find the log moved on, so a write never starves however busy the
+ * other tenants keep the log. */
+static apr_status_t fresh_locked(request_rec *r, node_t *n, orgs_store_t *st, const char *what,
+                                 orgs_pgwrite_capture_t again, void *baton, int tries,
+                                 const char *why, const char **change, apr_int64_t *seq,
+                                 orgs_err_t *err)
+{
+    locked_t l = {st, again, baton, LOCKED_LOCK, NULL, 0, 0, 0};
+    apr_status_t rv = pg_run(r, n, op_locked, &l, err);
+    *seq = 0;
+    if (rv == APR_SUCCESS || l.phase == LOCKED_AGAIN) {
+        /* written, nothing to write any more, or the write's own answer */
+        orgs_log_rerror(r, APLOG_INFO, 0,
+                        ORGSLOGNO(00870) "%s: computed again holding the writers' lock after "
+                                         "%d attempts found the change log moved on (%s): "
+                                         "%" APR_SIZE_T_FMT " changes applied to the replica, "
+                                         "lock held %" APR_TIME_T_FMT " us",
+                        what, tries, why, l.applied, l.held);
+        *change = rv == APR_SUCCESS ? l.change : NULL;
+        *seq = l.seq;
+        return rv;
+    }
+    if (rv == ORGS_PGWRITE_DOWN || rv == ORGS_PGWRITE_BUSY || rv == ORGS_PG_EBUSY ||
+        l.phase == LOCKED_WRITE) {
+        return write_outcome(r, rv, what, err);
+    }
+    return behind(r, rv, what, why, err);
 }
 
 apr_status_t orgs_pgwrite_fresh(request_rec *r, orgs_store_t *st, const char *what,
@@ -233,28 +367,21 @@ apr_status_t orgs_pgwrite_fresh(request_rec *r, orgs_store_t *st, const char *wh
          * ones here, in order, and compute the write again on it */
         const char *why = apr_pstrdup(r->pool, err->msg);
         advance_t a = {st, w.seq, 0};
-        if (tries < FRESH_TRIES && apr_time_now() - t0 < FRESH_WITHIN) {
-            if (tries > 1) {
-                apr_uint64_t spread = (apr_uint64_t)FRESH_JITTER * (tries < 10 ? tries : 10);
-                apr_sleep((apr_interval_time_t)(((apr_uint64_t)apr_time_now() ^
-                                                 (apr_uint64_t)(uintptr_t)r) %
-                                                spread));
-            }
-            rv = pg_run(r, n, op_advance, &a, err);
-        } else {
-            rv = orgs_err_set(err, APR_TIMEUP, "%d attempts in %" APR_TIME_T_FMT " ms", tries,
-                              apr_time_as_msec(apr_time_now() - t0));
+        if (tries >= FRESH_TRIES || apr_time_now() - t0 >= FRESH_WITHIN) {
+            return fresh_locked(r, n, st, what, again, baton, tries, why, change, seq, err);
         }
-        if (rv == ORGS_PGWRITE_DOWN) {
-            return rv; /* logged */
+        if (tries > 1) {
+            apr_uint64_t spread = (apr_uint64_t)FRESH_JITTER * tries;
+            apr_sleep(
+                (apr_interval_time_t)(((apr_uint64_t)apr_time_now() ^ (apr_uint64_t)(uintptr_t)r) %
+                                      spread));
+        }
+        rv = pg_run(r, n, op_advance, &a, err);
+        if (rv == ORGS_PGWRITE_DOWN || rv == ORGS_PGWRITE_BUSY || rv == ORGS_PG_EBUSY) {
+            return write_outcome(r, rv, what, err);
         }
         if (rv != APR_SUCCESS) {
-            orgs_log_rerror(r, APLOG_ERR, rv,
-                            ORGSLOGNO(00853) "%s: this node's replica is behind the PostgreSQL "
-                                             "change log (%s) and could not be brought up to "
-                                             "it (%s): nothing written, answered 503",
-                            what, why, err->msg);
-            return orgs_err_set(err, ORGS_PGWRITE_DOWN, "the replica is behind");
+            return behind(r, rv, what, why, err);
         }
         orgs_log_rerror(r, APLOG_INFO, 0,
                         ORGSLOGNO(00854) "%s: computed on this node's replica while it was "
@@ -330,7 +457,8 @@ apr_status_t orgs_pgwrite_signin(request_rec *r, orgs_store_t *st, orgs_signin_t
         }
     }
     /* the node reads its own write now, not after the replicator's round */
-    if (orgs_store_signin_local(st, in, *admitted, written, r->pool, &lerr) != APR_SUCCESS) {
+    if (orgs_store_signin_local_at(st, in, *admitted, written, seq, r->pool, &lerr) !=
+        APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_WARNING, 0,
                         ORGSLOGNO(00847) "sign-in written to PostgreSQL but not yet to this "
                                          "node's replica (the replicator brings it): %s",
@@ -361,7 +489,7 @@ apr_status_t orgs_pgwrite_session_end(request_rec *r, orgs_store_t *st,
         return rv;
     }
     neg_add(n, sid_hash);
-    return orgs_store_session_delete(st, sid_hash, r->pool, err);
+    return orgs_store_session_end_at(st, sid_hash, w.seq, r->pool, err);
 }
 
 /* Whether a lookup may go to the database: not a known miss, and within
@@ -468,7 +596,9 @@ int orgs_pgwrite_known_down(request_rec *r)
 
 int orgs_pgwrite_unavailable(request_rec *r, const char *what, const char *return_to)
 {
-    apr_table_setn(r->err_headers_out, "Retry-After", "5");
+    if (!apr_table_get(r->err_headers_out, "Retry-After")) {
+        apr_table_setn(r->err_headers_out, "Retry-After", "5"); /* not busy: down */
+    }
     return orgs_endpoints_error_send(
         r, HTTP_SERVICE_UNAVAILABLE, "temporarily_unavailable",
         apr_pstrcat(r->pool, what, " is temporarily unavailable. Please try again in a moment.",

@@ -15,6 +15,12 @@
 
 /* The database cannot be reached (or took too long): answer 503. */
 #define ORGS_PGWRITE_DOWN (ORGS_EBASE + 90)
+/* The database answered but is busy: a wait for the writers' lock (or a
+ * statement) took longer than its bound, or every connection of this
+ * process is in use. Answer 503 with Retry-After (set already, short);
+ * the database is not taken for down (login starts go on). */
+#define ORGS_PGWRITE_BUSY (ORGS_EBASE + 92)
+#define ORGS_PGWRITE_BUSY_RETRY "2"
 /* The database refused the write (a concurrent change on another node,
  * e.g. the membership removed meanwhile): nothing was written. */
 #define ORGS_PGWRITE_REFUSED (ORGS_EBASE + 91)
@@ -23,7 +29,8 @@
 int orgs_pgwrite_on(const request_rec *r);
 
 /* orgs_store_signin_commit for a PostgreSQL store: the same outcomes, plus
- * ORGS_PGWRITE_DOWN and ORGS_PGWRITE_REFUSED (both logged here); the
+ * ORGS_PGWRITE_DOWN, ORGS_PGWRITE_BUSY and ORGS_PGWRITE_REFUSED (each
+ * logged here); the
  * pending login is consumed before the database is written. */
 apr_status_t orgs_pgwrite_signin(request_rec *r, orgs_store_t *st, orgs_signin_t *in,
                                  orgs_user_t **user, int *admitted, orgs_err_t *err);

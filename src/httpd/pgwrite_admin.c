@@ -6,6 +6,8 @@
  * the caller reads its own write; the other nodes follow through the
  * change log. Nothing is half written: the database takes the whole change
  * or none of it, and the replica is changed only after it did. */
+#include <string.h>
+
 #include <apr_strings.h>
 #include <http_protocol.h>
 
@@ -31,6 +33,11 @@ static const char *who(const orgs_admin_req_t *rq)
     return rq->caller.who ? rq->caller.who : "-";
 }
 
+static int deleting(const orgs_admin_req_t *rq)
+{
+    return strcmp(rq->method, "DELETE") == 0;
+}
+
 /* One answer of the core in capture mode: its change set and audit texts,
  * none when the answer is not a success (only rolled back). */
 typedef struct {
@@ -47,7 +54,9 @@ static apr_status_t admin_capture(void *baton, char **change, orgs_err_t *err)
     admin_run_t *a = baton;
     request_rec *r = a->r;
     orgs_store_capture_t *cap;
-    apr_status_t rv = orgs_store_capture_begin(a->st, &cap, r->pool, err);
+    /* a deletion runs as the store's own do: through its reserve when full */
+    apr_status_t rv = deleting(a->rq) ? orgs_store_capture_begin_release(a->st, &cap, r->pool, err)
+                                      : orgs_store_capture_begin(a->st, &cap, r->pool, err);
 
     *change = NULL;
     a->audit = NULL;
@@ -110,6 +119,12 @@ void orgs_pgwrite_admin(request_rec *r, orgs_store_t *st, const orgs_admin_req_t
             rs->failed = "PostgreSQL cannot be reached";
             return;
         }
+        if (rv == ORGS_PGWRITE_BUSY) {
+            /* logged (ORGS00871 or ORGS00846), Retry-After set */
+            answer(rs, 503, "the database is busy; nothing was changed, try again");
+            rs->failed = "PostgreSQL is busy";
+            return;
+        }
         if (rv != APR_SUCCESS) {
             orgs_log_rerror(r, APLOG_WARNING, 0,
                             ORGSLOGNO(00864) "admin API: %s %s by %s refused by PostgreSQL (a "
@@ -133,8 +148,8 @@ void orgs_pgwrite_admin(request_rec *r, orgs_store_t *st, const orgs_admin_req_t
         }
     }
     /* the caller reads its own write now, not after the replicator's round */
-    if ((change || a.audit) &&
-        orgs_store_capture_apply_local(st, change, a.audit, r->pool, &lerr) != APR_SUCCESS) {
+    if ((change || a.audit) && orgs_store_capture_apply_at(st, change, a.audit, seq, deleting(rq),
+                                                           r->pool, &lerr) != APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_WARNING, 0,
                         ORGSLOGNO(00866) "admin API: %s %s written to PostgreSQL but not yet to "
                                          "this node's replica (the replicator brings it): %s",

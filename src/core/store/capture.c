@@ -436,11 +436,11 @@ struct orgs_store_capture_t {
     MDB_txn *txn;
 };
 
-apr_status_t orgs_store_capture_begin(orgs_store_t *st, orgs_store_capture_t **cap, apr_pool_t *p,
-                                      orgs_err_t *err)
+static apr_status_t capture_begin(orgs_store_t *st, int mode, orgs_store_capture_t **cap,
+                                  apr_pool_t *p, orgs_err_t *err)
 {
     orgs_store_capture_t *c = apr_pcalloc(p, sizeof(*c));
-    apr_status_t rv = st_run_begin(st, ST_MODE_WRITE, &c->txn, err);
+    apr_status_t rv = st_run_begin(st, mode, &c->txn, err);
     *cap = NULL;
     if (rv != APR_SUCCESS) {
         return rv;
@@ -453,6 +453,18 @@ apr_status_t orgs_store_capture_begin(orgs_store_t *st, orgs_store_capture_t **c
     st_ambient_set(st, c->txn);
     *cap = c;
     return APR_SUCCESS;
+}
+
+apr_status_t orgs_store_capture_begin(orgs_store_t *st, orgs_store_capture_t **cap, apr_pool_t *p,
+                                      orgs_err_t *err)
+{
+    return capture_begin(st, ST_MODE_WRITE, cap, p, err);
+}
+
+apr_status_t orgs_store_capture_begin_release(orgs_store_t *st, orgs_store_capture_t **cap,
+                                              apr_pool_t *p, orgs_err_t *err)
+{
+    return capture_begin(st, ST_MODE_RELEASE, cap, p, err);
 }
 
 apr_status_t orgs_store_capture_end(orgs_store_t *st, orgs_store_capture_t *cap, int build,
@@ -490,17 +502,37 @@ apr_status_t orgs_store_capture_apply_local(orgs_store_t *st, const char *change
     ST_WRITE(st, txn, err, apply_local(st, txn, change, audit, p, err));
 }
 
+static apr_status_t apply_at(orgs_store_t *st, MDB_txn *txn, const char *change,
+                             const apr_array_header_t *audit, apr_int64_t seq, apr_pool_t *p,
+                             orgs_err_t *err)
+{
+    apr_status_t rv = apply_local(st, txn, change, audit, p, err);
+    return rv == APR_SUCCESS && change ? st_replica_follow(st, txn, seq, p, err) : rv;
+}
+
+apr_status_t orgs_store_capture_apply_at(orgs_store_t *st, const char *change,
+                                         const apr_array_header_t *audit, apr_int64_t seq,
+                                         int release, apr_pool_t *p, orgs_err_t *err)
+{
+    ST_RUN(st, txn, err, release ? ST_MODE_RELEASE : ST_MODE_WRITE,
+           apply_at(st, txn, change, audit, seq, p, err));
+}
+
 /* The sign-in's own writes on this node after the database took its change
  * set: the pending login consumed (APR_NOTFOUND when a concurrent callback
  * took it), the change applied, the day's counters, a new user in its
  * connection's minute (OrgsMaxNewUsersPerMinute counts per node) and the
  * audit records the capture made. */
 static apr_status_t signin_local(orgs_store_t *st, MDB_txn *txn, const orgs_signin_t *in,
-                                 int admitted, const char *change, apr_pool_t *p, orgs_err_t *err)
+                                 int admitted, const char *change, apr_int64_t seq, apr_pool_t *p,
+                                 orgs_err_t *err)
 {
     apr_status_t rv = APR_SUCCESS;
     if (change) {
         rv = st_change_apply(st, txn, change, p, err);
+    }
+    if (rv == APR_SUCCESS && change) {
+        rv = st_replica_follow(st, txn, seq, p, err);
     }
     if (rv == APR_SUCCESS && in->user_created) {
         rv = st_quota_new_user_count(st, txn, in, err);
@@ -528,7 +560,38 @@ static apr_status_t signin_local(orgs_store_t *st, MDB_txn *txn, const orgs_sign
 apr_status_t orgs_store_signin_local(orgs_store_t *st, const orgs_signin_t *in, int admitted,
                                      const char *change, apr_pool_t *p, orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, signin_local(st, txn, in, admitted, change, p, err));
+    ST_WRITE(st, txn, err, signin_local(st, txn, in, admitted, change, 0, p, err));
+}
+
+apr_status_t orgs_store_signin_local_at(orgs_store_t *st, const orgs_signin_t *in, int admitted,
+                                        const char *change, apr_int64_t seq, apr_pool_t *p,
+                                        orgs_err_t *err)
+{
+    ST_WRITE(st, txn, err, signin_local(st, txn, in, admitted, change, seq, p, err));
+}
+
+/* *gone: the session was not there (the transaction commits all the same,
+ * so the position follows). */
+static apr_status_t session_end_at(orgs_store_t *st, MDB_txn *txn, const unsigned char *sid_hash,
+                                   apr_int64_t seq, int *gone, apr_pool_t *p, orgs_err_t *err)
+{
+    apr_status_t rv = st_session_erase_hash(st, txn, sid_hash, p, err);
+    *gone = rv == APR_NOTFOUND;
+    return rv == APR_SUCCESS || rv == APR_NOTFOUND ? st_replica_follow(st, txn, seq, p, err) : rv;
+}
+
+apr_status_t orgs_store_session_end_at(orgs_store_t *st, const unsigned char sid_hash[32],
+                                       apr_int64_t seq, apr_pool_t *p, orgs_err_t *err)
+{
+    apr_status_t rv;
+    int gone = 0;
+    /* a delete: through the store's reserve when the map is full */
+    ST_RELEASE_RV(rv, st, txn, err, session_end_at(st, txn, sid_hash, seq, &gone, p, err));
+    if (rv != APR_SUCCESS) {
+        st_revoked_add(st, sid_hash); /* refused by this process anyway */
+        return rv;
+    }
+    return gone ? orgs_err_set(err, APR_NOTFOUND, "no such session") : APR_SUCCESS;
 }
 
 apr_status_t orgs_store_change_apply_local(orgs_store_t *st, const char *change, apr_pool_t *p,

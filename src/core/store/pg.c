@@ -110,7 +110,9 @@ void st_pg_notice_ignore(void *arg, const char *msg)
 
 /* libpq's last error, first line, with what failed; the status from the
  * SQLSTATE when there is a result: unique violation APR_EEXIST, foreign
- * key APR_NOTFOUND, serialization failure APR_EAGAIN, else ORGS_ESTORE. */
+ * key APR_NOTFOUND, serialization failure APR_EAGAIN, on a connection with
+ * a deadline (a child's) a lock or statement timeout ORGS_PG_EBUSY, else
+ * ORGS_ESTORE. */
 apr_status_t st_pg_fail_res(orgs_pg_t *pg, PGresult *res, orgs_err_t *err, const char *what)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -125,6 +127,11 @@ apr_status_t st_pg_fail_res(orgs_pg_t *pg, PGresult *res, orgs_err_t *err, const
         rv = APR_NOTFOUND;
     } else if (state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)) {
         rv = APR_EAGAIN;
+    } else if (state && pg->deadline_ms > 0 &&
+               (strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0)) {
+        /* a child's lock_timeout or statement_timeout: the server answered,
+         * so it is up and busy (the writers' lock held long) */
+        rv = ORGS_PG_EBUSY;
     }
     orgs_err_set(err, rv, "%s: %s", what, msg);
     char *nl = err ? strchr(err->msg, '\n') : NULL;

@@ -82,7 +82,10 @@ static apr_status_t pool_connect(orgs_pg_pool_t *pool, pool_conn_t *c, orgs_err_
     const char *const vals[] = {pool->uri, ct, tu, "1", "5", "2", "3", NULL};
     orgs_pg_t *pg = apr_pcalloc(c->p, sizeof(*pg));
     pg->pool = c->p;
-    pg->deadline_ms = pool->timeout_ms;
+    /* above the server's timeouts: a lock or statement that takes too long
+     * is answered by the server (busy) before the client gives the
+     * connection up (down) */
+    pg->deadline_ms = pool->timeout_ms + ORGS_PG_DEADLINE_MARGIN_MS;
     pg->conn = PQconnectdbParams(keys, vals, 1);
     if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
         apr_status_t rv = st_pg_fail(

@@ -58,6 +58,18 @@ static apr_status_t seq_write(orgs_store_t *st, MDB_txn *txn, apr_int64_t seq, o
                      "replica position");
 }
 
+apr_status_t st_replica_follow(orgs_store_t *st, MDB_txn *txn, apr_int64_t seq, apr_pool_t *p,
+                               orgs_err_t *err)
+{
+    apr_int64_t at;
+    apr_status_t rv = seq > 0 ? st_replica_seq(st, txn, &at, p, err) : APR_SUCCESS;
+    /* the next change of the log: every one before it is in the replica */
+    if (rv == APR_SUCCESS && seq > 0 && at >= 0 && seq == at + 1) {
+        rv = seq_write(st, txn, seq, err);
+    }
+    return rv;
+}
+
 static apr_status_t not_found_ok(apr_status_t rv)
 {
     return rv == APR_NOTFOUND ? APR_SUCCESS : rv;

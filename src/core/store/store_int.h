@@ -612,6 +612,13 @@ apr_status_t st_change_apply(orgs_store_t *st, MDB_txn *txn, const char *change,
  * writes applied ahead of the replicator (st_change_apply) do not move it. */
 apr_status_t st_replica_seq(orgs_store_t *st, MDB_txn *txn, apr_int64_t *seq, apr_pool_t *p,
                             orgs_err_t *err);
+/* replica.c: after a node's own change, written to the database as change
+ * seq, was applied inside txn: when it is the next change of the log
+ * (seq == the position + 1) the position moves to it, so the replicator
+ * does not apply it (nor an older change of the same rows) again later.
+ * Further ahead, the position stays (seq <= 0: nothing to do). */
+apr_status_t st_replica_follow(orgs_store_t *st, MDB_txn *txn, apr_int64_t seq, apr_pool_t *p,
+                               orgs_err_t *err);
 /* capture.c: whether a capture computes a sign-in again, its pending
  * login consumed already (orgs_store_signin_recapture): the body does not
  * look for it. */
