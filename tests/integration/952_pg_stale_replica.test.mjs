@@ -146,7 +146,7 @@ before(async () => {
     redirectUri: [...nodes, silent].map((h) => `${h.baseURL}/orgs/callback`),
     users: USERS.map((n) => ({ email: `${n}@org1.example.com`, sub: `okta1-${n}` })),
   });
-  assert.match(await pgctlOk('init'), /schema version 2 created/);
+  assert.match(await pgctlOk('init'), /schema version 3 created/);
   // no domain: an invited email need not be one the connection serves
   await pgctlOk('org', 'create', 'org1');
   const secret = writeSecretFile(nodes[0].confDir, 'okta1', op.clientSecret);
