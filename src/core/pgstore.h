@@ -3,7 +3,8 @@
  * crosses this header.
  *
  * The database holds the store's objects as relations (orgs, org_domains,
- * conns, enabled_conns, users, members, invites, sessions), each row keeping its
+ * conns, enabled_conns, users, members, invites, sessions; since version 3
+ * also usage_days, new_users, pending_used, audit_log), each row keeping its
  * object in the export shape (json.h) in a jsonb column beside the columns
  * SQL constrains: unique names, one org per domain, (connection, sub)
  * unique, cascades by foreign key. A change_log table numbers every write
@@ -18,7 +19,15 @@
  * delete carries sid_hash alone); {"reset": true} tells replicas to
  * rebuild from the tables. A node's own change set also carries "base", the
  * replica position it was computed on (orgs_pg_change_write); replicas
- * ignore it.
+ * ignore it. Counters travel as values, never increments: a capture's
+ * "count" (usage increments of an org's day) and "new_user" (a new user of
+ * a connection, with its per-minute limit) are added to their rows by the
+ * database, which logs "counters" instead (type "usage": org_id, day,
+ * signins, denials, joins; type "new_users": connection_id, window,
+ * count), each replica keeping the larger of its value and the line's.
+ * "pending_used" (a sealed pending login's state hash and expiry) and
+ * "audit" (orgctl's audit records) are for the database alone and are not
+ * logged.
  *
  * change.c (pure): change sets and the SQL row of an export line.
  * replica.c (LMDB): a replica's position, a change applied, a rebuild.
@@ -38,7 +47,7 @@
 #include "store.h"
 
 /* The schema this build creates and reads. */
-#define ORGS_PG_SCHEMA_VERSION 2
+#define ORGS_PG_SCHEMA_VERSION 3
 /* The channel writers notify and replicators listen on. */
 #define ORGS_PG_CHANNEL "orgs_changes"
 
@@ -137,6 +146,9 @@ apr_status_t orgs_pg_schema_check(orgs_pg_t *pg, orgs_err_t *err);
  * what orgctl export would write. */
 #define ORGS_PG_SNAP_WRITE 1
 #define ORGS_PG_SNAP_SESSIONS 2
+/* ORGS_PG_SNAP_COUNTERS: the cluster's counters too, as "usage" and
+ * "new_users" lines (a rebuild and orgctl's reads merge them). */
+#define ORGS_PG_SNAP_COUNTERS 4
 apr_status_t orgs_pg_snapshot(orgs_pg_t *pg, int flags, FILE *out, apr_int64_t *seq,
                               const char **cluster, apr_pool_t *p, orgs_err_t *err);
 /* Applies a change set to the tables, appends it to the change log and
@@ -238,8 +250,10 @@ apr_status_t orgs_store_signin_capture(orgs_store_t *st, orgs_signin_t *in, orgs
 apr_status_t orgs_store_signin_recapture(orgs_store_t *st, orgs_signin_t *in, orgs_user_t **user,
                                          int *admitted, char **change, apr_pool_t *p,
                                          orgs_err_t *err);
-/* Step 3 of a sign-in: change applied, with the day's counters (sign-in,
- * join, denial) and a join's audit record, which stay on the node. */
+/* Step 3 of a sign-in: change applied as the change log keeps it
+ * (orgs_pg_change_write_counted: the day's counters and the connection's
+ * new users as the database counted them), and a join's audit record,
+ * which stays on the node. */
 apr_status_t orgs_store_signin_local(orgs_store_t *st, const orgs_signin_t *in, int admitted,
                                      const char *change, apr_pool_t *p, orgs_err_t *err);
 /* The same for a change the database took as change seq: when seq is the
@@ -300,6 +314,10 @@ apr_status_t orgs_store_fetch_apply(orgs_store_t *st, const char *change, apr_in
                                     apr_pool_t *p, orgs_err_t *err);
 /* The change set that ends one session (a sign-out); its key in hex. */
 const char *orgs_store_session_change_del(const unsigned char sid_hash[32], apr_pool_t *p);
+/* The change set that counts one usage counter (kind an orgs_stats_kind_t)
+ * of the org's day of now, for the database to count (NULL: a bad org id
+ * or kind). */
+const char *orgs_store_count_change(const char *org_id, int kind, apr_time_t now, apr_pool_t *p);
 const char *orgs_store_session_hex(const unsigned char sid_hash[32], apr_pool_t *p);
 
 /* A few connections shared by the threads of one process, each opened on
@@ -345,10 +363,47 @@ apr_status_t orgs_pg_change_write(orgs_pg_t *pg, const char *change, apr_int64_t
  * nothing is held. */
 apr_status_t orgs_pg_write_lock(orgs_pg_t *pg, apr_int64_t *end, orgs_err_t *err);
 /* Writes the change set (computed on the replica at `end`) and commits,
- * releasing the lock; ORGS_PG_ESTALE (rolled back) when its base is not
- * `end`. */
+ * releasing the lock, *written the change set as the change log keeps it
+ * (as orgs_pg_change_write_counted); ORGS_PG_ESTALE (rolled back) when its
+ * base is not `end`. */
 apr_status_t orgs_pg_write_locked(orgs_pg_t *pg, const char *change, apr_int64_t end,
-                                  apr_int64_t *seq, apr_pool_t *p, orgs_err_t *err);
+                                  const char **written, apr_int64_t *seq, apr_pool_t *p,
+                                  orgs_err_t *err);
+/* The same, *written the change set as the change log keeps it (what the
+ * node applies to its replica: the capture's counter increments, "count"
+ * and "new_user", replaced by the database rows' values, "counters").
+ * ORGS_PG_EQUOTA (nothing written) when the new user's connection has had
+ * its OrgsMaxNewUsersPerMinute in the cluster's current minute. */
+#define ORGS_PG_EQUOTA (ORGS_EBASE + 97)
+/* A change set with "pending_used" (a sign-in's sealed pending login,
+ * orgs_store_change_pending_used) whose state another callback recorded
+ * first: nothing written. */
+#define ORGS_PG_EUSED (ORGS_EBASE + 98)
+/* Whether the sealed pending login of that state hash (hex SHA-256) was
+ * used already in the cluster (*used 1), read before its callback goes to
+ * the IdP; the sign-in's write decides (ORGS_PG_EUSED). */
+apr_status_t orgs_pg_pending_used(orgs_pg_t *pg, const char *state_hash, int *used,
+                                  orgs_err_t *err);
+/* The change set (may be NULL: a set with nothing else) with the use of
+ * the sealed pending login of state recorded until expires. */
+const char *orgs_store_change_pending_used(const char *change, const char *state,
+                                           apr_time_t expires, apr_pool_t *p);
+/* orgctl on a PostgreSQL store (audit.c): the audit records of a store
+ * (the private copy a command ran on) as text, oldest first; and records
+ * (the database's audit_log) written into a store with their own times,
+ * for `orgctl audit` to read. */
+apr_status_t orgs_store_audit_texts(orgs_store_t *st, apr_array_header_t **texts, apr_pool_t *p,
+                                    orgs_err_t *err);
+apr_status_t orgs_store_audit_import(orgs_store_t *st, const apr_array_header_t *texts,
+                                     apr_pool_t *p, orgs_err_t *err);
+/* The database's audit records (orgctl's writes), oldest first: at most
+ * max (the newest of them). */
+apr_status_t orgs_pg_audit_read(orgs_pg_t *pg, apr_size_t max, apr_array_header_t **texts,
+                                apr_pool_t *p, orgs_err_t *err);
+/* The hex SHA-256 of a state, as pending_used keys it. */
+const char *orgs_store_pending_state_hex(const char *state, apr_pool_t *p);
+apr_status_t orgs_pg_change_write_counted(orgs_pg_t *pg, const char *change, const char **written,
+                                          apr_int64_t *seq, apr_pool_t *p, orgs_err_t *err);
 /* The replica brought from its position to `upto` from inside a child:
  * the change log's rows after its position applied in seq order in one
  * replica transaction (each change at or below the position skipped, so

@@ -13,6 +13,7 @@
 #include "endpoints.h"
 #include "render.h"
 #include "invite.h"
+#include "pgwrite.h"
 
 int orgs_invite_login(orgs_route_t *c, orgs_invite_t **inv, const char **hash)
 {
@@ -129,9 +130,12 @@ int orgs_invite_refused(orgs_route_t *c, int reason, const char *invite_id, cons
 void orgs_invite_count_denial(request_rec *r, orgs_store_t *st, const char *org_id)
 {
     orgs_err_t err = {{0}};
+    /* a node of a PostgreSQL store: the cluster's count, in the database */
     apr_status_t rv =
-        orgs_store_stats_count(st, org_id, ORGS_STATS_DENIAL, apr_time_now(), r->pool, &err);
-    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+        orgs_pgwrite_on(r)
+            ? orgs_pgwrite_count(r, st, org_id, ORGS_STATS_DENIAL, apr_time_now(), &err)
+            : orgs_store_stats_count(st, org_id, ORGS_STATS_DENIAL, apr_time_now(), r->pool, &err);
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND && rv != ORGS_PGWRITE_DOWN) {
         orgs_log_rerror(r, APLOG_DEBUG, rv,
                         ORGSLOGNO(00760) "callback: the refusal was not counted: %s", err.msg);
     }

@@ -13,6 +13,7 @@
 #include "crypto.h"
 #include "pending_seal.h"
 #include "pending_cookie.h"
+#include "pgwrite.h"
 #include "status.h"
 
 #define PENDING_SLOTS 3
@@ -135,6 +136,12 @@ int orgs_pending_cookie_take(orgs_route_t *c, const char *state)
                                          "does not open (%s): refused",
                         err.msg);
         return refuse(r);
+    }
+    /* Used already on another node (its sign-in recorded it in the
+     * database): not taken, so the store answers as for a state it does
+     * not know (ORGS00215), before the IdP is asked again. */
+    if (orgs_pgwrite_pending_used(r, state)) {
+        return DECLINED;
     }
     /* This node's store takes it, so the callback's single use, browser
      * binding and expiry checks run as for a login started here. Already

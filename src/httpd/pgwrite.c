@@ -172,13 +172,14 @@ static apr_status_t pg_run(request_rec *r, node_t *n, pg_op_t op, void *baton, o
 typedef struct {
     const char *change;
     apr_int64_t seq;
-    int prune; /* expired sessions pruned after the write */
+    int prune;           /* expired sessions pruned after the write */
+    const char *written; /* the change set as the change log keeps it */
 } write_t;
 
 static apr_status_t op_write(orgs_pg_t *pg, void *baton, apr_pool_t *p, orgs_err_t *err)
 {
     write_t *w = baton;
-    apr_status_t rv = orgs_pg_change_write(pg, w->change, &w->seq, p, err);
+    apr_status_t rv = orgs_pg_change_write_counted(pg, w->change, &w->written, &w->seq, p, err);
     if (rv == APR_SUCCESS && w->prune) {
         orgs_err_t perr = {{0}};
         (void)orgs_pg_sessions_prune(pg, &perr); /* the next one tries again */
@@ -193,7 +194,7 @@ static apr_status_t write_outcome(request_rec *r, apr_status_t rv, const char *w
                                   orgs_err_t *err)
 {
     if (rv == APR_SUCCESS || rv == ORGS_PGWRITE_DOWN || rv == ORGS_PGWRITE_BUSY ||
-        rv == ORGS_PG_ESTALE) {
+        rv == ORGS_PG_ESTALE || rv == ORGS_PG_EQUOTA || rv == ORGS_PG_EUSED) {
         return rv;
     }
     if (rv == ORGS_PG_EBUSY) {
@@ -309,9 +310,8 @@ static apr_status_t op_locked(orgs_pg_t *pg, void *baton, apr_pool_t *p, orgs_er
         return rv;
     }
     l->phase = LOCKED_WRITE;
-    rv = orgs_pg_write_locked(pg, next, end, &l->seq, p, err);
+    rv = orgs_pg_write_locked(pg, next, end, &l->change, &l->seq, p, err);
     l->held = apr_time_now() - t0;
-    l->change = rv == APR_SUCCESS ? next : NULL;
     return rv;
 }
 
@@ -350,7 +350,7 @@ apr_status_t orgs_pgwrite_fresh(request_rec *r, orgs_store_t *st, const char *wh
                                 apr_int64_t *seq, orgs_err_t *err)
 {
     node_t *n = node_of(r);
-    write_t w = {*change, 0, 0};
+    write_t w = {*change, 0, 0, NULL};
     apr_status_t rv;
     apr_time_t t0 = apr_time_now();
     if (!n) {
@@ -361,6 +361,9 @@ apr_status_t orgs_pgwrite_fresh(request_rec *r, orgs_store_t *st, const char *wh
     for (int tries = 1;; tries++) {
         if ((rv = write_change(r, n, &w, what, err)) != ORGS_PG_ESTALE) {
             *seq = w.seq;
+            if (rv == APR_SUCCESS && w.written) {
+                *change = w.written; /* with the database's counters */
+            }
             return rv;
         }
         /* the replica has not applied every change yet: apply the missing
@@ -403,13 +406,48 @@ typedef struct {
     orgs_signin_t *in;
     orgs_user_t **user;
     int *admitted;
-    apr_pool_t *p;
+    request_rec *r;
 } signin_again_t;
+
+/* The sign-in's change set with its sealed pending login marked used
+ * until the sealed cookie would have expired: the database refuses the
+ * same login's second sign-in on any node (ORGS_PG_EUSED). */
+static char *with_used(request_rec *r, const orgs_signin_t *in, char *change)
+{
+    const char *s = orgs_store_change_pending_used(
+        change, in->state, in->now + orgs_srv_cfg(r->server)->login_timeout, r->pool);
+    return s ? apr_pstrdup(r->pool, s) : change;
+}
 
 static apr_status_t signin_again(void *baton, char **change, orgs_err_t *err)
 {
     signin_again_t *b = baton;
-    return orgs_store_signin_recapture(b->st, b->in, b->user, b->admitted, change, b->p, err);
+    apr_status_t rv =
+        orgs_store_signin_recapture(b->st, b->in, b->user, b->admitted, change, b->r->pool, err);
+    if (rv == APR_SUCCESS) {
+        *change = with_used(b->r, b->in, *change);
+    }
+    return rv;
+}
+
+int orgs_pgwrite_pending_used(request_rec *r, const char *state)
+{
+    node_t *n = node_of(r);
+    orgs_pg_t *pg;
+    orgs_err_t err = {{0}};
+    int used = 0;
+    const char *hex = orgs_store_pending_state_hex(state, r->pool);
+    /* the database down or busy: the sign-in's write decides (or fails) */
+    if (!n || !hex || conn_get(r, n, &pg, &err) != APR_SUCCESS) {
+        return 0;
+    }
+    apr_status_t rv = orgs_pg_pending_used(pg, hex, &used, &err);
+    int lost = rv != APR_SUCCESS && orgs_pg_is_down(pg);
+    orgs_pg_pool_put(n->pool, pg);
+    if (lost) {
+        mark_down(r, n, err.msg);
+    }
+    return rv == APR_SUCCESS && used;
 }
 
 apr_status_t orgs_pgwrite_signin(request_rec *r, orgs_store_t *st, orgs_signin_t *in,
@@ -419,7 +457,7 @@ apr_status_t orgs_pgwrite_signin(request_rec *r, orgs_store_t *st, orgs_signin_t
     char *change = NULL;
     const char *written;
     apr_int64_t seq = 0;
-    signin_again_t again = {st, in, user, admitted, r->pool};
+    signin_again_t again = {st, in, user, admitted, r};
     orgs_err_t lerr = {{0}};
     apr_status_t rv;
     *user = NULL;
@@ -434,7 +472,7 @@ apr_status_t orgs_pgwrite_signin(request_rec *r, orgs_store_t *st, orgs_signin_t
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    written = change;
+    written = with_used(r, in, change);
     /* single use before anything is written: a concurrent callback with
      * the same state finds it gone (APR_NOTFOUND) */
     if ((rv = orgs_store_pending_delete(st, in->state, r->pool, err)) != APR_SUCCESS) {
@@ -444,6 +482,17 @@ apr_status_t orgs_pgwrite_signin(request_rec *r, orgs_store_t *st, orgs_signin_t
     if (written) {
         apr_time_t t0 = apr_time_now();
         rv = orgs_pgwrite_fresh(r, st, "sign-in", signin_again, &again, &written, &seq, err);
+        if (rv == ORGS_PG_EUSED) {
+            /* another node completed this login first: a replay */
+            *user = NULL;
+            return orgs_err_set(err, APR_NOTFOUND, "%s", err->msg);
+        }
+        if (rv == ORGS_PG_EQUOTA) {
+            /* the cluster's minute is spent: refused as the store refuses */
+            in->over_quota = ORGS_QUOTA_NEW_USERS_PER_MIN;
+            *user = NULL;
+            return orgs_err_set(err, APR_ENOSPC, "%s", err->msg);
+        }
         if (rv != APR_SUCCESS) {
             *user = NULL;
             return rv;
@@ -467,6 +516,20 @@ apr_status_t orgs_pgwrite_signin(request_rec *r, orgs_store_t *st, orgs_signin_t
     return APR_SUCCESS;
 }
 
+apr_status_t orgs_pgwrite_count(request_rec *r, orgs_store_t *st, const char *org_id, int kind,
+                                apr_time_t now, orgs_err_t *err)
+{
+    node_t *n = node_of(r);
+    write_t w = {orgs_store_count_change(org_id, kind, now, r->pool), 0, 0, NULL};
+    apr_status_t rv = !n          ? orgs_err_set(err, ORGS_PGWRITE_DOWN, "out of memory")
+                      : !w.change ? orgs_err_set(err, APR_EINVAL, "bad usage counter")
+                                  : write_change(r, n, &w, "usage count", err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return orgs_store_change_apply_local(st, w.written ? w.written : w.change, r->pool, err);
+}
+
 static void neg_add(node_t *n, const unsigned char *hash)
 {
     pthread_mutex_lock(&n->lock);
@@ -482,7 +545,7 @@ apr_status_t orgs_pgwrite_session_end(request_rec *r, orgs_store_t *st,
                                       const unsigned char sid_hash[32], orgs_err_t *err)
 {
     node_t *n = node_of(r);
-    write_t w = {orgs_store_session_change_del(sid_hash, r->pool), 0, 0};
+    write_t w = {orgs_store_session_change_del(sid_hash, r->pool), 0, 0, NULL};
     apr_status_t rv = n ? write_change(r, n, &w, "sign-out", err)
                         : orgs_err_set(err, ORGS_PGWRITE_DOWN, "out of memory");
     if (rv != APR_SUCCESS) {

@@ -48,6 +48,19 @@ apr_status_t orgs_pgwrite_fresh(request_rec *r, orgs_store_t *st, const char *wh
                                 orgs_pgwrite_capture_t again, void *baton, const char **change,
                                 apr_int64_t *seq, orgs_err_t *err);
 
+/* Whether the sealed pending login of state was used already by a
+ * sign-in on any node (the database's pending_used): its callback is then
+ * refused as an unknown state before it reaches the IdP. 0 when unknown
+ * (the database down: the sign-in's write decides). */
+int orgs_pgwrite_pending_used(request_rec *r, const char *state);
+
+/* One usage counter of an org's day (kind an orgs_stats_kind_t: a sign-in
+ * refused before its commit) counted by the database, then taken by the
+ * replica. ORGS_PGWRITE_DOWN (logged) when the database cannot be reached:
+ * nothing counted. */
+apr_status_t orgs_pgwrite_count(request_rec *r, orgs_store_t *st, const char *org_id, int kind,
+                                apr_time_t now, orgs_err_t *err);
+
 /* Ends the session in the database, then in the replica; the other nodes
  * follow through the change log. ORGS_PGWRITE_DOWN when the database
  * cannot be reached: nothing was ended. */

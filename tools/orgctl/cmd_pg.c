@@ -95,6 +95,45 @@ static void hold_end(hold_t *h, int release)
     fclose(h->held);
 }
 
+/* The audit records the command wrote in the copy, carried in the change
+ * set ("audit"): the database keeps them in its audit_log in the change's
+ * own transaction. */
+static apr_status_t with_audit(cli_t *c, char **change)
+{
+    apr_array_header_t *texts;
+    apr_status_t rv = orgs_store_audit_texts(c->st, &texts, c->p, &c->err);
+    if (rv != APR_SUCCESS || !texts->nelts) {
+        return rv;
+    }
+    json_t *set = json_loads(*change, 0, NULL), *list = json_array();
+    for (int i = 0; i < texts->nelts; i++) {
+        json_array_append_new(list, json_string(APR_ARRAY_IDX(texts, i, const char *)));
+    }
+    char *s = NULL;
+    if (json_is_object(set) && json_object_set_new(set, "audit", list) == 0) {
+        s = json_dumps(set, JSON_COMPACT);
+    } else if (!json_is_object(set)) {
+        json_decref(list);
+    }
+    json_decref(set);
+    if (!s) {
+        return orgs_err_set(&c->err, APR_ENOMEM, "cannot add the audit records");
+    }
+    *change = apr_pstrdup(c->p, s);
+    free(s);
+    return APR_SUCCESS;
+}
+
+/* The audit records of orgctl's writes kept in the database, into the
+ * copy, so that `orgctl audit` reads them with its own filters. */
+#define AUDIT_READ_MAX 100000
+static apr_status_t audit_in(cli_t *c, orgs_pg_t *pg)
+{
+    apr_array_header_t *texts;
+    apr_status_t rv = orgs_pg_audit_read(pg, AUDIT_READ_MAX, &texts, c->p, &c->err);
+    return rv == APR_SUCCESS ? orgs_store_audit_import(c->st, texts, c->p, &c->err) : rv;
+}
+
 /* The change the command made to the copy, written to the database. */
 static int write_back(cli_t *c, orgs_pg_t *pg, FILE *before)
 {
@@ -112,6 +151,9 @@ static int write_back(cli_t *c, orgs_pg_t *pg, FILE *before)
         rv = orgs_change_diff(before, after, &change, &n, c->p, &c->err);
     }
     fclose(after);
+    if (rv == APR_SUCCESS && change) {
+        rv = with_audit(c, &change);
+    }
     if (rv == APR_SUCCESS && change) {
         return (rv = orgs_pg_write_commit(pg, change, &seq, c->p, &c->err)) == APR_SUCCESS
                    ? RC_OK
@@ -145,7 +187,10 @@ int cli_pg_run(cli_t *c)
     if (!before || (rc = scratch_dir(c, &dir)) != RC_OK) {
         return RC_ERROR;
     }
-    rv = orgs_pg_snapshot(pg, write, before, &seq, &cluster, c->p, &c->err);
+    /* a read sees the cluster's counters (orgctl usage); a write's
+     * snapshot is also what its change is diffed against: objects only */
+    rv = orgs_pg_snapshot(pg, write ? ORGS_PG_SNAP_WRITE : ORGS_PG_SNAP_COUNTERS, before, &seq,
+                          &cluster, c->p, &c->err);
     if (rv == APR_SUCCESS) {
         c->map_size = ORGS_STORE_DEFAULT_MAP_SIZE;
         rv =
@@ -154,6 +199,12 @@ int cli_pg_run(cli_t *c)
     if (rv == APR_SUCCESS) {
         rewind(before);
         rv = orgs_store_replica_rebuild(c->st, before, seq, cluster, &objects, c->p, &c->err);
+    }
+    if (rv == APR_SUCCESS) {
+        cli_actor_set(c); /* the copy's audit records name orgctl's user */
+    }
+    if (rv == APR_SUCCESS && strcmp(c->cmd->group, "audit") == 0) {
+        rv = audit_in(c, pg);
     }
     if (rv != APR_SUCCESS) {
         orgs_pg_rollback(pg);

@@ -205,7 +205,7 @@ static int verify_key(cli_t *c, int write)
 
 /* Whom the audit records name: orgctl and the user who runs it (the one
  * behind sudo when there is one), from an SSH client's address or the shell. */
-static void set_actor(cli_t *c)
+void cli_actor_set(cli_t *c)
 {
     const char *user = getuid() == 0 ? getenv("SUDO_USER") : NULL;
     const struct passwd *pw = user ? NULL : getpwuid(getuid());
@@ -335,7 +335,7 @@ static int open_store(cli_t *c, int write)
     if (rv != APR_SUCCESS) {
         return cli_fail_rv(c, rv, apr_psprintf(c->p, "store '%s'", c->store_dir));
     }
-    set_actor(c);
+    cli_actor_set(c);
     orgs_store_stat_t sst; /* the size mapped, for the "store full" message */
     if (orgs_store_stat(c->st, &sst, &c->err) == APR_SUCCESS) {
         c->map_size = sst.map_size;

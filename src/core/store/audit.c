@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pgstore.h"
 #include "text.h"
 #include "store_int.h"
 
@@ -84,11 +85,11 @@ static apr_uint64_t key_get(const unsigned char *k)
 
 /* The next key: now, or one past the last key when the clock is behind
  * it (two records in one microsecond, a clock stepped back). */
-static apr_status_t key_next(orgs_store_t *st, MDB_txn *txn, unsigned char *k, orgs_err_t *err)
+static apr_status_t key_at(orgs_store_t *st, MDB_txn *txn, apr_uint64_t t, unsigned char *k,
+                           orgs_err_t *err)
 {
     MDB_cursor *cur;
     MDB_val key, val;
-    apr_uint64_t t = (apr_uint64_t)apr_time_now();
     int rc = mdb_cursor_open(txn, DB(st, AUDIT), &cur);
     if (rc != MDB_SUCCESS) {
         return st_mdb_fail(rc, err, "audit log");
@@ -103,6 +104,11 @@ static apr_status_t key_next(orgs_store_t *st, MDB_txn *txn, unsigned char *k, o
     }
     key_put(k, t);
     return APR_SUCCESS;
+}
+
+static apr_status_t key_next(orgs_store_t *st, MDB_txn *txn, unsigned char *k, orgs_err_t *err)
+{
+    return key_at(st, txn, (apr_uint64_t)apr_time_now(), k, err);
 }
 
 /* ---- the per-org bound ------------------------------------------------- */
@@ -302,4 +308,63 @@ apr_status_t st_audit_replay(orgs_store_t *st, MDB_txn *txn, const char *text, a
         rv = org_index_add(st, txn, org_id, rec, err);
     }
     return rv;
+}
+
+/* ---- a PostgreSQL store's audit (pgstore.h) ------------------------------ */
+
+static apr_status_t import_one(orgs_store_t *st, MDB_txn *txn, const char *text, apr_pool_t *p,
+                               orgs_err_t *err)
+{
+    unsigned char rec[AUDIT_KEY_LEN];
+    kbuf_t k;
+    json_t *j = json_loads(text, 0, NULL);
+    const json_t *t = json_object_get(j, "time");
+    apr_status_t rv = json_is_integer(t) && json_integer_value(t) > 0
+                          ? key_at(st, txn, (apr_uint64_t)json_integer_value(t), rec, err)
+                          : orgs_err_set(err, APR_EINVAL, "bad audit record");
+    const char *org_id = rv == APR_SUCCESS ? st_jget_str(j, "org_id", p) : NULL;
+    json_decref(j);
+    if (rv == APR_SUCCESS) {
+        /* its time kept (a later key only for two records of one microsecond) */
+        rv = st_kv_put(txn, DB(st, AUDIT), st_kbraw(&k, rec, AUDIT_KEY_LEN), text, strlen(text),
+                       MDB_APPEND, err, "audit record");
+    }
+    if (rv == APR_SUCCESS && org_id && strlen(org_id) == ID_LEN) {
+        rv = org_index_add(st, txn, org_id, rec, err);
+    }
+    return rv;
+}
+
+static apr_status_t import_all(orgs_store_t *st, MDB_txn *txn, const apr_array_header_t *texts,
+                               apr_pool_t *p, orgs_err_t *err)
+{
+    apr_status_t rv = APR_SUCCESS;
+    for (int i = 0; rv == APR_SUCCESS && i < texts->nelts; i++) {
+        rv = import_one(st, txn, APR_ARRAY_IDX(texts, i, const char *), p, err);
+    }
+    return rv;
+}
+
+apr_status_t orgs_store_audit_import(orgs_store_t *st, const apr_array_header_t *texts,
+                                     apr_pool_t *p, orgs_err_t *err)
+{
+    ST_WRITE(st, txn, err, import_all(st, txn, texts, p, err));
+}
+
+static apr_status_t texts_read(orgs_store_t *st, MDB_txn *txn, apr_array_header_t *out,
+                               apr_pool_t *p, orgs_err_t *err)
+{
+    iter_t it;
+    apr_status_t rv = st_iter_open(txn, DB(st, AUDIT), NULL, &it, err);
+    while (rv == APR_SUCCESS && st_iter_next(&it)) {
+        APR_ARRAY_PUSH(out, const char *) = apr_pstrmemdup(p, it.v.mv_data, it.v.mv_size);
+    }
+    return st_iter_end(&it, rv, err);
+}
+
+apr_status_t orgs_store_audit_texts(orgs_store_t *st, apr_array_header_t **texts, apr_pool_t *p,
+                                    orgs_err_t *err)
+{
+    *texts = apr_array_make(p, 4, sizeof(const char *));
+    ST_READ(st, txn, err, texts_read(st, txn, *texts, p, err));
 }

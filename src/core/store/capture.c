@@ -12,6 +12,7 @@
 
 #include <apr_hash.h>
 
+#include "crypto.h"
 #include "json.h"
 #include "pgstore.h"
 #include "signin.h"
@@ -29,6 +30,8 @@ struct st_capture_t {
     apr_array_header_t *keys;  /* cap_key_t */
     apr_array_header_t *audit; /* const char *: the audit records' texts */
     int pending_taken;         /* a sign-in computed again: its login consumed already */
+    json_t *count;             /* the usage counted meanwhile ("count"), or NULL */
+    json_t *new_user;          /* a new user in its connection's minute ("new_user"), or NULL */
 };
 
 int st_capture_pending_taken(const orgs_store_t *st)
@@ -55,6 +58,51 @@ void st_capture_note(orgs_store_t *st, const char *type, const char *a, const ch
     k->type = type;
     k->a = apr_pstrdup(c->p, a);
     k->b = b ? apr_pstrdup(c->p, b) : NULL;
+}
+
+/* A counter is not an object: the capture keeps the increment, which the
+ * database adds to its row (pg_count.c). One entry per org and day. */
+void st_capture_count(orgs_store_t *st, const char *org_id, apr_int64_t day, int kind)
+{
+    static const char *const names[ORGS_STATS_KINDS] = {"signins", "denials", "joins"};
+    st_capture_t *c = st->capture;
+    json_t *e = NULL;
+    if (!c || kind < 0 || kind >= ORGS_STATS_KINDS) {
+        return;
+    }
+    if (!c->count) {
+        c->count = json_array();
+    }
+    for (size_t i = 0; !e && i < json_array_size(c->count); i++) {
+        json_t *x = json_array_get(c->count, i);
+        if (json_integer_value(json_object_get(x, "day")) == day &&
+            strcmp(json_string_value(json_object_get(x, "org_id")), org_id) == 0) {
+            e = x;
+        }
+    }
+    if (!e) {
+        e = json_pack("{s:s, s:I}", "org_id", org_id, "day", (json_int_t)day);
+        json_array_append_new(c->count, e);
+    }
+    json_int_t n = json_integer_value(json_object_get(e, names[kind]));
+    json_object_set_new(e, names[kind], json_integer(n + 1));
+}
+
+void st_capture_new_user(orgs_store_t *st, const char *conn_id, apr_time_t at, apr_size_t limit)
+{
+    st_capture_t *c = st->capture;
+    if (c) {
+        json_decref(c->new_user);
+        c->new_user = json_pack("{s:s, s:I, s:I}", "connection_id", conn_id, "at", (json_int_t)at,
+                                "limit", (json_int_t)limit);
+    }
+}
+
+static void capture_counts_free(st_capture_t *c)
+{
+    json_decref(c->count);
+    json_decref(c->new_user);
+    c->count = c->new_user = NULL;
 }
 
 static const char *hex_of(const unsigned char *h, apr_pool_t *p)
@@ -365,9 +413,16 @@ static apr_status_t capture_build(orgs_store_t *st, MDB_txn *txn, st_capture_t *
             json_array_append_new(gone ? del : put, line);
         }
     }
-    if (rv == APR_SUCCESS && json_array_size(put) + json_array_size(del) > 0) {
+    if (rv == APR_SUCCESS &&
+        (json_array_size(put) + json_array_size(del) > 0 || c->count || c->new_user)) {
         json_t *set =
             json_pack("{s:O, s:O, s:I}", "put", put, "del", del, "base", (json_int_t)base);
+        if (set && c->count) {
+            json_object_set(set, "count", c->count);
+        }
+        if (set && c->new_user) {
+            json_object_set(set, "new_user", c->new_user);
+        }
         char *s = set ? json_dumps(set, JSON_COMPACT) : NULL;
         *change = s ? apr_pstrdup(p, s) : NULL;
         free(s);
@@ -386,8 +441,13 @@ static apr_status_t signin_capture(orgs_store_t *st, orgs_signin_t *in, orgs_use
                                    orgs_err_t *err)
 {
     MDB_txn *txn;
-    st_capture_t cap = {p, apr_hash_make(p), apr_array_make(p, 8, sizeof(cap_key_t)),
-                        apr_array_make(p, 2, sizeof(const char *)), again};
+    st_capture_t cap = {p,
+                        apr_hash_make(p),
+                        apr_array_make(p, 8, sizeof(cap_key_t)),
+                        apr_array_make(p, 2, sizeof(const char *)),
+                        again,
+                        NULL,
+                        NULL};
     apr_status_t rv = st_run_begin(st, ST_MODE_WRITE, &txn, err);
     *user = NULL;
     *change = NULL;
@@ -409,6 +469,7 @@ static apr_status_t signin_capture(orgs_store_t *st, orgs_signin_t *in, orgs_use
     apr_status_t end =
         st_run_end(st, ST_MODE_WRITE, txn, rv == APR_SUCCESS ? APR_EINCOMPLETE : rv, NULL);
     (void)end;
+    capture_counts_free(&cap);
     if (rv != APR_SUCCESS) {
         *user = NULL;
         *change = NULL;
@@ -482,6 +543,7 @@ apr_status_t orgs_store_capture_end(orgs_store_t *st, orgs_store_capture_t *cap,
     }
     /* never committed here: the database first, then the replica */
     (void)st_run_end(st, ST_MODE_WRITE, cap->txn, APR_EINCOMPLETE, NULL);
+    capture_counts_free(&cap->c);
     return rv;
 }
 
@@ -519,35 +581,23 @@ apr_status_t orgs_store_capture_apply_at(orgs_store_t *st, const char *change,
 }
 
 /* The sign-in's own writes on this node after the database took its change
- * set: the pending login consumed (APR_NOTFOUND when a concurrent callback
- * took it), the change applied, the day's counters, a new user in its
- * connection's minute (OrgsMaxNewUsersPerMinute counts per node) and the
- * audit records the capture made. */
+ * set: the change applied as the change log keeps it, with the cluster's
+ * counters (the day's usage, the connection's new users of the minute) as
+ * the database counted them, and the audit records the capture made. */
 static apr_status_t signin_local(orgs_store_t *st, MDB_txn *txn, const orgs_signin_t *in,
                                  int admitted, const char *change, apr_int64_t seq, apr_pool_t *p,
                                  orgs_err_t *err)
 {
     apr_status_t rv = APR_SUCCESS;
+    (void)admitted;
     if (change) {
         rv = st_change_apply(st, txn, change, p, err);
     }
     if (rv == APR_SUCCESS && change) {
         rv = st_replica_follow(st, txn, seq, p, err);
     }
-    if (rv == APR_SUCCESS && in->user_created) {
-        rv = st_quota_new_user_count(st, txn, in, err);
-    }
     if (rv != APR_SUCCESS) {
         return rv;
-    }
-    if (admitted == ORGS_ADMIT_MEMBER || admitted == ORGS_ADMIT_JOINED ||
-        admitted == ORGS_ADMIT_INVITED) {
-        rv = st_stats_add(st, txn, in->org_id, ORGS_STATS_SIGNIN, in->now, err);
-    } else {
-        rv = st_stats_add(st, txn, in->org_id, ORGS_STATS_DENIAL, in->now, err);
-    }
-    if (rv == APR_SUCCESS && admitted == ORGS_ADMIT_JOINED) {
-        rv = st_stats_add(st, txn, in->org_id, ORGS_STATS_JOIN, in->now, err);
     }
     /* what the sign-in recorded (a join, an invitation accepted), as the
      * capture left it: this node's audit, as for the admin API */
@@ -626,6 +676,46 @@ const char *orgs_store_session_change_del(const unsigned char sid_hash[32], apr_
 {
     return apr_pstrcat(p, "{\"del\":[{\"type\":\"session\",\"sid_hash\":\"", hex_of(sid_hash, p),
                        "\"}]}", NULL);
+}
+
+const char *orgs_store_count_change(const char *org_id, int kind, apr_time_t now, apr_pool_t *p)
+{
+    static const char *const names[ORGS_STATS_KINDS] = {"signins", "denials", "joins"};
+    if (!orgs_check_id(org_id, "org_") || kind < 0 || kind >= ORGS_STATS_KINDS || now <= 0) {
+        return NULL;
+    }
+    /* the day as stats.c numbers it */
+    return apr_psprintf(
+        p,
+        "{\"put\":[],\"del\":[],\"count\":[{\"org_id\":\"%s\",\"day\":%" APR_INT64_T_FMT
+        ",\"%s\":1}]}",
+        org_id, (apr_int64_t)(now / (APR_USEC_PER_SEC * 86400)), names[kind]);
+}
+
+const char *orgs_store_change_pending_used(const char *change, const char *state,
+                                           apr_time_t expires, apr_pool_t *p)
+{
+    unsigned char h[HASH_LEN];
+    json_t *set = change ? json_loads(change, 0, NULL) : json_pack("{s:[], s:[]}", "put", "del");
+    const char *out = NULL;
+    if (json_is_object(set) && state &&
+        orgs_crypto_sha256(state, strlen(state), h) == APR_SUCCESS) {
+        json_object_set_new(
+            set, "pending_used",
+            json_pack("{s:s, s:I}", "state_hash", hex_of(h, p), "expires", (json_int_t)expires));
+        char *s = json_dumps(set, JSON_COMPACT);
+        out = s ? apr_pstrdup(p, s) : NULL;
+        free(s);
+    }
+    json_decref(set);
+    return out;
+}
+
+const char *orgs_store_pending_state_hex(const char *state, apr_pool_t *p)
+{
+    unsigned char h[HASH_LEN];
+    return state && orgs_crypto_sha256(state, strlen(state), h) == APR_SUCCESS ? hex_of(h, p)
+                                                                               : NULL;
 }
 
 const char *orgs_store_session_hex(const unsigned char sid_hash[32], apr_pool_t *p)

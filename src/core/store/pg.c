@@ -257,6 +257,27 @@ static const char *const schema_v2[] = {
     "CREATE INDEX sessions_expires ON sessions (expires)", "UPDATE orgs_schema SET version = 2",
     NULL};
 
+/* Version 3: what a sign-in counted per node is counted by the cluster.
+ * usage_days: the day's sign-ins, denials and joins of an org (day: days
+ * since the epoch), incremented in the sign-in's transaction; new_users:
+ * the new-user throttle of a connection (the minute's start in
+ * microseconds, and its count), decided against this row; pending_used:
+ * the sealed pending logins already used (SHA-256 of the state, hex), so
+ * a callback is single use on every node; audit_log: the audit records of
+ * orgctl's writes, each committed with its change. */
+static const char *const schema_v3[] = {
+    "CREATE TABLE usage_days (org_id text NOT NULL REFERENCES orgs(id) ON DELETE CASCADE, "
+    "day integer NOT NULL, signins bigint NOT NULL DEFAULT 0, denials bigint NOT NULL DEFAULT 0, "
+    "joins bigint NOT NULL DEFAULT 0, PRIMARY KEY (org_id, day))",
+    "CREATE TABLE new_users (conn_id text PRIMARY KEY REFERENCES conns(id) ON DELETE CASCADE, "
+    "window_start bigint NOT NULL, count integer NOT NULL)",
+    "CREATE TABLE pending_used (state_hash text PRIMARY KEY, expires timestamptz NOT NULL)",
+    "CREATE INDEX pending_used_expires ON pending_used (expires)",
+    "CREATE TABLE audit_log (seq bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), "
+    "doc jsonb NOT NULL)",
+    "UPDATE orgs_schema SET version = 3",
+    NULL};
+
 static apr_status_t schema_version(orgs_pg_t *pg, int *version, orgs_err_t *err)
 {
     PGresult *res;
@@ -304,6 +325,10 @@ apr_status_t orgs_pg_init(orgs_pg_t *pg, int *created, orgs_err_t *err)
     for (int i = 0; rv == APR_SUCCESS && version <= 1 && schema_v2[i]; i++) {
         rv = st_pg_exec(pg, schema_v2[i], 0, NULL, NULL, err);
         *created = *created ? 1 : 2;
+    }
+    for (int i = 0; rv == APR_SUCCESS && version <= 2 && schema_v3[i]; i++) {
+        rv = st_pg_exec(pg, schema_v3[i], 0, NULL, NULL, err);
+        *created = *created ? *created : 2;
     }
     if (rv == APR_SUCCESS) {
         return st_pg_exec(pg, "COMMIT", 0, NULL, NULL, err);

@@ -27,6 +27,21 @@ apr_status_t st_pg_exec(orgs_pg_t *pg, const char *sql, int n, const char *const
                         PGresult **out, orgs_err_t *err);
 apr_status_t st_pg_fail_res(orgs_pg_t *pg, PGresult *res, orgs_err_t *err, const char *what);
 apr_status_t st_pg_fail(orgs_pg_t *pg, orgs_err_t *err, const char *what);
+/* orgs_pg_write_commit, *written (when asked) the change set as the change
+ * log keeps it (NULL when nothing was written). */
+apr_status_t st_pg_write_commit(orgs_pg_t *pg, const char *change, const char **written,
+                                apr_int64_t *seq, apr_pool_t *p, orgs_err_t *err);
+/* pg_count.c: a change set's counter increments ("count": the usage of
+ * an org's day; "new_user": one new user of a connection, with its
+ * OrgsMaxNewUsersPerMinute) added to their rows inside the write's
+ * transaction, and replaced in set by the rows' values ("counters").
+ * ORGS_PG_EQUOTA when the connection's minute is at its limit. */
+/* Also there, for the database only (removed from set): a sealed pending
+ * login's use ("pending_used": its state's hash and the time its cookie
+ * expires) recorded, ORGS_PG_EUSED when it was used already; orgctl's
+ * audit records ("audit": their texts) kept in audit_log. *changed: set
+ * differs from the text it was read from. */
+apr_status_t st_pg_counts_write(orgs_pg_t *pg, json_t *set, int *changed, orgs_err_t *err);
 #endif
 
 #endif

@@ -32,7 +32,8 @@ apr_status_t orgs_pg_write_lock(orgs_pg_t *pg, apr_int64_t *end, orgs_err_t *err
 }
 
 apr_status_t orgs_pg_write_locked(orgs_pg_t *pg, const char *change, apr_int64_t end,
-                                  apr_int64_t *seq, apr_pool_t *p, orgs_err_t *err)
+                                  const char **written, apr_int64_t *seq, apr_pool_t *p,
+                                  orgs_err_t *err)
 {
     json_t *set = json_loads(change, 0, NULL);
     const json_t *b = json_object_get(set, "base");
@@ -48,7 +49,7 @@ apr_status_t orgs_pg_write_locked(orgs_pg_t *pg, const char *change, apr_int64_t
                             " under the lock, the change log is at %" APR_INT64_T_FMT,
                             base, end);
     }
-    return orgs_pg_write_commit(pg, change, seq, p, err);
+    return st_pg_write_commit(pg, change, written, seq, p, err);
 }
 
 #else
@@ -60,8 +61,10 @@ apr_status_t orgs_pg_write_lock(orgs_pg_t *pg, apr_int64_t *end, orgs_err_t *err
 }
 
 apr_status_t orgs_pg_write_locked(orgs_pg_t *pg, const char *change, apr_int64_t end,
-                                  apr_int64_t *seq, apr_pool_t *p, orgs_err_t *err)
+                                  const char **written, apr_int64_t *seq, apr_pool_t *p,
+                                  orgs_err_t *err)
 {
+    *written = NULL;
     *seq = 0;
     return orgs_pg_schema_check(pg, err);
 }

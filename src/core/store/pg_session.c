@@ -214,6 +214,12 @@ static apr_int64_t change_base(const char *change)
 apr_status_t orgs_pg_change_write(orgs_pg_t *pg, const char *change, apr_int64_t *seq,
                                   apr_pool_t *p, orgs_err_t *err)
 {
+    return orgs_pg_change_write_counted(pg, change, NULL, seq, p, err);
+}
+
+apr_status_t orgs_pg_change_write_counted(orgs_pg_t *pg, const char *change, const char **written,
+                                          apr_int64_t *seq, apr_pool_t *p, orgs_err_t *err)
+{
     PGresult *res;
     apr_int64_t base = change_base(change);
     apr_status_t rv = st_pg_exec(pg, "BEGIN", 0, NULL, NULL, err);
@@ -239,7 +245,7 @@ apr_status_t orgs_pg_change_write(orgs_pg_t *pg, const char *change, apr_int64_t
         orgs_pg_rollback(pg);
         return rv;
     }
-    return orgs_pg_write_commit(pg, change, seq, p, err);
+    return st_pg_write_commit(pg, change, written, seq, p, err);
 }
 
 apr_status_t orgs_pg_sessions_prune(orgs_pg_t *pg, orgs_err_t *err)
@@ -311,6 +317,12 @@ int orgs_pg_is_down(const orgs_pg_t *pg)
 
 apr_status_t orgs_pg_change_write(orgs_pg_t *pg, const char *change, apr_int64_t *seq,
                                   apr_pool_t *p, orgs_err_t *err)
+{
+    return orgs_pg_uri_check(NULL, NULL, err);
+}
+
+apr_status_t orgs_pg_change_write_counted(orgs_pg_t *pg, const char *change, const char **written,
+                                          apr_int64_t *seq, apr_pool_t *p, orgs_err_t *err)
 {
     return orgs_pg_uri_check(NULL, NULL, err);
 }

@@ -34,7 +34,8 @@ static apr_status_t rebuild(orgs_pg_t *pg, orgs_store_t *st, apr_size_t *objects
     if (!fp) {
         return orgs_err_set(err, APR_FROM_OS_ERROR(errno), "temporary file: %s", strerror(errno));
     }
-    apr_status_t rv = orgs_pg_snapshot(pg, ORGS_PG_SNAP_SESSIONS, fp, seq, &cluster, p, err);
+    apr_status_t rv = orgs_pg_snapshot(pg, ORGS_PG_SNAP_SESSIONS | ORGS_PG_SNAP_COUNTERS, fp, seq,
+                                       &cluster, p, err);
     if (rv == APR_SUCCESS) {
         rewind(fp);
         rv = orgs_store_replica_rebuild(st, fp, *seq, cluster, objects, p, err);

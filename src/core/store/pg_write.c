@@ -32,6 +32,35 @@ static const char *const snapshot_sessions_sql[] = {
     "AND e.conn_id = s.doc->>'connection_id' WHERE s.expires > now() ORDER BY s.sid_hash",
     NULL};
 
+/* With ORGS_PG_SNAP_COUNTERS (a replica's rebuild, orgctl's reads): the
+ * cluster's counters as counter lines (counters.c). */
+static const char *const snapshot_counters_sql[] = {
+    "SELECT json_build_object('type', 'usage', 'org_id', org_id, 'day', day, 'signins', "
+    "signins, 'denials', denials, 'joins', joins)::text FROM usage_days ORDER BY org_id, day",
+    "SELECT json_build_object('type', 'new_users', 'connection_id', conn_id, 'window', "
+    "window_start, 'count', count)::text FROM new_users ORDER BY conn_id",
+    NULL};
+
+static apr_status_t snapshot_lines(orgs_pg_t *pg, const char *const *sql, FILE *out,
+                                   orgs_err_t *err)
+{
+    PGresult *res;
+    apr_status_t rv = APR_SUCCESS;
+    for (int i = 0; rv == APR_SUCCESS && sql[i]; i++) {
+        if ((rv = st_pg_exec(pg, sql[i], 0, NULL, &res, err)) != APR_SUCCESS) {
+            break;
+        }
+        for (int r = 0; r < PQntuples(res); r++) {
+            if (fputs(PQgetvalue(res, r, 0), out) == EOF || fputc('\n', out) == EOF) {
+                rv = orgs_err_set(err, APR_EGENERAL, "write failed: %s", strerror(errno));
+                break;
+            }
+        }
+        PQclear(res);
+    }
+    return rv;
+}
+
 static apr_status_t snapshot_body(orgs_pg_t *pg, int flags, FILE *out, apr_int64_t *seq,
                                   const char **cluster, apr_pool_t *p, orgs_err_t *err)
 {
@@ -68,6 +97,9 @@ static apr_status_t snapshot_body(orgs_pg_t *pg, int flags, FILE *out, apr_int64
             sql = snapshot_sessions_sql;
             i = -1;
         }
+    }
+    if (rv == APR_SUCCESS && (flags & ORGS_PG_SNAP_COUNTERS)) {
+        rv = snapshot_lines(pg, snapshot_counters_sql, out, err);
     }
     if (rv == APR_SUCCESS && fflush(out) != 0) {
         rv = orgs_err_set(err, APR_EGENERAL, "write failed: %s", strerror(errno));
@@ -175,10 +207,27 @@ static apr_status_t log_and_commit(orgs_pg_t *pg, const char *payload, apr_int64
     return rv;
 }
 
-apr_status_t orgs_pg_write_commit(orgs_pg_t *pg, const char *change, apr_int64_t *seq,
-                                  apr_pool_t *p, orgs_err_t *err)
+/* The change set as the change log keeps it: counter increments turned
+ * into the rows' values (pg_count.c); else the text as it came. */
+static apr_status_t logged_form(json_t *set, int changed, const char *change, const char **logged,
+                                apr_pool_t *p, orgs_err_t *err)
+{
+    if (!changed) {
+        *logged = change;
+        return APR_SUCCESS;
+    }
+    char *s = json_dumps(set, JSON_COMPACT);
+    *logged = s ? apr_pstrdup(p, s) : NULL;
+    free(s);
+    return *logged ? APR_SUCCESS : orgs_err_set(err, APR_ENOMEM, "cannot encode the change set");
+}
+
+apr_status_t st_pg_write_commit(orgs_pg_t *pg, const char *change, const char **written,
+                                apr_int64_t *seq, apr_pool_t *p, orgs_err_t *err)
 {
     json_error_t jerr;
+    const char *logged = change;
+    int changed = 0;
     json_t *set = json_loads(change, 0, &jerr);
     apr_status_t rv = json_is_object(set)
                           ? APR_SUCCESS
@@ -189,14 +238,30 @@ apr_status_t orgs_pg_write_commit(orgs_pg_t *pg, const char *change, apr_int64_t
     if (rv == APR_SUCCESS) {
         rv = apply_list(pg, json_object_get(set, "put"), 0, p, err);
     }
+    if (rv == APR_SUCCESS) {
+        rv = st_pg_counts_write(pg, set, &changed, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = logged_form(set, changed, change, &logged, p, err);
+    }
     json_decref(set);
     if (rv == APR_SUCCESS) {
-        rv = log_and_commit(pg, change, seq, err);
+        rv = log_and_commit(pg, logged, seq, err);
     }
     if (rv != APR_SUCCESS) {
         orgs_pg_rollback(pg);
+        logged = NULL;
+    }
+    if (written) {
+        *written = logged;
     }
     return rv;
+}
+
+apr_status_t orgs_pg_write_commit(orgs_pg_t *pg, const char *change, apr_int64_t *seq,
+                                  apr_pool_t *p, orgs_err_t *err)
+{
+    return st_pg_write_commit(pg, change, NULL, seq, p, err);
 }
 
 static apr_status_t load_body(orgs_pg_t *pg, FILE *fp, apr_size_t *count, apr_pool_t *p,

@@ -93,16 +93,39 @@ apr_status_t st_quota_new_user(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in
             in->over_quota = ORGS_QUOTA_NEW_USERS_PER_MIN;
         }
     }
+    /* a node of a PostgreSQL store: the replica's count is the cluster's
+     * as last replicated; the database decides against its own row, under
+     * the writers' lock (pg_count.c), so nodes together keep the rate */
+    if (rv == APR_SUCCESS && q->new_users_per_min) {
+        st_capture_new_user(st, conn_id, in->now, q->new_users_per_min);
+    }
     return rv;
 }
 
-apr_status_t st_quota_new_user_count(orgs_store_t *st, MDB_txn *txn, const orgs_signin_t *in,
-                                     orgs_err_t *err)
+apr_status_t st_quota_throttle_merge(orgs_store_t *st, MDB_txn *txn, const char *conn_id,
+                                     apr_time_t start, apr_uint64_t count, orgs_err_t *err)
 {
-    if (!in->quota || !in->quota->new_users_per_min) {
-        return APR_SUCCESS;
+    kbuf_t k;
+    MDB_val v;
+    char buf[8 + 24];
+    st_kb1(&k, THROTTLE_PREFIX);
+    st_kb_str(&k, conn_id);
+    apr_status_t rv = st_kv_get(txn, DB(st, CACHE), &k, &v, err, "quota");
+    if (rv == APR_SUCCESS && v.mv_size > 8 && v.mv_size < sizeof(buf)) {
+        apr_time_t at = (apr_time_t)st_get_u64le(v.mv_data);
+        memcpy(buf, (const char *)v.mv_data + 8, v.mv_size - 8);
+        buf[v.mv_size - 8] = '\0';
+        /* a later minute's row, or a lower count of the same minute, is
+         * older than what the replica holds (applied late): kept */
+        if (at > start || (at == start && strtoull(buf, NULL, 10) >= count)) {
+            return APR_SUCCESS;
+        }
+    } else if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+        return rv;
     }
-    return throttle_new_user(st, txn, in, in->conn_id, 0, err);
+    st_put_u64le((unsigned char *)buf, (apr_uint64_t)start);
+    int n = apr_snprintf(buf + 8, sizeof(buf) - 8, "%" APR_UINT64_T_FMT, count);
+    return st_kv_put(txn, DB(st, CACHE), &k, buf, 8 + (size_t)n, 0, err, "quota");
 }
 
 apr_status_t st_quota_join(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in, orgs_err_t *err)

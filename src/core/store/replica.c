@@ -254,6 +254,11 @@ static apr_status_t apply_set(orgs_store_t *st, MDB_txn *txn, const char *change
     if (rv == APR_SUCCESS) {
         rv = each(st, txn, json_object_get(set, "put"), 0, p, err);
     }
+    /* the cluster's counters as the database counted them (pg_count.c) */
+    const json_t *counters = json_object_get(set, "counters");
+    for (size_t i = 0; rv == APR_SUCCESS && i < json_array_size(counters); i++) {
+        rv = st_counter_line_put(st, txn, json_array_get(counters, i), err);
+    }
     json_decref(set);
     return rv;
 }
@@ -347,8 +352,9 @@ static apr_status_t rebuild(orgs_store_t *st, MDB_txn *txn, FILE *fp, apr_int64_
             json_decref(j);
             continue;
         }
-        rv = j ? put_line(st, txn, j, tmp, err)
-               : orgs_err_set(err, APR_EINVAL, "a snapshot line is not JSON");
+        rv = !j                      ? orgs_err_set(err, APR_EINVAL, "a snapshot line is not JSON")
+             : st_counter_line_is(j) ? st_counter_line_put(st, txn, j, err)
+                                     : put_line(st, txn, j, tmp, err);
         json_decref(j);
         (*count)++;
     }

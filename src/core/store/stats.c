@@ -86,6 +86,8 @@ apr_status_t st_stats_add(orgs_store_t *st, MDB_txn *txn, const char *org_id, in
     if (kind < 0 || kind >= ORGS_STATS_KINDS || !org_id || strlen(org_id) != ID_LEN) {
         return orgs_err_set(err, APR_EINVAL, "bad usage counter");
     }
+    /* a node of a PostgreSQL store: the database counts it (pg_count.c) */
+    st_capture_count(st, org_id, (apr_int64_t)day, kind);
     apr_status_t rv = st_kv_get(txn, DB(st, STATS), kb_day(&k, org_id, day), &v, err, "usage");
     if (rv == APR_SUCCESS) {
         counters_get(&v, c);
@@ -101,6 +103,36 @@ apr_status_t st_stats_add(orgs_store_t *st, MDB_txn *txn, const char *org_id, in
         return rv;
     }
     c[kind]++;
+    return st_kv_put(txn, DB(st, STATS), kb_day(&k, org_id, day), c, sizeof(c), 0, err, "usage");
+}
+
+apr_status_t st_stats_merge(orgs_store_t *st, MDB_txn *txn, const char *org_id, apr_uint32_t day,
+                            const apr_uint64_t counts[ORGS_STATS_KINDS], orgs_err_t *err)
+{
+    apr_uint64_t c[ORGS_STATS_KINDS];
+    kbuf_t k;
+    MDB_val v;
+    if (!org_id || strlen(org_id) != ID_LEN || !day) {
+        return orgs_err_set(err, APR_EINVAL, "bad usage counter");
+    }
+    apr_status_t rv = st_kv_get(txn, DB(st, STATS), kb_day(&k, org_id, day), &v, err, "usage");
+    if (rv == APR_SUCCESS) {
+        counters_get(&v, c);
+    } else if (rv == APR_NOTFOUND) {
+        memset(c, 0, sizeof(c));
+        rv = day > ORGS_STORE_STATS_DAYS
+                 ? drop_old(st, txn, org_id, day - ORGS_STORE_STATS_DAYS + 1, STATS_DROP_PER_COUNT,
+                            err)
+                 : APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* the database's count only grows: a value older than the replica's
+     * (applied late) changes nothing */
+    for (int i = 0; i < ORGS_STATS_KINDS; i++) {
+        c[i] = counts[i] > c[i] ? counts[i] : c[i];
+    }
     return st_kv_put(txn, DB(st, STATS), kb_day(&k, org_id, day), c, sizeof(c), 0, err, "usage");
 }
 

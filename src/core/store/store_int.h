@@ -466,11 +466,11 @@ apr_status_t st_pending_load(orgs_store_t *st, MDB_txn *txn, const char *state,
  * users this minute (counted here). */
 apr_status_t st_quota_new_user(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in,
                                const char *conn_id, orgs_err_t *err);
-/* The new user of a sign-in another transaction checked (captured, then
- * written through PostgreSQL) counted in its connection's minute here,
- * never refused: the database took it already. */
-apr_status_t st_quota_new_user_count(orgs_store_t *st, MDB_txn *txn, const orgs_signin_t *in,
-                                     orgs_err_t *err);
+/* The connection's minute as the database counted it (a "new_users"
+ * counter line of a PostgreSQL store): taken unless the replica holds a
+ * later minute or a higher count of the same one. */
+apr_status_t st_quota_throttle_merge(orgs_store_t *st, MDB_txn *txn, const char *conn_id,
+                                     apr_time_t start, apr_uint64_t count, orgs_err_t *err);
 /* An auto-membership join to in->org_id: the org's members. */
 apr_status_t st_quota_join(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in, orgs_err_t *err);
 /* A new session of in->org_id: the org's sessions. */
@@ -543,6 +543,11 @@ const char *st_actor_who(orgs_store_t *st, apr_pool_t *p);
  * a few of the org's days past ORGS_STORE_STATS_DAYS. */
 apr_status_t st_stats_add(orgs_store_t *st, MDB_txn *txn, const char *org_id, int kind,
                           apr_time_t now, orgs_err_t *err);
+/* An org's day as the database counted it (a "usage" counter line of a
+ * PostgreSQL store): each counter the larger of the two, since the
+ * database's only grows and a line may be applied late or twice. */
+apr_status_t st_stats_merge(orgs_store_t *st, MDB_txn *txn, const char *org_id, apr_uint32_t day,
+                            const apr_uint64_t counts[ORGS_STATS_KINDS], orgs_err_t *err);
 /* The org's counters (the org cascade). */
 apr_status_t st_stats_drop_org(orgs_store_t *st, MDB_txn *txn, const char *org_id, orgs_err_t *err);
 
@@ -581,6 +586,16 @@ void st_capture_note(orgs_store_t *st, const char *type, const char *a, const ch
 /* An audit record (its final text) written while capturing: kept with
  * the capture, written on this node when the change is applied here. */
 void st_capture_audit(orgs_store_t *st, const char *text);
+/* A counter increment made while capturing (the usage of an org's day,
+ * kind an orgs_stats_kind_t; a new user in its connection's minute, with
+ * its limit): the change set carries it, the database counts it
+ * (pg_count.c). */
+void st_capture_count(orgs_store_t *st, const char *org_id, apr_int64_t day, int kind);
+void st_capture_new_user(orgs_store_t *st, const char *conn_id, apr_time_t at, apr_size_t limit);
+/* replica.c: a counter line ("usage", "new_users"), as the change log and
+ * a rebuild's snapshot carry them, merged into the replica. */
+apr_status_t st_counter_line_put(orgs_store_t *st, MDB_txn *txn, const json_t *j, orgs_err_t *err);
+int st_counter_line_is(const json_t *j);
 /* env.c: makes txn the transaction of every operation on st from this
  * thread (NULL ends it): a whole request captured in one transaction. */
 void st_ambient_set(const orgs_store_t *st, MDB_txn *txn);

@@ -1,0 +1,180 @@
+// Layer 967: a PostgreSQL store keeps in the database what one node used to
+// keep alone. Covers: a sealed pending login is single use across nodes
+// (its sign-in records it in pending_used in the same SQL transaction):
+// the callback URL and a copy of the pending cookie replayed on the other
+// node are refused before the IdP is asked (400, ORGS00215), while a
+// normal callback on the other node than the start works; expired rows of
+// pending_used are pruned by the next sign-in; orgctl's writes on the
+// database record their audit records in audit_log in the change's own
+// transaction, `orgctl audit` on the database lists them (with --org),
+// and a write that fails leaves no record.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+
+import { Client, CookieJar } from './lib/client.mjs';
+import { DEFAULT_PASSWORD, startOp, writeSecretFile } from './lib/idp.mjs';
+import { ENV_CGI, errorCode, parseForm } from './lib/flow.mjs';
+import { ORGCTL } from './lib/paths.mjs';
+import { run } from './lib/proc.mjs';
+import { pgBinDir, pgSql } from './lib/pg.mjs';
+import { PgStore } from './lib/pgnodes.mjs';
+
+const HTML = { accept: 'text/html' };
+const START = '/orgs/login?organization=org1&connection=okta1&return_to=%2Fapp%2F';
+const body = `<Directory "{{HTDOCS}}">
+    DirectoryIndex index.cgi index.html
+</Directory>
+<Location /app/>
+    AuthType orgs
+    OrgsUnauthenticated 401
+    Require org-member
+</Location>`;
+
+let store;
+let skip;
+let op;
+let nodes = [];
+
+const pgctlOk = (...args) => store.ctlOk(...args);
+
+async function sqlValue(sql) {
+  const psql = pgBinDir() ? join(pgBinDir(), 'psql') : 'psql';
+  const r = await run(psql, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', store.uri, '-c', sql]);
+  if (r.code !== 0) throw new Error(`psql ${sql}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+// A browser behind a load balancer: one jar for both nodes.
+function browser() {
+  const jar = new CookieJar();
+  return { jar, on: (h) => h.client({ jar }), idp: new Client() };
+}
+
+// A login started on node `from`, through the IdP: the callback URL, not followed.
+async function toCallback(b, from, email) {
+  const res = await b.on(from).get(START, { headers: HTML });
+  assert.equal(res.status, 302, `login start: ${res.status} ${res.body}`);
+  let req = { method: 'GET', url: res.location };
+  let formUsed = false;
+  for (let i = 0; i < 20; i++) {
+    if (new URL(req.url).pathname === '/orgs/callback') return req.url;
+    const r = await b.idp.request(req.method, req.url, { headers: HTML, form: req.form });
+    if ([302, 303].includes(r.status) && r.location) {
+      req = { method: 'GET', url: r.location };
+      continue;
+    }
+    const form = parseForm(r.body, /\/interaction\/[^/]+\/login$/);
+    assert.ok(form && !formUsed, `stuck at the IdP: ${r.status} ${req.url}`);
+    formUsed = true;
+    req = {
+      method: 'POST',
+      url: new URL(form.action, r.url).toString(),
+      form: { ...form.fields, login: email, password: DEFAULT_PASSWORD },
+    };
+  }
+  throw new Error('no callback');
+}
+
+const onNode = (url, h) => url.replace(/^http:\/\/[^/]+/, h.baseURL);
+const pendingCookies = (jar) => jar.cookies.filter((c) => /^orgs_pl\d$/.test(c.name));
+
+before(async () => {
+  store = await PgStore.start();
+  if (store.skip) {
+    skip = store.skip;
+    return;
+  }
+  nodes = await store.addNodes(['a', 'b'], {
+    name: 'pgonce', body, extra: (ns) => `OrgsPublicURL ${ns[0].baseURL}`,
+  });
+  for (const h of nodes) h.cgi('app/index.cgi', ENV_CGI);
+  op = await startOp({
+    name: 'okta1',
+    redirectUri: [`${nodes[0].baseURL}/orgs/callback`],
+    users: ['alice', 'bob'].map((n) => ({ email: `${n}@org1.example.com`, sub: `okta1-${n}` })),
+  });
+  await pgctlOk('init');
+  await pgctlOk('org', 'create', 'org1');
+  const secret = writeSecretFile(nodes[0].confDir, 'okta1', op.clientSecret);
+  await pgctlOk('conn', 'create', 'okta1', '--issuer', op.issuer, '--client-id', op.clientId,
+    '--client-secret-file', secret);
+  await pgctlOk('org', 'enable-conn', 'org1', 'okta1');
+  for (const n of ['alice', 'bob']) {
+    await pgctlOk('member', 'add', 'org1', '--connection', 'okta1', '--email', `${n}@org1.example.com`);
+  }
+  await store.startNodes();
+});
+
+after(async () => {
+  await op?.stop();
+  await store?.close();
+});
+
+test('a sealed pending login is single use across nodes; a callback on the other node works', async (t) => {
+  if (skip) return t.skip(skip);
+  const [a, b] = nodes;
+  // an expired row, pruned by the next sign-in
+  await pgSql(store.uri, "INSERT INTO pending_used VALUES (repeat('0', 64), now() - interval '1 hour')");
+
+  const br = browser();
+  const callback = await toCallback(br, a, 'alice@org1.example.com');
+  const [sealed] = pendingCookies(br.jar);
+  const copy = sealed.value;
+  const markB = b.logMark();
+  const res = await br.on(b).get(onNode(callback, b), { headers: HTML });
+  assert.equal(res.status, 302, `callback on B: ${res.status} ${res.body}\n${b.errorLog(markB)}`);
+  assert.equal(new URL(res.location).pathname, '/app/');
+  await b.waitForLog(/ORGS00229: user \S+ signed in to org org1 via connection okta1/, { from: markB });
+  assert.equal(await sqlValue('SELECT count(*) FROM pending_used'), '1');
+  assert.equal(await sqlValue("SELECT count(*) FROM pending_used WHERE state_hash = repeat('0', 64)"), '0');
+
+  // the same callback URL with a copy of the cookie, on A (which never saw
+  // it) and on B: refused as a used state, the IdP not asked again
+  for (const h of [a, b]) {
+    br.jar.set('orgs_pl1', copy);
+    const mark = h.logMark();
+    const r = await br.on(h).get(onNode(callback, h), { headers: HTML });
+    assert.equal(r.status, 400, `${h.baseURL}: ${r.status} ${r.body}`);
+    assert.equal(errorCode(r.body), 'invalid_request');
+    await h.waitForLog(/ORGS00215: callback: state unknown, forged or already used/, { from: mark });
+    assert.doesNotMatch(h.errorLog(mark), /ORGS00229|ORGS00223/);
+  }
+  assert.equal(pendingCookies(br.jar).length, 0);
+
+  // another login, started on B and called back on A: works
+  const br2 = browser();
+  const cb2 = await toCallback(br2, b, 'bob@org1.example.com');
+  const r2 = await br2.on(a).get(onNode(cb2, a), { headers: HTML });
+  assert.equal(r2.status, 302, `callback on A: ${r2.status} ${r2.body}`);
+  const app = await br2.on(a).get('/app/', { headers: HTML });
+  assert.equal(app.status, 200);
+  assert.match(app.body, /ORG_EMAIL=bob@org1\.example\.com/);
+  assert.equal(await sqlValue('SELECT count(*) FROM pending_used'), '2');
+});
+
+test("orgctl's writes on the database keep their audit records there, read by orgctl audit", async (t) => {
+  if (skip) return t.skip(skip);
+  const before = Number(await sqlValue('SELECT count(*) FROM audit_log'));
+  // the setup's writes were recorded: org create, conn create, enable, two members
+  assert.ok(before >= 5, `${before} audit records after the setup`);
+  await pgctlOk('org', 'create', 'org2', '--domain', 'org2.example.com');
+  await pgctlOk('org', 'add-domain', 'org2', 'two.example.com');
+  assert.equal(Number(await sqlValue('SELECT count(*) FROM audit_log')), before + 2);
+  // a write that fails (the name is taken) records nothing
+  const r = await store.ctl('org', 'create', 'org2');
+  assert.equal(r.code, 4, r.stderr);
+  assert.equal(Number(await sqlValue('SELECT count(*) FROM audit_log')), before + 2);
+  const all = JSON.parse(await pgctlOk('--json', 'audit', '--limit', '1000')).records;
+  assert.equal(all.length, before + 2);
+  const org2 = JSON.parse(await pgctlOk('--json', 'audit', '--org', 'org2')).records;
+  assert.deepEqual(org2.map((x) => x.action), ['org.create', 'org.domain.add']);
+  assert.match(org2[0].actor, /^orgctl:/);
+  const text = await pgctlOk('audit', '--org', 'org1');
+  assert.match(text, /org\.create/);
+  assert.match(text, /member\.add/);
+  // a node's own audit stays per node (its sign-ins, its admin API)
+  const onA = await run(ORGCTL, ['-s', nodes[0].storeDir, '--json', 'audit']);
+  assert.equal(onA.code, 0, onA.stderr);
+  assert.ok(!JSON.parse(onA.stdout).records.some((x) => x.action === 'org.create'));
+});
