@@ -446,6 +446,8 @@ int orgs_pgwrite_pending_used(request_rec *r, const char *state)
     orgs_pg_pool_put(n->pool, pg);
     if (lost) {
         mark_down(r, n, err.msg);
+    } else {
+        mark_up(r, n); /* reached: the sign-in that follows tries it again */
     }
     return rv == APR_SUCCESS && used;
 }

@@ -6,7 +6,10 @@
  * may follow the positional arguments (apr_getopt does not permute, hence
  * this parser); "--" ends the options. */
 
+#include <pwd.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_strings.h>
 #include <apr_tables.h>
@@ -300,4 +303,21 @@ int cli_args_parse(cli_t *c, const command_t *table, apr_size_t n, int argc,
         return cli_usage_fail(c, "unexpected argument '%s'", cli_arg(c, c->cmd->max_args));
     }
     return RC_OK;
+}
+
+/* Whom the audit records name: orgctl and the user who runs it (the one
+ * behind sudo when there is one), from an SSH client's address or the shell. */
+void cli_actor_set(cli_t *c)
+{
+    const char *user = getuid() == 0 ? getenv("SUDO_USER") : NULL;
+    const struct passwd *pw = user ? NULL : getpwuid(getuid());
+    const char *ssh = getenv("SSH_CONNECTION");
+    const char *sp = ssh ? strchr(ssh, ' ') : NULL;
+    if (!user) {
+        user = pw ? pw->pw_name : apr_psprintf(c->p, "uid%lu", (unsigned long)getuid());
+    }
+    orgs_store_actor_set(
+        c->st, apr_pstrcat(c->p, "orgctl:", user, NULL),
+        sp ? apr_pstrcat(c->p, "ssh:", apr_pstrmemdup(c->p, ssh, (apr_size_t)(sp - ssh)), NULL)
+           : "shell");
 }

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <pwd.h>
 #include <unistd.h>
 
 #include <apr_general.h>
@@ -201,23 +200,6 @@ static int verify_key(cli_t *c, int write)
                         c->key_file);
     }
     return RC_OK;
-}
-
-/* Whom the audit records name: orgctl and the user who runs it (the one
- * behind sudo when there is one), from an SSH client's address or the shell. */
-void cli_actor_set(cli_t *c)
-{
-    const char *user = getuid() == 0 ? getenv("SUDO_USER") : NULL;
-    const struct passwd *pw = user ? NULL : getpwuid(getuid());
-    const char *ssh = getenv("SSH_CONNECTION");
-    const char *sp = ssh ? strchr(ssh, ' ') : NULL;
-    if (!user) {
-        user = pw ? pw->pw_name : apr_psprintf(c->p, "uid%lu", (unsigned long)getuid());
-    }
-    orgs_store_actor_set(
-        c->st, apr_pstrcat(c->p, "orgctl:", user, NULL),
-        sp ? apr_pstrcat(c->p, "ssh:", apr_pstrmemdup(c->p, ssh, (apr_size_t)(sp - ssh)), NULL)
-           : "shell");
 }
 
 /* A size as OrgsStoreMaxSize would be written: 8M, 4G, or bytes. */

@@ -134,7 +134,7 @@ int cli_result(cli_t *c, apr_status_t rv, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The error line for a value a core parser rejected (c->err). */
 int cli_fail_parse(cli_t *c);
-/* Names orgctl and its user as the actor of c->st's audit records (main.c;
+/* Names orgctl and its user as the actor of c->st's audit records (args.c;
  * also the private copy a PostgreSQL store's command runs on). */
 void cli_actor_set(cli_t *c);
 
