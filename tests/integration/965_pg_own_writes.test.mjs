@@ -11,7 +11,8 @@
 // still lets an admin API DELETE through (it used to answer 503,
 // ORGS00862): the org is gone in the database and on A. On an LMDB store,
 // OrgsAdminWritesPerMinute 3: org X's fourth change answers 429
-// (ORGS00872) while org Y's go on.
+// (ORGS00872) while org Y's go on; a bad value of it stops httpd at
+// config time naming it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -211,6 +212,14 @@ test('a replica past its soft limit still lets an admin API DELETE through: the 
 test('OrgsAdminWritesPerMinute 3 on an LMDB store: org X\'s fourth change 429 (ORGS00872), org Y\'s go on', async (t) => {
   lmdb = await Httpd.create({ name: 'lmdb-rate', body,
     serverOrgs: 'OrgsStore {{STORE}}\nOrgsStoreMaxSize 64M\nOrgsCryptoKey file:{{KEY}}\nOrgsAdminWritesPerMinute 3' });
+  // a bad value stops httpd at config time, naming the directive
+  for (const v of ['-5', '1e3', 'off']) {
+    const bad = await lmdb.configtest(body,
+      `OrgsStore {{STORE}}\nOrgsStoreMaxSize 64M\nOrgsCryptoKey file:{{KEY}}\nOrgsAdminWritesPerMinute ${v}`);
+    assert.notEqual(bad.code, 0, v);
+    assert.match(bad.stderr, /OrgsAdminWritesPerMinute: must be a whole number/, bad.stderr);
+  }
+  lmdb.writeConf();
   await lmdb.orgctlOk('org', 'create', 'orgx');
   await lmdb.orgctlOk('org', 'create', 'orgy');
   tokens.set(lmdb, await lmdb.orgctlOk('token', 'create', '--name', 'tests'));
