@@ -431,6 +431,19 @@ apr_status_t orgs_crypto_random_token(apr_size_t nbytes, char **out, apr_pool_t 
     return APR_SUCCESS;
 }
 
+apr_status_t orgs_crypto_random_tokens(apr_size_t nbytes, char **const *outs, int n, apr_pool_t *p)
+{
+    apr_size_t total = nbytes * (apr_size_t)(n > 0 ? n : 0);
+    unsigned char *buf = apr_palloc(p, total ? total : 1);
+    apr_status_t rv = orgs_crypto_random(buf, total);
+
+    for (int i = 0; i < n; i++) {
+        *outs[i] = rv == APR_SUCCESS ? orgs_text_b64url_encode(buf + i * nbytes, nbytes, p) : NULL;
+    }
+    orgs_crypto_cleanse(buf, total);
+    return rv;
+}
+
 char *orgs_crypto_b64url_encode(const void *data, apr_size_t len, apr_pool_t *p)
 {
     return orgs_text_b64url_encode(data, len, p);

@@ -55,6 +55,10 @@ apr_status_t orgs_crypto_random_id(const char *prefix, apr_size_t nchars, char *
                                    apr_pool_t *p);
 /* nbytes random bytes, base64url without padding (e.g. 32 -> 43 chars). */
 apr_status_t orgs_crypto_random_token(apr_size_t nbytes, char **out, apr_pool_t *p);
+/* n such tokens of nbytes each from one draw of the generator (each call
+ * to it costs about as much as the bytes of three tokens): *outs[i] is the
+ * i-th. On failure every *outs[i] is NULL. */
+apr_status_t orgs_crypto_random_tokens(apr_size_t nbytes, char **const *outs, int n, apr_pool_t *p);
 
 /* orgs_text_b64url_encode / orgs_text_b64url_decode (text.h: unpadded,
  * canonical only) under the names the store uses; new code calls text.h. */

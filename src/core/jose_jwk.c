@@ -241,7 +241,7 @@ leave:
 
 /* ---- the per-process JWKS memo ---------------------------------------- */
 
-/* Parsed sets by the SHA-256 of their document: the keys are built and
+/* Parsed sets by their document's bytes: the keys are built and
  * checked (EVP_PKEY_public_check, the costly part) once per document and
  * process, never per login. */
 static orgs_memo_t jwks_memo = ORGS_MEMO_INITIALIZER;
@@ -264,7 +264,6 @@ apr_status_t orgs_jose_jwks_get(const orgs_jwks_t **jwks, const char *json, apr_
                                 apr_pool_t *p, orgs_err_t *err)
 {
     jwks_doc_t d = {json, len};
-    unsigned char key[32];
     void *val = NULL;
     apr_status_t rv;
 
@@ -275,10 +274,7 @@ apr_status_t orgs_jose_jwks_get(const orgs_jwks_t **jwks, const char *json, apr_
     if (len > ORGS_JOSE_JWKS_MAX) {
         return orgs_err_set(err, APR_EINVAL, "jwks: larger than %d bytes", ORGS_JOSE_JWKS_MAX);
     }
-    if ((rv = orgs_crypto_sha256(json, len, key)) != APR_SUCCESS) {
-        return orgs_err_set(err, rv, "jwks: cannot hash the document");
-    }
-    rv = orgs_memo_get(&jwks_memo, key, jwks_build, &d, &val, p, err);
+    rv = orgs_memo_get(&jwks_memo, json, len, jwks_build, &d, &val, p, err);
     *jwks = val;
     return rv;
 }

@@ -1,6 +1,8 @@
 /* The per-process memo (see memo.h). */
 #include <string.h>
 
+#include <apr_strings.h>
+
 #include "memo.h"
 
 /* Every memo that ever held an entry, for orgs_memo_clear_all. */
@@ -34,11 +36,12 @@ static apr_status_t memo_unpin(void *data)
     return APR_SUCCESS;
 }
 
-/* Called with the lock held. */
-static orgs_memo_entry_t *memo_find(orgs_memo_t *m, const unsigned char key[32])
+/* Called with the lock held. The lengths first: documents of other
+ * lengths cost one compare each. */
+static orgs_memo_entry_t *memo_find(orgs_memo_t *m, const void *key, apr_size_t klen)
 {
     for (int i = 0; i < ORGS_MEMO_SLOTS; i++) {
-        if (m->slot[i].pool && memcmp(m->slot[i].key, key, 32) == 0) {
+        if (m->slot[i].pool && m->slot[i].klen == klen && memcmp(m->slot[i].key, key, klen) == 0) {
             return &m->slot[i];
         }
     }
@@ -63,6 +66,7 @@ static orgs_memo_entry_t *memo_victim(orgs_memo_t *m)
         apr_pool_destroy(best->pool);
         best->pool = NULL;
         best->val = NULL;
+        best->key = NULL;
     }
     return best;
 }
@@ -83,17 +87,18 @@ static apr_status_t pool_destroy_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-apr_status_t orgs_memo_get(orgs_memo_t *m, const unsigned char key[32], orgs_memo_build_fn *build,
-                           void *baton, void **val, apr_pool_t *p, orgs_err_t *err)
+apr_status_t orgs_memo_get(orgs_memo_t *m, const void *key, apr_size_t klen,
+                           orgs_memo_build_fn *build, void *baton, void **val, apr_pool_t *p,
+                           orgs_err_t *err)
 {
     orgs_memo_entry_t *e;
     apr_pool_t *pool;
-    void *v = NULL;
+    void *v = NULL, *kcopy;
     apr_status_t rv;
 
     *val = NULL;
     pthread_mutex_lock(&m->lock);
-    if ((e = memo_find(m, key)) != NULL) {
+    if ((e = memo_find(m, key, klen)) != NULL) {
         memo_pin(m, e, p);
         *val = e->val;
         pthread_mutex_unlock(&m->lock);
@@ -114,9 +119,10 @@ apr_status_t orgs_memo_get(orgs_memo_t *m, const unsigned char key[32], orgs_mem
         apr_pool_destroy(pool);
         return rv;
     }
+    kcopy = apr_pmemdup(pool, key, klen ? klen : 1);
     pthread_mutex_lock(&m->lock);
     m->builds++;
-    if ((e = memo_find(m, key)) != NULL) {
+    if ((e = memo_find(m, key, klen)) != NULL) {
         memo_pin(m, e, p);
         *val = e->val;
         pthread_mutex_unlock(&m->lock);
@@ -125,7 +131,8 @@ apr_status_t orgs_memo_get(orgs_memo_t *m, const unsigned char key[32], orgs_mem
     }
     if ((e = memo_victim(m)) != NULL) {
         memo_list(m);
-        memcpy(e->key, key, 32);
+        e->key = kcopy;
+        e->klen = klen;
         e->pool = pool;
         e->val = v;
         e->refs = 0;
@@ -157,6 +164,7 @@ void orgs_memo_clear(orgs_memo_t *m)
             apr_pool_destroy(e->pool);
             e->pool = NULL;
             e->val = NULL;
+            e->key = NULL;
         }
     }
     pthread_mutex_unlock(&m->lock);

@@ -1,9 +1,12 @@
-/* Per-process memo of values derived from documents the store caches
- * (discovery documents, JWK sets): a login finds the value built when the
- * document was first seen in this process instead of parsing and checking
- * the document again. Keyed by a 32-byte digest of the document (and of
- * whatever else the value depends on), so a changed document is a new
- * entry and an old one ages out.
+/* Per-process memo of values derived from documents the store holds
+ * (discovery documents, JWK sets, connection records): a login finds the
+ * value built when the document was first seen in this process instead of
+ * parsing and checking the document again. Keyed by the document's bytes
+ * themselves (and whatever else the value depends on), compared whole
+ * with memcmp against a copy kept in the entry: no digest is computed per
+ * lookup (hashing a JWKS at every login cost more than the lookup saves),
+ * and a changed document, even one of the same length, is a new entry
+ * while the old one ages out.
  *
  * Each memo holds at most ORGS_MEMO_SLOTS entries, each in its own pool.
  * An entry handed out is pinned until the caller's pool is cleared or
@@ -26,7 +29,8 @@
 typedef apr_status_t orgs_memo_build_fn(void *baton, void **val, apr_pool_t *pool, orgs_err_t *err);
 
 typedef struct orgs_memo_entry_t {
-    unsigned char key[32];
+    const void *key; /* a copy of the key's bytes, in pool */
+    apr_size_t klen;
     apr_pool_t *pool; /* NULL: the slot is free */
     void *val;
     unsigned refs;     /* callers' pools holding it */
@@ -47,15 +51,16 @@ typedef struct orgs_memo_t {
 
 #define ORGS_MEMO_INITIALIZER                                                                      \
     {                                                                                              \
-        PTHREAD_MUTEX_INITIALIZER, 0, 0, {{{0}, NULL, NULL, 0, 0}}, NULL, 0                        \
+        PTHREAD_MUTEX_INITIALIZER, 0, 0, {{NULL, 0, NULL, NULL, 0, 0}}, NULL, 0                    \
     }
 
-/* The value for key: the remembered one, or build(baton) run now (outside
- * the memo's lock) and remembered. *val stays valid as long as p. On a
- * build failure, its status and err. APR_ENOMEM when a pool cannot be
- * made. */
-apr_status_t orgs_memo_get(orgs_memo_t *m, const unsigned char key[32], orgs_memo_build_fn *build,
-                           void *baton, void **val, apr_pool_t *p, orgs_err_t *err);
+/* The value for the klen bytes at key: the remembered one, or
+ * build(baton) run now (outside the memo's lock) and remembered with a
+ * copy of the key. *val stays valid as long as p. On a build failure, its
+ * status and err. APR_ENOMEM when a pool cannot be made. */
+apr_status_t orgs_memo_get(orgs_memo_t *m, const void *key, apr_size_t klen,
+                           orgs_memo_build_fn *build, void *baton, void **val, apr_pool_t *p,
+                           orgs_err_t *err);
 
 /* How many values m has built since the process started. */
 apr_uint64_t orgs_memo_builds(orgs_memo_t *m);

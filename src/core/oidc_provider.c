@@ -145,27 +145,28 @@ leave:
 /* ---- parsed documents, once per process ------------------------------ */
 
 /* Discovery documents as read by discovery_read, and cached JWKS entries
- * unwrapped, by the SHA-256 of what they depend on (memo.h): a login
+ * unwrapped, by the bytes of what they depend on (memo.h): a login
  * reads the cached text from the store and finds it already parsed. */
 static orgs_memo_t disc_memo = ORGS_MEMO_INITIALIZER;
 static orgs_memo_t jwks_entry_memo = ORGS_MEMO_INITIALIZER;
 
-/* SHA-256 of the strings (NULL counts as empty), each ended by a NUL so
- * that ("ab", "c") and ("a", "bc") differ. */
-static apr_status_t memo_key(unsigned char key[32], const char *const *parts, int n, apr_pool_t *p)
+/* The strings (NULL counts as empty) one after the other, each ended by
+ * a NUL so that ("ab", "c") and ("a", "bc") differ: the memo's key. */
+static const char *memo_key(apr_size_t *klen, const char *const *parts, int n, apr_pool_t *p)
 {
-    apr_size_t len = 0;
+    apr_size_t len = 0, l[3];
     for (int i = 0; i < n; i++) {
-        len += (parts[i] ? strlen(parts[i]) : 0) + 1;
+        l[i] = parts[i] ? strlen(parts[i]) : 0;
+        len += l[i] + 1;
     }
     char *buf = apr_palloc(p, len), *b = buf;
     for (int i = 0; i < n; i++) {
-        apr_size_t l = parts[i] ? strlen(parts[i]) : 0;
-        memcpy(b, parts[i] ? parts[i] : "", l);
-        b[l] = '\0';
-        b += l + 1;
+        memcpy(b, parts[i] ? parts[i] : "", l[i]);
+        b[l[i]] = '\0';
+        b += l[i] + 1;
     }
-    return orgs_crypto_sha256(buf, len, key);
+    *klen = len;
+    return buf;
 }
 
 typedef struct {
@@ -188,13 +189,11 @@ static apr_status_t discovery_parse(const char *body, const char *expect, const 
 {
     const char *parts[] = {body, expect, expect_alt};
     disc_doc_t d = {body, expect, expect_alt};
-    unsigned char key[32];
+    apr_size_t klen;
+    const char *key = memo_key(&klen, parts, 3, p);
     void *val;
-    apr_status_t rv = memo_key(key, parts, 3, p);
-    if (rv != APR_SUCCESS) {
-        return discovery_read(body, expect, expect_alt, prov, p, err);
-    }
-    if ((rv = orgs_memo_get(&disc_memo, key, disc_build, &d, &val, p, err)) == APR_SUCCESS) {
+    apr_status_t rv;
+    if ((rv = orgs_memo_get(&disc_memo, key, klen, disc_build, &d, &val, p, err)) == APR_SUCCESS) {
         const orgs_oidc_provider_t *m = val;
         prov->issuer = m->issuer;
         prov->authorization_endpoint = m->authorization_endpoint;
@@ -233,10 +232,11 @@ static const char *jwks_entry_unwrap(const char *entry, const char *uri, apr_poo
 {
     const char *parts[] = {entry, uri};
     jwks_entry_t d = {entry, uri};
-    unsigned char key[32];
+    apr_size_t klen;
+    const char *key = memo_key(&klen, parts, 2, p);
     void *val = NULL;
-    if (memo_key(key, parts, 2, p) != APR_SUCCESS ||
-        orgs_memo_get(&jwks_entry_memo, key, jwks_entry_build, &d, &val, p, NULL) != APR_SUCCESS) {
+    if (orgs_memo_get(&jwks_entry_memo, key, klen, jwks_entry_build, &d, &val, p, NULL) !=
+        APR_SUCCESS) {
         const char **out = NULL;
         return jwks_entry_build(&d, (void **)&out, p, NULL) == APR_SUCCESS ? *out : NULL;
     }

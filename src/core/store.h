@@ -357,6 +357,9 @@ apr_status_t orgs_store_conn_get(orgs_store_t *st, const char *ref, orgs_conn_t 
 /* Also decrypts client_secret (needs keys). */
 apr_status_t orgs_store_conn_get_secret(orgs_store_t *st, const char *ref, orgs_conn_t **out,
                                         apr_pool_t *p, orgs_err_t *err);
+/* How many connection records this process has decoded (the others were
+ * found decoded already, by their bytes): for tests. */
+apr_uint64_t orgs_store_conn_decoded(void);
 apr_status_t orgs_store_conn_list(orgs_store_t *st, apr_array_header_t **out /* orgs_conn_t* */,
                                   apr_pool_t *p, orgs_err_t *err);
 /* Fields of upd that are non-NULL replace the stored ones (name cannot

@@ -210,9 +210,9 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
         return orgs_admit_ask_cookie(c, issued, org->name, ec->conn_name, login_hint);
     }
     rv = browser ? APR_SUCCESS : ORGS_ECRYPTO;
-    if (rv != APR_SUCCESS || (rv = orgs_crypto_random_token(32, &state, r->pool)) != APR_SUCCESS ||
-        (rv = orgs_crypto_random_token(32, &nonce, r->pool)) != APR_SUCCESS ||
-        (rv = orgs_crypto_random_token(32, &verifier, r->pool)) != APR_SUCCESS) {
+    char **const tokens[] = {&state, &nonce, &verifier};
+    if (rv != APR_SUCCESS ||
+        (rv = orgs_crypto_random_tokens(32, tokens, 3, r->pool)) != APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_ERR, rv, ORGSLOGNO(00246) "cannot draw the login's random tokens");
         return HTTP_INTERNAL_SERVER_ERROR;
     }

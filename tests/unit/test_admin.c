@@ -3,6 +3,7 @@
 #include "testutil.h"
 #include "admin.h"
 #include "crypto.h"
+#include "memo.h"
 
 static apr_pool_t *pool;
 static char *dir;
@@ -27,6 +28,7 @@ static void teardown(void)
     apr_pool_destroy(pool);
     testutil_rmtree(d);
     free(d);
+    orgs_memo_clear_all(); /* decoded connections: nothing pins an entry any more */
 }
 
 static const orgs_admin_caller_t OPERATOR = {ORGS_ADMIN_OPERATOR, "ops", NULL, 1, 1};

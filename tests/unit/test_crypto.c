@@ -566,6 +566,28 @@ START_TEST(random_token_format)
 }
 END_TEST
 
+/* Several tokens from one draw: each the size of one token, all distinct. */
+START_TEST(random_tokens_one_draw)
+{
+    char *a = NULL, *b = NULL, *c = NULL;
+    char **const outs[] = {&a, &b, &c};
+    unsigned char *raw;
+    apr_size_t rawlen;
+
+    ck_assert_int_eq(orgs_crypto_random_tokens(32, outs, 3, pool), APR_SUCCESS);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_uint_eq(strlen(a), 43);
+    ck_assert_uint_eq(strlen(c), 43);
+    ck_assert_str_ne(a, b);
+    ck_assert_str_ne(b, c);
+    ck_assert_str_ne(a, c);
+    ck_assert_int_eq(orgs_crypto_b64url_decode(b, strlen(b), &raw, &rawlen, pool), APR_SUCCESS);
+    ck_assert_uint_eq(rawlen, 32);
+}
+END_TEST
+
 /* ---- compare */
 
 START_TEST(ct_compare)
@@ -632,6 +654,7 @@ static Suite *crypto_suite(void)
     tcase_add_test(tc, random_id_format);
     tcase_add_test(tc, random_id_distribution);
     tcase_add_test(tc, random_token_format);
+    tcase_add_test(tc, random_tokens_one_draw);
     tcase_add_test(tc, ct_compare);
     tcase_add_test(tc, cleanse_zeroes);
     suite_add_tcase(s, tc);

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "memo.h"
 #include "store_int.h"
 
 static apr_status_t conn_seal(orgs_store_t *st, const orgs_conn_t *c, const char **sealed,
@@ -78,6 +79,81 @@ apr_status_t st_conn_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_c
     return rv == APR_SUCCESS ? rv : orgs_err_set(err, ORGS_ESTORE, "corrupt connection %s", id);
 }
 
+/* Connection records decoded once per process, by their bytes (memo.h): a
+ * login reads its connection several times (the login start, the
+ * callback, the enablement, the session's write), each a JSON parse of the
+ * whole record, while the record changes only when an admin edits it.
+ * Other bytes (an edit, another store's record) are another entry; the
+ * memo never answers for a record it has not compared whole. */
+static orgs_memo_t conn_memo = ORGS_MEMO_INITIALIZER;
+
+typedef struct {
+    orgs_conn_t conn;
+    const char *sealed;
+} conn_decoded_t;
+
+typedef struct {
+    const MDB_val *v;
+    const char *id;
+} conn_bytes_t;
+
+static apr_status_t conn_decode_build(void *baton, void **val, apr_pool_t *pool, orgs_err_t *err)
+{
+    const conn_bytes_t *b = baton;
+    conn_decoded_t *d = apr_pcalloc(pool, sizeof(*d));
+    orgs_conn_t *c;
+    json_t *j;
+    apr_status_t rv = st_json_of(b->v->mv_data, b->v->mv_size, &j, err, "connection");
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = st_conn_decode(j, &c, &d->sealed, pool, err);
+    json_decref(j);
+    if (rv != APR_SUCCESS) {
+        return orgs_err_set(err, ORGS_ESTORE, "corrupt connection %s", b->id);
+    }
+    d->conn = *c;
+    *val = d;
+    return APR_SUCCESS;
+}
+
+apr_status_t st_conn_read(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_conn_t **out,
+                          const char **sealed, apr_pool_t *p, orgs_err_t *err)
+{
+    kbuf_t k;
+    MDB_val v;
+    void *val;
+    if (!orgs_check_id(id, "con_")) {
+        return orgs_err_set(err, APR_NOTFOUND, "connection not found");
+    }
+    apr_status_t rv = st_kv_get(txn, DB(st, CONNS), st_kb1(&k, id), &v, err, "connection");
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    conn_bytes_t b = {&v, id};
+    if ((rv = orgs_memo_get(&conn_memo, v.mv_data, v.mv_size, conn_decode_build, &b, &val, p,
+                            err)) != APR_SUCCESS) {
+        return rv;
+    }
+    /* the caller's own copy of the struct (callers fill client_secret);
+     * the strings stay the memo's, pinned as long as p */
+    const conn_decoded_t *d = val;
+    orgs_conn_t *c = apr_pmemdup(p, &d->conn, sizeof(*c));
+    if (c->endpoint_hosts) {
+        c->endpoint_hosts = apr_array_copy(p, c->endpoint_hosts);
+    }
+    if (sealed) {
+        *sealed = d->sealed;
+    }
+    *out = c;
+    return APR_SUCCESS;
+}
+
+apr_uint64_t orgs_store_conn_decoded(void)
+{
+    return orgs_memo_builds(&conn_memo);
+}
+
 apr_status_t st_conn_find(orgs_store_t *st, MDB_txn *txn, const char *ref, orgs_conn_t **out,
                           const char **sealed, apr_pool_t *p, orgs_err_t *err)
 {
@@ -96,7 +172,7 @@ apr_status_t st_conn_find(orgs_store_t *st, MDB_txn *txn, const char *ref, orgs_
         }
         id = apr_pstrmemdup(p, v.mv_data, v.mv_size);
     }
-    apr_status_t rv = st_conn_load(st, txn, id, out, sealed, p, err);
+    apr_status_t rv = st_conn_read(st, txn, id, out, sealed, p, err);
     return rv == APR_NOTFOUND ? orgs_err_set(err, rv, "connection '%s' not found", ref) : rv;
 }
 

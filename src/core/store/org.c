@@ -518,7 +518,11 @@ static apr_status_t org_conns_list(orgs_store_t *st, MDB_txn *txn, const char *o
         if (b->klen != 2 * ID_LEN || b->vlen < 1) {
             continue;
         }
-        rv = st_conn_load(st, txn, b->k + ID_LEN, &c, NULL, p, err);
+        /* an org's few connections (its login page) through the memo;
+         * a long list would only churn it */
+        rv = list->nelts <= ORGS_CONN_MEMO_LIST_MAX
+                 ? st_conn_read(st, txn, b->k + ID_LEN, &c, NULL, p, err)
+                 : st_conn_load(st, txn, b->k + ID_LEN, &c, NULL, p, err);
         if (rv == APR_SUCCESS) {
             APR_ARRAY_PUSH(*out, orgs_enabled_conn_t *) = enabled_new(
                 c, b->v[0] != 0, b->vlen > 1 ? apr_pstrmemdup(p, b->v + 1, b->vlen - 1) : NULL, p);
@@ -577,7 +581,7 @@ static apr_status_t org_conn_load(orgs_store_t *st, MDB_txn *txn, const char *or
     const char *require;
     apr_status_t rv = st_enable_load_cond(st, txn, org_id, conn_id, &flag, &require, p, err);
     if (rv == APR_SUCCESS) {
-        rv = st_conn_load(st, txn, conn_id, &c, NULL, p, err);
+        rv = st_conn_read(st, txn, conn_id, &c, NULL, p, err);
     }
     if (rv == APR_SUCCESS) {
         *out = enabled_new(c, flag, require, p);

@@ -188,7 +188,7 @@ apr_status_t st_session_put(orgs_store_t *st, MDB_txn *txn, const unsigned char 
         return rv;
     }
     if ((rv = st_member_load(st, txn, s->org_id, s->user_id, &m, p, err)) != APR_SUCCESS ||
-        (rv = st_conn_load(st, txn, s->conn_id, &c, NULL, p, err)) != APR_SUCCESS) {
+        (rv = st_conn_read(st, txn, s->conn_id, &c, NULL, p, err)) != APR_SUCCESS) {
         return rv;
     }
     if (s->id_token_hint && !orgs_text_utf8_valid(s->id_token_hint, strlen(s->id_token_hint), 0)) {

@@ -382,6 +382,14 @@ apr_status_t st_conn_unseal(orgs_store_t *st, orgs_conn_t *c, const char *sealed
                             orgs_err_t *err);
 apr_status_t st_conn_load(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_conn_t **out,
                           const char **sealed, apr_pool_t *p, orgs_err_t *err);
+/* st_conn_load through the per-process memo of decoded records, for the
+ * single-record reads of the request paths (a login reads its connection
+ * several times); not for listings, which would only churn it. *out is the
+ * caller's copy; its strings live as long as p. */
+apr_status_t st_conn_read(orgs_store_t *st, MDB_txn *txn, const char *id, orgs_conn_t **out,
+                          const char **sealed, apr_pool_t *p, orgs_err_t *err);
+/* Lists of at most this many connections are read through st_conn_read. */
+#define ORGS_CONN_MEMO_LIST_MAX 4
 apr_status_t st_conn_find(orgs_store_t *st, MDB_txn *txn, const char *ref, orgs_conn_t **out,
                           const char **sealed, apr_pool_t *p, orgs_err_t *err);
 apr_status_t st_conn_insert(orgs_store_t *st, MDB_txn *txn, orgs_conn_t *c, const char *sealed,

@@ -133,17 +133,28 @@ START_TEST(test_jwks_memo)
     ck_assert_int_eq(orgs_jose_jwks_parsed(), n + 1);
     apr_pool_destroy(p1);
     apr_pool_destroy(p2);
+    /* the same length with one byte changed: another document, parsed */
+    char *changed = apr_pstrmemdup(pool, text, len);
+    char *kid = strstr(changed, "\"rsa1\"");
+    ck_assert_ptr_nonnull(kid);
+    kid[4] = 'X';
+    ck_assert_int_eq(orgs_jose_jwks_get(&b, changed, len, pool, &err), APR_SUCCESS);
+    ck_assert_ptr_ne(a, b);
+    ck_assert_int_eq(orgs_jose_jwks_parsed(), n + 2);
+    ck_assert_int_eq(orgs_jose_jwks_get(&c, text, len, pool, &err), APR_SUCCESS);
+    ck_assert_ptr_eq(a, c);
+    ck_assert_int_eq(orgs_jose_jwks_parsed(), n + 2);
     /* another document */
     char *other = slurp("jwks-single.json", &len);
     ck_assert_int_eq(orgs_jose_jwks_get(&b, other, len, pool, &err), APR_SUCCESS);
     ck_assert_ptr_ne(a, b);
-    ck_assert_int_eq(orgs_jose_jwks_parsed(), n + 2);
+    ck_assert_int_eq(orgs_jose_jwks_parsed(), n + 3);
     /* failures are not remembered, and the caps hold before any parse */
     ck_assert_int_eq(orgs_jose_jwks_get(&b, "{\"keys\":[]}", 11, pool, &err), APR_EINVAL);
     ck_assert_ptr_null(b);
     ck_assert_int_eq(orgs_jose_jwks_get(&b, "", 0, pool, &err), APR_EINVAL);
     ck_assert_int_eq(orgs_jose_jwks_get(&b, text, ORGS_JOSE_JWKS_MAX + 1, pool, &err), APR_EINVAL);
-    ck_assert_int_eq(orgs_jose_jwks_parsed(), n + 2);
+    ck_assert_int_eq(orgs_jose_jwks_parsed(), n + 3);
 }
 END_TEST
 

@@ -90,7 +90,7 @@ END_TEST
 
 /* A login with the JWKS cached parses neither the JWKS nor the discovery
  * document again, and checks no key again: the sets are kept per process
- * by the document's hash. */
+ * by the document's bytes. */
 START_TEST(id_token_cached_jwks_parsed_once)
 {
     orgs_oidc_provider_t *prov = provider();

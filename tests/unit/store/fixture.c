@@ -1,6 +1,7 @@
 /* The store tests' fixture: a pool and a fresh temporary directory per
  * test, the crypto keys, and helpers that make the usual objects. */
 #include "fixture.h"
+#include "memo.h"
 
 apr_pool_t *pool;
 char *dir;
@@ -22,6 +23,7 @@ void fixture_teardown(void)
     apr_pool_destroy(pool);             /* closes stores opened in pool */
     testutil_rmtree(d);
     free(d);
+    orgs_memo_clear_all(); /* decoded connections: nothing pins an entry any more */
 }
 
 orgs_store_t *open_in(const char *d, const orgs_crypto_keys_t *k)

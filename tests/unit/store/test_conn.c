@@ -93,6 +93,46 @@ START_TEST(conn_secret_needs_key)
 }
 END_TEST
 
+/* A connection read again is not decoded again (a login reads it several
+ * times); each read is the caller's own copy; a changed record, even of the
+ * same length, is decoded afresh. */
+START_TEST(conn_read_decoded_once)
+{
+    orgs_store_t *st = open_store();
+    orgs_conn_t *c, *d, upd = {0};
+    apr_pool_t *p1;
+    apr_pool_create(&p1, pool);
+    mk_conn(st, "okta", "s3cret");
+    upd.display_name = "Name A";
+    ck_assert_int_eq(orgs_store_conn_update(st, "okta", &upd, pool, &err), APR_SUCCESS);
+
+    ck_assert_int_eq(orgs_store_conn_get_secret(st, "okta", &c, p1, &err), APR_SUCCESS);
+    apr_uint64_t n = orgs_store_conn_decoded();
+    ck_assert_str_eq(c->client_secret, "s3cret");
+    APR_ARRAY_PUSH(c->endpoint_hosts, const char *) = "idp2.example.com";
+    c->display_name = "changed by the caller";
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(orgs_store_conn_get(st, "okta", &d, pool, &err), APR_SUCCESS);
+        ck_assert_ptr_ne(c, d);
+        ck_assert_ptr_null(d->client_secret);
+        ck_assert_str_eq(d->display_name, "Name A");
+        ck_assert_int_eq(d->endpoint_hosts->nelts, 0);
+    }
+    ck_assert_int_eq(orgs_store_conn_decoded(), n);
+    apr_pool_destroy(p1);
+
+    upd.display_name = "Name B"; /* the same length: other bytes all the same */
+    ck_assert_int_eq(orgs_store_conn_update(st, "okta", &upd, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_conn_get(st, "okta", &d, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(d->display_name, "Name B");
+    ck_assert_int_eq(orgs_store_conn_decoded(), n + 1);
+    ck_assert_int_eq(orgs_store_conn_get_secret(st, "okta", &d, pool, &err), APR_SUCCESS);
+    ck_assert_str_eq(d->client_secret, "s3cret");
+    ck_assert_int_eq(orgs_store_conn_decoded(), n + 1);
+    assert_clean(st);
+}
+END_TEST
+
 START_TEST(cascade_conn_delete)
 {
     orgs_store_t *st = open_store();
@@ -139,6 +179,7 @@ static void add_tests(TCase *tc)
     tcase_add_test(tc, conn_crud);
     tcase_add_test(tc, conn_bad_input);
     tcase_add_test(tc, conn_secret_needs_key);
+    tcase_add_test(tc, conn_read_decoded_once);
     tcase_add_test(tc, cascade_conn_delete);
 }
 
