@@ -27,6 +27,11 @@ apr_status_t st_pg_exec(orgs_pg_t *pg, const char *sql, int n, const char *const
                         PGresult **out, orgs_err_t *err);
 apr_status_t st_pg_fail_res(orgs_pg_t *pg, PGresult *res, orgs_err_t *err, const char *what);
 apr_status_t st_pg_fail(orgs_pg_t *pg, orgs_err_t *err, const char *what);
+/* Inside a transaction that holds the writers' lock and made its rows'
+ * changes: the change_log row of payload (*seq its number), the NOTIFY,
+ * COMMIT (pg_write.c). */
+apr_status_t st_pg_log_commit(orgs_pg_t *pg, const char *payload, apr_int64_t *seq,
+                              orgs_err_t *err);
 #endif
 
 #endif
