@@ -1,6 +1,6 @@
 // Layer 968: the cluster's sweeps on a PostgreSQL store. Two httpd nodes
 // on one throw-away database, each with its own replica, sweeping every
-// second (OrgsSweepInterval 1s) users without membership unused for 8 s
+// second (OrgsSweepInterval 1s) users without membership unused for 12 s
 // (OrgsUserPurgeAfter 8s). Covers: an expired invitation and an idle user
 // swept by node A leave the database and BOTH replicas, as one change set
 // each; a user who signed in only on node B a moment ago is kept by node
@@ -26,7 +26,9 @@ const body = `<Directory "{{HTDOCS}}">
     OrgsUnauthenticated 401
     Require org-member
 </Location>`;
-const PURGE_S = 8;
+// long enough that a sign-in on a loaded machine (node B's, then node A's
+// that sweeps) takes less
+const PURGE_S = 12;
 const EXTRA = `OrgsUserPurgeAfter ${PURGE_S}s\nOrgsSweepInterval 1s`;
 const USERS = ['alice', 'bob', 'idle1', 'idle2', 'kept'];
 const email = (n) => `${n}@org1.example.com`;
