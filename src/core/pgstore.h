@@ -417,6 +417,24 @@ apr_status_t orgs_pg_replica_advance(orgs_pg_t *pg, orgs_store_t *st, apr_int64_
 /* Deletes up to 1000 expired sessions from the database (sign-ins call it
  * now and then). */
 apr_status_t orgs_pg_sessions_prune(orgs_pg_t *pg, orgs_err_t *err);
+/* The cluster's sweeps, written through the database by one node at a
+ * time (pg_sweep.c): kind ORGS_PG_SWEEP_INVITES deletes the invitations
+ * expired at `when`, ORGS_PG_SWEEP_USERS the users without membership
+ * that neither signed in nor (never signed in) were created since `when`,
+ * judged on the database's rows. Each batch is one SQL transaction: the
+ * sweep's own advisory lock tried (*busy when another node holds it:
+ * nothing done, the caller skips), the writers' lock, at most
+ * ORGS_PG_SWEEP_SCAN rows read in key order after `from` (NULL: the
+ * first), the due ones deleted and logged as one change set
+ * {"del": [rows...]} (none when nothing was due). At most max_batches
+ * batches; *next is where the walk goes on (NULL: it reached the end),
+ * *removed counts rows, *sets the change sets written. */
+#define ORGS_PG_SWEEP_INVITES 0
+#define ORGS_PG_SWEEP_USERS 1
+#define ORGS_PG_SWEEP_SCAN 1000
+apr_status_t orgs_pg_sweep(orgs_pg_t *pg, int kind, apr_time_t when, apr_size_t max_batches,
+                           const char *from, const char **next, apr_size_t *removed,
+                           apr_size_t *sets, int *busy, apr_pool_t *p, orgs_err_t *err);
 /* The session of that hash (hex) when it is live in the database (its
  * membership, its user and its connection's enablement there, not
  * expired), as a change set putting its user, its membership and itself,

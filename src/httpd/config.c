@@ -223,6 +223,19 @@ static const char *set_user_purge_after(cmd_parms *cmd, void *dummy, const char 
     return set_srv_duration(cmd, dummy, arg);
 }
 
+/* OrgsSweepInterval: a duration of at least a second. */
+static const char *set_sweep_interval(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *bad_value = set_srv_duration(cmd, dummy, arg);
+    if (bad_value) {
+        return bad_value;
+    }
+    if (cmd_srv(cmd)->sweep_interval < apr_time_from_sec(1)) {
+        return bad(cmd, "must be at least 1s", arg);
+    }
+    return NULL;
+}
+
 /* OrgsAuditMaxAge: a duration, or "off". */
 static const char *set_audit_max_age(cmd_parms *cmd, void *dummy, const char *arg)
 {
@@ -423,6 +436,10 @@ const command_rec orgs_config_cmds[] = {
     AP_INIT_TAKE1("OrgsUserPurgeAfter", set_user_purge_after,
                   (void *)APR_OFFSETOF(orgs_srv_cfg_t, user_purge_after), RSRC_CONF,
                   "remove users without membership unused this long (default 90d; 'off')"),
+    AP_INIT_TAKE1("OrgsSweepInterval", set_sweep_interval,
+                  (void *)APR_OFFSETOF(orgs_srv_cfg_t, sweep_interval), RSRC_CONF,
+                  "how often the login path sweeps unused users, old audit records and "
+                  "expired invitations (default 1h)"),
     AP_INIT_TAKE1("OrgsAuditMaxAge", set_audit_max_age,
                   (void *)APR_OFFSETOF(orgs_srv_cfg_t, audit_max_age), RSRC_CONF,
                   "remove audit records older than this (default 365d; 'off')"),
@@ -500,6 +517,7 @@ void *orgs_config_create_srv(apr_pool_t *p, server_rec *s)
     sc->quota.sessions_per_org = ORGS_UNSET_COUNT;
     sc->user_purge_after = ORGS_UNSET;
     sc->audit_max_age = ORGS_UNSET;
+    sc->sweep_interval = ORGS_UNSET;
     sc->audit_per_org = ORGS_UNSET_COUNT;
     sc->invites_per_org = ORGS_UNSET_COUNT;
     sc->pending_per_client = ORGS_UNSET_COUNT;
@@ -531,6 +549,8 @@ static void merge_exhaustion(orgs_srv_cfg_t *sc, const orgs_srv_cfg_t *base,
     sc->audit_max_age = add->audit_max_age != ORGS_UNSET ? add->audit_max_age : base->audit_max_age;
     sc->user_purge_after =
         add->user_purge_after != ORGS_UNSET ? add->user_purge_after : base->user_purge_after;
+    sc->sweep_interval =
+        add->sweep_interval != ORGS_UNSET ? add->sweep_interval : base->sweep_interval;
 }
 
 static void default_count(apr_size_t *f, apr_size_t value)
@@ -737,6 +757,9 @@ static void apply_defaults(orgs_srv_cfg_t *sc)
     }
     if (sc->audit_max_age == ORGS_UNSET) {
         sc->audit_max_age = ORGS_DEFAULT_AUDIT_MAX_AGE;
+    }
+    if (sc->sweep_interval == ORGS_UNSET) {
+        sc->sweep_interval = ORGS_DEFAULT_SWEEP_INTERVAL;
     }
     default_count(&sc->audit_per_org, ORGS_STORE_AUDIT_PER_ORG_DEFAULT);
     default_count(&sc->invites_per_org, ORGS_STORE_INVITES_PER_ORG_DEFAULT);

@@ -37,6 +37,7 @@
 #define ORGS_DEFAULT_SESSIONS_PER_ORG 10000
 #define ORGS_DEFAULT_USER_PURGE_AFTER apr_time_from_sec(90 * 24 * 3600)
 #define ORGS_DEFAULT_AUDIT_MAX_AGE apr_time_from_sec(365 * 24 * 3600)
+#define ORGS_DEFAULT_SWEEP_INTERVAL apr_time_from_sec(3600)
 #define ORGS_DEFAULT_PENDING_PER_CLIENT 100
 #define ORGS_DEFAULT_PENDING_PER_NETWORK 400
 #define ORGS_DEFAULT_BC_CONNECT_TIMEOUT apr_time_from_sec(5)
@@ -67,6 +68,7 @@ typedef struct orgs_srv_cfg_t {
     orgs_store_quota_t quota;
     apr_interval_time_t user_purge_after;   /* OrgsUserPurgeAfter; 0 = off */
     apr_interval_time_t audit_max_age;      /* OrgsAuditMaxAge; 0 = off */
+    apr_interval_time_t sweep_interval;     /* OrgsSweepInterval; > 0 */
     apr_size_t audit_per_org;               /* OrgsAuditMaxPerOrg; 0 = no limit */
     apr_size_t invites_per_org;             /* OrgsMaxInvitationsPerOrg; 0 = no limit */
     apr_size_t pending_per_client;          /* OrgsMaxPendingPerClient; 0 = no bound */

@@ -670,3 +670,34 @@ int orgs_pgwrite_unavailable(request_rec *r, const char *what, const char *retur
                     NULL),
         return_to);
 }
+
+typedef struct {
+    int kind;
+    apr_time_t when;
+    apr_size_t batches;
+    const char *from, *next;
+    apr_size_t removed, sets;
+    int busy;
+} sweep_t;
+
+static apr_status_t op_sweep(orgs_pg_t *pg, void *baton, apr_pool_t *p, orgs_err_t *err)
+{
+    sweep_t *s = baton;
+    return orgs_pg_sweep(pg, s->kind, s->when, s->batches, s->from, &s->next, &s->removed, &s->sets,
+                         &s->busy, p, err);
+}
+
+apr_status_t orgs_pgwrite_sweep(request_rec *r, int kind, apr_time_t when, apr_size_t batches,
+                                const char *from, const char **next, apr_size_t *removed, int *busy,
+                                orgs_err_t *err)
+{
+    node_t *n = node_of(r);
+    sweep_t s = {kind, when, batches, from, NULL, 0, 0, 0};
+    apr_status_t rv =
+        n ? pg_run(r, n, op_sweep, &s, err) : orgs_err_set(err, ORGS_PGWRITE_DOWN, "out of memory");
+    /* batches committed before a failure stay written */
+    *removed = s.removed;
+    *busy = s.busy;
+    *next = rv == APR_SUCCESS ? s.next : from;
+    return rv;
+}

@@ -84,6 +84,16 @@ apr_status_t orgs_pgwrite_session_find(request_rec *r, orgs_store_t *st, const c
 #define ORGS_PGWRITE_KNOWN_DOWN apr_time_from_sec(4)
 int orgs_pgwrite_known_down(request_rec *r);
 
+/* One node's turn at a cluster sweep (orgs_pg_sweep: expired invitations,
+ * unused users), up to `batches` change sets through the database from
+ * `from`: *next where the walk goes on (NULL: done), *removed the rows
+ * deleted everywhere, *busy when another node is sweeping (this one
+ * skips). ORGS_PGWRITE_DOWN when the database cannot be reached: nothing
+ * was removed anywhere (not even from this replica). */
+apr_status_t orgs_pgwrite_sweep(request_rec *r, int kind, apr_time_t when, apr_size_t batches,
+                                const char *from, const char **next, apr_size_t *removed, int *busy,
+                                orgs_err_t *err);
+
 /* The temporary page: 503, Retry-After, "try again in a moment". */
 int orgs_pgwrite_unavailable(request_rec *r, const char *what, const char *return_to);
 

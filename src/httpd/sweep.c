@@ -1,10 +1,16 @@
 /* [glue] The session sweep (sweep.h): run by a successful sign-in, at most
  * every PURGE_INTERVAL across all children, so the store does not keep
- * sessions nobody can use any more; and, hourly, the purge of unused users,
- * of old audit records and of expired invitations. */
+ * sessions nobody can use any more; and, hourly (OrgsSweepInterval), the
+ * purge of unused users, of old audit records and of expired invitations.
+ * On a PostgreSQL store unused users and expired invitations are removed
+ * through the database for the whole cluster (sweep_pg); sessions (the
+ * database prunes its own expired ones) and the audit log (per node) stay
+ * this replica's. */
 #include <stdatomic.h>
 
 #include "private.h"
+#include "pgstore.h"
+#include "pgwrite.h"
 #include "sweep.h"
 
 /* The last sweep's time is shared by all children through the store's
@@ -17,29 +23,108 @@
 #define PURGE_BATCHES 2
 #define PURGE_STEP_INTERVAL apr_time_from_sec(1)
 
-#define USER_PURGE_INTERVAL apr_time_from_sec(3600)
 #define USER_PURGE_KEY "purge:users"
+/* A walk through the database's users goes on at the next sign-in at
+ * least this much later; one sign-in writes at most this many change sets
+ * of it. */
+#define USER_PURGE_STEP apr_time_from_sec(1)
+#define USER_PURGE_BATCHES 2
 
-/* Users without membership unused for OrgsUserPurgeAfter, at most hourly
- * across all children: what a connection minting a new subject per login
- * leaves behind is removed, in batches of short transactions. */
+/* The period of the hourly sweeps (OrgsSweepInterval). */
+static apr_interval_time_t sweep_every(const request_rec *r)
+{
+    apr_interval_time_t t = orgs_srv_cfg(r->server)->sweep_interval;
+    return t > 0 ? t : ORGS_DEFAULT_SWEEP_INTERVAL;
+}
+
+/* A cluster sweep the database could not take is tried again after at
+ * most this long, not a whole period later. */
+#define SWEEP_RETRY apr_time_from_sec(60)
+
+/* The marker's time that makes the next attempt due SWEEP_RETRY from now
+ * (or at the next period, when that is sooner). */
+static apr_time_t retry_at(const request_rec *r, apr_time_t now)
+{
+    apr_interval_time_t every = sweep_every(r);
+    return every > SWEEP_RETRY ? now - every + SWEEP_RETRY : now;
+}
+
+/* On a PostgreSQL store: one node's turn at the cluster's sweep of kind,
+ * written through the database, never to this replica alone (the
+ * replicator brings the deletions here in the log's order, as to every
+ * node). APR_SUCCESS with *removed when it ran; otherwise logged here, and
+ * the marker key set so that the next attempt is SWEEP_RETRY away (the
+ * database down) or at the next period (another node was sweeping). */
+static apr_status_t sweep_pg(request_rec *r, orgs_store_t *st, int kind, const char *key,
+                             const char *what, const char *last, apr_time_t when, apr_time_t now,
+                             apr_size_t batches, const char **next, apr_size_t *removed)
+{
+    orgs_err_t err = {{0}};
+    int busy = 0;
+    apr_status_t rv = orgs_pgwrite_sweep(r, kind, when, batches, last && *last ? last : NULL, next,
+                                         removed, &busy, &err);
+    if (rv == APR_SUCCESS && !busy) {
+        return APR_SUCCESS;
+    }
+    if (rv == APR_SUCCESS) {
+        orgs_log_rerror(r, APLOG_DEBUG, 0,
+                        ORGSLOGNO(00892) "%s: another node of the PostgreSQL store is sweeping; "
+                                         "this node skips its turn",
+                        what);
+    } else if (rv == ORGS_PGWRITE_DOWN) {
+        orgs_log_rerror(r, APLOG_WARNING, 0,
+                        ORGSLOGNO(00890) "%s: skipped, PostgreSQL cannot be reached (%s); "
+                                         "nothing removed on any node, tried again later",
+                        what, err.msg);
+    } else {
+        orgs_log_rerror(r, APLOG_WARNING, rv,
+                        ORGSLOGNO(00891) "%s: the PostgreSQL sweep failed (%s); nothing more "
+                                         "removed, tried again later",
+                        what, err.msg);
+    }
+    if (*removed) {
+        orgs_log_rerror(r, APLOG_INFO, 0,
+                        ORGSLOGNO(00893) "%s: %" APR_SIZE_T_FMT " removed through PostgreSQL "
+                                         "before it stopped",
+                        what, *removed);
+    }
+    orgs_store_cache_put(st, key, *next ? *next : "", busy ? now : retry_at(r, now), r->pool, &err);
+    return rv == APR_SUCCESS ? APR_EBUSY : rv;
+}
+
+/* Users without membership unused for OrgsUserPurgeAfter, at most once a
+ * period across all children: what a connection minting a new subject per
+ * login leaves behind is removed, in batches of short transactions. On a
+ * PostgreSQL store, by one node for the cluster, judged on the database's
+ * rows: a user who signed in on any node is not idle. */
 static void sweep_users(request_rec *r, orgs_store_t *st, apr_time_t now)
 {
     const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
-    const char *last = NULL;
+    const char *last = NULL, *next = NULL;
     apr_time_t at = 0;
     apr_size_t removed = 0;
     orgs_err_t err = {{0}};
     apr_status_t rv;
 
+    /* the marker's value: "" when the last walk finished, else the key a
+     * walk through the database stopped at */
     if (sc->user_purge_after <= 0 ||
         (orgs_store_cache_get(st, USER_PURGE_KEY, &last, &at, r->pool, &err) == APR_SUCCESS &&
-         now - at < USER_PURGE_INTERVAL)) {
+         now - at < (last && *last ? USER_PURGE_STEP : sweep_every(r)))) {
         return;
     }
-    if ((rv = orgs_store_cache_put(st, USER_PURGE_KEY, "", now, r->pool, &err)) != APR_SUCCESS ||
-        (rv = orgs_store_user_purge(st, now - sc->user_purge_after, &removed, r->pool, &err)) !=
-            APR_SUCCESS) {
+    rv = orgs_store_cache_put(st, USER_PURGE_KEY, last ? last : "", now, r->pool, &err);
+    if (rv == APR_SUCCESS && orgs_pgwrite_on(r)) {
+        if (sweep_pg(r, st, ORGS_PG_SWEEP_USERS, USER_PURGE_KEY,
+                     "unused users (OrgsUserPurgeAfter)", last, now - sc->user_purge_after, now,
+                     USER_PURGE_BATCHES, &next, &removed) != APR_SUCCESS) {
+            return;
+        }
+        orgs_store_cache_put(st, USER_PURGE_KEY, next ? next : "", now, r->pool, &err);
+    } else if (rv == APR_SUCCESS) {
+        rv = orgs_store_user_purge(st, now - sc->user_purge_after, &removed, r->pool, &err);
+    }
+    if (rv != APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_WARNING, rv,
                         ORGSLOGNO(00523) "cannot remove unused users (OrgsUserPurgeAfter): %s",
                         err.msg);
@@ -47,11 +132,10 @@ static void sweep_users(request_rec *r, orgs_store_t *st, apr_time_t now)
     }
     orgs_log_rerror(r, removed ? APLOG_INFO : APLOG_DEBUG, 0,
                     ORGSLOGNO(00522) "removed %" APR_SIZE_T_FMT " users without membership "
-                                     "unused for OrgsUserPurgeAfter",
-                    removed);
+                                     "unused for OrgsUserPurgeAfter%s",
+                    removed, next ? " (more at the next sign-in)" : "");
 }
 
-#define AUDIT_PRUNE_INTERVAL apr_time_from_sec(3600)
 #define AUDIT_PRUNE_KEY "purge:audit"
 /* Records one sign-in prunes at most (one transaction); a backlog goes at
  * the next sign-ins, AUDIT_PRUNE_STEP apart. */
@@ -72,7 +156,7 @@ static void sweep_audit(request_rec *r, orgs_store_t *st, apr_time_t now)
 
     if (sc->audit_max_age <= 0 ||
         (orgs_store_cache_get(st, AUDIT_PRUNE_KEY, &last, &at, r->pool, &err) == APR_SUCCESS &&
-         now - at < (last && *last ? AUDIT_PRUNE_STEP : AUDIT_PRUNE_INTERVAL))) {
+         now - at < (last && *last ? AUDIT_PRUNE_STEP : sweep_every(r)))) {
         return;
     }
     if ((rv = orgs_store_cache_put(st, AUDIT_PRUNE_KEY, "", now, r->pool, &err)) != APR_SUCCESS ||
@@ -92,7 +176,6 @@ static void sweep_audit(request_rec *r, orgs_store_t *st, apr_time_t now)
                     removed, more ? " (more at the next sign-in)" : "");
 }
 
-#define INVITE_PURGE_INTERVAL apr_time_from_sec(3600)
 #define INVITE_PURGE_KEY "purge:invitations"
 /* Transactions (up to 1000 invitations read each) one sign-in runs at
  * most; a longer walk goes on at the next sign-ins, a second apart. */
@@ -113,13 +196,20 @@ static void sweep_invites(request_rec *r, orgs_store_t *st, apr_time_t now)
     /* the marker's value: "" when the last walk finished, else the id it
      * stopped at */
     if (orgs_store_cache_get(st, INVITE_PURGE_KEY, &last, &at, r->pool, &err) == APR_SUCCESS &&
-        now - at < (last && *last ? INVITE_PURGE_STEP : INVITE_PURGE_INTERVAL)) {
+        now - at < (last && *last ? INVITE_PURGE_STEP : sweep_every(r))) {
         return;
     }
     /* claimed first, so concurrent sign-ins do not walk the same range; a
      * store too full to write the marker is swept all the same */
     rv = orgs_store_cache_put(st, INVITE_PURGE_KEY, last ? last : "", now, r->pool, &err);
-    if (rv == APR_SUCCESS || rv == ORGS_ESTOREFULL) {
+    if ((rv == APR_SUCCESS || rv == ORGS_ESTOREFULL) && orgs_pgwrite_on(r)) {
+        /* for the cluster, through the database */
+        if (sweep_pg(r, st, ORGS_PG_SWEEP_INVITES, INVITE_PURGE_KEY, "expired invitations", last,
+                     now, now, INVITE_PURGE_BATCHES, &next, &removed) != APR_SUCCESS) {
+            return;
+        }
+        rv = APR_SUCCESS;
+    } else if (rv == APR_SUCCESS || rv == ORGS_ESTOREFULL) {
         rv = orgs_store_invite_purge_some(st, now, INVITE_PURGE_BATCHES, last, &next, &removed,
                                           r->pool, &err);
     }
@@ -132,6 +222,14 @@ static void sweep_invites(request_rec *r, orgs_store_t *st, apr_time_t now)
     orgs_log_rerror(r, removed ? APLOG_INFO : APLOG_DEBUG, 0,
                     ORGSLOGNO(00765) "removed %" APR_SIZE_T_FMT " expired invitations%s", removed,
                     next ? " (more at the next sign-in)" : "");
+}
+
+/* The session sweep's period: PURGE_INTERVAL, or OrgsSweepInterval when
+ * that is shorter. */
+static apr_interval_time_t session_every(const request_rec *r)
+{
+    apr_interval_time_t every = sweep_every(r);
+    return every < PURGE_INTERVAL ? every : PURGE_INTERVAL;
 }
 
 void orgs_sweep_sessions(request_rec *r, orgs_store_t *st, apr_time_t now)
@@ -150,7 +248,7 @@ void orgs_sweep_sessions(request_rec *r, orgs_store_t *st, apr_time_t now)
     /* the marker's value: "" when the last sweep finished, else the key it
      * stopped at (a sweep in progress goes on at the next sign-in) */
     if (orgs_store_cache_get(st, PURGE_KEY, &last, &at, r->pool, &err) == APR_SUCCESS &&
-        now - at < (last && *last ? PURGE_STEP_INTERVAL : PURGE_INTERVAL)) {
+        now - at < (last && *last ? PURGE_STEP_INTERVAL : session_every(r))) {
         return;
     }
     /* claimed first, so concurrent sign-ins do not sweep the same range; a

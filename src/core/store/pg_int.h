@@ -42,6 +42,11 @@ apr_status_t st_pg_write_commit(orgs_pg_t *pg, const char *change, const char **
  * audit records ("audit": their texts) kept in audit_log. *changed: set
  * differs from the text it was read from. */
 apr_status_t st_pg_counts_write(orgs_pg_t *pg, json_t *set, int *changed, orgs_err_t *err);
+/* Inside a transaction that holds the writers' lock and made its rows'
+ * changes: the change_log row of payload (*seq its number), the NOTIFY,
+ * COMMIT (pg_write.c). */
+apr_status_t st_pg_log_commit(orgs_pg_t *pg, const char *payload, apr_int64_t *seq,
+                              orgs_err_t *err);
 #endif
 
 #endif

@@ -328,6 +328,11 @@ apr_status_t orgs_pg_load(orgs_pg_t *pg, FILE *fp, apr_size_t *count, apr_pool_t
     return rv;
 }
 
+apr_status_t st_pg_log_commit(orgs_pg_t *pg, const char *payload, apr_int64_t *seq, orgs_err_t *err)
+{
+    return log_and_commit(pg, payload, seq, err);
+}
+
 #else
 
 apr_status_t orgs_pg_snapshot(orgs_pg_t *pg, int flags, FILE *out, apr_int64_t *seq,

@@ -39,8 +39,6 @@ export const PG_SKIP = [
     reason: 'the audit of a change orgctl makes on the database is not kept (each node keeps the audit of what it served)' },
   { file: '820_invitations', test: 'revoked invitation: 404 at /login',
     reason: 'the audit of a change orgctl makes on the database is not kept (each node keeps the audit of what it served)' },
-  { file: '822_invitation_bound', test: 'the sweep removed the expired invitations',
-    reason: 'a node\'s hourly sweeps remove from its replica only: the database keeps expired invitations' },
 ];
 
 // The entries for a file (all of it: one entry without `test`).
