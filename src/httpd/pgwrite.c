@@ -430,26 +430,31 @@ static apr_status_t signin_again(void *baton, char **change, orgs_err_t *err)
     return rv;
 }
 
+typedef struct {
+    const char *hex;
+    int used;
+} used_t;
+
+static apr_status_t op_pending_used(orgs_pg_t *pg, void *baton, apr_pool_t *p, orgs_err_t *err)
+{
+    used_t *u = baton;
+    (void)p;
+    return orgs_pg_pending_used(pg, u->hex, &u->used, err);
+}
+
 int orgs_pgwrite_pending_used(request_rec *r, const char *state)
 {
     node_t *n = node_of(r);
-    orgs_pg_t *pg;
     orgs_err_t err = {{0}};
-    int used = 0;
-    const char *hex = orgs_store_pending_state_hex(state, r->pool);
-    /* the database down or busy: the sign-in's write decides (or fails) */
-    if (!n || !hex || conn_get(r, n, &pg, &err) != APR_SUCCESS) {
+    used_t u = {orgs_store_pending_state_hex(state, r->pool), 0};
+    /* through pg_run: a pooled connection the database's restart broke is
+     * replaced and the read sent again, rather than taken for the database
+     * down (which would refuse the sign-in that follows). Down or busy: the
+     * sign-in's write decides (or fails). */
+    if (!n || !u.hex) {
         return 0;
     }
-    apr_status_t rv = orgs_pg_pending_used(pg, hex, &used, &err);
-    int lost = rv != APR_SUCCESS && orgs_pg_is_down(pg);
-    orgs_pg_pool_put(n->pool, pg);
-    if (lost) {
-        mark_down(r, n, err.msg);
-    } else {
-        mark_up(r, n); /* reached: the sign-in that follows tries it again */
-    }
-    return rv == APR_SUCCESS && used;
+    return pg_run(r, n, op_pending_used, &u, &err) == APR_SUCCESS && u.used;
 }
 
 apr_status_t orgs_pgwrite_signin(request_rec *r, orgs_store_t *st, orgs_signin_t *in,

@@ -251,12 +251,15 @@ test('PostgreSQL down: sign-in and sign-out 503 with ORGS00842, sessions keep wo
   }, { timeoutMs: 15000, stepMs: 500 });
   assert.equal((await onNode(b, ok.app).get('/app/', { headers: HTML })).status, 200);
   // each child that logged the outage logs its end at its next write; which
-  // child a sign-in lands on is httpd's choice, so sign in until one has
+  // child a sign-in lands on is httpd's choice, so sign in until one has (a
+  // child still inside its once-a-second retry window answers 503 meanwhile)
+  const stages = [];
   await until(async () => {
     if (/ORGS00843: /.test(a.errorLog(marks[0]))) return true;
-    assert.equal((await signInOn(a, 'bob@org1.example.com')).r.stage, 'app');
+    stages.push((await signInOn(a, 'bob@org1.example.com')).r.stage);
     return false;
   }, { timeoutMs: 15000, stepMs: 100 });
+  assert.ok(stages.every((s) => s === 'app' || s === 'error'), stages.join(' '));
   // and a sign-out ends the session everywhere again
   assert.equal((await onNode(b, frankA).get('/orgs/logout?organization=org1', { headers: HTML })).status, 302);
   await until(async () => (await frankA.get('/app/', { headers: HTML })).status === 401);
