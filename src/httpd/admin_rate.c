@@ -6,7 +6,7 @@
  * likeliest writer in a loop, and its changes load the store (on a
  * PostgreSQL store the cluster's one change log) for every tenant alike.
  * Changes outside an org (organizations created, connections, users) are
- * not counted. */
+ * not counted, nor requests of callers who may not change that org. */
 #include <string.h>
 
 #include <apr_strings.h>
@@ -38,6 +38,14 @@ int orgs_admin_rate_refused(request_rec *r, orgs_store_t *st, const orgs_admin_r
     apr_interval_time_t retry;
     if (!limit || !ref || orgs_store_org_get(st, ref, &org, r->pool, &err) != APR_SUCCESS) {
         return 0; /* no such org: the API answers that */
+    }
+    /* only a caller who may change this org spends its bound: another
+     * org's admin, a read-only token or nobody is refused by the API
+     * without touching the count, so it cannot spend a tenant's minute */
+    const orgs_admin_caller_t *c = &rq->caller;
+    if (c->kind == ORGS_ADMIN_NOBODY || !c->can_write ||
+        (c->kind == ORGS_ADMIN_ORG && (!c->org_id || strcmp(c->org_id, org->id) != 0))) {
+        return 0;
     }
     /* counted by id: the name and the id of one org share its bound */
     apr_status_t rv = orgs_store_admin_rate_take(st, org->id, limit, apr_time_now(), &retry, &err);

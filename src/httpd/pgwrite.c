@@ -45,6 +45,11 @@
  * than keep every writer of the cluster waiting. */
 #define LOCKED_BATCHES 4
 #define LOCKED_HOLD apr_time_from_msec(1000)
+/* A used sealed login's row outlives the sealed cookie by this much: the
+ * cookie is judged on the clock of the node that takes the callback, with
+ * that server's OrgsLoginTimeout, so clock skew between nodes or a longer
+ * timeout elsewhere must not let the row go while a copy is still valid. */
+#define PENDING_USED_MARGIN apr_time_from_sec(600)
 
 typedef struct node_t {
     const char *uri;
@@ -415,7 +420,8 @@ typedef struct {
 static char *with_used(request_rec *r, const orgs_signin_t *in, char *change)
 {
     const char *s = orgs_store_change_pending_used(
-        change, in->state, in->now + orgs_srv_cfg(r->server)->login_timeout, r->pool);
+        change, in->state, in->now + orgs_srv_cfg(r->server)->login_timeout + PENDING_USED_MARGIN,
+        r->pool);
     return s ? apr_pstrdup(r->pool, s) : change;
 }
 

@@ -223,8 +223,17 @@ test('OrgsAdminWritesPerMinute 3 on an LMDB store: org X\'s fourth change 429 (O
   await lmdb.orgctlOk('org', 'create', 'orgx');
   await lmdb.orgctlOk('org', 'create', 'orgy');
   tokens.set(lmdb, await lmdb.orgctlOk('token', 'create', '--name', 'tests'));
+  const reader = await lmdb.orgctlOk('token', 'create', '--scope', 'read', '--name', 'reader');
   await lmdb.start();
   const mark = lmdb.logMark();
+  // a caller who may not change org X (a read-only token) spraying changes
+  // at it is refused (403) without spending X's minute
+  for (let k = 0; k < 6; k++) {
+    const r = await lmdb.client().request('POST', `${BASE}/organizations/orgx/domains`, {
+      json: { domain: `r${k}.example.com` }, headers: { authorization: `Bearer ${reader}` },
+    });
+    assert.equal(r.status, 403, r.body);
+  }
   for (let k = 0; k < 3; k++) {
     const r = await api(lmdb, 'POST', '/organizations/orgx/domains', { domain: `x${k}.example.com` });
     assert.equal(r.status, 201, r.text);

@@ -28,13 +28,22 @@ static apr_int64_t jint(const json_t *j, const char *name)
     return json_is_integer(v) ? (apr_int64_t)json_integer_value(v) : 0;
 }
 
+/* Counts only grow: a change set whose increment is negative is refused
+ * rather than allowed to lower the cluster's count (a rebuild would take
+ * the lowered row). */
+static int inc_ok(const json_t *inc, const char *name)
+{
+    return jint(inc, name) >= 0;
+}
+
 static apr_status_t usage_add(orgs_pg_t *pg, const json_t *inc, json_t *lines, orgs_err_t *err)
 {
     PGresult *res;
     char day[24], s[24], d[24], j[24];
     const char *org = json_string_value(json_object_get(inc, "org_id"));
     apr_int64_t dn = jint(inc, "day");
-    if (!org || dn <= 0) {
+    if (!org || dn <= 0 || !inc_ok(inc, "signins") || !inc_ok(inc, "denials") ||
+        !inc_ok(inc, "joins")) {
         return orgs_err_set(err, APR_EINVAL, "bad usage count");
     }
     apr_snprintf(day, sizeof(day), "%" APR_INT64_T_FMT, dn);
@@ -92,8 +101,9 @@ static apr_status_t new_user_add(orgs_pg_t *pg, const json_t *nu, json_t *lines,
     apr_snprintf(at, sizeof(at), "%" APR_INT64_T_FMT, jint(nu, "at"));
     apr_snprintf(limit, sizeof(limit), "%" APR_INT64_T_FMT, lim);
     const char *v[3] = {conn, at, limit};
-#define IN_WINDOW                                                                                  \
-    "($2::bigint >= n.window_start AND $2::bigint - n.window_start < " NEW_USERS_WINDOW ")"
+/* a time before the window's start (a node whose clock is behind the one
+ * that opened it) is inside it: a slow clock must not open a new minute */
+#define IN_WINDOW "($2::bigint - n.window_start < " NEW_USERS_WINDOW ")"
     apr_status_t rv = st_pg_exec(pg,
                                  "INSERT INTO new_users AS n (conn_id, window_start, count) "
                                  "VALUES ($1, $2::bigint, 1) ON CONFLICT (conn_id) DO UPDATE SET "
