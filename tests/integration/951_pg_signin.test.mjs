@@ -64,9 +64,12 @@ before(async () => {
     return;
   }
   pg = store.pg;
-  // no child reaped for idleness (ServerLimit 4 x 8 threads): the outage
-  // test waits for a child that logged the outage to log its end
-  nodes = await store.addNodes(['a', 'b'], { name: 'pgsign', body, extra: 'MaxSpareThreads 32' });
+  // one child process per node (its 32 threads serve every request): the
+  // outage test waits for the child that logged the outage to log its end,
+  // and with several children httpd may hand every later request to another
+  const oneChild = 'ServerLimit 1\nStartServers 1\nThreadsPerChild 32\nMaxRequestWorkers 32\n'
+    + 'MinSpareThreads 1\nMaxSpareThreads 32';
+  nodes = await store.addNodes(['a', 'b'], { name: 'pgsign', body, extra: oneChild });
   for (const h of nodes) h.cgi('app/index.cgi', ENV_CGI);
   op = await startOp({
     name: 'okta1',
