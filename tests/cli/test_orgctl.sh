@@ -424,7 +424,7 @@ assert_match '^https://app\.example/orgs/login\?invitation=[A-Za-z0-9_-]{43}&org
     "invite create prints the invitation URL"
 ticket=${url#*invitation=}
 ticket=${ticket%%&*}
-assert_eq "$(grep -c "$ticket" "$store/data.mdb")" 0 "the ticket itself is not stored"
+assert_eq "$(grep -cF -- "$ticket" "$store/data.mdb")" 0 "the ticket itself is not stored"
 expect 0 invite list org1 --json
 assert_eq "$(j '[i["email"] for i in d]')" '["bob@example.com"]' "invite list"
 assert_eq "$(j '[list(i) for i in d]')" \
