@@ -663,6 +663,12 @@ typedef struct orgs_signin_t {
     int user_created;      /* out: the sign-in made a new user (counted in its minute) */
     const struct apr_array_header_t *audit; /* out, in capture mode: the audit records'
                                                texts, written on the node that served it */
+    /* appended: a pending login kept in the browser's cookie rather than in
+     * the store: its creation time (0: a stored one, consumed by state).
+     * The commit marks state used until sealed_created + ttl instead
+     * (APR_NOTFOUND when it is marked already); in capture mode the
+     * database records it (PostgreSQL's pending_used). */
+    apr_time_t sealed_created;
 } orgs_signin_t;
 
 /* ---- tenant quotas: what one connection or org may add --------------- */
@@ -734,6 +740,11 @@ apr_status_t orgs_store_pending_get(orgs_store_t *st, const char *state,
 /* Deletes a pending login; APR_NOTFOUND if it is gone already. */
 apr_status_t orgs_store_pending_delete(orgs_store_t *st, const char *state, apr_pool_t *p,
                                        orgs_err_t *err);
+/* Whether the pending login of state, kept in the browser's cookie
+ * (orgs_signin_t.sealed_created), was signed in already on this store: the
+ * callback asks before the IdP is (a replay is refused without it). */
+apr_status_t orgs_store_pending_used(orgs_store_t *st, const char *state, int *used,
+                                     orgs_err_t *err);
 
 /* ---- cache (discovery documents, JWKS), shared by all children ------- */
 

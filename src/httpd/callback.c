@@ -31,6 +31,7 @@
 typedef struct {
     orgs_route_t *c;
     orgs_pending_t *pl;
+    int sealed; /* pl came from the browser's cookie, not the store */
     orgs_org_t *org;
     orgs_conn_t *conn;
     orgs_oidc_provider_t *prov;
@@ -76,8 +77,8 @@ static int read_pending(orgs_route_t *c, callback_t *cb)
         return orgs_endpoints_error_send(r, HTTP_BAD_REQUEST, "invalid_request",
                                          "The sign-in response is incomplete.", "/");
     }
-    /* several nodes: the login sealed in the browser's cookie, into this node's store */
-    int done = orgs_pending_cookie_take(c, state);
+    /* the login sealed in the browser's cookie (OrgsLoginState cookie) */
+    int done = orgs_pending_cookie_take(c, state, &cb->pl);
     if (done != STEP_CONTINUE) {
         return done;
     }
@@ -88,6 +89,21 @@ static int read_pending(orgs_route_t *c, callback_t *cb)
                         ORGSLOGNO(00248) "callback: cannot compute the browser binding");
         return orgs_endpoints_error_send(r, orgs_status_for(rv), "server_error",
                                          "The sign-in failed.", "/");
+    }
+    if (cb->pl) {
+        /* bound to the browser cookie it was started with, as a stored one */
+        if (!browser || !orgs_crypto_ct_equal(mac, cb->pl->browser, sizeof(mac))) {
+            cb->pl = NULL; /* nothing to discard: the browser's copy is cleared */
+            orgs_log_rerror(r, APLOG_WARNING, ORGS_EDENIED,
+                            ORGSLOGNO(00258) "callback: the sign-in kept in the browser's cookie "
+                                             "was started with another browser cookie");
+            return orgs_endpoints_error_send(r, HTTP_BAD_REQUEST, "invalid_request",
+                                             "This sign-in attempt was started in another browser.",
+                                             "/");
+        }
+        cb->sealed = 1;
+        c->return_to = cb->pl->return_to;
+        return STEP_CONTINUE;
     }
     rv = orgs_store_pending_get(c->st, state, browser ? mac : NULL, apr_time_now(),
                                 sc->login_timeout, &cb->pl, r->pool, &err);
@@ -112,11 +128,17 @@ static int read_pending(orgs_route_t *c, callback_t *cb)
 
 /* A callback refused after its pending login was read deletes it, so a
  * state is single use whatever the answer. Gone already is fine (a
- * concurrent callback consumed it). */
+ * concurrent callback consumed it). A login sealed in the browser's
+ * cookie is cleared from the browser by the answer itself. */
 static void discard_pending(orgs_route_t *c, const callback_t *cb)
 {
     orgs_err_t err = {{0}};
-    apr_status_t rv = orgs_store_pending_delete(c->st, cb->pl->state, c->r->pool, &err);
+    apr_status_t rv;
+
+    if (cb->sealed) {
+        return; /* in the browser's cookie, cleared by this answer: nothing stored */
+    }
+    rv = orgs_store_pending_delete(c->st, cb->pl->state, c->r->pool, &err);
 
     if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
         orgs_log_rerror(c->r, APLOG_ERR, rv,
@@ -361,6 +383,7 @@ static int decide(orgs_route_t *c, callback_t *cb)
     in->sub = orgs_jose_claim_str(cb->claims, "sub");
     in->now = apr_time_now();
     in->ttl = sc->login_timeout;
+    in->sealed_created = cb->sealed ? cb->pl->created : 0;
     in->quota = &sc->quota;
     /* The IdP's sub must be one the store keeps: refused here, where the
      * state is discarded, not in the commit. */

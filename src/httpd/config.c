@@ -223,6 +223,17 @@ static const char *set_user_purge_after(cmd_parms *cmd, void *dummy, const char 
     return set_srv_duration(cmd, dummy, arg);
 }
 
+/* OrgsLoginState cookie|store. */
+static const char *set_login_state(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    (void)dummy;
+    if (strcasecmp(arg, "cookie") == 0 || strcasecmp(arg, "store") == 0) {
+        cmd_srv(cmd)->login_in_store = strcasecmp(arg, "store") == 0;
+        return NULL;
+    }
+    return bad(cmd, "must be 'cookie' or 'store'", arg);
+}
+
 /* OrgsSweepInterval: a duration of at least a second. */
 static const char *set_sweep_interval(cmd_parms *cmd, void *dummy, const char *arg)
 {
@@ -420,6 +431,9 @@ const command_rec orgs_config_cmds[] = {
     AP_INIT_TAKE1("OrgsLoginTimeout", set_srv_duration,
                   (void *)APR_OFFSETOF(orgs_srv_cfg_t, login_timeout), RSRC_CONF,
                   "time allowed to complete a login at the identity provider (default 10m)"),
+    AP_INIT_TAKE1("OrgsLoginState", set_login_state, NULL, RSRC_CONF,
+                  "where a sign-in in progress is kept: 'cookie' (sealed in the browser's "
+                  "cookie, the default) or 'store' (in the LMDB store)"),
     AP_INIT_TAKE1("OrgsMaxUsersPerConnection", set_srv_count,
                   (void *)APR_OFFSETOF(orgs_srv_cfg_t, quota.users_per_conn), RSRC_CONF,
                   "users one connection may create at sign-in (default 10000; 0 = no limit)"),
@@ -510,6 +524,7 @@ void *orgs_config_create_srv(apr_pool_t *p, server_rec *s)
     sc->session_idle = ORGS_UNSET;
     sc->session_max_age = ORGS_UNSET;
     sc->login_timeout = ORGS_UNSET;
+    sc->login_in_store = ORGS_UNSET;
     sc->replica_max_lag = ORGS_UNSET;
     sc->quota.users_per_conn = ORGS_UNSET_COUNT;
     sc->quota.new_users_per_min = ORGS_UNSET_COUNT;
@@ -576,6 +591,8 @@ void *orgs_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
     sc->session_max_age =
         add->session_max_age != ORGS_UNSET ? add->session_max_age : base->session_max_age;
     sc->login_timeout = add->login_timeout != ORGS_UNSET ? add->login_timeout : base->login_timeout;
+    sc->login_in_store =
+        add->login_in_store != ORGS_UNSET ? add->login_in_store : base->login_in_store;
     sc->replica_max_lag =
         add->replica_max_lag != ORGS_UNSET ? add->replica_max_lag : base->replica_max_lag;
     merge_exhaustion(sc, base, add);
@@ -742,6 +759,9 @@ static void apply_defaults(orgs_srv_cfg_t *sc)
     if (sc->login_timeout == ORGS_UNSET) {
         sc->login_timeout = ORGS_DEFAULT_LOGIN_TIMEOUT;
     }
+    if (sc->login_in_store == ORGS_UNSET) {
+        sc->login_in_store = 0;
+    }
     if (sc->replica_max_lag == ORGS_UNSET) {
         sc->replica_max_lag = ORGS_DEFAULT_REPLICA_MAX_LAG;
     }
@@ -830,6 +850,14 @@ int orgs_config_check(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
                 (int)(((apr_uint64_t)ORGS_STORE_PENDING_MIN * ORGS_STORE_PENDING_BYTES * 4 +
                        (1 << 20) - 1) >>
                       20));
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (sc->store_pg && sc->login_in_store) {
+            orgs_log_error(vs, APLOG_CRIT, 0,
+                           ORGSLOGNO(00006) "OrgsLoginState store: a PostgreSQL store's nodes "
+                                            "keep sign-ins in progress in the browser's cookie, "
+                                            "so that any node takes the callback; remove the "
+                                            "directive or set it to cookie");
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         if (sc->session_idle > sc->session_max_age) {

@@ -63,6 +63,8 @@ typedef struct orgs_srv_cfg_t {
     apr_interval_time_t session_idle; /* OrgsSessionIdleTimeout */
     apr_interval_time_t session_max_age; /* OrgsSessionMaxAge */
     apr_interval_time_t login_timeout;   /* OrgsLoginTimeout: pending login ttl */
+    int login_in_store; /* OrgsLoginState store: pending logins in the LMDB store (1), or
+                           sealed in the browser's cookie (0, the default); ORGS_UNSET */
     /* OrgsMaxUsersPerConnection, OrgsMaxNewUsersPerMinute, OrgsMaxUsersPerOrg,
      * OrgsMaxSessionsPerOrg: ORGS_UNSET fields until orgs_config_check; 0 = no bound */
     orgs_store_quota_t quota;

@@ -204,9 +204,11 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
      * ours it keeps: it is given one and sent back here once (a cookieless
      * flood stores nothing). After the provider's metadata, which is
      * shared, cached and single-flight: an unreachable IdP answers 502/503
-     * at once, cookie or not. */
+     * at once, cookie or not. A login kept in the browser's cookie stores
+     * nothing at all: it is bound to the browser cookie given with it, and
+     * goes to the IdP at once. */
     browser = orgs_admit_browser(r, &proven, &issued);
-    if (browser && !proven) {
+    if (browser && !proven && !orgs_pending_cookie_on(r)) {
         return orgs_admit_ask_cookie(c, issued, org->name, ec->conn_name, login_hint);
     }
     rv = browser ? APR_SUCCESS : ORGS_ECRYPTO;
@@ -235,7 +237,8 @@ static int start_login(orgs_route_t *c, const orgs_org_t *org, const orgs_enable
     pl.return_to = c->return_to;
     pl.created = apr_time_now();
     pl.invite = invite; /* the invitation followed: its ticket's hash */
-    /* several nodes: in the browser's cookie, so any node takes the callback */
+    /* in the browser's cookie (the default): nothing written, and with
+     * several nodes any of them takes the callback */
     if (orgs_pending_cookie_on(r)) {
         rv = orgs_pending_cookie_put(r, &pl, &err);
     } else {

@@ -17,15 +17,13 @@
 #include "status.h"
 
 #define PENDING_SLOTS 3
-/* The pending logins of one browser a node's store takes at the callback
- * (as the LMDB-only mode's per-browser bound). */
-#define PENDING_IMPORT_PER_BROWSER 5
 
 static const char *const slot_names[PENDING_SLOTS] = {"orgs_pl1", "orgs_pl2", "orgs_pl3"};
 
 int orgs_pending_cookie_on(request_rec *r)
 {
-    return orgs_srv_cfg(r->server)->store_pg != NULL;
+    const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
+    return sc->store_pg != NULL || sc->login_in_store != 1;
 }
 
 static apr_status_t seal_key(request_rec *r, unsigned char key[ORGS_CRYPTO_KEY_LEN])
@@ -93,7 +91,22 @@ static int refuse(request_rec *r)
         "This sign-in attempt is unknown or has expired. Please sign in again.", "/");
 }
 
-int orgs_pending_cookie_take(orgs_route_t *c, const char *state)
+/* Whether the sealed login of state was signed in already: by the
+ * database of a PostgreSQL store (any node), else by this store. A store
+ * that cannot tell lets the sign-in's write decide (it marks the state in
+ * the same transaction, and refuses a state marked already). */
+static int used_already(orgs_route_t *c, const char *state)
+{
+    orgs_err_t err = {{0}};
+    int used = 0;
+
+    if (orgs_pgwrite_on(c->r)) {
+        return orgs_pgwrite_pending_used(c->r, state);
+    }
+    return orgs_store_pending_used(c->st, state, &used, &err) == APR_SUCCESS && used;
+}
+
+int orgs_pending_cookie_take(orgs_route_t *c, const char *state, orgs_pending_t **out)
 {
     request_rec *r = c->r;
     const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
@@ -104,6 +117,7 @@ int orgs_pending_cookie_take(orgs_route_t *c, const char *state)
     apr_status_t rv;
     int slot = -1;
 
+    *out = NULL;
     if (!orgs_pending_cookie_on(r)) {
         return DECLINED;
     }
@@ -137,26 +151,11 @@ int orgs_pending_cookie_take(orgs_route_t *c, const char *state)
                         err.msg);
         return refuse(r);
     }
-    /* Used already on another node (its sign-in recorded it in the
-     * database): not taken, so the store answers as for a state it does
-     * not know (ORGS00215), before the IdP is asked again. */
-    if (orgs_pgwrite_pending_used(r, state)) {
-        return DECLINED;
-    }
-    /* This node's store takes it, so the callback's single use, browser
-     * binding and expiry checks run as for a login started here. Already
-     * there: a concurrent callback of the same login on this node, which
-     * the store's consumption settles. */
-    rv = orgs_store_pending_put(c->st, pl, PENDING_IMPORT_PER_BROWSER, sc->login_timeout, r->pool,
-                                &err);
-    if (rv != APR_SUCCESS && rv != APR_EEXIST) {
-        orgs_log_rerror(r, APLOG_ERR, rv,
-                        ORGSLOGNO(00256) "callback: the sign-in kept in the browser's cookie "
-                                         "cannot be recorded on this node: %s",
-                        err.msg);
-        return orgs_endpoints_error_send(
-            r, rv == APR_ENOSPC ? HTTP_SERVICE_UNAVAILABLE : orgs_status_for(rv), "server_error",
-            "The sign-in failed.", "/");
+    /* Signed in already (a replay, here or on another node): not taken,
+     * so the store answers as for a state it does not know (ORGS00215),
+     * before the IdP is asked again. */
+    if (!used_already(c, state)) {
+        *out = pl;
     }
     return DECLINED;
 }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 
 import { Rogue, startAcmeServer } from './lib/rogue.mjs';
+import { PG_MODE } from './lib/storemode.mjs';
 
 const CLIENT_ID = 'mod-auth-orgs-rogue';
 const CLIENT_SECRET = `rogue-${crypto.randomBytes(18).toString('hex')}`;
@@ -15,6 +16,7 @@ const HTML = { accept: 'text/html', 'sec-fetch-site': 'same-origin' };
 let op;
 let plain;
 let tls;
+let stored; // OrgsLoginState store: the pending login in the store, the cookie check first
 
 function server(name, serverOrgs) {
   return startAcmeServer(op, { name, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, serverOrgs });
@@ -24,12 +26,14 @@ before(async () => {
   op = await Rogue.start({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
   plain = await server('cookies_plain', '');
   tls = await server('cookies_tls', 'OrgsPublicURL https://apps.example.test');
+  if (!PG_MODE) stored = await server('cookies_stored', 'OrgsLoginState store');
 });
 
 after(async () => {
   try {
     await plain?.close();
     await tls?.close();
+    await stored?.close();
   } finally {
     await op?.stop();
   }
@@ -42,14 +46,16 @@ function setCookies(res) {
 
 test('plain http: HttpOnly, SameSite=Lax, Path=/, no Secure', async () => {
   const c = plain.client({ headers: HTML });
-  // the first start of a browser: the cookie, and one redirect back
+  // a login start goes to the IdP at once, sealed in the browser's cookie
+  // with the browser cookie it is bound to
   const res = await c.get('/orgs/login?organization=acme', { cookieCheck: 'manual' });
   assert.equal(res.status, 302);
-  assert.equal(new URL(res.location).searchParams.get('cookie_check'), '1');
+  assert.ok(res.location.startsWith(`${op.issuer}/authorize?`), res.location);
   const cookies = setCookies(res);
-  assert.ok(cookies.length >= 1, 'a browser-binding cookie is set');
+  assert.ok(cookies.some((ck) => /^orgs_browser=[A-Za-z0-9_-]{43};/.test(ck)), cookies.join('\n'));
+  assert.ok(cookies.some((ck) => /^orgs_pl1=[A-Za-z0-9_-]{10}\.\d+\.[A-Za-z0-9_-]+;/.test(ck)),
+    cookies.join('\n'));
   for (const ck of cookies) {
-    assert.match(ck, /^orgs_browser=[A-Za-z0-9_-]{43};/, ck);
     assert.match(ck, /; HttpOnly/, ck);
     assert.match(ck, /; SameSite=Lax/, ck);
     assert.match(ck, /; Path=\//, ck);
@@ -57,18 +63,31 @@ test('plain http: HttpOnly, SameSite=Lax, Path=/, no Secure', async () => {
   }
 });
 
+test('plain http, OrgsLoginState store: the browser cookie first, and one redirect back', async () => {
+  if (!stored) return; // a PostgreSQL store keeps sign-ins in progress in the cookie
+  const c = stored.client({ headers: HTML });
+  const res = await c.get('/orgs/login?organization=acme', { cookieCheck: 'manual' });
+  assert.equal(res.status, 302);
+  assert.equal(new URL(res.location).searchParams.get('cookie_check'), '1');
+  const cookies = setCookies(res);
+  assert.equal(cookies.length, 1, cookies.join('\n'));
+  assert.match(cookies[0], /^orgs_browser=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax$/);
+  const back = await c.get(res.location, { cookieCheck: 'manual' });
+  assert.equal(back.status, 302);
+  assert.ok(back.location.startsWith(`${op.issuer}/authorize?`), back.location);
+  assert.deepEqual(setCookies(back), [], 'nothing more: the login is in the store');
+});
+
 test('https public URL: __Host- prefix and Secure; redirect URI on the public URL', async () => {
   const c = tls.client({ headers: HTML });
   const res = await c.get('/orgs/login?organization=acme', { cookieCheck: 'manual' });
   assert.equal(res.status, 302);
-  const back = await c.get(res.location);
-  assert.equal(back.status, 302);
-  const auth = new URL(back.location);
+  const auth = new URL(res.location);
   assert.equal(auth.searchParams.get('redirect_uri'), 'https://apps.example.test/orgs/callback');
   const cookies = setCookies(res);
-  assert.ok(cookies.length >= 1);
+  assert.ok(cookies.length >= 2, cookies.join('\n'));
   for (const ck of cookies) {
-    assert.match(ck, /^__Host-orgs_browser=/, ck);
+    assert.match(ck, /^__Host-orgs_(browser|pl1)=/, ck);
     assert.match(ck, /; Secure/, ck);
     assert.match(ck, /; HttpOnly/, ck);
     assert.match(ck, /; SameSite=Lax/, ck);
@@ -85,23 +104,12 @@ test('https public URL: the session lives in __Host- cookies only', async () => 
     redirect: 'manual',
   });
   assert.equal(first.status, 302);
-  const browserCookie = first.headers.getSetCookie().find((c) => c.startsWith('__Host-orgs_browser='));
-  assert.ok(browserCookie, 'browser-binding cookie');
-  const bind = browserCookie.split(';')[0];
-  // the cookie self-redirect, followed with the cookie (behind the public
-  // URL, replayed on the loopback port)
-  const again = new URL(first.headers.get('location'), tls.baseURL);
-  assert.equal(again.searchParams.get('cookie_check'), '1');
-  const start = await fetch(`${tls.baseURL}${again.pathname}${again.search}`, {
-    headers: { ...HTML, cookie: bind },
-    redirect: 'manual',
-  });
-  assert.equal(start.status, 302);
-  // a pending login kept in a cookie (a PostgreSQL store) goes back too,
-  // under the __Host- prefix as well
-  const pending = start.headers.getSetCookie().map((c) => c.split(';')[0]);
-  for (const ck of pending) assert.match(ck, /^__Host-/, ck);
-  const jar = [bind, ...pending].join('; ');
+  // the browser cookie and the sealed pending login, both __Host-
+  const jarCookies = first.headers.getSetCookie().map((c) => c.split(';')[0]);
+  assert.ok(jarCookies.some((c) => c.startsWith('__Host-orgs_browser=')), 'browser-binding cookie');
+  for (const ck of jarCookies) assert.match(ck, /^__Host-/, ck);
+  const jar = jarCookies.join('; ');
+  const start = first;
 
   const auth = await fetch(start.headers.get('location'), { redirect: 'manual' });
   assert.equal(auth.status, 302);

@@ -36,6 +36,7 @@ function appConf(extraServer = '') {
 let op;
 let h; // main server
 let ht; // server with OrgsLoginTimeout 2s
+let hs; // the same with OrgsLoginState store (LMDB only: pending logins in the store)
 // Everything that must never reach the error log.
 const codesSeen = new Set();
 const sessionIds = new Set();
@@ -60,6 +61,15 @@ before(async () => {
   ht.cgi('app/index.cgi', APP_CGI);
   await seed(ht);
   await ht.start();
+  if (!PG_MODE) {
+    hs = await Httpd.create({
+      name: 'attacks-stored',
+      body: appConf('OrgsLoginTimeout 2s\nOrgsLoginState store'),
+    });
+    hs.cgi('app/index.cgi', APP_CGI);
+    await seed(hs);
+    await hs.start();
+  }
 });
 
 after(async () => {
@@ -68,6 +78,7 @@ after(async () => {
   } finally {
     try {
       await ht?.close();
+      await hs?.close();
     } finally {
       await op?.stop();
     }
@@ -323,52 +334,81 @@ test('replayed callback after a successful login: 400, ORGS00215, no new session
   await assertStillLoggedOut(thief);
 });
 
-// On a PostgreSQL store the pending login travels in the browser's own
-// cookie (a sealed orgs_plN): another browser has none for this state, an
-// expired one is gone from the jar, and the state is unknown (ORGS00215).
-const OTHER_BROWSER = PG_MODE ? /ORGS00215: callback: state unknown/
-  : /ORGS00217: callback: state was issued to another browser/;
+// A login kept in the browser's cookie (a sealed orgs_plN, the default):
+// another browser has none for this state, an expired one is gone from the
+// jar, and the state is unknown (ORGS00215). A login kept in the store
+// (OrgsLoginState store) is bound to the browser cookie it was started
+// with (ORGS00217) and expires there (ORGS00215 expired).
+function modes() {
+  return [
+    { server: h, other: /ORGS00215: callback: state unknown/ },
+    ...(hs ? [{ server: hs, other: /ORGS00217: callback: state was issued to another browser/ }] : []),
+  ];
+}
 
-test('state from another browser: 400, ORGS00217, no session', async () => {
-  const a = browser();
-  const b = browser();
-  const cb = await startLogin(a);
-  await startLogin(b); // b has its own orgs_browser cookie and pending login
-  assert.notEqual(a.jar.get('orgs_browser').value, b.jar.get('orgs_browser').value);
-  const mark = h.logMark();
-  const res = await b.get(cb.toString());
-  assert.equal(res.status, 400);
-  await logSince(h, mark, OTHER_BROWSER);
-  assertNoSession(res);
-  assert.doesNotMatch(h.errorLog(mark), /ORGS00223|ORGS00229/);
-  await assertStillLoggedOut(b);
+test('state from another browser: 400, ORGS00215 or ORGS00217, no session', async () => {
+  for (const { server, other } of modes()) {
+    const a = browser(server);
+    const b = browser(server);
+    const cb = await startLogin(a);
+    await startLogin(b); // b has its own orgs_browser cookie and pending login
+    assert.notEqual(a.jar.get('orgs_browser').value, b.jar.get('orgs_browser').value);
+    const mark = server.logMark();
+    const res = await b.get(cb.toString());
+    assert.equal(res.status, 400);
+    await logSince(server, mark, other);
+    assertNoSession(res);
+    assert.doesNotMatch(server.errorLog(mark), /ORGS00223|ORGS00229/);
+    await assertStillLoggedOut(b);
 
-  // and a browser without any orgs_browser cookie
-  const c = browser();
-  const cb2 = await startLogin(a);
-  const mark2 = h.logMark();
-  const res2 = await c.get(cb2.toString());
-  assert.equal(res2.status, 400);
-  await logSince(h, mark2, OTHER_BROWSER);
-  assertNoSession(res2);
-  await assertStillLoggedOut(c);
+    // and a browser without any orgs_browser cookie
+    const c = browser(server);
+    const cb2 = await startLogin(a);
+    const mark2 = server.logMark();
+    const res2 = await c.get(cb2.toString());
+    assert.equal(res2.status, 400);
+    await logSince(server, mark2, other);
+    assertNoSession(res2);
+    await assertStillLoggedOut(c);
+  }
 });
 
-test('expired pending login (OrgsLoginTimeout 2s, 3 s later): 400, ORGS00215 expired', async () => {
-  const c = browser(ht);
-  const r1 = await c.get('/orgs/login?organization=acme&return_to=/app/');
-  assert.equal(r1.status, 302, r1.body);
-  const r2 = await c.get(r1.location);
-  assert.equal(r2.status, 302);
-  remember(r2.location);
-  await sleep(3000);
-  const mark = ht.logMark();
-  const res = await c.get(r2.location);
+test('a sealed login replayed with another browser cookie: 400, ORGS00258, no session', async () => {
+  const a = browser();
+  const cb = await startLogin(a);
+  // the victim's sealed cookie, in a browser with a browser cookie of its own
+  const attacker = browser();
+  await startLogin(attacker);
+  const sealed = a.jar.cookies.filter((c) => c.name.startsWith('orgs_pl'));
+  assert.ok(sealed.length >= 1, 'the login is sealed in the browser');
+  for (const c of sealed) attacker.jar.set(c.name, c.value);
+  const mark = h.logMark();
+  const res = await attacker.get(cb.toString());
   assert.equal(res.status, 400, res.body.slice(0, 300));
-  await logSince(ht, mark, PG_MODE ? /ORGS00215: callback: state unknown/ : /ORGS00215: callback: state expired/);
+  await logSince(h, mark, /ORGS00258: callback: the sign-in kept in the browser's cookie was started with another browser cookie/);
   assertNoSession(res);
-  assert.doesNotMatch(ht.errorLog(mark), /ORGS00223|ORGS00229/);
-  await assertStillLoggedOut(c);
+  assert.doesNotMatch(h.errorLog(mark), /ORGS00223|ORGS00229/);
+});
+
+test('expired pending login (OrgsLoginTimeout 2s, 3 s later): 400, ORGS00215, no session', async () => {
+  const cases = [{ server: ht, re: /ORGS00215: callback: state unknown/ }];
+  if (hs) cases.push({ server: hs, re: /ORGS00215: callback: state expired/ });
+  for (const { server, re } of cases) {
+    const c = browser(server);
+    const r1 = await c.get('/orgs/login?organization=acme&return_to=/app/');
+    assert.equal(r1.status, 302, r1.body);
+    const r2 = await c.get(r1.location);
+    assert.equal(r2.status, 302);
+    remember(r2.location);
+    await sleep(3000);
+    const mark = server.logMark();
+    const res = await c.get(r2.location);
+    assert.equal(res.status, 400, res.body.slice(0, 300));
+    await logSince(server, mark, re);
+    assertNoSession(res);
+    assert.doesNotMatch(server.errorLog(mark), /ORGS00223|ORGS00229/);
+    await assertStillLoggedOut(c);
+  }
 });
 
 // ---- the authorization response and the code ----------------------------

@@ -122,7 +122,7 @@ const ATTACKERS = Array.from({ length: 6 }, (_, i) => `127.0.9.${i + 1}`);
 
 test("a network filling the whole table displaces only its own logins, not another org's", async () => {
   // no per-network bound: the full table's eviction alone must protect
-  const h = await server('pending-net-full', 'OrgsMaxPendingPerNetwork 0');
+  const h = await server('pending-net-full', 'OrgsMaxPendingPerNetwork 0\nOrgsLoginState store');
   const v = await victimStarts(h);
   const mark = h.logMark();
   // 6 clients x 80 = 480 starts > the table's 341
@@ -133,7 +133,7 @@ test("a network filling the whole table displaces only its own logins, not anoth
 });
 
 test('one network holds at most OrgsMaxPendingPerNetwork logins in progress', async () => {
-  const h = await server('pending-net-bound', 'OrgsMaxPendingPerNetwork 40');
+  const h = await server('pending-net-bound', 'OrgsMaxPendingPerNetwork 40\nOrgsLoginState store');
   const v = await victimStarts(h);
   const mark = h.logMark();
   const seen = await flood(h, ATTACKERS, 20); // 120 starts, 20 per client (under its 100)

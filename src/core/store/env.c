@@ -44,6 +44,8 @@ const char *const st_db_names[DB_COUNT] = {
     "audit_org",
     "stats",
     "api_tokens",
+    "pending_used",
+    "pending_used_time",
 };
 
 apr_status_t st_mdb_fail(int rc, orgs_err_t *err, const char *what)

@@ -107,9 +107,21 @@ apr_status_t st_signin_body(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in, o
 {
     int auto_membership = 0, created;
     const char *require = NULL;
-    apr_status_t rv = st_capture_pending_taken(st)
-                          ? APR_SUCCESS
-                          : st_pending_consume(st, txn, in->state, in, p, err);
+    apr_status_t rv = APR_SUCCESS;
+    if (in->sealed_created) {
+        /* kept in the browser's cookie: marked used here; a capture's
+         * database marks it (PostgreSQL's pending_used) */
+        if (in->ttl > 0 && in->now - in->sealed_created > in->ttl) {
+            return orgs_err_set(err, ORGS_EEXPIRED, "pending login expired");
+        }
+        if (!st->capture) {
+            apr_interval_time_t life = in->ttl > 0 ? in->ttl : apr_time_from_sec(86400);
+            rv = st_pending_used_mark(st, txn, in->state, in->sealed_created + life, in->now, p,
+                                      err);
+        }
+    } else if (!st_capture_pending_taken(st)) {
+        rv = st_pending_consume(st, txn, in->state, in, p, err);
+    }
     if (rv != APR_SUCCESS) {
         return rv;
     }

@@ -70,6 +70,8 @@
  *   stats            org id + day (8 bytes BE, days since the epoch) -> counters
  *                    (stats.c)
  *   api_tokens       token id -> JSON record (its secret's SHA-256, scopes, expiry)
+ *   pending_used     state -> expires (8 bytes BE): a sealed login's sign-in done
+ *   pending_used_time expires (8 bytes BE) + state -> "" (pending_used.c)
  *
  * Invariant: a session exists only while its membership does (session_put
  * requires the membership, member removal deletes the sessions), so every
@@ -127,6 +129,8 @@ enum {
     DB_AUDIT_ORG,
     DB_STATS,
     DB_API_TOKENS,
+    DB_PENDING_USED,
+    DB_PENDING_USED_TIME,
     DB_COUNT
 };
 #define DB_FIRST_LATE DB_INVITE_TICKET
@@ -454,6 +458,11 @@ int st_revoked_has(orgs_store_t *st, const unsigned char *hash);
 void st_revoked_shared_add(orgs_store_t *st, const unsigned char *hash);
 int st_revoked_shared_has(orgs_store_t *st, const unsigned char *hash);
 
+/* pending_used.c: marks the sealed login of state used until expires, in
+ * the sign-in's transaction; APR_NOTFOUND when it was used already. */
+apr_status_t st_pending_used_mark(orgs_store_t *st, MDB_txn *txn, const char *state,
+                                  apr_time_t expires, apr_time_t now, apr_pool_t *p,
+                                  orgs_err_t *err);
 /* pending.c */
 kbuf_t *st_kb_pending_idx(kbuf_t *k, const unsigned char *browser, apr_time_t created,
                           const char *state);
