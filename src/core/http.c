@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include <curl/curl.h>
 
 #include <apr_base64.h>
@@ -19,6 +21,10 @@
 
 /* Response body being received; malloc'ed so a large aborted transfer does
  * not bloat the request pool, copied into the pool once complete. */
+static void kept_free(void *v);
+static int kept_ok;
+static pthread_key_t kept_key;
+
 typedef struct body_buf_t {
     char *data;
     apr_size_t len;
@@ -35,8 +41,17 @@ apr_status_t orgs_http_global_init(orgs_err_t *err)
     return APR_SUCCESS;
 }
 
+void orgs_http_thread_release(void)
+{
+    if (kept_ok) {
+        kept_free(pthread_getspecific(kept_key));
+        (void)pthread_setspecific(kept_key, NULL);
+    }
+}
+
 void orgs_http_global_cleanup(void)
 {
+    orgs_http_thread_release(); /* the calling thread's; others' went at their exit */
     curl_global_cleanup();
 }
 
@@ -73,6 +88,125 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
     memcpy(b->data + b->len, ptr, n);
     b->len += n;
     return n;
+}
+
+/* ---- one libcurl handle kept per thread -------------------------------
+ *
+ * A login's code exchange (and a fetch of discovery or JWKS) reuses the
+ * thread's handle, so its connection to the IdP stays open for the next
+ * call: no TCP (or TLS) handshake per login. A connection is only ever
+ * reused under the policy it was opened and checked under: the handle is
+ * kept with a key made of everything that decides which addresses and
+ * certificates a call accepts (the connection's concurrency bucket, which
+ * is its id, the CA file, the back-channel policy); a call with another
+ * key closes the kept handle, and its connections, and starts a new one.
+ * So one org's connection never rides on a socket another's opened. At
+ * most one idle connection per thread (CURLOPT_MAXCONNECTS 1). */
+typedef struct kept_t {
+    CURL *h;
+    char *key; /* malloc'd */
+} kept_t;
+
+static pthread_once_t kept_once = PTHREAD_ONCE_INIT;
+
+static void kept_free(void *v)
+{
+    kept_t *k = v;
+    if (k) {
+        curl_easy_cleanup(k->h);
+        free(k->key);
+        free(k);
+    }
+}
+
+static void kept_init(void)
+{
+    kept_ok = pthread_key_create(&kept_key, kept_free) == 0;
+}
+
+static void key_add(char **buf, apr_size_t *len, const char *part)
+{
+    apr_size_t n = part ? strlen(part) + 1 : 1;
+    char *b = realloc(*buf, *len + n + 1);
+    if (b == NULL) {
+        free(*buf);
+        *buf = NULL;
+        return;
+    }
+    /* each part ends with a byte no part holds, so parts cannot run together */
+    memcpy(b + *len, part ? part : "", n - 1);
+    b[*len + n - 1] = '\x1f';
+    b[*len + n] = '\0';
+    *buf = b;
+    *len += n;
+}
+
+static void key_list(char **buf, apr_size_t *len, const char *const *list)
+{
+    for (; *buf && list && *list; list++) {
+        key_add(buf, len, *list);
+    }
+    if (*buf) {
+        key_add(buf, len, "\x1e"); /* end of list */
+    }
+}
+
+/* The key a kept handle's connections were opened under (malloc'd; NULL
+ * when out of memory: no reuse). */
+static char *policy_key(const orgs_http_opts_t *o)
+{
+    char *k = NULL;
+    apr_size_t n = 0;
+    key_add(&k, &n, o->limit_key);
+    if (k) {
+        key_add(&k, &n, o->ca_file);
+    }
+    if (k) {
+        key_add(&k, &n, o->refuse_internal ? "refuse" : "any");
+    }
+    key_list(&k, &n, o->allow_internal);
+    key_list(&k, &n, o->allow_hosts);
+    key_list(&k, &n, o->conn_hosts);
+    return k;
+}
+
+/* The thread's handle for a call under opts, reset to no options; a new
+ * one when the kept handle's key differs. NULL when none can be made.
+ * *kept: whether it is the thread's (not to be cleaned up by the call). */
+static CURL *handle_get(const orgs_http_opts_t *opts, int *kept)
+{
+    kept_t *k;
+    char *key;
+
+    *kept = 0;
+    (void)pthread_once(&kept_once, kept_init);
+    key = kept_ok ? policy_key(opts) : NULL;
+    if (key == NULL) {
+        return curl_easy_init();
+    }
+    k = pthread_getspecific(kept_key);
+    if (k && strcmp(k->key, key) == 0) {
+        free(key);
+        curl_easy_reset(k->h);
+        *kept = 1;
+        return k->h;
+    }
+    if (k) { /* another policy: its connections go with it */
+        (void)pthread_setspecific(kept_key, NULL);
+        kept_free(k);
+    }
+    k = calloc(1, sizeof(*k));
+    if (k == NULL || (k->h = curl_easy_init()) == NULL || pthread_setspecific(kept_key, k) != 0) {
+        if (k && k->h) {
+            curl_easy_cleanup(k->h);
+        }
+        free(k);
+        free(key);
+        return curl_easy_init();
+    }
+    k->key = key;
+    *kept = 1;
+    return k->h;
 }
 
 /* The SSRF guard's state for one request (CURLOPT_OPENSOCKETFUNCTION). */
@@ -139,7 +273,8 @@ static apr_status_t perform(const char *url, const char *form, const char *auth_
         opts = &defaults;
     }
 
-    CURL *h = curl_easy_init();
+    int kept;
+    CURL *h = handle_get(opts, &kept);
     struct curl_slist *hdrs = NULL;
     body_buf_t body = {NULL, 0, 0, opts->max_body ? opts->max_body : ORGS_HTTP_MAX_BODY_DEFAULT, 0};
     char errbuf[CURL_ERROR_SIZE] = "";
@@ -179,6 +314,7 @@ static apr_status_t perform(const char *url, const char *form, const char *auth_
     SETOPT(h, CURLOPT_SSL_VERIFYPEER, 1L);
     SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L);
     SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+    SETOPT(h, CURLOPT_MAXCONNECTS, 1L);
     SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS,
            to_ms(opts->connect_timeout, ORGS_HTTP_CONNECT_TIMEOUT_DEFAULT));
     SETOPT(h, CURLOPT_TIMEOUT_MS, to_ms(opts->timeout, ORGS_HTTP_TIMEOUT_DEFAULT));
@@ -238,7 +374,11 @@ static apr_status_t perform(const char *url, const char *form, const char *auth_
     rv = APR_SUCCESS;
 
 leave:
-    curl_easy_cleanup(h);
+    if (kept) {
+        curl_easy_reset(h); /* no pointer into this call stays in the kept handle */
+    } else {
+        curl_easy_cleanup(h);
+    }
     curl_slist_free_all(hdrs);
     free(body.data);
     return rv;

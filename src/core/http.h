@@ -54,6 +54,12 @@ typedef struct orgs_http_resp_t {
 apr_status_t orgs_http_global_init(orgs_err_t *err);
 /* curl_global_cleanup(); call once at process exit (optional). */
 void orgs_http_global_cleanup(void);
+/* Each thread keeps one libcurl handle, and its connection to the last
+ * server it called, for the next call under the same policy (the same
+ * connection bucket, CA file and back-channel policy; another policy
+ * closes it first): no handshake per login. This closes the calling
+ * thread's now (a thread's own is closed at its exit). */
+void orgs_http_thread_release(void);
 
 /* GET url. APR_SUCCESS whenever an HTTP answer arrived, whatever its status
  * (the caller decides what a 3xx/4xx/5xx means); *resp is allocated in p.

@@ -2,6 +2,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <pthread.h>
+#include <unistd.h>
 
 #include <apr_time.h>
 
@@ -263,6 +265,125 @@ START_TEST(missing_ca_file_fails)
 }
 END_TEST
 
+/* ---- the thread's kept handle ------------------------------------------ */
+
+/* A keep-alive server: one connection at a time, each served until the
+ * client closes it; counts the connections it accepted. */
+typedef struct {
+    int fd, port, accepted, stop;
+    pthread_t thread;
+} ka_server_t;
+
+static void *ka_run(void *arg)
+{
+    ka_server_t *k = arg;
+    static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                 "Content-Length: 2\r\n\r\n{}";
+    while (!k->stop) {
+        int c = accept(k->fd, NULL, NULL);
+        if (c < 0) {
+            break;
+        }
+        __atomic_add_fetch(&k->accepted, 1, __ATOMIC_SEQ_CST);
+        char buf[8192];
+        size_t have = 0;
+        ssize_t n;
+        while ((n = read(c, buf + have, sizeof(buf) - 1 - have)) > 0) {
+            have += (size_t)n;
+            buf[have] = '\0';
+            char *end;
+            while ((end = strstr(buf, "\r\n\r\n")) != NULL) { /* GETs: no body */
+                size_t used = (size_t)(end + 4 - buf);
+                if (write(c, answer, sizeof(answer) - 1) < 0) {
+                    break;
+                }
+                memmove(buf, buf + used, have - used + 1);
+                have -= used;
+            }
+        }
+        close(c);
+    }
+    return NULL;
+}
+
+static void ka_start(ka_server_t *k)
+{
+    struct sockaddr_in a = {0};
+    socklen_t al = sizeof(a);
+    memset(k, 0, sizeof(*k));
+    k->fd = socket(AF_INET, SOCK_STREAM, 0);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(k->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(listen(k->fd, 8), 0);
+    ck_assert_int_eq(getsockname(k->fd, (struct sockaddr *)&a, &al), 0);
+    k->port = ntohs(a.sin_port);
+    ck_assert_int_eq(pthread_create(&k->thread, NULL, ka_run, k), 0);
+}
+
+static void ka_stop(ka_server_t *k)
+{
+    orgs_http_thread_release(); /* the kept connection, or the server waits on it */
+    k->stop = 1;
+    shutdown(k->fd, SHUT_RDWR);
+    pthread_join(k->thread, NULL);
+    close(k->fd);
+}
+
+static int ka_get(ka_server_t *k, const orgs_http_opts_t *o)
+{
+    orgs_http_resp_t *resp = NULL;
+    orgs_err_t err = {""};
+    const char *u = apr_psprintf(pool, "http://127.0.0.1:%d/jwks", k->port);
+    ck_assert_int_eq(orgs_http_get(u, o, &resp, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(resp->status, 200);
+    return __atomic_load_n(&k->accepted, __ATOMIC_SEQ_CST);
+}
+
+START_TEST(kept_connection_reused_under_the_same_policy_only)
+{
+    ka_server_t k;
+    static const char *const lo[] = {"127.0.0.1", NULL};
+    static const char *const other[] = {"127.0.0.0/8", NULL};
+    orgs_http_opts_t a = {0}, b = {0}, c = {0};
+    a.limit_key = "con_a";
+    b.limit_key = "con_b";
+    c.limit_key = "con_b";
+    a.refuse_internal = b.refuse_internal = c.refuse_internal = 1;
+    a.allow_internal = b.allow_internal = lo;
+    c.allow_internal = other;
+    ka_start(&k);
+    ck_assert_int_eq(ka_get(&k, &a), 1);
+    ck_assert_int_eq(ka_get(&k, &a), 1); /* the same connection */
+    ck_assert_int_eq(ka_get(&k, &a), 1);
+    ck_assert_int_eq(ka_get(&k, &b), 2); /* another connection's bucket: a new one */
+    ck_assert_int_eq(ka_get(&k, &b), 2);
+    ck_assert_int_eq(ka_get(&k, &c), 3); /* another back-channel policy: a new one */
+    ck_assert_int_eq(ka_get(&k, &a), 4); /* back to the first: it was closed */
+    ka_stop(&k);
+}
+END_TEST
+
+START_TEST(kept_connection_not_used_past_a_refusal)
+{
+    /* a policy that refuses loopback never gets a connection another one opened */
+    ka_server_t k;
+    static const char *const lo[] = {"127.0.0.1", NULL};
+    orgs_http_opts_t open = {0}, strict = {0};
+    orgs_http_resp_t *resp = NULL;
+    orgs_err_t err = {""};
+    open.limit_key = strict.limit_key = "con_a";
+    open.refuse_internal = strict.refuse_internal = 1;
+    open.allow_internal = lo;
+    ka_start(&k);
+    ck_assert_int_eq(ka_get(&k, &open), 1);
+    const char *u = apr_psprintf(pool, "http://127.0.0.1:%d/jwks", k.port);
+    ck_assert_int_eq(orgs_http_get(u, &strict, &resp, pool, &err), APR_EACCES);
+    ck_assert_int_eq(__atomic_load_n(&k.accepted, __ATOMIC_SEQ_CST), 1);
+    ka_stop(&k);
+}
+END_TEST
+
 static Suite *http_suite(void)
 {
     Suite *s = suite_create("http");
@@ -284,6 +405,8 @@ static Suite *http_suite(void)
     tcase_add_test(tc, scheme_refused);
     tcase_add_test(tc, tls_to_plain_server_fails);
     tcase_add_test(tc, missing_ca_file_fails);
+    tcase_add_test(tc, kept_connection_reused_under_the_same_policy_only);
+    tcase_add_test(tc, kept_connection_not_used_past_a_refusal);
     suite_add_tcase(s, tc);
     return s;
 }
