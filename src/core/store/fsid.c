@@ -137,6 +137,11 @@ static apr_status_t header_read(const char *dir, meta_t *out, apr_off_t *size, a
     }
     ok = ok && pread(fd, b, sizeof(b), 0) == (ssize_t)sizeof(b) && meta_read(b, &m0);
     ok = ok && pread(fd, b, sizeof(b), (off_t)m0.psize) == (ssize_t)sizeof(b) && meta_read(b, &m1);
+    /* the size after the header: a meta page is written after the pages it
+     * counts and the file only grows, so a writer committing meanwhile is
+     * not taken for a truncated file */
+    ok = ok && fstat(fd, &sb) == 0;
+    *size = ok ? sb.st_size : 0;
     close(fd);
     if (!ok) {
         return orgs_err_set(err, ORGS_ESTORE,
