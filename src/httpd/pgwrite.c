@@ -487,8 +487,11 @@ apr_status_t orgs_pgwrite_signin(request_rec *r, orgs_store_t *st, orgs_signin_t
     }
     written = with_used(r, in, change);
     /* single use before anything is written: a concurrent callback with
-     * the same state finds it gone (APR_NOTFOUND) */
-    if ((rv = orgs_store_pending_delete(st, in->state, r->pool, err)) != APR_SUCCESS) {
+     * the same state finds it gone (APR_NOTFOUND). A login sealed in the
+     * browser's cookie is in no store: the database's pending_used row
+     * settles it (ORGS_PG_EUSED below). */
+    if (!in->sealed_created &&
+        (rv = orgs_store_pending_delete(st, in->state, r->pool, err)) != APR_SUCCESS) {
         *user = NULL;
         return rv;
     }
