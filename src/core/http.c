@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -104,7 +105,8 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
  * most one idle connection per thread (CURLOPT_MAXCONNECTS 1). */
 typedef struct kept_t {
     CURL *h;
-    char *key; /* malloc'd */
+    char *key;   /* malloc'd */
+    pid_t owner; /* a child forked from a thread holding one must not share its socket */
 } kept_t;
 
 static pthread_once_t kept_once = PTHREAD_ONCE_INIT;
@@ -185,7 +187,7 @@ static CURL *handle_get(const orgs_http_opts_t *opts, int *kept)
         return curl_easy_init();
     }
     k = pthread_getspecific(kept_key);
-    if (k && strcmp(k->key, key) == 0) {
+    if (k && strcmp(k->key, key) == 0 && k->owner == getpid()) {
         free(key);
         curl_easy_reset(k->h);
         *kept = 1;
@@ -205,6 +207,7 @@ static CURL *handle_get(const orgs_http_opts_t *opts, int *kept)
         return curl_easy_init();
     }
     k->key = key;
+    k->owner = getpid();
     *kept = 1;
     return k->h;
 }
