@@ -115,7 +115,15 @@ static void kept_free(void *v)
 {
     kept_t *k = v;
     if (k) {
-        curl_easy_cleanup(k->h);
+        if (k->owner == getpid()) {
+            /* closing its connections sends a TLS alert: no SIGPIPE for
+             * a peer gone meanwhile (reset cleared the option) */
+            curl_easy_setopt(k->h, CURLOPT_NOSIGNAL, 1L);
+            curl_easy_cleanup(k->h);
+        }
+        /* else a forked child's copy: cleaning it up would shut down the
+         * parent's TLS session on the shared socket; its memory stays
+         * with this child, which starts its own handle */
         free(k->key);
         free(k);
     }
@@ -379,6 +387,7 @@ static apr_status_t perform(const char *url, const char *form, const char *auth_
 leave:
     if (kept) {
         curl_easy_reset(h); /* no pointer into this call stays in the kept handle */
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* for a cleanup at the thread's exit */
     } else {
         curl_easy_cleanup(h);
     }

@@ -690,6 +690,9 @@ typedef enum {
     ORGS_QUOTA_NEW_USERS_PER_MIN, /* temporary: the next minute admits again */
     ORGS_QUOTA_USERS_PER_ORG,
     ORGS_QUOTA_SESSIONS_PER_ORG,
+    /* temporary: sign-ins of one org within OrgsLoginTimeout, bounded by
+     * sessions_per_org (the used marks of logins kept in the cookie) */
+    ORGS_QUOTA_SIGNINS_PER_ORG,
 } orgs_quota_kind_t;
 
 /* Deletes the users that have no membership and whose last sign-in (or,
@@ -745,6 +748,17 @@ apr_status_t orgs_store_pending_delete(orgs_store_t *st, const char *state, apr_
  * callback asks before the IdP is (a replay is refused without it). */
 apr_status_t orgs_store_pending_used(orgs_store_t *st, const char *state, int *used,
                                      orgs_err_t *err);
+/* A used mark outlives the sealed cookie by this much: a clock stepped
+ * back, or a longer OrgsLoginTimeout on another server reading the same
+ * cookie, must not let the mark go while a copy of the cookie is valid. */
+#define ORGS_PENDING_USED_MARGIN apr_time_from_sec(600)
+/* Drops up to max used marks that expired by now, in one transaction
+ * (*removed counts them): the store-full sweep's share. */
+apr_status_t orgs_store_pending_used_sweep(orgs_store_t *st, apr_time_t now, apr_size_t max,
+                                           apr_size_t *removed, apr_pool_t *p, orgs_err_t *err);
+/* The live (and not yet swept) used marks of org_id's sign-ins. */
+apr_status_t orgs_store_pending_used_count(orgs_store_t *st, const char *org_id, apr_size_t *count,
+                                           orgs_err_t *err);
 
 /* ---- cache (discovery documents, JWKS), shared by all children ------- */
 

@@ -430,6 +430,18 @@ static int refuse_quota(orgs_route_t *c, const callback_t *cb, const orgs_err_t 
                       "Too many new accounts are signing in through your organization's "
                       "identity provider. Please try again in a minute.");
     }
+    if (cb->in.over_quota == ORGS_QUOTA_SIGNINS_PER_ORG) {
+        /* the org's sign-ins within OrgsLoginTimeout: the oldest expire */
+        orgs_log_rerror(r, APLOG_WARNING, APR_ENOSPC,
+                        ORGSLOGNO(00259) "callback: org %s signs in too often "
+                                         "(OrgsMaxSessionsPerOrg within OrgsLoginTimeout): "
+                                         "sign-in via connection %s refused: %s",
+                        cb->org->name, cb->conn->name, err->msg);
+        apr_table_setn(r->err_headers_out, "Retry-After", "60");
+        return refuse(c, HTTP_SERVICE_UNAVAILABLE, "temporarily_unavailable",
+                      "Too many people are signing in to your organization right now. "
+                      "Please try again in a minute.");
+    }
     orgs_log_rerror(r, APLOG_WARNING, APR_ENOSPC,
                     ORGSLOGNO(00520) "callback: quota reached, sign-in to org %s via connection "
                                      "%s refused: %s",

@@ -45,11 +45,6 @@
  * than keep every writer of the cluster waiting. */
 #define LOCKED_BATCHES 4
 #define LOCKED_HOLD apr_time_from_msec(1000)
-/* A used sealed login's row outlives the sealed cookie by this much: the
- * cookie is judged on the clock of the node that takes the callback, with
- * that server's OrgsLoginTimeout, so clock skew between nodes or a longer
- * timeout elsewhere must not let the row go while a copy is still valid. */
-#define PENDING_USED_MARGIN apr_time_from_sec(600)
 
 typedef struct node_t {
     const char *uri;
@@ -416,13 +411,18 @@ typedef struct {
 
 /* The sign-in's change set with its sealed pending login marked used
  * until the sealed cookie would have expired: the database refuses the
- * same login's second sign-in on any node (ORGS_PG_EUSED). */
+ * same login's second sign-in on any node (ORGS_PG_EUSED). NULL when the
+ * mark cannot be added to a sealed login's change set: that sign-in is
+ * refused rather than written without its single-use check. */
 static char *with_used(request_rec *r, const orgs_signin_t *in, char *change)
 {
     const char *s = orgs_store_change_pending_used(
-        change, in->state, in->now + orgs_srv_cfg(r->server)->login_timeout + PENDING_USED_MARGIN,
-        r->pool);
-    return s ? apr_pstrdup(r->pool, s) : change;
+        change, in->state,
+        in->now + orgs_srv_cfg(r->server)->login_timeout + ORGS_PENDING_USED_MARGIN, r->pool);
+    if (!s) {
+        return in->sealed_created ? NULL : change;
+    }
+    return apr_pstrdup(r->pool, s);
 }
 
 static apr_status_t signin_again(void *baton, char **change, orgs_err_t *err)
@@ -432,6 +432,9 @@ static apr_status_t signin_again(void *baton, char **change, orgs_err_t *err)
         orgs_store_signin_recapture(b->st, b->in, b->user, b->admitted, change, b->r->pool, err);
     if (rv == APR_SUCCESS) {
         *change = with_used(b->r, b->in, *change);
+        if (!*change && b->in->sealed_created) {
+            return orgs_err_set(err, ORGS_ESTORE, "cannot record the sign-in's single use");
+        }
     }
     return rv;
 }
@@ -486,6 +489,10 @@ apr_status_t orgs_pgwrite_signin(request_rec *r, orgs_store_t *st, orgs_signin_t
         return rv;
     }
     written = with_used(r, in, change);
+    if (!written && in->sealed_created) {
+        *user = NULL;
+        return orgs_err_set(err, ORGS_ESTORE, "cannot record the sign-in's single use");
+    }
     /* single use before anything is written: a concurrent callback with
      * the same state finds it gone (APR_NOTFOUND). A login sealed in the
      * browser's cookie is in no store: the database's pending_used row

@@ -273,6 +273,9 @@ void orgs_sweep_sessions(request_rec *r, orgs_store_t *st, apr_time_t now)
  * refused in a burst do not all sweep. */
 static _Atomic(apr_int64_t) full_sweep_at;
 
+/* Expired used marks of sign-ins one store-full sweep drops. */
+#define USED_MARKS_WHEN_FULL 1000
+
 int orgs_sweep_when_full(request_rec *r, orgs_store_t *st, apr_time_t now)
 {
     const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
@@ -301,11 +304,18 @@ int orgs_sweep_when_full(request_rec *r, orgs_store_t *st, apr_time_t now)
                         err.msg);
         return 0;
     }
+    /* and the expired used marks of sign-ins (pending_used.c) */
+    apr_size_t marks = 0;
+    if (orgs_store_pending_used_sweep(st, now, USED_MARKS_WHEN_FULL, &marks, r->pool, &err) !=
+        APR_SUCCESS) {
+        marks = 0;
+    }
     /* may fail on the full store: the next sweep starts over */
     orgs_store_cache_put(st, PURGE_KEY, more && next ? next : "", now, r->pool, &err);
-    orgs_log_rerror(r, removed ? APLOG_NOTICE : APLOG_DEBUG, 0,
+    orgs_log_rerror(r, removed || marks ? APLOG_NOTICE : APLOG_DEBUG, 0,
                     ORGSLOGNO(00604) "the store is full: removed %" APR_SIZE_T_FMT
-                                     " expired sessions at once to make room%s",
-                    removed, removed ? ", trying again" : "");
-    return removed > 0;
+                                     " expired sessions at once to make room (and %" APR_SIZE_T_FMT
+                                     " expired sign-in marks)%s",
+                    removed, marks, removed || marks ? ", trying again" : "");
+    return removed > 0 || marks > 0;
 }

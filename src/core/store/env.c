@@ -46,6 +46,7 @@ const char *const st_db_names[DB_COUNT] = {
     "api_tokens",
     "pending_used",
     "pending_used_time",
+    "pending_used_org",
 };
 
 apr_status_t st_mdb_fail(int rc, orgs_err_t *err, const char *what)

@@ -3,18 +3,26 @@
  * store until its sign-in, which marks its state used in the same write
  * transaction, so a second callback of the same login (a replay, or the
  * same one twice at once) is refused. A mark lives as long as the cookie
- * could have been used (the login's creation + OrgsLoginTimeout); the
- * next marks sweep the expired ones, oldest first. Only sign-ins write
- * marks, so the table holds at most a login timeout's worth of sign-ins.
+ * could have been used (the login's creation + OrgsLoginTimeout, plus a
+ * margin for a clock stepped back); the next marks sweep the expired
+ * ones, oldest first.
  *
- *   pending_used       state -> expires (8 bytes BE, microseconds)
- *   pending_used_time  expires (8 bytes BE) + state -> ""
+ * Every callback that reaches the commit writes a mark, denied ones too,
+ * and an org's own IdP decides how many of those it answers: the live
+ * marks are counted per org and bounded (the caller's cap), so one org
+ * signing in without end fills its own share, never the table all orgs
+ * share.
+ *
+ *   pending_used       state -> expires (8 bytes BE, microseconds) + org id
+ *   pending_used_time  expires (8 bytes BE) + state -> org id
+ *   pending_used_org   org id -> live marks (8 bytes BE)
  */
 #include <string.h>
 
 #include "store_int.h"
 
-#define USED_SWEEP 8 /* expired marks dropped by every new one */
+#define USED_SWEEP 8         /* expired marks dropped by every new one */
+#define USED_SWEEP_FULL 1000 /* and by one that finds its org at the cap */
 
 static kbuf_t *kb_used_time(kbuf_t *k, apr_time_t expires, const char *state)
 {
@@ -25,13 +33,48 @@ static kbuf_t *kb_used_time(kbuf_t *k, apr_time_t expires, const char *state)
     return k;
 }
 
-static apr_status_t used_sweep(orgs_store_t *st, MDB_txn *txn, apr_time_t now, apr_pool_t *p,
-                               orgs_err_t *err)
+static apr_status_t org_count(orgs_store_t *st, MDB_txn *txn, const char *org_id, apr_uint64_t *n,
+                              orgs_err_t *err)
+{
+    MDB_val v;
+    kbuf_t k;
+    apr_status_t rv =
+        st_kv_get(txn, DB(st, PENDING_USED_ORG), st_kb1(&k, org_id), &v, err, "used sign-in count");
+    *n = rv == APR_SUCCESS && v.mv_size == 8 ? st_get_u64be(v.mv_data) : 0;
+    return rv == APR_NOTFOUND ? APR_SUCCESS : rv;
+}
+
+/* The org's live marks moved by delta (+1 or -1); the row goes at 0. */
+static apr_status_t org_count_add(orgs_store_t *st, MDB_txn *txn, const char *org_id, int delta,
+                                  orgs_err_t *err)
+{
+    unsigned char b[8];
+    apr_uint64_t n;
+    kbuf_t k;
+    apr_status_t rv = org_count(st, txn, org_id, &n, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    n = delta > 0 ? n + 1 : n > 0 ? n - 1 : 0;
+    if (n == 0) {
+        rv = st_kv_del(txn, DB(st, PENDING_USED_ORG), st_kb1(&k, org_id), 0, err,
+                       "used sign-in count");
+        return rv == APR_NOTFOUND ? APR_SUCCESS : rv;
+    }
+    st_put_u64be(b, n);
+    return st_kv_put(txn, DB(st, PENDING_USED_ORG), st_kb1(&k, org_id), b, sizeof(b), 0, err,
+                     "used sign-in count");
+}
+
+/* Drops up to max marks expired at now, oldest first; *removed counts
+ * them. */
+static apr_status_t used_sweep(orgs_store_t *st, MDB_txn *txn, apr_time_t now, apr_size_t max,
+                               apr_size_t *removed, apr_pool_t *p, orgs_err_t *err)
 {
     iter_t it;
-    apr_array_header_t *old = apr_array_make(p, USED_SWEEP, sizeof(blob_t));
+    apr_array_header_t *old = apr_array_make(p, (int)(max < 64 ? max : 64), sizeof(blob_t));
     apr_status_t rv = st_iter_open(txn, DB(st, PENDING_USED_TIME), NULL, &it, err);
-    while (rv == APR_SUCCESS && old->nelts < USED_SWEEP && st_iter_next(&it)) {
+    while (rv == APR_SUCCESS && (apr_size_t)old->nelts < max && st_iter_next(&it)) {
         if (it.k.mv_size > 8 &&
             (apr_time_t)st_get_u64be((const unsigned char *)it.k.mv_data) > now) {
             break; /* oldest first: the rest is live */
@@ -39,6 +82,8 @@ static apr_status_t used_sweep(orgs_store_t *st, MDB_txn *txn, apr_time_t now, a
         blob_t *b = apr_array_push(old);
         b->klen = it.k.mv_size;
         b->k = apr_pstrmemdup(p, it.k.mv_data, it.k.mv_size);
+        b->vlen = it.v.mv_size;
+        b->v = apr_pstrmemdup(p, it.v.mv_data, it.v.mv_size);
     }
     rv = st_iter_end(&it, rv, err);
     for (int i = 0; rv == APR_SUCCESS && i < old->nelts; i++) {
@@ -49,25 +94,36 @@ static apr_status_t used_sweep(orgs_store_t *st, MDB_txn *txn, apr_time_t now, a
         if (rv == APR_SUCCESS && b->klen > 8) {
             rv = st_kv_del(txn, DB(st, PENDING_USED), st_kb1(&k, b->k + 8), 0, err,
                            "used sign-in mark");
+            rv = rv == APR_NOTFOUND ? APR_SUCCESS : rv;
         }
+        if (rv == APR_SUCCESS && b->vlen > 0) {
+            rv = org_count_add(st, txn, b->v, -1, err);
+        }
+    }
+    if (removed) {
+        *removed = rv == APR_SUCCESS ? (apr_size_t)old->nelts : 0;
     }
     return rv;
 }
 
 apr_status_t st_pending_used_mark(orgs_store_t *st, MDB_txn *txn, const char *state,
-                                  apr_time_t expires, apr_time_t now, apr_pool_t *p,
-                                  orgs_err_t *err)
+                                  const char *org_id, apr_time_t expires, apr_time_t now,
+                                  apr_size_t cap, apr_pool_t *p, orgs_err_t *err)
 {
     unsigned char t[8];
+    apr_uint64_t n = 0;
     MDB_val v;
     kbuf_t k;
     apr_status_t rv;
 
-    if (!ST_HAS_DB(st, DB_PENDING_USED)) {
+    if (!ST_HAS_DB(st, DB_PENDING_USED) || !ST_HAS_DB(st, DB_PENDING_USED_ORG)) {
         return orgs_err_set(err, ORGS_ESTORE, "store without the table of used sign-ins");
     }
     if (!state || !*state || strlen(state) > 255) {
         return orgs_err_set(err, APR_NOTFOUND, "bad state");
+    }
+    if (!org_id || !*org_id) {
+        return orgs_err_set(err, APR_EINVAL, "sign-in without an org");
     }
     rv = st_kv_get(txn, DB(st, PENDING_USED), st_kb1(&k, state), &v, err, "used sign-in mark");
     if (rv == APR_SUCCESS) {
@@ -76,15 +132,38 @@ apr_status_t st_pending_used_mark(orgs_store_t *st, MDB_txn *txn, const char *st
     if (rv != APR_NOTFOUND) {
         return rv;
     }
-    rv = used_sweep(st, txn, now, p, err);
+    rv = used_sweep(st, txn, now, USED_SWEEP, NULL, p, err);
+    if (rv == APR_SUCCESS && cap) {
+        rv = org_count(st, txn, org_id, &n, err);
+        if (rv == APR_SUCCESS && n >= cap) {
+            /* the org's share is full of live marks, or of expired ones
+             * the one-by-one sweep has not reached yet */
+            rv = used_sweep(st, txn, now, USED_SWEEP_FULL, NULL, p, err);
+            if (rv == APR_SUCCESS) {
+                rv = org_count(st, txn, org_id, &n, err);
+            }
+            if (rv == APR_SUCCESS && n >= cap) {
+                return orgs_err_set(err, APR_ENOSPC,
+                                    "%" APR_UINT64_T_FMT " sign-ins within the login timeout "
+                                    "(at most %" APR_SIZE_T_FMT ")",
+                                    n, cap);
+            }
+        }
+    }
     st_put_u64be(t, (apr_uint64_t)expires);
     if (rv == APR_SUCCESS) {
-        rv = st_kv_put(txn, DB(st, PENDING_USED), st_kb1(&k, state), t, sizeof(t), 0, err,
+        kbuf_t kv;
+        st_kbraw(&kv, t, sizeof(t));
+        st_kb_str(&kv, org_id);
+        rv = st_kv_put(txn, DB(st, PENDING_USED), st_kb1(&k, state), kv.buf, kv.len, 0, err,
                        "used sign-in mark");
     }
     if (rv == APR_SUCCESS) {
-        rv = st_kv_put(txn, DB(st, PENDING_USED_TIME), kb_used_time(&k, expires, state), "", 0, 0,
-                       err, "used sign-in mark");
+        rv = st_kv_put(txn, DB(st, PENDING_USED_TIME), kb_used_time(&k, expires, state), org_id,
+                       strlen(org_id), 0, err, "used sign-in mark");
+    }
+    if (rv == APR_SUCCESS) {
+        rv = org_count_add(st, txn, org_id, +1, err);
     }
     return rv;
 }
@@ -109,4 +188,32 @@ apr_status_t orgs_store_pending_used(orgs_store_t *st, const char *state, int *u
                                      orgs_err_t *err)
 {
     ST_READ(st, txn, err, used_get(st, txn, state, used, err));
+}
+
+static apr_status_t sweep_body(orgs_store_t *st, MDB_txn *txn, apr_time_t now, apr_size_t max,
+                               apr_size_t *removed, apr_pool_t *p, orgs_err_t *err)
+{
+    *removed = 0;
+    if (!ST_HAS_DB(st, DB_PENDING_USED) || !ST_HAS_DB(st, DB_PENDING_USED_ORG)) {
+        return APR_SUCCESS;
+    }
+    return used_sweep(st, txn, now, max, removed, p, err);
+}
+
+apr_status_t orgs_store_pending_used_sweep(orgs_store_t *st, apr_time_t now, apr_size_t max,
+                                           apr_size_t *removed, apr_pool_t *p, orgs_err_t *err)
+{
+    ST_WRITE(st, txn, err, sweep_body(st, txn, now, max, removed, p, err));
+}
+
+apr_status_t orgs_store_pending_used_count(orgs_store_t *st, const char *org_id, apr_size_t *count,
+                                           orgs_err_t *err)
+{
+    apr_uint64_t n = 0;
+    apr_status_t rv;
+    ST_READ_RV(rv, st, txn, err,
+               ST_HAS_DB(st, DB_PENDING_USED_ORG) ? org_count(st, txn, org_id, &n, err)
+                                                  : APR_SUCCESS);
+    *count = (apr_size_t)n;
+    return rv;
 }

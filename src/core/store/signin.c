@@ -105,7 +105,7 @@ static apr_status_t signin_admit(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *
 apr_status_t st_signin_body(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in, orgs_user_t **user,
                             int *admitted, apr_pool_t *p, orgs_err_t *err)
 {
-    int auto_membership = 0, created;
+    int auto_membership = 0, created = 0;
     const char *require = NULL;
     apr_status_t rv = APR_SUCCESS;
     if (in->sealed_created) {
@@ -116,8 +116,16 @@ apr_status_t st_signin_body(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in, o
         }
         if (!st->capture) {
             apr_interval_time_t life = in->ttl > 0 ? in->ttl : apr_time_from_sec(86400);
-            rv = st_pending_used_mark(st, txn, in->state, in->sealed_created + life, in->now, p,
-                                      err);
+            /* an org's marks are bounded as its sessions are: one org's
+             * IdP answering without end fills its own share */
+            apr_size_t cap = in->quota ? in->quota->sessions_per_org : 0;
+            rv = st_pending_used_mark(st, txn, in->state, in->org_id,
+                                      in->sealed_created + life + ORGS_PENDING_USED_MARGIN, in->now,
+                                      cap, p, err);
+            if (rv == APR_ENOSPC) {
+                in->over_quota = ORGS_QUOTA_SIGNINS_PER_ORG;
+                return rv;
+            }
         }
     } else if (!st_capture_pending_taken(st)) {
         rv = st_pending_consume(st, txn, in->state, in, p, err);

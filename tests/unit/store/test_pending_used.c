@@ -21,15 +21,23 @@ static world_t world(void)
     return w;
 }
 
-/* The sign-in of a sealed login (state, created) at now, with session sid. */
-static apr_status_t signin(const world_t *w, const char *state, apr_time_t created, apr_time_t now,
-                           const char *sid, int *admitted)
+/* The sign-in of a sealed login (state, created) to org at now, with
+ * session sid replacing this browser's old one (NULL: none), under quota
+ * (NULL: none); *over the quota that refused it. */
+static apr_status_t signin_q(const world_t *w, const char *org, const char *state,
+                             apr_time_t created, apr_time_t now, const char *sid, const char *old,
+                             const orgs_store_quota_t *quota, int *admitted, int *over)
 {
-    static unsigned char h[32];
+    static unsigned char h[32], oh[32];
     orgs_signin_t in = {0};
     orgs_user_t *u;
+    if (old) {
+        hash_of(old, oh);
+        in.old_sid_hash = oh;
+    }
     in.state = state;
-    in.org_id = w->org;
+    in.org_id = org;
+    in.quota = quota;
     in.conn_id = w->conn;
     in.sub = "sub-1";
     hash_of(sid, h);
@@ -40,7 +48,24 @@ static apr_status_t signin(const world_t *w, const char *state, apr_time_t creat
     in.now = now;
     in.ttl = TTL;
     in.sealed_created = created;
-    return orgs_store_signin_commit(w->st, &in, &u, admitted, pool, &err);
+    apr_status_t rv = orgs_store_signin_commit(w->st, &in, &u, admitted, pool, &err);
+    if (over) {
+        *over = in.over_quota;
+    }
+    return rv;
+}
+
+static apr_status_t signin(const world_t *w, const char *state, apr_time_t created, apr_time_t now,
+                           const char *sid, int *admitted)
+{
+    return signin_q(w, w->org, state, created, now, sid, NULL, NULL, admitted, NULL);
+}
+
+static apr_size_t marks_of(const world_t *w, const char *org)
+{
+    apr_size_t n = 99;
+    ck_assert_int_eq(orgs_store_pending_used_count(w->st, org, &n, &err), APR_SUCCESS);
+    return n;
 }
 
 static int used(const world_t *w, const char *state)
@@ -107,8 +132,12 @@ START_TEST(marks_expire_and_are_swept)
         snprintf(sid, sizeof(sid), "sid-%02d", i);
         ck_assert_int_eq(signin(&w, state, now, now, sid, &admitted), APR_SUCCESS);
     }
+    /* still live within the margin past the cookie's expiry */
+    apr_time_t within = now + TTL + ORGS_PENDING_USED_MARGIN - apr_time_from_sec(1);
+    ck_assert_int_eq(signin(&w, "margin", within, within, "sid-margin", &admitted), APR_SUCCESS);
+    ck_assert_int_eq(used(&w, "state-00"), 1);
     /* past their expiry, each new sign-in sweeps up to 8 of them, oldest first */
-    apr_time_t later = now + TTL + apr_time_from_sec(1);
+    apr_time_t later = now + TTL + ORGS_PENDING_USED_MARGIN + apr_time_from_sec(1);
     for (int i = 0; i < 3; i++) {
         snprintf(state, sizeof(state), "later-%d", i);
         snprintf(sid, sizeof(sid), "sid-later-%d", i);
@@ -126,8 +155,89 @@ START_TEST(marks_expire_and_are_swept)
 }
 END_TEST
 
+START_TEST(marks_bounded_per_org)
+{
+    world_t w = world();
+    const char *other = mk_org(w.st, "globex", NULL);
+    ck_assert_int_eq(orgs_store_org_enable_conn(w.st, other, w.conn, 1, pool, &err), APR_SUCCESS);
+    /* at most 3 sign-ins per org within the login timeout (the bound of
+     * its sessions); one browser signing in again and again keeps one
+     * session, so only the marks can refuse it */
+    orgs_store_quota_t q = {0};
+    q.sessions_per_org = 3;
+    apr_time_t now = apr_time_now();
+    int admitted = -1, over = -1;
+    char state[32], sid[32], old[32] = "";
+    for (int i = 0; i < 3; i++) {
+        snprintf(state, sizeof(state), "acme-%d", i);
+        snprintf(sid, sizeof(sid), "sid-acme-%d", i);
+        ck_assert_int_eq(
+            signin_q(&w, w.org, state, now, now, sid, *old ? old : NULL, &q, &admitted, &over),
+            APR_SUCCESS);
+        snprintf(old, sizeof(old), "%s", sid);
+    }
+    ck_assert_int_eq(view(&w, "sid-acme-0", now), APR_NOTFOUND); /* replaced */
+    ck_assert_uint_eq(marks_of(&w, w.org), 3);
+    /* the fourth is refused, writing nothing, as a temporary quota */
+    ck_assert_int_eq(
+        signin_q(&w, w.org, "acme-3", now, now, "sid-acme-3", old, &q, &admitted, &over),
+        APR_ENOSPC);
+    ck_assert_int_eq(over, ORGS_QUOTA_SIGNINS_PER_ORG);
+    ck_assert_int_eq(used(&w, "acme-3"), 0);
+    ck_assert_int_eq(view(&w, "sid-acme-3", now), APR_NOTFOUND);
+    ck_assert_int_eq(view(&w, "sid-acme-2", now), APR_SUCCESS);
+    ck_assert_uint_eq(marks_of(&w, w.org), 3);
+    /* another org is not held by acme's marks */
+    ck_assert_int_eq(
+        signin_q(&w, other, "globex-0", now, now, "sid-globex", NULL, &q, &admitted, &over),
+        APR_SUCCESS);
+    ck_assert_uint_eq(marks_of(&w, other), 1);
+    /* once acme's marks expire, the refused sign-in sweeps them and passes */
+    apr_time_t later = now + TTL + ORGS_PENDING_USED_MARGIN + apr_time_from_sec(1);
+    ck_assert_int_eq(
+        signin_q(&w, w.org, "acme-3", later, later, "sid-acme-3", old, &q, &admitted, &over),
+        APR_SUCCESS);
+    ck_assert_uint_eq(marks_of(&w, w.org), 1);
+    ck_assert_uint_eq(marks_of(&w, other), 0); /* swept with acme's, oldest first */
+    assert_clean(w.st);
+}
+END_TEST
+
+START_TEST(store_full_sweep_drops_expired_marks)
+{
+    world_t w = world();
+    apr_time_t now = apr_time_now();
+    int admitted = -1;
+    apr_size_t removed = 99;
+    char state[32], sid[32];
+    for (int i = 0; i < 5; i++) {
+        snprintf(state, sizeof(state), "state-%d", i);
+        snprintf(sid, sizeof(sid), "sid-%d", i);
+        ck_assert_int_eq(signin(&w, state, now, now, sid, &admitted), APR_SUCCESS);
+    }
+    /* nothing expired yet: nothing dropped */
+    ck_assert_int_eq(orgs_store_pending_used_sweep(w.st, now, 1000, &removed, pool, &err),
+                     APR_SUCCESS);
+    ck_assert_uint_eq(removed, 0);
+    ck_assert_uint_eq(marks_of(&w, w.org), 5);
+    apr_time_t later = now + TTL + ORGS_PENDING_USED_MARGIN + apr_time_from_sec(1);
+    ck_assert_int_eq(orgs_store_pending_used_sweep(w.st, later, 3, &removed, pool, &err),
+                     APR_SUCCESS);
+    ck_assert_uint_eq(removed, 3);
+    ck_assert_uint_eq(marks_of(&w, w.org), 2);
+    ck_assert_int_eq(orgs_store_pending_used_sweep(w.st, later, 1000, &removed, pool, &err),
+                     APR_SUCCESS);
+    ck_assert_uint_eq(removed, 2);
+    ck_assert_uint_eq(marks_of(&w, w.org), 0);
+    ck_assert_int_eq(used(&w, "state-4"), 0);
+    assert_clean(w.st);
+}
+END_TEST
+
 static void add_tests(TCase *tc)
 {
+    tcase_add_test(tc, marks_bounded_per_org);
+    tcase_add_test(tc, store_full_sweep_drops_expired_marks);
     tcase_add_test(tc, sealed_signin_marks_the_login_used);
     tcase_add_test(tc, sealed_signin_expired_writes_nothing);
     tcase_add_test(tc, marks_expire_and_are_swept);
