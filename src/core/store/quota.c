@@ -3,14 +3,11 @@
  * every org shares. Each check runs inside the sign-in's write
  * transaction, so a refusal writes nothing, and costs at most the bound
  * it checks (a range walk stopped at the bound, or one count). */
-#include <stdlib.h>
-#include <string.h>
-
 #include "store_int.h"
 
-/* The new-user throttle's record, in the cache database (its format:
- * window start, 8 bytes LE, then the count as text): one per connection,
- * rewritten in the transaction that inserts the user. */
+/* The new-user throttle's record, in the cache database (a count in a
+ * minute's window, window.c): one per connection, rewritten in the
+ * transaction that inserts the user. */
 #define THROTTLE_PREFIX "quota:new-users:"
 #define THROTTLE_WINDOW apr_time_from_sec(60)
 
@@ -34,38 +31,23 @@ static apr_status_t over(orgs_signin_t *in, orgs_quota_kind_t kind, orgs_err_t *
     return orgs_err_set(err, APR_ENOSPC, "%s (%" APR_SIZE_T_FMT ") reached", what, bound);
 }
 
-/* Counts this new user in its connection's minute; with refuse,
- * APR_ENOSPC past the rate (nothing counted). */
+/* Counts this new user in its connection's minute; APR_ENOSPC past the
+ * rate (nothing counted). */
 static apr_status_t throttle_new_user(orgs_store_t *st, MDB_txn *txn, const orgs_signin_t *in,
-                                      const char *conn_id, int refuse, orgs_err_t *err)
+                                      const char *conn_id, orgs_err_t *err)
 {
     kbuf_t k;
-    MDB_val v;
-    apr_time_t start = in->now;
-    apr_size_t count = 0;
-    char buf[8 + 24];
+    apr_time_t ends;
     st_kb1(&k, THROTTLE_PREFIX);
     st_kb_str(&k, conn_id);
-    apr_status_t rv = st_kv_get(txn, DB(st, CACHE), &k, &v, err, "quota");
-    if (rv == APR_SUCCESS && v.mv_size > 8 && v.mv_size < sizeof(buf)) {
-        apr_time_t at = (apr_time_t)st_get_u64le(v.mv_data);
-        memcpy(buf, (const char *)v.mv_data + 8, v.mv_size - 8);
-        buf[v.mv_size - 8] = '\0';
-        if (in->now >= at && in->now - at < THROTTLE_WINDOW) {
-            start = at;
-            count = (apr_size_t)strtoul(buf, NULL, 10);
-        }
-    } else if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
-        return rv;
-    }
-    if (refuse && count >= in->quota->new_users_per_min) {
+    apr_status_t rv = st_window_take(txn, DB(st, CACHE), &k, THROTTLE_WINDOW,
+                                     in->quota->new_users_per_min, in->now, &ends, err, "quota");
+    if (rv == APR_ENOSPC) {
         return orgs_err_set(err, APR_ENOSPC,
                             "the connection's new users per minute (%" APR_SIZE_T_FMT ") reached",
                             in->quota->new_users_per_min);
     }
-    st_put_u64le((unsigned char *)buf, (apr_uint64_t)start);
-    int n = apr_snprintf(buf + 8, sizeof(buf) - 8, "%" APR_SIZE_T_FMT, count + 1);
-    return st_kv_put(txn, DB(st, CACHE), &k, buf, 8 + (size_t)n, 0, err, "quota");
+    return rv;
 }
 
 apr_status_t st_quota_new_user(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in,
@@ -88,7 +70,7 @@ apr_status_t st_quota_new_user(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in
         }
     }
     if (rv == APR_SUCCESS && q->new_users_per_min) {
-        rv = throttle_new_user(st, txn, in, conn_id, 1, err);
+        rv = throttle_new_user(st, txn, in, conn_id, err);
         if (rv == APR_ENOSPC) {
             in->over_quota = ORGS_QUOTA_NEW_USERS_PER_MIN;
         }
@@ -106,26 +88,20 @@ apr_status_t st_quota_throttle_merge(orgs_store_t *st, MDB_txn *txn, const char 
                                      apr_time_t start, apr_uint64_t count, orgs_err_t *err)
 {
     kbuf_t k;
-    MDB_val v;
-    char buf[8 + 24];
+    apr_time_t at;
+    apr_uint64_t n;
     st_kb1(&k, THROTTLE_PREFIX);
     st_kb_str(&k, conn_id);
-    apr_status_t rv = st_kv_get(txn, DB(st, CACHE), &k, &v, err, "quota");
-    if (rv == APR_SUCCESS && v.mv_size > 8 && v.mv_size < sizeof(buf)) {
-        apr_time_t at = (apr_time_t)st_get_u64le(v.mv_data);
-        memcpy(buf, (const char *)v.mv_data + 8, v.mv_size - 8);
-        buf[v.mv_size - 8] = '\0';
-        /* a later minute's row, or a lower count of the same minute, is
-         * older than what the replica holds (applied late): kept */
-        if (at > start || (at == start && strtoull(buf, NULL, 10) >= count)) {
-            return APR_SUCCESS;
-        }
-    } else if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+    apr_status_t rv = st_window_get(txn, DB(st, CACHE), &k, &at, &n, err, "quota");
+    /* a later minute's row, or a lower count of the same minute, is older
+     * than what the replica holds (applied late): kept */
+    if (rv == APR_SUCCESS && (at > start || (at == start && n >= count))) {
+        return APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
         return rv;
     }
-    st_put_u64le((unsigned char *)buf, (apr_uint64_t)start);
-    int n = apr_snprintf(buf + 8, sizeof(buf) - 8, "%" APR_UINT64_T_FMT, count);
-    return st_kv_put(txn, DB(st, CACHE), &k, buf, 8 + (size_t)n, 0, err, "quota");
+    return st_window_put(txn, DB(st, CACHE), &k, start, count, err, "quota");
 }
 
 apr_status_t st_quota_join(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in, orgs_err_t *err)

@@ -76,29 +76,40 @@ static apr_status_t drop_old(orgs_store_t *st, MDB_txn *txn, const char *org_id,
                                                    : st_mdb_fail(rc, err, "usage statistics");
 }
 
+/* The org's counters of that day, all 0 when it has none yet; a new day
+ * drops a few of the org's days past the window. */
+static apr_status_t day_get_counters(orgs_store_t *st, MDB_txn *txn, const char *org_id,
+                                     apr_uint32_t day, apr_uint64_t c[ORGS_STATS_KINDS],
+                                     orgs_err_t *err)
+{
+    kbuf_t k;
+    MDB_val v;
+    apr_status_t rv = st_kv_get(txn, DB(st, STATS), kb_day(&k, org_id, day), &v, err, "usage");
+    if (rv == APR_SUCCESS) {
+        counters_get(&v, c);
+        return APR_SUCCESS;
+    }
+    if (rv != APR_NOTFOUND) {
+        return rv;
+    }
+    memset(c, 0, sizeof(apr_uint64_t) * ORGS_STATS_KINDS);
+    return day > ORGS_STORE_STATS_DAYS ? drop_old(st, txn, org_id, day - ORGS_STORE_STATS_DAYS + 1,
+                                                  STATS_DROP_PER_COUNT, err)
+                                       : APR_SUCCESS;
+}
+
 apr_status_t st_stats_add(orgs_store_t *st, MDB_txn *txn, const char *org_id, int kind,
                           apr_time_t now, orgs_err_t *err)
 {
     apr_uint64_t c[ORGS_STATS_KINDS];
     apr_uint32_t day = day_of(now);
     kbuf_t k;
-    MDB_val v;
     if (kind < 0 || kind >= ORGS_STATS_KINDS || !org_id || strlen(org_id) != ID_LEN) {
         return orgs_err_set(err, APR_EINVAL, "bad usage counter");
     }
     /* a node of a PostgreSQL store: the database counts it (pg_count.c) */
     st_capture_count(st, org_id, (apr_int64_t)day, kind);
-    apr_status_t rv = st_kv_get(txn, DB(st, STATS), kb_day(&k, org_id, day), &v, err, "usage");
-    if (rv == APR_SUCCESS) {
-        counters_get(&v, c);
-    } else if (rv == APR_NOTFOUND) {
-        memset(c, 0, sizeof(c));
-        /* a new day: the org's days past the window go, a few at a time */
-        rv = day > ORGS_STORE_STATS_DAYS
-                 ? drop_old(st, txn, org_id, day - ORGS_STORE_STATS_DAYS + 1, STATS_DROP_PER_COUNT,
-                            err)
-                 : APR_SUCCESS;
-    }
+    apr_status_t rv = day_get_counters(st, txn, org_id, day, c, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -111,20 +122,10 @@ apr_status_t st_stats_merge(orgs_store_t *st, MDB_txn *txn, const char *org_id, 
 {
     apr_uint64_t c[ORGS_STATS_KINDS];
     kbuf_t k;
-    MDB_val v;
     if (!org_id || strlen(org_id) != ID_LEN || !day) {
         return orgs_err_set(err, APR_EINVAL, "bad usage counter");
     }
-    apr_status_t rv = st_kv_get(txn, DB(st, STATS), kb_day(&k, org_id, day), &v, err, "usage");
-    if (rv == APR_SUCCESS) {
-        counters_get(&v, c);
-    } else if (rv == APR_NOTFOUND) {
-        memset(c, 0, sizeof(c));
-        rv = day > ORGS_STORE_STATS_DAYS
-                 ? drop_old(st, txn, org_id, day - ORGS_STORE_STATS_DAYS + 1, STATS_DROP_PER_COUNT,
-                            err)
-                 : APR_SUCCESS;
-    }
+    apr_status_t rv = day_get_counters(st, txn, org_id, day, c, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }

@@ -341,6 +341,25 @@ apr_status_t st_put_json_new(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, json_t 
 apr_status_t st_get_json(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, json_t **out, orgs_err_t *err,
                          const char *what);
 
+/* ---- counts in fixed windows (window.c) -------------------------------- */
+
+/* One record per key: the window's start, 8 bytes LE, then its count as
+ * text. The per-tenant rates (a connection's new users, an org's admin API
+ * changes, each a minute) keep theirs in the cache database. */
+/* The record at k; APR_NOTFOUND when there is none, or what is there is
+ * not one (the next put replaces it). */
+apr_status_t st_window_get(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, apr_time_t *start,
+                           apr_uint64_t *count, orgs_err_t *err, const char *what);
+apr_status_t st_window_put(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, apr_time_t start,
+                           apr_uint64_t count, orgs_err_t *err, const char *what);
+/* Counts one in the window of length len that holds now (a record of an
+ * earlier window, or of a later one, starts a new window at now). With a
+ * limit (0: none) the window already holds, APR_ENOSPC: nothing counted,
+ * err left for the caller to word. *ends: when the window ends. */
+apr_status_t st_window_take(MDB_txn *txn, MDB_dbi dbi, const kbuf_t *k, apr_interval_time_t len,
+                            apr_uint64_t limit, apr_time_t now, apr_time_t *ends, orgs_err_t *err,
+                            const char *what);
+
 /* ---- objects ----------------------------------------------------------- */
 
 /* org.c */
