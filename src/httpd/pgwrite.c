@@ -194,7 +194,8 @@ static apr_status_t write_outcome(request_rec *r, apr_status_t rv, const char *w
                                   orgs_err_t *err)
 {
     if (rv == APR_SUCCESS || rv == ORGS_PGWRITE_DOWN || rv == ORGS_PGWRITE_BUSY ||
-        rv == ORGS_PG_ESTALE || rv == ORGS_PG_EQUOTA || rv == ORGS_PG_EUSED) {
+        rv == ORGS_PG_ESTALE || rv == ORGS_PG_EQUOTA || rv == ORGS_PG_EUSED ||
+        rv == ORGS_PG_EMARKS) {
         return rv;
     }
     if (rv == ORGS_PG_EBUSY) {
@@ -417,7 +418,7 @@ typedef struct {
 static char *with_used(request_rec *r, const orgs_signin_t *in, char *change)
 {
     const char *s = orgs_store_change_pending_used(
-        change, in->state,
+        change, in->state, in->org_id, in->quota ? in->quota->sessions_per_org : 0,
         in->now + orgs_srv_cfg(r->server)->login_timeout + ORGS_PENDING_USED_MARGIN, r->pool);
     if (!s) {
         return in->sealed_created ? NULL : change;
@@ -510,9 +511,11 @@ apr_status_t orgs_pgwrite_signin(request_rec *r, orgs_store_t *st, orgs_signin_t
             *user = NULL;
             return orgs_err_set(err, APR_NOTFOUND, "%s", err->msg);
         }
-        if (rv == ORGS_PG_EQUOTA) {
-            /* the cluster's minute is spent: refused as the store refuses */
-            in->over_quota = ORGS_QUOTA_NEW_USERS_PER_MIN;
+        if (rv == ORGS_PG_EQUOTA || rv == ORGS_PG_EMARKS) {
+            /* the cluster's minute is spent, or the org's sign-ins within
+             * the login timeout: refused as the store refuses */
+            in->over_quota =
+                rv == ORGS_PG_EQUOTA ? ORGS_QUOTA_NEW_USERS_PER_MIN : ORGS_QUOTA_SIGNINS_PER_ORG;
             *user = NULL;
             return orgs_err_set(err, APR_ENOSPC, "%s", err->msg);
         }

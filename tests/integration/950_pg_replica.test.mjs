@@ -69,7 +69,7 @@ before(async () => {
     redirectUri: nodes.map((h) => `${h.baseURL}/orgs/callback`),
     users: ['alice', 'bob', 'carol', 'dave'].map((n) => ({ email: `${n}@org1.example.com`, sub: `okta1-${n}` })),
   });
-  assert.match(await pgctlOk('init'), /schema version 3 created/);
+  assert.match(await pgctlOk('init'), /schema version 4 created/);
   await pgctlOk('org', 'create', 'org1');
   const secret = writeSecretFile(nodes[0].confDir, 'okta1', op.clientSecret);
   await pgctlOk('conn', 'create', 'okta1', '--issuer', op.issuer, '--client-id', op.clientId,

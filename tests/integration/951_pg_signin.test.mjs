@@ -76,7 +76,7 @@ before(async () => {
     redirectUri: nodes.map((h) => `${h.baseURL}/orgs/callback`),
     users: USERS.map((n) => ({ email: `${n}@org1.example.com`, sub: `okta1-${n}` })),
   });
-  assert.match(await pgctlOk('init'), /schema version 3 created/);
+  assert.match(await pgctlOk('init'), /schema version 4 created/);
   await pgctlOk('org', 'create', 'org1', '--domain', 'org1.example.com');
   const secret = writeSecretFile(nodes[0].confDir, 'okta1', op.clientSecret);
   await pgctlOk('conn', 'create', 'okta1', '--issuer', op.issuer, '--client-id', op.clientId,

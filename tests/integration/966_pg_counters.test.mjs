@@ -1,7 +1,7 @@
-// Layer 966: a PostgreSQL store's schema version 3 and the counters a
+// Layer 966: a PostgreSQL store's schema versions 3 and 4, and the counters a
 // sign-in keeps, counted by the cluster. Covers: a version 2 database
 // made by the old DDL, with data, refused until `orgctl init` upgrades it
-// in one transaction (the data kept; an upgrade that fails leaves version
+// (through 3 to 4) in one transaction (the data kept; an upgrade that fails leaves version
 // 2 whole); OrgsMaxNewUsersPerMinute N with new users signing in
 // alternately on nodes A and B: exactly N admitted in the cluster, the
 // next refused on either node (503, ORGS00521); the day's usage (sign-ins,
@@ -104,7 +104,7 @@ before(async () => {
     redirectUri: nodes.map((h) => `${h.baseURL}/orgs/callback`),
     users: USERS.map((n) => ({ email: `${n}@org1.example.com`, sub: `okta1-${n}` })),
   });
-  assert.match(await pgctlOk('init'), /schema version 3 created/);
+  assert.match(await pgctlOk('init'), /schema version 4 created/);
   await pgctlOk('org', 'create', 'org1', '--domain', 'org1.example.com');
   const secret = writeSecretFile(nodes[0].confDir, 'okta1', op.clientSecret);
   await pgctlOk('conn', 'create', 'okta1', '--issuer', op.issuer, '--client-id', op.clientId,
@@ -118,7 +118,7 @@ after(async () => {
   await store?.close();
 });
 
-test('a version 2 database with data is refused, then upgraded to version 3 by orgctl init in one transaction, its data kept', async (t) => {
+test('a version 2 database with data is refused, then upgraded to version 4 by orgctl init in one transaction, its data kept', async (t) => {
   if (skip) return t.skip(skip);
   const { of } = await exported();
   const org = of('org')[0];
@@ -138,14 +138,17 @@ test('a version 2 database with data is refused, then upgraded to version 3 by o
   // this build refuses a version 2 database until it is upgraded
   let r = await ctlOn(uri, 'org', 'list');
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /schema version 2, this build knows 3/);
+  assert.match(r.stderr, /schema version 2, this build knows 4/);
   r = await ctlOn(uri, 'init');
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /schema version 3 upgraded/);
-  assert.equal(await sqlValue(uri, 'SELECT version FROM orgs_schema'), '3');
+  assert.match(r.stdout, /schema version 4 upgraded/);
+  assert.equal(await sqlValue(uri, 'SELECT version FROM orgs_schema'), '4');
   for (const table of ['usage_days', 'new_users', 'pending_used', 'audit_log']) {
     assert.equal(await sqlValue(uri, `SELECT to_regclass('${table}') IS NOT NULL`), 't', table);
   }
+  // version 4: each used sealed login names its org, indexed for the org's count
+  assert.equal(await sqlValue(uri, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'pending_used' AND column_name = 'org_id'"), '1');
+  assert.equal(await sqlValue(uri, "SELECT to_regclass('pending_used_org') IS NOT NULL"), 't');
   // the data kept, and usable: a write works on the upgraded database
   r = await ctlOn(uri, '--json', 'org', 'show', 'org1');
   assert.equal(r.code, 0, r.stderr);
@@ -155,7 +158,7 @@ test('a version 2 database with data is refused, then upgraded to version 3 by o
   assert.deepEqual(JSON.parse(r.stdout).map((c) => c.name), ['okta1']);
   r = await ctlOn(uri, 'org', 'enable-conn', 'org1', 'okta1');
   assert.equal(r.code, 0, r.stderr);
-  assert.match((await ctlOn(uri, 'init')).stdout, /schema version 3 already there/);
+  assert.match((await ctlOn(uri, 'init')).stdout, /schema version 4 already there/);
 
   // an upgrade that fails half way (a table in the way) leaves version 2 whole
   const uri2 = await made('v2_blocked');

@@ -4,7 +4,11 @@
 // the callback URL and a copy of the pending cookie replayed on the other
 // node are refused before the IdP is asked (400, ORGS00215), while a
 // normal callback on the other node than the start works; expired rows of
-// pending_used are pruned by the next sign-in; orgctl's writes on the
+// pending_used are pruned by the next sign-in; an org whose sign-ins go on
+// without end (all denied, none adds a session) reaches its own bound of
+// live rows, OrgsMaxSessionsPerOrg counted in the cluster across both
+// nodes (503, Retry-After, ORGS00259, nothing written), while another org
+// of the same IdP still signs in; orgctl's writes on the
 // database record their audit records in audit_log in the change's own
 // transaction, `orgctl audit` on the database lists them (with --org),
 // and a write that fails leaves no record.
@@ -22,6 +26,9 @@ import { PgStore } from './lib/pgnodes.mjs';
 
 const HTML = { accept: 'text/html' };
 const START = '/orgs/login?organization=org1&connection=okta1&return_to=%2Fapp%2F';
+const START_CLOSED = '/orgs/login?organization=closed&connection=okta1&return_to=%2Fapp%2F';
+// the bound of each org's sessions, and of its live pending_used rows
+const CAP = 3;
 const body = `<Directory "{{HTDOCS}}">
     DirectoryIndex index.cgi index.html
 </Directory>
@@ -52,8 +59,8 @@ function browser() {
 }
 
 // A login started on node `from`, through the IdP: the callback URL, not followed.
-async function toCallback(b, from, email) {
-  const res = await b.on(from).get(START, { headers: HTML });
+async function toCallback(b, from, email, start = START) {
+  const res = await b.on(from).get(start, { headers: HTML });
   assert.equal(res.status, 302, `login start: ${res.status} ${res.body}`);
   let req = { method: 'GET', url: res.location };
   let formUsed = false;
@@ -86,7 +93,8 @@ before(async () => {
     return;
   }
   nodes = await store.addNodes(['a', 'b'], {
-    name: 'pgonce', body, extra: (ns) => `OrgsPublicURL ${ns[0].baseURL}`,
+    name: 'pgonce', body,
+    extra: (ns) => `OrgsPublicURL ${ns[0].baseURL}\nOrgsMaxSessionsPerOrg ${CAP}`,
   });
   for (const h of nodes) h.cgi('app/index.cgi', ENV_CGI);
   op = await startOp({
@@ -100,6 +108,9 @@ before(async () => {
   await pgctlOk('conn', 'create', 'okta1', '--issuer', op.issuer, '--client-id', op.clientId,
     '--client-secret-file', secret);
   await pgctlOk('org', 'enable-conn', 'org1', 'okta1');
+  // closed admits nobody: its sign-ins through okta1 are all denied
+  await pgctlOk('org', 'create', 'closed');
+  await pgctlOk('org', 'enable-conn', 'closed', 'okta1');
   for (const n of ['alice', 'bob']) {
     await pgctlOk('member', 'add', 'org1', '--connection', 'okta1', '--email', `${n}@org1.example.com`);
   }
@@ -177,4 +188,36 @@ test("orgctl's writes on the database keep their audit records there, read by or
   const onA = await run(ORGCTL, ['-s', nodes[0].storeDir, '--json', 'audit']);
   assert.equal(onA.code, 0, onA.stderr);
   assert.ok(!JSON.parse(onA.stdout).records.some((x) => x.action === 'org.create'));
+});
+
+test(`an org's live pending_used rows are bounded by OrgsMaxSessionsPerOrg ${CAP} in the cluster (503, ORGS00259); another org still signs in`, async (t) => {
+  if (skip) return t.skip(skip);
+  const [a, b] = nodes;
+  const closedRows = "SELECT count(*) FROM pending_used p JOIN orgs o ON o.id = p.org_id WHERE o.name = 'closed'";
+  const marks = nodes.map((h) => h.logMark());
+  const outcome = [];
+  // alternating nodes: each node's replica alone never holds the cap
+  for (let i = 0; i < CAP + 2; i++) {
+    const h = nodes[i % 2];
+    const br = browser();
+    const cb = await toCallback(br, h, 'alice@org1.example.com', START_CLOSED);
+    outcome.push(await br.on(h).get(onNode(cb, h), { headers: HTML }));
+  }
+  assert.deepEqual(outcome.map((r) => r.status), [403, 403, 403, 503, 503],
+    outcome.map((r) => `${r.status} ${r.body.slice(0, 80)}`).join(' | '));
+  assert.equal(outcome[CAP].headers['retry-after'], '60');
+  // the refusals on both nodes, each naming the org and the bound
+  for (const i of [CAP, CAP + 1]) {
+    const h = nodes[i % 2];
+    await h.waitForLog(/ORGS00259: callback: org closed signs in too often .*connection okta1 refused: the org's sign-ins within the login timeout \(3\) reached in the cluster/,
+      { from: marks[i % 2] });
+  }
+  // the refused ones wrote nothing
+  assert.equal(await sqlValue(closedRows), String(CAP));
+  // the same IdP's other org still signs in
+  const br = browser();
+  const cb = await toCallback(br, b, 'bob@org1.example.com');
+  const r = await br.on(a).get(onNode(cb, a), { headers: HTML });
+  assert.equal(r.status, 302, `org1's sign-in: ${r.status} ${r.body.slice(0, 200)}`);
+  assert.equal(new URL(r.location).pathname, '/app/');
 });

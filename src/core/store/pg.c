@@ -278,6 +278,15 @@ static const char *const schema_v3[] = {
     "UPDATE orgs_schema SET version = 3",
     NULL};
 
+/* Version 4: the org of each used sealed login, so an org's live marks
+ * are counted and bounded (OrgsMaxSessionsPerOrg) as on LMDB: one org's
+ * IdP cannot grow the table for every other. Rows of version 3 have no
+ * org (''): they expire within a login timeout and ten minutes. */
+static const char *const schema_v4[] = {
+    "ALTER TABLE pending_used ADD COLUMN org_id text NOT NULL DEFAULT ''",
+    "CREATE INDEX pending_used_org ON pending_used (org_id, expires)",
+    "UPDATE orgs_schema SET version = 4", NULL};
+
 static apr_status_t schema_version(orgs_pg_t *pg, int *version, orgs_err_t *err)
 {
     PGresult *res;
@@ -318,17 +327,13 @@ apr_status_t orgs_pg_init(orgs_pg_t *pg, int *created, orgs_err_t *err)
                           ORGS_PG_SCHEMA_VERSION);
     }
     /* each version's list upgrades from the one before */
-    for (int i = 0; rv == APR_SUCCESS && version == 0 && schema_v1[i]; i++) {
-        rv = st_pg_exec(pg, schema_v1[i], 0, NULL, NULL, err);
-        *created = 1;
-    }
-    for (int i = 0; rv == APR_SUCCESS && version <= 1 && schema_v2[i]; i++) {
-        rv = st_pg_exec(pg, schema_v2[i], 0, NULL, NULL, err);
-        *created = *created ? 1 : 2;
-    }
-    for (int i = 0; rv == APR_SUCCESS && version <= 2 && schema_v3[i]; i++) {
-        rv = st_pg_exec(pg, schema_v3[i], 0, NULL, NULL, err);
-        *created = *created ? *created : 2;
+    static const char *const *const steps[ORGS_PG_SCHEMA_VERSION] = {schema_v1, schema_v2,
+                                                                     schema_v3, schema_v4};
+    for (int v = version; rv == APR_SUCCESS && v >= 0 && v < ORGS_PG_SCHEMA_VERSION; v++) {
+        for (int i = 0; rv == APR_SUCCESS && steps[v][i]; i++) {
+            rv = st_pg_exec(pg, steps[v][i], 0, NULL, NULL, err);
+        }
+        *created = version == 0 ? 1 : 2;
     }
     if (rv == APR_SUCCESS) {
         return st_pg_exec(pg, "COMMIT", 0, NULL, NULL, err);

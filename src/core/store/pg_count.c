@@ -135,21 +135,28 @@ static apr_status_t new_user_add(orgs_pg_t *pg, const json_t *nu, json_t *lines,
     return APR_SUCCESS;
 }
 
-/* A sealed pending login used: its state's hash recorded until the sealed
- * cookie would expire, in the sign-in's transaction. Already there: the
- * same callback on another node (or twice at once) took it first, and
- * nothing is written (ORGS_PG_EUSED). A few expired rows go each time, so
+/* A sealed pending login used: its state's hash recorded, with its org,
+ * until the sealed cookie would expire, in the sign-in's transaction.
+ * Already there: the same callback on another node (or twice at once)
+ * took it first, and nothing is written (ORGS_PG_EUSED). Then the org's
+ * live rows, this one included, are counted up to one past its cap: past
+ * it, ORGS_PG_EMARKS, and the transaction's rollback takes the row back
+ * (pending_used.c bounds an LMDB store's the same way: how many sign-ins
+ * an org makes is up to its own IdP). Writers hold the advisory lock, so
+ * two nodes' counts never interleave. A few expired rows go each time, so
  * the table holds about a login timeout's worth of callbacks. */
 static apr_status_t pending_use(orgs_pg_t *pg, const json_t *pu, orgs_err_t *err)
 {
     PGresult *res;
-    char exp[24];
+    char exp[24], over[24];
     const char *hash = json_string_value(json_object_get(pu, "state_hash"));
-    if (!hash || jint(pu, "expires") <= 0) {
+    const char *org = json_string_value(json_object_get(pu, "org_id"));
+    apr_int64_t cap = jint(pu, "cap");
+    if (!hash || !org || jint(pu, "expires") <= 0 || cap < 0) {
         return orgs_err_set(err, APR_EINVAL, "bad used pending login");
     }
     apr_snprintf(exp, sizeof(exp), "%" APR_INT64_T_FMT, jint(pu, "expires"));
-    const char *v[2] = {hash, exp};
+    const char *v[3] = {hash, exp, org};
     apr_status_t rv = st_pg_exec(
         pg,
         "DELETE FROM pending_used WHERE state_hash IN (SELECT state_hash FROM pending_used "
@@ -157,18 +164,38 @@ static apr_status_t pending_use(orgs_pg_t *pg, const json_t *pu, orgs_err_t *err
         0, NULL, NULL, err);
     if (rv == APR_SUCCESS) {
         rv = st_pg_exec(pg,
-                        "INSERT INTO pending_used (state_hash, expires) VALUES "
-                        "($1, to_timestamp($2::bigint / 1000000.0)) ON CONFLICT DO NOTHING "
+                        "INSERT INTO pending_used (state_hash, expires, org_id) VALUES "
+                        "($1, to_timestamp($2::bigint / 1000000.0), $3) ON CONFLICT DO NOTHING "
                         "RETURNING 1",
-                        2, v, &res, err);
+                        3, v, &res, err);
     }
     if (rv != APR_SUCCESS) {
         return rv;
     }
     int taken = PQntuples(res) == 1;
     PQclear(res);
-    return taken ? APR_SUCCESS
-                 : orgs_err_set(err, ORGS_PG_EUSED, "the sign-in was completed already");
+    if (!taken) {
+        return orgs_err_set(err, ORGS_PG_EUSED, "the sign-in was completed already");
+    }
+    if (!cap) {
+        return APR_SUCCESS;
+    }
+    apr_snprintf(over, sizeof(over), "%" APR_INT64_T_FMT, cap + 1);
+    const char *cv[2] = {org, over};
+    rv = st_pg_exec(pg,
+                    "SELECT count(*) FROM (SELECT 1 FROM pending_used WHERE org_id = $1 "
+                    "AND expires > now() LIMIT $2::bigint) m",
+                    2, cv, &res, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    int full = apr_atoi64(PQgetvalue(res, 0, 0)) > cap;
+    PQclear(res);
+    return full ? orgs_err_set(err, ORGS_PG_EMARKS,
+                               "the org's sign-ins within the login timeout (%" APR_INT64_T_FMT
+                               ") reached in the cluster",
+                               cap)
+                : APR_SUCCESS;
 }
 
 apr_status_t orgs_pg_pending_used(orgs_pg_t *pg, const char *state_hash, int *used, orgs_err_t *err)
