@@ -5,7 +5,7 @@
  * The database holds the store's objects as relations (orgs, org_domains,
  * conns, enabled_conns, users, members, invites, sessions; since version 3
  * also usage_days, new_users, pending_used, audit_log; since version 4
- * pending_used names its org), each row keeping its
+ * pending_used names its owner, counted in pending_used_owners), each row keeping its
  * object in the export shape (json.h) in a jsonb column beside the columns
  * SQL constrains: unique names, one org per domain, (connection, sub)
  * unique, cascades by foreign key. A change_log table numbers every write
@@ -26,8 +26,8 @@
  * database, which logs "counters" instead (type "usage": org_id, day,
  * signins, denials, joins; type "new_users": connection_id, window,
  * count), each replica keeping the larger of its value and the line's.
- * "pending_used" (a sealed pending login's state hash, org, the org's cap
- * and expiry) and
+ * "pending_used" (a sealed pending login's state hash, owner, the owner's
+ * cap and expiry) and
  * "audit" (orgctl's audit records) are for the database alone and are not
  * logged.
  *
@@ -381,8 +381,9 @@ apr_status_t orgs_pg_write_locked(orgs_pg_t *pg, const char *change, apr_int64_t
  * orgs_store_change_pending_used) whose state another callback recorded
  * first: nothing written. */
 #define ORGS_PG_EUSED (ORGS_EBASE + 98)
-/* A change set with "pending_used" whose org has its cap of live marks
- * (the sign-ins of its logins within their lifetime): nothing written. */
+/* A change set with "pending_used" whose owner has its cap of rows (an
+ * org's sign-ins, or a connection's refused ones, within their logins'
+ * lifetime): nothing written. */
 #define ORGS_PG_EMARKS (ORGS_EBASE + 99)
 /* Whether the sealed pending login of that state hash (hex SHA-256) was
  * used already in the cluster (*used 1), read before its callback goes to
@@ -390,11 +391,12 @@ apr_status_t orgs_pg_write_locked(orgs_pg_t *pg, const char *change, apr_int64_t
 apr_status_t orgs_pg_pending_used(orgs_pg_t *pg, const char *state_hash, int *used,
                                   orgs_err_t *err);
 /* The change set (may be NULL: a set with nothing else) with the use of
- * the sealed pending login of state, a sign-in to org_id, recorded until
- * expires; refused (ORGS_PG_EMARKS) while the org has cap live marks
+ * the sealed pending login of state recorded until expires, counted
+ * against owner_id (the org of a sign-in that got in, the connection of
+ * one refused); refused (ORGS_PG_EMARKS) past cap such rows of the owner
  * (0: no cap). */
 const char *orgs_store_change_pending_used(const char *change, const char *state,
-                                           const char *org_id, apr_size_t cap, apr_time_t expires,
+                                           const char *owner_id, apr_size_t cap, apr_time_t expires,
                                            apr_pool_t *p);
 /* orgctl on a PostgreSQL store (audit.c): the audit records of a store
  * (the private copy a command ran on) as text, oldest first; and records

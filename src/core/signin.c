@@ -161,6 +161,11 @@ orgs_admit_t orgs_signin_admit(int is_member, int conn_enabled, int auto_members
     return auto_membership ? ORGS_ADMIT_JOINED : ORGS_ADMIT_DENIED;
 }
 
+int orgs_signin_admitted(orgs_admit_t a)
+{
+    return a == ORGS_ADMIT_MEMBER || a == ORGS_ADMIT_JOINED || a == ORGS_ADMIT_INVITED;
+}
+
 const char *orgs_signin_admit_str(orgs_admit_t a)
 {
     switch (a) {

@@ -95,6 +95,9 @@ typedef enum orgs_admit_t {
  * not even its members. */
 orgs_admit_t orgs_signin_admit(int is_member, int conn_enabled, int auto_membership);
 
+/* 1 when the outcome lets the user in (a member, joined or invited). */
+int orgs_signin_admitted(orgs_admit_t a);
+
 /* Short text for logs. */
 const char *orgs_signin_admit_str(orgs_admit_t a);
 

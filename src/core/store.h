@@ -693,6 +693,9 @@ typedef enum {
     /* temporary: sign-ins of one org within OrgsLoginTimeout, bounded by
      * sessions_per_org (the used marks of logins kept in the cookie) */
     ORGS_QUOTA_SIGNINS_PER_ORG,
+    /* temporary: refused sign-ins through one connection within
+     * OrgsLoginTimeout, bounded the same (their used marks) */
+    ORGS_QUOTA_DENIALS_PER_CONN,
 } orgs_quota_kind_t;
 
 /* Deletes the users that have no membership and whose last sign-in (or,
@@ -756,9 +759,10 @@ apr_status_t orgs_store_pending_used(orgs_store_t *st, const char *state, int *u
  * (*removed counts them): the store-full sweep's share. */
 apr_status_t orgs_store_pending_used_sweep(orgs_store_t *st, apr_time_t now, apr_size_t max,
                                            apr_size_t *removed, apr_pool_t *p, orgs_err_t *err);
-/* The live (and not yet swept) used marks of org_id's sign-ins. */
-apr_status_t orgs_store_pending_used_count(orgs_store_t *st, const char *org_id, apr_size_t *count,
-                                           orgs_err_t *err);
+/* The live (and not yet swept) used marks counted against owner_id: an
+ * org's sign-ins that got in, or a connection's refused ones. */
+apr_status_t orgs_store_pending_used_count(orgs_store_t *st, const char *owner_id,
+                                           apr_size_t *count, orgs_err_t *err);
 
 /* ---- cache (discovery documents, JWKS), shared by all children ------- */
 

@@ -442,6 +442,18 @@ static int refuse_quota(orgs_route_t *c, const callback_t *cb, const orgs_err_t 
                       "Too many people are signing in to your organization right now. "
                       "Please try again in a minute.");
     }
+    if (cb->in.over_quota == ORGS_QUOTA_DENIALS_PER_CONN) {
+        /* refused anyway: their marks fill the connection's share only */
+        orgs_log_rerror(r, APLOG_WARNING, APR_ENOSPC,
+                        ORGSLOGNO(00260) "callback: connection %s has too many refused sign-ins "
+                                         "(OrgsMaxSessionsPerOrg within OrgsLoginTimeout): "
+                                         "refused sign-in to org %s not recorded: %s",
+                        cb->conn->name, cb->org->name, err->msg);
+        apr_table_setn(r->err_headers_out, "Retry-After", "60");
+        return refuse(c, HTTP_SERVICE_UNAVAILABLE, "temporarily_unavailable",
+                      "Too many sign-ins through your identity provider are being refused "
+                      "here right now. Please try again in a minute.");
+    }
     orgs_log_rerror(r, APLOG_WARNING, APR_ENOSPC,
                     ORGSLOGNO(00520) "callback: quota reached, sign-in to org %s via connection "
                                      "%s refused: %s",
@@ -509,8 +521,7 @@ static int commit_and_answer(orgs_route_t *c, callback_t *cb)
             r, APLOG_INFO, 0, ORGSLOGNO(00759) "user %s accepted invitation %s to org %s via %s",
             cb->user->id, cb->in.invite_id ? cb->in.invite_id : "-", cb->org->name, cb->conn->name);
     }
-    if (admitted != ORGS_ADMIT_MEMBER && admitted != ORGS_ADMIT_JOINED &&
-        admitted != ORGS_ADMIT_INVITED) {
+    if (!orgs_signin_admitted(admitted)) {
         orgs_log_rerror(r, APLOG_WARNING, 0,
                         ORGSLOGNO(00226) "access_denied: user %s of connection %s is not a member "
                                          "of org %s (%s)",

@@ -16,6 +16,7 @@
 #include "endpoints.h"
 #include "pgstore.h"
 #include "pgwrite.h"
+#include "signin.h"
 
 /* Connections per process: a sign-in holds one for a few milliseconds. */
 #define PG_CONNS 4
@@ -415,10 +416,13 @@ typedef struct {
  * same login's second sign-in on any node (ORGS_PG_EUSED). NULL when the
  * mark cannot be added to a sealed login's change set: that sign-in is
  * refused rather than written without its single-use check. */
-static char *with_used(request_rec *r, const orgs_signin_t *in, char *change)
+static char *with_used(request_rec *r, const orgs_signin_t *in, int admitted, char *change)
 {
+    /* counted against the org when the user got in, the connection when
+     * not: refused sign-ins never fill the share an org's members need */
     const char *s = orgs_store_change_pending_used(
-        change, in->state, in->org_id, in->quota ? in->quota->sessions_per_org : 0,
+        change, in->state, orgs_signin_admitted(admitted) ? in->org_id : in->conn_id,
+        in->quota ? in->quota->sessions_per_org : 0,
         in->now + orgs_srv_cfg(r->server)->login_timeout + ORGS_PENDING_USED_MARGIN, r->pool);
     if (!s) {
         return in->sealed_created ? NULL : change;
@@ -432,7 +436,7 @@ static apr_status_t signin_again(void *baton, char **change, orgs_err_t *err)
     apr_status_t rv =
         orgs_store_signin_recapture(b->st, b->in, b->user, b->admitted, change, b->r->pool, err);
     if (rv == APR_SUCCESS) {
-        *change = with_used(b->r, b->in, *change);
+        *change = with_used(b->r, b->in, *b->admitted, *change);
         if (!*change && b->in->sealed_created) {
             return orgs_err_set(err, ORGS_ESTORE, "cannot record the sign-in's single use");
         }
@@ -489,7 +493,7 @@ apr_status_t orgs_pgwrite_signin(request_rec *r, orgs_store_t *st, orgs_signin_t
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    written = with_used(r, in, change);
+    written = with_used(r, in, *admitted, change);
     if (!written && in->sealed_created) {
         *user = NULL;
         return orgs_err_set(err, ORGS_ESTORE, "cannot record the sign-in's single use");
@@ -514,8 +518,9 @@ apr_status_t orgs_pgwrite_signin(request_rec *r, orgs_store_t *st, orgs_signin_t
         if (rv == ORGS_PG_EQUOTA || rv == ORGS_PG_EMARKS) {
             /* the cluster's minute is spent, or the org's sign-ins within
              * the login timeout: refused as the store refuses */
-            in->over_quota =
-                rv == ORGS_PG_EQUOTA ? ORGS_QUOTA_NEW_USERS_PER_MIN : ORGS_QUOTA_SIGNINS_PER_ORG;
+            in->over_quota = rv == ORGS_PG_EQUOTA              ? ORGS_QUOTA_NEW_USERS_PER_MIN
+                             : orgs_signin_admitted(*admitted) ? ORGS_QUOTA_SIGNINS_PER_ORG
+                                                               : ORGS_QUOTA_DENIALS_PER_CONN;
             *user = NULL;
             return orgs_err_set(err, APR_ENOSPC, "%s", err->msg);
         }

@@ -60,11 +60,11 @@ after(async () => {
   await good?.stop();
 });
 
-// One whole login of org through a fresh browser: the login start (and the
-// one cookie self-redirect, if asked), the OP, the callback. Returns the
-// callback's response (or the last one when the flow stopped before).
-async function login(h, org) {
-  const c = h.client({ headers: HTML });
+// One whole login of org through a fresh browser (or the one given): the
+// login start (and the one cookie self-redirect, if asked), the OP, the
+// callback. Returns the callback's response (or the last one when the flow
+// stopped before).
+async function login(h, org, c = h.client({ headers: HTML })) {
   let res = await c.get(`/orgs/login?organization=${org}&return_to=%2Fapp%2F`);
   for (let i = 0; i < 3 && res.status === 302 && new URL(res.location).pathname === '/orgs/login'; i++) {
     res = await c.get(res.location);
@@ -148,23 +148,35 @@ OrgsMaxNewUsersPerMinute 0`);
   assert.equal(await usersOf(h, 'rogue'), 8);
 });
 
-test('an org whose IdP signs in without end fills only its own share of single-use marks (503, ORGS00259); other orgs still sign in', async () => {
-  // closed admits nobody: its sign-ins are denied, add no session, and
-  // each still marks its login used; the marks are bounded per org
+test('refused sign-ins through a shared IdP fill only its connection\'s share of single-use marks (503, ORGS00260), an org\'s own sign-ins only its own (503, ORGS00259); other orgs still sign in', async () => {
   const h = await server('exhaust-marks', 'OrgsMaxSessionsPerOrg 5');
   await rogue.mode('good');
-  const mark = h.logMark();
+  // closed admits nobody: anyone with an account at rogue, which acme
+  // enables too, can make refused sign-ins to it, each marking its login
+  // used; the marks count against the connection, not an org
+  let mark = h.logMark();
   const outcome = [];
   for (let i = 0; i < 7; i++) outcome.push((await login(h, 'closed')).res);
   assert.deepEqual(outcome.map((r) => r.status), [403, 403, 403, 403, 403, 503, 503],
     outcome.map((r) => `${r.status} ${r.body.slice(0, 80)}`).join(' | '));
   assert.equal(outcome[5].headers['retry-after'], '60');
-  await h.waitForLog(/ORGS00259: .*org closed signs in too often.*connection rogue.*5 sign-ins/,
+  await h.waitForLog(/ORGS00260: callback: connection rogue has too many refused sign-ins .*org closed not recorded: 5 sign-ins/,
     { from: mark });
-  // the same IdP's other org, and another IdP's org, still sign in
-  const { res } = await login(h, 'acme');
-  assert.equal(res.status, 302, `acme's sign-in: ${res.status} ${res.body.slice(0, 200)}`);
-  assert.equal(new URL(res.location).pathname, '/app/');
+  // acme's members, through the same IdP, are not held out by them
+  const c = h.client({ headers: HTML });
+  const first = (await login(h, 'acme', c)).res;
+  assert.equal(first.status, 302, `acme's sign-in: ${first.status} ${first.body.slice(0, 200)}`);
+  assert.equal(new URL(first.location).pathname, '/app/');
+  // acme signing in again and again in one browser (one session, replaced
+  // each time): only the marks refuse it, at acme's own bound
+  mark = h.logMark();
+  const again = [];
+  for (let i = 0; i < 5; i++) again.push((await login(h, 'acme', c)).res);
+  assert.deepEqual(again.map((r) => r.status), [302, 302, 302, 302, 503],
+    again.map((r) => `${r.status} ${(r.body || '').slice(0, 80)}`).join(' | '));
+  await h.waitForLog(/ORGS00259: .*org acme signs in too often.*connection rogue.*5 sign-ins/,
+    { from: mark });
+  // another IdP's org still signs in
   await assertOtherSignsIn(h);
 });
 

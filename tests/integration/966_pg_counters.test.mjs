@@ -146,9 +146,12 @@ test('a version 2 database with data is refused, then upgraded to version 4 by o
   for (const table of ['usage_days', 'new_users', 'pending_used', 'audit_log']) {
     assert.equal(await sqlValue(uri, `SELECT to_regclass('${table}') IS NOT NULL`), 't', table);
   }
-  // version 4: each used sealed login names its org, indexed for the org's count
-  assert.equal(await sqlValue(uri, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'pending_used' AND column_name = 'org_id'"), '1');
-  assert.equal(await sqlValue(uri, "SELECT to_regclass('pending_used_org') IS NOT NULL"), 't');
+  // version 4: each used sealed login names its owner (no default: an
+  // older build's insert fails rather than write a row nobody counts),
+  // indexed, and each owner's count is kept
+  assert.equal(await sqlValue(uri, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'pending_used' AND column_name = 'owner_id' AND column_default IS NULL AND is_nullable = 'NO'"), '1');
+  assert.equal(await sqlValue(uri, "SELECT to_regclass('pending_used_owner') IS NOT NULL"), 't');
+  assert.equal(await sqlValue(uri, "SELECT to_regclass('pending_used_owners') IS NOT NULL"), 't');
   // the data kept, and usable: a write works on the upgraded database
   r = await ctlOn(uri, '--json', 'org', 'show', 'org1');
   assert.equal(r.code, 0, r.stderr);

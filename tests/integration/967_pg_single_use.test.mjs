@@ -4,11 +4,12 @@
 // the callback URL and a copy of the pending cookie replayed on the other
 // node are refused before the IdP is asked (400, ORGS00215), while a
 // normal callback on the other node than the start works; expired rows of
-// pending_used are pruned by the next sign-in; an org whose sign-ins go on
-// without end (all denied, none adds a session) reaches its own bound of
-// live rows, OrgsMaxSessionsPerOrg counted in the cluster across both
-// nodes (503, Retry-After, ORGS00259, nothing written), while another org
-// of the same IdP still signs in; orgctl's writes on the
+// pending_used are pruned by the next sign-in; refused sign-ins to an org
+// that admits nobody (anyone with an account at a connection it enables
+// can make them) count against that connection, bounded by
+// OrgsMaxSessionsPerOrg in the cluster across both nodes (503,
+// Retry-After, ORGS00260, nothing written), never against an org: another
+// org of the same IdP still signs in; orgctl's writes on the
 // database record their audit records in audit_log in the change's own
 // transaction, `orgctl audit` on the database lists them (with --org),
 // and a write that fails leaves no record.
@@ -126,7 +127,7 @@ test('a sealed pending login is single use across nodes; a callback on the other
   if (skip) return t.skip(skip);
   const [a, b] = nodes;
   // an expired row, pruned by the next sign-in
-  await pgSql(store.uri, "INSERT INTO pending_used VALUES (repeat('0', 64), now() - interval '1 hour')");
+  await pgSql(store.uri, "INSERT INTO pending_used VALUES (repeat('0', 64), now() - interval '1 hour', 'con_gone')");
 
   const br = browser();
   const callback = await toCallback(br, a, 'alice@org1.example.com');
@@ -190,10 +191,11 @@ test("orgctl's writes on the database keep their audit records there, read by or
   assert.ok(!JSON.parse(onA.stdout).records.some((x) => x.action === 'org.create'));
 });
 
-test(`an org's live pending_used rows are bounded by OrgsMaxSessionsPerOrg ${CAP} in the cluster (503, ORGS00259); another org still signs in`, async (t) => {
+test(`refused sign-ins fill their connection's pending_used share, OrgsMaxSessionsPerOrg ${CAP} in the cluster (503, ORGS00260); an org of the same IdP still signs in`, async (t) => {
   if (skip) return t.skip(skip);
   const [a, b] = nodes;
-  const closedRows = "SELECT count(*) FROM pending_used p JOIN orgs o ON o.id = p.org_id WHERE o.name = 'closed'";
+  const connRows = "SELECT count(*) FROM pending_used p JOIN conns c ON c.id = p.owner_id WHERE c.name = 'okta1'";
+  const connLive = "SELECT o.live FROM pending_used_owners o JOIN conns c ON c.id = o.owner_id WHERE c.name = 'okta1'";
   const marks = nodes.map((h) => h.logMark());
   const outcome = [];
   // alternating nodes: each node's replica alone never holds the cap
@@ -206,18 +208,29 @@ test(`an org's live pending_used rows are bounded by OrgsMaxSessionsPerOrg ${CAP
   assert.deepEqual(outcome.map((r) => r.status), [403, 403, 403, 503, 503],
     outcome.map((r) => `${r.status} ${r.body.slice(0, 80)}`).join(' | '));
   assert.equal(outcome[CAP].headers['retry-after'], '60');
-  // the refusals on both nodes, each naming the org and the bound
+  // the refusals on both nodes, each naming the connection and the bound
   for (const i of [CAP, CAP + 1]) {
     const h = nodes[i % 2];
-    await h.waitForLog(/ORGS00259: callback: org closed signs in too often .*connection okta1 refused: the org's sign-ins within the login timeout \(3\) reached in the cluster/,
+    await h.waitForLog(/ORGS00260: callback: connection okta1 has too many refused sign-ins .*org closed not recorded: 3 sign-ins within the login timeout \(at most 3\) in the cluster/,
       { from: marks[i % 2] });
   }
-  // the refused ones wrote nothing
-  assert.equal(await sqlValue(closedRows), String(CAP));
-  // the same IdP's other org still signs in
+  // the refused ones wrote nothing; the count is the rows'
+  assert.equal(await sqlValue(connRows), String(CAP));
+  assert.equal(await sqlValue(connLive), String(CAP));
+  // an org of the same IdP still signs in: its members' rows are its own
   const br = browser();
   const cb = await toCallback(br, b, 'bob@org1.example.com');
   const r = await br.on(a).get(onNode(cb, a), { headers: HTML });
   assert.equal(r.status, 302, `org1's sign-in: ${r.status} ${r.body.slice(0, 200)}`);
   assert.equal(new URL(r.location).pathname, '/app/');
+  assert.equal(await sqlValue(connRows), String(CAP));
+  // once the connection's rows expire, the next sign-in prunes them, their
+  // owner's count with them, and the refused one is recorded again
+  await pgSql(store.uri, "UPDATE pending_used SET expires = now() - interval '1 second' WHERE owner_id = (SELECT id FROM conns WHERE name = 'okta1')");
+  const br3 = browser();
+  const cb3 = await toCallback(br3, a, 'alice@org1.example.com', START_CLOSED);
+  const r3 = await br3.on(a).get(onNode(cb3, a), { headers: HTML });
+  assert.equal(r3.status, 403, `after expiry: ${r3.status} ${r3.body.slice(0, 200)}`);
+  assert.equal(await sqlValue(connRows), '1');
+  assert.equal(await sqlValue(connLive), '1');
 });

@@ -309,6 +309,14 @@ START_TEST(test_admit)
     ck_assert_int_eq(orgs_signin_admit(0, 0, 0), ORGS_ADMIT_NOT_ENABLED);
     ck_assert_str_eq(orgs_signin_admit_str(ORGS_ADMIT_DENIED), "not a member");
     ck_assert_str_eq(orgs_signin_admit_str((orgs_admit_t)9), "?");
+    /* who gets in: members, joined and invited; no one else */
+    ck_assert_int_eq(orgs_signin_admitted(ORGS_ADMIT_MEMBER), 1);
+    ck_assert_int_eq(orgs_signin_admitted(ORGS_ADMIT_JOINED), 1);
+    ck_assert_int_eq(orgs_signin_admitted(ORGS_ADMIT_INVITED), 1);
+    ck_assert_int_eq(orgs_signin_admitted(ORGS_ADMIT_DENIED), 0);
+    ck_assert_int_eq(orgs_signin_admitted(ORGS_ADMIT_NOT_ENABLED), 0);
+    ck_assert_int_eq(orgs_signin_admitted(ORGS_ADMIT_UNMET), 0);
+    ck_assert_int_eq(orgs_signin_admitted(ORGS_ADMIT_INVITE_REFUSED), 0);
 }
 END_TEST
 

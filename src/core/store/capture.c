@@ -693,17 +693,17 @@ const char *orgs_store_count_change(const char *org_id, int kind, apr_time_t now
 }
 
 const char *orgs_store_change_pending_used(const char *change, const char *state,
-                                           const char *org_id, apr_size_t cap, apr_time_t expires,
+                                           const char *owner_id, apr_size_t cap, apr_time_t expires,
                                            apr_pool_t *p)
 {
     unsigned char h[HASH_LEN];
     json_t *set = change ? json_loads(change, 0, NULL) : json_pack("{s:[], s:[]}", "put", "del");
     const char *out = NULL;
-    if (json_is_object(set) && state && org_id &&
+    if (json_is_object(set) && state && owner_id &&
         orgs_crypto_sha256(state, strlen(state), h) == APR_SUCCESS) {
         json_object_set_new(set, "pending_used",
-                            json_pack("{s:s, s:s, s:I, s:I}", "state_hash", hex_of(h, p), "org_id",
-                                      org_id, "cap", (json_int_t)cap, "expires",
+                            json_pack("{s:s, s:s, s:I, s:I}", "state_hash", hex_of(h, p),
+                                      "owner_id", owner_id, "cap", (json_int_t)cap, "expires",
                                       (json_int_t)expires));
         char *s = json_dumps(set, JSON_COMPACT);
         out = s ? apr_pstrdup(p, s) : NULL;

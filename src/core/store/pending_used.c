@@ -8,14 +8,16 @@
  * ones, oldest first.
  *
  * Every callback that reaches the commit writes a mark, denied ones too,
- * and an org's own IdP decides how many of those it answers: the live
- * marks are counted per org and bounded (the caller's cap), so one org
- * signing in without end fills its own share, never the table all orgs
- * share.
+ * and how many of those come is up to the IdPs: the live marks are
+ * counted per owner and bounded (the caller's cap), the owner being the
+ * org of a sign-in that got in and the connection of one that did not
+ * (signin.c). So an org signing in without end fills its own share, and
+ * refused sign-ins their connection's, never the table all orgs share nor
+ * an org's share its members need.
  *
- *   pending_used       state -> expires (8 bytes BE, microseconds) + org id
- *   pending_used_time  expires (8 bytes BE) + state -> org id
- *   pending_used_org   org id -> live marks (8 bytes BE)
+ *   pending_used       state -> expires (8 bytes BE, microseconds) + owner id
+ *   pending_used_time  expires (8 bytes BE) + state -> owner id
+ *   pending_used_org   owner id -> live marks (8 bytes BE)
  */
 #include <string.h>
 
@@ -106,68 +108,6 @@ static apr_status_t used_sweep(orgs_store_t *st, MDB_txn *txn, apr_time_t now, a
     return rv;
 }
 
-apr_status_t st_pending_used_mark(orgs_store_t *st, MDB_txn *txn, const char *state,
-                                  const char *org_id, apr_time_t expires, apr_time_t now,
-                                  apr_size_t cap, apr_pool_t *p, orgs_err_t *err)
-{
-    unsigned char t[8];
-    apr_uint64_t n = 0;
-    MDB_val v;
-    kbuf_t k;
-    apr_status_t rv;
-
-    if (!ST_HAS_DB(st, DB_PENDING_USED) || !ST_HAS_DB(st, DB_PENDING_USED_ORG)) {
-        return orgs_err_set(err, ORGS_ESTORE, "store without the table of used sign-ins");
-    }
-    if (!state || !*state || strlen(state) > 255) {
-        return orgs_err_set(err, APR_NOTFOUND, "bad state");
-    }
-    if (!org_id || !*org_id) {
-        return orgs_err_set(err, APR_EINVAL, "sign-in without an org");
-    }
-    rv = st_kv_get(txn, DB(st, PENDING_USED), st_kb1(&k, state), &v, err, "used sign-in mark");
-    if (rv == APR_SUCCESS) {
-        return orgs_err_set(err, APR_NOTFOUND, "pending login used already");
-    }
-    if (rv != APR_NOTFOUND) {
-        return rv;
-    }
-    rv = used_sweep(st, txn, now, USED_SWEEP, NULL, p, err);
-    if (rv == APR_SUCCESS && cap) {
-        rv = org_count(st, txn, org_id, &n, err);
-        if (rv == APR_SUCCESS && n >= cap) {
-            /* the org's share is full of live marks, or of expired ones
-             * the one-by-one sweep has not reached yet */
-            rv = used_sweep(st, txn, now, USED_SWEEP_FULL, NULL, p, err);
-            if (rv == APR_SUCCESS) {
-                rv = org_count(st, txn, org_id, &n, err);
-            }
-            if (rv == APR_SUCCESS && n >= cap) {
-                return orgs_err_set(err, APR_ENOSPC,
-                                    "%" APR_UINT64_T_FMT " sign-ins within the login timeout "
-                                    "(at most %" APR_SIZE_T_FMT ")",
-                                    n, cap);
-            }
-        }
-    }
-    st_put_u64be(t, (apr_uint64_t)expires);
-    if (rv == APR_SUCCESS) {
-        kbuf_t kv;
-        st_kbraw(&kv, t, sizeof(t));
-        st_kb_str(&kv, org_id);
-        rv = st_kv_put(txn, DB(st, PENDING_USED), st_kb1(&k, state), kv.buf, kv.len, 0, err,
-                       "used sign-in mark");
-    }
-    if (rv == APR_SUCCESS) {
-        rv = st_kv_put(txn, DB(st, PENDING_USED_TIME), kb_used_time(&k, expires, state), org_id,
-                       strlen(org_id), 0, err, "used sign-in mark");
-    }
-    if (rv == APR_SUCCESS) {
-        rv = org_count_add(st, txn, org_id, +1, err);
-    }
-    return rv;
-}
-
 static apr_status_t used_get(orgs_store_t *st, MDB_txn *txn, const char *state, int *used,
                              orgs_err_t *err)
 {
@@ -182,6 +122,75 @@ static apr_status_t used_get(orgs_store_t *st, MDB_txn *txn, const char *state, 
     rv = st_kv_get(txn, DB(st, PENDING_USED), st_kb1(&k, state), &v, err, "used sign-in mark");
     *used = rv == APR_SUCCESS;
     return rv == APR_NOTFOUND ? APR_SUCCESS : rv;
+}
+
+apr_status_t st_pending_used_check(orgs_store_t *st, MDB_txn *txn, const char *state,
+                                   orgs_err_t *err)
+{
+    int used = 0;
+    apr_status_t rv;
+    if (!state || !*state || strlen(state) > 255) {
+        return orgs_err_set(err, APR_NOTFOUND, "bad state");
+    }
+    rv = used_get(st, txn, state, &used, err);
+    if (rv == APR_SUCCESS && used) {
+        return orgs_err_set(err, APR_NOTFOUND, "pending login used already");
+    }
+    return rv;
+}
+
+apr_status_t st_pending_used_mark(orgs_store_t *st, MDB_txn *txn, const char *state,
+                                  const char *owner_id, apr_time_t expires, apr_time_t now,
+                                  apr_size_t cap, apr_pool_t *p, orgs_err_t *err)
+{
+    unsigned char t[8];
+    apr_uint64_t n = 0;
+    kbuf_t k;
+    apr_status_t rv;
+
+    if (!ST_HAS_DB(st, DB_PENDING_USED) || !ST_HAS_DB(st, DB_PENDING_USED_ORG)) {
+        return orgs_err_set(err, ORGS_ESTORE, "store without the table of used sign-ins");
+    }
+    if (!owner_id || !*owner_id) {
+        return orgs_err_set(err, APR_EINVAL, "sign-in without an org or a connection");
+    }
+    if ((rv = st_pending_used_check(st, txn, state, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = used_sweep(st, txn, now, USED_SWEEP, NULL, p, err);
+    if (rv == APR_SUCCESS && cap) {
+        rv = org_count(st, txn, owner_id, &n, err);
+        if (rv == APR_SUCCESS && n >= cap) {
+            /* the owner's share is full of live marks, or of expired
+             * ones the one-by-one sweep has not reached yet */
+            rv = used_sweep(st, txn, now, USED_SWEEP_FULL, NULL, p, err);
+            if (rv == APR_SUCCESS) {
+                rv = org_count(st, txn, owner_id, &n, err);
+            }
+            if (rv == APR_SUCCESS && n >= cap) {
+                return orgs_err_set(err, APR_ENOSPC,
+                                    "%" APR_UINT64_T_FMT " sign-ins within the login timeout "
+                                    "(at most %" APR_SIZE_T_FMT ")",
+                                    n, cap);
+            }
+        }
+    }
+    st_put_u64be(t, (apr_uint64_t)expires);
+    if (rv == APR_SUCCESS) {
+        kbuf_t kv;
+        st_kbraw(&kv, t, sizeof(t));
+        st_kb_str(&kv, owner_id);
+        rv = st_kv_put(txn, DB(st, PENDING_USED), st_kb1(&k, state), kv.buf, kv.len, 0, err,
+                       "used sign-in mark");
+    }
+    if (rv == APR_SUCCESS) {
+        rv = st_kv_put(txn, DB(st, PENDING_USED_TIME), kb_used_time(&k, expires, state), owner_id,
+                       strlen(owner_id), 0, err, "used sign-in mark");
+    }
+    if (rv == APR_SUCCESS) {
+        rv = org_count_add(st, txn, owner_id, +1, err);
+    }
+    return rv;
 }
 
 apr_status_t orgs_store_pending_used(orgs_store_t *st, const char *state, int *used,
@@ -206,13 +215,13 @@ apr_status_t orgs_store_pending_used_sweep(orgs_store_t *st, apr_time_t now, apr
     ST_WRITE(st, txn, err, sweep_body(st, txn, now, max, removed, p, err));
 }
 
-apr_status_t orgs_store_pending_used_count(orgs_store_t *st, const char *org_id, apr_size_t *count,
-                                           orgs_err_t *err)
+apr_status_t orgs_store_pending_used_count(orgs_store_t *st, const char *owner_id,
+                                           apr_size_t *count, orgs_err_t *err)
 {
     apr_uint64_t n = 0;
     apr_status_t rv;
     ST_READ_RV(rv, st, txn, err,
-               ST_HAS_DB(st, DB_PENDING_USED_ORG) ? org_count(st, txn, org_id, &n, err)
+               ST_HAS_DB(st, DB_PENDING_USED_ORG) ? org_count(st, txn, owner_id, &n, err)
                                                   : APR_SUCCESS);
     *count = (apr_size_t)n;
     return rv;

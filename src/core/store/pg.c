@@ -278,14 +278,21 @@ static const char *const schema_v3[] = {
     "UPDATE orgs_schema SET version = 3",
     NULL};
 
-/* Version 4: the org of each used sealed login, so an org's live marks
- * are counted and bounded (OrgsMaxSessionsPerOrg) as on LMDB: one org's
- * IdP cannot grow the table for every other. Rows of version 3 have no
- * org (''): they expire within a login timeout and ten minutes. */
+/* Version 4: the owner of each used sealed login (the org of a sign-in
+ * that got in, the connection of one refused) and each owner's count of
+ * rows, so they are bounded (OrgsMaxSessionsPerOrg) as on LMDB: one org's
+ * IdP, or the refused sign-ins of a connection, cannot grow the table for
+ * every other. Rows of version 3 have no owner (''): they expire within a
+ * login timeout and ten minutes. The column keeps no default, so a node
+ * of an older build fails its sign-in rather than write a row nobody
+ * counts. */
 static const char *const schema_v4[] = {
-    "ALTER TABLE pending_used ADD COLUMN org_id text NOT NULL DEFAULT ''",
-    "CREATE INDEX pending_used_org ON pending_used (org_id, expires)",
-    "UPDATE orgs_schema SET version = 4", NULL};
+    "ALTER TABLE pending_used ADD COLUMN owner_id text NOT NULL DEFAULT ''",
+    "ALTER TABLE pending_used ALTER COLUMN owner_id DROP DEFAULT",
+    "CREATE INDEX pending_used_owner ON pending_used (owner_id, expires)",
+    "CREATE TABLE pending_used_owners (owner_id text PRIMARY KEY, live bigint NOT NULL)",
+    "UPDATE orgs_schema SET version = 4",
+    NULL};
 
 static apr_status_t schema_version(orgs_pg_t *pg, int *version, orgs_err_t *err)
 {
@@ -327,8 +334,9 @@ apr_status_t orgs_pg_init(orgs_pg_t *pg, int *created, orgs_err_t *err)
                           ORGS_PG_SCHEMA_VERSION);
     }
     /* each version's list upgrades from the one before */
-    static const char *const *const steps[ORGS_PG_SCHEMA_VERSION] = {schema_v1, schema_v2,
-                                                                     schema_v3, schema_v4};
+    static const char *const *const steps[] = {schema_v1, schema_v2, schema_v3, schema_v4};
+    _Static_assert(sizeof(steps) / sizeof(steps[0]) == ORGS_PG_SCHEMA_VERSION,
+                   "one list of steps per schema version");
     for (int v = version; rv == APR_SUCCESS && v >= 0 && v < ORGS_PG_SCHEMA_VERSION; v++) {
         for (int i = 0; rv == APR_SUCCESS && steps[v][i]; i++) {
             rv = st_pg_exec(pg, steps[v][i], 0, NULL, NULL, err);

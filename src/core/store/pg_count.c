@@ -135,36 +135,73 @@ static apr_status_t new_user_add(orgs_pg_t *pg, const json_t *nu, json_t *lines,
     return APR_SUCCESS;
 }
 
-/* A sealed pending login used: its state's hash recorded, with its org,
- * until the sealed cookie would expire, in the sign-in's transaction.
- * Already there: the same callback on another node (or twice at once)
- * took it first, and nothing is written (ORGS_PG_EUSED). Then the org's
- * live rows, this one included, are counted up to one past its cap: past
- * it, ORGS_PG_EMARKS, and the transaction's rollback takes the row back
- * (pending_used.c bounds an LMDB store's the same way: how many sign-ins
- * an org makes is up to its own IdP). Writers hold the advisory lock, so
- * two nodes' counts never interleave. A few expired rows go each time, so
- * the table holds about a login timeout's worth of callbacks. */
+/* Expired pending_used rows, at most max (of owner's only, when given),
+ * deleted with their owners' counts. */
+static apr_status_t used_prune(orgs_pg_t *pg, const char *owner, const char *max, orgs_err_t *err)
+{
+    const char *v[2] = {max, owner};
+    return st_pg_exec(
+        pg,
+        owner ? "WITH gone AS (DELETE FROM pending_used WHERE state_hash IN (SELECT state_hash "
+                "FROM pending_used WHERE owner_id = $2 AND expires < now() LIMIT $1::integer) "
+                "RETURNING owner_id), n AS (SELECT owner_id, count(*) AS c FROM gone GROUP BY "
+                "owner_id) UPDATE pending_used_owners o SET live = o.live - n.c FROM n WHERE "
+                "o.owner_id = n.owner_id"
+              : "WITH gone AS (DELETE FROM pending_used WHERE state_hash IN (SELECT state_hash "
+                "FROM pending_used WHERE expires < now() LIMIT $1::integer) RETURNING owner_id), "
+                "n AS (SELECT owner_id, count(*) AS c FROM gone GROUP BY owner_id) UPDATE "
+                "pending_used_owners o SET live = o.live - n.c FROM n WHERE o.owner_id = "
+                "n.owner_id",
+        owner ? 2 : 1, v, NULL, err);
+}
+
+/* The owner's count of rows after adding n (0: read it). */
+static apr_status_t owner_add(orgs_pg_t *pg, const char *owner, int n, apr_int64_t *live,
+                              orgs_err_t *err)
+{
+    PGresult *res;
+    const char *v[2] = {owner, n ? "1" : "0"};
+    apr_status_t rv = st_pg_exec(pg,
+                                 "INSERT INTO pending_used_owners AS o (owner_id, live) VALUES "
+                                 "($1, $2::bigint) ON CONFLICT (owner_id) DO UPDATE SET live = "
+                                 "o.live + $2::bigint RETURNING live",
+                                 2, v, &res, err);
+    if (rv == APR_SUCCESS) {
+        *live = apr_atoi64(PQgetvalue(res, 0, 0));
+        PQclear(res);
+    }
+    return rv;
+}
+
+/* A sealed pending login used: its state's hash recorded until the sealed
+ * cookie would expire, in the sign-in's transaction, and counted against
+ * its owner (the org of a sign-in that got in, the connection of one
+ * refused: pending_used.c counts an LMDB store's the same way, as how many
+ * sign-ins come is up to the IdPs). Already there: the same callback on
+ * another node (or twice at once) took it first, and nothing is written
+ * (ORGS_PG_EUSED). Past the owner's cap, its expired rows not yet pruned
+ * go first; still past it, ORGS_PG_EMARKS, and the rollback takes all of
+ * it back. Writers hold the advisory lock, so two nodes' counts never
+ * interleave; each step is one row by key, or a bounded prune by index.
+ * A few expired rows go each time, so the table holds about a login
+ * timeout's worth of callbacks. */
 static apr_status_t pending_use(orgs_pg_t *pg, const json_t *pu, orgs_err_t *err)
 {
     PGresult *res;
-    char exp[24], over[24];
+    char exp[24];
+    apr_int64_t live = 0;
     const char *hash = json_string_value(json_object_get(pu, "state_hash"));
-    const char *org = json_string_value(json_object_get(pu, "org_id"));
+    const char *owner = json_string_value(json_object_get(pu, "owner_id"));
     apr_int64_t cap = jint(pu, "cap");
-    if (!hash || !org || jint(pu, "expires") <= 0 || cap < 0) {
+    if (!hash || !owner || !*owner || jint(pu, "expires") <= 0 || cap < 0) {
         return orgs_err_set(err, APR_EINVAL, "bad used pending login");
     }
     apr_snprintf(exp, sizeof(exp), "%" APR_INT64_T_FMT, jint(pu, "expires"));
-    const char *v[3] = {hash, exp, org};
-    apr_status_t rv = st_pg_exec(
-        pg,
-        "DELETE FROM pending_used WHERE state_hash IN (SELECT state_hash FROM pending_used "
-        "WHERE expires < now() LIMIT 100)",
-        0, NULL, NULL, err);
+    const char *v[3] = {hash, exp, owner};
+    apr_status_t rv = used_prune(pg, NULL, "100", err);
     if (rv == APR_SUCCESS) {
         rv = st_pg_exec(pg,
-                        "INSERT INTO pending_used (state_hash, expires, org_id) VALUES "
+                        "INSERT INTO pending_used (state_hash, expires, owner_id) VALUES "
                         "($1, to_timestamp($2::bigint / 1000000.0), $3) ON CONFLICT DO NOTHING "
                         "RETURNING 1",
                         3, v, &res, err);
@@ -177,25 +214,20 @@ static apr_status_t pending_use(orgs_pg_t *pg, const json_t *pu, orgs_err_t *err
     if (!taken) {
         return orgs_err_set(err, ORGS_PG_EUSED, "the sign-in was completed already");
     }
-    if (!cap) {
-        return APR_SUCCESS;
+    rv = owner_add(pg, owner, 1, &live, err);
+    if (rv == APR_SUCCESS && cap && live > cap) {
+        rv = used_prune(pg, owner, "1000", err);
+        if (rv == APR_SUCCESS) {
+            rv = owner_add(pg, owner, 0, &live, err);
+        }
+        if (rv == APR_SUCCESS && live > cap) {
+            return orgs_err_set(err, ORGS_PG_EMARKS,
+                                "%" APR_INT64_T_FMT " sign-ins within the login timeout (at most "
+                                "%" APR_INT64_T_FMT ") in the cluster",
+                                live - 1, cap);
+        }
     }
-    apr_snprintf(over, sizeof(over), "%" APR_INT64_T_FMT, cap + 1);
-    const char *cv[2] = {org, over};
-    rv = st_pg_exec(pg,
-                    "SELECT count(*) FROM (SELECT 1 FROM pending_used WHERE org_id = $1 "
-                    "AND expires > now() LIMIT $2::bigint) m",
-                    2, cv, &res, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    int full = apr_atoi64(PQgetvalue(res, 0, 0)) > cap;
-    PQclear(res);
-    return full ? orgs_err_set(err, ORGS_PG_EMARKS,
-                               "the org's sign-ins within the login timeout (%" APR_INT64_T_FMT
-                               ") reached in the cluster",
-                               cap)
-                : APR_SUCCESS;
+    return rv;
 }
 
 apr_status_t orgs_pg_pending_used(orgs_pg_t *pg, const char *state_hash, int *used, orgs_err_t *err)

@@ -37,9 +37,9 @@ apr_status_t st_pg_write_commit(orgs_pg_t *pg, const char *change, const char **
  * transaction, and replaced in set by the rows' values ("counters").
  * ORGS_PG_EQUOTA when the connection's minute is at its limit. */
 /* Also there, for the database only (removed from set): a sealed pending
- * login's use ("pending_used": its state's hash, its org, the org's cap
- * of live ones and the time its cookie expires) recorded, ORGS_PG_EUSED
- * when it was used already, ORGS_PG_EMARKS at the org's cap; orgctl's
+ * login's use ("pending_used": its state's hash, its owner, the owner's
+ * cap and the time its cookie expires) recorded, ORGS_PG_EUSED when it
+ * was used already, ORGS_PG_EMARKS past the owner's cap; orgctl's
  * audit records ("audit": their texts) kept in audit_log. *changed: set
  * differs from the text it was read from. */
 apr_status_t st_pg_counts_write(orgs_pg_t *pg, json_t *set, int *changed, orgs_err_t *err);

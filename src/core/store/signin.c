@@ -102,38 +102,35 @@ static apr_status_t signin_admit(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *
     return rv == APR_SUCCESS ? signin_session(st, txn, in, u, p, err) : rv;
 }
 
-apr_status_t st_signin_body(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in, orgs_user_t **user,
-                            int *admitted, apr_pool_t *p, orgs_err_t *err)
+/* The sign-in of a login kept in the browser's cookie marked used, once
+ * its outcome is known: the mark counts against the org when the user got
+ * in, and against the connection when not, each bounded as an org's
+ * sessions are. So an org's own people, through its IdP, fill only its
+ * share, and sign-ins refused by an org (anyone with an account at a
+ * connection it enables can make those) never hold its members out. */
+static apr_status_t signin_mark(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in, int admitted,
+                                apr_pool_t *p, orgs_err_t *err)
+{
+    apr_interval_time_t life = in->ttl > 0 ? in->ttl : apr_time_from_sec(86400);
+    apr_size_t cap = in->quota ? in->quota->sessions_per_org : 0;
+    apr_status_t rv = st_pending_used_mark(
+        st, txn, in->state, orgs_signin_admitted(admitted) ? in->org_id : in->conn_id,
+        in->sealed_created + life + ORGS_PENDING_USED_MARGIN, in->now, cap, p, err);
+    if (rv == APR_ENOSPC) {
+        in->over_quota = orgs_signin_admitted(admitted) ? ORGS_QUOTA_SIGNINS_PER_ORG
+                                                        : ORGS_QUOTA_DENIALS_PER_CONN;
+    }
+    return rv;
+}
+
+/* The sign-in's decision and writes, once its pending login is taken. */
+static apr_status_t signin_decide(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in,
+                                  orgs_user_t **user, int *admitted, apr_pool_t *p, orgs_err_t *err)
 {
     int auto_membership = 0, created = 0;
     const char *require = NULL;
-    apr_status_t rv = APR_SUCCESS;
-    if (in->sealed_created) {
-        /* kept in the browser's cookie: marked used here; a capture's
-         * database marks it (PostgreSQL's pending_used) */
-        if (in->ttl > 0 && in->now - in->sealed_created > in->ttl) {
-            return orgs_err_set(err, ORGS_EEXPIRED, "pending login expired");
-        }
-        if (!st->capture) {
-            apr_interval_time_t life = in->ttl > 0 ? in->ttl : apr_time_from_sec(86400);
-            /* an org's marks are bounded as its sessions are: one org's
-             * IdP answering without end fills its own share */
-            apr_size_t cap = in->quota ? in->quota->sessions_per_org : 0;
-            rv = st_pending_used_mark(st, txn, in->state, in->org_id,
-                                      in->sealed_created + life + ORGS_PENDING_USED_MARGIN, in->now,
-                                      cap, p, err);
-            if (rv == APR_ENOSPC) {
-                in->over_quota = ORGS_QUOTA_SIGNINS_PER_ORG;
-                return rv;
-            }
-        }
-    } else if (!st_capture_pending_taken(st)) {
-        rv = st_pending_consume(st, txn, in->state, in, p, err);
-    }
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    rv = st_enable_load_cond(st, txn, in->org_id, in->conn_id, &auto_membership, &require, p, err);
+    apr_status_t rv =
+        st_enable_load_cond(st, txn, in->org_id, in->conn_id, &auto_membership, &require, p, err);
     if (rv == APR_NOTFOUND) {
         *admitted = orgs_signin_admit(0, 0, 0); /* the pending login is consumed all the same */
         return st_stats_add(st, txn, in->org_id, ORGS_STATS_DENIAL, in->now, err);
@@ -149,9 +146,33 @@ apr_status_t st_signin_body(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in, o
     if (rv == APR_SUCCESS) {
         rv = signin_admit(st, txn, in, *user, auto_membership, require, admitted, p, err);
     }
-    if (rv == APR_SUCCESS && *admitted != ORGS_ADMIT_MEMBER && *admitted != ORGS_ADMIT_JOINED &&
-        *admitted != ORGS_ADMIT_INVITED) {
+    if (rv == APR_SUCCESS && !orgs_signin_admitted(*admitted)) {
         rv = st_stats_add(st, txn, in->org_id, ORGS_STATS_DENIAL, in->now, err);
+    }
+    return rv;
+}
+
+apr_status_t st_signin_body(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in, orgs_user_t **user,
+                            int *admitted, apr_pool_t *p, orgs_err_t *err)
+{
+    /* kept in the browser's cookie: marked used here, after the decision
+     * (a capture's database marks it: PostgreSQL's pending_used) */
+    int mark = in->sealed_created && !st->capture;
+    apr_status_t rv = APR_SUCCESS;
+    if (in->sealed_created) {
+        if (in->ttl > 0 && in->now - in->sealed_created > in->ttl) {
+            return orgs_err_set(err, ORGS_EEXPIRED, "pending login expired");
+        }
+        /* a replay is refused before anything is decided */
+        rv = mark ? st_pending_used_check(st, txn, in->state, err) : APR_SUCCESS;
+    } else if (!st_capture_pending_taken(st)) {
+        rv = st_pending_consume(st, txn, in->state, in, p, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = signin_decide(st, txn, in, user, admitted, p, err);
+    }
+    if (rv == APR_SUCCESS && mark) {
+        rv = signin_mark(st, txn, in, *admitted, p, err);
     }
     return rv;
 }

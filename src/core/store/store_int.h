@@ -70,10 +70,11 @@
  *   stats            org id + day (8 bytes BE, days since the epoch) -> counters
  *                    (stats.c)
  *   api_tokens       token id -> JSON record (its secret's SHA-256, scopes, expiry)
- *   pending_used     state -> expires (8 bytes BE) + org id: a sealed login's sign-in
+ *   pending_used     state -> expires (8 bytes BE) + owner id: a sealed login's sign-in
  *                    done
- *   pending_used_time expires (8 bytes BE) + state -> org id (pending_used.c)
- *   pending_used_org org id -> its live marks (8 bytes BE), bounded per org
+ *   pending_used_time expires (8 bytes BE) + state -> owner id (pending_used.c)
+ *   pending_used_org owner id (the org of a sign-in that got in, the connection of
+ *                    one refused) -> its live marks (8 bytes BE), bounded per owner
  *
  * Invariant: a session exists only while its membership does (session_put
  * requires the membership, member removal deletes the sessions), so every
@@ -480,12 +481,16 @@ int st_revoked_has(orgs_store_t *st, const unsigned char *hash);
 void st_revoked_shared_add(orgs_store_t *st, const unsigned char *hash);
 int st_revoked_shared_has(orgs_store_t *st, const unsigned char *hash);
 
-/* pending_used.c: marks the sealed login of state, a sign-in to org_id,
- * used until expires, in the sign-in's transaction; APR_NOTFOUND when it
- * was used already, APR_ENOSPC (nothing written) when the org has cap
- * live marks (0: no bound). */
+/* pending_used.c: APR_NOTFOUND when the sealed login of state was used
+ * already (or state is not one). */
+apr_status_t st_pending_used_check(orgs_store_t *st, MDB_txn *txn, const char *state,
+                                   orgs_err_t *err);
+/* Marks it used until expires, in the sign-in's transaction, counted
+ * against owner_id (the org of a sign-in that got in, the connection of
+ * one that did not); APR_NOTFOUND when it was used already, APR_ENOSPC
+ * (nothing written) when the owner has cap live marks (0: no bound). */
 apr_status_t st_pending_used_mark(orgs_store_t *st, MDB_txn *txn, const char *state,
-                                  const char *org_id, apr_time_t expires, apr_time_t now,
+                                  const char *owner_id, apr_time_t expires, apr_time_t now,
                                   apr_size_t cap, apr_pool_t *p, orgs_err_t *err);
 /* pending.c */
 kbuf_t *st_kb_pending_idx(kbuf_t *k, const unsigned char *browser, apr_time_t created,

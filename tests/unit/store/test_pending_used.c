@@ -203,6 +203,50 @@ START_TEST(marks_bounded_per_org)
 }
 END_TEST
 
+START_TEST(refused_signins_fill_their_connections_share)
+{
+    world_t w = world();
+    /* closed enables the same connection and admits nobody through it:
+     * anyone with an account at the IdP can make refused sign-ins to it */
+    const char *closed = mk_org(w.st, "closed", NULL);
+    ck_assert_int_eq(orgs_store_org_enable_conn(w.st, closed, w.conn, 0, pool, &err), APR_SUCCESS);
+    orgs_store_quota_t q = {0};
+    q.sessions_per_org = 3;
+    apr_time_t now = apr_time_now();
+    int admitted = -1, over = -1;
+    char state[32];
+    for (int i = 0; i < 3; i++) {
+        snprintf(state, sizeof(state), "closed-%d", i);
+        ck_assert_int_eq(signin_q(&w, closed, state, now, now, "sid-x", NULL, &q, &admitted, &over),
+                         APR_SUCCESS);
+        ck_assert_int_eq(admitted, ORGS_ADMIT_DENIED);
+        ck_assert_int_eq(used(&w, state), 1);
+    }
+    /* counted against the connection, not the org */
+    ck_assert_uint_eq(marks_of(&w, w.conn), 3);
+    ck_assert_uint_eq(marks_of(&w, closed), 0);
+    /* the fourth refused one finds the connection's share full: nothing written */
+    ck_assert_int_eq(
+        signin_q(&w, closed, "closed-3", now, now, "sid-x", NULL, &q, &admitted, &over),
+        APR_ENOSPC);
+    ck_assert_int_eq(over, ORGS_QUOTA_DENIALS_PER_CONN);
+    ck_assert_int_eq(used(&w, "closed-3"), 0);
+    /* a replay of a refused one is still refused as used */
+    ck_assert_int_eq(
+        signin_q(&w, closed, "closed-0", now, now, "sid-x", NULL, &q, &admitted, &over),
+        APR_NOTFOUND);
+    /* acme's members, through the same connection, still sign in: its
+     * share is its own */
+    ck_assert_int_eq(
+        signin_q(&w, w.org, "acme-0", now, now, "sid-acme", NULL, &q, &admitted, &over),
+        APR_SUCCESS);
+    ck_assert_int_eq(admitted, ORGS_ADMIT_JOINED);
+    ck_assert_uint_eq(marks_of(&w, w.org), 1);
+    ck_assert_uint_eq(marks_of(&w, w.conn), 3);
+    assert_clean(w.st);
+}
+END_TEST
+
 START_TEST(store_full_sweep_drops_expired_marks)
 {
     world_t w = world();
@@ -237,6 +281,7 @@ END_TEST
 static void add_tests(TCase *tc)
 {
     tcase_add_test(tc, marks_bounded_per_org);
+    tcase_add_test(tc, refused_signins_fill_their_connections_share);
     tcase_add_test(tc, store_full_sweep_drops_expired_marks);
     tcase_add_test(tc, sealed_signin_marks_the_login_used);
     tcase_add_test(tc, sealed_signin_expired_writes_nothing);
