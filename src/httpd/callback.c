@@ -411,10 +411,20 @@ static int decide(orgs_route_t *c, callback_t *cb)
 
 /* ---- commit ----------------------------------------------------------- */
 
+/* A refusal that passes: 503 with Retry-After (the next minute admits
+ * again), the page saying so. */
+static int refuse_for_a_minute(orgs_route_t *c, const char *why)
+{
+    apr_table_setn(c->r->err_headers_out, "Retry-After", "60");
+    return refuse(c, HTTP_SERVICE_UNAVAILABLE, "temporarily_unavailable",
+                  apr_pstrcat(c->r->pool, why, " Please try again in a minute.", NULL));
+}
+
 /* A sign-in over a tenant quota (nothing was written): 503 with
- * Retry-After while the connection's new-user rate is spent (the next
- * minute admits again), 403 over a count (retrying does not help: the
- * org's admin or the server's must act). The log names connection and org. */
+ * Retry-After while a rate or a share within the login timeout is spent
+ * (the connection's new users, the org's sign-ins, the connection's
+ * refused ones), 403 over a count (retrying does not help: the org's
+ * admin or the server's must act). The log names connection and org. */
 static int refuse_quota(orgs_route_t *c, const callback_t *cb, const orgs_err_t *err)
 {
     request_rec *r = c->r;
@@ -425,10 +435,8 @@ static int refuse_quota(orgs_route_t *c, const callback_t *cb, const orgs_err_t 
             ORGSLOGNO(00521) "callback: connection %s creates new users too fast "
                              "(OrgsMaxNewUsersPerMinute): sign-in to org %s refused: %s",
             cb->conn->name, cb->org->name, err->msg);
-        apr_table_setn(r->err_headers_out, "Retry-After", "60");
-        return refuse(c, HTTP_SERVICE_UNAVAILABLE, "temporarily_unavailable",
-                      "Too many new accounts are signing in through your organization's "
-                      "identity provider. Please try again in a minute.");
+        return refuse_for_a_minute(c, "Too many new accounts are signing in through your "
+                                      "organization's identity provider.");
     }
     if (cb->in.over_quota == ORGS_QUOTA_SIGNINS_PER_ORG) {
         /* the org's sign-ins within OrgsLoginTimeout: the oldest expire */
@@ -437,10 +445,8 @@ static int refuse_quota(orgs_route_t *c, const callback_t *cb, const orgs_err_t 
                                          "(OrgsMaxSessionsPerOrg within OrgsLoginTimeout): "
                                          "sign-in via connection %s refused: %s",
                         cb->org->name, cb->conn->name, err->msg);
-        apr_table_setn(r->err_headers_out, "Retry-After", "60");
-        return refuse(c, HTTP_SERVICE_UNAVAILABLE, "temporarily_unavailable",
-                      "Too many people are signing in to your organization right now. "
-                      "Please try again in a minute.");
+        return refuse_for_a_minute(
+            c, "Too many people are signing in to your organization right now.");
     }
     if (cb->in.over_quota == ORGS_QUOTA_DENIALS_PER_CONN) {
         /* refused anyway: their marks fill the connection's share only */
@@ -449,10 +455,9 @@ static int refuse_quota(orgs_route_t *c, const callback_t *cb, const orgs_err_t 
                                          "(OrgsMaxSessionsPerOrg within OrgsLoginTimeout): "
                                          "refused sign-in to org %s not recorded: %s",
                         cb->conn->name, cb->org->name, err->msg);
-        apr_table_setn(r->err_headers_out, "Retry-After", "60");
-        return refuse(c, HTTP_SERVICE_UNAVAILABLE, "temporarily_unavailable",
-                      "Too many sign-ins through your identity provider are being refused "
-                      "here right now. Please try again in a minute.");
+        return refuse_for_a_minute(
+            c,
+            "Too many sign-ins through your identity provider are being refused here right now.");
     }
     orgs_log_rerror(r, APLOG_WARNING, APR_ENOSPC,
                     ORGSLOGNO(00520) "callback: quota reached, sign-in to org %s via connection "

@@ -140,19 +140,18 @@ static apr_status_t new_user_add(orgs_pg_t *pg, const json_t *nu, json_t *lines,
 static apr_status_t used_prune(orgs_pg_t *pg, const char *owner, const char *max, orgs_err_t *err)
 {
     const char *v[2] = {max, owner};
-    return st_pg_exec(
-        pg,
-        owner ? "WITH gone AS (DELETE FROM pending_used WHERE state_hash IN (SELECT state_hash "
-                "FROM pending_used WHERE owner_id = $2 AND expires < now() LIMIT $1::integer) "
-                "RETURNING owner_id), n AS (SELECT owner_id, count(*) AS c FROM gone GROUP BY "
-                "owner_id) UPDATE pending_used_owners o SET live = o.live - n.c FROM n WHERE "
-                "o.owner_id = n.owner_id"
-              : "WITH gone AS (DELETE FROM pending_used WHERE state_hash IN (SELECT state_hash "
-                "FROM pending_used WHERE expires < now() LIMIT $1::integer) RETURNING owner_id), "
-                "n AS (SELECT owner_id, count(*) AS c FROM gone GROUP BY owner_id) UPDATE "
-                "pending_used_owners o SET live = o.live - n.c FROM n WHERE o.owner_id = "
-                "n.owner_id",
-        owner ? 2 : 1, v, NULL, err);
+/* the rows the select names, deleted, and their owners' counts lowered */
+#define PRUNE(select)                                                                              \
+    "WITH gone AS (DELETE FROM pending_used WHERE state_hash IN (" select ") RETURNING "           \
+    "owner_id), n AS (SELECT owner_id, count(*) AS c FROM gone GROUP BY owner_id) UPDATE "         \
+    "pending_used_owners o SET live = o.live - n.c FROM n WHERE o.owner_id = n.owner_id"
+    return st_pg_exec(pg,
+                      owner ? PRUNE("SELECT state_hash FROM pending_used WHERE owner_id = $2 AND "
+                                    "expires < now() LIMIT $1::integer")
+                            : PRUNE("SELECT state_hash FROM pending_used WHERE expires < now() "
+                                    "LIMIT $1::integer"),
+                      owner ? 2 : 1, v, NULL, err);
+#undef PRUNE
 }
 
 /* The owner's count of rows after adding n (0: read it). */
