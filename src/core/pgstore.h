@@ -382,7 +382,7 @@ apr_status_t orgs_pg_write_locked(orgs_pg_t *pg, const char *change, apr_int64_t
  * first: nothing written. */
 #define ORGS_PG_EUSED (ORGS_EBASE + 98)
 /* A change set with "pending_used" whose owner has its cap of rows (an
- * org's sign-ins, or a connection's refused ones, within their logins'
+ * org's sign-ins, or its refused ones through a connection, within their logins'
  * lifetime): nothing written. */
 #define ORGS_PG_EMARKS (ORGS_EBASE + 99)
 /* Whether the sealed pending login of that state hash (hex SHA-256) was
@@ -392,9 +392,8 @@ apr_status_t orgs_pg_pending_used(orgs_pg_t *pg, const char *state_hash, int *us
                                   orgs_err_t *err);
 /* The change set (may be NULL: a set with nothing else) with the use of
  * the sealed pending login of state recorded until expires, counted
- * against owner_id (the org of a sign-in that got in, the connection of
- * one refused); refused (ORGS_PG_EMARKS) past cap such rows of the owner
- * (0: no cap). */
+ * against owner_id (orgs_store_used_owner); refused (ORGS_PG_EMARKS) past cap such rows of the
+ * owner (0: no cap). */
 const char *orgs_store_change_pending_used(const char *change, const char *state,
                                            const char *owner_id, apr_size_t cap, apr_time_t expires,
                                            apr_pool_t *p);

@@ -693,7 +693,7 @@ typedef enum {
     /* temporary: sign-ins of one org within OrgsLoginTimeout, bounded by
      * sessions_per_org (the used marks of logins kept in the cookie) */
     ORGS_QUOTA_SIGNINS_PER_ORG,
-    /* temporary: refused sign-ins through one connection within
+    /* temporary: an org's refused sign-ins through one connection within
      * OrgsLoginTimeout, bounded the same (their used marks) */
     ORGS_QUOTA_DENIALS_PER_CONN,
 } orgs_quota_kind_t;
@@ -759,8 +759,10 @@ apr_status_t orgs_store_pending_used(orgs_store_t *st, const char *state, int *u
  * (*removed counts them): the store-full sweep's share. */
 apr_status_t orgs_store_pending_used_sweep(orgs_store_t *st, apr_time_t now, apr_size_t max,
                                            apr_size_t *removed, apr_pool_t *p, orgs_err_t *err);
-/* The live (and not yet swept) used marks counted against owner_id: an
- * org's sign-ins that got in, or a connection's refused ones. */
+/* Whom the used mark of a sign-in with that outcome counts against: the
+ * org when the user got in, "org/connection" (the two ids) when not. */
+const char *orgs_store_used_owner(const orgs_signin_t *in, int admitted, apr_pool_t *p);
+/* The live (and not yet swept) used marks counted against owner_id. */
 apr_status_t orgs_store_pending_used_count(orgs_store_t *st, const char *owner_id,
                                            apr_size_t *count, orgs_err_t *err);
 

@@ -449,12 +449,13 @@ static int refuse_quota(orgs_route_t *c, const callback_t *cb, const orgs_err_t 
             c, "Too many people are signing in to your organization right now.");
     }
     if (cb->in.over_quota == ORGS_QUOTA_DENIALS_PER_CONN) {
-        /* refused anyway: their marks fill the connection's share only */
+        /* refused anyway: their marks fill the share of this org and
+         * connection only, never the org's members' */
         orgs_log_rerror(r, APLOG_WARNING, APR_ENOSPC,
-                        ORGSLOGNO(00260) "callback: connection %s has too many refused sign-ins "
-                                         "(OrgsMaxSessionsPerOrg within OrgsLoginTimeout): "
-                                         "refused sign-in to org %s not recorded: %s",
-                        cb->conn->name, cb->org->name, err->msg);
+                        ORGSLOGNO(00260) "callback: org %s refuses too many sign-ins through "
+                                         "connection %s (OrgsMaxSessionsPerOrg within "
+                                         "OrgsLoginTimeout): this refused one not recorded: %s",
+                        cb->org->name, cb->conn->name, err->msg);
         return refuse_for_a_minute(
             c,
             "Too many sign-ins through your identity provider are being refused here right now.");

@@ -418,10 +418,11 @@ typedef struct {
  * refused rather than written without its single-use check. */
 static char *with_used(request_rec *r, const orgs_signin_t *in, int admitted, char *change)
 {
-    /* counted against the org when the user got in, the connection when
-     * not: refused sign-ins never fill the share an org's members need */
+    /* counted against the org when the user got in, the org and the
+     * connection when not: refused sign-ins never fill the share an org's
+     * members need (orgs_store_used_owner) */
     const char *s = orgs_store_change_pending_used(
-        change, in->state, orgs_signin_admitted(admitted) ? in->org_id : in->conn_id,
+        change, in->state, orgs_store_used_owner(in, admitted, r->pool),
         in->quota ? in->quota->sessions_per_org : 0,
         in->now + orgs_srv_cfg(r->server)->login_timeout + ORGS_PENDING_USED_MARGIN, r->pool);
     if (!s) {

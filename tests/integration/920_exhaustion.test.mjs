@@ -148,19 +148,20 @@ OrgsMaxNewUsersPerMinute 0`);
   assert.equal(await usersOf(h, 'rogue'), 8);
 });
 
-test('refused sign-ins through a shared IdP fill only its connection\'s share of single-use marks (503, ORGS00260), an org\'s own sign-ins only its own (503, ORGS00259); other orgs still sign in', async () => {
+test('refused sign-ins through a shared IdP fill only their own share of single-use marks (503, ORGS00260), an org\'s own sign-ins only its own (503, ORGS00259); other orgs still sign in', async () => {
   const h = await server('exhaust-marks', 'OrgsMaxSessionsPerOrg 5');
   await rogue.mode('good');
   // closed admits nobody: anyone with an account at rogue, which acme
   // enables too, can make refused sign-ins to it, each marking its login
-  // used; the marks count against the connection, not an org
+  // used; the marks count against closed and the connection together,
+  // never against an org's share
   let mark = h.logMark();
   const outcome = [];
   for (let i = 0; i < 7; i++) outcome.push((await login(h, 'closed')).res);
   assert.deepEqual(outcome.map((r) => r.status), [403, 403, 403, 403, 403, 503, 503],
     outcome.map((r) => `${r.status} ${r.body.slice(0, 80)}`).join(' | '));
   assert.equal(outcome[5].headers['retry-after'], '60');
-  await h.waitForLog(/ORGS00260: callback: connection rogue has too many refused sign-ins .*org closed not recorded: 5 sign-ins/,
+  await h.waitForLog(/ORGS00260: callback: org closed refuses too many sign-ins through connection rogue .*not recorded: 5 sign-ins/,
     { from: mark });
   // acme's members, through the same IdP, are not held out by them
   const c = h.client({ headers: HTML });

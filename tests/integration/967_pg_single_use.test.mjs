@@ -6,9 +6,9 @@
 // normal callback on the other node than the start works; expired rows of
 // pending_used are pruned by the next sign-in; refused sign-ins to an org
 // that admits nobody (anyone with an account at a connection it enables
-// can make them) count against that connection, bounded by
+// can make them) count against that org and connection together, bounded by
 // OrgsMaxSessionsPerOrg in the cluster across both nodes (503,
-// Retry-After, ORGS00260, nothing written), never against an org: another
+// Retry-After, ORGS00260, nothing written), never against the org's own share: another
 // org of the same IdP still signs in; orgctl's writes on the
 // database record their audit records in audit_log in the change's own
 // transaction, `orgctl audit` on the database lists them (with --org),
@@ -191,11 +191,12 @@ test("orgctl's writes on the database keep their audit records there, read by or
   assert.ok(!JSON.parse(onA.stdout).records.some((x) => x.action === 'org.create'));
 });
 
-test(`refused sign-ins fill their connection's pending_used share, OrgsMaxSessionsPerOrg ${CAP} in the cluster (503, ORGS00260); an org of the same IdP still signs in`, async (t) => {
+test(`refused sign-ins fill their own pending_used share (org and connection), OrgsMaxSessionsPerOrg ${CAP} in the cluster (503, ORGS00260); an org of the same IdP still signs in`, async (t) => {
   if (skip) return t.skip(skip);
   const [a, b] = nodes;
-  const connRows = "SELECT count(*) FROM pending_used p JOIN conns c ON c.id = p.owner_id WHERE c.name = 'okta1'";
-  const connLive = "SELECT o.live FROM pending_used_owners o JOIN conns c ON c.id = o.owner_id WHERE c.name = 'okta1'";
+  const owner = "(SELECT o.id || '/' || c.id FROM orgs o, conns c WHERE o.name = 'closed' AND c.name = 'okta1')";
+  const connRows = `SELECT count(*) FROM pending_used WHERE owner_id = ${owner}`;
+  const connLive = `SELECT live FROM pending_used_owners WHERE owner_id = ${owner}`;
   const marks = nodes.map((h) => h.logMark());
   const outcome = [];
   // alternating nodes: each node's replica alone never holds the cap
@@ -208,10 +209,10 @@ test(`refused sign-ins fill their connection's pending_used share, OrgsMaxSessio
   assert.deepEqual(outcome.map((r) => r.status), [403, 403, 403, 503, 503],
     outcome.map((r) => `${r.status} ${r.body.slice(0, 80)}`).join(' | '));
   assert.equal(outcome[CAP].headers['retry-after'], '60');
-  // the refusals on both nodes, each naming the connection and the bound
+  // the refusals on both nodes, each naming the org, the connection and the bound
   for (const i of [CAP, CAP + 1]) {
     const h = nodes[i % 2];
-    await h.waitForLog(/ORGS00260: callback: connection okta1 has too many refused sign-ins .*org closed not recorded: 3 sign-ins within the login timeout \(at most 3\) in the cluster/,
+    await h.waitForLog(/ORGS00260: callback: org closed refuses too many sign-ins through connection okta1 .*not recorded: 3 sign-ins within the login timeout \(at most 3\) in the cluster/,
       { from: marks[i % 2] });
   }
   // the refused ones wrote nothing; the count is the rows'
@@ -226,7 +227,7 @@ test(`refused sign-ins fill their connection's pending_used share, OrgsMaxSessio
   assert.equal(await sqlValue(connRows), String(CAP));
   // once the connection's rows expire, the next sign-in prunes them, their
   // owner's count with them, and the refused one is recorded again
-  await pgSql(store.uri, "UPDATE pending_used SET expires = now() - interval '1 second' WHERE owner_id = (SELECT id FROM conns WHERE name = 'okta1')");
+  await pgSql(store.uri, `UPDATE pending_used SET expires = now() - interval '1 second' WHERE owner_id = ${owner}`);
   const br3 = browser();
   const cb3 = await toCallback(br3, a, 'alice@org1.example.com', START_CLOSED);
   const r3 = await br3.on(a).get(onNode(cb3, a), { headers: HTML });

@@ -10,10 +10,11 @@
  * Every callback that reaches the commit writes a mark, denied ones too,
  * and how many of those come is up to the IdPs: the live marks are
  * counted per owner and bounded (the caller's cap), the owner being the
- * org of a sign-in that got in and the connection of one that did not
- * (signin.c). So an org signing in without end fills its own share, and
- * refused sign-ins their connection's, never the table all orgs share nor
- * an org's share its members need.
+ * org of a sign-in that got in and the pair of org and connection of one
+ * refused (orgs_store_used_owner). So an org signing in without end fills
+ * its own share, and refused sign-ins (anyone with an account at an IdP
+ * an org enables can make those) that pair's, never the table all orgs
+ * share, the share an org's members need, nor another org's.
  *
  *   pending_used       state -> expires (8 bytes BE, microseconds) + owner id
  *   pending_used_time  expires (8 bytes BE) + state -> owner id
@@ -21,10 +22,12 @@
  */
 #include <string.h>
 
+#include <apr_strings.h>
+
+#include "signin.h"
 #include "store_int.h"
 
-#define USED_SWEEP 8         /* expired marks dropped by every new one */
-#define USED_SWEEP_FULL 1000 /* and by one that finds its org at the cap */
+#define USED_SWEEP 8 /* expired marks dropped by every new one */
 
 static kbuf_t *kb_used_time(kbuf_t *k, apr_time_t expires, const char *state)
 {
@@ -161,18 +164,13 @@ apr_status_t st_pending_used_mark(orgs_store_t *st, MDB_txn *txn, const char *st
     if (rv == APR_SUCCESS && cap) {
         rv = org_count(st, txn, owner_id, &n, err);
         if (rv == APR_SUCCESS && n >= cap) {
-            /* the owner's share is full of live marks, or of expired
-             * ones the one-by-one sweep has not reached yet */
-            rv = used_sweep(st, txn, now, USED_SWEEP_FULL, NULL, p, err);
-            if (rv == APR_SUCCESS) {
-                rv = org_count(st, txn, owner_id, &n, err);
-            }
-            if (rv == APR_SUCCESS && n >= cap) {
-                return orgs_err_set(err, APR_ENOSPC,
-                                    "%" APR_UINT64_T_FMT " sign-ins within the login timeout "
-                                    "(at most %" APR_SIZE_T_FMT ")",
-                                    n, cap);
-            }
+            /* full of live marks, or of expired ones the sweeps have not
+             * reached yet: the caller sweeps more in a transaction of its
+             * own (one here would be rolled back with this refusal) */
+            return orgs_err_set(err, APR_ENOSPC,
+                                "%" APR_UINT64_T_FMT " sign-ins within the login timeout "
+                                "(at most %" APR_SIZE_T_FMT ")",
+                                n, cap);
         }
     }
     st_put_u64be(t, (apr_uint64_t)expires);
@@ -191,6 +189,12 @@ apr_status_t st_pending_used_mark(orgs_store_t *st, MDB_txn *txn, const char *st
         rv = org_count_add(st, txn, owner_id, +1, err);
     }
     return rv;
+}
+
+const char *orgs_store_used_owner(const orgs_signin_t *in, int admitted, apr_pool_t *p)
+{
+    return orgs_signin_admitted(admitted) ? in->org_id
+                                          : apr_pstrcat(p, in->org_id, "/", in->conn_id, NULL);
 }
 
 apr_status_t orgs_store_pending_used(orgs_store_t *st, const char *state, int *used,
@@ -212,7 +216,8 @@ static apr_status_t sweep_body(orgs_store_t *st, MDB_txn *txn, apr_time_t now, a
 apr_status_t orgs_store_pending_used_sweep(orgs_store_t *st, apr_time_t now, apr_size_t max,
                                            apr_size_t *removed, apr_pool_t *p, orgs_err_t *err)
 {
-    ST_WRITE(st, txn, err, sweep_body(st, txn, now, max, removed, p, err));
+    /* deletes only: runs on a full store too (the store-full sweep) */
+    ST_RELEASE(st, txn, err, sweep_body(st, txn, now, max, removed, p, err));
 }
 
 apr_status_t orgs_store_pending_used_count(orgs_store_t *st, const char *owner_id,

@@ -279,13 +279,12 @@ static const char *const schema_v3[] = {
     NULL};
 
 /* Version 4: the owner of each used sealed login (the org of a sign-in
- * that got in, the connection of one refused) and each owner's count of
- * rows, so they are bounded (OrgsMaxSessionsPerOrg) as on LMDB: one org's
- * IdP, or the refused sign-ins of a connection, cannot grow the table for
- * every other. Rows of version 3 have no owner (''): they expire within a
- * login timeout and ten minutes. The column keeps no default, so a node
- * of an older build fails its sign-in rather than write a row nobody
- * counts. */
+ * that got in, "org/connection" of one refused) and each owner's count of
+ * rows, so they are bounded (OrgsMaxSessionsPerOrg) as on LMDB: neither one
+ * org's IdP nor the refused sign-ins to an org can grow the table for
+ * every other, or fill the share of the org's members. Rows of version 3 have no owner (''): they
+ * expire within a login timeout and ten minutes. The column keeps no default, so a node of an older
+ * build fails its sign-in rather than write a row nobody counts. */
 static const char *const schema_v4[] = {
     "ALTER TABLE pending_used ADD COLUMN owner_id text NOT NULL DEFAULT ''",
     "ALTER TABLE pending_used ALTER COLUMN owner_id DROP DEFAULT",

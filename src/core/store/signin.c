@@ -104,17 +104,18 @@ static apr_status_t signin_admit(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *
 
 /* The sign-in of a login kept in the browser's cookie marked used, once
  * its outcome is known: the mark counts against the org when the user got
- * in, and against the connection when not, each bounded as an org's
- * sessions are. So an org's own people, through its IdP, fill only its
- * share, and sign-ins refused by an org (anyone with an account at a
- * connection it enables can make those) never hold its members out. */
+ * in, and against the org and connection together when not, each bounded
+ * as an org's sessions are. So an org's own people, through its IdPs,
+ * fill only its share, and sign-ins refused by an org (anyone with an
+ * account at a connection it enables can make those) never hold its
+ * members out, nor another org's refused ones. */
 static apr_status_t signin_mark(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *in, int admitted,
                                 apr_pool_t *p, orgs_err_t *err)
 {
     apr_interval_time_t life = in->ttl > 0 ? in->ttl : apr_time_from_sec(86400);
     apr_size_t cap = in->quota ? in->quota->sessions_per_org : 0;
     apr_status_t rv = st_pending_used_mark(
-        st, txn, in->state, orgs_signin_admitted(admitted) ? in->org_id : in->conn_id,
+        st, txn, in->state, orgs_store_used_owner(in, admitted, p),
         in->sealed_created + life + ORGS_PENDING_USED_MARGIN, in->now, cap, p, err);
     if (rv == APR_ENOSPC) {
         in->over_quota = orgs_signin_admitted(admitted) ? ORGS_QUOTA_SIGNINS_PER_ORG
@@ -181,13 +182,29 @@ apr_status_t orgs_store_signin_commit(orgs_store_t *st, orgs_signin_t *in, orgs_
                                       int *admitted, apr_pool_t *p, orgs_err_t *err)
 {
     apr_status_t rv;
-    *user = NULL;
-    in->over_quota = ORGS_QUOTA_NONE;
-    in->invite_refused = ORGS_INVITE_OK;
-    in->invite_id = NULL;
-    ST_WRITE_RV(rv, st, txn, err, st_signin_body(st, txn, in, user, admitted, p, err));
-    if (rv != APR_SUCCESS) {
+    for (int again = 1;; again = 0) {
+        *user = NULL;
+        in->over_quota = ORGS_QUOTA_NONE;
+        in->invite_refused = ORGS_INVITE_OK;
+        in->invite_id = NULL;
+        ST_WRITE_RV(rv, st, txn, err, st_signin_body(st, txn, in, user, admitted, p, err));
+        if (rv == APR_SUCCESS) {
+            return rv;
+        }
         *user = NULL; /* nothing was written */
+        /* a share of used marks full: expired ones the sign-ins' small
+         * sweeps have not reached may fill it; more of them go in a
+         * transaction of their own (one inside the refused sign-in would
+         * be rolled back with it), then the sign-in once more */
+        apr_size_t removed = 0;
+        orgs_err_t serr = {{0}};
+        if (!again || rv != APR_ENOSPC ||
+            (in->over_quota != ORGS_QUOTA_SIGNINS_PER_ORG &&
+             in->over_quota != ORGS_QUOTA_DENIALS_PER_CONN) ||
+            orgs_store_pending_used_sweep(st, in->now, ST_USED_SWEEP_FULL, &removed, p, &serr) !=
+                APR_SUCCESS ||
+            !removed) {
+            return rv;
+        }
     }
-    return rv;
 }

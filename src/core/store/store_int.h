@@ -73,7 +73,7 @@
  *   pending_used     state -> expires (8 bytes BE) + owner id: a sealed login's sign-in
  *                    done
  *   pending_used_time expires (8 bytes BE) + state -> owner id (pending_used.c)
- *   pending_used_org owner id (the org of a sign-in that got in, the connection of
+ *   pending_used_org owner id (the org of a sign-in that got in, org/connection of
  *                    one refused) -> its live marks (8 bytes BE), bounded per owner
  *
  * Invariant: a session exists only while its membership does (session_put
@@ -481,14 +481,17 @@ int st_revoked_has(orgs_store_t *st, const unsigned char *hash);
 void st_revoked_shared_add(orgs_store_t *st, const unsigned char *hash);
 int st_revoked_shared_has(orgs_store_t *st, const unsigned char *hash);
 
+/* Expired used marks a sign-in refused at a full share sweeps, in a
+ * transaction of its own, before it tries once more (signin.c). */
+#define ST_USED_SWEEP_FULL 1000
 /* pending_used.c: APR_NOTFOUND when the sealed login of state was used
  * already (or state is not one). */
 apr_status_t st_pending_used_check(orgs_store_t *st, MDB_txn *txn, const char *state,
                                    orgs_err_t *err);
 /* Marks it used until expires, in the sign-in's transaction, counted
- * against owner_id (the org of a sign-in that got in, the connection of
- * one that did not); APR_NOTFOUND when it was used already, APR_ENOSPC
- * (nothing written) when the owner has cap live marks (0: no bound). */
+ * against owner_id (orgs_store_used_owner); APR_NOTFOUND when it was used
+ * already, APR_ENOSPC (nothing written) when the owner has cap marks not
+ * yet swept (0: no bound). */
 apr_status_t st_pending_used_mark(orgs_store_t *st, MDB_txn *txn, const char *state,
                                   const char *owner_id, apr_time_t expires, apr_time_t now,
                                   apr_size_t cap, apr_pool_t *p, orgs_err_t *err);

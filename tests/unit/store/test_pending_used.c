@@ -2,6 +2,8 @@
  * browser's cookie is marked used by its sign-in, in the same transaction,
  * so the same login cannot sign in twice; marks expire with the login and
  * are swept by later ones. */
+#include <apr_strings.h>
+
 #include "fixture.h"
 #include "signin.h"
 
@@ -203,13 +205,16 @@ START_TEST(marks_bounded_per_org)
 }
 END_TEST
 
-START_TEST(refused_signins_fill_their_connections_share)
+START_TEST(refused_signins_fill_their_own_share)
 {
     world_t w = world();
-    /* closed enables the same connection and admits nobody through it:
-     * anyone with an account at the IdP can make refused sign-ins to it */
+    /* closed and shut enable the same connection and admit nobody through
+     * it: anyone with an account at the IdP can make refused sign-ins */
     const char *closed = mk_org(w.st, "closed", NULL);
+    const char *shut = mk_org(w.st, "shut", NULL);
     ck_assert_int_eq(orgs_store_org_enable_conn(w.st, closed, w.conn, 0, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(orgs_store_org_enable_conn(w.st, shut, w.conn, 0, pool, &err), APR_SUCCESS);
+    const char *closed_conn = apr_pstrcat(pool, closed, "/", w.conn, NULL);
     orgs_store_quota_t q = {0};
     q.sessions_per_org = 3;
     apr_time_t now = apr_time_now();
@@ -222,10 +227,11 @@ START_TEST(refused_signins_fill_their_connections_share)
         ck_assert_int_eq(admitted, ORGS_ADMIT_DENIED);
         ck_assert_int_eq(used(&w, state), 1);
     }
-    /* counted against the connection, not the org */
-    ck_assert_uint_eq(marks_of(&w, w.conn), 3);
+    /* counted against the org and connection, not the org's own share */
+    ck_assert_uint_eq(marks_of(&w, closed_conn), 3);
     ck_assert_uint_eq(marks_of(&w, closed), 0);
-    /* the fourth refused one finds the connection's share full: nothing written */
+    ck_assert_uint_eq(marks_of(&w, w.conn), 0);
+    /* the fourth refused one finds that share full: nothing written */
     ck_assert_int_eq(
         signin_q(&w, closed, "closed-3", now, now, "sid-x", NULL, &q, &admitted, &over),
         APR_ENOSPC);
@@ -235,14 +241,55 @@ START_TEST(refused_signins_fill_their_connections_share)
     ck_assert_int_eq(
         signin_q(&w, closed, "closed-0", now, now, "sid-x", NULL, &q, &admitted, &over),
         APR_NOTFOUND);
-    /* acme's members, through the same connection, still sign in: its
-     * share is its own */
+    /* another org refusing through the same connection has its own share */
+    ck_assert_int_eq(signin_q(&w, shut, "shut-0", now, now, "sid-x", NULL, &q, &admitted, &over),
+                     APR_SUCCESS);
+    ck_assert_int_eq(admitted, ORGS_ADMIT_DENIED);
+    /* acme's members, through the same connection, still sign in */
     ck_assert_int_eq(
         signin_q(&w, w.org, "acme-0", now, now, "sid-acme", NULL, &q, &admitted, &over),
         APR_SUCCESS);
     ck_assert_int_eq(admitted, ORGS_ADMIT_JOINED);
     ck_assert_uint_eq(marks_of(&w, w.org), 1);
-    ck_assert_uint_eq(marks_of(&w, w.conn), 3);
+    ck_assert_uint_eq(marks_of(&w, closed_conn), 3);
+    assert_clean(w.st);
+}
+END_TEST
+
+/* A share full of expired marks that the sign-ins' small sweeps have not
+ * reached (more than that many older ones of others) frees itself: the
+ * refused sign-in sweeps in a transaction of its own and tries again. */
+START_TEST(full_share_of_expired_marks_frees_itself)
+{
+    world_t w = world();
+    const char *other = mk_org(w.st, "globex", NULL);
+    ck_assert_int_eq(orgs_store_org_enable_conn(w.st, other, w.conn, 1, pool, &err), APR_SUCCESS);
+    orgs_store_quota_t q = {0};
+    q.sessions_per_org = 2;
+    apr_time_t t0 = apr_time_now();
+    int admitted = -1, over = -1;
+    char state[32], sid[32];
+    /* 20 of globex's marks, older than acme's (no bound for them) */
+    for (int i = 0; i < 20; i++) {
+        snprintf(state, sizeof(state), "globex-%02d", i);
+        snprintf(sid, sizeof(sid), "sid-globex-%02d", i);
+        ck_assert_int_eq(signin_q(&w, other, state, t0, t0, sid, NULL, NULL, &admitted, &over),
+                         APR_SUCCESS);
+    }
+    apr_time_t t1 = t0 + apr_time_from_sec(1);
+    ck_assert_int_eq(signin_q(&w, w.org, "acme-0", t1, t1, "sid-a0", NULL, &q, &admitted, &over),
+                     APR_SUCCESS);
+    ck_assert_int_eq(
+        signin_q(&w, w.org, "acme-1", t1, t1, "sid-a1", "sid-a0", &q, &admitted, &over),
+        APR_SUCCESS);
+    ck_assert_uint_eq(marks_of(&w, w.org), 2);
+    /* all expired: a sign-in's own sweep (8) reaches only globex's */
+    apr_time_t later = t1 + TTL + ORGS_PENDING_USED_MARGIN + apr_time_from_sec(1);
+    ck_assert_int_eq(
+        signin_q(&w, w.org, "acme-2", later, later, "sid-a2", "sid-a1", &q, &admitted, &over),
+        APR_SUCCESS);
+    ck_assert_uint_eq(marks_of(&w, w.org), 1);
+    ck_assert_uint_eq(marks_of(&w, other), 0);
     assert_clean(w.st);
 }
 END_TEST
@@ -281,7 +328,8 @@ END_TEST
 static void add_tests(TCase *tc)
 {
     tcase_add_test(tc, marks_bounded_per_org);
-    tcase_add_test(tc, refused_signins_fill_their_connections_share);
+    tcase_add_test(tc, refused_signins_fill_their_own_share);
+    tcase_add_test(tc, full_share_of_expired_marks_frees_itself);
     tcase_add_test(tc, store_full_sweep_drops_expired_marks);
     tcase_add_test(tc, sealed_signin_marks_the_login_used);
     tcase_add_test(tc, sealed_signin_expired_writes_nothing);
