@@ -175,13 +175,15 @@ static apr_status_t owner_add(orgs_pg_t *pg, const char *owner, int n, apr_int64
 /* A sealed pending login used: its state's hash recorded until the sealed
  * cookie would expire, in the sign-in's transaction, and counted against
  * its owner (orgs_store_used_owner: the org of a sign-in that got in, the
- * org and connection of one refused; pending_used.c counts an LMDB store's the same way, as how
- * many sign-ins come is up to the IdPs). Already there: the same callback on another node (or twice
- * at once) took it first, and nothing is written (ORGS_PG_EUSED). Past the owner's cap, its expired
- * rows not yet pruned go first; still past it, ORGS_PG_EMARKS, and the rollback takes all of it
- * back. Writers hold the advisory lock, so two nodes' counts never interleave; each step is one row
- * by key, or a bounded prune by index. A few expired rows go each time, so the table holds about a
- * login timeout's worth of callbacks. */
+ * org and connection of one refused; pending_used.c counts an LMDB
+ * store's the same way, as how many sign-ins come is up to the IdPs).
+ * Already there: the same callback on another node (or twice at once)
+ * took it first, and nothing is written (ORGS_PG_EUSED). Past the owner's
+ * cap, its expired rows not yet pruned go first; still past it,
+ * ORGS_PG_EMARKS, and the rollback takes all of it back. Writers hold the
+ * advisory lock, so two nodes' counts never interleave; each step is one
+ * row by key, or a bounded prune by index. A few expired rows go each
+ * time, so the table holds about a login timeout's worth of callbacks. */
 static apr_status_t pending_use(orgs_pg_t *pg, const json_t *pu, orgs_err_t *err)
 {
     PGresult *res;
