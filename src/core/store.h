@@ -762,6 +762,9 @@ apr_status_t orgs_store_pending_used_sweep(orgs_store_t *st, apr_time_t now, apr
 /* Whom the used mark of a sign-in with that outcome counts against: the
  * org when the user got in, "org/connection" (the two ids) when not. */
 const char *orgs_store_used_owner(const orgs_signin_t *in, int admitted, apr_pool_t *p);
+/* The quota a full share of that owner is: ORGS_QUOTA_SIGNINS_PER_ORG or
+ * ORGS_QUOTA_DENIALS_PER_CONN (the store and PostgreSQL refuse alike). */
+orgs_quota_kind_t orgs_store_used_full(int admitted);
 /* The live (and not yet swept) used marks counted against owner_id. */
 apr_status_t orgs_store_pending_used_count(orgs_store_t *st, const char *owner_id,
                                            apr_size_t *count, orgs_err_t *err);

@@ -519,9 +519,8 @@ apr_status_t orgs_pgwrite_signin(request_rec *r, orgs_store_t *st, orgs_signin_t
         if (rv == ORGS_PG_EQUOTA || rv == ORGS_PG_EMARKS) {
             /* the cluster's minute is spent, or the org's sign-ins within
              * the login timeout: refused as the store refuses */
-            in->over_quota = rv == ORGS_PG_EQUOTA              ? ORGS_QUOTA_NEW_USERS_PER_MIN
-                             : orgs_signin_admitted(*admitted) ? ORGS_QUOTA_SIGNINS_PER_ORG
-                                                               : ORGS_QUOTA_DENIALS_PER_CONN;
+            in->over_quota = rv == ORGS_PG_EQUOTA ? ORGS_QUOTA_NEW_USERS_PER_MIN
+                                                  : orgs_store_used_full(*admitted);
             *user = NULL;
             return orgs_err_set(err, APR_ENOSPC, "%s", err->msg);
         }

@@ -49,6 +49,26 @@ static apr_time_t retry_at(const request_rec *r, apr_time_t now)
     return every > SWEEP_RETRY ? now - every + SWEEP_RETRY : now;
 }
 
+/* Whether the job under marker key is due at now, and when it is, claims
+ * it. The marker holds "" when the job's last walk finished (due again
+ * every period) or where an unfinished one stopped (due again step later;
+ * *last is that value). Claimed before the work, so concurrent sign-ins
+ * do not walk the same range: the marker's write status is returned in
+ * *claim (with err), ORGS_ESTOREFULL on a store too full to write it. */
+static int sweep_claim(request_rec *r, orgs_store_t *st, const char *key, apr_interval_time_t every,
+                       apr_interval_time_t step, apr_time_t now, const char **last,
+                       apr_status_t *claim, orgs_err_t *err)
+{
+    apr_time_t at = 0;
+    *last = NULL;
+    if (orgs_store_cache_get(st, key, last, &at, r->pool, err) == APR_SUCCESS &&
+        now - at < (*last && **last ? step : every)) {
+        return 0;
+    }
+    *claim = orgs_store_cache_put(st, key, *last ? *last : "", now, r->pool, err);
+    return 1;
+}
+
 /* On a PostgreSQL store: one node's turn at the cluster's sweep of kind,
  * written through the database, never to this replica alone (the
  * replicator brings the deletions here in the log's order, as to every
@@ -101,19 +121,15 @@ static void sweep_users(request_rec *r, orgs_store_t *st, apr_time_t now)
 {
     const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
     const char *last = NULL, *next = NULL;
-    apr_time_t at = 0;
     apr_size_t removed = 0;
     orgs_err_t err = {{0}};
-    apr_status_t rv;
+    apr_status_t rv = APR_SUCCESS;
 
-    /* the marker's value: "" when the last walk finished, else the key a
-     * walk through the database stopped at */
-    if (sc->user_purge_after <= 0 ||
-        (orgs_store_cache_get(st, USER_PURGE_KEY, &last, &at, r->pool, &err) == APR_SUCCESS &&
-         now - at < (last && *last ? USER_PURGE_STEP : sweep_every(r)))) {
+    /* where it stopped: the key a walk through the database stopped at */
+    if (sc->user_purge_after <= 0 || !sweep_claim(r, st, USER_PURGE_KEY, sweep_every(r),
+                                                  USER_PURGE_STEP, now, &last, &rv, &err)) {
         return;
     }
-    rv = orgs_store_cache_put(st, USER_PURGE_KEY, last ? last : "", now, r->pool, &err);
     if (rv == APR_SUCCESS && orgs_pgwrite_on(r)) {
         if (sweep_pg(r, st, ORGS_PG_SWEEP_USERS, USER_PURGE_KEY,
                      "unused users (OrgsUserPurgeAfter)", last, now - sc->user_purge_after, now,
@@ -148,18 +164,17 @@ static void sweep_audit(request_rec *r, orgs_store_t *st, apr_time_t now)
 {
     const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
     const char *last = NULL;
-    apr_time_t at = 0;
     apr_size_t removed = 0;
     int more = 0;
     orgs_err_t err = {{0}};
-    apr_status_t rv;
+    apr_status_t rv = APR_SUCCESS;
 
-    if (sc->audit_max_age <= 0 ||
-        (orgs_store_cache_get(st, AUDIT_PRUNE_KEY, &last, &at, r->pool, &err) == APR_SUCCESS &&
-         now - at < (last && *last ? AUDIT_PRUNE_STEP : sweep_every(r)))) {
+    /* where it stopped: "more" while a backlog remains */
+    if (sc->audit_max_age <= 0 || !sweep_claim(r, st, AUDIT_PRUNE_KEY, sweep_every(r),
+                                               AUDIT_PRUNE_STEP, now, &last, &rv, &err)) {
         return;
     }
-    if ((rv = orgs_store_cache_put(st, AUDIT_PRUNE_KEY, "", now, r->pool, &err)) != APR_SUCCESS ||
+    if (rv != APR_SUCCESS ||
         (rv = orgs_store_audit_prune(st, now - sc->audit_max_age, AUDIT_PRUNE_BATCH, &removed,
                                      &more, r->pool, &err)) != APR_SUCCESS) {
         orgs_log_rerror(r, APLOG_WARNING, rv,
@@ -167,8 +182,8 @@ static void sweep_audit(request_rec *r, orgs_store_t *st, apr_time_t now)
                         err.msg);
         return;
     }
-    if (more) {
-        orgs_store_cache_put(st, AUDIT_PRUNE_KEY, "more", now, r->pool, &err);
+    if (more || (last && *last)) {
+        orgs_store_cache_put(st, AUDIT_PRUNE_KEY, more ? "more" : "", now, r->pool, &err);
     }
     orgs_log_rerror(r, removed ? APLOG_INFO : APLOG_DEBUG, 0,
                     ORGSLOGNO(00762) "pruned %" APR_SIZE_T_FMT " audit records older than "
@@ -188,20 +203,16 @@ static void sweep_audit(request_rec *r, orgs_store_t *st, apr_time_t now)
 static void sweep_invites(request_rec *r, orgs_store_t *st, apr_time_t now)
 {
     const char *last = NULL, *next = NULL;
-    apr_time_t at = 0;
     apr_size_t removed = 0;
     orgs_err_t err = {{0}};
-    apr_status_t rv;
+    apr_status_t rv = APR_SUCCESS;
 
-    /* the marker's value: "" when the last walk finished, else the id it
-     * stopped at */
-    if (orgs_store_cache_get(st, INVITE_PURGE_KEY, &last, &at, r->pool, &err) == APR_SUCCESS &&
-        now - at < (last && *last ? INVITE_PURGE_STEP : sweep_every(r))) {
+    /* where it stopped: the id of the invitation; a store too full to
+     * write the marker is swept all the same */
+    if (!sweep_claim(r, st, INVITE_PURGE_KEY, sweep_every(r), INVITE_PURGE_STEP, now, &last, &rv,
+                     &err)) {
         return;
     }
-    /* claimed first, so concurrent sign-ins do not walk the same range; a
-     * store too full to write the marker is swept all the same */
-    rv = orgs_store_cache_put(st, INVITE_PURGE_KEY, last ? last : "", now, r->pool, &err);
     if ((rv == APR_SUCCESS || rv == ORGS_ESTOREFULL) && orgs_pgwrite_on(r)) {
         /* for the cluster, through the database */
         if (sweep_pg(r, st, ORGS_PG_SWEEP_INVITES, INVITE_PURGE_KEY, "expired invitations", last,
@@ -239,21 +250,18 @@ void orgs_sweep_sessions(request_rec *r, orgs_store_t *st, apr_time_t now)
     sweep_invites(r, st, now);
     const orgs_srv_cfg_t *sc = orgs_srv_cfg(r->server);
     const char *last = NULL;
-    apr_time_t at = 0;
     apr_size_t removed = 0;
     int more = 0;
     orgs_err_t err = {{0}};
-    apr_status_t rv;
+    apr_status_t rv = APR_SUCCESS;
 
-    /* the marker's value: "" when the last sweep finished, else the key it
-     * stopped at (a sweep in progress goes on at the next sign-in) */
-    if (orgs_store_cache_get(st, PURGE_KEY, &last, &at, r->pool, &err) == APR_SUCCESS &&
-        now - at < (last && *last ? PURGE_STEP_INTERVAL : session_every(r))) {
+    /* where it stopped: the key of the session index (a sweep in progress
+     * goes on at the next sign-in); a store too full to write the marker
+     * is swept all the same */
+    if (!sweep_claim(r, st, PURGE_KEY, session_every(r), PURGE_STEP_INTERVAL, now, &last, &rv,
+                     &err)) {
         return;
     }
-    /* claimed first, so concurrent sign-ins do not sweep the same range; a
-     * store too full to write the marker is swept all the same */
-    rv = orgs_store_cache_put(st, PURGE_KEY, last ? last : "", now, r->pool, &err);
     if (rv == APR_SUCCESS || rv == ORGS_ESTOREFULL) {
         rv = orgs_store_session_purge_some(st, now, sc->session_idle, PURGE_BATCHES, last, &last,
                                            &removed, &more, r->pool, &err);

@@ -197,6 +197,12 @@ const char *orgs_store_used_owner(const orgs_signin_t *in, int admitted, apr_poo
                                           : apr_pstrcat(p, in->org_id, "/", in->conn_id, NULL);
 }
 
+orgs_quota_kind_t orgs_store_used_full(int admitted)
+{
+    return orgs_signin_admitted(admitted) ? ORGS_QUOTA_SIGNINS_PER_ORG
+                                          : ORGS_QUOTA_DENIALS_PER_CONN;
+}
+
 apr_status_t orgs_store_pending_used(orgs_store_t *st, const char *state, int *used,
                                      orgs_err_t *err)
 {

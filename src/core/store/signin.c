@@ -118,8 +118,7 @@ static apr_status_t signin_mark(orgs_store_t *st, MDB_txn *txn, orgs_signin_t *i
         st, txn, in->state, orgs_store_used_owner(in, admitted, p),
         in->sealed_created + life + ORGS_PENDING_USED_MARGIN, in->now, cap, p, err);
     if (rv == APR_ENOSPC) {
-        in->over_quota = orgs_signin_admitted(admitted) ? ORGS_QUOTA_SIGNINS_PER_ORG
-                                                        : ORGS_QUOTA_DENIALS_PER_CONN;
+        in->over_quota = orgs_store_used_full(admitted);
     }
     return rv;
 }
