@@ -234,4 +234,17 @@ test(`refused sign-ins fill their own pending_used share (org and connection), O
   assert.equal(r3.status, 403, `after expiry: ${r3.status} ${r3.body.slice(0, 200)}`);
   assert.equal(await sqlValue(connRows), '1');
   assert.equal(await sqlValue(connLive), '1');
+  // an owner whose rows all expire and are pruned leaves no count behind:
+  // the table holds the owners with live rows, not every org that signed in
+  const org1 = "(SELECT id FROM orgs WHERE name = 'org1')";
+  const org1Owners = `SELECT count(*) FROM pending_used_owners WHERE owner_id = ${org1}`;
+  assert.equal(await sqlValue(org1Owners), '1');
+  await pgSql(store.uri, `UPDATE pending_used SET expires = now() - interval '1 second' WHERE owner_id = ${org1}`);
+  const br4 = browser();
+  const cb4 = await toCallback(br4, b, 'alice@org1.example.com', START_CLOSED);
+  const r4 = await br4.on(b).get(onNode(cb4, b), { headers: HTML });
+  assert.equal(r4.status, 403, `the sign-in that prunes: ${r4.status} ${r4.body.slice(0, 200)}`);
+  assert.equal(await sqlValue(`SELECT count(*) FROM pending_used WHERE owner_id = ${org1}`), '0');
+  assert.equal(await sqlValue(org1Owners), '0');
+  assert.equal(await sqlValue(connLive), '2');
 });

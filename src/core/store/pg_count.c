@@ -8,6 +8,7 @@
  * value taken twice is the same value. */
 #include "orgs_build.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -136,22 +137,50 @@ static apr_status_t new_user_add(orgs_pg_t *pg, const json_t *nu, json_t *lines,
 }
 
 /* Expired pending_used rows, at most max (of owner's only, when given),
- * deleted with their owners' counts. */
+ * deleted with their owners' counts. An owner left with no rows goes too,
+ * in a second statement (one statement cannot both update and delete a
+ * row), so the table holds the owners with live rows rather than every
+ * org, and every pair of org and connection, that ever signed in. */
 static apr_status_t used_prune(orgs_pg_t *pg, const char *owner, const char *max, orgs_err_t *err)
 {
+    PGresult *res;
     const char *v[2] = {max, owner};
-/* the rows the select names, deleted, and their owners' counts lowered */
+/* the rows the select names, deleted, their owners' counts lowered, and
+ * the owners left at zero named */
 #define PRUNE(select)                                                                              \
     "WITH gone AS (DELETE FROM pending_used WHERE state_hash IN (" select ") RETURNING "           \
-    "owner_id), n AS (SELECT owner_id, count(*) AS c FROM gone GROUP BY owner_id) UPDATE "         \
-    "pending_used_owners o SET live = o.live - n.c FROM n WHERE o.owner_id = n.owner_id"
-    return st_pg_exec(pg,
-                      owner ? PRUNE("SELECT state_hash FROM pending_used WHERE owner_id = $2 AND "
-                                    "expires < now() LIMIT $1::integer")
-                            : PRUNE("SELECT state_hash FROM pending_used WHERE expires < now() "
-                                    "LIMIT $1::integer"),
-                      owner ? 2 : 1, v, NULL, err);
+    "owner_id), n AS (SELECT owner_id, count(*) AS c FROM gone GROUP BY owner_id), u AS (UPDATE "  \
+    "pending_used_owners o SET live = o.live - n.c FROM n WHERE o.owner_id = n.owner_id "          \
+    "RETURNING o.owner_id, o.live) SELECT owner_id FROM u WHERE live <= 0"
+    apr_status_t rv =
+        st_pg_exec(pg,
+                   owner ? PRUNE("SELECT state_hash FROM pending_used WHERE owner_id = $2 AND "
+                                 "expires < now() LIMIT $1::integer")
+                         : PRUNE("SELECT state_hash FROM pending_used WHERE expires < now() "
+                                 "LIMIT $1::integer"),
+                   owner ? 2 : 1, v, &res, err);
 #undef PRUNE
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    json_t *ids = json_array();
+    for (int i = 0; ids && i < PQntuples(res); i++) {
+        json_array_append_new(ids, json_string(PQgetvalue(res, i, 0)));
+    }
+    PQclear(res);
+    char *list = ids && json_array_size(ids) ? json_dumps(ids, JSON_COMPACT) : NULL;
+    if (ids && json_array_size(ids) && !list) {
+        rv = orgs_err_set(err, APR_ENOMEM, "out of memory");
+    } else if (list) {
+        const char *dv[1] = {list};
+        rv = st_pg_exec(pg,
+                        "DELETE FROM pending_used_owners WHERE live <= 0 AND owner_id IN "
+                        "(SELECT json_array_elements_text($1::json))",
+                        1, dv, NULL, err);
+    }
+    free(list);
+    json_decref(ids);
+    return rv;
 }
 
 /* The owner's count of rows after adding n (0: read it). */
