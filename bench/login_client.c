@@ -5,7 +5,8 @@
  * CLIENTS threads each do logins until SECONDS have passed: a fresh libcurl
  * handle with an empty cookie jar (a new browser: new connections, no
  * session), the start URL fetched with redirects followed, and the login
- * counted only if it ends at FINAL-URL (its query left aside) with 200. It
+ * counted only if it ends at FINAL-URL (its query left aside, unless it
+ * carries an OAuth error) with 200. It
  * prints "<logins> <failures>". A "{client}" in START-URL becomes the client's
  * number (1 to CLIENTS), so that each client can sign in as a user of its
  * own, as people do.
@@ -65,11 +66,13 @@ static int login_once(const char *start, struct curl_slist *headers)
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "*"); /* loopback only, whatever the environment says */
     CURLcode rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &url);
     ok = rc == CURLE_OK && code == 200 && url && strncmp(url, final_url, final_len) == 0 &&
-         (url[final_len] == '\0' || url[final_len] == '?');
+         (url[final_len] == '\0' ||
+          (url[final_len] == '?' && !strstr(url, "?error=") && !strstr(url, "&error=")));
     if (!ok) /* why, on stderr; the caller keeps it */
         fprintf(stderr, "login_client: %s, status %ld at %s\n", curl_easy_strerror(rc), code,
                 url ? url : "?");

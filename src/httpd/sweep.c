@@ -53,10 +53,12 @@ static apr_time_t retry_at(const request_rec *r, apr_time_t now)
  * it. The marker holds "" when the job's last walk finished (due again
  * every period) or where an unfinished one stopped (due again step later;
  * *last is that value). Claimed before the work, so concurrent sign-ins
- * do not walk the same range: the marker's write status is returned in
- * *claim (with err), ORGS_ESTOREFULL on a store too full to write it. */
+ * do not walk the same range: the marker keeps where the walk stopped
+ * when resume is set, else "" (a job that fails then waits a period, not
+ * a step); its write status is returned in *claim (with err),
+ * ORGS_ESTOREFULL on a store too full to write it. */
 static int sweep_claim(request_rec *r, orgs_store_t *st, const char *key, apr_interval_time_t every,
-                       apr_interval_time_t step, apr_time_t now, const char **last,
+                       apr_interval_time_t step, int resume, apr_time_t now, const char **last,
                        apr_status_t *claim, orgs_err_t *err)
 {
     apr_time_t at = 0;
@@ -65,7 +67,7 @@ static int sweep_claim(request_rec *r, orgs_store_t *st, const char *key, apr_in
         now - at < (*last && **last ? step : every)) {
         return 0;
     }
-    *claim = orgs_store_cache_put(st, key, *last ? *last : "", now, r->pool, err);
+    *claim = orgs_store_cache_put(st, key, resume && *last ? *last : "", now, r->pool, err);
     return 1;
 }
 
@@ -127,7 +129,7 @@ static void sweep_users(request_rec *r, orgs_store_t *st, apr_time_t now)
 
     /* where it stopped: the key a walk through the database stopped at */
     if (sc->user_purge_after <= 0 || !sweep_claim(r, st, USER_PURGE_KEY, sweep_every(r),
-                                                  USER_PURGE_STEP, now, &last, &rv, &err)) {
+                                                  USER_PURGE_STEP, 1, now, &last, &rv, &err)) {
         return;
     }
     if (rv == APR_SUCCESS && orgs_pgwrite_on(r)) {
@@ -169,9 +171,10 @@ static void sweep_audit(request_rec *r, orgs_store_t *st, apr_time_t now)
     orgs_err_t err = {{0}};
     apr_status_t rv = APR_SUCCESS;
 
-    /* where it stopped: "more" while a backlog remains */
+    /* "more" while a backlog remains, written once a batch is pruned (the
+     * oldest records go first, so there is no place to resume from) */
     if (sc->audit_max_age <= 0 || !sweep_claim(r, st, AUDIT_PRUNE_KEY, sweep_every(r),
-                                               AUDIT_PRUNE_STEP, now, &last, &rv, &err)) {
+                                               AUDIT_PRUNE_STEP, 0, now, &last, &rv, &err)) {
         return;
     }
     if (rv != APR_SUCCESS ||
@@ -182,8 +185,8 @@ static void sweep_audit(request_rec *r, orgs_store_t *st, apr_time_t now)
                         err.msg);
         return;
     }
-    if (more || (last && *last)) {
-        orgs_store_cache_put(st, AUDIT_PRUNE_KEY, more ? "more" : "", now, r->pool, &err);
+    if (more) {
+        orgs_store_cache_put(st, AUDIT_PRUNE_KEY, "more", now, r->pool, &err);
     }
     orgs_log_rerror(r, removed ? APLOG_INFO : APLOG_DEBUG, 0,
                     ORGSLOGNO(00762) "pruned %" APR_SIZE_T_FMT " audit records older than "
@@ -209,7 +212,7 @@ static void sweep_invites(request_rec *r, orgs_store_t *st, apr_time_t now)
 
     /* where it stopped: the id of the invitation; a store too full to
      * write the marker is swept all the same */
-    if (!sweep_claim(r, st, INVITE_PURGE_KEY, sweep_every(r), INVITE_PURGE_STEP, now, &last, &rv,
+    if (!sweep_claim(r, st, INVITE_PURGE_KEY, sweep_every(r), INVITE_PURGE_STEP, 1, now, &last, &rv,
                      &err)) {
         return;
     }
@@ -258,7 +261,7 @@ void orgs_sweep_sessions(request_rec *r, orgs_store_t *st, apr_time_t now)
     /* where it stopped: the key of the session index (a sweep in progress
      * goes on at the next sign-in); a store too full to write the marker
      * is swept all the same */
-    if (!sweep_claim(r, st, PURGE_KEY, session_every(r), PURGE_STEP_INTERVAL, now, &last, &rv,
+    if (!sweep_claim(r, st, PURGE_KEY, session_every(r), PURGE_STEP_INTERVAL, 1, now, &last, &rv,
                      &err)) {
         return;
     }

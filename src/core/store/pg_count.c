@@ -183,19 +183,21 @@ static apr_status_t used_prune(orgs_pg_t *pg, const char *owner, const char *max
     return rv;
 }
 
-/* The owner's count of rows after adding n (0: read it). */
+/* The owner's count of rows after adding one, or (n 0) as it is, read
+ * without making a row (the prune may just have dropped it). */
 static apr_status_t owner_add(orgs_pg_t *pg, const char *owner, int n, apr_int64_t *live,
                               orgs_err_t *err)
 {
     PGresult *res;
-    const char *v[2] = {owner, n ? "1" : "0"};
+    const char *v[1] = {owner};
     apr_status_t rv = st_pg_exec(pg,
-                                 "INSERT INTO pending_used_owners AS o (owner_id, live) VALUES "
-                                 "($1, $2::bigint) ON CONFLICT (owner_id) DO UPDATE SET live = "
-                                 "o.live + $2::bigint RETURNING live",
-                                 2, v, &res, err);
+                                 n ? "INSERT INTO pending_used_owners AS o (owner_id, live) VALUES "
+                                     "($1, 1) ON CONFLICT (owner_id) DO UPDATE SET live = o.live "
+                                     "+ 1 RETURNING live"
+                                   : "SELECT live FROM pending_used_owners WHERE owner_id = $1",
+                                 1, v, &res, err);
     if (rv == APR_SUCCESS) {
-        *live = apr_atoi64(PQgetvalue(res, 0, 0));
+        *live = PQntuples(res) == 1 ? apr_atoi64(PQgetvalue(res, 0, 0)) : 0;
         PQclear(res);
     }
     return rv;
