@@ -111,6 +111,12 @@ static apr_status_t used_sweep(orgs_store_t *st, MDB_txn *txn, apr_time_t now, a
     return rv;
 }
 
+/* A state a sealed login can have (the key of its mark). */
+static int state_ok(const char *state)
+{
+    return state && *state && strlen(state) <= 255;
+}
+
 static apr_status_t used_get(orgs_store_t *st, MDB_txn *txn, const char *state, int *used,
                              orgs_err_t *err)
 {
@@ -119,7 +125,7 @@ static apr_status_t used_get(orgs_store_t *st, MDB_txn *txn, const char *state, 
     apr_status_t rv;
 
     *used = 0;
-    if (!ST_HAS_DB(st, DB_PENDING_USED) || !state || !*state || strlen(state) > 255) {
+    if (!ST_HAS_DB(st, DB_PENDING_USED) || !state_ok(state)) {
         return APR_SUCCESS;
     }
     rv = st_kv_get(txn, DB(st, PENDING_USED), st_kb1(&k, state), &v, err, "used sign-in mark");
@@ -132,7 +138,7 @@ apr_status_t st_pending_used_check(orgs_store_t *st, MDB_txn *txn, const char *s
 {
     int used = 0;
     apr_status_t rv;
-    if (!state || !*state || strlen(state) > 255) {
+    if (!state_ok(state)) {
         return orgs_err_set(err, APR_NOTFOUND, "bad state");
     }
     rv = used_get(st, txn, state, &used, err);
@@ -154,12 +160,14 @@ apr_status_t st_pending_used_mark(orgs_store_t *st, MDB_txn *txn, const char *st
     if (!ST_HAS_DB(st, DB_PENDING_USED) || !ST_HAS_DB(st, DB_PENDING_USED_ORG)) {
         return orgs_err_set(err, ORGS_ESTORE, "store without the table of used sign-ins");
     }
+    if (!state_ok(state)) {
+        return orgs_err_set(err, APR_NOTFOUND, "bad state");
+    }
     if (!owner_id || !*owner_id) {
         return orgs_err_set(err, APR_EINVAL, "sign-in without an org or a connection");
     }
-    if ((rv = st_pending_used_check(st, txn, state, err)) != APR_SUCCESS) {
-        return rv;
-    }
+    /* a used state is refused by the write itself (the sign-in read it
+     * first, st_pending_used_check, before deciding anything) */
     rv = used_sweep(st, txn, now, USED_SWEEP, NULL, p, err);
     if (rv == APR_SUCCESS && cap) {
         rv = org_count(st, txn, owner_id, &n, err);
@@ -178,8 +186,11 @@ apr_status_t st_pending_used_mark(orgs_store_t *st, MDB_txn *txn, const char *st
         kbuf_t kv;
         st_kbraw(&kv, t, sizeof(t));
         st_kb_str(&kv, owner_id);
-        rv = st_kv_put(txn, DB(st, PENDING_USED), st_kb1(&k, state), kv.buf, kv.len, 0, err,
-                       "used sign-in mark");
+        rv = st_kv_put(txn, DB(st, PENDING_USED), st_kb1(&k, state), kv.buf, kv.len,
+                       MDB_NOOVERWRITE, err, "used sign-in mark");
+        if (rv == APR_EEXIST) {
+            return orgs_err_set(err, APR_NOTFOUND, "pending login used already");
+        }
     }
     if (rv == APR_SUCCESS) {
         rv = st_kv_put(txn, DB(st, PENDING_USED_TIME), kb_used_time(&k, expires, state), owner_id,
